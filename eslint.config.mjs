@@ -1,0 +1,45 @@
+// ESLint flat config. Module boundaries are errors: they are how the architecture of
+// DESIGN §10 is enforced (apps are wiring; domain libraries are pure TypeScript).
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const infraPackages = ['kafkajs', 'mongoose', 'mongodb', '@nestjs/*', 'fastify', 'prom-client', 'pino'];
+
+export default [
+  { ignores: ['node_modules/**', 'dist/**', '.mosaic/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @mosaic/shared-config (validated once at start-up).' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: infraPackages },
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: infraPackages },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:collector', onlyDependOnLibsWithTags: ['scope:collector', 'scope:shared'] },
+            { sourceTag: 'scope:identity', onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'] },
+            { sourceTag: 'scope:enrichment', onlyDependOnLibsWithTags: ['scope:enrichment', 'scope:shared'] },
+            { sourceTag: 'scope:segmentation', onlyDependOnLibsWithTags: ['scope:segmentation', 'scope:shared'] },
+            { sourceTag: 'scope:activation', onlyDependOnLibsWithTags: ['scope:activation', 'scope:shared'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The config library is the one place that reads the environment; tests set it up.
+    files: ['libs/shared/config/src/**/*.ts', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/shared/testing/src/**/*.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+];

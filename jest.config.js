@@ -1,0 +1,25 @@
+// One Jest run for the whole workspace: unit tests (*.spec.ts) and integration tests
+// (*.int-spec.ts) against the real Kafka broker and MongoDB-wire server that the global
+// setup brings up once per run (libs/shared/testing).
+const fs = require('node:fs');
+const path = require('node:path');
+const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc.json'), 'utf8'));
+delete swcrc.$comment;
+const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(__dirname, 'tsconfig.base.json'), 'utf8'));
+const moduleNameMapper = {};
+for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
+  moduleNameMapper[`^${alias.replace(/[/\\^$*+?.()|[\]{}-]/g, '\\$&')}$`] = `<rootDir>/${target}`;
+}
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
+  testMatch: ['**/*.spec.ts', '**/*.int-spec.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false, sourceMaps: 'inline' }] },
+  moduleNameMapper,
+  globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/shared/testing/src/global-teardown.ts',
+  testTimeout: 60000,
+  // The integration tests share one broker and one database server on a 2-core machine.
+  maxWorkers: process.env.CI ? 2 : '50%',
+};

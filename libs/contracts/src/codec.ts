@@ -1,0 +1,178 @@
+/**
+ * The one serializer/validator of Kafka messages, used by every producer and consumer.
+ *
+ * Wire format: the record value is UTF-8 JSON of an {@link Envelope}; the record headers
+ * repeat `messageId`, `correlationId` and `schema` (`<name>@<version>`) so that tools and
+ * logs can read them without parsing the value.
+ */
+import { randomUUID } from 'node:crypto';
+import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import {
+  DeadLetter,
+  MergeNotice,
+  ProfileChange,
+  RawEvent,
+  ResolvedEvent,
+  SegmentMembershipChange,
+  SplitNotice,
+  type ResolvedMessage,
+} from './messages';
+import type { TopicKey } from './topics';
+
+export const HEADER_MESSAGE_ID = 'messageId';
+export const HEADER_CORRELATION_ID = 'correlationId';
+export const HEADER_SCHEMA = 'schema';
+
+/** The versioned envelope around every message on every topic. */
+export interface Envelope<T> {
+  /** Schema name, e.g. `events.raw` (independent of the topic prefix). */
+  schema: string;
+  /** Schema version; consumers accept versions up to the one they know. */
+  schemaVersion: number;
+  messageId: string;
+  /** Follows an event through every stage, into logs and traces. */
+  correlationId: string;
+  producedAt: string;
+  /** The service that produced the message. */
+  producer: string;
+  payload: T;
+}
+
+export interface MessageSchema<T> {
+  name: string;
+  version: number;
+  /** Topics this schema is carried on (DLQ schemas apply to every dead-letter topic). */
+  topics: readonly TopicKey[];
+  classOf(payload: Record<string, unknown>): ClassConstructor<T> | undefined;
+}
+
+function schema<T>(name: string, version: number, topics: readonly TopicKey[], classOf: MessageSchema<T>['classOf']): MessageSchema<T> {
+  return Object.freeze({ name, version, topics, classOf });
+}
+
+export const Schemas = Object.freeze({
+  rawEvent: schema<RawEvent>('events.raw', 1, ['eventsRaw'], () => RawEvent),
+  resolved: schema<ResolvedMessage>('events.resolved', 1, ['eventsResolved'], (p) => {
+    switch (p['kind']) {
+      case 'event':
+        return ResolvedEvent;
+      case 'merge':
+        return MergeNotice;
+      case 'split':
+        return SplitNotice;
+      default:
+        return undefined;
+    }
+  }),
+  profileChange: schema<ProfileChange>('profiles.changes', 1, ['profilesChanges'], () => ProfileChange),
+  segmentMembership: schema<SegmentMembershipChange>('segments.membership', 1, ['segmentsMembership'], () => SegmentMembershipChange),
+  deadLetter: schema<DeadLetter>(
+    'dead-letter',
+    1,
+    ['dlqCollector', 'dlqIdentity', 'dlqEnrichment', 'dlqSegmentation', 'dlqActivation'],
+    () => DeadLetter,
+  ),
+});
+
+export class ContractViolationError extends Error {
+  override readonly name = 'ContractViolationError';
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(details.length ? `${message}: ${details.join('; ')}` : message);
+  }
+}
+
+export interface EncodeMeta {
+  producer: string;
+  correlationId?: string;
+  messageId?: string;
+  producedAt?: Date;
+}
+
+export interface EncodedMessage {
+  value: Buffer;
+  headers: Record<string, string>;
+  envelope: Envelope<unknown>;
+}
+
+function flatten(errors: ValidationError[], parent = ''): string[] {
+  const out: string[] = [];
+  for (const e of errors) {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    if (e.constraints) for (const msg of Object.values(e.constraints)) out.push(`${path}: ${msg}`);
+    if (e.children?.length) out.push(...flatten(e.children, path));
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Validates a payload against its schema; returns the class instance or throws. */
+export function validatePayload<T>(s: MessageSchema<T>, payload: unknown): T {
+  if (!isPlainObject(payload)) throw new ContractViolationError(`${s.name}: payload must be an object`);
+  const cls = s.classOf(payload);
+  if (!cls) throw new ContractViolationError(`${s.name}: unknown payload kind ${JSON.stringify(payload['kind'])}`);
+  const instance = plainToInstance(cls, payload);
+  const errors = validateSync(instance as object, { forbidUnknownValues: true });
+  if (errors.length) throw new ContractViolationError(`${s.name}@${s.version} payload invalid`, flatten(errors));
+  return instance;
+}
+
+/** Builds, validates and serialises an envelope. */
+export function encodeMessage<T>(s: MessageSchema<T>, payload: T, meta: EncodeMeta): EncodedMessage {
+  validatePayload(s, payload);
+  const messageId = meta.messageId ?? randomUUID();
+  const envelope: Envelope<T> = {
+    schema: s.name,
+    schemaVersion: s.version,
+    messageId,
+    correlationId: meta.correlationId ?? messageId,
+    producedAt: (meta.producedAt ?? new Date()).toISOString(),
+    producer: meta.producer,
+    payload,
+  };
+  return {
+    value: Buffer.from(JSON.stringify(envelope), 'utf8'),
+    headers: {
+      [HEADER_MESSAGE_ID]: envelope.messageId,
+      [HEADER_CORRELATION_ID]: envelope.correlationId,
+      [HEADER_SCHEMA]: `${s.name}@${s.version}`,
+    },
+    envelope,
+  };
+}
+
+const PROTO_KEYS = /"(__proto__|constructor|prototype)"\s*:/;
+
+/** Parses and validates a record value. Throws {@link ContractViolationError} on anything off-contract. */
+export function decodeMessage<T>(s: MessageSchema<T>, value: Buffer | string | null | undefined): Envelope<T> {
+  if (value === null || value === undefined || value.length === 0) throw new ContractViolationError(`${s.name}: empty record value`);
+  const text = typeof value === 'string' ? value : value.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ContractViolationError(`${s.name}: value is not JSON (${(err as Error).message})`);
+  }
+  if (PROTO_KEYS.test(text)) throw new ContractViolationError(`${s.name}: value carries a prototype-polluting key`);
+  if (!isPlainObject(parsed)) throw new ContractViolationError(`${s.name}: envelope must be an object`);
+  const problems: string[] = [];
+  if (parsed['schema'] !== s.name) problems.push(`schema: expected ${s.name}, got ${JSON.stringify(parsed['schema'])}`);
+  const v = parsed['schemaVersion'];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problems.push('schemaVersion: must be a positive integer');
+  else if (v > s.version) problems.push(`schemaVersion: ${v} is newer than the supported ${s.version}`);
+  for (const f of ['messageId', 'correlationId', 'producer'] as const) {
+    if (typeof parsed[f] !== 'string' || (parsed[f] as string).length === 0) problems.push(`${f}: must be a non-empty string`);
+  }
+  if (typeof parsed['producedAt'] !== 'string' || Number.isNaN(Date.parse(parsed['producedAt'] as string))) {
+    problems.push('producedAt: must be an ISO-8601 date');
+  }
+  if (problems.length) throw new ContractViolationError(`${s.name}: envelope invalid`, problems);
+  const payload = validatePayload(s, parsed['payload']);
+  return { ...(parsed as unknown as Envelope<unknown>), payload } as Envelope<T>;
+}

@@ -1,0 +1,161 @@
+/**
+ * Value classes of every topic (DESIGN §2/§3). Validated with class-validator by the one
+ * codec in ./codec.ts. Later stages extend these classes here; services never redefine them.
+ */
+import { Type } from 'class-transformer';
+import {
+  Equals,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+
+export const EVENT_TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+type JsonObject = Record<string, unknown>;
+
+/** `mosaic.events.raw`: a Segment-spec event as accepted and normalised by the collector. */
+export class RawEvent {
+  @IsIn(EVENT_TYPES as unknown as string[]) type!: EventType;
+  @IsString() @IsNotEmpty() @MaxLength(256) messageId!: string;
+  /** Required unless userId is present. */
+  @ValidateIf((o: RawEvent) => o.userId === undefined) @IsString() @IsNotEmpty() @MaxLength(256) anonymousId?: string;
+  /** Required unless anonymousId is present. */
+  @ValidateIf((o: RawEvent) => o.anonymousId === undefined) @IsString() @IsNotEmpty() @MaxLength(256) userId?: string;
+  @ValidateIf((o: RawEvent) => o.type === 'track') @IsString() @IsNotEmpty() event?: string;
+  @IsOptional() @IsString() name?: string;
+  @IsOptional() @IsString() category?: string;
+  @ValidateIf((o: RawEvent) => o.type === 'group') @IsString() @IsNotEmpty() groupId?: string;
+  @ValidateIf((o: RawEvent) => o.type === 'alias') @IsString() @IsNotEmpty() previousId?: string;
+  @IsObject() properties!: JsonObject;
+  @IsObject() traits!: JsonObject;
+  @IsObject() context!: JsonObject;
+  @IsOptional() @IsObject() integrations?: JsonObject;
+  /** Event time, corrected for client clock skew (`receivedAt - (sentAt - originalTimestamp)`). */
+  @IsISO8601() timestamp!: string;
+  /** The client's own timestamp, as sent. */
+  @IsOptional() @IsISO8601() originalTimestamp?: string;
+  @IsOptional() @IsISO8601() sentAt?: string;
+  @IsISO8601() receivedAt!: string;
+  /** The source (write key) the event arrived with. */
+  @IsString() @IsNotEmpty() sourceId!: string;
+}
+
+/** An identifier of a person: anonymousId, userId, email, phone or a named external id. */
+export class Identifier {
+  @IsString() @IsNotEmpty() @MaxLength(64) type!: string;
+  @IsString() @IsNotEmpty() @MaxLength(512) value!: string;
+}
+
+/** `mosaic.events.resolved` (kind `event`): an event with the profile it belongs to. */
+export class ResolvedEvent {
+  @Equals('event') kind!: 'event';
+  @IsString() @IsNotEmpty() profileId!: string;
+  @ValidateNested() @Type(() => RawEvent) event!: RawEvent;
+  @IsArray() @ValidateNested({ each: true }) @Type(() => Identifier) identifiers!: Identifier[];
+}
+
+/** `mosaic.events.resolved` (kind `merge`): `loserId` was merged into `survivorId`. Precedes the event that caused it. */
+export class MergeNotice {
+  @Equals('merge') kind!: 'merge';
+  @IsString() @IsNotEmpty() survivorId!: string;
+  @IsString() @IsNotEmpty() loserId!: string;
+  @IsString() @IsNotEmpty() reason!: string;
+  @IsString() @IsNotEmpty() triggeringMessageId!: string;
+  @IsArray() @ValidateNested({ each: true }) @Type(() => Identifier) movedIdentifiers!: Identifier[];
+  @IsISO8601() at!: string;
+}
+
+/** `mosaic.events.resolved` (kind `split`): identifiers split off `fromProfileId` into `newProfileId`. */
+export class SplitNotice {
+  @Equals('split') kind!: 'split';
+  @IsString() @IsNotEmpty() fromProfileId!: string;
+  @IsString() @IsNotEmpty() newProfileId!: string;
+  @IsArray() @ValidateNested({ each: true }) @Type(() => Identifier) identifiers!: Identifier[];
+  @IsString() @IsNotEmpty() reason!: string;
+  @IsISO8601() at!: string;
+}
+
+export type ResolvedMessage = ResolvedEvent | MergeNotice | SplitNotice;
+
+/** The compact view of a profile that segmentation needs, carried on every change. */
+export class CompactProfile {
+  @IsArray() @ValidateNested({ each: true }) @Type(() => Identifier) identifiers!: Identifier[];
+  @IsObject() traits!: JsonObject;
+  @IsObject() computed!: JsonObject;
+  @IsInt() @Min(0) membershipVersion!: number;
+}
+
+export class ChangeTrigger {
+  @IsString() @IsNotEmpty() messageId!: string;
+  @IsString() @IsNotEmpty() kind!: string;
+  @IsOptional() @IsString() eventType?: string;
+  @IsOptional() @IsString() event?: string;
+  @IsOptional() @IsObject() properties?: JsonObject;
+  @IsOptional() @IsISO8601() timestamp?: string;
+}
+
+/** `mosaic.profiles.changes`: what changed on a profile and its compact view after the change. */
+export class ProfileChange {
+  @IsString() @IsNotEmpty() profileId!: string;
+  @IsInt() @Min(0) version!: number;
+  @IsArray() @IsString({ each: true }) changed!: string[];
+  @ValidateNested() @Type(() => CompactProfile) profile!: CompactProfile;
+  @IsOptional() @ValidateNested() @Type(() => ChangeTrigger) trigger?: ChangeTrigger;
+  @IsISO8601() at!: string;
+}
+
+export class MembershipReason {
+  @IsIn(['message', 'timer', 'merge', 'definition']) kind!: 'message' | 'timer' | 'merge' | 'definition';
+  @IsOptional() @IsString() messageId?: string;
+  @IsOptional() @IsString() detail?: string;
+}
+
+export class MainIdentifiers {
+  @IsOptional() @IsString() userId?: string;
+  @IsOptional() @IsString() email?: string;
+}
+
+/** `mosaic.segments.membership` (public contract): one message per entry or exit. */
+export class SegmentMembershipChange {
+  @IsString() @IsNotEmpty() profileId!: string;
+  @IsString() @IsNotEmpty() segmentKey!: string;
+  @IsInt() @Min(1) segmentVersion!: number;
+  @IsIn(['entered', 'exited']) change!: 'entered' | 'exited';
+  @IsISO8601() at!: string;
+  @ValidateNested() @Type(() => MembershipReason) reason!: MembershipReason;
+  @ValidateNested() @Type(() => MainIdentifiers) identifiers!: MainIdentifiers;
+  /** Per-profile, monotonically increasing: consumers drop messages older than what they hold. */
+  @IsInt() @Min(0) profileVersion!: number;
+}
+
+export class DeadLetterError {
+  @IsString() name!: string;
+  @IsString() message!: string;
+  @IsOptional() @IsString() stack?: string;
+}
+
+/** `mosaic.dlq.<service>`: a message a stage could not process after bounded retries. */
+export class DeadLetter {
+  @IsString() @IsNotEmpty() service!: string;
+  @IsString() @IsNotEmpty() sourceTopic!: string;
+  @IsInt() @Min(0) partition!: number;
+  @IsString() @IsNotEmpty() offset!: string;
+  @IsOptional() @IsString() key?: string;
+  /** The original value, base64-encoded (it may not be valid UTF-8 or JSON). */
+  @IsString() valueBase64!: string;
+  @IsObject() headers!: Record<string, string>;
+  @ValidateNested() @Type(() => DeadLetterError) error!: DeadLetterError;
+  @IsInt() @Min(1) attempts!: number;
+  @IsISO8601() failedAt!: string;
+}

@@ -1,0 +1,57 @@
+import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '@mosaic/shared-logging';
+import { ApiError, type ErrorBody } from './errors';
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'request body is larger than allowed' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'unsupported Content-Type' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'empty_body', message: 'request body is empty' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body' },
+};
+
+function codeFor(status: number): string {
+  return (HttpStatus[status] ?? 'error').toLowerCase();
+}
+
+/** Maps every error to `{error: {status, code, message}}`; 5xx are logged, never leaked. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    let body: ErrorBody;
+    let headers: Record<string, string> = {};
+    if (exception instanceof ApiError) {
+      body = exception.getResponse() as ErrorBody;
+      headers = exception.headers;
+    } else if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const res = exception.getResponse();
+      const message =
+        typeof res === 'string'
+          ? res
+          : Array.isArray((res as { message?: unknown }).message)
+            ? ((res as { message: string[] }).message).join('; ')
+            : String((res as { message?: unknown }).message ?? exception.message);
+      body = { error: { status, code: codeFor(status), message } };
+    } else if (typeof exception === 'object' && exception !== null && typeof (exception as { code?: unknown }).code === 'string' && FASTIFY_CODES[(exception as { code: string }).code]) {
+      const known = FASTIFY_CODES[(exception as { code: string }).code]!;
+      body = { error: { status: known.status, code: known.code, message: known.message } };
+    } else if (typeof exception === 'object' && exception !== null && typeof (exception as { statusCode?: unknown }).statusCode === 'number' && (exception as { statusCode: number }).statusCode < 500) {
+      const status = (exception as { statusCode: number }).statusCode;
+      body = { error: { status, code: codeFor(status), message: (exception as Error).message } };
+    } else {
+      this.logger.error({ err: exception, method: request.method, url: request.url }, 'unhandled error');
+      body = { error: { status: 500, code: 'internal_error', message: 'internal error' } };
+    }
+    if (body.error.status >= 500 && !(exception instanceof ApiError)) {
+      this.logger.error({ err: exception, method: request.method, url: request.url }, 'request failed');
+    }
+    void reply.status(body.error.status).headers(headers).send(body);
+  }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Compiles every app and library (not the tests) with swc into dist/, mirroring the source
+// tree; import aliases from tsconfig.base.json are rewritten to relative paths, so
+// `node dist/apps/<service>/src/main.js` runs with plain Node. Type checking is `npm run typecheck`.
+import { transformFile } from '@swc/core';
+import { readFileSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function walk(dir, out = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) walk(p, out);
+    else if (p.endsWith('.ts') && !p.endsWith('.spec.ts') && !p.endsWith('.int-spec.ts') && !p.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+export async function build({ quiet = false } = {}) {
+  const started = Date.now();
+  const swcrc = JSON.parse(readFileSync(join(root, '.swcrc.json'), 'utf8'));
+  delete swcrc.$comment;
+  const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
+  swcrc.jsc.baseUrl = root;
+  swcrc.jsc.paths = compilerOptions.paths;
+  const out = join(root, 'dist');
+  rmSync(out, { recursive: true, force: true });
+  const files = [...walk(join(root, 'apps')), ...walk(join(root, 'libs'))];
+  await Promise.all(
+    files.map(async (file) => {
+      const rel = relative(root, file);
+      const target = join(out, rel.replace(/\.ts$/, '.js'));
+      const result = await transformFile(file, { ...swcrc, swcrc: false, filename: file, sourceFileName: relative(dirname(target), file) });
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, `${result.code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+      if (result.map) writeFileSync(`${target}.map`, result.map);
+    }),
+  );
+  if (!quiet) console.log(`built ${files.length} files into dist/ in ${Date.now() - started} ms`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  build().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
