@@ -2,6 +2,7 @@
  * Value classes of every topic (DESIGN §2/§3). Validated with class-validator by the one
  * codec in ./codec.ts. Later stages extend these classes here; services never redefine them.
  */
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   Equals,

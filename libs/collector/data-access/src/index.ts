@@ -1,1 +1,2 @@
 export * from './sources.repository';
+export * from './write-key.cache';

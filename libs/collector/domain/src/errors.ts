@@ -57,11 +57,11 @@ export type CollectorInputStatus = 400 | 413 | 415;
 
 /** A request the collector refuses; `status` is the HTTP status to answer with. */
 export class CollectorInputError extends Error {
-  override readonly name = 'CollectorInputError';
+  override readonly name: string = 'CollectorInputError';
   readonly status: CollectorInputStatus;
   readonly code: CollectorErrorCode;
-  /** JSON path of the offending value, when there is one. */
-  readonly path?: string;
+  /** JSON path of the offending value, when there is one (absent, not undefined, otherwise). */
+  declare readonly path?: string;
 
   constructor(status: CollectorInputStatus, code: CollectorErrorCode, message: string, path?: string) {
     super(message);

@@ -117,7 +117,8 @@ export async function startHttpService(opts: HttpServiceOptions): Promise<Runnin
   const openApi = SwaggerModule.createDocument(app, doc);
   instance.get('/openapi.json', async () => openApi);
 
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Signals are handled by runService (platform.ts): HTTP closes, consumers drain, producer
+  // flushes. This timer only bounds that work.
   const force = (): void => {
     setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');

@@ -7,6 +7,8 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'request body is larger than allowed' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'unsupported Content-Type' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'empty_body', message: 'request body is empty' },
+  Z_DATA_ERROR: { status: 400, code: 'invalid_compressed_body', message: 'the body is not valid for its Content-Encoding' },
+  Z_BUF_ERROR: { status: 400, code: 'invalid_compressed_body', message: 'the compressed body is truncated' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body' },
 };
 

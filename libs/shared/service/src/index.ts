@@ -6,3 +6,4 @@ export * from './health.controller';
 export * from './readiness';
 export * from './nest-logger';
 export * from './bootstrap';
+export * from './platform';

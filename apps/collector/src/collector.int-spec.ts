@@ -1,0 +1,225 @@
+// The collector against the real broker and MongoDB-wire server: events in over HTTP, out
+// of Kafka with the right key and envelope; write keys; bad input of every kind.
+import { gzipSync } from 'node:zlib';
+import { TopicTap, TEST_ADMIN_TOKEN, startTestService, testInfra } from '@mosaic/shared-testing';
+import type { StartedService } from '@mosaic/shared-service';
+import { collectorDefinition } from './collector.definition';
+
+let svc: StartedService;
+let tap: TopicTap;
+let url: string;
+let writeKey: string;
+let sourceId: string;
+
+const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: basic(writeKey), ...headers },
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : {}, headers: res.headers };
+}
+
+type Payload = Record<string, unknown> & { messageId: string; context: Record<string, unknown>; properties: Record<string, unknown> };
+const byId = (id: string) => (p: Payload) => p.messageId === id;
+
+beforeAll(async () => {
+  svc = await startTestService(collectorDefinition, { env: { COLLECTOR_ACK_TIMEOUT_MS: '5000' } });
+  url = svc.http.url;
+  tap = await TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.eventsRaw);
+  const created = await fetch(`${url}/v1/sources`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'website' }) });
+  expect(created.status).toBe(201);
+  const body = (await created.json()) as { id: string; writeKey: string; name: string };
+  expect(body.name).toBe('website');
+  writeKey = body.writeKey;
+  sourceId = body.id;
+}, 120_000);
+
+afterAll(async () => {
+  await tap?.stop();
+  await svc?.stop();
+});
+
+describe('sources (admin API)', () => {
+  it('requires the admin token', async () => {
+    const none = await fetch(`${url}/v1/sources`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"x"}' });
+    expect(none.status).toBe(401);
+    const wrong = await fetch(`${url}/v1/sources`, { headers: { Authorization: 'Bearer nope-nope-nope-nope' } });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+  });
+
+  it('lists sources without their keys and validates names', async () => {
+    const list = (await (await fetch(`${url}/v1/sources`, { headers: admin })).json()) as { sources: Record<string, unknown>[] };
+    const mine = list.sources.find((s) => s['id'] === sourceId)!;
+    expect(mine['name']).toBe('website');
+    expect(mine['writeKey']).toBeUndefined();
+    expect(mine['writeKeyPrefix']).toBe(writeKey.slice(0, 6));
+    const bad = await fetch(`${url}/v1/sources`, { method: 'POST', headers: admin, body: '{"name": 42}' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/name/);
+  });
+
+  it('revoked keys answer 401', async () => {
+    const created = (await (await fetch(`${url}/v1/sources`, { method: 'POST', headers: admin, body: '{"name":"temp"}' })).json()) as { id: string; writeKey: string };
+    expect((await post('/v1/track', { anonymousId: 'r1', event: 'E' }, { Authorization: basic(created.writeKey) })).status).toBe(200);
+    const revoked = await fetch(`${url}/v1/sources/${created.id}`, { method: 'DELETE', headers: admin });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { revokedAt: string | null }).revokedAt).not.toBeNull();
+    const after = await post('/v1/track', { anonymousId: 'r1', event: 'E' }, { Authorization: basic(created.writeKey) });
+    expect(after.status).toBe(401);
+    expect((after.json['error'] as { code: string }).code).toBe('invalid_write_key');
+  });
+});
+
+describe('ingestion', () => {
+  it('puts a track event on events.raw keyed by anonymousId, in the envelope', async () => {
+    const res = await post('/v1/track', { anonymousId: 'anon-1', userId: 'user-1', messageId: 'it-track-1', event: 'Product Viewed', properties: { sku: 'CM-900', price: 899 } }, { 'User-Agent': 'it-test/1.0' });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ success: true, accepted: 1, duplicates: 0 });
+    const [msg] = (await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-track-1'))).filter((x) => x.headers['messageId'] === 'it-track-1');
+    expect(msg!.key).toBe('anon-1');
+    expect(msg!.headers['schema']).toBe('events.raw@1');
+    expect(msg!.headers['correlationId']).toBe('it-track-1');
+    const env = msg!.json as { schema: string; schemaVersion: number; producer: string; payload: Payload };
+    expect(env.schema).toBe('events.raw');
+    expect(env.schemaVersion).toBe(1);
+    expect(env.producer).toBe('collector');
+    expect(env.payload).toMatchObject({ type: 'track', event: 'Product Viewed', anonymousId: 'anon-1', userId: 'user-1', sourceId, properties: { sku: 'CM-900', price: 899 } });
+    expect(env.payload.context['userAgent']).toBe('it-test/1.0');
+    expect(env.payload.context['ip']).toBe('127.0.0.1');
+    expect(typeof env.payload['receivedAt']).toBe('string');
+  });
+
+  it('keys by userId when there is no anonymousId, and accepts the write key in the body', async () => {
+    const res = await post('/v1/identify', { writeKey, userId: 'user-2', messageId: 'it-identify-1', traits: { email: 'ada@example.com' } }, { Authorization: '' });
+    expect(res.status).toBe(200);
+    await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-identify-1'));
+    const msg = tap.messages.find((x) => x.headers['messageId'] === 'it-identify-1')!;
+    expect(msg.key).toBe('user-2');
+    expect((msg.json as { payload: Payload }).payload['type']).toBe('identify');
+  });
+
+  it('fills messageId, corrects clock skew from sentAt, and de-duplicates by messageId', async () => {
+    const now = Date.now();
+    const skewed = { anonymousId: 'skew-1', event: 'Skewed', timestamp: new Date(now + 3_600_000 - 1_000).toISOString(), sentAt: new Date(now + 3_600_000).toISOString() };
+    const res = await post('/v1/track', skewed);
+    expect(res.status).toBe(200);
+    const payload = (await tap.waitFor((m) => m.some((x) => x.key === 'skew-1')), tap.payloads<Payload>((p) => p['anonymousId'] === 'skew-1')[0]!);
+    expect(payload.messageId).toMatch(/^[0-9a-f-]{36}$/);
+    const corrected = Date.parse(payload['timestamp'] as string);
+    const received = Date.parse(payload['receivedAt'] as string);
+    expect(received - corrected).toBe(1_000);
+    expect(payload['originalTimestamp']).toBe(skewed.timestamp);
+
+    const first = await post('/v1/track', { anonymousId: 'dup-1', messageId: 'it-dup-1', event: 'Once' });
+    const second = await post('/v1/batch', { batch: [{ type: 'track', anonymousId: 'dup-1', messageId: 'it-dup-1', event: 'Once' }] });
+    expect(first.json).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(second.json).toMatchObject({ accepted: 0, duplicates: 1 });
+    await post('/v1/track', { anonymousId: 'dup-1', messageId: 'it-dup-2', event: 'Marker' });
+    await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-dup-2'));
+    expect(tap.messages.filter((x) => x.headers['messageId'] === 'it-dup-1')).toHaveLength(1);
+  });
+
+  it('accepts text/plain bodies (sendBeacon) and gzip bodies', async () => {
+    const plain = await post('/v1/page', JSON.stringify({ anonymousId: 'beacon-1', messageId: 'it-plain-1', name: 'Home' }), { 'Content-Type': 'text/plain;charset=UTF-8' });
+    expect(plain.status).toBe(200);
+    const gz = gzipSync(Buffer.from(JSON.stringify({ batch: [{ type: 'screen', userId: 'gz-1', messageId: 'it-gz-1', name: 'Cart' }, { type: 'group', userId: 'gz-1', groupId: 'acme', messageId: 'it-gz-2' }, { type: 'alias', userId: 'gz-1', previousId: 'beacon-1', messageId: 'it-gz-3' }] })));
+    const zipped = await post('/v1/batch', gz, { 'Content-Encoding': 'gzip' });
+    expect(zipped.status).toBe(200);
+    expect(zipped.json).toMatchObject({ accepted: 3 });
+    await tap.waitFor((m) => ['it-plain-1', 'it-gz-1', 'it-gz-2', 'it-gz-3'].every((id) => m.some((x) => x.headers['messageId'] === id)));
+    const types = ['it-plain-1', 'it-gz-1', 'it-gz-2', 'it-gz-3'].map((id) => tap.payloads<Payload>(byId(id))[0]!['type']);
+    expect(types).toEqual(['page', 'screen', 'group', 'alias']);
+  });
+
+  it('accepts the good messages of a batch and names the rejected ones', async () => {
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'track', anonymousId: 'b-1', messageId: 'it-b-1', event: 'Good' },
+        { type: 'track', anonymousId: 'b-1', messageId: 'it-b-2' },
+        { type: 'nonsense', anonymousId: 'b-1', messageId: 'it-b-3' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.json['accepted']).toBe(1);
+    const rejected = res.json['rejected'] as { index: number; errors: { path: string; message: string }[] }[];
+    expect(rejected.map((r) => r.index)).toEqual([1, 2]);
+    expect(rejected[0]!.errors[0]!.path).toBe('event');
+    const all = await post('/v1/batch', { batch: [{ type: 'track', event: 'no identity' }] });
+    expect(all.status).toBe(400);
+    expect(JSON.stringify(all.json)).toMatch(/anonymousId/);
+  });
+
+  it('escapes operator-like keys so nothing reaches MongoDB as an operator', async () => {
+    const res = await post('/v1/track', { anonymousId: 'op-1', messageId: 'it-op-1', event: 'E', properties: { $where: 'sleep(1000)', 'a.b': 1, nested: { $gt: 1 } } });
+    expect(res.status).toBe(200);
+    await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-op-1'));
+    const p = tap.payloads<Payload>(byId('it-op-1'))[0]!;
+    expect(p.properties).toEqual({ '\uFF04where': 'sleep(1000)', 'a\uFF0Eb': 1, nested: { '\uFF04gt': 1 } });
+  });
+});
+
+describe('bad input gets a 4xx naming the problem, and the service keeps serving', () => {
+  const cases: [string, () => Promise<{ status: number; json: Record<string, unknown> }>, number, RegExp][] = [
+    ['malformed JSON', () => post('/v1/track', '{"anonymousId": "x", '), 400, /malformed|JSON/i],
+    ['empty body', () => post('/v1/track', ''), 400, /empty/i],
+    ['wrong types', () => post('/v1/track', { anonymousId: 'x', event: 'E', properties: 'nope' }), 400, /properties/],
+    ['no identity', () => post('/v1/track', { event: 'E' }), 400, /anonymousId|userId/],
+    ['track without event', () => post('/v1/track', { anonymousId: 'x' }), 400, /event/],
+    ['bad timestamp', () => post('/v1/track', { anonymousId: 'x', event: 'E', timestamp: 'yesterday' }), 400, /timestamp/],
+    ['oversized message', () => post('/v1/track', { anonymousId: 'x', event: 'E', properties: { blob: 'x'.repeat(33 * 1024) } }), 413, /32/],
+    ['oversized batch', () => post('/v1/batch', { batch: Array.from({ length: 20 }, () => ({ type: 'track', anonymousId: 'x', event: 'E', properties: { blob: 'y'.repeat(30 * 1024) } })) }), 413, /500|large/i],
+    ['prototype pollution', () => post('/v1/track', '{"anonymousId":"x","event":"E","properties":{"__proto__":{"polluted":true}}}'), 400, /__proto__/],
+    ['constructor pollution', () => post('/v1/track', '{"anonymousId":"x","event":"E","traits":{"constructor":{"prototype":{"polluted":true}}}}'), 400, /constructor|prototype/],
+    ['unsupported content type', () => post('/v1/track', '<xml/>', { 'Content-Type': 'application/xml' }), 415, /Content-Type|content type/i],
+    ['broken gzip', () => post('/v1/track', Buffer.from('not gzip at all'), { 'Content-Encoding': 'gzip' }), 400, /Content-Encoding|compressed/i],
+    ['unknown encoding', () => post('/v1/track', '{}', { 'Content-Encoding': 'br' }), 415, /Content-Encoding/],
+    ['batch not an array', () => post('/v1/batch', { batch: {} }), 400, /batch/],
+    ['missing write key', () => post('/v1/track', { anonymousId: 'x', event: 'E' }, { Authorization: '' }), 401, /write key/],
+    ['wrong write key', () => post('/v1/track', { anonymousId: 'x', event: 'E' }, { Authorization: basic('not-a-key') }), 401, /write key/],
+  ];
+
+  it.each(cases)('%s', async (_name, send, status, message) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    const error = res.json['error'] as { status: number; code: string; message: string };
+    expect(error.status).toBe(status);
+    expect(typeof error.code).toBe('string');
+    expect(error.message).toMatch(message);
+  });
+
+  it('nothing was polluted and the service still serves', async () => {
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    expect((await post('/v1/track', { anonymousId: 'after-1', event: 'Still here' })).status).toBe(200);
+  });
+});
+
+describe('HTTP surface', () => {
+  it('answers CORS preflights from any origin', async () => {
+    const res = await fetch(`${url}/v1/batch`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://shop.example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,authorization' },
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example.com');
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+  });
+
+  it('serves OpenAPI, Prometheus metrics, health and readiness', async () => {
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    for (const p of ['/v1/track', '/v1/page', '/v1/screen', '/v1/identify', '/v1/group', '/v1/alias', '/v1/batch', '/v1/sources', '/v1/sources/{id}']) expect(doc.paths[p]).toBeDefined();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/mosaic_collector_events_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/mosaic_http_request_duration_seconds_bucket/);
+    const ready = (await (await fetch(`${url}/ready`)).json()) as { checks: { name: string; ok: boolean }[] };
+    expect(ready.checks.map((c) => c.name).sort()).toEqual(['kafka-producer', 'mongodb']);
+    expect(ready.checks.every((c) => c.ok)).toBe(true);
+  });
+});

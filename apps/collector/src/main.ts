@@ -1,0 +1,4 @@
+import { runService } from '@mosaic/shared-service';
+import { collectorDefinition } from './collector.definition';
+
+runService(collectorDefinition);

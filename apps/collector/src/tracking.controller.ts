@@ -1,0 +1,82 @@
+import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiBasicAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { IngestRequestHandler, type IngestResponse } from './ingest.handler';
+
+const SPEC = 'Segment HTTP Tracking API (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/)';
+const ERRORS = [
+  { status: 400, description: 'invalid body or message: {error: {code, message, details.path}} names the field and the reason' },
+  { status: 401, description: 'missing, unknown or revoked write key' },
+  { status: 413, description: 'message over 32 KB, or request over 500 KB (after decompression)' },
+  { status: 415, description: 'unsupported Content-Type or Content-Encoding' },
+  { status: 503, description: 'Kafka did not acknowledge: nothing was stored; retry' },
+];
+
+function doc(summary: string, example: Record<string, unknown>) {
+  return (target: object, key: string | symbol, descriptor: PropertyDescriptor) => {
+    ApiOperation({ summary, description: `${SPEC}. Answers 200 only after Kafka acknowledged every accepted event.` })(target, key, descriptor);
+    ApiBody({ schema: { type: 'object', additionalProperties: true, example } })(target, key, descriptor);
+    ApiOkResponse({ description: '{success: true, accepted, duplicates, rejected?}' })(target, key, descriptor);
+    for (const e of ERRORS) ApiResponse(e)(target, key, descriptor);
+  };
+}
+
+/** Public ingestion endpoints, authenticated by a source's write key. */
+@ApiTags('ingestion (Segment HTTP Tracking API)')
+@ApiBasicAuth('writeKey')
+@Controller('v1')
+export class TrackingController {
+  constructor(@Inject(IngestRequestHandler) private readonly handler: IngestRequestHandler) {}
+
+  @Post('track')
+  @HttpCode(200)
+  @doc('Record an action', { anonymousId: 'a-1', event: 'Product Viewed', properties: { sku: 'CM-900', price: 899, category: 'coffee machines' } })
+  track(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('track', req);
+  }
+
+  @Post('page')
+  @HttpCode(200)
+  @doc('Record a page view', { anonymousId: 'a-1', name: 'Home', properties: { url: 'https://shop.example.com/' } })
+  page(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('page', req);
+  }
+
+  @Post('screen')
+  @HttpCode(200)
+  @doc('Record a mobile screen view', { userId: 'u-1', name: 'Cart' })
+  screen(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('screen', req);
+  }
+
+  @Post('identify')
+  @HttpCode(200)
+  @doc('Tie a user to their traits', { userId: 'u-1', anonymousId: 'a-1', traits: { email: 'ada@example.com', firstName: 'Ada' } })
+  identify(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('identify', req);
+  }
+
+  @Post('group')
+  @HttpCode(200)
+  @doc('Associate a user with a group', { userId: 'u-1', groupId: 'acme', traits: { name: 'Acme' } })
+  group(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('group', req);
+  }
+
+  @Post('alias')
+  @HttpCode(200)
+  @doc('Merge two user identities', { previousId: 'a-1', userId: 'u-1' })
+  alias(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('alias', req);
+  }
+
+  @Post('batch')
+  @HttpCode(200)
+  @doc('Send many messages at once (each with its own type)', {
+    batch: [{ type: 'track', anonymousId: 'a-1', event: 'Product Added', properties: { sku: 'CM-900' } }],
+    sentAt: '2026-01-01T00:00:00.000Z',
+  })
+  batch(@Req() req: FastifyRequest): Promise<IngestResponse> {
+    return this.handler.handle('batch', req);
+  }
+}

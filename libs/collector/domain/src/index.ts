@@ -1,0 +1,15 @@
+/**
+ * @mosaic/collector-domain — the collector's pure domain logic: parsing, validation and
+ * normalisation of Segment HTTP Tracking API bodies, size limits, key escaping, write-key
+ * extraction and de-duplication policy. No I/O, no framework.
+ */
+export * from './errors';
+export * from './limits';
+export * from './json';
+export * from './sanitize';
+export * from './time';
+export * from './message';
+export * from './batch';
+export * from './write-key';
+export * from './dedup';
+export * from './ingestor';

@@ -1,0 +1,119 @@
+import {
+  ContractViolationError,
+  HEADER_CORRELATION_ID,
+  HEADER_MESSAGE_ID,
+  HEADER_SCHEMA,
+  Schemas,
+  TOPIC_SPECS,
+  decodeMessage,
+  encodeMessage,
+  topicName,
+  topicNames,
+  type RawEvent,
+  type SegmentMembershipChange,
+} from './index';
+
+const raw: RawEvent = {
+  type: 'track',
+  messageId: 'm-1',
+  anonymousId: 'anon-1',
+  event: 'Product Viewed',
+  properties: { sku: 'X1', price: 12.5 },
+  traits: {},
+  context: { ip: '127.0.0.1' },
+  timestamp: '2026-01-01T00:00:00.000Z',
+  receivedAt: '2026-01-01T00:00:01.000Z',
+  sourceId: 'src_1',
+};
+
+describe('topics', () => {
+  it('prefixes every topic name', () => {
+    const names = topicNames('acme.');
+    expect(names.eventsRaw).toBe('acme.events.raw');
+    expect(names.segmentsMembership).toBe('acme.segments.membership');
+    expect(names.dlqIdentity).toBe('acme.dlq.identity');
+    expect(topicNames().eventsResolved).toBe('mosaic.events.resolved');
+  });
+  it('compacts only the public membership topic', () => {
+    const compacted = Object.values(TOPIC_SPECS).filter((s) => s.cleanupPolicy === 'compact').map((s) => s.key);
+    expect(compacted).toEqual(['segmentsMembership']);
+  });
+  it('rejects prefixes that would make invalid topic names', () => {
+    expect(() => topicName('bad prefix.', 'eventsRaw')).toThrow(/invalid topic prefix/);
+    expect(() => topicName('noseparator', 'eventsRaw')).toThrow(/invalid topic prefix/);
+    expect(topicName('', 'eventsRaw')).toBe('events.raw');
+  });
+});
+
+describe('codec', () => {
+  it('round-trips an envelope and mirrors ids in headers', () => {
+    const enc = encodeMessage(Schemas.rawEvent, raw, { producer: 'collector', messageId: 'm-1', correlationId: 'c-1' });
+    expect(enc.headers[HEADER_MESSAGE_ID]).toBe('m-1');
+    expect(enc.headers[HEADER_CORRELATION_ID]).toBe('c-1');
+    expect(enc.headers[HEADER_SCHEMA]).toBe('events.raw@1');
+    const dec = decodeMessage(Schemas.rawEvent, enc.value);
+    expect(dec.schema).toBe('events.raw');
+    expect(dec.schemaVersion).toBe(1);
+    expect(dec.payload.event).toBe('Product Viewed');
+    expect(dec.payload.properties).toEqual({ sku: 'X1', price: 12.5 });
+    expect(dec.correlationId).toBe('c-1');
+  });
+
+  it('defaults the correlation id to the message id', () => {
+    const enc = encodeMessage(Schemas.rawEvent, raw, { producer: 'collector', messageId: 'm-9' });
+    expect(enc.envelope.correlationId).toBe('m-9');
+  });
+
+  it('refuses to produce an off-contract payload', () => {
+    const bad = { ...raw, anonymousId: undefined, userId: undefined };
+    expect(() => encodeMessage(Schemas.rawEvent, bad, { producer: 'collector' })).toThrow(ContractViolationError);
+    expect(() => encodeMessage(Schemas.rawEvent, { ...raw, type: 'nope' as never }, { producer: 'x' })).toThrow(/type/);
+    expect(() => encodeMessage(Schemas.rawEvent, { ...raw, event: undefined }, { producer: 'x' })).toThrow(/event/);
+  });
+
+  it('rejects garbage, wrong schemas, newer versions and pollution on decode', () => {
+    expect(() => decodeMessage(Schemas.rawEvent, Buffer.from('not json'))).toThrow(/not JSON/);
+    expect(() => decodeMessage(Schemas.rawEvent, null)).toThrow(/empty/);
+    const enc = encodeMessage(Schemas.rawEvent, raw, { producer: 'collector' });
+    const env = JSON.parse(enc.value.toString());
+    expect(() => decodeMessage(Schemas.profileChange, enc.value)).toThrow(/schema: expected profiles.changes/);
+    expect(() => decodeMessage(Schemas.rawEvent, JSON.stringify({ ...env, schemaVersion: 2 }))).toThrow(/newer than the supported/);
+    expect(() => decodeMessage(Schemas.rawEvent, JSON.stringify({ ...env, messageId: '' }))).toThrow(/messageId/);
+    const polluted = enc.value.toString().replace('"sku"', '"__proto__"');
+    expect(() => decodeMessage(Schemas.rawEvent, polluted)).toThrow(/prototype/);
+  });
+
+  it('picks the resolved-topic class by kind', () => {
+    const merge = {
+      kind: 'merge' as const,
+      survivorId: 'p1',
+      loserId: 'p2',
+      reason: 'identify linked userId',
+      triggeringMessageId: 'm-1',
+      movedIdentifiers: [{ type: 'anonymousId', value: 'a' }],
+      at: '2026-01-01T00:00:00.000Z',
+    };
+    const enc = encodeMessage(Schemas.resolved, merge, { producer: 'identity' });
+    expect(decodeMessage(Schemas.resolved, enc.value).payload.kind).toBe('merge');
+    expect(() => encodeMessage(Schemas.resolved, { ...merge, kind: 'other' } as never, { producer: 'identity' })).toThrow(/unknown payload kind/);
+    expect(() => encodeMessage(Schemas.resolved, { ...merge, movedIdentifiers: [{ type: '', value: 'a' }] }, { producer: 'identity' })).toThrow(
+      /movedIdentifiers\.0\.type/,
+    );
+  });
+
+  it('validates the public membership change', () => {
+    const change: SegmentMembershipChange = {
+      profileId: 'p1',
+      segmentKey: 'high-ltv',
+      segmentVersion: 1,
+      change: 'entered',
+      at: '2026-01-01T00:00:00.000Z',
+      reason: { kind: 'message', messageId: 'm-1' },
+      identifiers: { userId: 'u1', email: 'a@example.com' },
+      profileVersion: 7,
+    };
+    expect(decodeMessage(Schemas.segmentMembership, encodeMessage(Schemas.segmentMembership, change, { producer: 'segmentation' }).value).payload).toEqual(change);
+    expect(() => encodeMessage(Schemas.segmentMembership, { ...change, change: 'left' as never }, { producer: 's' })).toThrow(/change/);
+    expect(() => encodeMessage(Schemas.segmentMembership, { ...change, profileVersion: -1 }, { producer: 's' })).toThrow(/profileVersion/);
+  });
+});

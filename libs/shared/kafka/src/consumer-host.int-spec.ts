@@ -1,0 +1,214 @@
+import type { Kafka } from 'kafkajs';
+import { ContractViolationError, DLQ_TOPIC_OF, Schemas, decodeMessage, topicName } from '@mosaic/contracts';
+import type { KafkaConfig } from '@mosaic/shared-config';
+import { Registry } from '@mosaic/shared-logging';
+import { freePort, waitFor } from '@mosaic/shared-testing';
+import { ConsumerHost, type BatchContext, type BatchHandler, type ConsumerCrashInfo, type InboundMessage } from './consumer-host';
+import { EventProducer } from './producer';
+import { FAST_CONSUMER, committedOffset, provision, readMessages, testKafka, testKafkaConfig, testLogger } from './testing/support';
+
+interface Setup {
+  cfg: KafkaConfig;
+  kafka: Kafka;
+  topic: string;
+  dlq: string;
+  groupId: string;
+  producer: EventProducer;
+  registry: Registry;
+  host: ConsumerHost;
+}
+
+describe('ConsumerHost (real broker)', () => {
+  const logger = testLogger();
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /** Fresh topics (1 partition), producer and host for one test. */
+  async function setup(
+    handler: BatchHandler,
+    opts: { dlqProducer?: EventProducer; maxRetries?: number; extra?: Partial<ConstructorParameters<typeof ConsumerHost>[0]> } = {},
+  ): Promise<Setup> {
+    const cfg = testKafkaConfig({ partitions: 1, consumer: { groupId: '', maxRetries: opts.maxRetries ?? 2, retryBackoffMs: 20, sessionTimeoutMs: 6_000 } });
+    cfg.consumer.groupId = `${cfg.topicPrefix}identity`;
+    const kafka = testKafka(cfg, logger);
+    await provision(kafka, cfg, ['eventsResolved', 'dlqIdentity'], logger);
+    const producer = new EventProducer(kafka, cfg, logger);
+    await producer.connect(10_000);
+    cleanups.push(() => producer.disconnect());
+    const registry = new Registry();
+    const host = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer: opts.dlqProducer ?? producer, logger, registry, ...FAST_CONSUMER, ...opts.extra });
+    host.register({ topic: 'eventsResolved', handler });
+    cleanups.push(() => host.stop());
+    const topic = topicName(cfg.topicPrefix, 'eventsResolved');
+    return { cfg, kafka, topic, dlq: topicName(cfg.topicPrefix, DLQ_TOPIC_OF.identity), groupId: host.groupIdFor('eventsResolved'), producer, registry, host };
+  }
+
+  const send = (s: Setup, values: string[], key = 'p-1') =>
+    s.producer.send(
+      s.topic,
+      values.map((v, i) => ({ key, value: Buffer.from(v), headers: { messageId: `${v}-${i}`, correlationId: `corr-${v}` } })),
+    );
+
+  async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+    const m = await registry.getSingleMetric(name)?.get();
+    return m?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+  }
+
+  it('commits only after the handler resolved: a failed batch is processed again and committed after', async () => {
+    const seen: string[] = [];
+    let calls = 0;
+    let committedDuringFailure = Number.NaN;
+    let s: Setup | undefined;
+    const handler: BatchHandler = async (messages, ctx) => {
+      calls++;
+      if (calls === 1) {
+        committedDuringFailure = await committedOffset((s as Setup).kafka, ctx.groupId, ctx.topic);
+        throw new Error('transient: database unavailable');
+      }
+      seen.push(...messages.map((m) => m.value?.toString() ?? ''));
+    };
+    s = await setup(handler);
+    await send(s, ['a', 'b', 'c']);
+    await s.host.start();
+    const setupRef = s;
+    await waitFor(async () => (await committedOffset(setupRef.kafka, setupRef.groupId, setupRef.topic)) === 3, { timeoutMs: 20_000, message: 'offset 3 committed' });
+    expect(committedDuringFailure).toBe(-1);
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect(await metric(s.registry, 'mosaic_kafka_consumed_messages_total', { topic: s.topic })).toBe(3);
+    expect(await metric(s.registry, 'mosaic_kafka_consumer_lag', { topic: s.topic, partition: '0' })).toBe(0);
+
+    const health = s.host.health();
+    expect(health.ok).toBe(true);
+    expect(health.topics[0]).toMatchObject({ topicKey: 'eventsResolved', groupId: `${s.cfg.topicPrefix}identity.eventsResolved`, state: 'running', assignedPartitions: [0] });
+    expect(health.lastPollAt).not.toBeNull();
+    expect(s.host.health(Date.now() + 60_000).ok).toBe(false);
+  });
+
+  it('dead-letters a poison message after maxRetries and moves on to the next ones', async () => {
+    const processed: string[] = [];
+    const attemptsOfPoison: BatchContext[] = [];
+    const handler: BatchHandler = async (messages, ctx) => {
+      if (messages.some((m) => m.value?.toString() === 'poison')) {
+        if (messages.length === 1) attemptsOfPoison.push(ctx);
+        throw new Error('poison!');
+      }
+      if (messages.some((m) => m.value?.toString() === 'bad-contract')) throw new ContractViolationError('events.resolved: envelope invalid');
+      processed.push(...messages.map((m) => m.value?.toString() ?? ''));
+    };
+    const s = await setup(handler, { maxRetries: 2 });
+    await send(s, ['good1', 'poison', 'good2', 'bad-contract', 'good3'], 'profile-9');
+    await s.host.start();
+    await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic)) === 5, { timeoutMs: 20_000, message: 'offset 5 committed' });
+    expect(processed).toEqual(['good1', 'good2', 'good3']);
+    expect(attemptsOfPoison.map((c) => [c.mode, c.attempt])).toEqual([
+      ['single', 1],
+      ['single', 2],
+      ['single', 3],
+    ]);
+
+    const letters = (await readMessages(s.kafka, s.dlq, 2)).sort((a, b) => Number(JSON.parse(a.value?.toString() ?? '{}').payload.offset) - Number(JSON.parse(b.value?.toString() ?? '{}').payload.offset));
+    const poison = decodeMessage(Schemas.deadLetter, letters[0]?.value);
+    expect(letters[0]?.key).toBe('profile-9');
+    expect(letters[0]?.headers['correlationId']).toBe('corr-poison');
+    expect(poison.producer).toBe('identity');
+    expect(poison.payload).toMatchObject({
+      service: 'identity',
+      sourceTopic: s.topic,
+      partition: 0,
+      offset: '1',
+      key: 'profile-9',
+      attempts: 3,
+      headers: { messageId: 'poison-1', correlationId: 'corr-poison' },
+      error: { name: 'Error', message: 'poison!' },
+    });
+    expect(Buffer.from(poison.payload.valueBase64, 'base64').toString()).toBe('poison');
+    const contract = decodeMessage(Schemas.deadLetter, letters[1]?.value);
+    expect(contract.payload).toMatchObject({ offset: '3', attempts: 1, error: { name: 'ContractViolationError' } });
+
+    expect(await metric(s.registry, 'mosaic_kafka_dead_lettered_total', { topic: s.topic })).toBe(2);
+    expect(await metric(s.registry, 'mosaic_kafka_consumer_retries_total', { topic: s.topic })).toBe(2);
+    expect(await metric(s.registry, 'mosaic_kafka_consumed_messages_total', { topic: s.topic })).toBe(5);
+  });
+
+  it('does not commit past a message it could not dead-letter (nothing is lost)', async () => {
+    const port = await freePort();
+    const deadCfg = { ...testKafkaConfig(), brokers: [`127.0.0.1:${port}`] };
+    const deadProducer = new EventProducer(testKafka(deadCfg, logger), deadCfg, logger, { ackTimeoutMs: 500 });
+    deadProducer.start();
+    cleanups.push(() => deadProducer.disconnect());
+    let poisonCalls = 0;
+    const processed: string[] = [];
+    const s = await setup(
+      async (messages) => {
+        if (messages.some((m) => m.value?.toString() === 'poison')) {
+          poisonCalls++;
+          throw new Error('poison!');
+        }
+        processed.push(...messages.map((m) => m.value?.toString() ?? ''));
+      },
+      { dlqProducer: deadProducer, maxRetries: 0, extra: { consumerRetry: { retries: 1, initialRetryTime: 100 } } },
+    );
+    const crashes: ConsumerCrashInfo[] = [];
+    s.host.onCrash((c) => crashes.push(c));
+    await send(s, ['good1', 'poison', 'good2']);
+    await s.host.start();
+    await waitFor(() => poisonCalls >= 3 && crashes.length > 0, { timeoutMs: 20_000, message: 'poison redelivered, consumer crashed' });
+    expect(await committedOffset(s.kafka, s.groupId, s.topic)).toBe(1);
+    expect(processed).toEqual(['good1']);
+    // The crash is surfaced (kafkajs restarts the consumer, which will fail again until the DLQ is back).
+    expect(crashes[0]).toMatchObject({ topic: s.topic, groupId: s.groupId, restart: true });
+    expect(s.host.health().topics[0]?.crash?.error).toMatch(/ProducerUnavailableError|KafkaJSNumberOfRetriesExceeded/);
+    expect(await metric(s.registry, 'mosaic_kafka_consumer_crashes_total', { topic: s.topic })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('graceful stop waits for the in-flight batch and commits it', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => (entered = r));
+    const done: InboundMessage[] = [];
+    let finishedAt = 0;
+    const s = await setup(async (messages) => {
+      entered();
+      await new Promise((r) => setTimeout(r, 1_500));
+      done.push(...messages);
+      finishedAt = Date.now();
+    });
+    await send(s, ['x', 'y']);
+    await s.host.start();
+    await inHandler;
+    await s.host.stop();
+    const stoppedAt = Date.now();
+    expect(done.map((m) => m.value?.toString())).toEqual(['x', 'y']);
+    expect(finishedAt).toBeGreaterThan(0);
+    expect(finishedAt).toBeLessThanOrEqual(stoppedAt);
+    expect(await committedOffset(s.kafka, s.groupId, s.topic)).toBe(2);
+    const health = s.host.health();
+    expect(health.ok).toBe(false);
+    expect(health.topics[0]?.state).toBe('stopped');
+  });
+
+  it('hands the handler decoded messages and a batch context', async () => {
+    const batches: { messages: InboundMessage[]; ctx: BatchContext }[] = [];
+    const s = await setup(async (messages, ctx) => {
+      await ctx.heartbeat();
+      batches.push({ messages, ctx });
+    });
+    await send(s, ['m1', 'm2'], 'key-1');
+    await s.host.start();
+    await waitFor(() => batches.reduce((n, b) => n + b.messages.length, 0) === 2, { timeoutMs: 20_000 });
+    const first = batches[0];
+    expect(first?.ctx).toMatchObject({ topic: s.topic, topicKey: 'eventsResolved', partition: 0, mode: 'batch', attempt: 1 });
+    expect(first?.messages[0]).toMatchObject({
+      topic: s.topic,
+      topicKey: 'eventsResolved',
+      partition: 0,
+      offset: '0',
+      key: 'key-1',
+      messageId: 'm1-0',
+      correlationId: 'corr-m1',
+      headers: { messageId: 'm1-0', correlationId: 'corr-m1' },
+    });
+    expect(typeof first?.messages[0]?.timestamp).toBe('number');
+  });
+});

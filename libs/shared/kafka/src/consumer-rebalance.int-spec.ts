@@ -1,0 +1,66 @@
+import { topicName } from '@mosaic/contracts';
+import { waitFor } from '@mosaic/shared-testing';
+import { ConsumerHost, type BatchHandler } from './consumer-host';
+import { EventProducer } from './producer';
+import { FAST_CONSUMER, committedOffset, provision, testKafka, testKafkaConfig, testLogger } from './testing/support';
+
+describe('ConsumerHost group membership (real broker)', () => {
+  const logger = testLogger();
+
+  it('stop() leaves the group at once, so the partitions move without waiting for the session timeout', async () => {
+    const cfg = testKafkaConfig({ partitions: 2 });
+    const kafka = testKafka(cfg, logger);
+    await provision(kafka, cfg, ['eventsResolved'], logger);
+    const producer = new EventProducer(kafka, cfg, logger);
+    const noop: BatchHandler = async () => undefined;
+    const a = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer, logger, ...FAST_CONSUMER }).register({ topic: 'eventsResolved', handler: noop });
+    const b = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer, logger, ...FAST_CONSUMER }).register({ topic: 'eventsResolved', handler: noop });
+    try {
+      await a.start();
+      await b.start();
+      await waitFor(() => a.health().topics[0]?.assignedPartitions.length === 1 && b.health().topics[0]?.assignedPartitions.length === 1, {
+        timeoutMs: 20_000,
+        message: 'one partition each',
+      });
+      const t0 = Date.now();
+      await a.stop();
+      await waitFor(() => b.health().topics[0]?.assignedPartitions.length === 2, { timeoutMs: 20_000, message: 'b owns both partitions' });
+      // Well under the 6 s session timeout a crashed member would take to be noticed.
+      expect(Date.now() - t0).toBeLessThan(FAST_CONSUMER.sessionTimeoutMs);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await producer.disconnect();
+    }
+  }, 60_000);
+
+  it('a handler that heartbeats keeps its membership through a batch longer than the session timeout', async () => {
+    const cfg = testKafkaConfig({ partitions: 1 });
+    const kafka = testKafka(cfg, logger);
+    await provision(kafka, cfg, ['eventsResolved'], logger);
+    const producer = new EventProducer(kafka, cfg, logger);
+    let calls = 0;
+    const host = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer, logger, ...FAST_CONSUMER }).register({
+      topic: 'eventsResolved',
+      handler: async (_messages, ctx) => {
+        calls++;
+        const until = Date.now() + FAST_CONSUMER.sessionTimeoutMs + 1_500;
+        while (Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 250));
+          await ctx.heartbeat();
+        }
+      },
+    });
+    const topic = topicName(cfg.topicPrefix, 'eventsResolved');
+    try {
+      await producer.send(topic, [{ key: 'k', value: Buffer.from('slow'), headers: {} }]);
+      await host.start();
+      await waitFor(async () => (await committedOffset(kafka, host.groupIdFor('eventsResolved'), topic)) === 1, { timeoutMs: 30_000, message: 'committed' });
+      expect(calls).toBe(1);
+      expect(host.health().ok).toBe(true);
+    } finally {
+      await host.stop();
+      await producer.disconnect();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,28 @@
+// Starts a real service (the same definition its main.ts runs) inside the test process,
+// on a free port, against the test file's own database and topic prefix.
+import { startService, type ServiceDefinition, type StartedService } from '@mosaic/shared-service';
+import type { z } from '@mosaic/shared-config';
+import { testInfra, type TestInfra } from './index';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export function testServiceEnv(infra: TestInfra = testInfra(), env: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    MONGODB_URI: infra.mongoUri,
+    MOSAIC_TOPIC_PREFIX: infra.topicPrefix,
+    MOSAIC_HTTP_HOST: '127.0.0.1',
+    KAFKA_TOPIC_PARTITIONS: '3',
+    LOG_LEVEL: process.env.MOSAIC_TEST_LOG_LEVEL ?? 'error',
+    ...env,
+  };
+}
+
+export async function startTestService<E extends z.ZodRawShape>(
+  def: ServiceDefinition<E>,
+  opts: { env?: Record<string, string>; infra?: TestInfra } = {},
+): Promise<StartedService> {
+  return startService(def, { env: testServiceEnv(opts.infra, opts.env), port: 0 });
+}

@@ -1,0 +1,104 @@
+// Types for tools/infra/index.js (plain CommonJS, so that it runs before anything is
+// compiled). Used by libs/shared/testing (Jest global setup and test helpers).
+
+export interface InfraOptions {
+  /** default env MOSAIC_KAFKA_PORT or 9092 */
+  kafkaPort?: number;
+  /** default env MOSAIC_KAFKA_CONTROLLER_PORT or kafkaPort + 1 */
+  kafkaControllerPort?: number;
+  /** default env MOSAIC_MONGO_PORT or 27017 */
+  mongoPort?: number;
+  /** how long to wait for the servers to answer; default 120 000 */
+  timeoutMs?: number;
+  /** repository root; state goes to <root>/.mosaic */
+  root?: string;
+  /** default env MOSAIC_CACHE_DIR or ~/.cache/mosaic */
+  cacheDir?: string;
+  quiet?: boolean;
+  /** progress lines; default: "[infra] ..." on stderr */
+  log?: (line: string) => void;
+  /**
+   * up(): record this process as a user of the servers until it calls release(), so that
+   * another process's release() does not stop them under it (concurrent Jest runs).
+   */
+  lease?: boolean;
+}
+
+export interface UpResult {
+  kafkaBrokers: string[];
+  /** without a database name */
+  mongoUri: string;
+  /** what this call started (false for anything reused) */
+  started: { kafka: boolean; mongo: boolean };
+  mode: 'external' | 'docker' | 'local';
+  /** e.g. "FerretDB v1.24.0" or "MongoDB 7.0.14" */
+  mongoServer?: string;
+  logFiles: { kafka?: string; mongo?: string };
+}
+
+export type StopResult = 'stopped' | 'killed' | 'not-running' | 'not-started' | 'skipped';
+
+export interface ServiceStatus {
+  answering: boolean;
+  error?: string;
+  startedBy: string | null;
+  pid?: number;
+  logFile?: string;
+}
+
+export interface StatusResult {
+  mode: 'external' | 'docker' | 'local' | 'none';
+  kafka: ServiceStatus & { brokers: string[] };
+  mongo: ServiceStatus & { uri: string; server?: string };
+}
+
+export interface PrivateKafkaOptions {
+  /** default: a free port */
+  port?: number;
+  /** default: a free port */
+  controllerPort?: number;
+  /** default: a new temp dir (removed by destroy()) */
+  dataDir?: string;
+  /** default: <dataDir>/kafka.log */
+  logFile?: string;
+  timeoutMs?: number;
+  cacheDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface PrivateKafka {
+  readonly brokers: string[];
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** null while stopped */
+  readonly pid: number | null;
+  /** SIGTERM (graceful, SIGKILL after 30 s) or SIGKILL (crash); resolves once the process is gone */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** start again on the same ports and data dir; resolves once it answers */
+  start(): Promise<void>;
+  /** SIGKILL and remove the data dir if startPrivateKafka created it */
+  destroy(): Promise<void>;
+}
+
+export function up(opts?: InfraOptions): Promise<UpResult>;
+export function down(
+  opts?: InfraOptions & { only?: { kafka?: boolean; mongo?: boolean }; purge?: boolean },
+): Promise<{ kafka: StopResult; mongo: StopResult }>;
+/**
+ * Counterpart of up({lease: true}): drops this process's lease and stops `stop` (what its
+ * up() started) once no other live process holds a lease; until then the last process
+ * to release stops them. keep: true stops nothing and cancels such a pending stop.
+ */
+export function release(
+  opts?: InfraOptions & { stop?: { kafka?: boolean; mongo?: boolean }; keep?: boolean },
+): Promise<{ stopped: Array<'kafka' | 'mongo'>; leftRunningFor: number[] }>;
+export function status(opts?: InfraOptions): Promise<StatusResult>;
+export function logs(
+  opts?: InfraOptions & { follow?: boolean; lines?: number; services?: Array<'kafka' | 'mongo'>; out?: NodeJS.WritableStream },
+): Promise<void>;
+export function startPrivateKafka(opts?: PrivateKafkaOptions): Promise<PrivateKafka>;
+export function freePort(): Promise<number>;
+export const KAFKA_VERSION: string;
+export const FERRETDB_VERSION: string;

@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// `npm run bench -- collector [--duration 10] [--connections 32]`
+//
+// Measures the collector next to the raw limits of this machine, in the same run:
+//   raw.kafka      a kafkajs producer alone (idempotent, acks=all, batches of 100), events/s
+//   raw.http       an empty handler on the same framework (Nest + Fastify), requests/s
+//   collector      HTTP batches of 1 and of 100 events through the real collector (write key,
+//                  validation, Kafka ack before 200), events/s acknowledged and p50/p99 latency
+// and the collector's resident memory. Prints a table and writes JSON to .mosaic/bench/.
+// The load generator (autocannon) runs in this process; the servers run in child processes.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ensureDeps } from './ensure-deps.mjs';
+import { build, root } from './build.mjs';
+
+const args = process.argv.slice(2);
+const target = args.find((a) => !a.startsWith('--')) ?? 'collector';
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const DURATION = opt('duration', 10);
+const CONNECTIONS = opt('connections', 32);
+const log = (m) => console.error(`[bench] ${m}`);
+
+if (target !== 'collector') {
+  console.error(`unknown benchmark "${target}"; available: collector`);
+  process.exit(2);
+}
+
+ensureDeps();
+await build({ quiet: true });
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon');
+const { Kafka, logLevel, Partitioners } = require('kafkajs');
+const infra = require(join(root, 'tools', 'infra', 'index.js'));
+
+const up = await infra.up({});
+const brokers = up.kafkaBrokers;
+const runId = Date.now().toString(36);
+const prefix = `bench-${runId}.`;
+const token = 'bench-admin-token-0123456789';
+
+function sampleEvent(i) {
+  return {
+    type: 'track',
+    anonymousId: `anon-${i % 5000}`,
+    event: 'Product Viewed',
+    properties: { sku: `SKU-${i % 700}`, name: 'Barista Pro 900', category: 'coffee machines', price: 899, currency: 'EUR' },
+    context: { page: { url: 'https://shop.example.com/p/barista-pro-900', referrer: 'https://www.google.com/' }, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120' },
+  };
+}
+const eventBytes = Buffer.byteLength(JSON.stringify(sampleEvent(1)));
+
+async function rawKafka() {
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = `${prefix}raw`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  // An envelope of the same size as the collector produces.
+  const value = Buffer.from(JSON.stringify({ schema: 'events.raw', schemaVersion: 1, messageId: 'x'.repeat(36), correlationId: 'x'.repeat(36), producedAt: new Date().toISOString(), producer: 'collector', payload: { ...sampleEvent(1), messageId: 'x'.repeat(36), traits: {}, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), sourceId: 'src_x' } }));
+  const deadline = Date.now() + DURATION * 1000;
+  let sent = 0;
+  const worker = async () => {
+    while (Date.now() < deadline) {
+      const messages = Array.from({ length: 100 }, (_, i) => ({ key: `anon-${(sent + i) % 5000}`, value, headers: { messageId: 'x' } }));
+      await producer.send({ topic, acks: -1, messages });
+      sent += messages.length;
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: 4 }, worker));
+  const seconds = (Date.now() - started) / 1000;
+  await producer.disconnect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  return { eventsPerSec: Math.round(sent / seconds), events: sent, recordBytes: value.length };
+}
+
+function startChild(script, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d) => {
+      out += d.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out) ?? /LISTENING (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${script} exited ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024);
+}
+
+function cannon(opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ duration: DURATION, connections: CONNECTIONS, pipelining: 1, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+const summary = (r, eventsPerRequest) => ({
+  requestsPerSec: Math.round(r.requests.average),
+  eventsPerSec: Math.round((r['2xx'] * eventsPerRequest) / r.duration),
+  p50ms: r.latency.p50,
+  p99ms: r.latency.p99,
+  non2xx: r.non2xx,
+  errors: r.errors + r.timeouts,
+});
+
+async function rawHttp() {
+  const { child, url } = await startChild(join(root, 'tools', 'scripts', 'bench-empty-server.cjs'), {});
+  try {
+    await cannon({ url: `${url}/v1/track`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent(1)), duration: 2 });
+    const r = await cannon({ url: `${url}/v1/track`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent(1)) });
+    return summary(r, 1);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function collector() {
+  const env = {
+    KAFKA_BROKERS: brokers.join(','),
+    MONGODB_URI: `${up.mongoUri.replace(/\/$/, '')}/bench_${runId}`,
+    MOSAIC_TOPIC_PREFIX: prefix,
+    MOSAIC_ADMIN_TOKEN: token,
+    MOSAIC_HTTP_HOST: '127.0.0.1',
+    COLLECTOR_PORT: '0',
+    KAFKA_TOPIC_PARTITIONS: '6',
+    LOG_LEVEL: 'info',
+  };
+  const { child, url } = await startChild(join(root, 'dist', 'apps', 'collector', 'src', 'main.js'), env);
+  try {
+    const created = await (await fetch(`${url}/v1/sources`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json();
+    const auth = `Basic ${Buffer.from(`${created.writeKey}:`).toString('base64')}`;
+    const headers = { 'content-type': 'application/json', authorization: auth };
+    const single = JSON.stringify(sampleEvent(1));
+    const batch = JSON.stringify({ batch: Array.from({ length: 100 }, (_, i) => sampleEvent(i)) });
+    await cannon({ url: `${url}/v1/track`, method: 'POST', headers, body: single, duration: 2 });
+    const r1 = await cannon({ url: `${url}/v1/track`, method: 'POST', headers, body: single });
+    const rss1 = rssMb(child.pid);
+    const r100 = await cannon({ url: `${url}/v1/batch`, method: 'POST', headers, body: batch, connections: Math.max(4, CONNECTIONS / 4) });
+    const rss100 = rssMb(child.pid);
+    return { batch1: summary(r1, 1), batch100: summary(r100, 100), rssMb: Math.max(rss1, rss100) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${DURATION}s per run, ${CONNECTIONS} connections`);
+log('raw limit: kafkajs producer alone...');
+const kafkaRaw = await rawKafka();
+log('raw limit: empty Nest+Fastify handler...');
+const httpRaw = await rawHttp();
+log('collector: batches of 1 and of 100...');
+const col = await collector();
+if (up.started.kafka || up.started.mongo) await infra.down({});
+
+const result = {
+  benchmark: 'collector',
+  at: new Date().toISOString(),
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kafka: '4.1.1', mongo: up.mongoServer },
+  settings: { durationSec: DURATION, connections: CONNECTIONS, eventBytes },
+  raw: { kafkaProducer: kafkaRaw, emptyHttpHandler: httpRaw },
+  collector: col,
+  ratios: {
+    batch100EventsVsRawKafka: +(col.batch100.eventsPerSec / kafkaRaw.eventsPerSec).toFixed(3),
+    batch1RequestsVsEmptyHandler: +(col.batch1.requestsPerSec / httpRaw.requestsPerSec).toFixed(3),
+  },
+};
+mkdirSync(join(root, '.mosaic', 'bench'), { recursive: true });
+const file = join(root, '.mosaic', 'bench', `collector-${runId}.json`);
+writeFileSync(file, JSON.stringify(result, null, 2));
+const row = (name, v) => `${name.padEnd(44)} ${String(v).padStart(12)}`;
+console.log(
+  [
+    '',
+    `collector benchmark (${result.machine.cores} cores, ${DURATION}s per run, ${CONNECTIONS} connections, ${eventBytes}-byte events)`,
+    row('raw: kafkajs producer alone, events/s', kafkaRaw.eventsPerSec),
+    row('raw: empty Nest+Fastify handler, req/s', httpRaw.requestsPerSec),
+    row('raw: empty handler p50 / p99 ms', `${httpRaw.p50ms} / ${httpRaw.p99ms}`),
+    row('collector, batches of 1: events/s acked', col.batch1.eventsPerSec),
+    row('collector, batches of 1: p50 / p99 ms', `${col.batch1.p50ms} / ${col.batch1.p99ms}`),
+    row('collector, batches of 100: events/s acked', col.batch100.eventsPerSec),
+    row('collector, batches of 100: p50 / p99 ms', `${col.batch100.p50ms} / ${col.batch100.p99ms}`),
+    row('collector non-2xx (batch 1 / batch 100)', `${col.batch1.non2xx} / ${col.batch100.non2xx}`),
+    row('collector RSS, MB', col.rssMb),
+    row('ratio: batch-100 events/s ÷ raw Kafka', result.ratios.batch100EventsVsRawKafka),
+    row('ratio: batch-1 req/s ÷ empty handler', result.ratios.batch1RequestsVsEmptyHandler),
+    `JSON: ${file}`,
+    '',
+  ].join('\n'),
+);
+process.exit(0);

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// `npm start`: installs dependencies when missing, builds, brings up the infrastructure
+// (KAFKA_BROKERS/MONGODB_URI if set, else Docker if an engine answers, else local Kafka and
+// a MongoDB-wire server), then runs every service in the foreground. Ctrl-C stops what it started.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ensureDeps } from './ensure-deps.mjs';
+import { build, root } from './build.mjs';
+
+const SERVICES = [
+  { name: 'collector', port: 8080 },
+  { name: 'identity', port: 8081 },
+  { name: 'enrichment', port: 8082 },
+  { name: 'segmentation', port: 8083 },
+  { name: 'activation', port: 8084 },
+];
+
+const log = (msg) => console.error(`[mosaic] ${msg}`);
+
+function adminToken() {
+  if (process.env.MOSAIC_ADMIN_TOKEN) return process.env.MOSAIC_ADMIN_TOKEN;
+  const file = join(root, '.mosaic', 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(join(root, '.mosaic'), { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+async function main() {
+  ensureDeps();
+  await build();
+  const infra = createRequire(import.meta.url)(join(root, 'tools', 'infra', 'index.js'));
+  const up = await infra.up({});
+  log(`infrastructure (${up.mode}): Kafka ${up.kafkaBrokers.join(',')}, MongoDB ${up.mongoUri}`);
+  const token = adminToken();
+  const logDir = join(root, '.mosaic', 'logs');
+  mkdirSync(logDir, { recursive: true });
+
+  const children = new Map();
+  let stopping = false;
+  const env = {
+    ...process.env,
+    NODE_ENV: process.env.NODE_ENV ?? 'development',
+    KAFKA_BROKERS: up.kafkaBrokers.join(','),
+    MONGODB_URI: process.env.MONGODB_URI ?? up.mongoUri,
+    MOSAIC_ADMIN_TOKEN: token,
+    MOSAIC_HTTP_HOST: process.env.MOSAIC_HTTP_HOST ?? '127.0.0.1',
+  };
+  for (const svc of SERVICES) {
+    const main = join(root, 'dist', 'apps', svc.name, 'src', 'main.js');
+    if (!existsSync(main)) continue;
+    const file = createWriteStream(join(logDir, `${svc.name}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => {
+      file.write(d);
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (d) => {
+      file.write(d);
+      process.stderr.write(d);
+    });
+    child.on('exit', (code, signal) => {
+      children.delete(svc.name);
+      if (!stopping) {
+        log(`${svc.name} exited (${signal ?? code}); stopping everything — see .mosaic/logs/${svc.name}.log`);
+        void shutdown(1);
+      }
+    });
+    children.set(svc.name, child);
+  }
+
+  async function shutdown(code) {
+    if (stopping) return;
+    stopping = true;
+    log('stopping services...');
+    await Promise.all(
+      [...children.values()].map(
+        (c) =>
+          new Promise((resolve) => {
+            const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
+            c.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    if (up.started?.kafka || up.started?.mongo) {
+      log('stopping the infrastructure this command started...');
+      await infra.down({});
+    }
+    process.exit(code);
+  }
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  // Wait for readiness, then print where everything is.
+  const deadline = Date.now() + 120_000;
+  for (const svc of SERVICES.filter((s) => children.has(s.name))) {
+    for (;;) {
+      if (stopping) return;
+      try {
+        const r = await fetch(`http://127.0.0.1:${svc.port}/ready`);
+        if (r.ok) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) {
+        log(`${svc.name} is not ready after 120 s; see .mosaic/logs/${svc.name}.log`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const lines = [
+    '',
+    'Mosaic is running. Ctrl-C stops everything this command started.',
+    ...SERVICES.filter((s) => children.has(s.name)).map((s) => `  ${s.name.padEnd(13)} http://127.0.0.1:${s.port}  (OpenAPI: /openapi.json)`),
+    `  Kafka         ${up.kafkaBrokers.join(',')}`,
+    `  MongoDB       ${up.mongoUri}`,
+    `  logs          .mosaic/logs/`,
+    '',
+    `  admin token   ${token}   (MOSAIC_ADMIN_TOKEN; saved in .mosaic/admin-token)`,
+    '',
+    '  Create a source and send an event:',
+    `    curl -s -X POST http://127.0.0.1:8080/v1/sources -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"name":"website"}'`,
+    `    curl -s -X POST http://127.0.0.1:8080/v1/track -u <writeKey>: -H 'Content-Type: application/json' -d '{"anonymousId":"a1","event":"Product Viewed","properties":{"sku":"X1"}}'`,
+    '',
+  ];
+  console.error(lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
