@@ -1,6 +1,6 @@
 // Installs npm dependencies when they are missing or older than package-lock.json, so the
 // quick-start commands need no separate install step. No-op when node_modules is current.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, utimesSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { root } from './build.mjs';
@@ -19,4 +19,5 @@ export function ensureDeps() {
     console.error('[mosaic] npm install failed');
     process.exit(r.status ?? 1);
   }
+  if (existsSync(marker)) utimesSync(marker, new Date(), new Date());
 }

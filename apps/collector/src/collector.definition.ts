@@ -17,6 +17,8 @@ export const collectorDefinition: ServiceDefinition<typeof collectorEnvSchema.sh
   },
   http: (config) => ({
     fastify: { bodyLimit: MAX_BATCH_BYTES, trustProxy: trustProxySetting(config.own.COLLECTOR_TRUST_PROXY) },
+    // Raw bodies for every content type; the domain parses them (see http.ts).
+    bodyParser: false,
     configureFastify: configureCollectorFastify,
     configureApp: (app) => {
       // Browsers post from any site that carries the tracker; write keys are public by design.

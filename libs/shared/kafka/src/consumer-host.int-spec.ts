@@ -60,20 +60,20 @@ describe('ConsumerHost (real broker)', () => {
     const seen: string[] = [];
     let calls = 0;
     let committedDuringFailure = Number.NaN;
-    let s: Setup | undefined;
+    const ref: { setup?: Setup } = {};
     const handler: BatchHandler = async (messages, ctx) => {
       calls++;
       if (calls === 1) {
-        committedDuringFailure = await committedOffset((s as Setup).kafka, ctx.groupId, ctx.topic);
+        committedDuringFailure = await committedOffset((ref.setup as Setup).kafka, ctx.groupId, ctx.topic);
         throw new Error('transient: database unavailable');
       }
       seen.push(...messages.map((m) => m.value?.toString() ?? ''));
     };
-    s = await setup(handler);
+    const s = await setup(handler);
+    ref.setup = s;
     await send(s, ['a', 'b', 'c']);
     await s.host.start();
-    const setupRef = s;
-    await waitFor(async () => (await committedOffset(setupRef.kafka, setupRef.groupId, setupRef.topic)) === 3, { timeoutMs: 20_000, message: 'offset 3 committed' });
+    await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic)) === 3, { timeoutMs: 20_000, message: 'offset 3 committed' });
     expect(committedDuringFailure).toBe(-1);
     expect(seen).toEqual(['a', 'b', 'c']);
     expect(await metric(s.registry, 'mosaic_kafka_consumed_messages_total', { topic: s.topic })).toBe(3);

@@ -62,6 +62,8 @@ export interface HttpServiceOptions {
   configureFastify?: (instance: FastifyInstance) => void;
   /** Called with the Nest app before listen (CORS...). */
   configureApp?: (app: NestFastifyApplication) => void;
+  /** false: Nest registers no JSON/urlencoded parsers (the service installs its own). */
+  bodyParser?: boolean;
   /** Listen on this port instead of the configured one (tests pass 0). */
   port?: number;
 }
@@ -103,6 +105,7 @@ export async function startHttpService(opts: HttpServiceOptions): Promise<Runnin
   const app = await NestFactory.create<NestFastifyApplication>(opts.module, adapter, {
     logger: new NestPinoLogger(logger),
     abortOnError: false,
+    bodyParser: opts.bodyParser ?? true,
   });
   app.useGlobalFilters(new HttpErrorFilter(logger));
   opts.configureApp?.(app);

@@ -91,8 +91,8 @@ export interface ServiceDefinition<E extends z.ZodRawShape> {
   module: (platform: Platform, config: CommonConfig & { own: z.infer<z.ZodObject<E>> }) => Type<unknown> | DynamicModule;
   openApi: HttpServiceOptions['openApi'];
   http?:
-    | Pick<HttpServiceOptions, 'fastify' | 'configureFastify' | 'configureApp'>
-    | ((config: CommonConfig & { own: z.infer<z.ZodObject<E>> }) => Pick<HttpServiceOptions, 'fastify' | 'configureFastify' | 'configureApp'>);
+    | Pick<HttpServiceOptions, 'fastify' | 'configureFastify' | 'configureApp' | 'bodyParser'>
+    | ((config: CommonConfig & { own: z.infer<z.ZodObject<E>> }) => Pick<HttpServiceOptions, 'fastify' | 'configureFastify' | 'configureApp' | 'bodyParser'>);
   platform?: PlatformOptions | ((config: CommonConfig & { own: z.infer<z.ZodObject<E>> }) => PlatformOptions);
 }
 
