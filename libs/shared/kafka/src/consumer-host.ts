@@ -3,7 +3,7 @@
  * handler's promise resolved, bounded per-message retries, dead-letter topic, health, metrics
  * and a graceful drain on stop.
  */
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { PartitionAssigners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage } from 'kafkajs';
 import {
   ContractViolationError,
   DLQ_TOPIC_OF,
@@ -22,6 +22,7 @@ import { computeBackoffMs, sleepWithTicks } from './backoff';
 import { toError } from './errors';
 import { consumerMetrics, type ConsumerMetrics } from './metrics';
 import { produceMessage, type MessageSender } from './producer';
+import { createStickyAssigner } from './sticky-assigner';
 
 /** One consumed record, headers decoded to strings. */
 export interface InboundMessage {
@@ -118,6 +119,11 @@ export interface ConsumerHostOptions {
    * restarts it. Default `{ retries: 5, initialRetryTime: 300, maxRetryTime: 30000 }`.
    */
   consumerRetry?: { retries?: number; initialRetryTime?: number; maxRetryTime?: number };
+  /**
+   * Use the sticky assigner (members keep their partitions across rebalances where balance
+   * allows; round-robin stays as the fallback protocol). Default true.
+   */
+  stickyAssignment?: boolean;
   /** Group id per topic; default `${config.consumer.groupId}.${topicKey}`. */
   groupIdFor?: (topic: TopicKey) => string;
 }
@@ -333,6 +339,10 @@ export class ConsumerHost {
       maxWaitTimeInMs: o.maxWaitTimeInMs ?? 1_000,
       maxBytesPerPartition: o.maxBytesPerPartition ?? 1_048_576,
       allowAutoTopicCreation: false,
+      partitionAssigners:
+        o.stickyAssignment === false
+          ? [PartitionAssigners.roundRobin]
+          : [createStickyAssigner(() => ({ [rt.topic]: rt.assigned })), PartitionAssigners.roundRobin],
       retry: {
         initialRetryTime: 300,
         maxRetryTime: 30_000,

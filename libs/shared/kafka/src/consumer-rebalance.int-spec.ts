@@ -34,6 +34,32 @@ describe('ConsumerHost group membership (real broker)', () => {
     }
   }, 60_000);
 
+  it('keeps partitions with their owners when a member leaves (sticky assignment)', async () => {
+    const cfg = testKafkaConfig({ partitions: 6 });
+    const kafka = testKafka(cfg, logger);
+    await provision(kafka, cfg, ['eventsResolved'], logger);
+    const producer = new EventProducer(kafka, cfg, logger);
+    const noop: BatchHandler = async () => undefined;
+    const hosts = [0, 1, 2].map(() =>
+      new ConsumerHost({ kafka, config: cfg, service: 'identity', producer, logger, ...FAST_CONSUMER }).register({ topic: 'eventsResolved', handler: noop }),
+    );
+    const owned = (h: ConsumerHost) => h.health().topics[0]?.assignedPartitions ?? [];
+    try {
+      for (const h of hosts) await h.start();
+      await waitFor(() => hosts.every((h) => owned(h).length === 2), { timeoutMs: 30_000, message: 'two partitions each' });
+      const [a, b, c] = hosts as [ConsumerHost, ConsumerHost, ConsumerHost];
+      const before = { a: owned(a), b: owned(b) };
+      await c.stop();
+      await waitFor(() => owned(a).length === 3 && owned(b).length === 3, { timeoutMs: 20_000, message: 'three partitions each' });
+      expect(owned(a)).toEqual(expect.arrayContaining(before.a));
+      expect(owned(b)).toEqual(expect.arrayContaining(before.b));
+      expect([...owned(a), ...owned(b)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    } finally {
+      for (const h of hosts) await h.stop();
+      await producer.disconnect();
+    }
+  }, 60_000);
+
   it('a handler that heartbeats keeps its membership through a batch longer than the session timeout', async () => {
     const cfg = testKafkaConfig({ partitions: 1 });
     const kafka = testKafka(cfg, logger);

@@ -6,4 +6,5 @@ export * from './metrics';
 export * from './provisioner';
 export * from './producer';
 export * from './consumer-host';
+export * from './sticky-assigner';
 export * from './nest-transport';

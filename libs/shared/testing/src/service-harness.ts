@@ -15,7 +15,7 @@ export function testServiceEnv(infra: TestInfra = testInfra(), env: Record<strin
     MOSAIC_TOPIC_PREFIX: infra.topicPrefix,
     MOSAIC_HTTP_HOST: '127.0.0.1',
     KAFKA_TOPIC_PARTITIONS: '3',
-    LOG_LEVEL: process.env.MOSAIC_TEST_LOG_LEVEL ?? 'error',
+    LOG_LEVEL: process.env.MOSAIC_TEST_LOG_LEVEL ?? 'silent',
     ...env,
   };
 }
