@@ -3,6 +3,7 @@
 import { gzipSync } from 'node:zlib';
 import { TopicTap, TEST_ADMIN_TOKEN, startTestService, testInfra } from '@mosaic/shared-testing';
 import type { StartedService } from '@mosaic/shared-service';
+import { Schemas, decodeMessage } from '@mosaic/contracts';
 import { collectorDefinition } from './collector.definition';
 
 let svc: StartedService;
@@ -191,6 +192,11 @@ describe('bad input gets a 4xx naming the problem, and the service keeps serving
     expect(error.status).toBe(status);
     expect(typeof error.code).toBe('string');
     expect(error.message).toMatch(message);
+  });
+
+  it('every message the collector produced passes the contract validation on decode', async () => {
+    expect(tap.messages.length).toBeGreaterThan(10);
+    for (const m of tap.messages) expect(() => decodeMessage(Schemas.rawEvent, m.value)).not.toThrow();
   });
 
   it('nothing was polluted and the service still serves', async () => {

@@ -90,6 +90,12 @@ export interface EncodeMeta {
   correlationId?: string;
   messageId?: string;
   producedAt?: Date;
+  /**
+   * Validate the payload before producing (default true). A producer may pass false only
+   * where its payload comes out of a validator that is tested to produce contract-valid
+   * payloads (the collector's domain); consumers always validate on decode.
+   */
+  validate?: boolean;
 }
 
 export interface EncodedMessage {
@@ -125,7 +131,7 @@ export function validatePayload<T>(s: MessageSchema<T>, payload: unknown): T {
 
 /** Builds, validates and serialises an envelope. */
 export function encodeMessage<T>(s: MessageSchema<T>, payload: T, meta: EncodeMeta): EncodedMessage {
-  validatePayload(s, payload);
+  if (meta.validate !== false) validatePayload(s, payload);
   const messageId = meta.messageId ?? randomUUID();
   const envelope: Envelope<T> = {
     schema: s.name,

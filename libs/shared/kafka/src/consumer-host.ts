@@ -388,8 +388,16 @@ export class ConsumerHost {
         }
       }
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [rt.topic], fromBeginning: rt.reg.fromBeginning ?? true });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [rt.topic], fromBeginning: rt.reg.fromBeginning ?? true });
+    } catch (err) {
+      rt.state = 'stopped';
+      await consumer.disconnect().catch(() => undefined);
+      const e = toError(err);
+      const hint = (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? ' (the topic does not exist: provision it)' : '';
+      throw new Error(`cannot start the consumer of ${rt.topic}${hint}: ${e.message}`, { cause: err });
+    }
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

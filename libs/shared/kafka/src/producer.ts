@@ -576,6 +576,8 @@ export interface ProduceMeta {
   messageId?: string;
   producedAt?: Date;
   partition?: number;
+  /** See EncodeMeta.validate in @mosaic/contracts (default true). */
+  validate?: boolean;
   /** Extra headers, next to `messageId`, `correlationId` and `schema`. */
   headers?: Record<string, string>;
 }
@@ -587,7 +589,7 @@ function assertSchemaOnTopic(schema: MessageSchema<unknown>, topicName: string):
 }
 
 function toOutbound<T>(schema: MessageSchema<T>, payload: T, meta: ProduceMeta): { message: OutboundMessage; envelope: Envelope<T> } {
-  const encodeMeta: EncodeMeta = { producer: meta.producer, correlationId: meta.correlationId, messageId: meta.messageId, producedAt: meta.producedAt };
+  const encodeMeta: EncodeMeta = { producer: meta.producer, correlationId: meta.correlationId, messageId: meta.messageId, producedAt: meta.producedAt, validate: meta.validate };
   const encoded = encodeMessage(schema, payload, encodeMeta);
   return {
     message: { key: meta.key, value: encoded.value, headers: { ...meta.headers, ...encoded.headers }, partition: meta.partition },

@@ -3,6 +3,7 @@ import { decodeHeaders, defaultIsRetriable, NonRetriableError, toInboundMessage 
 import { HandlerError, toError, UnknownTopicError, ProducerSendError } from './errors';
 import { topicConfigEntries } from './provisioner';
 import { kafkaLogLevelFor } from './client';
+import { isDefiniteRejection } from './producer';
 
 describe('message decoding', () => {
   it('decodes headers to strings (last value of repeated headers wins)', () => {
@@ -74,5 +75,23 @@ describe('topic config', () => {
     expect(kafkaLogLevelFor('warn')).toBe(2);
     expect(kafkaLogLevelFor('fatal')).toBe(1);
     expect(kafkaLogLevelFor('silent')).toBe(0);
+  });
+});
+
+describe('isDefiniteRejection', () => {
+  const protocol = (type: string, retriable: boolean) => Object.assign(new Error(type), { name: 'KafkaJSProtocolError', type, retriable });
+  const wrapped = (cause: Error) => Object.assign(new Error('wrapped'), { name: 'KafkaJSNonRetriableError', cause });
+
+  it('is true only for non-retriable broker rejections', () => {
+    expect(isDefiniteRejection(wrapped(protocol('MESSAGE_TOO_LARGE', false)))).toBe(true);
+    expect(isDefiniteRejection(protocol('INVALID_RECORD', false))).toBe(true);
+  });
+
+  it('is false when the outcome is unknown or the idempotence state broke', () => {
+    expect(isDefiniteRejection(wrapped(Object.assign(new Error('refused'), { name: 'KafkaJSConnectionError' })))).toBe(false);
+    expect(isDefiniteRejection(wrapped(protocol('NOT_ENOUGH_REPLICAS', true)))).toBe(false);
+    expect(isDefiniteRejection(wrapped(protocol('OUT_OF_ORDER_SEQUENCE_NUMBER', false)))).toBe(false);
+    expect(isDefiniteRejection(protocol('UNKNOWN_PRODUCER_ID', false))).toBe(false);
+    expect(isDefiniteRejection(new Error('timeout'))).toBe(false);
   });
 });
