@@ -46,7 +46,7 @@ async function main() {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
     KAFKA_BROKERS: up.kafkaBrokers.join(','),
-    MONGODB_URI: process.env.MONGODB_URI ?? up.mongoUri,
+    MONGODB_URI: process.env.MONGODB_URI ?? `${up.mongoUri.replace(/\/$/, '')}/mosaic`,
     MOSAIC_ADMIN_TOKEN: token,
     MOSAIC_HTTP_HOST: process.env.MOSAIC_HTTP_HOST ?? '127.0.0.1',
   };
