@@ -111,7 +111,7 @@ export class EventProducer implements MessageSender {
   private connectPromise: Promise<void> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelay = RECONNECT_MIN_MS;
-  private readyWaiters: (() => void)[] = [];
+  private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly knownTopics = new Set<string>();
   private readonly topicChecks = new Map<string, Promise<void>>();
   /** Sends accepted but still waiting for their topic check (not yet queued). */
@@ -199,9 +199,15 @@ export class EventProducer implements MessageSender {
     if (this.stateValue === 'ready') return;
     if (this.stateValue === 'closing' || this.stateValue === 'closed') throw new ProducerUnavailableError('producer is closed');
     await new Promise<void>((resolve, reject) => {
-      const waiter = () => {
-        if (timer) clearTimeout(timer);
-        resolve();
+      const waiter = {
+        resolve: () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          if (timer) clearTimeout(timer);
+          reject(e);
+        },
       };
       const timer =
         timeoutMs === undefined
@@ -271,6 +277,7 @@ export class EventProducer implements MessageSender {
     const wasReady = this.stateValue === 'ready';
     this.flushOnClose = wasReady;
     this.setState('closing');
+    for (const w of this.readyWaiters.splice(0)) w.reject(new ProducerUnavailableError('producer closed while connecting'));
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (wasReady) {
       const deadline = Date.now() + this.ackTimeoutMs;
@@ -301,7 +308,7 @@ export class EventProducer implements MessageSender {
     if (s === 'ready') {
       this.reconnectDelay = RECONNECT_MIN_MS;
       if (prev === 'unavailable') this.log.info('Kafka producer available again');
-      for (const w of this.readyWaiters.splice(0)) w();
+      for (const w of this.readyWaiters.splice(0)) w.resolve();
       this.schedule();
     } else if (s === 'unavailable') {
       // Known to be unavailable: everyone still waiting in the queue fails now, not at their deadline.
@@ -501,7 +508,6 @@ export class EventProducer implements MessageSender {
       this.reconnectTimer = undefined;
       if (this.stateValue === 'unavailable' || this.stateValue === 'connecting') void this.attemptConnect();
     }, delay);
-    this.reconnectTimer.unref();
   }
 
   // --- topic existence --------------------------------------------------------------------
