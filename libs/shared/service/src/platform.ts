@@ -9,7 +9,7 @@ import type { Kafka } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { TOPIC_SPECS, topicNames, type ServiceName, type TopicKey } from '@mosaic/contracts';
 import { loadConfig, type CommonConfig, type z } from '@mosaic/shared-config';
-import { EventProducer, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
+import { ConsumerHost, EventProducer, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
 import { connectMongo, pingMongo } from '@mosaic/shared-mongo';
 import { MosaicCoreModule, createRuntime, startHttpService, type HttpServiceOptions, type RunningService, type ServiceRuntime } from './bootstrap';
 
@@ -21,6 +21,14 @@ export interface Platform {
   kafka: Kafka;
   producer: EventProducer;
   topics: Readonly<Record<TopicKey, string>>;
+  /**
+   * The service's consumer host (created on first use): one consumer per registered topic,
+   * commit after the handler, retries then the service's dead-letter topic. Started after
+   * HTTP is up; drained first on shutdown; its health is part of /ready.
+   */
+  consumers(): ConsumerHost;
+  /** Starts the consumer host if any topic was registered (startService calls it after HTTP is up). */
+  startConsumers(): Promise<void>;
   /** Runs on shutdown, before the producer and connections close (consumers stop here). */
   onShutdown(fn: () => Promise<void>): void;
   close(): Promise<void>;
@@ -47,7 +55,27 @@ export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptio
 
   const hooks: (() => Promise<void>)[] = [];
   let closed = false;
+  let host: ConsumerHost | undefined;
+  const consumers = (): ConsumerHost => {
+    if (!host) {
+      const created = new ConsumerHost({ kafka, config: config.kafka, service: config.service, producer, logger, registry: runtime.metrics });
+      host = created;
+      runtime.readiness.add({
+        name: 'kafka-consumers',
+        check: async () => {
+          const h = created.health();
+          return { ok: h.ok, detail: h };
+        },
+      });
+      hooks.push(() => created.stop());
+    }
+    return host;
+  };
   return {
+    consumers,
+    startConsumers: async () => {
+      if (host && host.registeredTopics().length > 0) await host.start();
+    },
     runtime,
     mongo,
     kafka,
@@ -122,6 +150,7 @@ export async function startService<E extends z.ZodRawShape>(
   try {
     const httpOpts = typeof def.http === 'function' ? def.http(config) : def.http;
     http = await startHttpService({ runtime, module: root, openApi: def.openApi, port: overrides.port, ...httpOpts });
+    await platform.startConsumers();
   } catch (err) {
     await platform.close();
     throw err;
