@@ -1,0 +1,44 @@
+// The architecture rules (DESIGN §10) are lint errors; this guards that they stay so: a
+// domain library importing infrastructure, a shared library importing a service's library,
+// and reading process.env outside the config library must all fail lint.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+// ESLint runs as the CLI does (its flat config is ESM, which Jest's module system does not load).
+async function errors(file: string, code: string): Promise<string[]> {
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'eslint'), ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)], { cwd: root, input: code, encoding: 'utf8' });
+  const [result] = JSON.parse(r.stdout) as { messages: { severity: number; ruleId: string; message: string }[] }[];
+  return (result?.messages ?? []).filter((m) => m.severity === 2).map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+jest.setTimeout(60_000);
+
+describe('module boundaries are enforced as errors', () => {
+  it('a domain library may not import kafkajs, mongoose or Nest', async () => {
+    for (const pkg of ['kafkajs', 'mongoose', '@nestjs/common']) {
+      const found = await errors('libs/collector/domain/src/probe.ts', `import * as x from '${pkg}';\nexport const y = x;\n`);
+      expect(found.join('\n')).toMatch(/enforce-module-boundaries.*not allowed to import/);
+    }
+  });
+
+  it('a domain library may not depend on a data-access library', async () => {
+    const found = await errors('libs/collector/domain/src/probe.ts', `import { SourcesRepository } from '@mosaic/collector-data-access';\nexport const y = SourcesRepository;\n`);
+    expect(found.join('\n')).toMatch(/enforce-module-boundaries/);
+  });
+
+  it('a shared library may not depend on a service scope', async () => {
+    const found = await errors('libs/shared/mongo/src/probe.ts', `import { Ingestor } from '@mosaic/collector-domain';\nexport const y = Ingestor;\n`);
+    expect(found.join('\n')).toMatch(/enforce-module-boundaries/);
+  });
+
+  it('only the config library reads process.env', async () => {
+    expect((await errors('apps/collector/src/probe.ts', 'export const port = process.env.PORT;\n')).join('\n')).toMatch(/no-restricted-properties/);
+    expect(await errors('libs/shared/config/src/probe.ts', 'export const port = process.env.PORT;\n')).toEqual([]);
+  });
+
+  it('allowed imports pass', async () => {
+    expect(await errors('apps/collector/src/probe.ts', `import { Ingestor } from '@mosaic/collector-domain';\nimport { topicNames } from '@mosaic/contracts';\nexport const y = [Ingestor, topicNames];\n`)).toEqual([]);
+  });
+});
