@@ -2,12 +2,12 @@
 // Compiles every app and library (not the tests) with swc into dist/, mirroring the source
 // tree; import aliases from tsconfig.base.json are rewritten to relative paths, so
 // `node dist/apps/<service>/src/main.js` runs with plain Node. Type checking is `npm run typecheck`.
-import { transformFile } from '@swc/core';
 import { readFileSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { root } from './paths.mjs';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { root };
 
 function walk(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -20,6 +20,8 @@ function walk(dir, out = []) {
 
 export async function build({ quiet = false } = {}) {
   const started = Date.now();
+  // Imported here, not at the top: the scripts load this file before dependencies are installed.
+  const { transformFile } = await import('@swc/core');
   const swcrc = JSON.parse(readFileSync(join(root, '.swcrc.json'), 'utf8'));
   delete swcrc.$comment;
   const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));

@@ -3,7 +3,7 @@
 import { existsSync, statSync, utimesSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { root } from './build.mjs';
+import { root } from './paths.mjs';
 
 export function ensureDeps() {
   const lock = join(root, 'package-lock.json');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDeps } from './ensure-deps.mjs';
-import { root } from './build.mjs';
+import { root } from './paths.mjs';
 
 ensureDeps();
 const jestArgs = process.argv.slice(2);
