@@ -23,6 +23,9 @@ const step = (title, cmd, args) => {
 let ok = true;
 if (jestArgs.length === 0) {
   ok = step('type check (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) && ok;
+  // The module-boundaries rule reads Nx's project graph; without a computed graph (a fresh
+  // clone) it would silently skip, so compute it first.
+  ok = step('Nx project graph', bin('nx'), ['show', 'projects']) && ok;
   ok = step('lint (eslint, module boundaries as errors)', bin('eslint'), ['--max-warnings=0', '.']) && ok;
 }
 mkdirSync(join(root, '.mosaic'), { recursive: true });
