@@ -201,6 +201,7 @@ function effectiveEnv(c: Container, configMaps: Map<string, Record<string, unkno
     else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
     else if (e.valueFrom?.secretKeyRef?.key === 'MOSAIC_ADMIN_TOKEN') env[e.name] = TEST_TOKEN;
     else if (e.valueFrom?.secretKeyRef?.key === 'MONGODB_URI') env[e.name] = 'mongodb://user:pass@mongo.example:27017/mosaic';
+    else if (e.valueFrom?.secretKeyRef?.key === 'COLLECTOR_EMAIL_SIGNING_KEYS') env[e.name] = `k1:${'s'.repeat(40)}`;
     else if (e.valueFrom?.configMapKeyRef) env[e.name] = String(configMaps.get(e.valueFrom.configMapKeyRef.name)?.[e.valueFrom.configMapKeyRef.key] ?? '');
   }
   return env;
@@ -355,7 +356,7 @@ describe('k8s config and secrets', () => {
   it('the example Secret has both keys, and its token placeholder is unusable until replaced', () => {
     const secret = one('Secret', 'mosaic-secrets');
     const data = { ...(secret.stringData ?? {}) };
-    expect(Object.keys(data).sort()).toEqual(['MONGODB_URI', 'MOSAIC_ADMIN_TOKEN']);
+    expect(Object.keys(data).sort()).toEqual(['COLLECTOR_EMAIL_SIGNING_KEYS', 'MONGODB_URI', 'MOSAIC_ADMIN_TOKEN']);
     // Shorter than the 16 characters the services require: a forgotten placeholder stops the
     // pods at start-up instead of guarding the admin API with a published token.
     expect(String(data.MOSAIC_ADMIN_TOKEN).length).toBeLessThan(16);

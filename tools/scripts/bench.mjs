@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench -- collector [--duration 10] [--connections 32]`
+// `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
 //   raw.kafka      a kafkajs producer alone (idempotent, acks=all, batches of 100), events/s
@@ -26,8 +27,12 @@ const DURATION = opt('duration', 10);
 const CONNECTIONS = opt('connections', 32);
 const log = (m) => console.error(`[bench] ${m}`);
 
+if (target === 'import') {
+  const { runImportBench } = await import('./bench-import.mjs');
+  process.exit(await runImportBench(args));
+}
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector`);
+  console.error(`unknown benchmark "${target}"; available: collector, import`);
   process.exit(2);
 }
 

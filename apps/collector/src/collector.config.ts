@@ -1,4 +1,5 @@
-import { boolVar, intVar, z } from '@mosaic/shared-config';
+import { ConfigError, boolVar, intVar, z, type CommonConfig } from '@mosaic/shared-config';
+import { deriveDevSigningKey, parseSigningKeys, type SigningKey } from '@mosaic/collector-domain';
 
 /** The collector's own environment variables (the common ones are in @mosaic/shared-config). */
 export const collectorEnvSchema = z.object({
@@ -9,6 +10,25 @@ export const collectorEnvSchema = z.object({
   /** `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs. */
   COLLECTOR_TRUST_PROXY: z.string().default('false'),
   COLLECTOR_CORS: boolVar(true),
+  /** Email tracking: `kid:secret,...` (first signs, all verify; secrets ≥ 32 bytes). Required when NODE_ENV=production. */
+  COLLECTOR_EMAIL_SIGNING_KEYS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined || v.trim() === '') return;
+      const parsed = parseSigningKeys(v);
+      if (!parsed.ok) for (const p of parsed.problems) ctx.addIssue({ code: z.ZodIssueCode.custom, message: p });
+    }),
+  /** Default lifetime of email links and pixels, in days. */
+  COLLECTOR_EMAIL_TOKEN_TTL_DAYS: intVar(365, 1, 3_650),
+  /** Opens and clicks within this many seconds of the email's rendering are flagged as machine activity. */
+  COLLECTOR_EMAIL_MACHINE_SECONDS: intVar(5, 0, 3_600),
+  /** Public base URL of the collector for rewritten links (default: the rewrite request's own origin). */
+  COLLECTOR_PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+    .optional(),
 });
 
 export type CollectorEnv = z.infer<typeof collectorEnvSchema>;
@@ -20,4 +40,25 @@ export function trustProxySetting(v: string): boolean | number | string[] {
   if (t === 'true') return true;
   if (/^\d+$/.test(t)) return Number(t);
   return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The email signing keys: `COLLECTOR_EMAIL_SIGNING_KEYS`, or — outside production only — a
+ * key derived from the admin token (with a warning to log). Production without keys is a
+ * configuration error.
+ */
+export function emailSigningKeys(config: Pick<CommonConfig, 'env' | 'adminToken'> & { own: Pick<CollectorEnv, 'COLLECTOR_EMAIL_SIGNING_KEYS'> }): { keys: SigningKey[]; warning?: string } {
+  const spec = config.own.COLLECTOR_EMAIL_SIGNING_KEYS;
+  if (spec !== undefined && spec.trim() !== '') {
+    const parsed = parseSigningKeys(spec);
+    if (!parsed.ok) throw new ConfigError(parsed.problems.map((p) => `COLLECTOR_EMAIL_SIGNING_KEYS: ${p}`));
+    return { keys: parsed.keys };
+  }
+  if (config.env === 'production') {
+    throw new ConfigError(['COLLECTOR_EMAIL_SIGNING_KEYS: required when NODE_ENV=production (comma list of kid:secret, secrets of at least 32 bytes)']);
+  }
+  return {
+    keys: [deriveDevSigningKey(config.adminToken)],
+    warning: 'COLLECTOR_EMAIL_SIGNING_KEYS is not set: email links are signed with a key derived from MOSAIC_ADMIN_TOKEN (development only; set it in production)',
+  };
 }

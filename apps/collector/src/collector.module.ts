@@ -8,6 +8,8 @@ import { IngestRequestHandler } from './ingest.handler';
 import { KafkaEventPublisher } from './kafka-publisher';
 import { SourcesController } from './sources.controller';
 import { TrackingController } from './tracking.controller';
+import { EmailController, emailProviders } from './email.controller';
+import { ImportController, importProviders } from './import.controller';
 
 @Module({})
 export class CollectorModule {
@@ -24,12 +26,14 @@ export class CollectorModule {
     const handler = new IngestRequestHandler(ingestor, writeKeys, platform.runtime, config.own.COLLECTOR_ACK_TIMEOUT_MS);
     return {
       module: CollectorModule,
-      controllers: [TrackingController, SourcesController],
+      controllers: [TrackingController, SourcesController, EmailController, ImportController],
       providers: [
         { provide: SourcesRepository, useValue: sources },
         { provide: WriteKeyCache, useValue: writeKeys },
         { provide: IngestRequestHandler, useValue: handler },
         { provide: 'collector.indexes', useFactory: () => sources.ensureIndexes() },
+        ...emailProviders({ platform, config, ingestor, sources }),
+        ...importProviders({ platform, config, ingestor, sources, writeKeys }),
       ],
     };
   }

@@ -13,3 +13,8 @@ export * from './batch';
 export * from './write-key';
 export * from './dedup';
 export * from './ingestor';
+export * from './email-token';
+export * from './machine-activity';
+export * from './email-events';
+export * from './email-html';
+export * from './import';
