@@ -1,0 +1,52 @@
+/** Tunables of the enrichment domain. All bounds are hard caps on the stored document. */
+export interface EnrichmentConfig {
+  /** Inactivity that ends a session (default 30 minutes). */
+  sessionGapMinutes: number;
+  /** Half-life of category affinity scores (default 30 days). */
+  affinityHalfLifeDays: number;
+  /** Affinity weight per signal. */
+  affinityWeights: { view: number; listView: number; add: number; purchase: number };
+  /** Size of the applied-message-id ring kept on the document (default 500). */
+  maxAppliedIds: number;
+  maxIdentifiers: number;
+  /** Merged-away profile ids remembered for fold idempotence. */
+  maxMergedFrom: number;
+  maxSessions: number;
+  maxProductsViewed: number;
+  maxCategories: number;
+  maxCartItems: number;
+  maxOrderIds: number;
+  maxVideoSessions: number;
+  /** Days of daily buckets kept, counted back from the latest event day (default 90). */
+  dailyBucketDays: number;
+  /** Distinct event names counted per day; more are counted under `(other)`. */
+  maxEventNamesPerDay: number;
+  /** Traits kept (keys beyond are ignored on $set). */
+  maxTraits: number;
+}
+
+export const DEFAULT_ENRICHMENT_CONFIG: Readonly<EnrichmentConfig> = Object.freeze({
+  sessionGapMinutes: 30,
+  affinityHalfLifeDays: 30,
+  affinityWeights: Object.freeze({ view: 1, listView: 0.5, add: 3, purchase: 5 }),
+  maxAppliedIds: 500,
+  maxIdentifiers: 100,
+  maxMergedFrom: 200,
+  maxSessions: 50,
+  maxProductsViewed: 50,
+  maxCategories: 50,
+  maxCartItems: 100,
+  maxOrderIds: 200,
+  maxVideoSessions: 20,
+  dailyBucketDays: 90,
+  maxEventNamesPerDay: 100,
+  maxTraits: 500,
+}) as EnrichmentConfig;
+
+export function enrichmentConfig(partial: Partial<EnrichmentConfig> = {}): EnrichmentConfig {
+  return {
+    ...DEFAULT_ENRICHMENT_CONFIG,
+    ...partial,
+    affinityWeights: { ...DEFAULT_ENRICHMENT_CONFIG.affinityWeights, ...(partial.affinityWeights ?? {}) },
+  };
+}

@@ -1,0 +1,12 @@
+export * from './state';
+export * from './config';
+export { applyEvent, finalize, toCompactProfile, changedPaths, recomputeFromEvents, eventTime, isApplied } from './apply';
+export type { ApplyContext, ApplyResult } from './apply';
+export { foldMerge, alreadyFolded } from './merge';
+export type { FoldContext } from './merge';
+export { classifyTouch, mediumFromUtm, earlierTouch, laterTouch } from './attribution';
+export { parseUserAgent, countryOfIp, initGeo } from './device';
+export type { DeviceInfo } from './device';
+export * from './price-index';
+export * from './rfm';
+export { effectiveTrait } from './traits';

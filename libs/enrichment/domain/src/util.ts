@@ -1,0 +1,79 @@
+/** Small, total helpers: they never throw on odd input (wrong types are ignored). */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function obj(v: unknown): Record<string, unknown> {
+  return isObj(v) ? v : {};
+}
+
+/** A non-empty trimmed string (numbers are accepted and stringified), else undefined. */
+export function str(v: unknown, max = 512): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  return s === '' ? undefined : s.slice(0, max);
+}
+
+/** A finite number; numeric strings ("12.50") are accepted, anything else is undefined. */
+export function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '' && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v.trim())) {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** Epoch ms of an ISO-8601 string, or undefined. */
+export function ms(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+export function iso(t: number): string {
+  return new Date(t).toISOString();
+}
+
+export function dayOf(t: number): string {
+  return iso(t).slice(0, 10);
+}
+
+/** Escape a value used as a MongoDB field name, as the collector escapes trait keys. */
+export function fieldKey(s: string): string {
+  return s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+}
+
+export function round(n: number, digits = 6): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** JSON with sorted keys: a canonical form for comparisons. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (isObj(v)) {
+    return `{${Object.keys(v)
+      .filter((k) => v[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return v === undefined ? 'null' : JSON.stringify(v);
+}
+
+export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+export function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
+}

@@ -1,0 +1,147 @@
+/**
+ * Builds the `GraphView` a plan needs, through the reader port, in a few batched rounds:
+ * 1. the identity documents of the event's identifiers, then the profiles they point at and
+ *    every redirect on the way (`mergedInto`, followed until a live or missing profile);
+ *    Also the sources of this message's own moves (`movedBy`) and `extraProfileIds`.
+ *    Pointers that disagree with the profile they lead to are re-read (reads are not a
+ *    snapshot; see below).
+ * 2. for each live profile reached: the identity documents of its pending claims, the
+ *    profiles of its merge intents and of its merge-history entries made by this message
+ *    (to re-derive notices), and their redirect chains;
+ * 3. if the reader can (`getProcessed`): which messages named by those claims and intents
+ *    have completed — their leftovers are dead. Pending claims exist only while plans are in
+ *    flight (or after a crash), so this is rarely more than nothing.
+ * Committed identifiers of a profile are not fetched: a profile's listing is trusted for
+ * them (see graph-view.ts), which keeps the hot path to two small reads.
+ */
+import { identifierKey } from './identifier';
+import { MAX_REDIRECT_HOPS } from './graph-view';
+import type { GraphView, IdentifierRecord, ProfileRecord } from './model';
+import type { IdentityGraphReader, ProcessedMessageStore } from './ports';
+
+/** How many times the loader re-reads pointers that disagree with their profile. */
+export const MAX_VIEW_REVALIDATIONS = 3;
+
+export async function loadResolutionView(
+  reader: IdentityGraphReader & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>,
+  keys: readonly string[],
+  messageId: string,
+  /** Profiles an earlier attempt of this message wrote (re-plan after a conflict): analysed and tidied too. */
+  extraProfileIds: readonly string[] = [],
+): Promise<GraphView> {
+  const identifiers = new Map<string, IdentifierRecord>();
+  const profiles = new Map<string, ProfileRecord>();
+  const requestedKeys = new Set<string>();
+  const requestedProfiles = new Set<string>();
+
+  const fetchKeys = async (wanted: Iterable<string>, force = false): Promise<void> => {
+    const missing = [...new Set(wanted)].filter((k) => force || !requestedKeys.has(k));
+    if (missing.length === 0) return;
+    for (const k of missing) {
+      requestedKeys.add(k);
+      identifiers.delete(k);
+    }
+    for (const record of await reader.getIdentifiers(missing)) identifiers.set(record._id, record);
+  };
+  const fetchProfiles = async (wanted: Iterable<string>, force = false): Promise<void> => {
+    let frontier = [...new Set(wanted)].filter((id) => force || !requestedProfiles.has(id));
+    for (let round = 0; frontier.length > 0 && round <= MAX_REDIRECT_HOPS; round += 1) {
+      for (const id of frontier) requestedProfiles.add(id);
+      const found = await reader.getProfiles(frontier);
+      for (const profile of found) profiles.set(profile._id, profile);
+      frontier = [...new Set(found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined).map((p) => p.mergedInto as string))].filter(
+        (id) => !requestedProfiles.has(id),
+      );
+    }
+  };
+  const liveEnd = (id: string): ProfileRecord | undefined => {
+    let profile = profiles.get(id);
+    for (let hops = 0; profile && profile.status === 'merged' && hops < MAX_REDIRECT_HOPS; hops += 1) {
+      profile = profile.mergedInto === undefined ? undefined : profiles.get(profile.mergedInto);
+    }
+    return profile && profile.status !== 'merged' ? profile : undefined;
+  };
+
+  await fetchKeys(keys);
+  // Also: the sources of this message's own moves (a crash between the pointer write and the
+  // source's commit leaves a release entry there), and the profiles of an earlier attempt.
+  const ownMoveSources = [...identifiers.values()].filter((r) => r.movedBy === messageId && r.movedFrom !== undefined).map((r) => r.movedFrom as string);
+  await fetchProfiles([...[...identifiers.values()].map((r) => r.profileId), ...ownMoveSources, ...extraProfileIds]);
+
+  // Reads are not one snapshot: a pointer read before a move completed leads to a profile
+  // read after it, which no longer lists the identifier, or lists it again only as a new
+  // acquisition. A pointer is known to agree with its profile only if the profile lists the
+  // identifier as committed (write orders guarantee a committed listing has the pointer
+  // here); a release or acquire entry proves nothing (someone may have moved it since, with a
+  // leftover entry of another attempt still there). So re-read the pointers of those other
+  // identifiers, and their new profiles, until they agree or stop changing: a pointer
+  // unchanged across the profile read agrees with it (a move in flight, or a hand-edited
+  // graph the planner then repairs). Nothing is re-read in the common case.
+  for (let round = 0; round < MAX_VIEW_REVALIDATIONS; round += 1) {
+    const suspicious = keys.filter((key) => {
+      const record = identifiers.get(key);
+      const owner = record ? liveEnd(record.profileId) : undefined;
+      if (owner === undefined) return false;
+      const listed = owner.identifiers.some((id) => identifierKey(id) === key);
+      const acquiring = owner.pending.some((c) => c.kind === 'acquire' && identifierKey(c) === key);
+      return !listed || acquiring;
+    });
+    if (suspicious.length === 0) break;
+    const before = new Map(suspicious.map((key) => [key, identifiers.get(key)?.version]));
+    await fetchKeys(suspicious, true);
+    // Unchanged: the profile was read between two reads of the same pointer, so they agree.
+    if (suspicious.every((key) => identifiers.get(key)?.version === before.get(key))) break;
+    await fetchProfiles(suspicious.map((key) => identifiers.get(key)?.profileId).filter((id): id is string => id !== undefined), true);
+  }
+
+  const live = new Map<string, ProfileRecord>();
+  for (const id of [...[...identifiers.values()].map((r) => r.profileId), ...ownMoveSources, ...extraProfileIds]) {
+    const profile = liveEnd(id);
+    if (profile) live.set(profile._id, profile);
+  }
+  const pendingKeys: string[] = [];
+  const related: string[] = [];
+  for (const profile of live.values()) {
+    for (const claim of profile.pending) pendingKeys.push(identifierKey(claim));
+    for (const intent of profile.merging) related.push(intent.profileId);
+    for (const entry of profile.mergedFrom) if (entry.messageId === messageId) related.push(entry.profileId);
+  }
+  await fetchKeys(pendingKeys);
+  await fetchProfiles([...related, ...[...identifiers.values()].map((r) => r.profileId)]);
+
+  // Claims and intents of messages that completed are leftovers of crashed attempts.
+  const completedMessages = new Set<string>();
+  if (reader.getProcessed) {
+    const others = new Set<string>();
+    for (const profile of live.values()) {
+      for (const claim of profile.pending) others.add(claim.messageId);
+      for (const intent of profile.merging) others.add(intent.messageId);
+    }
+    others.delete(messageId);
+    const getProcessed = reader.getProcessed.bind(reader);
+    const records = await Promise.all([...others].map(async (id) => [id, await getProcessed(id)] as const));
+    for (const [id, record] of records) if (record !== null) completedMessages.add(id);
+  }
+  return { identifiers, profiles, completedMessages };
+}
+
+/** The view of one profile for admin operations (split): the profile, its chain, the identity documents of everything it lists or has pending, and the profiles its claims name (`peer`). */
+export async function loadProfileView(reader: IdentityGraphReader, profileId: string): Promise<GraphView> {
+  const profiles = new Map<string, ProfileRecord>();
+  const identifiers = new Map<string, IdentifierRecord>();
+  const [profile] = await reader.getProfiles([profileId]);
+  if (!profile) return { identifiers, profiles };
+  profiles.set(profile._id, profile);
+  const keys = [...profile.identifiers.map(identifierKey), ...profile.pending.map(identifierKey)];
+  for (const record of await reader.getIdentifiers([...new Set(keys)])) identifiers.set(record._id, record);
+  const more = new Set([...identifiers.values()].map((r) => r.profileId).filter((id) => id !== profileId));
+  for (const claim of profile.pending) if (claim.peer !== undefined) more.add(claim.peer);
+  if (profile.mergedInto) more.add(profile.mergedInto);
+  let frontier = [...more];
+  for (let round = 0; frontier.length > 0 && round <= MAX_REDIRECT_HOPS; round += 1) {
+    const found = await reader.getProfiles(frontier);
+    for (const p of found) profiles.set(p._id, p);
+    frontier = found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined && !profiles.has(p.mergedInto)).map((p) => p.mergedInto as string);
+  }
+  return { identifiers, profiles };
+}

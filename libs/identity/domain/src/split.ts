@@ -1,0 +1,263 @@
+/**
+ * Split (unmerge, issue 4 §3): a new profile takes the named identifiers of a live profile.
+ *
+ * Validation (errors by path): the profile exists and is live (a merged profile: split its
+ * survivor); at least one identifier, valid and without duplicates; each must belong to the
+ * profile; at least one identifier must stay (splitting off everything is a rename, not a
+ * split); no other operation may be in progress on the profile (retry later).
+ *
+ * Writes, same discipline as resolution (planner.ts): the source unlists the identifiers
+ * (release entries naming the new profile); the new profile is inserted with them as pending
+ * acquisitions; each identity document is compare-and-set to the new profile (`movedFrom`,
+ * `movedBy` = the operation id); then both profiles are committed. A split re-planned after a conflict or a
+ * crash continues into the profile the first attempt created (`splitFrom.operationId`), and a
+ * split that already completed is reported again with no writes (idempotent per operation id).
+ *
+ * The old profile keeps its history; downstream re-attributes events by the identifiers
+ * they carried (the `SplitNotice`). Nothing stops a later event that carries identifiers of
+ * both profiles from merging them again under the rules: block the value that caused the
+ * wrong merge (rules) if it is not a person's identifier.
+ */
+import { applyPlan } from './apply';
+import { canonicalIdentifiers, identifierKey, isValidIdentifierType, type Identifier } from './identifier';
+import { analyseProfile, ownershipOf, resolveProfile } from './graph-view';
+import { loadProfileView } from './loader';
+import type { AuditRecord, GraphView, GraphWrite, PendingClaim, ProfileRecord, SplitNoticePayload } from './model';
+import type { IdentityGraphStore, ProcessedMessageStore } from './ports';
+import type { IdentityRules, RuleError } from './rules';
+
+export interface SplitRequest {
+  profileId: string;
+  identifiers: Identifier[];
+  reason: string;
+  /** Unique per admin request (e.g. `split:<uuid>`); the audit's triggering id; makes retries idempotent. */
+  operationId: string;
+}
+
+export interface PlanSplitInput extends SplitRequest {
+  view: GraphView;
+  rules: IdentityRules;
+  now: Date;
+  newProfileId: () => string;
+}
+
+export interface SplitPlan {
+  operationId: string;
+  fromProfileId: string;
+  newProfileId: string;
+  identifiers: Identifier[];
+  writes: GraphWrite[];
+  audit: AuditRecord[];
+  notice: SplitNoticePayload;
+  /** The split had already been applied (re-sent request): nothing to write. */
+  alreadyApplied: boolean;
+}
+
+export type SplitPlanResult = { ok: true; plan: SplitPlan } | { ok: false; errors: RuleError[] };
+
+export function planSplit(input: PlanSplitInput): SplitPlanResult {
+  const { view, operationId: op } = input;
+  const at = input.now.toISOString();
+  const errors: RuleError[] = [];
+
+  if (!Array.isArray(input.identifiers) || input.identifiers.length === 0) {
+    errors.push({ path: 'identifiers', message: 'name at least one identifier to split off' });
+  }
+  const requested: Identifier[] = [];
+  const seen = new Set<string>();
+  (input.identifiers ?? []).forEach((id, i) => {
+    if (typeof id?.type !== 'string' || !isValidIdentifierType(id.type)) {
+      errors.push({ path: `identifiers[${i}].type`, message: 'unknown identifier type' });
+      return;
+    }
+    if (typeof id.value !== 'string' || id.value.trim() === '') {
+      errors.push({ path: `identifiers[${i}].value`, message: 'must be a non-empty string' });
+      return;
+    }
+    const key = identifierKey(id);
+    if (seen.has(key)) {
+      errors.push({ path: `identifiers[${i}]`, message: `duplicate identifier ${key}` });
+      return;
+    }
+    seen.add(key);
+    requested.push({ type: id.type, value: id.value });
+  });
+  if (typeof input.reason !== 'string' || input.reason.trim() === '') errors.push({ path: 'reason', message: 'say why (it goes into the audit and the notice)' });
+
+  const profile = view.profiles.get(input.profileId);
+  if (!profile) {
+    errors.push({ path: 'profileId', message: 'profile not found' });
+    return { ok: false, errors };
+  }
+  if (profile.status === 'merged') {
+    const resolved = resolveProfile(view, profile._id);
+    const survivor = resolved.state === 'live' ? resolved.profile._id : profile.mergedInto;
+    errors.push({ path: 'profileId', message: `profile was merged into ${survivor}: split that profile` });
+    return { ok: false, errors };
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  // A previous attempt of this operation: its new profile is named by the source's release
+  // entries (written first) or owns identifiers already moved.
+  let target: ProfileRecord | undefined;
+  let targetId = profile.pending.find((c) => c.kind === 'release' && c.messageId === op && c.peer !== undefined)?.peer;
+  const done = new Set<string>();
+  for (const id of requested) {
+    const ownership = ownershipOf(view, identifierKey(id));
+    if (ownership.state !== 'owned') continue;
+    const owner = view.profiles.get(ownership.ownerId) as ProfileRecord;
+    if (owner.splitFrom?.operationId === op && owner.splitFrom.profileId === profile._id) {
+      targetId = owner._id;
+      done.add(identifierKey(id));
+    }
+  }
+  if (targetId !== undefined) target = view.profiles.get(targetId);
+
+  const analysis = analyseProfile(view, profile, { messageId: op, nowMs: input.now.getTime(), pendingClaimTtlMs: input.rules.pendingClaimTtlMs });
+  if (analysis.reserved.size > 0 || analysis.releasing.size > 0 || analysis.intents.length > 0) {
+    return { ok: false, errors: [{ path: 'profileId', message: 'another operation is in progress on this profile: retry shortly' }] };
+  }
+  const toMove: Identifier[] = [];
+  requested.forEach((id, i) => {
+    const key = identifierKey(id);
+    if (done.has(key)) return;
+    const ownership = ownershipOf(view, key);
+    if (!analysis.members.has(key) || ownership.state !== 'owned' || ownership.ownerId !== profile._id) {
+      errors.push({ path: `identifiers[${i}]`, message: `${key} does not belong to profile ${profile._id}` });
+      return;
+    }
+    toMove.push(id);
+  });
+  const remaining = [...analysis.members.keys()].filter((key) => !seen.has(key));
+  if (errors.length === 0 && remaining.length === 0) {
+    errors.push({ path: 'identifiers', message: 'cannot split off every identifier of a profile: at least one must stay' });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const newProfileId = targetId ?? input.newProfileId();
+  const identifiers = canonicalIdentifiers(requested);
+  const notice: SplitNoticePayload = { kind: 'split', fromProfileId: profile._id, newProfileId, identifiers, reason: input.reason, at: target?.splitFrom?.at ?? at };
+  const audit: AuditRecord[] = [
+    {
+      id: `${op}:split:${profile._id}`,
+      kind: 'split',
+      at: notice.at,
+      triggeringMessageId: op,
+      rule: 'admin-split',
+      profileId: profile._id,
+      details: { fromProfileId: profile._id, newProfileId, identifiers, reason: input.reason },
+    },
+    { id: `${op}:created:${newProfileId}`, kind: 'created', at: notice.at, triggeringMessageId: op, rule: 'admin-split', profileId: newProfileId, details: { identifiers, splitFrom: profile._id } },
+  ];
+  if (toMove.length === 0 && !analysis.dirty && target && !target.pending.some((p) => p.messageId === op)) {
+    return { ok: true, plan: { operationId: op, fromProfileId: profile._id, newProfileId, identifiers, writes: [], audit, notice, alreadyApplied: true } };
+  }
+
+  const writes: GraphWrite[] = [];
+  const movedKeys = new Set(toMove.map(identifierKey));
+  const keep = [...analysis.members].filter(([key]) => !movedKeys.has(key)).map(([, id]) => id);
+  const sourceNext: ProfileRecord = {
+    ...profile,
+    version: profile.version + 1,
+    identifiers: canonicalIdentifiers(keep),
+    pending: toMove.map((id): PendingClaim => ({ kind: 'release', type: id.type, value: id.value, messageId: op, at, peer: newProfileId })),
+    merging: [],
+    mergedFrom: [...profile.mergedFrom, ...analysis.confirmed],
+    known: keep.some((id) => id.type === 'userId'),
+    updatedAt: at,
+    updatedBy: op,
+  };
+  // The source first: from then on a retry finds the new profile's id in its release entries.
+  writes.push({ op: 'replaceProfile', expectedVersion: profile.version, profile: sourceNext });
+
+  const acquire = (id: Identifier): PendingClaim => ({ kind: 'acquire', type: id.type, value: id.value, messageId: op, at, peer: profile._id });
+  let targetNext: ProfileRecord;
+  if (target) {
+    const listing = canonicalIdentifiers([...target.identifiers, ...toMove]);
+    targetNext = {
+      ...target,
+      version: target.version + 1,
+      identifiers: listing,
+      pending: [...target.pending.filter((p) => p.messageId !== op), ...toMove.map((id) => acquire(id))],
+      known: listing.some((id) => id.type === 'userId'),
+      updatedAt: at,
+      updatedBy: op,
+    };
+    writes.push({ op: 'replaceProfile', expectedVersion: target.version, profile: targetNext });
+  } else {
+    const listing = canonicalIdentifiers(toMove);
+    targetNext = {
+      _id: newProfileId,
+      status: 'active',
+      version: 1,
+      identifiers: listing,
+      pending: toMove.map((id) => acquire(id)),
+      merging: [],
+      mergedFrom: [],
+      known: listing.some((id) => id.type === 'userId'),
+      createdAt: at,
+      createdBy: op,
+      updatedAt: at,
+      updatedBy: op,
+      splitFrom: { profileId: profile._id, operationId: op, at },
+    };
+    writes.push({ op: 'insertProfile', profile: targetNext });
+  }
+
+  for (const id of toMove) {
+    const record = (ownershipOf(view, identifierKey(id)) as Extract<ReturnType<typeof ownershipOf>, { state: 'owned' }>).record;
+    writes.push({
+      op: 'replaceIdentifier',
+      expectedVersion: record.version,
+      identifier: { ...record, profileId: newProfileId, version: record.version + 1, movedFrom: profile._id, movedBy: op, updatedAt: at, updatedBy: op },
+    });
+  }
+  writes.push({ op: 'replaceProfile', expectedVersion: sourceNext.version, profile: { ...sourceNext, version: sourceNext.version + 1, pending: [] } });
+  writes.push({ op: 'replaceProfile', expectedVersion: targetNext.version, profile: { ...targetNext, version: targetNext.version + 1, pending: targetNext.pending.filter((p) => p.messageId !== op) } });
+
+  return { ok: true, plan: { operationId: op, fromProfileId: profile._id, newProfileId, identifiers, writes, audit, notice, alreadyApplied: false } };
+}
+
+export interface SplitDeps {
+  rules: IdentityRules;
+  now: () => Date;
+  newProfileId: () => string;
+  maxAttempts?: number;
+}
+
+export type SplitOutcome = { ok: true; plan: SplitPlan; attempts: number } | { ok: false; errors: RuleError[]; attempts: number };
+
+/** Load → plan → apply, re-planning on conflicts. The caller stores `plan.audit` and produces `plan.notice`. */
+export async function splitProfile(store: IdentityGraphStore & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>, request: SplitRequest, deps: SplitDeps): Promise<SplitOutcome> {
+  const maxAttempts = deps.maxAttempts ?? 10;
+  const extraKeys = Array.isArray(request.identifiers) ? request.identifiers.filter((id) => typeof id?.type === 'string' && typeof id.value === 'string').map(identifierKey) : [];
+  for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+    const base = await loadProfileView(store, request.profileId);
+    const view = await withIdentifiers(store, base, extraKeys);
+    const result = planSplit({ ...request, view, rules: deps.rules, now: deps.now(), newProfileId: deps.newProfileId });
+    if (!result.ok) return { ok: false, errors: result.errors, attempts: attempt };
+    const applied = await applyPlan(store, result.plan);
+    if (applied.status === 'applied') return { ok: true, plan: result.plan, attempts: attempt };
+  }
+  return { ok: false, errors: [{ path: 'profileId', message: `still conflicting after ${maxAttempts} attempts: retry` }], attempts: maxAttempts };
+}
+
+async function withIdentifiers(store: IdentityGraphStore & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>, view: GraphView, keys: string[]): Promise<GraphView> {
+  const identifiers = new Map(view.identifiers);
+  const profiles = new Map(view.profiles);
+  for (const record of await store.getIdentifiers(keys.filter((k) => !identifiers.has(k)))) identifiers.set(record._id, record);
+  let frontier = [...new Set([...identifiers.values()].map((r) => r.profileId))].filter((id) => !profiles.has(id));
+  for (let round = 0; frontier.length > 0 && round < 32; round += 1) {
+    const found = await store.getProfiles(frontier);
+    for (const p of found) profiles.set(p._id, p);
+    frontier = found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined && !profiles.has(p.mergedInto)).map((p) => p.mergedInto as string);
+  }
+  // Leftovers of messages that completed do not count as operations in progress.
+  const completedMessages = new Set<string>();
+  if (store.getProcessed) {
+    const getProcessed = store.getProcessed.bind(store);
+    const ids = new Set([...profiles.values()].flatMap((p) => [...p.pending.map((c) => c.messageId), ...p.merging.map((i) => i.messageId)]));
+    for (const id of ids) if ((await getProcessed(id)) !== null) completedMessages.add(id);
+  }
+  return { identifiers, profiles, completedMessages };
+}
