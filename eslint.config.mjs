@@ -4,6 +4,10 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 const infraPackages = ['kafkajs', 'mongoose', 'mongodb', '@nestjs/*', 'fastify', 'prom-client', 'pino'];
+// Code that runs in the visitor's browser (the tracker): no runtime dependencies at all, so no
+// npm package and no Node built-in may be imported.
+const browserOnly = "Browser code: Node built-ins are not available in the visitor's browser.";
+const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'tls', 'crypto', 'zlib', 'stream', 'child_process', 'worker_threads', 'url', 'util', 'events', 'buffer', 'dns', 'cluster', 'readline', 'vm'];
 
 export default [
   { ignores: ['node_modules/**', 'dist/**', '.mosaic/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -21,17 +25,21 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util', 'type:browser'] },
             { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: infraPackages },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: infraPackages },
+            // Node built-ins are not in Nx's graph: the browser block below bans them.
+            { sourceTag: 'type:browser', onlyDependOnLibsWithTags: [], bannedExternalImports: ['*', ...infraPackages] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:collector', onlyDependOnLibsWithTags: ['scope:collector', 'scope:shared'] },
             { sourceTag: 'scope:identity', onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'] },
             { sourceTag: 'scope:enrichment', onlyDependOnLibsWithTags: ['scope:enrichment', 'scope:shared'] },
             { sourceTag: 'scope:segmentation', onlyDependOnLibsWithTags: ['scope:segmentation', 'scope:shared'] },
             { sourceTag: 'scope:activation', onlyDependOnLibsWithTags: ['scope:activation', 'scope:shared'] },
+            // The demo shop is a website like any other: it reaches Mosaic over HTTP only.
+            { sourceTag: 'scope:demo-shop', onlyDependOnLibsWithTags: ['scope:shared'] },
           ],
         },
       ],
@@ -41,5 +49,21 @@ export default [
     // The config library is the one place that reads the environment; tests set it up.
     files: ['libs/shared/config/src/**/*.ts', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/shared/testing/src/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // type:browser projects (the tracker) run in visitors' browsers: no Node built-ins or Node
+    // globals (their unit tests run in Node and may use them).
+    files: ['libs/tracker/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.filter((n) => !n.includes('*')).map((name) => ({ name, message: browserOnly })),
+          patterns: [{ group: ['node:*'], message: browserOnly }],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process', 'require', 'Buffer', '__dirname', '__filename', 'global', 'module'],
+    },
   },
 ];

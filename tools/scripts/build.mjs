@@ -5,6 +5,7 @@
 import { readFileSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { root } from './paths.mjs';
 
 export { root };
@@ -40,7 +41,12 @@ export async function build({ quiet = false } = {}) {
       if (result.map) writeFileSync(`${target}.map`, result.map);
     }),
   );
-  if (!quiet) console.log(`built ${files.length} files into dist/ in ${Date.now() - started} ms`);
+  // The browser tracker: one minified ES2017 script, served by the collector as /mosaic.js.
+  const { buildTracker } = createRequire(import.meta.url)(join(root, 'libs', 'tracker', 'bundle.js'));
+  const tracker = buildTracker();
+  mkdirSync(join(out, 'libs', 'tracker'), { recursive: true });
+  writeFileSync(join(out, 'libs', 'tracker', 'mosaic.js'), tracker.code);
+  if (!quiet) console.log(`built ${files.length} files into dist/ in ${Date.now() - started} ms; mosaic.js: ${tracker.bytes} bytes, ${tracker.gzipBytes} gzipped`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -16,6 +16,9 @@ const SERVICES = [
   { name: 'enrichment', port: 8082 },
   { name: 'segmentation', port: 8083 },
   { name: 'activation', port: 8084 },
+  // A website carrying the tracker; it creates its "demo-shop" source with the admin token on
+  // the first run and keeps the write key in .mosaic/demo-shop-write-key.
+  { name: 'demo-shop', port: Number(process.env.DEMO_SHOP_PORT || 8091), site: true },
 ];
 
 const log = (msg) => console.error(`[mosaic] ${msg}`);
@@ -120,7 +123,14 @@ async function main() {
   const lines = [
     '',
     'Mosaic is running. Ctrl-C stops everything this command started.',
-    ...SERVICES.filter((s) => children.has(s.name)).map((s) => `  ${s.name.padEnd(13)} http://127.0.0.1:${s.port}  (OpenAPI: /openapi.json)`),
+    ...SERVICES.filter((s) => children.has(s.name) && !s.site).map((s) => `  ${s.name.padEnd(13)} http://127.0.0.1:${s.port}  (OpenAPI: /openapi.json)`),
+    ...(children.has('demo-shop')
+      ? [
+          '',
+          `  demo shop     http://127.0.0.1:${SERVICES.find((s) => s.name === 'demo-shop').port}  <- open it and click around: its events reach mosaic.events.raw`,
+          `  tracker       http://127.0.0.1:8080/mosaic.js  (snippet: README "Tracking websites"; demo shop write key in .mosaic/demo-shop-write-key)`,
+        ]
+      : []),
     `  Kafka         ${up.kafkaBrokers.join(',')}`,
     `  MongoDB       ${up.mongoUri}`,
     `  logs          .mosaic/logs/`,

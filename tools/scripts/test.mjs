@@ -28,6 +28,8 @@ if (jestArgs.length === 0) {
   ok = step('Nx project graph', bin('nx'), ['show', 'projects']) && ok;
   ok = step('lint (eslint, module boundaries as errors)', bin('eslint'), ['--max-warnings=0', '.']) && ok;
 }
+// The browser tests drive Debian's Chromium: install it when missing (root), else fail loudly.
+ok = step('Chromium for the browser tests', process.execPath, [join(root, 'tools', 'scripts', 'ensure-chromium.mjs')]) && ok;
 mkdirSync(join(root, '.mosaic'), { recursive: true });
 const report = join(root, '.mosaic', 'jest-report.json');
 const jestOk = step('jest (unit + integration on real Kafka and MongoDB-wire server)', bin('jest'), [

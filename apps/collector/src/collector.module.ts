@@ -8,6 +8,7 @@ import { IngestRequestHandler } from './ingest.handler';
 import { KafkaEventPublisher } from './kafka-publisher';
 import { SourcesController } from './sources.controller';
 import { TrackingController } from './tracking.controller';
+import { TrackerController } from './tracker.controller';
 import { EmailController, emailProviders } from './email.controller';
 import { ImportController, importProviders } from './import.controller';
 
@@ -26,7 +27,7 @@ export class CollectorModule {
     const handler = new IngestRequestHandler(ingestor, writeKeys, platform.runtime, config.own.COLLECTOR_ACK_TIMEOUT_MS);
     return {
       module: CollectorModule,
-      controllers: [TrackingController, SourcesController, EmailController, ImportController],
+      controllers: [TrackingController, SourcesController, EmailController, ImportController, TrackerController],
       providers: [
         { provide: SourcesRepository, useValue: sources },
         { provide: WriteKeyCache, useValue: writeKeys },
