@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench -- collector [--duration 10] [--connections 32]`
+// `npm run bench -- identity [--events 5000] [--merges 2000] [--duration 10] [--rate 200]` (bench-identity.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
@@ -31,8 +32,13 @@ if (target === 'import') {
   const { runImportBench } = await import('./bench-import.mjs');
   process.exit(await runImportBench(args));
 }
+if (target === 'identity') {
+  const { runIdentityBench } = await import('./bench-identity.mjs');
+  await runIdentityBench(args);
+  process.exit(0);
+}
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector, import`);
+  console.error(`unknown benchmark "${target}"; available: collector, import, identity`);
   process.exit(2);
 }
 

@@ -1,4 +1,4 @@
 import { runService } from '@mosaic/shared-service';
-import { IdentityModule } from './app.module';
+import { identityDefinition } from './identity.definition';
 
-runService({ service: 'identity', module: () => IdentityModule, openApi: { title: 'Mosaic identity', description: 'Identity resolution (planned, issue 4): consumes nothing yet.' } });
+runService(identityDefinition);

@@ -1,0 +1,223 @@
+// The batch resolver and its identifier cache over the domain's in-memory store (pure, no I/O):
+// same results as resolving one message at a time; a warm cache reads nothing but the profiles;
+// stale cache entries after another instance moved, merged or split are detected; conflicts
+// re-read; random concurrent interleavings of two instances keep the graph's invariants.
+import fc from 'fast-check';
+import {
+  DEFAULT_IDENTITY_RULES,
+  InMemoryIdentityStore,
+  checkGraphInvariants,
+  resolveEvent,
+  type GraphWrite,
+  type IdentityEventInput,
+  type WriteResult,
+} from '@mosaic/identity-domain';
+import { BatchResolver } from './batch-resolver';
+import { IdentifierCache } from './identifier-cache';
+import { withBatchOperations, type BatchIdentityStore } from './mongo-identity-store';
+import { runSplitOperation } from './split-operation';
+
+const rules = DEFAULT_IDENTITY_RULES;
+const T0 = Date.UTC(2025, 0, 1);
+let seq = 0;
+const ids = (prefix: string) => () => `${prefix}${String((seq += 1)).padStart(5, '0')}`;
+const clock = () => new Date(T0 + seq * 1000);
+
+function ev(messageId: string, fields: { anonymousId?: string; userId?: string; email?: string; type?: string }): IdentityEventInput {
+  return {
+    type: fields.type ?? (fields.userId ? 'identify' : 'page'),
+    messageId,
+    ...(fields.anonymousId ? { anonymousId: fields.anonymousId } : {}),
+    ...(fields.userId ? { userId: fields.userId } : {}),
+    properties: {},
+    traits: fields.email ? { email: fields.email } : {},
+    context: {},
+  };
+}
+
+function resolver(store: BatchIdentityStore, prefix = 'a', cacheSize = 1000): BatchResolver {
+  return new BatchResolver({ store, cache: new IdentifierCache(cacheSize), newProfileId: ids(prefix), now: clock });
+}
+
+function liveOwner(store: InMemoryIdentityStore, key: string): string | undefined {
+  const view = store.view();
+  let id = view.identifiers.get(key)?.profileId;
+  for (let i = 0; id !== undefined && i < 40; i += 1) {
+    const p = view.profiles.get(id);
+    if (!p) return undefined;
+    if (p.status === 'active') return id;
+    id = p.mergedInto;
+  }
+  return undefined;
+}
+
+describe('BatchResolver', () => {
+  it('resolves a batch exactly as resolving each message alone would', async () => {
+    const events = [
+      ev('m1', { anonymousId: 'c1' }),
+      ev('m2', { anonymousId: 'c2', email: 'x@y.io' }),
+      ev('m3', { anonymousId: 'c1', userId: 'u1', email: 'x@y.io' }),
+      ev('m4', { anonymousId: 'c1', userId: 'u2' }),
+      ev('m3', { anonymousId: 'c1', userId: 'u1', email: 'x@y.io' }),
+      ev('m5', { anonymousId: 'c2' }),
+    ];
+    seq = 0;
+    const single = new InMemoryIdentityStore();
+    const expected = [];
+    for (const e of events) expected.push(await resolveEvent(single, e, { rules, now: clock, newProfileId: ids('p') }));
+    seq = 0;
+    const batched = new InMemoryIdentityStore();
+    const { items, stats } = await resolver(withBatchOperations(batched), 'p').resolveBatch(events, rules);
+    expect(items.map((i) => [i.outcome.status, i.outcome.profileId, i.outcome.notices])).toEqual(expected.map((o) => [o.status, o.profileId, o.notices]));
+    expect(items[4]?.outcome.status).toBe('duplicate');
+    expect(batched.snapshot()).toEqual(single.snapshot());
+    expect(batched.processedRecords().map((r) => r._id).sort()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(batched.auditRecords().map((a) => a.id).sort()).toEqual(single.auditRecords().map((a) => a.id).sort());
+    expect(stats.messages).toBe(6);
+  });
+
+  it('with a warm cache, a read-only batch costs two reads (processed records, profiles) and no graph write', async () => {
+    const store = new InMemoryIdentityStore();
+    const r = resolver(withBatchOperations(store));
+    await r.resolveBatch([ev('w1', { anonymousId: 'k1' }), ev('w2', { anonymousId: 'k2', userId: 'ku2' })], rules);
+    const { items, stats } = await r.resolveBatch([ev('w3', { anonymousId: 'k1' }), ev('w4', { anonymousId: 'k2', userId: 'ku2' }), ev('w5', { anonymousId: 'k1' })], rules);
+    expect(items.every((i) => i.outcome.status === 'resolved' && i.outcome.attempts === 1)).toBe(true);
+    expect(stats).toMatchObject({ cacheHits: 3, cacheMisses: 0, cacheStale: 0, reads: 2, writes: { applied: 0, conflict: 0, skipped: 0 } });
+    // A cold instance reads the identity documents once per batch.
+    const cold = await resolver(withBatchOperations(store)).resolveBatch([ev('w6', { anonymousId: 'k1' }), ev('w7', { anonymousId: 'k2' })], rules);
+    expect(cold.stats).toMatchObject({ cacheHits: 0, cacheMisses: 2, reads: 3 });
+  });
+
+  it('a cookie that another instance moved (shared laptop) is re-read, not resolved to its old owner', async () => {
+    const store = withBatchOperations(new InMemoryIdentityStore());
+    const a = resolver(store, 'a');
+    const b = resolver(store, 'b');
+    const [first] = (await a.resolveBatch([ev('s1', { anonymousId: 'laptop', userId: 'alice' })], rules)).items;
+    const alice = first?.outcome.profileId;
+    expect(a.cache.get('anonymousId:laptop')?.profileId).toBe(alice);
+    const [moved] = (await b.resolveBatch([ev('s2', { anonymousId: 'laptop', userId: 'bob' })], rules)).items;
+    const bob = moved?.outcome.profileId;
+    expect(bob).not.toBe(alice);
+    const { items, stats } = await a.resolveBatch([ev('s3', { anonymousId: 'laptop' })], rules);
+    expect(items[0]?.outcome.profileId).toBe(bob);
+    expect(stats.cacheStale).toBe(1);
+    expect(a.cache.get('anonymousId:laptop')?.profileId).toBe(bob);
+  });
+
+  it('a profile that another instance merged is followed to the survivor (the cached pointer stays valid through the redirect)', async () => {
+    const inner = new InMemoryIdentityStore();
+    const store = withBatchOperations(inner);
+    const a = resolver(store, 'a');
+    const b = resolver(store, 'b');
+    const anon = (await a.resolveBatch([ev('g1', { anonymousId: 'phone-cookie' })], rules)).items[0]?.outcome.profileId;
+    const known = (await b.resolveBatch([ev('g2', { anonymousId: 'desk-cookie', userId: 'carol' })], rules)).items[0]?.outcome.profileId;
+    const merged = (await b.resolveBatch([ev('g3', { anonymousId: 'phone-cookie', userId: 'carol' })], rules)).items[0]?.outcome;
+    expect(merged?.profileId).toBe(known);
+    expect(merged?.notices).toEqual([expect.objectContaining({ survivorId: known, loserId: anon })]);
+    const { items, stats } = await a.resolveBatch([ev('g4', { anonymousId: 'phone-cookie' })], rules);
+    expect(items[0]?.outcome.profileId).toBe(known);
+    expect(stats.cacheStale + stats.cacheHits).toBe(1);
+    expect(checkGraphInvariants(inner.snapshot(), rules, { quiescent: true })).toEqual([]);
+  });
+
+  it('an identifier split off elsewhere is re-read and resolves to the new profile', async () => {
+    const inner = new InMemoryIdentityStore();
+    const store = withBatchOperations(inner);
+    const a = resolver(store, 'a');
+    const profile = (await a.resolveBatch([ev('x1', { anonymousId: 'tablet', userId: 'dan' }), ev('x2', { anonymousId: 'tv', userId: 'dan' })], rules)).items[0]?.outcome.profileId as string;
+    const announced: string[] = [];
+    const split = await runSplitOperation(store, { profileId: profile, identifiers: [{ type: 'anonymousId', value: 'tv' }], reason: 'family tv', operationId: 'split:t1' }, {
+      rules,
+      now: clock,
+      newProfileId: ids('s'),
+      announce: async (plan) => {
+        announced.push(plan.newProfileId);
+        // When the announcement is made, nothing resolves to the new profile yet.
+        expect(liveOwner(inner, 'anonymousId:tv')).toBe(profile);
+      },
+    });
+    expect(split.ok).toBe(true);
+    const created = split.ok ? split.plan.newProfileId : '';
+    expect(announced).toEqual([created]);
+    const { items, stats } = await a.resolveBatch([ev('x3', { anonymousId: 'tv' }), ev('x4', { anonymousId: 'tablet' })], rules);
+    expect(items.map((i) => i.outcome.profileId)).toEqual([created, profile]);
+    expect(stats.cacheStale).toBe(1);
+    // Re-sent with the same operation id: nothing written, the same answer.
+    const again = await runSplitOperation(store, { profileId: profile, identifiers: [{ type: 'anonymousId', value: 'tv' }], reason: 'family tv', operationId: 'split:t1' }, { rules, now: clock, newProfileId: ids('s'), announce: async () => undefined });
+    expect(again.ok && again.plan.alreadyApplied && again.plan.newProfileId).toBe(created);
+  });
+
+  it('a write that conflicts drops what the message read and re-plans on fresh documents', async () => {
+    const inner = new InMemoryIdentityStore();
+    const base = withBatchOperations(inner);
+    const b = resolver(base, 'b');
+    let interfered = false;
+    const interfering: BatchIdentityStore = {
+      ...base,
+      applyWrite: async (write: GraphWrite): Promise<WriteResult> => {
+        if (!interfered) {
+          interfered = true;
+          // Another instance links the same cookie to a user between our read and our first write.
+          await b.resolveBatch([ev('i2', { anonymousId: 'shared', userId: 'erin' })], rules);
+        }
+        return base.applyWrite(write);
+      },
+    };
+    const a = resolver(interfering, 'a');
+    await resolver(base, 'c').resolveBatch([ev('i0', { anonymousId: 'shared' })], rules);
+    const { items, stats } = await a.resolveBatch([ev('i1', { anonymousId: 'shared', email: 'erin@x.io', type: 'identify' })], rules);
+    expect(stats.writes.conflict).toBeGreaterThan(0);
+    expect(items[0]?.outcome.attempts).toBeGreaterThan(1);
+    expect(items[0]?.outcome.profileId).toBe(liveOwner(inner, 'anonymousId:shared'));
+    expect(liveOwner(inner, 'email:erin@x.io')).toBe(liveOwner(inner, 'userId:erin'));
+    expect(checkGraphInvariants(inner.snapshot(), rules, { quiescent: true })).toEqual([]);
+  });
+
+  it('when a message fails, the messages before it are recorded as processed before the error propagates', async () => {
+    const inner = new InMemoryIdentityStore();
+    const base = withBatchOperations(inner);
+    const failing: BatchIdentityStore = {
+      ...base,
+      applyWrite: async (write) => {
+        if (write.op === 'insertIdentifier' && write.identifier.value === 'boom') throw new Error('store down');
+        return base.applyWrite(write);
+      },
+    };
+    await expect(resolver(failing).resolveBatch([ev('f1', { anonymousId: 'fine' }), ev('f2', { anonymousId: 'boom' })], rules)).rejects.toThrow('store down');
+    expect(inner.processedRecords().map((r) => r._id)).toEqual(['f1']);
+  });
+
+  it('the LRU keeps at most maxEntries pointers', async () => {
+    const store = withBatchOperations(new InMemoryIdentityStore());
+    const r = resolver(store, 'a', 3);
+    await r.resolveBatch(['l1', 'l2', 'l3', 'l4', 'l5'].map((c) => ev(`lru-${c}`, { anonymousId: c })), rules);
+    expect(r.cache.size).toBe(3);
+    expect(r.cache.stats().evictions).toBe(2);
+    expect(r.cache.get('anonymousId:l1')).toBeUndefined();
+    expect(r.cache.get('anonymousId:l5')?.profileId).toBeDefined();
+  });
+
+  it('two instances with their own caches, random events and batches, interleaved at every await: the graph stays consistent', async () => {
+    const person = fc.record({ cookie: fc.constantFrom('c1', 'c2', 'c3', 'c4'), user: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }), email: fc.option(fc.constantFrom('e1@x.io', 'e2@x.io'), { nil: undefined }) });
+    const batch = fc.array(person, { minLength: 1, maxLength: 4 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 4 }), fc.array(batch, { minLength: 1, maxLength: 4 }), async (batchesA, batchesB) => {
+        const inner = new InMemoryIdentityStore();
+        const store = withBatchOperations(inner);
+        let n = 0;
+        const toEvents = (b: { cookie: string; user: string | undefined; email: string | undefined }[]) =>
+          b.map((p) => ev(`r${(n += 1)}`, { anonymousId: p.cookie, ...(p.user ? { userId: p.user } : {}), ...(p.email ? { email: p.email } : {}) }));
+        const run = async (r: BatchResolver, batches: ReturnType<typeof toEvents>[]) => {
+          for (const events of batches) await r.resolveBatch(events, rules);
+        };
+        const a = resolver(store, 'a');
+        const b = resolver(store, 'b');
+        await Promise.all([run(a, batchesA.map(toEvents)), run(b, batchesB.map(toEvents))]);
+        // A second round, with warm (possibly stale) caches on both sides.
+        await Promise.all([run(a, batchesB.map(toEvents)), run(b, batchesA.map(toEvents))]);
+        expect(checkGraphInvariants(inner.snapshot(), rules, { quiescent: true, strictRedirects: false })).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -1,0 +1,415 @@
+/**
+ * Resolves a Kafka batch of events with the domain's `resolveEvent`, keeping MongoDB reads off
+ * the per-message path and staying correct when other instances change the graph.
+ *
+ * ## Reads: one batch snapshot, filled up front
+ * Per batch, before the first message: (1) the processed records of every message (one `$in`);
+ * (2) the identity documents of every identifier the batch carries — from the instance's
+ * `IdentifierCache`, the misses with one `$in`; (3) the profiles those point at and their
+ * redirect chains (one `$in` per hop, usually one) — **always from MongoDB, never cached**;
+ * (4) pointers the fresh profiles do not confirm, read again (one `$in`, see below).
+ * Messages are then resolved in order against that snapshot; whatever a plan needs beyond it
+ * (pending claims of half-applied plans, merge intents) is read on demand. A write that
+ * applied updates the snapshot (and the cache), so message n sees what message n-1 did.
+ *
+ * ## Pointers are never older than the profiles they are planned with
+ * A pointer `identifier → profile` changes owner only by a move (merge protection), a split, or
+ * the reclaim of a pointer whose profile expired. model.ts orders those writes so that the
+ * source profile unlists the identifier (leaving a `release` claim) *before* the pointer is
+ * compare-and-set, and a profile lists an identifier as committed (no claim on it) only once
+ * the pointer leads to it. So a pointer whose chain ends at a live profile listing it with no
+ * claim is consistent with that profile however old either read is. Any other pointer —
+ * unlisted, claimed, chain ending at a missing profile — is read again *after* the profiles of
+ * its chain, on every message that uses it: same version, and pointer and profiles agree;
+ * another version, and its new chain is fetched and checked in turn. Without this, a pointer
+ * read before another instance moved the identifier, planned together with its old owner's
+ * profile read (or written by this batch) after the move, makes the planner "repair" the old
+ * owner's listing. A merge by another instance needs no invalidation at all: the cached pointer
+ * still leads to the loser, whose fresh document redirects to the survivor.
+ *
+ * Why profiles are never cached: an event whose identifiers all sit on one live profile writes
+ * nothing, so nothing would ever conflict; with cached *profiles*, a profile that another
+ * instance merged meanwhile would still look live and the event would go to the loser for as
+ * long as the entry lives. Here profiles are as fresh as the start of the batch (or this
+ * batch's own writes). An event can still resolve to a profile that is merged a moment later —
+ * the same race any read has; the merge notice and the redirect take care of it downstream
+ * (DESIGN §4).
+ *
+ * Cost: one profile `$in` per batch even with a warm cache (plus one for the processed
+ * records, and one bulk write of processed/audit records at the end); with a cold cache one
+ * identity `$in` more; pointers in flight (claimed) one more read per message using them.
+ * Per message otherwise: only the plan's writes.
+ *
+ * ## Conflicts
+ * A strict write that fails its condition means the snapshot was stale for this message: every
+ * document the message read is dropped from the snapshot (and its identity documents from the
+ * cache) before `resolveEvent` re-plans, so the re-plan reads them fresh. Best-effort writes
+ * that were skipped drop their document too. Before the conflict is reported, the session waits
+ * a random, growing delay (0–2 ms, 0–4 ms, … capped at `maxConflictBackoffMs`): `resolveEvent`
+ * re-plans at once, and two messages that each move an identifier off the other's profile can
+ * otherwise conflict in lockstep indefinitely (each re-writes its own survivor, then fails on
+ * the other's) — the jitter breaks the symmetry.
+ *
+ * ## Processed and audit records
+ * Buffered and written once per batch (audit first, then processed records — the order
+ * `resolveEvent` uses), before the caller produces anything to Kafka. If the process dies in
+ * between, the re-delivered messages re-plan: a message whose effects are already in the graph
+ * writes nothing and re-derives the same outcome and notices (planner.ts). If a message fails,
+ * the records of the messages before it are still written before the error propagates.
+ */
+import {
+  MAX_REDIRECT_HOPS,
+  extractIdentifiers,
+  extractionKeys,
+  identifierKey,
+  resolveEvent,
+  type AuditRecord,
+  type GraphWrite,
+  type IdentifierRecord,
+  type IdentityEventInput,
+  type IdentityRules,
+  type IdentityStore,
+  type ProcessedRecord,
+  type ProfileRecord,
+  type ResolutionOutcome,
+  type WriteResult,
+} from '@mosaic/identity-domain';
+import type { IdentifierCache } from './identifier-cache';
+import type { BatchIdentityStore } from './mongo-identity-store';
+
+export interface BatchResolverOptions {
+  store: BatchIdentityStore;
+  cache: IdentifierCache;
+  newProfileId: () => string;
+  now?: () => Date;
+  /** Plan/apply attempts per message (domain default 10). */
+  maxAttempts?: number;
+  /** How long processed records are kept (domain default 30 days). */
+  processedTtlMs?: number;
+  /** Cap of the jittered wait after a conflict (default 50 ms; 0 disables). */
+  maxConflictBackoffMs?: number;
+  /** Uniform in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+export interface ResolvedItem {
+  outcome: ResolutionOutcome;
+  /** Time spent resolving this message (its share of the batch's reads not included). */
+  durationMs: number;
+}
+
+/** What one batch cost, for metrics. */
+export interface BatchStats {
+  messages: number;
+  /** Identity documents served from the cache (confirmed by fresh profiles). */
+  cacheHits: number;
+  /** Identity documents read from MongoDB (not cached, or absent). */
+  cacheMisses: number;
+  /** Cached identity documents the fresh profiles did not confirm (re-read). */
+  cacheStale: number;
+  /** Store reads (each one round trip). */
+  reads: number;
+  writes: { applied: number; conflict: number; skipped: number };
+  prefetchMs: number;
+  flushMs: number;
+}
+
+export interface ResolveBatchOptions {
+  /** Called after each message (e.g. a consumer heartbeat). */
+  afterEach?: (index: number) => Promise<void> | void;
+}
+
+export class BatchResolver {
+  constructor(private readonly opts: BatchResolverOptions) {}
+
+  get cache(): IdentifierCache {
+    return this.opts.cache;
+  }
+
+  /** Resolves `events` in order with `rules`; see the file comment. Throws the first message's error (after storing what completed). */
+  async resolveBatch(events: readonly IdentityEventInput[], rules: IdentityRules, options: ResolveBatchOptions = {}): Promise<{ items: ResolvedItem[]; stats: BatchStats }> {
+    const now = this.opts.now ?? (() => new Date());
+    const session = new BatchSession(this.opts.store, this.opts.cache, this.opts.maxConflictBackoffMs ?? 50, this.opts.random ?? Math.random);
+    const started = performance.now();
+    await session.prefetch(events, rules);
+    const prefetchMs = performance.now() - started;
+
+    const deps = {
+      rules,
+      now,
+      newProfileId: this.opts.newProfileId,
+      ...(this.opts.maxAttempts === undefined ? {} : { maxAttempts: this.opts.maxAttempts }),
+      ...(this.opts.processedTtlMs === undefined ? {} : { processedTtlMs: this.opts.processedTtlMs }),
+    };
+    const items: ResolvedItem[] = [];
+    try {
+      for (let i = 0; i < events.length; i += 1) {
+        session.beginMessage();
+        const t0 = performance.now();
+        const outcome = await resolveEvent(session, events[i] as IdentityEventInput, deps);
+        items.push({ outcome, durationMs: performance.now() - t0 });
+        await options.afterEach?.(i);
+      }
+    } catch (err) {
+      await session.flush().catch(() => undefined);
+      throw err;
+    }
+    const flushStarted = performance.now();
+    await session.flush();
+    return { items, stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted } };
+  }
+}
+
+type Counters = Omit<BatchStats, 'messages' | 'prefetchMs' | 'flushMs'>;
+
+/** The batch-scoped `IdentityStore` the domain's loop runs against. */
+class BatchSession implements IdentityStore {
+  private readonly identifiers = new Map<string, IdentifierRecord | null>();
+  private readonly profiles = new Map<string, ProfileRecord | null>();
+  private readonly processed = new Map<string, ProcessedRecord | null>();
+  private readonly processedToWrite = new Map<string, ProcessedRecord>();
+  private readonly auditToWrite = new Map<string, AuditRecord>();
+  private readKeys = new Set<string>();
+  private readProfiles = new Set<string>();
+  private conflicts = 0;
+  readonly stats: Counters = { cacheHits: 0, cacheMisses: 0, cacheStale: 0, reads: 0, writes: { applied: 0, conflict: 0, skipped: 0 } };
+
+  constructor(
+    private readonly store: BatchIdentityStore,
+    private readonly cache: IdentifierCache,
+    private readonly maxBackoffMs: number,
+    private readonly random: () => number,
+  ) {}
+
+  // ---- prefetch ----------------------------------------------------------------------------
+
+  async prefetch(events: readonly IdentityEventInput[], rules: IdentityRules): Promise<void> {
+    const messageIds = [...new Set(events.map((e) => e.messageId))];
+    const found = await this.read(() => this.store.getProcessedMany(messageIds));
+    for (const id of messageIds) this.processed.set(id, null);
+    for (const record of found) this.processed.set(record._id, record);
+
+    const keys = new Set<string>();
+    for (const event of events) {
+      if (this.processed.get(event.messageId)) continue;
+      for (const key of extractionKeys(extractIdentifiers(event, rules))) keys.add(key);
+    }
+    if (keys.size === 0) return;
+
+    const hits: IdentifierRecord[] = [];
+    const misses: string[] = [];
+    for (const key of keys) {
+      const cached = this.cache.get(key);
+      if (cached) hits.push(cached);
+      else misses.push(key);
+    }
+    await this.fetchIdentifiers(misses);
+    this.stats.cacheMisses += misses.length;
+    for (const record of hits) this.identifiers.set(record._id, record);
+    const changed = await this.ensureConsistent([...keys]);
+    const stale = hits.filter((h) => changed.has(h._id)).length;
+    this.stats.cacheHits += hits.length - stale;
+    this.stats.cacheStale += stale;
+  }
+
+  /**
+   * Makes the pointers of `keys` safe to plan with against the snapshot's profiles. A pointer
+   * whose chain (fetched first, if not in the snapshot) ends at a live profile listing it with
+   * no claim is consistent whatever the ages of the two reads. Any other pointer must not be
+   * older than those profiles — otherwise a move that happened in between would make the
+   * planner re-list the identifier on its old owner — so it is read again *after* them; if its
+   * version did not change, pointer and profiles agree; if it did, its new chain is fetched and
+   * it is checked again. Returns the keys whose pointer turned out to have changed.
+   */
+  private async ensureConsistent(keys: readonly string[]): Promise<Set<string>> {
+    const changed = new Set<string>();
+    let pending = [...new Set(keys)];
+    for (let round = 0; pending.length > 0 && round < 4; round += 1) {
+      await this.fetchChains(pending.map((k) => this.identifiers.get(k)?.profileId).filter((id): id is string => id !== undefined));
+      const unconfirmed = pending.filter((k) => {
+        const record = this.identifiers.get(k);
+        return record !== null && record !== undefined && !this.confirms(record);
+      });
+      if (unconfirmed.length === 0) break;
+      const before = new Map(unconfirmed.map((k) => [k, this.identifiers.get(k)?.version]));
+      for (const key of unconfirmed) this.cache.delete(key);
+      await this.fetchIdentifiers(unconfirmed);
+      pending = unconfirmed.filter((k) => this.identifiers.get(k)?.version !== before.get(k));
+      for (const key of pending) changed.add(key);
+      // A pointer whose chain profiles were read before it changed: those profiles may be older
+      // than the move that changed it; read them again with the new chain.
+      for (const key of pending) {
+        const record = this.identifiers.get(key);
+        if (record) for (const id of this.chainIds(record.profileId)) this.profiles.delete(id);
+      }
+    }
+    return changed;
+  }
+
+  private chainIds(profileId: string): string[] {
+    const ids: string[] = [];
+    let id: string | undefined = profileId;
+    for (let hops = 0; id !== undefined && hops <= MAX_REDIRECT_HOPS && !ids.includes(id); hops += 1) {
+      ids.push(id);
+      const profile = this.profiles.get(id);
+      id = profile && profile.status === 'merged' ? profile.mergedInto : undefined;
+    }
+    return ids;
+  }
+
+  /** True when the live end of the pointer's chain (in the snapshot) lists the identifier with no claim on it. */
+  private confirms(record: IdentifierRecord): boolean {
+    let id = record.profileId;
+    for (let hops = 0; hops <= MAX_REDIRECT_HOPS; hops += 1) {
+      const profile = this.profiles.get(id);
+      if (!profile) return false;
+      if (profile.status !== 'merged') {
+        return profile.identifiers.some((i) => identifierKey(i) === record._id) && !profile.pending.some((c) => identifierKey(c) === record._id);
+      }
+      if (profile.mergedInto === undefined) return false;
+      id = profile.mergedInto;
+    }
+    return false;
+  }
+
+  private async fetchIdentifiers(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const records = await this.read(() => this.store.getIdentifiers(keys));
+    for (const key of keys) this.identifiers.set(key, null);
+    for (const record of records) {
+      this.identifiers.set(record._id, record);
+      this.cache.set(record);
+    }
+  }
+
+  private async fetchChains(ids: readonly string[]): Promise<void> {
+    let frontier = [...new Set(ids)].filter((id) => !this.profiles.has(id));
+    for (let round = 0; frontier.length > 0 && round <= MAX_REDIRECT_HOPS; round += 1) {
+      const wanted = frontier;
+      const found = await this.read(() => this.store.getProfiles(wanted));
+      for (const id of wanted) this.profiles.set(id, null);
+      for (const profile of found) this.profiles.set(profile._id, profile);
+      frontier = [...new Set(found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined).map((p) => p.mergedInto as string))].filter((id) => !this.profiles.has(id));
+    }
+  }
+
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    this.stats.reads += 1;
+    return fn();
+  }
+
+  // ---- IdentityStore -------------------------------------------------------------------------
+
+  beginMessage(): void {
+    this.readKeys = new Set();
+    this.readProfiles = new Set();
+    this.conflicts = 0;
+  }
+
+  async getIdentifiers(keys: readonly string[]): Promise<IdentifierRecord[]> {
+    const missing = keys.filter((k) => !this.identifiers.has(k));
+    if (missing.length > 0) {
+      // Beyond the prefetch (pending claims, an evicted entry): always from MongoDB.
+      await this.fetchIdentifiers(missing);
+      this.stats.cacheMisses += missing.length;
+    }
+    // Earlier messages of the batch may have refreshed profiles these pointers lead to.
+    await this.ensureConsistent(keys);
+    const out: IdentifierRecord[] = [];
+    for (const key of keys) {
+      this.readKeys.add(key);
+      const record = this.identifiers.get(key);
+      if (record) out.push(record);
+    }
+    return out;
+  }
+
+  async getProfiles(ids: readonly string[]): Promise<ProfileRecord[]> {
+    const missing = [...new Set(ids.filter((id) => !this.profiles.has(id)))];
+    if (missing.length > 0) {
+      const found = await this.read(() => this.store.getProfiles(missing));
+      for (const id of missing) this.profiles.set(id, null);
+      for (const profile of found) this.profiles.set(profile._id, profile);
+    }
+    const out: ProfileRecord[] = [];
+    for (const id of ids) {
+      this.readProfiles.add(id);
+      const profile = this.profiles.get(id);
+      if (profile) out.push(profile);
+    }
+    return out;
+  }
+
+  async applyWrite(write: GraphWrite): Promise<WriteResult> {
+    const result = await this.store.applyWrite(write);
+    this.stats.writes[result] += 1;
+    if (result === 'applied') {
+      switch (write.op) {
+        case 'insertProfile':
+        case 'replaceProfile':
+          this.profiles.set(write.profile._id, write.profile);
+          break;
+        case 'insertIdentifier':
+        case 'replaceIdentifier':
+          this.identifiers.set(write.identifier._id, write.identifier);
+          this.cache.set(write.identifier);
+          break;
+        case 'repointIdentifier':
+          // The stored version is not known here (the filter is on the pointer): read it again when needed.
+          this.forgetIdentifier(write.key);
+          break;
+        case 'retargetRedirect':
+          this.profiles.delete(write.profileId);
+          break;
+      }
+      return result;
+    }
+    if (result === 'skipped') {
+      if (write.op === 'repointIdentifier') this.forgetIdentifier(write.key);
+      else if (write.op === 'retargetRedirect') this.profiles.delete(write.profileId);
+      return result;
+    }
+    // Conflict: what this message planned against was stale; the re-plan reads it all fresh.
+    for (const key of this.readKeys) this.forgetIdentifier(key);
+    for (const id of this.readProfiles) this.profiles.delete(id);
+    if (write.op === 'insertIdentifier' || write.op === 'replaceIdentifier') this.forgetIdentifier(write.identifier._id);
+    if (write.op === 'insertProfile' || write.op === 'replaceProfile') this.profiles.delete(write.profile._id);
+    this.conflicts += 1;
+    const cap = Math.min(this.maxBackoffMs, 2 ** this.conflicts);
+    if (cap > 0) await new Promise((resolve) => setTimeout(resolve, this.random() * cap));
+    return result;
+  }
+
+  private forgetIdentifier(key: string): void {
+    this.identifiers.delete(key);
+    this.cache.delete(key);
+  }
+
+  async getProcessed(messageId: string): Promise<ProcessedRecord | null> {
+    if (this.processed.has(messageId)) return this.processed.get(messageId) ?? null;
+    const record = await this.read(() => this.store.getProcessed(messageId));
+    this.processed.set(messageId, record);
+    return record;
+  }
+
+  async putProcessed(record: ProcessedRecord): Promise<void> {
+    this.processed.set(record._id, record);
+    this.processedToWrite.set(record._id, record);
+  }
+
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    for (const record of records) if (!this.auditToWrite.has(record.id)) this.auditToWrite.set(record.id, record);
+  }
+
+  /** Writes the buffered audit, then processed records (one bulk write each). */
+  async flush(): Promise<void> {
+    if (this.auditToWrite.size > 0) {
+      await this.store.appendAudit([...this.auditToWrite.values()]);
+      this.auditToWrite.clear();
+    }
+    if (this.processedToWrite.size > 0) {
+      await this.store.putProcessedMany([...this.processedToWrite.values()]);
+      this.processedToWrite.clear();
+    }
+  }
+}
