@@ -109,6 +109,19 @@ function startChild(script, env) {
   });
 }
 
+/** SIGTERM and wait for the exit (a child whose stdout pipe outlives us may not drain). */
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024);
@@ -136,7 +149,7 @@ async function rawHttp() {
     const r = await cannon({ url: `${url}/v1/track`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent(1)) });
     return summary(r, 1);
   } finally {
-    child.kill('SIGTERM');
+    await stopChild(child);
   }
 }
 
@@ -165,7 +178,7 @@ async function collector() {
     const rss100 = rssMb(child.pid);
     return { batch1: summary(r1, 1), batch100: summary(r100, 100), rssMb: Math.max(rss1, rss100) };
   } finally {
-    child.kill('SIGTERM');
+    await stopChild(child);
   }
 }
 
