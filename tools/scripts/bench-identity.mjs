@@ -1,4 +1,4 @@
-// `npm run bench -- identity [--events 5000] [--merges 2000] [--duration 10] [--rate 200]`
+// `npm run bench -- identity [--events 5000] [--merges 2000] [--duration 10] [--rate <events/s>]`
 //
 // Measures the identity service next to the raw limit of the store it runs on, in one run:
 //   raw.store      the native MongoDB driver alone on the same server: upserts by bulkWrite
@@ -8,7 +8,8 @@
 //                  service (empty per-instance cache) and then with the cache warm, events/s
 //   merges         logins linking each anonymous profile to an existing known profile (one merge
 //                  per event, notice + event produced), merges/s
-//   latency        warm read-only events at a fixed rate: produce → resolved message consumed,
+//   latency        warm read-only events at a fixed rate (default: half the warm throughput, so
+//                  it measures latency, not queueing): produce → resolved message consumed,
 //                  p50/p99 ms; plus the service's own per-event resolution time (histogram)
 // and the service's resident memory. Throughput = events of the phase ÷ (last resolved message
 // consumed − first event produced); the producer is much faster than the service, so this is
@@ -32,7 +33,7 @@ export async function runIdentityBench(args) {
   const EVENTS = opt('events', 5000);
   const MERGES = Math.min(opt('merges', 2000), EVENTS);
   const DURATION = opt('duration', 10);
-  const RATE = opt('rate', 200);
+  const RATE_OPTION = opt('rate', 0);
 
   ensureDeps();
   await build({ quiet: true });
@@ -220,14 +221,17 @@ export async function runIdentityBench(args) {
   merges.mergesPerSec = merges.eventsPerSec;
   merges.notices = notices - noticesBefore;
 
+  const RATE = RATE_OPTION > 0 ? RATE_OPTION : Math.max(1, Math.round(warm.eventsPerSec / 2));
   log(`latency: warm read-only events at ${RATE}/s for ${DURATION}s...`);
   const latencyIds = [];
   const paced = Date.now();
   for (let tick = 0; Date.now() - paced < DURATION * 1000; tick += 1) {
-    const batch = Array.from({ length: Math.max(1, Math.round(RATE / 20)) }, (_, j) => raw({ anonymousId: visitors[(tick * 37 + j) % visitors.length] }));
+    // One send every 50 ms (or every 1000/RATE ms when slower), RATE per second in all.
+    const interval = Math.max(50, 1000 / RATE);
+    const batch = Array.from({ length: Math.max(1, Math.round((RATE * interval) / 1000)) }, (_, j) => raw({ anonymousId: visitors[(tick * 37 + j) % visitors.length] }));
     latencyIds.push(...batch.map((m) => m.messageId));
     await produce(batch);
-    const next = paced + (tick + 1) * 50;
+    const next = paced + (tick + 1) * interval;
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
   }
   await waitResolved(latencyIds);
@@ -251,7 +255,7 @@ export async function runIdentityBench(args) {
     benchmark: 'identity',
     at: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kafka: '4.1.1', mongo: up.mongoServer },
-    settings: { events: EVENTS, merges: MERGES, latencyRate: RATE, latencySeconds: DURATION, partitions: 6, instances: 1 },
+    settings: { events: EVENTS, merges: MERGES, latencyRate: latency.rate, latencySeconds: DURATION, partitions: 6, instances: 1 },
     raw: { store },
     identity: { create, cold, warm, merges, latency, rssMb: memory },
     ratios: {

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOp
 import type { FastifyReply } from 'fastify';
 import type { AuditRecord, Identifier, IdentifierRecord, ProfileRecord, RuleError } from '@mosaic/identity-domain';
 import type { LoadedRules } from '@mosaic/identity-data-access';
+import { ProducerUnavailableError } from '@mosaic/shared-kafka';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
 import { IdentityService, normalizeIdentifier } from './identity.service';
 
@@ -200,7 +201,21 @@ export class ProfilesController {
     if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 1000) errors.push({ path: 'reason', message: 'must be a non-empty string of at most 1000 characters' });
     if (errors.length > 0) throw badRequest(errors, 'invalid split request');
 
-    const result = await this.identity.split(id, identifiers, (reason as string).trim(), idempotencyKey);
+    let result: Awaited<ReturnType<IdentityService['split']>>;
+    try {
+      result = await this.identity.split(id, identifiers, (reason as string).trim(), idempotencyKey);
+    } catch (err) {
+      if (err instanceof ProducerUnavailableError) {
+        throw new ApiError(
+          503,
+          'unavailable',
+          'Kafka did not acknowledge the split notice: the split may be applied or half-applied; retry with the same Idempotency-Key to complete it',
+          undefined,
+          { 'Retry-After': '5' },
+        );
+      }
+      throw err;
+    }
     if (!result.ok) {
       const message = result.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
       if (result.status === 404) throw new ApiError(404, 'not_found', `profile ${id} not found`, result.errors);

@@ -94,6 +94,9 @@ export class IdentityService {
     const server = await detectServerProfile(platform.mongo);
     const mode = config.own.IDENTITY_STORE_CAS === 'auto' ? server.cas : config.own.IDENTITY_STORE_CAS;
     const service = new IdentityService(platform, config, server, mode);
+    if (server.ferretdb && mode === 'native') {
+      platform.runtime.logger.warn({ server: server.version }, 'IDENTITY_STORE_CAS=native on FerretDB: its conditional writes are not atomic under concurrency; concurrent instances can corrupt the graph (use auto or ticket)');
+    }
     await service.store.ensureIndexes();
     const rules = await service.rules.init();
     platform.runtime.logger.info({ server: server.version, cas: mode, pointReads: server.pointReads, rulesVersion: rules.version, rulesSource: rules.source, cacheMaxEntries: service.cache.maxEntries }, 'identity store ready');
