@@ -1,4 +1,4 @@
-// `npm run bench -- identity [--events 5000] [--merges 2000] [--duration 10] [--rate <events/s>]`
+// `npm run bench -- identity [--events 1000] [--merges 200] [--duration 10] [--rate <events/s>]`
 //
 // Measures the identity service next to the raw limit of the store it runs on, in one run:
 //   raw.store      the native MongoDB driver alone on the same server: upserts by bulkWrite
@@ -30,8 +30,8 @@ export async function runIdentityBench(args) {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? Number(args[i + 1]) : def;
   };
-  const EVENTS = opt('events', 5000);
-  const MERGES = Math.min(opt('merges', 2000), EVENTS);
+  const EVENTS = opt('events', 1000);
+  const MERGES = Math.min(opt('merges', 200), EVENTS);
   const DURATION = opt('duration', 10);
   const RATE_OPTION = opt('rate', 0);
 
@@ -85,9 +85,19 @@ export async function runIdentityBench(args) {
       await col.updateOne({ _id: `anonymousId:s-${i}` }, { $set: doc(i), $inc: { version: 1 } }, { upsert: true });
       return 1;
     });
+    const sequential = await timed(1, async (k) => {
+      const i = k % 50_000;
+      await col.updateOne({ _id: `anonymousId:q-${i}` }, { $set: doc(i), $inc: { version: 1 } }, { upsert: true });
+      return 1;
+    });
+    // Reads by _id, 4 in flight: what the adapter does per document on FerretDB (its $in scans).
+    const pointReads = await timed(4, async (k) => {
+      await col.findOne({ _id: `anonymousId:v-${(k * 7919) % 50_000}` });
+      return 1;
+    });
     await col.drop().catch(() => undefined);
     await client.close();
-    return { bulkUpsertsPerSec: bulk, singleUpsertsPerSec: single };
+    return { bulkUpsertsPerSec: bulk, singleUpsertsPerSec: single, sequentialUpsertsPerSec: sequential, pointReadsPerSec: pointReads };
   }
 
   // ---- the service -----------------------------------------------------------------------------
@@ -273,6 +283,8 @@ export async function runIdentityBench(args) {
       `identity benchmark (${result.machine.cores} cores, ${up.mongoServer}, 1 instance, 6 partitions)`,
       row('raw: store bulkWrite upserts (50/batch, 4 in flight), ops/s', store.bulkUpsertsPerSec),
       row('raw: store single updateOne upserts (16 in flight), ops/s', store.singleUpsertsPerSec),
+      row('raw: store single updateOne upserts (1 in flight), ops/s', store.sequentialUpsertsPerSec),
+      row('raw: store findOne by _id (4 in flight), ops/s', store.pointReadsPerSec),
       row(`create: new visitors, events/s (${EVENTS})`, create.eventsPerSec),
       row('cold cache: known visitors after restart, events/s', cold.eventsPerSec),
       row('warm cache: known visitors, events/s', warm.eventsPerSec),

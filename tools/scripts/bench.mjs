@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench -- collector [--duration 10] [--connections 32]`
-// `npm run bench -- identity [--events 5000] [--merges 2000] [--duration 10] [--rate 200]` (bench-identity.mjs)
+// `npm run bench -- identity [--events 1000] [--merges 200] [--duration 10] [--rate <events/s>]` (bench-identity.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:

@@ -196,6 +196,18 @@ describe('admin API', () => {
     expect(errorOf(badPhone).message).toMatch(/international prefix/);
   });
 
+  it('looks up named external ids (type external:<name> in the path)', async () => {
+    const [event] = await resolve({ anonymousId: 'visitor-crm', context: { externalIds: [{ id: 'CRM-77', type: 'crm_id', collection: 'users', encoding: 'none' }, { id: 'acme', type: 'account', collection: 'accounts', encoding: 'none' }] } });
+    expect((event!.envelope.payload as ResolvedEvent).identifiers).toEqual([
+      { type: 'external:crm_id', value: 'CRM-77' },
+      { type: 'anonymousId', value: 'visitor-crm' },
+    ]);
+    const found = await api('GET', `/v1/identities/external:crm_id/CRM-77`);
+    expect(found.status).toBe(200);
+    expect(found.json['profileId']).toBe(event!.profileId);
+    expect((await api('GET', '/v1/identities/external:account/acme')).status).toBe(404);
+  });
+
   it('profiles: 404 for unknown ids; a live profile answers itself', async () => {
     const missing = await api('GET', '/v1/profiles/p_nope');
     expect(missing.status).toBe(404);

@@ -24,14 +24,14 @@ export function identityMetrics(registry: Registry) {
         new Histogram({
           name: 'mosaic_identity_resolution_seconds',
           help: 'time to resolve one event (plan and writes; the batch’s shared reads are in mosaic_identity_batch_reads_seconds)',
-          buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+          buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
           registers: [registry],
         }),
     ),
     batchReads: getOrCreate(
       registry,
       'mosaic_identity_batch_reads_seconds',
-      () => new Histogram({ name: 'mosaic_identity_batch_reads_seconds', help: 'time of a batch’s shared reads (processed records, pointers, profiles)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
+      () => new Histogram({ name: 'mosaic_identity_batch_reads_seconds', help: 'time of a batch’s shared reads (processed records, pointers, profiles)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10], registers: [registry] }),
     ),
   };
 }
