@@ -17,19 +17,17 @@
 // Prints a table and writes JSON to .mosaic/bench/.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureDeps } from './ensure-deps.mjs';
 import { build, root } from './build.mjs';
+import { numberOption, rssMb } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench identity] ${m}`);
 
 export async function runIdentityBench(args) {
-  const opt = (name, def) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : def;
-  };
+  const opt = (name, def) => numberOption(args, name, def);
   const EVENTS = opt('events', 1000);
   const MERGES = Math.min(opt('merges', 200), EVENTS);
   const DURATION = opt('duration', 10);
@@ -144,7 +142,7 @@ export async function runIdentityBench(args) {
     child.kill('SIGTERM');
     await done;
   }
-  const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+  const childRss = () => rssMb(child.pid);
 
   // ---- load: producer and a consumer of events.resolved ------------------------------------------
   const admin = kafka.admin();
@@ -247,7 +245,7 @@ export async function runIdentityBench(args) {
   await waitResolved(latencyIds);
   const e2e = latencyIds.map((id) => arrived.get(id) - sent.get(id));
   const latency = { rate: RATE, events: latencyIds.length, e2eP50Ms: pct(e2e, 50), e2eP99Ms: pct(e2e, 99), service: await histogramQuantiles() };
-  const memory = rssMb();
+  const memory = childRss();
 
   await stopService();
   await consumer.disconnect();

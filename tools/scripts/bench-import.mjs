@@ -12,12 +12,13 @@
 // Prints a table and writes JSON to .mosaic/bench/import-<run>.json.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
 import { build, root } from './build.mjs';
+import { numberOption, rssMb } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench import] ${m}`);
 
@@ -55,11 +56,6 @@ function runCli(args) {
   });
 }
 
-function rssMb(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024);
-}
-
 async function writeLines(path, n, line) {
   const out = createWriteStream(path);
   for (let i = 0; i < n; i++) {
@@ -71,10 +67,7 @@ async function writeLines(path, n, line) {
 const SKUS = ['CM-900', 'CM-450', 'GR-20', 'BN-ESP-1KG', 'BN-FLT-500'];
 
 export async function runImportBench(argv = process.argv.slice(2)) {
-  const opt = (name, def) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(argv[i + 1]) : def;
-  };
+  const opt = (name, def) => numberOption(argv, name, def);
   const ROWS = opt('rows', 100_000);
   const CONCURRENCY = opt('concurrency', 4);
   ensureDeps();

@@ -12,18 +12,16 @@
 // The load generator (autocannon) runs in this process; the servers run in child processes.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureDeps } from './ensure-deps.mjs';
 import { build, root } from './build.mjs';
+import { numberOption, rssMb, stopChild } from './bench-util.mjs';
 
 const args = process.argv.slice(2);
 const target = args.find((a) => !a.startsWith('--')) ?? 'collector';
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+const opt = (name, def) => numberOption(args, name, def);
 const DURATION = opt('duration', 10);
 const CONNECTIONS = opt('connections', 32);
 const log = (m) => console.error(`[bench] ${m}`);
@@ -107,24 +105,6 @@ function startChild(script, env) {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${script} exited ${code}: ${out.slice(-2000)}`)));
   });
-}
-
-/** SIGTERM and wait for the exit (a child whose stdout pipe outlives us may not drain). */
-function stopChild(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function rssMb(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024);
 }
 
 function cannon(opts) {
