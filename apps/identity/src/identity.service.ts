@@ -13,7 +13,8 @@ import {
   type RuleError,
   type SplitPlan,
 } from '@mosaic/identity-domain';
-import { BatchResolver, ExpirySweeper, IdentifierCache, MongoIdentityStore, RulesRepository, detectServerProfile, runSplitOperation, type CasMode, type ServerProfile } from '@mosaic/identity-data-access';
+import { BatchResolver, ExpirySweeper, IdentifierCache, MongoIdentityStore, RulesRepository, runSplitOperation } from '@mosaic/identity-data-access';
+import { detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { produceMessage } from '@mosaic/shared-kafka';
 import type { Platform } from '@mosaic/shared-service';

@@ -13,6 +13,7 @@
  * Other timestamps stay ISO-8601 strings (they sort correctly as strings).
  */
 import { Schema } from 'mongoose';
+import { casTicketSchema } from '@mosaic/shared-mongo';
 import type { AuditKind, AuditRecord, IdentifierRecord, MergeNoticePayload, ProcessedRecord, ProfileRecord } from '@mosaic/identity-domain';
 
 export const IDENTITY_COLLECTIONS = Object.freeze({
@@ -54,23 +55,6 @@ export interface RulesDocument {
   version: number;
   updatedAt: Date;
   updatedBy: string;
-}
-
-/**
- * `identity_cas_tickets` (compare-and-set by insert, for servers whose conditional updates are
- * not atomic — FerretDB 1.24): the right to move document `docId` of `collection` to `version`,
- * with the document that move writes (so an abandoned move can be completed by anyone).
- */
-export interface CasTicketDocument {
-  /** `<coll>|<docId>|<version>`. */
-  _id: string;
-  /** The collection of the document. */
-  coll: string;
-  docId: string;
-  version: number;
-  at: Date;
-  by: string;
-  doc: Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -175,20 +159,8 @@ export const RulesSchema = new Schema(
   { collection: IDENTITY_COLLECTIONS.rules, versionKey: false },
 );
 
-export const CasTicketSchema = new Schema(
-  {
-    _id: { type: String, required: true },
-    coll: { type: String, required: true },
-    docId: { type: String, required: true },
-    version: { type: Number, required: true },
-    at: { type: Date, required: true },
-    by: { type: String, required: true },
-    doc: { type: Schema.Types.Mixed, required: true },
-  },
-  { collection: IDENTITY_COLLECTIONS.tickets, versionKey: false },
-);
-// The sweep deletes old tickets.
-CasTicketSchema.index({ at: 1 });
+/** `identity_cas_tickets`: see `VersionedWriter` of @mosaic/shared-mongo. */
+export const CasTicketSchema = casTicketSchema(IDENTITY_COLLECTIONS.tickets);
 
 /** The mongoose model names and schemas of the identity collections (declared for the indexes; reads and writes use the native driver). */
 export const IDENTITY_SCHEMAS: readonly (readonly [string, Schema])[] = Object.freeze([

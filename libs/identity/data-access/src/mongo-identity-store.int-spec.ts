@@ -7,7 +7,8 @@ import { connectMongo } from '@mosaic/shared-mongo';
 import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
 import { identityRules, type AuditRecord, type ProcessedRecord } from '@mosaic/identity-domain';
 import { IDENTITY_COLLECTIONS } from './documents';
-import { MongoIdentityStore, detectServerProfile, type CasMode } from './mongo-identity-store';
+import { detectServerProfile, type CasMode } from '@mosaic/shared-mongo';
+import { MongoIdentityStore } from './mongo-identity-store';
 import { RulesRepository } from './rules.repository';
 import { describeIdentityStoreContract, identifier, profile } from './store-contract';
 

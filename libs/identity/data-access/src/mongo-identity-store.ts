@@ -12,23 +12,14 @@
  * bulkWrite, deleteMany by an indexed date. No transactions, no TTL index.
  *
  * ## Compare-and-set: `native` (MongoDB) or `ticket` (FerretDB 1.24)
- * On MongoDB a `replaceOne({_id, version: expected})` is atomic: of concurrent writers exactly
- * one matches. FerretDB 1.24 (SQLite backend) evaluates the filter and writes the document in
- * separate steps, so concurrent conditional writes can all "match" (measured: of 20 concurrent
- * `replaceOne`s expecting one version, about 3 apply; of 50 concurrent `$inc`s, 2 survive). Only
- * a unique-key insert is atomic there. In `ticket` mode every version change of an existing
- * document therefore first inserts a ticket `<coll>|<id>|<version+1>` into
- * `identity_cas_tickets` — exactly one writer can — and only the ticket holder then writes the
- * document (still filtered on the expected version, which with the ticket held is exact).
- * The ticket carries the document it writes: a ticket older than `ticketLeaseMs` whose move
- * never happened (its writer died in between) is completed by the next writer that runs into
- * it (the same document, filtered on the version, so completing it twice is harmless).
- * Best-effort pointer updates become read + ticketed replace. Cost in ticket mode: one
- * more round trip per strict write. `detectCasMode` picks the mode from `buildInfo`.
+ * Strict writes go through `VersionedWriter` of `@mosaic/shared-mongo` (see its file comment:
+ * FerretDB's conditional writes are not atomic, so there every version change first inserts a
+ * ticket into `identity_cas_tickets`). Best-effort pointer updates become read + ticketed
+ * replace in ticket mode.
  */
 import { mongo, type Connection } from 'mongoose';
 import type { AuditRecord, GraphWrite, IdentifierRecord, IdentityStore, ProcessedRecord, ProfileRecord, WriteResult } from '@mosaic/identity-domain';
-import { isDuplicateKeyError } from '@mosaic/shared-mongo';
+import { VersionedWriter, bulkWriteChunked, duplicateOnlyWriteErrors, type CasMode, type CasTicketDocument } from '@mosaic/shared-mongo';
 import {
   IDENTITY_COLLECTIONS,
   IDENTITY_SCHEMAS,
@@ -41,7 +32,6 @@ import {
   processedToDocument,
   profileToDocument,
   type AuditDocument,
-  type CasTicketDocument,
   type IdentifierDocument,
   type ProcessedDocument,
   type ProfileDocument,
@@ -85,9 +75,6 @@ export function withBatchOperations(store: IdentityStore): BatchIdentityStore {
   };
 }
 
-/** `native`: conditional single-document writes (MongoDB). `ticket`: insert-based compare-and-set (FerretDB 1.24); see the file comment. */
-export type CasMode = 'native' | 'ticket';
-
 export interface MongoIdentityStoreOptions {
   /** Default `ticket`, which is correct on every server; pass `await detectCasMode(conn)` for `native` on MongoDB. */
   cas?: CasMode;
@@ -103,49 +90,27 @@ export interface MongoIdentityStoreOptions {
   pointReads?: boolean;
 }
 
-export interface ServerProfile {
-  /** The server is FerretDB (`buildInfo.ferretdbVersion`). */
-  ferretdb: boolean;
-  version: string;
-  /** What the adapter should use on it. */
-  cas: CasMode;
-  pointReads: boolean;
-}
-
-/** What the connected server needs: ticket compare-and-set and point reads on FerretDB, native and `$in` on MongoDB. */
-export async function detectServerProfile(conn: Connection): Promise<ServerProfile> {
-  const db = conn.db;
-  if (!db) throw new Error('MongoDB connection is not open');
-  const info = (await db.admin().command({ buildInfo: 1 })) as { ferretdbVersion?: unknown; version?: unknown };
-  const ferretdb = info.ferretdbVersion !== undefined;
-  return { ferretdb, version: String(ferretdb ? `FerretDB ${String(info.ferretdbVersion)}` : `MongoDB ${String(info.version)}`), cas: ferretdb ? 'ticket' : 'native', pointReads: ferretdb };
-}
-
-/** Concurrent point reads in `pointReads` mode. */
-const POINT_READ_CONCURRENCY = 4;
-
-/** `ticket` on FerretDB (its conditional writes are not atomic under concurrency), `native` on MongoDB. */
-export async function detectCasMode(conn: Connection): Promise<CasMode> {
-  return (await detectServerProfile(conn)).cas;
-}
-
 /** Best-effort updates re-read and retry this often when their document keeps changing. */
 const BEST_EFFORT_TRIES = 3;
 
 export class MongoIdentityStore implements BatchIdentityStore {
   readonly cas: CasMode;
   readonly pointReads: boolean;
-  private readonly ticketLeaseMs: number;
-  private readonly instanceId: string;
+  readonly writer: VersionedWriter;
 
   constructor(
     private readonly conn: Connection,
     options: MongoIdentityStoreOptions = {},
   ) {
-    this.cas = options.cas ?? 'ticket';
-    this.pointReads = options.pointReads ?? false;
-    this.ticketLeaseMs = options.ticketLeaseMs ?? 3_000;
-    this.instanceId = options.instanceId ?? 'identity';
+    this.writer = new VersionedWriter(conn, {
+      mode: options.cas ?? 'ticket',
+      pointReads: options.pointReads ?? false,
+      leaseMs: options.ticketLeaseMs ?? 3_000,
+      instanceId: options.instanceId ?? 'identity',
+      ticketCollection: IDENTITY_COLLECTIONS.tickets,
+    });
+    this.cas = this.writer.mode;
+    this.pointReads = this.writer.pointReads;
   }
 
   /** Creates the collections' indexes (idempotent; at start-up, by every instance). No TTL index. */
@@ -183,7 +148,7 @@ export class MongoIdentityStore implements BatchIdentityStore {
   }
 
   get tickets(): mongo.Collection<CasTicketDocument> {
-    return this.db.collection<CasTicketDocument>(IDENTITY_COLLECTIONS.tickets);
+    return this.writer.tickets;
   }
 
   // ---- reader ------------------------------------------------------------------------------
@@ -196,25 +161,8 @@ export class MongoIdentityStore implements BatchIdentityStore {
     return (await this.findByIds(this.profiles, ids)).map((d) => documentToProfile(d));
   }
 
-  /** The documents among `ids` that exist: one `$in`, or point reads (see `pointReads`). */
-  private async findByIds<T extends { _id: string }>(collection: mongo.Collection<T>, ids: readonly string[]): Promise<T[]> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return [];
-    if (!this.pointReads || unique.length === 1) {
-      return (await collection.find((unique.length === 1 ? { _id: unique[0] } : { _id: { $in: unique } }) as mongo.Filter<T>).toArray()) as T[];
-    }
-    const found: T[] = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(POINT_READ_CONCURRENCY, unique.length) }, async () => {
-        while (next < unique.length) {
-          const id = unique[next++] as string;
-          const doc = await collection.findOne({ _id: id } as mongo.Filter<T>);
-          if (doc) found.push(doc as T);
-        }
-      }),
-    );
-    return found;
+  private findByIds<T extends { _id: string }>(collection: mongo.Collection<T>, ids: readonly string[]): Promise<T[]> {
+    return this.writer.findByIds(collection, ids);
   }
 
   // ---- writer (model.ts GraphWrite) ---------------------------------------------------------
@@ -222,9 +170,9 @@ export class MongoIdentityStore implements BatchIdentityStore {
   async applyWrite(write: GraphWrite): Promise<WriteResult> {
     switch (write.op) {
       case 'insertProfile':
-        return insertOrConflict(() => this.profiles.insertOne(profileToDocument(write.profile)));
+        return this.writer.insert(this.profiles, profileToDocument(write.profile));
       case 'insertIdentifier':
-        return insertOrConflict(() => this.identifiers.insertOne(identifierToDocument(write.identifier)));
+        return this.writer.insert(this.identifiers, identifierToDocument(write.identifier));
       case 'replaceProfile':
         return this.replace(this.profiles, write.profile._id, write.expectedVersion, profileToDocument(write.profile));
       case 'replaceIdentifier':
@@ -249,29 +197,8 @@ export class MongoIdentityStore implements BatchIdentityStore {
   }
 
   /** Replaces document `id` if it is at `expected` (its replacement carries `expected + 1`). */
-  private async replace<T extends { _id: string; version: number }>(collection: mongo.Collection<T>, id: string, expected: number, doc: T): Promise<WriteResult> {
-    if (this.cas === 'native') {
-      const r = await collection.replaceOne({ _id: id, version: expected } as mongo.Filter<T>, doc as mongo.WithoutId<T>);
-      return r.matchedCount === 0 ? 'conflict' : 'applied';
-    }
-    const ticketId = `${collection.collectionName}|${id}|${expected + 1}`;
-    try {
-      await this.tickets.insertOne({ _id: ticketId, coll: collection.collectionName, docId: id, version: expected + 1, at: new Date(), by: this.instanceId, doc: doc as unknown as Record<string, unknown> });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      // Someone holds this version change. Recent: a live writer, we lost. Older than the lease
-      // and the document still at `expected`: its writer died between ticket and write; complete
-      // that write (the document the ticket carries, filtered on the version, so it is a no-op
-      // if it did happen). Either way our `expected` is stale now: conflict, the caller re-plans.
-      const ticket = await this.tickets.findOne({ _id: ticketId });
-      if (ticket && Date.now() - ticket.at.getTime() >= this.ticketLeaseMs) {
-        await collection.replaceOne({ _id: id, version: expected } as mongo.Filter<T>, ticket.doc as mongo.WithoutId<T>);
-      }
-      return 'conflict';
-    }
-    // The ticket is ours: nobody else can move the document off `expected` now, so the filter is exact.
-    const r = await collection.replaceOne({ _id: id, version: expected } as mongo.Filter<T>, doc as mongo.WithoutId<T>);
-    return r.matchedCount === 0 ? 'conflict' : 'applied';
+  private replace<T extends { _id: string; version: number }>(collection: mongo.Collection<T>, id: string, expected: number, doc: T): Promise<WriteResult> {
+    return this.writer.replace(collection, id, expected, doc);
   }
 
   /** Ticket mode's best-effort update: read, check the condition, compare-and-set; `skipped` when the condition fails. */
@@ -361,8 +288,8 @@ export class MongoIdentityStore implements BatchIdentityStore {
     const processed = await this.processed.deleteMany({ expiresAt: { $lt: now } });
     // Old tickets only guard version changes long past: a writer still expecting such a version
     // would find the document moved on (the write is filtered on the version too).
-    const tickets = await this.tickets.deleteMany({ at: { $lt: new Date(now.getTime() - Math.max(ticketRetentionMs, this.ticketLeaseMs * 10)) } });
-    return { redirects: redirects.deletedCount ?? 0, processed: processed.deletedCount ?? 0, tickets: tickets.deletedCount ?? 0 };
+    const tickets = await this.writer.sweepTickets(now, ticketRetentionMs);
+    return { redirects: redirects.deletedCount ?? 0, processed: processed.deletedCount ?? 0, tickets };
   }
 
   /** The whole graph (tests, tools; not for production-sized data). */
@@ -370,33 +297,4 @@ export class MongoIdentityStore implements BatchIdentityStore {
     const [identifiers, profiles] = await Promise.all([this.identifiers.find({}).sort({ _id: 1 }).toArray(), this.profiles.find({}).sort({ _id: 1 }).toArray()]);
     return { identifiers: identifiers.map((d) => documentToIdentifier(d as IdentifierDocument)), profiles: profiles.map((d) => documentToProfile(d as ProfileDocument)) };
   }
-}
-
-async function insertOrConflict(insert: () => Promise<unknown>): Promise<WriteResult> {
-  try {
-    await insert();
-    return 'applied';
-  } catch (err) {
-    if (isDuplicateKeyError(err)) return 'conflict';
-    throw err;
-  }
-}
-
-/**
- * FerretDB 1.24 never answers an `update` command of about 100 statements or more (measured:
- * 90 answer in ~110 ms, 100 hang), so bulk writes of updates go in chunks of this many.
- */
-export const MAX_BULK_UPDATES = 50;
-
-async function bulkWriteChunked<T extends mongo.Document>(collection: mongo.Collection<T>, ops: mongo.AnyBulkWriteOperation<T>[]): Promise<void> {
-  for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) await collection.bulkWrite(ops.slice(i, i + MAX_BULK_UPDATES), { ordered: false });
-}
-
-/** The indexes of the failed operations when every failure is a duplicate key; otherwise undefined. */
-function duplicateOnlyWriteErrors(err: unknown): number[] | undefined {
-  if (!(err instanceof mongo.MongoBulkWriteError)) return undefined;
-  const raw = err.writeErrors;
-  const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length === 0 || !list.every((e) => e.code === 11000)) return undefined;
-  return list.map((e) => e.index);
 }

@@ -5,6 +5,7 @@
  * Every instance runs it; it is idempotent, so instances need no coordination (a few
  * redundant, cheap deletes). The first sweep runs one interval after start.
  */
+import { PeriodicTask } from '@mosaic/shared-service';
 import type { MongoIdentityStore, SweepResult } from './mongo-identity-store';
 
 export interface ExpirySweeperOptions {
@@ -16,42 +17,8 @@ export interface ExpirySweeperOptions {
   onError?: (err: unknown) => void;
 }
 
-export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<SweepResult | undefined> | undefined;
-  private stopped = false;
-
-  constructor(private readonly opts: ExpirySweeperOptions) {}
-
-  start(): void {
-    if (this.opts.intervalMs <= 0 || this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.runOnce(), this.opts.intervalMs);
-    this.timer.unref();
-  }
-
-  /** One sweep now (skipped while one is running). Errors go to `onError` (the next interval tries again). */
-  runOnce(): Promise<SweepResult | undefined> {
-    this.running ??= (async () => {
-      const started = Date.now();
-      try {
-        const result = await this.opts.store.sweepExpired((this.opts.now ?? (() => new Date()))());
-        this.opts.onSwept?.(result, Date.now() - started);
-        return result;
-      } catch (err) {
-        this.opts.onError?.(err);
-        return undefined;
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
-  }
-
-  /** Stops the timer and waits for a sweep in progress. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+export class ExpirySweeper extends PeriodicTask<SweepResult> {
+  constructor(opts: ExpirySweeperOptions) {
+    super({ intervalMs: opts.intervalMs, run: () => opts.store.sweepExpired((opts.now ?? (() => new Date()))()), onDone: opts.onSwept, onError: opts.onError });
   }
 }

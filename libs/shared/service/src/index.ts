@@ -7,3 +7,4 @@ export * from './readiness';
 export * from './nest-logger';
 export * from './bootstrap';
 export * from './platform';
+export * from './periodic';
