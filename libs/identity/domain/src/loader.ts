@@ -3,8 +3,8 @@
  * 1. the identity documents of the event's identifiers, then the profiles they point at and
  *    every redirect on the way (`mergedInto`, followed until a live or missing profile);
  *    Also the sources of this message's own moves (`movedBy`) and `extraProfileIds`.
- *    Pointers that disagree with the profile they lead to are re-read (reads are not a
- *    snapshot; see below).
+ *    Pointers that disagree with the profile they lead to, or with a profile of the view
+ *    that lists them as being acquired, are re-read (reads are not a snapshot; see below).
  * 2. for each live profile reached: the identity documents of its pending claims, the
  *    profiles of its merge intents and of its merge-history entries made by this message
  *    (to re-derive notices), and their redirect chains;
@@ -77,10 +77,35 @@ export async function loadResolutionView(
   // identifiers, and their new profiles, until they agree or stop changing: a pointer
   // unchanged across the profile read agrees with it (a move in flight, or a hand-edited
   // graph the planner then repairs). Nothing is re-read in the common case.
+  // The same holds the other way round: a live profile of the view acquiring an identifier
+  // whose pointer (read before that profile) is absent or leads elsewhere. The acquisition
+  // may have completed in between — pointer written, then the acquirer's claim removed, so
+  // the listing is left with only dead claims (this message's earlier attempt, a completed
+  // message) — and the planner, trusting the stale pointer, would drop the identifier from
+  // the profile and let it through a merge over its type's limit. Re-read those pointers too:
+  // the re-read comes after the profile read, so it sees every acquisition whose claim had
+  // already been cleared from the listing.
+  const liveProfiles = (): ProfileRecord[] => {
+    const found = new Map<string, ProfileRecord>();
+    for (const id of [...[...identifiers.values()].map((r) => r.profileId), ...ownMoveSources, ...extraProfileIds]) {
+      const profile = liveEnd(id);
+      if (profile) found.set(profile._id, profile);
+    }
+    return [...found.values()];
+  };
   for (let round = 0; round < MAX_VIEW_REVALIDATIONS; round += 1) {
+    const acquiredBy = new Map<string, string[]>();
+    for (const profile of liveProfiles()) {
+      for (const claim of profile.pending) {
+        if (claim.kind !== 'acquire') continue;
+        const key = identifierKey(claim);
+        acquiredBy.set(key, [...(acquiredBy.get(key) ?? []), profile._id]);
+      }
+    }
     const suspicious = keys.filter((key) => {
       const record = identifiers.get(key);
       const owner = record ? liveEnd(record.profileId) : undefined;
+      if ((acquiredBy.get(key) ?? []).some((id) => id !== owner?._id)) return true;
       if (owner === undefined) return false;
       const listed = owner.identifiers.some((id) => identifierKey(id) === key);
       const acquiring = owner.pending.some((c) => c.kind === 'acquire' && identifierKey(c) === key);
@@ -94,11 +119,7 @@ export async function loadResolutionView(
     await fetchProfiles(suspicious.map((key) => identifiers.get(key)?.profileId).filter((id): id is string => id !== undefined), true);
   }
 
-  const live = new Map<string, ProfileRecord>();
-  for (const id of [...[...identifiers.values()].map((r) => r.profileId), ...ownMoveSources, ...extraProfileIds]) {
-    const profile = liveEnd(id);
-    if (profile) live.set(profile._id, profile);
-  }
+  const live = new Map(liveProfiles().map((profile) => [profile._id, profile]));
   const pendingKeys: string[] = [];
   const related: string[] = [];
   for (const profile of live.values()) {

@@ -2,9 +2,9 @@ import { InMemoryIdentityStore } from './in-memory-store';
 import { checkGraphInvariants, findOrphanProfiles } from './invariants';
 import { loadResolutionView } from './loader';
 import type { IdentifierRecord, ProcessedRecord, ProfileRecord } from './model';
-import type { IdentityGraphReader } from './ports';
-import { isAlreadyApplied, outcomeFromRecord, resolvedMessages } from './resolve';
-import { DEFAULT_IDENTITY_RULES } from './rules';
+import type { IdentityGraphReader, IdentityStore } from './ports';
+import { isAlreadyApplied, outcomeFromRecord, resolveEvent, resolvedMessages } from './resolve';
+import { DEFAULT_IDENTITY_RULES, identityRules } from './rules';
 import { identify, makeBed, page, T0 } from './test-helpers';
 
 const at = new Date(T0).toISOString();
@@ -150,6 +150,73 @@ describe('loader: reads are not a snapshot', () => {
     expect(view.identifiers.get('anonymousId:laptop')?.profileId).toBe(bob);
     expect(view.profiles.get(bob)).toBeDefined();
     expect(ann).not.toBe(bob);
+  });
+
+  /**
+   * Regression (two-instance property, seed -210586046 path "30"): message M's earlier attempt
+   * left an acquire claim for crm-2 on B; message N (other instance) attached crm-2 to B too.
+   * M's re-plan read crm-2's pointer (absent), then N inserted it and removed its own claim,
+   * then M read B: crm-2 listed with only M's own (dead) claim. Trusting the stale pointer,
+   * the planner dropped crm-2 from B and merged B into A, which already has crm-0: A then
+   * owned two CRM ids with a limit of 1.
+   */
+  describe('an acquisition that completes between the pointer read and the profile read', () => {
+    const rules = identityRules({ types: { 'external:*': { limit: 1 } } });
+    const crm = (id: string) => [{ id, type: 'crm_id', collection: 'users' }];
+
+    async function stage() {
+      const bed = makeBed(rules);
+      const a = (await bed.send(identify({ userId: 'u', externalIds: crm('crm-0') }))).profileId as string;
+      const b = (await bed.send(page({ email: 'e@x.io' }))).profileId as string;
+      // B lists crm-2 as acquired by M (an earlier attempt that conflicted) and by N (running).
+      const [current] = await bed.store.getProfiles([b]);
+      if (!current) throw new Error('missing');
+      const claim = (messageId: string) => ({ kind: 'acquire' as const, type: 'external:crm_id', value: 'crm-2', messageId, at });
+      const withClaims = { ...current, version: current.version + 1, identifiers: [...current.identifiers, { type: 'external:crm_id', value: 'crm-2' }], pending: [claim('m-race'), claim('n-other')] };
+      expect(await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: current.version, profile: withClaims })).toBe('applied');
+      // N completes its acquisition (pointer, then its claim removed) right after M's first pointer read.
+      let raced = false;
+      const completeN = async (): Promise<void> => {
+        raced = true;
+        expect(await bed.store.applyWrite({ op: 'insertIdentifier', identifier: { ...pointer('external:crm_id', 'crm-2', b), updatedBy: 'n-other' } })).toBe('applied');
+        const profileB = { ...withClaims, version: withClaims.version + 1, pending: [claim('m-race')] };
+        expect(await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: withClaims.version, profile: profileB })).toBe('applied');
+      };
+      const racing: IdentityStore = {
+        getIdentifiers: async (keys) => {
+          const records = await bed.store.getIdentifiers(keys);
+          if (!raced) await completeN();
+          return records;
+        },
+        getProfiles: (ids) => bed.store.getProfiles(ids),
+        applyWrite: (write) => bed.store.applyWrite(write),
+        getProcessed: (id) => bed.store.getProcessed(id),
+        putProcessed: (r) => bed.store.putProcessed(r),
+        appendAudit: (r) => bed.store.appendAudit(r),
+      };
+      const event = identify({ userId: 'u', email: 'e@x.io', externalIds: crm('crm-2'), messageId: 'm-race' });
+      return { bed, a, b, racing, event };
+    }
+
+    it('the loader re-reads the pointer of an identifier a profile of the view is acquiring', async () => {
+      const { b, racing } = await stage();
+      const view = await loadResolutionView(racing, ['userId:u', 'email:e@x.io', 'external:crm_id:crm-2'], 'm-race');
+      expect(view.identifiers.get('external:crm_id:crm-2')?.profileId).toBe(b);
+    });
+
+    it('resolveEvent refuses the merge that would break the limit (the email moves instead)', async () => {
+      const { bed, a, b, racing, event } = await stage();
+      const out = await resolveEvent(racing, event, bed.deps);
+      expect(bed.invariants()).toEqual([]);
+      expect(out.profileId).toBe(a);
+      expect(out.plan?.merges).toEqual([]);
+      expect(out.notices).toEqual([]);
+      expect(out.refused.map((r) => r.identifier.value)).toEqual(['crm-2']);
+      expect(bed.profileOf('external:crm_id', 'crm-2')).toBe(b);
+      expect(bed.profileOf('external:crm_id', 'crm-0')).toBe(a);
+      expect(bed.profileOf('email', 'e@x.io')).toBe(a);
+      expect(bed.invariants({ quiescent: true })).toEqual([]);
+    });
   });
 
   it('tells the planner which claim owners completed', async () => {
