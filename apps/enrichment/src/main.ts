@@ -1,4 +1,4 @@
 import { runService } from '@mosaic/shared-service';
-import { EnrichmentModule } from './app.module';
+import { enrichmentDefinition } from './enrichment.definition';
 
-runService({ service: 'enrichment', module: () => EnrichmentModule, openApi: { title: 'Mosaic enrichment', description: 'Profile enrichment (planned, issue 5): consumes nothing yet.' } });
+runService(enrichmentDefinition);

@@ -114,6 +114,8 @@ export class ProfileChange {
   @ValidateNested() @Type(() => CompactProfile) profile!: CompactProfile;
   @IsOptional() @ValidateNested() @Type(() => ChangeTrigger) trigger?: ChangeTrigger;
   @IsISO8601() at!: string;
+  /** Set when this profile was merged into another (it is a redirect from now on; consumers move what they hold to that one). */
+  @IsOptional() @IsString() @IsNotEmpty() mergedInto?: string;
 }
 
 export class MembershipReason {

@@ -278,7 +278,7 @@ export function applyEvent(state: ProfileState | undefined, resolved: ResolvedEv
     }
   }
 
-  const bucketName = name !== undefined ? fieldKey(name) : `$${type}`;
+  const bucketName = name !== undefined ? fieldKey(name) : `(${type})`;
   addDaily(c.daily, t, bucketName, revenue, orders, cfg.maxEventNamesPerDay);
 
   if (messageId) s.appliedMessageIds = pushRing(s.appliedMessageIds, [messageId], cfg.maxAppliedIds);

@@ -280,7 +280,7 @@ describe('email, video, exit page, daily buckets', () => {
     );
     expect(Object.keys(s.computed.daily).sort()).toEqual(['2026-01-02', '2026-01-03']);
     const s2 = applyAll([track('a.b', {}, '2026-01-01T01:00:00Z'), page({}, '2026-01-01T03:00:00Z'), track('c', {}, '2026-01-01T04:00:00Z')], ctx);
-    expect(s2.computed.daily['2026-01-01']?.events).toEqual({ 'a\uFF0Eb': 1, $page: 1, '(other)': 1 });
+    expect(s2.computed.daily['2026-01-01']?.events).toEqual({ 'a\uFF0Eb': 1, '(page)': 1, '(other)': 1 });
   });
 });
 

@@ -10,3 +10,4 @@ export type { DeviceInfo } from './device';
 export * from './price-index';
 export * from './rfm';
 export { effectiveTrait } from './traits';
+export { pushRing } from './collections';

@@ -59,7 +59,7 @@ export interface CartItem {
 }
 
 export interface DayBucket {
-  /** Event name (escaped; `$page`/`$screen`/`$identify` for non-track calls) → count. */
+  /** Event name (escaped: a leading `$` becomes `＄`, `.` becomes `．`; `(page)`/`(screen)`/`(identify)`/… for non-track calls) → count. */
   events: Record<string, number>;
   /** Order revenue (minus refunds) of that day. */
   revenue: number;

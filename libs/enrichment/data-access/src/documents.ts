@@ -1,0 +1,164 @@
+/**
+ * The enrichment collections (the documented model: mongoose schemas declare fields and
+ * indexes; the hot path reads and writes with the native driver, see profile-store.ts).
+ *
+ * - `enrichment_profiles`: one document per profile — the domain's `ProfileState` (traits,
+ *   computed attributes, bounded arrays, applied-message guard) plus `_id`, `status`
+ *   (`active` | `merged`), `mergedInto` and `expiresAt` (anonymous profiles: last seen + the
+ *   anonymous TTL; redirects: merge time + the redirect TTL; known profiles: none), `known`
+ *   and `idKeys` (`<type>:<value>` of every identifier, indexed for the by-identifier API).
+ * - `enrichment_events`: every applied event, the timeline's source. `_id` = the event's
+ *   messageId; `profileId` (moved to the survivor on a merge, to the new profile on a split);
+ *   `at` (event time); the raw event as JSON text (`json`, so keys with `$` or `.` need no
+ *   escaping); `idKeys` (the identifiers identity resolved it by, which decide a split);
+ *   `expiresAt` (event time + the retention).
+ * - `enrichment_state`: small shared documents — the category price index, the RFM
+ *   thresholds and job leases.
+ * - `enrichment_cas_tickets`: compare-and-set tickets (`VersionedWriter`, FerretDB).
+ */
+import { Schema } from 'mongoose';
+import type { ProfileState } from '@mosaic/enrichment-domain';
+import { casTicketSchema } from '@mosaic/shared-mongo';
+
+export const ENRICHMENT_COLLECTIONS = Object.freeze({
+  profiles: 'enrichment_profiles',
+  events: 'enrichment_events',
+  state: 'enrichment_state',
+  tickets: 'enrichment_cas_tickets',
+});
+
+export type ProfileStatus = 'active' | 'merged';
+
+export interface ProfileDocument extends Omit<ProfileState, 'profileId'> {
+  _id: string;
+  status: ProfileStatus;
+  mergedInto?: string;
+  mergedAt?: string;
+  /** True once the profile has an identifier other than anonymousId. */
+  known: boolean;
+  idKeys: string[];
+  expiresAt?: Date;
+  /** Unique per write: tells a writer whether its bulk compare-and-set landed. */
+  writeId: string;
+}
+
+export interface EventDocument {
+  /** The event's messageId. */
+  _id: string;
+  profileId: string;
+  /** Event time. */
+  at: Date;
+  receivedAt: Date;
+  type: string;
+  /** The track event's name (absent for page, identify, …). */
+  name?: string;
+  idKeys: string[];
+  identifiers: { type: string; value: string }[];
+  /** The raw event (contracts `RawEvent`) as JSON text. */
+  json: string;
+  expiresAt: Date;
+}
+
+export interface StateDocument {
+  _id: string;
+  version: number;
+  value: Record<string, unknown>;
+  updatedAt: Date;
+  /** Leases: who holds it until when. */
+  holder?: string;
+  until?: Date;
+  writeId: string;
+}
+
+export function identifierKey(i: { type: string; value: string }): string {
+  return `${i.type}:${i.value}`;
+}
+
+export function stateToDocument(state: ProfileState, extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'expiresAt' | 'writeId'>): ProfileDocument {
+  const { profileId, ...rest } = state;
+  const known = state.identifiers.some((i) => i.type !== 'anonymousId');
+  const doc: ProfileDocument = { _id: profileId, ...rest, status: extra.status, known, idKeys: state.identifiers.map(identifierKey), writeId: extra.writeId };
+  if (extra.mergedInto !== undefined) doc.mergedInto = extra.mergedInto;
+  if (extra.mergedAt !== undefined) doc.mergedAt = extra.mergedAt;
+  if (extra.expiresAt !== undefined) doc.expiresAt = extra.expiresAt;
+  return doc;
+}
+
+export function documentToState(doc: ProfileDocument): ProfileState {
+  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, ...rest } = doc;
+  return { ...(rest as Omit<ProfileState, 'profileId'>), profileId: _id };
+}
+
+// ---------------------------------------------------------------------------------------
+// mongoose schemas: the documented model and its indexes.
+
+const IdentifierPart = new Schema({ type: { type: String, required: true }, value: { type: String, required: true } }, { _id: false });
+
+export const ProfileSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    schemaVersion: { type: Number, required: true },
+    version: { type: Number, required: true },
+    membershipVersion: { type: Number, required: true },
+    status: { type: String, enum: ['active', 'merged'], required: true },
+    mergedInto: String,
+    mergedAt: String,
+    known: { type: Boolean, required: true },
+    identifiers: { type: [IdentifierPart], default: [] },
+    idKeys: { type: [String], default: [] },
+    traits: { type: Schema.Types.Mixed, default: {} },
+    traitMeta: { type: Schema.Types.Mixed, default: {} },
+    computed: { type: Schema.Types.Mixed, required: true },
+    internal: { type: Schema.Types.Mixed, required: true },
+    appliedMessageIds: { type: [String], default: [] },
+    mergedFrom: { type: [String], default: [] },
+    createdAt: { type: String, required: true },
+    updatedAt: { type: String, required: true },
+    expiresAt: Date,
+    writeId: { type: String, required: true },
+  },
+  { collection: ENRICHMENT_COLLECTIONS.profiles, versionKey: false, minimize: false },
+);
+ProfileSchema.index({ idKeys: 1 });
+
+export const EventSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    profileId: { type: String, required: true },
+    at: { type: Date, required: true },
+    receivedAt: { type: Date, required: true },
+    type: { type: String, required: true },
+    name: String,
+    idKeys: { type: [String], default: [] },
+    identifiers: { type: [IdentifierPart], default: [] },
+    json: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: ENRICHMENT_COLLECTIONS.events, versionKey: false },
+);
+EventSchema.index({ profileId: 1, at: -1, _id: -1 });
+
+export const StateSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    version: { type: Number, required: true },
+    value: { type: Schema.Types.Mixed, default: {} },
+    updatedAt: { type: Date, required: true },
+    holder: String,
+    until: Date,
+    writeId: { type: String, required: true },
+  },
+  { collection: ENRICHMENT_COLLECTIONS.state, versionKey: false, minimize: false },
+);
+
+export const CasTicketSchema = casTicketSchema(ENRICHMENT_COLLECTIONS.tickets);
+
+// `expiresAt` of profiles and events: a TTL index on MongoDB, a plain one (for the sweep) on
+// FerretDB, which refuses TTL indexes — created by `MongoProfileStore.ensureIndexes`.
+
+export const ENRICHMENT_SCHEMAS: readonly (readonly [string, Schema])[] = Object.freeze([
+  ['EnrichmentProfile', ProfileSchema],
+  ['EnrichmentEvent', EventSchema],
+  ['EnrichmentState', StateSchema],
+  ['EnrichmentCasTicket', CasTicketSchema],
+]);

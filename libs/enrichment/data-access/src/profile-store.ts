@@ -1,0 +1,215 @@
+/**
+ * Profiles, their events and the small shared state documents in MongoDB (native driver on
+ * the hot path; the mongoose schemas of documents.ts are the documented model and declare the
+ * indexes). Every profile write is a compare-and-set on `version` through the shared
+ * `VersionedWriter` (exact on MongoDB and on FerretDB, where it takes tickets), batched: one
+ * consumer batch's profiles are written in a few round trips.
+ *
+ * MongoDB subset (README "MongoDB compatibility"): `_id` reads, unordered insertMany and
+ * bulkWrite, updateMany/deleteMany by indexed fields, find/sort/limit. TTL indexes on MongoDB;
+ * on FerretDB (no TTL) `sweepExpired` deletes what they would.
+ */
+import { randomUUID } from 'node:crypto';
+import { mongo, type Connection } from 'mongoose';
+import type { CasMode, CasResult } from '@mosaic/shared-mongo';
+import { VersionedWriter, duplicateOnlyWriteErrors } from '@mosaic/shared-mongo';
+import { ENRICHMENT_COLLECTIONS, ENRICHMENT_SCHEMAS, type EventDocument, type ProfileDocument, type StateDocument } from './documents';
+
+export interface MongoProfileStoreOptions {
+  /** Default `ticket` (correct on every server); `native` on MongoDB. */
+  cas?: CasMode;
+  pointReads?: boolean;
+  ticketLeaseMs?: number;
+  instanceId?: string;
+}
+
+export interface TimelineQuery {
+  /** Newest first; at most this many (1–1000, default 50). */
+  limit?: number;
+  /** Paging cursor from the previous page. */
+  cursor?: { at: Date; id: string };
+  /** Only these event types (`track`, `page`, `identify`, …). */
+  types?: string[];
+  /** Only these track event names. */
+  names?: string[];
+  from?: Date;
+  to?: Date;
+}
+
+export interface SweepResult {
+  profiles: number;
+  redirects: number;
+  events: number;
+  tickets: number;
+}
+
+/** Redirects are followed at most this many hops. */
+export const MAX_REDIRECT_HOPS = 10;
+
+export class MongoProfileStore {
+  readonly writer: VersionedWriter;
+
+  constructor(
+    private readonly conn: Connection,
+    options: MongoProfileStoreOptions = {},
+  ) {
+    this.writer = new VersionedWriter(conn, {
+      mode: options.cas ?? 'ticket',
+      pointReads: options.pointReads ?? false,
+      leaseMs: options.ticketLeaseMs ?? 3_000,
+      instanceId: options.instanceId ?? 'enrichment',
+      ticketCollection: ENRICHMENT_COLLECTIONS.tickets,
+    });
+  }
+
+  private get db(): mongo.Db {
+    const db = this.conn.db;
+    if (!db) throw new Error('MongoDB connection is not open');
+    return db;
+  }
+
+  get profiles(): mongo.Collection<ProfileDocument> {
+    return this.db.collection<ProfileDocument>(ENRICHMENT_COLLECTIONS.profiles);
+  }
+
+  get events(): mongo.Collection<EventDocument> {
+    return this.db.collection<EventDocument>(ENRICHMENT_COLLECTIONS.events);
+  }
+
+  get state(): mongo.Collection<StateDocument> {
+    return this.db.collection<StateDocument>(ENRICHMENT_COLLECTIONS.state);
+  }
+
+  /** Declared indexes, plus `expiresAt` on profiles and events: TTL when `ttl` (MongoDB), plain otherwise (the sweep uses it). Idempotent. */
+  async ensureIndexes(ttl: boolean): Promise<void> {
+    for (const [name, schema] of ENRICHMENT_SCHEMAS) {
+      const model = this.conn.models[name] ?? this.conn.model(name, schema);
+      await model.createIndexes();
+    }
+    const options = ttl ? { expireAfterSeconds: 0 } : {};
+    await this.profiles.createIndex({ expiresAt: 1 }, options);
+    await this.events.createIndex({ expiresAt: 1 }, options);
+  }
+
+  newWriteId(): string {
+    return randomUUID();
+  }
+
+  // ---- profiles --------------------------------------------------------------------------
+
+  async getProfiles(ids: readonly string[]): Promise<Map<string, ProfileDocument>> {
+    const docs = await this.writer.findByIds(this.profiles, ids);
+    return new Map(docs.map((d) => [d._id, d]));
+  }
+
+  async getProfile(id: string): Promise<ProfileDocument | null> {
+    return (await this.profiles.findOne({ _id: id })) as ProfileDocument | null;
+  }
+
+  /** Follows `mergedInto` from `id`: the live document and the ids visited (null when the chain ends at a missing document). */
+  async resolve(id: string): Promise<{ doc: ProfileDocument | null; path: string[] }> {
+    const path: string[] = [];
+    let current = id;
+    for (let hops = 0; hops <= MAX_REDIRECT_HOPS && !path.includes(current); hops += 1) {
+      path.push(current);
+      const doc = await this.getProfile(current);
+      if (!doc || doc.status !== 'merged' || !doc.mergedInto) return { doc, path };
+      current = doc.mergedInto;
+    }
+    return { doc: null, path };
+  }
+
+  /** Compare-and-set writes (`expected` null = insert); per profile id whether it landed. */
+  writeProfiles(writes: readonly { expected: number | null; doc: ProfileDocument }[]): Promise<Map<string, CasResult>> {
+    return this.writer.writeMany(this.profiles, writes);
+  }
+
+  /** Profiles holding identifier key `<type>:<value>` (live ones first). */
+  async findByIdentifierKey(key: string, limit = 10): Promise<ProfileDocument[]> {
+    const docs = (await this.profiles.find({ idKeys: key }).limit(limit).toArray()) as ProfileDocument[];
+    return docs.sort((a, b) => (a.status === b.status ? 0 : a.status === 'active' ? -1 : 1));
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  /** Inserts events (an event already stored — a redelivery — is left as it is). */
+  async putEvents(docs: readonly EventDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    const unique = [...new Map(docs.map((d) => [d._id, d])).values()];
+    try {
+      await this.events.insertMany(unique, { ordered: false });
+    } catch (err) {
+      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
+    }
+  }
+
+  /** Moves events of `fromProfileId` to `toProfileId` (all of them, or those carrying one of `idKeys`). Idempotent. */
+  async moveEvents(fromProfileId: string, toProfileId: string, idKeys?: readonly string[]): Promise<number> {
+    const filter: mongo.Filter<EventDocument> = { profileId: fromProfileId };
+    if (idKeys) filter.idKeys = { $in: [...idKeys] };
+    const r = await this.events.updateMany(filter, { $set: { profileId: toProfileId } });
+    return r.modifiedCount;
+  }
+
+  /** Every stored event of a profile, oldest first (splits recompute from them). */
+  async eventsOf(profileId: string): Promise<EventDocument[]> {
+    return (await this.events.find({ profileId }).sort({ at: 1, _id: 1 }).toArray()) as EventDocument[];
+  }
+
+  async timeline(profileId: string, q: TimelineQuery = {}): Promise<EventDocument[]> {
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 1000);
+    const filter: mongo.Filter<EventDocument> = { profileId };
+    const and: mongo.Filter<EventDocument>[] = [];
+    if (q.types && q.types.length > 0) filter.type = { $in: q.types };
+    if (q.names && q.names.length > 0) filter.name = { $in: q.names };
+    if (q.from) and.push({ at: { $gte: q.from } });
+    if (q.to) and.push({ at: { $lt: q.to } });
+    if (q.cursor) and.push({ $or: [{ at: { $lt: q.cursor.at } }, { at: q.cursor.at, _id: { $lt: q.cursor.id } }] });
+    if (and.length > 0) filter.$and = and;
+    return (await this.events.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray()) as EventDocument[];
+  }
+
+  // ---- shared state documents ----------------------------------------------------------------
+
+  async getState(id: string): Promise<StateDocument | null> {
+    return (await this.state.findOne({ _id: id })) as StateDocument | null;
+  }
+
+  /** Read-modify-write of a state document with compare-and-set (retried on conflicts). */
+  async updateState(id: string, update: (current: Record<string, unknown> | undefined) => Record<string, unknown>, tries = 10): Promise<StateDocument> {
+    for (let i = 0; i < tries; i += 1) {
+      const current = await this.getState(id);
+      const doc: StateDocument = { _id: id, version: (current?.version ?? 0) + 1, value: update(current?.value), updatedAt: new Date(), writeId: this.newWriteId() };
+      const r = await this.writer.writeMany(this.state, [{ expected: current ? current.version : null, doc }]);
+      if (r.get(id) === 'applied') return doc;
+    }
+    throw new Error(`state document ${id} kept changing (${tries} tries)`);
+  }
+
+  /**
+   * A lease on a periodic job: true when `holder` holds `id` until `now + ttlMs` (taken if free
+   * or expired, renewed if already held). Exactly one of concurrent takers wins.
+   */
+  async takeLease(id: string, holder: string, ttlMs: number, now = new Date()): Promise<boolean> {
+    const current = await this.getState(id);
+    if (current && current.holder !== holder && current.until && current.until > now) return false;
+    const doc: StateDocument = { _id: id, version: (current?.version ?? 0) + 1, value: current?.value ?? {}, updatedAt: now, holder, until: new Date(now.getTime() + ttlMs), writeId: this.newWriteId() };
+    const r = await this.writer.writeMany(this.state, [{ expected: current ? current.version : null, doc }]);
+    return r.get(id) === 'applied';
+  }
+
+  // ---- expiry ----------------------------------------------------------------------------------
+
+  /**
+   * What TTL indexes do on MongoDB (FerretDB has none): deletes anonymous profiles and
+   * redirects past `expiresAt`, events past their retention, old tickets. Idempotent; every
+   * instance may run it. Known profiles have no `expiresAt` and never expire.
+   */
+  async sweepExpired(now: Date = new Date()): Promise<SweepResult> {
+    const profiles = await this.profiles.deleteMany({ status: 'active', known: false, expiresAt: { $lt: now } });
+    const redirects = await this.profiles.deleteMany({ status: 'merged', expiresAt: { $lt: now } });
+    const events = await this.events.deleteMany({ expiresAt: { $lt: now } });
+    const tickets = await this.writer.sweepTickets(now);
+    return { profiles: profiles.deletedCount ?? 0, redirects: redirects.deletedCount ?? 0, events: events.deletedCount ?? 0, tickets };
+  }
+}
