@@ -3,7 +3,7 @@
 // tree; import aliases from tsconfig.base.json are rewritten to relative paths, so
 // `node dist/apps/<service>/src/main.js` runs with plain Node. Type checking is `npm run typecheck`.
 import { readFileSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
+import { join, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { root } from './paths.mjs';
@@ -19,7 +19,8 @@ function walk(dir, out = []) {
   return out;
 }
 
-export async function build({ quiet = false } = {}) {
+/** `out`: the output directory (default dist/; tests build into their own directory under the repo, so node_modules resolves). */
+export async function build({ quiet = false, out = join(root, 'dist') } = {}) {
   const started = Date.now();
   // Imported here, not at the top: the scripts load this file before dependencies are installed.
   const { transformFile } = await import('@swc/core');
@@ -28,7 +29,6 @@ export async function build({ quiet = false } = {}) {
   const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
   swcrc.jsc.baseUrl = root;
   swcrc.jsc.paths = compilerOptions.paths;
-  const out = join(root, 'dist');
   rmSync(out, { recursive: true, force: true });
   const files = [...walk(join(root, 'apps')), ...walk(join(root, 'libs'))];
   await Promise.all(
@@ -46,11 +46,12 @@ export async function build({ quiet = false } = {}) {
   const tracker = buildTracker();
   mkdirSync(join(out, 'libs', 'tracker'), { recursive: true });
   writeFileSync(join(out, 'libs', 'tracker', 'mosaic.js'), tracker.code);
-  if (!quiet) console.log(`built ${files.length} files into dist/ in ${Date.now() - started} ms; mosaic.js: ${tracker.bytes} bytes, ${tracker.gzipBytes} gzipped`);
+  if (!quiet) console.log(`built ${files.length} files into ${relative(root, out)}/ in ${Date.now() - started} ms; mosaic.js: ${tracker.bytes} bytes, ${tracker.gzipBytes} gzipped`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  build().catch((err) => {
+  const outArg = process.argv.indexOf('--out');
+  build(outArg > 0 && process.argv[outArg + 1] ? { out: resolve(process.argv[outArg + 1]) } : {}).catch((err) => {
     console.error(err);
     process.exit(1);
   });
