@@ -147,3 +147,24 @@ describe('foldMerge', () => {
     expect(applyEvent(m, bEvents[0] as ResolvedEvent, CTX).duplicate).toBe(true);
   });
 });
+
+describe('applyEvent idempotence (property)', () => {
+  it('redelivering any events at any later point (at-least-once delivery) leaves the same profile as applying each once', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 20 }), (specs, redeliveries) => {
+        const events = specs.map((s) => toEvent(s, 'R'));
+        const once = applyAll(events, CTX, recomputeFromEvents('R', [], CTX));
+        // The stream with copies of earlier events re-inserted after their original position.
+        const stream = [...events];
+        for (const r of redeliveries) {
+          const original = events[r % events.length] as ResolvedEvent;
+          const pos = stream.indexOf(original);
+          stream.splice(pos + 1 + (Math.floor(r / events.length) % (stream.length - pos)), 0, original);
+        }
+        const twice = applyAll(stream, CTX, recomputeFromEvents('R', [], CTX));
+        expect(twice).toEqual(once);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
