@@ -18,6 +18,8 @@ export const enrichmentEnvSchema = z.object({
   ENRICHMENT_RFM_INTERVAL_SECONDS: intVar(3_600, 0, 30 * 86_400),
   /** How often an instance merges its price observations into the shared category price index and reloads it; 0 disables. */
   ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: intVar(30, 0, 86_400),
+  /** Profile documents kept in memory per instance (LRU; stale copies are caught by the compare-and-set and re-read); 0 disables. */
+  ENRICHMENT_CACHE_MAX_ENTRIES: intVar(50_000, 0, 10_000_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
   ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
   /** Compare-and-set: `auto` (ticket on FerretDB, native on MongoDB), `native`, `ticket` (see docs/enrichment.md). */

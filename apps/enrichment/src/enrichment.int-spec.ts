@@ -257,6 +257,14 @@ describe('expiry, RFM and price tiers', () => {
     // A second run changes nothing: no new changes for unchanged scores.
     const again = await enrichment.rfmNow();
     expect(again.updated).toBe(0);
+    // The consumer's cached copy of p-r5 is stale now (the job wrote it): the next event's
+    // compare-and-set conflicts, the profile is re-read, and nothing is lost.
+    const conflictsBefore = (await enrichment.metrics.conflicts.get()).values[0]?.value ?? 0;
+    await send(resolvedEvent('p-r5', { userId: 'r5' }));
+    const after = (await profileOf('p-r5'))['profile'].computed;
+    expect(after.rfm).toEqual(best);
+    expect(after.pageViews).toBe(1);
+    expect((await enrichment.metrics.conflicts.get()).values[0]?.value).toBeGreaterThan(conflictsBefore);
   });
 
   it('price tier: premium for a visitor who views the top of a category, bargain for the bottom', async () => {

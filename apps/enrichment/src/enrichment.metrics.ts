@@ -6,6 +6,8 @@ export function enrichmentMetrics(registry: Registry) {
   return {
     messages: counter('mosaic_enrichment_messages_total', 'events.resolved messages by outcome: applied, duplicate (already applied: replay or redelivery), merge, split', ['outcome']),
     conflicts: counter('mosaic_enrichment_conflicts_total', 'profile compare-and-set conflicts (another writer changed the profile; re-read and re-applied)'),
+    cache: counter('mosaic_enrichment_cache_lookups_total', 'profile documents a batch needed: hit (per-instance cache) or miss (read from MongoDB)', ['result']),
+    cacheEntries: getOrCreate(registry, 'mosaic_enrichment_cache_entries', () => new Gauge({ name: 'mosaic_enrichment_cache_entries', help: 'profile documents in the per-instance cache', registers: [registry] })),
     profilesWritten: counter('mosaic_enrichment_profiles_written_total', 'profile documents written'),
     changes: counter('mosaic_enrichment_changes_total', 'profiles.changes messages produced'),
     swept: counter('mosaic_enrichment_swept_total', 'documents deleted by the expiry sweep', ['what']),

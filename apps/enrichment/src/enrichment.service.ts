@@ -42,6 +42,7 @@ export class EnrichmentService {
       redirectTtlMs: own.ENRICHMENT_REDIRECT_TTL_DAYS * DAY_MS,
       eventRetentionMs: own.ENRICHMENT_EVENT_RETENTION_DAYS * DAY_MS,
       maxAttempts: own.ENRICHMENT_MAX_ATTEMPTS,
+      cacheMaxEntries: own.ENRICHMENT_CACHE_MAX_ENTRIES,
       priceIndex: () => this.prices.current(),
       observePrice: (category, price) => this.prices.observe(category, price),
     });
@@ -122,6 +123,9 @@ export class EnrichmentService {
     m.messages.inc({ outcome: 'merge' }, stats.merges);
     m.messages.inc({ outcome: 'split' }, stats.splits);
     m.conflicts.inc(stats.conflicts);
+    m.cache.inc({ result: 'hit' }, stats.cacheHits);
+    m.cache.inc({ result: 'miss' }, stats.cacheMisses);
+    m.cacheEntries.set(this.applier.cache.size);
     m.profilesWritten.inc(stats.profilesWritten);
     m.applyLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     const now = Date.now();

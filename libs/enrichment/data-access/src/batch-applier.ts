@@ -51,6 +51,7 @@ import {
   recomputeFromEvents,
   toCompactProfile,
 } from '@mosaic/enrichment-domain';
+import { LruMap } from '@mosaic/shared-service';
 import { type EventDocument, type ProfileDocument, documentToState, identifierKey, stateToDocument } from './documents';
 import type { MongoProfileStore } from './profile-store';
 
@@ -85,9 +86,18 @@ export interface ApplierOptions {
   priceIndex?: () => CategoryPriceIndex | undefined;
   /** Prices seen on product events (the service's category price index). */
   observePrice?: (category: string, price: number) => void;
+  /**
+   * Profile documents kept in memory between batches (LRU; 0 = none). Safe because every write
+   * is a compare-and-set on the version: a stale copy (another instance wrote meanwhile, the RFM
+   * job, the sweep) makes the write conflict, and a conflict drops the copy and re-reads.
+   */
+  cacheMaxEntries?: number;
 }
 
 export interface BatchStats {
+  /** Profile documents found in the per-instance cache / read from MongoDB. */
+  cacheHits: number;
+  cacheMisses: number;
   applied: number;
   duplicates: number;
   merges: number;
@@ -108,6 +118,7 @@ const PRICE_EVENTS = new Set(['Product Viewed', 'Product Added']);
 
 export class BatchApplier {
   readonly cfg: EnrichmentConfig;
+  readonly cache: LruMap<string, ProfileDocument>;
   private readonly maxAttempts: number;
   private readonly now: () => Date;
 
@@ -115,10 +126,11 @@ export class BatchApplier {
     this.cfg = enrichmentConfig(opts.config);
     this.maxAttempts = opts.maxAttempts ?? 10;
     this.now = opts.now ?? (() => new Date());
+    this.cache = new LruMap(opts.cacheMaxEntries ?? 0);
   }
 
   async applyBatch(items: readonly InboundResolved[], hooks: { afterSegment?: () => Promise<void> } = {}): Promise<{ changes: ChangeOut[]; stats: BatchStats }> {
-    const stats: BatchStats = { applied: 0, duplicates: 0, merges: 0, splits: 0, conflicts: 0, profilesWritten: 0 };
+    const stats: BatchStats = { cacheHits: 0, cacheMisses: 0, applied: 0, duplicates: 0, merges: 0, splits: 0, conflicts: 0, profilesWritten: 0 };
     const changes: ChangeOut[] = [];
     let run: InboundResolved[] = [];
     const flush = async () => {
@@ -151,7 +163,7 @@ export class BatchApplier {
       if (attempt > 1) await jitter(attempt);
       const now = this.now();
       const nowIso = now.toISOString();
-      const targets = await this.targetsOf(pending.map((p) => (p.item.payload as ResolvedEvent).profileId));
+      const targets = await this.targetsOf(pending.map((p) => (p.item.payload as ResolvedEvent).profileId), stats);
       const working = new Map<string, Working>();
       const known = await this.storedEventIds(pending, targets);
       for (const { item, index } of pending) {
@@ -170,16 +182,21 @@ export class BatchApplier {
         w.items.push({ index, out: this.changeOut(res.state, res.changed, item, res.duplicate, nowIso), event: this.eventDocument(input, item) });
       }
       const dirty = [...working.values()].filter((w) => w.dirty);
-      const outcome = await this.opts.store.writeProfiles(dirty.map((w) => ({ expected: w.orig ? w.orig.version : null, doc: this.activeDocument(w.state as ProfileState, w.orig) })));
+      const written = new Map(dirty.map((w) => [w.id, this.activeDocument(w.state as ProfileState, w.orig)]));
+      const outcome = await this.opts.store.writeProfiles(dirty.map((w) => ({ expected: w.orig ? w.orig.version : null, doc: written.get(w.id) as ProfileDocument })));
       const next: typeof pending = [];
       const events: EventDocument[] = [];
       for (const w of working.values()) {
         if (w.dirty && outcome.get(w.id) !== 'applied') {
           stats.conflicts += 1;
+          this.cache.delete(w.id);
           for (const i of w.items) next.push({ item: items[i.index] as InboundResolved, index: i.index });
           continue;
         }
-        if (w.dirty) stats.profilesWritten += 1;
+        if (w.dirty) {
+          stats.profilesWritten += 1;
+          this.cache.set(w.id, written.get(w.id) as ProfileDocument);
+        }
         for (const i of w.items) {
           results.set(i.index, i.out);
           if (i.event) events.push(i.event);
@@ -197,13 +214,24 @@ export class BatchApplier {
   }
 
   /** The live profile each id resolves to (following redirects; a missing one is itself, to be created). */
-  private async targetsOf(ids: readonly string[]): Promise<Map<string, { id: string; doc: ProfileDocument | null }>> {
+  private async targetsOf(ids: readonly string[], stats: BatchStats): Promise<Map<string, { id: string; doc: ProfileDocument | null }>> {
     const docs = new Map<string, ProfileDocument>();
-    let toRead = [...new Set(ids)];
-    for (let hop = 0; hop <= 10 && toRead.length > 0; hop += 1) {
+    let wanted = [...new Set(ids)];
+    for (let hop = 0; hop <= 10 && wanted.length > 0; hop += 1) {
+      const toRead: string[] = [];
+      for (const id of wanted) {
+        const hit = this.cache.get(id);
+        if (hit) docs.set(id, hit);
+        else toRead.push(id);
+      }
+      stats.cacheHits += wanted.length - toRead.length;
+      stats.cacheMisses += toRead.length;
       const found = await this.opts.store.getProfiles(toRead);
-      for (const [id, d] of found) docs.set(id, d);
-      toRead = [...found.values()].filter((d) => d.status === 'merged' && d.mergedInto && !docs.has(d.mergedInto)).map((d) => d.mergedInto as string);
+      for (const [id, d] of found) {
+        docs.set(id, d);
+        this.cache.set(id, d);
+      }
+      wanted = wanted.map((id) => docs.get(id)).filter((d): d is ProfileDocument => d !== undefined && d.status === 'merged' && !!d.mergedInto && !docs.has(d.mergedInto)).map((d) => d.mergedInto as string);
     }
     const out = new Map<string, { id: string; doc: ProfileDocument | null }>();
     for (const id of new Set(ids)) {
@@ -249,6 +277,8 @@ export class BatchApplier {
     const { store } = this.opts;
     const now = this.now();
     const nowIso = now.toISOString();
+    this.cache.delete(notice.loserId);
+    this.cache.delete(notice.survivorId);
     // 1. The loser becomes a redirect (or already is one).
     let loser: ProfileDocument | null = null;
     for (let attempt = 1; ; attempt += 1) {
@@ -279,6 +309,7 @@ export class BatchApplier {
       if (attempt > this.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the survivor kept changing`);
       const { doc: target, path } = await store.resolve(notice.survivorId);
       const targetId = target ? target._id : (path[path.length - 1] as string);
+      this.cache.delete(targetId);
       if (target && target.status !== 'active') throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: redirect chain does not end at a live profile`);
       // 3. Its events join the survivor's timeline.
       await store.moveEvents(notice.loserId, targetId);
@@ -315,6 +346,8 @@ export class BatchApplier {
     const now = this.now();
     const nowIso = now.toISOString();
     const splitKeys = new Set(notice.identifiers.map(identifierKey));
+    this.cache.delete(notice.fromProfileId);
+    this.cache.delete(notice.newProfileId);
     await store.moveEvents(notice.fromProfileId, notice.newProfileId, [...splitKeys]);
     for (let attempt = 1; ; attempt += 1) {
       if (attempt > this.maxAttempts) throw new Error(`split ${notice.fromProfileId} → ${notice.newProfileId}: the profiles kept changing`);

@@ -5,6 +5,7 @@
  * or splits, and what it costs.
  */
 import type { IdentifierRecord } from '@mosaic/identity-domain';
+import { LruMap } from '@mosaic/shared-service';
 
 export interface IdentifierCacheStats {
   size: number;
@@ -13,30 +14,20 @@ export interface IdentifierCacheStats {
 }
 
 export class IdentifierCache {
-  private readonly entries = new Map<string, IdentifierRecord>();
-  private evictions = 0;
+  private readonly entries: LruMap<string, IdentifierRecord>;
 
-  constructor(readonly maxEntries: number) {}
+  constructor(readonly maxEntries: number) {
+    this.entries = new LruMap(maxEntries);
+  }
 
   /** The cached record (and marks it recently used), or undefined. */
   get(key: string): IdentifierRecord | undefined {
-    const hit = this.entries.get(key);
-    if (hit === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, hit);
-    return hit;
+    return this.entries.get(key);
   }
 
   /** Caches a record as read from, or written to, the store. Records are frozen: nobody may change what the cache hands out. */
   set(record: IdentifierRecord): void {
-    if (this.maxEntries <= 0) return;
-    this.entries.delete(record._id);
     this.entries.set(record._id, Object.freeze({ ...record }));
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-      this.evictions += 1;
-    }
   }
 
   delete(key: string): void {
@@ -52,6 +43,6 @@ export class IdentifierCache {
   }
 
   stats(): IdentifierCacheStats {
-    return { size: this.entries.size, maxEntries: this.maxEntries, evictions: this.evictions };
+    return { size: this.entries.size, maxEntries: this.maxEntries, evictions: this.entries.evictions };
   }
 }

@@ -8,3 +8,4 @@ export * from './nest-logger';
 export * from './bootstrap';
 export * from './platform';
 export * from './periodic';
+export * from './lru';
