@@ -140,6 +140,9 @@ async function main() {
     '  Create a source and send an event:',
     `    curl -s -X POST http://127.0.0.1:8080/v1/sources -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"name":"website"}'`,
     `    curl -s -X POST http://127.0.0.1:8080/v1/track -u <writeKey>: -H 'Content-Type: application/json' -d '{"anonymousId":"a1","event":"Product Viewed","properties":{"sku":"X1"}}'`,
+    '  and read the visitor\'s profile and timeline:',
+    `    curl -s http://127.0.0.1:8082/v1/profiles/by/anonymousId/a1 -H "Authorization: Bearer ${token}"`,
+    `    curl -s http://127.0.0.1:8082/v1/profiles/<profileId>/timeline -H "Authorization: Bearer ${token}"`,
     '',
   ];
   console.error(lines.join('\n'));
