@@ -7,7 +7,7 @@ import { connectMongo } from '@mosaic/shared-mongo';
 import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
 import { identityRules, type AuditRecord, type ProcessedRecord } from '@mosaic/identity-domain';
 import { IDENTITY_COLLECTIONS } from './documents';
-import { detectServerProfile, type CasMode } from '@mosaic/shared-mongo';
+import { detectServerProfile, newTicket, type CasMode } from '@mosaic/shared-mongo';
 import { MongoIdentityStore } from './mongo-identity-store';
 import { RulesRepository } from './rules.repository';
 import { describeIdentityStoreContract, identifier, profile } from './store-contract';
@@ -93,13 +93,13 @@ describe('MongoDB adapter: beyond the contract', () => {
   it('ticket mode completes a version change whose writer died between ticket and write', async () => {
     await store.applyWrite({ op: 'insertProfile', profile: profile('abandoned') });
     const intended = profile('abandoned', { version: 2, updatedBy: 'dead-writer' });
-    await store.tickets.insertOne({ _id: `${IDENTITY_COLLECTIONS.profiles}|abandoned|2`, coll: IDENTITY_COLLECTIONS.profiles, docId: 'abandoned', version: 2, at: new Date(Date.now() - 60_000), by: 'dead', doc: { ...intended } });
+    await store.tickets.insertOne(newTicket(IDENTITY_COLLECTIONS.profiles, { ...intended }, 1, 'dead', new Date(Date.now() - 60_000)));
     // The next writer expecting version 1 loses (the change to 2 was someone else's) but completes it.
     expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 1, profile: profile('abandoned', { version: 2, updatedBy: 'late' }) })).toBe('conflict');
     expect((await store.getProfiles(['abandoned']))[0]).toEqual(intended);
     expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 2, profile: profile('abandoned', { version: 3, updatedBy: 'late' }) })).toBe('applied');
     // A recent ticket (a live writer) is respected: conflict, nothing written.
-    await store.tickets.insertOne({ _id: `${IDENTITY_COLLECTIONS.profiles}|abandoned|4`, coll: IDENTITY_COLLECTIONS.profiles, docId: 'abandoned', version: 4, at: new Date(), by: 'live', doc: { ...profile('abandoned', { version: 4, updatedBy: 'live' }) } });
+    await store.tickets.insertOne(newTicket(IDENTITY_COLLECTIONS.profiles, { ...profile('abandoned', { version: 4, updatedBy: 'live' }) }, 3, 'live'));
     expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 3, profile: profile('abandoned', { version: 4, updatedBy: 'other' }) })).toBe('conflict');
     expect((await store.getProfiles(['abandoned']))[0]?.updatedBy).toBe('late');
   });
@@ -128,8 +128,8 @@ describe('MongoDB adapter: beyond the contract', () => {
     const processed = (id: string, expiresAt: string): ProcessedRecord => ({ _id: id, status: 'resolved', profileId: 'live', identifiers: [], notices: [], auditIds: [], at: '2025-01-01T00:00:00.000Z', expiresAt });
     await store.putProcessedMany([processed('old', '2025-05-01T00:00:00.000Z'), processed('new', '2025-07-01T00:00:00.000Z')]);
 
-    await store.tickets.insertOne({ _id: 'old-ticket', coll: 'x', docId: 'x', version: 2, at: new Date(now.getTime() - 2 * 3600_000), by: 't', doc: {} });
-    await store.tickets.insertOne({ _id: 'new-ticket', coll: 'x', docId: 'x', version: 3, at: now, by: 't', doc: {} });
+    await store.tickets.insertOne({ _id: 'old-ticket', coll: 'x', docId: 'x', version: 2, at: new Date(now.getTime() - 2 * 3600_000), by: 't', docJson: '{}' });
+    await store.tickets.insertOne({ _id: 'new-ticket', coll: 'x', docId: 'x', version: 3, at: now, by: 't', docJson: '{}' });
     expect(await store.sweepExpired(now)).toEqual({ redirects: 1, processed: 1, tickets: 1 });
     expect((await store.getProfiles(['live', 'expired', 'kept'])).map((p) => p._id).sort()).toEqual(['kept', 'live']);
     expect((await store.getProcessedMany(['old', 'new'])).map((p) => p._id)).toEqual(['new']);

@@ -14,7 +14,10 @@
  * expected version, which with the ticket held is exact). The ticket carries the document it
  * writes: a ticket older than `leaseMs` whose write never happened (its writer died in
  * between) is completed by the next writer that runs into it (the same document, filtered on
- * the version, so completing it twice is harmless). Cost: one more round trip per write.
+ * the version, so completing it twice is harmless). Cost: one more round trip per write. The
+ * ticket holds the document as canonical Extended JSON text (`ticketDocument`): FerretDB stores
+ * a string about ten times faster than the same content as nested fields (measured: 200
+ * inserts of a 3 KB profile 790 ms nested, 56 ms as one string).
  *
  * ## Point reads
  * FerretDB 1.24 answers `$in` by scanning the whole collection (measured: 140 ids in a
@@ -67,7 +70,18 @@ export interface CasTicketDocument {
   version: number;
   at: Date;
   by: string;
-  doc: Record<string, unknown>;
+  /** The document the move writes, as canonical Extended JSON (`ticketDocument` reads it back). */
+  docJson: string;
+}
+
+/** The ticket for moving `doc` (at `expected`) to `expected + 1`. */
+export function newTicket(coll: string, doc: { _id: string }, expected: number, by: string, at = new Date()): CasTicketDocument {
+  return { _id: `${coll}|${doc._id}|${expected + 1}`, coll, docId: doc._id, version: expected + 1, at, by, docJson: mongo.BSON.EJSON.stringify(doc, { relaxed: false }) };
+}
+
+/** The document a ticket carries. */
+export function ticketDocument<T>(ticket: CasTicketDocument): T {
+  return mongo.BSON.EJSON.parse(ticket.docJson, { relaxed: false }) as T;
 }
 
 /** The mongoose schema of a ticket collection (declared for its index; the writer uses the native driver). */
@@ -80,7 +94,7 @@ export function casTicketSchema(collection: string): Schema {
       version: { type: Number, required: true },
       at: { type: Date, required: true },
       by: { type: String, required: true },
-      doc: { type: Schema.Types.Mixed, required: true },
+      docJson: { type: String, required: true },
     },
     { collection, versionKey: false },
   );
@@ -147,18 +161,19 @@ export class VersionedWriter {
       const r = await collection.replaceOne(filter, doc as mongo.WithoutId<T>);
       return r.matchedCount === 0 ? 'conflict' : 'applied';
     }
-    const ticketId = `${collection.collectionName}|${id}|${expected + 1}`;
+    const ticket = newTicket(collection.collectionName, doc, expected, this.instanceId);
+    const ticketId = ticket._id;
     try {
-      await this.tickets.insertOne({ _id: ticketId, coll: collection.collectionName, docId: id, version: expected + 1, at: new Date(), by: this.instanceId, doc: doc as unknown as Record<string, unknown> });
+      await this.tickets.insertOne(ticket);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       // Someone holds this version change. Recent: a live writer, we lost. Older than the lease
       // and the document still at `expected`: its writer died between ticket and write; complete
       // that write (the document the ticket carries, filtered on the version, so it is a no-op
       // if it did happen). Either way our `expected` is stale now: conflict, the caller re-plans.
-      const ticket = await this.tickets.findOne({ _id: ticketId });
-      if (ticket && Date.now() - ticket.at.getTime() >= this.leaseMs) {
-        await collection.replaceOne(filter, ticket.doc as mongo.WithoutId<T>);
+      const held = await this.tickets.findOne({ _id: ticketId });
+      if (held && Date.now() - held.at.getTime() >= this.leaseMs) {
+        await collection.replaceOne(filter, ticketDocument<mongo.WithoutId<T>>(held));
       }
       return 'conflict';
     }
@@ -190,7 +205,7 @@ export class VersionedWriter {
     if (replaces.length === 0) return out;
     if (this.mode === 'ticket') {
       const at = new Date();
-      const tickets = replaces.map((w) => ({ _id: `${collection.collectionName}|${w.doc._id}|${w.expected + 1}`, coll: collection.collectionName, docId: w.doc._id, version: w.expected + 1, at, by: this.instanceId, doc: w.doc as unknown as Record<string, unknown> }));
+      const tickets = replaces.map((w) => newTicket(collection.collectionName, w.doc, w.expected, this.instanceId, at));
       let lost: number[] = [];
       try {
         await this.tickets.insertMany(tickets, { ordered: false });
@@ -207,7 +222,7 @@ export class VersionedWriter {
           // Complete an abandoned move (see `replace`).
           const ticket = await this.tickets.findOne({ _id: (tickets[i] as CasTicketDocument)._id });
           if (ticket && Date.now() - ticket.at.getTime() >= this.leaseMs) {
-            await collection.replaceOne({ _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, ticket.doc as mongo.WithoutId<T>);
+            await collection.replaceOne({ _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, ticketDocument<mongo.WithoutId<T>>(ticket));
           }
         }
         replaces = replaces.filter((_, i) => !lostSet.has(i));
