@@ -86,6 +86,23 @@ describe('ConsumerHost (real broker)', () => {
     expect(s.host.health(Date.now() + 60_000).ok).toBe(false);
   });
 
+  it('a handler interrupted by a rebalance error (session expired) is redelivered, never retried message by message or dead-lettered', async () => {
+    const seen: string[] = [];
+    let calls = 0;
+    const handler: BatchHandler = async (messages) => {
+      calls++;
+      if (calls <= 2) throw Object.assign(new Error('The coordinator is not aware of this member'), { type: 'UNKNOWN_MEMBER_ID' });
+      seen.push(...messages.map((m) => m.value?.toString() ?? ''));
+    };
+    const s = await setup(handler);
+    await send(s, ['a', 'b']);
+    await s.host.start();
+    await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic)) === 2, { timeoutMs: 30_000, message: 'offset 2 committed' });
+    expect(seen).toEqual(['a', 'b']);
+    expect(await metric(s.registry, 'mosaic_kafka_dead_lettered_total', { topic: s.topic })).toBeUndefined();
+    expect(await metric(s.registry, 'mosaic_kafka_consumer_retries_total', { topic: s.topic })).toBeUndefined();
+  });
+
   it('dead-letters a poison message after maxRetries and moves on to the next ones', async () => {
     const processed: string[] = [];
     const attemptsOfPoison: BatchContext[] = [];

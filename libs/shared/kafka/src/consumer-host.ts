@@ -436,6 +436,13 @@ export class ConsumerHost {
     } catch (err) {
       batchError = toError(err);
     }
+    // Lost the partition meanwhile (a heartbeat failed with a rebalance error, or the batch went
+    // stale): not the messages' fault. Rethrow so kafkajs rejoins; nothing is committed, and the
+    // batch is redelivered to whoever owns the partition now (handlers are idempotent).
+    if (batchError && (isGroupMembershipError(batchError) || p.isStale() || !p.isRunning())) {
+      this.log.warn({ err: batchError, topic: rt.topic, partition: batch.partition, firstOffset: messages[0]?.offset, lastOffset: last.offset }, 'batch interrupted by a rebalance; it will be redelivered');
+      throw batchError;
+    }
     if (!batchError) {
       if (p.isStale()) return;
       p.resolveOffset(last.offset); // kafkajs maps the last message to batch.lastOffset() (control records)
@@ -493,6 +500,8 @@ export class ConsumerHost {
         await rt.reg.handler([msg], ctx('single', attempt));
         return undefined;
       } catch (err) {
+        // A rebalance is not the message's fault: never retry or dead-letter it for that.
+        if (isGroupMembershipError(err) || p.isStale()) throw err;
         return toError(err);
       }
     };
@@ -545,4 +554,14 @@ export class ConsumerHost {
     this.metrics.deadLettered.inc({ topic: rt.topic });
     this.log.error({ ...messageFields(msg), err: error, attempts, dlq: this.dlqTopic }, 'message dead-lettered');
   }
+}
+
+/**
+ * Errors that mean this member lost (or is losing) its partitions: a rebalance in progress, an
+ * expired session ("The coordinator is not aware of this member"), a new generation. kafkajs
+ * rejoins the group when they reach it.
+ */
+export function isGroupMembershipError(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'UNKNOWN_MEMBER_ID' || type === 'ILLEGAL_GENERATION' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'FENCED_INSTANCE_ID';
 }
