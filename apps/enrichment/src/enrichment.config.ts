@@ -20,6 +20,8 @@ export const enrichmentEnvSchema = z.object({
   ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: intVar(30, 0, 86_400),
   /** Profile documents kept in memory per instance (LRU; stale copies are caught by the compare-and-set and re-read); 0 disables. */
   ENRICHMENT_CACHE_MAX_ENTRIES: intVar(50_000, 0, 10_000_000),
+  /** Events per read-apply-write round of a Kafka batch (a heartbeat follows each: lower it if the store is slow enough for a round to approach the consumer session timeout). */
+  ENRICHMENT_SEGMENT_EVENTS: intVar(100, 1, 10_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
   ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
   /** Compare-and-set: `auto` (ticket on FerretDB, native on MongoDB), `native`, `ticket` (see docs/enrichment.md). */

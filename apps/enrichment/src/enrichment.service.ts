@@ -43,6 +43,7 @@ export class EnrichmentService {
       eventRetentionMs: own.ENRICHMENT_EVENT_RETENTION_DAYS * DAY_MS,
       maxAttempts: own.ENRICHMENT_MAX_ATTEMPTS,
       cacheMaxEntries: own.ENRICHMENT_CACHE_MAX_ENTRIES,
+      segmentEvents: own.ENRICHMENT_SEGMENT_EVENTS,
       priceIndex: () => this.prices.current(),
       observePrice: (category, price) => this.prices.observe(category, price),
     });

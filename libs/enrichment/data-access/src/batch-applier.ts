@@ -92,6 +92,12 @@ export interface ApplierOptions {
    * job, the sweep) makes the write conflict, and a conflict drops the copy and re-reads.
    */
   cacheMaxEntries?: number;
+  /**
+   * Events applied per read-apply-write round (default 100). A long Kafka batch is applied in
+   * such segments with a consumer heartbeat after each, so a slow store never outlives the
+   * consumer session.
+   */
+  segmentEvents?: number;
 }
 
 export interface BatchStats {
@@ -139,9 +145,11 @@ export class BatchApplier {
       run = [];
       await hooks.afterSegment?.();
     };
+    const segment = Math.max(1, this.opts.segmentEvents ?? 100);
     for (const item of items) {
       if (item.payload.kind === 'event') {
         run.push(item);
+        if (run.length >= segment) await flush();
         continue;
       }
       await flush();
