@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench -- collector [--duration 10] [--connections 32]`
 // `npm run bench -- identity [--events 1000] [--merges 200] [--duration 10] [--rate <events/s>]` (bench-identity.mjs)
+// `npm run bench -- enrichment [--profiles 500] [--events 5000] [--duration 10] [--rate <events/s>]` (bench-enrichment.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
@@ -35,8 +36,13 @@ if (target === 'identity') {
   await runIdentityBench(args);
   process.exit(0);
 }
+if (target === 'enrichment') {
+  const { runEnrichmentBench } = await import('./bench-enrichment.mjs');
+  await runEnrichmentBench(args);
+  process.exit(0);
+}
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector, import, identity`);
+  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment`);
   process.exit(2);
 }
 
