@@ -1,4 +1,4 @@
-// `npm run bench -- enrichment [--profiles 500] [--events 5000] [--duration 10] [--rate <events/s>]`
+// `npm run bench -- enrichment [--profiles 300] [--events 3000] [--duration 10] [--rate <events/s>]`
 //
 // Measures the enrichment service next to the raw limit of the store it runs on, in one run:
 //   raw.store      the native MongoDB driver alone on the same server, on documents of the size the
@@ -179,8 +179,8 @@ function histogramDelta(before, after) {
 
 export async function runEnrichmentBench(args) {
   const opt = (name, def) => numberOption(args, name, def);
-  const PROFILES = Math.max(1, opt('profiles', 500));
-  const EVENTS = Math.max(1, opt('events', 5000));
+  const PROFILES = Math.max(1, opt('profiles', 300));
+  const EVENTS = Math.max(1, opt('events', 3000));
   const DURATION = opt('duration', 10);
   const RATE_OPTION = opt('rate', 0);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench -- collector [--duration 10] [--connections 32]`
 // `npm run bench -- identity [--events 1000] [--merges 200] [--duration 10] [--rate <events/s>]` (bench-identity.mjs)
-// `npm run bench -- enrichment [--profiles 500] [--events 5000] [--duration 10] [--rate <events/s>]` (bench-enrichment.mjs)
+// `npm run bench -- enrichment [--profiles 300] [--events 3000] [--duration 10] [--rate <events/s>]` (bench-enrichment.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
