@@ -1,0 +1,27 @@
+export * from './definition';
+export { validateDefinition, checkReferences } from './validate';
+export type { ValidationError, ValidationResult, ReferenceError, ReferenceResult } from './validate';
+export { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES } from './schema';
+export { evaluate, evalWindow, evalSequence, affects } from './evaluate';
+export type { EvaluationInput, EvaluationContext, Evaluation, ChangeLike, Outcome } from './evaluate';
+export {
+  addOccurrence,
+  prune,
+  pruneAll,
+  addFirst,
+  addThenNot,
+  emptyWindow,
+  emptySequence,
+  compareOccurrences,
+  matchesStep,
+  occurrenceOf,
+  observeEvent,
+  eventOfChange,
+  eventNameOf,
+  DEFAULT_WINDOW_CAP,
+  DEFAULT_SEQUENCE_CAP,
+} from './windows';
+export type { Occurrence, WindowState, SequenceState, ConditionState, ProfileWindows, ObservedEvent } from './windows';
+export { compare, readPath, readTrait, fieldKey, isoTime, toNumber } from './values';
+export { resolveExclusivity } from './exclusivity';
+export type { ExclusivityCandidate } from './exclusivity';

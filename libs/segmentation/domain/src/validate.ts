@@ -1,0 +1,366 @@
+/**
+ * Validation of segment definitions (untrusted JSON from the admin API or files): shape,
+ * operators and operand types, size limits, unknown fields. Errors name the JSON path of the
+ * offending value (`condition.all[1].op`). References between segments: `checkReferences`.
+ */
+import {
+  AGGREGATE_FNS,
+  AGGREGATE_OPS,
+  type Condition,
+  CONDITION_KINDS,
+  DAY_MS,
+  DURATION_UNITS,
+  KEY_PATTERN,
+  LIMITS,
+  MS,
+  OPERATORS,
+  type Operator,
+  type SegmentDefinition,
+  TIME_RELATIVE_OPERATORS,
+} from './definition';
+import { isIsoDate } from './values';
+
+export interface ValidationError {
+  path: string;
+  message: string;
+}
+
+export type ValidationResult = { ok: true; definition: SegmentDefinition } | { ok: false; errors: ValidationError[] };
+
+const MAX_ERRORS = 50;
+const KEY_RE = new RegExp(KEY_PATTERN);
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function list(values: readonly string[]): string {
+  return values.join(', ');
+}
+
+class Checker {
+  readonly errors: ValidationError[] = [];
+  conditions = 0;
+  private tooMany = false;
+
+  err(path: string, message: string): void {
+    if (this.errors.length < MAX_ERRORS) this.errors.push({ path: path || '$', message });
+  }
+
+  fail(path: string, message: string): false {
+    this.err(path, message);
+    return false;
+  }
+
+  /** Rejects fields not in `allowed`; reports missing `required` ones. */
+  fields(o: Obj, path: string, allowed: readonly string[], required: readonly string[]): void {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.err(join(path, k), `unknown field (allowed: ${list(allowed)})`);
+    for (const k of required) if (o[k] === undefined) this.err(join(path, k), 'is required');
+  }
+
+  string(v: unknown, path: string, opts: { max?: number; pattern?: RegExp; patternText?: string } = {}): boolean {
+    if (typeof v !== 'string') return this.fail(path, `must be a string, not ${describe(v)}`);
+    if (v.length === 0) return this.fail(path, 'must not be empty');
+    const max = opts.max ?? LIMITS.maxStringLength;
+    if (v.length > max) return this.fail(path, `must be at most ${max} characters`);
+    if (opts.pattern && !opts.pattern.test(v)) return this.fail(path, `must match ${opts.patternText ?? opts.pattern.source}`);
+    return true;
+  }
+
+  key(v: unknown, path: string): boolean {
+    return this.string(v, path, { max: LIMITS.maxKeyLength, pattern: KEY_RE, patternText: `${KEY_PATTERN} (letters, digits, _ . : -)` });
+  }
+
+  /** A dotted path: non-empty segments. */
+  dotted(v: unknown, path: string): boolean {
+    if (!this.string(v, path)) return false;
+    if ((v as string).split('.').some((s) => s === '')) return this.fail(path, 'must be a dotted path without empty segments');
+    return true;
+  }
+
+  number(v: unknown, path: string, opts: { integer?: boolean; min?: number; exclusiveMin?: number; max?: number } = {}): boolean {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(path, `must be a finite number, not ${describe(v)}`);
+    if (opts.integer && !Number.isInteger(v)) return this.fail(path, 'must be an integer');
+    if (opts.min !== undefined && v < opts.min) return this.fail(path, `must be at least ${opts.min}`);
+    if (opts.exclusiveMin !== undefined && v <= opts.exclusiveMin) return this.fail(path, `must be greater than ${opts.exclusiveMin}`);
+    if (opts.max !== undefined && v > opts.max) return this.fail(path, `must be at most ${opts.max}`);
+    return true;
+  }
+
+  scalar(v: unknown, path: string): boolean {
+    if (typeof v === 'string') return v.length > LIMITS.maxStringLength ? this.fail(path, `must be at most ${LIMITS.maxStringLength} characters`) : true;
+    if (typeof v === 'boolean') return true;
+    if (typeof v === 'number') return this.number(v, path);
+    return this.fail(path, `must be a string, number or boolean, not ${describe(v)}`);
+  }
+
+  /** A number or an ISO-8601 date: what the ordering operators compare. */
+  orderable(v: unknown, path: string): 'number' | 'date' | undefined {
+    if (typeof v === 'number') return this.number(v, path) ? 'number' : undefined;
+    if (typeof v === 'string' && isIsoDate(v) && v.length <= LIMITS.maxStringLength) return 'date';
+    this.err(path, `must be a number or an ISO-8601 date, not ${typeof v === 'string' ? 'a non-date string' : describe(v)}`);
+    return undefined;
+  }
+
+  /** `op` and the `value` it needs. */
+  comparison(o: Obj, path: string, allowClock: boolean): void {
+    const op = o['op'];
+    const opPath = join(path, 'op');
+    if (op === undefined) return this.err(opPath, 'is required');
+    if (typeof op !== 'string' || !(OPERATORS as readonly string[]).includes(op)) return this.err(opPath, `must be one of ${list(OPERATORS)}`);
+    if (!allowClock && TIME_RELATIVE_OPERATORS.includes(op as Operator)) return this.err(opPath, `${op} is not allowed in an event property filter (the event time is what the window compares)`);
+    const v = o['value'];
+    const vPath = join(path, 'value');
+    switch (op as Operator) {
+      case 'exists':
+      case 'notExists':
+        if (v !== undefined) this.err(vPath, `must be absent for ${op}`);
+        return;
+      case 'equals':
+      case 'notEquals':
+      case 'contains':
+        if (v === undefined) return this.err(vPath, `is required for ${op}`);
+        this.scalar(v, vPath);
+        return;
+      case 'startsWith':
+        if (v === undefined) return this.err(vPath, `is required for ${op}`);
+        this.string(v, vPath);
+        return;
+      case 'in':
+      case 'notIn':
+        if (!Array.isArray(v)) return this.err(vPath, `must be an array of strings, numbers or booleans for ${op}`);
+        if (v.length === 0) return this.err(vPath, 'must not be empty');
+        if (v.length > LIMITS.maxListItems) return this.err(vPath, `must have at most ${LIMITS.maxListItems} items`);
+        v.forEach((x, i) => this.scalar(x, `${vPath}[${i}]`));
+        return;
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+        if (v === undefined) return this.err(vPath, `is required for ${op}`);
+        this.orderable(v, vPath);
+        return;
+      case 'between': {
+        if (!Array.isArray(v) || v.length !== 2) return this.err(vPath, 'must be [low, high] (two numbers or two ISO-8601 dates)');
+        const a = this.orderable(v[0], `${vPath}[0]`);
+        const b = this.orderable(v[1], `${vPath}[1]`);
+        if (a === undefined || b === undefined) return;
+        if (a !== b) return this.err(vPath, 'low and high must both be numbers or both be dates');
+        const lo = a === 'number' ? (v[0] as number) : Date.parse(v[0] as string);
+        const hi = a === 'number' ? (v[1] as number) : Date.parse(v[1] as string);
+        if (lo > hi) this.err(vPath, 'low must not be greater than high');
+        return;
+      }
+      case 'withinLastDays':
+      case 'olderThanDays':
+        if (v === undefined) return this.err(vPath, `is required for ${op} (a number of days)`);
+        this.number(v, vPath, { exclusiveMin: 0, max: 36_500 });
+        return;
+    }
+  }
+
+  duration(v: unknown, path: string): void {
+    if (!isObj(v)) return this.err(path, `must be an object { amount, unit }, not ${describe(v)}`);
+    this.fields(v, path, ['amount', 'unit'], ['amount', 'unit']);
+    const unitOk = v['unit'] === undefined || (typeof v['unit'] === 'string' && (DURATION_UNITS as readonly string[]).includes(v['unit']));
+    if (!unitOk) this.err(join(path, 'unit'), `must be one of ${list(DURATION_UNITS)}`);
+    if (v['amount'] === undefined) return;
+    if (!this.number(v['amount'], join(path, 'amount'), { integer: true, min: 1 })) return;
+    if (unitOk && v['unit'] !== undefined && (v['amount'] as number) * MS[v['unit'] as keyof typeof MS] > LIMITS.maxWindowDays * DAY_MS) {
+      this.err(path, `must be at most ${LIMITS.maxWindowDays} days`);
+    }
+  }
+
+  /** `event` and `where` of an event condition or a sequence step. */
+  step(o: Obj, path: string): void {
+    if (o['event'] !== undefined) this.string(o['event'], join(path, 'event'));
+    const where = o['where'];
+    if (where === undefined) return;
+    const wPath = join(path, 'where');
+    if (!Array.isArray(where)) return this.err(wPath, `must be an array of property filters, not ${describe(where)}`);
+    if (where.length > LIMITS.maxFilters) return this.err(wPath, `must have at most ${LIMITS.maxFilters} filters`);
+    where.forEach((f, i) => {
+      const fPath = `${wPath}[${i}]`;
+      if (!isObj(f)) return this.err(fPath, `must be an object { property, op, value }, not ${describe(f)}`);
+      this.fields(f, fPath, ['property', 'op', 'value'], ['property']);
+      if (f['property'] !== undefined) this.dotted(f['property'], join(fPath, 'property'));
+      this.comparison(f, fPath, false);
+    });
+  }
+
+  aggregate(v: unknown, path: string): void {
+    if (!isObj(v)) return this.err(path, `must be an object { fn, property?, op, value }, not ${describe(v)}`);
+    this.fields(v, path, ['fn', 'property', 'op', 'value'], ['fn', 'op', 'value']);
+    const fn = v['fn'];
+    if (fn !== undefined && (typeof fn !== 'string' || !(AGGREGATE_FNS as readonly string[]).includes(fn))) this.err(join(path, 'fn'), `must be one of ${list(AGGREGATE_FNS)}`);
+    if (fn === 'count' && v['property'] !== undefined) this.err(join(path, 'property'), 'must be absent for count');
+    else if (fn !== 'count' && fn !== undefined && v['property'] === undefined) this.err(join(path, 'property'), `is required for ${String(fn)}`);
+    else if (v['property'] !== undefined) this.dotted(v['property'], join(path, 'property'));
+    const op = v['op'];
+    if (op !== undefined && (typeof op !== 'string' || !(AGGREGATE_OPS as readonly string[]).includes(op))) this.err(join(path, 'op'), `must be one of ${list(AGGREGATE_OPS)}`);
+    if (v['value'] !== undefined) this.number(v['value'], join(path, 'value'), fn === 'count' ? { integer: true, min: 0 } : {});
+  }
+
+  condition(c: unknown, path: string, depth: number): void {
+    if (this.tooMany) return;
+    if (!isObj(c)) return this.err(path, `must be a condition object, not ${describe(c)}`);
+    if (depth > LIMITS.maxDepth) return this.err(path, `conditions must not be nested deeper than ${LIMITS.maxDepth}`);
+    this.conditions += 1;
+    if (this.conditions > LIMITS.maxConditions) {
+      this.tooMany = true;
+      return this.err(path, `a definition must have at most ${LIMITS.maxConditions} conditions`);
+    }
+    const kinds = CONDITION_KINDS.filter((k) => c[k] !== undefined);
+    if (kinds.length === 0) return this.err(path, `must have exactly one of ${list(CONDITION_KINDS)}`);
+    if (kinds.length > 1) return this.err(path, `must have exactly one of ${list(CONDITION_KINDS)} (has ${list(kinds)})`);
+    const kind = kinds[0];
+    switch (kind) {
+      case 'all':
+      case 'any': {
+        this.fields(c, path, [kind], []);
+        const items = c[kind];
+        const iPath = join(path, kind);
+        if (!Array.isArray(items)) return this.err(iPath, `must be an array of conditions, not ${describe(items)}`);
+        if (items.length === 0) return this.err(iPath, 'must not be empty');
+        items.forEach((x, i) => this.condition(x, `${iPath}[${i}]`, depth + 1));
+        return;
+      }
+      case 'not':
+        this.fields(c, path, ['not'], []);
+        this.condition(c['not'], join(path, 'not'), depth + 1);
+        return;
+      case 'trait':
+        this.fields(c, path, ['trait', 'op', 'value'], []);
+        this.string(c['trait'], join(path, 'trait'));
+        this.comparison(c, path, true);
+        return;
+      case 'attribute':
+        this.fields(c, path, ['attribute', 'op', 'value'], []);
+        this.dotted(c['attribute'], join(path, 'attribute'));
+        this.comparison(c, path, true);
+        return;
+      case 'segment':
+        this.fields(c, path, ['segment'], []);
+        this.key(c['segment'], join(path, 'segment'));
+        return;
+      case 'event':
+        this.fields(c, path, ['event', 'where', 'aggregate', 'within'], ['within']);
+        this.step(c, path);
+        if (c['aggregate'] !== undefined) this.aggregate(c['aggregate'], join(path, 'aggregate'));
+        if (c['within'] !== undefined) this.duration(c['within'], join(path, 'within'));
+        return;
+      case 'sequence': {
+        this.fields(c, path, ['sequence'], []);
+        const s = c['sequence'];
+        const sPath = join(path, 'sequence');
+        if (!isObj(s)) return this.err(sPath, `must be an object { first, thenNot, within }, not ${describe(s)}`);
+        this.fields(s, sPath, ['first', 'thenNot', 'within'], ['first', 'thenNot', 'within']);
+        for (const k of ['first', 'thenNot'] as const) {
+          const st = s[k];
+          const stPath = join(sPath, k);
+          if (st === undefined) continue;
+          if (!isObj(st)) {
+            this.err(stPath, `must be an event step { event, where? }, not ${describe(st)}`);
+            continue;
+          }
+          this.fields(st, stPath, ['event', 'where'], ['event']);
+          this.step(st, stPath);
+        }
+        if (s['within'] !== undefined) this.duration(s['within'], join(sPath, 'within'));
+        return;
+      }
+    }
+  }
+}
+
+/** Validates an untrusted definition; on success the definition is a fresh copy of the input. */
+export function validateDefinition(input: unknown): ValidationResult {
+  const v = new Checker();
+  if (!isObj(input)) return { ok: false, errors: [{ path: '$', message: `a segment definition must be an object, not ${describe(input)}` }] };
+  v.fields(input, '', ['key', 'name', 'description', 'priority', 'exclusivityGroup', 'condition'], ['key', 'condition']);
+  if (input['key'] !== undefined) v.key(input['key'], 'key');
+  if (input['name'] !== undefined) v.string(input['name'], 'name');
+  if (input['description'] !== undefined) v.string(input['description'], 'description');
+  if (input['priority'] !== undefined) v.number(input['priority'], 'priority', { min: -1e9, max: 1e9 });
+  if (input['exclusivityGroup'] !== undefined) v.key(input['exclusivityGroup'], 'exclusivityGroup');
+  if (input['condition'] !== undefined) v.condition(input['condition'], 'condition', 1);
+  if (v.errors.length > 0) return { ok: false, errors: v.errors };
+  return { ok: true, definition: structuredClone(input) as unknown as SegmentDefinition };
+}
+
+export interface ReferenceError {
+  /** The definition the error is in. */
+  key: string;
+  path: string;
+  message: string;
+}
+
+export type ReferenceResult = { ok: true; order: string[] } | { ok: false; errors: ReferenceError[] };
+
+function segmentRefs(c: Condition, path: string, out: { segment: string; path: string }[]): void {
+  if ('all' in c) c.all.forEach((x, i) => segmentRefs(x, `${path}.all[${i}]`, out));
+  else if ('any' in c) c.any.forEach((x, i) => segmentRefs(x, `${path}.any[${i}]`, out));
+  else if ('not' in c) segmentRefs(c.not, `${path}.not`, out);
+  else if ('segment' in c) out.push({ segment: c.segment, path: `${path}.segment` });
+}
+
+/**
+ * Checks a whole set of (individually valid) definitions: unique keys, every `segment`
+ * reference names a definition of the set, no cycles (each cycle is named: `a → b → a`).
+ * On success, `order` lists the keys so that every segment comes after the ones it refers to.
+ */
+export function checkReferences(definitions: readonly SegmentDefinition[]): ReferenceResult {
+  const errors: ReferenceError[] = [];
+  const byKey = new Map<string, { segment: string; path: string }[]>();
+  for (const d of definitions) {
+    if (byKey.has(d.key)) {
+      errors.push({ key: d.key, path: 'key', message: `duplicate segment key ${d.key}` });
+      continue;
+    }
+    const refs: { segment: string; path: string }[] = [];
+    segmentRefs(d.condition, 'condition', refs);
+    byKey.set(d.key, refs);
+  }
+  for (const [key, refs] of byKey) {
+    for (const r of refs) if (!byKey.has(r.segment)) errors.push({ key, path: r.path, message: `unknown segment ${r.segment}` });
+  }
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const seenCycles = new Set<string>();
+  const visit = (key: string): void => {
+    state.set(key, 'visiting');
+    stack.push(key);
+    for (const r of byKey.get(key) ?? []) {
+      if (!byKey.has(r.segment)) continue;
+      const s = state.get(r.segment);
+      if (s === 'visiting') {
+        const cycle = [...stack.slice(stack.indexOf(r.segment)), r.segment];
+        const id = [...new Set(cycle)].sort().join('\u0000');
+        if (!seenCycles.has(id)) {
+          seenCycles.add(id);
+          errors.push({ key, path: r.path, message: `reference cycle: ${cycle.join(' → ')}` });
+        }
+      } else if (s === undefined) {
+        visit(r.segment);
+      }
+    }
+    stack.pop();
+    state.set(key, 'done');
+    order.push(key);
+  };
+  for (const key of [...byKey.keys()].sort()) if (!state.has(key)) visit(key);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, order };
+}
