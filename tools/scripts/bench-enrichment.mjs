@@ -27,13 +27,10 @@
 // Prints a table and writes JSON to .mosaic/bench/.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ensureDeps } from './ensure-deps.mjs';
-import { build, root } from './build.mjs';
-import { numberOption, rssMb, stopChild } from './bench-util.mjs';
+import { benchSetup, numberOption, rssMb, stopChild } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench enrichment] ${m}`);
 
@@ -184,23 +181,12 @@ export async function runEnrichmentBench(args) {
   const DURATION = opt('duration', 10);
   const RATE_OPTION = opt('rate', 0);
 
-  ensureDeps();
-  await build({ quiet: true });
-  const require = createRequire(import.meta.url);
+  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('enrichment');
   const { Kafka, logLevel, Partitioners } = require('kafkajs');
   const { MongoClient, BSON } = require('mongodb');
-  const infra = require(join(root, 'tools', 'infra', 'index.js'));
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
   const domain = require(join(root, 'dist', 'libs', 'enrichment', 'domain', 'src', 'index.js'));
   const documents = require(join(root, 'dist', 'libs', 'enrichment', 'data-access', 'src', 'documents.js'));
-
-  const up = await infra.up({});
-  const brokers = up.kafkaBrokers;
-  const runId = Date.now().toString(36);
-  const prefix = `bench-${runId}.`;
-  const dbName = `bench_enrichment_${runId}`;
-  const mongoBase = up.mongoUri.replace(/\/$/, '');
-  const token = 'bench-admin-token-0123456789';
   const kafka = new Kafka({ clientId: 'bench-enrichment', brokers, logLevel: logLevel.NOTHING });
   const topics = { resolved: `${prefix}events.resolved`, changes: `${prefix}profiles.changes`, dlq: `${prefix}dlq.enrichment` };
   const profileIds = Array.from({ length: PROFILES }, (_, i) => `p-${runId}-${i}`);

@@ -16,13 +16,10 @@
 // the service's drain rate. The service runs as a child process (dist/), one instance.
 // Prints a table and writes JSON to .mosaic/bench/.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ensureDeps } from './ensure-deps.mjs';
-import { build, root } from './build.mjs';
-import { numberOption, rssMb } from './bench-util.mjs';
+import { benchSetup, numberOption, rssMb } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench identity] ${m}`);
 
@@ -33,21 +30,10 @@ export async function runIdentityBench(args) {
   const DURATION = opt('duration', 10);
   const RATE_OPTION = opt('rate', 0);
 
-  ensureDeps();
-  await build({ quiet: true });
-  const require = createRequire(import.meta.url);
+  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('identity');
   const { Kafka, logLevel, Partitioners } = require('kafkajs');
   const { MongoClient } = require('mongodb');
-  const infra = require(join(root, 'tools', 'infra', 'index.js'));
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
-
-  const up = await infra.up({});
-  const brokers = up.kafkaBrokers;
-  const runId = Date.now().toString(36);
-  const prefix = `bench-${runId}.`;
-  const dbName = `bench_identity_${runId}`;
-  const mongoBase = up.mongoUri.replace(/\/$/, '');
-  const token = 'bench-admin-token-0123456789';
   const kafka = new Kafka({ clientId: 'bench-identity', brokers, logLevel: logLevel.NOTHING });
   const topics = { raw: `${prefix}events.raw`, resolved: `${prefix}events.resolved` };
 

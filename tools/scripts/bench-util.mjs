@@ -25,3 +25,33 @@ export function stopChild(child) {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * What every benchmark starts with: dependencies installed, dist/ built, the infrastructure up,
+ * and names unique to this run (topic prefix, database, admin token). `require` loads packages
+ * and built modules (`dist/...`) from the repository.
+ */
+export async function benchSetup(name) {
+  const { ensureDeps } = await import('./ensure-deps.mjs');
+  const { build, root } = await import('./build.mjs');
+  const { createRequire } = await import('node:module');
+  const { join } = await import('node:path');
+  ensureDeps();
+  await build({ quiet: true });
+  const require = createRequire(import.meta.url);
+  const infra = require(join(root, 'tools', 'infra', 'index.js'));
+  const up = await infra.up({});
+  const runId = Date.now().toString(36);
+  return {
+    root,
+    require,
+    infra,
+    up,
+    brokers: up.kafkaBrokers,
+    runId,
+    prefix: `bench-${runId}.`,
+    dbName: `bench_${name}_${runId}`,
+    mongoBase: up.mongoUri.replace(/\/$/, ''),
+    token: 'bench-admin-token-0123456789',
+  };
+}

@@ -12,13 +12,10 @@
 // and the collector's resident memory. Prints a table and writes JSON to .mosaic/bench/.
 // The load generator (autocannon) runs in this process; the servers run in child processes.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ensureDeps } from './ensure-deps.mjs';
-import { build, root } from './build.mjs';
-import { numberOption, rssMb, stopChild } from './bench-util.mjs';
+import { benchSetup, numberOption, rssMb, stopChild } from './bench-util.mjs';
 
 const args = process.argv.slice(2);
 const target = args.find((a) => !a.startsWith('--')) ?? 'collector';
@@ -46,18 +43,9 @@ if (target !== 'collector') {
   process.exit(2);
 }
 
-ensureDeps();
-await build({ quiet: true });
-const require = createRequire(import.meta.url);
+const { root, require, infra, up, brokers, runId, prefix, token } = await benchSetup('collector');
 const autocannon = require('autocannon');
 const { Kafka, logLevel, Partitioners } = require('kafkajs');
-const infra = require(join(root, 'tools', 'infra', 'index.js'));
-
-const up = await infra.up({});
-const brokers = up.kafkaBrokers;
-const runId = Date.now().toString(36);
-const prefix = `bench-${runId}.`;
-const token = 'bench-admin-token-0123456789';
 
 function sampleEvent(i) {
   return {
