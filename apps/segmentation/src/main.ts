@@ -1,4 +1,4 @@
 import { runService } from '@mosaic/shared-service';
-import { SegmentationModule } from './app.module';
+import { segmentationDefinition } from './segmentation.definition';
 
-runService({ service: 'segmentation', module: () => SegmentationModule, openApi: { title: 'Mosaic segmentation', description: 'Segmentation (planned, issue 6): consumes nothing yet.' } });
+runService(segmentationDefinition);

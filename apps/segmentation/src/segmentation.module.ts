@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { CommonConfig } from '@mosaic/shared-config';
+import type { Platform } from '@mosaic/shared-service';
+import type { SegmentationEnv } from './segmentation.config';
+import { SegmentationService } from './segmentation.service';
+import { SegmentsController } from './segments.controller';
+
+@Module({})
+export class SegmentationModule {
+  static forRoot(platform: Platform, config: CommonConfig & { own: SegmentationEnv }): DynamicModule {
+    return {
+      module: SegmentationModule,
+      controllers: [SegmentsController],
+      providers: [{ provide: SegmentationService, useFactory: () => SegmentationService.start(platform, config) }],
+      exports: [SegmentationService],
+    };
+  }
+}
