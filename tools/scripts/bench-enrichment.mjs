@@ -30,7 +30,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb, stopChild } from './bench-util.mjs';
+import { benchSetup, timedOps, numberOption, rssMb, stopChild } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench enrichment] ${m}`);
 
@@ -217,16 +217,8 @@ export async function runEnrichmentBench(args) {
       const docBytes = BSON.calculateObjectSize(template);
       const doc = (i, k) => ({ ...template, _id: `r-${i}`, version: k, writeId: randomUUID(), updatedAt: new Date().toISOString(), idKeys: [`anonymousId:anon-r-${i}`] });
       const timed = async (workers, fn) => {
-        const deadline = Date.now() + DURATION * 1000;
-        let ops = 0;
-        let n = 0;
-        const started = Date.now();
-        await Promise.all(
-          Array.from({ length: workers }, async () => {
-            while (Date.now() < deadline) ops += await fn((n += 1));
-          }),
-        );
-        return rate(ops, (Date.now() - started) / 1000);
+        const { ops, seconds } = await timedOps(workers, DURATION, fn);
+        return rate(ops, seconds);
       };
       // As many documents as the bench has profiles, inserted first (untimed): every upsert then
       // replaces an existing document, as the service's writes after a profile's first event do.

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb } from './bench-util.mjs';
+import { benchSetup, timedOps, numberOption, rssMb } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench identity] ${m}`);
 
@@ -44,16 +44,8 @@ export async function runIdentityBench(args) {
     const col = client.db(dbName).collection('raw_upserts');
     const doc = (i) => ({ profileId: `p_${i % 1000}`, type: 'anonymousId', value: `v-${i}`, updatedAt: new Date().toISOString(), updatedBy: 'bench' });
     const timed = async (workers, fn) => {
-      const deadline = Date.now() + DURATION * 1000;
-      let ops = 0;
-      let n = 0;
-      const started = Date.now();
-      await Promise.all(
-        Array.from({ length: workers }, async () => {
-          while (Date.now() < deadline) ops += await fn((n += 1));
-        }),
-      );
-      return Math.round(ops / ((Date.now() - started) / 1000));
+      const { ops, seconds } = await timedOps(workers, DURATION, fn);
+      return Math.round(ops / seconds);
     };
     const bulk = await timed(4, async (k) => {
       // 50 per bulkWrite: FerretDB 1.24 never answers update commands of ~100 statements.

@@ -55,3 +55,17 @@ export async function benchSetup(name) {
     token: 'bench-admin-token-0123456789',
   };
 }
+
+/** Runs `fn(n)` (returning how many operations it did) in `workers` loops for `seconds`; the operations and the seconds taken. */
+export async function timedOps(workers, seconds, fn) {
+  const deadline = Date.now() + seconds * 1000;
+  let ops = 0;
+  let n = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (Date.now() < deadline) ops += await fn((n += 1));
+    }),
+  );
+  return { ops, seconds: (Date.now() - started) / 1000 };
+}

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import type { CasMode, CasResult } from '@mosaic/shared-mongo';
-import { VersionedWriter, duplicateOnlyWriteErrors } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, duplicateOnlyWriteErrors } from '@mosaic/shared-mongo';
 import { ENRICHMENT_COLLECTIONS, ENRICHMENT_SCHEMAS, type EventDocument, type ProfileDocument, type StateDocument } from './documents';
 
 export interface MongoProfileStoreOptions {
@@ -63,9 +63,7 @@ export class MongoProfileStore {
   }
 
   private get db(): mongo.Db {
-    const db = this.conn.db;
-    if (!db) throw new Error('MongoDB connection is not open');
-    return db;
+    return openDb(this.conn);
   }
 
   get profiles(): mongo.Collection<ProfileDocument> {
@@ -82,10 +80,7 @@ export class MongoProfileStore {
 
   /** Declared indexes, plus `expiresAt` on profiles and events: TTL when `ttl` (MongoDB), plain otherwise (the sweep uses it). Idempotent. */
   async ensureIndexes(ttl: boolean): Promise<void> {
-    for (const [name, schema] of ENRICHMENT_SCHEMAS) {
-      const model = this.conn.models[name] ?? this.conn.model(name, schema);
-      await model.createIndexes();
-    }
+    await ensureSchemaIndexes(this.conn, ENRICHMENT_SCHEMAS);
     const options = ttl ? { expireAfterSeconds: 0 } : {};
     await this.profiles.createIndex({ expiresAt: 1 }, options);
     await this.events.createIndex({ expiresAt: 1 }, options);

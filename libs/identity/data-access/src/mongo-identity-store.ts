@@ -19,7 +19,7 @@
  */
 import { mongo, type Connection } from 'mongoose';
 import type { AuditRecord, GraphWrite, IdentifierRecord, IdentityStore, ProcessedRecord, ProfileRecord, WriteResult } from '@mosaic/identity-domain';
-import { VersionedWriter, bulkWriteChunked, duplicateOnlyWriteErrors, type CasMode, type CasTicketDocument } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, bulkWriteChunked, duplicateOnlyWriteErrors, type CasMode, type CasTicketDocument } from '@mosaic/shared-mongo';
 import {
   IDENTITY_COLLECTIONS,
   IDENTITY_SCHEMAS,
@@ -115,16 +115,11 @@ export class MongoIdentityStore implements BatchIdentityStore {
 
   /** Creates the collections' indexes (idempotent; at start-up, by every instance). No TTL index. */
   async ensureIndexes(): Promise<void> {
-    for (const [name, schema] of IDENTITY_SCHEMAS) {
-      const model = this.conn.models[name] ?? this.conn.model(name, schema);
-      await model.createIndexes();
-    }
+    await ensureSchemaIndexes(this.conn, IDENTITY_SCHEMAS);
   }
 
   private get db(): mongo.Db {
-    const db = this.conn.db;
-    if (!db) throw new Error('MongoDB connection is not open');
-    return db;
+    return openDb(this.conn);
   }
 
   get identifiers(): mongo.Collection<IdentifierDocument> {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
 import type { SegmentDefinition } from '@mosaic/segmentation-domain';
-import { VersionedWriter, casTicketSchema, duplicateOnlyWriteErrors, type CasMode } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, casTicketSchema, duplicateOnlyWriteErrors, type CasMode } from '@mosaic/shared-mongo';
 
 export const SEGMENTATION_COLLECTIONS = Object.freeze({
   segments: 'segmentation_segments',
@@ -100,16 +100,11 @@ export class SegmentDefinitionsRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    for (const [name, schema] of SCHEMAS) {
-      const model = this.conn.models[name] ?? this.conn.model(name, schema);
-      await model.createIndexes();
-    }
+    await ensureSchemaIndexes(this.conn, SCHEMAS);
   }
 
   private get db(): mongo.Db {
-    const db = this.conn.db;
-    if (!db) throw new Error('MongoDB connection is not open');
-    return db;
+    return openDb(this.conn);
   }
 
   get segments(): mongo.Collection<SegmentDocument> {

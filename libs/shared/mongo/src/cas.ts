@@ -25,7 +25,7 @@
  * `findByIds` reads one document at a time, a few in parallel.
  */
 import { Schema, mongo, type Connection } from 'mongoose';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError } from './mongo';
+import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, openDb } from './mongo';
 
 /** `native`: conditional single-document writes (MongoDB). `ticket`: insert-based compare-and-set (FerretDB 1.24). */
 export type CasMode = 'native' | 'ticket';
@@ -138,9 +138,7 @@ export class VersionedWriter {
   }
 
   get tickets(): mongo.Collection<CasTicketDocument> {
-    const db = this.conn.db;
-    if (!db) throw new Error('MongoDB connection is not open');
-    return db.collection<CasTicketDocument>(this.options.ticketCollection);
+    return openDb(this.conn).collection<CasTicketDocument>(this.options.ticketCollection);
   }
 
   /** Inserts `doc` (its version is the caller's); `conflict` when a document with its `_id` exists. */

@@ -74,3 +74,18 @@ export function duplicateOnlyWriteErrors(err: unknown): number[] | undefined {
   if (list.length === 0 || !list.every((e) => e.code === 11000)) return undefined;
   return list.map((e) => e.index);
 }
+
+/** Registers each `[modelName, schema]` on the connection (once) and creates its declared indexes. Idempotent. */
+export async function ensureSchemaIndexes(conn: Connection, schemas: readonly (readonly [string, mongoose.Schema])[]): Promise<void> {
+  for (const [name, schema] of schemas) {
+    const model = conn.models[name] ?? conn.model(name, schema);
+    await model.createIndexes();
+  }
+}
+
+/** The connection's database handle (throws when the connection is not open). */
+export function openDb(conn: Connection): mongo.Db {
+  const db = conn.db;
+  if (!db) throw new Error('MongoDB connection is not open');
+  return db;
+}
