@@ -29,6 +29,7 @@
  *   are recomputed from their events.
  */
 import {
+  type CompactProfile,
   type Identifier,
   type MergeNotice,
   type ProfileChange,
@@ -187,10 +188,10 @@ export class BatchApplier {
         const res = dup && w.state ? { state: w.state, changed: [], duplicate: true } : applyEvent(w.state, input, { now: nowIso, config: this.cfg, priceIndex: this.opts.priceIndex?.() });
         w.state = res.state;
         if (!res.duplicate) w.dirty = true;
-        w.items.push({ index, out: this.changeOut(res.state, res.changed, item, res.duplicate, nowIso), event: this.eventDocument(input, item) });
+        w.items.push({ index, out: this.changeOut(res.state, res.changed, item, res.duplicate, nowIso, 'event', res.profile), event: this.eventDocument(input, item) });
       }
       const dirty = [...working.values()].filter((w) => w.dirty);
-      const written = new Map(dirty.map((w) => [w.id, this.activeDocument(w.state as ProfileState, w.orig)]));
+      const written = new Map(dirty.map((w) => [w.id, this.activeDocument(w.state as ProfileState)]));
       const outcome = await this.opts.store.writeProfiles(dirty.map((w) => ({ expected: w.orig ? w.orig.version : null, doc: written.get(w.id) as ProfileDocument })));
       const next: typeof pending = [];
       const events: EventDocument[] = [];
@@ -328,13 +329,12 @@ export class BatchApplier {
         break;
       }
       const folded = foldMerge(base, loserState, notice, { config: this.cfg, priceIndex: this.opts.priceIndex?.() });
-      const r = await store.writeProfiles([{ expected: target ? target.version : null, doc: this.activeDocument(folded, target) }]);
+      const r = await store.writeProfiles([{ expected: target ? target.version : null, doc: this.activeDocument(folded) }]);
       if (r.get(targetId) === 'applied') {
         stats.merges += 1;
         stats.profilesWritten += 1;
-        const before = toCompactProfile(base);
         const after = toCompactProfile(folded);
-        out.push(this.changeOut(folded, changedPaths(before, after), item, false, nowIso, 'merge'));
+        out.push(this.changeOut(folded, changedPaths(toCompactProfile(base), after), item, false, nowIso, 'merge', after));
         break;
       }
       stats.conflicts += 1;
@@ -376,7 +376,7 @@ export class BatchApplier {
         live(fromDoc) ? this.rebuild(notice.fromProfileId, fromDoc as ProfileDocument, fromEvents, fromIdentifiers, item.messageId, nowIso) : undefined,
         this.rebuild(notice.newProfileId, live(newDoc), newEvents, newIdentifiers, item.messageId, nowIso),
       ].filter((x): x is { state: ProfileState; orig: ProfileDocument | null } => x !== undefined);
-      const r = await store.writeProfiles(rebuilt.map((x) => ({ expected: x.orig ? x.orig.version : null, doc: this.activeDocument(x.state, x.orig) })));
+      const r = await store.writeProfiles(rebuilt.map((x) => ({ expected: x.orig ? x.orig.version : null, doc: this.activeDocument(x.state) })));
       if (rebuilt.every((x) => r.get(x.state.profileId) === 'applied')) {
         stats.splits += 1;
         stats.profilesWritten += rebuilt.length;
@@ -409,13 +409,11 @@ export class BatchApplier {
 
   // ---- documents and messages ------------------------------------------------------------------
 
-  private activeDocument(state: ProfileState, orig: ProfileDocument | null): ProfileDocument {
+  private activeDocument(state: ProfileState): ProfileDocument {
     const known = state.identifiers.some((i) => i.type !== 'anonymousId');
     const last = Date.parse(state.computed.lastSeen ?? state.updatedAt);
     const expiresAt = known ? undefined : new Date((Number.isFinite(last) ? last : this.now().getTime()) + this.opts.anonymousTtlMs);
-    const doc = stateToDocument(state, { status: 'active', writeId: this.opts.store.newWriteId(), ...(expiresAt ? { expiresAt } : {}) });
-    if (orig && orig.version >= state.version) doc.version = orig.version + 1;
-    return doc;
+    return stateToDocument(state, { status: 'active', writeId: this.opts.store.newWriteId(), ...(expiresAt ? { expiresAt } : {}) });
   }
 
   private eventDocument(resolved: ResolvedEvent, item: InboundResolved): EventDocument {
@@ -438,7 +436,7 @@ export class BatchApplier {
     };
   }
 
-  private changeOut(state: ProfileState, changed: string[], item: InboundResolved, duplicate: boolean, nowIso: string, kind: 'event' | 'merge' | 'split' = 'event'): ChangeOut {
+  private changeOut(state: ProfileState, changed: string[], item: InboundResolved, duplicate: boolean, nowIso: string, kind: 'event' | 'merge' | 'split' = 'event', profile: CompactProfile = toCompactProfile(state)): ChangeOut {
     const trigger: ProfileChange['trigger'] =
       item.payload.kind === 'event'
         ? {
@@ -450,7 +448,7 @@ export class BatchApplier {
             ...(item.payload.event.timestamp ? { timestamp: item.payload.event.timestamp } : {}),
           }
         : { messageId: item.messageId, kind };
-    const change: ProfileChange = { profileId: state.profileId, version: state.version, changed, profile: toCompactProfile(state), trigger, at: nowIso };
+    const change: ProfileChange = { profileId: state.profileId, version: state.version, changed, profile, trigger, at: nowIso };
     return { key: state.profileId, messageId: `chg:${state.profileId}:${item.messageId}`, correlationId: item.correlationId, change, duplicate };
   }
 }

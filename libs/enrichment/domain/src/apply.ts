@@ -37,6 +37,8 @@ export interface ApplyResult {
   /** Paths (`identifiers`, `traits.<key>`, `computed.<attribute>`) whose compact view changed. */
   changed: string[];
   duplicate: boolean;
+  /** The compact view of `state` (computed for `changed` anyway); absent for duplicates. */
+  profile?: CompactProfile;
 }
 
 /** Events sent by systems about the person rather than by the person (no activity). */
@@ -285,7 +287,8 @@ export function applyEvent(state: ProfileState | undefined, resolved: ResolvedEv
   s.version += 1;
   s.updatedAt = ctx.now;
   finalize(s, cfg, ctx.priceIndex);
-  return { state: s, changed: changedPaths(state ? toCompactProfile(state) : undefined, toCompactProfile(s)), duplicate: false };
+  const profile = toCompactProfile(s);
+  return { state: s, changed: changedPaths(state ? toCompactProfile(state) : undefined, profile), duplicate: false, profile };
 }
 
 /** Recomputes every derived attribute from the stored facts (deterministic). */
