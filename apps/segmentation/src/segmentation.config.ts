@@ -4,6 +4,24 @@ import { z } from '@mosaic/shared-config';
 export const segmentationEnvSchema = z.object({
   /** Compare-and-set: `auto` (ticket on FerretDB, native on MongoDB), `native`, `ticket`. */
   SEGMENTATION_STORE_CAS: z.enum(['auto', 'native', 'ticket']).default('auto'),
+  /** How often the owner of a partition looks for due timers (ms). */
+  SEGMENTATION_TIMER_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Profiles handled per timer round. */
+  SEGMENTATION_TIMER_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** How often definitions changed through another instance are picked up (ms). */
+  SEGMENTATION_DEFINITIONS_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** Backfill throttle: profiles per second at most (0 = unthrottled). */
+  SEGMENTATION_BACKFILL_RATE: z.coerce.number().int().min(0).default(500),
+  /** Backfill page size (profiles per read-evaluate-write round). */
+  SEGMENTATION_BACKFILL_PAGE: z.coerce.number().int().min(1).max(5000).default(200),
+  /** Where enrichment keeps events (read to rebuild event windows of new definitions). */
+  SEGMENTATION_EVENTS_COLLECTION: z.string().min(1).default('enrichment_events'),
+  /** Re-reads of a profile that keeps changing within one batch. */
+  SEGMENTATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  /** Clustering job interval (seconds; 0 = off). */
+  SEGMENTATION_CLUSTER_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** Clusters (k of k-means). */
+  SEGMENTATION_CLUSTER_K: z.coerce.number().int().min(2).max(50).default(5),
 });
 
 export type SegmentationEnv = z.infer<typeof segmentationEnvSchema>;

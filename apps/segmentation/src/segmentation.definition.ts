@@ -2,7 +2,7 @@ import type { ServiceDefinition } from '@mosaic/shared-service';
 import { segmentationEnvSchema } from './segmentation.config';
 import { SegmentationModule } from './segmentation.module';
 
-/** The segmentation service (issue 6, in progress): segment definitions and their admin API. */
+/** The segmentation service: segment definitions, real-time evaluation, timers, backfills. */
 export const segmentationDefinition: ServiceDefinition<typeof segmentationEnvSchema.shape> = {
   service: 'segmentation',
   configSchema: segmentationEnvSchema,
@@ -10,6 +10,6 @@ export const segmentationDefinition: ServiceDefinition<typeof segmentationEnvSch
   openApi: {
     title: 'Mosaic segmentation',
     description:
-      'Segment definitions as data (JSON, validated with errors naming the JSON path, versioned). Admin API (Bearer admin token). Evaluation of profiles.changes into segments.membership is being built (issue 6) and does not run yet.',
+      'Segment definitions as data (JSON, validated with errors naming the JSON path, versioned), evaluated in real time from profiles.changes into segments.membership, with durable timers for time windows and backfills of new or changed definitions. Admin API (Bearer admin token).',
   },
 };

@@ -3,6 +3,7 @@ import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
 import type { SegmentationEnv } from './segmentation.config';
 import { SegmentationService } from './segmentation.service';
+import { MembershipsController } from './memberships.controller';
 import { SegmentsController } from './segments.controller';
 
 @Module({})
@@ -10,7 +11,7 @@ export class SegmentationModule {
   static forRoot(platform: Platform, config: CommonConfig & { own: SegmentationEnv }): DynamicModule {
     return {
       module: SegmentationModule,
-      controllers: [SegmentsController],
+      controllers: [SegmentsController, MembershipsController],
       providers: [{ provide: SegmentationService, useFactory: () => SegmentationService.start(platform, config) }],
       exports: [SegmentationService],
     };

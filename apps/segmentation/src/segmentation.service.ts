@@ -1,23 +1,184 @@
-import { SegmentDefinitionsRepository } from '@mosaic/segmentation-data-access';
+import { Schemas, decodeMessage, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import {
+  BackfillRunner,
+  PlanHolder,
+  SegmentDefinitionsRepository,
+  SegmentEvaluator,
+  SegmentProfilesStore,
+  StoredEventsReader,
+  type OutboxEntry,
+} from '@mosaic/segmentation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
-import { detectServerProfile } from '@mosaic/shared-mongo';
-import type { Platform } from '@mosaic/shared-service';
+import { produceMessages, type BatchContext, type InboundMessage } from '@mosaic/shared-kafka';
+import { detectServerProfile, type ServerProfile } from '@mosaic/shared-mongo';
+import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import type { SegmentationEnv } from './segmentation.config';
+import { segmentationMetrics, type SegmentationMetrics } from './segmentation.metrics';
 
 /**
- * The segmentation service, assembled (issue 6, in progress): the segment definitions store and
- * its admin API. Evaluation (profiles.changes → segments.membership), timers, backfill and
- * clustering are not built yet.
+ * The segmentation service, assembled: segment definitions and their admin API, the
+ * `profiles.changes` consumer that evaluates memberships and produces `segments.membership`,
+ * the timer loop of the partitions this instance owns, and backfills.
  */
 export class SegmentationService {
-  private constructor(readonly definitions: SegmentDefinitionsRepository) {}
+  readonly metrics: SegmentationMetrics;
+  readonly plans: PlanHolder;
+  readonly profiles: SegmentProfilesStore;
+  readonly evaluator: SegmentEvaluator;
+  readonly backfills: BackfillRunner;
+  private membershipPartitions = 1;
+  private readonly tasks: { start(): void; stop(): Promise<void> }[];
+
+  private constructor(
+    readonly platform: Platform,
+    readonly config: CommonConfig & { own: SegmentationEnv },
+    readonly server: ServerProfile,
+    readonly definitions: SegmentDefinitionsRepository,
+  ) {
+    const own = config.own;
+    const logger = platform.runtime.logger;
+    const cas = own.SEGMENTATION_STORE_CAS === 'auto' ? server.cas : own.SEGMENTATION_STORE_CAS;
+    this.metrics = segmentationMetrics(platform.runtime.metrics);
+    this.plans = new PlanHolder(definitions);
+    this.profiles = new SegmentProfilesStore(platform.mongo, { cas, instanceId: config.instanceId, pointReads: server.pointReads });
+    this.evaluator = new SegmentEvaluator({
+      store: this.profiles,
+      events: new StoredEventsReader(platform.mongo, own.SEGMENTATION_EVENTS_COLLECTION),
+      publish: (entries, partitionOf) => this.publish(entries, partitionOf),
+      plan: () => this.plans.current(),
+      maxAttempts: own.SEGMENTATION_MAX_ATTEMPTS,
+    });
+    this.backfills = new BackfillRunner({
+      conn: platform.mongo,
+      store: this.profiles,
+      evaluator: this.evaluator,
+      ensurePlan: (key, version) => this.plans.ensure(key, version),
+      instanceId: config.instanceId,
+      pageSize: own.SEGMENTATION_BACKFILL_PAGE,
+      rate: own.SEGMENTATION_BACKFILL_RATE,
+      onPage: (key, page) => {
+        this.metrics.backfilled.inc(page.processed);
+        this.metrics.evaluations.inc({ source: 'backfill' }, page.processed);
+        logger.debug({ segment: key, ...page }, 'backfill page');
+      },
+    });
+    this.tasks = [
+      new PeriodicTask({
+        intervalMs: own.SEGMENTATION_DEFINITIONS_REFRESH_MS,
+        run: () => this.plans.reload(),
+        onDone: () => this.metrics.activeSegments.set(this.plans.current().segments.length),
+        onError: (err) => logger.warn({ err }, 'reloading segment definitions failed; evaluating with the ones held'),
+      }),
+      new PeriodicTask({ intervalMs: own.SEGMENTATION_TIMER_INTERVAL_MS, run: () => this.fireTimers(), onError: (err) => logger.warn({ err }, 'timer round failed; the next one retries') }),
+      new PeriodicTask({ intervalMs: 2000, run: () => this.backfills.tick(), onError: (err) => logger.warn({ err }, 'backfill round failed; the next one resumes') }),
+    ];
+  }
 
   static async start(platform: Platform, config: CommonConfig & { own: SegmentationEnv }): Promise<SegmentationService> {
     const server = await detectServerProfile(platform.mongo);
     const cas = config.own.SEGMENTATION_STORE_CAS === 'auto' ? server.cas : config.own.SEGMENTATION_STORE_CAS;
     const definitions = new SegmentDefinitionsRepository(platform.mongo, { cas, instanceId: config.instanceId });
+    const service = new SegmentationService(platform, config, server, definitions);
     await definitions.ensureIndexes();
-    platform.runtime.logger.info({ server: server.version, cas }, 'segment definitions store ready');
-    return new SegmentationService(definitions);
+    await service.profiles.ensureIndexes();
+    await service.backfills.ensureIndexes();
+    await service.plans.reload();
+    service.metrics.activeSegments.set(service.plans.current().segments.length);
+    service.membershipPartitions = await service.partitionCount(platform.topics.segmentsMembership);
+    platform.runtime.logger.info({ server: server.version, cas, segments: service.plans.current().segments.length, skipped: service.plans.skipped() }, 'segmentation ready');
+    platform.consumers().register({ topic: 'profilesChanges', handler: service.handle });
+    for (const t of service.tasks) t.start();
+    platform.onShutdown(async () => {
+      await service.backfills.stop();
+      await Promise.all(service.tasks.map((t) => t.stop()));
+    });
+    return service;
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const admin = this.platform.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return Math.max(1, topics[0]?.partitions.length ?? 1);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * The `profiles.changes` batch handler (one partition, in order): decode (an off-contract
+   * message throws before anything is written: the host retries one by one and dead-letters
+   * it) → evaluate → write → publish → resolve (the host commits after).
+   */
+  readonly handle = async (messages: InboundMessage[], ctx: BatchContext): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const items = messages.map((m) => ({ change: decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange, partition: m.partition }));
+    const stats = await this.evaluator.applyChanges(items);
+    await ctx.heartbeat();
+    this.metrics.changes.inc({ outcome: 'applied' }, stats.changes - stats.duplicates);
+    this.metrics.changes.inc({ outcome: 'duplicate' }, stats.duplicates);
+    this.metrics.evaluations.inc({ source: 'change' }, stats.evaluatedProfiles);
+    this.metrics.conflicts.inc(stats.conflicts);
+    this.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (stats.conflicts > 0) {
+      const last = messages[messages.length - 1] as InboundMessage;
+      this.platform.runtime.logger.info({ topic: last.topic, partition: last.partition, offset: last.offset, ...stats }, 'batch evaluated with conflicts');
+    }
+  };
+
+  /** One timer round over the partitions this instance owns (repeats while full rounds come back). */
+  async fireTimers(): Promise<number> {
+    const assigned = this.platform.consumers().health().topics.find((t) => t.topicKey === 'profilesChanges')?.assignedPartitions ?? [];
+    let fired = 0;
+    for (let round = 0; round < 50; round += 1) {
+      const r = await this.evaluator.fireDue(assigned, this.config.own.SEGMENTATION_TIMER_BATCH);
+      fired += r.fired;
+      this.metrics.timersFired.inc(r.fired);
+      this.metrics.evaluations.inc({ source: 'timer' }, r.fired);
+      for (const ms of r.lateness) this.metrics.timerLateness.observe(ms / 1000);
+      if (r.due < this.config.own.SEGMENTATION_TIMER_BATCH) break;
+    }
+    return fired;
+  }
+
+  /** Publishes membership changes: keyed `<profileId>|<segmentKey>` (compaction), partitioned by profile. */
+  private async publish(entries: readonly OutboxEntry[], partitionOf: (profileId: string) => number): Promise<void> {
+    await produceMessages(
+      this.platform.producer,
+      this.platform.topics.segmentsMembership,
+      Schemas.segmentMembership,
+      entries.map((e) => {
+        const payload: SegmentMembershipChange = {
+          profileId: e.profileId,
+          segmentKey: e.segmentKey,
+          segmentVersion: e.segmentVersion,
+          change: e.change,
+          at: e.at,
+          reason: e.reason,
+          identifiers: e.identifiers,
+          profileVersion: e.profileVersion,
+        };
+        return {
+          payload,
+          meta: {
+            key: `${e.profileId}|${e.segmentKey}`,
+            partition: partitionOf(e.profileId) % this.membershipPartitions,
+            producer: 'segmentation',
+            correlationId: e.reason.messageId ?? `${e.reason.kind}:${e.profileId}`,
+            messageId: `mem:${e.profileId}:${e.profileVersion}`,
+            validate: false,
+          },
+        };
+      }),
+    );
+    for (const e of entries) this.metrics.membership.inc({ change: e.change });
+  }
+
+  /** After a definition changed through the admin API: reload and backfill it. */
+  async definitionChanged(key: string, version: number): Promise<void> {
+    await this.plans.reload();
+    this.metrics.activeSegments.set(this.plans.current().segments.length);
+    await this.backfills.request(key, version);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, checkReferences, validateDefinition, type SegmentDefinition } from '@mosaic/segmentation-domain';
-import type { StoredSegment, WriteOutcome } from '@mosaic/segmentation-data-access';
+import type { BackfillProgress, StoredSegment, WriteOutcome } from '@mosaic/segmentation-data-access';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
 import { SegmentationService } from './segmentation.service';
 
@@ -15,8 +15,37 @@ class SegmentResponse {
   @ApiProperty() updatedBy!: string;
 }
 
+class BackfillView {
+  @ApiProperty({ description: 'the segment version being backfilled' }) version!: number;
+  @ApiProperty({ enum: ['running', 'done', 'failed'] }) status!: string;
+  @ApiProperty({ description: 'profiles when it started' }) total!: number;
+  @ApiProperty() processed!: number;
+  @ApiProperty({ description: 'profiles whose state or membership changed' }) changed!: number;
+  @ApiProperty({ description: 'membership messages produced' }) published!: number;
+  @ApiProperty({ description: 'processed ÷ total (1 when done)' }) fraction!: number;
+  @ApiProperty() ratePerSecond!: number;
+  @ApiProperty() startedAt!: string;
+  @ApiPropertyOptional() finishedAt!: string | null;
+  @ApiPropertyOptional() error!: string | null;
+}
+
+class SegmentWithStats extends SegmentResponse {
+  @ApiProperty({ description: 'profiles in the segment now' }) size!: number;
+  @ApiPropertyOptional({ type: BackfillView, description: 'the latest backfill of this segment' }) backfill!: BackfillView | null;
+  @ApiPropertyOptional({ description: 'why an active segment is not evaluated (it refers to an inactive one)' }) notEvaluated?: string;
+}
+
+class PreviewResponse {
+  @ApiProperty({ description: 'profiles read' }) scanned!: number;
+  @ApiProperty({ description: 'of those, profiles that match' }) matched!: number;
+  @ApiProperty({ description: 'profiles stored' }) total!: number;
+  @ApiProperty({ description: 'false when only the first `maxProfiles` (by id) were read' }) complete!: boolean;
+  @ApiProperty({ description: 'matched × total ÷ scanned' }) estimated!: number;
+  @ApiProperty({ type: [String], description: 'ids of matching profiles' }) sample!: string[];
+}
+
 class SegmentListResponse {
-  @ApiProperty({ type: [SegmentResponse] }) segments!: SegmentResponse[];
+  @ApiProperty({ type: [SegmentWithStats] }) segments!: SegmentWithStats[];
 }
 
 class ValidationResponse {
@@ -32,6 +61,14 @@ function view(s: StoredSegment): SegmentResponse {
 
 function invalid(errors: { path: string; message: string }[]): ApiError {
   return new ApiError(400, 'invalid_definition', `invalid segment definition: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+}
+
+/** An integer query parameter within bounds (400 naming it otherwise). */
+function intParam(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ApiError(400, 'invalid_request', `${name}: must be an integer from ${min} to ${max}`);
+  return n;
 }
 
 /** `?expectedVersion=N`: optimistic concurrency for updates. */
@@ -66,8 +103,17 @@ export class SegmentsController {
     return definition;
   }
 
-  private outcome(r: WriteOutcome, key: string): SegmentResponse {
-    if (r.ok) return view(r.segment);
+  private async withStats(s: StoredSegment, backfills?: Map<string, BackfillProgress>): Promise<SegmentWithStats> {
+    const backfill = backfills ? (backfills.get(s.key) ?? null) : await this.segmentation.backfills.progress(s.key);
+    const skipped = this.segmentation.plans.skipped().find((x) => x.key === s.key);
+    return { ...view(s), size: await this.segmentation.profiles.size(s.key), backfill, ...(skipped && s.status === 'active' ? { notEvaluated: skipped.reason } : {}) };
+  }
+
+  private async outcome(r: WriteOutcome, key: string): Promise<SegmentWithStats> {
+    if (r.ok) {
+      await this.segmentation.definitionChanged(key, r.segment.version);
+      return this.withStats(r.segment);
+    }
     if (r.reason === 'exists') throw new ApiError(409, 'conflict', `segment ${key} exists (update it with PUT /v1/segments/${key})`);
     if (r.reason === 'not_found') throw new ApiError(404, 'not_found', `segment ${key} not found`);
     throw new ApiError(409, 'conflict', `segment ${key} was changed meanwhile (read it again and retry)`);
@@ -77,7 +123,25 @@ export class SegmentsController {
   @ApiOperation({ summary: 'Every segment with its current version and status' })
   @ApiOkResponse({ type: SegmentListResponse })
   async list(): Promise<SegmentListResponse> {
-    return { segments: (await this.repo.list()).map(view) };
+    const backfills = await this.segmentation.backfills.all();
+    const segments: SegmentWithStats[] = [];
+    for (const s of await this.repo.list()) segments.push(await this.withStats(s, backfills));
+    return { segments };
+  }
+
+  @Post('preview')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Count and sample the profiles an unsaved definition matches (event windows from stored events); reads at most maxProfiles' })
+  @ApiQuery({ name: 'maxProfiles', required: false, description: '1–1000000, default 10000' })
+  @ApiQuery({ name: 'sample', required: false, description: '0–100, default 10' })
+  @ApiBody({ schema: { type: 'object', example: SEGMENT_EXAMPLES[0] } })
+  @ApiOkResponse({ type: PreviewResponse })
+  async preview(@Body() body: unknown, @Query('maxProfiles') maxRaw?: string, @Query('sample') sampleRaw?: string): Promise<PreviewResponse> {
+    const maxProfiles = intParam('maxProfiles', maxRaw, 10_000, 1, 1_000_000);
+    const sample = intParam('sample', sampleRaw, 10, 0, 100);
+    const definition = await this.check(body);
+    const [r, total] = await Promise.all([this.segmentation.evaluator.preview(definition, { maxProfiles, sample }), this.segmentation.profiles.count()]);
+    return { ...r, total, estimated: r.complete || r.scanned === 0 ? r.matched : Math.round((r.matched * total) / r.scanned) };
   }
 
   @Get('schema')
@@ -104,19 +168,39 @@ export class SegmentsController {
   @Post()
   @ApiOperation({ summary: 'Create a segment (version 1); 400 naming every problem by JSON path; 409 if the key exists' })
   @ApiBody({ schema: { type: 'object', example: SEGMENT_EXAMPLES[0] } })
-  @ApiOkResponse({ type: SegmentResponse })
-  async create(@Body() body: unknown): Promise<SegmentResponse> {
+  @ApiOkResponse({ type: SegmentWithStats })
+  async create(@Body() body: unknown): Promise<SegmentWithStats> {
     const definition = await this.check(body);
     return this.outcome(await this.repo.create(definition, 'admin-api'), definition.key);
   }
 
   @Get(':key')
   @ApiOperation({ summary: 'A segment with its current definition' })
-  @ApiOkResponse({ type: SegmentResponse })
-  async get(@Param('key') key: string): Promise<SegmentResponse> {
+  @ApiOkResponse({ type: SegmentWithStats })
+  async get(@Param('key') key: string): Promise<SegmentWithStats> {
     const s = KEY.test(key) ? await this.repo.get(key) : null;
     if (!s) throw new ApiError(404, 'not_found', `segment ${key} not found`);
-    return view(s);
+    return this.withStats(s);
+  }
+
+  @Get(':key/members')
+  @ApiOperation({ summary: 'Profile ids in the segment, by id (page with `after`)' })
+  @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100' })
+  @ApiQuery({ name: 'after', required: false, description: 'the last id of the previous page' })
+  async members(@Param('key') key: string, @Query('limit') limitRaw?: string, @Query('after') after?: string): Promise<{ key: string; profileIds: string[]; next: string | null }> {
+    const limit = intParam('limit', limitRaw, 100, 1, 1000);
+    if (!KEY.test(key) || !(await this.repo.get(key))) throw new ApiError(404, 'not_found', `segment ${key} not found`);
+    const profileIds = await this.segmentation.profiles.members(key, limit, after);
+    return { key, profileIds, next: profileIds.length === limit ? (profileIds[profileIds.length - 1] ?? null) : null };
+  }
+
+  @Post(':key/backfill')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Re-run the backfill of a segment (after a failed one, or to re-read stored events)' })
+  async backfill(@Param('key') key: string): Promise<BackfillView> {
+    const s = KEY.test(key) ? await this.repo.get(key) : null;
+    if (!s) throw new ApiError(404, 'not_found', `segment ${key} not found`);
+    return this.segmentation.backfills.request(key, s.version);
   }
 
   @Get(':key/versions')
@@ -130,8 +214,8 @@ export class SegmentsController {
   @Put(':key')
   @ApiOperation({ summary: 'Replace the definition: a new version. `expectedVersion` makes it conditional (409 if the segment moved on).' })
   @ApiQuery({ name: 'expectedVersion', required: false })
-  @ApiOkResponse({ type: SegmentResponse })
-  async update(@Param('key') key: string, @Body() body: unknown, @Query('expectedVersion') expected?: string): Promise<SegmentResponse> {
+  @ApiOkResponse({ type: SegmentWithStats })
+  async update(@Param('key') key: string, @Body() body: unknown, @Query('expectedVersion') expected?: string): Promise<SegmentWithStats> {
     const expectedVersion = expectedVersionOf(expected);
     const definition = await this.check(body, key);
     return this.outcome(await this.repo.update(key, { definition }, 'admin-api', expectedVersion), key);
@@ -140,16 +224,16 @@ export class SegmentsController {
   @Post(':key/disable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Disable a segment (a new version; its definition is kept)' })
-  @ApiOkResponse({ type: SegmentResponse })
-  async disable(@Param('key') key: string): Promise<SegmentResponse> {
+  @ApiOkResponse({ type: SegmentWithStats })
+  async disable(@Param('key') key: string): Promise<SegmentWithStats> {
     return this.outcome(await this.repo.update(key, { status: 'disabled' }, 'admin-api'), key);
   }
 
   @Post(':key/enable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Enable a disabled segment (a new version)' })
-  @ApiOkResponse({ type: SegmentResponse })
-  async enable(@Param('key') key: string): Promise<SegmentResponse> {
+  @ApiOkResponse({ type: SegmentWithStats })
+  async enable(@Param('key') key: string): Promise<SegmentWithStats> {
     return this.outcome(await this.repo.update(key, { status: 'active' }, 'admin-api'), key);
   }
 
@@ -161,6 +245,8 @@ export class SegmentsController {
     if (!all.some((s) => s.key === key)) throw new ApiError(404, 'not_found', `segment ${key} not found`);
     const refs = checkReferences(all.filter((s) => s.key !== key).map((s) => s.definition));
     if (!refs.ok) throw new ApiError(409, 'conflict', `segment ${key} is referred to: ${refs.errors.map((e) => `${e.key} ${e.path}`).join('; ')}`);
+    const last = all.find((s) => s.key === key) as StoredSegment;
     await this.repo.delete(key);
+    await this.segmentation.definitionChanged(key, last.version);
   }
 }

@@ -25,3 +25,19 @@ export type { Occurrence, WindowState, SequenceState, ConditionState, ProfileWin
 export { compare, readPath, readTrait, fieldKey, isoTime, toNumber } from './values';
 export { resolveExclusivity } from './exclusivity';
 export type { ExclusivityCandidate } from './exclusivity';
+export {
+  planSegments,
+  emptyState,
+  nextTimerAt,
+  mainIdentifiers,
+  observe,
+  applyChange,
+  applyTimer,
+  applyDefinitions,
+  absorbMerged,
+  mergeWindows,
+  windowsFromEvents,
+  lookbackMs,
+  APPLIED_RING,
+} from './engine';
+export type { ActiveSegment, SegmentPlan, CompactView, Membership, ProfileSegmentState, MembershipDelta, StepResult, ChangeInput, ReasonKind } from './engine';

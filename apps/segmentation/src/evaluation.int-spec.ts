@@ -1,0 +1,242 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- API responses and envelopes are inspected as loose JSON */
+// Segment evaluation on the real broker and MongoDB-wire server: profiles.changes in,
+// segments.membership out (keyed and partitioned for compaction), exact window exits and
+// sequence entries fired by durable timers with no new event, restart with pending timers,
+// replay idempotence, merges, backfill (event windows from stored events), preview, sizes,
+// and a message off the contract dead-lettered while the partition moves on.
+import { Schemas, type ProfileChange } from '@mosaic/contracts';
+import { produceMessages } from '@mosaic/shared-kafka';
+import type { StartedService } from '@mosaic/shared-service';
+import { TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { MongoClient } from 'mongodb';
+import { segmentationDefinition } from './segmentation.definition';
+import { SegmentationService } from './segmentation.service';
+
+jest.setTimeout(120_000);
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const infra = testInfra();
+let svc: StartedService;
+let membership: TopicTap;
+let dlq: TopicTap;
+let mongo: MongoClient;
+
+const env = { MOSAIC_INSTANCE_ID: 'segmentation-eval-1', SEGMENTATION_TIMER_INTERVAL_MS: '200', SEGMENTATION_DEFINITIONS_REFRESH_MS: '500', SEGMENTATION_BACKFILL_RATE: '0', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' };
+
+beforeAll(async () => {
+  svc = await startTestService(segmentationDefinition, { env });
+  membership = await TopicTap.start(infra.kafkaBrokers, svc.platform.topics.segmentsMembership);
+  dlq = await TopicTap.start(infra.kafkaBrokers, svc.platform.topics.dlqSegmentation);
+  mongo = await MongoClient.connect(infra.mongoUri);
+}, 120_000);
+
+afterAll(async () => {
+  await membership?.stop();
+  await dlq?.stop();
+  await svc?.stop();
+  await mongo?.close();
+  await dropTestDatabase().catch(() => undefined);
+});
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await fetch(`${svc.http.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+let seq = 0;
+const versions = new Map<string, number>();
+interface ChangeOpts {
+  event?: string;
+  properties?: Record<string, unknown>;
+  at?: number;
+  changed?: string[];
+  traits?: Record<string, unknown>;
+  computed?: Record<string, unknown>;
+  mergedInto?: string;
+  kind?: string;
+  messageId?: string;
+}
+function change(profileId: string, o: ChangeOpts = {}): ProfileChange {
+  const version = (versions.get(profileId) ?? 0) + 1;
+  versions.set(profileId, version);
+  const at = new Date(o.at ?? Date.now()).toISOString();
+  return {
+    profileId,
+    version,
+    changed: o.changed ?? [],
+    profile: { identifiers: [{ type: 'userId', value: `user-${profileId}` }, { type: 'email', value: `${profileId}@example.com` }], traits: o.traits ?? {}, computed: o.computed ?? {}, membershipVersion: 0 } as any,
+    trigger: { messageId: o.messageId ?? `it-${++seq}`, kind: o.kind ?? 'event', eventType: 'track', event: o.event ?? 'Page Scrolled', properties: (o.properties ?? {}) as any, timestamp: at },
+    at: new Date().toISOString(),
+    ...(o.mergedInto ? { mergedInto: o.mergedInto } : {}),
+  };
+}
+
+const sent: ProfileChange[] = [];
+async function send(changes: ProfileChange[]): Promise<void> {
+  sent.push(...changes);
+  await produceMessages(
+    svc.platform.producer,
+    svc.platform.topics.profilesChanges,
+    Schemas.profileChange,
+    changes.map((c) => ({ payload: c, meta: { key: c.profileId, producer: 'it-test', messageId: `chg:${c.profileId}:${c.trigger?.messageId}`, correlationId: c.trigger?.messageId ?? 'x' } })),
+  );
+}
+
+function memberships(profileId: string): any[] {
+  return membership.payloads<any>((p) => p.profileId === profileId);
+}
+
+const premiumViews = {
+  key: 'premium-coffee-browsers',
+  condition: {
+    event: 'Product Viewed',
+    where: [
+      { property: 'category', op: 'equals', value: 'coffee machines' },
+      { property: 'price', op: 'gte', value: 500 },
+    ],
+    aggregate: { fn: 'count', op: 'gte', value: 3 },
+    within: { amount: 7, unit: 'days' },
+  },
+};
+const abandoned = { key: 'abandoned-cart', condition: { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } } };
+const highLtv = { key: 'high-ltv', priority: 10, exclusivityGroup: 'value', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 500 } };
+const buyer = { key: 'buyer', priority: 1, exclusivityGroup: 'value', condition: { attribute: 'orders.count', op: 'gte', value: 1 } };
+const spend30 = { key: 'spend-500-30d', condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 500 }, within: { amount: 30, unit: 'days' } } };
+const view = (price: number, at: number, category = 'coffee machines'): ChangeOpts => ({ event: 'Product Viewed', properties: { category, price }, at });
+
+it('evaluates changes into membership messages: keyed <profile>|<segment>, partitioned by profile, with identifiers and per-profile versions', async () => {
+  for (const d of [premiumViews, abandoned, highLtv, buyer, spend30]) expect((await api('POST', '/v1/segments', d)).status).toBe(201);
+  const now = Date.now();
+  await send([change('p-coffee', view(650, now - 2 * DAY)), change('p-coffee', view(300, now - DAY)), change('p-coffee', view(900, now - DAY, 'grinders')), change('p-coffee', view(700, now - HOUR))]);
+  await send([change('p-ltv', { event: 'Order Completed', properties: { total: 300 }, changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 300 } } })]);
+  await waitFor(() => memberships('p-ltv').length === 1 || null, { timeoutMs: 30_000 });
+  expect(memberships('p-coffee')).toEqual([]); // two matching views only
+  await send([change('p-coffee', view(1200, now))]);
+  await send([change('p-ltv', { event: 'Order Completed', properties: { total: 400 }, changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 700 } } })]);
+  await membership.waitFor(() => memberships('p-coffee').length === 1 && memberships('p-ltv').length === 4, 30_000);
+  const [coffee] = memberships('p-coffee');
+  expect(coffee).toMatchObject({ profileId: 'p-coffee', segmentKey: 'premium-coffee-browsers', segmentVersion: 1, change: 'entered', reason: { kind: 'message' }, identifiers: { userId: 'user-p-coffee', email: 'p-coffee@example.com' }, profileVersion: 1 });
+  // exclusivity: buyer first, then high-ltv replaces it; spend > 500 in 30 days by the sum of totals
+  expect(memberships('p-ltv').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual(['entered:buyer:1', 'exited:buyer:2', 'entered:high-ltv:3', 'entered:spend-500-30d:4']);
+  const msg = membership.messages.find((m) => (m.json as any)?.payload?.profileId === 'p-coffee');
+  expect(msg?.key).toBe('p-coffee|premium-coffee-browsers');
+  expect(msg?.headers['messageId']).toBe('mem:p-coffee:1');
+  // the same partition as the profile's changes (both topics have 3 partitions here)
+  const stored = await mongo.db().collection('segmentation_profiles').findOne({ _id: 'p-coffee' as any });
+  expect(msg?.partition).toBe(stored?.['partition']);
+  expect(stored?.['segments']).toEqual(['premium-coffee-browsers']);
+  expect(stored?.['outbox']).toBeNull();
+  // reads need no recomputation; sizes in the list
+  const seg = await api('GET', '/v1/profiles/p-ltv/segments');
+  expect(seg.json['segments'].map((s: any) => s.segmentKey)).toEqual(['high-ltv', 'spend-500-30d']);
+  expect(seg.json['membershipVersion']).toBe(4);
+  const list = await api('GET', '/v1/segments');
+  const sizes = Object.fromEntries(list.json['segments'].map((s: any) => [s.key, s.size]));
+  expect(sizes).toMatchObject({ 'premium-coffee-browsers': 1, 'high-ltv': 1, buyer: 0, 'spend-500-30d': 1 });
+  expect((await api('GET', '/v1/segments/high-ltv/members')).json['profileIds']).toEqual(['p-ltv']);
+  expect((await api('GET', '/v1/profiles/nobody/segments')).status).toBe(404);
+});
+
+it('leaves a window when its third-newest view turns 7 days old, and enters "cart, no order in 2 hours" when the 2 hours pass — no new event', async () => {
+  const now = Date.now();
+  // the oldest of three views turns 7 days old in ~4 s
+  await send([change('p-exit', view(800, now - 7 * DAY + 4_000)), change('p-exit', view(800, now - DAY)), change('p-exit', view(800, now - HOUR))]);
+  await send([change('p-cart', { event: 'Product Added', properties: { product_id: 'm-1' }, at: now - 2 * HOUR + 4_000 })]);
+  await send([change('p-cart-ordered', { event: 'Product Added', at: now - 2 * HOUR + 3_000 }), change('p-cart-ordered', { event: 'Order Completed', properties: { total: 20 }, at: now - HOUR })]);
+  await membership.waitFor(() => memberships('p-exit').length === 1, 30_000);
+  await membership.waitFor(() => memberships('p-exit').length === 2 && memberships('p-cart').length === 1, 30_000);
+  const [entered, exited] = memberships('p-exit');
+  expect(entered).toMatchObject({ change: 'entered', reason: { kind: 'message' } });
+  expect(exited).toMatchObject({ change: 'exited', segmentKey: 'premium-coffee-browsers', reason: { kind: 'timer' }, profileVersion: 2 });
+  const due = now + 4_000;
+  const lateMs = Date.parse(exited.at) - due;
+  expect(lateMs).toBeGreaterThanOrEqual(0);
+  expect(lateMs).toBeLessThan(5_000);
+  expect(memberships('p-cart')).toEqual([expect.objectContaining({ change: 'entered', segmentKey: 'abandoned-cart', reason: { kind: 'timer' } })]);
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(memberships('p-cart-ordered')).toEqual([]);
+  const metrics = await (await fetch(`${svc.http.url}/metrics`)).text();
+  expect(metrics).toMatch(/mosaic_segmentation_timer_lateness_seconds_count\{[^}]*\} [1-9]/);
+  expect(Number(/mosaic_segmentation_timers_fired_total\{[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+});
+
+it('fires timers that were pending when the service stopped, after a restart', async () => {
+  const now = Date.now();
+  await send([change('p-restart', { event: 'Product Added', at: now - 2 * HOUR + 6_000 })]);
+  await waitFor(async () => (await mongo.db().collection('segmentation_profiles').findOne({ _id: 'p-restart' as any }))?.['timerAt'] || null, { timeoutMs: 30_000 });
+  await svc.stop();
+  await new Promise((r) => setTimeout(r, 7_000)); // due while no instance runs
+  expect(memberships('p-restart')).toEqual([]);
+  svc = await startTestService(segmentationDefinition, { env: { ...env, MOSAIC_INSTANCE_ID: 'segmentation-eval-2' } });
+  await membership.waitFor(() => memberships('p-restart').length === 1, 45_000);
+  expect(memberships('p-restart')[0]).toMatchObject({ change: 'entered', segmentKey: 'abandoned-cart', reason: { kind: 'timer' } });
+});
+
+it('a replay of the same changes publishes nothing again and leaves the state as it was', async () => {
+  const before = await mongo.db().collection('segmentation_profiles').find({}).sort({ _id: 1 }).project({ state: 1 }).toArray();
+  const count = membership.messages.length;
+  // every change sent so far, again (same trigger ids): what a consumer-group reset replays
+  await send([...sent]);
+  await send([change('p-marker', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 1 } } })]);
+  await membership.waitFor(() => memberships('p-marker').length === 1, 60_000);
+  await new Promise((r) => setTimeout(r, 1_000)); // other partitions
+  expect(membership.messages.length).toBe(count + 1);
+  const after = await mongo.db().collection('segmentation_profiles').find({ _id: { $ne: 'p-marker' as any } }).sort({ _id: 1 }).project({ state: 1 }).toArray();
+  expect(after).toEqual(before);
+});
+
+it('merges: the loser exits its segments; the survivor gets its event windows and is re-evaluated', async () => {
+  const now = Date.now();
+  await send([change('anon-1', view(600, now - 3 * HOUR)), change('anon-1', view(650, now - 2 * HOUR)), change('anon-1', { event: 'Product Added', at: now - 3 * HOUR })]);
+  await membership.waitFor(() => memberships('anon-1').length === 1, 30_000); // abandoned cart, already 3 hours
+  await send([change('known-1', { ...view(700, now - HOUR), changed: ['traits.email'], traits: { email: 'k@example.com' } })]);
+  await send([change('anon-1', { kind: 'merge', mergedInto: 'known-1', changed: ['mergedInto'] })]);
+  await membership.waitFor(() => memberships('anon-1').length === 2 && memberships('known-1').length >= 2, 30_000);
+  expect(memberships('anon-1')[1]).toMatchObject({ change: 'exited', segmentKey: 'abandoned-cart', reason: { kind: 'merge' } });
+  expect(memberships('known-1').map((m) => `${m.change}:${m.segmentKey}:${m.reason.kind}`).sort()).toEqual(['entered:abandoned-cart:merge', 'entered:premium-coffee-browsers:merge']);
+  expect((await api('GET', '/v1/profiles/anon-1/segments')).json).toMatchObject({ segments: [], mergedInto: 'known-1' });
+});
+
+it('backfills a new definition over stored profiles (event windows from stored events), with progress; preview counts before saving', async () => {
+  const now = Date.now();
+  // events as enrichment stores them (docs/enrichment.md), for profiles segmentation already holds
+  await mongo
+    .db()
+    .collection('enrichment_events')
+    .insertMany(
+      [0, 1, 2].map((i) => ({ _id: `review-${i}` as any, profileId: 'p-coffee', at: new Date(now - i * DAY), receivedAt: new Date(), type: 'track', name: 'Product Reviews Viewed', idKeys: [], identifiers: [], json: JSON.stringify({ type: 'track', event: 'Product Reviews Viewed', properties: { category: 'coffee machines' } }), expiresAt: new Date(now + DAY) })),
+    );
+  const readers = { key: 'review-readers-30d', condition: { event: 'Product Reviews Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee machines' }], within: { amount: 30, unit: 'days' } } };
+  const preview = await api('POST', '/v1/segments/preview?sample=5', readers);
+  expect(preview.status).toBe(200);
+  expect(preview.json).toMatchObject({ matched: 1, sample: ['p-coffee'], complete: true });
+  expect(preview.json['scanned']).toBe(preview.json['total']);
+  expect((await api('POST', '/v1/segments/preview?maxProfiles=0', readers)).status).toBe(400);
+  expect((await api('POST', '/v1/segments', readers)).json['backfill']).toMatchObject({ status: 'running', version: 1 });
+  const done = await waitFor(async () => ((await api('GET', '/v1/segments/review-readers-30d')).json['backfill']?.status === 'done' ? (await api('GET', '/v1/segments/review-readers-30d')).json : null), { timeoutMs: 60_000 });
+  expect(done['backfill']).toMatchObject({ fraction: 1, changed: 1 });
+  expect(done['backfill']['processed']).toBeGreaterThanOrEqual(done['backfill']['total']);
+  await membership.waitFor(() => memberships('p-coffee').some((m) => m.segmentKey === 'review-readers-30d'), 30_000);
+  expect(memberships('p-coffee').find((m) => m.segmentKey === 'review-readers-30d')).toMatchObject({ change: 'entered', reason: { kind: 'definition' } });
+  // disabling exits every member (a backfill too); the exit names the version the profile was in
+  await api('POST', '/v1/segments/review-readers-30d/disable');
+  await membership.waitFor(() => memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d').length === 2, 60_000);
+  expect(memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d')[1]).toMatchObject({ change: 'exited', segmentVersion: 1, reason: { kind: 'definition', detail: 'segment disabled or deleted' } });
+});
+
+it('dead-letters a message off the contract and keeps evaluating the partition', async () => {
+  const producer = svc.platform.kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: svc.platform.topics.profilesChanges, messages: [{ key: 'p-bad', value: JSON.stringify({ schema: 'profiles.changes', schemaVersion: 1, messageId: 'bad-1', correlationId: 'bad-1', producedAt: new Date().toISOString(), producer: 'it', payload: { profileId: 'p-bad', version: 'x' } }) }] });
+  await producer.disconnect();
+  await send([change('p-bad', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } })]);
+  await membership.waitFor(() => memberships('p-bad').length === 1, 60_000);
+  await dlq.waitFor((m) => m.some((x) => (x.json as any)?.payload?.key === 'p-bad'), 30_000);
+  expect(svc.http.app.get(SegmentationService).plans.current().segments.length).toBeGreaterThan(0);
+});

@@ -1,0 +1,203 @@
+/**
+ * Segmentation's per-profile state in MongoDB (`segmentation_profiles`): the engine's state
+ * (JSON text: compact profile, event windows, qualification, timers), the segments the
+ * profile is in (indexed, for sizes and member lists), the earliest timer (indexed with the
+ * profile's partition, so the partition's owner finds what is due) and an outbox of membership
+ * changes not yet confirmed as published. Every write is a compare-and-set on `version`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Schema, mongo, type Connection } from 'mongoose';
+import { emptyState, nextTimerAt, type MembershipDelta, type ProfileSegmentState } from '@mosaic/segmentation-domain';
+import { openDb, ensureSchemaIndexes, VersionedWriter, casTicketSchema, bulkWriteChunked, type CasMode, type CasResult } from '@mosaic/shared-mongo';
+import { SEGMENTATION_COLLECTIONS } from './definitions.repository';
+
+export const PROFILES_COLLECTION = 'segmentation_profiles';
+
+/** A membership change waiting to be published (with what the message needs besides the delta). */
+export interface OutboxEntry extends MembershipDelta {
+  profileId: string;
+  identifiers: { userId?: string; email?: string };
+}
+
+export interface SegmentProfileDocument {
+  /** The profile id. */
+  _id: string;
+  /** The profile's partition of `profiles.changes` (its timers are fired by that partition's owner); -1 until known. */
+  partition: number;
+  version: number;
+  writeId: string;
+  /** `ProfileSegmentState` as JSON text. */
+  state: string;
+  /** Segment keys the profile is in. */
+  segments: string[];
+  /** The earliest timer, or when an unconfirmed outbox must be re-published; null when nothing is pending. */
+  timerAt: Date | null;
+  /** Membership changes written but not yet confirmed as published (JSON text of `OutboxEntry[]`). */
+  outbox: string | null;
+  mergedInto?: string;
+  updatedAt: Date;
+}
+
+export const SegmentProfileSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    partition: { type: Number, required: true },
+    version: { type: Number, required: true },
+    writeId: { type: String, required: true },
+    state: { type: String, required: true },
+    segments: { type: [String], default: [] },
+    timerAt: { type: Date, default: null },
+    outbox: { type: String, default: null },
+    mergedInto: { type: String },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: PROFILES_COLLECTION, versionKey: false },
+);
+SegmentProfileSchema.index({ partition: 1, timerAt: 1 });
+SegmentProfileSchema.index({ segments: 1 });
+
+/** A loaded profile: its stored document (null when new) and its state. */
+export interface LoadedProfile {
+  doc: SegmentProfileDocument | null;
+  state: ProfileSegmentState;
+  outbox: OutboxEntry[];
+}
+
+export interface ProfileWrite {
+  loaded: LoadedProfile;
+  state: ProfileSegmentState;
+  /** New membership changes to publish (appended to any unconfirmed ones). */
+  entries: OutboxEntry[];
+  partition: number;
+}
+
+export interface WrittenProfile {
+  id: string;
+  writeId: string;
+  /** Everything this document's outbox holds now (to publish, then confirm). */
+  outbox: OutboxEntry[];
+  timerAt: Date | null;
+}
+
+/** How long an outbox may stay unconfirmed before the timer sweep publishes it again. */
+export const OUTBOX_GRACE_MS = 15_000;
+
+export class SegmentProfilesStore {
+  readonly writer: VersionedWriter;
+
+  constructor(
+    private readonly conn: Connection,
+    options: { cas?: CasMode; instanceId?: string; pointReads?: boolean } = {},
+  ) {
+    this.writer = new VersionedWriter(conn, { mode: options.cas ?? 'ticket', ticketCollection: SEGMENTATION_COLLECTIONS.tickets, instanceId: options.instanceId ?? 'segmentation', pointReads: options.pointReads });
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await ensureSchemaIndexes(this.conn, [
+      ['SegmentationProfile', SegmentProfileSchema],
+      ['SegmentationCasTicket', casTicketSchema(SEGMENTATION_COLLECTIONS.tickets)],
+    ]);
+  }
+
+  get profiles(): mongo.Collection<SegmentProfileDocument> {
+    return openDb(this.conn).collection<SegmentProfileDocument>(PROFILES_COLLECTION);
+  }
+
+  static parse(doc: SegmentProfileDocument | null, id: string): LoadedProfile {
+    if (!doc) return { doc: null, state: emptyState(id), outbox: [] };
+    return { doc, state: JSON.parse(doc.state) as ProfileSegmentState, outbox: doc.outbox ? (JSON.parse(doc.outbox) as OutboxEntry[]) : [] };
+  }
+
+  async load(ids: readonly string[]): Promise<Map<string, LoadedProfile>> {
+    const docs = await this.writer.findByIds(this.profiles, ids);
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    return new Map(ids.map((id) => [id, SegmentProfilesStore.parse(byId.get(id) ?? null, id)]));
+  }
+
+  /** Writes states (compare-and-set each); the result tells which landed. */
+  async write(writes: readonly ProfileWrite[], now = new Date()): Promise<{ results: Map<string, CasResult>; written: WrittenProfile[] }> {
+    const docs: { expected: number | null; doc: SegmentProfileDocument }[] = [];
+    const written: WrittenProfile[] = [];
+    for (const w of writes) {
+      const outbox = [...w.loaded.outbox, ...w.entries];
+      const timerAt = timerOf(w.state, outbox, now);
+      const doc: SegmentProfileDocument = {
+        _id: w.state.profileId,
+        partition: w.partition >= 0 ? w.partition : (w.loaded.doc?.partition ?? -1),
+        version: (w.loaded.doc?.version ?? 0) + 1,
+        writeId: randomUUID(),
+        state: JSON.stringify(w.state),
+        segments: Object.keys(w.state.memberships).sort(),
+        timerAt,
+        outbox: outbox.length > 0 ? JSON.stringify(outbox) : null,
+        updatedAt: now,
+        ...(w.state.mergedInto ? { mergedInto: w.state.mergedInto } : {}),
+      };
+      docs.push({ expected: w.loaded.doc ? w.loaded.doc.version : null, doc });
+      written.push({ id: doc._id, writeId: doc.writeId, outbox, timerAt: stateTimer(w.state) });
+    }
+    const results = await this.writer.writeMany(this.profiles, docs);
+    return { results, written: written.filter((w) => results.get(w.id) === 'applied') };
+  }
+
+  /**
+   * Marks outboxes as published (only where the document is still the one written: a newer
+   * write carries the entries on and is confirmed by its own writer).
+   */
+  async confirm(written: readonly WrittenProfile[]): Promise<void> {
+    const ops = written
+      .filter((w) => w.outbox.length > 0)
+      .map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, timerAt: w.timerAt } } } }));
+    if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+  }
+
+  /** Sets `timerAt` from the state where nothing else changed (a timer that found nothing to do). */
+  async retime(list: readonly WrittenProfile[]): Promise<void> {
+    const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { timerAt: w.timerAt } } } }));
+    if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+  }
+
+  /** Profiles of these partitions with a timer (or an unconfirmed outbox) due at `now`. */
+  async due(partitions: readonly number[], now: Date, limit: number): Promise<SegmentProfileDocument[]> {
+    if (partitions.length === 0) return [];
+    return (await this.profiles
+      .find({ partition: { $in: [...partitions] }, timerAt: { $ne: null, $lte: now } })
+      .sort({ timerAt: 1 })
+      .limit(limit)
+      .toArray()) as SegmentProfileDocument[];
+  }
+
+  /** How many profiles are in a segment. */
+  async size(key: string): Promise<number> {
+    return this.profiles.countDocuments({ segments: key });
+  }
+
+  /** Ids of profiles in a segment, by id, after `after`. */
+  async members(key: string, limit: number, after?: string): Promise<string[]> {
+    const filter: mongo.Filter<SegmentProfileDocument> = after ? { segments: key, _id: { $gt: after } } : { segments: key };
+    return (await this.profiles.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(limit).toArray()).map((d) => d._id);
+  }
+
+  /** A page of profiles by id (the backfill's scan). */
+  async page(after: string | undefined, limit: number): Promise<SegmentProfileDocument[]> {
+    const filter: mongo.Filter<SegmentProfileDocument> = after === undefined ? {} : { _id: { $gt: after } };
+    return (await this.profiles.find(filter).sort({ _id: 1 }).limit(limit).toArray()) as SegmentProfileDocument[];
+  }
+
+  async count(): Promise<number> {
+    return this.profiles.estimatedDocumentCount();
+  }
+}
+
+/** The state's earliest timer as a date (what `timerAt` is once the outbox is confirmed). */
+export function stateTimer(state: ProfileSegmentState): Date | null {
+  const t = nextTimerAt(state);
+  return t === undefined ? null : new Date(t);
+}
+
+/** The document's `timerAt`: the earliest timer, or the outbox's grace deadline when sooner. */
+function timerOf(state: ProfileSegmentState, outbox: readonly OutboxEntry[], now: Date): Date | null {
+  const timer = nextTimerAt(state);
+  const candidates = [timer, outbox.length > 0 ? now.getTime() + OUTBOX_GRACE_MS : undefined].filter((t): t is number => t !== undefined);
+  return candidates.length > 0 ? new Date(Math.min(...candidates)) : null;
+}

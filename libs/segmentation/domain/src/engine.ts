@@ -1,0 +1,382 @@
+/**
+ * The evaluation engine: one profile's segment state and how a change, a timer, a merge or a
+ * new definition moves it. Pure (the clock is an argument); the service stores the state,
+ * fires the timers and publishes the membership changes this returns.
+ */
+import { type SegmentDefinition, referencedSegments, windowedConditions } from './definition';
+import { affects, evaluate } from './evaluate';
+import { resolveExclusivity } from './exclusivity';
+import { checkReferences } from './validate';
+import {
+  addFirst,
+  addOccurrence,
+  addThenNot,
+  emptySequence,
+  emptyWindow,
+  eventOfChange,
+  observeEvent,
+  pruneAll,
+  type ObservedEvent,
+  type ProfileWindows,
+  type SequenceState,
+  type WindowState,
+} from './windows';
+
+/** A segment the engine evaluates: an active definition at a version. */
+export interface ActiveSegment {
+  key: string;
+  version: number;
+  definition: SegmentDefinition;
+}
+
+/** Active segments in evaluation order (every segment after the ones it refers to), with their references. */
+export interface SegmentPlan {
+  segments: readonly (ActiveSegment & { refs: readonly string[]; windowed: boolean })[];
+  byKey: ReadonlyMap<string, ActiveSegment>;
+}
+
+/** Orders active segments so that references come first. Segments whose references are not active are left out (they are reported). */
+export function planSegments(active: readonly ActiveSegment[]): SegmentPlan & { skipped: { key: string; reason: string }[] } {
+  const skipped: { key: string; reason: string }[] = [];
+  let pool = [...active];
+  // drop segments referring to missing (disabled/deleted) ones, transitively
+  for (;;) {
+    const keys = new Set(pool.map((s) => s.key));
+    const bad = pool.filter((s) => referencedSegments(s.definition).some((r) => !keys.has(r)));
+    if (bad.length === 0) break;
+    for (const b of bad) skipped.push({ key: b.key, reason: `refers to ${referencedSegments(b.definition).filter((r) => !keys.has(r)).join(', ')}, which is not active` });
+    pool = pool.filter((s) => !bad.includes(s));
+  }
+  const check = checkReferences(pool.map((s) => s.definition));
+  let order: string[];
+  if (check.ok) order = check.order;
+  else {
+    for (const e of check.errors) skipped.push({ key: e.key, reason: e.message });
+    const badKeys = new Set(check.errors.map((e) => e.key));
+    pool = pool.filter((s) => !badKeys.has(s.key));
+    order = pool.map((s) => s.key).sort();
+  }
+  const byKey = new Map(pool.map((s) => [s.key, s]));
+  const segments = order.filter((k) => byKey.has(k)).map((k) => {
+    const s = byKey.get(k) as ActiveSegment;
+    return { ...s, refs: referencedSegments(s.definition), windowed: windowedConditions(s.definition).length > 0 };
+  });
+  return { segments, byKey, skipped };
+}
+
+export interface CompactView {
+  identifiers: readonly { type: string; value: string }[];
+  traits: Record<string, unknown>;
+  computed: Record<string, unknown>;
+}
+
+export interface Membership {
+  /** The definition version the profile entered (or was last re-evaluated) under. */
+  version: number;
+  /** When it entered (ISO-8601). */
+  since: string;
+}
+
+/** What segmentation keeps per profile. Plain JSON. */
+export interface ProfileSegmentState {
+  profileId: string;
+  /** The latest compact profile from `profiles.changes`; absent while only a merge moved windows here. */
+  profile?: CompactView;
+  /** Enrichment's version of `profile`: older changes do not replace it. */
+  sourceVersion: number;
+  /** Event-window state per segment, for the definition version it was built for. */
+  windows: Record<string, { v: number; w: ProfileWindows }>;
+  /** Segments whose condition holds (before exclusivity groups). */
+  qualified: Record<string, true>;
+  /** Segments the profile is in (after exclusivity groups): what is published. */
+  memberships: Record<string, Membership>;
+  /** Per segment, when its result can next change with no new event (ms). */
+  timers: Record<string, number>;
+  /** Trigger message ids applied recently (oldest first, at most `APPLIED_RING`). */
+  applied: string[];
+  /** Increases by one per published membership change. */
+  membershipVersion: number;
+  /** Set once the profile was merged away: its memberships exited and its windows moved to the survivor. */
+  mergedInto?: string;
+}
+
+export const APPLIED_RING = 200;
+
+export type ReasonKind = 'message' | 'timer' | 'merge' | 'definition';
+
+export interface MembershipDelta {
+  segmentKey: string;
+  segmentVersion: number;
+  change: 'entered' | 'exited';
+  at: string;
+  reason: { kind: ReasonKind; messageId?: string; detail?: string };
+  /** The profile's `membershipVersion` after this change. */
+  profileVersion: number;
+}
+
+export interface StepResult {
+  state: ProfileSegmentState;
+  deltas: MembershipDelta[];
+  /** False when nothing needs writing (a duplicate, an older version, nothing changed). */
+  changed: boolean;
+  /** Whether the input was a redelivery of something already applied. */
+  duplicate: boolean;
+}
+
+/** The change as segmentation reads it (the contracts' `ProfileChange`). */
+export interface ChangeInput {
+  profileId: string;
+  version: number;
+  changed: readonly string[];
+  profile: CompactView;
+  trigger?: { messageId: string; kind: string; eventType?: string; event?: string; properties?: Record<string, unknown>; timestamp?: string };
+  at: string;
+  mergedInto?: string;
+}
+
+export function emptyState(profileId: string): ProfileSegmentState {
+  return { profileId, sourceVersion: -1, windows: {}, qualified: {}, memberships: {}, timers: {}, applied: [], membershipVersion: 0 };
+}
+
+/** The earliest pending timer of a state (ms), if any. */
+export function nextTimerAt(state: ProfileSegmentState): number | undefined {
+  let m: number | undefined;
+  for (const t of Object.values(state.timers)) if (m === undefined || t < m) m = t;
+  return m;
+}
+
+/** Main identifiers published with membership changes. */
+export function mainIdentifiers(profile: CompactView | undefined): { userId?: string; email?: string } {
+  const out: { userId?: string; email?: string } = {};
+  for (const id of profile?.identifiers ?? []) {
+    if (id.type === 'userId' && out.userId === undefined) out.userId = id.value;
+    if (id.type === 'email' && out.email === undefined) out.email = id.value;
+  }
+  return out;
+}
+
+function clone(s: ProfileSegmentState): ProfileSegmentState {
+  return { ...s, windows: { ...s.windows }, qualified: { ...s.qualified }, memberships: { ...s.memberships }, timers: { ...s.timers }, applied: [...s.applied] };
+}
+
+function windowsOf(state: ProfileSegmentState, seg: ActiveSegment): ProfileWindows {
+  const held = state.windows[seg.key];
+  return held && held.v === seg.version ? held.w : {};
+}
+
+function setWindows(state: ProfileSegmentState, seg: ActiveSegment, w: ProfileWindows): void {
+  if (Object.keys(w).length === 0) delete state.windows[seg.key];
+  else state.windows[seg.key] = { v: seg.version, w };
+}
+
+/** Feeds an event into every windowed segment (idempotent by message id) and prunes at `now`. */
+export function observe(state: ProfileSegmentState, plan: SegmentPlan, event: ObservedEvent, now: number): void {
+  for (const seg of plan.segments) {
+    if (!seg.windowed) continue;
+    const before = windowsOf(state, seg);
+    const after = pruneAll(observeEvent(seg.definition, before, event, now), now);
+    if (after !== before) setWindows(state, seg, after);
+  }
+}
+
+/**
+ * Re-evaluates the segments `pick` selects (plus every segment referring to one whose result
+ * changed), resolves exclusivity groups and returns the membership changes.
+ */
+function reevaluate(state: ProfileSegmentState, plan: SegmentPlan, pick: (seg: ActiveSegment) => boolean, now: number, reason: MembershipDelta['reason']): MembershipDelta[] {
+  const flipped = new Set<string>();
+  if (state.profile) {
+    for (const seg of plan.segments) {
+      if (!pick(seg) && !seg.refs.some((r) => flipped.has(r))) continue;
+      const windows = windowsOf(state, seg);
+      const r = evaluate(seg.definition, { profile: state.profile, windows, segments: state.qualified }, { now });
+      if (r.member !== (state.qualified[seg.key] === true)) flipped.add(seg.key);
+      if (r.member) state.qualified[seg.key] = true;
+      else delete state.qualified[seg.key];
+      if (r.nextChangeAt !== undefined) state.timers[seg.key] = r.nextChangeAt;
+      else delete state.timers[seg.key];
+    }
+  }
+  // forget what belongs to segments that are no longer active
+  for (const key of Object.keys(state.qualified)) if (!plan.byKey.has(key)) delete state.qualified[key];
+  for (const key of Object.keys(state.timers)) if (!plan.byKey.has(key)) delete state.timers[key];
+  for (const key of Object.keys(state.windows)) if (!plan.byKey.has(key)) delete state.windows[key];
+  return publishable(state, plan, now, reason);
+}
+
+function publishable(state: ProfileSegmentState, plan: SegmentPlan, now: number, reason: MembershipDelta['reason']): MembershipDelta[] {
+  const candidates = plan.segments
+    .filter((s) => state.qualified[s.key])
+    .map((s) => ({ key: s.key, version: s.version, priority: s.definition.priority, group: s.definition.exclusivityGroup }));
+  const members = new Map(resolveExclusivity(candidates).map((c) => [c.key, c.version]));
+  const at = new Date(now).toISOString();
+  const deltas: MembershipDelta[] = [];
+  for (const [key, m] of Object.entries(state.memberships)) {
+    if (members.has(key)) continue;
+    const seg = plan.byKey.get(key);
+    delete state.memberships[key];
+    state.membershipVersion += 1;
+    deltas.push({
+      segmentKey: key,
+      segmentVersion: seg?.version ?? m.version,
+      change: 'exited',
+      at,
+      reason: seg ? reason : { kind: 'definition', detail: 'segment disabled or deleted' },
+      profileVersion: state.membershipVersion,
+    });
+  }
+  for (const [key, version] of members) {
+    const held = state.memberships[key];
+    if (held) {
+      if (held.version !== version) state.memberships[key] = { ...held, version };
+      continue;
+    }
+    state.memberships[key] = { version, since: at };
+    state.membershipVersion += 1;
+    deltas.push({ segmentKey: key, segmentVersion: version, change: 'entered', at, reason, profileVersion: state.membershipVersion });
+  }
+  return deltas;
+}
+
+function result(before: ProfileSegmentState, state: ProfileSegmentState, deltas: MembershipDelta[], duplicate = false): StepResult {
+  return { state, deltas, duplicate, changed: deltas.length > 0 || JSON.stringify(before) !== JSON.stringify(state) };
+}
+
+/**
+ * Applies one `profiles.changes` message. A trigger applied before (redelivery, replay)
+ * changes nothing; an older profile version does not replace the held profile (its event
+ * still counts: windows are idempotent by message id).
+ */
+export function applyChange(current: ProfileSegmentState, change: ChangeInput, plan: SegmentPlan, now: number): StepResult {
+  const triggerId = change.trigger?.messageId;
+  if (triggerId !== undefined && current.applied.includes(triggerId) && (change.mergedInto === undefined || current.mergedInto !== undefined)) {
+    return { state: current, deltas: [], changed: false, duplicate: true };
+  }
+  const state = clone(current);
+  if (triggerId !== undefined) {
+    state.applied.push(triggerId);
+    if (state.applied.length > APPLIED_RING) state.applied.splice(0, state.applied.length - APPLIED_RING);
+  }
+  const reason: MembershipDelta['reason'] = { kind: change.mergedInto ? 'merge' : 'message', messageId: triggerId };
+  if (change.mergedInto !== undefined || state.mergedInto !== undefined) {
+    // merged away: every membership exits; the windows stay until moved to the survivor
+    state.mergedInto = change.mergedInto ?? state.mergedInto;
+    state.qualified = {};
+    state.timers = {};
+    if (change.version >= state.sourceVersion) {
+      state.profile = change.profile;
+      state.sourceVersion = change.version;
+    }
+    const deltas = publishable(state, plan, now, { kind: 'merge', messageId: triggerId, detail: `merged into ${state.mergedInto}` });
+    return result(current, state, deltas);
+  }
+  const newer = change.version >= state.sourceVersion;
+  if (newer) {
+    state.profile = change.profile;
+    state.sourceVersion = change.version;
+  }
+  const event = eventOfChange(change);
+  if (event) observe(state, plan, event, now);
+  const changeLike = { changed: newer ? change.changed : [], trigger: change.trigger };
+  const deltas = reevaluate(
+    state,
+    plan,
+    (seg) => affects(seg.definition, changeLike) || (state.timers[seg.key] ?? Infinity) <= now || versionMoved(current, seg) || change.trigger?.kind === 'merge',
+    now,
+    reason,
+  );
+  return result(current, state, deltas);
+}
+
+/** A segment's definition changed since the profile was last evaluated under it. */
+function versionMoved(state: ProfileSegmentState, seg: ActiveSegment): boolean {
+  const m = state.memberships[seg.key];
+  const w = state.windows[seg.key];
+  return (m !== undefined && m.version !== seg.version) || (w !== undefined && w.v !== seg.version);
+}
+
+/** Fires due timers: prunes windows and re-evaluates the segments whose time came. */
+export function applyTimer(current: ProfileSegmentState, plan: SegmentPlan, now: number): StepResult {
+  if (current.mergedInto !== undefined) return result(current, { ...clone(current), timers: {} }, []);
+  const state = clone(current);
+  for (const seg of plan.segments) {
+    const w = state.windows[seg.key];
+    if (w && w.v === seg.version) setWindows(state, seg, pruneAll(w.w, now));
+  }
+  const deltas = reevaluate(state, plan, (seg) => (state.timers[seg.key] ?? Infinity) <= now, now, { kind: 'timer' });
+  return result(current, state, deltas);
+}
+
+/**
+ * Re-evaluates `keys` (a new or changed definition: the backfill) and drops memberships of
+ * segments that are no longer active. `windows` optionally replaces the window state of those
+ * segments (rebuilt from stored events).
+ */
+export function applyDefinitions(
+  current: ProfileSegmentState,
+  plan: SegmentPlan,
+  keys: ReadonlySet<string>,
+  now: number,
+  rebuilt?: Record<string, ProfileWindows>,
+): StepResult {
+  if (current.mergedInto !== undefined) return result(current, current, []);
+  const state = clone(current);
+  for (const [key, w] of Object.entries(rebuilt ?? {})) {
+    const seg = plan.byKey.get(key);
+    if (seg) setWindows(state, seg, pruneAll(w, now));
+  }
+  const deltas = reevaluate(state, plan, (seg) => keys.has(seg.key) || versionMoved(current, seg), now, { kind: 'definition' });
+  return result(current, state, deltas);
+}
+
+/** Builds a segment's window state from stored events (any order; duplicates are harmless). */
+export function windowsFromEvents(seg: ActiveSegment, events: Iterable<ObservedEvent>, now: number): ProfileWindows {
+  let w: ProfileWindows = {};
+  for (const e of events) w = observeEvent(seg.definition, w, e);
+  return pruneAll(w, now);
+}
+
+/** The longest window of a segment's event conditions (ms), 0 when it has none: how far back a backfill reads events. */
+export function lookbackMs(seg: ActiveSegment): number {
+  let m = 0;
+  for (const w of windowedConditions(seg.definition)) {
+    const s = w.kind === 'event' ? emptyWindow(w.condition) : emptySequence(w.condition);
+    m = Math.max(m, s.windowMs);
+  }
+  return m;
+}
+
+/** Merges two window states of the same definition version (union of occurrences). */
+export function mergeWindows(into: ProfileWindows, from: ProfileWindows): ProfileWindows {
+  const out: ProfileWindows = { ...into };
+  for (const [id, s] of Object.entries(from)) {
+    const held = out[id];
+    if (s.kind === 'window') {
+      let w: WindowState = held?.kind === 'window' ? held : { ...s, occurrences: [] };
+      for (const o of s.occurrences) w = addOccurrence(w, o);
+      out[id] = w;
+    } else {
+      let q: SequenceState = held?.kind === 'sequence' ? held : { ...s, pending: [], lastThenNot: undefined };
+      if (s.lastThenNot) q = addThenNot(q, s.lastThenNot);
+      for (const p of s.pending) q = addFirst(q, p);
+      if (q.lastThenNot === undefined) delete q.lastThenNot;
+      out[id] = q;
+    }
+  }
+  return out;
+}
+
+/**
+ * The survivor side of a merge: the loser's windows join the survivor's (for the same
+ * definition versions) and every segment is re-evaluated. Idempotent.
+ */
+export function absorbMerged(current: ProfileSegmentState, loser: ProfileSegmentState, plan: SegmentPlan, now: number): StepResult {
+  const state = clone(current);
+  for (const seg of plan.segments) {
+    const from = loser.windows[seg.key];
+    if (!from || from.v !== seg.version) continue;
+    setWindows(state, seg, pruneAll(mergeWindows(windowsOf(state, seg), from.w), now));
+  }
+  const deltas = reevaluate(state, plan, () => true, now, { kind: 'merge', detail: `merged from ${loser.profileId}` });
+  return result(current, state, deltas);
+}
