@@ -2,6 +2,7 @@
 // `npm run bench -- collector [--duration 10] [--connections 32]`
 // `npm run bench -- identity [--events 1000] [--merges 200] [--duration 10] [--rate <events/s>]` (bench-identity.mjs)
 // `npm run bench -- enrichment [--profiles 300] [--events 3000] [--duration 10] [--rate <events/s>]` (bench-enrichment.mjs)
+// `npm run bench -- segmentation [--profiles 2000] [--changes 6000] [--rate 20] [--timers 200] [--backfill-profiles 20000]` (bench-segmentation.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
@@ -38,8 +39,13 @@ if (target === 'enrichment') {
   await runEnrichmentBench(args);
   process.exit(0);
 }
+if (target === 'segmentation') {
+  const { runSegmentationBench } = await import('./bench-segmentation.mjs');
+  await runSegmentationBench(args);
+  process.exit(0);
+}
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment`);
+  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment, segmentation`);
   process.exit(2);
 }
 

@@ -22,7 +22,7 @@ let membership: TopicTap;
 let dlq: TopicTap;
 let mongo: MongoClient;
 
-const env = { MOSAIC_INSTANCE_ID: 'segmentation-eval-1', SEGMENTATION_TIMER_INTERVAL_MS: '200', SEGMENTATION_DEFINITIONS_REFRESH_MS: '500', SEGMENTATION_BACKFILL_RATE: '0', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' };
+const env = { MOSAIC_INSTANCE_ID: 'segmentation-eval-1', SEGMENTATION_TIMER_INTERVAL_MS: '200', SEGMENTATION_DEFINITIONS_REFRESH_MS: '500', SEGMENTATION_BACKFILL_RATE: '0', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0', SEGMENTATION_CLUSTER_K: '2' };
 
 beforeAll(async () => {
   svc = await startTestService(segmentationDefinition, { env });
@@ -239,4 +239,32 @@ it('dead-letters a message off the contract and keeps evaluating the partition',
   await membership.waitFor(() => memberships('p-bad').length === 1, 60_000);
   await dlq.waitFor((m) => m.some((x) => (x.json as any)?.payload?.key === 'p-bad'), 30_000);
   expect(svc.http.app.get(SegmentationService).plans.current().segments.length).toBeGreaterThan(0);
+});
+
+it('clusters every profile with k-means into segments with readable descriptions; a second run keeps the numbering', async () => {
+  const big = Array.from({ length: 6 }, (_, i) => `whale-${i}`);
+  const small = Array.from({ length: 6 }, (_, i) => `minnow-${i}`);
+  const computed = (rich: boolean, i: number) =>
+    rich
+      ? { orders: { count: 20 + i, revenue: 9000 + i * 10, lifetimeValue: 9000 + i * 10 }, rfm: { r: 5, f: 5, m: 5 }, priceTier: 'premium', categoryAffinity: [{ category: 'coffee machines', score: 30 + i }], sessionCount: 40, pageViews: 400 }
+      : { orders: { count: 0, revenue: 0, lifetimeValue: 0 }, priceTier: 'bargain', categoryAffinity: [{ category: 'mugs', score: 1 }], sessionCount: 1, pageViews: 2 };
+  await send([...big.map((id, i) => change(id, { changed: ['computed.orders'], computed: computed(true, i) })), ...small.map((id, i) => change(id, { changed: ['computed.orders'], computed: computed(false, i) }))]);
+  await waitFor(async () => (await mongo.db().collection('segmentation_profiles').countDocuments({ _id: { $in: [...big, ...small] as any[] } })) === 12 || null, { timeoutMs: 30_000 });
+  const run = await api('POST', '/v1/clusters/run');
+  expect(run.status).toBe(200);
+  expect(run.json).toMatchObject({ ran: true });
+  expect(run.json['clusters']).toHaveLength(2);
+  expect(run.json['clusters'].reduce((n: number, c: any) => n + c.size, 0)).toBe(run.json['profiles']);
+  const whaleCluster = (await api('GET', '/v1/profiles/whale-0/segments')).json['segments'].map((x: any) => x.segmentKey).find((k: string) => k.startsWith('cluster.kmeans.'));
+  expect(whaleCluster).toBeDefined();
+  for (const id of big) expect((await api('GET', `/v1/profiles/${id}/segments`)).json['segments'].map((x: any) => x.segmentKey)).toContain(whaleCluster);
+  for (const id of small) expect((await api('GET', `/v1/profiles/${id}/segments`)).json['segments'].map((x: any) => x.segmentKey)).not.toContain(whaleCluster);
+  const seg = await api('GET', `/v1/segments/${whaleCluster}`);
+  expect(seg.json['definition']['condition']).toEqual({ cluster: 'kmeans', index: Number(whaleCluster.split('.').pop()) });
+  expect(seg.json['definition']['name']).toMatch(/^kmeans cluster \d: .*(high|low) /);
+  await membership.waitFor(() => memberships('whale-0').some((m) => m.segmentKey === whaleCluster && m.change === 'entered'), 30_000);
+  expect(memberships('whale-0').find((m) => m.segmentKey === whaleCluster).reason).toMatchObject({ kind: 'definition', detail: 'clustering kmeans' });
+  const again = await api('POST', '/v1/clusters/run');
+  expect(again.json).toMatchObject({ ran: true, changed: 0, published: 0 });
+  expect((await api('GET', '/v1/clusters')).json['clusters'].map((c: any) => c.key).sort()).toEqual(['cluster.kmeans.0', 'cluster.kmeans.1']);
 });

@@ -3,6 +3,7 @@ import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
 import type { SegmentationEnv } from './segmentation.config';
 import { SegmentationService } from './segmentation.service';
+import { ClustersController } from './clusters.controller';
 import { MembershipsController } from './memberships.controller';
 import { SegmentsController } from './segments.controller';
 
@@ -11,7 +12,7 @@ export class SegmentationModule {
   static forRoot(platform: Platform, config: CommonConfig & { own: SegmentationEnv }): DynamicModule {
     return {
       module: SegmentationModule,
-      controllers: [SegmentsController, MembershipsController],
+      controllers: [SegmentsController, MembershipsController, ClustersController],
       providers: [{ provide: SegmentationService, useFactory: () => SegmentationService.start(platform, config) }],
       exports: [SegmentationService],
     };

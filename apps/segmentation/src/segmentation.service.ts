@@ -1,6 +1,7 @@
 import { Schemas, decodeMessage, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
 import {
   BackfillRunner,
+  ClusteringJob,
   PlanHolder,
   SegmentDefinitionsRepository,
   SegmentEvaluator,
@@ -26,6 +27,7 @@ export class SegmentationService {
   readonly profiles: SegmentProfilesStore;
   readonly evaluator: SegmentEvaluator;
   readonly backfills: BackfillRunner;
+  readonly clustering: ClusteringJob;
   private membershipPartitions = 1;
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
 
@@ -62,7 +64,16 @@ export class SegmentationService {
         logger.debug({ segment: key, ...page }, 'backfill page');
       },
     });
+    this.clustering = new ClusteringJob({ conn: platform.mongo, store: this.profiles, evaluator: this.evaluator, definitions, plans: this.plans, instanceId: config.instanceId, k: own.SEGMENTATION_CLUSTER_K });
     this.tasks = [
+      new PeriodicTask({
+        intervalMs: own.SEGMENTATION_CLUSTER_INTERVAL_SECONDS * 1000,
+        run: () => this.clustering.runOnce(),
+        onDone: (r, ms) => {
+          if (r.ran) logger.info({ profiles: r.profiles, changed: r.changed, published: r.published, iterations: r.iterations, clusters: r.clusters, durationMs: ms }, 'clustering run');
+        },
+        onError: (err) => logger.warn({ err }, 'clustering run failed; the next interval retries'),
+      }),
       new PeriodicTask({
         intervalMs: own.SEGMENTATION_DEFINITIONS_REFRESH_MS,
         run: () => this.plans.reload(),

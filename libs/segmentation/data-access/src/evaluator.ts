@@ -12,6 +12,7 @@
 import {
   absorbMerged,
   applyChange,
+  applyCluster,
   applyDefinitions,
   applyTimer,
   evaluate,
@@ -233,6 +234,37 @@ export class SegmentEvaluator {
       }
       return out;
     });
+  }
+
+  /**
+   * Applies a clustering job's assignments (profile id → cluster index), in pages under the
+   * lock; the cluster segments of changed profiles publish their entries and exits.
+   */
+  async assignClusters(job: string, assignments: ReadonlyMap<string, number>, pageSize = 200): Promise<{ changed: number; published: number }> {
+    const ids = [...assignments.keys()];
+    const out = { changed: 0, published: 0 };
+    for (let i = 0; i < ids.length; i += pageSize) {
+      await this.exclusive(async () => {
+        let pending = ids.slice(i, i + pageSize);
+        for (let attempt = 1; pending.length > 0 && attempt <= this.maxAttempts; attempt += 1) {
+          const now = this.clock();
+          const plan = this.opts.plan();
+          const loaded = await this.opts.store.load(pending);
+          const writes: ProfileWrite[] = [];
+          for (const [id, l] of loaded) {
+            if (!l.doc) continue;
+            const r = applyCluster(l.state, plan, job, assignments.get(id), now);
+            if (!r.changed) continue;
+            writes.push({ loaded: l, state: r.state, entries: r.deltas.map((d) => ({ ...d, profileId: id, identifiers: mainIdentifiers(r.state.profile) })), partition: l.doc.partition });
+          }
+          const { results, written } = await this.opts.store.write(writes);
+          out.changed += written.length;
+          out.published += await this.publishAndConfirm(written, writes);
+          pending = [...results].filter(([, r]) => r === 'conflict').map(([id]) => id);
+        }
+      });
+    }
+    return out;
   }
 
   /**

@@ -4,3 +4,4 @@ export * from './stored-events';
 export * from './evaluator';
 export * from './backfill';
 export * from './plan-holder';
+export * from './clustering.job';

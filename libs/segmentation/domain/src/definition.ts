@@ -90,6 +90,12 @@ export interface SegmentReference {
   segment: string;
 }
 
+/** Membership of cluster `index` of the clustering job `cluster` (assigned by the job, docs: Clustering). */
+export interface ClusterCondition {
+  cluster: string;
+  index: number;
+}
+
 export interface AllCondition {
   all: Condition[];
 }
@@ -108,7 +114,8 @@ export type Condition =
   | AttributeCondition
   | EventCondition
   | SequenceCondition
-  | SegmentReference;
+  | SegmentReference
+  | ClusterCondition;
 
 export interface SegmentDefinition {
   key: string;
@@ -144,8 +151,8 @@ export function durationMs(d: Duration): number {
   return d.amount * MS[d.unit];
 }
 
-export type ConditionKind = 'all' | 'any' | 'not' | 'trait' | 'attribute' | 'event' | 'sequence' | 'segment';
-export const CONDITION_KINDS: readonly ConditionKind[] = ['all', 'any', 'not', 'trait', 'attribute', 'event', 'sequence', 'segment'];
+export type ConditionKind = 'all' | 'any' | 'not' | 'trait' | 'attribute' | 'event' | 'sequence' | 'segment' | 'cluster';
+export const CONDITION_KINDS: readonly ConditionKind[] = ['all', 'any', 'not', 'trait', 'attribute', 'event', 'sequence', 'segment', 'cluster'];
 
 export function kindOf(c: Condition): ConditionKind {
   if ('all' in c) return 'all';
@@ -155,6 +162,7 @@ export function kindOf(c: Condition): ConditionKind {
   if ('attribute' in c) return 'attribute';
   if ('sequence' in c) return 'sequence';
   if ('segment' in c) return 'segment';
+  if ('cluster' in c) return 'cluster';
   return 'event';
 }
 
@@ -173,6 +181,19 @@ export function windowedConditions(definition: SegmentDefinition): WindowedCondi
   };
   walk(definition.condition, 'condition');
   return out;
+}
+
+/** Clustering jobs a definition's cluster conditions name. */
+export function clusterJobs(definition: SegmentDefinition): string[] {
+  const out = new Set<string>();
+  const walk = (c: Condition): void => {
+    if ('all' in c) c.all.forEach(walk);
+    else if ('any' in c) c.any.forEach(walk);
+    else if ('not' in c) walk(c.not);
+    else if ('cluster' in c) out.add(c.cluster);
+  };
+  walk(definition.condition);
+  return [...out];
 }
 
 /** Keys of the segments a definition refers to. */

@@ -5,6 +5,7 @@ import {
   type ActiveSegment,
   applyChange,
   applyDefinitions,
+  applyCluster,
   applyTimer,
   type ChangeInput,
   emptyState,
@@ -199,5 +200,18 @@ describe('engine: merges', () => {
     const s = run(emptyState('l'), [change('l', 1, { changed: ['traits.email'], traits: { email: 'x@y.z' } })], plan).state;
     const r = applyChange(s, change('l', 2, { mergedInto: 's', kind: 'merge' }), plan, T0);
     expect(r.deltas.map((d) => [d.segmentKey, d.change, d.reason.kind, d.reason.detail])).toEqual([['known', 'exited', 'merge', 'merged into s']]);
+  });
+});
+
+describe('engine: clusters', () => {
+  it('a cluster assignment enters the cluster segment and moving to another cluster exits it', () => {
+    const plan = planSegments([seg('cluster.rfm.0', { cluster: 'rfm', index: 0 }), seg('cluster.rfm.1', { cluster: 'rfm', index: 1 }), seg('big-0', { all: [{ cluster: 'rfm', index: 0 }, { trait: 'vip', op: 'equals', value: true }] })]);
+    const s = applyChange(emptyState('p'), change('p', 1, { changed: ['traits.vip'], traits: { vip: true } }), plan, T0).state;
+    const r0 = applyCluster(s, plan, 'rfm', 0, T0);
+    expect(r0.deltas.map((d) => `${d.change}:${d.segmentKey}`).sort()).toEqual(['entered:big-0', 'entered:cluster.rfm.0']);
+    expect(applyCluster(r0.state, plan, 'rfm', 0, T0)).toMatchObject({ changed: false, deltas: [] });
+    const r1 = applyCluster(r0.state, plan, 'rfm', 1, T0);
+    expect(r1.deltas.map((d) => `${d.change}:${d.segmentKey}`).sort()).toEqual(['entered:cluster.rfm.1', 'exited:big-0', 'exited:cluster.rfm.0']);
+    expect(applyCluster(r1.state, plan, 'rfm', undefined, T0).deltas.map((d) => `${d.change}:${d.segmentKey}`)).toEqual(['exited:cluster.rfm.1']);
   });
 });

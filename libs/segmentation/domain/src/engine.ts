@@ -98,6 +98,8 @@ export interface ProfileSegmentState {
   membershipVersion: number;
   /** Set once the profile was merged away: its memberships exited and its windows moved to the survivor. */
   mergedInto?: string;
+  /** The cluster each clustering job assigned the profile to. */
+  clusters?: Record<string, number>;
 }
 
 export const APPLIED_RING = 200;
@@ -189,7 +191,7 @@ function reevaluate(state: ProfileSegmentState, plan: SegmentPlan, pick: (seg: A
     for (const seg of plan.segments) {
       if (!pick(seg) && !seg.refs.some((r) => flipped.has(r))) continue;
       const windows = windowsOf(state, seg);
-      const r = evaluate(seg.definition, { profile: state.profile, windows, segments: state.qualified }, { now });
+      const r = evaluate(seg.definition, { profile: state.profile, windows, segments: state.qualified, clusters: state.clusters }, { now });
       if (r.member !== (state.qualified[seg.key] === true)) flipped.add(seg.key);
       if (r.member) state.qualified[seg.key] = true;
       else delete state.qualified[seg.key];
@@ -326,6 +328,21 @@ export function applyDefinitions(
     if (seg) setWindows(state, seg, pruneAll(w, now));
   }
   const deltas = reevaluate(state, plan, (seg) => keys.has(seg.key) || versionMoved(current, seg), now, { kind: 'definition' });
+  return result(current, state, deltas);
+}
+
+/**
+ * A clustering job assigned the profile to cluster `index` (undefined: to none): the segments
+ * with cluster conditions on that job are re-evaluated.
+ */
+export function applyCluster(current: ProfileSegmentState, plan: SegmentPlan, job: string, index: number | undefined, now: number): StepResult {
+  if (current.mergedInto !== undefined || current.clusters?.[job] === index) return result(current, current, []);
+  const state = clone(current);
+  const clusters = { ...(state.clusters ?? {}) };
+  if (index === undefined) delete clusters[job];
+  else clusters[job] = index;
+  state.clusters = clusters;
+  const deltas = reevaluate(state, plan, (seg) => affects(seg.definition, { changed: [], clusters: [job] }), now, { kind: 'definition', detail: `clustering ${job}` });
   return result(current, state, deltas);
 }
 

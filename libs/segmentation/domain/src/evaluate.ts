@@ -25,6 +25,8 @@ export interface EvaluationInput {
   windows?: ProfileWindows;
   /** Current memberships of the other segments (a key → member map, or the set of keys the profile is in). */
   segments?: Readonly<Record<string, boolean>> | ReadonlySet<string>;
+  /** The cluster the profile was assigned to, per clustering job. */
+  clusters?: Readonly<Record<string, number>>;
 }
 
 export interface EvaluationContext {
@@ -84,6 +86,10 @@ function evalCondition(c: Condition, path: string, input: EvaluationInput, now: 
       return compare(readPath(input.profile.computed ?? {}, (c as AttributeCondition).attribute), c as AttributeCondition, now);
     case 'segment':
       return { member: isMember(input.segments, (c as { segment: string }).segment) };
+    case 'cluster': {
+      const cc = c as { cluster: string; index: number };
+      return { member: input.clusters?.[cc.cluster] === cc.index };
+    }
     case 'event': {
       const s = input.windows?.[path];
       return evalWindow(c as EventCondition, s?.kind === 'window' ? s.occurrences : [], now);
@@ -170,6 +176,8 @@ export interface ChangeLike {
   trigger?: { kind?: string; eventType?: string; event?: string };
   /** Keys of other segments whose membership of this profile changed. */
   segments?: readonly string[];
+  /** Clustering jobs whose assignment of this profile changed. */
+  clusters?: readonly string[];
 }
 
 function overlaps(changed: readonly string[], path: string): boolean {
@@ -195,6 +203,7 @@ export function affects(definition: SegmentDefinition, change: ChangeLike): bool
     }
     if ('attribute' in c) return overlaps(change.changed, `computed.${c.attribute}`);
     if ('segment' in c) return segments.includes(c.segment);
+    if ('cluster' in c) return (change.clusters ?? []).includes(c.cluster);
     if ('sequence' in c) return eventName !== undefined && (c.sequence.first.event === eventName || c.sequence.thenNot.event === eventName);
     return eventName !== undefined && c.event === eventName;
   };

@@ -34,6 +34,7 @@ export {
   applyChange,
   applyTimer,
   applyDefinitions,
+  applyCluster,
   absorbMerged,
   mergeWindows,
   windowsFromEvents,
@@ -41,3 +42,22 @@ export {
   APPLIED_RING,
 } from './engine';
 export type { ActiveSegment, SegmentPlan, CompactView, Membership, ProfileSegmentState, MembershipDelta, StepResult, ChangeInput, ReasonKind } from './engine';
+export {
+  mulberry32,
+  affinityScores,
+  featureNames,
+  extractFeatures,
+  topCategories,
+  fitScaler,
+  scale,
+  unscale,
+  kmeans,
+  assign,
+  featurePhrase,
+  describeCentroid,
+  clusterSegmentKey,
+  stableClusterOrder,
+  matchClusters,
+  relabelClusters,
+} from './clustering';
+export type { ClusterProfile, FeatureOptions, Scaler, KMeansOptions, KMeansResult, DescribeOptions } from './clustering';

@@ -105,6 +105,7 @@ export const SEGMENT_DEFINITION_SCHEMA = {
         { $ref: '#/$defs/event' },
         { $ref: '#/$defs/sequence' },
         { $ref: '#/$defs/segment' },
+        { $ref: '#/$defs/cluster' },
       ],
     },
     all: { type: 'object', additionalProperties: false, required: ['all'], properties: { all: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } } } },
@@ -172,5 +173,12 @@ export const SEGMENT_DEFINITION_SCHEMA = {
       },
     },
     segment: { type: 'object', additionalProperties: false, required: ['segment'], properties: { segment: key } },
+    cluster: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cluster', 'index'],
+      description: 'In cluster `index` of the clustering job `cluster` (the job assigns profiles; its segments use this condition).',
+      properties: { cluster: key, index: { type: 'integer', minimum: 0, maximum: 49 } },
+    },
   },
 } as const;

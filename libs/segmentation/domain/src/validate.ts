@@ -255,6 +255,11 @@ class Checker {
         this.fields(c, path, ['segment'], []);
         this.key(c['segment'], join(path, 'segment'));
         return;
+      case 'cluster':
+        this.fields(c, path, ['cluster', 'index'], ['index']);
+        this.key(c['cluster'], join(path, 'cluster'));
+        if (c['index'] !== undefined) this.number(c['index'], join(path, 'index'), { integer: true, min: 0, max: 49 });
+        return;
       case 'event':
         this.fields(c, path, ['event', 'where', 'aggregate', 'within'], ['within']);
         this.step(c, path);
