@@ -1,24 +1,30 @@
 #!/usr/bin/env node
-// `npm run mosaic -- <command>`: the Mosaic command line. Plain Node (no build step, no
-// dependencies); it talks to the services over HTTP only.
+// `npm run mosaic -- <command>`: the Mosaic command line. Plain Node (no build step; the one
+// dependency is js-yaml, loaded only for YAML segment files); it talks to the services over
+// HTTP only.
 //
 //   mosaic import <file> --source <name-or-id> [options]
+//   mosaic segments apply <dir> [options]
+//   mosaic segments list [options]
 //
-// Exit codes: 0 done, every row accepted (duplicates of an earlier import count as done);
-// 1 done, but some rows were rejected (listed in the summary); 2 not done: bad usage,
+// Exit codes of import: 0 done, every row accepted (duplicates of an earlier import count as
+// done); 1 done, but some rows were rejected (listed in the summary); 2 not done: bad usage,
 // authentication, unknown source, collector unreachable or failing after retries.
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+// Exit codes of segments apply: 0 applied (and backfilled); 1 some writes or backfills failed;
+// 2 nothing done: bad usage, invalid definitions, authentication, service unreachable.
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import lib from './import-lib.js';
+import segLib from './segments-lib.js';
 
 const { CsvParser, compileHeader, rowToMessage, ChunkBuilder, describeRejection } = lib;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const HELP = `Usage: npm run mosaic -- import <file> --source <name-or-id> [options]
+const IMPORT_HELP = `Usage: npm run mosaic -- import <file> --source <name-or-id> [options]
 
 Imports a CSV or NDJSON file (optionally .gz) into a source through the collector's
 POST /v1/import, in chunks, with a progress bar and a summary of accepted, duplicate and
@@ -52,13 +58,59 @@ typed automatically; force a type with :string, :number, :boolean or :json.
 
 Exit codes: 0 all rows accepted; 1 some rows rejected; 2 the import did not complete.`;
 
+const SEGMENTS_HELP = `Usage: npm run mosaic -- segments apply <dir> [options]
+       npm run mosaic -- segments list [options]
+
+apply: makes the segmentation service hold the segment definitions of a directory
+("segments as code"). Reads every *.json, *.yaml and *.yml file in <dir> (not recursive, by
+name; a file holds one definition or an array of them, YAML also several documents),
+validates them all (POST /v1/segments/validate) and stops with every error (file, key, JSON
+path, message) before writing anything. Then shows the plan and applies it:
+  + key (new)               created
+  ~ key (v3 → v4)           updated (with expectedVersion=3), followed by a diff of the JSON
+  ~ key (v3 → v4, enable)   enabled (a disabled segment whose file is present)
+  = key (unchanged)         nothing written
+  - key (disable)           with --prune: on the server but not in <dir>; disabled, never deleted
+Segments that others refer to ({ "segment": "<key>" }) are written first; a reference
+cycle or an unknown segment stops it before anything is written. After writing, it waits
+for the backfills of the segments it wrote (progress on stderr) and prints a summary.
+Running it again writes nothing.
+
+list: key, version, status, size and backfill of every segment.
+
+Options:
+  --segmentation <url>    segmentation base URL (default $MOSAIC_SEGMENTATION_URL or http://127.0.0.1:8083)
+  --token <token>         admin token (default $MOSAIC_ADMIN_TOKEN, else .mosaic/admin-token)
+  --dry-run               apply: show the plan, write nothing
+  --prune                 apply: disable active segments that are not in <dir> (except the
+                          clustering job's cluster.* segments)
+  --no-wait               apply: do not wait for the backfills
+  --timeout <s>           apply: longest wait for the backfills (default 600)
+  --json                  print the summary (apply) or the segments (list) as JSON on stdout
+  --quiet                 no progress output
+
+Exit codes: 0 applied (and backfilled); 1 some writes failed (e.g. 409: changed on the server
+meanwhile; run it again) or a backfill failed or did not finish within --timeout; 2 nothing
+was written (usage, invalid definitions, reference cycles, authentication, service unreachable).`;
+
+const HELP = `Usage: npm run mosaic -- <command> [options]
+
+Commands:
+  import <file> --source <name-or-id>   import a CSV or NDJSON file through the collector
+  segments apply <dir>                  apply the segment definitions of a directory
+  segments list                         list segments with their version, status, size, backfill
+
+${IMPORT_HELP}
+
+${SEGMENTS_HELP}`;
+
 class UsageError extends Error {}
 class FatalError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { maps: {}, positional: [] };
-  const flags = new Set(['create-source', 'gzip', 'json', 'quiet', 'help']);
-  const valued = new Set(['source', 'write-key', 'collector', 'token', 'format', 'type', 'event', 'map', 'delimiter', 'concurrency', 'show-rejected', 'chunk-bytes']);
+  const opts = { maps: {}, positional: [], given: new Set() };
+  const flags = new Set(['create-source', 'gzip', 'json', 'quiet', 'help', 'dry-run', 'prune', 'no-wait']);
+  const valued = new Set(['source', 'write-key', 'collector', 'token', 'format', 'type', 'event', 'map', 'delimiter', 'concurrency', 'show-rejected', 'chunk-bytes', 'segmentation', 'timeout']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h') {
@@ -70,6 +122,7 @@ function parseArgs(argv) {
       continue;
     }
     let [name, value] = a.slice(2).split(/=(.*)/s, 2);
+    opts.given.add(name);
     if (flags.has(name)) {
       opts[name] = true;
       continue;
@@ -411,6 +464,349 @@ async function importCommand(opts) {
   return totals.rejected > 0 ? 1 : 0;
 }
 
+// ---------------------------------------------------------------------------------------
+// segments apply | list
+
+const COMMAND_OPTIONS = {
+  import: ['source', 'create-source', 'write-key', 'collector', 'token', 'format', 'type', 'event', 'map', 'delimiter', 'concurrency', 'gzip', 'chunk-bytes', 'show-rejected', 'json', 'quiet', 'help'],
+  segments: ['segmentation', 'token', 'dry-run', 'prune', 'no-wait', 'timeout', 'json', 'quiet', 'help'],
+};
+
+/** The segmentation admin API (Bearer admin token); `what` names the step in errors. */
+function segmentationClient(opts) {
+  const base = (opts.segmentation ?? process.env.MOSAIC_SEGMENTATION_URL ?? 'http://127.0.0.1:8083').replace(/\/+$/, '');
+  try {
+    new URL(base);
+  } catch {
+    throw new UsageError(`--segmentation must be a URL, got "${base}"`);
+  }
+  const token = adminToken(opts);
+  if (!token) throw new UsageError('no admin token: pass --token, set MOSAIC_ADMIN_TOKEN, or run `npm start` (which writes .mosaic/admin-token)');
+  const call = async (method, path, body, what) => {
+    const init = { method, headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const r = await request(`${base}${path}`, init, what);
+    if (r.status === 401 || r.status === 403) throw new FatalError(`the segmentation service refused the admin token (${r.status}); pass --token or set MOSAIC_ADMIN_TOKEN`);
+    return r;
+  };
+  return { base, call };
+}
+
+const segPath = (key) => `/v1/segments/${encodeURIComponent(key)}`;
+
+async function listSegments(api) {
+  const r = await api.call('GET', '/v1/segments', undefined, 'listing segments');
+  if (r.status !== 200 || !Array.isArray(r.json?.segments)) throw new FatalError(`listing segments (GET /v1/segments) failed: ${errorText(r)}`);
+  return r.json.segments;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in item order. */
+async function pool(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+async function segmentsList(opts) {
+  if (opts.positional.length > 2) throw new UsageError(`segments list takes no arguments (got "${opts.positional[2]}")`);
+  const api = segmentationClient(opts);
+  const segments = await listSegments(api);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ segments })}\n`);
+  else if (segments.length === 0) process.stdout.write(`No segments on ${api.base}.\n`);
+  else process.stdout.write(`${segLib.formatSegmentTable(segments).join('\n')}\n`);
+  return 0;
+}
+
+/** Reads the definition files of a directory (js-yaml only when there are YAML files). */
+async function readDefinitionDir(dir) {
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => (d.isFile() || d.isSymbolicLink()) && segLib.isDefinitionFile(d.name))
+    .map((d) => d.name)
+    .filter((name) => statSync(join(dir, name)).isFile());
+  const files = names.map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
+  let loadYamlAll;
+  if (names.some((n) => /\.ya?ml$/i.test(n))) {
+    let jsYaml;
+    try {
+      jsYaml = (await import('js-yaml')).default;
+    } catch (err) {
+      throw new FatalError(`reading YAML needs the js-yaml package (npm install): ${err.message}`);
+    }
+    loadYamlAll = segLib.yamlLoader(jsYaml);
+  }
+  return { names, ...segLib.collectDefinitions(files, loadYamlAll) };
+}
+
+/** Backfill progress on stderr: one redrawn bar on a terminal, plain lines otherwise. */
+class BackfillProgress {
+  constructor(quiet) {
+    this.quiet = quiet;
+    this.tty = Boolean(process.stderr.isTTY);
+    this.lastDraw = 0;
+    this.plain = new Map(); // key → {step, at}
+  }
+
+  line(text) {
+    if (this.quiet) return;
+    process.stderr.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`);
+  }
+
+  update(waits, final = false) {
+    if (this.quiet) return;
+    const now = Date.now();
+    const n = (v) => Number(v ?? 0).toLocaleString('en');
+    if (this.tty) {
+      if (!final && now - this.lastDraw < 100) return;
+      this.lastDraw = now;
+      let processed = 0;
+      let total = 0;
+      let rate = 0;
+      let finished = 0;
+      for (const w of waits) {
+        const b = w.backfill;
+        const t = Math.max(b?.total ?? 0, b?.processed ?? 0);
+        total += t;
+        processed += w.finished ? t : (b?.processed ?? 0);
+        if (w.finished) finished++;
+        else rate += b?.ratePerSecond ?? 0;
+      }
+      const frac = total > 0 ? processed / total : finished === waits.length ? 1 : 0;
+      const pct = Math.min(100, Math.floor(frac * 100));
+      const width = 24;
+      const filled = Math.round((pct / 100) * width);
+      const running = waits.filter((w) => !w.finished).map((w) => w.key);
+      const current = running.length ? `  ${running.slice(0, 3).join(', ')}${running.length > 3 ? ', …' : ''}` : '';
+      process.stderr.write(`\r\x1b[Kbackfill [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${finished}/${waits.length} segments  ${n(processed)}/${n(total)} profiles  ${n(Math.round(rate))} profiles/s${current}${final ? '\n' : ''}`);
+      return;
+    }
+    for (const w of waits) {
+      if (w.finished) continue;
+      const b = w.backfill;
+      if (!b) continue;
+      const pct = Math.min(100, Math.floor((b.fraction ?? 0) * 100));
+      const step = Math.floor(pct / 10) * 10;
+      const last = this.plain.get(w.key);
+      if (!last || step > last.step || now - last.at >= 5000) {
+        this.plain.set(w.key, { step: Math.max(step, last?.step ?? -1), at: now });
+        process.stderr.write(`backfill ${w.key} v${b.version}: ${pct}%  ${n(b.processed)}/${n(b.total)} profiles  ${n(b.ratePerSecond)} profiles/s\n`);
+      }
+    }
+  }
+}
+
+/** Polls GET /v1/segments/{key} every 500 ms until each backfill (at its version or later) is done or failed. */
+async function waitForBackfills(api, waits, timeoutSeconds, progress) {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const n = (v) => Number(v ?? 0).toLocaleString('en');
+  for (;;) {
+    const open = waits.filter((w) => !w.finished);
+    if (open.length === 0) break;
+    let listed;
+    await pool(open, 4, async (w) => {
+      let seg;
+      try {
+        const r = await api.call('GET', segPath(w.key), undefined, `reading segment ${w.key}`);
+        if (r.status === 200) seg = r.json;
+        else if (r.status === 404) {
+          // Some valid keys (with ":") are not reachable by this route: read the list instead.
+          listed ??= listSegments(api).catch(() => []);
+          seg = (await listed).find((s) => s.key === w.key);
+          if (!seg) {
+            w.finished = true;
+            w.backfill = { ...(w.backfill ?? { version: w.version, total: 0, processed: 0 }), status: 'failed', error: 'the segment is gone from the server' };
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof FatalError) || /refused the admin token/.test(err.message)) throw err;
+        // unreachable for a moment: the next round retries until the deadline
+      }
+      if (!seg || w.finished) return;
+      w.notEvaluated = seg.notEvaluated;
+      const b = seg.backfill;
+      if (b && b.version >= w.version) {
+        w.backfill = b;
+        if (b.status === 'done' || b.status === 'failed') {
+          w.finished = true;
+          const secs = b.startedAt && b.finishedAt ? ` in ${((Date.parse(b.finishedAt) - Date.parse(b.startedAt)) / 1000).toFixed(1)} s` : '';
+          progress.line(b.status === 'done' ? `backfill ${w.key} v${b.version}: done  ${n(b.processed)} profiles, ${n(b.changed)} changed${secs}; ${n(seg.size)} members` : `backfill ${w.key} v${b.version}: FAILED  ${b.error ?? 'no reason given'}`);
+        }
+      }
+    });
+    progress.update(waits);
+    if (waits.every((w) => w.finished)) break;
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
+  }
+  progress.update(waits, true);
+  for (const w of waits) if (!w.finished) progress.line(`backfill ${w.key}: not finished after ${timeoutSeconds} s (${segLib.describeBackfill(w.backfill)})`);
+}
+
+/** One segment's writes (create | update [+ enable] | enable | disable); the server's segment after them. */
+async function writeSegment(api, a) {
+  const fail = (r, step) => {
+    const err = new Error(`${step} failed (${r.status}): ${errorText(r)}${r.status === 409 && a.action !== 'create' ? ' — run apply again to see the new state' : ''}`);
+    err.status = r.status;
+    throw err;
+  };
+  let seg;
+  if (a.action === 'create') {
+    const r = await api.call('POST', '/v1/segments', a.definition, `creating ${a.key}`);
+    if (r.status !== 201 && r.status !== 200) fail(r, 'create');
+    return r.json;
+  }
+  if (a.action === 'disable') {
+    const r = await api.call('POST', `${segPath(a.key)}/disable`, undefined, `disabling ${a.key}`);
+    if (r.status !== 200) fail(r, 'disable');
+    return r.json;
+  }
+  if (a.changesDefinition) {
+    const r = await api.call('PUT', `${segPath(a.key)}?expectedVersion=${a.version}`, a.definition, `updating ${a.key}`);
+    if (r.status !== 200) fail(r, `update (expectedVersion=${a.version})`);
+    seg = r.json;
+  }
+  if (a.enables) {
+    const r = await api.call('POST', `${segPath(a.key)}/enable`, undefined, `enabling ${a.key}`);
+    if (r.status !== 200) fail(r, 'enable');
+    seg = r.json;
+  }
+  return seg;
+}
+
+async function segmentsApply(opts) {
+  const dir = opts.positional[2];
+  if (!dir) throw new UsageError('segments apply needs a directory: npm run mosaic -- segments apply <dir>');
+  if (opts.positional.length > 3) throw new UsageError(`segments apply takes one directory (got also "${opts.positional[3]}")`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`no such directory: ${dir}`);
+  const timeoutSeconds = opts.timeout === undefined ? 600 : Number(opts.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('--timeout must be a positive number of seconds');
+  const prune = Boolean(opts.prune);
+  const dryRun = Boolean(opts['dry-run']);
+  const json = Boolean(opts.json);
+  const api = segmentationClient(opts);
+  const started = Date.now();
+  const out = (lines) => {
+    if (!json && lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  };
+  const note = (text) => {
+    if (!json) process.stderr.write(`${text}\n`);
+  };
+
+  const { names, entries, errors: readErrors } = await readDefinitionDir(dir);
+  if (names.length === 0 && prune) throw new UsageError(`${dir} holds no *.json, *.yaml or *.yml files: refusing to --prune (it would disable every segment)`);
+
+  const server = await listSegments(api);
+
+  // Validation: every definition by the server (shape, operators, limits); references by the
+  // plan below, against the set being written rather than the server's current one.
+  const problems = [...readErrors];
+  const verdicts = await pool(entries, 4, (e) => api.call('POST', '/v1/segments/validate', e.definition, `validating ${e.where}`));
+  verdicts.forEach((r, i) => {
+    const e = entries[i];
+    if (r.status !== 200 || typeof r.json?.ok !== 'boolean') throw new FatalError(`validating ${e.where} (POST /v1/segments/validate) failed: ${errorText(r)}`);
+    if (r.json.ok) return;
+    const list = Array.isArray(r.json.errors) && r.json.errors.length ? r.json.errors : [{ path: '$', message: 'invalid (the server named no error)' }];
+    for (const p of list) if (!segLib.isReferenceProblem(p)) problems.push({ file: e.where, key: e.key, path: p.path, message: p.message });
+  });
+  const plan = segLib.computePlan(entries, server, { prune });
+  problems.push(...plan.errors);
+  if (problems.length) {
+    process.stderr.write(`mosaic: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}; nothing was written:\n${problems.map((p) => `  ${segLib.formatProblem(p)}`).join('\n')}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ dir, segmentation: api.base, ok: false, written: 0, problems })}\n`);
+    return 2;
+  }
+
+  out(plan.actions.length ? segLib.formatPlan(plan) : [`No segment definitions in ${dir}.`]);
+  for (const w of plan.warnings) note(`warning: ${segLib.formatProblem(w)}`);
+  if (plan.extra.length && !json) out([`(${plan.extra.length} active segment${plan.extra.length === 1 ? '' : 's'} on the server not in ${dir}, left alone; --prune disables them: ${plan.extra.join(', ')})`]);
+
+  const results = plan.actions.map((a) => ({ key: a.key, file: a.file, action: a.action, enables: a.enables, fromVersion: a.action === 'create' ? null : a.version, version: a.action === 'create' ? 1 : a.newVersion, outcome: a.action === 'unchanged' ? 'ok' : dryRun ? 'planned' : undefined }));
+  const failedKeys = new Set();
+  const waits = [];
+  if (!dryRun) {
+    for (const [i, a] of plan.actions.entries()) {
+      const res = results[i];
+      if (a.action === 'unchanged') continue;
+      const blockedBy = a.action === 'disable' ? undefined : segLib.segmentReferences(a.definition).find((r) => failedKeys.has(r.segment));
+      if (blockedBy) {
+        res.outcome = 'skipped';
+        res.error = `not written: it refers to ${blockedBy.segment}, whose write failed`;
+        failedKeys.add(a.key);
+        continue;
+      }
+      try {
+        const seg = await writeSegment(api, a);
+        res.outcome = 'ok';
+        res.version = seg?.version ?? res.version;
+        if (seg?.backfill !== undefined) res.backfill = seg.backfill;
+        waits.push({ key: a.key, version: res.version, backfill: seg?.backfill?.version >= res.version ? seg.backfill : null, finished: false, result: res });
+      } catch (err) {
+        res.outcome = 'failed';
+        res.error = err instanceof FatalError || err.status ? err.message : String(err.stack ?? err);
+        failedKeys.add(a.key);
+      }
+      if (res.outcome !== 'ok' && !opts.quiet) note(`mosaic: ${a.key}: ${res.error}`);
+    }
+    if (waits.length && !opts['no-wait']) {
+      await waitForBackfills(api, waits, timeoutSeconds, new BackfillProgress(Boolean(opts.quiet) || json));
+      for (const w of waits) {
+        w.result.backfill = w.backfill;
+        if (w.notEvaluated) w.result.notEvaluated = w.notEvaluated;
+      }
+    } else {
+      for (const w of waits) delete w.result.backfill; // not waited for: the summary does not judge them
+    }
+  }
+
+  const counts = segLib.summarize(results.map((r) => (r.backfill === undefined ? r : { ...r, backfill: r.backfill ?? { status: 'running' } })));
+  const seconds = (Date.now() - started) / 1000;
+  const summary = {
+    dir,
+    segmentation: api.base,
+    dryRun,
+    prune,
+    ...counts,
+    seconds: Number(seconds.toFixed(3)),
+    segments: results.map((r, i) => {
+      const a = plan.actions[i];
+      const diff = a.changesDefinition && a.action !== 'create' ? segLib.definitionDiff(a.current, a.definition) : undefined;
+      return { ...r, ...(diff ? { diff } : {}) };
+    }),
+    warnings: plan.warnings,
+  };
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const what = `${counts.created} created, ${counts.updated} updated, ${counts.enabled} enabled, ${counts.disabled} disabled, ${counts.unchanged} unchanged, ${counts.failed} failed`;
+    const lines = [dryRun ? `Dry run (nothing written): would be ${what}` : `Applied ${dir} to ${api.base} in ${seconds.toFixed(1)} s: ${what}`];
+    const b = counts.backfills;
+    if (b.done + b.failed + b.unfinished > 0) lines.push(`Backfills: ${b.done} done, ${b.failed} failed${b.unfinished ? `, ${b.unfinished} not finished` : ''}`);
+    else if (!dryRun && waits.length && opts['no-wait']) lines.push(`Backfills: ${waits.length} started (not waited for; see npm run mosaic -- segments list)`);
+    for (const r of results) {
+      if (r.outcome === 'failed' || r.outcome === 'skipped') lines.push(`  ${r.key}: ${r.error}`);
+      else if (r.backfill?.status === 'failed') lines.push(`  ${r.key}: backfill failed: ${r.backfill.error ?? 'no reason given'}`);
+      if (r.notEvaluated) lines.push(`  ${r.key}: not evaluated: ${r.notEvaluated}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return segLib.exitCodeOf(counts);
+}
+
+async function segmentsCommand(opts) {
+  const sub = opts.positional[1];
+  if (sub === 'apply') return segmentsApply(opts);
+  if (sub === 'list') return segmentsList(opts);
+  throw new UsageError(sub ? `unknown segments command "${sub}" (available: apply, list)` : 'segments needs a command: apply <dir> or list');
+}
+
 async function main() {
   let opts;
   try {
@@ -420,16 +816,22 @@ async function main() {
     return 2;
   }
   const command = opts.positional[0];
+  const helpOf = { import: IMPORT_HELP, segments: SEGMENTS_HELP };
   if (opts.help || !command || command === 'help') {
-    process.stdout.write(`${HELP}\n`);
+    const topic = command === 'help' ? opts.positional[1] : command;
+    process.stdout.write(`${helpOf[topic] ?? HELP}\n`);
     return command || opts.help ? 0 : 2;
   }
   try {
+    if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}" (available: import, segments)`);
+    const foreign = [...opts.given].filter((name) => !COMMAND_OPTIONS[command].includes(name));
+    if (foreign.length) throw new UsageError(`${foreign.map((f) => `--${f}`).join(', ')}: not an option of ${command} (npm run mosaic -- ${command} --help)`);
     if (command === 'import') return await importCommand(opts);
-    throw new UsageError(`unknown command "${command}" (available: import)`);
+    return await segmentsCommand(opts);
   } catch (err) {
+    const what = command === 'segments' ? `segments ${opts.positional[1] ?? ''}`.trim() : command;
     if (err instanceof UsageError) process.stderr.write(`mosaic: ${err.message}\n`);
-    else if (err instanceof FatalError) process.stderr.write(`mosaic: import failed: ${err.message}\n`);
+    else if (err instanceof FatalError) process.stderr.write(`mosaic: ${what} failed: ${err.message}\n`);
     else process.stderr.write(`mosaic: ${err.stack ?? err}\n`);
     return 2;
   }

@@ -53,7 +53,7 @@ class ValidationResponse {
   @ApiPropertyOptional({ description: '{path, message} per problem; path is the JSON path in the definition, e.g. condition.all[1].op' }) errors?: { path: string; message: string }[];
 }
 
-const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 function view(s: StoredSegment): SegmentResponse {
   return { key: s.key, version: s.version, status: s.status, definition: s.definition as unknown as Record<string, unknown>, createdAt: s.createdAt, updatedAt: s.updatedAt, updatedBy: s.updatedBy };
