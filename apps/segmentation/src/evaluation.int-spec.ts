@@ -268,3 +268,20 @@ it('clusters every profile with k-means into segments with readable descriptions
   expect(again.json).toMatchObject({ ran: true, changed: 0, published: 0 });
   expect((await api('GET', '/v1/clusters')).json['clusters'].map((c: any) => c.key).sort()).toEqual(['cluster.kmeans.0', 'cluster.kmeans.1']);
 });
+
+it('a stale cached copy of a profile (another instance wrote it) loses the compare-and-set and is re-read', async () => {
+  const service = svc.http.app.get(SegmentationService);
+  await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 100 } } })]);
+  await membership.waitFor(() => memberships('p-stale').length === 1, 30_000);
+  const stale = service.profiles.cache.get('p-stale');
+  expect(stale).toBeDefined();
+  await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 900 } } })]);
+  await membership.waitFor(() => memberships('p-stale').length === 3, 30_000);
+  service.profiles.cache.set('p-stale', stale!); // as if another instance had written since
+  const conflictsBefore = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
+  await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 3, lifetimeValue: 50 } } })]);
+  await membership.waitFor(() => memberships('p-stale').length === 5, 30_000);
+  expect(memberships('p-stale').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual(['entered:buyer:1', 'exited:buyer:2', 'entered:high-ltv:3', 'exited:high-ltv:4', 'entered:buyer:5']);
+  const conflictsAfter = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
+  expect(conflictsAfter).toBe(conflictsBefore + 1);
+});

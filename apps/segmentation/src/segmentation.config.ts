@@ -16,6 +16,8 @@ export const segmentationEnvSchema = z.object({
   SEGMENTATION_BACKFILL_PAGE: z.coerce.number().int().min(1).max(5000).default(200),
   /** Where enrichment keeps events (read to rebuild event windows of new definitions). */
   SEGMENTATION_EVENTS_COLLECTION: z.string().min(1).default('enrichment_events'),
+  /** Profile states cached per instance (0 = off). */
+  SEGMENTATION_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).default(50_000),
   /** Re-reads of a profile that keeps changing within one batch. */
   SEGMENTATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   /** Clustering job interval (seconds; 0 = off). */

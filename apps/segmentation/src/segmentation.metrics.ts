@@ -8,6 +8,7 @@ export function segmentationMetrics(registry: Registry) {
     changes: counter('mosaic_segmentation_changes_total', 'profiles.changes messages by outcome: applied or duplicate (redelivery or replay)', ['outcome']),
     evaluations: counter('mosaic_segmentation_profile_evaluations_total', 'profile states evaluated (changes, timers, backfill)', ['source']),
     membership: counter('mosaic_segmentation_membership_changes_total', 'segments.membership messages produced', ['change']),
+    cache: counter('mosaic_segmentation_cache_lookups_total', 'profile states a batch needed: hit (per-instance cache) or miss (read from MongoDB)', ['result']),
     conflicts: counter('mosaic_segmentation_conflicts_total', 'compare-and-set conflicts (re-read and re-applied)'),
     timersFired: counter('mosaic_segmentation_timers_fired_total', 'profile timers fired'),
     timerLateness: histogram('mosaic_segmentation_timer_lateness_seconds', 'how late a timer fired after its due time', [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300]),

@@ -29,6 +29,7 @@ export class SegmentationService {
   readonly backfills: BackfillRunner;
   readonly clustering: ClusteringJob;
   private membershipPartitions = 1;
+  private cacheSeen = { hits: 0, misses: 0 };
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
 
   private constructor(
@@ -42,7 +43,7 @@ export class SegmentationService {
     const cas = own.SEGMENTATION_STORE_CAS === 'auto' ? server.cas : own.SEGMENTATION_STORE_CAS;
     this.metrics = segmentationMetrics(platform.runtime.metrics);
     this.plans = new PlanHolder(definitions);
-    this.profiles = new SegmentProfilesStore(platform.mongo, { cas, instanceId: config.instanceId, pointReads: server.pointReads });
+    this.profiles = new SegmentProfilesStore(platform.mongo, { cas, instanceId: config.instanceId, pointReads: server.pointReads, cacheMaxEntries: own.SEGMENTATION_CACHE_MAX_ENTRIES });
     this.evaluator = new SegmentEvaluator({
       store: this.profiles,
       events: new StoredEventsReader(platform.mongo, own.SEGMENTATION_EVENTS_COLLECTION),
@@ -131,6 +132,9 @@ export class SegmentationService {
     this.metrics.changes.inc({ outcome: 'duplicate' }, stats.duplicates);
     this.metrics.evaluations.inc({ source: 'change' }, stats.evaluatedProfiles);
     this.metrics.conflicts.inc(stats.conflicts);
+    this.metrics.cache.inc({ result: 'hit' }, this.profiles.cacheHits - this.cacheSeen.hits);
+    this.metrics.cache.inc({ result: 'miss' }, this.profiles.cacheMisses - this.cacheSeen.misses);
+    this.cacheSeen = { hits: this.profiles.cacheHits, misses: this.profiles.cacheMisses };
     this.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (stats.conflicts > 0) {
       const last = messages[messages.length - 1] as InboundMessage;

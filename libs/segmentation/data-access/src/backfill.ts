@@ -198,31 +198,29 @@ export class BackfillRunner {
     };
     if (!(await claim({}))) return;
     let { processed, changed, published } = job;
-    let after = job.lastId ?? undefined;
     const keys = new Set([job._id]);
     try {
       await this.opts.ensurePlan(job._id, job.version);
-      for (;;) {
+      let started = Date.now();
+      for await (const docs of this.opts.store.scan(job.lastId ?? undefined, this.pageSize)) {
         if (this.stopped) {
           await this.jobs.updateOne({ _id: job._id, runId: job.runId }, { $set: { holder: null, leaseUntil: new Date(0) } });
           return;
         }
-        const started = Date.now();
-        const page = await evaluator.backfillPage(keys, after, this.pageSize);
+        const page = await evaluator.backfillPage(keys, docs);
         processed += page.processed;
         changed += page.changed;
         published += page.published;
-        after = page.lastId;
         const ms = Date.now() - started;
         this.opts.onPage?.(job._id, { processed: page.processed, changed: page.changed, ms });
-        const done = page.lastId === undefined;
-        const still = await claim({ processed, changed, published, lastId: after ?? null, ...(done ? { status: 'done' as const, finishedAt: new Date() } : {}) });
-        if (!still || done) return; // superseded by a newer request, or finished
+        if (!(await claim({ processed, changed, published, lastId: page.lastId ?? null }))) return; // superseded by a newer request
         if (this.rate > 0) {
           const wait = (page.processed / this.rate) * 1000 - ms;
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
+        started = Date.now();
       }
+      await claim({ status: 'done', finishedAt: new Date() });
     } catch (err) {
       await this.jobs.updateOne({ _id: job._id, runId: job.runId }, { $set: { status: 'failed', error: err instanceof Error ? err.message : String(err), finishedAt: new Date(), updatedAt: new Date() } });
     }

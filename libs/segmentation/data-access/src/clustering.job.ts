@@ -112,8 +112,7 @@ export class ClusteringJob {
   private async run(previous: JobDocument | null, now: number): Promise<ClusteringRun> {
     const ids: string[] = [];
     const profiles: ClusterProfile[] = [];
-    for (let after: string | undefined; ; ) {
-      const page = await this.opts.store.page(after, 1000);
+    for await (const page of this.opts.store.scan(undefined, 1000)) {
       for (const d of page) {
         if (d.mergedInto) continue;
         const state = SegmentProfilesStore.parse(d, d._id).state;
@@ -121,8 +120,6 @@ export class ClusteringJob {
         ids.push(d._id);
         profiles.push({ traits: state.profile.traits, computed: state.profile.computed });
       }
-      if (page.length < 1000) break;
-      after = page[page.length - 1]?._id;
     }
     const k = this.opts.k;
     if (profiles.length < k) return { ran: false, profiles: profiles.length, clusters: [], changed: 0, published: 0 };

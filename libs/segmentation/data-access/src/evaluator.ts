@@ -71,7 +71,7 @@ export interface BackfillPage {
   processed: number;
   changed: number;
   published: number;
-  /** The last profile id of the page; undefined when the scan is complete. */
+  /** The last profile id of the page (where a resumed backfill continues). */
   lastId?: string;
 }
 
@@ -207,13 +207,13 @@ export class SegmentEvaluator {
   }
 
   /**
-   * One page of a backfill: re-evaluates `keys` over the profiles after `after` (windows
-   * rebuilt from stored events for windowed segments). Conflicting profiles are re-read and redone.
+   * One page of a backfill: re-evaluates `keys` over these profiles (as read by the backfill's
+   * scan; windows rebuilt from stored events for windowed segments). Profiles that changed
+   * meanwhile fail the compare-and-set and are re-read and redone.
    */
-  backfillPage(keys: ReadonlySet<string>, after: string | undefined, limit: number): Promise<BackfillPage> {
+  backfillPage(keys: ReadonlySet<string>, docs: readonly SegmentProfileDocument[]): Promise<BackfillPage> {
     return this.exclusive(async () => {
-      const docs = await this.opts.store.page(after, limit);
-      const out: BackfillPage = { processed: docs.length, changed: 0, published: 0, lastId: docs.length === limit ? docs[docs.length - 1]?._id : undefined };
+      const out: BackfillPage = { processed: docs.length, changed: 0, published: 0, lastId: docs[docs.length - 1]?._id };
       let current = docs.filter((d) => !d.mergedInto);
       for (let attempt = 1; current.length > 0 && attempt <= this.maxAttempts; attempt += 1) {
         const now = this.clock();
@@ -230,7 +230,7 @@ export class SegmentEvaluator {
         out.changed += written.length;
         out.published += await this.publishAndConfirm(written, writes);
         const conflicted = [...results].filter(([, r]) => r === 'conflict').map(([id]) => id);
-        current = conflicted.length > 0 ? [...(await this.opts.store.load(conflicted)).values()].map((l) => l.doc).filter((d): d is SegmentProfileDocument => d !== null && !d.mergedInto) : [];
+        current = conflicted.length > 0 ? [...(await this.opts.store.load(conflicted, true)).values()].map((l) => l.doc).filter((d): d is SegmentProfileDocument => d !== null && !d.mergedInto) : [];
       }
       return out;
     });
@@ -276,13 +276,11 @@ export class SegmentEvaluator {
     const plan = planSegments([seg]);
     const keys = new Set([definition.key]);
     const pageSize = opts.pageSize ?? 500;
-    let after: string | undefined;
     let scanned = 0;
     let matched = 0;
     const sample: string[] = [];
-    for (;;) {
-      const docs = await this.opts.store.page(after, Math.min(pageSize, opts.maxProfiles - scanned));
-      if (docs.length === 0) return { scanned, matched, sample, complete: true };
+    for await (const page of this.opts.store.scan(undefined, pageSize)) {
+      const docs = page.slice(0, opts.maxProfiles - scanned);
       const now = this.clock();
       const live = docs.filter((d) => !d.mergedInto);
       const rebuilt = await this.rebuild(plan, keys, live.map((d) => d._id), now);
@@ -295,9 +293,9 @@ export class SegmentEvaluator {
         if (sample.length < opts.sample) sample.push(doc._id);
       }
       scanned += docs.length;
-      after = docs[docs.length - 1]?._id;
       if (scanned >= opts.maxProfiles) return { scanned, matched, sample, complete: false };
     }
+    return { scanned, matched, sample, complete: true };
   }
 
   /** Window states of the windowed segments among `keys`, rebuilt from stored events, per profile. */

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
 import { emptyState, nextTimerAt, type MembershipDelta, type ProfileSegmentState } from '@mosaic/segmentation-domain';
+import { LruMap } from '@mosaic/shared-service';
 import { openDb, ensureSchemaIndexes, VersionedWriter, casTicketSchema, bulkWriteChunked, type CasMode, type CasResult } from '@mosaic/shared-mongo';
 import { SEGMENTATION_COLLECTIONS } from './definitions.repository';
 
@@ -74,6 +75,8 @@ export interface ProfileWrite {
 export interface WrittenProfile {
   id: string;
   writeId: string;
+  /** The document as written (absent for confirmations of documents read from the store). */
+  doc?: SegmentProfileDocument;
   /** Everything this document's outbox holds now (to publish, then confirm). */
   outbox: OutboxEntry[];
   timerAt: Date | null;
@@ -84,11 +87,20 @@ export const OUTBOX_GRACE_MS = 15_000;
 
 export class SegmentProfilesStore {
   readonly writer: VersionedWriter;
+  /**
+   * Documents this instance wrote or read last, by profile id: the partition's owner is
+   * normally the only writer, so most reads are hits. A stale copy (another instance wrote
+   * since) makes the compare-and-set fail; the conflict evicts it and the profile is re-read.
+   */
+  readonly cache: LruMap<string, SegmentProfileDocument>;
+  cacheHits = 0;
+  cacheMisses = 0;
 
   constructor(
     private readonly conn: Connection,
-    options: { cas?: CasMode; instanceId?: string; pointReads?: boolean } = {},
+    options: { cas?: CasMode; instanceId?: string; pointReads?: boolean; cacheMaxEntries?: number } = {},
   ) {
+    this.cache = new LruMap(options.cacheMaxEntries ?? 50_000);
     this.writer = new VersionedWriter(conn, { mode: options.cas ?? 'ticket', ticketCollection: SEGMENTATION_COLLECTIONS.tickets, instanceId: options.instanceId ?? 'segmentation', pointReads: options.pointReads });
   }
 
@@ -108,10 +120,27 @@ export class SegmentProfilesStore {
     return { doc, state: JSON.parse(doc.state) as ProfileSegmentState, outbox: doc.outbox ? (JSON.parse(doc.outbox) as OutboxEntry[]) : [] };
   }
 
-  async load(ids: readonly string[]): Promise<Map<string, LoadedProfile>> {
-    const docs = await this.writer.findByIds(this.profiles, ids);
-    const byId = new Map(docs.map((d) => [d._id, d]));
+  /** Profiles by id (from the cache where held; `fresh` reads them all from the store). */
+  async load(ids: readonly string[], fresh = false): Promise<Map<string, LoadedProfile>> {
+    const byId = new Map<string, SegmentProfileDocument>();
+    const misses: string[] = [];
+    for (const id of new Set(ids)) {
+      const hit = fresh ? undefined : this.cache.get(id);
+      if (hit) byId.set(id, hit);
+      else misses.push(id);
+    }
+    this.cacheHits += byId.size;
+    this.cacheMisses += misses.length;
+    for (const d of await this.writer.findByIds(this.profiles, misses)) {
+      byId.set(d._id, d);
+      this.cache.set(d._id, d);
+    }
     return new Map(ids.map((id) => [id, SegmentProfilesStore.parse(byId.get(id) ?? null, id)]));
+  }
+
+  /** Forgets cached copies (after a conflict: someone else wrote them). */
+  evict(ids: Iterable<string>): void {
+    for (const id of ids) this.cache.delete(id);
   }
 
   /** Writes states (compare-and-set each); the result tells which landed. */
@@ -134,9 +163,13 @@ export class SegmentProfilesStore {
         ...(w.state.mergedInto ? { mergedInto: w.state.mergedInto } : {}),
       };
       docs.push({ expected: w.loaded.doc ? w.loaded.doc.version : null, doc });
-      written.push({ id: doc._id, writeId: doc.writeId, outbox, timerAt: stateTimer(w.state) });
+      written.push({ id: doc._id, writeId: doc.writeId, outbox, timerAt: stateTimer(w.state), doc });
     }
     const results = await this.writer.writeMany(this.profiles, docs);
+    for (const w of written) {
+      if (results.get(w.id) === 'applied' && w.doc) this.cache.set(w.id, w.doc);
+      else this.cache.delete(w.id);
+    }
     return { results, written: written.filter((w) => results.get(w.id) === 'applied') };
   }
 
@@ -145,16 +178,24 @@ export class SegmentProfilesStore {
    * write carries the entries on and is confirmed by its own writer).
    */
   async confirm(written: readonly WrittenProfile[]): Promise<void> {
-    const ops = written
-      .filter((w) => w.outbox.length > 0)
-      .map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, timerAt: w.timerAt } } } }));
+    const confirmed = written.filter((w) => w.outbox.length > 0);
+    const ops = confirmed.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, timerAt: w.timerAt } } } }));
     if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, timerAt: w.timerAt }));
+  }
+
+  private patchCache(list: readonly WrittenProfile[], patch: (d: SegmentProfileDocument, w: WrittenProfile) => SegmentProfileDocument): void {
+    for (const w of list) {
+      const held = this.cache.get(w.id);
+      if (held && held.writeId === w.writeId) this.cache.set(w.id, patch(held, w));
+    }
   }
 
   /** Sets `timerAt` from the state where nothing else changed (a timer that found nothing to do). */
   async retime(list: readonly WrittenProfile[]): Promise<void> {
     const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { timerAt: w.timerAt } } } }));
     if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+    this.patchCache(list, (d, w) => ({ ...d, timerAt: w.timerAt }));
   }
 
   /** Profiles of these partitions with a timer (or an unconfirmed outbox) due at `now`. */
@@ -178,10 +219,23 @@ export class SegmentProfilesStore {
     return (await this.profiles.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(limit).toArray()).map((d) => d._id);
   }
 
-  /** A page of profiles by id (the backfill's scan). */
-  async page(after: string | undefined, limit: number): Promise<SegmentProfileDocument[]> {
+  /** Every profile in id order, in pages of `pageSize`, through one cursor (a backfill's scan). */
+  async *scan(after: string | undefined, pageSize: number): AsyncGenerator<SegmentProfileDocument[]> {
     const filter: mongo.Filter<SegmentProfileDocument> = after === undefined ? {} : { _id: { $gt: after } };
-    return (await this.profiles.find(filter).sort({ _id: 1 }).limit(limit).toArray()) as SegmentProfileDocument[];
+    const cursor = this.profiles.find(filter).sort({ _id: 1 }).batchSize(pageSize);
+    try {
+      let page: SegmentProfileDocument[] = [];
+      for await (const d of cursor) {
+        page.push(d as SegmentProfileDocument);
+        if (page.length === pageSize) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
+    } finally {
+      await cursor.close();
+    }
   }
 
   async count(): Promise<number> {
