@@ -11,10 +11,12 @@
 //                  documents by bulkWrite (batches of 50, 1 in flight) and a full scan (docs/s)
 //   evaluate       N profiles.changes over P profiles produced as fast as possible; changes
 //                  evaluated per second (the service's mosaic_segmentation_changes_total)
-//   latency        changes at a fixed rate that each flip a segment: produce → segments.membership
+//   latency        changes at a fixed rate (default: half the evaluate throughput, so it measures
+//                  latency, not queueing) that each flip a segment: produce → segments.membership
 //                  consumed, p50/p99 ms
-//   timers         T profiles whose "no order within 2 hours" deadline falls 5–15 s ahead: how late
-//                  the entry is published after the deadline (message `at` and consumed), p50/p99/max
+//   timers         T profiles whose "no order within 2 hours" deadline falls 10 s after their changes
+//                  were all applied, spread over 10 s: how late the entry is published after the
+//                  deadline (message `at` and consumed), p50/p99/max
 //   backfill       B generated profiles stored, a new segment created: profiles re-evaluated per
 //                  second until the backfill reports done (unthrottled), vs the raw scan rate
 // The service runs as a child process (dist/), one instance. Prints a table, writes JSON to
@@ -120,7 +122,7 @@ export async function runSegmentationBench(argv) {
   const PROFILES = opt('profiles', 2000);
   const CHANGES = opt('changes', 6000);
   const DURATION = opt('duration', 10);
-  const RATE = opt('rate', 20);
+  const RATE_OPTION = opt('rate', 0);
   const TIMERS = opt('timers', 200);
   const BACKFILL = opt('backfill-profiles', 20_000);
 
@@ -285,6 +287,7 @@ export async function runSegmentationBench(argv) {
     log(`evaluate: ${results.evaluate.changesPerSec} changes/s`);
 
     // ---- latency: changes that flip flag-on ---------------------------------------------------------
+    const RATE = RATE_OPTION > 0 ? RATE_OPTION : Math.max(1, Math.round(results.evaluate.changesPerSec / 2));
     log(`latency: ${RATE} flips/s for ${DURATION} s`);
     const flipIds = Array.from({ length: 50 }, (_, i) => `flip-${runId}-${i}`);
     const flipState = new Map();
@@ -314,27 +317,33 @@ export async function runSegmentationBench(argv) {
     log(`latency: p50 ${results.latency.p50Ms} ms, p99 ${results.latency.p99Ms} ms (${latencies.length}/${n})`);
 
     // ---- timers ----------------------------------------------------------------------------------------
-    log(`timers: ${TIMERS} carts due in 5–15 s`);
     const cartIds = Array.from({ length: TIMERS }, (_, i) => `cart-${runId}-${i}`);
+    // deadlines after the carts' changes are applied: 10 s per 100 carts at the measured rate, plus 10 s
+    const lead = 10_000 + Math.ceil((TIMERS / Math.max(1, results.evaluate.changesPerSec)) * 1000) * 2;
+    log(`timers: ${TIMERS} carts due in ${lead / 1000}–${lead / 1000 + 10} s`);
     const now = Date.now();
     const due = new Map();
+    const beforeCarts = await metric('mosaic_segmentation_changes_total');
     const carts = cartIds.map((id, i) => {
-      const addedAt = now - 2 * HOUR + 5_000 + Math.floor((i / TIMERS) * 10_000);
+      const addedAt = now - 2 * HOUR + lead + Math.floor((i / TIMERS) * 10_000);
       due.set(`${id}|cart-0|1`, addedAt + 2 * HOUR);
       return { profileId: id, version: 1, changed: ['computed.cart'], profile: { identifiers: [], traits: {}, computed: {}, membershipVersion: 0 }, trigger: { messageId: `cart-${runId}-${i}`, kind: 'event', eventType: 'track', event: 'Product Added', properties: {}, timestamp: new Date(addedAt).toISOString() }, at: new Date().toISOString() };
     });
     await produce(carts);
+    await waitChanges(beforeCarts + TIMERS, 'timers (carts applied)');
+    const appliedBeforeDue = Date.now() < now + lead;
     const timerDeadline = Date.now() + 120_000;
     while (![...due.keys()].every((k) => arrivals.has(k)) && Date.now() < timerDeadline) await new Promise((r) => setTimeout(r, 50));
     const lateAt = [...due].filter(([k]) => arrivals.has(k)).map(([k, d]) => Date.parse(arrivals.get(k)[1].at) - d);
     const lateConsumed = [...due].filter(([k]) => arrivals.has(k)).map(([k, d]) => arrivals.get(k)[0] - d);
-    results.timers = { timers: TIMERS, fired: lateAt.length, latenessMs: { p50: pct(lateAt, 50), p99: pct(lateAt, 99), max: Math.max(...lateAt) }, consumedAfterDueMs: { p50: pct(lateConsumed, 50), p99: pct(lateConsumed, 99) } };
+    results.timers = { timers: TIMERS, fired: lateAt.length, appliedBeforeFirstDeadline: appliedBeforeDue, latenessMs: { p50: pct(lateAt, 50), p99: pct(lateAt, 99), max: Math.max(...lateAt) }, consumedAfterDueMs: { p50: pct(lateConsumed, 50), p99: pct(lateConsumed, 99) } };
     log(`timers: lateness p50 ${results.timers.latenessMs.p50} ms, p99 ${results.timers.latenessMs.p99} ms`);
 
     // ---- backfill ----------------------------------------------------------------------------------------
     log(`backfill: generating ${BACKFILL} profiles`);
     const col = mongo.db(dbName).collection('segmentation_profiles');
     const gen = prng(3);
+    const tg = Date.now();
     for (let i = 0; i < BACKFILL; i += 1000) {
       const docs = Array.from({ length: Math.min(1000, BACKFILL - i) }, (_, j) => {
         const id = `bf-${runId}-${String(i + j).padStart(8, '0')}`;
@@ -342,8 +351,9 @@ export async function runSegmentationBench(argv) {
         return { _id: id, partition: (i + j) % 6, version: 1, writeId: randomUUID(), state: JSON.stringify(state), segments: [], timerAt: null, outbox: null, updatedAt: new Date() };
       });
       await col.insertMany(docs, { ordered: false });
-      if ((i / 1000) % 50 === 0) log(`  ${i + docs.length} stored`);
+      if ((i / 1000) % 50 === 49) log(`  ${i + docs.length} stored (${rate(i + docs.length, (Date.now() - tg) / 1000)}/s)`);
     }
+    results.backfillGeneration = { profiles: BACKFILL, insertsPerSec: rate(BACKFILL, (Date.now() - tg) / 1000) };
     const tb = Date.now();
     const created = await api('POST', '/v1/segments', { key: 'bf-ltv-900', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 900 } });
     if (created.status !== 201) throw new Error(`creating the backfill segment: ${created.status}`);

@@ -126,8 +126,17 @@ export class SegmentationService {
   readonly handle = async (messages: InboundMessage[], ctx: BatchContext): Promise<void> => {
     const started = process.hrtime.bigint();
     const items = messages.map((m) => ({ change: decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange, partition: m.partition }));
-    const stats = await this.evaluator.applyChanges(items);
-    await ctx.heartbeat();
+    // In rounds, heartbeating between them: a long batch on a slow store must not outlive the session.
+    const size = this.config.own.SEGMENTATION_SEGMENT_CHANGES;
+    const stats = { changes: 0, duplicates: 0, evaluatedProfiles: 0, conflicts: 0 };
+    for (let i = 0; i < items.length; i += size) {
+      const r = await this.evaluator.applyChanges(items.slice(i, i + size));
+      stats.changes += r.changes;
+      stats.duplicates += r.duplicates;
+      stats.evaluatedProfiles += r.evaluatedProfiles;
+      stats.conflicts += r.conflicts;
+      await ctx.heartbeat();
+    }
     this.metrics.changes.inc({ outcome: 'applied' }, stats.changes - stats.duplicates);
     this.metrics.changes.inc({ outcome: 'duplicate' }, stats.duplicates);
     this.metrics.evaluations.inc({ source: 'change' }, stats.evaluatedProfiles);

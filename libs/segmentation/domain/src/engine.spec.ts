@@ -104,8 +104,11 @@ describe('engine: event windows and timers', () => {
   it('windows end state does not depend on the order events arrive in (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.record({ day: fc.integer({ min: 0, max: 20 }), cat: fc.constantFrom('coffee', 'tea') }), { minLength: 1, maxLength: 12 }), fc.integer(), (evs, seed) => {
+        // enrichment numbers changes in the order it applies them, whatever the event times
         const changes = evs.map((e, i) => change('p', i + 1, { ...view(T0 + e.day * DAY, e.cat), id: `e${i}` }));
-        const shuffled = [...changes].sort((a, b) => ((a.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7) - ((b.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7));
+        const shuffled = [...changes]
+          .sort((a, b) => ((a.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7) - ((b.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7))
+          .map((c, i) => ({ ...c, version: i + 1 }));
         const now = T0 + 21 * DAY;
         const a = run(emptyState('p'), changes, plan, () => now).state;
         const b = run(emptyState('p'), shuffled, plan, () => now).state;

@@ -102,7 +102,7 @@ export interface ProfileSegmentState {
   clusters?: Record<string, number>;
 }
 
-export const APPLIED_RING = 200;
+export const APPLIED_RING = 16;
 
 export type ReasonKind = 'message' | 'timer' | 'merge' | 'definition';
 
@@ -251,7 +251,11 @@ function result(before: ProfileSegmentState, state: ProfileSegmentState, deltas:
  */
 export function applyChange(current: ProfileSegmentState, change: ChangeInput, plan: SegmentPlan, now: number): StepResult {
   const triggerId = change.trigger?.messageId;
-  if (triggerId !== undefined && current.applied.includes(triggerId) && (change.mergedInto === undefined || current.mergedInto !== undefined)) {
+  // Enrichment numbers a profile's changes and they arrive in order (one partition): a version
+  // not above the one held is a redelivery or a replay of something applied. The ring of recent
+  // trigger ids catches the same trigger re-sent under a newer version (a replay upstream).
+  const seen = (triggerId !== undefined && current.applied.includes(triggerId)) || (current.sourceVersion >= 0 && change.version <= current.sourceVersion);
+  if (seen && (change.mergedInto === undefined || current.mergedInto !== undefined)) {
     return { state: current, deltas: [], changed: false, duplicate: true };
   }
   const state = clone(current);

@@ -103,7 +103,7 @@ describe('combinators and nextChangeAt', () => {
     const e = event('X', T0);
     const w = observeEvent(d, {}, e, T0);
     expect(observeEvent(d, w, e, T0)).toBe(w);
-    expect(observeEvent(d, w, event('Y', T0 + HOUR), T0 + HOUR)['condition']).toEqual({ kind: 'window', windowMs: HOUR, cap: 1000, occurrences: [] });
+    expect(observeEvent(d, w, event('Y', T0 + HOUR), T0 + HOUR)['condition']).toEqual({ kind: 'window', windowMs: HOUR, cap: 1, occurrences: [] });
     expect(evalEvents(d, w, T0)).toEqual({ member: true, nextChangeAt: T0 + HOUR });
   });
 });

@@ -11,6 +11,7 @@ export {
   addFirst,
   addThenNot,
   emptyWindow,
+  windowCap,
   emptySequence,
   compareOccurrences,
   matchesStep,

@@ -3,6 +3,7 @@ import type { EventCondition, SequenceCondition } from './definition';
 import { evalSequence, evalWindow } from './evaluate';
 import { DAY, HOUR, MINUTE, T0, def, evalEvents, event, feed } from './test-helpers';
 import {
+  DEFAULT_WINDOW_CAP,
   addFirst,
   addOccurrence,
   addThenNot,
@@ -25,10 +26,26 @@ function windowWith(c: EventCondition, occ: Occurrence[], cap?: number): WindowS
 
 describe('window state', () => {
   it('addOccurrence is idempotent by message id and keeps the newest first', () => {
-    const s1 = addOccurrence(emptyWindow(viewed), { messageId: 'a', at: T0 });
+    const s1 = addOccurrence(emptyWindow(viewed, 10), { messageId: 'a', at: T0 });
     const s2 = addOccurrence(s1, { messageId: 'b', at: T0 + 1 });
     expect(addOccurrence(s2, { messageId: 'a', at: T0 })).toBe(s2);
     expect(s2.occurrences.map((o) => o.messageId)).toEqual(['b', 'a']);
+  });
+
+  it('"count ≥ N" keeps only the newest N occurrences (all it needs to be exact); other aggregates keep every one', () => {
+    const three = { ...viewed, aggregate: { fn: 'count' as const, op: 'gte' as const, value: 3 } };
+    expect(emptyWindow(viewed).cap).toBe(1);
+    expect(emptyWindow(three).cap).toBe(3);
+    expect(emptyWindow({ ...viewed, aggregate: { fn: 'count', op: 'gt', value: 3 } }).cap).toBe(4);
+    expect(emptyWindow({ ...viewed, aggregate: { fn: 'count', op: 'lte', value: 3 } }).cap).toBe(DEFAULT_WINDOW_CAP);
+    expect(emptyWindow({ ...viewed, aggregate: { fn: 'sum', property: 'price', op: 'gte', value: 3 } }).cap).toBe(DEFAULT_WINDOW_CAP);
+    const occ = [5, 1, 4, 2, 3].map((d) => ({ messageId: `m${d}`, at: T0 + d * DAY }));
+    const s = windowWith(three, occ);
+    expect(s.occurrences.map((o) => o.messageId)).toEqual(['m5', 'm4', 'm3']);
+    expect(addOccurrence(s, { messageId: 'm0', at: T0 })).toBe(s); // older than all a full list keeps
+    // the same result as with every occurrence held, at every instant
+    const full = windowWith(three, occ, DEFAULT_WINDOW_CAP);
+    for (let t = T0 + 5 * DAY; t <= T0 + 13 * DAY; t += DAY / 2) expect(evalWindow(three, s.occurrences, t)).toEqual(evalWindow(three, full.occurrences, t));
   });
 
   it('is bounded by its cap (the oldest go first)', () => {

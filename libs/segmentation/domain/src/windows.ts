@@ -51,8 +51,22 @@ export interface ObservedEvent {
   properties: Record<string, unknown>;
 }
 
-export function emptyWindow(condition: EventCondition, cap = DEFAULT_WINDOW_CAP): WindowState {
+export function emptyWindow(condition: EventCondition, cap = windowCap(condition)): WindowState {
   return { kind: 'window', windowMs: durationMs(condition.within), cap, occurrences: [] };
+}
+
+/**
+ * How many occurrences a window needs to hold to stay exact: "count ≥ N" (and "> N") only ever
+ * depends on its newest N (N + 1) occurrences — the oldest of them leaving is the exit — so
+ * older ones are not kept; sums, minimums, maximums and upper bounds need every occurrence
+ * (up to `DEFAULT_WINDOW_CAP`).
+ */
+export function windowCap(condition: EventCondition): number {
+  const agg = condition.aggregate ?? { fn: 'count', op: 'gte', value: 1 };
+  if (agg.fn !== 'count') return DEFAULT_WINDOW_CAP;
+  if (agg.op === 'gte') return Math.max(1, Math.min(DEFAULT_WINDOW_CAP, agg.value));
+  if (agg.op === 'gt') return Math.max(1, Math.min(DEFAULT_WINDOW_CAP, agg.value + 1));
+  return DEFAULT_WINDOW_CAP;
 }
 
 export function emptySequence(condition: SequenceCondition, cap = DEFAULT_SEQUENCE_CAP): SequenceState {
@@ -72,6 +86,8 @@ export function compareOccurrences(a: Occurrence, b: Occurrence): number {
 function insert(list: Occurrence[], o: Occurrence, cap: number): Occurrence[] {
   const existing = list.find((x) => x.messageId === o.messageId);
   if (existing && compareOccurrences(existing, o) <= 0) return list;
+  const oldest = list[list.length - 1];
+  if (!existing && list.length >= cap && oldest && compareOccurrences(o, oldest) > 0) return list; // older than all a full list keeps
   const rest = existing ? list.filter((x) => x !== existing) : list;
   const out = [...rest, { ...o }].sort(compareOccurrences);
   return out.length > cap ? out.slice(0, cap) : out;
