@@ -1,0 +1,19 @@
+import { z } from '@mosaic/shared-config';
+
+/** The activation service's own environment variables (the common ones are in @mosaic/shared-config). */
+export const activationEnvSchema = z.object({
+  /** How often an instance looks for due deliveries of the partitions it owns (ms). */
+  ACTIVATION_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+  /** Deliveries read per dispatch round. */
+  ACTIVATION_DISPATCH_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** Attempts of a delivery before it is dead (and dead-lettered). */
+  ACTIVATION_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  /** First retry back-off ceiling (ms); doubles per attempt, full jitter. */
+  ACTIVATION_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5_000),
+  /** Largest back-off (ms). */
+  ACTIVATION_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
+  /** How soon destinations and triggers changed through another instance are used (ms). */
+  ACTIVATION_CONFIG_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+});
+
+export type ActivationEnv = z.infer<typeof activationEnvSchema>;

@@ -1,0 +1,19 @@
+import { Counter, Gauge, Histogram, getOrCreate, type Registry } from '@mosaic/shared-logging';
+
+/** The activation service's Prometheus metrics (next to the platform's Kafka and HTTP ones). */
+export function activationMetrics(registry: Registry) {
+  const counter = (name: string, help: string, labelNames: string[] = []) => getOrCreate(registry, name, () => new Counter({ name, help, labelNames, registers: [registry] }));
+  return {
+    fired: counter('mosaic_activation_triggers_fired_total', 'trigger firings by outcome: inserted (a new delivery), duplicate (a replayed change: nothing sent again), capped (frequency cap)', ['outcome']),
+    attempts: counter('mosaic_activation_delivery_attempts_total', 'delivery attempts by destination and outcome (delivered, retry, fail)', ['destination', 'outcome']),
+    dead: counter('mosaic_activation_deliveries_dead_total', 'deliveries that exhausted their attempts or failed permanently (dead-lettered)', ['destination']),
+    inFlight: getOrCreate(registry, 'mosaic_activation_deliveries_in_flight', () => new Gauge({ name: 'mosaic_activation_deliveries_in_flight', help: 'deliveries being sent', registers: [registry] })),
+    attemptSeconds: getOrCreate(
+      registry,
+      'mosaic_activation_attempt_seconds',
+      () => new Histogram({ name: 'mosaic_activation_attempt_seconds', help: 'duration of one delivery attempt', labelNames: ['destination'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    ),
+  };
+}
+
+export type ActivationMetrics = ReturnType<typeof activationMetrics>;

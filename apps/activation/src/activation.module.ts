@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { CommonConfig } from '@mosaic/shared-config';
+import type { Platform } from '@mosaic/shared-service';
+import { DeliveriesController, DestinationsController, TriggersController } from './admin.controller';
+import type { ActivationEnv } from './activation.config';
+import { ActivationService } from './activation.service';
+
+@Module({})
+export class ActivationModule {
+  static forRoot(platform: Platform, config: CommonConfig & { own: ActivationEnv }): DynamicModule {
+    return {
+      module: ActivationModule,
+      controllers: [DestinationsController, TriggersController, DeliveriesController],
+      providers: [{ provide: ActivationService, useFactory: () => ActivationService.start(platform, config) }],
+      exports: [ActivationService],
+    };
+  }
+}

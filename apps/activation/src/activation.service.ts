@@ -1,0 +1,136 @@
+import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import { RetryPolicy } from '@mosaic/activation-domain';
+import { ActivationStore, ConfigHolder, Dispatcher, Ingest, type DeliveryDocument } from '@mosaic/activation-data-access';
+import type { CommonConfig } from '@mosaic/shared-config';
+import { produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
+import { PeriodicTask, type Platform } from '@mosaic/shared-service';
+import type { ActivationEnv } from './activation.config';
+import { activationMetrics, type ActivationMetrics } from './activation.metrics';
+
+/**
+ * The activation service, assembled: destinations and triggers (admin API), the
+ * `segments.membership` consumer that turns changes into deliveries, the `profiles.changes`
+ * consumer that keeps the profiles payloads are built from, and the dispatcher of the
+ * partitions this instance owns.
+ */
+export class ActivationService {
+  readonly metrics: ActivationMetrics;
+  readonly store: ActivationStore;
+  readonly config: ConfigHolder;
+  readonly ingest: Ingest;
+  readonly dispatcher: Dispatcher;
+  private readonly tasks: { start(): void; stop(): Promise<void> }[];
+
+  private constructor(
+    readonly platform: Platform,
+    readonly env: CommonConfig & { own: ActivationEnv },
+  ) {
+    const own = env.own;
+    const logger = platform.runtime.logger;
+    this.metrics = activationMetrics(platform.runtime.metrics);
+    this.store = new ActivationStore(platform.mongo);
+    this.config = new ConfigHolder(this.store);
+    this.ingest = new Ingest(this.store, this.config);
+    this.dispatcher = new Dispatcher({
+      store: this.store,
+      destination: (id) => this.config.destination(id),
+      stillWanted: (d, segments) => {
+        const trigger = this.config.triggers().find((t) => t.id === d.triggerId);
+        if (!trigger?.delaySeconds) return true;
+        return d.change === 'entered' ? segments.includes(d.segmentKey) : !segments.includes(d.segmentKey);
+      },
+      publishToTopic: async (topic, key, value, headers) => {
+        await platform.producer.send(topic, [{ key, value: Buffer.from(value), headers }]);
+      },
+      deadLetter: (d, error) => this.deadLetter(d, error),
+      policy: new RetryPolicy({ maxAttempts: own.ACTIVATION_RETRY_MAX_ATTEMPTS, baseMs: own.ACTIVATION_RETRY_BASE_MS, maxMs: Math.max(own.ACTIVATION_RETRY_BASE_MS, own.ACTIVATION_RETRY_MAX_MS) }),
+      batch: own.ACTIVATION_DISPATCH_BATCH,
+      onAttempt: (destination, a) => {
+        this.metrics.attempts.inc({ destination, outcome: a.outcome });
+        this.metrics.attemptSeconds.observe({ destination }, a.ms / 1000);
+      },
+    });
+    this.tasks = [
+      new PeriodicTask({ intervalMs: own.ACTIVATION_CONFIG_REFRESH_MS, run: () => this.config.reload(), onError: (err) => logger.warn({ err }, 'reloading destinations and triggers failed; using the ones held') }),
+      new PeriodicTask({
+        intervalMs: own.ACTIVATION_DISPATCH_INTERVAL_MS,
+        run: () => this.dispatchOnce(),
+        onError: (err) => logger.warn({ err }, 'dispatch round failed; the next one retries'),
+      }),
+    ];
+  }
+
+  static async start(platform: Platform, env: CommonConfig & { own: ActivationEnv }): Promise<ActivationService> {
+    const service = new ActivationService(platform, env);
+    await service.store.ensureIndexes();
+    await service.config.reload();
+    platform.consumers().register({ topic: 'segmentsMembership', handler: service.onMembership });
+    platform.consumers().register({ topic: 'profilesChanges', handler: service.onProfileChange });
+    for (const t of service.tasks) t.start();
+    platform.onShutdown(async () => {
+      await Promise.all(service.tasks.map((t) => t.stop()));
+      await service.dispatcher.drain();
+    });
+    platform.runtime.logger.info({ destinations: 'loaded', triggers: service.config.triggers().length }, 'activation ready');
+    return service;
+  }
+
+  /** `segments.membership`: update the profile's segments, fire triggers into deliveries. */
+  readonly onMembership = async (messages: InboundMessage[]): Promise<void> => {
+    const items = messages.map((m) => ({ change: decodeMessage(Schemas.segmentMembership, m.value).payload as SegmentMembershipChange, partition: m.partition, offset: m.offset }));
+    const stats = await this.ingest.apply(items);
+    this.metrics.fired.inc({ outcome: 'inserted' }, stats.inserted);
+    this.metrics.fired.inc({ outcome: 'capped' }, stats.capped);
+    this.metrics.fired.inc({ outcome: 'duplicate' }, stats.duplicates);
+    if (stats.inserted > 0) void this.dispatchOnce();
+  };
+
+  /** `profiles.changes`: the profile payloads are built from. */
+  readonly onProfileChange = async (messages: InboundMessage[]): Promise<void> => {
+    for (const m of messages) {
+      const c = decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange;
+      await this.store.putProfile(c.profileId, { traits: c.profile.traits, computed: c.profile.computed, identifiers: c.profile.identifiers }, c.version);
+    }
+  };
+
+  /** Creates a Kafka destination's topic when it does not exist (the broker does not auto-create). */
+  async ensureTopic(topic: string): Promise<void> {
+    const admin = this.platform.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = await admin.listTopics();
+      if (existing.includes(topic)) return;
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: this.env.kafka.partitions, replicationFactor: this.env.kafka.replicationFactor }] });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** One dispatch round over the partitions this instance owns. */
+  async dispatchOnce(): Promise<number> {
+    const assigned = this.platform.consumers().health().topics.find((t) => t.topicKey === 'segmentsMembership')?.assignedPartitions ?? [];
+    const started = await this.dispatcher.tick(assigned);
+    this.metrics.inFlight.set(this.dispatcher.active);
+    return started;
+  }
+
+  private async deadLetter(d: DeliveryDocument, error: string): Promise<void> {
+    this.metrics.dead.inc({ destination: d.destinationId });
+    const letter: DeadLetter = {
+      service: 'activation',
+      sourceTopic: this.platform.topics.segmentsMembership,
+      partition: d.partition,
+      offset: d.offset,
+      key: `${d.profileId}|${d.segmentKey}`,
+      valueBase64: Buffer.from(d.membership).toString('base64'),
+      headers: { deliveryId: d._id, destinationId: d.destinationId, triggerId: d.triggerId },
+      error: { name: 'DeliveryFailed', message: error },
+      attempts: d.attempts,
+      failedAt: new Date().toISOString(),
+    };
+    await produceMessages(this.platform.producer, this.platform.topics.dlqActivation, Schemas.deadLetter, [
+      { payload: letter, meta: { key: d._id, producer: 'activation', correlationId: d._id, messageId: `dead:${d._id}:${d.attempts}` } },
+    ]);
+    this.platform.runtime.logger.warn({ deliveryId: d._id, destinationId: d.destinationId, attempts: d.attempts, error }, 'delivery dead-lettered');
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Sends due deliveries. Each instance dispatches the deliveries of the `segments.membership`
+ * partitions it owns (so no two instances send the same delivery), every destination with its
+ * own concurrency slots and rate limit: a slow or failing endpoint only ever occupies its own
+ * slots, never another destination's. Outcomes: 2xx delivered; 408/409/425/429/5xx/timeouts/
+ * network errors retried with exponential back-off and full jitter (honouring Retry-After);
+ * other 4xx fail at once; after the last attempt the delivery is dead (and dead-lettered).
+ */
+import type { SegmentMembershipChange } from '@mosaic/contracts';
+import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
+import type { DeliveryAttempt, DeliveryDocument } from './documents';
+import type { ActivationStore } from './stores';
+
+export interface DispatcherOptions {
+  store: ActivationStore;
+  destination: (id: string) => Destination | undefined;
+  /** Whether a delivery's trigger still wants it (a delayed `entered` whose profile left is skipped). */
+  stillWanted?: (d: DeliveryDocument, profileSegments: readonly string[]) => boolean;
+  publishToTopic: (topic: string, key: string, value: string, headers: Record<string, string>) => Promise<void>;
+  deadLetter: (d: DeliveryDocument, error: string) => Promise<void>;
+  policy: RetryPolicy;
+  clock?: () => number;
+  random?: () => number;
+  onAttempt?: (destinationId: string, attempt: DeliveryAttempt) => void;
+  /** Deliveries read per tick (default 200). */
+  batch?: number;
+}
+
+interface Slots {
+  active: number;
+  tokens: number;
+  refilledAt: number;
+}
+
+const DEFAULT_CONCURRENCY = 4;
+
+export class Dispatcher {
+  private readonly inFlight = new Set<string>();
+  /** When each recent send finished: a round whose query started before that read a stale copy of it. */
+  private readonly finishedAt = new Map<string, number>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly slots = new Map<string, Slots>();
+  private readonly clock: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Deliveries being sent now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Starts the due deliveries of these partitions that have a free slot; returns how many started. */
+  async tick(partitions: readonly number[]): Promise<number> {
+    const queriedAt = this.clock();
+    for (const [id, t] of this.finishedAt) if (t < queriedAt - 60_000) this.finishedAt.delete(id);
+    const due = await this.opts.store.due(partitions, new Date(queriedAt), this.opts.batch ?? 200, this.inFlight);
+    let started = 0;
+    for (const d of due) {
+      if (this.inFlight.has(d._id)) continue; // another round started it meanwhile
+      if ((this.finishedAt.get(d._id) ?? -Infinity) >= queriedAt) continue; // sent while this round was reading
+      const dest = this.opts.destination(d.destinationId);
+      if (!dest || !dest.enabled) continue; // a disabled destination keeps its deliveries pending
+      if (!this.take(dest)) continue;
+      started += 1;
+      this.inFlight.add(d._id);
+      const p = this.send(d, dest)
+        .catch(() => undefined)
+        .finally(() => {
+          this.finishedAt.set(d._id, this.clock());
+          this.inFlight.delete(d._id);
+          this.release(dest.id);
+          this.running.delete(p);
+        });
+      this.running.add(p);
+    }
+    return started;
+  }
+
+  /** Waits for the sends in flight (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  private take(dest: Destination): boolean {
+    const now = this.clock();
+    const limit = dest.kind === 'webhook' ? dest.concurrency : DEFAULT_CONCURRENCY;
+    const rate = dest.kind === 'webhook' ? dest.rateLimitPerSecond : undefined;
+    const s = this.slots.get(dest.id) ?? { active: 0, tokens: rate ?? 0, refilledAt: now };
+    this.slots.set(dest.id, s);
+    if (s.active >= limit) return false;
+    if (rate !== undefined) {
+      s.tokens = Math.min(rate, s.tokens + ((now - s.refilledAt) / 1000) * rate);
+      s.refilledAt = now;
+      if (s.tokens < 1) return false;
+      s.tokens -= 1;
+    }
+    s.active += 1;
+    return true;
+  }
+
+  private release(id: string): void {
+    const s = this.slots.get(id);
+    if (s) s.active = Math.max(0, s.active - 1);
+  }
+
+  private async send(d: DeliveryDocument, dest: Destination): Promise<void> {
+    const change = JSON.parse(d.membership) as SegmentMembershipChange;
+    const known = await this.opts.store.profile(d.profileId);
+    if (this.opts.stillWanted && !this.opts.stillWanted(d, known?.segments ?? [])) {
+      await this.opts.store.skip(d._id, 'the membership changed back before the delayed delivery was due');
+      return;
+    }
+    const profile = known?.profile as { traits?: Record<string, unknown>; computed?: Record<string, unknown> } | null | undefined;
+    const payload = membershipPayload(change, { id: d._id, profile: profile ? { traits: profile.traits ?? {}, computed: profile.computed ?? {} } : undefined });
+    const body = serializePayload(payload);
+    const started = this.clock();
+    let status: string;
+    let retryAfter: string | undefined;
+    let error: string | undefined;
+    let outcome: DeliveryAttempt['outcome'];
+    if (dest.kind === 'webhook') {
+      const r = await postWebhook(dest, d._id, body, Math.floor(started / 1000));
+      status = String(r.status);
+      retryAfter = r.retryAfter;
+      error = r.error;
+      outcome = classifyResponse(r.status);
+    } else if (dest.kind === 'kafka') {
+      try {
+        await this.opts.publishToTopic(dest.topic, d.profileId, body, { 'webhook-id': d._id, 'content-type': 'application/json' });
+        status = 'produced';
+        outcome = 'delivered';
+      } catch (err) {
+        status = 'error';
+        error = err instanceof Error ? err.message : String(err);
+        outcome = 'retry';
+      }
+    } else {
+      status = 'unsupported';
+      error = `${dest.kind} destinations are not delivered yet`;
+      outcome = 'fail';
+    }
+    const now = this.clock();
+    const attempt: DeliveryAttempt = { at: new Date(now), outcome, status, ms: now - started, ...(error ? { error } : {}) };
+    this.opts.onAttempt?.(dest.id, attempt);
+    const attempts = d.attempts + 1;
+    if (outcome === 'delivered') {
+      await this.opts.store.recordAttempt(d._id, attempt, { status: 'delivered', nextAttemptAt: null, attempts, deliveredAt: new Date(now) });
+      return;
+    }
+    const next = outcome === 'retry' ? this.opts.policy.nextAttemptAt(attempts, now, this.random, retryAfter) : undefined;
+    if (next !== undefined) {
+      await this.opts.store.recordAttempt(d._id, attempt, { status: 'pending', nextAttemptAt: new Date(next), attempts });
+      return;
+    }
+    const why = `${outcome === 'fail' ? 'permanent failure' : `gave up after ${attempts} attempts`}: ${status}${error ? ` ${error}` : ''}`;
+    await this.opts.deadLetter({ ...d, attempts }, why);
+    await this.opts.store.recordAttempt(d._id, attempt, { status: 'dead', nextAttemptAt: null, attempts });
+  }
+}
+
+/** One signed POST (Standard Webhooks headers); never throws. */
+export async function postWebhook(target: Pick<WebhookDestination, 'url' | 'secret' | 'headers' | 'timeoutMs'>, id: string, body: string, timestamp: number): Promise<{ status: number | 'timeout' | 'network'; retryAfter?: string; error?: string }> {
+  const signature = sign({ id, timestamp, body, secret: target.secret ?? '' });
+  const headers = { 'content-type': 'application/json', 'user-agent': 'Mosaic-Webhooks/1', ...(target.headers ?? {}), ...webhookHeaders({ id, timestamp, signature }) };
+  try {
+    const res = await fetch(target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(target.timeoutMs) });
+    await res.arrayBuffer().catch(() => undefined); // drain: keeps the connection reusable
+    return { status: res.status, retryAfter: res.headers.get('retry-after') ?? undefined, ...(res.status >= 300 ? { error: `HTTP ${res.status}` } : {}) };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { status: 'timeout', error: `no answer within ${target.timeoutMs} ms` };
+    return { status: 'network', error: e.cause?.code ?? e.message };
+  }
+}

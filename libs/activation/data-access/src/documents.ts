@@ -1,0 +1,165 @@
+/**
+ * Activation's collections: destinations and triggers (configuration), deliveries (one per
+ * trigger firing: the unit of idempotence, retries and the delivery log) and the profiles it
+ * knows (compact profile from `profiles.changes`, segments from `segments.membership`).
+ */
+import { Schema } from 'mongoose';
+
+export const ACTIVATION_COLLECTIONS = Object.freeze({
+  destinations: 'activation_destinations',
+  triggers: 'activation_triggers',
+  deliveries: 'activation_deliveries',
+  profiles: 'activation_profiles',
+});
+
+export interface DestinationDocument {
+  /** `dst_…` */
+  _id: string;
+  kind: 'webhook' | 'email' | 'kafka';
+  name: string;
+  enabled: boolean;
+  /** The validated configuration (JSON text: it holds secrets and is read whole). */
+  config: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TriggerDocument {
+  /** `trg_…` */
+  _id: string;
+  segmentKey: string;
+  on: 'entered' | 'exited';
+  destinationId: string;
+  delaySeconds: number;
+  /** JSON text of `{max, perSeconds}`, or null. */
+  frequencyCap: string | null;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead' | 'skipped';
+
+export interface DeliveryAttempt {
+  at: Date;
+  outcome: 'delivered' | 'retry' | 'fail';
+  /** HTTP status, or `timeout` / `network` / `error`. */
+  status: string;
+  ms: number;
+  error?: string;
+}
+
+export interface DeliveryDocument {
+  /** Deterministic from (trigger, profile, membership version): a replayed change inserts nothing. */
+  _id: string;
+  /** The partition of `segments.membership` the change came from: its owner dispatches it. */
+  partition: number;
+  /** Where the change was read (dead letters name it). */
+  offset: string;
+  destinationId: string;
+  triggerId: string;
+  profileId: string;
+  segmentKey: string;
+  change: 'entered' | 'exited';
+  /** The membership change (JSON text). */
+  membership: string;
+  status: DeliveryStatus;
+  /** Why it was skipped (frequency cap, membership changed before a delayed send). */
+  skipReason?: string;
+  attempts: number;
+  dueAt: Date;
+  /** When the next attempt may run; null once delivered, dead or skipped. */
+  nextAttemptAt: Date | null;
+  log: DeliveryAttempt[];
+  createdAt: Date;
+  updatedAt: Date;
+  deliveredAt?: Date;
+}
+
+export interface ActivationProfileDocument {
+  _id: string;
+  /** Compact profile (JSON text) from the latest `profiles.changes`. */
+  profile: string | null;
+  profileVersion: number;
+  /** Segment keys the profile is in (from `segments.membership`). */
+  segments: string[];
+  /** The latest membership `profileVersion` applied. */
+  membershipVersion: number;
+  updatedAt: Date;
+}
+
+export const DestinationSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, enum: ['webhook', 'email', 'kafka'], required: true },
+    name: { type: String, required: true },
+    enabled: { type: Boolean, required: true },
+    config: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: ACTIVATION_COLLECTIONS.destinations, versionKey: false },
+);
+
+export const TriggerSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    segmentKey: { type: String, required: true },
+    on: { type: String, enum: ['entered', 'exited'], required: true },
+    destinationId: { type: String, required: true },
+    delaySeconds: { type: Number, required: true },
+    frequencyCap: { type: String, default: null },
+    enabled: { type: Boolean, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: ACTIVATION_COLLECTIONS.triggers, versionKey: false },
+);
+TriggerSchema.index({ segmentKey: 1 });
+
+export const DeliverySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    partition: { type: Number, required: true },
+    offset: { type: String, required: true },
+    destinationId: { type: String, required: true },
+    triggerId: { type: String, required: true },
+    profileId: { type: String, required: true },
+    segmentKey: { type: String, required: true },
+    change: { type: String, required: true },
+    membership: { type: String, required: true },
+    status: { type: String, enum: ['pending', 'delivered', 'dead', 'skipped'], required: true },
+    skipReason: { type: String },
+    attempts: { type: Number, required: true },
+    dueAt: { type: Date, required: true },
+    nextAttemptAt: { type: Date, default: null },
+    log: { type: [Object], default: [] },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    deliveredAt: { type: Date },
+  },
+  { collection: ACTIVATION_COLLECTIONS.deliveries, versionKey: false },
+);
+DeliverySchema.index({ partition: 1, nextAttemptAt: 1 });
+DeliverySchema.index({ triggerId: 1, profileId: 1, createdAt: -1 });
+DeliverySchema.index({ destinationId: 1, createdAt: -1 });
+DeliverySchema.index({ status: 1, destinationId: 1 });
+
+export const ActivationProfileSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    profile: { type: String, default: null },
+    profileVersion: { type: Number, required: true },
+    segments: { type: [String], default: [] },
+    membershipVersion: { type: Number, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: ACTIVATION_COLLECTIONS.profiles, versionKey: false },
+);
+
+export const ACTIVATION_SCHEMAS: readonly (readonly [string, Schema])[] = [
+  ['ActivationDestination', DestinationSchema],
+  ['ActivationTrigger', TriggerSchema],
+  ['ActivationDelivery', DeliverySchema],
+  ['ActivationProfile', ActivationProfileSchema],
+];

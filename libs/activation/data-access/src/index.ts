@@ -1,0 +1,4 @@
+export * from './documents';
+export * from './stores';
+export * from './dispatcher';
+export * from './ingest';

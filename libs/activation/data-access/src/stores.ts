@@ -1,0 +1,147 @@
+/**
+ * Activation's stores: configuration (destinations, triggers), deliveries and the profiles it
+ * knows. Plain documents; the only concurrency that matters is a delivery's, and a delivery is
+ * only ever dispatched by the instance owning its partition.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Connection, mongo } from 'mongoose';
+import { ensureSchemaIndexes, isDuplicateKeyError, duplicateOnlyWriteErrors, openDb } from '@mosaic/shared-mongo';
+import {
+  ACTIVATION_COLLECTIONS,
+  ACTIVATION_SCHEMAS,
+  type ActivationProfileDocument,
+  type DeliveryAttempt,
+  type DeliveryDocument,
+  type DestinationDocument,
+  type TriggerDocument,
+} from './documents';
+
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+}
+
+export class ActivationStore {
+  constructor(private readonly conn: Connection) {}
+
+  async ensureIndexes(): Promise<void> {
+    await ensureSchemaIndexes(this.conn, ACTIVATION_SCHEMAS);
+  }
+
+  private coll<T extends mongo.Document>(name: string): mongo.Collection<T> {
+    return openDb(this.conn).collection<T>(name);
+  }
+
+  get destinations(): mongo.Collection<DestinationDocument> {
+    return this.coll<DestinationDocument>(ACTIVATION_COLLECTIONS.destinations);
+  }
+
+  get triggers(): mongo.Collection<TriggerDocument> {
+    return this.coll<TriggerDocument>(ACTIVATION_COLLECTIONS.triggers);
+  }
+
+  get deliveries(): mongo.Collection<DeliveryDocument> {
+    return this.coll<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries);
+  }
+
+  get profiles(): mongo.Collection<ActivationProfileDocument> {
+    return this.coll<ActivationProfileDocument>(ACTIVATION_COLLECTIONS.profiles);
+  }
+
+  // ---- deliveries -------------------------------------------------------------------------------
+
+  /** Inserts deliveries; ids that exist already (a replayed change) are left as they are. Returns the ids inserted. */
+  async insertDeliveries(docs: readonly DeliveryDocument[]): Promise<string[]> {
+    if (docs.length === 0) return [];
+    try {
+      await this.deliveries.insertMany(docs as DeliveryDocument[], { ordered: false });
+      return docs.map((d) => d._id);
+    } catch (err) {
+      const failed = duplicateOnlyWriteErrors(err);
+      if (failed === undefined) throw err;
+      const dup = new Set(failed);
+      return docs.filter((_, i) => !dup.has(i)).map((d) => d._id);
+    }
+  }
+
+  /** Deliveries of these partitions whose next attempt is due. */
+  async due(partitions: readonly number[], now: Date, limit: number, exclude: ReadonlySet<string>): Promise<DeliveryDocument[]> {
+    if (partitions.length === 0) return [];
+    const docs = (await this.deliveries
+      .find({ partition: { $in: [...partitions] }, nextAttemptAt: { $ne: null, $lte: now } })
+      .sort({ nextAttemptAt: 1 })
+      .limit(limit + exclude.size)
+      .toArray()) as DeliveryDocument[];
+    return docs.filter((d) => !exclude.has(d._id)).slice(0, limit);
+  }
+
+  /** Records an attempt and the delivery's next state. */
+  async recordAttempt(id: string, attempt: DeliveryAttempt, next: { status: DeliveryDocument['status']; nextAttemptAt: Date | null; attempts: number; deliveredAt?: Date; skipReason?: string }): Promise<void> {
+    await this.deliveries.updateOne({ _id: id }, { $set: { ...next, updatedAt: new Date() }, $push: { log: attempt } } as mongo.UpdateFilter<DeliveryDocument>);
+  }
+
+  /** Marks a delivery skipped (no attempt). */
+  async skip(id: string, reason: string): Promise<void> {
+    await this.deliveries.updateOne({ _id: id }, { $set: { status: 'skipped', skipReason: reason, nextAttemptAt: null, updatedAt: new Date() } });
+  }
+
+  /** How many deliveries of a trigger a profile got since `since` (frequency caps). */
+  async sentSince(triggerId: string, profileId: string, since: Date): Promise<number> {
+    return this.deliveries.countDocuments({ triggerId, profileId, createdAt: { $gte: since }, status: { $ne: 'skipped' } });
+  }
+
+  /** Dead (or, with `ids`, these) deliveries back to pending, attempts reset. Returns how many. */
+  async replay(filter: { destinationId?: string; ids?: readonly string[] }, now = new Date()): Promise<number> {
+    const q: mongo.Filter<DeliveryDocument> = { status: 'dead' };
+    if (filter.destinationId) q.destinationId = filter.destinationId;
+    if (filter.ids) q._id = { $in: [...filter.ids] };
+    const r = await this.deliveries.updateMany(q, { $set: { status: 'pending', attempts: 0, nextAttemptAt: now, updatedAt: now } });
+    return r.modifiedCount;
+  }
+
+  async listDeliveries(q: { destinationId?: string; status?: string; profileId?: string; limit: number; before?: Date }): Promise<DeliveryDocument[]> {
+    const filter: mongo.Filter<DeliveryDocument> = {};
+    if (q.destinationId) filter.destinationId = q.destinationId;
+    if (q.status) filter.status = q.status as DeliveryDocument['status'];
+    if (q.profileId) filter.profileId = q.profileId;
+    if (q.before) filter.createdAt = { $lt: q.before };
+    return (await this.deliveries.find(filter).sort({ createdAt: -1 }).limit(q.limit).toArray()) as DeliveryDocument[];
+  }
+
+  // ---- profiles -------------------------------------------------------------------------------------
+
+  /** Stores the latest compact profile (older versions are ignored). */
+  async putProfile(profileId: string, profile: unknown, version: number): Promise<void> {
+    try {
+      await this.profiles.updateOne(
+        { _id: profileId, profileVersion: { $lt: version } },
+        { $set: { profile: JSON.stringify(profile), profileVersion: version, updatedAt: new Date() }, $setOnInsert: { segments: [], membershipVersion: 0 } },
+        { upsert: true },
+      );
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err; // a newer version is held
+    }
+  }
+
+  /** Applies a membership change to the profile's segments (older versions are ignored). */
+  async putMembership(profileId: string, segmentKey: string, entered: boolean, version: number): Promise<void> {
+    try {
+      await this.profiles.updateOne(
+        { _id: profileId, membershipVersion: { $lt: version } },
+        {
+          ...(entered ? { $addToSet: { segments: segmentKey } } : { $pull: { segments: segmentKey } }),
+          $set: { membershipVersion: version, updatedAt: new Date() },
+          $setOnInsert: { profile: null, profileVersion: -1 },
+        } as mongo.UpdateFilter<ActivationProfileDocument>,
+        { upsert: true },
+      );
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  async profile(profileId: string): Promise<{ profile: Record<string, unknown> | null; segments: string[] } | null> {
+    const d = (await this.profiles.findOne({ _id: profileId })) as ActivationProfileDocument | null;
+    if (!d) return null;
+    return { profile: d.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: d.segments ?? [] };
+  }
+}

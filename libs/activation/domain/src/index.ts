@@ -1,0 +1,45 @@
+export type { ValidationError, ValidationResult } from './validation';
+export {
+  sign,
+  verify,
+  generateSecret,
+  webhookHeaders,
+  decodeSecret,
+  isWebhookSecret,
+  parseSignatures,
+  SECRET_PREFIX,
+  MIN_SECRET_BYTES,
+  MAX_SECRET_BYTES,
+  DEFAULT_TOLERANCE_SECONDS,
+  SIGNATURE_VERSION,
+} from './webhooks';
+export type { WebhookHeaders, SignInput, VerifyFailure, VerifyResult, HeaderBag } from './webhooks';
+export {
+  classifyResponse,
+  backoffCeilingMs,
+  retryDelayMs,
+  parseRetryAfter,
+  parseHttpDate,
+  RetryPolicy,
+  DEFAULT_RETRY_POLICY,
+  RETRYABLE_STATUSES,
+} from './retry';
+export type { DeliveryOutcome, AttemptResult, RetryPolicyConfig, BackoffOptions } from './retry';
+export { validateTrigger, matchTriggers, deliveryId, dueAt, frequencyAllows, sendsInWindow, TRIGGER_ON, TRIGGER_LIMITS } from './triggers';
+export type { Trigger, TriggerOn, FrequencyCap, MembershipChangeLike } from './triggers';
+export { membershipPayload, serializePayload, eventTypeOf } from './payload';
+export type { MembershipPayload, MembershipEventType, PayloadProfile, PayloadReason, JsonObject } from './payload';
+export {
+  validateDestination,
+  webhookUrlProblem,
+  isKafkaTopic,
+  isMailbox,
+  isForbiddenHeader,
+  DESTINATION_KINDS,
+  DESTINATION_DEFAULTS,
+  DESTINATION_LIMITS,
+  FORBIDDEN_HEADERS,
+} from './destinations';
+export type { Destination, DestinationKind, DestinationBase, WebhookDestination, EmailDestination, KafkaDestination, SmtpConfig } from './destinations';
+export { renderTemplate, checkTemplate, templateContext, TemplateError, MAX_TEMPLATE_BYTES, RENDER_LIMITS } from './render';
+export type { TemplateContext, RenderOptions } from './render';
