@@ -128,26 +128,23 @@ export class SegmentationService {
     const items = messages.map((m) => ({ change: decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange, partition: m.partition }));
     // In rounds, heartbeating between them: a long batch on a slow store must not outlive the session.
     const size = this.config.own.SEGMENTATION_SEGMENT_CHANGES;
-    const stats = { changes: 0, duplicates: 0, evaluatedProfiles: 0, conflicts: 0 };
+    const stats = { conflicts: 0 };
     for (let i = 0; i < items.length; i += size) {
       const r = await this.evaluator.applyChanges(items.slice(i, i + size));
-      stats.changes += r.changes;
-      stats.duplicates += r.duplicates;
-      stats.evaluatedProfiles += r.evaluatedProfiles;
       stats.conflicts += r.conflicts;
+      this.metrics.changes.inc({ outcome: 'applied' }, r.changes - r.duplicates);
+      this.metrics.changes.inc({ outcome: 'duplicate' }, r.duplicates);
+      this.metrics.evaluations.inc({ source: 'change' }, r.evaluatedProfiles);
+      this.metrics.conflicts.inc(r.conflicts);
+      this.metrics.cache.inc({ result: 'hit' }, this.profiles.cacheHits - this.cacheSeen.hits);
+      this.metrics.cache.inc({ result: 'miss' }, this.profiles.cacheMisses - this.cacheSeen.misses);
+      this.cacheSeen = { hits: this.profiles.cacheHits, misses: this.profiles.cacheMisses };
       await ctx.heartbeat();
     }
-    this.metrics.changes.inc({ outcome: 'applied' }, stats.changes - stats.duplicates);
-    this.metrics.changes.inc({ outcome: 'duplicate' }, stats.duplicates);
-    this.metrics.evaluations.inc({ source: 'change' }, stats.evaluatedProfiles);
-    this.metrics.conflicts.inc(stats.conflicts);
-    this.metrics.cache.inc({ result: 'hit' }, this.profiles.cacheHits - this.cacheSeen.hits);
-    this.metrics.cache.inc({ result: 'miss' }, this.profiles.cacheMisses - this.cacheSeen.misses);
-    this.cacheSeen = { hits: this.profiles.cacheHits, misses: this.profiles.cacheMisses };
     this.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (stats.conflicts > 0) {
       const last = messages[messages.length - 1] as InboundMessage;
-      this.platform.runtime.logger.info({ topic: last.topic, partition: last.partition, offset: last.offset, ...stats }, 'batch evaluated with conflicts');
+      this.platform.runtime.logger.info({ topic: last.topic, partition: last.partition, offset: last.offset, messages: messages.length, conflicts: stats.conflicts }, 'batch evaluated with conflicts');
     }
   };
 
