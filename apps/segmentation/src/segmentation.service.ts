@@ -30,6 +30,7 @@ export class SegmentationService {
   readonly clustering: ClusteringJob;
   private membershipPartitions = 1;
   private cacheSeen = { hits: 0, misses: 0 };
+  private timersPausedUntil = 0;
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
 
   private constructor(
@@ -150,10 +151,14 @@ export class SegmentationService {
 
   /** One timer round over the partitions this instance owns (repeats while full rounds come back). */
   async fireTimers(): Promise<number> {
+    // A store that scans for due timers (FerretDB) must not spend all its time doing so: the
+    // next round waits at least four times as long as the last query took.
+    if (Date.now() < this.timersPausedUntil) return 0;
     const assigned = this.platform.consumers().health().topics.find((t) => t.topicKey === 'profilesChanges')?.assignedPartitions ?? [];
     let fired = 0;
     for (let round = 0; round < 50; round += 1) {
       const r = await this.evaluator.fireDue(assigned, this.config.own.SEGMENTATION_TIMER_BATCH);
+      this.timersPausedUntil = Date.now() + 4 * r.queryMs;
       fired += r.fired;
       this.metrics.timersFired.inc(r.fired);
       this.metrics.evaluations.inc({ source: 'timer' }, r.fired);

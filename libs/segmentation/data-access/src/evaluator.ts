@@ -65,6 +65,8 @@ export interface TimerStats {
   published: number;
   /** How late each fired timer was (ms). */
   lateness: number[];
+  /** How long the query for due timers took (ms). */
+  queryMs: number;
 }
 
 export interface BackfillPage {
@@ -174,11 +176,17 @@ export class SegmentEvaluator {
   }
 
   /** Fires the due timers (and unconfirmed outboxes) of these partitions. */
-  fireDue(partitions: readonly number[], limit = 200): Promise<TimerStats> {
+  async fireDue(partitions: readonly number[], limit = 200): Promise<TimerStats> {
+    // The query runs outside the lock (on a server without usable indexes it scans); what it
+    // read may be older than this instance's latest writes: the cached copy is used when newer,
+    // and a write from a stale copy loses its compare-and-set (the next round sees the new timer).
+    const queried = Date.now();
+    const found = await this.opts.store.due(partitions, new Date(this.clock()), limit);
+    const queryMs = Date.now() - queried;
     return this.exclusive(async () => {
       const nowDate = new Date(this.clock());
-      const docs = await this.opts.store.due(partitions, nowDate, limit);
-      const stats: TimerStats = { due: docs.length, fired: 0, published: 0, lateness: [] };
+      const docs = this.opts.store.freshest(found);
+      const stats: TimerStats = { due: docs.length, fired: 0, published: 0, lateness: [], queryMs };
       if (docs.length === 0) return stats;
       const plan = this.opts.plan();
       const now = nowDate.getTime();

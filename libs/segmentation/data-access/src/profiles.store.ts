@@ -138,6 +138,14 @@ export class SegmentProfilesStore {
     return new Map(ids.map((id) => [id, SegmentProfilesStore.parse(byId.get(id) ?? null, id)]));
   }
 
+  /** For documents read by a query: this instance's cached copy where it is newer. */
+  freshest(docs: readonly SegmentProfileDocument[]): SegmentProfileDocument[] {
+    return docs.map((d) => {
+      const held = this.cache.get(d._id);
+      return held && held.version > d.version ? held : d;
+    });
+  }
+
   /** Forgets cached copies (after a conflict: someone else wrote them). */
   evict(ids: Iterable<string>): void {
     for (const id of ids) this.cache.delete(id);
