@@ -5,7 +5,7 @@
 // anonymously on another and logs in (a merge); an abandoned cart enters by timer.
 import { randomUUID } from 'node:crypto';
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, TopicTap, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { TopicTap, adminRequest, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { collectorDefinition } from '../../apps/collector/src/collector.definition';
 import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.definition';
 import { identityDefinition } from '../../apps/identity/src/identity.definition';
@@ -39,15 +39,7 @@ afterAll(async () => {
   for (const s of services.reverse()) await s.stop();
 });
 
-async function admin(base: StartedService, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${base.http.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
+const admin = (base: StartedService, method: string, path: string, body?: unknown) => adminRequest(base.http.url, method, path, body);
 
 /** Sends calls through the collector's batch endpoint, one request per call (in order). */
 async function send(...calls: Record<string, unknown>[]): Promise<void> {

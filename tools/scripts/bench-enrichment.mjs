@@ -30,7 +30,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, timedOps, numberOption, rssMb, stopChild } from './bench-util.mjs';
+import { benchSetup, prng, timedOps, numberOption, rssMb, stopChild } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench enrichment] ${m}`);
 
@@ -64,17 +64,6 @@ const CAMPAIGNS = [
 ];
 const PAGES = ['/', '/coffee-machines', '/grinders', '/coffee-beans', '/mugs', '/accessories', '/blog/how-to-dial-in-espresso', '/cart'];
 
-/** Deterministic PRNG (mulberry32), so two runs apply the same mix. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Resolved events for a set of profiles, as identity would produce them: each profile has its

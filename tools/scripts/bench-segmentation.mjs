@@ -26,24 +26,13 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb, stopChild, timedOps } from './bench-util.mjs';
+import { benchSetup, numberOption, prng, rssMb, stopChild, timedOps } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench segmentation] ${m}`);
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const CATEGORIES = ['coffee machines', 'grinders', 'coffee beans', 'mugs', 'accessories'];
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The 50 segments. */
 function segments() {

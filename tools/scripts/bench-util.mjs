@@ -1,6 +1,18 @@
 // Helpers shared by the benchmarks (tools/scripts/bench*.mjs).
 import { readFileSync } from 'node:fs';
 
+/** Deterministic PRNG (mulberry32), so two runs of a bench apply the same mix. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** `--name value` from argv as a number, else `def`. */
 export function numberOption(argv, name, def) {
   const i = argv.indexOf(`--${name}`);

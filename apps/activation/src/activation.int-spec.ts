@@ -9,7 +9,7 @@ import { Schemas, type ProfileChange, type SegmentMembershipChange } from '@mosa
 import { verify } from '@mosaic/activation-domain';
 import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { activationDefinition } from './activation.definition';
 
 jest.setTimeout(120_000);
@@ -67,15 +67,7 @@ afterAll(async () => {
   await dropTestDatabase().catch(() => undefined);
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${svc.http.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
+const api = (method: string, path: string, body?: unknown) => adminRequest(svc.http.url, method, path, body);
 
 const versions = new Map<string, number>();
 function membership(profileId: string, segmentKey: string, change: 'entered' | 'exited', profileVersion?: number): SegmentMembershipChange {

@@ -7,7 +7,7 @@
 import { Schemas, type ProfileChange } from '@mosaic/contracts';
 import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { MongoClient } from 'mongodb';
 import { segmentationDefinition } from './segmentation.definition';
 import { SegmentationService } from './segmentation.service';
@@ -39,15 +39,7 @@ afterAll(async () => {
   await dropTestDatabase().catch(() => undefined);
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${svc.http.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
+const api = (method: string, path: string, body?: unknown) => adminRequest(svc.http.url, method, path, body);
 
 let seq = 0;
 const versions = new Map<string, number>();

@@ -2,7 +2,7 @@
 // The segment definitions admin API against the real MongoDB-wire server: validation with
 // errors naming the JSON path, versions, references and cycles, disable/enable, delete.
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, dropTestDatabase, startTestService } from '@mosaic/shared-testing';
+import { adminRequest, dropTestDatabase, startTestService } from '@mosaic/shared-testing';
 import { segmentationDefinition } from './segmentation.definition';
 
 jest.setTimeout(60_000);
@@ -18,15 +18,7 @@ afterAll(async () => {
   await dropTestDatabase().catch(() => undefined);
 });
 
-async function api(method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${svc.http.url}${path}`, {
-    method,
-    headers: { ...(auth ? { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
+const api = (method: string, path: string, body?: unknown, auth = true) => adminRequest(svc.http.url, method, path, body, { auth });
 
 const highLtv = { key: 'high-ltv', name: 'High lifetime value', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 500 } };
 const coffeeFans = {

@@ -26,3 +26,24 @@ export async function startTestService<E extends z.ZodRawShape>(
 ): Promise<StartedService> {
   return startService(def, { env: testServiceEnv(opts.infra, opts.env), port: 0 });
 }
+
+/** A JSON answer of a service, loosely typed for assertions. */
+export interface JsonAnswer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect answers as loose JSON
+  json: Record<string, any>;
+}
+
+/**
+ * One request to a service's admin API (Bearer `TEST_ADMIN_TOKEN` unless `auth: false`), JSON
+ * body when given; the answer's status and parsed JSON (`{}` when empty).
+ */
+export async function adminRequest(baseUrl: string, method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<JsonAnswer> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(opts.auth === false ? {} : { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as JsonAnswer['json']) : {} };
+}
