@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: installs dependencies when missing, builds, brings up the infrastructure
 // (KAFKA_BROKERS/MONGODB_URI if set, else Docker if an engine answers, else local Kafka and
-// a MongoDB-wire server), then runs every service in the foreground. Ctrl-C stops what it started.
+// a MongoDB-wire server), then runs every service in the foreground, with a local SMTP sink
+// (127.0.0.1:2525, mail saved under .mosaic/mail/) for email destinations. Ctrl-C stops what it started.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,12 @@ async function main() {
   const token = adminToken();
   const logDir = join(root, '.mosaic', 'logs');
   mkdirSync(logDir, { recursive: true });
+  // Imported here, not at the top: smtp-server is only there once ensureDeps() has run.
+  const { startSmtpSink, SMTP_SINK_PORT } = await import('./smtp-sink.mjs');
+  const sink = await startSmtpSink({ log: (m) => log(`mail: ${m}`) }).catch((err) => {
+    log(`SMTP sink not started (${err.code ?? err.message}): is 127.0.0.1:${SMTP_SINK_PORT} in use?`);
+    return undefined;
+  });
 
   const children = new Map();
   let stopping = false;
@@ -93,6 +100,7 @@ async function main() {
           }),
       ),
     );
+    await sink?.close();
     if (up.started?.kafka || up.started?.mongo) {
       log('stopping the infrastructure this command started...');
       await infra.down({});
@@ -134,6 +142,7 @@ async function main() {
     `  Kafka         ${up.kafkaBrokers.join(',')}`,
     `  MongoDB       ${up.mongoUri}`,
     `  logs          .mosaic/logs/`,
+    ...(sink ? [`  mail (SMTP)   ${sink.host}:${sink.port}  (a sink: every mail is saved in .mosaic/mail/*.eml, nothing is delivered)`] : []),
     '',
     `  admin token   ${token}   (MOSAIC_ADMIN_TOKEN; saved in .mosaic/admin-token)`,
     '',
@@ -144,6 +153,14 @@ async function main() {
     `    curl -s http://127.0.0.1:8082/v1/profiles/by/anonymousId/a1 -H "Authorization: Bearer ${token}"`,
     `    curl -s http://127.0.0.1:8082/v1/profiles/<profileId>/timeline -H "Authorization: Bearer ${token}"`,
     '',
+    ...(sink
+      ? [
+          '  Try email: an email destination sending to the local SMTP sink (read the mail in .mosaic/mail/):',
+          `    curl -s -X POST http://127.0.0.1:8084/v1/destinations -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"kind":"email","name":"welcome","smtp":{"host":"${sink.host}","port":${sink.port}},"from":"shop@example.com","subject":"Hi {{ profile.traits.firstName }}","html":"<p>Hello {{ profile.traits.firstName }}</p>"}'`,
+          '    then a trigger on a segment: POST /v1/triggers {"segmentKey":"…","on":"entered","destinationId":"<id>"}  (docs/activation.md "Email")',
+          '',
+        ]
+      : []),
   ];
   console.error(lines.join('\n'));
 }

@@ -14,6 +14,15 @@ export const activationEnvSchema = z.object({
   ACTIVATION_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
   /** How soon destinations and triggers changed through another instance are used (ms). */
   ACTIVATION_CONFIG_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** The collector whose signed email tracking rewrites email links and adds the open pixel (`POST /v1/email/rewrite`, admin token). */
+  ACTIVATION_COLLECTOR_URL: z
+    .string()
+    .url('must be an http or https URL')
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default('http://127.0.0.1:8080'),
+  /** The collector source email opens and clicks are recorded under; unset: emails are sent without link tracking. */
+  ACTIVATION_EMAIL_SOURCE_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().max(256).optional()),
 });
 
 export type ActivationEnv = z.infer<typeof activationEnvSchema>;

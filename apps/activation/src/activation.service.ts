@@ -1,6 +1,6 @@
 import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
 import { RetryPolicy } from '@mosaic/activation-domain';
-import { ActivationStore, ConfigHolder, Dispatcher, Ingest, type DeliveryDocument } from '@mosaic/activation-data-access';
+import { ActivationStore, ConfigHolder, Dispatcher, EmailSender, Ingest, type DeliveryDocument } from '@mosaic/activation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
@@ -19,6 +19,7 @@ export class ActivationService {
   readonly config: ConfigHolder;
   readonly ingest: Ingest;
   readonly dispatcher: Dispatcher;
+  readonly email: EmailSender;
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
 
   private constructor(
@@ -31,6 +32,10 @@ export class ActivationService {
     this.store = new ActivationStore(platform.mongo);
     this.config = new ConfigHolder(this.store);
     this.ingest = new Ingest(this.store, this.config);
+    this.email = new EmailSender({
+      collector: { url: own.ACTIVATION_COLLECTOR_URL, adminToken: env.adminToken, ...(own.ACTIVATION_EMAIL_SOURCE_ID ? { sourceId: own.ACTIVATION_EMAIL_SOURCE_ID } : {}) },
+      logger,
+    });
     this.dispatcher = new Dispatcher({
       store: this.store,
       destination: (id) => this.config.destination(id),
@@ -42,6 +47,7 @@ export class ActivationService {
       publishToTopic: async (topic, key, value, headers) => {
         await platform.producer.send(topic, [{ key, value: Buffer.from(value), headers }]);
       },
+      sendEmail: this.email.send,
       deadLetter: (d, error) => this.deadLetter(d, error),
       policy: new RetryPolicy({ maxAttempts: own.ACTIVATION_RETRY_MAX_ATTEMPTS, baseMs: own.ACTIVATION_RETRY_BASE_MS, maxMs: Math.max(own.ACTIVATION_RETRY_BASE_MS, own.ACTIVATION_RETRY_MAX_MS) }),
       batch: own.ACTIVATION_DISPATCH_BATCH,
@@ -70,6 +76,7 @@ export class ActivationService {
     platform.onShutdown(async () => {
       await Promise.all(service.tasks.map((t) => t.stop()));
       await service.dispatcher.drain();
+      await service.email.close();
     });
     platform.runtime.logger.info({ destinations: 'loaded', triggers: service.config.triggers().length }, 'activation ready');
     return service;

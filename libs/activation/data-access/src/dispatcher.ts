@@ -7,7 +7,7 @@
  * other 4xx fail at once; after the last attempt the delivery is dead (and dead-lettered).
  */
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
+import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type EmailDestination, type MembershipPayload, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
 import type { DeliveryAttempt, DeliveryDocument } from './documents';
 import type { ActivationStore } from './stores';
 
@@ -17,6 +17,8 @@ export interface DispatcherOptions {
   /** Whether a delivery's trigger still wants it (a delayed `entered` whose profile left is skipped). */
   stillWanted?: (d: DeliveryDocument, profileSegments: readonly string[]) => boolean;
   publishToTopic: (topic: string, key: string, value: string, headers: Record<string, string>) => Promise<void>;
+  /** Sends an email destination's message (see EmailSender); without it, email deliveries fail. */
+  sendEmail?: (dest: EmailDestination, delivery: DeliveryDocument, payload: MembershipPayload) => Promise<{ outcome: DeliveryAttempt['outcome']; status: string; error?: string }>;
   deadLetter: (d: DeliveryDocument, error: string) => Promise<void>;
   policy: RetryPolicy;
   clock?: () => number;
@@ -138,9 +140,17 @@ export class Dispatcher {
         error = err instanceof Error ? err.message : String(err);
         outcome = 'retry';
       }
+    } else if (this.opts.sendEmail) {
+      try {
+        ({ status, error, outcome } = await this.opts.sendEmail(dest, d, payload));
+      } catch (err) {
+        status = 'error';
+        error = err instanceof Error ? err.message : String(err);
+        outcome = 'retry';
+      }
     } else {
       status = 'unsupported';
-      error = `${dest.kind} destinations are not delivered yet`;
+      error = 'no email sender is configured';
       outcome = 'fail';
     }
     const now = this.clock();

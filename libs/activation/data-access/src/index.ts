@@ -2,3 +2,4 @@ export * from './documents';
 export * from './stores';
 export * from './dispatcher';
 export * from './ingest';
+export * from './email';
