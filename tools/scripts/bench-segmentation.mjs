@@ -18,7 +18,9 @@
 //                  were all applied, spread over 10 s: how late the entry is published after the
 //                  deadline (message `at` and consumed), p50/p99/max
 //   backfill       B generated profiles stored, a new segment created: profiles re-evaluated per
-//                  second until the backfill reports done (unthrottled), vs the raw scan rate
+//                  second until the backfill reports done (unthrottled), vs the raw scan rate;
+//                  and the engine's part alone (parse, evaluate, serialise; no store) over
+//                  `--engine-backfill-profiles` (1,000,000) generated profiles
 // The service runs as a child process (dist/), one instance. Prints a table, writes JSON to
 // .mosaic/bench/.
 import { spawn } from 'node:child_process';
@@ -114,6 +116,7 @@ export async function runSegmentationBench(argv) {
   const RATE_OPTION = opt('rate', 0);
   const TIMERS = opt('timers', 200);
   const BACKFILL = opt('backfill-profiles', 20_000);
+  const ENGINE_BACKFILL = opt('engine-backfill-profiles', 1_000_000);
 
   const { root, require, infra, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('segmentation');
   const { Kafka, logLevel, Partitioners } = require('kafkajs');
@@ -142,6 +145,31 @@ export async function runSegmentationBench(argv) {
     return { changesPerSec: rate(ops, seconds), stateBytes: sample };
   })();
   log(`raw evaluate: ${rawEval.changesPerSec} changes/s (state ~${rawEval.stateBytes} B)`);
+
+  // ---- raw.backfill: the engine's part of a backfill over generated profiles, no store --------------
+  log(`raw: the engine's part of a backfill over ${ENGINE_BACKFILL} generated profiles`);
+  const rawBackfill = (() => {
+    const gen = prng(4);
+    const seg = { key: 'bf-ltv-900', version: 1, definition: { key: 'bf-ltv-900', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 900 } } };
+    const bfPlan = domain.planSegments([...defs.map((d) => ({ key: d.key, version: 1, definition: d })), seg]);
+    const keys = new Set([seg.key]);
+    const now = Date.now();
+    let changed = 0;
+    const t = Date.now();
+    for (let i = 0; i < ENGINE_BACKFILL; i += 1) {
+      const id = `g-${i}`;
+      // as the store holds it: JSON text, parsed, evaluated, serialised again when changed
+      const text = JSON.stringify({ ...domain.emptyState(id), sourceVersion: 1, profile: { identifiers: [{ type: 'userId', value: `u-${i}` }], traits: { plan: 'pro' }, computed: { orders: { count: 1, lifetimeValue: Math.round(gen() * 1000) } } } });
+      const r = domain.applyDefinitions(JSON.parse(text), bfPlan, keys, now);
+      if (r.changed) {
+        changed += 1;
+        JSON.stringify(r.state);
+      }
+    }
+    const seconds = (Date.now() - t) / 1000;
+    return { profiles: ENGINE_BACKFILL, seconds, profilesPerSec: rate(ENGINE_BACKFILL, seconds), changed };
+  })();
+  log(`raw backfill (engine only): ${rawBackfill.profilesPerSec} profiles/s over ${ENGINE_BACKFILL} (${rawBackfill.changed} changed)`);
 
   // ---- raw.store ------------------------------------------------------------------------------------
   log('raw: the store alone');
@@ -213,7 +241,7 @@ export async function runSegmentationBench(argv) {
   const kafka = new Kafka({ clientId: 'bench-segmentation', brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: `${prefix}bench-tap`, maxWaitTimeInMs: 50 });
-  const results = { machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) }, raw: { evaluate: rawEval, store: rawStore } };
+  const results = { machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) }, raw: { evaluate: rawEval, backfillEngine: rawBackfill, store: rawStore } };
   try {
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -373,7 +401,8 @@ export async function runSegmentationBench(argv) {
     ['evaluations (changes/s, 50 segments)', `${r.evaluate.changesPerSec}`, `engine alone ${r.raw.evaluate.changesPerSec}/s; store ${r.raw.store.upsertsPerSec} upserts/s`, `${ratio(r.evaluate.changesPerSec, r.raw.evaluate.changesPerSec)} / ${ratio(r.evaluate.changesPerSec, r.raw.store.upsertsPerSec)}`],
     [`change → membership at ${r.latency.rate}/s`, `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms`, '', ''],
     ['timer lateness (at − due)', `p50 ${r.timers.latenessMs.p50} ms, p99 ${r.timers.latenessMs.p99} ms, max ${r.timers.latenessMs.max} ms`, `consumed − due p50 ${r.timers.consumedAfterDueMs.p50} ms`, ''],
-    [`backfill (${r.backfill.profiles} profiles)`, `${r.backfill.profilesPerSec} profiles/s`, `scan ${r.raw.store.scanDocsPerSec} docs/s`, ratio(r.backfill.profilesPerSec, r.raw.store.scanDocsPerSec)],
+    [`backfill (${r.backfill.profiles} stored profiles)`, `${r.backfill.profilesPerSec} profiles/s`, `scan ${r.raw.store.scanDocsPerSec} docs/s`, ratio(r.backfill.profilesPerSec, r.raw.store.scanDocsPerSec)],
+    [`backfill, engine only (${r.raw.backfillEngine.profiles} generated profiles)`, `${r.raw.backfillEngine.profilesPerSec} profiles/s`, '', ''],
   ];
   console.log(table.map((row) => `| ${row.join(' | ')} |`).join('\n'));
   console.log(`service RSS peak ${r.rssPeakMb} MB; membership messages in the evaluate phase ${r.evaluate.membershipMessages}`);

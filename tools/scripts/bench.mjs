@@ -2,6 +2,7 @@
 // `npm run bench -- collector [--duration 10] [--connections 32]`
 // `npm run bench -- identity [--events 1000] [--merges 200] [--duration 10] [--rate <events/s>]` (bench-identity.mjs)
 // `npm run bench -- enrichment [--profiles 300] [--events 3000] [--duration 10] [--rate <events/s>]` (bench-enrichment.mjs)
+// `npm run bench -- activation [--deliveries 2000] [--concurrency 16]` (bench-activation.mjs)
 // `npm run bench -- segmentation [--profiles 2000] [--changes 6000] [--rate 20] [--timers 200] [--backfill-profiles 20000]` (bench-segmentation.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 //
@@ -44,8 +45,13 @@ if (target === 'segmentation') {
   await runSegmentationBench(args);
   process.exit(0);
 }
+if (target === 'activation') {
+  const { runActivationBench } = await import('./bench-activation.mjs');
+  await runActivationBench(args);
+  process.exit(0);
+}
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment, segmentation`);
+  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment, segmentation, activation`);
   process.exit(2);
 }
 

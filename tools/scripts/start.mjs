@@ -3,7 +3,7 @@
 // (KAFKA_BROKERS/MONGODB_URI if set, else Docker if an engine answers, else local Kafka and
 // a MongoDB-wire server), then runs every service in the foreground, with a local SMTP sink
 // (127.0.0.1:2525, mail saved under .mosaic/mail/) for email destinations. Ctrl-C stops what it started.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -128,6 +128,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+  const demo = children.has('segmentation') && children.has('activation') ? await applyDemo(token) : undefined;
   const lines = [
     '',
     'Mosaic is running. Ctrl-C stops everything this command started.',
@@ -139,6 +140,7 @@ async function main() {
           `  tracker       http://127.0.0.1:8080/mosaic.js  (snippet: README "Tracking websites"; demo shop write key in .mosaic/demo-shop-write-key)`,
         ]
       : []),
+    ...(demo ? [`  personalised  the demo shop's home banner follows the segments and experience in demo/ (${demo})`] : []),
     `  Kafka         ${up.kafkaBrokers.join(',')}`,
     `  MongoDB       ${up.mongoUri}`,
     `  logs          .mosaic/logs/`,
@@ -163,6 +165,20 @@ async function main() {
       : []),
   ];
   console.error(lines.join('\n'));
+}
+
+/**
+ * The demo configuration (demo/README.md): its segments through `segments apply` (idempotent),
+ * its home-banner experience created or replaced. Says what happened; never stops the start.
+ */
+async function applyDemo(token) {
+  const applied = spawnSync(process.execPath, [join(root, 'tools', 'cli', 'mosaic.mjs'), 'segments', 'apply', join(root, 'demo', 'segments'), '--token', token, '--no-wait', '--quiet', '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (applied.status !== 0) return `demo segments not applied: ${(applied.stderr || applied.stdout).trim().split('\n').pop()}`;
+  const experience = JSON.parse(readFileSync(join(root, 'demo', 'experiences', 'home-banner.json'), 'utf8'));
+  const call = (method, path) => fetch(`http://127.0.0.1:8084${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(experience) });
+  let r = await call('POST', '/v1/experiences');
+  if (r.status === 409) r = await call('PUT', `/v1/experiences/${experience.id}`);
+  return r.ok ? 'segments applied, experience demo-home-banner set' : `demo experience not set: HTTP ${r.status}`;
 }
 
 main().catch((err) => {

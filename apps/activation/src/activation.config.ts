@@ -14,6 +14,8 @@ export const activationEnvSchema = z.object({
   ACTIVATION_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
   /** How soon destinations and triggers changed through another instance are used (ms). */
   ACTIVATION_CONFIG_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** Profiles held by each instance's decision cache. */
+  ACTIVATION_DECISION_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
   /** The collector whose signed email tracking rewrites email links and adds the open pixel (`POST /v1/email/rewrite`, admin token). */
   ACTIVATION_COLLECTOR_URL: z
     .string()

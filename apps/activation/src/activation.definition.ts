@@ -14,5 +14,9 @@ export const activationDefinition: ServiceDefinition<typeof activationEnvSchema.
   },
   // The decision API will be called from browsers on any site (the tracker's decide()): answers,
   // 404s included, carry CORS headers so the tracker can fall back to default content.
-  http: { configureApp: (app) => app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], allowedHeaders: ['Content-Type', 'Authorization'], maxAge: 86_400 }) },
+  http: {
+    configureApp: (app) => app.enableCors({ origin: true, methods: ['GET', 'POST', 'OPTIONS'], allowedHeaders: ['Content-Type', 'Authorization'], maxAge: 86_400 }),
+    // Browsers post decide requests as text/plain (no CORS preflight): the controller parses them.
+    configureFastify: (instance) => instance.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body)),
+  },
 };

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
 import { DeliveriesController, DestinationsController, TriggersController } from './admin.controller';
+import { DecideController, ExperiencesController } from './decide.controller';
 import type { ActivationEnv } from './activation.config';
 import { ActivationService } from './activation.service';
 
@@ -10,7 +11,7 @@ export class ActivationModule {
   static forRoot(platform: Platform, config: CommonConfig & { own: ActivationEnv }): DynamicModule {
     return {
       module: ActivationModule,
-      controllers: [DestinationsController, TriggersController, DeliveriesController],
+      controllers: [DestinationsController, TriggersController, DeliveriesController, ExperiencesController, DecideController],
       providers: [{ provide: ActivationService, useFactory: () => ActivationService.start(platform, config) }],
       exports: [ActivationService],
     };

@@ -1,6 +1,6 @@
 import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
 import { RetryPolicy } from '@mosaic/activation-domain';
-import { ActivationStore, ConfigHolder, Dispatcher, EmailSender, Ingest, type DeliveryDocument } from '@mosaic/activation-data-access';
+import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, WriteKeyVerifier, type DeliveryDocument } from '@mosaic/activation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
@@ -19,8 +19,13 @@ export class ActivationService {
   readonly config: ConfigHolder;
   readonly ingest: Ingest;
   readonly dispatcher: Dispatcher;
+  readonly decisions: DecisionCache;
+  readonly writeKeys: WriteKeyVerifier;
+  private readonly feed: DecisionFeed;
   readonly email: EmailSender;
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
+  private dispatchPausedUntil = 0;
+  private cacheSeen = { hits: 0, misses: 0 };
 
   private constructor(
     readonly platform: Platform,
@@ -56,7 +61,23 @@ export class ActivationService {
         this.metrics.attemptSeconds.observe({ destination }, a.ms / 1000);
       },
     });
+    this.decisions = new DecisionCache(this.store, own.ACTIVATION_DECISION_CACHE_ENTRIES);
+    this.writeKeys = new WriteKeyVerifier({ collectorUrl: own.ACTIVATION_COLLECTOR_URL, adminToken: env.adminToken });
+    this.feed = new DecisionFeed(platform.kafka, { profilesChanges: platform.topics.profilesChanges, segmentsMembership: platform.topics.segmentsMembership }, `${env.kafka.consumer.groupId}.decisions`, this.decisions, (err) =>
+      logger.warn({ err }, 'decision cache: a record could not be read; skipped'),
+    );
     this.tasks = [
+      new PeriodicTask({
+        intervalMs: 5_000,
+        run: async () => {
+          const s = this.decisions.stats;
+          this.metrics.decisionCache.inc({ result: 'hit' }, s.hits - this.cacheSeen.hits);
+          this.metrics.decisionCache.inc({ result: 'miss' }, s.misses - this.cacheSeen.misses);
+          this.cacheSeen = { hits: s.hits, misses: s.misses };
+          this.metrics.decisionCacheEntries.set(this.decisions.size);
+          if (s.feedRecordAt > 0) this.metrics.decisionFeedLag.set(Math.max(0, (Date.now() - s.feedRecordAt) / 1000));
+        },
+      }),
       new PeriodicTask({ intervalMs: own.ACTIVATION_CONFIG_REFRESH_MS, run: () => this.config.reload(), onError: (err) => logger.warn({ err }, 'reloading destinations and triggers failed; using the ones held') }),
       new PeriodicTask({
         intervalMs: own.ACTIVATION_DISPATCH_INTERVAL_MS,
@@ -73,7 +94,9 @@ export class ActivationService {
     platform.consumers().register({ topic: 'segmentsMembership', handler: service.onMembership });
     platform.consumers().register({ topic: 'profilesChanges', handler: service.onProfileChange });
     for (const t of service.tasks) t.start();
+    await service.feed.start();
     platform.onShutdown(async () => {
+      await service.feed.stop();
       await Promise.all(service.tasks.map((t) => t.stop()));
       await service.dispatcher.drain();
       await service.email.close();
@@ -96,7 +119,7 @@ export class ActivationService {
   readonly onProfileChange = async (messages: InboundMessage[]): Promise<void> => {
     for (const m of messages) {
       const c = decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange;
-      await this.store.putProfile(c.profileId, { traits: c.profile.traits, computed: c.profile.computed, identifiers: c.profile.identifiers }, c.version);
+      await this.store.putProfile(c.profileId, { traits: c.profile.traits, computed: c.profile.computed, identifiers: c.profile.identifiers }, c.version, c.mergedInto);
     }
   };
 
@@ -115,8 +138,13 @@ export class ActivationService {
 
   /** One dispatch round over the partitions this instance owns. */
   async dispatchOnce(): Promise<number> {
+    // A store that scans for due deliveries (FerretDB) must not spend all its time doing so:
+    // the next round waits at least three times as long as the last one's query took.
+    if (Date.now() < this.dispatchPausedUntil) return 0;
     const assigned = this.platform.consumers().health().topics.find((t) => t.topicKey === 'segmentsMembership')?.assignedPartitions ?? [];
+    const queried = Date.now();
     const started = await this.dispatcher.tick(assigned);
+    this.dispatchPausedUntil = Date.now() + 3 * (Date.now() - queried);
     this.metrics.inFlight.set(this.dispatcher.active);
     return started;
   }

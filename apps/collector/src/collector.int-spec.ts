@@ -74,6 +74,20 @@ describe('sources (admin API)', () => {
     const after = await post('/v1/track', { anonymousId: 'r1', event: 'E' }, { Authorization: basic(created.writeKey) });
     expect(after.status).toBe(401);
     expect((after.json['error'] as { code: string }).code).toBe('invalid_write_key');
+    const verify = (key: unknown) => fetch(`${url}/v1/sources/verify`, { method: 'POST', headers: admin, body: JSON.stringify({ writeKey: key }) });
+    expect((await verify(created.writeKey)).status).toBe(404);
+  });
+
+  it('verifies a write key for other services (admin): its active source, 404 otherwise', async () => {
+    const verify = (body: string, headers: Record<string, string> = admin) => fetch(`${url}/v1/sources/verify`, { method: 'POST', headers, body });
+    const ok = await verify(JSON.stringify({ writeKey }));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ id: sourceId, name: 'website', revokedAt: null });
+    expect((await verify(JSON.stringify({ writeKey: 'not-a-key' }))).status).toBe(404);
+    const bad = await verify('{"writeKey": 7}');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^writeKey: /);
+    expect((await verify(JSON.stringify({ writeKey }), { 'Content-Type': 'application/json' })).status).toBe(401);
   });
 });
 

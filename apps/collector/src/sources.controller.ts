@@ -51,6 +51,26 @@ export class SourcesController {
     return { ...source, writeKey };
   }
 
+  @Post('verify')
+  @HttpCode(200)
+  @ApiOperation({ summary: "The active source of a write key (for other services' public endpoints, e.g. activation's decision API); 404 when unknown or revoked" })
+  @ApiBody({ schema: { type: 'object', required: ['writeKey'], properties: { writeKey: { type: 'string' } } } })
+  @ApiOkResponse({ type: SourceResponse })
+  async verify(@Body() raw: unknown): Promise<SourceView> {
+    let body: unknown;
+    try {
+      body = parseJsonBody(Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
+    } catch (err) {
+      if (err instanceof CollectorInputError) throw new ApiError(err.status, err.code, err.message);
+      throw err;
+    }
+    const writeKey = (body as { writeKey?: unknown } | null)?.writeKey;
+    if (typeof writeKey !== 'string' || writeKey.length === 0 || writeKey.length > 200) throw new ApiError(400, 'invalid_write_key', 'writeKey: must be a non-empty string of at most 200 characters');
+    const source = await this.sources.findActiveByWriteKey(writeKey);
+    if (!source) throw new ApiError(404, 'not_found', 'no active source has this write key');
+    return source;
+  }
+
   @Get()
   @ApiOperation({ summary: 'List sources (write keys are not shown)' })
   @ApiOkResponse({ type: [SourceResponse] })

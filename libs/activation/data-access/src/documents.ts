@@ -10,7 +10,30 @@ export const ACTIVATION_COLLECTIONS = Object.freeze({
   triggers: 'activation_triggers',
   deliveries: 'activation_deliveries',
   profiles: 'activation_profiles',
+  experiences: 'activation_experiences',
 });
+
+export interface ExperienceDocument {
+  _id: string;
+  slot: string;
+  enabled: boolean;
+  /** The validated experience (JSON text). */
+  json: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const ExperienceSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    slot: { type: String, required: true },
+    enabled: { type: Boolean, required: true },
+    json: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'activation_experiences', versionKey: false },
+);
 
 export interface DestinationDocument {
   /** `dst_…` */
@@ -85,6 +108,10 @@ export interface ActivationProfileDocument {
   segments: string[];
   /** The latest membership `profileVersion` applied. */
   membershipVersion: number;
+  /** `<type>:<value>` of the profile's identifiers (the decision API finds visitors by them). */
+  idKeys?: string[];
+  /** Set when the profile was merged into another. */
+  mergedInto?: string;
   updatedAt: Date;
 }
 
@@ -152,14 +179,18 @@ export const ActivationProfileSchema = new Schema(
     profileVersion: { type: Number, required: true },
     segments: { type: [String], default: [] },
     membershipVersion: { type: Number, required: true },
+    idKeys: { type: [String], default: undefined },
+    mergedInto: { type: String },
     updatedAt: { type: Date, required: true },
   },
   { collection: ACTIVATION_COLLECTIONS.profiles, versionKey: false },
 );
+ActivationProfileSchema.index({ idKeys: 1 });
 
 export const ACTIVATION_SCHEMAS: readonly (readonly [string, Schema])[] = [
   ['ActivationDestination', DestinationSchema],
   ['ActivationTrigger', TriggerSchema],
   ['ActivationDelivery', DeliverySchema],
   ['ActivationProfile', ActivationProfileSchema],
+  ['ActivationExperience', ExperienceSchema],
 ];

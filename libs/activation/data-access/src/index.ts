@@ -3,3 +3,4 @@ export * from './stores';
 export * from './dispatcher';
 export * from './ingest';
 export * from './email';
+export * from './decisions';

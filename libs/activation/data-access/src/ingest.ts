@@ -5,7 +5,7 @@
  * second email. Frequency caps are checked here: a capped firing is recorded as `skipped`.
  */
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { deliveryId, dueAt, matchTriggers, type Destination, type Trigger } from '@mosaic/activation-domain';
+import { deliveryId, dueAt, matchTriggers, type Destination, type Experience, type Trigger } from '@mosaic/activation-domain';
 import type { DeliveryDocument } from './documents';
 import type { ActivationStore } from './stores';
 
@@ -25,9 +25,10 @@ export interface IngestStats {
   capped: number;
 }
 
-/** Destinations and triggers, reloaded from the store on an interval and after changes made here. */
+/** Destinations, triggers and experiences, reloaded from the store on an interval and after changes made here. */
 export class ConfigHolder {
   private triggersList: Trigger[] = [];
+  private experiencesList: Experience[] = [];
   private destinationsById = new Map<string, Destination>();
   private loading: Promise<void> | undefined;
 
@@ -41,10 +42,20 @@ export class ConfigHolder {
     return this.destinationsById.get(id);
   }
 
+  /** Enabled experiences, by id. */
+  experiences(): readonly Experience[] {
+    return this.experiencesList;
+  }
+
   reload(): Promise<void> {
     this.loading ??= (async () => {
       try {
-        const [triggers, destinations] = await Promise.all([this.store.triggers.find({ enabled: true }).toArray(), this.store.destinations.find({}).toArray()]);
+        const [triggers, destinations, experiences] = await Promise.all([
+          this.store.triggers.find({ enabled: true }).toArray(),
+          this.store.destinations.find({}).toArray(),
+          this.store.experiences.find({ enabled: true }).sort({ _id: 1 }).toArray(),
+        ]);
+        this.experiencesList = experiences.map((e) => JSON.parse(e.json) as Experience);
         this.triggersList = triggers.map((t) => ({
           id: t._id,
           segmentKey: t.segmentKey,

@@ -13,6 +13,7 @@ import {
   type DeliveryAttempt,
   type DeliveryDocument,
   type DestinationDocument,
+  type ExperienceDocument,
   type TriggerDocument,
 } from './documents';
 
@@ -41,6 +42,10 @@ export class ActivationStore {
 
   get deliveries(): mongo.Collection<DeliveryDocument> {
     return this.coll<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries);
+  }
+
+  get experiences(): mongo.Collection<ExperienceDocument> {
+    return this.coll<ExperienceDocument>(ACTIVATION_COLLECTIONS.experiences);
   }
 
   get profiles(): mongo.Collection<ActivationProfileDocument> {
@@ -109,12 +114,13 @@ export class ActivationStore {
 
   // ---- profiles -------------------------------------------------------------------------------------
 
-  /** Stores the latest compact profile (older versions are ignored). */
-  async putProfile(profileId: string, profile: unknown, version: number): Promise<void> {
+  /** Stores the latest compact profile (older versions are ignored), its identifier keys and whether it was merged away. */
+  async putProfile(profileId: string, profile: { identifiers: readonly { type: string; value: string }[] } & Record<string, unknown>, version: number, mergedInto?: string): Promise<void> {
+    const idKeys = profile.identifiers.map((i) => `${i.type}:${i.value}`);
     try {
       await this.profiles.updateOne(
         { _id: profileId, profileVersion: { $lt: version } },
-        { $set: { profile: JSON.stringify(profile), profileVersion: version, updatedAt: new Date() }, $setOnInsert: { segments: [], membershipVersion: 0 } },
+        { $set: { profile: JSON.stringify(profile), profileVersion: version, idKeys, updatedAt: new Date(), ...(mergedInto ? { mergedInto } : {}) }, $setOnInsert: { segments: [], membershipVersion: 0 } },
         { upsert: true },
       );
     } catch (err) {
@@ -137,6 +143,19 @@ export class ActivationStore {
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
     }
+  }
+
+  /** The live profile holding one of these identifier keys (the first key that matches wins). */
+  async profileByIdKeys(keys: readonly string[]): Promise<{ profileId: string; segments: string[]; traits: Record<string, unknown>; computed: Record<string, unknown>; idKeys: string[]; profileVersion: number; membershipVersion: number } | null> {
+    const docs = (await this.profiles.find({ idKeys: { $in: [...keys] } }).toArray()) as ActivationProfileDocument[];
+    const live = docs.filter((d) => !d.mergedInto && d.profile);
+    for (const k of keys) {
+      const d = live.find((x) => (x.idKeys ?? []).includes(k));
+      if (!d) continue;
+      const p = JSON.parse(d.profile as string) as { traits?: Record<string, unknown>; computed?: Record<string, unknown> };
+      return { profileId: d._id, segments: d.segments ?? [], traits: p.traits ?? {}, computed: p.computed ?? {}, idKeys: d.idKeys ?? [], profileVersion: d.profileVersion, membershipVersion: d.membershipVersion };
+    }
+    return null;
   }
 
   async profile(profileId: string): Promise<{ profile: Record<string, unknown> | null; segments: string[] } | null> {

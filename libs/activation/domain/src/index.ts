@@ -43,3 +43,35 @@ export {
 export type { Destination, DestinationKind, DestinationBase, WebhookDestination, EmailDestination, KafkaDestination, SmtpConfig } from './destinations';
 export { renderTemplate, checkTemplate, templateContext, TemplateError, MAX_TEMPLATE_BYTES, RENDER_LIMITS } from './render';
 export type { TemplateContext, RenderOptions } from './render';
+export {
+  validateExperience,
+  decide,
+  decideSlots,
+  compareValue,
+  matchesWhen,
+  readAttribute,
+  renderContent,
+  decisionContext,
+  holdoutBucket,
+  stableVisitorId,
+  EXPERIENCE_OPS,
+  EXPERIENCE_LIMITS,
+  CONTENT_KINDS,
+} from './experiences';
+export type {
+  Experience,
+  ExperienceRule,
+  ExperienceWhen,
+  ExperienceContent,
+  ExperienceOp,
+  ExperienceScalar,
+  Comparison,
+  TraitCondition,
+  AttributeCondition,
+  SegmentsCondition,
+  Visitor,
+  Decision,
+  DecisionContent,
+  DecisionContext,
+  DecideOptions,
+} from './experiences';

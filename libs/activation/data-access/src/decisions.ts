@@ -1,0 +1,173 @@
+/**
+ * The decision API's read path: which profile a visitor is, its segments, traits and computed
+ * attributes — from an in-process cache kept current by a per-instance feed of
+ * `profiles.changes` and `segments.membership`, read through to `activation_profiles` (by its
+ * indexed identifier keys, never a scan on MongoDB) on a miss. A cold instance is correct,
+ * only slower. Also the write-key check (the collector owns sources), cached.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import { Schemas, decodeMessage, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import { LruMap } from '@mosaic/shared-service';
+import type { ActivationStore } from './stores';
+
+export interface VisitorProfile {
+  profileId: string;
+  segments: string[];
+  traits: Record<string, unknown>;
+  computed: Record<string, unknown>;
+}
+
+interface Entry {
+  profile: VisitorProfile;
+  profileVersion: number;
+  membershipVersion: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Lookups that found no profile (first-time visitors). */
+  unknown: number;
+  /** The newest record time the feed applied (ms), 0 before the first. */
+  feedRecordAt: number;
+}
+
+export function idKey(type: string, value: string): string {
+  return `${type}:${value}`;
+}
+
+export class DecisionCache {
+  private readonly byProfile: LruMap<string, Entry>;
+  private readonly byIdKey: LruMap<string, string>;
+  readonly stats: CacheStats = { hits: 0, misses: 0, unknown: 0, feedRecordAt: 0 };
+
+  constructor(
+    private readonly store: ActivationStore,
+    maxEntries: number,
+  ) {
+    this.byProfile = new LruMap(maxEntries);
+    this.byIdKey = new LruMap(maxEntries * 2);
+  }
+
+  /** The profile of a visitor (user id first, then anonymous id), or null for a first-time visitor. */
+  async lookup(visitor: { userId?: string; anonymousId?: string }): Promise<VisitorProfile | null> {
+    const keys = [visitor.userId ? idKey('userId', visitor.userId) : undefined, visitor.anonymousId ? idKey('anonymousId', visitor.anonymousId) : undefined].filter((k): k is string => k !== undefined);
+    if (keys.length === 0) return null;
+    for (const k of keys) {
+      const id = this.byIdKey.get(k);
+      const e = id ? this.byProfile.get(id) : undefined;
+      if (e) {
+        this.stats.hits += 1;
+        return e.profile;
+      }
+    }
+    this.stats.misses += 1;
+    const doc = await this.store.profileByIdKeys(keys);
+    if (!doc) {
+      this.stats.unknown += 1;
+      return null;
+    }
+    const entry: Entry = { profile: { profileId: doc.profileId, segments: doc.segments, traits: doc.traits, computed: doc.computed }, profileVersion: doc.profileVersion, membershipVersion: doc.membershipVersion };
+    this.byProfile.set(doc.profileId, entry);
+    for (const k of doc.idKeys) this.byIdKey.set(k, doc.profileId);
+    return entry.profile;
+  }
+
+  /** A profile change: updates a cached profile (and its identifier keys); a merged-away profile is dropped. */
+  applyProfile(c: ProfileChange): void {
+    if (c.mergedInto) {
+      this.byProfile.delete(c.profileId);
+      return;
+    }
+    const e = this.byProfile.get(c.profileId);
+    if (!e || c.version <= e.profileVersion) return;
+    e.profile = { ...e.profile, traits: c.profile.traits as Record<string, unknown>, computed: c.profile.computed as Record<string, unknown> };
+    e.profileVersion = c.version;
+    for (const id of c.profile.identifiers) this.byIdKey.set(idKey(id.type, id.value), c.profileId);
+  }
+
+  /** A membership change: updates a cached profile's segments. */
+  applyMembership(m: SegmentMembershipChange): void {
+    const e = this.byProfile.get(m.profileId);
+    if (!e || m.profileVersion <= e.membershipVersion) return;
+    const segments = e.profile.segments.filter((s) => s !== m.segmentKey);
+    if (m.change === 'entered') segments.push(m.segmentKey);
+    e.profile = { ...e.profile, segments: segments.sort() };
+    e.membershipVersion = m.profileVersion;
+  }
+
+  get size(): number {
+    return this.byProfile.size;
+  }
+}
+
+/**
+ * Every instance's own consumer of `profiles.changes` and `segments.membership` (a group of its
+ * own, from the latest offsets): the cache is a read model, so a record it cannot read is skipped,
+ * never dead-lettered, and nothing is committed that matters.
+ */
+export class DecisionFeed {
+  private consumer: Consumer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: { profilesChanges: string; segmentsMembership: string },
+    private readonly groupPrefix: string,
+    private readonly cache: DecisionCache,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: `${this.groupPrefix}.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.topics.profilesChanges, this.topics.segmentsMembership], fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          try {
+            if (batch.topic === this.topics.profilesChanges) this.cache.applyProfile(decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange);
+            else this.cache.applyMembership(decodeMessage(Schemas.segmentMembership, m.value).payload as SegmentMembershipChange);
+          } catch (err) {
+            this.onError(err);
+          }
+          this.cache.stats.feedRecordAt = Math.max(this.cache.stats.feedRecordAt, Number(m.timestamp));
+        }
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/** Write keys checked with the collector (`POST /v1/sources/verify`), cached: known keys 5 minutes, unknown 30 seconds. */
+export class WriteKeyVerifier {
+  private readonly cache = new LruMap<string, { sourceId: string | null; until: number }>(10_000);
+
+  constructor(private readonly opts: { collectorUrl: string; adminToken: string; clock?: () => number }) {}
+
+  /** The source id of an active write key, or null. Throws when the collector cannot answer. */
+  async verify(writeKey: string): Promise<string | null> {
+    const now = (this.opts.clock ?? Date.now)();
+    const held = this.cache.get(writeKey);
+    if (held && held.until > now) return held.sourceId;
+    const res = await fetch(`${this.opts.collectorUrl}/v1/sources/verify`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.opts.adminToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ writeKey }),
+      signal: AbortSignal.timeout(2_000),
+    });
+    if (res.status === 404) {
+      this.cache.set(writeKey, { sourceId: null, until: now + 30_000 });
+      return null;
+    }
+    if (res.status !== 200) throw new Error(`the collector answered ${res.status} to a write-key check`);
+    const sourceId = ((await res.json()) as { id: string }).id;
+    this.cache.set(writeKey, { sourceId, until: now + 300_000 });
+    return sourceId;
+  }
+}
