@@ -1,4 +1,5 @@
-// `npm run bench -- activation [--deliveries 2000] [--concurrency 16] [--duration 5]`
+// `npm run bench -- activation [--deliveries 2000] [--concurrency 16] [--duration 5]
+//                                [--decide-rate 2000] [--decide-seconds 10] [--profiles 1000] [--ingest-rate 100]`
 //
 // Measures webhook deliveries of the activation service next to the raw limit measured in the
 // same run:
@@ -9,11 +10,15 @@
 //                  one webhook trigger (destination concurrency `concurrency`): deliveries/s =
 //                  N ÷ (last webhook received − first change produced), every signature verified
 //                  by the receiver; plus p50/p99 of change produced → webhook received
-// The receiver runs in this process (127.0.0.1), the service as a child process (dist/), one
-// instance. Prints a table, writes JSON to .mosaic/bench/.
+//   decide         the decision API at a fixed request rate (open loop: latency counted from each
+//                  request's scheduled time, so queueing shows) for visitors of P profiles (cached
+//                  after a first request), while profile and membership changes are ingested at
+//                  `--ingest-rate`/s; p50/p99/max, achieved requests/s, errors; next to raw.http
+// The receiver runs in this process (127.0.0.1), the collector (write keys) and the service as
+// child processes (dist/), one instance each. Prints a table, writes JSON to .mosaic/bench/.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchSetup, numberOption, rssMb, stopChild, timedOps } from './bench-util.mjs';
@@ -26,10 +31,31 @@ const pct = (values, p) => {
 };
 const rate = (ops, seconds) => Math.round((ops / seconds) * 10) / 10;
 
+/** A keep-alive HTTP client (node:http: on this kind of machine several times faster than fetch). */
+function httpClient(maxSockets) {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  const post = (url, body, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { post, close: () => agent.destroy() };
+}
+
 export async function runActivationBench(argv) {
   const N = numberOption(argv, 'deliveries', 2000);
   const CONCURRENCY = numberOption(argv, 'concurrency', 16);
   const DURATION = numberOption(argv, 'duration', 5);
+  const DECIDE_RATE = numberOption(argv, 'decide-rate', 2000);
+  const DECIDE_SECONDS = numberOption(argv, 'decide-seconds', 10);
+  const PROFILES = numberOption(argv, 'profiles', 1000);
+  const INGEST_RATE = numberOption(argv, 'ingest-rate', 100);
   const { root, require, infra, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('activation');
   const { Kafka, logLevel, Partitioners } = require('kafkajs');
   const { MongoClient } = require('mongodb');
@@ -61,15 +87,21 @@ export async function runActivationBench(argv) {
   // ---- raw.http ------------------------------------------------------------------------------------
   log(`raw: HTTP POSTs to the receiver, ${CONCURRENCY} in flight`);
   const sample = JSON.stringify({ type: 'segment.entered', id: 'dlv_x'.padEnd(48, 'x'), timestamp: new Date().toISOString(), data: { profileId: 'p', segmentKey: 'vip', segmentVersion: 1, identifiers: { userId: 'u' }, reason: { kind: 'message' }, profileVersion: 1 } });
+  const http = httpClient(64);
   const raw = await timedOps(CONCURRENCY, DURATION, async () => {
-    const r = await fetch(`${receiverUrl}/raw`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sample });
-    await r.arrayBuffer();
+    await http.post(`${receiverUrl}/raw`, sample);
     return 1;
   });
   const rawPerSec = rate(raw.ops, raw.seconds);
   log(`raw: ${rawPerSec} requests/s`);
 
-  // ---- the service ---------------------------------------------------------------------------------
+  // ---- the collector (write keys) and the service ------------------------------------------------
+  const commonEnv = { ...process.env, KAFKA_BROKERS: brokers.join(','), MONGODB_URI: `${mongoBase}/${dbName}`, MOSAIC_TOPIC_PREFIX: prefix, MOSAIC_ADMIN_TOKEN: token, MOSAIC_HTTP_HOST: '127.0.0.1', KAFKA_TOPIC_PARTITIONS: '6', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  const collectorPort = await infra.freePort();
+  const collectorLog = openSync(join(root, '.mosaic', 'logs', `bench-activation-collector-${runId}.log`), 'a');
+  const collector = spawn(process.execPath, [join(root, 'dist', 'apps', 'collector', 'src', 'main.js')], { cwd: root, env: { ...commonEnv, COLLECTOR_PORT: String(collectorPort) }, stdio: ['ignore', collectorLog, collectorLog] });
+  closeSync(collectorLog);
+  const collectorUrl = `http://127.0.0.1:${collectorPort}`;
   const port = await infra.freePort();
   const serviceLog = join(root, '.mosaic', 'logs', `bench-activation-${runId}.log`);
   mkdirSync(join(root, '.mosaic', 'logs'), { recursive: true });
@@ -86,6 +118,7 @@ export async function runActivationBench(argv) {
       ACTIVATION_PORT: String(port),
       KAFKA_TOPIC_PARTITIONS: '6',
       ACTIVATION_DISPATCH_INTERVAL_MS: '100',
+      ACTIVATION_COLLECTOR_URL: collectorUrl,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     },
     stdio: ['ignore', out, 'pipe'],
@@ -150,12 +183,102 @@ export async function runActivationBench(argv) {
     const end = Math.max(...received.values());
     const latencies = [...received].map(([id, t]) => t - sentAt.get(id));
     results.deliveries = { deliveries: N, seconds: (end - t0) / 1000, perSec: rate(N, (end - t0) / 1000), p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), badSignatures };
-    results.rssPeakMb = rssPeak;
     log(`deliveries: ${results.deliveries.perSec}/s`);
+
+    // ---- decide -------------------------------------------------------------------------------------
+    for (let t = Date.now(); ; ) {
+      if ((await fetch(`${collectorUrl}/ready`).then((r) => r.status, () => 0)) === 200) break;
+      if (Date.now() - t > 90_000) throw new Error('the collector is not ready within 90 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const source = await fetch(`${collectorUrl}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) }).then((r) => r.json());
+    const writeKey = source.writeKey;
+    const experience = JSON.parse(readFileSync(join(root, 'demo', 'experiences', 'home-banner.json'), 'utf8'));
+    if ((await api('POST', '/v1/experiences', experience)).status !== 201) throw new Error('creating the experience failed');
+    log(`decide: ${PROFILES} profiles`);
+    const segs = ['high-ltv', 'premium-coffee-browsers', 'loyal-customers'];
+    const profileMsgs = [];
+    const memberMsgs = [];
+    const version = new Map();
+    const changeOf = (i, v) => ({ profileId: `d-${runId}-${i}`, version: v, changed: ['traits.firstName'], profile: { identifiers: [{ type: 'anonymousId', value: `a-${runId}-${i}` }], traits: { firstName: `Visitor ${i}` }, computed: { orders: { count: i % 5, lifetimeValue: (i % 7) * 100 } }, membershipVersion: 0 }, trigger: { messageId: `d-${i}-${v}`, kind: 'event' }, at: new Date().toISOString() });
+    const memberOf = (i, v, change) => ({ profileId: `d-${runId}-${i}`, segmentKey: segs[i % 3], segmentVersion: 1, change, at: new Date().toISOString(), reason: { kind: 'message' }, identifiers: {}, profileVersion: v });
+    const encProfile = (c) => {
+      const e = contracts.encodeMessage(contracts.Schemas.profileChange, c, { producer: 'bench', messageId: `chg:${c.profileId}:${c.version}`, correlationId: 'b' });
+      return { key: c.profileId, value: e.value, headers: e.headers };
+    };
+    const encMember = (m) => {
+      const e = contracts.encodeMessage(contracts.Schemas.segmentMembership, m, { producer: 'bench', messageId: `mem:${m.profileId}:${m.profileVersion}`, correlationId: 'b' });
+      return { key: `${m.profileId}|${m.segmentKey}`, value: e.value, headers: e.headers };
+    };
+    for (let i = 0; i < PROFILES; i += 1) {
+      version.set(i, 1);
+      profileMsgs.push(encProfile(changeOf(i, 1)));
+      if (i % 2 === 0) memberMsgs.push(encMember(memberOf(i, 1, 'entered')));
+    }
+    for (let i = 0; i < profileMsgs.length; i += 500) await producer.send({ topic: `${prefix}profiles.changes`, acks: -1, messages: profileMsgs.slice(i, i + 500) });
+    for (let i = 0; i < memberMsgs.length; i += 500) await producer.send({ topic: `${prefix}segments.membership`, acks: -1, messages: memberMsgs.slice(i, i + 500) });
+    const decideOnce = async (i) => {
+      const r = await http.post(`${url}/v1/decide`, JSON.stringify({ writeKey, anonymousId: `a-${runId}-${i}`, slots: ['home-banner'] }), { 'content-type': 'text/plain' });
+      return { status: r.status, known: r.status === 200 && JSON.parse(r.body).profileId !== null };
+    };
+    for (let t = Date.now(); !(await decideOnce(PROFILES - 1)).known; ) {
+      if (Date.now() - t > 120_000) throw new Error('the profiles did not reach the activation store within 120 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (let i = 0; i < PROFILES; i += 50) await Promise.all(Array.from({ length: Math.min(50, PROFILES - i) }, (_, j) => decideOnce(i + j))); // warm the cache
+    // ingest while measuring: profile changes and membership flips
+    let ingesting = true;
+    let ingested = 0;
+    const ingest = (async () => {
+      const started = Date.now();
+      while (ingesting) {
+        const i = ingested % PROFILES;
+        const v = version.get(i) + 1;
+        version.set(i, v);
+        await producer.send({ topic: `${prefix}profiles.changes`, acks: 1, messages: [encProfile(changeOf(i, v))] });
+        await producer.send({ topic: `${prefix}segments.membership`, acks: 1, messages: [encMember(memberOf(i, v, v % 2 === 0 ? 'exited' : 'entered'))] });
+        ingested += 1;
+        const wait = started + (ingested * 1000) / INGEST_RATE - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    })();
+    log(`decide: ${DECIDE_RATE} requests/s for ${DECIDE_SECONDS} s while ingesting ${INGEST_RATE} changes/s`);
+    const decideLatencies = [];
+    let errors = 0;
+    const total = DECIDE_RATE * DECIDE_SECONDS;
+    const d0 = performance.now();
+    const inflight = new Set();
+    for (let n = 0; n < total; n += 1) {
+      const due = d0 + (n * 1000) / DECIDE_RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const p = decideOnce((n * 7919) % PROFILES)
+        .then((r) => {
+          if (r.status !== 200) errors += 1;
+        }, () => {
+          errors += 1;
+        })
+        .finally(() => {
+          decideLatencies.push(performance.now() - due);
+          inflight.delete(p);
+        });
+      inflight.add(p);
+    }
+    await Promise.all([...inflight]);
+    const elapsed = (performance.now() - d0) / 1000;
+    ingesting = false;
+    await ingest;
+    const metricsText = await (await fetch(`${url}/metrics`)).text();
+    const cache = (result) => Number(new RegExp(`mosaic_activation_decision_cache_lookups_total\\{result="${result}"[^}]*\\} (\\d+)`).exec(metricsText)?.[1] ?? 0);
+    results.decide = { rate: DECIDE_RATE, seconds: DECIDE_SECONDS, requests: total, achievedPerSec: rate(total, elapsed), p50Ms: Math.round(pct(decideLatencies, 50) * 10) / 10, p99Ms: Math.round(pct(decideLatencies, 99) * 10) / 10, maxMs: Math.round(Math.max(...decideLatencies)), errors, ingestedChanges: ingested, cacheHits: cache('hit'), cacheMisses: cache('miss') };
+    log(`decide: p50 ${results.decide.p50Ms} ms, p99 ${results.decide.p99Ms} ms at ${results.decide.achievedPerSec}/s (${errors} errors)`);
+    results.rssPeakMb = rssPeak;
   } finally {
     clearInterval(rssTimer);
     await producer.disconnect().catch(() => undefined);
     await stopChild(child);
+    await stopChild(collector);
+    http.close();
     await new Promise((r) => server.close(r));
     const mongo = new MongoClient(`${mongoBase}/${dbName}`);
     await mongo.connect().then(() => mongo.db(dbName).dropDatabase()).catch(() => undefined);
@@ -166,7 +289,9 @@ export async function runActivationBench(argv) {
     ['measure', 'result', 'raw limit (same run)', 'ratio'],
     [`webhook deliveries/s (${r.deliveries.deliveries}, ${CONCURRENCY} in flight)`, `${r.deliveries.perSec} (produce → received p50 ${r.deliveries.p50Ms} ms, p99 ${r.deliveries.p99Ms} ms)`, `HTTP POSTs ${r.raw.httpRequestsPerSec}/s`, (r.deliveries.perSec / r.raw.httpRequestsPerSec).toFixed(2)],
   ];
+  table.push([`decide at ${r.decide.rate}/s for ${r.decide.seconds} s, ${INGEST_RATE} changes/s ingested`, `p50 ${r.decide.p50Ms} ms, p99 ${r.decide.p99Ms} ms, max ${r.decide.maxMs} ms; ${r.decide.achievedPerSec}/s achieved, ${r.decide.errors} errors`, `HTTP POSTs ${r.raw.httpRequestsPerSec}/s`, (r.decide.achievedPerSec / r.raw.httpRequestsPerSec).toFixed(2)]);
   console.log(table.map((row) => `| ${row.join(' | ')} |`).join('\n'));
+  console.log(`decision cache: ${r.decide.cacheHits} hits, ${r.decide.cacheMisses} misses`);
   console.log(`bad signatures ${r.deliveries.badSignatures}; service RSS peak ${r.rssPeakMb} MB`);
   mkdirSync(join(root, '.mosaic', 'bench'), { recursive: true });
   const file = join(root, '.mosaic', 'bench', `activation-${runId}.json`);

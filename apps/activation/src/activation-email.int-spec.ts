@@ -6,14 +6,14 @@
 // dead at once and a 451 is retried.
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { Schemas, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import type { SegmentMembershipChange } from '@mosaic/contracts';
 import { ActivationStore } from '@mosaic/activation-data-access';
-import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
 import { TEST_ADMIN_TOKEN, adminRequest, dropTestDatabase, startTestService, waitFor } from '@mosaic/shared-testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- this test runs the real collector next to activation (its signed email tracking), like the tools/e2e tests
 import { collectorDefinition } from '../../collector/src/collector.definition';
 import { activationDefinition } from './activation.definition';
+import { profileChange, sendMemberships as sendMembershipsTo, sendProfileChanges } from './activation-test-helpers';
 
 jest.setTimeout(120_000);
 
@@ -88,19 +88,11 @@ function membership(profileId: string, segmentKey: string, profileVersion: numbe
   return { profileId, segmentKey, segmentVersion: 1, change: 'entered', at: new Date().toISOString(), reason: { kind: 'message', messageId: `m-${profileId}-${profileVersion}` }, identifiers: { userId: `user-${profileId}` }, profileVersion };
 }
 
-async function sendMemberships(changes: SegmentMembershipChange[]): Promise<void> {
-  await produceMessages(
-    svc.platform.producer,
-    svc.platform.topics.segmentsMembership,
-    Schemas.segmentMembership,
-    changes.map((c) => ({ payload: c, meta: { key: `${c.profileId}|${c.segmentKey}`, producer: 'it-test', messageId: `mem:${c.profileId}:${c.profileVersion}`, correlationId: `mem:${c.profileId}:${c.profileVersion}` } })),
-  );
-}
+const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsTo(svc.platform, changes);
 
 /** Produces the profile and waits until activation has stored it (templates render from it). */
 async function sendProfile(profileId: string, traits: Record<string, unknown>): Promise<void> {
-  const change: ProfileChange = { profileId, version: 1, changed: ['traits.firstName'], profile: { identifiers: [{ type: 'userId', value: `user-${profileId}` }], traits, computed: { orders: { count: 3 } }, membershipVersion: 0 } as any, trigger: { messageId: `t-${profileId}`, kind: 'event' }, at: new Date().toISOString() };
-  await produceMessages(svc.platform.producer, svc.platform.topics.profilesChanges, Schemas.profileChange, [{ payload: change, meta: { key: profileId, producer: 'it-test', messageId: `chg:${profileId}:t`, correlationId: 't' } }]);
+  await sendProfileChanges(svc.platform, [profileChange(profileId, 1, [{ type: 'userId', value: `user-${profileId}` }], traits, { orders: { count: 3 } })]);
   const store = new ActivationStore(svc.platform.mongo);
   await waitFor(async () => ((await store.profile(profileId))?.profile ? true : null), { timeoutMs: 30_000 });
 }

@@ -5,12 +5,12 @@
 // sending nothing twice, frequency caps, delays, a Kafka-topic destination, and bad input.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Schemas, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import type { SegmentMembershipChange } from '@mosaic/contracts';
 import { verify } from '@mosaic/activation-domain';
-import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
 import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { activationDefinition } from './activation.definition';
+import { profileChange, sendMemberships as sendMembershipsTo, sendProfileChanges } from './activation-test-helpers';
 
 jest.setTimeout(120_000);
 
@@ -76,19 +76,8 @@ function membership(profileId: string, segmentKey: string, change: 'entered' | '
   return { profileId, segmentKey, segmentVersion: 1, change, at: new Date().toISOString(), reason: { kind: 'message', messageId: `m-${profileId}-${v}` }, identifiers: { userId: `user-${profileId}`, email: `${profileId}@example.com` }, profileVersion: v };
 }
 
-async function sendMemberships(changes: SegmentMembershipChange[]): Promise<void> {
-  await produceMessages(
-    svc.platform.producer,
-    svc.platform.topics.segmentsMembership,
-    Schemas.segmentMembership,
-    changes.map((c) => ({ payload: c, meta: { key: `${c.profileId}|${c.segmentKey}`, producer: 'it-test', messageId: `mem:${c.profileId}:${c.profileVersion}`, correlationId: `mem:${c.profileId}:${c.profileVersion}` } })),
-  );
-}
-
-async function sendProfile(profileId: string, traits: Record<string, unknown>): Promise<void> {
-  const change: ProfileChange = { profileId, version: 1, changed: ['traits.firstName'], profile: { identifiers: [{ type: 'userId', value: `user-${profileId}` }], traits, computed: { orders: { count: 3 } }, membershipVersion: 0 } as any, trigger: { messageId: `t-${profileId}`, kind: 'event' }, at: new Date().toISOString() };
-  await produceMessages(svc.platform.producer, svc.platform.topics.profilesChanges, Schemas.profileChange, [{ payload: change, meta: { key: profileId, producer: 'it-test', messageId: `chg:${profileId}:t`, correlationId: 't' } }]);
-}
+const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsTo(svc.platform, changes);
+const sendProfile = (profileId: string, traits: Record<string, unknown>) => sendProfileChanges(svc.platform, [profileChange(profileId, 1, [{ type: 'userId', value: `user-${profileId}` }], traits, { orders: { count: 3 } })]);
 
 async function destination(body: Record<string, unknown>): Promise<{ id: string; secret?: string }> {
   const r = await api('POST', '/v1/destinations', body);

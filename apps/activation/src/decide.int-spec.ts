@@ -3,13 +3,12 @@
 // experiences (the seed banners: premium coffee, a discount for high lifetime value, a welcome
 // back for loyal customers), first-time visitors, the browser's text/plain body and CORS, the
 // cache kept current by the topics (a membership change shows in the next decision).
-import { Schemas, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
-import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
 import { adminRequest, dropTestDatabase, startTestService, waitFor } from '@mosaic/shared-testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the test starts a real collector (write keys), as the e2e tests do
 import { collectorDefinition } from '../../collector/src/collector.definition';
 import { activationDefinition } from './activation.definition';
+import { profileChange, sendMemberships, sendProfileChanges } from './activation-test-helpers';
 
 jest.setTimeout(120_000);
 
@@ -36,15 +35,11 @@ async function decide(body: Record<string, unknown>, headers: Record<string, str
   return { status: res.status, json: (await res.json()) as Record<string, any>, headers: res.headers };
 }
 
-async function profile(profileId: string, identifiers: { type: string; value: string }[], traits: Record<string, unknown>, computed: Record<string, unknown>, version = 1): Promise<void> {
-  const change: ProfileChange = { profileId, version, changed: [], profile: { identifiers, traits, computed, membershipVersion: 0 } as any, trigger: { messageId: `t-${profileId}-${version}`, kind: 'event' }, at: new Date().toISOString() };
-  await produceMessages(svc.platform.producer, svc.platform.topics.profilesChanges, Schemas.profileChange, [{ payload: change, meta: { key: profileId, producer: 'it', messageId: `chg:${profileId}:${version}`, correlationId: 'x' } }]);
-}
+const profile = (profileId: string, identifiers: { type: string; value: string }[], traits: Record<string, unknown>, computed: Record<string, unknown>, version = 1) =>
+  sendProfileChanges(svc.platform, [profileChange(profileId, version, identifiers, traits, computed)]);
 
-async function membership(profileId: string, segmentKey: string, change: 'entered' | 'exited', profileVersion: number): Promise<void> {
-  const m: SegmentMembershipChange = { profileId, segmentKey, segmentVersion: 1, change, at: new Date().toISOString(), reason: { kind: 'message' }, identifiers: {}, profileVersion };
-  await produceMessages(svc.platform.producer, svc.platform.topics.segmentsMembership, Schemas.segmentMembership, [{ payload: m, meta: { key: `${profileId}|${segmentKey}`, producer: 'it', messageId: `mem:${profileId}:${profileVersion}`, correlationId: 'x' } }]);
-}
+const membership = (profileId: string, segmentKey: string, change: 'entered' | 'exited', profileVersion: number) =>
+  sendMemberships(svc.platform, [{ profileId, segmentKey, segmentVersion: 1, change, at: new Date().toISOString(), reason: { kind: 'message' }, identifiers: {}, profileVersion }]);
 
 const banner = {
   id: 'home-banner-v1',

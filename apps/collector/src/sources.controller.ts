@@ -20,6 +20,16 @@ class CreatedSourceResponse extends SourceResponse {
   @ApiProperty({ description: 'The write key. Shown once: only its digest is stored.' }) writeKey!: string;
 }
 
+/** The raw request body (the collector parses bodies itself) as JSON; 4xx naming the problem. */
+function jsonBody(raw: unknown): unknown {
+  try {
+    return parseJsonBody(Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
+  } catch (err) {
+    if (err instanceof CollectorInputError) throw new ApiError(err.status, err.code, err.message);
+    throw err;
+  }
+}
+
 /** Admin API: sources and their write keys. */
 @ApiTags('sources (admin)')
 @ApiBearerAuth('admin')
@@ -37,13 +47,7 @@ export class SourcesController {
   @ApiBody({ type: CreateSourceBody })
   @ApiOkResponse({ type: CreatedSourceResponse })
   async create(@Body() raw: unknown): Promise<SourceView & { writeKey: string }> {
-    let body: unknown;
-    try {
-      body = parseJsonBody(Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
-    } catch (err) {
-      if (err instanceof CollectorInputError) throw new ApiError(err.status, err.code, err.message);
-      throw err;
-    }
+    const body = jsonBody(raw);
     const name = (body as { name?: unknown } | null)?.name;
     if (typeof name !== 'string' || name.trim().length === 0) throw new ApiError(400, 'invalid_name', 'name: must be a non-empty string');
     if (name.length > 200) throw new ApiError(400, 'invalid_name', 'name: must be at most 200 characters');
@@ -57,13 +61,7 @@ export class SourcesController {
   @ApiBody({ schema: { type: 'object', required: ['writeKey'], properties: { writeKey: { type: 'string' } } } })
   @ApiOkResponse({ type: SourceResponse })
   async verify(@Body() raw: unknown): Promise<SourceView> {
-    let body: unknown;
-    try {
-      body = parseJsonBody(Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
-    } catch (err) {
-      if (err instanceof CollectorInputError) throw new ApiError(err.status, err.code, err.message);
-      throw err;
-    }
+    const body = jsonBody(raw);
     const writeKey = (body as { writeKey?: unknown } | null)?.writeKey;
     if (typeof writeKey !== 'string' || writeKey.length === 0 || writeKey.length > 200) throw new ApiError(400, 'invalid_write_key', 'writeKey: must be a non-empty string of at most 200 characters');
     const source = await this.sources.findActiveByWriteKey(writeKey);
