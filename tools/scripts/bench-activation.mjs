@@ -222,26 +222,37 @@ export async function runActivationBench(argv) {
       return { status: r.status, known: r.status === 200 && JSON.parse(r.body).profileId !== null };
     };
     for (let t = Date.now(); !(await decideOnce(PROFILES - 1)).known; ) {
-      if (Date.now() - t > 120_000) throw new Error('the profiles did not reach the activation store within 120 s');
+      if (Date.now() - t > 300_000) throw new Error('the profiles did not reach the activation store within 300 s');
       await new Promise((r) => setTimeout(r, 500));
     }
-    for (let i = 0; i < PROFILES; i += 50) await Promise.all(Array.from({ length: Math.min(50, PROFILES - i) }, (_, j) => decideOnce(i + j))); // warm the cache
+    // every profile stored and cached (a visitor not yet stored is remembered as unknown for a while)
+    let missing = Array.from({ length: PROFILES }, (_, i) => i);
+    for (let t = Date.now(); missing.length > 0; ) {
+      const known = await Promise.all(missing.map((i) => decideOnce(i).then((r) => r.known)));
+      missing = missing.filter((_, k) => !known[k]);
+      if (missing.length === 0) break;
+      if (Date.now() - t > 300_000) throw new Error(`${missing.length} profiles did not reach the activation store within 300 s`);
+      await new Promise((r) => setTimeout(r, 11_000));
+    }
     // ingest while measuring: profile changes and membership flips
     let ingesting = true;
     let ingested = 0;
+    let ingestError;
     const ingest = (async () => {
       const started = Date.now();
       while (ingesting) {
         const i = ingested % PROFILES;
         const v = version.get(i) + 1;
         version.set(i, v);
-        await producer.send({ topic: `${prefix}profiles.changes`, acks: 1, messages: [encProfile(changeOf(i, v))] });
-        await producer.send({ topic: `${prefix}segments.membership`, acks: 1, messages: [encMember(memberOf(i, v, v % 2 === 0 ? 'exited' : 'entered'))] });
+        await producer.send({ topic: `${prefix}profiles.changes`, acks: -1, messages: [encProfile(changeOf(i, v))] });
+        await producer.send({ topic: `${prefix}segments.membership`, acks: -1, messages: [encMember(memberOf(i, v, v % 2 === 0 ? 'exited' : 'entered'))] });
         ingested += 1;
         const wait = started + (ingested * 1000) / INGEST_RATE - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-    })();
+    })().catch((err) => {
+      ingestError = err;
+    });
     log(`decide: ${DECIDE_RATE} requests/s for ${DECIDE_SECONDS} s while ingesting ${INGEST_RATE} changes/s`);
     const decideLatencies = [];
     let errors = 0;
@@ -268,6 +279,7 @@ export async function runActivationBench(argv) {
     const elapsed = (performance.now() - d0) / 1000;
     ingesting = false;
     await ingest;
+    if (ingestError) throw ingestError;
     const metricsText = await (await fetch(`${url}/metrics`)).text();
     const cache = (result) => Number(new RegExp(`mosaic_activation_decision_cache_lookups_total\\{result="${result}"[^}]*\\} (\\d+)`).exec(metricsText)?.[1] ?? 0);
     results.decide = { rate: DECIDE_RATE, seconds: DECIDE_SECONDS, requests: total, achievedPerSec: rate(total, elapsed), p50Ms: Math.round(pct(decideLatencies, 50) * 10) / 10, p99Ms: Math.round(pct(decideLatencies, 99) * 10) / 10, maxMs: Math.round(Math.max(...decideLatencies)), errors, ingestedChanges: ingested, cacheHits: cache('hit'), cacheMisses: cache('miss') };

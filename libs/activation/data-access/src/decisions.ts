@@ -40,6 +40,8 @@ export function idKey(type: string, value: string): string {
 export class DecisionCache {
   private readonly byProfile: LruMap<string, Entry>;
   private readonly byIdKey: LruMap<string, string>;
+  /** Identifier keys with no profile, until when (ms): a first-time visitor's requests do not each read the store. */
+  private readonly unknownUntil: LruMap<string, number>;
   readonly stats: CacheStats = { hits: 0, misses: 0, unknown: 0, feedRecordAt: 0 };
 
   constructor(
@@ -48,7 +50,11 @@ export class DecisionCache {
   ) {
     this.byProfile = new LruMap(maxEntries);
     this.byIdKey = new LruMap(maxEntries * 2);
+    this.unknownUntil = new LruMap(maxEntries);
   }
+
+  /** How long an identifier without a profile is remembered as such (unless the feed shows its profile sooner). */
+  static readonly UNKNOWN_TTL_MS = 10_000;
 
   /** The profile of a visitor (user id first, then anonymous id), or null for a first-time visitor. */
   async lookup(visitor: { userId?: string; anonymousId?: string }): Promise<VisitorProfile | null> {
@@ -62,12 +68,20 @@ export class DecisionCache {
         return e.profile;
       }
     }
+    const now = Date.now();
+    if (keys.every((k) => (this.unknownUntil.get(k) ?? 0) > now)) {
+      this.stats.hits += 1;
+      this.stats.unknown += 1;
+      return null;
+    }
     this.stats.misses += 1;
     const doc = await this.store.profileByIdKeys(keys);
     if (!doc) {
       this.stats.unknown += 1;
+      for (const k of keys) this.unknownUntil.set(k, now + DecisionCache.UNKNOWN_TTL_MS);
       return null;
     }
+    for (const k of keys) this.unknownUntil.delete(k);
     const entry: Entry = { profile: { profileId: doc.profileId, segments: doc.segments, traits: doc.traits, computed: doc.computed }, profileVersion: doc.profileVersion, membershipVersion: doc.membershipVersion };
     this.byProfile.set(doc.profileId, entry);
     for (const k of doc.idKeys) this.byIdKey.set(k, doc.profileId);
@@ -80,6 +94,7 @@ export class DecisionCache {
       this.byProfile.delete(c.profileId);
       return;
     }
+    for (const id of c.profile.identifiers) this.unknownUntil.delete(idKey(id.type, id.value)); // a profile now exists: read it on the next request
     const e = this.byProfile.get(c.profileId);
     if (!e || c.version <= e.profileVersion) return;
     e.profile = { ...e.profile, traits: c.profile.traits as Record<string, unknown>, computed: c.profile.computed as Record<string, unknown> };

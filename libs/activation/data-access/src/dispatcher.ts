@@ -61,6 +61,8 @@ export class Dispatcher {
     for (const [id, t] of this.finishedAt) if (t < queriedAt - 60_000) this.finishedAt.delete(id);
     const due = await this.opts.store.due(partitions, new Date(queriedAt), this.opts.batch ?? 200, this.inFlight);
     let started = 0;
+    // the round's profiles in one query (payloads and the delayed-trigger check read them)
+    const profiles = await this.opts.store.profilesByIds(due.map((d) => d.profileId));
     for (const d of due) {
       if (this.inFlight.has(d._id)) continue; // another round started it meanwhile
       if ((this.finishedAt.get(d._id) ?? -Infinity) >= queriedAt) continue; // sent while this round was reading
@@ -69,7 +71,7 @@ export class Dispatcher {
       if (!this.take(dest)) continue;
       started += 1;
       this.inFlight.add(d._id);
-      const p = this.send(d, dest)
+      const p = this.send(d, dest, profiles.get(d.profileId) ?? null)
         .catch(() => undefined)
         .finally(() => {
           this.finishedAt.set(d._id, this.clock());
@@ -109,9 +111,8 @@ export class Dispatcher {
     if (s) s.active = Math.max(0, s.active - 1);
   }
 
-  private async send(d: DeliveryDocument, dest: Destination): Promise<void> {
+  private async send(d: DeliveryDocument, dest: Destination, known: { profile: Record<string, unknown> | null; segments: string[] } | null): Promise<void> {
     const change = JSON.parse(d.membership) as SegmentMembershipChange;
-    const known = await this.opts.store.profile(d.profileId);
     if (this.opts.stillWanted && !this.opts.stillWanted(d, known?.segments ?? [])) {
       await this.opts.store.skip(d._id, 'the membership changed back before the delayed delivery was due');
       return;

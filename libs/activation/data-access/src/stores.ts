@@ -117,32 +117,36 @@ export class ActivationStore {
   /** Stores the latest compact profile (older versions are ignored), its identifier keys and whether it was merged away. */
   async putProfile(profileId: string, profile: { identifiers: readonly { type: string; value: string }[] } & Record<string, unknown>, version: number, mergedInto?: string): Promise<void> {
     const idKeys = profile.identifiers.map((i) => `${i.type}:${i.value}`);
+    await this.upsertIfNewer(
+      { _id: profileId, profileVersion: { $lt: version } },
+      { $set: { profile: JSON.stringify(profile), profileVersion: version, idKeys, updatedAt: new Date(), ...(mergedInto ? { mergedInto } : {}) }, $setOnInsert: { segments: [], membershipVersion: 0 } },
+    );
+  }
+
+  /**
+   * An upsert guarded by a version filter. A duplicate key means the document exists but the
+   * filter did not match it — a newer version is held — or another writer inserted it at the
+   * same moment (the profile and membership consumers both create profiles): so the update is
+   * tried once more, now against the existing document.
+   */
+  private async upsertIfNewer(filter: mongo.Filter<ActivationProfileDocument>, update: mongo.UpdateFilter<ActivationProfileDocument>): Promise<void> {
     try {
-      await this.profiles.updateOne(
-        { _id: profileId, profileVersion: { $lt: version } },
-        { $set: { profile: JSON.stringify(profile), profileVersion: version, idKeys, updatedAt: new Date(), ...(mergedInto ? { mergedInto } : {}) }, $setOnInsert: { segments: [], membershipVersion: 0 } },
-        { upsert: true },
-      );
+      await this.profiles.updateOne(filter, update, { upsert: true });
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err; // a newer version is held
+      if (!isDuplicateKeyError(err)) throw err;
+      const { $setOnInsert: _ignored, ...rest } = update as Record<string, unknown>;
+      void _ignored;
+      await this.profiles.updateOne(filter, rest as mongo.UpdateFilter<ActivationProfileDocument>);
     }
   }
 
   /** Applies a membership change to the profile's segments (older versions are ignored). */
   async putMembership(profileId: string, segmentKey: string, entered: boolean, version: number): Promise<void> {
-    try {
-      await this.profiles.updateOne(
-        { _id: profileId, membershipVersion: { $lt: version } },
-        {
-          ...(entered ? { $addToSet: { segments: segmentKey } } : { $pull: { segments: segmentKey } }),
-          $set: { membershipVersion: version, updatedAt: new Date() },
-          $setOnInsert: { profile: null, profileVersion: -1 },
-        } as mongo.UpdateFilter<ActivationProfileDocument>,
-        { upsert: true },
-      );
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
+    await this.upsertIfNewer({ _id: profileId, membershipVersion: { $lt: version } }, {
+      ...(entered ? { $addToSet: { segments: segmentKey } } : { $pull: { segments: segmentKey } }),
+      $set: { membershipVersion: version, updatedAt: new Date() },
+      $setOnInsert: { profile: null, profileVersion: -1 },
+    } as mongo.UpdateFilter<ActivationProfileDocument>);
   }
 
   /** The live profile holding one of these identifier keys (the first key that matches wins). */
@@ -156,6 +160,15 @@ export class ActivationStore {
       return { profileId: d._id, segments: d.segments ?? [], traits: p.traits ?? {}, computed: p.computed ?? {}, idKeys: d.idKeys ?? [], profileVersion: d.profileVersion, membershipVersion: d.membershipVersion };
     }
     return null;
+  }
+
+  /** Several profiles in one query (the dispatcher reads a round's profiles at once). */
+  async profilesByIds(profileIds: readonly string[]): Promise<Map<string, { profile: Record<string, unknown> | null; segments: string[] }>> {
+    const out = new Map<string, { profile: Record<string, unknown> | null; segments: string[] }>();
+    if (profileIds.length === 0) return out;
+    const docs = (await this.profiles.find({ _id: { $in: [...new Set(profileIds)] } }).toArray()) as ActivationProfileDocument[];
+    for (const d of docs) out.set(d._id, { profile: d.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: d.segments ?? [] });
+    return out;
   }
 
   async profile(profileId: string): Promise<{ profile: Record<string, unknown> | null; segments: string[] } | null> {
