@@ -290,7 +290,7 @@ export async function runActivationBench(argv) {
     results.decide = { ...offered, ingestedChanges: ingested, cacheHits: cache('hit'), cacheMisses: cache('miss') };
     results.decideSustainable = sustainable;
     log(`decide at ${sustainable.rate}/s: p50 ${sustainable.p50Ms} ms, p99 ${sustainable.p99Ms} ms at ${sustainable.achievedPerSec}/s`);
-    log(`decide: p50 ${results.decide.p50Ms} ms, p99 ${results.decide.p99Ms} ms at ${results.decide.achievedPerSec}/s (${errors} errors)`);
+    log(`decide: p50 ${results.decide.p50Ms} ms, p99 ${results.decide.p99Ms} ms at ${results.decide.achievedPerSec}/s (${results.decide.errors} errors)`);
     results.rssPeakMb = rssPeak;
   } finally {
     clearInterval(rssTimer);
