@@ -40,6 +40,12 @@ export function idKey(type: string, value: string): string {
 export class DecisionCache {
   private readonly byProfile: LruMap<string, Entry>;
   private readonly byIdKey: LruMap<string, string>;
+  /**
+   * What the feed saw of profiles that were not cached: a read-through may return the store as it
+   * was before those records were written to it (another consumer writes it), so they are applied
+   * on top of what it read.
+   */
+  private readonly recent: LruMap<string, { profile?: ProfileChange; memberships: SegmentMembershipChange[] }>;
   /** Identifier keys with no profile, until when (ms): a first-time visitor's requests do not each read the store. */
   private readonly unknownUntil: LruMap<string, number>;
   readonly stats: CacheStats = { hits: 0, misses: 0, unknown: 0, feedRecordAt: 0 };
@@ -51,6 +57,7 @@ export class DecisionCache {
     this.byProfile = new LruMap(maxEntries);
     this.byIdKey = new LruMap(maxEntries * 2);
     this.unknownUntil = new LruMap(maxEntries);
+    this.recent = new LruMap(Math.min(maxEntries, 20_000));
   }
 
   /** How long an identifier without a profile is remembered as such (unless the feed shows its profile sooner). */
@@ -85,7 +92,13 @@ export class DecisionCache {
     const entry: Entry = { profile: { profileId: doc.profileId, segments: doc.segments, traits: doc.traits, computed: doc.computed }, profileVersion: doc.profileVersion, membershipVersion: doc.membershipVersion };
     this.byProfile.set(doc.profileId, entry);
     for (const k of doc.idKeys) this.byIdKey.set(k, doc.profileId);
-    return entry.profile;
+    const seen = this.recent.get(doc.profileId);
+    if (seen) {
+      this.recent.delete(doc.profileId);
+      if (seen.profile) this.applyProfile(seen.profile);
+      for (const m of seen.memberships) this.applyMembership(m);
+    }
+    return this.byProfile.get(doc.profileId)?.profile ?? entry.profile;
   }
 
   /** A profile change: updates a cached profile (and its identifier keys); a merged-away profile is dropped. */
@@ -96,7 +109,13 @@ export class DecisionCache {
     }
     for (const id of c.profile.identifiers) this.unknownUntil.delete(idKey(id.type, id.value)); // a profile now exists: read it on the next request
     const e = this.byProfile.get(c.profileId);
-    if (!e || c.version <= e.profileVersion) return;
+    if (!e) {
+      const held = this.recent.get(c.profileId) ?? { memberships: [] };
+      if (!held.profile || held.profile.version < c.version) held.profile = c;
+      this.recent.set(c.profileId, held);
+      return;
+    }
+    if (c.version <= e.profileVersion) return;
     e.profile = { ...e.profile, traits: c.profile.traits as Record<string, unknown>, computed: c.profile.computed as Record<string, unknown> };
     e.profileVersion = c.version;
     for (const id of c.profile.identifiers) this.byIdKey.set(idKey(id.type, id.value), c.profileId);
@@ -105,7 +124,14 @@ export class DecisionCache {
   /** A membership change: updates a cached profile's segments. */
   applyMembership(m: SegmentMembershipChange): void {
     const e = this.byProfile.get(m.profileId);
-    if (!e || m.profileVersion <= e.membershipVersion) return;
+    if (!e) {
+      const held = this.recent.get(m.profileId) ?? { memberships: [] };
+      held.memberships.push(m);
+      if (held.memberships.length > 100) held.memberships.shift();
+      this.recent.set(m.profileId, held);
+      return;
+    }
+    if (m.profileVersion <= e.membershipVersion) return;
     const segments = e.profile.segments.filter((s) => s !== m.segmentKey);
     if (m.change === 'entered') segments.push(m.segmentKey);
     e.profile = { ...e.profile, segments: segments.sort() };
