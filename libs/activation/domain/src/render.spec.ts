@@ -1,5 +1,5 @@
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { checkTemplate, MAX_TEMPLATE_BYTES, renderTemplate, type TemplateContext, templateContext, TemplateError } from './render';
+import { checkTemplate, MAX_TEMPLATE_BYTES, RENDER_LIMITS, renderTemplate, type TemplateContext, templateContext, TemplateError } from './render';
 
 const CONTEXT: TemplateContext = {
   profile: { id: 'prof_1', traits: { firstName: 'Ada', bio: '<script>alert("x")</script> & co', email: 'ada@example.com' }, computed: { orders: { count: 3 }, priceTier: 'premium' } },
@@ -55,9 +55,41 @@ describe('renderTemplate', () => {
     expect(renderTemplate('a'.repeat(MAX_TEMPLATE_BYTES), CONTEXT)).toHaveLength(MAX_TEMPLATE_BYTES);
   });
 
-  it('stops runaway loops and memory growth', () => {
-    expect(() => renderTemplate('{% for i in (1..1000) %}{% for j in (1..1000) %}{% endfor %}{% endfor %}', CONTEXT)).toThrow(/limit exceeded/);
-    expect(() => renderTemplate("{% assign s = 'aaaaaaaaaa' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", CONTEXT)).toThrow(/limit exceeded/);
+  // Every limit below is counted, not timed: each test names the limit it expects, so none of
+  // them can pass because the machine happened to be slow.
+  it('stops loops by counted steps, even with empty bodies', () => {
+    expect(() => renderTemplate('{% for i in (1..1000) %}{% for j in (1..1000) %}{% endfor %}{% endfor %}', CONTEXT)).toThrow(/render steps limit exceeded/);
+    expect(() => renderTemplate(`{% for i in (1..${RENDER_LIMITS.steps}) %}{% endfor %}`, CONTEXT)).toThrow(/render steps limit exceeded/);
+  });
+
+  it('renders loops just under the step limit', () => {
+    // the template (2 steps) and the loop (1 step) plus one step per iteration with an empty body
+    const iterations = RENDER_LIMITS.steps - 3;
+    expect(renderTemplate(`{% for i in (1..${iterations}) %}{% endfor %}ok`, CONTEXT)).toBe('ok');
+  });
+
+  it('counts tablerow and nested blocks as steps', () => {
+    expect(() => renderTemplate('{% tablerow i in (1..400) %}{% for j in (1..400) %}{% if j %}{% endif %}{% endfor %}{% endtablerow %}', CONTEXT)).toThrow(
+      /render steps limit exceeded/,
+    );
+  });
+
+  it('bounds the output size, captures included', () => {
+    const kilobyte = 'x'.repeat(1000);
+    expect(() => renderTemplate(`{% for i in (1..1001) %}${kilobyte}{% endfor %}`, CONTEXT)).toThrow(/output size limit exceeded/);
+    expect(renderTemplate(`{% for i in (1..999) %}${kilobyte}{% endfor %}`, CONTEXT)).toHaveLength(999_000);
+    expect(() => renderTemplate(`{% capture c %}{% for i in (1..1001) %}${kilobyte}{% endfor %}{% endcapture %}`, CONTEXT)).toThrow(/output size limit exceeded/);
+  });
+
+  it('bounds memory created by filters', () => {
+    expect(() => renderTemplate("{% assign s = 'aaaaaaaaaa' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", CONTEXT)).toThrow(
+      /memory alloc limit exceeded/,
+    );
+  });
+
+  it('keeps one budget per render: consecutive renders do not add up', () => {
+    const template = `{% for i in (1..${RENDER_LIMITS.steps / 2}) %}{% endfor %}ok`;
+    for (let i = 0; i < 3; i++) expect(renderTemplate(template, CONTEXT)).toBe('ok');
   });
 });
 

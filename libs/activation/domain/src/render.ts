@@ -2,23 +2,31 @@
  * Liquid templates (subjects, email bodies, recipients) rendered with liquidjs, locked down for
  * untrusted templates: output HTML-escaped by default (`| raw` opts out), unknown filters are
  * errors, no file system (`include`, `render` and `layout` find nothing), UTC dates in `en-US`,
- * and limits — template size, render time, number of renders, memory.
+ * and limits that count work rather than time — template size, render steps (every loop
+ * iteration and every tag, output and HTML piece), output size and memory — so a template is
+ * refused the same way on a fast and on a slow machine. The wall clock is only a backstop.
  */
-import { type FS, Liquid, type RenderOptions as LiquidRenderOptions } from 'liquidjs';
+import { type Context, type Emitter, type FS, Liquid, type Template, toValue } from 'liquidjs';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
 import type { JsonObject } from './payload';
 
 /** The largest template accepted (UTF-8 bytes). */
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
 
-/** The bounds of one render (liquidjs' DoS limits). */
+/** The bounds of one render. */
 export const RENDER_LIMITS = {
-  /** Wall-clock time of one render, in ms. */
-  renderMs: 1_000,
-  /** Tags, outputs and HTML pieces rendered in one render (loops count each iteration). */
-  templateRenders: 100_000,
+  /**
+   * Render steps: each loop iteration, each block rendered, and each tag, output and HTML piece
+   * in it. Counted by {@link guardRenderer}: liquidjs 10 declares a `templateLimit` option but
+   * does not enforce it.
+   */
+  steps: 100_000,
+  /** Characters written to the output (captures count too). */
+  outputChars: 1_000_000,
   /** Objects, strings and array items created by filters and tags (liquidjs' memory units). */
   memory: 10_000_000,
+  /** Backstop only, in ms: the counted limits above stop runaway templates long before it. */
+  renderMs: 10_000,
 } as const;
 
 /** What a template sees. */
@@ -56,8 +64,64 @@ const NO_FILES: FS = {
   sep: '/',
 };
 
+/** The counted work of one render (one liquidjs Context). */
+class RenderBudget {
+  private steps = 0;
+  private outputChars = 0;
+
+  spend(steps: number): void {
+    this.steps += steps;
+    if (this.steps > RENDER_LIMITS.steps) throw new Error(`render steps limit exceeded (more than ${RENDER_LIMITS.steps} loop iterations, tags and outputs)`);
+  }
+
+  write(chars: number): void {
+    this.outputChars += chars;
+    if (this.outputChars > RENDER_LIMITS.outputChars) throw new Error(`output size limit exceeded (more than ${RENDER_LIMITS.outputChars} characters)`);
+  }
+}
+
+/** liquidjs' own output conversion (SimpleEmitter), with every character counted. */
+class BoundedEmitter implements Emitter {
+  buffer = '';
+  constructor(private readonly budget: RenderBudget) {}
+
+  write(html: unknown): void {
+    const text = stringify(html);
+    this.budget.write(text.length);
+    this.buffer += text;
+  }
+}
+
+function stringify(value: unknown): string {
+  const v: unknown = toValue(value);
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(stringify).join('');
+  return String(v);
+}
+
+/**
+ * Every block liquidjs renders — the template itself, each loop iteration, each branch and
+ * capture — goes through `renderer.renderTemplates`, so counting there bounds loops whose
+ * bodies are empty too.
+ */
+function guardRenderer(liquid: Liquid): void {
+  const renderer = liquid.renderer;
+  const renderTemplates = renderer.renderTemplates.bind(renderer);
+  const budgets = new WeakMap<Context, RenderBudget>();
+  renderer.renderTemplates = function* (templates: Template[], ctx: Context, emitter?: Emitter): IterableIterator<unknown> {
+    let budget = budgets.get(ctx);
+    if (!budget) {
+      budget = new RenderBudget();
+      budgets.set(ctx, budget);
+    }
+    budget.spend(1 + templates.length);
+    return (yield* renderTemplates(templates, ctx, emitter ?? new BoundedEmitter(budget))) as unknown;
+  };
+}
+
 function engine(escape: boolean): Liquid {
-  return new Liquid({
+  const liquid = new Liquid({
     fs: NO_FILES,
     root: [],
     relativeReference: false,
@@ -72,10 +136,11 @@ function engine(escape: boolean): Liquid {
     renderLimit: RENDER_LIMITS.renderMs,
     memoryLimit: RENDER_LIMITS.memory,
   });
+  guardRenderer(liquid);
+  return liquid;
 }
 
 const ENGINES = { html: engine(true), text: engine(false) };
-const PER_RENDER: LiquidRenderOptions = { templateLimit: RENDER_LIMITS.templateRenders };
 
 function checkSize(template: string): void {
   if (typeof template !== 'string') throw new TemplateError('a template must be a string');
@@ -108,7 +173,7 @@ export function renderTemplate(template: string, context: TemplateContext, optio
   checkSize(template);
   const liquid = options.escape === false ? ENGINES.text : ENGINES.html;
   try {
-    return String(liquid.parseAndRenderSync(template, context, PER_RENDER));
+    return String(liquid.parseAndRenderSync(template, context));
   } catch (e) {
     throw new TemplateError(message(e));
   }
