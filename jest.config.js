@@ -12,7 +12,8 @@ for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
 }
 module.exports = {
   rootDir: __dirname,
-  testEnvironment: 'node',
+  // Node's environment, plus removal of each test file's topics, groups and database when it ends.
+  testEnvironment: '<rootDir>/libs/shared/testing/src/test-environment.ts',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
   testMatch: ['**/*.spec.ts', '**/*.int-spec.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false, sourceMaps: 'inline' }] },

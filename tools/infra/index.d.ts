@@ -90,9 +90,11 @@ export function down(
  * Counterpart of up({lease: true}): drops this process's lease and stops `stop` (what its
  * up() started) once no other live process holds a lease; until then the last process
  * to release stops them. keep: true stops nothing and cancels such a pending stop.
+ * whenLast runs under the lock, before anything is stopped, when no other live process
+ * holds a lease.
  */
 export function release(
-  opts?: InfraOptions & { stop?: { kafka?: boolean; mongo?: boolean }; keep?: boolean },
+  opts?: InfraOptions & { stop?: { kafka?: boolean; mongo?: boolean }; keep?: boolean; whenLast?: () => Promise<void> },
 ): Promise<{ stopped: Array<'kafka' | 'mongo'>; leftRunningFor: number[] }>;
 export function status(opts?: InfraOptions): Promise<StatusResult>;
 export function logs(

@@ -549,7 +549,9 @@ function liveLeases(L, state) {
  * lease, and stop the services in `stop` (what its up() started) - but only once no other
  * live process holds a lease; until then they are left running and the last process to
  * release stops them. keep: true stops nothing and cancels any such pending stop.
- * @param {InfraOptions & {stop?: {kafka?: boolean, mongo?: boolean}, keep?: boolean}} [opts]
+ * whenLast runs under the lock when no other live process holds a lease, before anything is
+ * stopped (the test teardown's sweep of test names: nobody else can be using them then).
+ * @param {InfraOptions & {stop?: {kafka?: boolean, mongo?: boolean}, keep?: boolean, whenLast?: () => Promise<void>}} [opts]
  * @returns {Promise<{stopped: Service[], leftRunningFor: number[]}>}
  */
 async function release(opts = {}) {
@@ -562,6 +564,7 @@ async function release(opts = {}) {
       fs.rmSync(path.join(L.leasesDir, `${process.pid}`), { force: true });
       const state = readState(L);
       const others = liveLeases(L, state).filter((pid) => pid !== process.pid);
+      if (others.length === 0 && opts.whenLast) await opts.whenLast();
       if (opts.keep) {
         if (state.stopWhenUnused) {
           delete state.stopWhenUnused;

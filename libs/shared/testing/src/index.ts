@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { TEST_DB_PREFIX, TEST_TOPIC_PREFIX } from './cleanup';
+import type { TestFileGlobals } from './test-environment';
 // tools/infra is plain CommonJS outside the Nx projects (it runs before anything is compiled).
 type Infra = typeof import('../../../../tools/infra/index.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports, @nx/enforce-module-boundaries -- not an Nx project
@@ -50,7 +52,10 @@ export function testInfra(): TestInfra {
         'and the root jest.config.js, whose global setup starts Kafka and MongoDB (and not with MOSAIC_TEST_NO_INFRA).',
     );
   }
-  const id = randomBytes(4).toString('hex');
+  const fileGlobals = globalThis as TestFileGlobals;
+  // The test environment removes what is named after this id when the file ends.
+  const id = fileGlobals.__MOSAIC_TEST_FILE_ID__ ?? randomBytes(4).toString('hex');
+  fileGlobals.__MOSAIC_TEST_INFRA_USED__ = true;
   const testPath = typeof expect === 'undefined' ? undefined : expect.getState().testPath;
   const stem = path
     .basename(testPath ?? 'test')
@@ -58,12 +63,12 @@ export function testInfra(): TestInfra {
     .replace(/[^a-zA-Z0-9]+/g, '_')
     .slice(0, 40);
   // FerretDB accepts database names matching ^[a-zA-Z0-9_-]{1,63}$.
-  const dbName = `mt_${stem}_${id}`;
+  const dbName = `${TEST_DB_PREFIX}${stem}_${id}`;
   cached = {
     kafkaBrokers: brokers.split(',').filter(Boolean),
     mongoUri: withDatabase(baseMongoUri, dbName),
     baseMongoUri,
-    topicPrefix: `mt-${id}.`,
+    topicPrefix: `${TEST_TOPIC_PREFIX}${id}.`,
     dbName,
     mongoServer: process.env.MOSAIC_TEST_MONGO_SERVER ?? '',
   };
@@ -137,5 +142,6 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions 
 export function freePort(): Promise<number> {
   return infra.freePort();
 }
+export { removeTestResources, TEST_DB_PREFIX, TEST_TOPIC_PREFIX } from './cleanup';
 export * from './kafka-tap';
 export * from './service-harness';
