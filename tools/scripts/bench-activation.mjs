@@ -16,12 +16,11 @@
 //                  `--ingest-rate`/s; p50/p99/max, achieved requests/s, errors; next to raw.http
 // The receiver runs in this process (127.0.0.1), the collector (write keys) and the service as
 // child processes (dist/), one instance each. Prints a table, writes JSON to .mosaic/bench/.
-import { spawn } from 'node:child_process';
 import { Agent, createServer, request } from 'node:http';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb, stopChild, timedOps } from './bench-util.mjs';
+import { benchSetup, numberOption, rssMb, stopChild, timedOps, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench activation] ${m}`);
 const pct = (values, p) => {
@@ -99,14 +98,14 @@ export async function runActivationBench(argv) {
   const commonEnv = { ...process.env, KAFKA_BROKERS: brokers.join(','), MONGODB_URI: `${mongoBase}/${dbName}`, MOSAIC_TOPIC_PREFIX: prefix, MOSAIC_ADMIN_TOKEN: token, MOSAIC_HTTP_HOST: '127.0.0.1', KAFKA_TOPIC_PARTITIONS: '6', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
   const collectorPort = await infra.freePort();
   const collectorLog = openSync(join(root, '.mosaic', 'logs', `bench-activation-collector-${runId}.log`), 'a');
-  const collector = spawn(process.execPath, [join(root, 'dist', 'apps', 'collector', 'src', 'main.js')], { cwd: root, env: { ...commonEnv, COLLECTOR_PORT: String(collectorPort) }, stdio: ['ignore', collectorLog, collectorLog] });
+  const collector = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'collector', 'src', 'main.js')], { cwd: root, env: { ...commonEnv, COLLECTOR_PORT: String(collectorPort) }, stdio: ['ignore', collectorLog, collectorLog] });
   closeSync(collectorLog);
   const collectorUrl = `http://127.0.0.1:${collectorPort}`;
   const port = await infra.freePort();
   const serviceLog = join(root, '.mosaic', 'logs', `bench-activation-${runId}.log`);
   mkdirSync(join(root, '.mosaic', 'logs'), { recursive: true });
   const out = openSync(serviceLog, 'a');
-  const child = spawn(process.execPath, [join(root, 'dist', 'apps', 'activation', 'src', 'main.js')], {
+  const child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'activation', 'src', 'main.js')], {
     cwd: root,
     env: {
       ...process.env,

@@ -25,12 +25,11 @@
 // e.g. `KAFKA_CONSUMER_SESSION_TIMEOUT_MS=180000 npm run bench -- enrichment` applies to it. Dead
 // letters are reported as they arrive; a phase fails after 300 s without a new change.
 // Prints a table and writes JSON to .mosaic/bench/.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, prng, timedOps, numberOption, rssMb, stopChild } from './bench-util.mjs';
+import { benchSetup, prng, timedOps, numberOption, rssMb, stopChild, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench enrichment] ${m}`);
 
@@ -259,7 +258,7 @@ export async function runEnrichmentBench(args) {
   let rssTimer;
   async function startService() {
     const out = openSync(serviceLog, 'a');
-    child = spawn(process.execPath, [join(root, 'dist', 'apps', 'enrichment', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
+    child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'enrichment', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
     closeSync(out);
     child.stderr.on('data', (d) => (childErr = (childErr + d.toString()).slice(-4000)));
     const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`enrichment exited ${code}: ${childErr}`))));

@@ -15,11 +15,10 @@
 // consumed − first event produced); the producer is much faster than the service, so this is
 // the service's drain rate. The service runs as a child process (dist/), one instance.
 // Prints a table and writes JSON to .mosaic/bench/.
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, timedOps, numberOption, rssMb } from './bench-util.mjs';
+import { benchSetup, timedOps, numberOption, rssMb, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench identity] ${m}`);
 
@@ -95,7 +94,7 @@ export async function runIdentityBench(args) {
   let child;
   async function startService() {
     const out = openSync(serviceLog, 'a');
-    child = spawn(process.execPath, [join(root, 'dist', 'apps', 'identity', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
+    child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'identity', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
     closeSync(out);
     let err = '';
     child.stderr.on('data', (d) => (err = (err + d.toString()).slice(-4000)));

@@ -10,7 +10,6 @@
 //   re-import  the CSV file again: every row a duplicate, nothing produced
 // and checks on the broker that exactly 2·N records reached events.raw (high watermarks).
 // Prints a table and writes JSON to .mosaic/bench/import-<run>.json.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -18,13 +17,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
 import { build, root } from './build.mjs';
-import { numberOption, rssMb } from './bench-util.mjs';
+import { numberOption, rssMb, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench import] ${m}`);
 
 function startCollector(env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'apps', 'collector', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'collector', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const onData = (d) => {
       out = (out + d.toString()).slice(-20_000);
@@ -43,7 +42,7 @@ function startCollector(env) {
 function runCli(args) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [join(root, 'tools', 'cli', 'mosaic.mjs'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnOwned(process.execPath, [join(root, 'tools', 'cli', 'mosaic.mjs'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

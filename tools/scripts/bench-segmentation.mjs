@@ -23,12 +23,11 @@
 //                  `--engine-backfill-profiles` (1,000,000) generated profiles
 // The service runs as a child process (dist/), one instance. Prints a table, writes JSON to
 // .mosaic/bench/.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, prng, rssMb, stopChild, timedOps } from './bench-util.mjs';
+import { benchSetup, numberOption, prng, rssMb, stopChild, timedOps, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench segmentation] ${m}`);
 const HOUR = 3_600_000;
@@ -216,7 +215,7 @@ export async function runSegmentationBench(argv) {
   mkdirSync(join(root, '.mosaic', 'logs'), { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   const out = openSync(serviceLog, 'a');
-  const child = spawn(process.execPath, [join(root, 'dist', 'apps', 'segmentation', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
+  const child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'segmentation', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
   closeSync(out);
   let childErr = '';
   child.stderr.on('data', (d) => (childErr = (childErr + d.toString()).slice(-4000)));

@@ -1,5 +1,44 @@
 // Helpers shared by the benchmarks (tools/scripts/bench*.mjs).
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+
+/** Children the benchmark started and has not seen exit. */
+const owned = new Set();
+let exitHooksInstalled = false;
+
+/**
+ * `spawn` for every process a benchmark starts (services, CLIs, load generators): the child is
+ * stopped on every way out of the benchmark — its normal end, an error, SIGINT/SIGTERM/SIGHUP,
+ * an uncaught exception or an unhandled rejection — so none outlives it.
+ */
+export function spawnOwned(command, args, options) {
+  installExitHooks();
+  const child = spawn(command, args, options);
+  owned.add(child);
+  child.once('exit', () => owned.delete(child));
+  return child;
+}
+
+function installExitHooks() {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  // 'exit' cannot wait: whatever is still running gets SIGKILL (the graceful paths below and
+  // stopChild have already stopped the children of a benchmark that ended normally).
+  process.once('exit', () => {
+    for (const child of owned) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => stopOwnedAndExit(128 + constants.signals[signal], `received ${signal}`));
+  }
+  process.once('uncaughtException', (err) => stopOwnedAndExit(1, err));
+  process.once('unhandledRejection', (err) => stopOwnedAndExit(1, err));
+}
+
+function stopOwnedAndExit(code, reason) {
+  console.error('[bench] stopping the services it started:', reason);
+  Promise.all([...owned].map(stopChild)).finally(() => process.exit(code));
+}
 
 /** Deterministic PRNG (mulberry32), so two runs of a bench apply the same mix. */
 export function prng(seed) {

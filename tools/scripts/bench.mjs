@@ -13,11 +13,10 @@
 //                  validation, Kafka ack before 200), events/s acknowledged and p50/p99 latency
 // and the collector's resident memory. Prints a table and writes JSON to .mosaic/bench/.
 // The load generator (autocannon) runs in this process; the servers run in child processes.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb, stopChild } from './bench-util.mjs';
+import { benchSetup, numberOption, rssMb, stopChild, spawnOwned } from './bench-util.mjs';
 
 const args = process.argv.slice(2);
 const target = args.find((a) => !a.startsWith('--')) ?? 'collector';
@@ -100,7 +99,7 @@ async function rawKafka() {
 
 function startChild(script, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnOwned(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const onData = (d) => {
       out += d.toString();
