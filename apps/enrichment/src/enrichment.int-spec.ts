@@ -167,6 +167,43 @@ describe('profile API', () => {
     expect(window.json['events'].map((e: any) => e.at)).toEqual([at(2), at(1)]);
   });
 
+  it('timeline: a repeated type or event parameter filters by any of its values; another parameter given twice is a 400', async () => {
+    const names = await get('/v1/profiles/p-ada/timeline?event=Product%20Viewed&event=Order%20Completed');
+    expect(names.status).toBe(200);
+    expect(names.json['events'].map((e: any) => e.event)).toEqual(['Order Completed', 'Product Viewed']);
+    const types = await get('/v1/profiles/p-ada/timeline?type=track&type=identify');
+    expect(types.status).toBe(200);
+    expect(types.json['events'].map((e: any) => e.type)).toEqual(['track', 'identify', 'track', 'track']);
+    const mixed = await get('/v1/profiles/p-ada/timeline?type=identify&type=page,track&event=Product%20Added&event=Order%20Completed');
+    expect(mixed.json['events'].map((e: any) => e.at)).toEqual([at(50), at(2)]);
+    expect((await get('/v1/profiles/p-ada/timeline?type=track&type=click')).json['error'].message).toContain('click');
+    for (const param of ['limit=1&limit=2', `from=${at(1)}&from=${at(2)}`, `to=${at(1)}&to=${at(2)}`, 'cursor=a&cursor=b']) {
+      const r = await get(`/v1/profiles/p-ada/timeline?${param}`);
+      expect(r.status).toBe(400);
+      expect(r.json['error'].message).toContain(`${param.split('=')[0]}: give it once`);
+    }
+  });
+
+  it('event names that are Object.prototype members: counted as numbers, in changes every consumer can decode', async () => {
+    const ids = await send(
+      ...events(
+        'p-proto',
+        { timestamp: at(0), event: 'toString' },
+        { timestamp: at(1), event: 'toString' },
+        { timestamp: at(2), event: 'constructor' },
+        { timestamp: at(3), type: 'identify', traits: { plan: 'gold' }, properties: { $unset: ['prototype'] } },
+      ),
+    );
+    const p = (await profileOf('p-proto'))['profile'];
+    expect(p.computed.daily['2026-11-02'].events).toEqual({ toString: 2, '\uFF3Fconstructor': 1, '(identify)': 1 });
+    expect(p.traits).toEqual({ plan: 'gold' });
+    for (const id of ids) {
+      const raw = changes.messages.find((m) => m.headers['messageId'] === `chg:p-proto:${id}`)!;
+      expect(decodeMessage(Schemas.profileChange, raw.value).payload.profileId).toBe('p-proto');
+    }
+    expect((await get('/v1/profiles/p-proto/timeline?event=toString&event=constructor')).json['events'].map((e: any) => e.event)).toEqual(['constructor', 'toString', 'toString']);
+  });
+
   it('serves its OpenAPI document', async () => {
     const doc = await get('/openapi.json');
     expect(Object.keys(doc.json['paths'])).toEqual(expect.arrayContaining(['/v1/profiles/{id}', '/v1/profiles/by/{type}/{value}', '/v1/profiles/{id}/timeline']));

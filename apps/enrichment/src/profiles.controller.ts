@@ -55,14 +55,24 @@ function eventView(e: EventDocument): TimelineEvent {
   return { messageId: e._id, at: e.at.toISOString(), receivedAt: e.receivedAt.toISOString(), type: e.type, ...(e.name ? { event: e.name } : {}), identifiers: e.identifiers ?? [], raw };
 }
 
-function list(v: string | undefined, name: string, max = 50): string[] | undefined {
+/** A query parameter given more than once arrives as an array. */
+type QueryValue = string | string[] | undefined;
+
+/** Every value of a list parameter: repeated (`?event=a&event=b`), comma-separated, or both. */
+function list(v: QueryValue, name: string, max = 50): string[] | undefined {
   if (v === undefined) return undefined;
-  const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0 || items.length > max) throw new ApiError(400, 'invalid_request', `${name}: a comma-separated list of 1–${max} values`);
+  const items = [...new Set((Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).map((s) => s.trim()).filter((s) => s !== ''))];
+  if (items.length === 0 || items.length > max) throw new ApiError(400, 'invalid_request', `${name}: 1–${max} values (repeat the parameter or separate them with commas)`);
   return items;
 }
 
-function date(v: string | undefined, name: string): Date | undefined {
+function single(v: QueryValue, name: string): string | undefined {
+  if (Array.isArray(v)) throw new ApiError(400, 'invalid_request', `${name}: give it once`);
+  return v;
+}
+
+function date(raw: QueryValue, name: string): Date | undefined {
+  const v = single(raw, name);
   if (v === undefined) return undefined;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new ApiError(400, 'invalid_request', `${name}: must be an ISO-8601 date`);
@@ -73,7 +83,8 @@ function encodeCursor(e: EventDocument): string {
   return Buffer.from(JSON.stringify([e.at.getTime(), e._id])).toString('base64url');
 }
 
-function decodeCursor(v: string | undefined): TimelineQuery['cursor'] {
+function decodeCursor(raw: QueryValue): TimelineQuery['cursor'] {
+  const v = single(raw, 'cursor');
   if (v === undefined) return undefined;
   try {
     const [t, id] = JSON.parse(Buffer.from(v, 'base64url').toString('utf8')) as unknown[];
@@ -128,21 +139,22 @@ export class ProfilesController {
   })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 50' })
   @ApiQuery({ name: 'cursor', required: false, description: '`next` of the previous page' })
-  @ApiQuery({ name: 'type', required: false, description: 'comma-separated event types: track, page, screen, identify, group, alias' })
-  @ApiQuery({ name: 'event', required: false, description: 'comma-separated track event names, e.g. `Product Viewed,Order Completed`' })
+  @ApiQuery({ name: 'type', required: false, description: 'event types (any of them): track, page, screen, identify, group, alias; repeat the parameter or separate with commas' })
+  @ApiQuery({ name: 'event', required: false, description: 'track event names (any of them), e.g. `event=Product Viewed&event=Order Completed` or `Product Viewed,Order Completed`' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO-8601; events at or after' })
   @ApiQuery({ name: 'to', required: false, description: 'ISO-8601; events before' })
   @ApiOkResponse({ type: TimelineResponse })
   async timeline(
     @Param('id') id: string,
-    @Query('limit') limitRaw?: string,
-    @Query('cursor') cursorRaw?: string,
-    @Query('type') typeRaw?: string,
-    @Query('event') eventRaw?: string,
-    @Query('from') fromRaw?: string,
-    @Query('to') toRaw?: string,
+    @Query('limit') limitParam?: QueryValue,
+    @Query('cursor') cursorRaw?: QueryValue,
+    @Query('type') typeRaw?: QueryValue,
+    @Query('event') eventRaw?: QueryValue,
+    @Query('from') fromRaw?: QueryValue,
+    @Query('to') toRaw?: QueryValue,
   ): Promise<TimelineResponse> {
     let limit = 50;
+    const limitRaw = single(limitParam, 'limit');
     if (limitRaw !== undefined) {
       limit = Number(limitRaw);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, 'invalid_request', 'limit: must be an integer between 1 and 1000');

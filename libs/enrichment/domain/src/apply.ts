@@ -11,6 +11,7 @@ import {
   affinityRef,
   boundAffinity,
   decay,
+  escapeDailyNames,
   pruneDaily,
   pushRing,
   roundMoney,
@@ -22,7 +23,7 @@ import { type CategoryPriceIndex, pricePosition, tierOfPosition } from './price-
 import { addToSessions } from './sessions';
 import { type ProfileState, emptyProfile } from './state';
 import { applyTraitWrites } from './traits';
-import { fieldKey, iso, isObj, maxDefined, minDefined, ms, num, obj, round, stableJson, str } from './util';
+import { fieldKey, iso, isObj, maxDefined, minDefined, ms, num, obj, own, round, stableJson, str } from './util';
 
 export interface ApplyContext {
   /** ISO time of processing (wall clock, injected). */
@@ -329,7 +330,7 @@ export function finalize(s: ProfileState, cfg: EnrichmentConfig, priceIndex?: Ca
   if (c.email.opened > 0) c.email.offerResponsiveness = round(c.email.clicked / c.email.opened, 4);
   else delete c.email.offerResponsiveness;
   if (I.videoSessions.length > 0) c.video.shareWatched = round(I.videoSessions.reduce((a, v) => a + v.share, 0) / I.videoSessions.length, 4);
-  c.daily = pruneDaily(c.daily, cfg.dailyBucketDays);
+  c.daily = pruneDaily(escapeDailyNames(c.daily), cfg.dailyBucketDays);
 }
 
 /** The compact view carried on `profiles.changes`. */
@@ -349,7 +350,7 @@ export function changedPaths(before: CompactProfile | undefined, after: CompactP
     const a = before?.[section] ?? {};
     const b = after[section];
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    for (const k of keys) if (stableJson(a[k]) !== stableJson(b[k])) out.push(`${section}.${k}`);
+    for (const k of keys) if (stableJson(own(a, k)) !== stableJson(own(b, k))) out.push(`${section}.${k}`);
   }
   return out;
 }

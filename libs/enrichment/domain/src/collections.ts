@@ -1,6 +1,6 @@
 /** Bounded collections shared by apply and merge. */
 import type { CountedItem, DayBucket, ProfileInternal } from './state';
-import { dayOf, maxDefined } from './util';
+import { dayOf, fieldKey, maxDefined, own } from './util';
 
 export function sortCounted(items: CountedItem[], max: number): CountedItem[] {
   return [...items].sort((a, b) => (a.lastAt < b.lastAt ? 1 : a.lastAt > b.lastAt ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, max);
@@ -28,13 +28,31 @@ export function mergeCounted(a: CountedItem[], b: CountedItem[], max: number): C
   return sortCounted(out, max);
 }
 
+/** Adds `count` under `name`, or under `(other)` once the bucket holds `maxNames` names. */
+function countEvent(events: Record<string, number>, name: string, count: number, maxNames: number): void {
+  const key = Object.hasOwn(events, name) || Object.keys(events).length < maxNames ? name : '(other)';
+  events[key] = (own(events, key) ?? 0) + count;
+}
+
+/**
+ * The buckets with every event name escaped by `fieldKey` (names stored before it escaped
+ * `constructor`/`prototype` are re-keyed, their counts summed); the same object when none needs it.
+ */
+export function escapeDailyNames(daily: Record<string, DayBucket>): Record<string, DayBucket> {
+  if (!Object.values(daily).some((b) => Object.keys(b.events).some((n) => fieldKey(n) !== n))) return daily;
+  const out: Record<string, DayBucket> = {};
+  for (const [d, b] of Object.entries(daily)) {
+    const events: Record<string, number> = {};
+    for (const [n, c] of Object.entries(b.events)) events[fieldKey(n)] = (own(events, fieldKey(n)) ?? 0) + c;
+    out[d] = { ...b, events };
+  }
+  return out;
+}
+
 export function addDaily(daily: Record<string, DayBucket>, t: number, name: string | undefined, revenue: number, orders: number, maxNames: number): void {
   const day = dayOf(t);
   const b = (daily[day] ??= { events: {}, revenue: 0, orders: 0 });
-  if (name !== undefined) {
-    const key = name in b.events || Object.keys(b.events).length < maxNames ? name : '(other)';
-    b.events[key] = (b.events[key] ?? 0) + 1;
-  }
+  if (name !== undefined) countEvent(b.events, name, 1, maxNames);
   b.revenue = roundMoney(b.revenue + revenue);
   b.orders += orders;
 }
@@ -44,10 +62,7 @@ export function mergeDaily(a: Record<string, DayBucket>, b: Record<string, DayBu
   for (const [d, v] of Object.entries(a)) out[d] = { events: { ...v.events }, revenue: v.revenue, orders: v.orders };
   for (const [d, v] of Object.entries(b)) {
     const o = (out[d] ??= { events: {}, revenue: 0, orders: 0 });
-    for (const [n, c] of Object.entries(v.events)) {
-      const key = n in o.events || Object.keys(o.events).length < maxNames ? n : '(other)';
-      o.events[key] = (o.events[key] ?? 0) + c;
-    }
+    for (const [n, c] of Object.entries(v.events)) countEvent(o.events, n, c, maxNames);
     o.revenue = roundMoney(o.revenue + v.revenue);
     o.orders += v.orders;
   }

@@ -14,7 +14,7 @@
  * else mid. No tier until at least one category qualifies.
  */
 import type { PriceTier } from './state';
-import { fieldKey, round } from './util';
+import { fieldKey, own, round } from './util';
 
 export interface CategoryPriceIndex {
   /** escaped category → range */
@@ -31,7 +31,7 @@ export function emptyPriceIndex(): CategoryPriceIndex {
 export function observePrice(index: CategoryPriceIndex, category: string, price: number): CategoryPriceIndex {
   if (!Number.isFinite(price) || price <= 0 || !category) return index;
   const key = fieldKey(category);
-  const cur = index.categories[key];
+  const cur = own(index.categories, key);
   const next = cur ? { min: Math.min(cur.min, price), max: Math.max(cur.max, price), n: cur.n + 1 } : { min: price, max: price, n: 1 };
   return { categories: { ...index.categories, [key]: next } };
 }
@@ -39,7 +39,7 @@ export function observePrice(index: CategoryPriceIndex, category: string, price:
 export function mergePriceIndex(a: CategoryPriceIndex, b: CategoryPriceIndex): CategoryPriceIndex {
   const out: CategoryPriceIndex = { categories: { ...a.categories } };
   for (const [k, v] of Object.entries(b.categories)) {
-    const c = out.categories[k];
+    const c = own(out.categories, k);
     out.categories[k] = c ? { min: Math.min(c.min, v.min), max: Math.max(c.max, v.max), n: c.n + v.n } : { ...v };
   }
   return out;
@@ -59,7 +59,7 @@ export function pricePosition(
   let w = 0;
   let acc = 0;
   for (const v of visitor) {
-    const range = index.categories[fieldKey(v.category)];
+    const range = own(index.categories, fieldKey(v.category));
     if (!range || range.n < minObservations || !(range.max > range.min) || v.n <= 0) continue;
     const avg = v.sum / v.n;
     const pos = Math.min(1, Math.max(0, (avg - range.min) / (range.max - range.min)));

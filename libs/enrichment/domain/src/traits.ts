@@ -13,7 +13,7 @@
  * recovered (the trait is absent until the next write); `recomputeFromEvents` is exact.
  */
 import type { ProfileState, TraitMeta } from './state';
-import { type Json, isObj } from './util';
+import { type Json, fieldKey, isObj, own } from './util';
 
 export function effectiveTrait(meta: TraitMeta, setValue: Json | undefined): Json | undefined {
   if (meta.s !== undefined && !meta.u) return setValue;
@@ -29,16 +29,16 @@ function settle(state: ProfileState, key: string, meta: TraitMeta, setValue: Jso
 }
 
 function currentSetValue(state: ProfileState, meta: TraitMeta, key: string): Json | undefined {
-  return meta.s !== undefined && !meta.u ? state.traits[key] : undefined;
+  return meta.s !== undefined && !meta.u ? own(state.traits, key) : undefined;
 }
 
 function room(state: ProfileState, key: string, maxTraits: number): boolean {
-  return key in state.traitMeta || Object.keys(state.traitMeta).length < maxTraits;
+  return Object.hasOwn(state.traitMeta, key) || Object.keys(state.traitMeta).length < maxTraits;
 }
 
 export function setTrait(state: ProfileState, key: string, value: unknown, t: number, maxTraits: number): void {
   if (value === undefined || !room(state, key, maxTraits)) return;
-  const meta = { ...(state.traitMeta[key] ?? {}) };
+  const meta = { ...own(state.traitMeta, key) };
   if (meta.s !== undefined && t < meta.s) return;
   meta.s = t;
   delete meta.u;
@@ -47,17 +47,17 @@ export function setTrait(state: ProfileState, key: string, value: unknown, t: nu
 
 export function setTraitOnce(state: ProfileState, key: string, value: unknown, t: number, maxTraits: number): void {
   if (value === undefined || !room(state, key, maxTraits)) return;
-  const meta = { ...(state.traitMeta[key] ?? {}) };
+  const meta = { ...own(state.traitMeta, key) };
   if (meta.u && meta.s !== undefined && t <= meta.s) return;
   if (meta.o !== undefined && t >= meta.o) return;
   meta.o = t;
   meta.ov = value as Json;
-  settle(state, key, meta, currentSetValue(state, state.traitMeta[key] ?? {}, key));
+  settle(state, key, meta, currentSetValue(state, own(state.traitMeta, key) ?? {}, key));
 }
 
 export function unsetTrait(state: ProfileState, key: string, t: number, maxTraits: number): void {
   if (!room(state, key, maxTraits)) return;
-  const meta = { ...(state.traitMeta[key] ?? {}) };
+  const meta = { ...own(state.traitMeta, key) };
   if (meta.s !== undefined && t < meta.s) return;
   meta.s = t;
   meta.u = true;
@@ -92,17 +92,19 @@ export function applyTraitWrites(
   const props = isObj(ev.properties) ? ev.properties : {};
   const plainSets: Record<string, unknown>[] = [ctxTraits];
   if (ev.type === 'identify' || ev.type === 'alias') plainSets.push(traits);
+  // Keys are escaped here too (idempotent): not every producer is the collector, and `$unset`
+  // lists names as values, which nothing upstream escapes.
   for (const src of plainSets) {
-    for (const [k, v] of Object.entries(src)) if (!OPS.includes(k)) setTrait(state, k, v, t, maxTraits);
+    for (const [k, v] of Object.entries(src)) if (!OPS.includes(k)) setTrait(state, fieldKey(k), v, t, maxTraits);
   }
   for (const src of [ctxTraits, traits, props]) {
-    if (isObj(src['$set_once'])) for (const [k, v] of Object.entries(src['$set_once'])) setTraitOnce(state, k, v, t, maxTraits);
+    if (isObj(src['$set_once'])) for (const [k, v] of Object.entries(src['$set_once'])) setTraitOnce(state, fieldKey(k), v, t, maxTraits);
   }
   for (const src of [ctxTraits, traits, props]) {
-    if (isObj(src['$set'])) for (const [k, v] of Object.entries(src['$set'])) setTrait(state, k, v, t, maxTraits);
+    if (isObj(src['$set'])) for (const [k, v] of Object.entries(src['$set'])) setTrait(state, fieldKey(k), v, t, maxTraits);
   }
   for (const src of [ctxTraits, traits, props]) {
-    for (const k of unsetNames(src['$unset'])) unsetTrait(state, k, t, maxTraits);
+    for (const k of unsetNames(src['$unset'])) unsetTrait(state, fieldKey(k), t, maxTraits);
   }
 }
 
@@ -113,7 +115,7 @@ export function applyTraitWrites(
  */
 export function foldTraits(survivor: ProfileState, loser: ProfileState, maxTraits: number): void {
   for (const [key, lm] of Object.entries(loser.traitMeta)) {
-    const sm = survivor.traitMeta[key];
+    const sm = own(survivor.traitMeta, key);
     if (!sm && Object.keys(survivor.traitMeta).length >= maxTraits) continue;
     const base: TraitMeta = { ...(sm ?? {}) };
     let setValue = sm ? currentSetValue(survivor, sm, key) : undefined;

@@ -43,9 +43,27 @@ export function dayOf(t: number): string {
   return iso(t).slice(0, 10);
 }
 
-/** Escape a value used as a MongoDB field name, as the collector escapes trait keys. */
+/**
+ * Names the contracts' codec refuses as object keys (`profiles.changes` carrying one is
+ * dead-lettered by every consumer) and that would reach a prototype when assigned.
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Escape a value used as a MongoDB field name, as the collector escapes trait keys; a name in
+ * `RESERVED_KEYS` gets a leading `＿` (U+FF3F) so that it stays an ordinary key downstream.
+ */
 export function fieldKey(s: string): string {
-  return s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+  const k = s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+  return RESERVED_KEYS.has(k) ? `\uFF3F${k}` : k;
+}
+
+/**
+ * The value of an own property: objects keyed by data (event names, trait names, categories)
+ * must not see `Object.prototype` members such as `toString` or `constructor`.
+ */
+export function own<T>(rec: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
 
 export function round(n: number, digits = 6): number {

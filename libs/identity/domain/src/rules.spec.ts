@@ -132,3 +132,15 @@ describe('compileSafePattern', () => {
     expect(result.ok && result.regex.test('GUEST-1')).toBe(true);
   });
 });
+
+describe('identifier types named like Object.prototype members', () => {
+  it('have no rule of their own and are refused by the rules document', () => {
+    const compiled = compileRules(DEFAULT_IDENTITY_RULES);
+    for (const type of ['toString', 'valueOf', 'hasOwnProperty', 'constructor']) {
+      expect(() => compiled.ruleFor(type)).toThrow(IdentityRulesError);
+      expect(compiled.blockedReason(type, 'someone')).toBeUndefined();
+      expect(parseIdentityRules({ types: { [type]: { limit: 2 } } }).ok).toBe(false);
+    }
+    expect(compiled.ruleFor('external:tostring')).toMatchObject({ type: 'external:tostring' });
+  });
+});

@@ -134,7 +134,7 @@ export function parseIdentityRules(input: unknown, defaults: IdentityRules = DEF
         for (const key of Object.keys(entry)) {
           if (!TYPE_KEYS.includes(key)) errors.push({ path: `${path}.${key}`, message: 'unknown field' });
         }
-        const base = rules.types[type] ?? rules.types[EXTERNAL_DEFAULT_TYPE] ?? { limit: 1, priority: RULE_BOUNDS.priority.max };
+        const base = typeRule(rules, type) ?? rules.types[EXTERNAL_DEFAULT_TYPE] ?? { limit: 1, priority: RULE_BOUNDS.priority.max };
         const merged: IdentifierTypeRule = { limit: base.limit, priority: base.priority };
         if (base.blocked) merged.blocked = { values: [...base.blocked.values], patterns: [...base.blocked.patterns] };
         const limit = readInt(entry['limit'], `${path}.limit`, RULE_BOUNDS.limit, errors);
@@ -203,6 +203,11 @@ interface CompiledBlocked {
 
 const compiledCache = new WeakMap<IdentityRules, CompiledRules>();
 
+/** The rule of `type` itself: an identifier type such as `toString` must not find an `Object.prototype` member. */
+function typeRule(rules: IdentityRules, type: string): IdentifierTypeRule | undefined {
+  return Object.hasOwn(rules.types, type) ? rules.types[type] : undefined;
+}
+
 /** Compiles (and caches) `rules`; throws `IdentityRulesError` if a pattern is unsafe. */
 export function compileRules(rules: IdentityRules): CompiledRules {
   const cached = compiledCache.get(rules);
@@ -219,13 +224,13 @@ export function compileRules(rules: IdentityRules): CompiledRules {
   const compiled: CompiledRules = {
     rules,
     ruleFor(type) {
-      const rule = rules.types[type] ?? (isExternalType(type) ? fallback : undefined);
+      const rule = typeRule(rules, type) ?? (isExternalType(type) ? fallback : undefined);
       if (!rule) throw new IdentityRulesError([{ path: `types.${type}`, message: 'no rule for this identifier type' }]);
       return { type, limit: rule.limit, priority: rule.priority };
     },
     blockedReason(type, value) {
       const probe = value.trim().toLowerCase();
-      const typeKey = rules.types[type] ? type : isExternalType(type) ? EXTERNAL_DEFAULT_TYPE : type;
+      const typeKey = typeRule(rules, type) ? type : isExternalType(type) ? EXTERNAL_DEFAULT_TYPE : type;
       for (const [scope, blocked] of [['', global], [typeKey, perType.get(typeKey)]] as const) {
         if (!blocked) continue;
         const where = scope === '' ? '' : ` (${scope} rule)`;

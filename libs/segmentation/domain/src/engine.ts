@@ -7,6 +7,7 @@ import { type SegmentDefinition, referencedSegments, windowedConditions } from '
 import { affects, evaluate } from './evaluate';
 import { resolveExclusivity } from './exclusivity';
 import { checkReferences } from './validate';
+import { own } from './values';
 import {
   addFirst,
   addOccurrence,
@@ -162,7 +163,7 @@ function clone(s: ProfileSegmentState): ProfileSegmentState {
 }
 
 function windowsOf(state: ProfileSegmentState, seg: ActiveSegment): ProfileWindows {
-  const held = state.windows[seg.key];
+  const held = own(state.windows, seg.key);
   return held && held.v === seg.version ? held.w : {};
 }
 
@@ -192,7 +193,7 @@ function reevaluate(state: ProfileSegmentState, plan: SegmentPlan, pick: (seg: A
       if (!pick(seg) && !seg.refs.some((r) => flipped.has(r))) continue;
       const windows = windowsOf(state, seg);
       const r = evaluate(seg.definition, { profile: state.profile, windows, segments: state.qualified, clusters: state.clusters }, { now });
-      if (r.member !== (state.qualified[seg.key] === true)) flipped.add(seg.key);
+      if (r.member !== (own(state.qualified, seg.key) === true)) flipped.add(seg.key);
       if (r.member) state.qualified[seg.key] = true;
       else delete state.qualified[seg.key];
       if (r.nextChangeAt !== undefined) state.timers[seg.key] = r.nextChangeAt;
@@ -208,7 +209,7 @@ function reevaluate(state: ProfileSegmentState, plan: SegmentPlan, pick: (seg: A
 
 function publishable(state: ProfileSegmentState, plan: SegmentPlan, now: number, reason: MembershipDelta['reason']): MembershipDelta[] {
   const candidates = plan.segments
-    .filter((s) => state.qualified[s.key])
+    .filter((s) => own(state.qualified, s.key) === true)
     .map((s) => ({ key: s.key, version: s.version, priority: s.definition.priority, group: s.definition.exclusivityGroup }));
   const members = new Map(resolveExclusivity(candidates).map((c) => [c.key, c.version]));
   const at = new Date(now).toISOString();
@@ -228,7 +229,7 @@ function publishable(state: ProfileSegmentState, plan: SegmentPlan, now: number,
     });
   }
   for (const [key, version] of members) {
-    const held = state.memberships[key];
+    const held = own(state.memberships, key);
     if (held) {
       if (held.version !== version) state.memberships[key] = { ...held, version };
       continue;
@@ -287,17 +288,22 @@ export function applyChange(current: ProfileSegmentState, change: ChangeInput, p
   const deltas = reevaluate(
     state,
     plan,
-    (seg) => affects(seg.definition, changeLike) || (state.timers[seg.key] ?? Infinity) <= now || versionMoved(current, seg) || change.trigger?.kind === 'merge',
+    (seg) => affects(seg.definition, changeLike) || timerDue(state, seg, now) || versionMoved(current, seg) || change.trigger?.kind === 'merge',
     now,
     reason,
   );
   return result(current, state, deltas);
 }
 
+/** A segment's timer is due at `now`. */
+function timerDue(state: ProfileSegmentState, seg: ActiveSegment, now: number): boolean {
+  return (own(state.timers, seg.key) ?? Infinity) <= now;
+}
+
 /** A segment's definition changed since the profile was last evaluated under it. */
 function versionMoved(state: ProfileSegmentState, seg: ActiveSegment): boolean {
-  const m = state.memberships[seg.key];
-  const w = state.windows[seg.key];
+  const m = own(state.memberships, seg.key);
+  const w = own(state.windows, seg.key);
   return (m !== undefined && m.version !== seg.version) || (w !== undefined && w.v !== seg.version);
 }
 
@@ -306,10 +312,10 @@ export function applyTimer(current: ProfileSegmentState, plan: SegmentPlan, now:
   if (current.mergedInto !== undefined) return result(current, { ...clone(current), timers: {} }, []);
   const state = clone(current);
   for (const seg of plan.segments) {
-    const w = state.windows[seg.key];
+    const w = own(state.windows, seg.key);
     if (w && w.v === seg.version) setWindows(state, seg, pruneAll(w.w, now));
   }
-  const deltas = reevaluate(state, plan, (seg) => (state.timers[seg.key] ?? Infinity) <= now, now, { kind: 'timer' });
+  const deltas = reevaluate(state, plan, (seg) => timerDue(state, seg, now), now, { kind: 'timer' });
   return result(current, state, deltas);
 }
 
@@ -340,7 +346,7 @@ export function applyDefinitions(
  * with cluster conditions on that job are re-evaluated.
  */
 export function applyCluster(current: ProfileSegmentState, plan: SegmentPlan, job: string, index: number | undefined, now: number): StepResult {
-  if (current.mergedInto !== undefined || current.clusters?.[job] === index) return result(current, current, []);
+  if (current.mergedInto !== undefined || own(current.clusters, job) === index) return result(current, current, []);
   const state = clone(current);
   const clusters = { ...(state.clusters ?? {}) };
   if (index === undefined) delete clusters[job];
@@ -394,7 +400,7 @@ export function mergeWindows(into: ProfileWindows, from: ProfileWindows): Profil
 export function absorbMerged(current: ProfileSegmentState, loser: ProfileSegmentState, plan: SegmentPlan, now: number): StepResult {
   const state = clone(current);
   for (const seg of plan.segments) {
-    const from = loser.windows[seg.key];
+    const from = own(loser.windows, seg.key);
     if (!from || from.v !== seg.version) continue;
     setWindows(state, seg, pruneAll(mergeWindows(windowsOf(state, seg), from.w), now));
   }

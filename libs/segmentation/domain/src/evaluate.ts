@@ -13,7 +13,7 @@ import {
   type TraitCondition,
   type AttributeCondition,
 } from './definition';
-import { compare, fieldKey, type Outcome, readPath, readTrait } from './values';
+import { compare, fieldKey, type Outcome, own, readPath, readTrait } from './values';
 import { eventNameOf, type Occurrence, type ProfileWindows, type SequenceState } from './windows';
 
 export type { Outcome } from './values';
@@ -58,7 +58,7 @@ function minOf(values: (number | undefined)[]): number | undefined {
 function isMember(segments: EvaluationInput['segments'], key: string): boolean {
   if (!segments) return false;
   if (segments instanceof Set) return segments.has(key);
-  return (segments as Readonly<Record<string, boolean>>)[key] === true;
+  return own(segments as Readonly<Record<string, boolean>>, key) === true;
 }
 
 function evalCondition(c: Condition, path: string, input: EvaluationInput, now: number): Outcome {
@@ -88,7 +88,7 @@ function evalCondition(c: Condition, path: string, input: EvaluationInput, now: 
       return { member: isMember(input.segments, (c as { segment: string }).segment) };
     case 'cluster': {
       const cc = c as { cluster: string; index: number };
-      return { member: input.clusters?.[cc.cluster] === cc.index };
+      return { member: own(input.clusters, cc.cluster) === cc.index };
     }
     case 'event': {
       const s = input.windows?.[path];

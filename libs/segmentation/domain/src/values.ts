@@ -27,9 +27,20 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Escape a trait name as enrichment stores it (a leading `$` → `＄`, `.` → `．`). */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Escape a trait name as enrichment stores it (a leading `$` → `＄`, `.` → `．`, `constructor` → `＿constructor`). */
 export function fieldKey(s: string): string {
-  return s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+  const k = s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+  return RESERVED_KEYS.has(k) ? `\uFF3F${k}` : k;
+}
+
+/**
+ * The value of an own property: maps keyed by data (segment keys, trait names, event names)
+ * must not see `Object.prototype` members such as `toString` or `constructor`.
+ */
+export function own<T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
 }
 
 /** Identifying fields of the elements of computed arrays (`categoryAffinity`, `productsViewed`, …). */
@@ -50,7 +61,7 @@ export function readPath(root: unknown, path: string): unknown {
     if (Array.isArray(cur)) {
       cur = cur.find((el) => isObj(el) && ELEMENT_KEYS.some((k) => el[k] === seg));
       fromArray = true;
-    } else if (isObj(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) {
+    } else if (isObj(cur) && Object.hasOwn(cur, seg)) {
       cur = cur[seg];
     } else {
       return undefined;
@@ -67,7 +78,7 @@ export function readPath(root: unknown, path: string): unknown {
 /** A trait: the escaped name first (how enrichment stores it), then a nested path. */
 export function readTrait(traits: Record<string, unknown>, name: string): unknown {
   const key = fieldKey(name);
-  if (Object.prototype.hasOwnProperty.call(traits, key)) return traits[key];
+  if (Object.hasOwn(traits, key)) return traits[key];
   return name.includes('.') ? readPath(traits, name) : undefined;
 }
 
