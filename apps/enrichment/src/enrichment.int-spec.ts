@@ -191,16 +191,20 @@ describe('profile API', () => {
         { timestamp: at(0), event: 'toString' },
         { timestamp: at(1), event: 'toString' },
         { timestamp: at(2), event: 'constructor' },
-        { timestamp: at(3), type: 'identify', traits: { plan: 'gold' }, properties: { $unset: ['prototype'] } },
+        { timestamp: at(3), type: 'identify', traits: { plan: 'gold', toString: 'ts', valueOf: 'v', hasOwnProperty: 'h' }, properties: { $unset: ['prototype'] } },
       ),
     );
     const p = (await profileOf('p-proto'))['profile'];
     expect(p.computed.daily['2026-11-02'].events).toEqual({ toString: 2, '\uFF3Fconstructor': 1, '(identify)': 1 });
-    expect(p.traits).toEqual({ plan: 'gold' });
+    const traits = { plan: 'gold', toString: 'ts', valueOf: 'v', hasOwnProperty: 'h' };
+    expect(p.traits).toEqual(traits);
     for (const id of ids) {
       const raw = changes.messages.find((m) => m.headers['messageId'] === `chg:p-proto:${id}`)!;
       expect(decodeMessage(Schemas.profileChange, raw.value).payload.profileId).toBe('p-proto');
     }
+    // the traits reach the change message's consumers as sent
+    const last = changes.messages.find((m) => m.headers['messageId'] === `chg:p-proto:${ids[ids.length - 1]}`)!;
+    expect(decodeMessage(Schemas.profileChange, last.value).payload.profile.traits).toEqual(traits);
     expect((await get('/v1/profiles/p-proto/timeline?event=toString&event=constructor')).json['events'].map((e: any) => e.event)).toEqual(['constructor', 'toString', 'toString']);
   });
 

@@ -118,7 +118,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Validates a payload against its schema; returns the class instance or throws. */
+/**
+ * Validates a payload against its schema and returns the payload itself, not the class
+ * instance the validation ran on: class-transformer leaves out keys that name a member of the
+ * instance (`toString`, `valueOf`, `hasOwnProperty` …) at any depth, and traits, properties and
+ * event counts keyed by such names are ordinary data.
+ */
 export function validatePayload<T>(s: MessageSchema<T>, payload: unknown): T {
   if (!isPlainObject(payload)) throw new ContractViolationError(`${s.name}: payload must be an object`);
   const cls = s.classOf(payload);
@@ -126,7 +131,7 @@ export function validatePayload<T>(s: MessageSchema<T>, payload: unknown): T {
   const instance = plainToInstance(cls, payload);
   const errors = validateSync(instance as object, { forbidUnknownValues: true });
   if (errors.length) throw new ContractViolationError(`${s.name}@${s.version} payload invalid`, flatten(errors));
-  return instance;
+  return payload as T;
 }
 
 /** Builds, validates and serialises an envelope. */
@@ -153,7 +158,28 @@ export function encodeMessage<T>(s: MessageSchema<T>, payload: T, meta: EncodeMe
   };
 }
 
-const PROTO_KEYS = /"(__proto__|constructor|prototype)"\s*:/;
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** A cheap pre-check on the text; only when it matches is the parsed value walked. */
+const MAY_HAVE_RESERVED_KEY = /"(__proto__|constructor|prototype)"\s*:/;
+
+/** The path of the first key named `__proto__`, `constructor` or `prototype`, if any (such keys can reach a prototype when copied). */
+function reservedKeyPath(value: unknown, path = ''): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = reservedKeyPath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(value)) return undefined;
+  for (const key of Object.keys(value)) {
+    const keyPath = path ? `${path}.${key}` : key;
+    if (RESERVED_KEYS.has(key)) return keyPath;
+    const found = reservedKeyPath(value[key], keyPath);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 /** Parses and validates a record value. Throws {@link ContractViolationError} on anything off-contract. */
 export function decodeMessage<T>(s: MessageSchema<T>, value: Buffer | string | null | undefined): Envelope<T> {
@@ -165,7 +191,8 @@ export function decodeMessage<T>(s: MessageSchema<T>, value: Buffer | string | n
   } catch (err) {
     throw new ContractViolationError(`${s.name}: value is not JSON (${(err as Error).message})`);
   }
-  if (PROTO_KEYS.test(text)) throw new ContractViolationError(`${s.name}: value carries a prototype-polluting key`);
+  const reserved = MAY_HAVE_RESERVED_KEY.test(text) ? reservedKeyPath(parsed) : undefined;
+  if (reserved) throw new ContractViolationError(`${s.name}: value carries a prototype-polluting key at ${reserved}`);
   if (!isPlainObject(parsed)) throw new ContractViolationError(`${s.name}: envelope must be an object`);
   const problems: string[] = [];
   if (parsed['schema'] !== s.name) problems.push(`schema: expected ${s.name}, got ${JSON.stringify(parsed['schema'])}`);

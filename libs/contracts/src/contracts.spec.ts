@@ -80,7 +80,19 @@ describe('codec', () => {
     expect(() => decodeMessage(Schemas.rawEvent, JSON.stringify({ ...env, schemaVersion: 2 }))).toThrow(/newer than the supported/);
     expect(() => decodeMessage(Schemas.rawEvent, JSON.stringify({ ...env, messageId: '' }))).toThrow(/messageId/);
     const polluted = enc.value.toString().replace('"sku"', '"__proto__"');
-    expect(() => decodeMessage(Schemas.rawEvent, polluted)).toThrow(/prototype/);
+    expect(() => decodeMessage(Schemas.rawEvent, polluted)).toThrow(/prototype-polluting key at payload.properties.__proto__/);
+    const constructorKey = JSON.stringify({ ...env, payload: { ...raw, traits: { nested: [{ constructor: 1 }] } } });
+    expect(() => decodeMessage(Schemas.rawEvent, constructorKey)).toThrow(/at payload.traits.nested\[0\].constructor/);
+  });
+
+  it('keeps keys that name Object.prototype members, and reserved names inside string values', () => {
+    const names = Object.getOwnPropertyNames(Object.prototype).filter((n) => n !== '__proto__' && n !== 'constructor');
+    const traits = Object.fromEntries(names.map((n, i) => [n, i]));
+    const properties = { note: 'a "constructor": 1 and "__proto__": 2 written as text', nested: { toString: { valueOf: 'x' } } };
+    const enc = encodeMessage(Schemas.rawEvent, { ...raw, traits, properties }, { producer: 'collector' });
+    const decoded = decodeMessage(Schemas.rawEvent, enc.value);
+    expect(decoded.payload.traits).toEqual(traits);
+    expect(decoded.payload.properties).toEqual(properties);
   });
 
   it('picks the resolved-topic class by kind', () => {

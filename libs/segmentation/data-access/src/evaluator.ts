@@ -295,7 +295,7 @@ export class SegmentEvaluator {
       for (const doc of live) {
         const state = SegmentProfilesStore.parse(doc, doc._id).state;
         if (!state.profile) continue;
-        const r = evaluate(definition, { profile: state.profile, windows: rebuilt.get(doc._id)?.[definition.key] ?? {}, segments: state.qualified }, { now });
+        const r = evaluate(definition, { profile: state.profile, windows: windowsOf(rebuilt.get(doc._id), definition.key), segments: state.qualified }, { now });
         if (!r.member) continue;
         matched += 1;
         if (sample.length < opts.sample) sample.push(doc._id);
@@ -321,4 +321,9 @@ export class SegmentEvaluator {
     }
     return out;
   }
+}
+
+/** The rebuilt windows of one segment: an own property only (a segment may be keyed `toString`). */
+function windowsOf(rebuilt: Record<string, ProfileWindows> | undefined, segmentKey: string): ProfileWindows {
+  return rebuilt !== undefined && Object.hasOwn(rebuilt, segmentKey) ? (rebuilt[segmentKey] as ProfileWindows) : {};
 }
