@@ -118,6 +118,8 @@ export async function runActivationBench(argv) {
       KAFKA_TOPIC_PARTITIONS: '6',
       ACTIVATION_DISPATCH_INTERVAL_MS: '100',
       ACTIVATION_COLLECTOR_URL: collectorUrl,
+      // the bench's webhook receiver is on loopback
+      ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     },
     stdio: ['ignore', out, 'pipe'],

@@ -59,6 +59,8 @@ async function main() {
     MONGODB_URI: process.env.MONGODB_URI ?? `${up.mongoUri.replace(/\/$/, '')}/mosaic`,
     MOSAIC_ADMIN_TOKEN: token,
     MOSAIC_HTTP_HOST: process.env.MOSAIC_HTTP_HOST ?? '127.0.0.1',
+    // The local SMTP sink and test receivers are on loopback, which activation refuses by default.
+    ACTIVATION_OUTBOUND_ALLOW: process.env.ACTIVATION_OUTBOUND_ALLOW ?? '127.0.0.1/32,::1,localhost',
   };
   for (const svc of SERVICES) {
     const main = join(root, 'dist', 'apps', svc.name, 'src', 'main.js');

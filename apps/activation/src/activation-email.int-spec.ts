@@ -71,6 +71,7 @@ beforeAll(async () => {
       ACTIVATION_CONFIG_REFRESH_MS: '200',
       ACTIVATION_COLLECTOR_URL: collector.http.url,
       ACTIVATION_EMAIL_SOURCE_ID: sourceId,
+      ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32', // the SMTP server of this test is on loopback
     },
   });
 }, 120_000);

@@ -1,3 +1,4 @@
+import { OutboundAllowList } from '@mosaic/activation-domain';
 import { z } from '@mosaic/shared-config';
 
 /** The activation service's own environment variables (the common ones are in @mosaic/shared-config). */
@@ -25,6 +26,19 @@ export const activationEnvSchema = z.object({
     .default('http://127.0.0.1:8080'),
   /** The collector source email opens and clicks are recorded under; unset: emails are sent without link tracking. */
   ACTIVATION_EMAIL_SOURCE_ID: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().max(256).optional()),
+  /**
+   * Exceptions to "webhooks and SMTP reach public addresses only": comma-separated host names,
+   * IP addresses and CIDR ranges (`127.0.0.1/32,::1,hooks.internal.example.com`). Empty: none.
+   */
+  ACTIVATION_OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const r = OutboundAllowList.parse(text);
+      if (r.ok) return r.value;
+      for (const message of r.errors) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+      return z.NEVER;
+    }),
 });
 
 export type ActivationEnv = z.infer<typeof activationEnvSchema>;

@@ -55,7 +55,8 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   svc = await startTestService(activationDefinition, {
-    env: { MOSAIC_INSTANCE_ID: 'activation-it-1', ACTIVATION_DISPATCH_INTERVAL_MS: '50', ACTIVATION_RETRY_BASE_MS: '100', ACTIVATION_RETRY_MAX_MS: '300', ACTIVATION_RETRY_MAX_ATTEMPTS: '3', ACTIVATION_CONFIG_REFRESH_MS: '200' },
+    // The receivers of this test are on loopback: allow-listed (outbound-policy.int-spec.ts runs without).
+    env: { MOSAIC_INSTANCE_ID: 'activation-it-1', ACTIVATION_DISPATCH_INTERVAL_MS: '50', ACTIVATION_RETRY_BASE_MS: '100', ACTIVATION_RETRY_MAX_MS: '300', ACTIVATION_RETRY_MAX_ATTEMPTS: '3', ACTIVATION_CONFIG_REFRESH_MS: '200', ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32,::1' },
   });
   dlq = await TopicTap.start(infra.kafkaBrokers, svc.platform.topics.dlqActivation);
 }, 120_000);
@@ -206,6 +207,23 @@ it('replaying membership changes sends nothing twice; frequency caps and delays 
   expect((at('/delayed')[0] as Received).at).toBeGreaterThanOrEqual(Date.now() - 30_000);
   const skipped = await waitFor(async () => (await deliveries(delayed.id)).find((x) => x.status === 'skipped') ?? null, { timeoutMs: 30_000 });
   expect(skipped).toMatchObject({ profileId: 'p-7', skipReason: expect.stringMatching(/changed back/) });
+});
+
+it('delivers to a host name that resolves to an allow-listed address', async () => {
+  const d = await destination({ kind: 'webhook', name: 'by name', url: `${base.replace('127.0.0.1', 'localhost')}/named` });
+  await trigger({ segmentKey: 'named-seg', on: 'entered', destinationId: d.id });
+  await sendMemberships([membership('p-9', 'named-seg', 'entered')]);
+  const [delivery] = await waitFor(async () => {
+    const list = await deliveries(d.id);
+    return list[0]?.status === 'delivered' ? list : null;
+  }, { timeoutMs: 30_000 });
+  expect(delivery).toMatchObject({ attempts: 1, log: [{ outcome: 'delivered', status: '200' }] });
+  expect(at('/named')).toHaveLength(1);
+  // allow-listed addresses are accepted as literals too; other non-public ones are not
+  expect((await api('POST', '/v1/destinations', { kind: 'webhook', name: 'v6', url: 'http://[::1]:9/x' })).status).toBe(201);
+  const meta = await api('POST', '/v1/destinations', { kind: 'webhook', name: 'meta', url: 'http://169.254.169.254/latest/meta-data/' });
+  expect(meta.status).toBe(400);
+  expect(meta.json['error']['message']).toMatch(/url: host points to 169\.254\.169\.254 \(cloud metadata\)/);
 });
 
 it('re-publishes to a Kafka topic for another team', async () => {

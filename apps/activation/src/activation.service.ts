@@ -1,6 +1,6 @@
 import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
 import { RetryPolicy } from '@mosaic/activation-domain';
-import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, WriteKeyVerifier, type DeliveryDocument } from '@mosaic/activation-data-access';
+import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, OutboundGuard, WriteKeyVerifier, type DeliveryDocument } from '@mosaic/activation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
@@ -23,6 +23,8 @@ export class ActivationService {
   readonly writeKeys: WriteKeyVerifier;
   private readonly feed: DecisionFeed;
   readonly email: EmailSender;
+  /** Where webhooks and SMTP may connect (DESIGN §12). */
+  readonly outbound: OutboundGuard;
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
   private dispatchPausedUntil = 0;
   private cacheSeen = { hits: 0, misses: 0 };
@@ -37,7 +39,9 @@ export class ActivationService {
     this.store = new ActivationStore(platform.mongo);
     this.config = new ConfigHolder(this.store);
     this.ingest = new Ingest(this.store, this.config);
+    this.outbound = new OutboundGuard(own.ACTIVATION_OUTBOUND_ALLOW);
     this.email = new EmailSender({
+      outbound: this.outbound,
       collector: { url: own.ACTIVATION_COLLECTOR_URL, adminToken: env.adminToken, ...(own.ACTIVATION_EMAIL_SOURCE_ID ? { sourceId: own.ACTIVATION_EMAIL_SOURCE_ID } : {}) },
       logger,
     });
@@ -54,6 +58,7 @@ export class ActivationService {
       },
       sendEmail: this.email.send,
       deadLetter: (d, error) => this.deadLetter(d, error),
+      outbound: this.outbound,
       policy: new RetryPolicy({ maxAttempts: own.ACTIVATION_RETRY_MAX_ATTEMPTS, baseMs: own.ACTIVATION_RETRY_BASE_MS, maxMs: Math.max(own.ACTIVATION_RETRY_BASE_MS, own.ACTIVATION_RETRY_MAX_MS) }),
       batch: own.ACTIVATION_DISPATCH_BATCH,
       onAttempt: (destination, a) => {
@@ -100,8 +105,9 @@ export class ActivationService {
       await Promise.all(service.tasks.map((t) => t.stop()));
       await service.dispatcher.drain();
       await service.email.close();
+      service.outbound.close();
     });
-    platform.runtime.logger.info({ destinations: 'loaded', triggers: service.config.triggers().length }, 'activation ready');
+    platform.runtime.logger.info({ destinations: 'loaded', triggers: service.config.triggers().length, outboundAllow: service.outbound.allow.entries }, 'activation ready');
     return service;
   }
 

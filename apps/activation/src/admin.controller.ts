@@ -78,7 +78,7 @@ export class DestinationsController {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('destination', [{ path: '$', message: 'must be a JSON object' }]);
     const input: Record<string, unknown> = { ...(body as Record<string, unknown>), id };
     if (input['kind'] === 'webhook' && input['secret'] === undefined) input['secret'] = keepSecret ?? generateSecret(randomBytes(32));
-    const r = validateDestination(input);
+    const r = validateDestination(input, { outboundAllow: this.activation.outbound.allow });
     if (!r.ok) throw invalid('destination', r.errors);
     if (r.value.kind === 'kafka') await this.activation.ensureTopic(r.value.topic);
     return r.value;

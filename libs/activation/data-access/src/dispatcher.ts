@@ -4,11 +4,15 @@
  * own concurrency slots and rate limit: a slow or failing endpoint only ever occupies its own
  * slots, never another destination's. Outcomes: 2xx delivered; 408/409/425/429/5xx/timeouts/
  * network errors retried with exponential back-off and full jitter (honouring Retry-After);
- * other 4xx fail at once; after the last attempt the delivery is dead (and dead-lettered).
+ * other 4xx fail at once, and so does a destination whose host or resolved address the outbound
+ * policy refuses (`blocked`); after the last attempt the delivery is dead (and dead-lettered).
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type EmailDestination, type MembershipPayload, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
+import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type EmailDestination, type MembershipPayload, type AttemptResult, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
 import type { DeliveryAttempt, DeliveryDocument } from './documents';
+import { isOutboundBlocked, OutboundGuard } from './outbound';
 import type { ActivationStore } from './stores';
 
 export interface DispatcherOptions {
@@ -21,6 +25,8 @@ export interface DispatcherOptions {
   sendEmail?: (dest: EmailDestination, delivery: DeliveryDocument, payload: MembershipPayload) => Promise<{ outcome: DeliveryAttempt['outcome']; status: string; error?: string }>;
   deadLetter: (d: DeliveryDocument, error: string) => Promise<void>;
   policy: RetryPolicy;
+  /** Where webhooks may connect (default: public addresses only). */
+  outbound?: OutboundGuard;
   clock?: () => number;
   random?: () => number;
   onAttempt?: (destinationId: string, attempt: DeliveryAttempt) => void;
@@ -44,10 +50,12 @@ export class Dispatcher {
   private readonly slots = new Map<string, Slots>();
   private readonly clock: () => number;
   private readonly random: () => number;
+  private readonly outbound: OutboundGuard;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.clock = opts.clock ?? Date.now;
     this.random = opts.random ?? Math.random;
+    this.outbound = opts.outbound ?? new OutboundGuard();
   }
 
   /** Deliveries being sent now. */
@@ -126,7 +134,7 @@ export class Dispatcher {
     let error: string | undefined;
     let outcome: DeliveryAttempt['outcome'];
     if (dest.kind === 'webhook') {
-      const r = await postWebhook(dest, d._id, body, Math.floor(started / 1000));
+      const r = await postWebhook(dest, d._id, body, Math.floor(started / 1000), this.outbound);
       status = String(r.status);
       retryAfter = r.retryAfter;
       error = r.error;
@@ -173,17 +181,54 @@ export class Dispatcher {
   }
 }
 
-/** One signed POST (Standard Webhooks headers); never throws. */
-export async function postWebhook(target: Pick<WebhookDestination, 'url' | 'secret' | 'headers' | 'timeoutMs'>, id: string, body: string, timestamp: number): Promise<{ status: number | 'timeout' | 'network'; retryAfter?: string; error?: string }> {
+/** What one webhook POST came to. */
+export interface WebhookResult {
+  status: AttemptResult;
+  retryAfter?: string;
+  error?: string;
+}
+
+/**
+ * One signed POST (Standard Webhooks headers); never throws. It connects only to addresses the
+ * outbound guard checked (`blocked` otherwise); redirects are not followed.
+ */
+export async function postWebhook(target: Pick<WebhookDestination, 'url' | 'secret' | 'headers' | 'timeoutMs'>, id: string, body: string, timestamp: number, outbound: OutboundGuard = new OutboundGuard()): Promise<WebhookResult> {
   const signature = sign({ id, timestamp, body, secret: target.secret ?? '' });
-  const headers = { 'content-type': 'application/json', 'user-agent': 'Mosaic-Webhooks/1', ...(target.headers ?? {}), ...webhookHeaders({ id, timestamp, signature }) };
+  const headers = { 'content-type': 'application/json', 'user-agent': 'Mosaic-Webhooks/1', ...(target.headers ?? {}), ...webhookHeaders({ id, timestamp, signature }), 'content-length': String(Buffer.byteLength(body)) };
+  let url: URL;
   try {
-    const res = await fetch(target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(target.timeoutMs) });
-    await res.arrayBuffer().catch(() => undefined); // drain: keeps the connection reusable
-    return { status: res.status, retryAfter: res.headers.get('retry-after') ?? undefined, ...(res.status >= 300 ? { error: `HTTP ${res.status}` } : {}) };
+    url = new URL(target.url);
+    outbound.checkHost(url.hostname); // a literal address is connected without a lookup
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { status: 'timeout', error: `no answer within ${target.timeoutMs} ms` };
-    return { status: 'network', error: e.cause?.code ?? e.message };
+    return failure(err, target.timeoutMs, false);
   }
+  const signal = AbortSignal.timeout(target.timeoutMs);
+  const https = url.protocol === 'https:';
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (r: WebhookResult) => {
+      if (!settled) resolve(r);
+      settled = true;
+    };
+    const answered = (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const retryAfter = res.headers['retry-after'];
+      const result: WebhookResult = { status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(status >= 300 ? { error: `HTTP ${status}` } : {}) };
+      res.on('error', () => undefined); // the status is known: an interrupted body does not change it
+      res.on('end', () => settle(result));
+      res.on('close', () => settle(result));
+      res.resume(); // drain: keeps the connection reusable
+    };
+    const options = { method: 'POST', headers, signal, lookup: outbound.lookup, agent: https ? outbound.httpsAgent : outbound.httpAgent };
+    const req = https ? httpsRequest(url, options, answered) : httpRequest(url, options, answered);
+    req.on('error', (err) => settle(failure(err, target.timeoutMs, signal.aborted)));
+    req.end(body);
+  });
+}
+
+function failure(err: unknown, timeoutMs: number, timedOut: boolean): WebhookResult {
+  if (isOutboundBlocked(err)) return { status: 'blocked', error: err.message };
+  const e = err as Error & { code?: string; cause?: { code?: string } };
+  if (timedOut || e.name === 'TimeoutError' || e.name === 'AbortError') return { status: 'timeout', error: `no answer within ${timeoutMs} ms` };
+  return { status: 'network', error: e.code ?? e.cause?.code ?? e.message };
 }

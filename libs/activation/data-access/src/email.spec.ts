@@ -1,9 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { membershipPayload, templateContext, type EmailDestination } from '@mosaic/activation-domain';
+import { membershipPayload, OutboundAllowList, templateContext, type EmailDestination } from '@mosaic/activation-domain';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
 import type { DeliveryDocument } from './documents';
 import { bareAddress, classifySmtpError, EmailRenderError, EmailSender, headerLine, messageIdFor, renderEmail } from './email';
+import { OutboundGuard } from './outbound';
+
+const loopbackAllowed = OutboundAllowList.parse('127.0.0.1/32');
 
 const change: SegmentMembershipChange = {
   profileId: 'p-1',
@@ -102,7 +105,8 @@ describe('EmailSender over SMTP (no link tracking configured)', () => {
 
   it('sends, logs once that tracking is off, and maps 550 to fail and 451 to retry', async () => {
     const warn = jest.fn();
-    const sender = new EmailSender({ logger: { info: jest.fn(), warn }, timeoutMs: 2_000 });
+    if (!loopbackAllowed.ok) throw new Error('bad allow-list');
+    const sender = new EmailSender({ logger: { info: jest.fn(), warn }, timeoutMs: 2_000, outbound: new OutboundGuard(loopbackAllowed.value) });
     try {
       expect(await sender.send(dest(), delivery, payload)).toEqual({ outcome: 'delivered', status: '250' });
       expect(mails).toHaveLength(1);
@@ -117,6 +121,20 @@ describe('EmailSender over SMTP (no link tracking configured)', () => {
       expect(await sender.send({ ...dest(), to: 'nobody' }, delivery, payload)).toMatchObject({ outcome: 'fail', status: 'render' });
       expect(await sender.send({ ...dest(), smtp: { host: '127.0.0.1', port: 1 } }, delivery, payload)).toMatchObject({ outcome: 'retry', status: 'network' });
       expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      await sender.close();
+    }
+  });
+
+  it('refuses an SMTP server on a non-public address unless allow-listed: a permanent failure, nothing sent', async () => {
+    const sender = new EmailSender({ timeoutMs: 2_000 });
+    try {
+      const before = mails.length;
+      const literal = await sender.send(dest(), delivery, payload);
+      expect(literal).toMatchObject({ outcome: 'fail', status: 'blocked', error: expect.stringMatching(/127\.0\.0\.1 .*\(loopback\)/) });
+      const named = await sender.send({ ...dest(), id: 'dst_2', smtp: { host: 'localhost', port } }, delivery, payload);
+      expect(named).toMatchObject({ outcome: 'fail', status: 'blocked', error: expect.stringMatching(/^localhost resolves to (127\.0\.0\.1|::1) \(loopback\)/) });
+      expect(mails.length).toBe(before);
     } finally {
       await sender.close();
     }

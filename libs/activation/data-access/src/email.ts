@@ -6,10 +6,12 @@
  *
  * Outcomes: accepted by the server → delivered; SMTP 4xx (and 503), connection errors and
  * timeouts, an unreachable or failing collector → retry; SMTP 5xx, a template that does not
- * render, a recipient that is not an address, a collector that refuses the request → fail.
+ * render, a recipient that is not an address, a collector that refuses the request, an SMTP
+ * host or resolved address the outbound policy refuses (`blocked`) → fail.
  */
 import { createTransport } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
+import type { GetSocketCallback } from 'nodemailer/lib/mailer';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
 import {
   classifyResponse,
@@ -23,11 +25,12 @@ import {
   type TemplateContext,
 } from '@mosaic/activation-domain';
 import type { DeliveryAttempt, DeliveryDocument } from './documents';
+import { isOutboundBlocked, OutboundGuard } from './outbound';
 
 /** What one email attempt came to (the dispatcher records it). */
 export interface EmailSendResult {
   outcome: DeliveryAttempt['outcome'];
-  /** The SMTP reply code (`250`, `451`, `550`), or `timeout` / `network` / `render` / `collector-<status>` / `error`. */
+  /** The SMTP reply code (`250`, `451`, `550`), or `timeout` / `network` / `blocked` / `render` / `collector-<status>` / `error`. */
   status: string;
   error?: string;
 }
@@ -62,6 +65,8 @@ export interface EmailSenderOptions {
   timeoutMs?: number;
   /** SMTP connections per destination at most (default 4, the dispatcher's slots per destination). */
   maxConnections?: number;
+  /** Where SMTP may connect (default: public addresses only). */
+  outbound?: OutboundGuard;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -123,6 +128,7 @@ function short(s: string): string {
 export function classifySmtpError(err: unknown): EmailSendResult {
   const e = (err ?? {}) as SmtpError;
   const text = short(String(e.response ?? e.message ?? err));
+  if (isOutboundBlocked(err)) return { outcome: 'fail', status: 'blocked', error: text };
   if (typeof e.responseCode === 'number') {
     const permanent = e.responseCode >= 500 && e.responseCode !== 503; // 503: bad sequence; a new session may pass
     return { outcome: permanent ? 'fail' : 'retry', status: String(e.responseCode), error: text };
@@ -141,10 +147,12 @@ interface Pool {
 export class EmailSender {
   private readonly pools = new Map<string, Pool>();
   private readonly timeoutMs: number;
+  private readonly outbound: OutboundGuard;
   private warnedNoTracking = false;
 
   constructor(private readonly opts: EmailSenderOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.outbound = opts.outbound ?? new OutboundGuard();
   }
 
   /** Sends the email of `delivery` to the profile (the dispatcher's `sendEmail`). */
@@ -252,6 +260,14 @@ export class EmailSender {
       greetingTimeout: this.timeoutMs,
       socketTimeout: this.timeoutMs,
       dnsTimeout: this.timeoutMs,
+      // The socket is ours: connected only to addresses the outbound guard checked (TLS and
+      // STARTTLS still verify the certificate against the host name).
+      getSocket: (_options: unknown, callback: GetSocketCallback) => {
+        this.outbound.connect(s.host, s.port, this.timeoutMs).then(
+          (connection) => callback(null, { connection }),
+          (err: Error) => callback(err),
+        );
+      },
     }) as unknown as Mail;
     this.pools.set(dest.id, { key, transport });
     return transport;

@@ -3,4 +3,5 @@ export * from './stores';
 export * from './dispatcher';
 export * from './ingest';
 export * from './email';
+export * from './outbound';
 export * from './decisions';

@@ -1,3 +1,4 @@
+import { OutboundAllowList } from './address-policy';
 import { isForbiddenHeader, isKafkaTopic, isMailbox, validateDestination, webhookUrlProblem } from './destinations';
 import { generateSecret } from './webhooks';
 
@@ -50,7 +51,7 @@ describe('validateDestination: webhook', () => {
   });
 
   it('accepts every field', () => {
-    const input = { ...WEBHOOK, url: 'http://10.0.0.5:8080/h', secret: SECRET, headers: { Authorization: 'Bearer x', 'X-Team': 'growth' }, rateLimitPerSecond: 2.5, concurrency: 32, timeoutMs: 30_000, enabled: true };
+    const input = { ...WEBHOOK, url: 'http://crm.internal.example:8080/h', secret: SECRET, headers: { Authorization: 'Bearer x', 'X-Team': 'growth' }, rateLimitPerSecond: 2.5, concurrency: 32, timeoutMs: 30_000, enabled: true };
     expect(validateDestination(input)).toEqual({ ok: true, value: input });
   });
 
@@ -141,6 +142,33 @@ describe('validateDestination: kafka', () => {
 
   it.each([['has space'], ['.'], ['..'], ['a/b'], ['x'.repeat(250)], ['']])('rejects the topic %p', (topic) => {
     expect(paths({ ...KAFKA, topic })).toEqual(['topic']);
+  });
+});
+
+describe('validateDestination: outbound addresses', () => {
+  const errors = (input: unknown, outboundAllow?: OutboundAllowList) => {
+    const r = validateDestination(input, { outboundAllow });
+    return r.ok ? [] : r.errors;
+  };
+
+  it.each(['http://127.0.0.1:8081/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://0x7f.1/', 'http://2130706433/', 'http://metadata.google.internal/computeMetadata/v1', 'https://10.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[fd00:ec2::254]/'])('refuses the webhook url %s', (url) => {
+    expect(errors({ ...WEBHOOK, url })).toEqual([{ path: 'url', message: expect.stringMatching(/^host points to .* \((loopback|cloud metadata|private|loopback \(IPv4 127\.0\.0\.1 inside IPv6\))\); outbound calls go only to public addresses/) }]);
+  });
+
+  it.each(['127.0.0.1', '0x7f.1', '2130706433', '[::1]', '169.254.169.254', 'metadata', 'instance-data', '192.168.0.10'])('refuses the SMTP host %s', (host) => {
+    expect(errors({ ...EMAIL, smtp: { host, port: 25 } })).toEqual([{ path: 'smtp.host', message: expect.stringMatching(/^points to .*; outbound calls go only to public addresses/) }]);
+  });
+
+  it('accepts host names (checked when resolved) and what the operator allow-listed', () => {
+    expect(errors({ ...WEBHOOK, url: 'http://localhost:8081/' })).toEqual([]);
+    expect(errors({ ...EMAIL, smtp: { host: 'mail.internal', port: 25 } })).toEqual([]);
+    const allow = OutboundAllowList.parse('127.0.0.1/32,::1,metadata');
+    if (!allow.ok) throw new Error('bad list');
+    expect(errors({ ...WEBHOOK, url: 'http://127.0.0.1:8081/' }, allow.value)).toEqual([]);
+    expect(errors({ ...WEBHOOK, url: 'http://0x7f.1:8081/' }, allow.value)).toEqual([]);
+    expect(errors({ ...WEBHOOK, url: 'http://[::1]:8081/' }, allow.value)).toEqual([]);
+    expect(errors({ ...EMAIL, smtp: { host: 'metadata', port: 25 } }, allow.value)).toEqual([]);
+    expect(errors({ ...WEBHOOK, url: 'http://169.254.169.254/' }, allow.value)).toHaveLength(1);
   });
 });
 

@@ -6,6 +6,7 @@
  * - `email`: SMTP with Liquid templates for subject, HTML body and recipient;
  * - `kafka`: a Kafka topic of the deployment's cluster.
  */
+import { OutboundAllowList, outboundHostProblem } from './address-policy';
 import { checkTemplate, MAX_TEMPLATE_BYTES } from './render';
 import { Checker, isObj, join, type Obj, type ValidationResult } from './validation';
 import { isWebhookSecret, MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_PREFIX } from './webhooks';
@@ -125,8 +126,18 @@ export function isForbiddenHeader(name: string): boolean {
   return FORBIDDEN_HEADERS.includes(lower) || lower.startsWith('webhook-');
 }
 
-/** Why `url` cannot be a webhook URL, or undefined: absolute http(s), a host, no `user:password@`. */
-export function webhookUrlProblem(url: string): string | undefined {
+/** Options of `validateDestination`. */
+export interface DestinationValidationOptions {
+  /** The operator's exceptions to "public addresses only" (default: none). */
+  outboundAllow?: OutboundAllowList;
+}
+
+/**
+ * Why `url` cannot be a webhook URL, or undefined: absolute http(s), a host, no
+ * `user:password@`, not a non-public IP address (in any spelling the URL parser accepts:
+ * `0x7f.1`, `2130706433`) or a cloud metadata host name unless allow-listed.
+ */
+export function webhookUrlProblem(url: string, allow: OutboundAllowList = OutboundAllowList.NONE): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -136,7 +147,8 @@ export function webhookUrlProblem(url: string): string | undefined {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `must be an http or https URL, not ${parsed.protocol.replace(/:$/, '')}`;
   if (parsed.username !== '' || parsed.password !== '' || /^[a-z]+:\/\/[^/?#]*@/i.test(url.trim())) return 'must not contain credentials (user:password@); use headers instead';
   if (parsed.hostname === '') return 'must name a host';
-  return undefined;
+  const host = outboundHostProblem(parsed.hostname, allow);
+  return host === undefined ? undefined : `host ${host}`;
 }
 
 /** Whether `topic` is a legal Kafka topic name: 1–249 of letters, digits, `. _ -`, not `.` or `..`. */
@@ -176,10 +188,10 @@ function headers(v: Checker, value: unknown): void {
   }
 }
 
-function webhook(v: Checker, o: Obj): void {
+function webhook(v: Checker, o: Obj, allow: OutboundAllowList): void {
   v.fields(o, '', [...BASE_FIELDS, 'url', 'secret', 'headers', 'rateLimitPerSecond', 'concurrency', 'timeoutMs'], ['url']);
   if (o['url'] !== undefined && v.string(o['url'], 'url', { max: DESTINATION_LIMITS.maxUrlLength })) {
-    const problem = webhookUrlProblem(o['url']);
+    const problem = webhookUrlProblem(o['url'], allow);
     if (problem !== undefined) v.err('url', problem);
   }
   if (o['secret'] !== undefined && !isWebhookSecret(o['secret'])) v.err('secret', `must be ${SECRET_PREFIX} followed by base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`);
@@ -189,10 +201,13 @@ function webhook(v: Checker, o: Obj): void {
   if (o['timeoutMs'] !== undefined) v.number(o['timeoutMs'], 'timeoutMs', { integer: true, min: DESTINATION_LIMITS.minTimeoutMs, max: DESTINATION_LIMITS.maxTimeoutMs });
 }
 
-function smtp(v: Checker, value: unknown): void {
+function smtp(v: Checker, value: unknown, allow: OutboundAllowList): void {
   if (!v.object(value, 'smtp', '{ host, port, secure?, user?, password? }')) return;
   v.fields(value, 'smtp', ['host', 'port', 'secure', 'user', 'password'], ['host', 'port']);
-  if (value['host'] !== undefined) v.string(value['host'], 'smtp.host', { max: 253, pattern: HOST_RE, patternText: 'a host name or an IP address' });
+  if (value['host'] !== undefined && v.string(value['host'], 'smtp.host', { max: 253, pattern: HOST_RE, patternText: 'a host name or an IP address' })) {
+    const problem = outboundHostProblem(value['host'], allow);
+    if (problem !== undefined) v.err('smtp.host', problem);
+  }
   if (value['port'] !== undefined) v.number(value['port'], 'smtp.port', { integer: true, min: 1, max: 65_535 });
   if (value['secure'] !== undefined) v.boolean(value['secure'], 'smtp.secure');
   if (value['user'] !== undefined) v.string(value['user'], 'smtp.user');
@@ -200,9 +215,9 @@ function smtp(v: Checker, value: unknown): void {
   if (value['password'] !== undefined && value['user'] === undefined) v.err('smtp.user', 'is required with a password');
 }
 
-function email(v: Checker, o: Obj): void {
+function email(v: Checker, o: Obj, allow: OutboundAllowList): void {
   v.fields(o, '', [...BASE_FIELDS, 'smtp', 'from', 'subject', 'html', 'to'], ['smtp', 'from', 'subject', 'html']);
-  if (o['smtp'] !== undefined) smtp(v, o['smtp']);
+  if (o['smtp'] !== undefined) smtp(v, o['smtp'], allow);
   if (o['from'] !== undefined && v.string(o['from'], 'from', { max: DESTINATION_LIMITS.maxAddressLength }) && !isMailbox(o['from'])) {
     v.err('from', 'must be an email address or "Name <address>"');
   }
@@ -218,7 +233,7 @@ function kafka(v: Checker, o: Obj): void {
   }
 }
 
-const BY_KIND: Record<DestinationKind, (v: Checker, o: Obj) => void> = { webhook, email, kafka };
+const BY_KIND: Record<DestinationKind, (v: Checker, o: Obj, allow: OutboundAllowList) => void> = { webhook, email, kafka };
 
 function withDefaults(o: Obj): Destination {
   const copy = structuredClone(o) as Obj;
@@ -235,14 +250,17 @@ function withDefaults(o: Obj): Destination {
  * Validates an untrusted destination: `kind` (webhook, email, kafka), `id` (an identifier),
  * `name`, `enabled?` and the kind's own fields; unknown fields are errors. On success the value
  * is a fresh copy with the defaults applied (enabled, webhook concurrency and timeout, email `to`).
+ * A webhook URL or SMTP host that is a non-public IP address or a cloud metadata host name is
+ * an error unless `options.outboundAllow` lists it; other host names are checked when resolved,
+ * at send time (what they resolve to can change).
  */
-export function validateDestination(input: unknown): ValidationResult<Destination> {
+export function validateDestination(input: unknown, options: DestinationValidationOptions = {}): ValidationResult<Destination> {
   const v = new Checker();
   if (!isObj(input)) return { ok: false, errors: [{ path: '$', message: 'a destination must be an object' }] };
   const kind = input['kind'];
   if (kind === undefined) return { ok: false, errors: [{ path: 'kind', message: `is required (one of ${DESTINATION_KINDS.join(', ')})` }] };
   if (!v.oneOf(kind, 'kind', DESTINATION_KINDS)) return { ok: false, errors: v.errors };
-  BY_KIND[kind](v, input);
+  BY_KIND[kind](v, input, options.outboundAllow ?? OutboundAllowList.NONE);
   if (input['id'] !== undefined) v.key(input['id'], 'id');
   else v.err('id', 'is required');
   if (input['name'] !== undefined) v.string(input['name'], 'name');

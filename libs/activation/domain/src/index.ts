@@ -40,6 +40,9 @@ export {
   DESTINATION_LIMITS,
   FORBIDDEN_HEADERS,
 } from './destinations';
+export type { DestinationValidationOptions } from './destinations';
+export { classifyAddress, normaliseHost, outboundHostProblem, outboundAddressProblem, OutboundAllowList, METADATA_HOSTS } from './address-policy';
+export type { AddressVerdict } from './address-policy';
 export type { Destination, DestinationKind, DestinationBase, WebhookDestination, EmailDestination, KafkaDestination, SmtpConfig } from './destinations';
 export { renderTemplate, checkTemplate, templateContext, TemplateError, MAX_TEMPLATE_BYTES, RENDER_LIMITS } from './render';
 export type { TemplateContext, RenderOptions } from './render';

@@ -6,7 +6,7 @@ const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 describe('classifyResponse', () => {
   it.each([200, 201, 204, 299])('%s is delivered', (s) => expect(classifyResponse(s)).toBe('delivered'));
   it.each([408, 409, 425, 429, 500, 502, 503, 504, 599, 'timeout', 'network'] as const)('%s is retried', (s) => expect(classifyResponse(s)).toBe('retry'));
-  it.each([400, 401, 403, 404, 410, 413, 422, 301, 302, 304, 100, 199, 600, 0, 200.5])('%s is a permanent failure', (s) => expect(classifyResponse(s)).toBe('fail'));
+  it.each([400, 401, 403, 404, 410, 413, 422, 301, 302, 304, 100, 199, 600, 0, 200.5, 'blocked'] as const)('%s is a permanent failure', (s) => expect(classifyResponse(s)).toBe('fail'));
 });
 
 describe('retryDelayMs (full jitter)', () => {

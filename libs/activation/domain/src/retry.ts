@@ -7,8 +7,8 @@
 /** Where a delivery attempt leaves the delivery. */
 export type DeliveryOutcome = 'delivered' | 'retry' | 'fail';
 
-/** An HTTP status, or an attempt that got no response. */
-export type AttemptResult = number | 'timeout' | 'network';
+/** An HTTP status, or an attempt that got no response (`blocked`: refused by the outbound address policy). */
+export type AttemptResult = number | 'timeout' | 'network' | 'blocked';
 
 /** The shape of a retry policy. */
 export interface RetryPolicyConfig {
@@ -34,11 +34,12 @@ export const RETRYABLE_STATUSES: readonly number[] = [408, 409, 425, 429];
 /**
  * The outcome of one attempt: 2xx is delivered; 408, 409, 425, 429, any 5xx, a timeout or a
  * network error are retried; anything else (other 4xx — 410 Gone included —, 3xx: redirects
- * are not followed, 1xx, a status outside 100–599) is permanent: dead letter at once.
+ * are not followed, 1xx, a status outside 100–599) is permanent: dead letter at once. So is a
+ * destination the outbound address policy refuses (`blocked`): retrying would not change it.
  */
 export function classifyResponse(result: AttemptResult): DeliveryOutcome {
   if (result === 'timeout' || result === 'network') return 'retry';
-  if (!Number.isInteger(result)) return 'fail';
+  if (typeof result !== 'number' || !Number.isInteger(result)) return 'fail';
   if (result >= 200 && result <= 299) return 'delivered';
   if (result >= 500 && result <= 599) return 'retry';
   return RETRYABLE_STATUSES.includes(result) ? 'retry' : 'fail';
