@@ -11,6 +11,14 @@ describe('loadConfig', () => {
     expect(c.kafka.consumer.groupId).toBe('mosaic.identity');
     expect(c.mongo.uri).toBe('mongodb://127.0.0.1:27017/mosaic');
     expect(c.kafka.provisionTopics).toBe(true);
+    expect(c.kafka.consumer.concurrency).toBe(6);
+  });
+
+  it('validates KAFKA_CONSUMER_CONCURRENCY (a positive integer)', () => {
+    expect(loadConfig('identity', undefined, { MOSAIC_ADMIN_TOKEN: token, KAFKA_CONSUMER_CONCURRENCY: '3' }).kafka.consumer.concurrency).toBe(3);
+    for (const bad of ['0', '-1', '1.5', 'many']) {
+      expect(() => loadConfig('identity', undefined, { MOSAIC_ADMIN_TOKEN: token, KAFKA_CONSUMER_CONCURRENCY: bad })).toThrow(/KAFKA_CONSUMER_CONCURRENCY/);
+    }
   });
 
   it('reads overrides, typed', () => {

@@ -48,6 +48,9 @@ export const commonEnvSchema = z.object({
   KAFKA_CONSUMER_MAX_RETRIES: int(5, 0, 100),
   KAFKA_CONSUMER_RETRY_BACKOFF_MS: int(200, 1),
   KAFKA_CONSUMER_SESSION_TIMEOUT_MS: int(30_000, 6_000),
+  // Partitions of one topic an instance processes at once: one partition waiting to retry a
+  // message must not hold up the others (default: the default partition count).
+  KAFKA_CONSUMER_CONCURRENCY: int(6, 1, 1_000),
   KAFKA_PRODUCER_LINGER_MS: int(2, 0, 1_000),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI').default('mongodb://127.0.0.1:27017/mosaic'),
 });
@@ -60,7 +63,15 @@ export interface KafkaConfig {
   replicationFactor: number;
   provisionTopics: boolean;
   producerLingerMs: number;
-  consumer: { groupId: string; maxRetries: number; retryBackoffMs: number; sessionTimeoutMs: number };
+  consumer: {
+    groupId: string;
+    /** Retries of a message failing for an unknown reason before the dead-letter topic (transient failures retry without limit). */
+    maxRetries: number;
+    retryBackoffMs: number;
+    sessionTimeoutMs: number;
+    /** Partitions of one topic processed concurrently by one instance. */
+    concurrency: number;
+  };
 }
 
 export interface CommonConfig {
@@ -145,6 +156,7 @@ export function loadConfig<E extends z.ZodRawShape = Record<string, never>>(
         maxRetries: common.KAFKA_CONSUMER_MAX_RETRIES,
         retryBackoffMs: common.KAFKA_CONSUMER_RETRY_BACKOFF_MS,
         sessionTimeoutMs: common.KAFKA_CONSUMER_SESSION_TIMEOUT_MS,
+        concurrency: common.KAFKA_CONSUMER_CONCURRENCY,
       },
     },
     mongo: { uri: common.MONGODB_URI },

@@ -1,9 +1,11 @@
 import type { Kafka } from 'kafkajs';
+import { mongo } from 'mongoose';
 import { ContractViolationError, DLQ_TOPIC_OF, Schemas, decodeMessage, topicName } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
 import { Registry } from '@mosaic/shared-logging';
 import { freePort, waitFor } from '@mosaic/shared-testing';
 import { ConsumerHost, type BatchContext, type BatchHandler, type ConsumerCrashInfo, type InboundMessage } from './consumer-host';
+import { NonRetriableError, TransientError } from './errors';
 import { EventProducer } from './producer';
 import { FAST_CONSUMER, committedOffset, provision, readMessages, testKafka, testKafkaConfig, testLogger } from './testing/support';
 
@@ -28,9 +30,10 @@ describe('ConsumerHost (real broker)', () => {
   /** Fresh topics (1 partition), producer and host for one test. */
   async function setup(
     handler: BatchHandler,
-    opts: { dlqProducer?: EventProducer; maxRetries?: number; extra?: Partial<ConstructorParameters<typeof ConsumerHost>[0]> } = {},
+    opts: { dlqProducer?: EventProducer; maxRetries?: number; partitions?: number; retryBackoffMs?: number; extra?: Partial<ConstructorParameters<typeof ConsumerHost>[0]> } = {},
   ): Promise<Setup> {
-    const cfg = testKafkaConfig({ partitions: 1, consumer: { groupId: '', maxRetries: opts.maxRetries ?? 2, retryBackoffMs: 20, sessionTimeoutMs: 6_000 } });
+    const partitions = opts.partitions ?? 1;
+    const cfg = testKafkaConfig({ partitions, consumer: { groupId: '', maxRetries: opts.maxRetries ?? 2, retryBackoffMs: opts.retryBackoffMs ?? 20, sessionTimeoutMs: 6_000, concurrency: partitions } });
     cfg.consumer.groupId = `${cfg.topicPrefix}identity`;
     const kafka = testKafka(cfg, logger);
     await provision(kafka, cfg, ['eventsResolved', 'dlqIdentity'], logger);
@@ -45,11 +48,12 @@ describe('ConsumerHost (real broker)', () => {
     return { cfg, kafka, topic, dlq: topicName(cfg.topicPrefix, DLQ_TOPIC_OF.identity), groupId: host.groupIdFor('eventsResolved'), producer, registry, host };
   }
 
-  const send = (s: Setup, values: string[], key = 'p-1') =>
+  const send = (s: Setup, values: string[], key = 'p-1', partition?: number) =>
     s.producer.send(
       s.topic,
-      values.map((v, i) => ({ key, value: Buffer.from(v), headers: { messageId: `${v}-${i}`, correlationId: `corr-${v}` } })),
+      values.map((v, i) => ({ key, value: Buffer.from(v), headers: { messageId: `${v}-${i}`, correlationId: `corr-${v}` }, ...(partition === undefined ? {} : { partition }) })),
     );
+  const text = (m: InboundMessage) => m.value?.toString() ?? '';
 
   async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
     const m = await registry.getSingleMetric(name)?.get();
@@ -227,5 +231,99 @@ describe('ConsumerHost (real broker)', () => {
       headers: { messageId: 'm1-0', correlationId: 'corr-m1' },
     });
     expect(typeof first?.messages[0]?.timestamp).toBe('number');
+  });
+
+  describe('poison isolation', () => {
+    it('dead-letters a permanently failing message after one attempt and processes the next message of the same key', async () => {
+      const singleAttempts: string[] = [];
+      const processed: string[] = [];
+      const s = await setup(
+        async (messages, ctx) => {
+          if (ctx.mode === 'single') singleAttempts.push(...messages.map(text));
+          if (messages.some((m) => text(m) === 'nested')) throw new NonRetriableError('invalid value (nested arrays are not supported)');
+          if (messages.some((m) => text(m) === 'bug')) throw new TypeError("Cannot read properties of undefined (reading 'id')");
+          processed.push(...messages.map(text));
+        },
+        { maxRetries: 5 },
+      );
+      await send(s, ['before', 'nested', 'after', 'bug', 'last'], 'profile-1');
+      await s.host.start();
+      await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic)) === 5, { timeoutMs: 20_000, message: 'offset 5 committed' });
+      expect(processed).toEqual(['before', 'after', 'last']);
+      // One attempt each in single mode (after the failed batch attempt): no retries.
+      expect(singleAttempts.filter((v) => v === 'nested' || v === 'bug')).toEqual(['nested', 'bug']);
+      expect(await metric(s.registry, 'mosaic_kafka_consumer_retries_total', { topic: s.topic })).toBeUndefined();
+      const letters = (await readMessages(s.kafka, s.dlq, 2)).map((m) => decodeMessage(Schemas.deadLetter, m.value).payload).sort((a, b) => Number(a.offset) - Number(b.offset));
+      expect(letters.map((l) => [l.offset, l.attempts, l.error.name])).toEqual([
+        ['1', 1, 'NonRetriableError'],
+        ['3', 1, 'TypeError'],
+      ]);
+    });
+
+    it('keeps processing partition 1 while a message of partition 0 waits to retry a transient failure', async () => {
+      const log: string[] = [];
+      let p1Done = 0;
+      let stuckAttempts = 0;
+      const ref: { setup?: Setup } = {};
+      const s = await setup(
+        async (messages, ctx) => {
+          for (const m of messages) {
+            if (text(m) === 'stuck') {
+              // Fails until every message of partition 1 — including those produced after this
+              // began failing — was processed (if partition 1 waited for partition 0, this never
+              // ends), and at least past maxRetries.
+              if (ctx.mode === 'single') stuckAttempts++;
+              if (p1Done < 6 || stuckAttempts < 3) {
+                if (stuckAttempts === 1) await send(ref.setup as Setup, ['late1', 'late2', 'late3'], 'k1', 1);
+                throw new TransientError('store unavailable');
+              }
+            }
+          }
+          for (const m of messages) {
+            log.push(`${m.partition}:${text(m)}`);
+            if (m.partition === 1) p1Done++;
+          }
+        },
+        { partitions: 2, maxRetries: 1, retryBackoffMs: 50 },
+      );
+      ref.setup = s;
+      await send(s, ['stuck', 'after-stuck'], 'k0', 0);
+      await send(s, ['early1', 'early2', 'early3'], 'k1', 1);
+      await s.host.start();
+      await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic, 0)) === 2 && (await committedOffset(s.kafka, s.groupId, s.topic, 1)) === 6, {
+        timeoutMs: 30_000,
+        message: 'both partitions committed',
+      });
+      const p0 = log.filter((e) => e.startsWith('0:'));
+      const p1 = log.filter((e) => e.startsWith('1:'));
+      expect(p0).toEqual(['0:stuck', '0:after-stuck']);
+      expect(p1).toEqual(['1:early1', '1:early2', '1:early3', '1:late1', '1:late2', '1:late3']);
+      // Partition 1 finished while partition 0 was still retrying, past maxRetries, never dead-lettered.
+      expect(log.indexOf('1:late3')).toBeLessThan(log.indexOf('0:stuck'));
+      expect(stuckAttempts).toBe(3);
+      expect(await metric(s.registry, 'mosaic_kafka_dead_lettered_total', { topic: s.topic })).toBeUndefined();
+    });
+
+    it('never dead-letters a transient failure, however often it repeats, and processes the message once it passes', async () => {
+      const attempts: number[] = [];
+      const processed: string[] = [];
+      const s = await setup(
+        async (messages, ctx) => {
+          if (messages.some((m) => text(m) === 'outage')) {
+            if (ctx.mode === 'single') attempts.push(ctx.attempt);
+            if (attempts.length < 6) throw new mongo.MongoNetworkError('connection 3 to 127.0.0.1:27017 closed');
+          }
+          processed.push(...messages.map(text));
+        },
+        { maxRetries: 1, extra: { maxRetryBackoffMs: 100 } },
+      );
+      await send(s, ['first', 'outage', 'next'], 'profile-2');
+      await s.host.start();
+      await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic)) === 3, { timeoutMs: 30_000, message: 'offset 3 committed' });
+      expect(attempts).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(processed).toEqual(['first', 'outage', 'next']);
+      expect(await metric(s.registry, 'mosaic_kafka_dead_lettered_total', { topic: s.topic })).toBeUndefined();
+      expect(await metric(s.registry, 'mosaic_kafka_consumer_retries_total', { topic: s.topic })).toBe(5);
+    });
   });
 });

@@ -1,11 +1,10 @@
 /**
  * Batch consumption for every stage: one kafkajs consumer per topic, commit only after the
- * handler's promise resolved, bounded per-message retries, dead-letter topic, health, metrics
- * and a graceful drain on stop.
+ * handler's promise resolved, per-message retries by failure kind (see failure-kind.ts),
+ * dead-letter topic, health, metrics and a graceful drain on stop.
  */
 import { PartitionAssigners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type KafkaMessage } from 'kafkajs';
 import {
-  ContractViolationError,
   DLQ_TOPIC_OF,
   HEADER_CORRELATION_ID,
   HEADER_MESSAGE_ID,
@@ -18,8 +17,9 @@ import {
 } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
 import { Registry, messageFields, type Logger } from '@mosaic/shared-logging';
-import { computeBackoffMs, sleepWithTicks } from './backoff';
+import { computeBackoffMs } from './backoff';
 import { toError } from './errors';
+import { classifyFailure, type FailureKind } from './failure-kind';
 import { consumerMetrics, type ConsumerMetrics } from './metrics';
 import { produceMessage, type MessageSender } from './producer';
 import { createStickyAssigner } from './sticky-assigner';
@@ -72,21 +72,6 @@ export interface ConsumerRegistration {
   fromBeginning?: boolean;
 }
 
-/** Throw this from a handler for errors retrying cannot fix: the message goes to the DLQ at once. */
-export class NonRetriableError extends Error {
-  override readonly name: string = 'NonRetriableError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
-
-/** Default retry policy: everything is retried except contract violations and {@link NonRetriableError}. */
-export function defaultIsRetriable(err: Error): boolean {
-  if (err instanceof NonRetriableError || err instanceof ContractViolationError) return false;
-  if (err.name === 'ContractViolationError' || err.name === 'NonRetriableError') return false;
-  return (err as { retriable?: unknown }).retriable !== false;
-}
-
 export interface ConsumerHostOptions {
   kafka: Kafka;
   config: KafkaConfig;
@@ -106,14 +91,14 @@ export interface ConsumerHostOptions {
   maxWaitTimeInMs?: number;
   /** Default 1 MiB. */
   maxBytesPerPartition?: number;
-  /** Batches of different partitions of one topic processed concurrently; default 1. */
+  /** Batches of different partitions of one topic processed concurrently; default `config.consumer.concurrency`. */
   partitionsConsumedConcurrently?: number;
   /** `health()` is not ok when a consumer has not polled for this long; default 30000. */
   staleAfterMs?: number;
   /** Cap of one retry delay; default 10000. */
   maxRetryBackoffMs?: number;
-  /** Which handler errors are worth retrying; default {@link defaultIsRetriable}. */
-  isRetriable?: (err: Error) => boolean;
+  /** How a handler failure is retried (transient: until it passes; unknown: bounded; permanent: not); default {@link classifyFailure}. */
+  classifyFailure?: (err: Error) => FailureKind;
   /**
    * kafkajs consumer retry (fetch loop, commits); when exhausted the consumer crashes and kafkajs
    * restarts it. Default `{ retries: 5, initialRetryTime: 300, maxRetryTime: 30000 }`.
@@ -170,9 +155,31 @@ interface Runtime {
   startedAt: number;
   assigned: number[];
   crash?: ConsumerCrashInfo;
+  /** The message of each partition waiting for its next attempt (the partition is paused meanwhile). */
+  retrying: Map<number, RetryState>;
+  resumeTimers: Set<NodeJS.Timeout>;
 }
 
-type SingleOutcome = 'processed' | 'dead-lettered' | 'stopped';
+interface RetryState {
+  offset: string;
+  /** Attempts made so far. */
+  attempt: number;
+}
+
+type SingleOutcome = 'processed' | 'dead-lettered' | 'retry-later';
+
+/** One fetched partition batch being processed. */
+interface BatchRun {
+  rt: Runtime;
+  p: EachBatchPayload;
+  messages: InboundMessage[];
+  ctx: (mode: BatchContext['mode'], attempt: number) => BatchContext;
+  /** Offset of the last message processed or dead-lettered (resolved). */
+  done?: string;
+  processed: number;
+  /** Some message went through `processSingle` (for the duration metric). */
+  single: boolean;
+}
 
 /** Largest original value copied into a dead letter (base64 grows it by 4/3). */
 const DLQ_MAX_VALUE_BYTES = 512 * 1024;
@@ -223,7 +230,7 @@ export class ConsumerHost {
   private readonly sessionTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
   private readonly staleAfterMs: number;
-  private readonly isRetriable: (err: Error) => boolean;
+  private readonly classify: (err: Error) => FailureKind;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -234,7 +241,7 @@ export class ConsumerHost {
     this.sessionTimeoutMs = opts.sessionTimeoutMs ?? opts.config.consumer.sessionTimeoutMs;
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? Math.max(100, Math.min(3_000, Math.floor(this.sessionTimeoutMs / 3)));
     this.staleAfterMs = opts.staleAfterMs ?? 30_000;
-    this.isRetriable = opts.isRetriable ?? defaultIsRetriable;
+    this.classify = opts.classifyFailure ?? classifyFailure;
   }
 
   /** The group id used for a topic. */
@@ -255,6 +262,8 @@ export class ConsumerHost {
       lastPollAt: null,
       startedAt: 0,
       assigned: [],
+      retrying: new Map(),
+      resumeTimers: new Set(),
     });
     return this;
   }
@@ -290,6 +299,8 @@ export class ConsumerHost {
             return;
           }
           rt.state = 'stopping';
+          for (const t of rt.resumeTimers) clearTimeout(t);
+          rt.resumeTimers.clear();
           try {
             await rt.consumer.disconnect();
           } catch (err) {
@@ -371,6 +382,7 @@ export class ConsumerHost {
       const assigned = e.payload.memberAssignment[rt.topic] ?? [];
       for (const p of rt.assigned) if (!assigned.includes(p)) this.metrics.lag.remove({ topic: rt.topic, partition: String(p) });
       rt.assigned = [...assigned].sort((a, b) => a - b);
+      for (const p of rt.retrying.keys()) if (!assigned.includes(p)) rt.retrying.delete(p);
       if (rt.state === 'starting' || rt.state === 'crashed') rt.state = 'running';
       this.log.info({ topic: rt.topic, groupId: rt.groupId, partitions: rt.assigned, joinMs: e.payload.duration }, 'joined consumer group');
     });
@@ -401,7 +413,7 @@ export class ConsumerHost {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? o.config.consumer.concurrency,
       eachBatch: (payload) => this.onBatch(rt, payload),
     });
   }
@@ -411,123 +423,159 @@ export class ConsumerHost {
     if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
     const started = Date.now();
     const messages = batch.messages.map((m) => toInboundMessage(rt.reg.topic, rt.topic, batch.partition, m));
-    const last = messages[messages.length - 1] as InboundMessage;
-    const ctx = (mode: BatchContext['mode'], attempt: number): BatchContext => ({
-      topic: rt.topic,
-      topicKey: rt.reg.topic,
-      partition: batch.partition,
-      groupId: rt.groupId,
-      mode,
-      attempt,
-      heartbeat: p.heartbeat,
-      isRunning: p.isRunning,
-      isStale: p.isStale,
-    });
-    const commit = async (offset: string): Promise<void> => {
-      await p.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] });
-      const lag = BigInt(batch.highWatermark) - BigInt(offset);
-      this.metrics.lag.set({ topic: rt.topic, partition: String(batch.partition) }, Number(lag > 0n ? lag : 0n));
+    const run: BatchRun = {
+      rt,
+      p,
+      messages,
+      processed: 0,
+      single: false,
+      ctx: (mode, attempt) => ({
+        topic: rt.topic,
+        topicKey: rt.reg.topic,
+        partition: batch.partition,
+        groupId: rt.groupId,
+        mode,
+        attempt,
+        heartbeat: p.heartbeat,
+        isRunning: p.isRunning,
+        isStale: p.isStale,
+      }),
     };
+    try {
+      // A message waiting for its next attempt is the first one fetched again after the resume.
+      const waiting = this.takeRetryState(rt, batch.partition, (messages[0] as InboundMessage).offset);
+      let from = 0;
+      if (waiting) {
+        const outcome = await this.processSingle(run, messages[0] as InboundMessage, waiting.attempt + 1);
+        if (outcome === 'retry-later') return;
+        this.markDone(run, messages[0] as InboundMessage);
+        from = 1;
+      }
+      if (from < messages.length) await this.processFrom(run, from);
+    } catch (err) {
+      // The DLQ write failed, or the partition was lost: keep what is done, do not commit past
+      // it, and let kafkajs redeliver from the failed message.
+      await this.commitDone(run).catch((e: unknown) => this.log.warn({ err: e, topic: rt.topic }, 'commit after failure failed'));
+      throw err;
+    }
+    await this.commitDone(run);
+    this.metrics.batchDuration.observe({ topic: rt.topic, mode: run.single ? 'single' : 'batch' }, (Date.now() - started) / 1000);
+  }
 
-    // 1. The whole batch at once.
+  /** The batch handler on `messages[from..]`; if it fails, one message at a time. */
+  private async processFrom(run: BatchRun, from: number): Promise<void> {
+    const { rt, p, messages } = run;
+    const rest = messages.slice(from);
+    const last = rest[rest.length - 1] as InboundMessage;
     let batchError: Error | undefined;
     try {
-      await rt.reg.handler(messages, ctx('batch', 1));
+      await rt.reg.handler(rest, run.ctx('batch', 1));
     } catch (err) {
       batchError = toError(err);
     }
     // Lost the partition meanwhile (a heartbeat failed with a rebalance error, or the batch went
-    // stale): not the messages' fault. Rethrow so kafkajs rejoins; nothing is committed, and the
-    // batch is redelivered to whoever owns the partition now (handlers are idempotent).
+    // stale): not the messages' fault. Rethrow so kafkajs rejoins; nothing more is committed, and
+    // the batch is redelivered to whoever owns the partition now (handlers are idempotent).
     if (batchError && (isGroupMembershipError(batchError) || p.isStale() || !p.isRunning())) {
-      this.log.warn({ err: batchError, topic: rt.topic, partition: batch.partition, firstOffset: messages[0]?.offset, lastOffset: last.offset }, 'batch interrupted by a rebalance; it will be redelivered');
+      this.log.warn({ err: batchError, topic: rt.topic, partition: p.batch.partition, firstOffset: rest[0]?.offset, lastOffset: last.offset }, 'batch interrupted by a rebalance; it will be redelivered');
       throw batchError;
     }
     if (!batchError) {
       if (p.isStale()) return;
-      p.resolveOffset(last.offset); // kafkajs maps the last message to batch.lastOffset() (control records)
-      await commit(nextOffset(batch.lastOffset()));
-      this.metrics.consumed.inc({ topic: rt.topic, group: rt.groupId }, messages.length);
-      this.metrics.batchDuration.observe({ topic: rt.topic, mode: 'batch' }, (Date.now() - started) / 1000);
+      for (const msg of rest) this.markDone(run, msg);
       return;
     }
     this.log.warn(
-      { err: batchError, topic: rt.topic, partition: batch.partition, firstOffset: messages[0]?.offset, lastOffset: last.offset, size: messages.length },
+      { err: batchError, topic: rt.topic, partition: p.batch.partition, firstOffset: rest[0]?.offset, lastOffset: last.offset, size: rest.length },
       'batch handler failed; processing the batch one message at a time',
     );
-
-    // 2. One message at a time: retries with back-off, then the dead-letter topic.
-    let done: string | undefined;
-    let processed = 0;
-    try {
-      for (const msg of messages) {
-        if (!p.isRunning() || p.isStale()) break;
-        const first = messages.length === 1 ? batchError : undefined;
-        const outcome = await this.processSingle(rt, msg, p, ctx, first);
-        if (outcome === 'stopped') break;
-        p.resolveOffset(msg.offset);
-        done = msg.offset;
-        processed++;
-        await p.heartbeat();
-      }
-    } catch (err) {
-      // The DLQ write (or a heartbeat in a rebalance) failed: keep what is done, do not commit past it,
-      // and let kafkajs redeliver from the failed message.
-      if (done !== undefined && !p.isStale()) {
-        await commit(nextOffset(done)).catch((e: unknown) => this.log.warn({ err: e, topic: rt.topic }, 'commit after failure failed'));
-        this.metrics.consumed.inc({ topic: rt.topic, group: rt.groupId }, processed);
-      }
-      throw err;
+    for (const msg of rest) {
+      if (!p.isRunning() || p.isStale()) return;
+      const outcome = await this.processSingle(run, msg, 1, rest.length === 1 ? batchError : undefined);
+      if (outcome === 'retry-later') return;
+      this.markDone(run, msg);
+      await p.heartbeat();
     }
-    if (done !== undefined && !p.isStale()) {
-      await commit(done === last.offset ? nextOffset(batch.lastOffset()) : nextOffset(done));
-      this.metrics.consumed.inc({ topic: rt.topic, group: rt.groupId }, processed);
-    }
-    this.metrics.batchDuration.observe({ topic: rt.topic, mode: 'single' }, (Date.now() - started) / 1000);
   }
 
-  private async processSingle(
-    rt: Runtime,
-    msg: InboundMessage,
-    p: EachBatchPayload,
-    ctx: (mode: BatchContext['mode'], attempt: number) => BatchContext,
-    firstError: Error | undefined,
-  ): Promise<SingleOutcome> {
-    const { maxRetries, retryBackoffMs } = this.opts.config.consumer;
-    const maxMs = this.opts.maxRetryBackoffMs ?? 10_000;
-    const run = async (attempt: number): Promise<Error | undefined> => {
+  /**
+   * Attempt number `attempt` of one message (`error`: its outcome, when it was already made).
+   * A permanent failure, or an unknown one past `maxRetries`, is dead-lettered. Otherwise the
+   * partition is paused and resumed after the back-off, so the kafkajs worker is free for the
+   * other partitions meanwhile; the message is fetched again and retried then (`onBatch`).
+   */
+  private async processSingle(run: BatchRun, msg: InboundMessage, attempt: number, error?: Error): Promise<SingleOutcome> {
+    const { rt, p } = run;
+    run.single = true;
+    let failure = error;
+    if (!failure) {
       try {
-        await rt.reg.handler([msg], ctx('single', attempt));
-        return undefined;
+        await rt.reg.handler([msg], run.ctx('single', attempt));
+        return 'processed';
       } catch (err) {
         // A rebalance is not the message's fault: never retry or dead-letter it for that.
         if (isGroupMembershipError(err) || p.isStale()) throw err;
-        return toError(err);
+        failure = toError(err);
       }
-    };
-    // A one-message batch already had its first attempt.
-    let attempt = 1;
-    let error = firstError ?? (await run(attempt));
-    if (!error) return 'processed';
-    while (this.isRetriable(error) && attempt <= maxRetries) {
-      const delay = computeBackoffMs(attempt, { baseMs: retryBackoffMs, maxMs });
-      this.metrics.retries.inc({ topic: rt.topic });
-      this.log.warn({ ...messageFields(msg), err: error, attempt, retryInMs: delay }, 'message handler failed; retrying');
-      const carryOn = await sleepWithTicks(delay, {
-        tickEveryMs: this.heartbeatIntervalMs,
-        tick: p.heartbeat,
-        shouldContinue: () => p.isRunning() && !p.isStale(),
-      });
-      if (!carryOn) return 'stopped';
-      attempt++;
-      error = await run(attempt);
-      if (!error) return 'processed';
     }
-    await this.deadLetter(rt, msg, error, attempt);
-    return 'dead-lettered';
+    const kind = this.classify(failure);
+    const { maxRetries, retryBackoffMs } = this.opts.config.consumer;
+    if (kind === 'permanent' || (kind === 'unknown' && attempt > maxRetries)) {
+      await this.deadLetter(rt, msg, failure, attempt, kind);
+      return 'dead-lettered';
+    }
+    const delay = computeBackoffMs(attempt, { baseMs: retryBackoffMs, maxMs: this.opts.maxRetryBackoffMs ?? 10_000 });
+    this.metrics.retries.inc({ topic: rt.topic });
+    const left = kind === 'unknown' ? { retriesLeft: maxRetries - attempt + 1 } : {};
+    this.log.warn({ ...messageFields(msg), err: failure, failureKind: kind, attempt, retryInMs: delay, ...left }, 'message handler failed; retrying');
+    this.retryLater(run, msg, attempt, delay);
+    return 'retry-later';
   }
 
-  private async deadLetter(rt: Runtime, msg: InboundMessage, error: Error, attempts: number): Promise<void> {
+  private retryLater(run: BatchRun, msg: InboundMessage, attempt: number, delayMs: number): void {
+    const { rt, p } = run;
+    const partition = p.batch.partition;
+    rt.retrying.set(partition, { offset: msg.offset, attempt });
+    p.pause();
+    const timer = setTimeout(() => {
+      rt.resumeTimers.delete(timer);
+      try {
+        rt.consumer?.resume([{ topic: rt.topic, partitions: [partition] }]);
+      } catch (err) {
+        // The consumer is stopped or restarting: a restarted consumer does not keep the pause.
+        this.log.debug({ err, topic: rt.topic, partition }, 'could not resume a partition');
+      }
+    }, delayMs);
+    rt.resumeTimers.add(timer);
+  }
+
+  /** The retry state of `partition` if its next message is the one that failed; a stale one is dropped. */
+  private takeRetryState(rt: Runtime, partition: number, firstOffset: string): RetryState | undefined {
+    const state = rt.retrying.get(partition);
+    rt.retrying.delete(partition);
+    return state?.offset === firstOffset ? state : undefined;
+  }
+
+  private markDone(run: BatchRun, msg: InboundMessage): void {
+    run.p.resolveOffset(msg.offset); // kafkajs maps the last message to batch.lastOffset() (control records)
+    run.done = msg.offset;
+    run.processed++;
+  }
+
+  private async commitDone(run: BatchRun): Promise<void> {
+    const { rt, p, messages } = run;
+    if (run.done === undefined || p.isStale()) return;
+    const last = messages[messages.length - 1] as InboundMessage;
+    const offset = run.done === last.offset ? nextOffset(p.batch.lastOffset()) : nextOffset(run.done);
+    await p.commitOffsetsIfNecessary({ topics: [{ topic: p.batch.topic, partitions: [{ partition: p.batch.partition, offset }] }] });
+    const lag = BigInt(p.batch.highWatermark) - BigInt(offset);
+    this.metrics.lag.set({ topic: rt.topic, partition: String(p.batch.partition) }, Number(lag > 0n ? lag : 0n));
+    this.metrics.consumed.inc({ topic: rt.topic, group: rt.groupId }, run.processed);
+    run.processed = 0;
+    run.done = undefined;
+  }
+
+  private async deadLetter(rt: Runtime, msg: InboundMessage, error: Error, attempts: number, kind: FailureKind): Promise<void> {
     const value = msg.value ?? Buffer.alloc(0);
     const truncated = value.length > DLQ_MAX_VALUE_BYTES;
     const letter: DeadLetter = {
@@ -552,7 +600,7 @@ export class ConsumerHost {
       headers,
     });
     this.metrics.deadLettered.inc({ topic: rt.topic });
-    this.log.error({ ...messageFields(msg), err: error, attempts, dlq: this.dlqTopic }, 'message dead-lettered');
+    this.log.error({ ...messageFields(msg), err: error, failureKind: kind, attempts, dlq: this.dlqTopic }, 'message dead-lettered');
   }
 }
 

@@ -29,6 +29,25 @@ export class UnknownTopicError extends ProducerSendError {
   }
 }
 
+/** Throw this from a handler for errors retrying cannot fix: the message goes to the DLQ at once. */
+export class NonRetriableError extends Error {
+  override readonly name: string = 'NonRetriableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Throw this from a handler for a failure that passes by itself (e.g. a duplicate-key race the
+ * handler knows to be one): the consumer host retries the message, never dead-letters it.
+ */
+export class TransientError extends Error {
+  override readonly name: string = 'TransientError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /**
  * A batch handler rejected with something that is not an `Error` (e.g. the `{status, message}`
  * object Nest's default RPC exception filter emits); wrapped so it can be logged and dead-lettered.

@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './failure-kind';
 export * from './backoff';
 export * from './batching';
 export * from './client';

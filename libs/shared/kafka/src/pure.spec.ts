@@ -1,5 +1,4 @@
-import { ContractViolationError } from '@mosaic/contracts';
-import { decodeHeaders, defaultIsRetriable, NonRetriableError, toInboundMessage } from './consumer-host';
+import { decodeHeaders, toInboundMessage } from './consumer-host';
 import { HandlerError, toError, UnknownTopicError, ProducerSendError } from './errors';
 import { topicConfigEntries } from './provisioner';
 import { kafkaLogLevelFor } from './client';
@@ -48,13 +47,6 @@ describe('errors', () => {
     expect(toError('boom').message).toBe('boom');
     expect(toError({ a: 1 }).message).toBe('{"a":1}');
     expect(new UnknownTopicError('t')).toBeInstanceOf(ProducerSendError);
-  });
-
-  it('does not retry contract violations or NonRetriableError', () => {
-    expect(defaultIsRetriable(new Error('db down'))).toBe(true);
-    expect(defaultIsRetriable(new ContractViolationError('bad'))).toBe(false);
-    expect(defaultIsRetriable(new NonRetriableError('bad'))).toBe(false);
-    expect(defaultIsRetriable(Object.assign(new Error('x'), { retriable: false }))).toBe(false);
   });
 });
 

@@ -18,7 +18,7 @@ export function testLogger(level = 'silent'): Logger {
 }
 
 /** A config whose topic prefix and group ids are unique to this call. */
-export function testKafkaConfig(overrides: Partial<KafkaConfig> & { brokers?: string[] } = {}): KafkaConfig {
+export function testKafkaConfig(overrides: Partial<Omit<KafkaConfig, 'consumer'>> & { consumer?: Partial<KafkaConfig['consumer']> } = {}): KafkaConfig {
   const infra = testInfra();
   const prefix = `${infra.topicPrefix}${randomBytes(3).toString('hex')}.`;
   return {
@@ -30,7 +30,7 @@ export function testKafkaConfig(overrides: Partial<KafkaConfig> & { brokers?: st
     provisionTopics: true,
     producerLingerMs: 2,
     ...overrides,
-    consumer: { groupId: `${prefix}identity`, maxRetries: 2, retryBackoffMs: 20, sessionTimeoutMs: 6_000, ...overrides.consumer },
+    consumer: { groupId: `${prefix}identity`, maxRetries: 2, retryBackoffMs: 20, sessionTimeoutMs: 6_000, concurrency: 2, ...overrides.consumer },
   };
 }
 
