@@ -221,6 +221,70 @@ describe('bad input gets a 4xx naming the problem, and the service keeps serving
   });
 });
 
+describe('what the collector answers 200 for, every stage and store can process (issue 13)', () => {
+  type ErrorJson = { error: { status: number; code: string; message: string; details?: { path?: string } } };
+  const refused: [string, string, number, string, string][] = [
+    ['nested arrays (FerretDB refuses them)', '{"anonymousId":"a","event":"X","context":{"traits":{"email":"v@x.com","x":[[1]]}}}', 400, 'nested_array', 'context.traits.x[0]'],
+    ['a constructor property', '{"anonymousId":"a","event":"X","properties":{"constructor":"v"}}', 400, 'prototype_pollution', 'properties.constructor'],
+    ['a constructor trait', '{"anonymousId":"a","event":"X","traits":{"constructor":"Bob"}}', 400, 'prototype_pollution', 'traits.constructor'],
+    ['a deep prototype key', '{"anonymousId":"a","event":"X","context":{"page":{"a":[{"prototype":1}]}}}', 400, 'prototype_pollution', 'context.page.a[0].prototype'],
+    ['an event named prototype', '{"anonymousId":"a","event":"prototype"}', 400, 'prototype_pollution', 'event'],
+    ['an event named __proto__', '{"anonymousId":"a","event":"__proto__"}', 400, 'prototype_pollution', 'event'],
+    ['a lone surrogate in anonymousId', '{"anonymousId":"x\\ud800","event":"X"}', 400, 'invalid_string', 'anonymousId'],
+    ['a lone surrogate in a trait value', '{"anonymousId":"a","event":"X","context":{"traits":{"name":"\\udc00"}}}', 400, 'invalid_string', 'context.traits.name'],
+    ['a timestamp before 1970', '{"anonymousId":"a","event":"X","timestamp":"1969-12-31T23:59:59Z"}', 400, 'invalid_date', 'timestamp'],
+    ['0000-01-01 with sentAt 9999-12-31', '{"anonymousId":"a","event":"X","timestamp":"0000-01-01","sentAt":"9999-12-31"}', 400, 'invalid_date', 'timestamp'],
+  ];
+
+  it.each(refused)('refuses %s with a 4xx naming the path', async (_name, body, status, code, path) => {
+    const res = await post('/v1/track', body);
+    expect(res.status).toBe(status);
+    expect((res.json as ErrorJson).error).toMatchObject({ status, code, details: { path } });
+  });
+
+  it('accepts toString, valueOf and hasOwnProperty as event names and keys, unchanged', async () => {
+    const res = await post('/v1/track', { anonymousId: 'proto-names', messageId: 'it-proto-names', event: 'toString', properties: { valueOf: 1, hasOwnProperty: 'x' }, context: { traits: { toString: 'y' } } });
+    expect(res.status).toBe(200);
+    await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-proto-names'));
+    const p = tap.payloads<Payload>(byId('it-proto-names'))[0]!;
+    expect(p['event']).toBe('toString');
+    expect(p.properties).toEqual({ valueOf: 1, hasOwnProperty: 'x' });
+    expect(p.context['traits']).toEqual({ toString: 'y' });
+  });
+
+  it('lists such messages of a batch as rejected, with index and path', async () => {
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'track', anonymousId: 'b13', messageId: 'it-b13-ok', event: 'Fine' },
+        { type: 'identify', anonymousId: 'b13', traits: { list: [['x']] } },
+        { type: 'track', anonymousId: 'b13', event: 'constructor' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ accepted: 1, rejected: [{ index: 1, errors: [{ path: 'traits.list[0]', code: 'nested_array' }] }, { index: 2, errors: [{ path: 'event' }] }] });
+  });
+
+  it('answers a gzip bomb 413 (decompression stops at 500 KB) and goes on serving', async () => {
+    // ~390 KB of gzip (under the raw limit, so the body is read) inflating to 384 MiB.
+    const member = gzipSync(Buffer.alloc(16 * 1024 * 1024));
+    const bomb = Buffer.concat(Array.from({ length: 24 }, () => member));
+    expect(bomb.length).toBeLessThan(500 * 1024);
+    const res = await post('/v1/batch', bomb, { 'Content-Encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    expect((res.json as ErrorJson).error.code).toBe('payload_too_large');
+    const after = await post('/v1/track', gzipSync(JSON.stringify({ anonymousId: 'after-bomb', event: 'Still here' })), { 'Content-Encoding': 'gzip' });
+    expect(after.status).toBe(200);
+  });
+
+  it('reads the rest of a refused compressed body, so its keep-alive connection serves later requests', async () => {
+    const bomb = Buffer.concat(Array.from({ length: 8 }, () => gzipSync(Buffer.alloc(16 * 1024 * 1024))));
+    expect((await post('/v1/track', bomb, { 'Content-Encoding': 'gzip' })).status).toBe(413);
+    // fetch reuses idle keep-alive connections: one left half-read would hang a request here.
+    const later = await Promise.all(Array.from({ length: 6 }, (_, i) => post('/v1/track', { anonymousId: 'after-bomb', event: `Next ${i}` })));
+    expect(later.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+});
+
 describe('HTTP surface', () => {
   it('answers CORS preflights from any origin', async () => {
     const res = await fetch(`${url}/v1/batch`, {

@@ -66,6 +66,17 @@ describe('POST /v1/email/rewrite', () => {
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/html.*sourceId.*campaign.*emailId.*recipient/);
   });
 
+  it('refuses an expiresInDays that is not a whole number of days with 400 naming it (was 500)', async () => {
+    const body = { html: '<a href="https://x.example/">x</a>', sourceId, recipient: { email: 'a@b.co' }, campaign: 'c', emailId: 'e' };
+    for (const expiresInDays of [0.000001, 0.5, 0, 3651]) {
+      const res = await fetch(`${url}/v1/email/rewrite`, { method: 'POST', headers: admin, body: JSON.stringify({ ...body, expiresInDays }) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^expiresInDays/);
+    }
+    const ok = await fetch(`${url}/v1/email/rewrite`, { method: 'POST', headers: admin, body: JSON.stringify({ ...body, expiresInDays: 1 }) });
+    expect(ok.status).toBe(200);
+  });
+
   it('rewrites links and adds a pixel that work end to end', async () => {
     const html = '<html><body><p>Hi</p><a href="https://shop.example.com/sale?x=1&amp;y=2">Sale</a> <a href="mailto:help@example.com">Help</a></body></html>';
     const res = await fetch(`${url}/v1/email/rewrite`, {

@@ -101,6 +101,28 @@ describe('POST /v1/import', () => {
     await tap.waitFor(() => tagged('bad').length === 2);
   });
 
+  it('refuses, per row, what /v1/track refuses: nested arrays, constructor keys, lone surrogates, pre-1970 times', async () => {
+    const row = (over: Record<string, unknown>) => JSON.stringify({ type: 'track', userId: 'imp-user', event: 'Row', properties: { batch: 'strict' }, ...over });
+    const body = [
+      row({ context: { traits: { email: 'v@x.com', x: [[1]] } } }),
+      row({ traits: { constructor: 'Bob' } }),
+      '{"type":"track","userId":"imp-user\\ud800","event":"Row"}',
+      row({ timestamp: '1900-01-01T00:00:00Z' }),
+      row({ event: 'valueOf' }),
+    ].join('\n');
+    const res = await importBody(body);
+    expect(res.status).toBe(200);
+    expect(res.json.rejected.map((r) => [r.line, r.errors[0]!.path, r.errors[0]!.code])).toEqual([
+      [1, 'context.traits.x[0]', 'nested_array'],
+      [2, 'traits.constructor', 'prototype_pollution'],
+      [3, 'userId', 'invalid_string'],
+      [4, 'timestamp', 'invalid_date'],
+    ]);
+    expect(res.json.accepted).toBe(1);
+    await tap.waitFor(() => tagged('strict').length === 1);
+    expect(tagged('strict')[0]!.event).toBe('valueOf');
+  });
+
   it('re-importing the same file changes nothing: zero new events on Kafka', async () => {
     const file = ndjson([...orders('twice', 20), { type: 'track', userId: 'imp-user', messageId: 'twice-explicit', event: 'Explicit id', properties: { batch: 'twice' } }]);
     const first = await importBody(file);

@@ -139,6 +139,9 @@ describe('processBatch', () => {
     [{ batch: {} }, 400, 'invalid_batch', 'batch'],
     [{ batch: [] }, 400, 'empty_batch', 'batch'],
     [{ batch: [{}], sentAt: 'later' }, 400, 'invalid_date', 'sentAt'],
+    [{ batch: [{}], sentAt: '0000-01-01' }, 400, 'invalid_date', 'sentAt'],
+    [{ batch: [{}], context: { traits: { x: [[1]] } } }, 400, 'nested_array', 'context.traits.x[0]'],
+    [{ batch: [{}], integrations: { constructor: 1 } }, 400, 'prototype_pollution', 'integrations.constructor'],
     [{ batch: [{}], context: 'x' }, 400, 'invalid_type', 'context'],
     [{ batch: [{}], integrations: [1] }, 400, 'invalid_type', 'integrations'],
     [{ batch: [{}], context: { traits: 'x' } }, 400, 'invalid_type', 'context.traits'],
@@ -147,6 +150,31 @@ describe('processBatch', () => {
     expect(err.status).toBe(status);
     expect(err.code).toBe(code);
     expect(err.path).toBe(path);
+  });
+
+  it('lists items with nested arrays, constructor keys, lone surrogates or bad dates as rejected', () => {
+    const item = (over: Record<string, unknown>) => ({ type: 'track', anonymousId: 'a', event: 'E', ...over });
+    const result = processBatch(
+      {
+        batch: [
+          item({}),
+          item({ properties: { x: [[1]] } }),
+          item({ traits: { constructor: 'Bob' } }),
+          item({ event: 'prototype' }),
+          item({ anonymousId: 'x\ud800' }),
+          item({ timestamp: '0000-01-01', sentAt: '9999-12-31' }),
+        ],
+      },
+      options(),
+    );
+    expect(result.accepted).toHaveLength(1);
+    expect(result.rejected.map((r) => [r.index, r.errors[0]?.code, r.errors[0]?.path])).toEqual([
+      [1, 'nested_array', 'properties.x[0]'],
+      [2, 'prototype_pollution', 'traits.constructor'],
+      [3, 'prototype_pollution', 'event'],
+      [4, 'invalid_string', 'anonymousId'],
+      [5, 'invalid_date', 'timestamp'],
+    ]);
   });
 
   it('refuses a polluted envelope context', () => {

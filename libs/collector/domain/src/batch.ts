@@ -23,17 +23,17 @@
  * that have no `sentAt` of their own; `context` and `integrations` are shallow defaults
  * overlaid by each item's own.
  */
-import { CollectorInputError, type ValidationIssue } from './errors';
+import { CollectorInputError, type ValidationIssue, toInputError } from './errors';
 import {
   type BatchEnvelope,
   type NormalizedEvent,
   type ValidateOptions,
   MESSAGE_TYPES,
+  dateIssue,
   isMessageType,
   validateMessage,
 } from './message';
 import { isPlainObject, sanitizeObject } from './sanitize';
-import { parseIsoDate } from './time';
 
 export type ProcessBatchOptions = Omit<ValidateOptions, 'envelope'>;
 
@@ -92,7 +92,8 @@ function readEnvelope(body: Record<string, unknown>): BatchEnvelope {
   const envelope: BatchEnvelope = {};
   const sentAt = body['sentAt'];
   if (sentAt !== undefined && sentAt !== null) {
-    if (parseIsoDate(sentAt) === undefined) throw new CollectorInputError(400, 'invalid_date', 'sentAt must be an ISO-8601 date', 'sentAt');
+    const problem = dateIssue(sentAt, 'sentAt');
+    if (problem) throw toInputError(problem);
     envelope.sentAt = sentAt as string;
   }
   // sanitizeObject throws CollectorInputError (400) naming the path.

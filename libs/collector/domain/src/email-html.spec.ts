@@ -102,4 +102,17 @@ describe('validateRewriteRequest', () => {
     for (const field of ['html', 'sourceId', 'campaign', 'emailId', 'recipient', 'expiresInDays']) expect(text).toContain(field);
     expect(validateRewriteRequest([]).ok).toBe(false);
   });
+
+  it.each([0.000001, 0.5, 1.5, 0, 3651, '7', Number.NaN])('refuses expiresInDays %p (whole days from 1 to 3650)', (days) => {
+    const result = validateRewriteRequest({ html: '<p>x</p>', sourceId: 's', recipient: { userId: 'u' }, campaign: 'c', emailId: 'e', expiresInDays: days });
+    expect(result).toEqual({ ok: false, problems: [expect.stringMatching(/^expiresInDays .*1 to 3650/)] });
+  });
+
+  it('accepts expiresInDays 1 and 3650, and every accepted value signs tokens', () => {
+    for (const days of [1, 3650]) {
+      const result = validateRewriteRequest({ html: '<a href="https://x.test/">x</a>', sourceId: 's', recipient: { userId: 'u' }, campaign: 'c', emailId: 'e', expiresInDays: days });
+      expect(result.ok).toBe(true);
+      if (result.ok) expect(() => rewriteEmailHtml(result.value.html, { ...opts, expiresInDays: days })).not.toThrow();
+    }
+  });
 });

@@ -171,8 +171,9 @@ export function validateRewriteRequest(body: unknown): { ok: true; value: Rewrit
   const recipient = parseRecipient(body['recipient']);
   if (!recipient.ok) problems.push(...recipient.problems);
   const days = body['expiresInDays'];
-  if (days !== undefined && days !== null && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0 || days > MAX_EMAIL_TOKEN_DAYS)) {
-    problems.push(`expiresInDays must be a number of days between 0 and ${MAX_EMAIL_TOKEN_DAYS}`);
+  // Whole days: a fraction such as 0.000001 rounds to a zero-second lifetime no token can have.
+  if (days !== undefined && days !== null && !(Number.isInteger(days) && (days as number) >= 1 && (days as number) <= MAX_EMAIL_TOKEN_DAYS)) {
+    problems.push(`expiresInDays must be a whole number of days from 1 to ${MAX_EMAIL_TOKEN_DAYS}`);
   }
   if (problems.length || !recipient.ok || html === undefined || sourceId === undefined || campaign === undefined || emailId === undefined) {
     return { ok: false, problems };

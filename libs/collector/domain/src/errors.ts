@@ -14,8 +14,16 @@ export type CollectorErrorCode =
   | 'empty_body'
   /** The body is not valid JSON (the message gives the position). */
   | 'malformed_json'
-  /** A `__proto__` key, or a `constructor` key holding a `prototype` key. */
+  /**
+   * A `__proto__` key (anywhere in a body), a `constructor` key holding a `prototype` key
+   * (anywhere in a body), or any `__proto__`/`constructor`/`prototype` key or event name
+   * inside a message's free-form objects.
+   */
   | 'prototype_pollution'
+  /** An array directly inside an array (FerretDB cannot store it). */
+  | 'nested_array'
+  /** A string or key that is not well-formed Unicode (an unpaired UTF-16 surrogate). */
+  | 'invalid_string'
   /** Objects/arrays nested deeper than allowed. */
   | 'too_deep'
   /** One message is larger than MAX_MESSAGE_BYTES. */
@@ -40,7 +48,7 @@ export type CollectorErrorCode =
   | 'too_long'
   /** An array has more entries than its cap. */
   | 'too_many'
-  /** A date is not an ISO-8601 date. */
+  /** A date is not an ISO-8601 date, or is outside the accepted range (see time.ts). */
   | 'invalid_date';
 
 /** One problem with one field of one message. */

@@ -25,6 +25,29 @@ describe('parseImportBody', () => {
     for (const e of r.accepted) expect(() => validatePayload(Schemas.rawEvent, e)).not.toThrow();
   });
 
+  it('refuses the rows /v1/track would refuse: nested arrays, object-internal keys and event names, lone surrogates, dates out of range', () => {
+    const row = (over: Record<string, unknown>) => ({ type: 'track', userId: 'u', event: 'E', ...over });
+    const r = parseImportBody(
+      lines(
+        row({ context: { traits: { email: 'v@x.com', x: [[1]] } } }),
+        row({ properties: { constructor: 'v' } }),
+        row({ event: 'constructor' }),
+        row({ userId: 'u\ud800' }),
+        row({ timestamp: '1969-07-20T20:17:00Z' }),
+        row({ event: 'toString', properties: { valueOf: 1 } }),
+      ),
+      opts,
+    );
+    expect(r.rejected.map((x) => [x.line, x.errors[0]?.code, x.errors[0]?.path])).toEqual([
+      [1, 'nested_array', 'context.traits.x[0]'],
+      [2, 'prototype_pollution', 'properties.constructor'],
+      [3, 'prototype_pollution', 'event'],
+      [4, 'invalid_string', 'userId'],
+      [5, 'invalid_date', 'timestamp'],
+    ]);
+    expect(r.accepted.map((e) => e.event)).toEqual(['toString']);
+  });
+
   it('corrects skew only when the row has sentAt', () => {
     const [e] = parseImportBody(lines({ type: 'track', userId: 'u', event: 'E', timestamp: '2025-12-31T23:00:00Z', sentAt: '2025-12-31T23:00:10Z' }), opts).accepted;
     expect(e!.timestamp).toBe('2025-12-31T23:59:50.000Z');

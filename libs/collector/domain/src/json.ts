@@ -9,7 +9,9 @@
  * one of `secure-json-parse` (which Fastify uses):
  * - a key `__proto__` anywhere (also when spelled with `\u` escapes in the JSON text);
  * - a key `constructor` whose value is an object that has a key `prototype`.
- * A plain `"constructor": "Bob"` property is legitimate data and is accepted.
+ * This pass alone lets `"constructor": "Bob"` through (secure-json-parse's rule); inside a
+ * message's `properties`, `traits`, `context` and `integrations`, `sanitizeObject` then
+ * refuses every `constructor` and `prototype` key too (see sanitize.ts).
  *
  * The same pass caps nesting at MAX_JSON_DEPTH, so that nothing later (e.g.
  * `JSON.stringify`) can overflow the call stack on a `[[[[...]]]]` body.

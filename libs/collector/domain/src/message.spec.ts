@@ -471,3 +471,111 @@ describe('isMessageType', () => {
     for (const t of ['batch', 'Track', '', null, 1]) expect(isMessageType(t)).toBe(false);
   });
 });
+
+describe('validateMessage: only what every stage and both stores (MongoDB, FerretDB) can take', () => {
+  const track = (over: Record<string, unknown>) => ({ anonymousId: 'a', event: 'X', ...over });
+
+  it.each([
+    [{ context: { traits: { email: 'v@x.com', x: [[1]] } } }, 'context.traits.x[0]'],
+    [{ properties: { list: [1, [2]] } }, 'properties.list[1]'],
+    [{ properties: { a: { b: [{ c: [[]] }] } } }, 'properties.a.b[0].c[0]'],
+    [{ integrations: { X: [['y']] } }, 'integrations.X[0]'],
+    [{ context: { page: { tags: [[1], 2] } } }, 'context.page.tags[0]'],
+  ])('refuses an array directly inside an array: %j', (over, path) => {
+    expect(bad(track(over)).error).toMatchObject({ path, code: 'nested_array' });
+  });
+
+  it('accepts arrays of objects holding arrays', () => {
+    expect(ok(track({ properties: { rows: [{ cells: [1, 2] }, { cells: [] }] } })).properties).toEqual({ rows: [{ cells: [1, 2] }, { cells: [] }] });
+  });
+
+  it.each([
+    ['properties', { constructor: 'v' }, 'properties.constructor'],
+    ['traits', { constructor: 'Bob' }, 'traits.constructor'],
+    ['traits', { prototype: 1 }, 'traits.prototype'],
+    ['properties', { a: [{ b: { prototype: {} } }] }, 'properties.a[0].b.prototype'],
+    ['context', { traits: { constructor: 'x' } }, 'context.traits.constructor'],
+    ['context', { page: { prototype: 'x' } }, 'context.page.prototype'],
+    ['integrations', { constructor: true }, 'integrations.constructor'],
+    ['traits', { $set: { prototype: 1 } }, 'traits.$set.prototype'],
+    ['traits', { $unset: ['constructor'] }, 'traits.$unset[0]'],
+  ])('refuses a constructor/prototype key at any depth of %s: %j', (field, value, path) => {
+    expect(bad(track({ [field]: value }), 'identify').error).toMatchObject({ path, code: 'prototype_pollution' });
+  });
+
+  it.each(['prototype', 'constructor', '__proto__'])('refuses the event name %j', (event) => {
+    expect(bad(track({ event })).error).toMatchObject({ path: 'event', code: 'prototype_pollution' });
+  });
+
+  it('keeps other names of Object.prototype as ordinary data', () => {
+    const names = ['toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+    for (const name of names) expect(ok(track({ event: name })).event).toBe(name);
+    const props = Object.fromEntries(names.map((n) => [n, n]));
+    const event = ok(track({ properties: props, traits: { toString: { valueOf: 1 } } }), 'identify');
+    expect(event.properties).toEqual(props);
+    expect(Object.keys(event.properties)).toEqual(names);
+    expect(event.traits).toEqual({ toString: { valueOf: 1 } });
+    // A message whose own fields shadow Object.prototype is read by own property only.
+    expect(ok({ ...track({}), hasOwnProperty: 1, toString: 'x' }).event).toBe('X');
+  });
+
+  it.each([
+    [{ anonymousId: 'x\ud800' }, 'anonymousId'],
+    [{ userId: '\udc00u' }, 'userId'],
+    [{ messageId: 'm\ud83d' }, 'messageId'],
+    [{ event: 'E\ud800' }, 'event'],
+    [{ properties: { k: 'v\udfff' } }, 'properties.k'],
+    [{ properties: { list: ['ok', 'b\ud800'] } }, 'properties.list[1]'],
+    [{ properties: { 'k\ud800': 1 } }, 'properties["k\\ud800"]'],
+    [{ traits: { $unset: ['t\ud800'] } }, 'traits.$unset[0]'],
+    [{ context: { userAgent: '\ud800' } }, 'context.userAgent'],
+    [{ context: { externalIds: [{ id: 'e\ud800', type: 'crm' }] } }, 'context.externalIds[0].id'],
+  ])('refuses an unpaired surrogate anywhere: %j', (over, path) => {
+    const result = bad(track(over));
+    expect(result.error).toMatchObject({ path, code: 'invalid_string' });
+    expect(JSON.stringify(result.error)).not.toMatch(/[\ud800-\udfff]/);
+  });
+
+  it('refuses an unpaired surrogate in page names and group ids', () => {
+    expect(bad({ anonymousId: 'a', name: 'N\ud800' }, 'page').error).toMatchObject({ path: 'name', code: 'invalid_string' });
+    expect(bad({ userId: 'u', groupId: 'g\udc00' }, 'group').error).toMatchObject({ path: 'groupId', code: 'invalid_string' });
+  });
+
+  it('accepts well-formed astral characters (surrogate pairs)', () => {
+    expect(ok(track({ anonymousId: 'a😀', event: '🎉', properties: { '😀': '𝄞' } })).properties).toEqual({ '😀': '𝄞' });
+  });
+
+  it.each([
+    ['timestamp', '0000-01-01'],
+    ['timestamp', '1969-12-31T23:59:59.999Z'],
+    ['timestamp', '1970-01-01T00:30:00+01:00'],
+    ['sentAt', '0001-01-01T00:00:00Z'],
+    ['originalTimestamp', '0999-06-01'],
+  ])('refuses %s %j (before 1970)', (field, value) => {
+    expect(bad(track({ [field]: value })).error).toMatchObject({ path: field, code: 'invalid_date' });
+  });
+
+  it('accepts the bounds of the range', () => {
+    expect(ok(track({ timestamp: '1970-01-01T00:00:00Z' })).timestamp).toBe('1970-01-01T00:00:00.000Z');
+    expect(ok(track({ timestamp: '9999-12-31T23:59:59.999Z' })).timestamp).toBe(RECEIVED_AT);
+  });
+
+  it('refuses a skew-corrected timestamp before 1970 (timestamp and sentAt decades apart)', () => {
+    const result = bad(track({ timestamp: '1970-01-01', sentAt: '9999-12-31' }));
+    expect(result.error).toMatchObject({ path: 'timestamp', code: 'invalid_date' });
+    expect(result.error.message).toMatch(/sentAt/);
+    const viaOriginal = bad(track({ originalTimestamp: '1970-01-01', sentAt: '2100-01-01' }));
+    expect(viaOriginal.error).toMatchObject({ path: 'originalTimestamp', code: 'invalid_date' });
+    const viaEnvelope = bad(track({ timestamp: '1971-01-01' }), 'track', options({ envelope: { sentAt: '9000-01-01' } }));
+    expect(viaEnvelope.error.path).toBe('timestamp');
+  });
+
+  it('the issue of the report: 0000-01-01 with sentAt 9999-12-31 is refused, never -007974-…', () => {
+    expect(bad(track({ timestamp: '0000-01-01', sentAt: '9999-12-31' })).errors.map((e) => e.path)).toEqual(['timestamp']);
+  });
+
+  it('every accepted timestamp is a four-digit-year ISO string', () => {
+    const event = ok(track({ timestamp: '1990-01-01T00:00:00Z', sentAt: '2020-01-01T00:00:00Z' }));
+    expect(event.timestamp).toMatch(/^\d{4}-/);
+  });
+});

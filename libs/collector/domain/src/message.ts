@@ -13,14 +13,18 @@
  * - `userId` or `anonymousId` is required (alias: `userId` and `previousId`); ids are
  *   strings, or numbers which are converted to strings as Segment does; `null`, `""` and
  *   whitespace-only strings count as absent; at most MAX_ID_LENGTH characters;
- * - track: `event` non-empty string; group: `groupId`; page/screen: optional `name`,
+ * - every string and key is well-formed Unicode (no unpaired UTF-16 surrogate);
+ * - track: `event` non-empty string, not `__proto__`/`constructor`/`prototype` (event names
+ *   become object keys downstream); group: `groupId`; page/screen: optional `name`,
  *   `category` strings; fields that belong to other types (`event` on a page, …) are dropped;
  * - `properties`, `traits`, `context`, `integrations`: plain objects when present (`null`
- *   counts as absent), keys escaped (see sanitize.ts), at most MAX_OBJECT_DEPTH deep;
+ *   counts as absent), keys escaped (see sanitize.ts), at most MAX_OBJECT_DEPTH deep, no
+ *   `__proto__`/`constructor`/`prototype` key and no array directly inside an array;
  * - `context.page`, `context.campaign`, `context.library`, `context.traits`: objects;
  *   `context.ip`, `context.userAgent`: strings; `context.externalIds`: array of at most
  *   MAX_EXTERNAL_IDS `{id, type, collection?, encoding?}` (`id` string or number);
- * - `timestamp`, `originalTimestamp`, `sentAt`: ISO-8601 strings when present.
+ * - `timestamp`, `originalTimestamp`, `sentAt`: ISO-8601 strings when present, between
+ *   1970 and 9999 (see time.ts), and so is the skew-corrected `timestamp`.
  *
  * Normalisation:
  * - `messageId` kept, or generated when absent;
@@ -35,8 +39,19 @@
  */
 import { type CollectorErrorCode, CollectorInputError, type ValidationIssue, joinPath } from './errors';
 import { MAX_EXTERNAL_IDS, MAX_ID_LENGTH, MAX_MESSAGE_BYTES, MAX_NAME_LENGTH, jsonByteLength } from './limits';
-import { type JsonObject, type JsonValue, type SanitizeMode, cloneJson, isPlainObject, sanitizeObject } from './sanitize';
-import { correctTimestamp, parseIsoDate } from './time';
+import {
+  FORBIDDEN_KEYS,
+  type JsonObject,
+  type JsonValue,
+  type SanitizeMode,
+  cloneJson,
+  forbiddenKeyError,
+  isPlainObject,
+  isWellFormedString,
+  notWellFormedError,
+  sanitizeObject,
+} from './sanitize';
+import { correctTimestamp, isEventTimeInRange, parseIsoDate } from './time';
 
 export const MESSAGE_TYPES = Object.freeze(['track', 'page', 'screen', 'identify', 'group', 'alias'] as const);
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -146,7 +161,7 @@ function readId(message: Record<string, unknown>, field: string, issues: Issues,
     issues.push(issue(path, 'too_long', `${path} must be at most ${MAX_ID_LENGTH} characters`));
     return undefined;
   }
-  return id;
+  return wellFormed(id, path, issues);
 }
 
 /** An optional free-text field (`name`, `category`). */
@@ -161,7 +176,28 @@ function readText(message: Record<string, unknown>, field: string, issues: Issue
     issues.push(issue(field, 'too_long', `${field} must be at most ${MAX_NAME_LENGTH} characters`));
     return undefined;
   }
-  return value;
+  return wellFormed(value, field, issues);
+}
+
+/** `text`, or undefined with an issue when it has an unpaired surrogate. */
+function wellFormed(text: string, path: string, issues: Issues): string | undefined {
+  if (isWellFormedString(text)) return text;
+  issues.push(notWellFormedError(path).toIssue());
+  return undefined;
+}
+
+/** The `event` of a track. */
+function readEvent(message: Record<string, unknown>, issues: Issues): string | undefined {
+  const value = message['event'];
+  if (typeof value !== 'string' || value.trim() === '') {
+    const code: CollectorErrorCode = value === undefined || value === null ? 'required' : typeof value === 'string' ? 'invalid_value' : 'invalid_type';
+    issues.push(issue('event', code, 'event must be a non-empty string'));
+  } else if (value.length > MAX_NAME_LENGTH) {
+    issues.push(issue('event', 'too_long', `event must be at most ${MAX_NAME_LENGTH} characters`));
+  } else if (FORBIDDEN_KEYS.includes(value)) {
+    issues.push(forbiddenKeyError(value, 'event').toIssue());
+  } else return wellFormed(value, 'event', issues);
+  return undefined;
 }
 
 function readObject(value: unknown, path: string, mode: SanitizeMode, issues: Issues): JsonObject | undefined {
@@ -182,15 +218,29 @@ interface ReadDate {
   ms?: number;
 }
 
+/** Why the (present) `value` of the date `field` is refused, or undefined when it is fine. */
+export function dateIssue(value: unknown, field: string): ValidationIssue | undefined {
+  const ms = parseIsoDate(value);
+  if (ms === undefined) return issue(field, 'invalid_date', `${field} must be an ISO-8601 date`);
+  if (!isEventTimeInRange(ms)) return issue(field, 'invalid_date', `${field} must be between 1970-01-01 and 9999-12-31 (UTC)`);
+  return undefined;
+}
+
 function readDate(message: Record<string, unknown>, field: string, issues: Issues): ReadDate {
   const value = message[field];
   if (value === undefined || value === null) return {};
-  const ms = parseIsoDate(value);
-  if (ms === undefined) {
-    issues.push(issue(field, 'invalid_date', `${field} must be an ISO-8601 date`));
+  const problem = dateIssue(value, field);
+  if (problem) {
+    issues.push(problem);
     return {};
   }
-  return { raw: value as string, ms };
+  return { raw: value as string, ms: parseIsoDate(value) };
+}
+
+/** The skew-corrected time lands before 1970 when sentAt and the client time are decades apart. */
+function correctedTimeIssue(field: 'timestamp' | 'originalTimestamp'): ValidationIssue {
+  const message = `${field} corrected for clock skew (receivedAt − (sentAt − ${field})) falls before 1970: sentAt and ${field} are too far apart`;
+  return issue(field, 'invalid_date', message);
 }
 
 function validateContext(context: JsonObject, issues: Issues): void {
@@ -296,16 +346,9 @@ export function validateMessage(input: unknown, type: MessageType, opts: Validat
   }
 
   switch (type) {
-    case 'track': {
-      const value = msg['event'];
-      if (typeof value !== 'string' || value.trim() === '') {
-        const code: CollectorErrorCode = value === undefined || value === null ? 'required' : typeof value === 'string' ? 'invalid_value' : 'invalid_type';
-        issues.push(issue('event', code, 'event must be a non-empty string'));
-      } else if (value.length > MAX_NAME_LENGTH) {
-        issues.push(issue('event', 'too_long', `event must be at most ${MAX_NAME_LENGTH} characters`));
-      } else event = value;
+    case 'track':
+      event = readEvent(msg, issues);
       break;
-    }
     case 'page':
     case 'screen':
       name = readText(msg, 'name', issues);
@@ -353,6 +396,7 @@ export function validateMessage(input: unknown, type: MessageType, opts: Validat
     sentAt: sentAtMs,
     receivedAt: receivedAtMs,
   });
+  if (!isEventTimeInRange(corrected)) return fail([correctedTimeIssue(timestamp.raw === undefined ? 'originalTimestamp' : 'timestamp')]);
 
   const out: NormalizedEvent = {
     type,

@@ -18,9 +18,16 @@
  * (`$set`/`$set_once` must be objects; `$unset` an array of trait names, which are escaped
  * so that they match the escaped trait keys, or an object whose keys are escaped).
  *
- * Output objects are fresh plain literals; the input is never mutated. `__proto__` keys
- * (and `constructor` keys holding a `prototype`) are refused, so nothing can replace a
- * prototype when the output is later copied with assignment.
+ * Output objects are fresh plain literals; the input is never mutated. Refused (400), so
+ * that every stage and both supported stores can take what the collector accepts:
+ * - keys `__proto__`, `constructor` and `prototype` at any depth (FORBIDDEN_KEYS): later
+ *   stages copy these objects with assignment and use their keys as map keys, where these
+ *   names reach an object's prototype. Other names of Object.prototype (`toString`,
+ *   `valueOf`, …) are ordinary data;
+ * - an array directly inside an array (`[[1]]`): MongoDB stores it, FerretDB refuses the
+ *   whole document ("nested arrays are not supported");
+ * - keys and strings with an unpaired UTF-16 surrogate: not representable in UTF-8, so
+ *   BSON and the Kafka JSON would silently turn them into U+FFFD and ids would not match.
  */
 import { CollectorInputError, joinPath } from './errors';
 import { MAX_OBJECT_DEPTH } from './limits';
@@ -52,6 +59,27 @@ export function unescapeKey(key: string): string {
   if (out.includes(FULLWIDTH_DOT)) out = out.replaceAll(FULLWIDTH_DOT, '.');
   if (out.includes(NUL_SYMBOL)) out = out.replaceAll(NUL_SYMBOL, '\u0000');
   return out;
+}
+
+/** Keys refused at every depth of `properties`, `traits`, `context` and `integrations`. */
+export const FORBIDDEN_KEYS: readonly string[] = Object.freeze(['__proto__', 'constructor', 'prototype']);
+
+// With the `u` flag a well-formed pair is one code point, so only unpaired surrogates match.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** False when `text` contains an unpaired UTF-16 surrogate (`String.prototype.isWellFormed`). */
+export function isWellFormedString(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+/** The 400 for a string (value or key) at `path` that is not well-formed Unicode. */
+export function notWellFormedError(path: string): CollectorInputError {
+  return new CollectorInputError(400, 'invalid_string', `${path} contains an unpaired UTF-16 surrogate (not valid Unicode)`, path);
+}
+
+/** The 400 for a forbidden key (or event name) at `path`. */
+export function forbiddenKeyError(key: string, path: string): CollectorInputError {
+  return new CollectorInputError(400, 'prototype_pollution', `key "${key}" is not allowed (at ${path})`, path);
 }
 
 /** True for `{}`-like objects (prototype `Object.prototype` or `null`), not arrays, dates, … */
@@ -97,7 +125,8 @@ export interface SanitizeOptions {
  * comment), numbers that are not finite replaced by `null` (as JSON would) and non-JSON
  * values dropped (`undefined`, functions, symbols; `null` inside arrays).
  * @throws CollectorInputError 400: `invalid_type` (not a plain object, or a bigint inside,
- *   or a reserved operator with the wrong shape), `too_deep`, `prototype_pollution`.
+ *   or a reserved operator with the wrong shape), `too_deep`, `prototype_pollution`,
+ *   `nested_array`, `invalid_string`.
  */
 export function sanitizeObject(value: unknown, options: SanitizeOptions = {}): JsonObject {
   const path = options.path ?? '';
@@ -130,6 +159,11 @@ function notAnObject(path: string): CollectorInputError {
   return new CollectorInputError(400, 'invalid_type', `${path || 'value'} must be an object`, path);
 }
 
+function nestedArrayError(path: string): CollectorInputError {
+  const message = `${path} is an array directly inside an array, which FerretDB cannot store; wrap the inner array in an object`;
+  return new CollectorInputError(400, 'nested_array', message, path);
+}
+
 function checkDepth(depth: number, path: string, ctx: Ctx): void {
   if (depth > ctx.maxDepth) {
     throw new CollectorInputError(400, 'too_deep', `${path} is nested deeper than ${ctx.maxDepth} levels`, path);
@@ -143,13 +177,7 @@ function sanitizeRecord(value: Record<string, unknown>, path: string, depth: num
     const child = value[key];
     if (child === undefined) continue;
     const childPath = joinPath(path, key);
-    if (key === '__proto__') {
-      throw new CollectorInputError(400, 'prototype_pollution', `key "__proto__" is not allowed (at ${childPath})`, childPath);
-    }
-    if (key === 'constructor' && isPlainObject(child) && Object.prototype.hasOwnProperty.call(child, 'prototype')) {
-      const p = joinPath(childPath, 'prototype');
-      throw new CollectorInputError(400, 'prototype_pollution', `key "constructor.prototype" is not allowed (at ${p})`, p);
-    }
+    checkKey(key, childPath);
     let sanitized: JsonValue | undefined;
     let outKey: string;
     if (mode === 'operators' && RESERVED_TRAIT_OPERATORS.includes(key)) {
@@ -168,6 +196,12 @@ function sanitizeRecord(value: Record<string, unknown>, path: string, depth: num
   return out;
 }
 
+/** A key, or a name that later stages use as one (`$unset` trait names). */
+function checkKey(key: string, path: string): void {
+  if (FORBIDDEN_KEYS.includes(key)) throw forbiddenKeyError(key, path);
+  if (!isWellFormedString(key)) throw notWellFormedError(path);
+}
+
 function sanitizeOperator(key: string, value: unknown, path: string, depth: number, ctx: Ctx): JsonValue {
   if (key === '$unset') {
     if (Array.isArray(value)) {
@@ -176,6 +210,7 @@ function sanitizeOperator(key: string, value: unknown, path: string, depth: numb
         if (typeof name !== 'string') {
           throw new CollectorInputError(400, 'invalid_type', `${path} must be an array of trait names (strings)`, joinPath(path, i));
         }
+        checkKey(name, joinPath(path, i));
         return escapeKey(name);
       });
     }
@@ -189,6 +224,8 @@ function sanitizeOperator(key: string, value: unknown, path: string, depth: numb
 function sanitizeValue(value: unknown, path: string, depth: number, ctx: Ctx): JsonValue | undefined {
   switch (typeof value) {
     case 'string':
+      if (!isWellFormedString(value)) throw notWellFormedError(path);
+      return value;
     case 'boolean':
       return value;
     case 'number':
@@ -201,7 +238,9 @@ function sanitizeValue(value: unknown, path: string, depth: number, ctx: Ctx): J
         checkDepth(depth, path, ctx);
         const out: JsonValue[] = new Array<JsonValue>(value.length);
         for (let i = 0; i < value.length; i++) {
-          out[i] = sanitizeValue(value[i], joinPath(path, i), depth + 1, ctx) ?? null;
+          const itemPath = joinPath(path, i);
+          if (Array.isArray(value[i])) throw nestedArrayError(itemPath);
+          out[i] = sanitizeValue(value[i], itemPath, depth + 1, ctx) ?? null;
         }
         return out;
       }

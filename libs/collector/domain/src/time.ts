@@ -44,6 +44,20 @@ export function parseIsoDate(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * Accepted event times: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z, for
+ * `timestamp`, `originalTimestamp` and `sentAt` as sent and for the skew-corrected
+ * `timestamp`. Segment documents no bound; ours keeps every time a four-digit-year
+ * ISO-8601 string (JavaScript writes years outside 0..9999 as `-007974-…`/`+010000-…`, which
+ * no later stage parses back) and excludes pre-epoch times, which are clock bugs, not events.
+ */
+export const MIN_EVENT_TIME_MS = Date.UTC(1970, 0, 1);
+export const MAX_EVENT_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+export function isEventTimeInRange(ms: number): boolean {
+  return ms >= MIN_EVENT_TIME_MS && ms <= MAX_EVENT_TIME_MS;
+}
+
 export interface ClockInputs {
   /** The message's `timestamp` (client clock), epoch ms. */
   timestamp?: number;
