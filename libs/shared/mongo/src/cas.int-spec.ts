@@ -51,6 +51,19 @@ for (const mode of ['ticket', 'native'] as const) {
       expect((await w.findByIds(c, ['a', 'b', 'zz'])).map((d) => d._id).sort()).toEqual(['a', 'b']);
     });
 
+    it('a write that fails for good leaves the version free: the next writer of that version lands', async () => {
+      const c = coll(`refused_${mode}`);
+      const w = writer();
+      await c.insertOne({ _id: 'p', version: 1, writeId: 'w0', by: 'init' });
+      // a replacement the driver refuses (after the ticket was taken): an operator key
+      const refused = { _id: 'p', version: 2, writeId: 'bad', by: 'x', $set: { a: 1 } } as unknown as Doc;
+      await expect(w.replace(c, 'p', 1, refused)).rejects.toThrow(/dollar|atomic operators/);
+      expect(await w.replace(c, 'p', 1, { _id: 'p', version: 2, writeId: 'w1', by: 'y' })).toBe('applied');
+      await expect(w.writeMany(c, [{ expected: 2, doc: { ...refused, version: 3 } }])).rejects.toThrow(/dollar|atomic operators/);
+      expect(Object.fromEntries(await w.writeMany(c, [{ expected: 2, doc: { _id: 'p', version: 3, writeId: 'w2', by: 'z' } }]))).toEqual({ p: 'applied' });
+      expect(await c.findOne({ _id: 'p' })).toEqual({ _id: 'p', version: 3, writeId: 'w2', by: 'z' });
+    });
+
     it('of 20 concurrent writers expecting one version, exactly one lands', async () => {
       if (mode === 'native' && serverCas === 'ticket') return; // FerretDB's conditional writes are not atomic: the reason ticket mode exists
       const c = coll(`race_${mode}`);

@@ -74,9 +74,14 @@ export interface CasTicketDocument {
   docJson: string;
 }
 
+/** The id of the ticket for moving document `docId` of `coll` to `version`. */
+function ticketId(coll: string, docId: string, version: number): string {
+  return `${coll}|${docId}|${version}`;
+}
+
 /** The ticket for moving `doc` (at `expected`) to `expected + 1`. */
 export function newTicket(coll: string, doc: { _id: string }, expected: number, by: string, at = new Date()): CasTicketDocument {
-  return { _id: `${coll}|${doc._id}|${expected + 1}`, coll, docId: doc._id, version: expected + 1, at, by, docJson: mongo.BSON.EJSON.stringify(doc, { relaxed: false }) };
+  return { _id: ticketId(coll, doc._id, expected + 1), coll, docId: doc._id, version: expected + 1, at, by, docJson: mongo.BSON.EJSON.stringify(doc, { relaxed: false }) };
 }
 
 /** The document a ticket carries. */
@@ -170,14 +175,39 @@ export class VersionedWriter {
       // that write (the document the ticket carries, filtered on the version, so it is a no-op
       // if it did happen). Either way our `expected` is stale now: conflict, the caller re-plans.
       const held = await this.tickets.findOne({ _id: ticketId });
-      if (held && Date.now() - held.at.getTime() >= this.leaseMs) {
-        await collection.replaceOne(filter, ticketDocument<mongo.WithoutId<T>>(held));
-      }
+      if (held && Date.now() - held.at.getTime() >= this.leaseMs) await this.completeAbandoned(collection, filter, held);
       return 'conflict';
     }
     // The ticket is ours: nobody else can move the document off `expected` now, so the filter is exact.
-    const r = await collection.replaceOne(filter, doc as mongo.WithoutId<T>);
-    return r.matchedCount === 0 ? 'conflict' : 'applied';
+    try {
+      const r = await collection.replaceOne(filter, doc as mongo.WithoutId<T>);
+      return r.matchedCount === 0 ? 'conflict' : 'applied';
+    } catch (err) {
+      await this.releaseTickets([ticketId]);
+      throw err;
+    }
+  }
+
+  /**
+   * Writes the document an abandoned ticket carries (filtered on the version: a no-op if that
+   * write did happen). A document the server refuses can never be written: its ticket is
+   * dropped, or it would hold the document at this version for good.
+   */
+  private async completeAbandoned<T extends { _id: string }>(collection: mongo.Collection<T>, filter: mongo.Filter<T>, ticket: CasTicketDocument): Promise<void> {
+    try {
+      await collection.replaceOne(filter, ticketDocument<mongo.WithoutId<T>>(ticket));
+    } catch {
+      await this.releaseTickets([ticket._id]);
+    }
+  }
+
+  /**
+   * Frees version changes whose write failed: the next writer of those documents takes the
+   * ticket again instead of finding it held (and, after the lease, retrying the failed write).
+   */
+  private async releaseTickets(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.tickets.deleteMany({ _id: { $in: [...ids] } });
   }
 
   /**
@@ -220,7 +250,7 @@ export class VersionedWriter {
           // Complete an abandoned move (see `replace`).
           const ticket = await this.tickets.findOne({ _id: (tickets[i] as CasTicketDocument)._id });
           if (ticket && Date.now() - ticket.at.getTime() >= this.leaseMs) {
-            await collection.replaceOne({ _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, ticketDocument<mongo.WithoutId<T>>(ticket));
+            await this.completeAbandoned(collection, { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, ticket);
           }
         }
         replaces = replaces.filter((_, i) => !lostSet.has(i));
@@ -229,11 +259,16 @@ export class VersionedWriter {
     let matched = 0;
     for (let i = 0; i < replaces.length; i += MAX_BULK_UPDATES) {
       const chunk = replaces.slice(i, i + MAX_BULK_UPDATES);
-      const r = await collection.bulkWrite(
-        chunk.map((w) => ({ replaceOne: { filter: { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, replacement: w.doc as mongo.WithoutId<T> } })),
-        { ordered: false },
-      );
-      matched += r.matchedCount;
+      try {
+        const r = await collection.bulkWrite(
+          chunk.map((w) => ({ replaceOne: { filter: { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, replacement: w.doc as mongo.WithoutId<T> } })),
+          { ordered: false },
+        );
+        matched += r.matchedCount;
+      } catch (err) {
+        if (this.mode === 'ticket') await this.releaseUnwritten(collection, chunk);
+        throw err;
+      }
     }
     if (matched === replaces.length) {
       for (const w of replaces) out.set(w.doc._id, 'applied');
@@ -242,6 +277,13 @@ export class VersionedWriter {
     const landed = new Map((await this.findByIds(collection, replaces.map((w) => w.doc._id), { writeId: 1 })).map((d) => [d._id, d.writeId]));
     for (const w of replaces) out.set(w.doc._id, landed.get(w.doc._id) === w.doc.writeId ? 'applied' : 'conflict');
     return out;
+  }
+
+  /** After a failed bulk write: the tickets of the replacements that did not land are released. */
+  private async releaseUnwritten<T extends { _id: string; writeId: string }>(collection: mongo.Collection<T>, chunk: readonly { expected: number; doc: T }[]): Promise<void> {
+    const landed = new Map((await this.findByIds(collection, chunk.map((w) => w.doc._id), { writeId: 1 })).map((d) => [d._id, d.writeId]));
+    const unwritten = chunk.filter((w) => landed.get(w.doc._id) !== w.doc.writeId);
+    await this.releaseTickets(unwritten.map((w) => ticketId(collection.collectionName, w.doc._id, w.expected + 1)));
   }
 
   /** The documents among `ids` that exist: one `$in`, or point reads (see `pointReads`). */
