@@ -49,6 +49,17 @@ describe('the write key', () => {
     expect(again.sources.filter((s) => s.name === 'demo-shop')).toHaveLength(1);
   });
 
+  it("allows the shop's origins on its source (the decision API answers only those), also on a source from an earlier run", async () => {
+    const file = join(dir, 'origins-key');
+    const origins = ['http://127.0.0.1:8091', 'http://localhost:8091'];
+    const settings = { writeKeyFile: file, collectorUrl: collector.http.url, adminToken: TEST_ADMIN_TOKEN, sourceName: 'demo-shop-origins' };
+    await resolveWriteKey({ ...settings, siteOrigins: [origins[0] as string] }, log);
+    const list = async () => ((await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { sources: { name: string; allowedOrigins: string[] }[] }).sources.find((s) => s.name === 'demo-shop-origins');
+    expect((await list())?.allowedOrigins).toEqual([origins[0]]);
+    await resolveWriteKey({ ...settings, siteOrigins: origins }, log);
+    expect((await list())?.allowedOrigins).toEqual(origins);
+  });
+
   it('is replaced when the collector does not know the saved one (a new database)', async () => {
     const file = join(dir, 'stale-key');
     writeFileSync(file, 'wk_not_known_to_this_collector\n');

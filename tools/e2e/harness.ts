@@ -40,6 +40,9 @@ export interface Stack {
   tap: TopicTap;
   writeKey: string;
   sourceId: string;
+  /** The source's server key and identity secret (server-side decision API calls, userHash). */
+  serverKey: string;
+  identitySecret: string;
   browser: Browser;
   shop: RunningDemoShop;
   /** Another demo shop (other options) on a free port; stopped with the stack. */
@@ -47,10 +50,23 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function createSource(collectorUrl: string, name: string): Promise<{ id: string; writeKey: string }> {
+export interface CreatedSource {
+  id: string;
+  writeKey: string;
+  serverKey: string;
+  identitySecret: string;
+}
+
+export async function createSource(collectorUrl: string, name: string): Promise<CreatedSource> {
   const res = await fetch(`${collectorUrl}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
   if (res.status !== 201) throw new Error(`creating a source failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: string; writeKey: string };
+  return (await res.json()) as CreatedSource;
+}
+
+/** Lets pages of these origins call the decision API with the source's write key (CORS per source). */
+export async function allowOrigins(collectorUrl: string, sourceId: string, allowedOrigins: string[]): Promise<void> {
+  const res = await fetch(`${collectorUrl}/v1/sources/${sourceId}`, { method: 'PATCH', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ allowedOrigins }) });
+  if (res.status !== 200) throw new Error(`setting the allowed origins failed: ${res.status} ${await res.text()}`);
 }
 
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
@@ -69,6 +85,7 @@ export async function startStack(shopOptions: Partial<DemoShopOptions> = {}): Pr
     const startShop = async (options: Partial<DemoShopOptions> = {}): Promise<RunningDemoShop> => {
       const shop = await startDemoShop({ collectorUrl, writeKey: source.writeKey, host: '127.0.0.1', port: 0, ...options, trackerOptions: { ...FAST_TRACKER, ...options.trackerOptions } });
       shops.push(shop);
+      await allowOrigins(collectorUrl, source.id, shops.map((x) => new URL(x.url).origin));
       return shop;
     };
     const shop = await startShop(shopOptions);
@@ -81,6 +98,8 @@ export async function startStack(shopOptions: Partial<DemoShopOptions> = {}): Pr
       tap: t,
       writeKey: source.writeKey,
       sourceId: source.id,
+      serverKey: source.serverKey,
+      identitySecret: source.identitySecret,
       browser: b,
       shop,
       startShop,

@@ -77,7 +77,8 @@ it('answers the seed examples from events sent to the collector: a discount code
   const order = (userId: string, id: string, total: number) => ({ type: 'track', userId, event: 'Order Completed', properties: { order_id: id, total, currency: 'EUR' } });
   await send([{ type: 'identify', userId: 'ada', traits: { firstName: 'Ada' } }, order('ada', 'o-a1', 400), order('ada', 'o-a2', 300)]);
   await send([{ type: 'identify', userId: 'grace', traits: { firstName: 'Grace' } }, order('grace', 'o-g1', 10), order('grace', 'o-g2', 12), order('grace', 'o-g3', 8)]);
-  const decide = async (userId: string) => (await fetch(`${activation.http.url}/v1/decide`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ writeKey: stack.writeKey, userId, slots: ['home-banner'] }) })).json() as Promise<{ segments: string[]; slots: Record<string, { ruleId: string | null; html?: string }> }>;
+  // As the shop's server asks: its server key vouches for the user id.
+  const decide = async (userId: string) => (await fetch(`${activation.http.url}/v1/decide`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${stack.serverKey}` }, body: JSON.stringify({ userId, slots: ['home-banner'] }) })).json() as Promise<{ segments: string[]; slots: Record<string, { ruleId: string | null; html?: string }> }>;
   const ada = await waitFor(async () => {
     const d = await decide('ada');
     return d.slots['home-banner']?.ruleId === 'vip-discount' ? d : null;

@@ -151,7 +151,7 @@ async function main() {
     `  admin token   ${token}   (MOSAIC_ADMIN_TOKEN; saved in .mosaic/admin-token)`,
     '',
     '  Create a source and send an event:',
-    `    curl -s -X POST http://127.0.0.1:8080/v1/sources -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"name":"website"}'`,
+    `    curl -s -X POST http://127.0.0.1:8080/v1/sources -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"name":"website","allowedOrigins":["https://www.example.com"]}'`,
     `    curl -s -X POST http://127.0.0.1:8080/v1/track -u <writeKey>: -H 'Content-Type: application/json' -d '{"anonymousId":"a1","event":"Product Viewed","properties":{"sku":"X1"}}'`,
     '  and read the visitor\'s profile and timeline:',
     `    curl -s http://127.0.0.1:8082/v1/profiles/by/anonymousId/a1 -H "Authorization: Bearer ${token}"`,

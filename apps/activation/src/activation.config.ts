@@ -1,5 +1,5 @@
 import { OutboundAllowList } from '@mosaic/activation-domain';
-import { z } from '@mosaic/shared-config';
+import { trustProxyVar, z } from '@mosaic/shared-config';
 
 /** The activation service's own environment variables (the common ones are in @mosaic/shared-config). */
 export const activationEnvSchema = z.object({
@@ -17,6 +17,16 @@ export const activationEnvSchema = z.object({
   ACTIVATION_CONFIG_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   /** Profiles held by each instance's decision cache. */
   ACTIVATION_DECISION_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+  /** Decision API calls a second per write (or server) key, per instance; refills continuously. */
+  ACTIVATION_DECIDE_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(2000),
+  /** Calls a key may make at once before the rate applies (default: two seconds' worth). */
+  ACTIVATION_DECIDE_BURST_PER_KEY: z.coerce.number().int().min(1).max(10_000_000).optional(),
+  /** Decision API calls a second per client address, per instance. */
+  ACTIVATION_DECIDE_RATE_PER_IP: z.coerce.number().positive().max(1_000_000).default(50),
+  /** Calls a client address may make at once (default: two seconds' worth). */
+  ACTIVATION_DECIDE_BURST_PER_IP: z.coerce.number().int().min(1).max(10_000_000).optional(),
+  /** Whose `X-Forwarded-For` gives the client address: `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs (as COLLECTOR_TRUST_PROXY). */
+  ACTIVATION_TRUST_PROXY: trustProxyVar(),
   /** The collector whose signed email tracking rewrites email links and adds the open pixel (`POST /v1/email/rewrite`, admin token). */
   ACTIVATION_COLLECTOR_URL: z
     .string()

@@ -1,6 +1,6 @@
 import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
-import { RetryPolicy } from '@mosaic/activation-domain';
-import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, OutboundGuard, WriteKeyVerifier, type DeliveryDocument } from '@mosaic/activation-data-access';
+import { RetryPolicy, TokenBuckets } from '@mosaic/activation-domain';
+import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, OutboundGuard, SourcesFeed, type DeliveryDocument } from '@mosaic/activation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
@@ -20,7 +20,10 @@ export class ActivationService {
   readonly ingest: Ingest;
   readonly dispatcher: Dispatcher;
   readonly decisions: DecisionCache;
-  readonly writeKeys: WriteKeyVerifier;
+  /** The sources keys are checked against (`mosaic.sources`). */
+  readonly sources: SourcesFeed;
+  /** Decision API rate limits, per key and per client address. */
+  readonly decideLimits: { perKey: TokenBuckets; perIp: TokenBuckets };
   private readonly feed: DecisionFeed;
   readonly email: EmailSender;
   /** Where webhooks and SMTP may connect (DESIGN §12). */
@@ -67,7 +70,11 @@ export class ActivationService {
       },
     });
     this.decisions = new DecisionCache(this.store, own.ACTIVATION_DECISION_CACHE_ENTRIES);
-    this.writeKeys = new WriteKeyVerifier({ collectorUrl: own.ACTIVATION_COLLECTOR_URL, adminToken: env.adminToken });
+    this.sources = new SourcesFeed(platform.kafka, platform.topics.sources, env.kafka.consumer.groupId, (err) => logger.warn({ err }, 'sources topic: a record could not be read; skipped'));
+    this.decideLimits = {
+      perKey: new TokenBuckets({ ratePerSecond: own.ACTIVATION_DECIDE_RATE_PER_KEY, burst: own.ACTIVATION_DECIDE_BURST_PER_KEY ?? Math.ceil(2 * own.ACTIVATION_DECIDE_RATE_PER_KEY), maxKeys: 100_000 }),
+      perIp: new TokenBuckets({ ratePerSecond: own.ACTIVATION_DECIDE_RATE_PER_IP, burst: own.ACTIVATION_DECIDE_BURST_PER_IP ?? Math.ceil(2 * own.ACTIVATION_DECIDE_RATE_PER_IP), maxKeys: 200_000 }),
+    };
     this.feed = new DecisionFeed(platform.kafka, { profilesChanges: platform.topics.profilesChanges, segmentsMembership: platform.topics.segmentsMembership }, `${env.kafka.consumer.groupId}.decisions`, this.decisions, (err) =>
       logger.warn({ err }, 'decision cache: a record could not be read; skipped'),
     );
@@ -100,7 +107,10 @@ export class ActivationService {
     platform.consumers().register({ topic: 'profilesChanges', handler: service.onProfileChange });
     for (const t of service.tasks) t.start();
     await service.feed.start();
+    await service.sources.start();
+    platform.runtime.readiness.add({ name: 'sources-topic', check: async () => ({ ok: service.sources.caughtUp, detail: { sources: service.sources.directory.size } }) });
     platform.onShutdown(async () => {
+      await service.sources.stop();
       await service.feed.stop();
       await Promise.all(service.tasks.map((t) => t.stop()));
       await service.dispatcher.drain();

@@ -1,4 +1,4 @@
-import { ConfigError, boolVar, intVar, z, type CommonConfig } from '@mosaic/shared-config';
+import { ConfigError, boolVar, intVar, trustProxyVar, z, type CommonConfig } from '@mosaic/shared-config';
 import { deriveDevSigningKey, parseSigningKeys, type SigningKey } from '@mosaic/collector-domain';
 
 /** The collector's own environment variables (the common ones are in @mosaic/shared-config). */
@@ -8,7 +8,7 @@ export const collectorEnvSchema = z.object({
   COLLECTOR_DEDUP_MAX_ENTRIES: intVar(200_000, 0, 50_000_000),
   COLLECTOR_WRITE_KEY_CACHE_SECONDS: intVar(30, 0, 3_600),
   /** `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs. */
-  COLLECTOR_TRUST_PROXY: z.string().default('false'),
+  COLLECTOR_TRUST_PROXY: trustProxyVar(),
   COLLECTOR_CORS: boolVar(true),
   /** Email tracking: `kid:secret,...` (first signs, all verify; secrets ≥ 32 bytes). Required when NODE_ENV=production. */
   COLLECTOR_EMAIL_SIGNING_KEYS: z
@@ -33,14 +33,7 @@ export const collectorEnvSchema = z.object({
 
 export type CollectorEnv = z.infer<typeof collectorEnvSchema>;
 
-/** Fastify's `trustProxy` from the setting. */
-export function trustProxySetting(v: string): boolean | number | string[] {
-  const t = v.trim().toLowerCase();
-  if (t === 'false' || t === '' || t === '0') return false;
-  if (t === 'true') return true;
-  if (/^\d+$/.test(t)) return Number(t);
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
-}
+export { trustProxySetting } from '@mosaic/shared-config';
 
 /**
  * The email signing keys: `COLLECTOR_EMAIL_SIGNING_KEYS`, or — outside production only — a

@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@mosaic/shared-service';
 import { MAX_BATCH_BYTES } from '@mosaic/collector-domain';
-import { collectorEnvSchema, trustProxySetting } from './collector.config';
+import { trustProxySetting } from '@mosaic/shared-config';
+import { collectorEnvSchema } from './collector.config';
 import { CollectorModule } from './collector.module';
 import { configureCollectorFastify } from './http';
 

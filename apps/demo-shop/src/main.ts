@@ -4,12 +4,18 @@ import { createLogger } from '@mosaic/shared-logging';
 import { startDemoShop } from './server';
 import { resolveWriteKey } from './write-key';
 
+/** Where visitors' browsers open the shop (its pages call the decision API from these origins). */
+function siteOrigins(http: { host: string; port: number }): string[] {
+  const hosts = ['127.0.0.1', 'localhost', ...(['0.0.0.0', '::', '127.0.0.1', 'localhost'].includes(http.host) ? [] : [http.host])];
+  return hosts.map((h) => `http://${h.includes(':') ? `[${h}]` : h}:${http.port}`);
+}
+
 async function main(): Promise<void> {
   const config = loadDemoShopConfig();
   const logger = createLogger({ service: 'demo-shop', level: config.logLevel });
   const log = (msg: string, fields: Record<string, unknown> = {}): void => logger.info(fields, msg);
   const writeKey = await resolveWriteKey(
-    { writeKey: config.writeKey, writeKeyFile: config.writeKeyFile, collectorUrl: config.collectorUrl, adminToken: config.adminToken, sourceName: config.sourceName },
+    { writeKey: config.writeKey, writeKeyFile: config.writeKeyFile, collectorUrl: config.collectorUrl, adminToken: config.adminToken, sourceName: config.sourceName, siteOrigins: siteOrigins(config.http) },
     log,
   );
   const shop = await startDemoShop({

@@ -15,6 +15,7 @@ import {
   RawEvent,
   ResolvedEvent,
   SegmentMembershipChange,
+  SourceState,
   SplitNotice,
   type ResolvedMessage,
 } from './messages';
@@ -67,6 +68,7 @@ export const Schemas = Object.freeze({
   }),
   profileChange: schema<ProfileChange>('profiles.changes', 1, ['profilesChanges'], () => ProfileChange),
   segmentMembership: schema<SegmentMembershipChange>('segments.membership', 1, ['segmentsMembership'], () => SegmentMembershipChange),
+  sourceState: schema<SourceState>('sources', 1, ['sources'], () => SourceState),
   deadLetter: schema<DeadLetter>(
     'dead-letter',
     1,

@@ -7,10 +7,14 @@ import {
   TOPIC_SPECS,
   decodeMessage,
   encodeMessage,
+  exactOrigin,
+  keyDigest,
+  parseAllowedOrigins,
   topicName,
   topicNames,
   type RawEvent,
   type SegmentMembershipChange,
+  type SourceState,
 } from './index';
 
 const raw: RawEvent = {
@@ -34,9 +38,9 @@ describe('topics', () => {
     expect(names.dlqIdentity).toBe('acme.dlq.identity');
     expect(topicNames().eventsResolved).toBe('mosaic.events.resolved');
   });
-  it('compacts only the public membership topic', () => {
+  it('compacts only the membership topic and the sources table', () => {
     const compacted = Object.values(TOPIC_SPECS).filter((s) => s.cleanupPolicy === 'compact').map((s) => s.key);
-    expect(compacted).toEqual(['segmentsMembership']);
+    expect(compacted).toEqual(['segmentsMembership', 'sources']);
   });
   it('rejects prefixes that would make invalid topic names', () => {
     expect(() => topicName('bad prefix.', 'eventsRaw')).toThrow(/invalid topic prefix/);
@@ -127,5 +131,47 @@ describe('codec', () => {
     expect(decodeMessage(Schemas.segmentMembership, encodeMessage(Schemas.segmentMembership, change, { producer: 'segmentation' }).value).payload).toEqual(change);
     expect(() => encodeMessage(Schemas.segmentMembership, { ...change, change: 'left' as never }, { producer: 's' })).toThrow(/change/);
     expect(() => encodeMessage(Schemas.segmentMembership, { ...change, profileVersion: -1 }, { producer: 's' })).toThrow(/profileVersion/);
+  });
+});
+
+describe('sources (internal)', () => {
+  const state: SourceState = {
+    id: 'src_1',
+    name: 'shop',
+    writeKeyHash: keyDigest('wk'),
+    serverKeyHash: keyDigest('sk_x'),
+    identitySecret: 'c2VjcmV0',
+    allowedOrigins: ['https://shop.example.com'],
+    revokedAt: null,
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('round-trips a source state; older states without server key or secret are valid', () => {
+    expect(decodeMessage(Schemas.sourceState, encodeMessage(Schemas.sourceState, state, { producer: 'collector' }).value).payload).toEqual(state);
+    const { serverKeyHash: _s, identitySecret: _i, ...old } = state;
+    expect(() => encodeMessage(Schemas.sourceState, { ...old, allowedOrigins: [], revokedAt: '2026-01-02T00:00:00.000Z' }, { producer: 'c' })).not.toThrow();
+    expect(() => encodeMessage(Schemas.sourceState, { ...state, writeKeyHash: 'plain-key' }, { producer: 'c' })).toThrow(/writeKeyHash/);
+    expect(() => encodeMessage(Schemas.sourceState, { ...state, allowedOrigins: ['https://shop.example.com/path'] }, { producer: 'c' })).toThrow(/allowedOrigins/);
+  });
+
+  it('digests keys as hex SHA-256', () => {
+    expect(keyDigest('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('takes exact origins only, normalised as browsers send them', () => {
+    expect(exactOrigin('https://Shop.Example.com')).toEqual({ ok: true, origin: 'https://shop.example.com' });
+    expect(exactOrigin('https://shop.example.com:443/')).toEqual({ ok: true, origin: 'https://shop.example.com' });
+    expect(exactOrigin('http://127.0.0.1:8091')).toEqual({ ok: true, origin: 'http://127.0.0.1:8091' });
+    for (const bad of ['*', 'https://*.example.com', 'shop.example.com', 'ftp://x.example.com', 'https://shop.example.com/app', 'https://u:p@shop.example.com', '']) {
+      expect(exactOrigin(bad).ok).toBe(false);
+    }
+  });
+
+  it('names each bad allowed origin', () => {
+    expect(parseAllowedOrigins(['https://a.example.com', 'https://a.example.com/', 'http://b.example.com:8080'])).toEqual({ ok: true, origins: ['https://a.example.com', 'http://b.example.com:8080'] });
+    const r = parseAllowedOrigins(['https://a.example.com', 'https://a.example.com/x', 7]);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.errors).toEqual([expect.stringMatching(/^allowedOrigins\[1\]: .*no path/), expect.stringMatching(/^allowedOrigins\[2\]: must be a string/)]);
+    expect(parseAllowedOrigins('https://a.example.com').ok).toBe(false);
   });
 });

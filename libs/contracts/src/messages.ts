@@ -5,15 +5,19 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   Equals,
   IsArray,
   IsIn,
   IsInt,
   IsISO8601,
+  IsHexadecimal,
   IsNotEmpty,
   IsObject,
   IsOptional,
   IsString,
+  Length,
+  Matches,
   MaxLength,
   Min,
   ValidateIf,
@@ -161,4 +165,26 @@ export class DeadLetter {
   @ValidateNested() @Type(() => DeadLetterError) error!: DeadLetterError;
   @IsInt() @Min(1) attempts!: number;
   @IsISO8601() failedAt!: string;
+}
+
+/**
+ * `mosaic.sources` (internal, compacted, key = source id): the whole current state of a
+ * collector source after every change, so every instance that serves a public endpoint
+ * checks keys locally and learns a revocation within seconds. Secrets appear only as
+ * digests, except the identity-verification secret (an HMAC key must be held to verify).
+ */
+export class SourceState {
+  @IsString() @IsNotEmpty() @MaxLength(256) id!: string;
+  @IsString() @MaxLength(200) name!: string;
+  /** {@link keyDigest} of the write key. */
+  @IsHexadecimal() @Length(64, 64) writeKeyHash!: string;
+  /** {@link keyDigest} of the server key; absent before one is issued. */
+  @IsOptional() @IsHexadecimal() @Length(64, 64) serverKeyHash?: string;
+  /** The HMAC-SHA256 key of identity verification (`userHash`); absent before one is issued. */
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256) identitySecret?: string;
+  /** Exact browser origins (`https://shop.example.com`) allowed to call public endpoints with this source's key. */
+  @IsArray() @ArrayMaxSize(100) @Matches(/^https?:\/\/[^/?#\s]+$/, { each: true }) allowedOrigins!: string[];
+  @ValidateIf((_o, v) => v !== null) @IsISO8601() revokedAt!: string | null;
+  /** When the source last changed: of two states of one source, the later wins. */
+  @IsISO8601() updatedAt!: string;
 }

@@ -10,6 +10,7 @@ export type TopicKey =
   | 'profilesChanges'
   | 'segmentsMembership'
   | 'activationDeliveries'
+  | 'sources'
   | 'dlqCollector'
   | 'dlqIdentity'
   | 'dlqEnrichment'
@@ -72,6 +73,15 @@ export const TOPIC_SPECS: Readonly<Record<TopicKey, TopicSpec>> = Object.freeze(
     cleanupPolicy: 'delete',
     retentionMs: 7 * DAY,
     description: 'Delivery attempts and outcomes of the activation service.',
+  },
+  sources: {
+    key: 'sources',
+    suffix: 'sources',
+    keyedBy: 'sourceId',
+    cleanupPolicy: 'compact',
+    retentionMs: -1,
+    description:
+      'Internal: the current access settings of every collector source (key digests, identity secret, allowed origins, revocation), read from the start by every collector and activation instance. Carries secrets: not for other teams.',
   },
   dlqCollector: dlq('dlqCollector', 'collector'),
   dlqIdentity: dlq('dlqIdentity', 'identity'),

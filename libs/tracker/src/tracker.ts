@@ -382,18 +382,23 @@ export class Tracker {
    * Asks the decision API (`POST <activationHost>/v1/decide`) which content the page's slots
    * (`data-mosaic-slot`) should show for this visitor, and renders it into them. When the
    * service answers 404 (not deployed) or consent is missing, it resolves with no decision and
-   * the page keeps its default content; other failures reject.
+   * the page keeps its default content; other failures reject. `userHash` (hex
+   * HMAC-SHA256 of the user id with the source's identity secret, from the site's server)
+   * lets the decision use the identified user's profile.
    */
-  decide(request?: { slots?: string[]; render?: boolean; [k: string]: unknown }): Promise<Decision> {
+  decide(request?: { slots?: string[]; render?: boolean; userHash?: string; [k: string]: unknown }): Promise<Decision> {
     const w = this.w;
     const doc = w.document;
-    const r: { slots?: string[]; render?: boolean } = isObject(request) ? request : {};
+    const r: { slots?: string[]; render?: boolean; userHash?: string } = isObject(request) ? request : {};
     const elements = doc.querySelectorAll('[data-mosaic-slot]');
     const slots: string[] = Array.isArray(r.slots) ? r.slots.map(String) : [];
     if (!Array.isArray(r.slots)) for (let i = 0; i < elements.length; i++) slots.push((elements[i] as ElementLike).getAttribute('data-mosaic-slot') || '');
     const fallback: Decision = { segments: [], slots: {}, fallback: true };
     if (!this.allowed) return Promise.resolve(fallback);
-    const body = JSON.stringify({ writeKey: this.writeKey, anonymousId: this.aid, userId: this.uid, slots, context: this.context() });
+    // A browser is anonymous to the decision API: the user id goes along only with the userHash
+    // the site's server computed for it (identity verification); without it, the anonymous id.
+    const verified = typeof r.userHash === 'string' && r.userHash !== '' && this.uid;
+    const body = JSON.stringify({ writeKey: this.writeKey, anonymousId: this.aid, userId: verified ? this.uid : undefined, userHash: verified ? r.userHash : undefined, slots, context: this.context() });
     const Abort = w.AbortController;
     const ctl = Abort ? new Abort() : undefined;
     let timer = 0;

@@ -3,7 +3,7 @@
  * attributes — from an in-process cache kept current by a per-instance feed of
  * `profiles.changes` and `segments.membership`, read through to `activation_profiles` (by its
  * indexed identifier keys, never a scan on MongoDB) on a miss. A cold instance is correct,
- * only slower. Also the write-key check (the collector owns sources), cached.
+ * only slower. (Keys are checked against `mosaic.sources`: ./sources-feed.ts.)
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
@@ -182,33 +182,5 @@ export class DecisionFeed {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
-  }
-}
-
-/** Write keys checked with the collector (`POST /v1/sources/verify`), cached: known keys 5 minutes, unknown 30 seconds. */
-export class WriteKeyVerifier {
-  private readonly cache = new LruMap<string, { sourceId: string | null; until: number }>(10_000);
-
-  constructor(private readonly opts: { collectorUrl: string; adminToken: string; clock?: () => number }) {}
-
-  /** The source id of an active write key, or null. Throws when the collector cannot answer. */
-  async verify(writeKey: string): Promise<string | null> {
-    const now = (this.opts.clock ?? Date.now)();
-    const held = this.cache.get(writeKey);
-    if (held && held.until > now) return held.sourceId;
-    const res = await fetch(`${this.opts.collectorUrl}/v1/sources/verify`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${this.opts.adminToken}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ writeKey }),
-      signal: AbortSignal.timeout(2_000),
-    });
-    if (res.status === 404) {
-      this.cache.set(writeKey, { sourceId: null, until: now + 30_000 });
-      return null;
-    }
-    if (res.status !== 200) throw new Error(`the collector answered ${res.status} to a write-key check`);
-    const sourceId = ((await res.json()) as { id: string }).id;
-    this.cache.set(writeKey, { sourceId, until: now + 300_000 });
-    return sourceId;
   }
 }

@@ -5,3 +5,4 @@ export * from './ingest';
 export * from './email';
 export * from './outbound';
 export * from './decisions';
+export * from './sources-feed';

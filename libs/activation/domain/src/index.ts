@@ -78,3 +78,7 @@ export type {
   DecisionContext,
   DecideOptions,
 } from './experiences';
+export { SourceDirectory, userHashOf, verifyUserHash, originAllowed, profileVisibleTo } from './decide-access';
+export type { SourceAccess } from './decide-access';
+export { TokenBuckets } from './token-bucket';
+export type { TokenBucketOptions, TakeResult } from './token-bucket';

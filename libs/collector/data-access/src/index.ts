@@ -1,2 +1,3 @@
 export * from './sources.repository';
 export * from './write-key.cache';
+export * from './source-changes';

@@ -21,7 +21,7 @@ import { type EnrichmentConfig, enrichmentConfig } from './config';
 import { countryOfIp, parseUserAgent } from './device';
 import { type CategoryPriceIndex, pricePosition, tierOfPosition } from './price-index';
 import { addToSessions } from './sessions';
-import { type ProfileState, emptyProfile } from './state';
+import { type ProfileState, emptyProfile, withSources } from './state';
 import { applyTraitWrites } from './traits';
 import { fieldKey, iso, isObj, maxDefined, minDefined, ms, num, obj, own, round, stableJson, str } from './util';
 
@@ -99,6 +99,7 @@ export function applyEvent(state: ProfileState | undefined, resolved: ResolvedEv
   const halfLife = cfg.affinityHalfLifeDays * 86_400_000;
 
   s.identifiers = addIdentifiers(s.identifiers, resolved.identifiers, cfg.maxIdentifiers);
+  c.sources = withSources(c.sources, [str(ev.sourceId, 256)]);
   applyTraitWrites(s, ev, t, cfg.maxTraits);
 
   const system = name !== undefined && SYSTEM_EVENTS.has(name);

@@ -168,3 +168,28 @@ describe('applyEvent idempotence (property)', () => {
     );
   });
 });
+
+describe('computed.sources (the decision API scopes profiles by it)', () => {
+  const from = (sourceId: string, messageId: string): ResolvedEvent => ev({ sourceId, messageId });
+
+  it('lists the sources a profile has events from, in order of their first event, bounded', () => {
+    const s = applyAll([from('src_a', 'm1'), from('src_b', 'm2'), from('src_a', 'm3')]);
+    expect(s.computed.sources).toEqual(['src_a', 'src_b']);
+    const many = applyAll(Array.from({ length: 30 }, (_, i) => from(`src_${i}`, `n${i}`)));
+    expect(many.computed.sources).toHaveLength(20);
+    expect(many.computed.sources?.[0]).toBe('src_0');
+  });
+
+  it('keeps both profiles’ sources on a merge', () => {
+    const a = applyAll([from('src_a', 'm1')]);
+    const b = applyAll([from('src_b', 'm2'), from('src_a', 'm3')], CTX, undefined);
+    const merged = foldMerge({ ...a, profileId: 'A' }, { ...b, profileId: 'B' }, notice('A', 'B'));
+    expect(merged.computed.sources).toEqual(['src_a', 'src_b']);
+  });
+
+  it('starts the list on the next event of a profile stored before it existed', () => {
+    const old = applyAll([from('src_a', 'm1')]);
+    delete old.computed.sources;
+    expect(applyEvent(old, from('src_b', 'm2'), CTX).state.computed.sources).toEqual(['src_b']);
+  });
+});

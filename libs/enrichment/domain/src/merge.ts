@@ -19,7 +19,7 @@ import { mergeAffinity, mergeCounted, mergeDaily, pushRing, roundMoney } from '.
 import { type EnrichmentConfig, enrichmentConfig } from './config';
 import type { CategoryPriceIndex } from './price-index';
 import { mergeSessions } from './sessions';
-import type { ProfileState } from './state';
+import { type ProfileState, withSources } from './state';
 import { foldTraits } from './traits';
 import { iso, maxDefined, minDefined, ms } from './util';
 
@@ -60,6 +60,7 @@ export function foldMerge(survivor: ProfileState, loser: ProfileState, notice: M
 
   s.identifiers = addIdentifiers(addIdentifiers(s.identifiers, L.identifiers, cfg.maxIdentifiers), notice.movedIdentifiers, cfg.maxIdentifiers);
   foldTraits(s, L, cfg.maxTraits);
+  c.sources = withSources(c.sources, lc.sources ?? []);
 
   c.firstSeen = minIso(c.firstSeen, lc.firstSeen);
   c.lastSeen = maxIso(c.lastSeen, lc.lastSeen);

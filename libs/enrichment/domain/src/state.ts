@@ -66,7 +66,23 @@ export interface DayBucket {
   orders: number;
 }
 
+/** How many sources a profile remembers (`computed.sources`). */
+export const MAX_PROFILE_SOURCES = 20;
+
+/** `held` with the sources of `added` it lacks, in order, up to {@link MAX_PROFILE_SOURCES}. */
+export function withSources(held: readonly string[] | undefined, added: readonly (string | undefined)[]): string[] {
+  const out = [...(held ?? [])];
+  for (const id of added) if (id !== undefined && out.length < MAX_PROFILE_SOURCES && !out.includes(id)) out.push(id);
+  return out;
+}
+
 export interface ComputedAttributes {
+  /**
+   * The collector sources this profile has events from, in order of their first event, at most
+   * {@link MAX_PROFILE_SOURCES}: the decision API shows the profile only to these sources.
+   * Absent on profiles stored before it existed (until their next event).
+   */
+  sources?: string[];
   firstSeen?: string;
   lastSeen?: string;
   /** Sessions (visits): runs of activity separated by more than `sessionGapMinutes`. */

@@ -1,2 +1,3 @@
 export * from './config';
 export * from './demo-shop';
+export * from './trust-proxy';
