@@ -13,12 +13,15 @@ Commands:
                             MONGODB_URI=... on stdout (progress goes to stderr)
   down [--purge]            stop what "up" started (by PID); --purge also deletes .mosaic/data
   status [--json]           what is up and where (exit code 0 when both answer, 3 otherwise)
-  logs [-f] [-n <lines>] [kafka|mongo]
-                            the last lines of .mosaic/logs/{kafka,mongo}.log; -f follows
+  logs [-f] [-n <lines>] [kafka|mongo|postgres]
+                            the last lines of .mosaic/logs/{kafka,mongo,postgres}.log; -f follows
 
 Environment:
   KAFKA_BROKERS + MONGODB_URI   use these servers (both must be set)
   MOSAIC_KAFKA_PORT (9092), MOSAIC_KAFKA_CONTROLLER_PORT (port + 1), MOSAIC_MONGO_PORT (27017)
+  MOSAIC_POSTGRES_PORT (27432)  the PostgreSQL cluster behind FerretDB (when there is no mongod)
+  MOSAIC_FERRETDB_BACKEND       postgresql or sqlite (default: PostgreSQL, installed with apt-get
+                                when missing and root; SQLite only when it cannot be had)
   MOSAIC_CACHE_DIR              downloaded Kafka jars / built FerretDB (default ~/.cache/mosaic)
   MOSAIC_INFRA_DOCKER=0         do not use a Docker engine even if one answers
 `;
@@ -65,14 +68,24 @@ async function main() {
           (!x.answering && x.error ? `\n${' '.repeat(12)}(${x.error})` : '');
         process.stdout.write(`mode: ${s.mode}\n`);
         process.stdout.write(`${line('kafka', s.kafka.brokers.join(','), s.kafka, '')}\n`);
-        process.stdout.write(`${line('mongo', s.mongo.uri, s.mongo, 'server' in s.mongo && s.mongo.server ? `  (${s.mongo.server})` : '')}\n`);
+        const backend = s.mongo.backend ? ` on ${s.mongo.backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'}` : '';
+        process.stdout.write(`${line('mongo', s.mongo.uri, s.mongo, s.mongo.server ? `  (${s.mongo.server}${backend})` : '')}\n`);
+        const pg = s.mongo.postgres;
+        if (pg) {
+          process.stdout.write(
+            `${'pg'.padEnd(6)}${(pg.running ? 'up' : 'down').padEnd(6)}127.0.0.1:${pg.port}  (PostgreSQL ${pg.major}, data ${rel(pg.dataDir)})` +
+              (pg.running ? `  [started by mosaic infra, pid ${pg.pid}]` : '') +
+              `\n${' '.repeat(12)}log: ${rel(pg.logFile)}\n`,
+          );
+        }
       }
       return s.kafka.answering && s.mongo.answering ? 0 : 3;
     }
     case 'logs': {
-      const services = /** @type {('kafka' | 'mongo')[]} */ (a.rest.filter((x) => x === 'kafka' || x === 'mongo'));
-      const bad = a.rest.filter((x) => x !== 'kafka' && x !== 'mongo');
-      if (bad.length) throw new Error(`unknown service: ${bad.join(' ')} (kafka or mongo)`);
+      const names = ['kafka', 'mongo', 'postgres'];
+      const services = /** @type {('kafka' | 'mongo' | 'postgres')[]} */ (a.rest.filter((x) => names.includes(x)));
+      const bad = a.rest.filter((x) => !names.includes(x));
+      if (bad.length) throw new Error(`unknown service: ${bad.join(' ')} (kafka, mongo or postgres)`);
       await infra.logs({ follow: a.flags.has('-f') || a.flags.has('--follow'), lines: a.values['-n'] ? Number(a.values['-n']) : 50, services });
       return 0;
     }

@@ -8,6 +8,8 @@ export interface InfraOptions {
   kafkaControllerPort?: number;
   /** default env MOSAIC_MONGO_PORT or 27017 */
   mongoPort?: number;
+  /** FerretDB's private PostgreSQL cluster; default env MOSAIC_POSTGRES_PORT or 27432 */
+  postgresPort?: number;
   /** how long to wait for the servers to answer; default 120 000 */
   timeoutMs?: number;
   /** repository root; state goes to <root>/.mosaic */
@@ -31,7 +33,10 @@ export interface UpResult {
   /** what this call started (false for anything reused) */
   started: { kafka: boolean; mongo: boolean };
   mode: 'external' | 'docker' | 'local';
-  /** e.g. "FerretDB v1.24.0" or "MongoDB 7.0.14" */
+  /**
+   * e.g. "MongoDB 7.0.14", "FerretDB v1.24.0", or where mosaic infra started FerretDB
+   * "FerretDB v1.24.0 (PostgreSQL backend)" / "FerretDB v1.24.0 (SQLite backend)"
+   */
   mongoServer?: string;
   logFiles: { kafka?: string; mongo?: string };
 }
@@ -49,7 +54,27 @@ export interface ServiceStatus {
 export interface StatusResult {
   mode: 'external' | 'docker' | 'local' | 'none';
   kafka: ServiceStatus & { brokers: string[] };
-  mongo: ServiceStatus & { uri: string; server?: string };
+  mongo: ServiceStatus & {
+    uri: string;
+    server?: string;
+    /** FerretDB's backend, when mosaic infra started FerretDB */
+    backend?: 'postgresql' | 'sqlite';
+    /** the PostgreSQL cluster behind FerretDB, when mosaic infra started it */
+    postgres?: PostgresStatus;
+  };
+}
+
+export interface PostgresStatus {
+  port: number;
+  /** the recorded PID is still that postgres */
+  running: boolean;
+  pid: number;
+  /** major version, e.g. "15" */
+  major: string;
+  /** where initdb, postgres and psql are */
+  binDir: string;
+  dataDir: string;
+  logFile: string;
 }
 
 export interface PrivateKafkaOptions {
@@ -78,6 +103,14 @@ export interface PrivateKafka {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** start again on the same ports and data dir; resolves once it answers */
   start(): Promise<void>;
+  /**
+   * SIGSTOP: the broker stops answering but keeps its connections open. Resolves once every
+   * thread is stopped (kill(SIGSTOP) alone returns before that, and the broker may still
+   * answer a request sent right after it).
+   */
+  freeze(): Promise<void>;
+  /** SIGCONT after freeze() */
+  thaw(): void;
   /** SIGKILL and remove the data dir if startPrivateKafka created it */
   destroy(): Promise<void>;
 }
@@ -98,7 +131,7 @@ export function release(
 ): Promise<{ stopped: Array<'kafka' | 'mongo'>; leftRunningFor: number[] }>;
 export function status(opts?: InfraOptions): Promise<StatusResult>;
 export function logs(
-  opts?: InfraOptions & { follow?: boolean; lines?: number; services?: Array<'kafka' | 'mongo'>; out?: NodeJS.WritableStream },
+  opts?: InfraOptions & { follow?: boolean; lines?: number; services?: Array<'kafka' | 'mongo' | 'postgres'>; out?: NodeJS.WritableStream },
 ): Promise<void>;
 export function startPrivateKafka(opts?: PrivateKafkaOptions): Promise<PrivateKafka>;
 export function freePort(): Promise<number>;

@@ -4,7 +4,8 @@
 //   1. KAFKA_BROKERS and MONGODB_URI both set: use them, wait until they answer;
 //   2. a Docker engine answers: `docker compose -f docker/compose.yml up -d kafka mongo`;
 //   3. local processes: Apache Kafka (KRaft) from Maven Central jars, and mongod from PATH
-//      or else FerretDB (SQLite backend) built with Go.
+//      or else FerretDB built with Go, on a private PostgreSQL cluster (SQLite when
+//      PostgreSQL can neither be found nor installed).
 // Anything already answering on the Kafka / MongoDB port is reused, never started twice.
 // State lives in <repo>/.mosaic/ (infra/ pids + state.json, data/, logs/).
 //
@@ -39,6 +40,7 @@ const {
 } = require('./util.js');
 const kafka = require('./kafka.js');
 const mongo = require('./mongo.js');
+const postgres = require('./postgres.js');
 
 const DEFAULT_TIMEOUT_MS = 120000;
 /** @typedef {'kafka' | 'mongo'} Service */
@@ -50,6 +52,7 @@ const SERVICES = ['kafka', 'mongo'];
  * @property {number} [kafkaPort]            default env MOSAIC_KAFKA_PORT or 9092
  * @property {number} [kafkaControllerPort]  default env MOSAIC_KAFKA_CONTROLLER_PORT or kafkaPort + 1
  * @property {number} [mongoPort]            default env MOSAIC_MONGO_PORT or 27017
+ * @property {number} [postgresPort]         FerretDB's PostgreSQL; default env MOSAIC_POSTGRES_PORT or 27432
  * @property {number} [timeoutMs]            how long to wait for the servers to answer (120 s)
  * @property {string} [root]                 repository root (state goes to <root>/.mosaic)
  * @property {string} [cacheDir]             default env MOSAIC_CACHE_DIR or ~/.cache/mosaic
@@ -77,6 +80,7 @@ function resolveOptions(opts = {}) {
     kafkaPort,
     kafkaControllerPort: opts.kafkaControllerPort || portFromEnv('MOSAIC_KAFKA_CONTROLLER_PORT', kafkaPort + 1),
     mongoPort: opts.mongoPort || portFromEnv('MOSAIC_MONGO_PORT', 27017),
+    postgresPort: opts.postgresPort || portFromEnv('MOSAIC_POSTGRES_PORT', postgres.PG_DEFAULT_PORT),
     timeoutMs: opts.timeoutMs || DEFAULT_TIMEOUT_MS,
     root,
     cacheDir: opts.cacheDir ? path.resolve(opts.cacheDir) : defaultCacheDir(),
@@ -98,7 +102,7 @@ function layout(root) {
     pidFile: (svc) => path.join(base, 'infra', `${svc}.pid`),
     dataRoot: path.join(base, 'data'),
     logDir: path.join(base, 'logs'),
-    /** @param {Service} svc */
+    /** @param {Service | 'postgres'} svc */
     logFile: (svc) => path.join(base, 'logs', `${svc}.log`),
     composeFile: path.join(root, 'docker', 'compose.yml'),
   };
@@ -114,7 +118,19 @@ function layout(root) {
  * @property {string} [dataDir]
  * @property {string} [logFile]
  * @property {number} [controllerPort]
+ * @property {'postgresql' | 'sqlite'} [backend]   FerretDB's
+ * @property {PostgresState} [postgres]   the cluster behind FerretDB, stopped after it
  * @property {string} startedAt
+ */
+/**
+ * @typedef {object} PostgresState
+ * @property {number} pid
+ * @property {string[]} markers
+ * @property {number} port
+ * @property {string} major
+ * @property {string} binDir
+ * @property {string} dataDir
+ * @property {string} logFile
  */
 /**
  * @typedef {object} State
@@ -312,6 +328,9 @@ async function upLocked(o) {
     const r = await mongoAnswers(mongoUri, 3000);
     if (r.ok) mongoServer = r.server;
   }
+  // Which FerretDB is known only here (buildInfo does not say); tests and benchmarks report it.
+  const backend = readState(L).mongo?.backend;
+  if (backend && mongoServer?.startsWith('FerretDB')) mongoServer += ` (${backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'} backend)`;
   if (o.lease) {
     mkdirp(L.leasesDir);
     const lease = { pid: process.pid, cmdline: processCmdline(process.pid), at: new Date().toISOString(), started: SERVICES.filter((svc) => started[svc]) };
@@ -413,18 +432,35 @@ async function startLocal(o, svc, state, started) {
     await waitService(o, 'kafka', { child, pid: child.pid, logFile });
     return undefined;
   }
-  const p = await mongo.startMongoServer({ dataRoot: L.dataRoot, port: o.mongoPort, logFile, cacheDir: o.cacheDir, log: o.log });
-  if (p.child.pid === undefined) throw new Error(`could not start ${p.kind}; log: ${logFile}`);
+  const postgresLogFile = L.logFile('postgres');
+  const p = await mongo.startMongoServer({
+    dataRoot: L.dataRoot,
+    port: o.mongoPort,
+    logFile,
+    postgresPort: o.postgresPort,
+    postgresLogFile,
+    timeoutMs: o.timeoutMs,
+    cacheDir: o.cacheDir,
+    log: o.log,
+  });
+  const pg = p.postgres;
   state.mongo = {
     how: 'local',
     kind: p.kind,
+    ...(p.backend ? { backend: p.backend } : {}),
     port: o.mongoPort,
     pid: p.child.pid,
     markers: p.markers,
     dataDir: p.dataDir,
     logFile,
+    ...(pg ? { postgres: { pid: pg.pid, markers: pg.markers, port: pg.port, major: pg.major, binDir: pg.binDir, dataDir: pg.dataDir, logFile: postgresLogFile } } : {}),
     startedAt: new Date().toISOString(),
   };
+  if (p.child.pid === undefined) {
+    saveState(L, state);
+    started.mongo = true; // so that the failure path stops PostgreSQL
+    throw new Error(`could not start ${p.kind}; log: ${logFile}`);
+  }
   saveState(L, state);
   started.mongo = true;
   return waitService(o, 'mongo', { child: p.child, pid: p.child.pid, logFile });
@@ -480,6 +516,7 @@ async function downLocked(o, only, purge) {
       const r = s.pid && s.markers ? await stopPid(s.pid, s.markers, { log: o.log, name: `${svc} (pid ${s.pid})`, graceMs: 30000 }) : 'not-running';
       result[svc] = r;
       o.log(`${svc}: ${r === 'not-running' ? `pid ${s.pid} was no longer running` : `${r} (pid ${s.pid})`}`);
+      if (s.postgres) await stopPostgres(o, s.postgres);
       delete state[svc];
     }),
   );
@@ -506,6 +543,17 @@ async function downLocked(o, only, purge) {
     }
   }
   return result;
+}
+
+/**
+ * Stop FerretDB's PostgreSQL (after FerretDB): SIGINT is its fast shutdown, which does not
+ * wait for clients to disconnect as SIGTERM's does.
+ * @param {ReturnType<typeof resolveOptions>} o
+ * @param {PostgresState} pg
+ */
+async function stopPostgres(o, pg) {
+  const r = await stopPid(pg.pid, pg.markers, { log: o.log, name: `postgres (pid ${pg.pid})`, graceMs: 60000, signal: 'SIGINT' });
+  o.log(`postgres: ${r === 'not-running' ? `pid ${pg.pid} was no longer running` : `${r} (pid ${pg.pid})`}`);
 }
 
 /**
@@ -594,8 +642,31 @@ async function release(opts = {}) {
  * @typedef {object} StatusResult
  * @property {'external' | 'docker' | 'local' | 'none'} mode
  * @property {{brokers: string[], answering: boolean, error?: string, startedBy: string | null, pid?: number, logFile?: string}} kafka
- * @property {{uri: string, answering: boolean, server?: string, error?: string, startedBy: string | null, pid?: number, logFile?: string}} mongo
+ * @property {{uri: string, answering: boolean, server?: string, error?: string, startedBy: string | null, pid?: number, logFile?: string, backend?: 'postgresql' | 'sqlite', postgres?: PostgresStatus}} mongo
  */
+/**
+ * @typedef {object} PostgresStatus
+ * @property {number} port
+ * @property {boolean} running   the PID is still that postgres
+ * @property {number} pid
+ * @property {string} major
+ * @property {string} binDir
+ * @property {string} dataDir
+ * @property {string} logFile
+ */
+
+/**
+ * FerretDB's backend, and the PostgreSQL cluster behind it, as mosaic infra started them.
+ * @param {ServiceState | undefined} s
+ * @returns {{backend?: 'postgresql' | 'sqlite', postgres?: PostgresStatus}}
+ */
+function backendOf(s) {
+  if (!s || s.how !== 'local' || !s.backend) return {};
+  const pg = s.postgres;
+  if (!pg) return { backend: s.backend };
+  const { markers, ...rest } = pg;
+  return { backend: s.backend, postgres: { ...rest, running: pidMatches(pg.pid, markers) } };
+}
 
 /**
  * What is up, and where.
@@ -631,31 +702,36 @@ async function status(opts = {}) {
       uri: redact(uri),
       answering: m.ok,
       ...(m.ok ? { server: m.server } : { error: m.error }),
-      ...(ext ? { startedBy: null } : { logFile: fs.existsSync(mongoLog) ? mongoLog : undefined, ...who('mongo') }),
+      ...(ext ? { startedBy: null } : { logFile: fs.existsSync(mongoLog) ? mongoLog : undefined, ...who('mongo'), ...backendOf(state.mongo) }),
     },
   };
 }
 
 /**
  * Print the last lines of the log files (and keep following them with follow: true).
- * @param {InfraOptions & {follow?: boolean, lines?: number, services?: Service[], out?: NodeJS.WritableStream}} [opts]
+ * @param {InfraOptions & {follow?: boolean, lines?: number, services?: (Service | 'postgres')[], out?: NodeJS.WritableStream}} [opts]
  */
 async function logs(opts = {}) {
   const o = resolveOptions({ quiet: true, ...opts });
   const out = opts.out || process.stdout;
-  const services = opts.services && opts.services.length ? opts.services : SERVICES;
+  /** @type {(Service | 'postgres')[]} */
+  const services = opts.services && opts.services.length ? opts.services : [...SERVICES, 'postgres'];
   const lines = opts.lines || 50;
   const state = readState(o.paths);
   if (externalFromEnv()) {
     out.write('KAFKA_BROKERS and MONGODB_URI are set: those servers are external, their logs are not kept here.\n');
   }
-  const viaDocker = services.filter((svc) => state[svc] && state[/** @type {Service} */ (svc)]?.how === 'docker');
+  const viaDocker = services.filter((svc) => svc !== 'postgres' && state[svc]?.how === 'docker');
   if (viaDocker.length) {
     const args = ['compose', '-f', o.paths.composeFile, 'logs', '--tail', String(lines), ...(opts.follow ? ['-f'] : []), ...viaDocker];
     const { spawn } = require('node:child_process');
     await new Promise((resolve) => spawn('docker', args, { stdio: 'inherit' }).once('close', resolve));
   }
-  const files = services.filter((svc) => !viaDocker.includes(svc)).map((svc) => o.paths.logFile(svc));
+  // PostgreSQL's log only when asked for or when there is one (FerretDB on SQLite, or mongod, has none).
+  const files = services
+    .filter((svc) => !viaDocker.includes(svc))
+    .map((svc) => o.paths.logFile(svc))
+    .filter((f) => opts.services?.length || f !== o.paths.logFile('postgres') || fs.existsSync(f));
   const present = files.filter((f) => fs.existsSync(f));
   for (const f of files) if (!present.includes(f)) out.write(`(no log yet at ${f})\n`);
   /** @type {Map<string, number>} */

@@ -348,6 +348,38 @@ function installExitHook() {
 }
 
 /**
+ * True once every thread of pid is stopped (or gone). kill(SIGSTOP) returns before that: the
+ * kernel wakes one thread to start the group stop, and until it gets a CPU the others keep
+ * serving requests (on a loaded machine for 100 ms and more).
+ * @param {number} pid
+ */
+function allThreadsStopped(pid) {
+  if (!fs.existsSync('/proc/self/stat')) {
+    // No /proc (macOS): ps shows the process as T once it is stopped.
+    try {
+      const { execFileSync } = require('node:child_process');
+      return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('T');
+    } catch {
+      return true;
+    }
+  }
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true;
+  }
+  return tids.every((tid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return 'TtZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+    } catch {
+      return true; // the thread exited
+    }
+  });
+}
+
+/**
  * @typedef {object} PrivateKafka
  * @property {string[]} brokers
  * @property {number} port
@@ -357,6 +389,8 @@ function installExitHook() {
  * @property {number | null} pid      null while stopped
  * @property {(signal?: 'SIGTERM' | 'SIGKILL') => Promise<void>} stop
  * @property {() => Promise<void>} start  start again on the same ports and data
+ * @property {() => Promise<void>} freeze  SIGSTOP, resolves once every thread is stopped
+ * @property {() => void} thaw  SIGCONT
  * @property {() => Promise<void>} destroy  SIGKILL it and remove a data dir this call created
  */
 
@@ -440,6 +474,19 @@ async function startPrivateKafka(opts = {}) {
       }
       privatePids.delete(current);
       pid = null;
+    },
+    async freeze() {
+      const current = pid;
+      if (current === null || !pidMatches(current, markers)) throw new Error('private Kafka is not running');
+      process.kill(current, 'SIGSTOP');
+      const deadline = Date.now() + 10000;
+      while (!allThreadsStopped(current)) {
+        if (Date.now() > deadline) throw new Error(`private Kafka (pid ${current}) did not stop within 10 s of SIGSTOP`);
+        await sleep(5);
+      }
+    },
+    thaw() {
+      if (pid !== null && pidMatches(pid, markers)) process.kill(pid, 'SIGCONT');
     },
     async destroy() {
       await handle.stop('SIGKILL');

@@ -1,6 +1,7 @@
 'use strict';
 // The MongoDB-wire server for local runs: `mongod` from PATH when there is one, otherwise
-// FerretDB v1 with its SQLite backend, built once from its Go module into the cache dir.
+// FerretDB v1 (built once from its Go module into the cache dir) on a private PostgreSQL
+// cluster (postgres.js), or on SQLite as the last resort when PostgreSQL cannot be had.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -14,6 +15,7 @@ const {
   tailFile,
   spawnDetached,
 } = require('./util.js');
+const postgres = require('./postgres.js');
 
 const FERRETDB_VERSION = 'v1.24.0';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
@@ -52,7 +54,7 @@ async function ensureFerretdb(opts = {}) {
       const buildLog = path.join(home, 'build.log');
       fs.writeFileSync(buildLog, `${new Date().toISOString()} building FerretDB ${FERRETDB_VERSION}\n`);
       log(
-        `no mongod on PATH: building FerretDB ${FERRETDB_VERSION} (MongoDB-wire server, SQLite backend) with Go into ${home}` +
+        `no mongod on PATH: building FerretDB ${FERRETDB_VERSION} (MongoDB-wire server) with Go into ${home}` +
           ' - first time only, this takes about a minute (longer if Go modules must be downloaded)...',
       );
       const t0 = Date.now();
@@ -119,14 +121,31 @@ function fileUrl(dir) {
 /**
  * @typedef {object} MongoProcess
  * @property {'mongod' | 'ferretdb'} kind
+ * @property {'postgresql' | 'sqlite'} [backend]  FerretDB's
  * @property {import('node:child_process').ChildProcess} child
  * @property {string[]} markers   command-line markers for PID ownership checks
  * @property {string} dataDir
+ * @property {import('./postgres.js').PostgresProcess} [postgres]  the cluster behind FerretDB
  */
 
 /**
+ * FerretDB's connection pool holds one PostgreSQL connection per statement of an `update`
+ * command until the whole command is done (v1.24), and waits forever for a free one: with the
+ * default pool of 50, one bulkWrite of 50 matching updates never answers. A large pool (idle
+ * connections closed after a minute) keeps that out of reach of the services' chunks of 50.
+ */
+const FERRETDB_POOL = 'pool_max_conns=400&pool_max_conn_idle_time=1m';
+
+const SQLITE_WARNING =
+  'FerretDB falls back to its SQLite backend, which is very slow with more than a few thousand documents ' +
+  '(no index serves its filters: an indexed findOne was measured at ~3/s at 2,000 documents) and answers ' +
+  'SQLITE_BUSY under concurrent writes';
+
+/**
  * Start mongod (if on PATH) or FerretDB on 127.0.0.1:port, detached, logging to logFile.
- * @param {{dataRoot: string, port: number, logFile: string, cacheDir?: string, log?: (line: string) => void}} p
+ * FerretDB's backend: MOSAIC_FERRETDB_BACKEND (postgresql | sqlite), by default PostgreSQL
+ * when it can be found or installed, else SQLite (with a warning).
+ * @param {{dataRoot: string, port: number, logFile: string, postgresPort: number, postgresLogFile: string, timeoutMs?: number, cacheDir?: string, log?: (line: string) => void}} p
  * @returns {Promise<MongoProcess>}
  */
 async function startMongoServer(p) {
@@ -142,29 +161,44 @@ async function startMongoServer(p) {
     });
     return { kind: 'mongod', child, markers: ['mongod', dataDir], dataDir };
   }
+  const wanted = (process.env.MOSAIC_FERRETDB_BACKEND || '').trim().toLowerCase();
+  if (wanted && wanted !== 'postgresql' && wanted !== 'sqlite') throw new Error(`MOSAIC_FERRETDB_BACKEND=${wanted}: expected postgresql or sqlite`);
   const bin = await ensureFerretdb({ cacheDir: p.cacheDir, log });
   const dataDir = path.join(p.dataRoot, 'ferretdb');
-  const sqliteDir = mkdirp(path.join(dataDir, 'sqlite'));
   const stateDir = mkdirp(path.join(dataDir, 'state'));
+  /** @type {import('./postgres.js').PostgresProcess | undefined} */
+  let pg;
+  if (wanted !== 'sqlite') {
+    try {
+      pg = await postgres.startPostgres({ dataRoot: p.dataRoot, port: p.postgresPort, logFile: p.postgresLogFile, timeoutMs: p.timeoutMs, log });
+    } catch (err) {
+      if (wanted === 'postgresql' || !(err instanceof postgres.PostgresUnavailableError)) throw err;
+      log(`WARNING: ${err.message}. ${SQLITE_WARNING}.`);
+    }
+  } else {
+    log(`WARNING: MOSAIC_FERRETDB_BACKEND=sqlite: ${SQLITE_WARNING}.`);
+  }
+  const common = [
+    `--listen-addr=127.0.0.1:${p.port}`,
+    `--state-dir=${stateDir}`,
+    '--telemetry=disable',
+    // Human-readable, and only warnings: those include every command FerretDB rejects
+    // (e.g. "... is not implemented yet"), which is what one looks for in this log.
+    '--log-format=console',
+    '--log-level=warn',
+    '--debug-addr=-',
+  ];
+  if (pg) {
+    const urlArg = `--postgresql-url=${pg.url}?${FERRETDB_POOL}`;
+    log(`starting FerretDB ${FERRETDB_VERSION} (PostgreSQL backend, 127.0.0.1:${pg.port}) on 127.0.0.1:${p.port}`);
+    const child = spawnDetached(bin, ['--handler=postgresql', urlArg, ...common], { logFile: p.logFile, header: `ferretdb 127.0.0.1:${p.port}`, cwd: dataDir });
+    return { kind: 'ferretdb', backend: 'postgresql', child, markers: ['ferretdb', urlArg], dataDir, postgres: pg };
+  }
+  const sqliteDir = mkdirp(path.join(dataDir, 'sqlite'));
   log(`starting FerretDB ${FERRETDB_VERSION} (SQLite backend) on 127.0.0.1:${p.port}, data in ${sqliteDir}`);
   const sqliteUrlArg = `--sqlite-url=${fileUrl(sqliteDir)}`;
-  const child = spawnDetached(
-    bin,
-    [
-      '--handler=sqlite',
-      sqliteUrlArg,
-      `--listen-addr=127.0.0.1:${p.port}`,
-      `--state-dir=${stateDir}`,
-      '--telemetry=disable',
-      // Human-readable, and only warnings: those include every command FerretDB rejects
-      // (e.g. "... is not implemented yet"), which is what one looks for in this log.
-      '--log-format=console',
-      '--log-level=warn',
-      '--debug-addr=-',
-    ],
-    { logFile: p.logFile, header: `ferretdb 127.0.0.1:${p.port}`, cwd: dataDir },
-  );
-  return { kind: 'ferretdb', child, markers: ['ferretdb', sqliteUrlArg], dataDir };
+  const child = spawnDetached(bin, ['--handler=sqlite', sqliteUrlArg, ...common], { logFile: p.logFile, header: `ferretdb 127.0.0.1:${p.port}`, cwd: dataDir });
+  return { kind: 'ferretdb', backend: 'sqlite', child, markers: ['ferretdb', sqliteUrlArg], dataDir };
 }
 
 module.exports = { FERRETDB_VERSION, ferretdbHome, ensureFerretdb, startMongoServer };

@@ -254,14 +254,15 @@ function pidMatches(pid, markers) {
  * Stop a process we started: SIGTERM, wait, then SIGKILL. Only if it is still ours.
  * @param {number} pid
  * @param {string[]} markers strings its command line must contain
- * @param {{graceMs?: number, log?: Logger, name?: string}} [opts]
+ * @param {{graceMs?: number, log?: Logger, name?: string, signal?: NodeJS.Signals}} [opts]
+ *   signal: the polite one (default SIGTERM)
  * @returns {Promise<'stopped' | 'killed' | 'not-running'>}
  */
 async function stopPid(pid, markers, opts = {}) {
-  const { graceMs = 30000, log = () => undefined, name = `pid ${pid}` } = opts;
+  const { graceMs = 30000, log = () => undefined, name = `pid ${pid}`, signal = 'SIGTERM' } = opts;
   if (!pidMatches(pid, markers)) return 'not-running';
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   } catch {
     return 'not-running';
   }
@@ -345,12 +346,17 @@ async function withLock(lockDir, fn, opts = {}) {
  * Run a command to completion, capturing its output (also appended to logFile if given).
  * @param {string} cmd
  * @param {string[]} args
- * @param {{cwd?: string, env?: NodeJS.ProcessEnv, timeoutMs?: number, logFile?: string}} [opts]
+ * @param {{cwd?: string, env?: NodeJS.ProcessEnv, timeoutMs?: number, logFile?: string, uid?: number, gid?: number}} [opts]
  * @returns {Promise<{code: number | null, stdout: string, stderr: string}>}
  */
 function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env || process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env || process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+    });
     let stdout = '';
     let stderr = '';
     const logFd = opts.logFile ? fs.openSync(opts.logFile, 'a') : null;
@@ -449,7 +455,8 @@ function openLog(file, header) {
  * stdout/stderr appended to logFile, not keeping our event loop alive.
  * @param {string} cmd
  * @param {string[]} args
- * @param {{logFile: string, header: string, cwd?: string, env?: NodeJS.ProcessEnv}} opts
+ * @param {{logFile: string, header: string, cwd?: string, env?: NodeJS.ProcessEnv, uid?: number, gid?: number}} opts
+ *   uid/gid: run as that user (root only)
  */
 function spawnDetached(cmd, args, opts) {
   const fd = openLog(opts.logFile, `${opts.header}: ${cmd} ${args.join(' ')}`);
@@ -459,6 +466,7 @@ function spawnDetached(cmd, args, opts) {
       env: opts.env || process.env,
       detached: true,
       stdio: ['ignore', fd, fd],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
     });
     child.unref();
     return child;
