@@ -5,9 +5,9 @@
  * indexed identifier keys, never a scan on MongoDB) on a miss. A cold instance is correct,
  * only slower. (Keys are checked against `mosaic.sources`: ./sources-feed.ts.)
  */
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { Schemas, decodeMessage, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import { TopicFollower } from '@mosaic/shared-kafka';
 import { LruMap } from '@mosaic/shared-service';
 import type { ActivationStore } from './stores';
 
@@ -149,38 +149,35 @@ export class DecisionCache {
  * never dead-lettered, and nothing is committed that matters.
  */
 export class DecisionFeed {
-  private consumer: Consumer | undefined;
+  private readonly follower: TopicFollower;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
     private readonly topics: { profilesChanges: string; segmentsMembership: string },
-    private readonly groupPrefix: string,
+    groupPrefix: string,
     private readonly cache: DecisionCache,
-    private readonly onError: (err: unknown) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `${this.groupPrefix}.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.topics.profilesChanges, this.topics.segmentsMembership], fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          try {
-            if (batch.topic === this.topics.profilesChanges) this.cache.applyProfile(decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange);
-            else this.cache.applyMembership(decodeMessage(Schemas.segmentMembership, m.value).payload as SegmentMembershipChange);
-          } catch (err) {
-            this.onError(err);
-          }
-          this.cache.stats.feedRecordAt = Math.max(this.cache.stats.feedRecordAt, Number(m.timestamp));
-        }
-      },
+    onError: (err: unknown) => void,
+  ) {
+    this.follower = new TopicFollower(kafka, {
+      topics: [topics.profilesChanges, topics.segmentsMembership],
+      groupPrefix,
+      fromBeginning: false,
+      onRecord: (topic, message) => this.apply(topic, message),
+      onError,
     });
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  private apply(topic: string, message: KafkaMessage): void {
+    this.cache.stats.feedRecordAt = Math.max(this.cache.stats.feedRecordAt, Number(message.timestamp));
+    if (topic === this.topics.profilesChanges) this.cache.applyProfile(decodeMessage(Schemas.profileChange, message.value).payload as ProfileChange);
+    else this.cache.applyMembership(decodeMessage(Schemas.segmentMembership, message.value).payload as SegmentMembershipChange);
+  }
+
+  start(): Promise<void> {
+    return this.follower.start();
+  }
+
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 }

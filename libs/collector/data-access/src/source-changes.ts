@@ -2,36 +2,31 @@
  * Every collector instance's own reader of `mosaic.sources`: a change of a source (a revocation
  * made through another instance, above all) drops that source's entries from this instance's
  * write-key cache at once, instead of when they expire. Only changes from now on matter (the
- * cache reads MongoDB on a miss), so it starts at the end of the topic, and its group (one per
- * instance, under the topic prefix) commits nothing: it disappears when the instance leaves.
+ * cache reads MongoDB on a miss), so it follows the topic from its end.
  */
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { TopicFollower } from '@mosaic/shared-kafka';
 
 export class SourceChangesListener {
-  private consumer: Consumer | undefined;
+  private readonly follower: TopicFollower;
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly topic: string,
-    private readonly groupPrefix: string,
-    private readonly onChange: (sourceId: string) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `${this.groupPrefix}.sources.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (message.key) this.onChange(message.key.toString('utf8'));
+  constructor(kafka: Kafka, topic: string, groupPrefix: string, onChange: (sourceId: string) => void) {
+    this.follower = new TopicFollower(kafka, {
+      topics: [topic],
+      groupPrefix: `${groupPrefix}.sources`,
+      fromBeginning: false,
+      onRecord: (_topic, message) => {
+        if (message.key) onChange(message.key.toString('utf8'));
       },
+      onError: () => undefined,
     });
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  start(): Promise<void> {
+    return this.follower.start();
+  }
+
+  stop(): Promise<void> {
+    return this.follower.stop();
   }
 }

@@ -9,3 +9,4 @@ export * from './producer';
 export * from './consumer-host';
 export * from './sticky-assigner';
 export * from './nest-transport';
+export * from './topic-follower';
