@@ -14,7 +14,7 @@ module.exports = {
   rootDir: __dirname,
   // Node's environment, plus removal of each test file's topics, groups and database when it ends.
   testEnvironment: '<rootDir>/libs/shared/testing/src/test-environment.ts',
-  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools', '<rootDir>/examples'],
   testMatch: ['**/*.spec.ts', '**/*.int-spec.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false, sourceMaps: 'inline' }] },
   moduleNameMapper,

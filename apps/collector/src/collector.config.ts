@@ -10,6 +10,8 @@ export const collectorEnvSchema = z.object({
   /** `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs. */
   COLLECTOR_TRUST_PROXY: trustProxyVar(),
   COLLECTOR_CORS: boolVar(true),
+  /** Consume `events.ingest` (Segment JSON from any Kafka producer, see docs/contracts.md). */
+  COLLECTOR_KAFKA_INGEST: boolVar(true),
   /** Email tracking: `kid:secret,...` (first signs, all verify; secrets ≥ 32 bytes). Required when NODE_ENV=production. */
   COLLECTOR_EMAIL_SIGNING_KEYS: z
     .string()

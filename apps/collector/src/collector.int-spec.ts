@@ -303,7 +303,7 @@ describe('HTTP surface', () => {
     expect(metrics).toMatch(/mosaic_collector_events_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/mosaic_http_request_duration_seconds_bucket/);
     const ready = (await (await fetch(`${url}/ready`)).json()) as { checks: { name: string; ok: boolean }[] };
-    expect(ready.checks.map((c) => c.name).sort()).toEqual(['kafka-producer', 'mongodb']);
+    expect(ready.checks.map((c) => c.name).sort()).toEqual(['kafka-consumers', 'kafka-producer', 'mongodb']);
     expect(ready.checks.every((c) => c.ok)).toBe(true);
   });
 });

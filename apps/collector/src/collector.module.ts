@@ -4,6 +4,7 @@ import { SourceChangesListener, SourcesRepository, WriteKeyCache } from '@mosaic
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
 import type { CollectorEnv } from './collector.config';
+import { registerIngestConsumer } from './ingest.consumer';
 import { IngestRequestHandler } from './ingest.handler';
 import { KafkaEventPublisher } from './kafka-publisher';
 import { SourcesController } from './sources.controller';
@@ -27,6 +28,7 @@ export class CollectorModule {
     const ingestor = new Ingestor(new KafkaEventPublisher(platform.producer, platform.topics.eventsRaw), dedup);
     const publisher = new SourcesPublisher(platform.producer, platform.topics.sources, sources);
     const handler = new IngestRequestHandler(ingestor, writeKeys, platform.runtime, config.own.COLLECTOR_ACK_TIMEOUT_MS);
+    if (config.own.COLLECTOR_KAFKA_INGEST) registerIngestConsumer(platform, ingestor, writeKeys);
     return {
       module: CollectorModule,
       controllers: [TrackingController, SourcesController, EmailController, ImportController, TrackerController],

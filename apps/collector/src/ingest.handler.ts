@@ -3,16 +3,16 @@ import type { FastifyRequest } from 'fastify';
 import {
   CollectorInputError,
   batchResponseStatus,
-  checkBodySize,
   checkContentType,
   extractWriteKey,
-  parseJsonBody,
-  processBatch,
+  parseIngestBody,
   toInputError,
-  validateMessage,
+  validateIngestBody,
+  type IngestBodyResult,
   type IngestRoute,
   type Ingestor,
   type RejectedItem,
+  type ValidationIssue,
 } from '@mosaic/collector-domain';
 import type { WriteKeyCache } from '@mosaic/collector-data-access';
 import { ProducerUnavailableError } from '@mosaic/shared-kafka';
@@ -28,6 +28,37 @@ export interface IngestResponse {
 
 function inputError(e: CollectorInputError): ApiError {
   return new ApiError(e.status, e.code, e.message, e.path === undefined ? undefined : { path: e.path });
+}
+
+/** Runs domain code, answering its CollectorInputError as the HTTP error it names. */
+function withInputErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof CollectorInputError) throw inputError(err);
+    throw err;
+  }
+}
+
+function parseRequest(route: IngestRoute, req: FastifyRequest): unknown {
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const ctErr = checkContentType(req.headers['content-type']);
+  if (ctErr) throw inputError(ctErr);
+  return withInputErrors(() => parseIngestBody(raw, route));
+}
+
+/** A single message that is refused, or a batch whose every item is, is a 4xx (see batch.ts). */
+function refuseIfNothingAccepted(route: IngestRoute, result: IngestBodyResult): void {
+  if (route === 'batch') {
+    if (batchResponseStatus(result) === 400) {
+      throw new ApiError(400, 'invalid_batch', `all ${result.rejected.length} messages of the batch were rejected`, { rejected: result.rejected });
+    }
+    return;
+  }
+  const errors = result.rejected[0]?.errors;
+  if (!errors?.length) return;
+  const e = toInputError(errors[0] as ValidationIssue);
+  throw new ApiError(e.status, e.code, e.message, { path: e.path, errors });
 }
 
 /** HTTP → domain: parse, authenticate, validate, ingest; maps outcomes to Segment-style answers. */
@@ -50,49 +81,18 @@ export class IngestRequestHandler {
 
   async handle(route: IngestRoute, req: FastifyRequest): Promise<IngestResponse> {
     const receivedAt = new Date();
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const ctErr = checkContentType(req.headers['content-type']);
-    if (ctErr) throw inputError(ctErr);
-    const sizeErr = checkBodySize(raw.length, route);
-    if (sizeErr) throw inputError(sizeErr);
-    let body: unknown;
-    try {
-      body = parseJsonBody(raw.toString('utf8'));
-    } catch (err) {
-      if (err instanceof CollectorInputError) throw inputError(err);
-      throw err;
-    }
+    const body = parseRequest(route, req);
     const writeKey = extractWriteKey(req.headers.authorization, body);
     if (!writeKey) throw new ApiError(401, 'missing_write_key', 'a write key is required: HTTP Basic user name or "writeKey" in the body', undefined, { 'WWW-Authenticate': 'Basic realm="mosaic"' });
     const source = await this.writeKeys.resolve(writeKey);
     if (!source) throw new ApiError(401, 'invalid_write_key', 'unknown or revoked write key', undefined, { 'WWW-Authenticate': 'Basic realm="mosaic"' });
 
     const opts = { sourceId: source.id, receivedAt, idGenerator: randomUUID, request: { ip: req.ip, userAgent: req.headers['user-agent'] } };
-    let accepted;
-    let rejected: RejectedItem[] | undefined;
-    if (route === 'batch') {
-      let result;
-      try {
-        result = processBatch(body, opts);
-      } catch (err) {
-        if (err instanceof CollectorInputError) throw inputError(err);
-        throw err;
-      }
-      if (result.rejected.length) this.events.inc({ route, outcome: 'rejected' }, result.rejected.length);
-      if (batchResponseStatus(result) === 400) {
-        throw new ApiError(400, 'invalid_batch', `all ${result.rejected.length} messages of the batch were rejected`, { rejected: result.rejected });
-      }
-      accepted = result.accepted;
-      rejected = result.rejected.length ? result.rejected : undefined;
-    } else {
-      const result = validateMessage(body, route, opts);
-      if (!result.ok) {
-        this.events.inc({ route, outcome: 'rejected' });
-        const e = toInputError(result.error);
-        throw new ApiError(e.status, e.code, e.message, { path: e.path, errors: result.errors });
-      }
-      accepted = [result.message];
-    }
+    const result = withInputErrors(() => validateIngestBody(body, route, opts));
+    if (result.rejected.length) this.events.inc({ route, outcome: 'rejected' }, result.rejected.length);
+    refuseIfNothingAccepted(route, result);
+    const accepted = result.accepted;
+    const rejected = result.rejected.length ? result.rejected : undefined;
 
     let outcome;
     try {

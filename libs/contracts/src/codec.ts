@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import {
+  BadEvent,
   DeadLetter,
   MergeNotice,
   ProfileChange,
@@ -68,6 +69,7 @@ export const Schemas = Object.freeze({
   }),
   profileChange: schema<ProfileChange>('profiles.changes', 1, ['profilesChanges'], () => ProfileChange),
   segmentMembership: schema<SegmentMembershipChange>('segments.membership', 1, ['segmentsMembership'], () => SegmentMembershipChange),
+  badEvent: schema<BadEvent>('events.bad', 1, ['eventsBad'], () => BadEvent),
   sourceState: schema<SourceState>('sources', 1, ['sources'], () => SourceState),
   deadLetter: schema<DeadLetter>(
     'dead-letter',

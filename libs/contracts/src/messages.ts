@@ -167,6 +167,32 @@ export class DeadLetter {
   @IsISO8601() failedAt!: string;
 }
 
+/** One reason a record of `events.ingest` was refused (the field-naming issues of the HTTP API). */
+export class BadEventReason {
+  /** JSON path in the message (`''` = the message itself), or `header.writeKey`. */
+  @IsString() path!: string;
+  @IsString() @IsNotEmpty() code!: string;
+  @IsString() @IsNotEmpty() message!: string;
+  /** Position in `batch`, for an item of a batch body. */
+  @IsOptional() @IsInt() @Min(0) index?: number;
+}
+
+/** `mosaic.events.bad` (public): a record of `events.ingest`, or items of it, that the collector refused. */
+export class BadEvent {
+  @IsString() @IsNotEmpty() sourceTopic!: string;
+  @IsInt() @Min(0) partition!: number;
+  @IsString() @IsNotEmpty() offset!: string;
+  @IsOptional() @IsString() key?: string;
+  /** The original record value, base64-encoded (it may not be valid UTF-8 or JSON). */
+  @IsString() valueBase64!: string;
+  /** The source the record's write key belongs to; absent when the key is missing, unknown or revoked. */
+  @IsOptional() @IsString() @IsNotEmpty() sourceId?: string;
+  @IsArray() @ArrayMaxSize(10_000) @ValidateNested({ each: true }) @Type(() => BadEventReason) reasons!: BadEventReason[];
+  /** Items of a batch body accepted all the same (the refused ones are those named in `reasons`). */
+  @IsInt() @Min(0) accepted!: number;
+  @IsISO8601() refusedAt!: string;
+}
+
 /**
  * `mosaic.sources` (internal, compacted, key = source id): the whole current state of a
  * collector source after every change, so every instance that serves a public endpoint

@@ -5,6 +5,8 @@
 export const DEFAULT_TOPIC_PREFIX = 'mosaic.';
 
 export type TopicKey =
+  | 'eventsIngest'
+  | 'eventsBad'
   | 'eventsRaw'
   | 'eventsResolved'
   | 'profilesChanges'
@@ -34,6 +36,23 @@ export interface TopicSpec {
 const DAY = 24 * 60 * 60 * 1000;
 
 export const TOPIC_SPECS: Readonly<Record<TopicKey, TopicSpec>> = Object.freeze({
+  eventsIngest: {
+    key: 'eventsIngest',
+    suffix: 'events.ingest',
+    keyedBy: 'anonymousId, else userId (set by the producing client; Mosaic does not read it)',
+    cleanupPolicy: 'delete',
+    retentionMs: 7 * DAY,
+    description:
+      'Public input: plain Segment-spec JSON from any Kafka producer, one message or one `batch` body per record, the source named by the `writeKey` header. No envelope.',
+  },
+  eventsBad: {
+    key: 'eventsBad',
+    suffix: 'events.bad',
+    keyedBy: 'the key of the refused record',
+    cleanupPolicy: 'delete',
+    retentionMs: 30 * DAY,
+    description: 'Public: records of events.ingest the collector refused, with the original bytes, the source and the reasons.',
+  },
   eventsRaw: {
     key: 'eventsRaw',
     suffix: 'events.raw',

@@ -27,10 +27,10 @@ import { CollectorInputError, type ValidationIssue, toInputError } from './error
 import {
   type BatchEnvelope,
   type NormalizedEvent,
+  type MessageType,
   type ValidateOptions,
-  MESSAGE_TYPES,
   dateIssue,
-  isMessageType,
+  typeIssue,
   validateMessage,
 } from './message';
 import { isPlainObject, sanitizeObject } from './sanitize';
@@ -64,15 +64,14 @@ export function processBatch(body: unknown, opts: ProcessBatchOptions): BatchRes
   const result: BatchResult = { accepted: [], rejected: [] };
   items.forEach((item: unknown, index) => {
     const type = isPlainObject(item) ? item['type'] : undefined;
+    const problem = typeIssue(type);
     let errors: ValidationIssue[];
     if (!isPlainObject(item)) {
       errors = [{ path: '', code: 'invalid_body', message: 'batch item must be a JSON object' }];
-    } else if (type === undefined || type === null) {
-      errors = [{ path: 'type', code: 'required', message: `type is required (one of ${MESSAGE_TYPES.join(', ')})` }];
-    } else if (!isMessageType(type)) {
-      errors = [{ path: 'type', code: 'invalid_value', message: `type must be one of ${MESSAGE_TYPES.join(', ')}` }];
+    } else if (problem) {
+      errors = [problem];
     } else {
-      const validated = validateMessage(item, type, { ...opts, envelope });
+      const validated = validateMessage(item, type as MessageType, { ...opts, envelope });
       if (validated.ok) {
         result.accepted.push(validated.message);
         return;

@@ -10,6 +10,8 @@ export * from './sanitize';
 export * from './time';
 export * from './message';
 export * from './batch';
+export * from './ingest-body';
+export * from './kafka-ingest';
 export * from './write-key';
 export * from './dedup';
 export * from './ingestor';

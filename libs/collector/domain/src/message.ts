@@ -60,6 +60,13 @@ export function isMessageType(value: unknown): value is MessageType {
   return typeof value === 'string' && (MESSAGE_TYPES as readonly string[]).includes(value);
 }
 
+/** Why a message's own `type` cannot be used, or undefined when it names a message type. */
+export function typeIssue(type: unknown): ValidationIssue | undefined {
+  if (type === undefined || type === null) return { path: 'type', code: 'required', message: `type is required (one of ${MESSAGE_TYPES.join(', ')})` };
+  if (!isMessageType(type)) return { path: 'type', code: 'invalid_value', message: `type must be one of ${MESSAGE_TYPES.join(', ')}` };
+  return undefined;
+}
+
 /** An entry of `context.externalIds` after normalisation. */
 export interface ExternalId {
   id: string;
