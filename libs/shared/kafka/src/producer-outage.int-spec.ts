@@ -4,6 +4,24 @@ import { ProducerUnavailableError } from './errors';
 import { EventProducer } from './producer';
 import { provision, testKafka, testKafkaConfig, testLogger } from './testing/support';
 
+/**
+ * A send while the producer is 'unavailable' is refused without touching the network: it has
+ * settled before the next macrotask, and no batch or produce request was counted for it.
+ */
+async function expectRefusedAtOnce(p: EventProducer, topic: string): Promise<void> {
+  const before = p.stats();
+  const outcome = await Promise.race([
+    p.send(topic, [{ key: 'a', value: Buffer.from('refused'), headers: {} }]).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    ),
+    new Promise((resolve) => setImmediate(() => resolve('still pending after a macrotask'))),
+  ]);
+  expect(outcome).toBeInstanceOf(ProducerUnavailableError);
+  expect((outcome as Error).message).toMatch(/Kafka is unavailable/);
+  expect(p.stats()).toEqual({ ...before, failures: before.failures + 1 });
+}
+
 // A private broker that the test kills and restarts: the producer must fail fast while it is
 // gone and recover on its own when it is back.
 describe('EventProducer when the broker goes away (private broker)', () => {
@@ -29,14 +47,12 @@ describe('EventProducer when the broker goes away (private broker)', () => {
     await producer.send(topic, [{ key: 'a', value: Buffer.from('before'), headers: {} }]);
 
     await broker.stop('SIGKILL');
-    const t0 = Date.now();
     const err = await producer.send(topic, [{ key: 'a', value: Buffer.from('during'), headers: {} }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProducerUnavailableError);
-    expect(Date.now() - t0).toBeLessThan(2_000 + 1_000);
-    expect(producer.isReady()).toBe(false);
-    const t1 = Date.now();
-    await expect(producer.send(topic, [{ key: 'a', value: Buffer.from('during'), headers: {} }])).rejects.toBeInstanceOf(ProducerUnavailableError);
-    expect(Date.now() - t1).toBeLessThan(100);
+    // Either kafkajs gave the batch up or the send's own ackTimeoutMs timer fired (which bounds the wait).
+    expect((err as Error).message).toMatch(/Kafka did not acknowledge|no acknowledgement from Kafka within 2000 ms/);
+    expect(producer.state).toBe('unavailable');
+    await expectRefusedAtOnce(producer, topic);
 
     await broker.start();
     await waitFor(() => producer?.isReady(), { timeoutMs: 60_000, message: 'producer ready again' });
@@ -53,22 +69,20 @@ describe('EventProducer when the broker goes away (private broker)', () => {
     try {
       await p.connect(15_000);
       await p.send(topic, [{ key: 'a', value: Buffer.from('before'), headers: {} }]);
-      const pid = broker.pid as number;
-      process.kill(pid, 'SIGSTOP');
+      // Not process.kill(pid, 'SIGSTOP'): that returns before the JVM's threads have stopped,
+      // and a broker still running for a moment acknowledges the next send.
+      await broker.freeze();
       try {
-        const t0 = Date.now();
+        const before = p.stats();
         const err = await p.send(topic, [{ key: 'a', value: Buffer.from('frozen'), headers: {} }]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ProducerUnavailableError);
-        expect((err as Error).message).toMatch(/within 1500 ms/);
-        const waited = Date.now() - t0;
-        expect(waited).toBeGreaterThanOrEqual(1_400);
-        expect(waited).toBeLessThan(1_500 + 1_000);
-        await waitFor(() => p.state === 'unavailable', { timeoutMs: 1_000 });
-        const t1 = Date.now();
-        await expect(p.send(topic, [{ key: 'a', value: Buffer.from('x'), headers: {} }])).rejects.toBeInstanceOf(ProducerUnavailableError);
-        expect(Date.now() - t1).toBeLessThan(100);
+        // The send's own ackTimeoutMs timer rejected it: its batch went out and nothing answered.
+        expect((err as Error).message).toMatch(/^no acknowledgement from Kafka within 1500 ms/);
+        expect(p.stats()).toMatchObject({ batches: before.batches + 1, acked: before.acked });
+        expect(p.state).toBe('unavailable');
+        await expectRefusedAtOnce(p, topic);
       } finally {
-        process.kill(pid, 'SIGCONT');
+        broker.thaw();
       }
       await waitFor(() => p.isReady(), { timeoutMs: 60_000, message: 'producer ready after SIGCONT' });
       await p.send(topic, [{ key: 'a', value: Buffer.from('after'), headers: {} }]);

@@ -91,7 +91,8 @@ const RECONNECT_MAX_MS = 5_000;
  *   fails, all its callers reject.
  * - fail fast: a `send` rejects with {@link ProducerUnavailableError} after `ackTimeoutMs` at
  *   most, and at once while the producer is known to be unavailable (initial connection failed,
- *   or a batch went unacknowledged for `ackTimeoutMs`); it reconnects in the background.
+ *   or a send timed out waiting for its batch's acknowledgement, or a batch went unacknowledged
+ *   for `ackTimeoutMs`); it reconnects in the background.
  */
 export class EventProducer implements MessageSender {
   private producer: Producer;
@@ -340,6 +341,11 @@ export class EventProducer implements MessageSender {
   private onCallerTimeout(caller: Caller): void {
     // Drop its chunks that have not been sent yet; chunks already in flight may still land.
     for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.caller === caller) this.queue.splice(i, 1);
+    // Its batch left after the send, so it is overdue within lingerMs anyway. Declaring that first
+    // means whoever sees this rejection also sees 'unavailable' (the next send fails at once),
+    // instead of a window, however short, in which sends are still queued behind the lost batch.
+    const inFlight = this.inFlight;
+    if (inFlight?.chunks.some((c) => c.caller === caller)) this.onBatchOverdue(inFlight);
     this.settle(caller, 'timeout', new ProducerUnavailableError(`no acknowledgement from Kafka within ${this.ackTimeoutMs} ms`, { cause: this.lastError }));
   }
 
