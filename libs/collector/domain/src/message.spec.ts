@@ -541,6 +541,19 @@ describe('validateMessage: only what every stage and both stores (MongoDB, Ferre
     expect(bad({ userId: 'u', groupId: 'g\udc00' }, 'group').error).toMatchObject({ path: 'groupId', code: 'invalid_string' });
   });
 
+  it.each([
+    [{ anonymousId: 'nul\u0000' }, 'anonymousId'],
+    [{ event: 'E\u0000' }, 'event'],
+    [{ properties: { k: 'v\u0000' } }, 'properties.k'],
+    [{ context: { traits: { email: 'a\u0000@example.com' } } }, 'context.traits.email'],
+  ])('refuses a NUL character in a string value (PostgreSQL cannot hold it): %j', (over, path) => {
+    expect(bad(track(over)).error).toMatchObject({ path, code: 'invalid_string', message: expect.stringContaining('NUL') });
+  });
+
+  it('escapes a NUL character in a key instead of refusing it', () => {
+    expect(ok(track({ properties: { 'k\u0000': 1 } })).properties).toEqual({ 'k\u2400': 1 });
+  });
+
   it('accepts well-formed astral characters (surrogate pairs)', () => {
     expect(ok(track({ anonymousId: 'a😀', event: '🎉', properties: { '😀': '𝄞' } })).properties).toEqual({ '😀': '𝄞' });
   });

@@ -47,8 +47,7 @@ import {
   cloneJson,
   forbiddenKeyError,
   isPlainObject,
-  isWellFormedString,
-  notWellFormedError,
+  unstorableStringError,
   sanitizeObject,
 } from './sanitize';
 import { correctTimestamp, isEventTimeInRange, parseIsoDate } from './time';
@@ -186,10 +185,11 @@ function readText(message: Record<string, unknown>, field: string, issues: Issue
   return wellFormed(value, field, issues);
 }
 
-/** `text`, or undefined with an issue when it has an unpaired surrogate. */
+/** `text`, or undefined with an issue when a store cannot hold it (an unpaired surrogate, a NUL). */
 function wellFormed(text: string, path: string, issues: Issues): string | undefined {
-  if (isWellFormedString(text)) return text;
-  issues.push(notWellFormedError(path).toIssue());
+  const unstorable = unstorableStringError(text, path);
+  if (!unstorable) return text;
+  issues.push(unstorable.toIssue());
   return undefined;
 }
 

@@ -27,7 +27,9 @@
  * - an array directly inside an array (`[[1]]`): MongoDB stores it, FerretDB refuses the
  *   whole document ("nested arrays are not supported");
  * - keys and strings with an unpaired UTF-16 surrogate: not representable in UTF-8, so
- *   BSON and the Kafka JSON would silently turn them into U+FFFD and ids would not match.
+ *   BSON and the Kafka JSON would silently turn them into U+FFFD and ids would not match;
+ * - string values with a NUL character (U+0000): PostgreSQL, FerretDB's store, cannot hold
+ *   one in a JSON string (in keys it is escaped to U+2400 instead, like `$` and `.`).
  */
 import { CollectorInputError, joinPath } from './errors';
 import { MAX_OBJECT_DEPTH } from './limits';
@@ -75,6 +77,13 @@ export function isWellFormedString(text: string): boolean {
 /** The 400 for a string (value or key) at `path` that is not well-formed Unicode. */
 export function notWellFormedError(path: string): CollectorInputError {
   return new CollectorInputError(400, 'invalid_string', `${path} contains an unpaired UTF-16 surrogate (not valid Unicode)`, path);
+}
+
+/** Why the string value at `path` cannot be stored by every supported store, or undefined. */
+export function unstorableStringError(text: string, path: string): CollectorInputError | undefined {
+  if (!isWellFormedString(text)) return notWellFormedError(path);
+  if (text.includes('\u0000')) return new CollectorInputError(400, 'invalid_string', `${path} contains a NUL character (U+0000), which PostgreSQL-backed stores cannot hold`, path);
+  return undefined;
 }
 
 /** The 400 for a forbidden key (or event name) at `path`. */
@@ -223,9 +232,11 @@ function sanitizeOperator(key: string, value: unknown, path: string, depth: numb
 
 function sanitizeValue(value: unknown, path: string, depth: number, ctx: Ctx): JsonValue | undefined {
   switch (typeof value) {
-    case 'string':
-      if (!isWellFormedString(value)) throw notWellFormedError(path);
+    case 'string': {
+      const unstorable = unstorableStringError(value, path);
+      if (unstorable) throw unstorable;
       return value;
+    }
     case 'boolean':
       return value;
     case 'number':
