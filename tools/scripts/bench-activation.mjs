@@ -16,36 +16,14 @@
 //                  `--ingest-rate`/s; p50/p99/max, achieved requests/s, errors; next to raw.http
 // The receiver runs in this process (127.0.0.1), the collector (write keys) and the service as
 // child processes (dist/), one instance each. Prints a table, writes JSON to .mosaic/bench/.
-import { Agent, createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb, stopChild, timedOps, spawnOwned } from './bench-util.mjs';
+import { benchSetup, httpClient, numberOption, pct, rssMb, stopChild, timedOps, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench activation] ${m}`);
-const pct = (values, p) => {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 const rate = (ops, seconds) => Math.round((ops / seconds) * 10) / 10;
-
-/** A keep-alive HTTP client (node:http: on this kind of machine several times faster than fetch). */
-function httpClient(maxSockets) {
-  const agent = new Agent({ keepAlive: true, maxSockets });
-  const post = (url, body, headers = {}) =>
-    new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { post, close: () => agent.destroy() };
-}
 
 export async function runActivationBench(argv) {
   const N = numberOption(argv, 'deliveries', 2000);
@@ -120,6 +98,9 @@ export async function runActivationBench(argv) {
       ACTIVATION_COLLECTOR_URL: collectorUrl,
       // the bench's webhook receiver is on loopback
       ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32',
+      // the decide load comes from one client address: the per-address limit would refuse it
+      ACTIVATION_DECIDE_RATE_PER_IP: '1000000',
+      ACTIVATION_DECIDE_RATE_PER_KEY: '1000000',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     },
     stdio: ['ignore', out, 'pipe'],
@@ -201,7 +182,7 @@ export async function runActivationBench(argv) {
     const profileMsgs = [];
     const memberMsgs = [];
     const version = new Map();
-    const changeOf = (i, v) => ({ profileId: `d-${runId}-${i}`, version: v, changed: ['traits.firstName'], profile: { identifiers: [{ type: 'anonymousId', value: `a-${runId}-${i}` }], traits: { firstName: `Visitor ${i}` }, computed: { orders: { count: i % 5, lifetimeValue: (i % 7) * 100 } }, membershipVersion: 0 }, trigger: { messageId: `d-${i}-${v}`, kind: 'event' }, at: new Date().toISOString() });
+    const changeOf = (i, v) => ({ profileId: `d-${runId}-${i}`, version: v, changed: ['traits.firstName'], profile: { identifiers: [{ type: 'anonymousId', value: `a-${runId}-${i}` }], traits: { firstName: `Visitor ${i}` }, computed: { orders: { count: i % 5, lifetimeValue: (i % 7) * 100 }, sources: [source.id] }, membershipVersion: 0 }, trigger: { messageId: `d-${i}-${v}`, kind: 'event' }, at: new Date().toISOString() });
     const memberOf = (i, v, change) => ({ profileId: `d-${runId}-${i}`, segmentKey: segs[i % 3], segmentVersion: 1, change, at: new Date().toISOString(), reason: { kind: 'message' }, identifiers: {}, profileVersion: v });
     const encProfile = (c) => {
       const e = contracts.encodeMessage(contracts.Schemas.profileChange, c, { producer: 'bench', messageId: `chg:${c.profileId}:${c.version}`, correlationId: 'b' });

@@ -26,10 +26,10 @@
 // letters are reported as they arrive; a phase fails after 300 s without a new change.
 // Prints a table and writes JSON to .mosaic/bench/.
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, prng, timedOps, numberOption, rssMb, stopChild, spawnOwned } from './bench-util.mjs';
+import { benchSetup, prng, timedOps, numberOption, pct, rssMb, startService as startServiceChild, stopChild } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench enrichment] ${m}`);
 
@@ -121,6 +121,19 @@ export function eventSource(runId, profiles, seed = 42) {
   return { state, next, mixed };
 }
 
+/**
+ * A profile document as the enrichment service stores it: the domain (dist/libs/enrichment/domain)
+ * folds `events` events of this mix into a state, stored with the service's own mapping
+ * (dist/libs/enrichment/data-access documents.js).
+ */
+export function sampleProfileDocument(domain, documents, events) {
+  const gen = eventSource('sample', ['p-sample-0'], 7);
+  const now = new Date().toISOString();
+  let state = domain.applyEvent(undefined, gen.next(gen.state[0], 'page'), { now }).state;
+  for (let i = 1; i < events; i += 1) state = domain.applyEvent(state, gen.mixed(gen.state[0]), { now }).state;
+  return documents.stateToDocument(state, { status: 'active', writeId: randomUUID(), expiresAt: new Date(Date.now() + 365 * 86_400_000) });
+}
+
 /** A rate for the table and JSON: one decimal below 100/s (this store can be that slow), whole above. */
 const rate = (n, seconds) => {
   const r = n / seconds;
@@ -180,17 +193,6 @@ export async function runEnrichmentBench(args) {
   const profileIds = Array.from({ length: PROFILES }, (_, i) => `p-${runId}-${i}`);
   const source = eventSource(runId, profileIds);
 
-  // A profile document as the service stores it: the domain folds this bench's event mix (as
-  // many events as a profile gets in the apply phase) into a state, stored like the service does.
-  function sampleProfileDocument() {
-    const gen = eventSource(`${runId}-sample`, ['p-sample-0'], 7);
-    const perProfile = Math.max(2, Math.round(EVENTS / PROFILES) + 1);
-    const now = new Date().toISOString();
-    let state = domain.applyEvent(undefined, gen.next(gen.state[0], 'page'), { now }).state;
-    for (let i = 1; i < perProfile; i += 1) state = domain.applyEvent(state, gen.mixed(gen.state[0]), { now }).state;
-    return documents.stateToDocument(state, { status: 'active', writeId: randomUUID(), expiresAt: new Date(Date.now() + 365 * 86_400_000) });
-  }
-
   // ---- raw limit: the store's own upsert and read rates ------------------------------------------
   async function rawStore() {
     // A socket timeout, so a server that stops answering fails the run instead of hanging it.
@@ -201,7 +203,7 @@ export async function runEnrichmentBench(args) {
       // The indexes the service's profile collection has (besides _id).
       await col.createIndex({ idKeys: 1 });
       await col.createIndex({ expiresAt: 1 });
-      const template = sampleProfileDocument();
+      const template = sampleProfileDocument(domain, documents, Math.max(2, Math.round(EVENTS / PROFILES) + 1));
       const docBytes = BSON.calculateObjectSize(template);
       const doc = (i, k) => ({ ...template, _id: `r-${i}`, version: k, writeId: randomUUID(), updatedAt: new Date().toISOString(), idKeys: [`anonymousId:anon-r-${i}`] });
       const timed = async (workers, fn) => {
@@ -253,16 +255,13 @@ export async function runEnrichmentBench(args) {
   mkdirSync(join(root, '.mosaic', 'logs'), { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   let child;
-  let childErr = '';
+  let childErr = () => '';
   let rssPeak = 0;
   let rssTimer;
   async function startService() {
-    const out = openSync(serviceLog, 'a');
-    child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'enrichment', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
-    closeSync(out);
-    child.stderr.on('data', (d) => (childErr = (childErr + d.toString()).slice(-4000)));
-    const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`enrichment exited ${code}: ${childErr}`))));
-    exited.catch(() => undefined);
+    const started = await startServiceChild({ root, name: 'enrichment', port, env: serviceEnv, logFile: serviceLog, timeoutMs: 60_000 });
+    child = started.child;
+    childErr = started.stderr;
     rssTimer = setInterval(() => {
       try {
         rssPeak = Math.max(rssPeak, rssMb(child.pid));
@@ -270,18 +269,6 @@ export async function runEnrichmentBench(args) {
         // exited
       }
     }, 500);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ready = await fetch(`${url}/ready`).then((r) => r.status === 200, () => false);
-      if (ready) {
-        // Ready includes the consumer; wait until it owns partitions (it joined the group).
-        const body = await (await fetch(`${url}/ready`)).json();
-        const consumers = body.checks.find((c) => c.name === 'kafka-consumers');
-        if (consumers?.detail?.topics?.[0]?.assignedPartitions?.length > 0) return;
-      }
-      if (Date.now() > deadline) throw new Error(`enrichment not ready within 60 s (log: ${serviceLog}): ${childErr}`);
-      await Promise.race([new Promise((r) => setTimeout(r, 200)), exited]);
-    }
   }
   const scrape = async () => (await fetch(`${url}/metrics`)).text();
 
@@ -311,7 +298,7 @@ export async function runEnrichmentBench(args) {
   async function waitApplied(ids) {
     const missing = () => ids.filter((id) => !arrived.has(id)).length;
     while (!ids.every((id) => arrived.has(id))) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`enrichment exited (${child.exitCode ?? child.signalCode}) with ${missing()}/${ids.length} events unapplied: ${childErr}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`enrichment exited (${child.exitCode ?? child.signalCode}) with ${missing()}/${ids.length} events unapplied: ${childErr()}`);
       if (Date.now() - lastArrival > 300_000) throw new Error(`no change for 300 s; ${missing()}/${ids.length} events unapplied, ${deadLetters} dead letters (log: ${serviceLog})`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -340,11 +327,6 @@ export async function runEnrichmentBench(args) {
       batches: delta('mosaic_enrichment_apply_seconds_count'),
     };
   }
-  const pct = (values, p) => {
-    const s = [...values].sort((x, y) => x - y);
-    return s.length === 0 ? null : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-  };
-
   const infraStartedHere = up.started.kafka || up.started.mongo;
   let result;
   try {

@@ -15,10 +15,10 @@
 // consumed − first event produced); the producer is much faster than the service, so this is
 // the service's drain rate. The service runs as a child process (dist/), one instance.
 // Prints a table and writes JSON to .mosaic/bench/.
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, timedOps, numberOption, rssMb, spawnOwned } from './bench-util.mjs';
+import { benchSetup, timedOps, numberOption, pct, rssMb, startService as startServiceChild } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench identity] ${m}`);
 
@@ -93,25 +93,7 @@ export async function runIdentityBench(args) {
   const url = `http://127.0.0.1:${port}`;
   let child;
   async function startService() {
-    const out = openSync(serviceLog, 'a');
-    child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'identity', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...serviceEnv }, stdio: ['ignore', out, 'pipe'] });
-    closeSync(out);
-    let err = '';
-    child.stderr.on('data', (d) => (err = (err + d.toString()).slice(-4000)));
-    const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`identity exited ${code}: ${err}`))));
-    exited.catch(() => undefined);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ready = await fetch(`${url}/ready`).then((r) => r.status === 200, () => false);
-      if (ready) {
-        // Ready includes the consumer; wait until it owns partitions (it joined the group).
-        const body = await (await fetch(`${url}/ready`)).json();
-        const consumers = body.checks.find((c) => c.name === 'kafka-consumers');
-        if (consumers?.detail?.topics?.[0]?.assignedPartitions?.length > 0) return;
-      }
-      if (Date.now() > deadline) throw new Error(`identity not ready within 60 s: ${err}`);
-      await Promise.race([new Promise((r) => setTimeout(r, 200)), exited]);
-    }
+    ({ child } = await startServiceChild({ root, name: 'identity', port, env: serviceEnv, logFile: serviceLog, timeoutMs: 60_000 }));
   }
   async function stopService() {
     if (!child || child.exitCode !== null) return;
@@ -176,10 +158,6 @@ export async function runIdentityBench(args) {
     const seconds = (last - started) / 1000;
     return { events: messages.length, seconds: +seconds.toFixed(2), eventsPerSec: Math.round(messages.length / seconds) };
   }
-  const pct = (values, p) => {
-    const s = [...values].sort((x, y) => x - y);
-    return s.length === 0 ? null : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-  };
   async function histogramQuantiles() {
     const text = await (await fetch(`${url}/metrics`)).text();
     const buckets = [...text.matchAll(/^mosaic_identity_resolution_seconds_bucket\{le="([^"]+)"[^}]*\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);

@@ -1,10 +1,14 @@
 // Helpers shared by the benchmarks (tools/scripts/bench*.mjs).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
 
 /** Children the benchmark started and has not seen exit. */
 const owned = new Set();
+/** What a benchmark registered with `onInterrupt`. */
+const cleanups = new Set();
 let exitHooksInstalled = false;
 
 /**
@@ -37,7 +41,22 @@ function installExitHooks() {
 
 function stopOwnedAndExit(code, reason) {
   console.error('[bench] stopping the services it started:', reason);
-  Promise.all([...owned].map(stopChild)).finally(() => process.exit(code));
+  // Cleanups (topics, groups, databases) get 30 s: an interrupted benchmark must still exit.
+  const cleaned = () => Promise.race([Promise.allSettled([...cleanups].map((fn) => fn())), new Promise((r) => setTimeout(r, 30_000))]);
+  Promise.all([...owned].map(stopChild))
+    .then(cleaned)
+    .finally(() => process.exit(code));
+}
+
+/**
+ * Registers `fn` (async) to run after the children are stopped when the benchmark is interrupted
+ * (signal, uncaught error); returns a function that unregisters it. For what a benchmark leaves in
+ * the shared infrastructure (topics, consumer groups, databases); its normal end cleans up itself.
+ */
+export function onInterrupt(fn) {
+  installExitHooks();
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
 }
 
 /** Deterministic PRNG (mulberry32), so two runs of a bench apply the same mix. */
@@ -119,4 +138,139 @@ export async function timedOps(workers, seconds, fn) {
     }),
   );
   return { ops, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Value at percentile `p` (0–100) of `values`, null when empty. */
+export function pct(values, p) {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** A keep-alive HTTP client (node:http: on this kind of machine several times faster than fetch). */
+export function httpClient(maxSockets) {
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  const post = (url, body, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { post, close: () => agent.destroy() };
+}
+
+/**
+ * Starts the service `name` from dist/ (`<NAME>_PORT` = `port`, this process's environment plus
+ * `env`, output appended to `logFile`) and resolves once `/ready` answers 200 and each of its
+ * Kafka consumers owns partitions (it joined its group). Rejects when it exits first or is not
+ * ready within `timeoutMs`. `stderr()` is the tail of what it wrote there.
+ */
+export async function startService({ root, name, port, env, logFile, timeoutMs = 90_000 }) {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const out = openSync(logFile, 'a');
+  const child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', name, 'src', 'main.js')], {
+    cwd: root,
+    env: { ...process.env, ...env, [`${name.toUpperCase()}_PORT`]: String(port) },
+    stdio: ['ignore', out, 'pipe'],
+  });
+  closeSync(out);
+  const errLog = createWriteStream(logFile, { flags: 'a' });
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err = (err + d.toString()).slice(-4000);
+    errLog.write(d);
+  });
+  child.once('close', () => errLog.end());
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) (log: ${logFile}): ${err}`))));
+  exited.catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await fetch(`${url}/ready`).then((r) => (r.status === 200 ? r.json() : null), () => null);
+    const topics = body?.checks?.find((c) => c.name === 'kafka-consumers')?.detail?.topics ?? [];
+    if (body && topics.every((t) => t.assignedPartitions.length > 0)) return { child, url, logFile, stderr: () => err };
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`${name} not ready within ${timeoutMs / 1000} s (log: ${logFile}): ${err}`);
+    }
+    await Promise.race([new Promise((r) => setTimeout(r, 200)), exited]);
+  }
+}
+
+/** One autocannon run (`opts` as autocannon takes them); resolves with its result. */
+export function runAutocannon(autocannon, opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ pipelining: 1, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** The figures the benches report from an autocannon result whose requests carry `eventsPerRequest` events. */
+export function cannonSummary(r, eventsPerRequest) {
+  return {
+    requestsPerSec: Math.round(r.requests.average),
+    eventsPerSec: Math.round((r['2xx'] * eventsPerRequest) / r.duration),
+    p50ms: r.latency.p50,
+    p99ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+/**
+ * Kafka alone: a kafkajs producer (idempotent, acks=all, batches of 100, 4 in flight) writes
+ * `value` under `keys` distinct keys into a new 6-partition `topic` for `seconds`, events/s; with
+ * `consume`, one consumer then reads them all back (events/s). Deletes the topic and group.
+ */
+export async function rawKafkaLimits({ kafka, topic, value, seconds, keys = 5000, consume = false }) {
+  const { Partitioners } = await import('kafkajs');
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `${topic}.raw-consumer`;
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    let sent = 0;
+    const produced = await timedOps(4, seconds, async () => {
+      const messages = Array.from({ length: 100 }, (_, i) => ({ key: `k-${(sent + i) % keys}`, value, headers: { messageId: 'x' } }));
+      sent += messages.length;
+      await producer.send({ topic, acks: -1, messages });
+      return messages.length;
+    });
+    await producer.disconnect();
+    const result = { producer: { eventsPerSec: Math.round(produced.ops / produced.seconds), events: produced.ops, recordBytes: value.length } };
+    if (consume) result.consumer = await consumeAll(kafka, topic, groupId, produced.ops);
+    return result;
+  } finally {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+async function consumeAll(kafka, topic, groupId, total) {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      first ??= Date.now();
+      seen += batch.messages.length;
+      if (seen >= total) done(Date.now());
+    },
+  });
+  const timeout = new Promise((r) => setTimeout(() => r(null), 120_000));
+  const last = await Promise.race([finished, timeout]);
+  await consumer.disconnect();
+  const seconds = ((last ?? Date.now()) - (first ?? Date.now())) / 1000;
+  return { eventsPerSec: seconds > 0 ? Math.round(seen / seconds) : null, events: seen, complete: last !== null };
 }

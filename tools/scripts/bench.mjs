@@ -5,6 +5,7 @@
 // `npm run bench -- activation [--deliveries 2000] [--concurrency 16]` (bench-activation.mjs)
 // `npm run bench -- segmentation [--profiles 2000] [--changes 6000] [--rate 20] [--timers 200] [--backfill-profiles 20000]` (bench-segmentation.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
+// `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]` (bench-pipeline.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
 //   raw.kafka      a kafkajs producer alone (idempotent, acks=all, batches of 100), events/s
@@ -16,7 +17,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, numberOption, rssMb, stopChild, spawnOwned } from './bench-util.mjs';
+import { benchSetup, cannonSummary, numberOption, rawKafkaLimits, rssMb, runAutocannon, stopChild, spawnOwned } from './bench-util.mjs';
 
 const args = process.argv.slice(2);
 const target = args.find((a) => !a.startsWith('--')) ?? 'collector';
@@ -49,14 +50,18 @@ if (target === 'activation') {
   await runActivationBench(args);
   process.exit(0);
 }
+if (target === 'pipeline') {
+  const { runPipelineBench } = await import('./bench-pipeline.mjs');
+  process.exit(await runPipelineBench(args));
+}
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment, segmentation, activation`);
+  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment, segmentation, activation, pipeline`);
   process.exit(2);
 }
 
 const { root, require, infra, up, brokers, runId, prefix, token } = await benchSetup('collector');
 const autocannon = require('autocannon');
-const { Kafka, logLevel, Partitioners } = require('kafkajs');
+const { Kafka, logLevel } = require('kafkajs');
 
 function sampleEvent(i) {
   return {
@@ -71,30 +76,9 @@ const eventBytes = Buffer.byteLength(JSON.stringify(sampleEvent(1)));
 
 async function rawKafka() {
   const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = `${prefix}raw`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
   // An envelope of the same size as the collector produces.
   const value = Buffer.from(JSON.stringify({ schema: 'events.raw', schemaVersion: 1, messageId: 'x'.repeat(36), correlationId: 'x'.repeat(36), producedAt: new Date().toISOString(), producer: 'collector', payload: { ...sampleEvent(1), messageId: 'x'.repeat(36), traits: {}, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), sourceId: 'src_x' } }));
-  const deadline = Date.now() + DURATION * 1000;
-  let sent = 0;
-  const worker = async () => {
-    while (Date.now() < deadline) {
-      const messages = Array.from({ length: 100 }, (_, i) => ({ key: `anon-${(sent + i) % 5000}`, value, headers: { messageId: 'x' } }));
-      await producer.send({ topic, acks: -1, messages });
-      sent += messages.length;
-    }
-  };
-  const started = Date.now();
-  await Promise.all(Array.from({ length: 4 }, worker));
-  const seconds = (Date.now() - started) / 1000;
-  await producer.disconnect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
-  return { eventsPerSec: Math.round(sent / seconds), events: sent, recordBytes: value.length };
+  return (await rawKafkaLimits({ kafka, topic: `${prefix}raw`, value, seconds: DURATION })).producer;
 }
 
 function startChild(script, env) {
@@ -112,20 +96,8 @@ function startChild(script, env) {
   });
 }
 
-function cannon(opts) {
-  return new Promise((resolve, reject) => {
-    autocannon({ duration: DURATION, connections: CONNECTIONS, pipelining: 1, ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
-
-const summary = (r, eventsPerRequest) => ({
-  requestsPerSec: Math.round(r.requests.average),
-  eventsPerSec: Math.round((r['2xx'] * eventsPerRequest) / r.duration),
-  p50ms: r.latency.p50,
-  p99ms: r.latency.p99,
-  non2xx: r.non2xx,
-  errors: r.errors + r.timeouts,
-});
+const cannon = (opts) => runAutocannon(autocannon, { duration: DURATION, connections: CONNECTIONS, ...opts });
+const summary = cannonSummary;
 
 async function rawHttp() {
   const { child, url } = await startChild(join(root, 'tools', 'scripts', 'bench-empty-server.cjs'), {});
