@@ -2,6 +2,7 @@
 // Kafka (key, headers, envelope). A real consumer on the real broker.
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { TEST_TOPIC_PREFIX } from './cleanup';
 
 export interface TappedMessage {
   topic: string;
@@ -21,7 +22,8 @@ export class TopicTap {
   static async start(brokers: string[], topic: string): Promise<TopicTap> {
     const kafka = new Kafka({ clientId: 'test-tap', brokers, logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({
-      groupId: `tap-${randomBytes(4).toString('hex')}`,
+      // under the test file's prefix, so the test environment removes the group with the file's topics
+      groupId: `${tapGroupPrefix(topic)}tap-${randomBytes(4).toString('hex')}`,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
@@ -67,4 +69,12 @@ export class TopicTap {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
   }
+}
+
+/**
+ * The test file's name prefix (`mt-<id>.`) of the tapped topic; for another topic the test
+ * prefix alone, which the final sweep of the test run removes.
+ */
+function tapGroupPrefix(topic: string): string {
+  return new RegExp(`^${TEST_TOPIC_PREFIX}[0-9a-f]+\\.`).exec(topic)?.[0] ?? TEST_TOPIC_PREFIX;
 }
