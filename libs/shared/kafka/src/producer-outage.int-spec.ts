@@ -2,25 +2,12 @@ import { topicName } from '@mosaic/contracts';
 import { startPrivateKafka, waitFor, type PrivateKafka } from '@mosaic/shared-testing';
 import { ProducerUnavailableError } from './errors';
 import { EventProducer } from './producer';
-import { provision, testKafka, testKafkaConfig, testLogger } from './testing/support';
+import { expectRefusedAtOnce, provision, testKafka, testKafkaConfig, testLogger } from './testing/support';
 
 /**
  * A send while the producer is 'unavailable' is refused without touching the network: it has
  * settled before the next macrotask, and no batch or produce request was counted for it.
  */
-async function expectRefusedAtOnce(p: EventProducer, topic: string): Promise<void> {
-  const before = p.stats();
-  const outcome = await Promise.race([
-    p.send(topic, [{ key: 'a', value: Buffer.from('refused'), headers: {} }]).then(
-      () => 'resolved',
-      (e: unknown) => e,
-    ),
-    new Promise((resolve) => setImmediate(() => resolve('still pending after a macrotask'))),
-  ]);
-  expect(outcome).toBeInstanceOf(ProducerUnavailableError);
-  expect((outcome as Error).message).toMatch(/Kafka is unavailable/);
-  expect(p.stats()).toEqual({ ...before, failures: before.failures + 1 });
-}
 
 // A private broker that the test kills and restarts: the producer must fail fast while it is
 // gone and recover on its own when it is back.

@@ -1,9 +1,9 @@
 import { Schemas, decodeMessage, topicName, type RawEvent } from '@mosaic/contracts';
 import { Registry } from '@mosaic/shared-logging';
-import { freePort } from '@mosaic/shared-testing';
+import { freePort, waitFor } from '@mosaic/shared-testing';
 import { ProducerSendError, ProducerUnavailableError, UnknownTopicError } from './errors';
 import { EventProducer, produceMessage, produceMessages } from './producer';
-import { messageCount, provision, readMessages, testKafka, testKafkaConfig, testLogger } from './testing/support';
+import { expectRefusedAtOnce, messageCount, provision, readMessages, testKafka, testKafkaConfig, testLogger } from './testing/support';
 
 const rawEvent = (i: number): RawEvent => ({
   type: 'track',
@@ -93,15 +93,13 @@ describe('EventProducer (real broker)', () => {
     const t0 = Date.now();
     const err = await producer.send(raw, [{ key: 'a', value: Buffer.from('x'), headers: {} }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProducerUnavailableError);
-    expect(Date.now() - t0).toBeLessThan(1_500 + 1_000);
+    // fails within its acknowledgement timeout, with a margin a busy machine cannot exhaust
+    expect(Date.now() - t0).toBeLessThan(1_500 + 10_000);
     expect(producer.isReady()).toBe(false);
 
-    // Known to be unavailable now: immediate rejection.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(producer.state).toBe('unavailable');
-    const t1 = Date.now();
-    await expect(producer.send(raw, [{ key: 'a', value: Buffer.from('x'), headers: {} }])).rejects.toBeInstanceOf(ProducerUnavailableError);
-    expect(Date.now() - t1).toBeLessThan(100);
+    // Known to be unavailable now: rejected at once, without trying Kafka.
+    await waitFor(() => producer.state === 'unavailable', { timeoutMs: 10_000 });
+    await expectRefusedAtOnce(producer, raw);
     await expect(producer.connect(300)).rejects.toBeInstanceOf(ProducerUnavailableError);
   });
 

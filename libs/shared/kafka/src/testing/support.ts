@@ -10,6 +10,8 @@ import type { KafkaConfig } from '@mosaic/shared-config';
 import { createLogger, type Logger } from '@mosaic/shared-logging';
 import { testInfra } from '@mosaic/shared-testing';
 import { createKafkaClient } from '../client';
+import { ProducerUnavailableError } from '../errors';
+import type { EventProducer } from '../producer';
 import { TopicProvisioner } from '../provisioner';
 
 /** Logs go to stderr at `level` (tests pass e.g. `'warn'` while debugging); silent by default. */
@@ -105,4 +107,19 @@ export async function readMessages(kafka: Kafka, topic: string, count: number, t
     await consumer.disconnect();
   }
   return out;
+}
+
+/** A send rejected before a macrotask passes, without queuing, batching or producing anything: the producer knew Kafka was unavailable. */
+export async function expectRefusedAtOnce(p: EventProducer, topic: string): Promise<void> {
+  const before = p.stats();
+  const outcome = await Promise.race([
+    p.send(topic, [{ key: 'a', value: Buffer.from('refused'), headers: {} }]).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    ),
+    new Promise((resolve) => setImmediate(() => resolve('still pending after a macrotask'))),
+  ]);
+  expect(outcome).toBeInstanceOf(ProducerUnavailableError);
+  expect((outcome as Error).message).toMatch(/Kafka is unavailable/);
+  expect(p.stats()).toEqual({ ...before, failures: before.failures + 1 });
 }
