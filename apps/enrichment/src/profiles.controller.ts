@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiP
 import { type EventDocument, type ProfileDocument, type TimelineQuery, documentToState, identifierKey } from '@mosaic/enrichment-data-access';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
 import { EnrichmentService } from './enrichment.service';
+import { type ParsedEvent, type VideoSessionGroup, groupVideoSessions, parse } from './video-timeline';
 
 class ProfileResponse {
   @ApiProperty({ description: 'the id asked for' }) requestedId!: string;
@@ -23,12 +24,17 @@ class TimelineEvent {
   @ApiProperty({ example: 'track' }) type!: string;
   @ApiPropertyOptional({ example: 'Product Viewed' }) event?: string;
   @ApiProperty({ description: 'the profile the event was first applied to (differs after merges: events of merged-away profiles appear on the survivor)' }) identifiers!: { type: string; value: string }[];
-  @ApiProperty({ description: 'the event as the collector received it (properties, traits, context, …)' }) raw!: Record<string, unknown>;
+  @ApiProperty({ description: 'the event as the collector received it (properties, traits, context, …); for a video session, its newest event' }) raw!: Record<string, unknown>;
+  @ApiPropertyOptional({
+    description:
+      'a video session (`event` is `Video Session`): id, key (content_asset_id), title, length, productId, startedAt, lastAt, watchedSeconds, shareWatched, watched (played intervals), seeksForward, seeksBack, skippedSeconds, rewoundSeconds, skippedShare, completed, seeks [{at, from, to}], events, messageIds',
+  })
+  videoSession?: Record<string, unknown>;
 }
 
 class TimelineResponse {
   @ApiProperty() profileId!: string;
-  @ApiProperty({ type: [TimelineEvent], description: 'newest first' }) events!: TimelineEvent[];
+  @ApiProperty({ type: [TimelineEvent], description: 'newest first (a page may hold fewer than `limit` entries: video sessions are grouped)' }) events!: TimelineEvent[];
   @ApiPropertyOptional({ description: 'pass as `cursor` for the next (older) page; absent on the last page' }) next?: string;
 }
 
@@ -50,9 +56,13 @@ function profileView(doc: ProfileDocument): Record<string, unknown> {
   };
 }
 
-function eventView(e: EventDocument): TimelineEvent {
-  const raw = JSON.parse(e.json) as Record<string, unknown>;
+function eventView({ doc: e, raw }: ParsedEvent): TimelineEvent {
   return { messageId: e._id, at: e.at.toISOString(), receivedAt: e.receivedAt.toISOString(), type: e.type, ...(e.name ? { event: e.name } : {}), identifiers: e.identifiers ?? [], raw };
+}
+
+function entryView(x: ParsedEvent | VideoSessionGroup): TimelineEvent {
+  if ('doc' in x) return eventView(x);
+  return { ...eventView(x.newest), event: 'Video Session', videoSession: x.summary as unknown as Record<string, unknown> };
 }
 
 /** A query parameter given more than once arrives as an array. */
@@ -143,6 +153,7 @@ export class ProfilesController {
   @ApiQuery({ name: 'event', required: false, description: 'track event names (any of them), e.g. `event=Product Viewed&event=Order Completed` or `Product Viewed,Order Completed`' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO-8601; events at or after' })
   @ApiQuery({ name: 'to', required: false, description: 'ISO-8601; events before' })
+  @ApiQuery({ name: 'videoSessions', required: false, description: '`true` (default): the video events of a session as one `Video Session` entry; `false`: every event' })
   @ApiOkResponse({ type: TimelineResponse })
   async timeline(
     @Param('id') id: string,
@@ -152,6 +163,7 @@ export class ProfilesController {
     @Query('event') eventRaw?: QueryValue,
     @Query('from') fromRaw?: QueryValue,
     @Query('to') toRaw?: QueryValue,
+    @Query('videoSessions') videoRaw?: QueryValue,
   ): Promise<TimelineResponse> {
     let limit = 50;
     const limitRaw = single(limitParam, 'limit');
@@ -162,10 +174,14 @@ export class ProfilesController {
     const types = list(typeRaw, 'type', 6);
     const bad = types?.find((t) => !TYPES.has(t));
     if (bad) throw new ApiError(400, 'invalid_request', `type: unknown event type ${JSON.stringify(bad)} (track, page, screen, identify, group, alias)`);
+    const grouped = single(videoRaw, 'videoSessions') ?? 'true';
+    if (grouped !== 'true' && grouped !== 'false') throw new ApiError(400, 'invalid_request', 'videoSessions: true or false');
     const query: TimelineQuery = { limit, cursor: decodeCursor(cursorRaw), types, names: list(eventRaw, 'event'), from: date(fromRaw, 'from'), to: date(toRaw, 'to') };
     const { doc } = await this.live(id);
     const events = await this.enrichment.store.timeline(doc._id, query);
     const last = events[events.length - 1];
-    return { profileId: doc._id, events: events.map(eventView), ...(events.length === limit && last ? { next: encodeCursor(last) } : {}) };
+    const page = events.map(parse);
+    const entries = grouped === 'true' ? await groupVideoSessions(this.enrichment.store, doc._id, page) : page;
+    return { profileId: doc._id, events: entries.map(entryView), ...(events.length === limit && last ? { next: encodeCursor(last) } : {}) };
   }
 }

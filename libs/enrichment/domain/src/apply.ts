@@ -23,6 +23,7 @@ import { type CategoryPriceIndex, pricePosition, tierOfPosition } from './price-
 import { addToSessions } from './sessions';
 import { type ProfileState, emptyProfile, withSources } from './state';
 import { applyTraitWrites } from './traits';
+import { applyVideoEvent, videoStateOf, videoView } from './video/apply';
 import { fieldKey, iso, isObj, maxDefined, minDefined, ms, num, obj, own, round, stableJson, str } from './util';
 
 export interface ApplyContext {
@@ -263,23 +264,9 @@ export function applyEvent(state: ProfileState | undefined, resolved: ResolvedEv
     default:
       break;
   }
-  if (name && name.startsWith('Video ')) {
-    if (name === 'Video Playback Started') c.video.started += 1;
-    if (name === 'Video Playback Completed') c.video.completed += 1;
-    const sid = str(props['session_id'], 256) ?? str(props['content_asset_id'], 256);
-    const pos = num(props['position']);
-    const len = num(props['total_length']);
-    const progress = num(props['progress']);
-    let share: number | undefined;
-    if (name === 'Video Playback Completed') share = 1;
-    else if (progress !== undefined && progress >= 0) share = progress / 100;
-    else if (pos !== undefined && len !== undefined && len > 0 && pos >= 0) share = pos / len;
-    if (sid && share !== undefined) {
-      share = Math.min(1, share);
-      const cur = I.videoSessions.find((v) => v.id === sid);
-      if (cur) cur.share = Math.max(cur.share, share);
-      else I.videoSessions = [{ id: sid, share }, ...I.videoSessions].slice(0, cfg.maxVideoSessions);
-    }
+  if (name && name.startsWith('Video ') && messageId) {
+    I.video = applyVideoEvent(videoStateOf(I, c.video), name, props, t, messageId, cfg);
+    c.video = videoView(I.video, cfg);
   }
 
   const bucketName = name !== undefined ? fieldKey(name) : `(${type})`;
@@ -330,7 +317,12 @@ export function finalize(s: ProfileState, cfg: EnrichmentConfig, priceIndex?: Ca
   c.orders.averageOrderValue = c.orders.count > 0 ? roundMoney(c.orders.revenue / c.orders.count) : 0;
   if (c.email.opened > 0) c.email.offerResponsiveness = round(c.email.clicked / c.email.opened, 4);
   else delete c.email.offerResponsiveness;
-  if (I.videoSessions.length > 0) c.video.shareWatched = round(I.videoSessions.reduce((a, v) => a + v.share, 0) / I.videoSessions.length, 4);
+  if (!I.video) {
+    // a profile stored before per-video records: its old counters carry over
+    I.video = videoStateOf(I, c.video);
+    c.video = videoView(I.video, cfg);
+  }
+  delete (I as { videoSessions?: unknown }).videoSessions; // the per-session shares of before
   c.daily = pruneDaily(escapeDailyNames(c.daily), cfg.dailyBucketDays);
 }
 

@@ -248,17 +248,14 @@ describe('email, video, exit page, daily buckets', () => {
     expect(s.computed.email).toEqual({ sent: 1, delivered: 1, opened: 2, machineOpened: 1, clicked: 1, machineClicked: 1, lastOpenAt: at(5), offerResponsiveness: 0.5 });
     expect(applyAll([track('Email Sent', {})]).computed.email.offerResponsiveness).toBeUndefined();
   });
-  it('video started/completed and share watched per session', () => {
+  it('video: sessions of known videos with position reports count; the rest is ignored (details: video/video.spec.ts)', () => {
     const s = applyAll([
-      track('Video Playback Started', { session_id: 'v1', position: 0, total_length: 100 }),
-      track('Video Content Playing', { session_id: 'v1', position: 40, total_length: 100 }),
-      track('Video Content Playing', { session_id: 'v1', position: 20, total_length: 100 }),
-      track('Video Playback Started', { session_id: 'v2' }),
-      track('Video Content Progress', { session_id: 'v2', progress: 50 }),
-      track('Video Playback Completed', { session_id: 'v3' }),
-      track('Video Content Playing', { session_id: 'v4', position: 5, total_length: 0 }),
+      track('Video Playback Started', { session_id: 'v1', content_asset_id: 'a', position: 0, total_length: 100 }, at(0)),
+      track('Video Content Playing', { session_id: 'v1', content_asset_id: 'a', position: 40, total_length: 100 }, at(1)),
+      track('Video Playback Started', { session_id: 'v2' }, at(2)),
+      track('Video Content Progress', { session_id: 'v3', content_asset_id: 'b', progress: 50 }, at(3)),
     ]);
-    expect(s.computed.video).toEqual({ started: 2, completed: 1, shareWatched: 0.6333 });
+    expect(s.computed.video).toMatchObject({ started: 1, completed: 0, videosStarted: 1, secondsWatched: 40, shareWatched: 0.4 });
   });
   it('last exit page is the latest by event time', () => {
     const s = applyAll([track('Page Exited', { path: '/b' }, at(10)), track('Page Exited', { url: 'https://shop.example/a' }, at(5)), track('Page Exited', {}, at(20))]);

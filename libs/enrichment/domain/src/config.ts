@@ -16,7 +16,16 @@ export interface EnrichmentConfig {
   maxCategories: number;
   maxCartItems: number;
   maxOrderIds: number;
+  /** Live video sessions kept per profile (older ones are closed into their video's tally). */
   maxVideoSessions: number;
+  /** Videos kept per profile (older ones only count in the totals). */
+  maxVideos: number;
+  /** Position reports held per live video session (older ones are credited for good). */
+  maxVideoReports: number;
+  /** Played intervals kept per session or video (beyond, the closest two are joined). */
+  maxVideoIntervals: number;
+  /** Closed video session ids remembered (their late events are ignored). */
+  maxClosedVideoSessions: number;
   /** Days of daily buckets kept, counted back from the latest event day (default 90). */
   dailyBucketDays: number;
   /** Distinct event names counted per day; more are counted under `(other)`. */
@@ -38,6 +47,10 @@ export const DEFAULT_ENRICHMENT_CONFIG: Readonly<EnrichmentConfig> = Object.free
   maxCartItems: 100,
   maxOrderIds: 200,
   maxVideoSessions: 20,
+  maxVideos: 20,
+  maxVideoReports: 64,
+  maxVideoIntervals: 32,
+  maxClosedVideoSessions: 100,
   dailyBucketDays: 90,
   maxEventNamesPerDay: 100,
   maxTraits: 500,

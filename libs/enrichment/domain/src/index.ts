@@ -11,3 +11,4 @@ export * from './price-index';
 export * from './rfm';
 export { effectiveTrait } from './traits';
 export { pushRing } from './collections';
+export * from './video';

@@ -33,7 +33,7 @@ function toEvent(s: Spec, pid: string): ResolvedEvent {
       case 2: return track('Order Completed', { order_id: `${pid}-o${seq}`, total: 5 * (s.v + 1) }, at);
       case 3: return track('Email Opened', { machine: s.v === 0 }, at);
       case 4: return ev({ type: 'identify', userId: 'u', traits: { $set_once: { origin: `${pid}-${s.v}` } }, at });
-      case 5: return track('Video Playback Started', { session_id: `${pid}-v${s.v}`, position: s.v, total_length: 3 }, at);
+      case 5: return track(s.v % 2 ? 'Video Playback Started' : 'Video Content Playing', { session_id: `${pid}-v${s.v}`, content_asset_id: `a${s.v % 2}`, position: s.minute % 4, total_length: 3 }, at);
       case 6: return track('Product Added', { product_id: `c${s.v}`, price: s.v + 1, category: cats[s.v] }, at, { userAgent: uas[0] });
       case 7: return track('Page Exited', { path: `/x${s.v}` }, at);
       default: return track('Email Link Clicked', {}, at);

@@ -5,8 +5,8 @@
  *
  * Order-independent (folding B then C into A equals C then B; property-tested):
  * identifiers (as a set), every counter (page/product views, orders, revenue, refunds, email,
- * video, daily buckets), first/last seen, first/last order, sessions (interval union),
- * first/last touch, bot flag, category affinity (up to float rounding), `$set_once` traits,
+ * daily buckets), video sessions and videos (by id; played intervals as unions), first/last
+ * seen, first/last order, sessions (interval union), first/last touch, bot flag, category affinity (up to float rounding), `$set_once` traits,
  * viewed/visited items (while under their bounds), geo/device/exit page (latest by event time).
  * Order-dependent by design: `$set` traits present in several losers but not in the survivor
  * (the first folded wins — "the survivor wins conflicts" once it has the trait); the cart on an
@@ -21,6 +21,7 @@ import type { CategoryPriceIndex } from './price-index';
 import { mergeSessions } from './sessions';
 import { type ProfileState, withSources } from './state';
 import { foldTraits } from './traits';
+import { foldVideo, videoStateOf, videoView } from './video/apply';
 import { iso, maxDefined, minDefined, ms } from './util';
 
 export interface FoldContext {
@@ -119,14 +120,8 @@ export function foldMerge(survivor: ProfileState, loser: ProfileState, notice: M
   for (const k of ['sent', 'delivered', 'opened', 'machineOpened', 'clicked', 'machineClicked'] as const) c.email[k] += lc.email[k];
   const lastOpen = maxIso(c.email.lastOpenAt, lc.email.lastOpenAt);
   if (lastOpen) c.email.lastOpenAt = lastOpen;
-  c.video.started += lc.video.started;
-  c.video.completed += lc.video.completed;
-  for (const v of LI.videoSessions) {
-    const cur = I.videoSessions.find((x) => x.id === v.id);
-    if (cur) cur.share = Math.max(cur.share, v.share);
-    else I.videoSessions.push({ ...v });
-  }
-  I.videoSessions = I.videoSessions.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, cfg.maxVideoSessions);
+  I.video = foldVideo(videoStateOf(I, c.video), videoStateOf(LI, lc.video), cfg);
+  c.video = videoView(I.video, cfg);
   c.daily = mergeDaily(c.daily, lc.daily, cfg.maxEventNamesPerDay);
 
   s.appliedMessageIds = pushRing(s.appliedMessageIds, L.appliedMessageIds, cfg.maxAppliedIds);

@@ -9,6 +9,7 @@
  */
 import type { Identifier } from '@mosaic/contracts';
 import type { Json } from './util';
+import { type VideoAttributes, type VideoInternal, emptyVideoAttributes, emptyVideoInternal } from './video/types';
 
 export type Medium = 'search' | 'social' | 'email' | 'paid' | 'referral' | 'direct' | 'other';
 export type PriceTier = 'bargain' | 'mid' | 'premium';
@@ -130,7 +131,8 @@ export interface ComputedAttributes {
     /** clicked / opened (human only); undefined before the first open. */
     offerResponsiveness?: number;
   };
-  video: { started: number; completed: number; shareWatched?: number };
+  /** Video engagement (docs/enrichment.md "Video"): totals, per-video records, live sessions. */
+  video: VideoAttributes;
   lastExitPage?: { url: string; at: string };
   /** Daily buckets (UTC day → counts), the last `dailyBucketDays` days before the latest event. */
   daily: Record<string, DayBucket>;
@@ -147,8 +149,8 @@ export interface ProfileInternal {
   prices: { category: string; n: number; sum: number }[];
   /** Recent order ids (dedupe of online + imported copies of one order). */
   orderIds: string[];
-  /** Max share watched per video session. */
-  videoSessions: { id: string; share: number }[];
+  /** Video sessions' position reports and per-video tallies (absent on profiles stored before it existed). */
+  video?: VideoInternal;
   /** Event times (ms) that order the "latest wins" attributes. */
   deviceAt?: number;
   geoAt?: number;
@@ -200,10 +202,10 @@ export function emptyProfile(profileId: string, nowIso: string): ProfileState {
       cart: { items: [], value: 0, itemCount: 0 },
       orders: { count: 0, revenue: 0, refunds: 0, lifetimeValue: 0, averageOrderValue: 0 },
       email: { sent: 0, delivered: 0, opened: 0, machineOpened: 0, clicked: 0, machineClicked: 0 },
-      video: { started: 0, completed: 0 },
+      video: emptyVideoAttributes(),
       daily: {},
     },
-    internal: { sessions: [], sessionsDropped: 0, affinity: [], prices: [], orderIds: [], videoSessions: [] },
+    internal: { sessions: [], sessionsDropped: 0, affinity: [], prices: [], orderIds: [], video: emptyVideoInternal() },
     appliedMessageIds: [],
     mergedFrom: [],
   };

@@ -86,6 +86,24 @@ export interface SequenceCondition {
   sequence: { first: EventStep; thenNot: EventStep; within: Duration };
 }
 
+/** How many elements of a list must match an elements condition. */
+export interface ElementCount {
+  op: AggregateOp;
+  value: number;
+}
+
+/**
+ * Elements of a list under `computed` (`video.videos`, `video.sessions`, `productsViewed`):
+ * how many satisfy every filter of `where` (paths under the element; the clock operators
+ * `withinLastDays`/`olderThanDays` are allowed: they compare the element's dates with now).
+ * Default count: ≥ 1 (some element matches).
+ */
+export interface ElementsCondition {
+  elements: string;
+  where?: PropertyFilter[];
+  count?: ElementCount;
+}
+
 export interface SegmentReference {
   segment: string;
 }
@@ -112,6 +130,7 @@ export type Condition =
   | NotCondition
   | TraitCondition
   | AttributeCondition
+  | ElementsCondition
   | EventCondition
   | SequenceCondition
   | SegmentReference
@@ -151,8 +170,8 @@ export function durationMs(d: Duration): number {
   return d.amount * MS[d.unit];
 }
 
-export type ConditionKind = 'all' | 'any' | 'not' | 'trait' | 'attribute' | 'event' | 'sequence' | 'segment' | 'cluster';
-export const CONDITION_KINDS: readonly ConditionKind[] = ['all', 'any', 'not', 'trait', 'attribute', 'event', 'sequence', 'segment', 'cluster'];
+export type ConditionKind = 'all' | 'any' | 'not' | 'trait' | 'attribute' | 'elements' | 'event' | 'sequence' | 'segment' | 'cluster';
+export const CONDITION_KINDS: readonly ConditionKind[] = ['all', 'any', 'not', 'trait', 'attribute', 'elements', 'event', 'sequence', 'segment', 'cluster'];
 
 export function kindOf(c: Condition): ConditionKind {
   if ('all' in c) return 'all';
@@ -160,6 +179,7 @@ export function kindOf(c: Condition): ConditionKind {
   if ('not' in c) return 'not';
   if ('trait' in c) return 'trait';
   if ('attribute' in c) return 'attribute';
+  if ('elements' in c) return 'elements';
   if ('sequence' in c) return 'sequence';
   if ('segment' in c) return 'segment';
   if ('cluster' in c) return 'cluster';

@@ -12,6 +12,7 @@ import {
   type SequenceCondition,
   type TraitCondition,
   type AttributeCondition,
+  type ElementsCondition,
 } from './definition';
 import { compare, fieldKey, type Outcome, own, readPath, readTrait } from './values';
 import { eventNameOf, type Occurrence, type ProfileWindows, type SequenceState } from './windows';
@@ -84,6 +85,8 @@ function evalCondition(c: Condition, path: string, input: EvaluationInput, now: 
       return compare(readTrait(input.profile.traits ?? {}, (c as TraitCondition).trait), c as TraitCondition, now);
     case 'attribute':
       return compare(readPath(input.profile.computed ?? {}, (c as AttributeCondition).attribute), c as AttributeCondition, now);
+    case 'elements':
+      return evalElements(c as ElementsCondition, input.profile.computed ?? {}, now);
     case 'segment':
       return { member: isMember(input.segments, (c as { segment: string }).segment) };
     case 'cluster': {
@@ -99,6 +102,29 @@ function evalCondition(c: Condition, path: string, input: EvaluationInput, now: 
       return evalSequence(c as SequenceCondition, s?.kind === 'sequence' ? s : undefined, now);
     }
   }
+}
+
+/**
+ * How many elements of the list match every filter, against `count` (default ≥ 1). The count
+ * can only change when an element's match does, so the earliest clock flip of any element
+ * (a `withinLastDays` date leaving its window) is `nextChangeAt`.
+ */
+export function evalElements(c: ElementsCondition, computed: Record<string, unknown>, now: number): Outcome {
+  const list = readPath(computed, c.elements);
+  const items = Array.isArray(list) ? list : [];
+  const count = c.count ?? { op: 'gte' as const, value: 1 };
+  let matching = 0;
+  const flips: (number | undefined)[] = [];
+  for (const el of items) {
+    const rs = (c.where ?? []).map((f) => compare(readPath(el, f.property), f, now));
+    const member = rs.every((r) => r.member);
+    if (member) matching += 1;
+    // as in `all`: a match ends at the first flip; a non-match starts once every failing filter flipped
+    const failing = rs.filter((r) => !r.member).map((r) => r.nextChangeAt);
+    flips.push(member ? minOf(rs.map((r) => r.nextChangeAt)) : failing.some((t) => t === undefined) ? undefined : Math.max(...(failing as number[])));
+  }
+  const nextChangeAt = minOf(flips);
+  return { member: test(count.op, matching, count.value), ...(nextChangeAt !== undefined ? { nextChangeAt } : {}) };
 }
 
 function test(op: AggregateOp, actual: number | undefined, expected: number): boolean {
@@ -202,6 +228,7 @@ export function affects(definition: SegmentDefinition, change: ChangeLike): bool
       return top.some((k) => overlaps(change.changed, `traits.${k}`));
     }
     if ('attribute' in c) return overlaps(change.changed, `computed.${c.attribute}`);
+    if ('elements' in c) return overlaps(change.changed, `computed.${c.elements}`);
     if ('segment' in c) return segments.includes(c.segment);
     if ('cluster' in c) return (change.clusters ?? []).includes(c.cluster);
     if ('sequence' in c) return eventName !== undefined && (c.sequence.first.event === eventName || c.sequence.thenNot.event === eventName);

@@ -65,6 +65,35 @@ export const SEGMENT_EXAMPLES = [
       ],
     },
   },
+  {
+    key: 'watched-most-of-barista-duo',
+    name: 'Watched at least 75% of the Barista Duo video',
+    condition: { attribute: 'video.videos.CM-900-demo.shareWatched', op: 'gte', value: 0.75 },
+  },
+  {
+    key: 'video-skippers-7d',
+    name: 'Skipped more than half of a video in the last 7 days',
+    condition: {
+      elements: 'video.sessions',
+      where: [
+        { property: 'skippedShare', op: 'gt', value: 0.5 },
+        { property: 'lastAt', op: 'withinLastDays', value: 7 },
+      ],
+    },
+  },
+  {
+    key: 'product-video-fans-30d',
+    name: 'Watched 3 or more product videos in the last 30 days',
+    condition: {
+      elements: 'video.videos',
+      where: [
+        { property: 'productId', op: 'exists' },
+        { property: 'watchedSeconds', op: 'gt', value: 0 },
+        { property: 'lastWatchedAt', op: 'withinLastDays', value: 30 },
+      ],
+      count: { op: 'gte', value: 3 },
+    },
+  },
 ] as const;
 
 const key = { type: 'string', minLength: 1, maxLength: LIMITS.maxKeyLength, pattern: KEY_PATTERN };
@@ -102,6 +131,7 @@ export const SEGMENT_DEFINITION_SCHEMA = {
         { $ref: '#/$defs/not' },
         { $ref: '#/$defs/trait' },
         { $ref: '#/$defs/attribute' },
+        { $ref: '#/$defs/elements' },
         { $ref: '#/$defs/event' },
         { $ref: '#/$defs/sequence' },
         { $ref: '#/$defs/segment' },
@@ -123,6 +153,17 @@ export const SEGMENT_DEFINITION_SCHEMA = {
       required: ['attribute', 'op'],
       description: 'A path under the computed attributes; inside a list, a segment selects the element by category/key/productId/name (categoryAffinity.coffee is the coffee score).',
       properties: { attribute: dottedPath, op: { enum: [...OPERATORS] }, value: operand },
+    },
+    elements: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['elements'],
+      description: 'How many elements of a list under the computed attributes (video.videos, video.sessions) match every filter (paths under the element; withinLastDays/olderThanDays allowed); default count ≥ 1.',
+      properties: {
+        elements: dottedPath,
+        where: { type: 'array', maxItems: LIMITS.maxFilters, items: { type: 'object', additionalProperties: false, required: ['property', 'op'], properties: { property: dottedPath, op: { enum: [...OPERATORS] }, value: operand } } },
+        count: { type: 'object', additionalProperties: false, required: ['op', 'value'], properties: { op: { enum: [...AGGREGATE_OPS] }, value: { type: 'integer', minimum: 0 } } },
+      },
     },
     propertyFilter: {
       type: 'object',

@@ -183,8 +183,8 @@ class Checker {
     }
   }
 
-  /** `event` and `where` of an event condition or a sequence step. */
-  step(o: Obj, path: string): void {
+  /** `event` and `where` of an event condition or a sequence step (the `where` of an elements condition may use the clock). */
+  step(o: Obj, path: string, allowClock = false): void {
     if (o['event'] !== undefined) this.string(o['event'], join(path, 'event'));
     const where = o['where'];
     if (where === undefined) return;
@@ -196,7 +196,7 @@ class Checker {
       if (!isObj(f)) return this.err(fPath, `must be an object { property, op, value }, not ${describe(f)}`);
       this.fields(f, fPath, ['property', 'op', 'value'], ['property']);
       if (f['property'] !== undefined) this.dotted(f['property'], join(fPath, 'property'));
-      this.comparison(f, fPath, false);
+      this.comparison(f, fPath, allowClock);
     });
   }
 
@@ -251,6 +251,17 @@ class Checker {
         this.dotted(c['attribute'], join(path, 'attribute'));
         this.comparison(c, path, true);
         return;
+      case 'elements': {
+        this.fields(c, path, ['elements', 'where', 'count'], []);
+        this.dotted(c['elements'], join(path, 'elements'));
+        this.step(c, path, true);
+        const n = c['count'];
+        if (n === undefined) return;
+        if (!isObj(n)) return this.err(join(path, 'count'), `must be an object { op, value }, not ${describe(n)}`);
+        this.fields(n, join(path, 'count'), ['op', 'value'], []);
+        this.aggregate({ ...n, fn: 'count' }, join(path, 'count'));
+        return;
+      }
       case 'segment':
         this.fields(c, path, ['segment'], []);
         this.key(c['segment'], join(path, 'segment'));
