@@ -8,6 +8,7 @@ import { Schemas, type ProfileChange } from '@mosaic/contracts';
 import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
 import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { segmentationDefinition } from './segmentation.definition';
 import { SegmentationService } from './segmentation.service';
@@ -269,6 +270,9 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
   expect(stale).toBeDefined();
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 900 } } })]);
   await membership.waitFor(() => memberships('p-stale').length === 3, 30_000);
+  // the second change's batch is finished (written, published, confirmed, committed) before the
+  // cache is made stale: nothing of that batch can refresh the cached copy afterwards
+  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the change consumed' });
   service.profiles.cache.set('p-stale', stale!); // as if another instance had written since
   const conflictsBefore = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 3, lifetimeValue: 50 } } })]);
@@ -277,3 +281,16 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
   const conflictsAfter = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
   expect(conflictsAfter).toBe(conflictsBefore + 1);
 });
+
+/** Whether segmentation's consumer group has committed everything produced to `topic`. */
+async function allCommitted(topic: string): Promise<boolean> {
+  const admin = new Kafka({ brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: `${infra.topicPrefix}segmentation.profilesChanges`, topics: [topic] })]);
+    const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    return ends.every((p) => BigInt(p.high) === 0n || (done.get(p.partition) ?? -1n) >= BigInt(p.high));
+  } finally {
+    await admin.disconnect();
+  }
+}
