@@ -39,8 +39,8 @@ export class CollectorModule {
         { provide: SourcesPublisher, useValue: publisher },
         { provide: 'collector.indexes', useFactory: () => sources.ensureIndexes() },
         { provide: 'collector.sources-topic', useFactory: () => followSources(platform, config, sources, writeKeys, publisher) },
-        ...emailProviders({ platform, config, ingestor, sources }),
-        ...importProviders({ platform, config, ingestor, sources, writeKeys }),
+        ...emailProviders({ platform, config, ingestor, writeKeys }),
+        ...importProviders({ platform, config, ingestor, writeKeys }),
       ],
     };
   }

@@ -18,7 +18,7 @@ import {
   type Ingestor,
   type MachineRules,
 } from '@mosaic/collector-domain';
-import type { SourceView, SourcesRepository } from '@mosaic/collector-data-access';
+import type { WriteKeyCache } from '@mosaic/collector-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { Counter, getOrCreate, type Logger } from '@mosaic/shared-logging';
 import { AdminAuthGuard, ApiError, type Platform } from '@mosaic/shared-service';
@@ -26,32 +26,6 @@ import { emailSigningKeys, type CollectorEnv } from './collector.config';
 
 /** A 1×1 transparent GIF (43 bytes). */
 export const TRANSPARENT_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
-
-/**
- * Which sources are active, by id, cached (`ttlMs` for known ids, 5 s for unknown ones), so
- * the pixel does not read MongoDB on every load. A revoked source stops recording within `ttlMs`.
- */
-export class ActiveSourceCache {
-  private readonly entries = new Map<string, { source: SourceView | null; expires: number }>();
-
-  constructor(
-    private readonly sources: Pick<SourcesRepository, 'get'>,
-    private readonly ttlMs = 30_000,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  /** The source when it exists and is not revoked, else null. */
-  async active(id: string): Promise<SourceView | null> {
-    const now = Date.now();
-    const hit = this.entries.get(id);
-    if (hit && hit.expires > now) return hit.source;
-    const found = await this.sources.get(id);
-    const source = found && found.revokedAt === null ? found : null;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(id, { source, expires: now + (source ? this.ttlMs : 5_000) });
-    return source;
-  }
-}
 
 export interface EmailTrackingOptions {
   ttlDays: number;
@@ -72,7 +46,7 @@ export class EmailTracking {
   constructor(
     readonly signer: EmailTokenSigner,
     private readonly ingestor: Ingestor,
-    readonly sources: ActiveSourceCache,
+    readonly sources: WriteKeyCache,
     private readonly memory: EmailActivityMemory,
     private readonly logger: Logger,
     readonly options: EmailTrackingOptions,
@@ -239,7 +213,7 @@ export function emailProviders(deps: {
   platform: Platform;
   config: CommonConfig & { own: CollectorEnv };
   ingestor: Ingestor;
-  sources: SourcesRepository;
+  writeKeys: WriteKeyCache;
 }): Provider[] {
   const { platform, config } = deps;
   const logger = platform.runtime.logger;
@@ -248,7 +222,7 @@ export function emailProviders(deps: {
   const tracking = new EmailTracking(
     new EmailTokenSigner(keys),
     deps.ingestor,
-    new ActiveSourceCache(deps.sources, config.own.COLLECTOR_WRITE_KEY_CACHE_SECONDS * 1000),
+    deps.writeKeys,
     new EmailActivityMemory(),
     logger,
     {

@@ -11,13 +11,12 @@ import {
   type ImportRejectedRow,
   type Ingestor,
 } from '@mosaic/collector-domain';
-import type { SourceView, SourcesRepository, WriteKeyCache } from '@mosaic/collector-data-access';
+import type { SourceView, WriteKeyCache } from '@mosaic/collector-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { ProducerUnavailableError } from '@mosaic/shared-kafka';
 import { Counter, getOrCreate } from '@mosaic/shared-logging';
 import { ApiError, type Platform } from '@mosaic/shared-service';
 import type { CollectorEnv } from './collector.config';
-import { ActiveSourceCache } from './email.controller';
 
 export interface ImportResponse {
   success: true;
@@ -44,7 +43,7 @@ export class ImportService {
   constructor(
     private readonly ingestor: Ingestor,
     private readonly writeKeys: WriteKeyCache,
-    private readonly sources: ActiveSourceCache,
+    private readonly sources: WriteKeyCache,
     adminToken: string,
     private readonly ackTimeoutMs: number,
     platform: Platform,
@@ -147,14 +146,13 @@ export function importProviders(deps: {
   platform: Platform;
   config: CommonConfig & { own: CollectorEnv };
   ingestor: Ingestor;
-  sources: SourcesRepository;
   writeKeys: WriteKeyCache;
 }): Provider[] {
   const { config } = deps;
   const service = new ImportService(
     deps.ingestor,
     deps.writeKeys,
-    new ActiveSourceCache(deps.sources, config.own.COLLECTOR_WRITE_KEY_CACHE_SECONDS * 1000),
+    deps.writeKeys,
     config.adminToken,
     config.own.COLLECTOR_ACK_TIMEOUT_MS,
     deps.platform,

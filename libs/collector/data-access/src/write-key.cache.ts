@@ -2,15 +2,24 @@ import type { SourceView } from './sources.repository';
 
 export interface WriteKeyLookup {
   findActiveByWriteKey(writeKey: string): Promise<SourceView | null>;
+  get(id: string): Promise<SourceView | null>;
+}
+
+interface Entry {
+  source: SourceView | null;
+  expires: number;
 }
 
 /**
- * Keeps write-key lookups off MongoDB on the hot path. Positive entries live `ttlMs`
- * (a revocation made on another instance takes effect within that time; on this instance
- * at once), unknown keys are remembered briefly so a flood of bad keys cannot hammer the store.
+ * The collector's one cache of sources, by write key (ingestion) and by id (email links,
+ * imports): keeps those lookups off MongoDB on the hot path. Positive entries live `ttlMs`;
+ * `invalidateSource` (called for every change on the sources topic, whichever instance made
+ * it) drops a source at once. Unknown keys and ids are remembered briefly so a flood of bad
+ * ones cannot hammer the store.
  */
 export class WriteKeyCache {
-  private readonly entries = new Map<string, { source: SourceView | null; expires: number }>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly byId = new Map<string, Entry>();
 
   constructor(
     private readonly lookup: WriteKeyLookup,
@@ -20,17 +29,31 @@ export class WriteKeyCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async resolve(writeKey: string): Promise<SourceView | null> {
-    const hit = this.entries.get(writeKey);
-    const t = this.now();
-    if (hit && hit.expires > t) return hit.source;
-    const source = await this.lookup.findActiveByWriteKey(writeKey);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(writeKey, { source, expires: t + (source ? this.ttlMs : this.negativeTtlMs) });
-    return source;
+  /** The active source of a write key, or null (unknown or revoked). */
+  resolve(writeKey: string): Promise<SourceView | null> {
+    return this.cached(this.entries, writeKey, () => this.lookup.findActiveByWriteKey(writeKey));
+  }
+
+  /** The source of an id when it exists and is not revoked, else null. */
+  active(sourceId: string): Promise<SourceView | null> {
+    return this.cached(this.byId, sourceId, async () => {
+      const found = await this.lookup.get(sourceId);
+      return found && found.revokedAt === null ? found : null;
+    });
   }
 
   invalidateSource(sourceId: string): void {
     for (const [key, e] of this.entries) if (e.source?.id === sourceId) this.entries.delete(key);
+    this.byId.delete(sourceId);
+  }
+
+  private async cached(map: Map<string, Entry>, key: string, load: () => Promise<SourceView | null>): Promise<SourceView | null> {
+    const hit = map.get(key);
+    const t = this.now();
+    if (hit && hit.expires > t) return hit.source;
+    const source = await load();
+    if (map.size >= this.maxEntries) map.delete(map.keys().next().value as string);
+    map.set(key, { source, expires: t + (source ? this.ttlMs : this.negativeTtlMs) });
+    return source;
   }
 }

@@ -1,0 +1,63 @@
+import type { SourceView } from './sources.repository';
+import { WriteKeyCache, type WriteKeyLookup } from './write-key.cache';
+
+const source = (id: string, revokedAt: string | null = null): SourceView => ({ id, name: id, writeKeyPrefix: 'wk', createdAt: '2026-01-01T00:00:00.000Z', revokedAt });
+
+/** A store of sources that counts its reads. */
+function store(sources: Record<string, SourceView>, keys: Record<string, string>) {
+  const reads = { byKey: 0, byId: 0 };
+  const lookup: WriteKeyLookup = {
+    findActiveByWriteKey: async (key) => {
+      reads.byKey++;
+      const s = keys[key] ? sources[keys[key]] : undefined;
+      return s && s.revokedAt === null ? s : null;
+    },
+    get: async (id) => {
+      reads.byId++;
+      return sources[id] ?? null;
+    },
+  };
+  return { lookup, reads, sources };
+}
+
+describe('WriteKeyCache', () => {
+  it('answers write keys and ids from memory until they expire', async () => {
+    let now = 0;
+    const s = store({ a: source('a') }, { k: 'a' });
+    const cache = new WriteKeyCache(s.lookup, 30_000, 5_000, 100, () => now);
+    expect((await cache.resolve('k'))?.id).toBe('a');
+    expect((await cache.active('a'))?.id).toBe('a');
+    expect((await cache.resolve('k'))?.id).toBe('a');
+    expect((await cache.active('a'))?.id).toBe('a');
+    expect(s.reads).toEqual({ byKey: 1, byId: 1 });
+    now = 30_001;
+    await cache.resolve('k');
+    await cache.active('a');
+    expect(s.reads).toEqual({ byKey: 2, byId: 2 });
+  });
+
+  it('answers a revoked or unknown id as null, remembered for the shorter time', async () => {
+    let now = 0;
+    const s = store({ r: source('r', '2026-01-02T00:00:00.000Z') }, {});
+    const cache = new WriteKeyCache(s.lookup, 30_000, 5_000, 100, () => now);
+    expect(await cache.active('r')).toBeNull();
+    expect(await cache.active('nope')).toBeNull();
+    now = 4_000;
+    await cache.active('r');
+    expect(s.reads.byId).toBe(2);
+    now = 5_001;
+    await cache.active('r');
+    expect(s.reads.byId).toBe(3);
+  });
+
+  it('drops a source by key and by id at once when it changes (a revocation on any instance)', async () => {
+    const s = store({ a: source('a') }, { k: 'a' });
+    const cache = new WriteKeyCache(s.lookup, 30_000, 5_000, 100, () => 0);
+    await cache.resolve('k');
+    await cache.active('a');
+    s.sources['a'] = source('a', '2026-01-02T00:00:00.000Z');
+    cache.invalidateSource('a');
+    expect(await cache.resolve('k')).toBeNull();
+    expect(await cache.active('a')).toBeNull();
+  });
+});
