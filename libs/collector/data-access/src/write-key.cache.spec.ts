@@ -1,7 +1,17 @@
 import type { SourceView } from './sources.repository';
 import { WriteKeyCache, type WriteKeyLookup } from './write-key.cache';
 
-const source = (id: string, revokedAt: string | null = null): SourceView => ({ id, name: id, writeKeyPrefix: 'wk', createdAt: '2026-01-01T00:00:00.000Z', revokedAt });
+const source = (id: string, revokedAt: string | null = null): SourceView => ({
+  id,
+  name: id,
+  writeKeyPrefix: 'wk',
+  serverKeyPrefix: null,
+  identityVerification: false,
+  allowedOrigins: [],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  revokedAt,
+});
 
 /** A store of sources that counts its reads. */
 function store(sources: Record<string, SourceView>, keys: Record<string, string>) {
