@@ -16,7 +16,14 @@ module.exports = {
   testEnvironment: '<rootDir>/libs/shared/testing/src/test-environment.ts',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools', '<rootDir>/examples'],
   testMatch: ['**/*.spec.ts', '**/*.int-spec.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false, sourceMaps: 'inline' }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false, sourceMaps: 'inline' }],
+    // The OTLP exporter loads `http` with a dynamic import(), which Jest's VM cannot run
+    // without --experimental-vm-modules: compiled to require() here, so the services' real
+    // exporter works in tests too (tools/e2e/trace.int-spec.ts).
+    '/@opentelemetry/otlp-exporter-base/.+\\.cjs$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/)'],
   moduleNameMapper,
   globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/libs/shared/testing/src/global-teardown.ts',

@@ -33,8 +33,8 @@ export async function runActivationBench(argv) {
   const DECIDE_SECONDS = numberOption(argv, 'decide-seconds', 10);
   const PROFILES = numberOption(argv, 'profiles', 1000);
   const INGEST_RATE = numberOption(argv, 'ingest-rate', 100);
-  const { root, require, infra, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('activation');
-  const { Kafka, logLevel, Partitioners } = require('kafkajs');
+  const { root, require, infra, brokers, runId, prefix, dbName, mongoBase, token, kafka: benchKafka } = await benchSetup('activation');
+  const { Partitioners } = require('kafkajs');
   const { MongoClient } = require('mongodb');
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
   const domain = require(join(root, 'dist', 'libs', 'activation', 'domain', 'src', 'index.js'));
@@ -121,7 +121,7 @@ export async function runActivationBench(argv) {
     const r = await fetch(`${url}${path}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: r.status, json: await r.json().catch(() => ({})) };
   };
-  const kafka = new Kafka({ clientId: 'bench-activation', brokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka('bench-activation');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const results = { machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) }, raw: { httpRequestsPerSec: rawPerSec, concurrency: 64 } };
   try {

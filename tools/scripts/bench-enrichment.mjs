@@ -182,13 +182,13 @@ export async function runEnrichmentBench(args) {
   const DURATION = opt('duration', 10);
   const RATE_OPTION = opt('rate', 0);
 
-  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('enrichment');
-  const { Kafka, logLevel, Partitioners } = require('kafkajs');
+  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token, kafka: benchKafka } = await benchSetup('enrichment');
+  const { Partitioners } = require('kafkajs');
   const { MongoClient, BSON } = require('mongodb');
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
   const domain = require(join(root, 'dist', 'libs', 'enrichment', 'domain', 'src', 'index.js'));
   const documents = require(join(root, 'dist', 'libs', 'enrichment', 'data-access', 'src', 'documents.js'));
-  const kafka = new Kafka({ clientId: 'bench-enrichment', brokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka('bench-enrichment');
   const topics = { resolved: `${prefix}events.resolved`, changes: `${prefix}profiles.changes`, dlq: `${prefix}dlq.enrichment` };
   const profileIds = Array.from({ length: PROFILES }, (_, i) => `p-${runId}-${i}`);
   const source = eventSource(runId, profileIds);

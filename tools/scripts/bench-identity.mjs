@@ -29,11 +29,11 @@ export async function runIdentityBench(args) {
   const DURATION = opt('duration', 10);
   const RATE_OPTION = opt('rate', 0);
 
-  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('identity');
-  const { Kafka, logLevel, Partitioners } = require('kafkajs');
+  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token, kafka: benchKafka } = await benchSetup('identity');
+  const { Partitioners } = require('kafkajs');
   const { MongoClient } = require('mongodb');
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
-  const kafka = new Kafka({ clientId: 'bench-identity', brokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka('bench-identity');
   const topics = { raw: `${prefix}events.raw`, resolved: `${prefix}events.resolved` };
 
   // ---- raw limit: the store's own upsert rate ------------------------------------------------

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureDeps } from './ensure-deps.mjs';
 import { build, root } from './build.mjs';
-import { numberOption, rssMb, spawnOwned } from './bench-util.mjs';
+import { benchKafkaFactory, numberOption, rssMb, spawnOwned } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench import] ${m}`);
 
@@ -72,7 +72,6 @@ export async function runImportBench(argv = process.argv.slice(2)) {
   ensureDeps();
   await build({ quiet: true });
   const require = createRequire(import.meta.url);
-  const { Kafka, logLevel } = require('kafkajs');
   const infra = require(join(root, 'tools', 'infra', 'index.js'));
   const up = await infra.up({});
   const runId = Date.now().toString(36);
@@ -116,7 +115,7 @@ export async function runImportBench(argv = process.argv.slice(2)) {
     throw err;
   }
   const { child, url } = started;
-  const kafka = new Kafka({ clientId: 'bench-import', brokers: up.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafkaFactory(require, join(root, 'dist'), up.kafkaBrokers)('bench-import');
   const admin = kafka.admin();
   await admin.connect();
   const topic = `${prefix}events.raw`;

@@ -131,14 +131,13 @@ export async function runPipelineBench(argv) {
   const LATENCY_SECONDS = opt('latency-seconds', 20);
   if (argv.includes('--seed-profiles')) log('--seed-profiles is not implemented: the profiles are created through the pipeline');
 
-  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('pipeline');
-  const { Kafka, logLevel } = require('kafkajs');
+  const { root, require, infra, up, brokers, runId, prefix, dbName, mongoBase, token, kafka: benchKafka } = await benchSetup('pipeline');
   const { MongoClient, BSON } = require('mongodb');
   const autocannon = require('autocannon');
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
   const domain = require(join(root, 'dist', 'libs', 'enrichment', 'domain', 'src', 'index.js'));
   const documents = require(join(root, 'dist', 'libs', 'enrichment', 'data-access', 'src', 'documents.js'));
-  const kafka = new Kafka({ clientId: 'bench-pipeline', brokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka('bench-pipeline');
   const admin = kafka.admin();
   const tap = kafka.consumer({ groupId: `${prefix}bench-tap`, maxWaitTimeInMs: 50 });
   const mongo = new MongoClient(`${mongoBase}/${dbName}`, { maxPoolSize: 16, socketTimeoutMS: 600_000 });

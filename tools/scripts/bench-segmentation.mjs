@@ -117,8 +117,8 @@ export async function runSegmentationBench(argv) {
   const BACKFILL = opt('backfill-profiles', 20_000);
   const ENGINE_BACKFILL = opt('engine-backfill-profiles', 1_000_000);
 
-  const { root, require, infra, brokers, runId, prefix, dbName, mongoBase, token } = await benchSetup('segmentation');
-  const { Kafka, logLevel, Partitioners } = require('kafkajs');
+  const { root, require, infra, brokers, runId, prefix, dbName, mongoBase, token, kafka: benchKafka } = await benchSetup('segmentation');
+  const { Partitioners } = require('kafkajs');
   const { MongoClient } = require('mongodb');
   const contracts = require(join(root, 'dist', 'libs', 'contracts', 'src', 'index.js'));
   const domain = require(join(root, 'dist', 'libs', 'segmentation', 'domain', 'src', 'index.js'));
@@ -237,7 +237,7 @@ export async function runSegmentationBench(argv) {
     for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.split(' ').pop());
     return sum;
   };
-  const kafka = new Kafka({ clientId: 'bench-segmentation', brokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka('bench-segmentation');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: `${prefix}bench-tap`, maxWaitTimeInMs: 50 });
   const results = { machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) }, raw: { evaluate: rawEval, backfillEngine: rawBackfill, store: rawStore } };

@@ -117,6 +117,7 @@ export async function benchSetup(name) {
     require,
     infra,
     up,
+    kafka: benchKafkaFactory(require, join(root, 'dist'), up.kafkaBrokers),
     brokers: up.kafkaBrokers,
     runId,
     prefix: `bench-${runId}.`,
@@ -124,6 +125,20 @@ export async function benchSetup(name) {
     mongoBase: up.mongoUri.replace(/\/$/, ''),
     token: 'bench-admin-token-0123456789',
   };
+}
+
+/**
+ * `kafka(clientId)`: a kafkajs client for the benchmark's own producers and consumers, made by the
+ * services' factory (createKafkaClient, built in dist/) from the same environment, so that
+ * KAFKA_SSL* and KAFKA_SASL_* reach it as they reach the services it starts.
+ */
+export function benchKafkaFactory(require, dist, brokers) {
+  const { loadConfig } = require(`${dist}/libs/shared/config/src/index.js`);
+  const { createKafkaClient } = require(`${dist}/libs/shared/kafka/src/client.js`);
+  const { createLogger } = require(`${dist}/libs/shared/logging/src/index.js`);
+  const env = { MOSAIC_ADMIN_TOKEN: 'bench-admin-token-0123456789', ...process.env, KAFKA_BROKERS: brokers.join(',') };
+  const { kafka } = loadConfig('collector', undefined, env);
+  return (clientId) => createKafkaClient(kafka, createLogger({ service: clientId, level: 'silent' }), { clientId });
 }
 
 /** Runs `fn(n)` (returning how many operations it did) in `workers` loops for `seconds`; the operations and the seconds taken. */

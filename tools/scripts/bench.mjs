@@ -59,9 +59,8 @@ if (target !== 'collector') {
   process.exit(2);
 }
 
-const { root, require, infra, up, brokers, runId, prefix, token } = await benchSetup('collector');
+const { root, require, infra, up, brokers, runId, prefix, token, kafka: benchKafka } = await benchSetup('collector');
 const autocannon = require('autocannon');
-const { Kafka, logLevel } = require('kafkajs');
 
 function sampleEvent(i) {
   return {
@@ -75,7 +74,7 @@ function sampleEvent(i) {
 const eventBytes = Buffer.byteLength(JSON.stringify(sampleEvent(1)));
 
 async function rawKafka() {
-  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka('bench-raw');
   // An envelope of the same size as the collector produces.
   const value = Buffer.from(JSON.stringify({ schema: 'events.raw', schemaVersion: 1, messageId: 'x'.repeat(36), correlationId: 'x'.repeat(36), producedAt: new Date().toISOString(), producer: 'collector', payload: { ...sampleEvent(1), messageId: 'x'.repeat(36), traits: {}, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), sourceId: 'src_x' } }));
   return (await rawKafkaLimits({ kafka, topic: `${prefix}raw`, value, seconds: DURATION })).producer;

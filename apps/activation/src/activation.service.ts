@@ -2,7 +2,7 @@ import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type Segme
 import { RetryPolicy, TokenBuckets } from '@mosaic/activation-domain';
 import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, OutboundGuard, SourcesFeed, type DeliveryDocument } from '@mosaic/activation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
-import { produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
+import { messageTraceparent, produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import type { ActivationEnv } from './activation.config';
 import { activationMetrics, type ActivationMetrics } from './activation.metrics';
@@ -64,6 +64,7 @@ export class ActivationService {
       outbound: this.outbound,
       policy: new RetryPolicy({ maxAttempts: own.ACTIVATION_RETRY_MAX_ATTEMPTS, baseMs: own.ACTIVATION_RETRY_BASE_MS, maxMs: Math.max(own.ACTIVATION_RETRY_BASE_MS, own.ACTIVATION_RETRY_MAX_MS) }),
       batch: own.ACTIVATION_DISPATCH_BATCH,
+      tracing: platform.runtime.tracing,
       onAttempt: (destination, a) => {
         this.metrics.attempts.inc({ destination, outcome: a.outcome });
         this.metrics.attemptSeconds.observe({ destination }, a.ms / 1000);
@@ -123,7 +124,7 @@ export class ActivationService {
 
   /** `segments.membership`: update the profile's segments, fire triggers into deliveries. */
   readonly onMembership = async (messages: InboundMessage[]): Promise<void> => {
-    const items = messages.map((m) => ({ change: decodeMessage(Schemas.segmentMembership, m.value).payload as SegmentMembershipChange, partition: m.partition, offset: m.offset }));
+    const items = messages.map((m) => ({ change: decodeMessage(Schemas.segmentMembership, m.value).payload as SegmentMembershipChange, partition: m.partition, offset: m.offset, traceparent: messageTraceparent(m) }));
     const stats = await this.ingest.apply(items);
     this.metrics.fired.inc({ outcome: 'inserted' }, stats.inserted);
     this.metrics.fired.inc({ outcome: 'capped' }, stats.capped);

@@ -25,6 +25,13 @@ import type { TopicKey } from './topics';
 export const HEADER_MESSAGE_ID = 'messageId';
 export const HEADER_CORRELATION_ID = 'correlationId';
 export const HEADER_SCHEMA = 'schema';
+/**
+ * W3C Trace Context (https://www.w3.org/TR/trace-context/) of the span that produced the
+ * message, so one trace follows an event across every topic. Optional: present only when the
+ * producing service traces (OTEL_EXPORTER_OTLP_ENDPOINT set); consumers must not require them.
+ */
+export const HEADER_TRACEPARENT = 'traceparent';
+export const HEADER_TRACESTATE = 'tracestate';
 
 /** The versioned envelope around every message on every topic. */
 export interface Envelope<T> {

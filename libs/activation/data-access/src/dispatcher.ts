@@ -9,7 +9,9 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { SegmentMembershipChange } from '@mosaic/contracts';
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import { HEADER_TRACEPARENT, type SegmentMembershipChange } from '@mosaic/contracts';
+import { TRACING_OFF, extractTraceContext, traceHeadersOf, type Tracing } from '@mosaic/shared-kafka';
 import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type EmailDestination, type MembershipPayload, type AttemptResult, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
 import type { DeliveryAttempt, DeliveryDocument } from './documents';
 import { isOutboundBlocked, OutboundGuard } from './outbound';
@@ -32,6 +34,15 @@ export interface DispatcherOptions {
   onAttempt?: (destinationId: string, attempt: DeliveryAttempt) => void;
   /** Deliveries read per tick (default 200). */
   batch?: number;
+  /** A span per attempt, continuing the delivery's trace; its `traceparent` goes out with the webhook or record. Default off. */
+  tracing?: Tracing;
+}
+
+interface AttemptOutcome {
+  status: string;
+  outcome: DeliveryAttempt['outcome'];
+  retryAfter?: string;
+  error?: string;
 }
 
 interface Slots {
@@ -129,39 +140,11 @@ export class Dispatcher {
     const payload = membershipPayload(change, { id: d._id, profile: profile ? { traits: profile.traits ?? {}, computed: profile.computed ?? {} } : undefined });
     const body = serializePayload(payload);
     const started = this.clock();
-    let status: string;
-    let retryAfter: string | undefined;
-    let error: string | undefined;
-    let outcome: DeliveryAttempt['outcome'];
-    if (dest.kind === 'webhook') {
-      const r = await postWebhook(dest, d._id, body, Math.floor(started / 1000), this.outbound);
-      status = String(r.status);
-      retryAfter = r.retryAfter;
-      error = r.error;
-      outcome = classifyResponse(r.status);
-    } else if (dest.kind === 'kafka') {
-      try {
-        await this.opts.publishToTopic(dest.topic, d.profileId, body, { 'webhook-id': d._id, 'content-type': 'application/json' });
-        status = 'produced';
-        outcome = 'delivered';
-      } catch (err) {
-        status = 'error';
-        error = err instanceof Error ? err.message : String(err);
-        outcome = 'retry';
-      }
-    } else if (this.opts.sendEmail) {
-      try {
-        ({ status, error, outcome } = await this.opts.sendEmail(dest, d, payload));
-      } catch (err) {
-        status = 'error';
-        error = err instanceof Error ? err.message : String(err);
-        outcome = 'retry';
-      }
-    } else {
-      status = 'unsupported';
-      error = 'no email sender is configured';
-      outcome = 'fail';
-    }
+    const span = this.startSpan(d, dest);
+    const { status, retryAfter, error, outcome } = await (span
+      ? context.with(trace.setSpan(context.active(), span), () => this.attempt(d, dest, body, payload, started, traceHeadersOf(span)))
+      : this.attempt(d, dest, body, payload, started, {}));
+    if (span) endSpan(span, status, outcome, error);
     const now = this.clock();
     const attempt: DeliveryAttempt = { at: new Date(now), outcome, status, ms: now - started, ...(error ? { error } : {}) };
     this.opts.onAttempt?.(dest.id, attempt);
@@ -179,6 +162,39 @@ export class Dispatcher {
     await this.opts.deadLetter({ ...d, attempts }, why);
     await this.opts.store.recordAttempt(d._id, attempt, { status: 'dead', nextAttemptAt: null, attempts });
   }
+
+  /** One attempt by the destination's kind; `trace`: the headers that carry the attempt's span. */
+  private async attempt(d: DeliveryDocument, dest: Destination, body: string, payload: MembershipPayload, started: number, traceHeaders: Record<string, string>): Promise<AttemptOutcome> {
+    if (dest.kind === 'webhook') {
+      const r = await postWebhook(dest, d._id, body, Math.floor(started / 1000), this.outbound, traceHeaders);
+      return { status: String(r.status), outcome: classifyResponse(r.status), ...(r.retryAfter !== undefined ? { retryAfter: r.retryAfter } : {}), ...(r.error !== undefined ? { error: r.error } : {}) };
+    }
+    try {
+      if (dest.kind === 'kafka') {
+        await this.opts.publishToTopic(dest.topic, d.profileId, body, { 'webhook-id': d._id, 'content-type': 'application/json', ...traceHeaders });
+        return { status: 'produced', outcome: 'delivered' };
+      }
+      if (!this.opts.sendEmail) return { status: 'unsupported', error: 'no email sender is configured', outcome: 'fail' };
+      return await this.opts.sendEmail(dest, d, payload);
+    } catch (err) {
+      return { status: 'error', error: err instanceof Error ? err.message : String(err), outcome: 'retry' };
+    }
+  }
+
+  /** The span of one attempt, a child of the span that consumed the membership change; undefined when not tracing. */
+  private startSpan(d: DeliveryDocument, dest: Destination): Span | undefined {
+    const tracing = this.opts.tracing ?? TRACING_OFF;
+    if (!tracing.enabled) return undefined;
+    const parent = d.traceparent ? extractTraceContext({ [HEADER_TRACEPARENT]: d.traceparent }) : context.active();
+    return tracing.tracer.startSpan(
+      `deliver ${dest.kind}`,
+      {
+        kind: dest.kind === 'kafka' ? SpanKind.PRODUCER : SpanKind.CLIENT,
+        attributes: { 'mosaic.delivery.id': d._id, 'mosaic.destination.id': dest.id, 'mosaic.delivery.attempt': d.attempts + 1, 'mosaic.segment.key': d.segmentKey, 'mosaic.membership.change': d.change },
+      },
+      parent,
+    );
+  }
 }
 
 /** What one webhook POST came to. */
@@ -192,9 +208,16 @@ export interface WebhookResult {
  * One signed POST (Standard Webhooks headers); never throws. It connects only to addresses the
  * outbound guard checked (`blocked` otherwise); redirects are not followed.
  */
-export async function postWebhook(target: Pick<WebhookDestination, 'url' | 'secret' | 'headers' | 'timeoutMs'>, id: string, body: string, timestamp: number, outbound: OutboundGuard = new OutboundGuard()): Promise<WebhookResult> {
+export async function postWebhook(
+  target: Pick<WebhookDestination, 'url' | 'secret' | 'headers' | 'timeoutMs'>,
+  id: string,
+  body: string,
+  timestamp: number,
+  outbound: OutboundGuard = new OutboundGuard(),
+  traceHeaders: Record<string, string> = {},
+): Promise<WebhookResult> {
   const signature = sign({ id, timestamp, body, secret: target.secret ?? '' });
-  const headers = { 'content-type': 'application/json', 'user-agent': 'Mosaic-Webhooks/1', ...(target.headers ?? {}), ...webhookHeaders({ id, timestamp, signature }), 'content-length': String(Buffer.byteLength(body)) };
+  const headers = { 'content-type': 'application/json', 'user-agent': 'Mosaic-Webhooks/1', ...(target.headers ?? {}), ...traceHeaders, ...webhookHeaders({ id, timestamp, signature }), 'content-length': String(Buffer.byteLength(body)) };
   let url: URL;
   try {
     url = new URL(target.url);
@@ -224,6 +247,14 @@ export async function postWebhook(target: Pick<WebhookDestination, 'url' | 'secr
     req.on('error', (err) => settle(failure(err, target.timeoutMs, signal.aborted)));
     req.end(body);
   });
+}
+
+function endSpan(span: Span, status: string, outcome: DeliveryAttempt['outcome'], error: string | undefined): void {
+  span.setAttribute('mosaic.delivery.outcome', outcome);
+  span.setAttribute('mosaic.delivery.status', status);
+  if (/^\d{3}$/.test(status)) span.setAttribute('http.response.status_code', Number(status));
+  if (outcome !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: error } : {}) });
+  span.end();
 }
 
 function failure(err: unknown, timeoutMs: number, timedOut: boolean): WebhookResult {

@@ -97,6 +97,8 @@ export interface DeliveryDocument {
   createdAt: Date;
   updatedAt: Date;
   deliveredAt?: Date;
+  /** W3C `traceparent` of the span that consumed the change: each attempt's span continues that trace. */
+  traceparent?: string;
 }
 
 export interface ActivationProfileDocument {

@@ -13,6 +13,8 @@ export interface InboundChange {
   change: SegmentMembershipChange;
   partition: number;
   offset: string;
+  /** The trace the change arrived in (kept on its deliveries). */
+  traceparent?: string;
 }
 
 export interface IngestStats {
@@ -85,7 +87,7 @@ export class Ingest {
     const now = this.clock();
     const docs: DeliveryDocument[] = [];
     const firedInBatch = new Map<string, number>(); // trigger|profile -> fired earlier in this batch
-    for (const { change, partition, offset } of items) {
+    for (const { change, partition, offset, traceparent } of items) {
       await this.store.putMembership(change.profileId, change.segmentKey, change.change === 'entered', change.profileVersion);
       for (const t of matchTriggers(this.config.triggers(), change)) {
         stats.fired += 1;
@@ -108,6 +110,7 @@ export class Ingest {
           log: [],
           createdAt: new Date(now),
           updatedAt: new Date(now),
+          ...(traceparent ? { traceparent } : {}),
         };
         if (t.frequencyCap) {
           const k = `${t.id}|${change.profileId}`;

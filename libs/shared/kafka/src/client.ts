@@ -1,9 +1,12 @@
 /**
  * The kafkajs client every service uses: one `Kafka` instance per process, its logs forwarded
- * to the service's pino logger as JSON.
+ * to the service's pino logger as JSON, TLS and SASL from the typed config. Everything that
+ * talks to the configured brokers creates its client here, so that security settings apply
+ * to all of them.
  */
-import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type LogEntry, type RetryOptions } from 'kafkajs';
-import type { KafkaConfig } from '@mosaic/shared-config';
+import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { kafkaSecurityWarnings, type KafkaConfig } from '@mosaic/shared-config';
 import type { Logger } from '@mosaic/shared-logging';
 
 export interface KafkaClientOptions {
@@ -60,11 +63,28 @@ export function pinoLogCreator(logger: Logger): () => (entry: LogEntry) => void 
     };
 }
 
+/** kafkajs's `ssl` and `sasl` options for the config's security settings (absent: plaintext, no authentication). */
+export function kafkaJsSecurity(cfg: Pick<KafkaConfig, 'ssl' | 'sasl'>): { ssl?: ConnectionOptions; sasl?: SASLOptions } {
+  const out: { ssl?: ConnectionOptions; sasl?: SASLOptions } = {};
+  if (cfg.ssl) {
+    const { ca, cert, key, rejectUnauthorized } = cfg.ssl;
+    // Omitting `ca` keeps Node's default store (public CAs, e.g. managed Kafka services).
+    out.ssl = { rejectUnauthorized, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+  }
+  if (cfg.sasl) {
+    const { mechanism, username, password } = cfg.sasl;
+    out.sasl = { mechanism, username, password };
+  }
+  return out;
+}
+
 /** Creates the process's kafkajs client from the typed config. */
 export function createKafkaClient(cfg: KafkaConfig, logger: Logger, opts: KafkaClientOptions = {}): Kafka {
+  for (const warning of kafkaSecurityWarnings(cfg)) logger.warn({ component: 'kafka' }, warning);
   const config: KafkaJsConfig = {
     clientId: opts.clientId ?? cfg.clientId,
     brokers: cfg.brokers,
+    ...kafkaJsSecurity(cfg),
     connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
     requestTimeout: opts.requestTimeoutMs ?? 30_000,
     enforceRequestTimeout: true,

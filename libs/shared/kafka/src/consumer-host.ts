@@ -23,6 +23,7 @@ import { classifyFailure, type FailureKind } from './failure-kind';
 import { consumerMetrics, type ConsumerMetrics } from './metrics';
 import { produceMessage, type MessageSender } from './producer';
 import { createStickyAssigner } from './sticky-assigner';
+import { TRACING_OFF, traceConsume, type Tracing } from './tracing';
 
 /** One consumed record, headers decoded to strings. */
 export interface InboundMessage {
@@ -81,6 +82,8 @@ export interface ConsumerHostOptions {
   producer: MessageSender;
   logger: Logger;
   registry?: Registry;
+  /** A consumer span per message, continuing the trace in its headers (see tracing.ts); default off. */
+  tracing?: Tracing;
   /** Default `config.consumer.sessionTimeoutMs`. */
   sessionTimeoutMs?: number;
   /** How long the coordinator waits for members to re-join in a rebalance; default 60000. */
@@ -462,6 +465,11 @@ export class ConsumerHost {
     this.metrics.batchDuration.observe({ topic: rt.topic, mode: run.single ? 'single' : 'batch' }, (Date.now() - started) / 1000);
   }
 
+  private handle(run: BatchRun, messages: InboundMessage[], mode: BatchContext['mode'], attempt: number): Promise<void> {
+    const tracing = this.opts.tracing ?? TRACING_OFF;
+    return traceConsume(tracing, messages, { groupId: run.rt.groupId, mode, attempt }, () => run.rt.reg.handler(messages, run.ctx(mode, attempt)));
+  }
+
   /** The batch handler on `messages[from..]`; if it fails, one message at a time. */
   private async processFrom(run: BatchRun, from: number): Promise<void> {
     const { rt, p, messages } = run;
@@ -469,7 +477,7 @@ export class ConsumerHost {
     const last = rest[rest.length - 1] as InboundMessage;
     let batchError: Error | undefined;
     try {
-      await rt.reg.handler(rest, run.ctx('batch', 1));
+      await this.handle(run, rest, 'batch', 1);
     } catch (err) {
       batchError = toError(err);
     }
@@ -510,7 +518,7 @@ export class ConsumerHost {
     let failure = error;
     if (!failure) {
       try {
-        await rt.reg.handler([msg], run.ctx('single', attempt));
+        await this.handle(run, [msg], 'single', attempt);
         return 'processed';
       } catch (err) {
         // A rebalance is not the message's fault: never retry or dead-letter it for that.

@@ -10,3 +10,4 @@ export * from './consumer-host';
 export * from './sticky-assigner';
 export * from './nest-transport';
 export * from './topic-follower';
+export * from './tracing';

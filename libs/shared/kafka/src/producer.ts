@@ -15,6 +15,7 @@ import { Registry, type Logger } from '@mosaic/shared-logging';
 import { groupByTopic, messageBytes, splitIntoChunks, takeBatch, type BatchLimits, type Chunk, type OutboundMessage } from './batching';
 import { ProducerSendError, ProducerUnavailableError, UnknownTopicError } from './errors';
 import { producerMetrics, type ProducerMetrics } from './metrics';
+import { traceProduce } from './tracing';
 
 export type { OutboundMessage } from './batching';
 
@@ -616,7 +617,7 @@ function toOutbound<T>(schema: MessageSchema<T>, payload: T, meta: ProduceMeta):
 export async function produceMessage<T>(producer: MessageSender, topicName: string, schema: MessageSchema<T>, payload: T, meta: ProduceMeta): Promise<Envelope<T>> {
   assertSchemaOnTopic(schema as MessageSchema<unknown>, topicName);
   const { message, envelope } = toOutbound(schema, payload, meta);
-  await producer.send(topicName, [message]);
+  await sendTraced(producer, topicName, [{ message, envelope }]);
   return envelope;
 }
 
@@ -629,9 +630,24 @@ export async function produceMessages<T>(
 ): Promise<Envelope<T>[]> {
   assertSchemaOnTopic(schema as MessageSchema<unknown>, topicName);
   const encoded = items.map((i) => toOutbound(schema, i.payload, i.meta));
-  await producer.send(
-    topicName,
-    encoded.map((e) => e.message),
-  );
+  await sendTraced(producer, topicName, encoded);
   return encoded.map((e) => e.envelope);
+}
+
+/** Sends, with a producer span per message and its trace context in the headers when traced (see tracing.ts). */
+async function sendTraced(producer: MessageSender, topicName: string, encoded: readonly { message: OutboundMessage; envelope: Envelope<unknown> }[]): Promise<void> {
+  const end = traceProduce(
+    topicName,
+    encoded.map(({ message, envelope }) => ({ headers: message.headers, key: message.key, correlationId: envelope.correlationId, messageId: envelope.messageId })),
+  );
+  try {
+    await producer.send(
+      topicName,
+      encoded.map((e) => e.message),
+    );
+  } catch (err) {
+    end?.(err);
+    throw err;
+  }
+  end?.();
 }

@@ -9,6 +9,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { CommonConfig } from '@mosaic/shared-config';
+import type { Tracing } from '@mosaic/shared-kafka';
 import { Histogram, createLogger, createMetricsRegistry, getOrCreate, type Logger, type Registry } from '@mosaic/shared-logging';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { HealthController } from './health.controller';
@@ -16,12 +17,15 @@ import { HttpErrorFilter } from './http-error.filter';
 import { NestPinoLogger } from './nest-logger';
 import { ReadinessRegistry } from './readiness';
 import { MOSAIC_CONFIG, MOSAIC_LOGGER, MOSAIC_METRICS } from './tokens';
+import { createTracing, nameServerSpan, tracedServerFactory } from './tracing';
 
 export interface ServiceRuntime {
   config: CommonConfig;
   logger: Logger;
   metrics: Registry;
   readiness: ReadinessRegistry;
+  /** OpenTelemetry (off without an OTLP endpoint); shut down last, by the platform. */
+  tracing: Tracing;
 }
 
 export function createRuntime(config: CommonConfig, logger?: Logger): ServiceRuntime {
@@ -30,6 +34,7 @@ export function createRuntime(config: CommonConfig, logger?: Logger): ServiceRun
     logger: logger ?? createLogger({ service: config.service, instanceId: config.instanceId, level: config.logLevel }),
     metrics: createMetricsRegistry({ service: config.service, instance: config.instanceId }),
     readiness: new ReadinessRegistry(),
+    tracing: createTracing(config),
   };
 }
 
@@ -78,8 +83,15 @@ export interface RunningService {
 export async function startHttpService(opts: HttpServiceOptions): Promise<RunningService> {
   const { runtime } = opts;
   const { config, logger } = runtime;
-  const adapter = new FastifyAdapter({ logger: false, ...opts.fastify });
+  const { tracing } = runtime;
+  const adapter = new FastifyAdapter({ logger: false, ...opts.fastify, ...(tracing.enabled ? { serverFactory: tracedServerFactory(tracing) } : {}) });
   const instance = adapter.getInstance();
+  if (tracing.enabled) {
+    instance.addHook('onRequest', (req, _reply, done) => {
+      nameServerSpan(req.raw, req.method, req.routeOptions.url);
+      done();
+    });
+  }
   opts.configureFastify?.(instance);
 
   const httpDuration = getOrCreate(

@@ -9,3 +9,4 @@ export * from './bootstrap';
 export * from './platform';
 export * from './periodic';
 export * from './lru';
+export * from './tracing';

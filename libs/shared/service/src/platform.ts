@@ -58,7 +58,7 @@ export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptio
   let host: ConsumerHost | undefined;
   const consumers = (): ConsumerHost => {
     if (!host) {
-      const created = new ConsumerHost({ kafka, config: config.kafka, service: config.service, producer, logger, registry: runtime.metrics });
+      const created = new ConsumerHost({ kafka, config: config.kafka, service: config.service, producer, logger, registry: runtime.metrics, tracing: runtime.tracing });
       host = created;
       runtime.readiness.add({
         name: 'kafka-consumers',
@@ -94,6 +94,8 @@ export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptio
       }
       await producer.disconnect().catch((err: unknown) => logger.error({ err }, 'producer disconnect failed'));
       await mongo.close().catch((err: unknown) => logger.error({ err }, 'mongodb close failed'));
+      // Last: the spans of the drain above are exported too.
+      await runtime.tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporting the last spans failed'));
       logger.info('stopped');
     },
   };
