@@ -15,7 +15,13 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import { load, loadAll } from 'js-yaml';
 import { TOPIC_SPECS, topicName, type ServiceName, type TopicKey } from '@mosaic/contracts';
-import { DEFAULT_PORTS, commonEnvSchema, loadConfig, type CommonConfig } from '@mosaic/shared-config';
+import { hostname } from 'node:os';
+import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { RequestMethod } from '@nestjs/common';
+import { AdminAuthGuard } from '@mosaic/shared-service';
+import { DEFAULT_PORTS, commonEnvSchema, loadConfig, loadDemoShopConfig, type CommonConfig } from '@mosaic/shared-config';
+import { topicConfigEntries } from '@mosaic/shared-kafka';
+import { activationEnvSchema } from '../../apps/activation/src/activation.config';
 import { ConsumerHost } from '@mosaic/shared-kafka';
 import { createLogger } from '@mosaic/shared-logging';
 import { collectorEnvSchema, trustProxySetting } from '../../apps/collector/src/collector.config';
@@ -234,7 +240,13 @@ interface Kustomization {
 const kustomization = load(read('k8s/kustomization.yaml')) as Kustomization;
 const listed = kustomization.resources.map((r) => posix.join('k8s', r));
 const manifests: Manifest[] = listed.filter((f) => existsSync(join(ROOT, f))).flatMap(loadManifests);
-const optionalManifests: Manifest[] = yamlFilesUnder(join(K8S, 'optional')).flatMap(loadManifests);
+/** Kubernetes objects under optional/ (not kustomize files: kustomization.yaml and the JSON patches). */
+const isKustomizeFile = (f: string): boolean => /(^|\/)(kustomization|patch-[^/]*)\.ya?ml$/.test(f);
+const optionalManifests: Manifest[] = yamlFilesUnder(join(K8S, 'optional'))
+  .filter((f) => !isKustomizeFile(f))
+  .flatMap(loadManifests);
+/** Strimzi's custom resources live where the Topic and User Operators watch: the Kafka cluster's namespace. */
+const STRIMZI_KINDS = new Set(['KafkaTopic', 'KafkaUser']);
 
 const find = (kind: string, name: string, from: Manifest[] = manifests): Manifest[] =>
   from.filter((m) => m.kind === kind && m.metadata?.name === name);
@@ -306,7 +318,7 @@ describe('k8s/kustomization.yaml', () => {
   it('puts everything in the mosaic namespace', () => {
     expect(kustomization.namespace).toBe('mosaic');
     expect(one('Namespace', 'mosaic').kind).toBe('Namespace');
-    const elsewhere = [...manifests, ...optionalManifests].filter((m) => m.kind !== 'Namespace' && m.metadata.namespace !== 'mosaic');
+    const elsewhere = [...manifests, ...optionalManifests].filter((m) => m.kind !== 'Namespace' && !STRIMZI_KINDS.has(m.kind) && m.metadata.namespace !== 'mosaic');
     expect(elsewhere.map((m) => `${m.file}: ${m.kind} ${m.metadata.name}`)).toEqual([]);
   });
 
@@ -333,7 +345,12 @@ describe('k8s/kustomization.yaml', () => {
 
 describe('k8s config and secrets', () => {
   it('mosaic-config holds only strings (the API server rejects numbers) and only known variables', () => {
-    const known = new Set([...Object.keys(commonEnvSchema.shape), ...SERVICES.map((s) => `${s.toUpperCase()}_PORT`)]);
+    const known = new Set([
+      ...Object.keys(commonEnvSchema.shape),
+      ...SERVICES.map((s) => `${s.toUpperCase()}_PORT`),
+      ...Object.keys(collectorEnvSchema.shape),
+      ...Object.keys(activationEnvSchema.shape),
+    ]);
     for (const [k, v] of Object.entries(configMap.data ?? {})) {
       expect({ [k]: typeof v }).toEqual({ [k]: 'string' });
       expect({ [k]: known.has(k) }).toEqual({ [k]: true });
@@ -678,7 +695,9 @@ describe('docker/compose.yml', () => {
       expect(config.http.port).toBe(DEFAULT_PORTS[service]);
       expect(config.kafka.brokers).toEqual(['kafka:19092']);
       expect(config.mongo.uri).toMatch(/^mongodb:\/\/mongo:27017\//);
-      expect(s.ports?.map((p) => interpolateUnset(p).split(':').slice(-1)[0])).toEqual([String(DEFAULT_PORTS[service])]);
+      // The collector also publishes the demo shop's port (the shop shares its network).
+      const demoShopPort = service === 'collector' ? [String(loadDemoShopConfig(composeEnv('demo-shop')).http.port)] : [];
+      expect(s.ports?.map((p) => interpolateUnset(p).split(':').slice(-1)[0])).toEqual([String(DEFAULT_PORTS[service]), ...demoShopPort]);
       expect(s.healthcheck?.disable).not.toBe(true);
       expect(s.healthcheck?.test?.join(' ')).toMatch(/healthcheck\.mjs/);
     });
@@ -851,5 +870,365 @@ describe('the image has every package the services load', () => {
     expect(missing).toEqual([]);
     // The walk follows the aliases into the libraries (else it would check nothing).
     expect(seen.has(join(ROOT, 'libs/shared/config/src/config.ts'))).toBe(true);
+  });
+});
+
+// =============================================================================================
+// What following the manifests and docs literally needs in order to run: every required secret
+// is created by the documented step, every public route is routed, the services find each
+// other, and the NetworkPolicies let exactly that through.
+
+const podSpecs = (from: Manifest[]): { m: Manifest; pod: PodTemplate }[] =>
+  from.flatMap((m) => (m.kind === 'Deployment' || m.kind === 'Job' ? [{ m, pod: specOf<DeploymentSpec | JobSpec>(m).template }] : []));
+
+/** Keys of `kubectl create secret generic <name> --from-literal=K=…|--from-file=K=…` commands in a text. */
+function secretKeysCreatedBy(text: string, name: string): Set<string>[] {
+  const commands = text.replace(/\\\n\s*#?\s*/g, ' ').split('\n').filter((l) => new RegExp(`create secret generic ${name}\\b`).test(l));
+  return commands.map((c) => new Set([...c.matchAll(/--from-(?:literal|file)=([A-Za-z_][A-Za-z0-9_.]*)=/g)].map((x) => x[1] as string)));
+}
+
+describe('secrets: the documented step creates every key a pod requires', () => {
+  const required = podSpecs(manifests)
+    .flatMap(({ pod }) => pod.spec.containers.flatMap((c) => c.env ?? []))
+    .flatMap((e) => (e.valueFrom?.secretKeyRef && !(e.valueFrom.secretKeyRef as { optional?: boolean }).optional ? [e.valueFrom.secretKeyRef] : []));
+  const requiredKeys = [...new Set(required.filter((r) => r.name === 'mosaic-secrets').map((r) => r.key))].sort();
+
+  it('the base references only mosaic-secrets, and at least the three keys the services need', () => {
+    expect([...new Set(required.map((r) => r.name))]).toEqual(['mosaic-secrets']);
+    expect(requiredKeys).toEqual(expect.arrayContaining(['COLLECTOR_EMAIL_SIGNING_KEYS', 'MONGODB_URI', 'MOSAIC_ADMIN_TOKEN']));
+  });
+
+  it.each([
+    ['docs/deployment.md', read('docs/deployment.md')],
+    ['k8s/secret.yaml (its comment)', read('k8s/secret.yaml')],
+  ])('%s: `kubectl create secret generic mosaic-secrets` sets every required key', (_where, text) => {
+    const commands = secretKeysCreatedBy(text, 'mosaic-secrets');
+    expect(commands.length).toBeGreaterThan(0);
+    for (const keys of commands) expect(requiredKeys.filter((k) => !keys.has(k))).toEqual([]);
+  });
+
+  it('the docs’ overlay secrets.env and key table name every required key', () => {
+    const docs = read('docs/deployment.md');
+    const envLine = /secrets\.env\s*#([^\n]*)/.exec(docs)?.[1] ?? '';
+    for (const k of requiredKeys) {
+      expect({ k, inSecretsEnv: envLine.includes(`${k}=`) }).toEqual({ k, inSecretsEnv: true });
+      expect({ k, inTable: new RegExp(`^\\| \`${k}\` \\|`, 'm').test(docs) }).toEqual({ k, inTable: true });
+    }
+  });
+
+  it('the optional components’ secrets are created by the commands their docs give', () => {
+    const docs = read('docs/deployment.md');
+    const refs = podSpecs(optionalManifests)
+      .flatMap(({ pod }) => pod.spec.containers.flatMap((c) => c.env ?? []))
+      .flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []));
+    const strimziPatch = read('k8s/optional/strimzi/patch-kafka-client.yaml');
+    for (const m of strimziPatch.matchAll(/secretKeyRef:\s*\n\s*name: (\S+)\s*\n\s*key: (\S+)/g)) refs.push({ name: m[1] as string, key: m[2] as string });
+    for (const m of strimziPatch.matchAll(/secretName: (\S+)[\s\S]*?- key: (\S+)/g)) refs.push({ name: m[1] as string, key: m[2] as string });
+    const keda = optionalManifests.filter((m) => m.kind === 'TriggerAuthentication');
+    for (const t of keda) for (const r of (t.spec as { secretTargetRef: { name: string; key: string }[] }).secretTargetRef) refs.push({ name: r.name, key: r.key });
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const commands = secretKeysCreatedBy(docs, ref.name);
+      expect({ ref, documented: commands.some((keys) => keys.has(ref.key)) }).toEqual({ ref, documented: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Route {
+  app: 'collector' | 'activation';
+  method: string;
+  path: string;
+  admin: boolean;
+}
+
+/** The HTTP routes of an app, read from its controllers' Nest decorators (every *.controller.ts). */
+function routesOf(app: Route['app']): Route[] {
+  const dir = join(ROOT, 'apps', app, 'src');
+  const out: Route[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.controller.ts'))) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exports = require(join(dir, file)) as Record<string, unknown>;
+    for (const cls of Object.values(exports)) {
+      if (typeof cls !== 'function' || Reflect.getMetadata(PATH_METADATA, cls) === undefined) continue;
+      const base = String(Reflect.getMetadata(PATH_METADATA, cls));
+      const classGuards = (Reflect.getMetadata(GUARDS_METADATA, cls) ?? []) as unknown[];
+      const proto = (cls as { prototype: Record<string, unknown> }).prototype;
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        const handler = proto[name];
+        if (typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
+        const sub = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+        const guards = [...classGuards, ...((Reflect.getMetadata(GUARDS_METADATA, handler) ?? []) as unknown[])];
+        const path = `/${[base, sub].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+        out.push({ app, method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] as string, path, admin: guards.includes(AdminAuthGuard) });
+      }
+    }
+  }
+  return out;
+}
+
+/** A concrete request path for a route pattern (`:id` and `*` filled in). */
+const samplePath = (pattern: string): string => pattern.replace(/:[A-Za-z]+/g, 'x-1').replace(/\*/g, 'sample-token.gif');
+
+interface IngressPath {
+  path: string;
+  pathType: string;
+  backend: { service: { name: string } };
+}
+const ingressPaths: IngressPath[] = manifests
+  .filter((m) => m.kind === 'Ingress')
+  .flatMap((i) => specOf<{ rules: { http: { paths: IngressPath[] } }[] }>(i).rules.flatMap((r) => r.http.paths));
+
+/** The Service an Ingress sends a request path to (Exact, then the longest Prefix, element-wise as Kubernetes matches). */
+function routedTo(path: string, paths: IngressPath[] = ingressPaths): string | undefined {
+  const exact = paths.find((p) => p.pathType === 'Exact' && p.path === path);
+  if (exact) return exact.backend.service.name;
+  const elements = (p: string): string[] => p.split('/').filter(Boolean);
+  const prefixes = paths
+    .filter((p) => p.pathType === 'Prefix' && elements(p.path).every((e, i) => elements(path)[i] === e))
+    .sort((a, b) => elements(b.path).length - elements(a.path).length);
+  return prefixes[0]?.backend.service.name;
+}
+
+describe('the public Ingress routes exactly the public routes the controllers declare', () => {
+  const routes = [...routesOf('collector'), ...routesOf('activation')];
+
+  it('finds the routes (tracker, ingestion, short paths, email tracking, decide, admin APIs)', () => {
+    const paths = routes.map((r) => r.path);
+    expect(paths).toEqual(expect.arrayContaining(['/mosaic.js', '/v1/track', '/v1/t', '/v1/b', '/v1/e/o/*', '/v1/e/c/*', '/v1/decide', '/v1/sources']));
+    expect(routes.filter((r) => r.admin).length).toBeGreaterThan(10);
+  });
+
+  it('routes every public route to the app that serves it', () => {
+    const wrong = routes
+      .filter((r) => !r.admin)
+      .map((r) => ({ route: `${r.method} ${r.path}`, to: routedTo(samplePath(r.path)) ?? 'nothing', want: `mosaic-${r.app}` }))
+      .filter((x) => x.to !== x.want);
+    expect(wrong).toEqual([]);
+  });
+
+  it('routes no admin route and no operational endpoint', () => {
+    const exposed = routes.filter((r) => r.admin && routedTo(samplePath(r.path)) !== undefined).map((r) => `${r.method} ${r.path}`);
+    expect(exposed).toEqual([]);
+    for (const p of ['/', '/health', '/ready', '/metrics', '/openapi.json', '/docs', '/v1/sources', '/v1/segments', '/v1/profiles/x-1']) {
+      expect({ p, to: routedTo(p) }).toEqual({ p, to: undefined });
+    }
+  });
+
+  it('serves the host of COLLECTOR_PUBLIC_URL, so that email links come back through it', () => {
+    const hosts = manifests
+      .filter((m) => m.kind === 'Ingress')
+      .flatMap((i) => specOf<{ rules: { host?: string }[] }>(i).rules.map((r) => r.host));
+    expect(hosts).toContain(new URL(cm('COLLECTOR_PUBLIC_URL')).host);
+    expect(new URL(cm('COLLECTOR_PUBLIC_URL')).protocol).toBe('https:');
+    expect(read('k8s/ingress.yaml')).not.toMatch(/planned|placeholder/i);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the services find each other', () => {
+  it('k8s: activation reaches the collector through its Service (email link rewriting)', () => {
+    const { c } = deploymentOf('activation');
+    const own = loadConfig('activation', activationEnvSchema, effectiveEnv(c, configMaps, 'mosaic-activation-7d9f8-abcde')).own;
+    const url = new URL(own.ACTIVATION_COLLECTOR_URL);
+    const svc = specOf<ServiceSpec>(one('Service', 'mosaic-collector'));
+    expect(url.hostname.split('.')[0]).toBe('mosaic-collector');
+    expect(Number(url.port)).toBe(svc.ports[0]?.port);
+  });
+
+  it('k8s: the collector writes email links with its public address', () => {
+    const { c } = deploymentOf('collector');
+    const own = loadConfig('collector', collectorEnvSchema, effectiveEnv(c, configMaps, 'mosaic-collector-7d9f8-abcde')).own;
+    expect(own.COLLECTOR_PUBLIC_URL).toBe(cm('COLLECTOR_PUBLIC_URL'));
+  });
+
+  it('compose: activation reaches the collector by its service name, links use the public address', () => {
+    const own = loadConfig('activation', activationEnvSchema, { ...composeEnv('activation'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN }).own;
+    expect(own.ACTIVATION_COLLECTOR_URL).toBe(`http://collector:${DEFAULT_PORTS.collector}`);
+    const collector = loadConfig('collector', collectorEnvSchema, { ...composeEnv('collector'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN }).own;
+    expect(collector.COLLECTOR_PUBLIC_URL).toBe(`http://127.0.0.1:${DEFAULT_PORTS.collector}`);
+  });
+
+  it('compose: no fixed MOSAIC_INSTANCE_ID, and the default differs between containers (hostname)', () => {
+    for (const service of SERVICES) expect(composeEnv(service).MOSAIC_INSTANCE_ID).toBeUndefined();
+    const config = loadConfig('identity', undefined, { ...composeEnv('identity'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN });
+    expect(config.instanceId).toBe(`identity-${hostname()}-${process.pid}`);
+  });
+
+  it('compose: the demo shop (profile demo) shares the collector’s network and its configuration is valid', () => {
+    const shop = composeService('demo-shop') as ComposeService & { profiles?: string[]; network_mode?: string };
+    expect(shop.profiles).toEqual(['demo']);
+    expect(shop.network_mode).toBe('service:collector');
+    const config = loadDemoShopConfig({ ...composeEnv('demo-shop'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN });
+    expect(config.collectorUrl).toBe(`http://127.0.0.1:${DEFAULT_PORTS.collector}`);
+    expect(config.activationUrl).toBe(`http://127.0.0.1:${DEFAULT_PORTS.activation}`);
+    expect(composeService('collector').ports?.map((p) => interpolateUnset(p).split(':').slice(-1)[0])).toContain(String(config.http.port));
+  });
+
+  it('k8s (optional): the demo shop’s configuration is valid and points at the public Ingress', () => {
+    const d = one('Deployment', 'mosaic-demo-shop', optionalManifests);
+    const c = specOf<DeploymentSpec>(d).template.spec.containers[0] as Container;
+    const env = { ...effectiveEnv(c, configMaps, 'mosaic-demo-shop-1'), DEMO_SHOP_WRITE_KEY: 'wk_test' };
+    const config = loadDemoShopConfig(env);
+    expect(resolvePort(c, 'http')).toBe(config.http.port);
+    expect(routedTo('/mosaic.js')).toBe('mosaic-collector');
+    expect(new URL(config.collectorUrl).host).toBe(new URL(cm('COLLECTOR_PUBLIC_URL')).host);
+    expect(new URL(config.activationUrl).host).toBe(new URL(cm('COLLECTOR_PUBLIC_URL')).host);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface PolicyPeer {
+  podSelector?: { matchLabels?: Labels; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  namespaceSelector?: { matchLabels?: Labels };
+  ipBlock?: { cidr: string; except?: string[] };
+}
+interface PolicyRule {
+  to?: PolicyPeer[];
+  from?: PolicyPeer[];
+  ports?: { protocol?: string; port?: number | string }[];
+}
+interface NetworkPolicySpec {
+  podSelector: PolicyPeer['podSelector'];
+  policyTypes: string[];
+  ingress?: PolicyRule[];
+  egress?: PolicyRule[];
+}
+
+/** A label selector (matchLabels and In/NotIn/Exists expressions) applied to pod labels; {} selects all. */
+function selectorMatches(sel: PolicyPeer['podSelector'], labels: Labels | undefined): boolean {
+  if (!sel) return true;
+  const byLabels = Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
+  const byExpr = (sel.matchExpressions ?? []).every((e) => {
+    const v = labels?.[e.key];
+    if (e.operator === 'In') return v !== undefined && (e.values ?? []).includes(v);
+    if (e.operator === 'NotIn') return v === undefined || !(e.values ?? []).includes(v);
+    if (e.operator === 'Exists') return v !== undefined;
+    return v === undefined;
+  });
+  return byLabels && byExpr;
+}
+
+describe('NetworkPolicies', () => {
+  const policies = [...manifests, ...optionalManifests].filter((m) => m.kind === 'NetworkPolicy').map((m) => ({ m, spec: specOf<NetworkPolicySpec>(m) }));
+  const workloads = [...podSpecs(manifests), ...podSpecs(optionalManifests)].map(({ m, pod }) => ({ name: `${m.kind}/${m.metadata.name}`, labels: pod.metadata?.labels ?? {}, pod }));
+  const selecting = (labels: Labels, type: 'Ingress' | 'Egress') => policies.filter((p) => p.spec.policyTypes.includes(type) && selectorMatches(p.spec.podSelector, labels));
+  const egressPorts = (labels: Labels, peer: (p: PolicyPeer) => boolean): (number | string)[] =>
+    selecting(labels, 'Egress').flatMap((p) => (p.spec.egress ?? []).filter((r) => (r.to ?? []).some(peer)).flatMap((r) => (r.ports ?? []).map((x) => x.port as number | string)));
+  const inNamespace = (ns: string) => (p: PolicyPeer) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === ns;
+  const portOf = (hostPort: string): number => Number(/:(\d+)$/.exec(hostPort)?.[1]);
+
+  it('deny all ingress and egress by default in the namespace', () => {
+    const deny = policies.filter((p) => Object.keys(p.spec.podSelector ?? {}).length === 0 && !p.spec.ingress && !p.spec.egress);
+    expect(deny.flatMap((p) => p.spec.policyTypes).sort()).toEqual(['Egress', 'Ingress']);
+  });
+
+  it('select every Deployment and Job, each with DNS egress', () => {
+    expect(workloads.length).toBeGreaterThanOrEqual(SERVICES.length + 2);
+    for (const w of workloads) {
+      expect({ w: w.name, dns: egressPorts(w.labels, (p) => p.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns') }).toEqual({ w: w.name, dns: expect.arrayContaining([53]) });
+    }
+  });
+
+  it('let every service and the topics Job reach Kafka on the ports of KAFKA_BROKERS, and the services MongoDB', () => {
+    const kafkaPorts = cm('KAFKA_BROKERS').split(',').map(portOf);
+    const mongoPort = Number(new URL(String(one('Secret', 'mosaic-secrets').stringData?.MONGODB_URI).replace(/^mongodb(\+srv)?:/, 'http:')).port || 27017);
+    for (const w of workloads.filter((x) => x.pod.spec.containers[0]?.image === 'mosaic' && x.labels['app.kubernetes.io/component'] !== 'demo-shop')) {
+      expect({ w: w.name, kafka: egressPorts(w.labels, inNamespace('kafka')) }).toEqual({ w: w.name, kafka: expect.arrayContaining(kafkaPorts) });
+      if (w.name.startsWith('Deployment/')) expect({ w: w.name, mongo: egressPorts(w.labels, inNamespace('mongodb')) }).toEqual({ w: w.name, mongo: expect.arrayContaining([mongoPort]) });
+    }
+    // The Strimzi component's TLS listener is allowed too.
+    expect(egressPorts(deploymentOf('identity').spec.template.metadata?.labels ?? {}, inNamespace('kafka'))).toContain(portOf(/KAFKA_BROKERS=(\S+)/.exec(read('k8s/optional/strimzi/kustomization.yaml'))?.[1] ?? ''));
+  });
+
+  it('admit the ingress controller to every Ingress backend, and Prometheus to every scraped pod', () => {
+    const ingressFrom = (labels: Labels, ns: string): (number | string)[] =>
+      selecting(labels, 'Ingress').flatMap((p) => (p.spec.ingress ?? []).filter((r) => (r.from ?? []).some(inNamespace(ns))).flatMap((r) => (r.ports ?? []).map((x) => x.port as number | string)));
+    const backends = [...manifests, ...optionalManifests]
+      .filter((m) => m.kind === 'Ingress')
+      .flatMap((i) => specOf<{ rules: { http: { paths: IngressPath[] } }[] }>(i).rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name)));
+    for (const name of new Set(backends)) {
+      const d = one('Deployment', name, [...manifests, ...optionalManifests]);
+      expect({ name, from: ingressFrom(specOf<DeploymentSpec>(d).template.metadata?.labels ?? {}, 'ingress-nginx') }).toEqual({ name, from: ['http'] });
+    }
+    for (const service of SERVICES) {
+      const { spec, c } = deploymentOf(service);
+      const ports = ingressFrom(spec.template.metadata?.labels ?? {}, 'monitoring').map((p) => resolvePort(c, p));
+      expect({ service, ports }).toEqual({ service, ports: [Number(spec.template.metadata?.annotations?.['prometheus.io/port'])] });
+    }
+  });
+
+  it('let activation call the collector (email rewriting) and public addresses (webhooks, SMTP), and nothing private', () => {
+    const act = deploymentOf('activation').spec.template.metadata?.labels ?? {};
+    const col = deploymentOf('collector').spec.template.metadata?.labels ?? {};
+    expect(egressPorts(act, (p) => selectorMatches(p.podSelector, col) && !!p.podSelector)).toContain(DEFAULT_PORTS.collector);
+    const admitted = selecting(col, 'Ingress').some((p) => (p.spec.ingress ?? []).some((r) => (r.from ?? []).some((f) => !!f.podSelector && selectorMatches(f.podSelector, act))));
+    expect(admitted).toBe(true);
+    const blocks = selecting(act, 'Egress').flatMap((p) => (p.spec.egress ?? []).flatMap((r) => (r.to ?? []).flatMap((t) => (t.ipBlock ? [t.ipBlock] : []))));
+    expect(blocks.map((b) => b.cidr).sort()).toEqual(['0.0.0.0/0', '::/0']);
+    expect(blocks.find((b) => b.cidr === '0.0.0.0/0')?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8']));
+    // No other workload gets the internet.
+    for (const w of workloads.filter((x) => x.labels['app.kubernetes.io/component'] !== 'activation')) {
+      const any = selecting(w.labels, 'Egress').some((p) => (p.spec.egress ?? []).some((r) => (r.to ?? []).some((t) => !!t.ipBlock)));
+      expect({ w: w.name, internet: any }).toEqual({ w: w.name, internet: false });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface KafkaTopicSpec {
+  topicName: string;
+  partitions: number;
+  replicas: number;
+  config: Record<string, string>;
+}
+interface AclRule {
+  resource: { type: string; name?: string; patternType?: string };
+  operations: string[];
+}
+
+describe('k8s/optional/strimzi', () => {
+  const topics = optionalManifests.filter((m) => m.kind === 'KafkaTopic');
+  const user = one('KafkaUser', 'mosaic', optionalManifests);
+  const component = load(read('k8s/optional/strimzi/kustomization.yaml')) as { kind: string; resources: string[]; configMapGenerator: { literals: string[] }[] };
+
+  it('declares every topic of libs/contracts with the provisioner’s settings and mosaic-config’s counts', () => {
+    const rf = Number(cm('KAFKA_REPLICATION_FACTOR'));
+    const want = (Object.keys(TOPIC_SPECS) as TopicKey[]).map((k) => ({
+      topicName: topicName(PREFIX, k),
+      partitions: PARTITIONS,
+      replicas: rf,
+      config: Object.fromEntries(topicConfigEntries(k, rf).map((e) => [e.name, e.value])),
+    }));
+    const got = topics.map((t) => specOf<KafkaTopicSpec>(t));
+    expect([...got].sort((a, b) => a.topicName.localeCompare(b.topicName))).toEqual([...want].sort((a, b) => a.topicName.localeCompare(b.topicName)));
+    for (const t of [...topics, user]) expect(t.metadata.labels?.['strimzi.io/cluster']).toBe('my-cluster');
+  });
+
+  it('the KafkaUser authenticates with SCRAM-SHA-512 and may use every topic and group the services use', () => {
+    const spec = user.spec as { authentication: { type: string }; authorization: { type: string; acls: AclRule[] } };
+    expect(spec.authentication.type).toBe('scram-sha-512');
+    const acl = (type: string): AclRule | undefined => spec.authorization.acls.find((a) => a.resource.type === type && a.resource.name === PREFIX && a.resource.patternType === 'prefix');
+    expect(acl('topic')?.operations).toEqual(expect.arrayContaining(['Describe', 'Read', 'Write', 'Create']));
+    expect(acl('group')?.operations).toEqual(expect.arrayContaining(['Read']));
+    for (const k of Object.keys(TOPIC_SPECS) as TopicKey[]) expect(topicName(PREFIX, k).startsWith(PREFIX)).toBe(true);
+    for (const service of CONSUMER_SERVICES) expect(consumerGroupOf(service, MAIN_INPUT[service]).startsWith(PREFIX)).toBe(true);
+  });
+
+  it('configures the clients with variables the configuration knows, and the password from a Secret', () => {
+    expect(component.kind).toBe('Component');
+    const literals = Object.fromEntries(component.configMapGenerator.flatMap((g) => g.literals).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+    for (const k of Object.keys(literals)) expect({ k, known: k in commonEnvSchema.shape }).toEqual({ k, known: true });
+    expect(literals).toMatchObject({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: (user.metadata.name as string) });
+    expect(literals.KAFKA_SASL_PASSWORD).toBeUndefined();
+    const patch = read('k8s/optional/strimzi/patch-kafka-client.yaml');
+    expect(patch).toMatch(/name: KAFKA_SASL_PASSWORD\s*\n\s*valueFrom:\s*\n\s*secretKeyRef:/);
+    const mount = /mountPath: (\S+)/.exec(patch)?.[1] as string;
+    const item = /path: (\S+)\s*$/.exec(patch.trim())?.[1] as string;
+    expect(literals.KAFKA_SSL_CA_FILE).toBe(posix.join(mount, item));
   });
 });

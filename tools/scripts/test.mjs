@@ -32,6 +32,8 @@ if (jestArgs.length === 0) {
 ok = step('Chromium for the browser tests', process.execPath, [join(root, 'tools', 'scripts', 'ensure-chromium.mjs')]) && ok;
 // The examples' tests drive kcat, Kafka's console producer and Python's confluent-kafka: same rule.
 ok = step('Kafka clients for the examples', process.execPath, [join(root, 'tools', 'scripts', 'ensure-kafka-clients.mjs')]) && ok;
+// The deployment tests render k8s/ with a pinned kustomize (go install from the Go module proxy): same rule.
+ok = step('kustomize for the deployment tests', process.execPath, [join(root, 'tools', 'scripts', 'ensure-kustomize.mjs')]) && ok;
 mkdirSync(join(root, '.mosaic'), { recursive: true });
 const report = join(root, '.mosaic', 'jest-report.json');
 const jestOk = step('jest (unit + integration on real Kafka and MongoDB-wire server)', bin('jest'), [
