@@ -80,8 +80,18 @@ export function pruneDaily(daily: Record<string, DayBucket>, days: number): Reco
   return out;
 }
 
+/**
+ * The largest amount kept (about 900 billion): the largest magnitude at which steps of 0.0001
+ * are still exact. The collector accepts any finite number as an order total, and sums of such
+ * numbers (or the scaling below) can overflow to Infinity, which no store can hold.
+ */
+export const MAX_MONEY = Math.floor(Number.MAX_SAFE_INTEGER / 10_000);
+
+/** An amount rounded to 4 decimals and capped at ±MAX_MONEY, so every sum of amounts stays finite. */
 export function roundMoney(n: number): number {
-  return Math.round(n * 10_000) / 10_000;
+  if (Number.isNaN(n)) return 0;
+  const capped = Math.min(MAX_MONEY, Math.max(-MAX_MONEY, n));
+  return Math.round(capped * 10_000) / 10_000;
 }
 
 export function pushRing(ring: string[], ids: string[], max: number): string[] {
