@@ -107,16 +107,19 @@ describe('a poisonous message that reaches a stage is dead-lettered alone', () =
     expect((await track({ anonymousId: victim })).status).toBe(200);
     await profileOf('anonymousId', victim, (p) => pageLikes(p) === 1);
 
-    // Another producer writes what the collector refuses: a trait holding a nested array, which
-    // FerretDB cannot store in the profile document.
+    // Another producer writes what the collector refuses: an event name with a NUL character,
+    // which the PostgreSQL-backed store cannot hold in the event document's `name` field.
+    // (Profiles keep their state as JSON text, which holds anything JSON can: the event
+    // document's indexed fields are what can still be refused.)
     const poisonId = randomUUID();
     const now = new Date().toISOString();
     const poison: RawEvent = {
-      type: 'identify',
+      type: 'track',
+      event: 'Poison\u0000Event',
       messageId: poisonId,
       anonymousId: victim,
       properties: {},
-      traits: { matrix: [[1, 2]] },
+      traits: {},
       context: {},
       timestamp: now,
       receivedAt: now,
@@ -133,8 +136,7 @@ describe('a poisonous message that reaches a stage is dead-lettered alone', () =
     expect((await track({ anonymousId: victim })).status).toBe(200);
     expect((await track({ anonymousId: bystander })).status).toBe(200);
 
-    const applied = await profileOf('anonymousId', victim, (p) => pageLikes(p) === 2);
-    expect(applied.traits.matrix).toBeUndefined();
+    await profileOf('anonymousId', victim, (p) => pageLikes(p) === 2);
     await profileOf('anonymousId', bystander, (p) => pageLikes(p) === 1);
     const letter = await waitFor(() => dlqEnrichment.payloads<any>((p) => JSON.stringify(p.headers).includes(poisonId))[0] ?? null, {
       timeoutMs: 30_000,

@@ -124,14 +124,14 @@ export function eventSource(runId, profiles, seed = 42) {
 /**
  * A profile document as the enrichment service stores it: the domain (dist/libs/enrichment/domain)
  * folds `events` events of this mix into a state, stored with the service's own mapping
- * (dist/libs/enrichment/data-access documents.js).
+ * (dist/libs/enrichment/data-access documents.js: a few top-level fields, the rest as JSON text).
  */
 export function sampleProfileDocument(domain, documents, events) {
   const gen = eventSource('sample', ['p-sample-0'], 7);
   const now = new Date().toISOString();
   let state = domain.applyEvent(undefined, gen.next(gen.state[0], 'page'), { now }).state;
   for (let i = 1; i < events; i += 1) state = domain.applyEvent(state, gen.mixed(gen.state[0]), { now }).state;
-  return documents.stateToDocument(state, { status: 'active', writeId: randomUUID(), expiresAt: new Date(Date.now() + 365 * 86_400_000) });
+  return documents.toStoredProfile(documents.stateToDocument(state, { status: 'active', writeId: randomUUID(), expiresAt: new Date(Date.now() + 365 * 86_400_000) }));
 }
 
 /** A rate for the table and JSON: one decimal below 100/s (this store can be that slow), whole above. */
@@ -205,7 +205,7 @@ export async function runEnrichmentBench(args) {
       await col.createIndex({ expiresAt: 1 });
       const template = sampleProfileDocument(domain, documents, Math.max(2, Math.round(EVENTS / PROFILES) + 1));
       const docBytes = BSON.calculateObjectSize(template);
-      const doc = (i, k) => ({ ...template, _id: `r-${i}`, version: k, writeId: randomUUID(), updatedAt: new Date().toISOString(), idKeys: [`anonymousId:anon-r-${i}`] });
+      const doc = (i, k) => ({ ...template, _id: `r-${i}`, version: k, writeId: randomUUID(), idKeys: [`anonymousId:anon-r-${i}`] });
       const timed = async (workers, fn) => {
         const { ops, seconds } = await timedOps(workers, DURATION, fn);
         return rate(ops, seconds);

@@ -228,7 +228,7 @@ export async function runPipelineBench(argv) {
     await col.createIndex({ idKeys: 1 });
     const template = sampleProfileDocument(domain, documents, 10);
     const docBytes = BSON.calculateObjectSize(template);
-    const doc = (i, k) => ({ ...template, _id: `r-${i}`, version: k, updatedAt: new Date().toISOString(), idKeys: [`anonymousId:anon-r-${i}`] });
+    const doc = (i, k) => ({ ...template, _id: `r-${i}`, version: k, writeId: `w-${i}-${k}`, idKeys: [`anonymousId:anon-r-${i}`] });
     const t0 = Date.now();
     for (let i = 0; i < PROFILES; i += 500) await col.insertMany(Array.from({ length: Math.min(500, PROFILES - i) }, (_, j) => doc(i + j, 0)), { ordered: false });
     const insertManyDocsPerSec = perSec(PROFILES, (Date.now() - t0) / 1000);

@@ -5,6 +5,7 @@
 // RFM, and a replay of the whole topic that leaves every profile as it was.
 import { Kafka, logLevel } from 'kafkajs';
 import { Schemas, decodeMessage, type DeadLetter, type ProfileChange } from '@mosaic/contracts';
+import { fromStoredProfile } from '@mosaic/enrichment-data-access';
 import type { StartedService } from '@mosaic/shared-service';
 import { TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra } from '@mosaic/shared-testing';
 import { enrichmentDefinition } from './enrichment.definition';
@@ -324,7 +325,7 @@ describe('expiry, RFM and price tiers', () => {
 describe('replay', () => {
   it('replaying events.resolved from the start leaves every profile as it was', async () => {
     // p-stale was swept; replaying its event brings it back until the next sweep, as it should.
-    const snapshot = async () => (await enrichment.store.profiles.find({ _id: { $ne: 'p-stale' } }).sort({ _id: 1 }).toArray()).map((d) => ({ ...d, writeId: undefined }));
+    const snapshot = async () => (await enrichment.store.profiles.find({ _id: { $ne: 'p-stale' } }).sort({ _id: 1 }).toArray()).map((d) => ({ ...fromStoredProfile(d), writeId: undefined }));
     const before = await snapshot();
     const triggers = [...new Set(changes.payloads<ProfileChange>((c) => c.trigger?.kind === 'event').map((c) => c.trigger!.messageId))];
     expect(before.length).toBeGreaterThan(10);

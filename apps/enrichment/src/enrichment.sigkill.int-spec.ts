@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import mongoose from 'mongoose';
 import { topicNames, type ProfileChange } from '@mosaic/contracts';
+import { type AnyStoredProfileDocument, ENRICHMENT_COLLECTIONS, fromStoredProfile } from '@mosaic/enrichment-data-access';
 import type { MessageSender } from '@mosaic/shared-kafka';
 import { TopicTap, dropTestDatabase, freePort, testInfra, testServiceEnv, waitFor } from '@mosaic/shared-testing';
 import { resolvedEvent, sendResolved } from './enrichment-test-helpers';
@@ -101,8 +102,8 @@ it('after a SIGKILL mid-batch and a restart, every counter of every profile is e
 
   const conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
   try {
-    const docs = await conn.db!.collection('enrichment_profiles').find({}, { projection: { 'computed.pageViews': 1, 'computed.orders': 1 } }).toArray();
-    const actual = new Map(docs.map((d) => [String(d._id), { pageViews: d['computed'].pageViews as number, orders: d['computed'].orders.count as number, revenue: d['computed'].orders.revenue as number }]));
+    const docs = (await conn.db!.collection<AnyStoredProfileDocument>(ENRICHMENT_COLLECTIONS.profiles).find({}).toArray()).map(fromStoredProfile);
+    const actual = new Map(docs.map((d) => [d._id, { pageViews: d.computed.pageViews, orders: d.computed.orders.count, revenue: d.computed.orders.revenue }]));
     expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
     expect(await conn.db!.collection('enrichment_events').countDocuments({})).toBe(EVENTS);
   } finally {

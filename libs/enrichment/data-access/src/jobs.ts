@@ -22,7 +22,7 @@ import {
   toCompactProfile,
   withRfm,
 } from '@mosaic/enrichment-domain';
-import { type ProfileDocument, documentToState, stateToDocument } from './documents';
+import { documentToState, stateToDocument } from './documents';
 import type { MongoProfileStore } from './profile-store';
 
 export const PRICE_INDEX_DOC = 'price-index';
@@ -77,8 +77,6 @@ export interface RfmJobOptions {
   onChange: (change: ProfileChange) => Promise<void>;
 }
 
-const RFM_PROJECTION = { _id: 1, version: 1, 'computed.orders': 1, 'computed.rfm': 1 };
-
 export class RfmJob {
   constructor(private readonly opts: RfmJobOptions) {}
 
@@ -90,12 +88,11 @@ export class RfmJob {
     // Pass 1: the population (profiles with orders), a projection only.
     const inputs = new Map<string, RfmInput>();
     const current = new Map<string, string>();
-    for await (const d of store.profiles.find({ status: 'active', 'computed.orders.count': { $gt: 0 } }, { projection: RFM_PROJECTION })) {
-      const doc = d as unknown as ProfileDocument;
-      const input = rfmInput({ computed: doc.computed } as never, nowIso);
+    for await (const doc of store.profilesWithOrders()) {
+      const input = rfmInput({ computed: { orders: doc.orders } } as never, nowIso);
       if (!input) continue;
       inputs.set(doc._id, input);
-      const r = doc.computed.rfm;
+      const r = doc.rfm;
       current.set(doc._id, r ? `${r.r}${r.f}${r.m}` : '');
     }
     const thresholds = rfmScores([...inputs.values()]);

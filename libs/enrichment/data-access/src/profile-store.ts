@@ -1,9 +1,12 @@
 /**
  * Profiles, their events and the small shared state documents in MongoDB (native driver on
  * the hot path; the mongoose schemas of documents.ts are the documented model and declare the
- * indexes). Every profile write is a compare-and-set on `version` through the shared
- * `VersionedWriter` (exact on MongoDB and on FerretDB, where it takes tickets), batched: one
- * consumer batch's profiles are written in a few round trips.
+ * indexes). Profiles are stored as `StoredProfileDocument` (a few top-level fields and the rest
+ * as JSON text, documents.ts) and handed out as `ProfileDocument`: the conversion happens here,
+ * in both directions, and reads accept the older all-nested layout too. Every profile write is
+ * a compare-and-set on `version` through the shared `VersionedWriter` (exact on MongoDB and on
+ * FerretDB, where it takes tickets), batched: one consumer batch's profiles are written in a
+ * few round trips.
  *
  * MongoDB subset (README "MongoDB compatibility"): `_id` reads, unordered insertMany and
  * bulkWrite, updateMany/deleteMany by indexed fields, find/sort/limit. TTL indexes on MongoDB;
@@ -13,7 +16,17 @@ import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import type { CasMode, CasResult } from '@mosaic/shared-mongo';
 import { openDb, ensureSchemaIndexes, VersionedWriter, duplicateOnlyWriteErrors } from '@mosaic/shared-mongo';
-import { ENRICHMENT_COLLECTIONS, ENRICHMENT_SCHEMAS, type EventDocument, type ProfileDocument, type StateDocument } from './documents';
+import {
+  type AnyStoredProfileDocument,
+  ENRICHMENT_COLLECTIONS,
+  ENRICHMENT_SCHEMAS,
+  type EventDocument,
+  type ProfileDocument,
+  type StateDocument,
+  type StoredProfileDocument,
+  fromStoredProfile,
+  toStoredProfile,
+} from './documents';
 
 export interface MongoProfileStoreOptions {
   /** Default `ticket` (correct on every server); `native` on MongoDB. */
@@ -43,6 +56,9 @@ export interface SweepResult {
   tickets: number;
 }
 
+/** What the RFM job reads of a profile. */
+export type RfmView = Pick<StoredProfileDocument, '_id' | 'version' | 'orders' | 'rfm'>;
+
 /** Redirects are followed at most this many hops. */
 export const MAX_REDIRECT_HOPS = 10;
 
@@ -66,8 +82,9 @@ export class MongoProfileStore {
     return openDb(this.conn);
   }
 
-  get profiles(): mongo.Collection<ProfileDocument> {
-    return this.db.collection<ProfileDocument>(ENRICHMENT_COLLECTIONS.profiles);
+  /** The raw collection, in the stored layout: read profiles through the methods below, which convert. */
+  get profiles(): mongo.Collection<AnyStoredProfileDocument> {
+    return this.db.collection<AnyStoredProfileDocument>(ENRICHMENT_COLLECTIONS.profiles);
   }
 
   get events(): mongo.Collection<EventDocument> {
@@ -94,11 +111,12 @@ export class MongoProfileStore {
 
   async getProfiles(ids: readonly string[]): Promise<Map<string, ProfileDocument>> {
     const docs = await this.writer.findByIds(this.profiles, ids);
-    return new Map(docs.map((d) => [d._id, d]));
+    return new Map(docs.map((d) => [d._id, fromStoredProfile(d)]));
   }
 
   async getProfile(id: string): Promise<ProfileDocument | null> {
-    return (await this.profiles.findOne({ _id: id })) as ProfileDocument | null;
+    const doc = await this.profiles.findOne({ _id: id });
+    return doc ? fromStoredProfile(doc) : null;
   }
 
   /** Follows `mergedInto` from `id`: the live document and the ids visited (null when the chain ends at a missing document). */
@@ -116,12 +134,28 @@ export class MongoProfileStore {
 
   /** Compare-and-set writes (`expected` null = insert); per profile id whether it landed. */
   writeProfiles(writes: readonly { expected: number | null; doc: ProfileDocument }[]): Promise<Map<string, CasResult>> {
-    return this.writer.writeMany(this.profiles, writes);
+    const stored = this.db.collection<StoredProfileDocument>(ENRICHMENT_COLLECTIONS.profiles);
+    return this.writer.writeMany(stored, writes.map((w) => ({ expected: w.expected, doc: toStoredProfile(w.doc) })));
+  }
+
+  /**
+   * Active profiles with orders, only what RFM scores need: `orders` and `rfm` are top-level
+   * fields for this scan (under `computed` in documents of the older layout).
+   */
+  async *profilesWithOrders(): AsyncGenerator<RfmView> {
+    const filter = { status: 'active', $or: [{ 'orders.count': { $gt: 0 } }, { 'computed.orders.count': { $gt: 0 } }] } as mongo.Filter<AnyStoredProfileDocument>;
+    const projection = { _id: 1, version: 1, orders: 1, rfm: 1, 'computed.orders': 1, 'computed.rfm': 1 };
+    for await (const d of this.profiles.find(filter, { projection })) {
+      const doc = d as Partial<StoredProfileDocument> & { _id: string; version: number; computed?: Partial<ProfileDocument['computed']> };
+      const orders = doc.orders ?? doc.computed?.orders;
+      const rfm = doc.orders ? doc.rfm : doc.computed?.rfm;
+      if (orders) yield { _id: doc._id, version: doc.version, orders, ...(rfm ? { rfm } : {}) };
+    }
   }
 
   /** Profiles holding identifier key `<type>:<value>` (live ones first). */
   async findByIdentifierKey(key: string, limit = 10): Promise<ProfileDocument[]> {
-    const docs = (await this.profiles.find({ idKeys: key }).limit(limit).toArray()) as ProfileDocument[];
+    const docs = (await this.profiles.find({ idKeys: key }).limit(limit).toArray()).map(fromStoredProfile);
     return docs.sort((a, b) => (a.status === b.status ? 0 : a.status === 'active' ? -1 : 1));
   }
 

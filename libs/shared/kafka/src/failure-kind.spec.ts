@@ -20,6 +20,14 @@ describe('classifyFailure', () => {
     expect(classifyFailure(new mongo.MongoInvalidArgumentError('bad option'))).toBe('permanent');
   });
 
+  it('permanent: a PostgreSQL data exception behind FerretDB; other InternalErrors stay unknown', () => {
+    const pg = (sqlstate: string) => serverError(1, `[msg_insert.go:168 handler.(*Handler).MsgInsert] ERROR: unsupported Unicode escape sequence (SQLSTATE ${sqlstate})`);
+    expect(classifyFailure(pg('22P05'))).toBe('permanent');
+    expect(classifyFailure(pg('22003'))).toBe('permanent');
+    expect(classifyFailure(pg('53300'))).toBe('unknown'); // too many connections: not the data
+    expect(classifyFailure(serverError(1, 'internal error'))).toBe('unknown');
+  });
+
   it('permanent: TypeError / RangeError / SyntaxError from the handler', () => {
     expect(classifyFailure(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe('permanent');
     expect(classifyFailure(Object.assign(new RangeError('The value of "offset" is out of range.'), { code: 'ERR_OUT_OF_RANGE' }))).toBe('permanent');

@@ -59,6 +59,14 @@ const MONGO_TRANSIENT_CODES = new Set([6, 7, 64, 89, 91, 189, 262, 9001, 10107, 
  */
 const MONGO_DATA_CODES = new Set([2, 9, 14, 15, 16, 22, 28, 40, 52, 56, 57, 66, 10334, 17280, 17419, 17420]);
 
+/**
+ * FerretDB on PostgreSQL answers InternalError (1) with PostgreSQL's own error in the message.
+ * SQLSTATE class 22 ("data exception": e.g. 22P05, a NUL character jsonb cannot hold) rejects
+ * the data itself; other InternalErrors stay unknown.
+ */
+const FERRETDB_INTERNAL_ERROR = 1;
+const POSTGRES_DATA_EXCEPTION = /\(SQLSTATE 22[0-9A-Z]{3}\)/;
+
 /** kafkajs errors of a broker that cannot be reached (some are flagged non-retriable by kafkajs itself). */
 const KAFKA_TRANSIENT_NAMES = new Set([
   'KafkaJSConnectionError',
@@ -143,6 +151,7 @@ function mongoKind(e: ErrorLike, name: string): FailureKind | undefined {
   if (typeof e.code === 'number') {
     if (MONGO_TRANSIENT_CODES.has(e.code)) return 'transient';
     if (MONGO_DATA_CODES.has(e.code)) return 'permanent';
+    if (e.code === FERRETDB_INTERNAL_ERROR && typeof e.message === 'string' && POSTGRES_DATA_EXCEPTION.test(e.message)) return 'permanent';
   }
   // Client-side validation of what the handler passed (bad arguments, unserialisable values).
   if (name === 'MongoInvalidArgumentError' || name === 'MongoParseError') return 'permanent';
