@@ -134,10 +134,8 @@ export class ActivationService {
 
   /** `profiles.changes`: the profile payloads are built from. */
   readonly onProfileChange = async (messages: InboundMessage[]): Promise<void> => {
-    for (const m of messages) {
-      const c = decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange;
-      await this.store.putProfile(c.profileId, { traits: c.profile.traits, computed: c.profile.computed, identifiers: c.profile.identifiers }, c.version, c.mergedInto);
-    }
+    const changes = messages.map((m) => decodeMessage(Schemas.profileChange, m.value).payload as ProfileChange);
+    await this.store.putProfiles(changes.map((c) => ({ profileId: c.profileId, profile: { traits: c.profile.traits, computed: c.profile.computed, identifiers: c.profile.identifiers }, version: c.version, ...(c.mergedInto ? { mergedInto: c.mergedInto } : {}) })));
   };
 
   /** Creates a Kafka destination's topic when it does not exist (the broker does not auto-create). */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connection, mongo } from 'mongoose';
-import { ensureSchemaIndexes, isDuplicateKeyError, duplicateOnlyWriteErrors, openDb } from '@mosaic/shared-mongo';
+import { MAX_BULK_UPDATES, ensureSchemaIndexes, isDuplicateKeyError, duplicateOnlyWriteErrors, openDb } from '@mosaic/shared-mongo';
 import {
   ACTIVATION_COLLECTIONS,
   ACTIVATION_SCHEMAS,
@@ -115,12 +115,30 @@ export class ActivationStore {
   // ---- profiles -------------------------------------------------------------------------------------
 
   /** Stores the latest compact profile (older versions are ignored), its identifier keys and whether it was merged away. */
-  async putProfile(profileId: string, profile: { identifiers: readonly { type: string; value: string }[] } & Record<string, unknown>, version: number, mergedInto?: string): Promise<void> {
-    const idKeys = profile.identifiers.map((i) => `${i.type}:${i.value}`);
-    await this.upsertIfNewer(
-      { _id: profileId, profileVersion: { $lt: version } },
-      { $set: { profile: JSON.stringify(profile), profileVersion: version, idKeys, updatedAt: new Date(), ...(mergedInto ? { mergedInto } : {}) }, $setOnInsert: { segments: [], membershipVersion: 0 } },
-    );
+  async putProfile(profileId: string, profile: StoredProfile, version: number, mergedInto?: string): Promise<void> {
+    await this.putProfiles([{ profileId, profile, version, ...(mergedInto ? { mergedInto } : {}) }]);
+  }
+
+  /**
+   * The profiles of one Kafka batch: only the newest version of each is written, all in one
+   * unordered bulk write (chunked), so a batch costs a round trip per chunk, not per change.
+   * An upsert that hits a duplicate key (a newer version is held, or the membership consumer
+   * created the document at the same moment) is tried once more as a plain guarded update.
+   */
+  async putProfiles(changes: readonly ProfilePut[]): Promise<void> {
+    const newest = new Map<string, ProfilePut>();
+    for (const c of changes) if ((newest.get(c.profileId)?.version ?? -Infinity) < c.version) newest.set(c.profileId, c);
+    const ops = [...newest.values()].map((c) => ({ filter: { _id: c.profileId, profileVersion: { $lt: c.version } } as mongo.Filter<ActivationProfileDocument>, set: profileSet(c) }));
+    for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) {
+      const chunk = ops.slice(i, i + MAX_BULK_UPDATES);
+      try {
+        await this.profiles.bulkWrite(chunk.map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set, $setOnInsert: NEW_PROFILE_FIELDS }, upsert: true } })), { ordered: false });
+      } catch (err) {
+        const failed = duplicateOnlyWriteErrors(err);
+        if (failed === undefined) throw err;
+        await this.profiles.bulkWrite(failed.map((k) => chunk[k] as (typeof chunk)[number]).map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set } } })), { ordered: false });
+      }
+    }
   }
 
   /**
@@ -176,4 +194,23 @@ export class ActivationStore {
     if (!d) return null;
     return { profile: d.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: d.segments ?? [] };
   }
+}
+
+/** A compact profile as activation keeps it (what decisions and payloads read). */
+export type StoredProfile = { identifiers: readonly { type: string; value: string }[] } & Record<string, unknown>;
+
+/** One `profiles.changes` message's part that activation stores. */
+export interface ProfilePut {
+  profileId: string;
+  profile: StoredProfile;
+  version: number;
+  mergedInto?: string;
+}
+
+/** What a new profile document starts with besides the change (its membership comes from the other topic). */
+const NEW_PROFILE_FIELDS = { segments: [], membershipVersion: 0 };
+
+function profileSet(c: ProfilePut): Partial<ActivationProfileDocument> {
+  const idKeys = c.profile.identifiers.map((i) => `${i.type}:${i.value}`);
+  return { profile: JSON.stringify(c.profile), profileVersion: c.version, idKeys, updatedAt: new Date(), ...(c.mergedInto ? { mergedInto: c.mergedInto } : {}) };
 }

@@ -6,7 +6,7 @@ import { Registry } from '@mosaic/shared-logging';
 import { freePort, waitFor } from '@mosaic/shared-testing';
 import { ConsumerHost, type BatchContext, type BatchHandler, type ConsumerCrashInfo, type InboundMessage } from './consumer-host';
 import { NonRetriableError, TransientError } from './errors';
-import { EventProducer } from './producer';
+import { EventProducer, type MessageSender } from './producer';
 import { FAST_CONSUMER, committedOffset, provision, readMessages, testKafka, testKafkaConfig, testLogger } from './testing/support';
 
 interface Setup {
@@ -182,6 +182,60 @@ describe('ConsumerHost (real broker)', () => {
     expect(crashes[0]).toMatchObject({ topic: s.topic, groupId: s.groupId, restart: true });
     expect(s.host.health().topics[0]?.crash?.error).toMatch(/ProducerUnavailableError|KafkaJSNumberOfRetriesExceeded/);
     expect(await metric(s.registry, 'mosaic_kafka_consumer_crashes_total', { topic: s.topic })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('pause() stops delivery on every topic until resume(), also before start()', async () => {
+    const seen: string[] = [];
+    const s = await setup(async (messages) => void seen.push(...messages.map(text)));
+    s.host.pause();
+    await send(s, ['a']);
+    await s.host.start();
+    // Joined and polling, yet nothing is delivered while paused.
+    await waitFor(() => s.host.health().topics[0]?.lastPollAt !== null, { message: 'first poll' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(seen).toEqual([]);
+    expect(s.host.isPaused()).toBe(true);
+    s.host.resume();
+    await waitFor(() => seen.length === 1, { message: 'a delivered after resume' });
+    s.host.pause();
+    await send(s, ['b']);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(seen).toEqual(['a']);
+    s.host.resume();
+    await waitFor(() => seen.length === 2, { message: 'b delivered after resume' });
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  it('a consumer kafkajs restarts after a crash stays paused', async () => {
+    // The dead-letter writes fail until `dlqUp`, so the poison message crashes the consumer.
+    let dlqUp = false;
+    const flaky: MessageSender = { send: (topic, messages) => (dlqUp ? s.producer.send(topic, messages) : Promise.reject(new Error('DLQ down'))) };
+    const seen: string[] = [];
+    const s = await setup(
+      async (messages) => {
+        if (messages.some((m) => text(m) === 'poison')) throw new Error('poison!');
+        seen.push(...messages.map(text));
+      },
+      { dlqProducer: flaky as EventProducer, maxRetries: 0, extra: { consumerRetry: { retries: 0, initialRetryTime: 300 } } },
+    );
+    const crashes: ConsumerCrashInfo[] = [];
+    s.host.onCrash((c) => {
+      crashes.push(c);
+      // Paused between the crash and kafkajs' restart: only the host can carry it over.
+      s.host.pause();
+      dlqUp = true;
+    });
+    await send(s, ['poison']);
+    await s.host.start();
+    await waitFor(() => crashes.length > 0 && s.host.health().topics[0]?.state === 'running', { timeoutMs: 20_000, message: 'crashed and restarted' });
+    await send(s, ['after']);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(seen).toEqual([]);
+    expect(await committedOffset(s.kafka, s.groupId, s.topic)).toBe(-1);
+    s.host.resume();
+    await waitFor(() => seen.includes('after'), { timeoutMs: 15_000, message: 'delivered after resume' });
+    expect(crashes).toHaveLength(1);
+    expect((await readMessages(s.kafka, s.dlq, 1)).length).toBe(1);
   });
 
   it('graceful stop waits for the in-flight batch and commits it', async () => {

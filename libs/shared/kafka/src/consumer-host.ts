@@ -160,7 +160,8 @@ interface Runtime {
   crash?: ConsumerCrashInfo;
   /** The message of each partition waiting for its next attempt (the partition is paused meanwhile). */
   retrying: Map<number, RetryState>;
-  resumeTimers: Set<NodeJS.Timeout>;
+  /** The back-off timer of each partition paused for a retry. */
+  resumeTimers: Map<number, NodeJS.Timeout>;
 }
 
 interface RetryState {
@@ -236,6 +237,8 @@ export class ConsumerHost {
   private readonly classify: (err: Error) => FailureKind;
   private started = false;
   private stopping: Promise<void> | undefined;
+  /** Set by `pause()`: every consumer, including one kafkajs restarts after a crash, stays paused. */
+  private paused = false;
 
   constructor(private readonly opts: ConsumerHostOptions) {
     this.log = opts.logger.child({ component: 'consumer-host' });
@@ -266,13 +269,43 @@ export class ConsumerHost {
       startedAt: 0,
       assigned: [],
       retrying: new Map(),
-      resumeTimers: new Set(),
+      resumeTimers: new Map(),
     });
     return this;
   }
 
   registeredTopics(): TopicKey[] {
     return [...this.runtimes.keys()];
+  }
+
+  /**
+   * Stops fetching on every registered topic until `resume()` (a batch being processed finishes
+   * and commits). Holds across the consumers' restarts and rebalances; group membership and
+   * heartbeats go on, so no rebalance follows. Before `start()` the consumers start paused.
+   */
+  pause(): void {
+    this.paused = true;
+    for (const rt of this.runtimes.values()) this.applyPause(rt);
+  }
+
+  /** Undoes `pause()`; partitions still waiting for a retry's back-off stay paused until it elapses. */
+  resume(): void {
+    this.paused = false;
+    for (const rt of this.runtimes.values()) {
+      if (!rt.consumer || rt.state === 'stopping' || rt.state === 'stopped') continue;
+      try {
+        rt.consumer.resume([{ topic: rt.topic }]);
+        const waiting = [...rt.resumeTimers.keys()];
+        if (waiting.length > 0) rt.consumer.pause([{ topic: rt.topic, partitions: waiting }]);
+      } catch (err) {
+        // Not running yet, or restarting: its next group join finds `paused` false.
+        this.log.debug({ err, topic: rt.topic }, 'could not resume a consumer');
+      }
+    }
+  }
+
+  isPaused(): boolean {
+    return this.paused;
   }
 
   /** Called on every kafkajs consumer crash (kafkajs restarts the consumer when `restart`). */
@@ -302,7 +335,7 @@ export class ConsumerHost {
             return;
           }
           rt.state = 'stopping';
-          for (const t of rt.resumeTimers) clearTimeout(t);
+          for (const t of rt.resumeTimers.values()) clearTimeout(t);
           rt.resumeTimers.clear();
           try {
             await rt.consumer.disconnect();
@@ -342,6 +375,16 @@ export class ConsumerHost {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /** The whole topic paused on the consumer when the host is paused (a no-op before `run()`: the group join applies it). */
+  private applyPause(rt: Runtime): void {
+    if (!this.paused || !rt.consumer) return;
+    try {
+      rt.consumer.pause([{ topic: rt.topic }]);
+    } catch (err) {
+      this.log.debug({ err, topic: rt.topic }, 'could not pause a consumer yet');
+    }
+  }
 
   private async startOne(rt: Runtime): Promise<void> {
     const o = this.opts;
@@ -387,6 +430,9 @@ export class ConsumerHost {
       rt.assigned = [...assigned].sort((a, b) => a - b);
       for (const p of rt.retrying.keys()) if (!assigned.includes(p)) rt.retrying.delete(p);
       if (rt.state === 'starting' || rt.state === 'crashed') rt.state = 'running';
+      // A consumer kafkajs restarted is a new consumer group object without the pause; this event
+      // comes (synchronously) after the join and before the first fetch, so nothing slips through.
+      this.applyPause(rt);
       this.log.info({ topic: rt.topic, groupId: rt.groupId, partitions: rt.assigned, joinMs: e.payload.duration }, 'joined consumer group');
     });
     consumer.on(ev.CRASH, (e) => {
@@ -545,8 +591,11 @@ export class ConsumerHost {
     const partition = p.batch.partition;
     rt.retrying.set(partition, { offset: msg.offset, attempt });
     p.pause();
+    // Pausing one partition clears kafkajs' topic-wide pause.
+    this.applyPause(rt);
     const timer = setTimeout(() => {
-      rt.resumeTimers.delete(timer);
+      rt.resumeTimers.delete(partition);
+      if (this.paused) return; // resume() resumes it
       try {
         rt.consumer?.resume([{ topic: rt.topic, partitions: [partition] }]);
       } catch (err) {
@@ -554,7 +603,7 @@ export class ConsumerHost {
         this.log.debug({ err, topic: rt.topic, partition }, 'could not resume a partition');
       }
     }, delayMs);
-    rt.resumeTimers.add(timer);
+    rt.resumeTimers.set(partition, timer);
   }
 
   /** The retry state of `partition` if its next message is the one that failed; a stale one is dropped. */
