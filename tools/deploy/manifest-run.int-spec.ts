@@ -164,6 +164,19 @@ const admin = (base: string, method: string, path: string, body?: unknown) =>
 
 const basic = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 
+/**
+ * Events sent as a client should: a 503 (Kafka did not acknowledge in time, e.g. on a busy
+ * machine) is retried with the same messageIds, so a retry never counts an event twice.
+ */
+async function sendEvents(url: string, writeKey: string, batch: Record<string, unknown>[]): Promise<{ status: number; text: string }> {
+  const body = JSON.stringify({ batch: batch.map((e) => ({ messageId: `mr-${randomBytes(8).toString('hex')}`, ...e })) });
+  for (let attempt = 1; ; attempt += 1) {
+    const r = await call(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basic(writeKey) }, body });
+    if (r.status !== 503 || attempt >= 6) return r;
+    await new Promise((resolve) => setTimeout(resolve, 2_000 * attempt));
+  }
+}
+
 function expectStatus(r: { status: number; text: string }, status: number, what: string): void {
   if (r.status !== status) throw new Error(`${what}: expected ${status}, got ${r.status}: ${r.text.slice(0, 500)}`);
 }
@@ -371,16 +384,10 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     // identify + track through the public batch endpoint.
     const anonymousId = `anon-${randomBytes(4).toString('hex')}`;
     const userId = `ada-${randomBytes(4).toString('hex')}`;
-    const batch = await call(pub('/v1/batch'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: basic(writeKey) },
-      body: JSON.stringify({
-        batch: [
-          { type: 'identify', anonymousId, userId, traits: { email: 'ada@example.com', firstName: 'Ada' } },
-          { type: 'track', anonymousId, userId, event: 'Order Completed', properties: { order_id: 'o-1', total: 42, currency: 'EUR' } },
-        ],
-      }),
-    });
+    const batch = await sendEvents(pub('/v1/batch'), writeKey, [
+      { type: 'identify', anonymousId, userId, traits: { email: 'ada@example.com', firstName: 'Ada' } },
+      { type: 'track', anonymousId, userId, event: 'Order Completed', properties: { order_id: 'o-1', total: 42, currency: 'EUR' } },
+    ]);
     expectStatus(batch, 200, `POST https://${host}/v1/batch`);
 
     // The profile (enrichment's API).
@@ -499,11 +506,7 @@ describe('docker/compose.yml, every Mosaic service as a process', () => {
     const source = await admin(url('collector', ''), 'POST', '/v1/sources', { name: 'compose-run' });
     expectStatus(source, 201, 'POST /v1/sources (compose)');
     const userId = `grace-${randomBytes(4).toString('hex')}`;
-    const sent = await call(url('collector', '/v1/batch'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: basic(source.json['writeKey']) },
-      body: JSON.stringify({ batch: [{ type: 'track', userId, event: 'Order Completed', properties: { order_id: 'o-1', total: 5 } }] }),
-    });
+    const sent = await sendEvents(url('collector', '/v1/batch'), source.json['writeKey'], [{ type: 'track', userId, event: 'Order Completed', properties: { order_id: 'o-1', total: 5 } }]);
     expectStatus(sent, 200, 'POST /v1/batch (compose)');
     await waitFor(async () => (await admin(url('enrichment', ''), 'GET', `/v1/profiles/by/userId/${userId}`)).status === 200 || null, { timeoutMs: 60_000, intervalMs: 300, message: 'the profile (compose)' });
     await waitFor(

@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { generateSecret, validateDestination, validateTrigger, type Destination, type ValidationError } from '@mosaic/activation-domain';
+import { generateSecret, validateDestination, validateTrigger, type Destination } from '@mosaic/activation-domain';
 import { newId, type DeliveryDocument, type DestinationDocument, type TriggerDocument } from '@mosaic/activation-data-access';
-import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { AdminAuthGuard, ApiError, intQueryParam, invalidInput } from '@mosaic/shared-service';
 import { ActivationService } from './activation.service';
 
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-function invalid(what: string, errors: readonly ValidationError[]): ApiError {
-  return new ApiError(400, `invalid_${what}`, `invalid ${what}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
-}
-
-function intParam(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ApiError(400, 'invalid_request', `${name}: must be an integer from ${min} to ${max}`);
-  return n;
-}
 
 /** A destination as the API shows it: secrets and passwords are never listed. */
 function destinationView(d: DestinationDocument, reveal = false): Record<string, unknown> {
@@ -75,11 +64,11 @@ export class DestinationsController {
   }
 
   private async check(body: unknown, id: string, keepSecret?: string): Promise<Destination> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('destination', [{ path: '$', message: 'must be a JSON object' }]);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidInput('destination', [{ path: '$', message: 'must be a JSON object' }]);
     const input: Record<string, unknown> = { ...(body as Record<string, unknown>), id };
     if (input['kind'] === 'webhook' && input['secret'] === undefined) input['secret'] = keepSecret ?? generateSecret(randomBytes(32));
     const r = validateDestination(input, { outboundAllow: this.activation.outbound.allow });
-    if (!r.ok) throw invalid('destination', r.errors);
+    if (!r.ok) throw invalidInput('destination', r.errors);
     if (r.value.kind === 'kafka') await this.activation.ensureTopic(r.value.topic);
     return r.value;
   }
@@ -166,12 +155,12 @@ export class TriggersController {
   @ApiOperation({ summary: 'Create a trigger {segmentKey, on: entered|exited, destinationId, delaySeconds?, frequencyCap?: {max, perSeconds}}' })
   @ApiBody({ schema: { type: 'object', example: { segmentKey: 'high-ltv', on: 'entered', destinationId: 'dst_…', frequencyCap: { max: 1, perSeconds: 86400 } } } })
   async create(@Body() body: unknown): Promise<Record<string, unknown>> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('trigger', [{ path: '$', message: 'must be a JSON object' }]);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidInput('trigger', [{ path: '$', message: 'must be a JSON object' }]);
     const id = newId('trg');
     const r = validateTrigger({ ...(body as Record<string, unknown>), id });
-    if (!r.ok) throw invalid('trigger', r.errors);
+    if (!r.ok) throw invalidInput('trigger', r.errors);
     const t = r.value;
-    if (!(await this.activation.store.destinations.findOne({ _id: t.destinationId }))) throw invalid('trigger', [{ path: 'destinationId', message: `no destination ${t.destinationId}` }]);
+    if (!(await this.activation.store.destinations.findOne({ _id: t.destinationId }))) throw invalidInput('trigger', [{ path: 'destinationId', message: `no destination ${t.destinationId}` }]);
     const now = new Date();
     const doc: TriggerDocument = { _id: id, segmentKey: t.segmentKey, on: t.on, destinationId: t.destinationId, delaySeconds: t.delaySeconds ?? 0, frequencyCap: t.frequencyCap ? JSON.stringify(t.frequencyCap) : null, enabled: true, createdAt: now, updatedAt: now };
     await this.activation.store.triggers.insertOne(doc);
@@ -211,7 +200,7 @@ export class DeliveriesController {
   @ApiQuery({ name: 'limit', required: false, description: '1–500, default 50' })
   async list(@Query('destinationId') destinationId?: string, @Query('status') status?: string, @Query('profileId') profileId?: string, @Query('limit') limitRaw?: string): Promise<{ deliveries: Record<string, unknown>[] }> {
     if (status !== undefined && !['pending', 'delivered', 'dead', 'skipped'].includes(status)) throw new ApiError(400, 'invalid_request', 'status: must be pending, delivered, dead or skipped');
-    const limit = intParam('limit', limitRaw, 50, 1, 500);
+    const limit = intQueryParam('limit', limitRaw, 50, 1, 500);
     return { deliveries: (await this.activation.store.listDeliveries({ destinationId, status, profileId, limit })).map(deliveryView) };
   }
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type EventDocument, type ProfileDocument, type TimelineQuery, documentToState, identifierKey } from '@mosaic/enrichment-data-access';
-import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { AdminAuthGuard, ApiError, intQueryParam } from '@mosaic/shared-service';
 import { EnrichmentService } from './enrichment.service';
 import { type ParsedEvent, type VideoSessionGroup, groupVideoSessions, parse } from './video-timeline';
 
@@ -165,12 +165,7 @@ export class ProfilesController {
     @Query('to') toRaw?: QueryValue,
     @Query('videoSessions') videoRaw?: QueryValue,
   ): Promise<TimelineResponse> {
-    let limit = 50;
-    const limitRaw = single(limitParam, 'limit');
-    if (limitRaw !== undefined) {
-      limit = Number(limitRaw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, 'invalid_request', 'limit: must be an integer between 1 and 1000');
-    }
+    const limit = intQueryParam('limit', single(limitParam, 'limit'), 50, 1, 1000);
     const types = list(typeRaw, 'type', 6);
     const bad = types?.find((t) => !TYPES.has(t));
     if (bad) throw new ApiError(400, 'invalid_request', `type: unknown event type ${JSON.stringify(bad)} (track, page, screen, identify, group, alias)`);

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { AuditRecord, Identifier, IdentifierRecord, ProfileRecord, RuleError } from '@mosaic/identity-domain';
 import type { LoadedRules } from '@mosaic/identity-data-access';
 import { ProducerUnavailableError } from '@mosaic/shared-kafka';
-import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { AdminAuthGuard, ApiError, intQueryParam } from '@mosaic/shared-service';
 import { IdentityService, normalizeIdentifier } from './identity.service';
 
 class IdentifierDto {
@@ -153,11 +153,7 @@ export class ProfilesController {
   @ApiQuery({ name: 'before', required: false, description: 'ISO-8601 `at` of the last record of the previous page' })
   @ApiOkResponse({ type: AuditResponse })
   async audit(@Param('id') id: string, @Query('limit') limitRaw?: string, @Query('before') before?: string): Promise<AuditResponse> {
-    let limit = 100;
-    if (limitRaw !== undefined) {
-      limit = Number(limitRaw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ApiError(400, 'invalid_request', 'limit: must be an integer between 1 and 1000');
-    }
+    const limit = intQueryParam('limit', limitRaw, 100, 1, 1000);
     if (before !== undefined && Number.isNaN(Date.parse(before))) throw new ApiError(400, 'invalid_request', 'before: must be an ISO-8601 date');
     const records = await this.identity.store.findAudit(id, { limit, ...(before === undefined ? {} : { before }) });
     if (records.length === 0 && before === undefined && (await this.identity.store.getProfiles([id])).length === 0) {

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Quer
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, checkReferences, validateDefinition, type SegmentDefinition } from '@mosaic/segmentation-domain';
 import type { BackfillProgress, StoredSegment, WriteOutcome } from '@mosaic/segmentation-data-access';
-import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { AdminAuthGuard, ApiError, intQueryParam, invalidInput } from '@mosaic/shared-service';
 import { SegmentationService } from './segmentation.service';
 
 class SegmentResponse {
@@ -59,17 +59,6 @@ function view(s: StoredSegment): SegmentResponse {
   return { key: s.key, version: s.version, status: s.status, definition: s.definition as unknown as Record<string, unknown>, createdAt: s.createdAt, updatedAt: s.updatedAt, updatedBy: s.updatedBy };
 }
 
-function invalid(errors: { path: string; message: string }[]): ApiError {
-  return new ApiError(400, 'invalid_definition', `invalid segment definition: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
-}
-
-/** An integer query parameter within bounds (400 naming it otherwise). */
-function intParam(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ApiError(400, 'invalid_request', `${name}: must be an integer from ${min} to ${max}`);
-  return n;
-}
 
 /** `?expectedVersion=N`: optimistic concurrency for updates. */
 function expectedVersionOf(raw: string | undefined): number | undefined {
@@ -94,12 +83,12 @@ export class SegmentsController {
   /** Validates `body` and the references of the whole set with it (cycles, unknown segments). */
   private async check(body: unknown, key?: string): Promise<SegmentDefinition> {
     const result = validateDefinition(body);
-    if (!result.ok) throw invalid(result.errors);
+    if (!result.ok) throw invalidInput('definition', result.errors, 'segment definition');
     const definition = result.definition;
-    if (key !== undefined && definition.key !== key) throw invalid([{ path: 'key', message: `must be ${key} (the segment in the URL); create a new segment to change a key` }]);
+    if (key !== undefined && definition.key !== key) throw invalidInput('definition', [{ path: 'key', message: `must be ${key} (the segment in the URL); create a new segment to change a key` }], 'segment definition');
     const others = (await this.repo.list()).filter((s) => s.key !== definition.key).map((s) => s.definition);
     const refs = checkReferences([...others, definition]);
-    if (!refs.ok) throw invalid(refs.errors.map((e) => ({ path: e.key === definition.key ? e.path : `(segment ${e.key}) ${e.path}`, message: e.message })));
+    if (!refs.ok) throw invalidInput('definition', refs.errors.map((e) => ({ path: e.key === definition.key ? e.path : `(segment ${e.key}) ${e.path}`, message: e.message })), 'segment definition');
     return definition;
   }
 
@@ -137,8 +126,8 @@ export class SegmentsController {
   @ApiBody({ schema: { type: 'object', example: SEGMENT_EXAMPLES[0] } })
   @ApiOkResponse({ type: PreviewResponse })
   async preview(@Body() body: unknown, @Query('maxProfiles') maxRaw?: string, @Query('sample') sampleRaw?: string): Promise<PreviewResponse> {
-    const maxProfiles = intParam('maxProfiles', maxRaw, 10_000, 1, 1_000_000);
-    const sample = intParam('sample', sampleRaw, 10, 0, 100);
+    const maxProfiles = intQueryParam('maxProfiles', maxRaw, 10_000, 1, 1_000_000);
+    const sample = intQueryParam('sample', sampleRaw, 10, 0, 100);
     const definition = await this.check(body);
     const [r, total] = await Promise.all([this.segmentation.evaluator.preview(definition, { maxProfiles, sample }), this.segmentation.profiles.count()]);
     return { ...r, total, estimated: r.complete || r.scanned === 0 ? r.matched : Math.round((r.matched * total) / r.scanned) };
@@ -188,7 +177,7 @@ export class SegmentsController {
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100' })
   @ApiQuery({ name: 'after', required: false, description: 'the last id of the previous page' })
   async members(@Param('key') key: string, @Query('limit') limitRaw?: string, @Query('after') after?: string): Promise<{ key: string; profileIds: string[]; next: string | null }> {
-    const limit = intParam('limit', limitRaw, 100, 1, 1000);
+    const limit = intQueryParam('limit', limitRaw, 100, 1, 1000);
     if (!KEY.test(key) || !(await this.repo.get(key))) throw new ApiError(404, 'not_found', `segment ${key} not found`);
     const profileIds = await this.segmentation.profiles.members(key, limit, after);
     return { key, profileIds, next: profileIds.length === limit ? (profileIds[profileIds.length - 1] ?? null) : null };

@@ -8,7 +8,7 @@
  */
 import { OutboundAllowList, outboundHostProblem } from './address-policy';
 import { checkTemplate, MAX_TEMPLATE_BYTES } from './render';
-import { Checker, isObj, join, type Obj, type ValidationResult } from './validation';
+import { Checker, isObj, join, type Obj, type ValidationResult } from '@mosaic/shared-validation';
 import { isWebhookSecret, MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_PREFIX } from './webhooks';
 
 /** The destination kinds. */

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { JsonObject } from './payload';
 import { checkTemplate, renderTemplate, type TemplateContext } from './render';
-import { Checker, isObj, join, type Obj, type ValidationResult } from './validation';
+import { Checker, isObj, join, type Obj, type ValidationResult } from '@mosaic/shared-validation';
 
 /** The comparison operators of rule conditions. */
 export const EXPERIENCE_OPS = ['equals', 'notEquals', 'in', 'notIn', 'contains', 'exists', 'notExists', 'gt', 'gte', 'lt', 'lte'] as const;

@@ -1,4 +1,4 @@
-export type { ValidationError, ValidationResult } from './validation';
+export type { ValidationError, ValidationResult } from '@mosaic/shared-validation';
 export {
   sign,
   verify,

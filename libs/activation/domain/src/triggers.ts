@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { Checker, type ValidationResult } from './validation';
+import { Checker, type ValidationResult } from '@mosaic/shared-validation';
 
 /** Which membership change fires a trigger. */
 export type TriggerOn = 'entered' | 'exited';

@@ -3,6 +3,8 @@
  * `validateDefinition` and never evaluated as code. See the README of this library.
  */
 
+import { KEY_PATTERN, MAX_KEY_LENGTH, MAX_STRING_LENGTH } from '@mosaic/shared-validation';
+
 export const OPERATORS = [
   'equals',
   'notEquals',
@@ -151,8 +153,8 @@ export const LIMITS = {
   maxDepth: 10,
   /** Condition objects in one definition (combinators included). */
   maxConditions: 100,
-  maxStringLength: 256,
-  maxKeyLength: 64,
+  maxStringLength: MAX_STRING_LENGTH,
+  maxKeyLength: MAX_KEY_LENGTH,
   /** Items of an `in`/`notIn` list. */
   maxListItems: 100,
   /** Property filters of one event step. */
@@ -161,7 +163,8 @@ export const LIMITS = {
   maxWindowDays: 400,
 } as const;
 
-export const KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]*$';
+/** Segment keys: the identifiers every admin API shares. */
+export { KEY_PATTERN };
 
 export const MS: Record<DurationUnit, number> = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
 export const DAY_MS = 86_400_000;

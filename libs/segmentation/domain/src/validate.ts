@@ -10,7 +10,6 @@ import {
   CONDITION_KINDS,
   DAY_MS,
   DURATION_UNITS,
-  KEY_PATTERN,
   LIMITS,
   MS,
   OPERATORS,
@@ -18,84 +17,26 @@ import {
   type SegmentDefinition,
   TIME_RELATIVE_OPERATORS,
 } from './definition';
+import { Checker, describe, isObj, join, type Obj, type ValidationError } from '@mosaic/shared-validation';
 import { isIsoDate } from './values';
 
-export interface ValidationError {
-  path: string;
-  message: string;
-}
+export type { ValidationError };
 
 export type ValidationResult = { ok: true; definition: SegmentDefinition } | { ok: false; errors: ValidationError[] };
-
-const MAX_ERRORS = 50;
-const KEY_RE = new RegExp(KEY_PATTERN);
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
 
 function list(values: readonly string[]): string {
   return values.join(', ');
 }
 
-class Checker {
-  readonly errors: ValidationError[] = [];
+/** The shared checks plus the segment language's own (operators, operands, conditions). */
+class SegmentChecker extends Checker {
   conditions = 0;
   private tooMany = false;
-
-  err(path: string, message: string): void {
-    if (this.errors.length < MAX_ERRORS) this.errors.push({ path: path || '$', message });
-  }
-
-  fail(path: string, message: string): false {
-    this.err(path, message);
-    return false;
-  }
-
-  /** Rejects fields not in `allowed`; reports missing `required` ones. */
-  fields(o: Obj, path: string, allowed: readonly string[], required: readonly string[]): void {
-    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.err(join(path, k), `unknown field (allowed: ${list(allowed)})`);
-    for (const k of required) if (o[k] === undefined) this.err(join(path, k), 'is required');
-  }
-
-  string(v: unknown, path: string, opts: { max?: number; pattern?: RegExp; patternText?: string } = {}): boolean {
-    if (typeof v !== 'string') return this.fail(path, `must be a string, not ${describe(v)}`);
-    if (v.length === 0) return this.fail(path, 'must not be empty');
-    const max = opts.max ?? LIMITS.maxStringLength;
-    if (v.length > max) return this.fail(path, `must be at most ${max} characters`);
-    if (opts.pattern && !opts.pattern.test(v)) return this.fail(path, `must match ${opts.patternText ?? opts.pattern.source}`);
-    return true;
-  }
-
-  key(v: unknown, path: string): boolean {
-    return this.string(v, path, { max: LIMITS.maxKeyLength, pattern: KEY_RE, patternText: `${KEY_PATTERN} (letters, digits, _ . : -)` });
-  }
 
   /** A dotted path: non-empty segments. */
   dotted(v: unknown, path: string): boolean {
     if (!this.string(v, path)) return false;
     if ((v as string).split('.').some((s) => s === '')) return this.fail(path, 'must be a dotted path without empty segments');
-    return true;
-  }
-
-  number(v: unknown, path: string, opts: { integer?: boolean; min?: number; exclusiveMin?: number; max?: number } = {}): boolean {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(path, `must be a finite number, not ${describe(v)}`);
-    if (opts.integer && !Number.isInteger(v)) return this.fail(path, 'must be an integer');
-    if (opts.min !== undefined && v < opts.min) return this.fail(path, `must be at least ${opts.min}`);
-    if (opts.exclusiveMin !== undefined && v <= opts.exclusiveMin) return this.fail(path, `must be greater than ${opts.exclusiveMin}`);
-    if (opts.max !== undefined && v > opts.max) return this.fail(path, `must be at most ${opts.max}`);
     return true;
   }
 
@@ -303,7 +244,7 @@ class Checker {
 
 /** Validates an untrusted definition; on success the definition is a fresh copy of the input. */
 export function validateDefinition(input: unknown): ValidationResult {
-  const v = new Checker();
+  const v = new SegmentChecker();
   if (!isObj(input)) return { ok: false, errors: [{ path: '$', message: `a segment definition must be an object, not ${describe(input)}` }] };
   v.fields(input, '', ['key', 'name', 'description', 'priority', 'exclusivityGroup', 'condition'], ['key', 'condition']);
   if (input['key'] !== undefined) v.key(input['key'], 'key');
