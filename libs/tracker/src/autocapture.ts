@@ -154,7 +154,7 @@ export function autocapture(t: Tracker): void {
         entry = { el, s: new VideoSession(() => t.id(), t.o.videoHeartbeat * 1000, base) };
         sessions.push(entry);
       }
-      const state = { position: el.currentTime, duration: el.duration, volume: el.volume, muted: el.muted, fullScreen: !!d.fullscreenElement, ended: el.ended };
+      const state = { position: el.currentTime, duration: el.duration, volume: el.volume, muted: el.muted, fullScreen: !!d.fullscreenElement, ended: el.ended, seeking: el.seeking };
       for (const [name, props] of entry.s.handle(e.type, state, now())) t.track(name, props);
     };
     for (const type of MEDIA_EVENTS) d.addEventListener(type, onMedia, true);

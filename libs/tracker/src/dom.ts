@@ -42,6 +42,7 @@ export interface VideoElement extends ElementLike {
   volume: number;
   muted: boolean;
   ended: boolean;
+  seeking: boolean;
   currentSrc: string;
 }
 

@@ -65,6 +65,17 @@ describe('VideoSession', () => {
     expect(v.log[0]![1]).toMatchObject({ livestream: true, sound: 0, total_length: undefined });
   });
 
+  it('a timeupdate handled after currentTime was set (the element is seeking) keeps the position the seek starts from', () => {
+    const v = session();
+    v.feed('play', state(0), 0);
+    v.feed('timeupdate', state(1.27), 1_270);
+    // Queued at 1.3 s, handled once a script had set currentTime = 3: the element reads 3 and seeking.
+    v.feed('timeupdate', state(3, { seeking: true }), 1_300);
+    v.feed('seeking', state(3, { seeking: true }), 1_301);
+    const started = v.log.find(([n]) => n === 'Video Playback Seek Started');
+    expect(started?.[1]).toMatchObject({ position: 1, seek_position: 3 });
+  });
+
   it('ignores events that do not change the state (a pause before play, a seeked without seeking)', () => {
     const v = session();
     v.feed('pause', state(0), 0);

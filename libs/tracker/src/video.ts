@@ -22,6 +22,12 @@ export interface VideoState {
   fullScreen: boolean;
   /** the element's `ended` */
   ended: boolean;
+  /**
+   * The element's `seeking`: true from the moment a script or the viewer sets `currentTime`.
+   * Events are handled after they were queued, so a `timeupdate` of the old position can be
+   * handled when `currentTime` already holds the seek's target: it must not move `last`.
+   */
+  seeking?: boolean;
 }
 
 export type VideoEvent = [name: string, properties: Props];
@@ -76,7 +82,7 @@ export class VideoSession {
       this.last = s.position;
       emit('Video Playback Seek Completed');
     } else if (type === 'timeupdate') {
-      if (this.seeking) return out;
+      if (this.seeking || s.seeking) return out;
       this.last = s.position;
       if (!this.started || this.paused) return out;
       this.milestones(s, false, emit);
