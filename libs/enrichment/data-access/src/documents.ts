@@ -35,7 +35,8 @@ export const ENRICHMENT_COLLECTIONS = Object.freeze({
 
 export type ProfileStatus = 'active' | 'merged';
 
-export interface ProfileDocument extends Omit<ProfileState, 'profileId'> {
+/** The fields a profile document carries besides its state, in both the logical and the stored form. */
+export interface ProfileEnvelope {
   _id: string;
   status: ProfileStatus;
   mergedInto?: string;
@@ -47,6 +48,8 @@ export interface ProfileDocument extends Omit<ProfileState, 'profileId'> {
   /** Unique per write: tells a writer whether its bulk compare-and-set landed. */
   writeId: string;
 }
+
+export interface ProfileDocument extends Omit<ProfileState, 'profileId'>, ProfileEnvelope {}
 
 export interface EventDocument {
   /** The event's messageId. */
@@ -85,16 +88,8 @@ type StoredBody = Omit<ProfileState, 'profileId' | 'version' | 'computed'> & { c
  * A profile as `enrichment_profiles` holds it (see the file comment); `MongoProfileStore`
  * converts at its boundary, everything else sees `ProfileDocument`.
  */
-export interface StoredProfileDocument {
-  _id: string;
+export interface StoredProfileDocument extends ProfileEnvelope {
   version: number;
-  status: ProfileStatus;
-  mergedInto?: string;
-  mergedAt?: string;
-  known: boolean;
-  idKeys: string[];
-  expiresAt?: Date;
-  writeId: string;
   orders: Computed['orders'];
   rfm?: NonNullable<Computed['rfm']>;
   /** The rest of the `ProfileState` (without `profileId`, `version`, `computed.orders`, `computed.rfm`) as JSON text. */
