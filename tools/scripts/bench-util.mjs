@@ -179,6 +179,11 @@ export function httpClient(maxSockets) {
   return { post, close: () => agent.destroy() };
 }
 
+/** Extra Node options for the services a benchmark starts, e.g. `MOSAIC_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` (Node refuses `--cpu-prof` in NODE_OPTIONS). */
+function benchNodeArgs() {
+  return (process.env.MOSAIC_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 /**
  * Starts the service `name` from dist/ (`<NAME>_PORT` = `port`, this process's environment plus
  * `env`, output appended to `logFile`) and resolves once `/ready` answers 200 and each of its
@@ -188,7 +193,7 @@ export function httpClient(maxSockets) {
 export async function startService({ root, name, port, env, logFile, timeoutMs = 90_000 }) {
   mkdirSync(dirname(logFile), { recursive: true });
   const out = openSync(logFile, 'a');
-  const child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', name, 'src', 'main.js')], {
+  const child = spawnOwned(process.execPath, [...benchNodeArgs(), join(root, 'dist', 'apps', name, 'src', 'main.js')], {
     cwd: root,
     env: { ...process.env, ...env, [`${name.toUpperCase()}_PORT`]: String(port) },
     stdio: ['ignore', out, 'pipe'],

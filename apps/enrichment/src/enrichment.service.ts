@@ -92,7 +92,6 @@ export class EnrichmentService {
     await service.store.ensureIndexes(server.ttlIndexes);
     await service.prices.sync();
     platform.runtime.logger.info({ server: server.version, cas: mode, pointReads: server.pointReads, ttlIndexes: server.ttlIndexes }, 'profile store ready');
-    platform.consumers().register({ topic: 'eventsResolved', handler: service.handle });
     service.sweep.start();
     service.rfmTask.start();
     service.priceTask.start();

@@ -115,6 +115,8 @@ export class KafkaBatchTransport extends Server<KafkaBatchTransportEvents, Kafka
   }
 
   private async start(): Promise<void> {
+    // No @EventPattern handler: no consumer host either (a service without consumers).
+    if (this.getHandlers().size === 0) return;
     const host = this.consumerHost();
     for (const [pattern, handler] of this.getHandlers()) {
       if (!handler.isEventHandler) {

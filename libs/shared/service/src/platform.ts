@@ -4,12 +4,13 @@
  * readiness, metrics and OpenAPI. Shutdown runs in reverse: HTTP stops taking requests,
  * consumers drain and commit, the producer flushes, connections close.
  */
-import { Global, Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Global, Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { Kafka } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { TOPIC_SPECS, topicNames, type ServiceName, type TopicKey } from '@mosaic/contracts';
 import { loadConfig, type CommonConfig, type z } from '@mosaic/shared-config';
-import { ConsumerHost, EventProducer, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
+import { ConsumerHost, EventProducer, KafkaBatchTransport, KafkaErrorPassthroughFilter, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
 import { connectMongo, pingMongo } from '@mosaic/shared-mongo';
 import { MosaicCoreModule, createRuntime, startHttpService, type HttpServiceOptions, type RunningService, type ServiceRuntime } from './bootstrap';
 
@@ -152,6 +153,7 @@ export async function startService<E extends z.ZodRawShape>(
   try {
     const httpOpts = typeof def.http === 'function' ? def.http(config) : def.http;
     http = await startHttpService({ runtime, module: root, openApi: def.openApi, port: overrides.port, ...httpOpts });
+    await startKafkaHandlers(http.app, platform);
     await platform.startConsumers();
   } catch (err) {
     await platform.close();
@@ -165,6 +167,19 @@ export async function startService<E extends z.ZodRawShape>(
     await platform.close();
   };
   return { platform, http, stop };
+}
+
+/**
+ * Kafka handlers are Nest controllers: `@EventPattern('<topicKey>')` methods, served by the
+ * KafkaBatchTransport over the platform's ConsumerHost (whole partition batches, committed after
+ * the handler resolves; errors go back to the host: retries, then the dead-letter topic).
+ * The platform stops the host on shutdown (after HTTP closes), so the transport does not.
+ */
+async function startKafkaHandlers(app: INestApplication, platform: Platform): Promise<void> {
+  const transport = new KafkaBatchTransport(() => platform.consumers(), { logger: platform.runtime.logger, stopHostOnClose: false });
+  const microservice = app.connectMicroservice<MicroserviceOptions>({ strategy: transport });
+  microservice.useGlobalFilters(new KafkaErrorPassthroughFilter());
+  await app.startAllMicroservices();
 }
 
 /** `main.ts` of every service: start, and stop gracefully on SIGTERM/SIGINT. */

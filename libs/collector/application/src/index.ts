@@ -1,0 +1,1 @@
+// The collector service's use cases: orchestration over the domain and the repositories (docs/CONVENTIONS.md).

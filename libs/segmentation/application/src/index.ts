@@ -1,0 +1,1 @@
+// The segmentation service's use cases: orchestration over the domain and the repositories (docs/CONVENTIONS.md).
