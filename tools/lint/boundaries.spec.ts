@@ -34,6 +34,15 @@ describe('module boundaries are enforced as errors', () => {
     expect(found.join('\n')).toMatch(/enforce-module-boundaries/);
   });
 
+  it('the application layer sits between apps and data-access: data-access and domain may not import it', async () => {
+    const fromDataAccess = await errors('libs/enrichment/data-access/src/probe.ts', `import * as a from '@mosaic/enrichment-application';\nexport const y = a;\n`);
+    expect(fromDataAccess.join('\n')).toMatch(/enforce-module-boundaries/);
+    const fromDomain = await errors('libs/enrichment/domain/src/probe.ts', `import * as a from '@mosaic/enrichment-application';\nexport const y = a;\n`);
+    expect(fromDomain.join('\n')).toMatch(/enforce-module-boundaries/);
+    const fromApp = await errors('apps/enrichment/src/probe.ts', `import * as a from '@mosaic/enrichment-application';\nexport const y = a;\n`);
+    expect(fromApp.join('\n')).not.toMatch(/enforce-module-boundaries/);
+  });
+
   it('a shared library may not depend on a service scope', async () => {
     const found = await errors('libs/shared/mongo/src/probe.ts', `import { Ingestor } from '@mosaic/collector-domain';\nexport const y = Ingestor;\n`);
     expect(found.join('\n')).toMatch(/enforce-module-boundaries/);

@@ -1,8 +1,8 @@
-import { Schemas, decodeMessage, type DeadLetter, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
+import { Schemas, decodeMessage, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
 import { RetryPolicy, TokenBuckets } from '@mosaic/activation-domain';
 import { ActivationStore, ConfigHolder, DecisionCache, DecisionFeed, Dispatcher, EmailSender, Ingest, OutboundGuard, SourcesFeed, type DeliveryDocument } from '@mosaic/activation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
-import { messageTraceparent, produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
+import { deadLetterFor, messageTraceparent, produceMessages, type InboundMessage } from '@mosaic/shared-kafka';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import type { ActivationEnv } from './activation.config';
 import { activationMetrics, type ActivationMetrics } from './activation.metrics';
@@ -166,21 +166,20 @@ export class ActivationService {
 
   private async deadLetter(d: DeliveryDocument, error: string): Promise<void> {
     this.metrics.dead.inc({ destination: d.destinationId });
-    const letter: DeadLetter = {
-      service: 'activation',
-      sourceTopic: this.platform.topics.segmentsMembership,
-      partition: d.partition,
-      offset: d.offset,
-      key: `${d.profileId}|${d.segmentKey}`,
-      valueBase64: Buffer.from(d.membership).toString('base64'),
-      headers: { deliveryId: d._id, destinationId: d.destinationId, triggerId: d.triggerId },
-      error: { name: 'DeliveryFailed', message: error },
-      attempts: d.attempts,
-      failedAt: new Date().toISOString(),
-    };
-    await produceMessages(this.platform.producer, this.platform.topics.dlqActivation, Schemas.deadLetter, [
-      { payload: letter, meta: { key: d._id, producer: 'activation', correlationId: d._id, messageId: `dead:${d._id}:${d.attempts}` } },
-    ]);
+    const { payload, meta } = deadLetterFor(
+      {
+        topic: this.platform.topics.segmentsMembership,
+        partition: d.partition,
+        offset: d.offset,
+        key: `${d.profileId}|${d.segmentKey}`,
+        value: Buffer.from(d.membership),
+        headers: { deliveryId: d._id, destinationId: d.destinationId, triggerId: d.triggerId },
+        correlationId: d._id,
+      },
+      // One letter per delivery and attempt count: a delivery can be retried by an operator and die again.
+      { service: 'activation', error: { name: 'DeliveryFailed', message: error }, attempts: d.attempts, messageId: `dead:${d._id}:${d.attempts}`, key: d._id },
+    );
+    await produceMessages(this.platform.producer, this.platform.topics.dlqActivation, Schemas.deadLetter, [{ payload, meta }]);
     this.platform.runtime.logger.warn({ deliveryId: d._id, destinationId: d.destinationId, attempts: d.attempts, error }, 'delivery dead-lettered');
   }
 }

@@ -1,7 +1,7 @@
 import { Schemas, decodeMessage, type DeadLetter, type Envelope, type RawEvent, type ResolvedMessage } from '@mosaic/contracts';
 import { resolvedMessages, type ResolutionOutcome } from '@mosaic/identity-domain';
 import type { BatchResolver, BatchStats } from '@mosaic/identity-data-access';
-import { produceMessages, type BatchContext, type InboundMessage, type MessageSender, type ProduceMeta } from '@mosaic/shared-kafka';
+import { deadLetterFor, produceMessages, type BatchContext, type InboundMessage, type MessageSender, type ProduceMeta } from '@mosaic/shared-kafka';
 import type { Logger } from '@mosaic/shared-logging';
 import type { IdentityMetrics } from './identity.metrics';
 import type { RulesHolder } from './rules.holder';
@@ -122,27 +122,9 @@ export class ResolutionConsumer {
         ? `no usable identifier: ${reasons.join('; ')}`
         : 'no usable identifier (re-delivery of a message already dead-lettered for that reason)';
     this.deps.logger.warn({ topic: msg.topic, partition: msg.partition, offset: msg.offset, correlationId, messageId: outcome.messageId, reasons }, 'event has no usable identifier: dead-lettered');
-    const payload: DeadLetter = {
-      service: 'identity',
-      sourceTopic: msg.topic,
-      partition: msg.partition,
-      offset: msg.offset,
-      valueBase64: (msg.value ?? Buffer.alloc(0)).toString('base64'),
-      headers: msg.headers,
-      error: { name: 'UnresolvableEventError', message },
-      attempts: 1,
-      failedAt: new Date().toISOString(),
-      ...(msg.key === null ? {} : { key: msg.key }),
-    };
-    return {
-      payload,
-      meta: {
-        key: msg.key,
-        producer: 'identity',
-        correlationId,
-        messageId: `dlq:${msg.topic}:${msg.partition}:${msg.offset}`,
-        headers: { sourceTopic: msg.topic, sourcePartition: String(msg.partition), sourceOffset: msg.offset },
-      },
-    };
+    return deadLetterFor(
+      { topic: msg.topic, partition: msg.partition, offset: msg.offset, key: msg.key, value: msg.value, headers: msg.headers, correlationId },
+      { service: 'identity', error: { name: 'UnresolvableEventError', message }, attempts: 1 },
+    );
   }
 }

@@ -11,37 +11,22 @@ import {
   Schemas,
   TOPIC_SPECS,
   topicName,
-  type DeadLetter,
   type ServiceName,
   type TopicKey,
 } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
 import { Registry, messageFields, type Logger } from '@mosaic/shared-logging';
 import { computeBackoffMs } from './backoff';
+import { deadLetterFor } from './dead-letter';
+import type { InboundMessage } from './inbound-message';
+
+export type { InboundMessage } from './inbound-message';
 import { toError } from './errors';
 import { classifyFailure, type FailureKind } from './failure-kind';
 import { consumerMetrics, type ConsumerMetrics } from './metrics';
 import { produceMessage, type MessageSender } from './producer';
 import { createStickyAssigner } from './sticky-assigner';
 import { TRACING_OFF, traceConsume, type Tracing } from './tracing';
-
-/** One consumed record, headers decoded to strings. */
-export interface InboundMessage {
-  /** Full topic name (with prefix). */
-  topic: string;
-  topicKey: TopicKey;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  /** Record timestamp, ms since the epoch. */
-  timestamp: number;
-  /** From the `messageId` header (set by the contracts codec). */
-  messageId?: string;
-  /** From the `correlationId` header. */
-  correlationId?: string;
-}
 
 export interface BatchContext {
   topic: string;
@@ -184,10 +169,6 @@ interface BatchRun {
   /** Some message went through `processSingle` (for the duration metric). */
   single: boolean;
 }
-
-/** Largest original value copied into a dead letter (base64 grows it by 4/3). */
-const DLQ_MAX_VALUE_BYTES = 512 * 1024;
-const DLQ_MAX_STACK_CHARS = 8_000;
 
 export function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -633,29 +614,11 @@ export class ConsumerHost {
   }
 
   private async deadLetter(rt: Runtime, msg: InboundMessage, error: Error, attempts: number, kind: FailureKind): Promise<void> {
-    const value = msg.value ?? Buffer.alloc(0);
-    const truncated = value.length > DLQ_MAX_VALUE_BYTES;
-    const letter: DeadLetter = {
-      service: this.opts.service,
-      sourceTopic: rt.topic,
-      partition: msg.partition,
-      offset: msg.offset,
-      valueBase64: (truncated ? value.subarray(0, DLQ_MAX_VALUE_BYTES) : value).toString('base64'),
-      headers: msg.headers,
-      error: { name: error.name || 'Error', message: error.message ?? '', ...(error.stack ? { stack: error.stack.slice(0, DLQ_MAX_STACK_CHARS) } : {}) },
-      attempts,
-      failedAt: new Date().toISOString(),
-    };
-    if (msg.key !== null) letter.key = msg.key;
-    const headers: Record<string, string> = { sourceTopic: rt.topic, sourcePartition: String(msg.partition), sourceOffset: msg.offset };
-    if (truncated) headers['valueTruncatedFrom'] = String(value.length);
-    await produceMessage(this.opts.producer, this.dlqTopic, Schemas.deadLetter, letter, {
-      key: msg.key,
-      producer: this.opts.service,
-      correlationId: msg.correlationId,
-      messageId: `dlq:${rt.topic}:${msg.partition}:${msg.offset}`,
-      headers,
-    });
+    const { payload, meta } = deadLetterFor(
+      { topic: rt.topic, partition: msg.partition, offset: msg.offset, key: msg.key, value: msg.value, headers: msg.headers, correlationId: msg.correlationId },
+      { service: this.opts.service, error, attempts },
+    );
+    await produceMessage(this.opts.producer, this.dlqTopic, Schemas.deadLetter, payload, meta);
     this.metrics.deadLettered.inc({ topic: rt.topic });
     this.log.error({ ...messageFields(msg), err: error, failureKind: kind, attempts, dlq: this.dlqTopic }, 'message dead-lettered');
   }

@@ -11,3 +11,4 @@ export * from './sticky-assigner';
 export * from './nest-transport';
 export * from './topic-follower';
 export * from './tracing';
+export * from './dead-letter';

@@ -20,7 +20,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trace, type Attributes, type Context, type Link, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HEADER_TRACEPARENT } from '@mosaic/contracts';
-import type { InboundMessage } from './consumer-host';
+import type { InboundMessage } from './inbound-message';
 
 export interface Tracing {
   /** False: no span is started and no trace header is read or written. */

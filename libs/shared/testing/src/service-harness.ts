@@ -2,7 +2,7 @@
 // on a free port, against the test file's own database and topic prefix.
 import { startService, type ServiceDefinition, type StartedService } from '@mosaic/shared-service';
 import type { z } from '@mosaic/shared-config';
-import { testInfra, type TestInfra } from './index';
+import { testInfra, type TestInfra } from './test-infra';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
