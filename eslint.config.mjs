@@ -52,6 +52,18 @@ export default [
     rules: { 'no-restricted-properties': 'off' },
   },
   {
+    // Controllers and Kafka consumers are thin: they reach the store through repositories and use cases.
+    files: ['apps/**/*.controller.ts', 'apps/**/*.controllers.ts', 'apps/**/*.consumer.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['mongodb', 'mongoose'].map((name) => ({ name, message: 'controllers and consumers call use cases or repositories (docs/CONVENTIONS.md)' })),
+        },
+      ],
+    },
+  },
+  {
     // type:browser projects (the tracker) run in visitors' browsers: no Node built-ins or Node
     // globals (their unit tests run in Node and may use them).
     files: ['libs/tracker/src/**/*.ts'],

@@ -43,6 +43,13 @@ describe('module boundaries are enforced as errors', () => {
     expect(fromApp.join('\n')).not.toMatch(/enforce-module-boundaries/);
   });
 
+  it('a controller or a Kafka consumer may not import the MongoDB driver or mongoose', async () => {
+    for (const [file, pkg] of [['apps/activation/src/probe.controller.ts', 'mongodb'], ['apps/identity/src/probe.consumer.ts', 'mongoose']]) {
+      const found = await errors(file as string, `import * as m from '${pkg}';\nexport const y = m;\n`);
+      expect(found.join('\n')).toMatch(/no-restricted-imports/);
+    }
+  });
+
   it('a shared library may not depend on a service scope', async () => {
     const found = await errors('libs/shared/mongo/src/probe.ts', `import { Ingestor } from '@mosaic/collector-domain';\nexport const y = Ingestor;\n`);
     expect(found.join('\n')).toMatch(/enforce-module-boundaries/);

@@ -43,16 +43,41 @@ async function main() {
   const token = adminToken();
   const logDir = join(root, '.mosaic', 'logs');
   mkdirSync(logDir, { recursive: true });
+  const sink = await startMailSink();
+  const run = { children: new Map(), stopping: false };
+  const shutdown = async (code) => {
+    if (run.stopping) return;
+    run.stopping = true;
+    log('stopping services...');
+    await Promise.all([...run.children.values()].map(stopChild));
+    await sink?.close();
+    if (up.started?.kafka || up.started?.mongo) {
+      log('stopping the infrastructure this command started...');
+      await infra.down({});
+    }
+    process.exit(code);
+  };
+  startServices(run, serviceEnv(up, token), logDir, shutdown);
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  await waitUntilReady(run);
+  if (run.stopping) return;
+  const demo = run.children.has('segmentation') && run.children.has('activation') ? await applyDemo(token) : undefined;
+  console.error(welcomeLines({ children: run.children, up, token, sink, demo }).join('\n'));
+}
+
+/** The local SMTP sink, or undefined (said why) when its port is taken. */
+async function startMailSink() {
   // Imported here, not at the top: smtp-server is only there once ensureDeps() has run.
   const { startSmtpSink, SMTP_SINK_PORT } = await import('./smtp-sink.mjs');
-  const sink = await startSmtpSink({ log: (m) => log(`mail: ${m}`) }).catch((err) => {
+  return startSmtpSink({ log: (m) => log(`mail: ${m}`) }).catch((err) => {
     log(`SMTP sink not started (${err.code ?? err.message}): is 127.0.0.1:${SMTP_SINK_PORT} in use?`);
     return undefined;
   });
+}
 
-  const children = new Map();
-  let stopping = false;
-  const env = {
+function serviceEnv(up, token) {
+  return {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
     KAFKA_BROKERS: up.kafkaBrokers.join(','),
@@ -62,6 +87,10 @@ async function main() {
     // The local SMTP sink and test receivers are on loopback, which activation refuses by default.
     ACTIVATION_OUTBOUND_ALLOW: process.env.ACTIVATION_OUTBOUND_ALLOW ?? '127.0.0.1/32,::1,localhost',
   };
+}
+
+/** Starts every built service; its output goes to the terminal and .mosaic/logs/<name>.log; one exiting stops everything. */
+function startServices(run, env, logDir, shutdown) {
   for (const svc of SERVICES) {
     const main = join(root, 'dist', 'apps', svc.name, 'src', 'main.js');
     if (!existsSync(main)) continue;
@@ -76,53 +105,36 @@ async function main() {
       process.stderr.write(d);
     });
     child.on('exit', (code, signal) => {
-      children.delete(svc.name);
-      if (!stopping) {
+      run.children.delete(svc.name);
+      if (!run.stopping) {
         log(`${svc.name} exited (${signal ?? code}); stopping everything — see .mosaic/logs/${svc.name}.log`);
         void shutdown(1);
       }
     });
-    children.set(svc.name, child);
+    run.children.set(svc.name, child);
   }
+}
 
-  async function shutdown(code) {
-    if (stopping) return;
-    stopping = true;
-    log('stopping services...');
-    await Promise.all(
-      [...children.values()].map(
-        (c) =>
-          new Promise((resolve) => {
-            const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
-            c.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
-    await sink?.close();
-    if (up.started?.kafka || up.started?.mongo) {
-      log('stopping the infrastructure this command started...');
-      await infra.down({});
-    }
-    process.exit(code);
-  }
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+/** SIGTERM (the service drains), SIGKILL after 30 s. */
+function stopChild(child) {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
 
-  // Wait for readiness, then print where everything is.
+/** Waits (at most 120 s in all) for each started service's /ready; says which one is not. */
+async function waitUntilReady(run) {
   const deadline = Date.now() + 120_000;
-  for (const svc of SERVICES.filter((s) => children.has(s.name))) {
+  for (const svc of SERVICES.filter((s) => run.children.has(s.name))) {
     for (;;) {
-      if (stopping) return;
-      try {
-        const r = await fetch(`http://127.0.0.1:${svc.port}/ready`);
-        if (r.ok) break;
-      } catch {
-        /* not up yet */
-      }
+      if (run.stopping) return;
+      const ok = await fetch(`http://127.0.0.1:${svc.port}/ready`).then((r) => r.ok, () => false);
+      if (ok) break;
       if (Date.now() > deadline) {
         log(`${svc.name} is not ready after 120 s; see .mosaic/logs/${svc.name}.log`);
         break;
@@ -130,8 +142,11 @@ async function main() {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  const demo = children.has('segmentation') && children.has('activation') ? await applyDemo(token) : undefined;
-  const lines = [
+}
+
+/** What is running where, and the first commands to try. */
+function welcomeLines({ children, up, token, sink, demo }) {
+  return [
     '',
     'Mosaic is running. Ctrl-C stops everything this command started.',
     ...SERVICES.filter((s) => children.has(s.name) && !s.site).map((s) => `  ${s.name.padEnd(13)} http://127.0.0.1:${s.port}  (OpenAPI: /openapi.json)`),
@@ -166,7 +181,6 @@ async function main() {
         ]
       : []),
   ];
-  console.error(lines.join('\n'));
 }
 
 /**
