@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { ClusteringRun, ClusterSummary } from '@mosaic/segmentation-data-access';
+import type { ClusteringRun } from '@mosaic/segmentation-application';
+import type { ClusterSummary } from '@mosaic/segmentation-data-access';
 import { AdminAuthGuard } from '@mosaic/shared-service';
 import { SegmentationService } from './segmentation.service';
 
@@ -20,7 +21,10 @@ export class ClustersController {
 
   @Post('run')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Run the clustering job now (it also runs every SEGMENTATION_CLUSTER_INTERVAL_SECONDS); `ran: false` when another instance holds it or there are fewer profiles than clusters' })
+  @ApiOperation({
+    summary:
+      'Run the clustering job now (it also runs every SEGMENTATION_CLUSTER_INTERVAL_SECONDS); `ran: false` when another instance holds it or there are fewer profiles than clusters',
+  })
   run(): Promise<ClusteringRun> {
     return this.segmentation.clustering.runOnce();
   }

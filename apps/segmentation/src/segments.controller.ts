@@ -1,71 +1,35 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, checkReferences, validateDefinition, type SegmentDefinition } from '@mosaic/segmentation-domain';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, type SegmentDefinition } from '@mosaic/segmentation-domain';
 import type { BackfillProgress, StoredSegment, WriteOutcome } from '@mosaic/segmentation-data-access';
-import { AdminAuthGuard, ApiError, intQueryParam, invalidInput } from '@mosaic/shared-service';
+import { AdminAuthGuard, ApiError, invalidInput } from '@mosaic/shared-service';
+import {
+  BackfillView,
+  MembersQueryDto,
+  PreviewQueryDto,
+  PreviewResponse,
+  SegmentListResponse,
+  SegmentWithStats,
+  UpdateQueryDto,
+  ValidationResponse,
+  intOr,
+  queryOf,
+  type SegmentResponse,
+} from './segments.dto';
 import { SegmentationService } from './segmentation.service';
-
-class SegmentResponse {
-  @ApiProperty() key!: string;
-  @ApiProperty({ description: 'increases by one per change (definition, enable, disable)' }) version!: number;
-  @ApiProperty({ enum: ['active', 'disabled'] }) status!: string;
-  @ApiProperty({ description: 'the definition (see GET /v1/segments/schema)' }) definition!: Record<string, unknown>;
-  @ApiProperty() createdAt!: string;
-  @ApiProperty() updatedAt!: string;
-  @ApiProperty() updatedBy!: string;
-}
-
-class BackfillView {
-  @ApiProperty({ description: 'the segment version being backfilled' }) version!: number;
-  @ApiProperty({ enum: ['running', 'done', 'failed'] }) status!: string;
-  @ApiProperty({ description: 'profiles when it started' }) total!: number;
-  @ApiProperty() processed!: number;
-  @ApiProperty({ description: 'profiles whose state or membership changed' }) changed!: number;
-  @ApiProperty({ description: 'membership messages produced' }) published!: number;
-  @ApiProperty({ description: 'processed ÷ total (1 when done)' }) fraction!: number;
-  @ApiProperty() ratePerSecond!: number;
-  @ApiProperty() startedAt!: string;
-  @ApiPropertyOptional() finishedAt!: string | null;
-  @ApiPropertyOptional() error!: string | null;
-}
-
-class SegmentWithStats extends SegmentResponse {
-  @ApiProperty({ description: 'profiles in the segment now' }) size!: number;
-  @ApiPropertyOptional({ type: BackfillView, description: 'the latest backfill of this segment' }) backfill!: BackfillView | null;
-  @ApiPropertyOptional({ description: 'why an active segment is not evaluated (it refers to an inactive one)' }) notEvaluated?: string;
-}
-
-class PreviewResponse {
-  @ApiProperty({ description: 'profiles read' }) scanned!: number;
-  @ApiProperty({ description: 'of those, profiles that match' }) matched!: number;
-  @ApiProperty({ description: 'profiles stored' }) total!: number;
-  @ApiProperty({ description: 'false when only the first `maxProfiles` (by id) were read' }) complete!: boolean;
-  @ApiProperty({ description: 'matched × total ÷ scanned' }) estimated!: number;
-  @ApiProperty({ type: [String], description: 'ids of matching profiles' }) sample!: string[];
-}
-
-class SegmentListResponse {
-  @ApiProperty({ type: [SegmentWithStats] }) segments!: SegmentWithStats[];
-}
-
-class ValidationResponse {
-  @ApiProperty() ok!: boolean;
-  @ApiPropertyOptional({ description: '{path, message} per problem; path is the JSON path in the definition, e.g. condition.all[1].op' }) errors?: { path: string; message: string }[];
-}
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 function view(s: StoredSegment): SegmentResponse {
-  return { key: s.key, version: s.version, status: s.status, definition: s.definition as unknown as Record<string, unknown>, createdAt: s.createdAt, updatedAt: s.updatedAt, updatedBy: s.updatedBy };
-}
-
-
-/** `?expectedVersion=N`: optimistic concurrency for updates. */
-function expectedVersionOf(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ApiError(400, 'invalid_request', 'expectedVersion: must be a positive integer');
-  return n;
+  return {
+    key: s.key,
+    version: s.version,
+    status: s.status,
+    definition: s.definition as unknown as Record<string, unknown>,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    updatedBy: s.updatedBy,
+  };
 }
 
 /** Segment definitions: create, update (a new version), disable/enable, delete, list, validate. */
@@ -82,25 +46,25 @@ export class SegmentsController {
 
   /** Validates `body` and the references of the whole set with it (cycles, unknown segments). */
   private async check(body: unknown, key?: string): Promise<SegmentDefinition> {
-    const result = validateDefinition(body);
-    if (!result.ok) throw invalidInput('definition', result.errors, 'segment definition');
-    const definition = result.definition;
-    if (key !== undefined && definition.key !== key) throw invalidInput('definition', [{ path: 'key', message: `must be ${key} (the segment in the URL); create a new segment to change a key` }], 'segment definition');
-    const others = (await this.repo.list()).filter((s) => s.key !== definition.key).map((s) => s.definition);
-    const refs = checkReferences([...others, definition]);
-    if (!refs.ok) throw invalidInput('definition', refs.errors.map((e) => ({ path: e.key === definition.key ? e.path : `(segment ${e.key}) ${e.path}`, message: e.message })), 'segment definition');
-    return definition;
+    const r = await this.segmentation.validateDefinition.execute(body, key);
+    if (!r.ok) throw invalidInput('definition', r.errors, 'segment definition');
+    return r.definition;
   }
 
   private async withStats(s: StoredSegment, backfills?: Map<string, BackfillProgress>): Promise<SegmentWithStats> {
     const backfill = backfills ? (backfills.get(s.key) ?? null) : await this.segmentation.backfills.progress(s.key);
     const skipped = this.segmentation.plans.skipped().find((x) => x.key === s.key);
-    return { ...view(s), size: await this.segmentation.profiles.size(s.key), backfill, ...(skipped && s.status === 'active' ? { notEvaluated: skipped.reason } : {}) };
+    return {
+      ...view(s),
+      size: await this.segmentation.profiles.size(s.key),
+      backfill,
+      ...(skipped && s.status === 'active' ? { notEvaluated: skipped.reason } : {}),
+    };
   }
 
   private async outcome(r: WriteOutcome, key: string): Promise<SegmentWithStats> {
     if (r.ok) {
-      await this.segmentation.definitionChanged(key, r.segment.version);
+      await this.segmentation.reevaluate.execute(key, r.segment.version);
       return this.withStats(r.segment);
     }
     if (r.reason === 'exists') throw new ApiError(409, 'conflict', `segment ${key} exists (update it with PUT /v1/segments/${key})`);
@@ -121,16 +85,12 @@ export class SegmentsController {
   @Post('preview')
   @HttpCode(200)
   @ApiOperation({ summary: 'Count and sample the profiles an unsaved definition matches (event windows from stored events); reads at most maxProfiles' })
-  @ApiQuery({ name: 'maxProfiles', required: false, description: '1–1000000, default 10000' })
-  @ApiQuery({ name: 'sample', required: false, description: '0–100, default 10' })
   @ApiBody({ schema: { type: 'object', example: SEGMENT_EXAMPLES[0] } })
   @ApiOkResponse({ type: PreviewResponse })
-  async preview(@Body() body: unknown, @Query('maxProfiles') maxRaw?: string, @Query('sample') sampleRaw?: string): Promise<PreviewResponse> {
-    const maxProfiles = intQueryParam('maxProfiles', maxRaw, 10_000, 1, 1_000_000);
-    const sample = intQueryParam('sample', sampleRaw, 10, 0, 100);
+  async preview(@Body() body: unknown, @Query() query: PreviewQueryDto): Promise<PreviewResponse> {
+    const q = queryOf(PreviewQueryDto, query);
     const definition = await this.check(body);
-    const [r, total] = await Promise.all([this.segmentation.evaluator.preview(definition, { maxProfiles, sample }), this.segmentation.profiles.count()]);
-    return { ...r, total, estimated: r.complete || r.scanned === 0 ? r.matched : Math.round((r.matched * total) / r.scanned) };
+    return this.segmentation.preview.execute(definition, { maxProfiles: intOr(q.maxProfiles, 10_000), sample: intOr(q.sample, 10) });
   }
 
   @Get('schema')
@@ -174,12 +134,11 @@ export class SegmentsController {
 
   @Get(':key/members')
   @ApiOperation({ summary: 'Profile ids in the segment, by id (page with `after`)' })
-  @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: 'the last id of the previous page' })
-  async members(@Param('key') key: string, @Query('limit') limitRaw?: string, @Query('after') after?: string): Promise<{ key: string; profileIds: string[]; next: string | null }> {
-    const limit = intQueryParam('limit', limitRaw, 100, 1, 1000);
+  async members(@Param('key') key: string, @Query() query: MembersQueryDto): Promise<{ key: string; profileIds: string[]; next: string | null }> {
+    const q = queryOf(MembersQueryDto, query);
+    const limit = intOr(q.limit, 100);
     if (!KEY.test(key) || !(await this.repo.get(key))) throw new ApiError(404, 'not_found', `segment ${key} not found`);
-    const profileIds = await this.segmentation.profiles.members(key, limit, after);
+    const profileIds = await this.segmentation.profiles.members(key, limit, q.after);
     return { key, profileIds, next: profileIds.length === limit ? (profileIds[profileIds.length - 1] ?? null) : null };
   }
 
@@ -189,7 +148,7 @@ export class SegmentsController {
   async backfill(@Param('key') key: string): Promise<BackfillView> {
     const s = KEY.test(key) ? await this.repo.get(key) : null;
     if (!s) throw new ApiError(404, 'not_found', `segment ${key} not found`);
-    return this.segmentation.backfills.request(key, s.version);
+    return this.segmentation.backfill.request(key, s.version);
   }
 
   @Get(':key/versions')
@@ -202,10 +161,10 @@ export class SegmentsController {
 
   @Put(':key')
   @ApiOperation({ summary: 'Replace the definition: a new version. `expectedVersion` makes it conditional (409 if the segment moved on).' })
-  @ApiQuery({ name: 'expectedVersion', required: false })
   @ApiOkResponse({ type: SegmentWithStats })
-  async update(@Param('key') key: string, @Body() body: unknown, @Query('expectedVersion') expected?: string): Promise<SegmentWithStats> {
-    const expectedVersion = expectedVersionOf(expected);
+  async update(@Param('key') key: string, @Body() body: unknown, @Query() query: UpdateQueryDto): Promise<SegmentWithStats> {
+    const { expectedVersion: expected } = queryOf(UpdateQueryDto, query);
+    const expectedVersion = expected === undefined ? undefined : Number(expected);
     const definition = await this.check(body, key);
     return this.outcome(await this.repo.update(key, { definition }, 'admin-api', expectedVersion), key);
   }
@@ -230,12 +189,9 @@ export class SegmentsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a segment (409 while other segments refer to it); its version history is kept' })
   async remove(@Param('key') key: string): Promise<void> {
-    const all = await this.repo.list();
-    if (!all.some((s) => s.key === key)) throw new ApiError(404, 'not_found', `segment ${key} not found`);
-    const refs = checkReferences(all.filter((s) => s.key !== key).map((s) => s.definition));
-    if (!refs.ok) throw new ApiError(409, 'conflict', `segment ${key} is referred to: ${refs.errors.map((e) => `${e.key} ${e.path}`).join('; ')}`);
-    const last = all.find((s) => s.key === key) as StoredSegment;
-    await this.repo.delete(key);
-    await this.segmentation.definitionChanged(key, last.version);
+    const r = await this.segmentation.deleteSegment.execute(key);
+    if (r.ok) return;
+    if (r.reason === 'not_found') throw new ApiError(404, 'not_found', `segment ${key} not found`);
+    throw new ApiError(409, 'conflict', `segment ${key} is referred to: ${r.by.join('; ')}`);
   }
 }

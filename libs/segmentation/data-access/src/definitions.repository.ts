@@ -86,7 +86,15 @@ const SCHEMAS: readonly (readonly [string, Schema])[] = [
 export type WriteOutcome = { ok: true; segment: StoredSegment } | { ok: false; reason: 'exists' | 'not_found' | 'conflict' };
 
 function toStored(d: SegmentDocument): StoredSegment {
-  return { key: d._id, version: d.version, status: d.status, definition: JSON.parse(d.json) as SegmentDefinition, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString(), updatedBy: d.updatedBy };
+  return {
+    key: d._id,
+    version: d.version,
+    status: d.status,
+    definition: JSON.parse(d.json) as SegmentDefinition,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+    updatedBy: d.updatedBy,
+  };
 }
 
 export class SegmentDefinitionsRepository {
@@ -96,7 +104,11 @@ export class SegmentDefinitionsRepository {
     private readonly conn: Connection,
     options: { cas?: CasMode; instanceId?: string } = {},
   ) {
-    this.writer = new VersionedWriter(conn, { mode: options.cas ?? 'ticket', ticketCollection: SEGMENTATION_COLLECTIONS.tickets, instanceId: options.instanceId ?? 'segmentation' });
+    this.writer = new VersionedWriter(conn, {
+      mode: options.cas ?? 'ticket',
+      ticketCollection: SEGMENTATION_COLLECTIONS.tickets,
+      instanceId: options.instanceId ?? 'segmentation',
+    });
   }
 
   async ensureIndexes(): Promise<void> {
@@ -135,7 +147,16 @@ export class SegmentDefinitionsRepository {
   async create(definition: SegmentDefinition, by: string): Promise<WriteOutcome> {
     const now = new Date();
     const [last] = (await this.versions.find({ key: definition.key }).sort({ version: -1 }).limit(1).toArray()) as SegmentVersionDocument[];
-    const doc: SegmentDocument = { _id: definition.key, version: (last?.version ?? 0) + 1, status: 'active', json: JSON.stringify(definition), createdAt: now, updatedAt: now, updatedBy: by, writeId: randomUUID() };
+    const doc: SegmentDocument = {
+      _id: definition.key,
+      version: (last?.version ?? 0) + 1,
+      status: 'active',
+      json: JSON.stringify(definition),
+      createdAt: now,
+      updatedAt: now,
+      updatedBy: by,
+      writeId: randomUUID(),
+    };
     const r = await this.writer.writeMany(this.segments, [{ expected: null, doc }]);
     if (r.get(doc._id) !== 'applied') return { ok: false, reason: 'exists' };
     await this.recordVersion(doc);
@@ -172,7 +193,14 @@ export class SegmentDefinitionsRepository {
   }
 
   private async recordVersion(doc: SegmentDocument): Promise<void> {
-    const v: SegmentVersionDocument = { _id: `${doc._id}|${doc.version}`, key: doc._id, version: doc.version, json: doc.json, at: doc.updatedAt, by: doc.updatedBy };
+    const v: SegmentVersionDocument = {
+      _id: `${doc._id}|${doc.version}`,
+      key: doc._id,
+      version: doc.version,
+      json: doc.json,
+      at: doc.updatedAt,
+      by: doc.updatedBy,
+    };
     try {
       await this.versions.insertMany([v], { ordered: false });
     } catch (err) {

@@ -1,5 +1,6 @@
 export * from './definition';
 export { validateDefinition, checkReferences } from './validate';
+export { analyzeReferenceGraph, referencesOf, type ReferenceCycle, type SegmentReference } from './reference-graph';
 export type { ValidationError, ValidationResult, ReferenceError, ReferenceResult } from './validate';
 export { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES } from './schema';
 export { evaluate, evalWindow, evalSequence, affects } from './evaluate';

@@ -3,6 +3,7 @@
  * operators and operand types, size limits, unknown fields. Errors name the JSON path of the
  * offending value (`condition.all[1].op`). References between segments: `checkReferences`.
  */
+import { analyzeReferenceGraph } from './reference-graph';
 import {
   AGGREGATE_FNS,
   AGGREGATE_OPS,
@@ -61,7 +62,8 @@ class SegmentChecker extends Checker {
     const opPath = join(path, 'op');
     if (op === undefined) return this.err(opPath, 'is required');
     if (typeof op !== 'string' || !(OPERATORS as readonly string[]).includes(op)) return this.err(opPath, `must be one of ${list(OPERATORS)}`);
-    if (!allowClock && TIME_RELATIVE_OPERATORS.includes(op as Operator)) return this.err(opPath, `${op} is not allowed in an event property filter (the event time is what the window compares)`);
+    if (!allowClock && TIME_RELATIVE_OPERATORS.includes(op as Operator))
+      return this.err(opPath, `${op} is not allowed in an event property filter (the event time is what the window compares)`);
     const v = o['value'];
     const vPath = join(path, 'value');
     switch (op as Operator) {
@@ -145,12 +147,14 @@ class SegmentChecker extends Checker {
     if (!isObj(v)) return this.err(path, `must be an object { fn, property?, op, value }, not ${describe(v)}`);
     this.fields(v, path, ['fn', 'property', 'op', 'value'], ['fn', 'op', 'value']);
     const fn = v['fn'];
-    if (fn !== undefined && (typeof fn !== 'string' || !(AGGREGATE_FNS as readonly string[]).includes(fn))) this.err(join(path, 'fn'), `must be one of ${list(AGGREGATE_FNS)}`);
+    if (fn !== undefined && (typeof fn !== 'string' || !(AGGREGATE_FNS as readonly string[]).includes(fn)))
+      this.err(join(path, 'fn'), `must be one of ${list(AGGREGATE_FNS)}`);
     if (fn === 'count' && v['property'] !== undefined) this.err(join(path, 'property'), 'must be absent for count');
     else if (fn !== 'count' && fn !== undefined && v['property'] === undefined) this.err(join(path, 'property'), `is required for ${String(fn)}`);
     else if (v['property'] !== undefined) this.dotted(v['property'], join(path, 'property'));
     const op = v['op'];
-    if (op !== undefined && (typeof op !== 'string' || !(AGGREGATE_OPS as readonly string[]).includes(op))) this.err(join(path, 'op'), `must be one of ${list(AGGREGATE_OPS)}`);
+    if (op !== undefined && (typeof op !== 'string' || !(AGGREGATE_OPS as readonly string[]).includes(op)))
+      this.err(join(path, 'op'), `must be one of ${list(AGGREGATE_OPS)}`);
     if (v['value'] !== undefined) this.number(v['value'], join(path, 'value'), fn === 'count' ? { integer: true, min: 0 } : {});
   }
 
@@ -293,31 +297,7 @@ export function checkReferences(definitions: readonly SegmentDefinition[]): Refe
   for (const [key, refs] of byKey) {
     for (const r of refs) if (!byKey.has(r.segment)) errors.push({ key, path: r.path, message: `unknown segment ${r.segment}` });
   }
-  const order: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const seenCycles = new Set<string>();
-  const visit = (key: string): void => {
-    state.set(key, 'visiting');
-    stack.push(key);
-    for (const r of byKey.get(key) ?? []) {
-      if (!byKey.has(r.segment)) continue;
-      const s = state.get(r.segment);
-      if (s === 'visiting') {
-        const cycle = [...stack.slice(stack.indexOf(r.segment)), r.segment];
-        const id = [...new Set(cycle)].sort().join('\u0000');
-        if (!seenCycles.has(id)) {
-          seenCycles.add(id);
-          errors.push({ key, path: r.path, message: `reference cycle: ${cycle.join(' → ')}` });
-        }
-      } else if (s === undefined) {
-        visit(r.segment);
-      }
-    }
-    stack.pop();
-    state.set(key, 'done');
-    order.push(key);
-  };
-  for (const key of [...byKey.keys()].sort()) if (!state.has(key)) visit(key);
+  const { order, cycles } = analyzeReferenceGraph(byKey);
+  for (const c of cycles) errors.push({ key: c.key, path: c.path, message: c.message });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, order };
 }

@@ -6,7 +6,7 @@
 import { planSegments, type SegmentPlan } from '@mosaic/segmentation-domain';
 import type { SegmentDefinitionsRepository, StoredSegment } from './definitions.repository';
 
-export class PlanHolder {
+export class PlanCache {
   private plan: SegmentPlan & { skipped: { key: string; reason: string }[] } = planSegments([]);
   private stored: StoredSegment[] = [];
   private loading: Promise<void> | undefined;

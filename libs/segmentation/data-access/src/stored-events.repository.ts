@@ -17,7 +17,7 @@ interface StoredEvent {
   json: string;
 }
 
-export class StoredEventsReader {
+export class StoredEventsRepository {
   constructor(
     private readonly conn: Connection,
     readonly collectionName = 'enrichment_events',

@@ -28,14 +28,22 @@ import {
   type SegmentPlan,
   type StepResult,
 } from '@mosaic/segmentation-domain';
-import { SegmentProfilesStore, stateTimer, type LoadedProfile, type OutboxEntry, type ProfileWrite, type SegmentProfileDocument, type WrittenProfile } from './profiles.store';
-import type { StoredEventsReader } from './stored-events';
+import {
+  SegmentProfilesRepository,
+  stateTimer,
+  type LoadedProfile,
+  type OutboxEntry,
+  type ProfileWrite,
+  type SegmentProfileDocument,
+  type StoredEventsRepository,
+  type WrittenProfile,
+} from '@mosaic/segmentation-data-access';
 
 export type Publisher = (entries: readonly OutboxEntry[], partitionOf: (profileId: string) => number) => Promise<void>;
 
 export interface EvaluatorOptions {
-  store: SegmentProfilesStore;
-  events?: StoredEventsReader;
+  store: SegmentProfilesRepository;
+  events?: StoredEventsRepository;
   publish: Publisher;
   /** The active segments now. */
   plan: () => SegmentPlan;
@@ -194,7 +202,7 @@ export class SegmentEvaluator {
       const outboxOnly: LoadedProfile[] = [];
       const retime: WrittenProfile[] = [];
       for (const doc of docs) {
-        const l = SegmentProfilesStore.parse(doc, doc._id);
+        const l = SegmentProfilesRepository.parse(doc, doc._id);
         const timers = Object.values(l.state.timers).filter((t) => t <= now);
         if (timers.length === 0) {
           if (l.outbox.length > 0) outboxOnly.push(l);
@@ -204,7 +212,12 @@ export class SegmentEvaluator {
         stats.fired += 1;
         stats.lateness.push(now - Math.min(...timers));
         const r = applyTimer(l.state, plan, now);
-        writes.push({ loaded: l, state: r.state, entries: r.deltas.map((d) => ({ ...d, profileId: doc._id, identifiers: mainIdentifiers(r.state.profile) })), partition: doc.partition });
+        writes.push({
+          loaded: l,
+          state: r.state,
+          entries: r.deltas.map((d) => ({ ...d, profileId: doc._id, identifiers: mainIdentifiers(r.state.profile) })),
+          partition: doc.partition,
+        });
       }
       const { written } = await this.opts.store.write(writes); // a conflict: the profile moved on; its new timer is in the document
       stats.published += await this.publishAndConfirm(written, writes);
@@ -226,19 +239,34 @@ export class SegmentEvaluator {
       for (let attempt = 1; current.length > 0 && attempt <= this.maxAttempts; attempt += 1) {
         const now = this.clock();
         const plan = this.opts.plan();
-        const rebuilt = await this.rebuild(plan, keys, current.map((d) => d._id), now);
+        const rebuilt = await this.rebuild(
+          plan,
+          keys,
+          current.map((d) => d._id),
+          now,
+        );
         const writes: ProfileWrite[] = [];
         for (const doc of current) {
-          const l = SegmentProfilesStore.parse(doc, doc._id);
+          const l = SegmentProfilesRepository.parse(doc, doc._id);
           const r = applyDefinitions(l.state, plan, keys, now, rebuilt.get(doc._id));
           if (!r.changed) continue;
-          writes.push({ loaded: l, state: r.state, entries: r.deltas.map((d) => ({ ...d, profileId: doc._id, identifiers: mainIdentifiers(r.state.profile) })), partition: doc.partition });
+          writes.push({
+            loaded: l,
+            state: r.state,
+            entries: r.deltas.map((d) => ({ ...d, profileId: doc._id, identifiers: mainIdentifiers(r.state.profile) })),
+            partition: doc.partition,
+          });
         }
         const { results, written } = await this.opts.store.write(writes);
         out.changed += written.length;
         out.published += await this.publishAndConfirm(written, writes);
         const conflicted = [...results].filter(([, r]) => r === 'conflict').map(([id]) => id);
-        current = conflicted.length > 0 ? [...(await this.opts.store.load(conflicted, true)).values()].map((l) => l.doc).filter((d): d is SegmentProfileDocument => d !== null && !d.mergedInto) : [];
+        current =
+          conflicted.length > 0
+            ? [...(await this.opts.store.load(conflicted, true)).values()]
+                .map((l) => l.doc)
+                .filter((d): d is SegmentProfileDocument => d !== null && !d.mergedInto)
+            : [];
       }
       return out;
     });
@@ -263,7 +291,12 @@ export class SegmentEvaluator {
             if (!l.doc) continue;
             const r = applyCluster(l.state, plan, job, assignments.get(id), now);
             if (!r.changed) continue;
-            writes.push({ loaded: l, state: r.state, entries: r.deltas.map((d) => ({ ...d, profileId: id, identifiers: mainIdentifiers(r.state.profile) })), partition: l.doc.partition });
+            writes.push({
+              loaded: l,
+              state: r.state,
+              entries: r.deltas.map((d) => ({ ...d, profileId: id, identifiers: mainIdentifiers(r.state.profile) })),
+              partition: l.doc.partition,
+            });
           }
           const { results, written } = await this.opts.store.write(writes);
           out.changed += written.length;
@@ -279,7 +312,10 @@ export class SegmentEvaluator {
    * Evaluates an unsaved definition over stored profiles (read-only): how many match and a
    * sample of them. Scans at most `maxProfiles` (by id); `scanned` says how many it read.
    */
-  async preview(definition: SegmentDefinition, opts: { maxProfiles: number; sample: number; pageSize?: number }): Promise<{ scanned: number; matched: number; sample: string[]; complete: boolean }> {
+  async preview(
+    definition: SegmentDefinition,
+    opts: { maxProfiles: number; sample: number; pageSize?: number },
+  ): Promise<{ scanned: number; matched: number; sample: string[]; complete: boolean }> {
     const seg = { key: definition.key, version: 0, definition };
     const plan = planSegments([seg]);
     const keys = new Set([definition.key]);
@@ -291,11 +327,20 @@ export class SegmentEvaluator {
       const docs = page.slice(0, opts.maxProfiles - scanned);
       const now = this.clock();
       const live = docs.filter((d) => !d.mergedInto);
-      const rebuilt = await this.rebuild(plan, keys, live.map((d) => d._id), now);
+      const rebuilt = await this.rebuild(
+        plan,
+        keys,
+        live.map((d) => d._id),
+        now,
+      );
       for (const doc of live) {
-        const state = SegmentProfilesStore.parse(doc, doc._id).state;
+        const state = SegmentProfilesRepository.parse(doc, doc._id).state;
         if (!state.profile) continue;
-        const r = evaluate(definition, { profile: state.profile, windows: windowsOf(rebuilt.get(doc._id), definition.key), segments: state.qualified }, { now });
+        const r = evaluate(
+          definition,
+          { profile: state.profile, windows: windowsOf(rebuilt.get(doc._id), definition.key), segments: state.qualified },
+          { now },
+        );
         if (!r.member) continue;
         matched += 1;
         if (sample.length < opts.sample) sample.push(doc._id);
@@ -307,7 +352,12 @@ export class SegmentEvaluator {
   }
 
   /** Window states of the windowed segments among `keys`, rebuilt from stored events, per profile. */
-  private async rebuild(plan: SegmentPlan, keys: ReadonlySet<string>, ids: readonly string[], now: number): Promise<Map<string, Record<string, ProfileWindows>>> {
+  private async rebuild(
+    plan: SegmentPlan,
+    keys: ReadonlySet<string>,
+    ids: readonly string[],
+    now: number,
+  ): Promise<Map<string, Record<string, ProfileWindows>>> {
     const out = new Map<string, Record<string, ProfileWindows>>();
     const windowed = plan.segments.filter((s) => keys.has(s.key) && s.windowed);
     if (windowed.length === 0 || !this.opts.events) return out;

@@ -85,7 +85,7 @@ export interface WrittenProfile {
 /** How long an outbox may stay unconfirmed before the timer sweep publishes it again. */
 export const OUTBOX_GRACE_MS = 15_000;
 
-export class SegmentProfilesStore {
+export class SegmentProfilesRepository {
   readonly writer: VersionedWriter;
   /**
    * Documents this instance wrote or read last, by profile id: the partition's owner is
@@ -101,7 +101,12 @@ export class SegmentProfilesStore {
     options: { cas?: CasMode; instanceId?: string; pointReads?: boolean; cacheMaxEntries?: number } = {},
   ) {
     this.cache = new LruMap(options.cacheMaxEntries ?? 50_000);
-    this.writer = new VersionedWriter(conn, { mode: options.cas ?? 'ticket', ticketCollection: SEGMENTATION_COLLECTIONS.tickets, instanceId: options.instanceId ?? 'segmentation', pointReads: options.pointReads });
+    this.writer = new VersionedWriter(conn, {
+      mode: options.cas ?? 'ticket',
+      ticketCollection: SEGMENTATION_COLLECTIONS.tickets,
+      instanceId: options.instanceId ?? 'segmentation',
+      pointReads: options.pointReads,
+    });
   }
 
   async ensureIndexes(): Promise<void> {
@@ -135,7 +140,7 @@ export class SegmentProfilesStore {
       byId.set(d._id, d);
       this.cache.set(d._id, d);
     }
-    return new Map(ids.map((id) => [id, SegmentProfilesStore.parse(byId.get(id) ?? null, id)]));
+    return new Map(ids.map((id) => [id, SegmentProfilesRepository.parse(byId.get(id) ?? null, id)]));
   }
 
   /** For documents read by a query: this instance's cached copy where it is newer. */
@@ -224,7 +229,13 @@ export class SegmentProfilesStore {
   /** Ids of profiles in a segment, by id, after `after`. */
   async members(key: string, limit: number, after?: string): Promise<string[]> {
     const filter: mongo.Filter<SegmentProfileDocument> = after ? { segments: key, _id: { $gt: after } } : { segments: key };
-    return (await this.profiles.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(limit).toArray()).map((d) => d._id);
+    return (
+      await this.profiles
+        .find(filter, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray()
+    ).map((d) => d._id);
   }
 
   /** Every profile in id order, in pages of `pageSize`, through one cursor (a backfill's scan). */

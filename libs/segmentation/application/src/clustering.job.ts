@@ -6,7 +6,6 @@
  * through `segments.membership` like any other. Cluster numbers are kept stable across runs
  * (new centroids matched to the previous ones). One instance runs it at a time (a lease).
  */
-import type { Connection, mongo } from 'mongoose';
 import {
   clusterSegmentKey,
   describeCentroid,
@@ -23,19 +22,22 @@ import {
   type ClusterProfile,
   type SegmentDefinition,
 } from '@mosaic/segmentation-domain';
-import { openDb } from '@mosaic/shared-mongo';
-import { BACKFILLS_COLLECTION } from './backfill';
-import type { SegmentDefinitionsRepository } from './definitions.repository';
-import type { SegmentEvaluator } from './evaluator';
-import type { PlanHolder } from './plan-holder';
-import { SegmentProfilesStore } from './profiles.store';
+import {
+  SegmentProfilesRepository,
+  type ClusteringRunDocument,
+  type ClusteringRunsRepository,
+  type ClusterSummary,
+  type PlanCache,
+  type SegmentDefinitionsRepository,
+} from '@mosaic/segmentation-data-access';
+import type { SegmentEvaluator } from './segment-evaluator';
 
 export interface ClusteringJobOptions {
-  conn: Connection;
-  store: SegmentProfilesStore;
+  runs: ClusteringRunsRepository;
+  store: SegmentProfilesRepository;
   evaluator: SegmentEvaluator;
   definitions: SegmentDefinitionsRepository;
-  plans: PlanHolder;
+  plans: PlanCache;
   instanceId: string;
   /** Job name (segment keys `cluster.<job>.<i>`); default `kmeans`. */
   job?: string;
@@ -47,13 +49,6 @@ export interface ClusteringJobOptions {
   clock?: () => number;
 }
 
-export interface ClusterSummary {
-  key: string;
-  index: number;
-  size: number;
-  description: string;
-}
-
 export interface ClusteringRun {
   ran: boolean;
   profiles: number;
@@ -63,27 +58,11 @@ export interface ClusteringRun {
   iterations?: number;
 }
 
-interface JobDocument {
-  _id: string;
-  holder: string | null;
-  leaseUntil: Date;
-  names?: string[];
-  /** Unscaled centroids of the last run, by cluster number, as JSON text (FerretDB stores no nested arrays). */
-  centroids?: string;
-  at?: Date;
-  summary?: ClusterSummary[];
-}
-
 export class ClusteringJob {
   readonly job: string;
 
   constructor(private readonly opts: ClusteringJobOptions) {
     this.job = opts.job ?? 'kmeans';
-  }
-
-  private get jobs(): mongo.Collection<JobDocument> {
-    // job leases and results live next to the backfills (one small document per job)
-    return openDb(this.opts.conn).collection<JobDocument>(BACKFILLS_COLLECTION);
   }
 
   private get id(): string {
@@ -92,30 +71,31 @@ export class ClusteringJob {
 
   /** The last run's clusters. */
   async last(): Promise<ClusterSummary[]> {
-    return ((await this.jobs.findOne({ _id: this.id })) as JobDocument | null)?.summary ?? [];
+    return (await this.opts.runs.find(this.id))?.summary ?? [];
   }
 
   async runOnce(): Promise<ClusteringRun> {
     const clock = this.opts.clock ?? Date.now;
     const now = clock();
-    const held = (await this.jobs.findOne({ _id: this.id })) as JobDocument | null;
-    if (held && held.holder !== this.opts.instanceId && held.leaseUntil.getTime() > now) return { ran: false, profiles: 0, clusters: [], changed: 0, published: 0 };
+    const held = await this.opts.runs.find(this.id);
+    if (held && held.holder !== this.opts.instanceId && held.leaseUntil.getTime() > now)
+      return { ran: false, profiles: 0, clusters: [], changed: 0, published: 0 };
     const leaseMs = this.opts.leaseMs ?? 600_000;
-    await this.jobs.updateOne({ _id: this.id }, { $set: { holder: this.opts.instanceId, leaseUntil: new Date(now + leaseMs) } }, { upsert: true });
+    await this.opts.runs.hold(this.id, this.opts.instanceId, new Date(now + leaseMs));
     try {
       return await this.run(held, now);
     } finally {
-      await this.jobs.updateOne({ _id: this.id, holder: this.opts.instanceId }, { $set: { holder: null, leaseUntil: new Date(0) } });
+      await this.opts.runs.release(this.id, this.opts.instanceId);
     }
   }
 
-  private async run(previous: JobDocument | null, now: number): Promise<ClusteringRun> {
+  private async run(previous: ClusteringRunDocument | null, now: number): Promise<ClusteringRun> {
     const ids: string[] = [];
     const profiles: ClusterProfile[] = [];
     for await (const page of this.opts.store.scan(undefined, 1000)) {
       for (const d of page) {
         if (d.mergedInto) continue;
-        const state = SegmentProfilesStore.parse(d, d._id).state;
+        const state = SegmentProfilesRepository.parse(d, d._id).state;
         if (!state.profile) continue;
         ids.push(d._id);
         profiles.push({ traits: state.profile.traits, computed: state.profile.computed });
@@ -130,17 +110,28 @@ export class ClusteringJob {
     const rows = raw.map((r) => scale(r, scaler));
     let result = kmeans(rows, { k, seed: this.opts.seed ?? 42 });
     const prevCentroids = previous?.centroids ? (JSON.parse(previous.centroids) as number[][]) : undefined;
-    const sameFeatures = prevCentroids && previous?.names && previous.names.join('\u0000') === names.join('\u0000') && prevCentroids.length === result.centroids.length;
-    const labels = sameFeatures ? matchClusters(prevCentroids.map((c) => scale(c, scaler)), result.centroids) : stableClusterOrder(result.centroids, names);
+    const sameFeatures =
+      prevCentroids && previous?.names && previous.names.join('\u0000') === names.join('\u0000') && prevCentroids.length === result.centroids.length;
+    const labels = sameFeatures
+      ? matchClusters(
+          prevCentroids.map((c) => scale(c, scaler)),
+          result.centroids,
+        )
+      : stableClusterOrder(result.centroids, names);
     result = relabelClusters(result, labels);
     const sizes = new Array<number>(result.centroids.length).fill(0);
     for (const a of result.assignments) sizes[a] = (sizes[a] ?? 0) + 1;
-    const clusters: ClusterSummary[] = result.centroids.map((c, i) => ({ key: clusterSegmentKey(this.job, i), index: i, size: sizes[i] ?? 0, description: describeCentroid(c, names, scaler) }));
+    const clusters: ClusterSummary[] = result.centroids.map((c, i) => ({
+      key: clusterSegmentKey(this.job, i),
+      index: i,
+      size: sizes[i] ?? 0,
+      description: describeCentroid(c, names, scaler),
+    }));
     await this.saveSegments(clusters);
     await this.opts.plans.reload();
     const assignments = new Map(ids.map((id, i) => [id, result.assignments[i] as number]));
     const applied = await this.opts.evaluator.assignClusters(this.job, assignments);
-    await this.jobs.updateOne({ _id: this.id }, { $set: { names, centroids: JSON.stringify(result.centroids.map((c) => unscale(c, scaler))), at: new Date(now), summary: clusters } });
+    await this.opts.runs.saveResult(this.id, { names, centroids: result.centroids.map((c) => unscale(c, scaler)), at: new Date(now), summary: clusters });
     return { ran: true, profiles: profiles.length, clusters, changed: applied.changed, published: applied.published, iterations: result.iterations };
   }
 
@@ -148,11 +139,17 @@ export class ClusteringJob {
   private async saveSegments(clusters: readonly ClusterSummary[]): Promise<void> {
     const existing = new Map((await this.opts.definitions.list()).filter((s) => s.key.startsWith(`cluster.${this.job}.`)).map((s) => [s.key, s]));
     for (const c of clusters) {
-      const definition: SegmentDefinition = { key: c.key, name: `${this.job} cluster ${c.index}: ${c.description}`, description: `k-means cluster ${c.index} of the ${this.job} job: ${c.description}`, condition: { cluster: this.job, index: c.index } };
+      const definition: SegmentDefinition = {
+        key: c.key,
+        name: `${this.job} cluster ${c.index}: ${c.description}`,
+        description: `k-means cluster ${c.index} of the ${this.job} job: ${c.description}`,
+        condition: { cluster: this.job, index: c.index },
+      };
       const held = existing.get(c.key);
       existing.delete(c.key);
       if (!held) await this.opts.definitions.create(definition, `clustering:${this.job}`);
-      else if (JSON.stringify(held.definition) !== JSON.stringify(definition) || held.status !== 'active') await this.opts.definitions.update(c.key, { definition, status: 'active' }, `clustering:${this.job}`);
+      else if (JSON.stringify(held.definition) !== JSON.stringify(definition) || held.status !== 'active')
+        await this.opts.definitions.update(c.key, { definition, status: 'active' }, `clustering:${this.job}`);
     }
     for (const [key, s] of existing) if (s.status === 'active') await this.opts.definitions.update(key, { status: 'disabled' }, `clustering:${this.job}`);
   }
