@@ -31,6 +31,14 @@ export function collectDefinitions(files: { name: string; text: string }[], load
 export function canonicalJson(value: unknown): string;
 export function sameDefinition(a: unknown, b: unknown): boolean;
 
+/** Hands in the segmentation domain's reference graph (libs/segmentation/domain/src/reference-graph.ts); once, before the functions below. */
+export function useReferenceGraph(mod: {
+  referencesOf(definition: unknown): { segment: string; path: string }[];
+  analyzeReferenceGraph(graph: ReadonlyMap<string, readonly { segment: string; path: string }[]>): {
+    order: string[];
+    cycles: { key: string; path: string; cycle: string[]; message: string }[];
+  };
+}): void;
 export function segmentReferences(definition: unknown): { segment: string; path: string }[];
 /** Keys in write order (referenced first); throws naming the cycle. */
 export function referenceOrder(definitions: { key: string; definition: unknown }[]): string[];
@@ -62,7 +70,17 @@ export type PlanAction =
       /** The version after the writes (+1 per write: update, enable). */
       newVersion: number;
     }
-  | { key: string; action: 'disable'; file: null; current: Definition; version: number; status: string; changesDefinition: false; enables: false; newVersion: number };
+  | {
+      key: string;
+      action: 'disable';
+      file: null;
+      current: Definition;
+      version: number;
+      status: string;
+      changesDefinition: false;
+      enables: false;
+      newVersion: number;
+    };
 
 export interface Plan {
   actions: PlanAction[];
@@ -116,4 +134,6 @@ export interface Summary {
 export function summarize(results: ApplyResult[]): Summary;
 export function exitCodeOf(summary: Summary): 0 | 1;
 export function describeBackfill(b: Backfill | null | undefined): string;
-export function formatSegmentTable(segments: { key: string; version: number; status: string; size?: number; backfill?: Backfill | null; notEvaluated?: string }[]): string[];
+export function formatSegmentTable(
+  segments: { key: string; version: number; status: string; size?: number; backfill?: Backfill | null; notEvaluated?: string }[],
+): string[];

@@ -22,7 +22,11 @@ import {
   yamlLoader,
   type Entry,
   type ServerSegment,
+  useReferenceGraph,
 } from './segments-lib';
+import * as referenceGraph from '../../libs/segmentation/domain/src/reference-graph';
+
+useReferenceGraph(referenceGraph);
 
 const yaml = yamlLoader(jsYaml);
 
@@ -77,7 +81,9 @@ describe('reading definition files', () => {
 
   it('reports syntax errors, non-objects and missing keys with the place', () => {
     expect(parseDefinitionFile('bad.json', '{"key": ').errors).toEqual([{ file: 'bad.json', message: expect.stringMatching(/^not valid JSON: /) }]);
-    expect(parseDefinitionFile('bad.yaml', 'key: [unclosed', yaml).errors).toEqual([{ file: 'bad.yaml', message: expect.stringMatching(/^not valid YAML: .*bad\.yaml/s) }]);
+    expect(parseDefinitionFile('bad.yaml', 'key: [unclosed', yaml).errors).toEqual([
+      { file: 'bad.yaml', message: expect.stringMatching(/^not valid YAML: .*bad\.yaml/s) },
+    ]);
     expect(parseDefinitionFile('dup-field.yaml', 'key: a\nkey: b\n', yaml).errors[0]!.message).toMatch(/duplicated mapping key/);
     expect(parseDefinitionFile('empty.yaml', '# nothing\n', yaml).errors).toEqual([{ file: 'empty.yaml', message: 'holds no segment definition' }]);
     const mixed = parseDefinitionFile('mixed.json', JSON.stringify([highLtv, 3, { condition: {} }, { key: 7 }]));
@@ -118,8 +124,18 @@ describe('canonical comparison', () => {
   });
 });
 
-const entry = (definition: { key: string } & Record<string, unknown>, where = `${definition.key}.json`): Entry => ({ key: definition.key, file: where, where, definition });
-const stored = (definition: { key: string } & Record<string, unknown>, version = 1, status = 'active'): ServerSegment => ({ key: definition.key, version, status, definition });
+const entry = (definition: { key: string } & Record<string, unknown>, where = `${definition.key}.json`): Entry => ({
+  key: definition.key,
+  file: where,
+  where,
+  definition,
+});
+const stored = (definition: { key: string } & Record<string, unknown>, version = 1, status = 'active'): ServerSegment => ({
+  key: definition.key,
+  version,
+  status,
+  definition,
+});
 
 describe('references', () => {
   it('finds { segment } references anywhere in the condition tree, with their paths', () => {
@@ -189,8 +205,11 @@ describe('computePlan', () => {
     expect(pruned.extra).toEqual([]);
   });
 
-  it('never prunes the clustering job\'s segments', () => {
-    const cluster0: ServerSegment = { ...stored({ key: 'cluster.kmeans.0', name: 'high spenders', condition: { cluster: 'kmeans', index: 0 } }), updatedBy: 'clustering:kmeans' };
+  it("never prunes the clustering job's segments", () => {
+    const cluster0: ServerSegment = {
+      ...stored({ key: 'cluster.kmeans.0', name: 'high spenders', condition: { cluster: 'kmeans', index: 0 } }),
+      updatedBy: 'clustering:kmeans',
+    };
     const byJobOnly: ServerSegment = { ...stored({ key: 'cluster.other.1', condition: { all: [] } }), updatedBy: 'clustering:other' };
     const plan = computePlan([entry(highLtv)], [stored(highLtv), cluster0, byJobOnly, { ...stored(premium), updatedBy: 'admin-api' }], { prune: true });
     expect(plan.actions.map((a) => `${a.key}:${a.action}`)).toEqual(['high-ltv:unchanged', 'premium:disable']);
@@ -209,7 +228,10 @@ describe('computePlan', () => {
     // A reference reversed between versions: b no longer refers to a, a now refers to b → b first.
     const a1 = { key: 'a', condition: { trait: 'x', op: 'exists' } };
     const b1 = { key: 'b', condition: { segment: 'a' } };
-    const swapped = computePlan([entry({ ...a1, condition: { segment: 'b' } }), entry({ ...b1, condition: { trait: 'y', op: 'exists' } })], [stored(a1), stored(b1)]);
+    const swapped = computePlan(
+      [entry({ ...a1, condition: { segment: 'b' } }), entry({ ...b1, condition: { trait: 'y', op: 'exists' } })],
+      [stored(a1), stored(b1)],
+    );
     expect(swapped.errors).toEqual([]);
     expect(swapped.actions.map((a) => `${a.key}:${a.action}`)).toEqual(['b:update', 'a:update']);
   });
@@ -221,10 +243,15 @@ describe('computePlan', () => {
     // found from a (keys in order): the reference closing it is b's
     expect(cyc.errors).toEqual([{ file: 'b.json', key: 'b', path: 'condition.all[0].segment', message: 'reference cycle: a → b → a' }]);
     // server: s refers to a; the directory makes a refer to s
-    const viaServer = computePlan([entry({ key: 'a', condition: { segment: 's' } })], [stored({ key: 's', condition: { segment: 'a' } }), stored({ key: 'a', condition: { trait: 'x', op: 'exists' } })]);
+    const viaServer = computePlan(
+      [entry({ key: 'a', condition: { segment: 's' } })],
+      [stored({ key: 's', condition: { segment: 'a' } }), stored({ key: 'a', condition: { trait: 'x', op: 'exists' } })],
+    );
     expect(viaServer.errors.map((e) => e.message)).toEqual(['reference cycle: a → s → a']);
     const unknown = computePlan([entry({ key: 'x', condition: { any: [{ segment: 'nowhere' }] } })], []);
-    expect(unknown.errors).toEqual([{ file: 'x.json', key: 'x', path: 'condition.any[0].segment', message: expect.stringMatching(/^unknown segment nowhere/) }]);
+    expect(unknown.errors).toEqual([
+      { file: 'x.json', key: 'x', path: 'condition.any[0].segment', message: expect.stringMatching(/^unknown segment nowhere/) },
+    ]);
     const disabled = computePlan([entry(vip)], [stored(highLtv, 2, 'disabled')]);
     expect(disabled.errors).toEqual([]);
     expect(disabled.warnings).toEqual([expect.objectContaining({ key: 'vip', message: expect.stringMatching(/refers to high-ltv, which is disabled/) })]);
@@ -264,17 +291,38 @@ describe('the diff', () => {
 
   it('shows the plan: + new, ~ update with its diff, ~ enable, = unchanged, - disable', () => {
     const plan = computePlan(
-      [entry({ ...highLtv, condition: { ...highLtv.condition, value: 1000 } }), entry(vip), entry({ key: 'p', condition: { trait: 'p', op: 'exists' } }), entry({ key: 'q', condition: { trait: 'q', op: 'exists' } })],
-      [stored(highLtv, 3), stored({ key: 'p', condition: { trait: 'p', op: 'exists' } }, 2, 'disabled'), stored({ key: 'q', condition: { trait: 'q', op: 'exists' } }), stored({ key: 'old', condition: { trait: 'o', op: 'exists' } })],
+      [
+        entry({ ...highLtv, condition: { ...highLtv.condition, value: 1000 } }),
+        entry(vip),
+        entry({ key: 'p', condition: { trait: 'p', op: 'exists' } }),
+        entry({ key: 'q', condition: { trait: 'q', op: 'exists' } }),
+      ],
+      [
+        stored(highLtv, 3),
+        stored({ key: 'p', condition: { trait: 'p', op: 'exists' } }, 2, 'disabled'),
+        stored({ key: 'q', condition: { trait: 'q', op: 'exists' } }),
+        stored({ key: 'old', condition: { trait: 'o', op: 'exists' } }),
+      ],
       { prune: true },
     );
-    expect(formatPlan(plan, { context: 0 })).toEqual(['~ high-ltv (v3 → v4)', '    @@ -7,1 +7,1 @@', '    -    "value": 500', '    +    "value": 1000', '~ p (v2 → v3, enable)', '= q (unchanged)', '+ vip (new)', '- old (disable)']);
+    expect(formatPlan(plan, { context: 0 })).toEqual([
+      '~ high-ltv (v3 → v4)',
+      '    @@ -7,1 +7,1 @@',
+      '    -    "value": 500',
+      '    +    "value": 1000',
+      '~ p (v2 → v3, enable)',
+      '= q (unchanged)',
+      '+ vip (new)',
+      '- old (disable)',
+    ]);
   });
 });
 
 describe('messages and summary', () => {
   it('names file, key, path and message; recognises the server reference problems', () => {
-    expect(formatProblem({ file: 'a.yaml (document 2)', key: 'vip', path: 'condition.all[1].op', message: 'unknown operator' })).toBe('a.yaml (document 2): vip: condition.all[1].op: unknown operator');
+    expect(formatProblem({ file: 'a.yaml (document 2)', key: 'vip', path: 'condition.all[1].op', message: 'unknown operator' })).toBe(
+      'a.yaml (document 2): vip: condition.all[1].op: unknown operator',
+    );
     expect(formatProblem({ file: 'bad.json', message: 'not valid JSON' })).toBe('bad.json: not valid JSON');
     expect(isReferenceProblem({ path: 'condition.segment', message: 'unknown segment x' })).toBe(true);
     expect(isReferenceProblem({ path: 'condition.segment', message: 'reference cycle: a → b → a' })).toBe(true);
@@ -292,7 +340,14 @@ describe('messages and summary', () => {
     ]);
     expect(ok).toEqual({ created: 1, updated: 1, enabled: 2, disabled: 1, unchanged: 1, failed: 0, backfills: { done: 1, failed: 0, unfinished: 0 } });
     expect(exitCodeOf(ok)).toBe(0);
-    expect(exitCodeOf(summarize([{ action: 'update', outcome: 'failed' }, { action: 'create', outcome: 'skipped' }]))).toBe(1);
+    expect(
+      exitCodeOf(
+        summarize([
+          { action: 'update', outcome: 'failed' },
+          { action: 'create', outcome: 'skipped' },
+        ]),
+      ),
+    ).toBe(1);
     expect(summarize([{ action: 'update', outcome: 'failed' }])).toMatchObject({ updated: 0, failed: 1 });
     expect(exitCodeOf(summarize([{ action: 'create', outcome: 'ok', backfill: { version: 1, status: 'failed', total: 1, processed: 0 } }]))).toBe(1);
     expect(exitCodeOf(summarize([{ action: 'create', outcome: 'ok', backfill: { version: 1, status: 'running', total: 9, processed: 3 } }]))).toBe(1);

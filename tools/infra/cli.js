@@ -3,7 +3,7 @@
 // npm run infra -- up|down|status|logs   (see tools/infra/README.md)
 
 const infra = require('./index.js');
-const { rel, errorMessage } = require('./util.js');
+const { rel, errorMessage } = require('./common.js');
 
 const USAGE = `Usage: npm run infra -- <command> [options]
 

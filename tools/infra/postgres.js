@@ -7,7 +7,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { defaultLogger, mkdirp, run, which, spawnDetached, waitUntilAnswers, processCmdline, pidMatches, tcpAnswers } = require('./util.js');
+const { defaultLogger, mkdirp } = require('./common.js');
+const { run, which, spawnDetached, waitUntilAnswers, processCmdline, pidMatches } = require('./processes.js');
+const { tcpAnswers } = require('./probes.js');
 
 const PG_DEFAULT_PORT = 27432;
 /** The database FerretDB keeps everything in (one PostgreSQL schema per MongoDB database). */
@@ -49,7 +51,10 @@ function findPostgres() {
   /** @type {string[]} */
   const candidates = onPath ? [path.dirname(onPath)] : [];
   try {
-    const majors = fs.readdirSync('/usr/lib/postgresql').filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = fs
+      .readdirSync('/usr/lib/postgresql')
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     for (const m of majors) candidates.push(path.join('/usr/lib/postgresql', m, 'bin'));
   } catch {
     // no Debian layout
@@ -90,7 +95,7 @@ async function ensurePostgres(opts = {}) {
         '(Debian/Ubuntu: `sudo apt-get install -y postgresql`; macOS: `brew install postgresql@16` and put its bin/ on PATH)',
     );
   }
-  log('no PostgreSQL server binaries: installing Debian\'s postgresql package (apt-get update && apt-get install -y postgresql; about a minute)...');
+  log("no PostgreSQL server binaries: installing Debian's postgresql package (apt-get update && apt-get install -y postgresql; about a minute)...");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'postgresql']]) {
     const r = await run(aptGet, args, { env, timeoutMs: 15 * 60 * 1000 });
@@ -220,11 +225,11 @@ async function startPostgres(p) {
     fs.chmodSync(dataDir, 0o700);
     if (user) fs.chownSync(dataDir, user.uid, user.gid);
     log(`initialising a PostgreSQL ${major} cluster in ${dataDir}${user ? ` (owned by ${user.name}: PostgreSQL does not run as root)` : ''}`);
-    const r = await run(
-      path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-instructions'],
-      { ...asUser, cwd: dataDir, timeoutMs: 5 * 60 * 1000 },
-    );
+    const r = await run(path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-instructions'], {
+      ...asUser,
+      cwd: dataDir,
+      timeoutMs: 5 * 60 * 1000,
+    });
     if (r.code !== 0) {
       fs.rmSync(dataDir, { recursive: true, force: true });
       throw new Error(`initdb failed (exit code ${r.code}):\n${r.stdout}${r.stderr}`);
@@ -237,7 +242,9 @@ async function startPostgres(p) {
   let proc;
   if (existing) {
     if (existing.port !== p.port) {
-      throw new Error(`PostgreSQL on ${dataDir} already runs on port ${existing.port} (pid ${existing.pid}), not on ${p.port}: run \`npm run infra -- down\` or set MOSAIC_POSTGRES_PORT=${existing.port}`);
+      throw new Error(
+        `PostgreSQL on ${dataDir} already runs on port ${existing.port} (pid ${existing.pid}), not on ${p.port}: run \`npm run infra -- down\` or set MOSAIC_POSTGRES_PORT=${existing.port}`,
+      );
     }
     log(`PostgreSQL on ${dataDir} is already running (pid ${existing.pid}): reusing it`);
     proc = { pid: existing.pid, child: null, markers, dataDir, binDir, major, port: p.port, url, reused: true };
