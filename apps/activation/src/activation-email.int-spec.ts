@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { ActivationStore } from '@mosaic/activation-data-access';
+import { ActivationProfilesRepository } from '@mosaic/activation-data-access';
 import type { StartedService } from '@mosaic/shared-service';
 import { TEST_ADMIN_TOKEN, adminRequest, dropTestDatabase, startTestService, waitFor } from '@mosaic/shared-testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- this test runs the real collector next to activation (its signed email tracking), like the tools/e2e tests
@@ -50,7 +50,11 @@ beforeAll(async () => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
         cb();
       });
     },
@@ -58,7 +62,11 @@ beforeAll(async () => {
   await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
   smtpPort = (smtp.server.address() as AddressInfo).port;
   collector = await startTestService(collectorDefinition, { env: { MOSAIC_INSTANCE_ID: 'activation-email-collector' } });
-  const res = await fetch(`${collector.http.url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'email' }) });
+  const res = await fetch(`${collector.http.url}/v1/sources`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'email' }),
+  });
   expect(res.status).toBe(201);
   sourceId = ((await res.json()) as { id: string }).id;
   svc = await startTestService(activationDefinition, {
@@ -86,7 +94,16 @@ afterAll(async () => {
 const api = (method: string, path: string, body?: unknown) => adminRequest(svc.http.url, method, path, body);
 
 function membership(profileId: string, segmentKey: string, profileVersion: number): SegmentMembershipChange {
-  return { profileId, segmentKey, segmentVersion: 1, change: 'entered', at: new Date().toISOString(), reason: { kind: 'message', messageId: `m-${profileId}-${profileVersion}` }, identifiers: { userId: `user-${profileId}` }, profileVersion };
+  return {
+    profileId,
+    segmentKey,
+    segmentVersion: 1,
+    change: 'entered',
+    at: new Date().toISOString(),
+    reason: { kind: 'message', messageId: `m-${profileId}-${profileVersion}` },
+    identifiers: { userId: `user-${profileId}` },
+    profileVersion,
+  };
 }
 
 const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsTo(svc.platform, changes);
@@ -94,8 +111,8 @@ const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsT
 /** Produces the profile and waits until activation has stored it (templates render from it). */
 async function sendProfile(profileId: string, traits: Record<string, unknown>): Promise<void> {
   await sendProfileChanges(svc.platform, [profileChange(profileId, 1, [{ type: 'userId', value: `user-${profileId}` }], traits, { orders: { count: 3 } })]);
-  const store = new ActivationStore(svc.platform.mongo);
-  await waitFor(async () => ((await store.profile(profileId))?.profile ? true : null), { timeoutMs: 30_000 });
+  const profiles = new ActivationProfilesRepository(svc.platform.mongo);
+  await waitFor(async () => ((await profiles.findById(profileId))?.profile ? true : null), { timeoutMs: 30_000 });
 }
 
 async function emailDestination(name: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -132,7 +149,10 @@ function parseMail(raw: string): { headers: Record<string, string>; body: string
   let body = raw.slice(split + 4);
   const encoding = (headers['content-transfer-encoding'] ?? '').toLowerCase();
   if (encoding === 'quoted-printable') {
-    body = Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+    body = Buffer.from(
+      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   } else if (encoding === 'base64') {
     body = Buffer.from(body, 'base64').toString('utf8');
   }
@@ -167,7 +187,10 @@ it('renders the email from the profile, tracks links and opens through the colle
   expect(pixel?.startsWith(`${collector.http.url}/v1/e/o/`)).toBe(true);
 
   // the rewritten click URL redirects to the original one
-  const click = await fetch(web[0] as string, { redirect: 'manual', headers: { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36' } });
+  const click = await fetch(web[0] as string, {
+    redirect: 'manual',
+    headers: { 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36' },
+  });
   expect(click.status).toBe(302);
   expect(click.headers.get('location')).toBe('https://shop.example.com/sale?x=1&y=2');
   expect((await fetch(pixel as string)).headers.get('content-type')).toBe('image/gif');
@@ -193,10 +216,13 @@ it('a permanent SMTP rejection (550) is dead after one attempt; a temporary one 
   await sendProfile('e-2', { firstName: 'Grace', email: 'reject@example.com' });
   await sendProfile('e-3', { firstName: 'Linus', email: 'later@example.com' });
   await sendMemberships([membership('e-2', 'smtp-errors', 1), membership('e-3', 'smtp-errors', 1)]);
-  const list = await waitFor(async () => {
-    const l = await deliveries(dest);
-    return l.length === 2 && l.every((d) => d.status === 'dead' || d.status === 'delivered') ? l : null;
-  }, { timeoutMs: 30_000 });
+  const list = await waitFor(
+    async () => {
+      const l = await deliveries(dest);
+      return l.length === 2 && l.every((d) => d.status === 'dead' || d.status === 'delivered') ? l : null;
+    },
+    { timeoutMs: 30_000 },
+  );
   const rejected = list.find((d) => d.profileId === 'e-2');
   expect(rejected).toMatchObject({ status: 'dead', attempts: 1, log: [{ outcome: 'fail', status: '550' }] });
   expect(rejected.log[0].error).toMatch(/no such mailbox/);
@@ -212,10 +238,13 @@ it('a recipient that does not render to an address fails at once', async () => {
   await trigger('no-address', dest);
   await sendProfile('e-4', { firstName: 'Alan', nickname: 'alan' });
   await sendMemberships([membership('e-4', 'no-address', 1)]);
-  const [d] = await waitFor(async () => {
-    const l = await deliveries(dest);
-    return l[0]?.status === 'dead' ? l : null;
-  }, { timeoutMs: 30_000 });
+  const [d] = await waitFor(
+    async () => {
+      const l = await deliveries(dest);
+      return l[0]?.status === 'dead' ? l : null;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(d).toMatchObject({ attempts: 1, log: [{ outcome: 'fail', status: 'render' }] });
   expect(d.log[0].error).toMatch(/to: .*not an email address/);
 });

@@ -4,14 +4,16 @@ import type { Platform } from '@mosaic/shared-service';
 import { DeliveriesController, DestinationsController, TriggersController } from './admin.controller';
 import { DecideController, ExperiencesController } from './decide.controller';
 import type { ActivationEnv } from './activation.config';
+import { ActivationConsumer } from './activation.consumer';
 import { ActivationService } from './activation.service';
 
 @Module({})
 export class ActivationModule {
+  /** Wiring only: the service (repositories, use cases, tasks) is created before HTTP listens; consumers start after. */
   static forRoot(platform: Platform, config: CommonConfig & { own: ActivationEnv }): DynamicModule {
     return {
       module: ActivationModule,
-      controllers: [DestinationsController, TriggersController, DeliveriesController, ExperiencesController, DecideController],
+      controllers: [ActivationConsumer, DestinationsController, TriggersController, DeliveriesController, ExperiencesController, DecideController],
       providers: [{ provide: ActivationService, useFactory: () => ActivationService.start(platform, config) }],
       exports: [ActivationService],
     };

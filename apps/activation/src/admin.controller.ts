@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { generateSecret, validateDestination, validateTrigger, type Destination } from '@mosaic/activation-domain';
 import { newId, type DeliveryDocument, type DestinationDocument, type TriggerDocument } from '@mosaic/activation-data-access';
-import { AdminAuthGuard, ApiError, intQueryParam, invalidInput } from '@mosaic/shared-service';
+import { AdminAuthGuard, ApiError, invalidInput } from '@mosaic/shared-service';
+import { DeliveriesQueryDto, DestinationBodyDto, TriggerBodyDto, queryOf } from './admin.dto';
 import { ActivationService } from './activation.service';
 
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The body as an object for the domain's validator (which names every problem by its JSON path). */
+function objectBody(what: string, body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidInput(what, [{ path: '$', message: 'must be a JSON object' }]);
+  return body as Record<string, unknown>;
+}
 
 /** A destination as the API shows it: secrets and passwords are never listed. */
 function destinationView(d: DestinationDocument, reveal = false): Record<string, unknown> {
@@ -58,31 +65,33 @@ export class DestinationsController {
   constructor(@Inject(ActivationService) private readonly activation: ActivationService) {}
 
   private async find(id: string): Promise<DestinationDocument> {
-    const d = ID.test(id) ? ((await this.activation.store.destinations.findOne({ _id: id })) as DestinationDocument | null) : null;
+    const d = ID.test(id) ? await this.activation.destinations.findById(id) : null;
     if (!d) throw new ApiError(404, 'not_found', `destination ${id} not found`);
     return d;
   }
 
   private async check(body: unknown, id: string, keepSecret?: string): Promise<Destination> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidInput('destination', [{ path: '$', message: 'must be a JSON object' }]);
-    const input: Record<string, unknown> = { ...(body as Record<string, unknown>), id };
+    const input: Record<string, unknown> = { ...objectBody('destination', body), id };
     if (input['kind'] === 'webhook' && input['secret'] === undefined) input['secret'] = keepSecret ?? generateSecret(randomBytes(32));
     const r = validateDestination(input, { outboundAllow: this.activation.outbound.allow });
     if (!r.ok) throw invalidInput('destination', r.errors);
-    if (r.value.kind === 'kafka') await this.activation.ensureTopic(r.value.topic);
+    if (r.value.kind === 'kafka') await this.activation.destinationTopics.ensure(r.value.topic);
     return r.value;
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a destination: webhook {url, secret?, headers?, rateLimitPerSecond?, concurrency?, timeoutMs?}, kafka {topic}, email {smtp, from, subject, html, to?}. The webhook secret (generated when absent) is shown once here and at GET /v1/destinations/{id}/secret.' })
-  @ApiBody({ schema: { type: 'object', example: { kind: 'webhook', name: 'CRM', url: 'https://crm.example.com/hooks/mosaic' } } })
+  @ApiOperation({
+    summary:
+      'Create a destination: webhook {url, secret?, headers?, rateLimitPerSecond?, concurrency?, timeoutMs?}, kafka {topic}, email {smtp, from, subject, html, to?}. The webhook secret (generated when absent) is shown once here and at GET /v1/destinations/{id}/secret.',
+  })
+  @ApiBody({ type: DestinationBodyDto, examples: { webhook: { value: { kind: 'webhook', name: 'CRM', url: 'https://crm.example.com/hooks/mosaic' } } } })
   async create(@Body() body: unknown): Promise<Record<string, unknown>> {
     const id = newId('dst');
     const dest = await this.check(body, id);
     const now = new Date();
     const { id: _id, name, enabled, ...config } = dest;
     const doc: DestinationDocument = { _id, kind: dest.kind, name, enabled, config: JSON.stringify(config), createdAt: now, updatedAt: now };
-    await this.activation.store.destinations.insertOne(doc);
+    await this.activation.destinations.insert(doc);
     await this.activation.config.reload();
     return destinationView(doc, true);
   }
@@ -90,7 +99,7 @@ export class DestinationsController {
   @Get()
   @ApiOperation({ summary: 'Every destination (secrets and passwords elided)' })
   async list(): Promise<{ destinations: Record<string, unknown>[] }> {
-    const docs = (await this.activation.store.destinations.find({}).sort({ createdAt: 1 }).toArray()) as DestinationDocument[];
+    const docs = await this.activation.destinations.list();
     return { destinations: docs.map((d) => destinationView(d)) };
   }
 
@@ -111,12 +120,13 @@ export class DestinationsController {
 
   @Put(':id')
   @ApiOperation({ summary: 'Replace a destination (a webhook keeps its secret unless a new one is given)' })
+  @ApiBody({ type: DestinationBodyDto })
   async update(@Param('id') id: string, @Body() body: unknown): Promise<Record<string, unknown>> {
     const held = await this.find(id);
     const dest = await this.check(body, id, (JSON.parse(held.config) as { secret?: string }).secret);
     const { id: _id, name, enabled, ...config } = dest;
     const doc: DestinationDocument = { ...held, kind: dest.kind, name, enabled, config: JSON.stringify(config), updatedAt: new Date() };
-    await this.activation.store.destinations.replaceOne({ _id: id }, doc);
+    await this.activation.destinations.replace(doc);
     await this.activation.config.reload();
     return destinationView(doc);
   }
@@ -126,9 +136,9 @@ export class DestinationsController {
   @ApiOperation({ summary: 'Delete a destination (409 while triggers use it)' })
   async remove(@Param('id') id: string): Promise<void> {
     await this.find(id);
-    const used = await this.activation.store.triggers.countDocuments({ destinationId: id });
+    const used = await this.activation.triggers.countByDestination(id);
     if (used > 0) throw new ApiError(409, 'conflict', `destination ${id} is used by ${used} trigger(s); delete them first`);
-    await this.activation.store.destinations.deleteOne({ _id: id });
+    await this.activation.destinations.delete(id);
     await this.activation.config.reload();
   }
 
@@ -137,7 +147,7 @@ export class DestinationsController {
   @ApiOperation({ summary: 'Replay the dead deliveries of a destination (attempts start again)' })
   async replay(@Param('id') id: string): Promise<{ replayed: number }> {
     await this.find(id);
-    const replayed = await this.activation.store.replay({ destinationId: id });
+    const replayed = await this.activation.deliveries.replay({ destinationId: id });
     void this.activation.dispatchOnce();
     return { replayed };
   }
@@ -153,17 +163,30 @@ export class TriggersController {
 
   @Post()
   @ApiOperation({ summary: 'Create a trigger {segmentKey, on: entered|exited, destinationId, delaySeconds?, frequencyCap?: {max, perSeconds}}' })
-  @ApiBody({ schema: { type: 'object', example: { segmentKey: 'high-ltv', on: 'entered', destinationId: 'dst_…', frequencyCap: { max: 1, perSeconds: 86400 } } } })
+  @ApiBody({
+    type: TriggerBodyDto,
+    examples: { capped: { value: { segmentKey: 'high-ltv', on: 'entered', destinationId: 'dst_…', frequencyCap: { max: 1, perSeconds: 86400 } } } },
+  })
   async create(@Body() body: unknown): Promise<Record<string, unknown>> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidInput('trigger', [{ path: '$', message: 'must be a JSON object' }]);
     const id = newId('trg');
-    const r = validateTrigger({ ...(body as Record<string, unknown>), id });
+    const r = validateTrigger({ ...objectBody('trigger', body), id });
     if (!r.ok) throw invalidInput('trigger', r.errors);
     const t = r.value;
-    if (!(await this.activation.store.destinations.findOne({ _id: t.destinationId }))) throw invalidInput('trigger', [{ path: 'destinationId', message: `no destination ${t.destinationId}` }]);
+    if (!(await this.activation.destinations.exists(t.destinationId)))
+      throw invalidInput('trigger', [{ path: 'destinationId', message: `no destination ${t.destinationId}` }]);
     const now = new Date();
-    const doc: TriggerDocument = { _id: id, segmentKey: t.segmentKey, on: t.on, destinationId: t.destinationId, delaySeconds: t.delaySeconds ?? 0, frequencyCap: t.frequencyCap ? JSON.stringify(t.frequencyCap) : null, enabled: true, createdAt: now, updatedAt: now };
-    await this.activation.store.triggers.insertOne(doc);
+    const doc: TriggerDocument = {
+      _id: id,
+      segmentKey: t.segmentKey,
+      on: t.on,
+      destinationId: t.destinationId,
+      delaySeconds: t.delaySeconds ?? 0,
+      frequencyCap: t.frequencyCap ? JSON.stringify(t.frequencyCap) : null,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.activation.triggers.insert(doc);
     await this.activation.config.reload();
     return triggerView(doc);
   }
@@ -171,15 +194,14 @@ export class TriggersController {
   @Get()
   @ApiOperation({ summary: 'Every trigger' })
   async list(): Promise<{ triggers: Record<string, unknown>[] }> {
-    return { triggers: ((await this.activation.store.triggers.find({}).sort({ createdAt: 1 }).toArray()) as TriggerDocument[]).map(triggerView) };
+    return { triggers: (await this.activation.triggers.list()).map(triggerView) };
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a trigger (its pending deliveries are still sent)' })
   async remove(@Param('id') id: string): Promise<void> {
-    const r = await this.activation.store.triggers.deleteOne({ _id: id });
-    if (r.deletedCount === 0) throw new ApiError(404, 'not_found', `trigger ${id} not found`);
+    if (!(await this.activation.triggers.delete(id))) throw new ApiError(404, 'not_found', `trigger ${id} not found`);
     await this.activation.config.reload();
   }
 }
@@ -194,20 +216,20 @@ export class DeliveriesController {
 
   @Get()
   @ApiOperation({ summary: 'Deliveries, newest first, with every attempt (status, HTTP status, duration, error)' })
-  @ApiQuery({ name: 'destinationId', required: false })
-  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead', 'skipped'] })
-  @ApiQuery({ name: 'profileId', required: false })
-  @ApiQuery({ name: 'limit', required: false, description: '1–500, default 50' })
-  async list(@Query('destinationId') destinationId?: string, @Query('status') status?: string, @Query('profileId') profileId?: string, @Query('limit') limitRaw?: string): Promise<{ deliveries: Record<string, unknown>[] }> {
-    if (status !== undefined && !['pending', 'delivered', 'dead', 'skipped'].includes(status)) throw new ApiError(400, 'invalid_request', 'status: must be pending, delivered, dead or skipped');
-    const limit = intQueryParam('limit', limitRaw, 50, 1, 500);
-    return { deliveries: (await this.activation.store.listDeliveries({ destinationId, status, profileId, limit })).map(deliveryView) };
+  async list(@Query() raw: DeliveriesQueryDto): Promise<{ deliveries: Record<string, unknown>[] }> {
+    const q = queryOf(DeliveriesQueryDto, raw);
+    const limit = q.limit === undefined || q.limit === '' ? 50 : Number(q.limit);
+    return {
+      deliveries: (await this.activation.deliveries.list({ destinationId: q.destinationId, status: q.status, profileId: q.profileId, limit })).map(
+        deliveryView,
+      ),
+    };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One delivery with its attempts' })
   async get(@Param('id') id: string): Promise<Record<string, unknown>> {
-    const d = (await this.activation.store.deliveries.findOne({ _id: id })) as DeliveryDocument | null;
+    const d = await this.activation.deliveries.findById(id);
     if (!d) throw new ApiError(404, 'not_found', `delivery ${id} not found`);
     return deliveryView(d);
   }
@@ -216,10 +238,10 @@ export class DeliveriesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Replay a dead delivery (409 if it is not dead)' })
   async replay(@Param('id') id: string): Promise<{ replayed: number }> {
-    const d = (await this.activation.store.deliveries.findOne({ _id: id })) as DeliveryDocument | null;
+    const d = await this.activation.deliveries.findById(id);
     if (!d) throw new ApiError(404, 'not_found', `delivery ${id} not found`);
     if (d.status !== 'dead') throw new ApiError(409, 'conflict', `delivery ${id} is ${d.status}, not dead`);
-    const replayed = await this.activation.store.replay({ ids: [id] });
+    const replayed = await this.activation.deliveries.replay({ ids: [id] });
     void this.activation.dispatchOnce();
     return { replayed };
   }

@@ -2,9 +2,20 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Options, Param, Post, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { keyDigest } from '@mosaic/contracts';
-import { decideSlots, originAllowed, profileVisibleTo, validateExperience, verifyUserHash, type Decision, type Experience, type SourceAccess, type ValidationError } from '@mosaic/activation-domain';
+import {
+  decideSlots,
+  originAllowed,
+  profileVisibleTo,
+  validateExperience,
+  verifyUserHash,
+  type Decision,
+  type Experience,
+  type SourceAccess,
+  type ValidationError,
+} from '@mosaic/activation-domain';
 import type { ExperienceDocument } from '@mosaic/activation-data-access';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { ExperienceBodyDto } from './admin.dto';
 import { ActivationService } from './activation.service';
 
 const MAX_SLOTS = 20;
@@ -24,7 +35,8 @@ function parseBody(raw: unknown): Record<string, unknown> {
       throw invalid('the body is not valid JSON');
     }
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object {writeKey, anonymousId?, userId?, userHash?, slots}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('the body must be a JSON object {writeKey, anonymousId?, userId?, userHash?, slots}');
   return body as Record<string, unknown>;
 }
 
@@ -68,7 +80,9 @@ function origins(v: string | string[] | undefined): string | undefined {
 }
 
 function tooMany(what: string, retryAfterSeconds: number): ApiError {
-  return new ApiError(429, 'rate_limited', `too many decision requests ${what}; retry after ${retryAfterSeconds} s`, undefined, { 'Retry-After': String(retryAfterSeconds) });
+  return new ApiError(429, 'rate_limited', `too many decision requests ${what}; retry after ${retryAfterSeconds} s`, undefined, {
+    'Retry-After': String(retryAfterSeconds),
+  });
 }
 
 /**
@@ -86,7 +100,11 @@ export class DecideController {
   preflight(@Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
     const origin = origins(req.headers.origin);
     if (!origin || origin === 'null' || !this.activation.sources.directory.allowedOrigins().has(origin)) {
-      throw new ApiError(403, 'origin_not_allowed', `origin ${origin ?? '(none)'} is not in the allowedOrigins of any source (PATCH /v1/sources/{id} on the collector)`);
+      throw new ApiError(
+        403,
+        'origin_not_allowed',
+        `origin ${origin ?? '(none)'} is not in the allowedOrigins of any source (PATCH /v1/sources/{id} on the collector)`,
+      );
     }
     void reply
       .status(204)
@@ -104,21 +122,31 @@ export class DecideController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'The content of the page slots for a visitor: {writeKey (or Basic auth), anonymousId?, userId?, userHash?, slots: [name]} → {profileId, segments, slots: {name: {html|text|json, experienceId, ruleId, holdout}}}. A userId needs userHash = hex HMAC-SHA256(identity secret, userId), or the call comes from a server with Authorization: Bearer <server key>; otherwise 401 user_not_verified. Only profiles with events from the calling source are seen; others, and first-time visitors, get the default content. A browser Origin must be in the source\'s allowedOrigins (403). 429 with Retry-After over the rate limits.',
+      "The content of the page slots for a visitor: {writeKey (or Basic auth), anonymousId?, userId?, userHash?, slots: [name]} → {profileId, segments, slots: {name: {html|text|json, experienceId, ruleId, holdout}}}. A userId needs userHash = hex HMAC-SHA256(identity secret, userId), or the call comes from a server with Authorization: Bearer <server key>; otherwise 401 user_not_verified. Only profiles with events from the calling source are seen; others, and first-time visitors, get the default content. A browser Origin must be in the source's allowedOrigins (403). 429 with Retry-After over the rate limits.",
   })
-  @ApiBody({ schema: { type: 'object', example: { writeKey: 'wk_…', anonymousId: 'a-1', userId: 'u-1', userHash: '<hex HMAC-SHA256(identitySecret, userId)>', slots: ['home-banner'] } } })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      example: { writeKey: 'wk_…', anonymousId: 'a-1', userId: 'u-1', userHash: '<hex HMAC-SHA256(identitySecret, userId)>', slots: ['home-banner'] },
+    },
+  })
   async decide(@Body() raw: unknown, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<DecideAnswer> {
     const started = process.hrtime.bigint();
     const origin = origins(req.headers.origin);
     // Sites some source allows can read refusals (401, 429); the source's own list decides below.
-    if (origin && this.activation.sources.directory.allowedOrigins().has(origin)) void reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+    if (origin && this.activation.sources.directory.allowedOrigins().has(origin))
+      void reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
     const byIp = this.activation.decideLimits.perIp.take(req.ip);
     if (!byIp.ok) throw tooMany(`from ${req.ip}`, byIp.retryAfterSeconds);
     const body = parseBody(raw);
     const caller = this.caller(body, req.headers.authorization);
     if (origin !== undefined && !originAllowed(caller.source.allowedOrigins, origin)) {
       reply.removeHeader('Access-Control-Allow-Origin');
-      throw new ApiError(403, 'origin_not_allowed', `origin ${origin} is not in the allowedOrigins of source ${caller.source.id} (PATCH /v1/sources/${caller.source.id} on the collector)`);
+      throw new ApiError(
+        403,
+        'origin_not_allowed',
+        `origin ${origin} is not in the allowedOrigins of source ${caller.source.id} (PATCH /v1/sources/${caller.source.id} on the collector)`,
+      );
     }
     const byKey = this.activation.decideLimits.perKey.take(`${caller.trusted ? 'server' : 'write'}:${caller.source.id}`);
     if (!byKey.ok) throw tooMany(`with this ${caller.trusted ? 'server' : 'write'} key`, byKey.retryAfterSeconds);
@@ -131,7 +159,14 @@ export class DecideController {
     }
     const found = await this.activation.decisions.lookup({ userId, anonymousId });
     const profile = found && profileVisibleTo(found.computed, caller.source.id) ? found : null;
-    const visitor = { profileId: profile?.profileId, anonymousId, userId, segments: profile?.segments ?? [], traits: profile?.traits ?? {}, computed: profile?.computed ?? {} };
+    const visitor = {
+      profileId: profile?.profileId,
+      anonymousId,
+      userId,
+      segments: profile?.segments ?? [],
+      traits: profile?.traits ?? {},
+      computed: profile?.computed ?? {},
+    };
     const decided = decideSlots(this.activation.config.experiences(), [...new Set(slots as string[])], visitor);
     const out: DecideAnswer = { profileId: profile?.profileId ?? null, segments: [...visitor.segments], slots: {} };
     for (const [slot, d] of Object.entries(decided)) out.slots[slot] = { ...d.content, experienceId: d.experienceId, ruleId: d.ruleId, holdout: d.holdout };
@@ -151,7 +186,12 @@ export class DecideController {
       return { source, trusted: true };
     }
     const writeKey = writeKeyOf(body, authorization);
-    if (!writeKey) throw new ApiError(401, 'missing_write_key', 'a write key is required: writeKey in the body, or Basic auth (servers: Authorization: Bearer <server key>)');
+    if (!writeKey)
+      throw new ApiError(
+        401,
+        'missing_write_key',
+        'a write key is required: writeKey in the body, or Basic auth (servers: Authorization: Bearer <server key>)',
+      );
     const source = directory.byWriteKey(keyDigest(writeKey));
     if (!source) throw new ApiError(401, 'invalid_write_key', 'unknown or revoked write key');
     return { source, trusted: false };
@@ -160,11 +200,20 @@ export class DecideController {
   /** A user id from a browser counts only with the site's server's HMAC of it; never silently dropped. */
   private verifyUser(source: SourceAccess, userId: string, userHash: unknown): void {
     if (userHash === undefined || userHash === null || userHash === '') {
-      throw new ApiError(401, 'user_not_verified', 'userId needs userHash = hex HMAC-SHA256(identity secret of the source, userId), computed by your server; or call from your server with Authorization: Bearer <server key>; or send only anonymousId');
+      throw new ApiError(
+        401,
+        'user_not_verified',
+        'userId needs userHash = hex HMAC-SHA256(identity secret of the source, userId), computed by your server; or call from your server with Authorization: Bearer <server key>; or send only anonymousId',
+      );
     }
-    if (!source.identitySecret) throw new ApiError(401, 'user_not_verified', `source ${source.id} has no identity secret (POST /v1/sources/${source.id}/identity-secret on the collector)`);
+    if (!source.identitySecret)
+      throw new ApiError(
+        401,
+        'user_not_verified',
+        `source ${source.id} has no identity secret (POST /v1/sources/${source.id}/identity-secret on the collector)`,
+      );
     if (typeof userHash !== 'string' || !verifyUserHash(source.identitySecret, userId, userHash)) {
-      throw new ApiError(401, 'user_not_verified', 'userHash does not match userId (hex HMAC-SHA256 of userId with the source\'s identity secret)');
+      throw new ApiError(401, 'user_not_verified', "userHash does not match userId (hex HMAC-SHA256 of userId with the source's identity secret)");
     }
   }
 }
@@ -193,16 +242,17 @@ export class ExperiencesController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create an experience {id, slot, name, enabled?, holdoutPercent?, rules: [{id, when?: {segments?: {all?, any?, none?}, traits?, attributes?}, content: {html|text|json}}], default}; 409 if the id exists' })
+  @ApiBody({ type: ExperienceBodyDto })
+  @ApiOperation({
+    summary:
+      'Create an experience {id, slot, name, enabled?, holdoutPercent?, rules: [{id, when?: {segments?: {all?, any?, none?}, traits?, attributes?}, content: {html|text|json}}], default}; 409 if the id exists',
+  })
   async create(@Body() body: unknown): Promise<Record<string, unknown>> {
     const e = this.check(body);
     const now = new Date();
     const doc: ExperienceDocument = { _id: e.id, slot: e.slot, enabled: e.enabled, json: JSON.stringify(e), createdAt: now, updatedAt: now };
-    try {
-      await this.activation.store.experiences.insertOne(doc);
-    } catch {
+    if (!(await this.activation.experiences.insert(doc)))
       throw new ApiError(409, 'conflict', `experience ${e.id} exists (replace it with PUT /v1/experiences/${e.id})`);
-    }
     await this.activation.config.reload();
     return experienceView(doc);
   }
@@ -210,24 +260,25 @@ export class ExperiencesController {
   @Get()
   @ApiOperation({ summary: 'Every experience' })
   async list(): Promise<{ experiences: Record<string, unknown>[] }> {
-    return { experiences: ((await this.activation.store.experiences.find({}).sort({ _id: 1 }).toArray()) as ExperienceDocument[]).map(experienceView) };
+    return { experiences: (await this.activation.experiences.list()).map(experienceView) };
   }
 
   @Get(':id')
   async get(@Param('id') id: string): Promise<Record<string, unknown>> {
-    const d = (await this.activation.store.experiences.findOne({ _id: id })) as ExperienceDocument | null;
+    const d = await this.activation.experiences.findById(id);
     if (!d) throw new ApiError(404, 'not_found', `experience ${id} not found`);
     return experienceView(d);
   }
 
   @Put(':id')
   @ApiOperation({ summary: 'Replace an experience' })
+  @ApiBody({ type: ExperienceBodyDto })
   async update(@Param('id') id: string, @Body() body: unknown): Promise<Record<string, unknown>> {
-    const held = (await this.activation.store.experiences.findOne({ _id: id })) as ExperienceDocument | null;
+    const held = await this.activation.experiences.findById(id);
     if (!held) throw new ApiError(404, 'not_found', `experience ${id} not found`);
     const e = this.check(body, id);
     const doc: ExperienceDocument = { ...held, slot: e.slot, enabled: e.enabled, json: JSON.stringify(e), updatedAt: new Date() };
-    await this.activation.store.experiences.replaceOne({ _id: id }, doc);
+    await this.activation.experiences.replace(doc);
     await this.activation.config.reload();
     return experienceView(doc);
   }
@@ -235,8 +286,7 @@ export class ExperiencesController {
   @Delete(':id')
   @HttpCode(204)
   async remove(@Param('id') id: string): Promise<void> {
-    const r = await this.activation.store.experiences.deleteOne({ _id: id });
-    if (r.deletedCount === 0) throw new ApiError(404, 'not_found', `experience ${id} not found`);
+    if (!(await this.activation.experiences.delete(id))) throw new ApiError(404, 'not_found', `experience ${id} not found`);
     await this.activation.config.reload();
   }
 }

@@ -3,7 +3,9 @@
  * trigger firing: the unit of idempotence, retries and the delivery log) and the profiles it
  * knows (compact profile from `profiles.changes`, segments from `segments.membership`).
  */
-import { Schema } from 'mongoose';
+import { randomBytes } from 'node:crypto';
+import { Schema, type Connection } from 'mongoose';
+import { ensureSchemaIndexes } from '@mosaic/shared-mongo';
 
 export const ACTIVATION_COLLECTIONS = Object.freeze({
   destinations: 'activation_destinations',
@@ -196,3 +198,13 @@ export const ACTIVATION_SCHEMAS: readonly (readonly [string, Schema])[] = [
   ['ActivationProfile', ActivationProfileSchema],
   ['ActivationExperience', ExperienceSchema],
 ];
+
+/** Creates the indexes of activation's collections (start-up). */
+export async function ensureActivationIndexes(conn: Connection): Promise<void> {
+  await ensureSchemaIndexes(conn, ACTIVATION_SCHEMAS);
+}
+
+/** A new document id: `<prefix>_` and 12 random bytes. */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+}

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { LookupAddress } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { generateSecret, OutboundAllowList } from '@mosaic/activation-domain';
-import { postWebhook } from './dispatcher';
+import { postWebhook } from './webhook-client';
 import { isOutboundBlocked, OutboundBlockedError, OutboundGuard, type ResolveAll } from './outbound';
 
 function allow(text: string): OutboundAllowList {
@@ -22,11 +22,24 @@ function lookup(guard: OutboundGuard, hostname: string, all: boolean): Promise<{
 }
 
 describe('OutboundGuard', () => {
-  const guard = new OutboundGuard(OutboundAllowList.NONE, table({ 'public.test': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'], 'rebind.test': ['93.184.215.14', '169.254.169.254'], 'mapped.test': ['::ffff:127.0.0.1'] }));
+  const guard = new OutboundGuard(
+    OutboundAllowList.NONE,
+    table({
+      'public.test': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'],
+      'rebind.test': ['93.184.215.14', '169.254.169.254'],
+      'mapped.test': ['::ffff:127.0.0.1'],
+    }),
+  );
   afterAll(() => guard.close());
 
   it('passes on every checked address of a public name (both lookup forms)', async () => {
-    expect(await lookup(guard, 'public.test', true)).toEqual({ err: null, result: [{ address: '93.184.215.14', family: 4 }, { address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 }] });
+    expect(await lookup(guard, 'public.test', true)).toEqual({
+      err: null,
+      result: [
+        { address: '93.184.215.14', family: 4 },
+        { address: '2606:2800:21f:cb07:6820:80da:af6b:8b2c', family: 6 },
+      ],
+    });
     expect(await lookup(guard, 'public.test', false)).toEqual({ err: null, result: '93.184.215.14' });
   });
 
@@ -66,7 +79,8 @@ describe('postWebhook and the outbound guard', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const post = (url: string, guard: OutboundGuard, timeoutMs = 2_000) => postWebhook({ url, secret: generateSecret(new Uint8Array(24).fill(7)), headers: {}, timeoutMs }, 'dlv_1', '{}', 1_700_000_000, guard);
+  const post = (url: string, guard: OutboundGuard, timeoutMs = 2_000) =>
+    postWebhook({ url, secret: generateSecret(new Uint8Array(24).fill(7)), headers: {}, timeoutMs }, 'dlv_1', '{}', 1_700_000_000, guard);
 
   it('reports the status, Retry-After and timeouts as before', async () => {
     const guard = new OutboundGuard(allow('127.0.0.1/32'));
@@ -83,7 +97,13 @@ describe('postWebhook and the outbound guard', () => {
   it('refuses loopback by address and by name unless allow-listed; nothing reaches the receiver', async () => {
     const none = new OutboundGuard();
     try {
-      for (const url of [`http://127.0.0.1:${port}/`, `http://0x7f.1:${port}/`, `http://2130706433:${port}/`, `http://[::ffff:127.0.0.1]:${port}/`, `http://localhost:${port}/`]) {
+      for (const url of [
+        `http://127.0.0.1:${port}/`,
+        `http://0x7f.1:${port}/`,
+        `http://2130706433:${port}/`,
+        `http://[::ffff:127.0.0.1]:${port}/`,
+        `http://localhost:${port}/`,
+      ]) {
         expect(await post(url, none)).toMatchObject({ status: 'blocked', error: expect.stringMatching(/loopback/) });
       }
       expect(requests).toBe(0);

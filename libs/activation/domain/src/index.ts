@@ -82,3 +82,5 @@ export { SourceDirectory, userHashOf, verifyUserHash, originAllowed, profileVisi
 export type { SourceAccess } from './decide-access';
 export { TokenBuckets } from './token-bucket';
 export type { TokenBucketOptions, TakeResult } from './token-bucket';
+export { headerLine, bareAddress, messageIdFor, renderEmail, EmailRenderError } from './email';
+export type { RenderedEmail } from './email';

@@ -3,13 +3,11 @@
  * attributes — from an in-process cache kept current by a per-instance feed of
  * `profiles.changes` and `segments.membership`, read through to `activation_profiles` (by its
  * indexed identifier keys, never a scan on MongoDB) on a miss. A cold instance is correct,
- * only slower. (Keys are checked against `mosaic.sources`: ./sources-feed.ts.)
+ * only slower. (Keys are checked against `mosaic.sources`: ./sources-feed.ts; the feed: ./decision-feed.ts.)
  */
-import type { Kafka, KafkaMessage } from 'kafkajs';
-import { Schemas, decodeMessage, type ProfileChange, type SegmentMembershipChange } from '@mosaic/contracts';
-import { TopicFollower } from '@mosaic/shared-kafka';
+import type { ProfileChange, SegmentMembershipChange } from '@mosaic/contracts';
 import { LruMap } from '@mosaic/shared-service';
-import type { ActivationStore } from './stores';
+import type { ActivationProfilesRepository } from './activation-profiles.repository';
 
 export interface VisitorProfile {
   profileId: string;
@@ -51,7 +49,7 @@ export class DecisionCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, unknown: 0, feedRecordAt: 0 };
 
   constructor(
-    private readonly store: ActivationStore,
+    private readonly profiles: ActivationProfilesRepository,
     maxEntries: number,
   ) {
     this.byProfile = new LruMap(maxEntries);
@@ -65,7 +63,10 @@ export class DecisionCache {
 
   /** The profile of a visitor (user id first, then anonymous id), or null for a first-time visitor. */
   async lookup(visitor: { userId?: string; anonymousId?: string }): Promise<VisitorProfile | null> {
-    const keys = [visitor.userId ? idKey('userId', visitor.userId) : undefined, visitor.anonymousId ? idKey('anonymousId', visitor.anonymousId) : undefined].filter((k): k is string => k !== undefined);
+    const keys = [
+      visitor.userId ? idKey('userId', visitor.userId) : undefined,
+      visitor.anonymousId ? idKey('anonymousId', visitor.anonymousId) : undefined,
+    ].filter((k): k is string => k !== undefined);
     if (keys.length === 0) return null;
     for (const k of keys) {
       const id = this.byIdKey.get(k);
@@ -82,14 +83,18 @@ export class DecisionCache {
       return null;
     }
     this.stats.misses += 1;
-    const doc = await this.store.profileByIdKeys(keys);
+    const doc = await this.profiles.findByIdKeys(keys);
     if (!doc) {
       this.stats.unknown += 1;
       for (const k of keys) this.unknownUntil.set(k, now + DecisionCache.UNKNOWN_TTL_MS);
       return null;
     }
     for (const k of keys) this.unknownUntil.delete(k);
-    const entry: Entry = { profile: { profileId: doc.profileId, segments: doc.segments, traits: doc.traits, computed: doc.computed }, profileVersion: doc.profileVersion, membershipVersion: doc.membershipVersion };
+    const entry: Entry = {
+      profile: { profileId: doc.profileId, segments: doc.segments, traits: doc.traits, computed: doc.computed },
+      profileVersion: doc.profileVersion,
+      membershipVersion: doc.membershipVersion,
+    };
     this.byProfile.set(doc.profileId, entry);
     for (const k of doc.idKeys) this.byIdKey.set(k, doc.profileId);
     const seen = this.recent.get(doc.profileId);
@@ -140,44 +145,5 @@ export class DecisionCache {
 
   get size(): number {
     return this.byProfile.size;
-  }
-}
-
-/**
- * Every instance's own consumer of `profiles.changes` and `segments.membership` (a group of its
- * own, from the latest offsets): the cache is a read model, so a record it cannot read is skipped,
- * never dead-lettered, and nothing is committed that matters.
- */
-export class DecisionFeed {
-  private readonly follower: TopicFollower;
-
-  constructor(
-    kafka: Kafka,
-    private readonly topics: { profilesChanges: string; segmentsMembership: string },
-    groupPrefix: string,
-    private readonly cache: DecisionCache,
-    onError: (err: unknown) => void,
-  ) {
-    this.follower = new TopicFollower(kafka, {
-      topics: [topics.profilesChanges, topics.segmentsMembership],
-      groupPrefix,
-      fromBeginning: false,
-      onRecord: (topic, message) => this.apply(topic, message),
-      onError,
-    });
-  }
-
-  private apply(topic: string, message: KafkaMessage): void {
-    this.cache.stats.feedRecordAt = Math.max(this.cache.stats.feedRecordAt, Number(message.timestamp));
-    if (topic === this.topics.profilesChanges) this.cache.applyProfile(decodeMessage(Schemas.profileChange, message.value).payload as ProfileChange);
-    else this.cache.applyMembership(decodeMessage(Schemas.segmentMembership, message.value).payload as SegmentMembershipChange);
-  }
-
-  start(): Promise<void> {
-    return this.follower.start();
-  }
-
-  stop(): Promise<void> {
-    return this.follower.stop();
   }
 }

@@ -7,24 +7,40 @@
  * other 4xx fail at once, and so does a destination whose host or resolved address the outbound
  * policy refuses (`blocked`); after the last attempt the delivery is dead (and dead-lettered).
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import { HEADER_TRACEPARENT, type SegmentMembershipChange } from '@mosaic/contracts';
 import { TRACING_OFF, extractTraceContext, traceHeadersOf, type Tracing } from '@mosaic/shared-kafka';
-import { classifyResponse, membershipPayload, serializePayload, sign, webhookHeaders, type Destination, type EmailDestination, type MembershipPayload, type AttemptResult, type RetryPolicy, type WebhookDestination } from '@mosaic/activation-domain';
-import type { DeliveryAttempt, DeliveryDocument } from './documents';
-import { isOutboundBlocked, OutboundGuard } from './outbound';
-import type { ActivationStore } from './stores';
+import {
+  classifyResponse,
+  membershipPayload,
+  serializePayload,
+  type Destination,
+  type EmailDestination,
+  type MembershipPayload,
+  type RetryPolicy,
+  type Trigger,
+} from '@mosaic/activation-domain';
+import {
+  OutboundGuard,
+  postWebhook,
+  type ActivationProfilesRepository,
+  type DeliveriesRepository,
+  type DeliveryAttempt,
+  type DeliveryDocument,
+} from '@mosaic/activation-data-access';
 
-export interface DispatcherOptions {
-  store: ActivationStore;
-  destination: (id: string) => Destination | undefined;
-  /** Whether a delivery's trigger still wants it (a delayed `entered` whose profile left is skipped). */
-  stillWanted?: (d: DeliveryDocument, profileSegments: readonly string[]) => boolean;
+export interface DispatchDeliveriesOptions {
+  deliveries: DeliveriesRepository;
+  profiles: ActivationProfilesRepository;
+  /** Destinations and triggers as held now (the ConfigCache). */
+  config: { destination(id: string): Destination | undefined; triggers(): readonly Trigger[] };
   publishToTopic: (topic: string, key: string, value: string, headers: Record<string, string>) => Promise<void>;
-  /** Sends an email destination's message (see EmailSender); without it, email deliveries fail. */
-  sendEmail?: (dest: EmailDestination, delivery: DeliveryDocument, payload: MembershipPayload) => Promise<{ outcome: DeliveryAttempt['outcome']; status: string; error?: string }>;
+  /** Sends an email destination's message (see SendEmail); without it, email deliveries fail. */
+  sendEmail?: (
+    dest: EmailDestination,
+    delivery: DeliveryDocument,
+    payload: MembershipPayload,
+  ) => Promise<{ outcome: DeliveryAttempt['outcome']; status: string; error?: string }>;
   deadLetter: (d: DeliveryDocument, error: string) => Promise<void>;
   policy: RetryPolicy;
   /** Where webhooks may connect (default: public addresses only). */
@@ -53,7 +69,7 @@ interface Slots {
 
 const DEFAULT_CONCURRENCY = 4;
 
-export class Dispatcher {
+export class DispatchDeliveries {
   private readonly inFlight = new Set<string>();
   /** When each recent send finished: a round whose query started before that read a stale copy of it. */
   private readonly finishedAt = new Map<string, number>();
@@ -62,8 +78,9 @@ export class Dispatcher {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly outbound: OutboundGuard;
+  private pausedUntil = 0;
 
-  constructor(private readonly opts: DispatcherOptions) {
+  constructor(private readonly opts: DispatchDeliveriesOptions) {
     this.clock = opts.clock ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.outbound = opts.outbound ?? new OutboundGuard();
@@ -78,14 +95,14 @@ export class Dispatcher {
   async tick(partitions: readonly number[]): Promise<number> {
     const queriedAt = this.clock();
     for (const [id, t] of this.finishedAt) if (t < queriedAt - 60_000) this.finishedAt.delete(id);
-    const due = await this.opts.store.due(partitions, new Date(queriedAt), this.opts.batch ?? 200, this.inFlight);
+    const due = await this.opts.deliveries.due(partitions, new Date(queriedAt), this.opts.batch ?? 200, this.inFlight);
     let started = 0;
     // the round's profiles in one query (payloads and the delayed-trigger check read them)
-    const profiles = await this.opts.store.profilesByIds(due.map((d) => d.profileId));
+    const profiles = await this.opts.profiles.findByIds(due.map((d) => d.profileId));
     for (const d of due) {
       if (this.inFlight.has(d._id)) continue; // another round started it meanwhile
       if ((this.finishedAt.get(d._id) ?? -Infinity) >= queriedAt) continue; // sent while this round was reading
-      const dest = this.opts.destination(d.destinationId);
+      const dest = this.opts.config.destination(d.destinationId);
       if (!dest || !dest.enabled) continue; // a disabled destination keeps its deliveries pending
       if (!this.take(dest)) continue;
       started += 1;
@@ -100,6 +117,19 @@ export class Dispatcher {
         });
       this.running.add(p);
     }
+    return started;
+  }
+
+  /**
+   * One dispatch round over these partitions (the ones this instance owns). A store that scans
+   * for due deliveries (FerretDB) must not spend all its time doing so: the next round waits at
+   * least three times as long as the last one's query took.
+   */
+  async round(partitions: readonly number[]): Promise<number> {
+    if (this.clock() < this.pausedUntil) return 0;
+    const queried = this.clock();
+    const started = await this.tick(partitions);
+    this.pausedUntil = this.clock() + 3 * (this.clock() - queried);
     return started;
   }
 
@@ -130,10 +160,17 @@ export class Dispatcher {
     if (s) s.active = Math.max(0, s.active - 1);
   }
 
+  /** Whether a delivery's trigger still wants it: a delayed `entered` whose profile left (or `exited` that came back) is skipped. */
+  private stillWanted(d: DeliveryDocument, segments: readonly string[]): boolean {
+    const trigger = this.opts.config.triggers().find((t) => t.id === d.triggerId);
+    if (!trigger?.delaySeconds) return true;
+    return d.change === 'entered' ? segments.includes(d.segmentKey) : !segments.includes(d.segmentKey);
+  }
+
   private async send(d: DeliveryDocument, dest: Destination, known: { profile: Record<string, unknown> | null; segments: string[] } | null): Promise<void> {
     const change = JSON.parse(d.membership) as SegmentMembershipChange;
-    if (this.opts.stillWanted && !this.opts.stillWanted(d, known?.segments ?? [])) {
-      await this.opts.store.skip(d._id, 'the membership changed back before the delayed delivery was due');
+    if (!this.stillWanted(d, known?.segments ?? [])) {
+      await this.opts.deliveries.skip(d._id, 'the membership changed back before the delayed delivery was due');
       return;
     }
     const profile = known?.profile as { traits?: Record<string, unknown>; computed?: Record<string, unknown> } | null | undefined;
@@ -150,24 +187,36 @@ export class Dispatcher {
     this.opts.onAttempt?.(dest.id, attempt);
     const attempts = d.attempts + 1;
     if (outcome === 'delivered') {
-      await this.opts.store.recordAttempt(d._id, attempt, { status: 'delivered', nextAttemptAt: null, attempts, deliveredAt: new Date(now) });
+      await this.opts.deliveries.recordAttempt(d._id, attempt, { status: 'delivered', nextAttemptAt: null, attempts, deliveredAt: new Date(now) });
       return;
     }
     const next = outcome === 'retry' ? this.opts.policy.nextAttemptAt(attempts, now, this.random, retryAfter) : undefined;
     if (next !== undefined) {
-      await this.opts.store.recordAttempt(d._id, attempt, { status: 'pending', nextAttemptAt: new Date(next), attempts });
+      await this.opts.deliveries.recordAttempt(d._id, attempt, { status: 'pending', nextAttemptAt: new Date(next), attempts });
       return;
     }
     const why = `${outcome === 'fail' ? 'permanent failure' : `gave up after ${attempts} attempts`}: ${status}${error ? ` ${error}` : ''}`;
     await this.opts.deadLetter({ ...d, attempts }, why);
-    await this.opts.store.recordAttempt(d._id, attempt, { status: 'dead', nextAttemptAt: null, attempts });
+    await this.opts.deliveries.recordAttempt(d._id, attempt, { status: 'dead', nextAttemptAt: null, attempts });
   }
 
   /** One attempt by the destination's kind; `trace`: the headers that carry the attempt's span. */
-  private async attempt(d: DeliveryDocument, dest: Destination, body: string, payload: MembershipPayload, started: number, traceHeaders: Record<string, string>): Promise<AttemptOutcome> {
+  private async attempt(
+    d: DeliveryDocument,
+    dest: Destination,
+    body: string,
+    payload: MembershipPayload,
+    started: number,
+    traceHeaders: Record<string, string>,
+  ): Promise<AttemptOutcome> {
     if (dest.kind === 'webhook') {
       const r = await postWebhook(dest, d._id, body, Math.floor(started / 1000), this.outbound, traceHeaders);
-      return { status: String(r.status), outcome: classifyResponse(r.status), ...(r.retryAfter !== undefined ? { retryAfter: r.retryAfter } : {}), ...(r.error !== undefined ? { error: r.error } : {}) };
+      return {
+        status: String(r.status),
+        outcome: classifyResponse(r.status),
+        ...(r.retryAfter !== undefined ? { retryAfter: r.retryAfter } : {}),
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      };
     }
     try {
       if (dest.kind === 'kafka') {
@@ -190,63 +239,17 @@ export class Dispatcher {
       `deliver ${dest.kind}`,
       {
         kind: dest.kind === 'kafka' ? SpanKind.PRODUCER : SpanKind.CLIENT,
-        attributes: { 'mosaic.delivery.id': d._id, 'mosaic.destination.id': dest.id, 'mosaic.delivery.attempt': d.attempts + 1, 'mosaic.segment.key': d.segmentKey, 'mosaic.membership.change': d.change },
+        attributes: {
+          'mosaic.delivery.id': d._id,
+          'mosaic.destination.id': dest.id,
+          'mosaic.delivery.attempt': d.attempts + 1,
+          'mosaic.segment.key': d.segmentKey,
+          'mosaic.membership.change': d.change,
+        },
       },
       parent,
     );
   }
-}
-
-/** What one webhook POST came to. */
-export interface WebhookResult {
-  status: AttemptResult;
-  retryAfter?: string;
-  error?: string;
-}
-
-/**
- * One signed POST (Standard Webhooks headers); never throws. It connects only to addresses the
- * outbound guard checked (`blocked` otherwise); redirects are not followed.
- */
-export async function postWebhook(
-  target: Pick<WebhookDestination, 'url' | 'secret' | 'headers' | 'timeoutMs'>,
-  id: string,
-  body: string,
-  timestamp: number,
-  outbound: OutboundGuard = new OutboundGuard(),
-  traceHeaders: Record<string, string> = {},
-): Promise<WebhookResult> {
-  const signature = sign({ id, timestamp, body, secret: target.secret ?? '' });
-  const headers = { 'content-type': 'application/json', 'user-agent': 'Mosaic-Webhooks/1', ...(target.headers ?? {}), ...traceHeaders, ...webhookHeaders({ id, timestamp, signature }), 'content-length': String(Buffer.byteLength(body)) };
-  let url: URL;
-  try {
-    url = new URL(target.url);
-    outbound.checkHost(url.hostname); // a literal address is connected without a lookup
-  } catch (err) {
-    return failure(err, target.timeoutMs, false);
-  }
-  const signal = AbortSignal.timeout(target.timeoutMs);
-  const https = url.protocol === 'https:';
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (r: WebhookResult) => {
-      if (!settled) resolve(r);
-      settled = true;
-    };
-    const answered = (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      const retryAfter = res.headers['retry-after'];
-      const result: WebhookResult = { status, ...(retryAfter !== undefined ? { retryAfter } : {}), ...(status >= 300 ? { error: `HTTP ${status}` } : {}) };
-      res.on('error', () => undefined); // the status is known: an interrupted body does not change it
-      res.on('end', () => settle(result));
-      res.on('close', () => settle(result));
-      res.resume(); // drain: keeps the connection reusable
-    };
-    const options = { method: 'POST', headers, signal, lookup: outbound.lookup, agent: https ? outbound.httpsAgent : outbound.httpAgent };
-    const req = https ? httpsRequest(url, options, answered) : httpRequest(url, options, answered);
-    req.on('error', (err) => settle(failure(err, target.timeoutMs, signal.aborted)));
-    req.end(body);
-  });
 }
 
 function endSpan(span: Span, status: string, outcome: DeliveryAttempt['outcome'], error: string | undefined): void {
@@ -255,11 +258,4 @@ function endSpan(span: Span, status: string, outcome: DeliveryAttempt['outcome']
   if (/^\d{3}$/.test(status)) span.setAttribute('http.response.status_code', Number(status));
   if (outcome !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: error } : {}) });
   span.end();
-}
-
-function failure(err: unknown, timeoutMs: number, timedOut: boolean): WebhookResult {
-  if (isOutboundBlocked(err)) return { status: 'blocked', error: err.message };
-  const e = err as Error & { code?: string; cause?: { code?: string } };
-  if (timedOut || e.name === 'TimeoutError' || e.name === 'AbortError') return { status: 'timeout', error: `no answer within ${timeoutMs} ms` };
-  return { status: 'network', error: e.code ?? e.cause?.code ?? e.message };
 }

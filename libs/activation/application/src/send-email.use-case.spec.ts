@@ -1,10 +1,19 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { membershipPayload, OutboundAllowList, templateContext, type EmailDestination } from '@mosaic/activation-domain';
+import {
+  bareAddress,
+  EmailRenderError,
+  headerLine,
+  membershipPayload,
+  messageIdFor,
+  OutboundAllowList,
+  renderEmail,
+  templateContext,
+  type EmailDestination,
+} from '@mosaic/activation-domain';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import type { DeliveryDocument } from './documents';
-import { bareAddress, classifySmtpError, EmailRenderError, EmailSender, headerLine, messageIdFor, renderEmail } from './email';
-import { OutboundGuard } from './outbound';
+import { classifySmtpError, OutboundGuard, type DeliveryDocument } from '@mosaic/activation-data-access';
+import { SendEmail } from './send-email.use-case';
 
 const loopbackAllowed = OutboundAllowList.parse('127.0.0.1/32');
 
@@ -36,7 +45,11 @@ describe('headerLine / bareAddress / messageIdFor', () => {
 });
 
 describe('renderEmail', () => {
-  const dest = { subject: 'Hello {{ profile.traits.firstName }} ({{ profile.traits.plan }})', html: '<p>Hi {{ profile.traits.firstName }}, {{ profile.computed.orders.count }} orders</p>', to: '{{ profile.traits.firstName | strip_html }} <{{ profile.traits.email }}>' };
+  const dest = {
+    subject: 'Hello {{ profile.traits.firstName }} ({{ profile.traits.plan }})',
+    html: '<p>Hi {{ profile.traits.firstName }}, {{ profile.computed.orders.count }} orders</p>',
+    to: '{{ profile.traits.firstName | strip_html }} <{{ profile.traits.email }}>',
+  };
 
   it('escapes the HTML body, not the subject, and keeps headers on one line', () => {
     const e = renderEmail(dest, ctx);
@@ -56,7 +69,11 @@ describe('renderEmail', () => {
 
 describe('classifySmtpError', () => {
   it('maps SMTP replies and connection problems to outcomes', () => {
-    expect(classifySmtpError({ responseCode: 550, response: '550 no such user', code: 'EENVELOPE' })).toEqual({ outcome: 'fail', status: '550', error: '550 no such user' });
+    expect(classifySmtpError({ responseCode: 550, response: '550 no such user', code: 'EENVELOPE' })).toEqual({
+      outcome: 'fail',
+      status: '550',
+      error: '550 no such user',
+    });
     expect(classifySmtpError({ responseCode: 451, response: '451 try later', code: 'EENVELOPE' })).toMatchObject({ outcome: 'retry', status: '451' });
     expect(classifySmtpError({ responseCode: 503, response: '503 bad sequence' })).toMatchObject({ outcome: 'retry', status: '503' });
     expect(classifySmtpError({ responseCode: 535, code: 'EAUTH', message: 'Invalid login' })).toMatchObject({ outcome: 'fail', status: '535' });
@@ -67,7 +84,7 @@ describe('classifySmtpError', () => {
   });
 });
 
-describe('EmailSender over SMTP (no link tracking configured)', () => {
+describe('SendEmail over SMTP (no link tracking configured)', () => {
   let server: SMTPServer;
   let port: number;
   const mails: { from: string; to: string[]; raw: string }[] = [];
@@ -99,14 +116,24 @@ describe('EmailSender over SMTP (no link tracking configured)', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  const dest = (): EmailDestination => ({ id: 'dst_1', kind: 'email', name: 'Welcome', enabled: true, smtp: { host: '127.0.0.1', port }, from: 'Shop <news@shop.example.com>', subject: 'Hi {{ profile.traits.firstName }}', html: '<p>{{ profile.traits.firstName }}</p>', to: '{{ profile.traits.email }}' });
+  const dest = (): EmailDestination => ({
+    id: 'dst_1',
+    kind: 'email',
+    name: 'Welcome',
+    enabled: true,
+    smtp: { host: '127.0.0.1', port },
+    from: 'Shop <news@shop.example.com>',
+    subject: 'Hi {{ profile.traits.firstName }}',
+    html: '<p>{{ profile.traits.firstName }}</p>',
+    to: '{{ profile.traits.email }}',
+  });
   const delivery = { _id: 'dlv_test1', membership: JSON.stringify(change) } as DeliveryDocument;
   const payload = membershipPayload(change, { id: 'dlv_test1', profile });
 
   it('sends, logs once that tracking is off, and maps 550 to fail and 451 to retry', async () => {
     const warn = jest.fn();
     if (!loopbackAllowed.ok) throw new Error('bad allow-list');
-    const sender = new EmailSender({ logger: { info: jest.fn(), warn }, timeoutMs: 2_000, outbound: new OutboundGuard(loopbackAllowed.value) });
+    const sender = new SendEmail({ logger: { info: jest.fn(), warn }, timeoutMs: 2_000, outbound: new OutboundGuard(loopbackAllowed.value) });
     try {
       expect(await sender.send(dest(), delivery, payload)).toEqual({ outcome: 'delivered', status: '250' });
       expect(mails).toHaveLength(1);
@@ -127,13 +154,17 @@ describe('EmailSender over SMTP (no link tracking configured)', () => {
   });
 
   it('refuses an SMTP server on a non-public address unless allow-listed: a permanent failure, nothing sent', async () => {
-    const sender = new EmailSender({ timeoutMs: 2_000 });
+    const sender = new SendEmail({ timeoutMs: 2_000 });
     try {
       const before = mails.length;
       const literal = await sender.send(dest(), delivery, payload);
       expect(literal).toMatchObject({ outcome: 'fail', status: 'blocked', error: expect.stringMatching(/127\.0\.0\.1 .*\(loopback\)/) });
       const named = await sender.send({ ...dest(), id: 'dst_2', smtp: { host: 'localhost', port } }, delivery, payload);
-      expect(named).toMatchObject({ outcome: 'fail', status: 'blocked', error: expect.stringMatching(/^localhost resolves to (127\.0\.0\.1|::1) \(loopback\)/) });
+      expect(named).toMatchObject({
+        outcome: 'fail',
+        status: 'blocked',
+        error: expect.stringMatching(/^localhost resolves to (127\.0\.0\.1|::1) \(loopback\)/),
+      });
       expect(mails.length).toBe(before);
     } finally {
       await sender.close();

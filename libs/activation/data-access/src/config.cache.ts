@@ -1,0 +1,71 @@
+/**
+ * Destinations, triggers and experiences as this instance holds them: reloaded from the store on
+ * an interval and after changes made here (so another instance's change shows within the interval).
+ */
+import type { Destination, Experience, Trigger } from '@mosaic/activation-domain';
+import type { DestinationDocument, TriggerDocument } from './documents';
+import type { DestinationsRepository } from './destinations.repository';
+import type { ExperiencesRepository } from './experiences.repository';
+import type { TriggersRepository } from './triggers.repository';
+
+export interface ConfigRepositories {
+  destinations: DestinationsRepository;
+  triggers: TriggersRepository;
+  experiences: ExperiencesRepository;
+}
+
+export class ConfigCache {
+  private triggersList: Trigger[] = [];
+  private experiencesList: Experience[] = [];
+  private destinationsById = new Map<string, Destination>();
+  private loading: Promise<void> | undefined;
+
+  constructor(private readonly repositories: ConfigRepositories) {}
+
+  /** Enabled triggers. */
+  triggers(): readonly Trigger[] {
+    return this.triggersList;
+  }
+
+  destination(id: string): Destination | undefined {
+    return this.destinationsById.get(id);
+  }
+
+  /** Enabled experiences, by id. */
+  experiences(): readonly Experience[] {
+    return this.experiencesList;
+  }
+
+  reload(): Promise<void> {
+    this.loading ??= this.load().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const [triggers, destinations, experiences] = await Promise.all([
+      this.repositories.triggers.listEnabled(),
+      this.repositories.destinations.all(),
+      this.repositories.experiences.listEnabled(),
+    ]);
+    this.experiencesList = experiences.map((e) => JSON.parse(e.json) as Experience);
+    this.triggersList = triggers.map(triggerOf);
+    this.destinationsById = new Map(destinations.map((d) => [d._id, destinationOf(d)]));
+  }
+}
+
+function triggerOf(t: TriggerDocument): Trigger {
+  return {
+    id: t._id,
+    segmentKey: t.segmentKey,
+    on: t.on,
+    destinationId: t.destinationId,
+    ...(t.delaySeconds > 0 ? { delaySeconds: t.delaySeconds } : {}),
+    ...(t.frequencyCap ? { frequencyCap: JSON.parse(t.frequencyCap) as Trigger['frequencyCap'] } : {}),
+  };
+}
+
+function destinationOf(d: DestinationDocument): Destination {
+  return { ...(JSON.parse(d.config) as Destination), id: d._id, name: d.name, enabled: d.enabled };
+}

@@ -1,0 +1,81 @@
+/**
+ * Deliveries (`activation_deliveries`): one per trigger firing, the unit of idempotence, retries
+ * and the delivery log. A delivery is only ever dispatched by the instance owning its partition.
+ */
+import type { Connection, mongo } from 'mongoose';
+import { duplicateOnlyWriteErrors, openDb } from '@mosaic/shared-mongo';
+import { ACTIVATION_COLLECTIONS, type DeliveryAttempt, type DeliveryDocument } from './documents';
+
+export class DeliveriesRepository {
+  constructor(private readonly conn: Connection) {}
+
+  private get collection(): mongo.Collection<DeliveryDocument> {
+    return openDb(this.conn).collection<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries);
+  }
+
+  async findById(id: string): Promise<DeliveryDocument | null> {
+    return (await this.collection.findOne({ _id: id })) as DeliveryDocument | null;
+  }
+
+  /** Inserts deliveries; ids that exist already (a replayed change) are left as they are. Returns the ids inserted. */
+  async insertNew(docs: readonly DeliveryDocument[]): Promise<string[]> {
+    if (docs.length === 0) return [];
+    try {
+      await this.collection.insertMany(docs as DeliveryDocument[], { ordered: false });
+      return docs.map((d) => d._id);
+    } catch (err) {
+      const failed = duplicateOnlyWriteErrors(err);
+      if (failed === undefined) throw err;
+      const dup = new Set(failed);
+      return docs.filter((_, i) => !dup.has(i)).map((d) => d._id);
+    }
+  }
+
+  /** Deliveries of these partitions whose next attempt is due. */
+  async due(partitions: readonly number[], now: Date, limit: number, exclude: ReadonlySet<string>): Promise<DeliveryDocument[]> {
+    if (partitions.length === 0) return [];
+    const docs = (await this.collection
+      .find({ partition: { $in: [...partitions] }, nextAttemptAt: { $ne: null, $lte: now } })
+      .sort({ nextAttemptAt: 1 })
+      .limit(limit + exclude.size)
+      .toArray()) as DeliveryDocument[];
+    return docs.filter((d) => !exclude.has(d._id)).slice(0, limit);
+  }
+
+  /** Records an attempt and the delivery's next state. */
+  async recordAttempt(
+    id: string,
+    attempt: DeliveryAttempt,
+    next: { status: DeliveryDocument['status']; nextAttemptAt: Date | null; attempts: number; deliveredAt?: Date; skipReason?: string },
+  ): Promise<void> {
+    await this.collection.updateOne({ _id: id }, { $set: { ...next, updatedAt: new Date() }, $push: { log: attempt } } as mongo.UpdateFilter<DeliveryDocument>);
+  }
+
+  /** Marks a delivery skipped (no attempt). */
+  async skip(id: string, reason: string): Promise<void> {
+    await this.collection.updateOne({ _id: id }, { $set: { status: 'skipped', skipReason: reason, nextAttemptAt: null, updatedAt: new Date() } });
+  }
+
+  /** How many deliveries of a trigger a profile got since `since` (frequency caps). */
+  async sentSince(triggerId: string, profileId: string, since: Date): Promise<number> {
+    return this.collection.countDocuments({ triggerId, profileId, createdAt: { $gte: since }, status: { $ne: 'skipped' } });
+  }
+
+  /** Dead (or, with `ids`, these) deliveries back to pending, attempts reset. Returns how many. */
+  async replay(filter: { destinationId?: string; ids?: readonly string[] }, now = new Date()): Promise<number> {
+    const q: mongo.Filter<DeliveryDocument> = { status: 'dead' };
+    if (filter.destinationId) q.destinationId = filter.destinationId;
+    if (filter.ids) q._id = { $in: [...filter.ids] };
+    const r = await this.collection.updateMany(q, { $set: { status: 'pending', attempts: 0, nextAttemptAt: now, updatedAt: now } });
+    return r.modifiedCount;
+  }
+
+  async list(q: { destinationId?: string; status?: string; profileId?: string; limit: number; before?: Date }): Promise<DeliveryDocument[]> {
+    const filter: mongo.Filter<DeliveryDocument> = {};
+    if (q.destinationId) filter.destinationId = q.destinationId;
+    if (q.status) filter.status = q.status as DeliveryDocument['status'];
+    if (q.profileId) filter.profileId = q.profileId;
+    if (q.before) filter.createdAt = { $lt: q.before };
+    return (await this.collection.find(filter).sort({ createdAt: -1 }).limit(q.limit).toArray()) as DeliveryDocument[];
+  }
+}
