@@ -27,72 +27,136 @@ export const CATEGORIES: Readonly<Record<CategorySlug, { name: string; blurb: st
   beans: { name: 'Beans', blurb: 'Roasted weekly in small batches.' },
 };
 
+/** A review as `[author, rating, text]`. */
+type ReviewRow = readonly [string, number, string];
+
+/** A product as written in the table below (its category is the table's). */
+type ProductRow = Omit<Product, 'category' | 'reviews'> & { reviews: readonly ReviewRow[] };
+
+function productsOf(category: CategorySlug, rows: readonly ProductRow[]): Product[] {
+  return rows.map(({ reviews, ...row }) => ({ ...row, category, reviews: reviews.map(([author, rating, text]) => ({ author, rating, text })) }));
+}
+
 export const PRODUCTS: readonly Product[] = [
-  {
-    sku: 'CM-100', name: 'BudgetBrew 100', category: 'coffee-machines', price: 49, tier: 'bargain', brand: 'Brewly',
-    summary: 'A no-fuss drip brewer for ten cups, with a keep-warm plate.',
-    reviews: [
-      { author: 'Sam', rating: 4, text: 'Does exactly what it says. Great first machine.' },
-      { author: 'Ines', rating: 3, text: 'Fine coffee, the jug drips a little.' },
-    ],
-  },
-  {
-    sku: 'CM-300', name: 'Classica Pump Espresso', category: 'coffee-machines', price: 189, tier: 'mid', brand: 'Caffè Nonna',
-    summary: '15-bar pump espresso with a steam wand for milk drinks.', video: true,
-    reviews: [
-      { author: 'Marco', rating: 5, text: 'Crema on day one. The steam wand is strong enough for latte art.' },
-      { author: 'Lea', rating: 4, text: 'Small footprint, easy to clean.' },
-    ],
-  },
-  {
-    sku: 'CM-900', name: 'Barista Duo', category: 'coffee-machines', price: 899, tier: 'premium', brand: 'Officina',
-    summary: 'Dual boiler, PID temperature control and a rotary pump: brew and steam at once.', video: true,
-    reviews: [
-      { author: 'Ada', rating: 5, text: 'Temperature stability is superb; shots are consistent all morning.' },
-      { author: 'Grace', rating: 5, text: 'Worth every cent if you drink milk drinks daily.' },
-      { author: 'Tom', rating: 4, text: 'Heavy. Plan the space on your counter.' },
-    ],
-  },
-  {
-    sku: 'CM-1690', name: 'Leva Pro', category: 'coffee-machines', price: 1690, tier: 'premium', brand: 'Officina',
-    summary: 'A spring lever machine: pressure profiling by hand.', video: true,
-    reviews: [{ author: 'Yuki', rating: 5, text: 'Beautiful machine and a joy to use.' }],
-  },
-  {
-    sku: 'CM-2490', name: 'Maestro X', category: 'coffee-machines', price: 2490, tier: 'premium', brand: 'Maestro',
-    summary: 'Saturated group, flow control and a built-in scale.', video: true,
-    reviews: [{ author: 'Noah', rating: 5, text: 'Café quality at home.' }],
-  },
-  {
-    sku: 'GR-39', name: 'Hand Mill', category: 'grinders', price: 39, tier: 'bargain', brand: 'Brewly',
-    summary: 'Ceramic burrs, travels anywhere.',
-    reviews: [{ author: 'Mia', rating: 4, text: 'Takes a minute per cup, tastes great.' }],
-  },
-  {
-    sku: 'GR-129', name: 'Burr 60', category: 'grinders', price: 129, tier: 'mid', brand: 'Caffè Nonna',
-    summary: '60 mm conical burrs with 40 settings from espresso to French press.',
-    reviews: [{ author: 'Jon', rating: 4, text: 'Quiet and consistent.' }],
-  },
-  {
-    sku: 'GR-549', name: 'Flat Pro 64', category: 'grinders', price: 549, tier: 'premium', brand: 'Officina',
-    summary: '64 mm flat burrs, stepless adjustment, single dosing.',
-    reviews: [{ author: 'Ada', rating: 5, text: 'The perfect partner for the Barista Duo.' }],
-  },
-  {
-    sku: 'BN-HOUSE', name: 'House Blend 1 kg', category: 'beans', price: 9.9, tier: 'bargain', brand: 'Mosaic Roasters',
-    summary: 'Chocolate and hazelnut; forgiving in any machine.',
-    reviews: [{ author: 'Sam', rating: 4, text: 'Our daily coffee.' }],
-  },
-  {
-    sku: 'BN-ETH', name: 'Ethiopia Guji 250 g', category: 'beans', price: 14.5, tier: 'mid', brand: 'Mosaic Roasters',
-    summary: 'Bergamot, peach and jasmine. Light roast.',
-    reviews: [{ author: 'Lea', rating: 5, text: 'Like tea, in the best way.' }],
-  },
-  {
-    sku: 'BN-GEISHA', name: 'Panama Geisha 100 g', category: 'beans', price: 38, tier: 'premium', brand: 'Mosaic Roasters',
-    summary: 'A competition coffee: florals, citrus and honey.',
-    reviews: [{ author: 'Grace', rating: 5, text: 'A special-occasion coffee.' }],
-  },
+  ...productsOf('coffee-machines', [
+    {
+      sku: 'CM-100',
+      name: 'BudgetBrew 100',
+      price: 49,
+      tier: 'bargain',
+      brand: 'Brewly',
+      summary: 'A no-fuss drip brewer for ten cups, with a keep-warm plate.',
+      reviews: [
+        ['Sam', 4, 'Does exactly what it says. Great first machine.'],
+        ['Ines', 3, 'Fine coffee, the jug drips a little.'],
+      ],
+    },
+    {
+      sku: 'CM-300',
+      name: 'Classica Pump Espresso',
+      price: 189,
+      tier: 'mid',
+      brand: 'Caffè Nonna',
+      summary: '15-bar pump espresso with a steam wand for milk drinks.',
+      video: true,
+      reviews: [
+        ['Marco', 5, 'Crema on day one. The steam wand is strong enough for latte art.'],
+        ['Lea', 4, 'Small footprint, easy to clean.'],
+      ],
+    },
+    {
+      sku: 'CM-900',
+      name: 'Barista Duo',
+      price: 899,
+      tier: 'premium',
+      brand: 'Officina',
+      summary: 'Dual boiler, PID temperature control and a rotary pump: brew and steam at once.',
+      video: true,
+      reviews: [
+        ['Ada', 5, 'Temperature stability is superb; shots are consistent all morning.'],
+        ['Grace', 5, 'Worth every cent if you drink milk drinks daily.'],
+        ['Tom', 4, 'Heavy. Plan the space on your counter.'],
+      ],
+    },
+    {
+      sku: 'CM-1690',
+      name: 'Leva Pro',
+      price: 1690,
+      tier: 'premium',
+      brand: 'Officina',
+      summary: 'A spring lever machine: pressure profiling by hand.',
+      video: true,
+      reviews: [['Yuki', 5, 'Beautiful machine and a joy to use.']],
+    },
+    {
+      sku: 'CM-2490',
+      name: 'Maestro X',
+      price: 2490,
+      tier: 'premium',
+      brand: 'Maestro',
+      summary: 'Saturated group, flow control and a built-in scale.',
+      video: true,
+      reviews: [['Noah', 5, 'Café quality at home.']],
+    },
+  ]),
+  ...productsOf('grinders', [
+    {
+      sku: 'GR-39',
+      name: 'Hand Mill',
+      price: 39,
+      tier: 'bargain',
+      brand: 'Brewly',
+      summary: 'Ceramic burrs, travels anywhere.',
+      reviews: [['Mia', 4, 'Takes a minute per cup, tastes great.']],
+    },
+    {
+      sku: 'GR-129',
+      name: 'Burr 60',
+      price: 129,
+      tier: 'mid',
+      brand: 'Caffè Nonna',
+      summary: '60 mm conical burrs with 40 settings from espresso to French press.',
+      reviews: [['Jon', 4, 'Quiet and consistent.']],
+    },
+    {
+      sku: 'GR-549',
+      name: 'Flat Pro 64',
+      price: 549,
+      tier: 'premium',
+      brand: 'Officina',
+      summary: '64 mm flat burrs, stepless adjustment, single dosing.',
+      reviews: [['Ada', 5, 'The perfect partner for the Barista Duo.']],
+    },
+  ]),
+  ...productsOf('beans', [
+    {
+      sku: 'BN-HOUSE',
+      name: 'House Blend 1 kg',
+      price: 9.9,
+      tier: 'bargain',
+      brand: 'Mosaic Roasters',
+      summary: 'Chocolate and hazelnut; forgiving in any machine.',
+      reviews: [['Sam', 4, 'Our daily coffee.']],
+    },
+    {
+      sku: 'BN-ETH',
+      name: 'Ethiopia Guji 250 g',
+      price: 14.5,
+      tier: 'mid',
+      brand: 'Mosaic Roasters',
+      summary: 'Bergamot, peach and jasmine. Light roast.',
+      reviews: [['Lea', 5, 'Like tea, in the best way.']],
+    },
+    {
+      sku: 'BN-GEISHA',
+      name: 'Panama Geisha 100 g',
+      price: 38,
+      tier: 'premium',
+      brand: 'Mosaic Roasters',
+      summary: 'A competition coffee: florals, citrus and honey.',
+      reviews: [['Grace', 5, 'A special-occasion coffee.']],
+    },
+  ]),
 ];
 
 export function productBySku(sku: string): Product | undefined {
@@ -109,5 +173,14 @@ export function isCategory(slug: string): slug is CategorySlug {
 
 /** The properties of a product in Segment's E-commerce spec. */
 export function productProperties(p: Product): Record<string, string | number> {
-  return { product_id: p.sku, sku: p.sku, name: p.name, category: CATEGORIES[p.category].name, brand: p.brand, price: p.price, currency: 'EUR', price_tier: p.tier };
+  return {
+    product_id: p.sku,
+    sku: p.sku,
+    name: p.name,
+    category: CATEGORIES[p.category].name,
+    brand: p.brand,
+    price: p.price,
+    currency: 'EUR',
+    price_tier: p.tier,
+  };
 }

@@ -4,11 +4,13 @@
  * autocapture.ts, the page entry point in browser.ts.
  */
 import { campaignFromQuery, landingCampaign, searchReferral } from './campaign';
-import { domainCandidates, normalizeDomain, readCookie, serializeCookie } from './cookie';
-import type { ElementLike, StorageLike, WindowLike } from './dom';
+import { domainCandidates, readCookie, serializeCookie } from './cookie';
+import { fetchDecision, noDecision, slotNames, type DecideRequest, type Decision } from './decide';
+import type { StorageLike, WindowLike } from './dom';
+import { resolveOptions, type ResolvedOptions } from './options';
 import { Outbox, type QueueItem } from './outbox';
 import { pageFields, pageKey } from './page';
-import type { AutocaptureOptions, ConsentPreferences, Json, Message, MessageType, Props, TrackerOptions } from './types';
+import type { ConsentPreferences, Json, Message, MessageType, Props, TrackerOptions } from './types';
 import { isObject, parseJson, uuid } from './util';
 
 export const VERSION = '0.1.0';
@@ -25,46 +27,8 @@ export interface CallOptions {
   anonymousId?: string;
 }
 
-/** What `decide` resolves with. */
-export interface Decision {
-  segments: string[];
-  /** Per slot: `{html}` or `{text}` to show (already rendered into the page), plus whatever the server adds. */
-  slots: Record<string, Props>;
-  /** true when no decision service answered (404) or consent is missing: the page keeps its default content. */
-  fallback?: boolean;
-}
-
-type Resolved = Required<Omit<TrackerOptions, 'autocapture'>> & { autocapture: Required<AutocaptureOptions> };
-
-function resolveOptions(w: WindowLike, o: TrackerOptions, scriptSrc: string): Resolved {
-  const origin = (u: string): string | undefined => {
-    const m = /^(https?:\/\/[^/?#]+)/i.exec(u);
-    return m ? m[1] : undefined;
-  };
-  const host = (u: string | undefined): string | undefined => (u ? (/^https?:\/\//i.test(u) ? u : `https://${u}`).replace(/\/+$/, '') : undefined);
-  const apiHost = host(o.apiHost) || origin(scriptSrc) || origin(w.location.href) || '';
-  const ac = o.autocapture;
-  const on = (k: keyof AutocaptureOptions): boolean => ac !== false && !(isObject(ac) && ac[k] === false);
-  const num = (v: number | undefined, d: number, min: number): number => (typeof v === 'number' && v >= min ? v : d);
-  return {
-    apiHost,
-    activationHost: host(o.activationHost) || apiHost,
-    cookieDomain: normalizeDomain(o.cookieDomain),
-    cookieDays: num(o.cookieDays, 365, 0),
-    requireConsent: !!o.requireConsent,
-    autocapture: { pageviews: on('pageviews'), spa: on('spa'), clicks: on('clicks'), forms: on('forms'), exit: on('exit'), video: on('video') },
-    flushInterval: num(o.flushInterval, 1000, 0),
-    flushAt: num(o.flushAt, 20, 1),
-    maxQueue: num(o.maxQueue, 200, 1),
-    retryBase: num(o.retryBase, 1000, 10),
-    retryMax: num(o.retryMax, 60_000, 10),
-    videoHeartbeat: num(o.videoHeartbeat, 10, 0.1),
-    decideTimeout: num(o.decideTimeout, 2000, 1),
-  };
-}
-
 export class Tracker {
-  readonly o: Resolved;
+  readonly o: ResolvedOptions;
   aid: string;
   uid: string | undefined;
   traits: Props = {};
@@ -325,7 +289,12 @@ export class Tracker {
 
   alias(userId: string | number, previousId?: string | number, options?: CallOptions, callback?: () => void): void {
     if (userId === undefined || userId === null || userId === '') return;
-    this.send('alias', { userId: String(userId), previousId: previousId !== undefined && previousId !== null ? String(previousId) : this.uid || this.aid }, options, callback);
+    this.send(
+      'alias',
+      { userId: String(userId), previousId: previousId !== undefined && previousId !== null ? String(previousId) : this.uid || this.aid },
+      options,
+      callback,
+    );
   }
 
   /** Forgets the visitor: user id, traits and the anonymous id (a new one is made). */
@@ -387,53 +356,21 @@ export class Tracker {
    * lets the decision use the identified user's profile.
    */
   decide(request?: { slots?: string[]; render?: boolean; userHash?: string; [k: string]: unknown }): Promise<Decision> {
-    const w = this.w;
-    const doc = w.document;
-    const r: { slots?: string[]; render?: boolean; userHash?: string } = isObject(request) ? request : {};
-    const elements = doc.querySelectorAll('[data-mosaic-slot]');
-    const slots: string[] = Array.isArray(r.slots) ? r.slots.map(String) : [];
-    if (!Array.isArray(r.slots)) for (let i = 0; i < elements.length; i++) slots.push((elements[i] as ElementLike).getAttribute('data-mosaic-slot') || '');
-    const fallback: Decision = { segments: [], slots: {}, fallback: true };
-    if (!this.allowed) return Promise.resolve(fallback);
+    const r: DecideRequest = isObject(request) ? request : {};
+    const elements = this.w.document.querySelectorAll('[data-mosaic-slot]');
+    const slots = slotNames(r, elements);
+    if (!this.allowed) return Promise.resolve(noDecision());
     // A browser is anonymous to the decision API: the user id goes along only with the userHash
     // the site's server computed for it (identity verification); without it, the anonymous id.
     const verified = typeof r.userHash === 'string' && r.userHash !== '' && this.uid;
-    const body = JSON.stringify({ writeKey: this.writeKey, anonymousId: this.aid, userId: verified ? this.uid : undefined, userHash: verified ? r.userHash : undefined, slots, context: this.context() });
-    const Abort = w.AbortController;
-    const ctl = Abort ? new Abort() : undefined;
-    let timer = 0;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = w.setTimeout(() => {
-        if (ctl) ctl.abort();
-        reject(new Error(`mosaic.decide: no answer within ${this.o.decideTimeout} ms`));
-      }, this.o.decideTimeout);
+    const body = JSON.stringify({
+      writeKey: this.writeKey,
+      anonymousId: this.aid,
+      userId: verified ? this.uid : undefined,
+      userHash: verified ? r.userHash : undefined,
+      slots,
+      context: this.context(),
     });
-    const asked = w.fetch(`${this.o.activationHost}/v1/decide`, { method: 'POST', body, credentials: 'omit', signal: ctl && ctl.signal }).then((res): Promise<Decision> | Decision => {
-      if (res.status === 404) return fallback;
-      if (res.status < 200 || res.status >= 300) throw new Error(`mosaic.decide: HTTP ${res.status}`);
-      return res.json().then((j) => {
-        const d: Decision = { segments: isObject(j) && Array.isArray(j['segments']) ? (j['segments'] as unknown as string[]) : [], slots: isObject(j) && isObject(j['slots']) ? (j['slots'] as unknown as Record<string, Props>) : {} };
-        if (r.render !== false) {
-          for (let i = 0; i < elements.length; i++) {
-            const el = elements[i] as ElementLike;
-            const c = d.slots[el.getAttribute('data-mosaic-slot') || ''];
-            if (!isObject(c)) continue;
-            if (typeof c['html'] === 'string') el.innerHTML = c['html'];
-            else if (typeof c['text'] === 'string') el.textContent = c['text'];
-          }
-        }
-        return d;
-      });
-    });
-    return Promise.race([asked, timeout]).then(
-      (d) => {
-        w.clearTimeout(timer);
-        return d;
-      },
-      (err: unknown) => {
-        w.clearTimeout(timer);
-        throw err instanceof Error ? err : new Error('mosaic.decide: request failed');
-      },
-    );
+    return fetchDecision(this.w, `${this.o.activationHost}/v1/decide`, body, this.o.decideTimeout, r.render !== false ? elements : undefined);
   }
 }
