@@ -1,10 +1,10 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import type { InboundMessage } from '@mosaic/shared-kafka';
+import { KafkaConsumer, type InboundMessage } from '@mosaic/shared-kafka';
 import { ActivationService } from './activation.service';
 
 /** The service's Kafka handlers: one partition's batch of `segments.membership` or `profiles.changes` at a time. */
-@Controller()
+@KafkaConsumer()
 export class ActivationConsumer {
   constructor(@Inject(ActivationService) private readonly service: ActivationService) {}
 

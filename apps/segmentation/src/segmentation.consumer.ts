@@ -1,10 +1,10 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { InboundMessage, KafkaBatchContext } from '@mosaic/shared-kafka';
+import { KafkaConsumer, type InboundMessage, type KafkaBatchContext } from '@mosaic/shared-kafka';
 import { SegmentationService } from './segmentation.service';
 
 /** The service's Kafka handlers: one partition's batch of `profiles.changes` at a time. */
-@Controller()
+@KafkaConsumer()
 export class SegmentationConsumer {
   constructor(@Inject(SegmentationService) private readonly service: SegmentationService) {}
 

@@ -2,7 +2,7 @@
  * Nest integration: a custom transport strategy that feeds `@EventPattern('<topicKey>')`
  * controller methods with whole partition batches from the {@link ConsumerHost}.
  */
-import { Catch, type RpcExceptionFilter } from '@nestjs/common';
+import { Catch, Controller, UseFilters, applyDecorators, type RpcExceptionFilter } from '@nestjs/common';
 import { BaseRpcContext, CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/microservices';
 import { lastValueFrom, throwError, type Observable } from 'rxjs';
 import { TOPIC_SPECS, type TopicKey } from '@mosaic/contracts';
@@ -40,6 +40,16 @@ export class KafkaErrorPassthroughFilter implements RpcExceptionFilter<unknown> 
   catch(exception: unknown): Observable<never> {
     return throwError(() => exception);
   }
+}
+
+/**
+ * The class decorator of a service's Kafka handlers (`<stage>.consumer.ts`): a Nest controller
+ * whose errors reach the ConsumerHost as thrown. The filter sits on the class because a hybrid
+ * app (HTTP + this transport) registers the handlers as soon as `connectMicroservice` is called,
+ * before a global filter could be added to the microservice.
+ */
+export function KafkaConsumer(): ClassDecorator {
+  return applyDecorators(Controller(), UseFilters(new KafkaErrorPassthroughFilter()));
 }
 
 export interface KafkaBatchTransportOptions {

@@ -10,7 +10,7 @@ import type { Kafka } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { TOPIC_SPECS, topicNames, type ServiceName, type TopicKey } from '@mosaic/contracts';
 import { loadConfig, type CommonConfig, type z } from '@mosaic/shared-config';
-import { ConsumerHost, EventProducer, KafkaBatchTransport, KafkaErrorPassthroughFilter, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
+import { ConsumerHost, EventProducer, KafkaBatchTransport, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
 import { connectMongo, pingMongo } from '@mosaic/shared-mongo';
 import { MosaicCoreModule, createRuntime, startHttpService, type HttpServiceOptions, type RunningService, type ServiceRuntime } from './bootstrap';
 
@@ -59,7 +59,15 @@ export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptio
   let host: ConsumerHost | undefined;
   const consumers = (): ConsumerHost => {
     if (!host) {
-      const created = new ConsumerHost({ kafka, config: config.kafka, service: config.service, producer, logger, registry: runtime.metrics, tracing: runtime.tracing });
+      const created = new ConsumerHost({
+        kafka,
+        config: config.kafka,
+        service: config.service,
+        producer,
+        logger,
+        registry: runtime.metrics,
+        tracing: runtime.tracing,
+      });
       host = created;
       runtime.readiness.add({
         name: 'kafka-consumers',
@@ -170,15 +178,15 @@ export async function startService<E extends z.ZodRawShape>(
 }
 
 /**
- * Kafka handlers are Nest controllers: `@EventPattern('<topicKey>')` methods, served by the
- * KafkaBatchTransport over the platform's ConsumerHost (whole partition batches, committed after
- * the handler resolves; errors go back to the host: retries, then the dead-letter topic).
+ * Kafka handlers are Nest controllers: `@EventPattern('<topicKey>')` methods of a class marked
+ * `@KafkaConsumer()`, served by the KafkaBatchTransport over the platform's ConsumerHost (whole
+ * partition batches, committed after the handler resolves; errors go back to the host: retries,
+ * then the dead-letter topic).
  * The platform stops the host on shutdown (after HTTP closes), so the transport does not.
  */
 async function startKafkaHandlers(app: INestApplication, platform: Platform): Promise<void> {
   const transport = new KafkaBatchTransport(() => platform.consumers(), { logger: platform.runtime.logger, stopHostOnClose: false });
-  const microservice = app.connectMicroservice<MicroserviceOptions>({ strategy: transport });
-  microservice.useGlobalFilters(new KafkaErrorPassthroughFilter());
+  app.connectMicroservice<MicroserviceOptions>({ strategy: transport });
   await app.startAllMicroservices();
 }
 
