@@ -28,7 +28,10 @@ beforeAll(async () => {
   });
   url = svc.http.url;
   identity = svc.http.app.get(IdentityService);
-  [tap, dlq] = await Promise.all([TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.eventsResolved), TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.dlqIdentity)]);
+  [tap, dlq] = await Promise.all([
+    TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.eventsResolved),
+    TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.dlqIdentity),
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -41,12 +44,24 @@ afterAll(async () => {
 async function resolve(...fields: RawFields[]): Promise<ReturnType<typeof resolvedEvent>[]> {
   const events = fields.map((f) => rawEvent(f));
   await sendRaw(svc.platform.producer, svc.platform.topics.eventsRaw, events);
-  await waitForMessageIds(tap, events.map((e) => e.messageId));
+  await waitForMessageIds(
+    tap,
+    events.map((e) => e.messageId),
+  );
   return events.map((e) => resolvedEvent(tap, e.messageId));
 }
 
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = admin): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = admin,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -70,7 +85,10 @@ describe('resolution', () => {
   });
 
   it('logging in with a new userId makes the anonymous profile known (nothing to merge)', async () => {
-    const [anon, login] = await resolve({ anonymousId: 'visitor-2' }, { anonymousId: 'visitor-2', userId: 'user-new', traits: { email: 'New.User@Example.com' } });
+    const [anon, login] = await resolve(
+      { anonymousId: 'visitor-2' },
+      { anonymousId: 'visitor-2', userId: 'user-new', traits: { email: 'New.User@Example.com' } },
+    );
     expect(login!.profileId).toBe(anon!.profileId);
     expect(withMessageId(tap, login!.envelope.messageId)).toHaveLength(1);
     expect((login!.envelope.payload as ResolvedEvent).identifiers).toEqual([
@@ -86,10 +104,17 @@ describe('resolution', () => {
     expect(phoneProfile).not.toBe(ada);
     const [login] = await resolve({ anonymousId: 'ada-phone', userId: 'ada' });
     expect(login!.profileId).toBe(ada);
-    const notices = decodedResolved(tap).filter((r) => r.envelope.payload.kind === 'merge' && (r.envelope.payload as MergeNotice).triggeringMessageId === login!.envelope.messageId);
+    const notices = decodedResolved(tap).filter(
+      (r) => r.envelope.payload.kind === 'merge' && (r.envelope.payload as MergeNotice).triggeringMessageId === login!.envelope.messageId,
+    );
     expect(notices).toHaveLength(1);
     const notice = notices[0]!;
-    expect(notice.envelope.payload).toMatchObject({ kind: 'merge', survivorId: ada, loserId: phoneProfile, movedIdentifiers: [{ type: 'anonymousId', value: 'ada-phone' }] });
+    expect(notice.envelope.payload).toMatchObject({
+      kind: 'merge',
+      survivorId: ada,
+      loserId: phoneProfile,
+      movedIdentifiers: [{ type: 'anonymousId', value: 'ada-phone' }],
+    });
     expect(notice.envelope.messageId).toBe(`merge:${login!.envelope.messageId}:${phoneProfile}`);
     expect(notice.msg.key).toBe(ada);
     expect(notice.msg.headers['correlationId']).toBe(`corr-${login!.envelope.messageId}`);
@@ -100,9 +125,17 @@ describe('resolution', () => {
     expect(later!.profileId).toBe(ada);
     const merged = await api('GET', `/v1/profiles/${phoneProfile}`);
     expect(merged.status).toBe(200);
-    expect(merged.json).toMatchObject({ requestedId: phoneProfile, profileId: ada, redirected: true, path: [phoneProfile, ada], requested: { status: 'merged', mergedInto: ada } });
+    expect(merged.json).toMatchObject({
+      requestedId: phoneProfile,
+      profileId: ada,
+      redirected: true,
+      path: [phoneProfile, ada],
+      requested: { status: 'merged', mergedInto: ada },
+    });
     const survivor = await api('GET', `/v1/profiles/${ada}`);
-    expect((survivor.json['profile'] as { mergeHistory: { profileId: string }[] }).mergeHistory).toEqual([expect.objectContaining({ profileId: phoneProfile, messageId: login!.envelope.messageId })]);
+    expect((survivor.json['profile'] as { mergeHistory: { profileId: string }[] }).mergeHistory).toEqual([
+      expect.objectContaining({ profileId: phoneProfile, messageId: login!.envelope.messageId }),
+    ]);
     const audit = await api('GET', `/v1/profiles/${phoneProfile}/audit`);
     expect((audit.json['records'] as { kind: string; rule: string }[]).map((r) => r.kind)).toEqual(['merge', 'created']);
   });
@@ -111,7 +144,11 @@ describe('resolution', () => {
     const [second] = await resolve({ anonymousId: 'ada-desk', userId: 'bob' });
     bob = second!.profileId;
     expect(bob).not.toBe(ada);
-    expect(decodedResolved(tap).filter((r) => r.envelope.payload.kind === 'merge' && (r.envelope.payload as MergeNotice).triggeringMessageId === second!.envelope.messageId)).toHaveLength(0);
+    expect(
+      decodedResolved(tap).filter(
+        (r) => r.envelope.payload.kind === 'merge' && (r.envelope.payload as MergeNotice).triggeringMessageId === second!.envelope.messageId,
+      ),
+    ).toHaveLength(0);
     expect((second!.envelope.payload as ResolvedEvent).identifiers).toEqual([
       { type: 'userId', value: 'bob' },
       { type: 'anonymousId', value: 'ada-desk' },
@@ -119,9 +156,18 @@ describe('resolution', () => {
     const lookup = await api('GET', '/v1/identities/anonymousId/ada-desk');
     expect(lookup.json).toMatchObject({ profileId: bob, record: { movedFrom: ada, movedBy: second!.envelope.messageId } });
     expect((await api('GET', '/v1/identities/userId/ada')).json['profileId']).toBe(ada);
-    const audit = (await api('GET', `/v1/profiles/${bob}/audit`)).json['records'] as { kind: string; rule: string; triggeringMessageId: string; details: Record<string, unknown> }[];
+    const audit = (await api('GET', `/v1/profiles/${bob}/audit`)).json['records'] as {
+      kind: string;
+      rule: string;
+      triggeringMessageId: string;
+      details: Record<string, unknown>;
+    }[];
     const moved = audit.find((r) => r.kind === 'moved');
-    expect(moved).toMatchObject({ rule: 'limit:userId', triggeringMessageId: second!.envelope.messageId, details: { fromProfileId: ada, toProfileId: bob, identifier: { type: 'anonymousId', value: 'ada-desk' } } });
+    expect(moved).toMatchObject({
+      rule: 'limit:userId',
+      triggeringMessageId: second!.envelope.messageId,
+      details: { fromProfileId: ada, toProfileId: bob, identifier: { type: 'anonymousId', value: 'ada-desk' } },
+    });
     expect(audit.some((r) => r.kind === 'refused' && r.rule === 'limit:userId')).toBe(true);
     // Ada's own audit names the move too (her cookie left).
     expect(((await api('GET', `/v1/profiles/${ada}/audit`)).json['records'] as { kind: string }[]).some((r) => r.kind === 'moved')).toBe(true);
@@ -130,9 +176,12 @@ describe('resolution', () => {
   });
 
   it('replay: the same raw messages again resolve to the same profiles, re-emit identical notices, and change nothing in the graph', async () => {
-    const before = await identity.store.readGraph();
+    const before = await identity.repository.readGraph();
     const noticesBefore = decodedResolved(tap).filter((r) => r.envelope.payload.kind === 'merge');
-    const originals = tap.messages.map((m) => decodeMessage(Schemas.resolved, m.value)).filter((e) => e.payload.kind === 'event').map((e) => (e.payload as ResolvedEvent).event);
+    const originals = tap.messages
+      .map((m) => decodeMessage(Schemas.resolved, m.value))
+      .filter((e) => e.payload.kind === 'event')
+      .map((e) => (e.payload as ResolvedEvent).event);
     const count = tap.messages.length;
     await sendRaw(svc.platform.producer, svc.platform.topics.eventsRaw, originals);
     await tap.waitFor((msgs) => msgs.length >= count + originals.length + noticesBefore.length);
@@ -150,7 +199,7 @@ describe('resolution', () => {
       expect(n.envelope.payload).toEqual(first.envelope.payload);
       expect(n.msg.key).toBe(first.msg.key);
     }
-    expect(await identity.store.readGraph()).toEqual(before);
+    expect(await identity.repository.readGraph()).toEqual(before);
     expect(checkGraphInvariants(before, DEFAULT_IDENTITY_RULES, { quiescent: true, strictRedirects: true })).toEqual([]);
   });
 
@@ -167,7 +216,9 @@ describe('resolution', () => {
     expect(unresolvable.error.message).toMatch(/anonymousId "anonymous": blocked/);
     expect(unresolvable.error.message).toMatch(/userId "undefined": blocked/);
     expect(unresolvable).toMatchObject({ service: 'identity', sourceTopic: svc.platform.topics.eventsRaw, key: 'anonymous' });
-    expect(dlq.messages.find((m) => decodeMessage(Schemas.deadLetter, m.value).payload.error.name === 'UnresolvableEventError')!.headers['correlationId']).toBe(`corr-${blocked.messageId}`);
+    expect(dlq.messages.find((m) => decodeMessage(Schemas.deadLetter, m.value).payload.error.name === 'UnresolvableEventError')!.headers['correlationId']).toBe(
+      `corr-${blocked.messageId}`,
+    );
     expect(letters.find((l) => l.error.name === 'ContractViolationError')).toMatchObject({ key: 'garbage' });
     expect(withMessageId(tap, blocked.messageId)).toHaveLength(0);
   });
@@ -182,7 +233,11 @@ describe('admin API', () => {
   it('looks identifiers up (normalising email and phone) and answers 400/404 clearly', async () => {
     const email = await api('GET', `/v1/identities/email/${encodeURIComponent('  ADA@Example.COM ')}`);
     expect(email.status).toBe(200);
-    expect(email.json).toMatchObject({ identifier: { type: 'email', value: 'ada@example.com' }, profileId: ada, record: { profileId: ada, version: expect.any(Number) } });
+    expect(email.json).toMatchObject({
+      identifier: { type: 'email', value: 'ada@example.com' },
+      profileId: ada,
+      record: { profileId: ada, version: expect.any(Number) },
+    });
     const unknown = await api('GET', '/v1/identities/userId/nobody');
     expect(unknown.status).toBe(404);
     expect(errorOf(unknown).message).toBe('identifier userId:nobody is not known');
@@ -197,7 +252,15 @@ describe('admin API', () => {
   });
 
   it('looks up named external ids (type external:<name> in the path)', async () => {
-    const [event] = await resolve({ anonymousId: 'visitor-crm', context: { externalIds: [{ id: 'CRM-77', type: 'crm_id', collection: 'users', encoding: 'none' }, { id: 'acme', type: 'account', collection: 'accounts', encoding: 'none' }] } });
+    const [event] = await resolve({
+      anonymousId: 'visitor-crm',
+      context: {
+        externalIds: [
+          { id: 'CRM-77', type: 'crm_id', collection: 'users', encoding: 'none' },
+          { id: 'acme', type: 'account', collection: 'accounts', encoding: 'none' },
+        ],
+      },
+    });
     expect((event!.envelope.payload as ResolvedEvent).identifiers).toEqual([
       { type: 'external:crm_id', value: 'CRM-77' },
       { type: 'anonymousId', value: 'visitor-crm' },
@@ -229,10 +292,20 @@ describe('admin API', () => {
   });
 
   it('split: the new profile takes the identifiers and their future events; notices keyed by both profiles; idempotent per key; audit keeps the lineage', async () => {
-    const res = await api('POST', `/v1/profiles/${ada}/split`, { identifiers: [{ type: 'anonymousId', value: 'ada-phone' }], reason: 'the phone is her son’s' }, { ...admin, 'Idempotency-Key': 'split-it-1' });
+    const res = await api(
+      'POST',
+      `/v1/profiles/${ada}/split`,
+      { identifiers: [{ type: 'anonymousId', value: 'ada-phone' }], reason: 'the phone is her son’s' },
+      { ...admin, 'Idempotency-Key': 'split-it-1' },
+    );
     expect(res.status).toBe(201);
     const created = res.json['newProfileId'] as string;
-    expect(res.json).toMatchObject({ operationId: 'split:split-it-1', fromProfileId: ada, identifiers: [{ type: 'anonymousId', value: 'ada-phone' }], alreadyApplied: false });
+    expect(res.json).toMatchObject({
+      operationId: 'split:split-it-1',
+      fromProfileId: ada,
+      identifiers: [{ type: 'anonymousId', value: 'ada-phone' }],
+      alreadyApplied: false,
+    });
     expect(created).toMatch(/^p_/);
     await waitForMessageIds(tap, ['split:split-it-1:new', 'split:split-it-1:from']);
     const [toNew] = withMessageId(tap, 'split:split-it-1:new');
@@ -240,7 +313,13 @@ describe('admin API', () => {
     expect(toNew!.msg.key).toBe(created);
     expect(toFrom!.msg.key).toBe(ada);
     expect(toFrom!.envelope.payload).toEqual(toNew!.envelope.payload);
-    expect(toFrom!.envelope.payload as SplitNotice).toMatchObject({ kind: 'split', fromProfileId: ada, newProfileId: created, identifiers: [{ type: 'anonymousId', value: 'ada-phone' }], reason: 'the phone is her son’s' });
+    expect(toFrom!.envelope.payload as SplitNotice).toMatchObject({
+      kind: 'split',
+      fromProfileId: ada,
+      newProfileId: created,
+      identifiers: [{ type: 'anonymousId', value: 'ada-phone' }],
+      reason: 'the phone is her son’s',
+    });
 
     expect((await api('GET', '/v1/identities/anonymousId/ada-phone')).json['profileId']).toBe(created);
     const [next] = await resolve({ anonymousId: 'ada-phone' });
@@ -248,14 +327,19 @@ describe('admin API', () => {
     const [stillAda] = await resolve({ userId: 'ada' });
     expect(stillAda!.profileId).toBe(ada);
 
-    const again = await api('POST', `/v1/profiles/${ada}/split`, { identifiers: [{ type: 'anonymousId', value: 'ada-phone' }], reason: 'the phone is her son’s' }, { ...admin, 'Idempotency-Key': 'split-it-1' });
+    const again = await api(
+      'POST',
+      `/v1/profiles/${ada}/split`,
+      { identifiers: [{ type: 'anonymousId', value: 'ada-phone' }], reason: 'the phone is her son’s' },
+      { ...admin, 'Idempotency-Key': 'split-it-1' },
+    );
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ newProfileId: created, alreadyApplied: true });
     const newProfile = await api('GET', `/v1/profiles/${created}`);
     expect(newProfile.json['profile']).toMatchObject({ splitFrom: { profileId: ada, operationId: 'split:split-it-1' } });
     const audit = (await api('GET', `/v1/profiles/${created}/audit`)).json['records'] as { kind: string }[];
     expect(audit.map((r) => r.kind).sort()).toEqual(['created', 'split']);
-    expect(checkGraphInvariants(await identity.store.readGraph(), DEFAULT_IDENTITY_RULES, { quiescent: true })).toEqual([]);
+    expect(checkGraphInvariants(await identity.repository.readGraph(), DEFAULT_IDENTITY_RULES, { quiescent: true })).toEqual([]);
   });
 
   it('split errors: 404 unknown profile, 409 merged profile, 400 naming the path for the rest', async () => {
@@ -267,12 +351,23 @@ describe('admin API', () => {
     const foreign = await post(ada, { identifiers: [{ type: 'userId', value: 'bob' }] });
     expect(foreign.status).toBe(400);
     expect(errorOf(foreign).details).toEqual([{ path: 'identifiers[0]', message: `userId:bob does not belong to profile ${ada}` }]);
-    const everything = await post(bob, { identifiers: [{ type: 'userId', value: 'bob' }, { type: 'anonymousId', value: 'ada-desk' }] });
+    const everything = await post(bob, {
+      identifiers: [
+        { type: 'userId', value: 'bob' },
+        { type: 'anonymousId', value: 'ada-desk' },
+      ],
+    });
     expect(everything.status).toBe(400);
     expect(errorOf(everything).message).toMatch(/at least one must stay/);
     const empty = await post(ada, { identifiers: [] });
     expect(errorOf(empty).details).toEqual([{ path: 'identifiers', message: expect.stringMatching(/at least one/) }]);
-    const badEntry = await post(ada, { identifiers: [{ type: 'cookie', value: 'x' }, { type: 'email', value: 'nope' }], extra: 1 });
+    const badEntry = await post(ada, {
+      identifiers: [
+        { type: 'cookie', value: 'x' },
+        { type: 'email', value: 'nope' },
+      ],
+      extra: 1,
+    });
     expect(badEntry.status).toBe(400);
     expect(errorOf(badEntry).details!.map((d) => d.path)).toEqual(['extra', 'identifiers[0].type', 'identifiers[1]']);
     expect((await post(ada, [1, 2])).status).toBe(400);
@@ -285,12 +380,21 @@ describe('admin API', () => {
     expect(initial.json).toMatchObject({ version: 0, source: 'default', rules: { types: { userId: { limit: 1, priority: 1 } } } });
     const bad = await api('PUT', '/v1/rules', { types: { email: { limit: 0 }, fax: {} }, blocked: { patterns: ['(a+)+$'] } });
     expect(bad.status).toBe(400);
-    expect(errorOf(bad).details!.map((d) => d.path).sort()).toEqual(['blocked.patterns[0]', 'types.email.limit', 'types.fax']);
+    expect(
+      errorOf(bad)
+        .details!.map((d) => d.path)
+        .sort(),
+    ).toEqual(['blocked.patterns[0]', 'types.email.limit', 'types.fax']);
     expect(errorOf(bad).message).toMatch(/types\.email\.limit: must be between 1 and 10000/);
     expect((await api('PUT', '/v1/rules', [1])).status).toBe(400);
     const ok = await api('PUT', '/v1/rules', { blocked: { values: ['', 'anonymous', 'null', 'undefined', 'test-user'] } });
     expect(ok.status).toBe(200);
-    expect(ok.json).toMatchObject({ version: 1, source: 'stored', updatedBy: 'admin-api', rules: { blocked: { values: ['', 'anonymous', 'null', 'undefined', 'test-user'] } } });
+    expect(ok.json).toMatchObject({
+      version: 1,
+      source: 'stored',
+      updatedBy: 'admin-api',
+      rules: { blocked: { values: ['', 'anonymous', 'null', 'undefined', 'test-user'] } },
+    });
     expect((await api('GET', '/v1/rules')).json['version']).toBe(1);
     const [event] = await resolve({ anonymousId: 'visitor-rules', userId: 'test-user' });
     expect((event!.envelope.payload as ResolvedEvent).identifiers).toEqual([{ type: 'anonymousId', value: 'visitor-rules' }]);
@@ -299,7 +403,9 @@ describe('admin API', () => {
 
   it('serves OpenAPI, readiness (consumer included) and the identity metrics', async () => {
     const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/identities/{type}/{value}', '/v1/profiles/{id}', '/v1/profiles/{id}/audit', '/v1/profiles/{id}/split', '/v1/rules']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/identities/{type}/{value}', '/v1/profiles/{id}', '/v1/profiles/{id}/audit', '/v1/profiles/{id}/split', '/v1/rules']),
+    );
     const ready = await waitFor(async () => {
       const r = await fetch(`${url}/ready`);
       return r.status === 200 ? ((await r.json()) as { checks: { name: string; ok: boolean }[] }) : null;

@@ -1,84 +1,91 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { Schemas, type SplitNotice } from '@mosaic/contracts';
+import { randomInt } from 'node:crypto';
 import {
-  MAX_REDIRECT_HOPS,
-  createProfileIdGenerator,
-  identifierKey,
-  isValidIdentifierType,
-  normalizeEmail,
-  normalizePhone,
-  type Identifier,
-  type IdentifierRecord,
-  type ProfileRecord,
-  type RuleError,
-  type SplitPlan,
-} from '@mosaic/identity-domain';
-import { BatchResolver, ExpirySweeper, IdentifierCache, MongoIdentityStore, RulesRepository, runSplitOperation } from '@mosaic/identity-data-access';
-import { detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
+  BatchResolver,
+  ExpirySweepJob,
+  FindLiveProfile,
+  ListProfileAudit,
+  LookUpIdentifier,
+  ResolveEventBatch,
+  SplitProfile,
+} from '@mosaic/identity-application';
+import { createProfileIdGenerator, identifierKey, type SplitPlan } from '@mosaic/identity-domain';
+import { IdentifierCache, MongoIdentityRepository, RulesRepository } from '@mosaic/identity-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
-import { produceMessage } from '@mosaic/shared-kafka';
+import type { Logger } from '@mosaic/shared-logging';
+import { detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
 import type { Platform } from '@mosaic/shared-service';
 import type { IdentityEnv } from './identity.config';
 import { identityMetrics, type IdentityMetrics } from './identity.metrics';
-import { ResolutionConsumer } from './resolution.consumer';
-import { RulesHolder } from './rules.holder';
+import { resolutionObserver } from './resolution.observer';
+import { RulesCache } from './rules.cache';
 
-export type NormalizeIdentifierResult = { ok: true; identifier: Identifier } | { ok: false; message: string };
-
-/** Normalises an identifier given by an admin the way extraction does (email lower-cased, phone to E.164, others trimmed). */
-export function normalizeIdentifier(type: unknown, value: unknown): NormalizeIdentifierResult {
-  if (typeof type !== 'string' || !isValidIdentifierType(type)) return { ok: false, message: 'unknown identifier type (userId, email, phone, anonymousId, external:<name>)' };
-  if (typeof value !== 'string' || value.trim() === '') return { ok: false, message: 'must be a non-empty string' };
-  if (type === 'email') {
-    const r = normalizeEmail(value);
-    return r.ok ? { ok: true, identifier: { type, value: r.value } } : { ok: false, message: r.reason };
-  }
-  if (type === 'phone') {
-    const r = normalizePhone(value);
-    return r.ok ? { ok: true, identifier: { type, value: r.value } } : { ok: false, message: r.reason };
-  }
-  return { ok: true, identifier: { type, value: value.trim() } };
-}
-
-export type ChainResolution = { state: 'live'; profile: ProfileRecord; path: string[]; requested: ProfileRecord } | { state: 'missing'; missingId: string; path: string[]; requested?: ProfileRecord };
-
-export type SplitResult = { ok: true; plan: SplitPlan } | { ok: false; status: 400 | 404 | 409; errors: RuleError[] };
+type Config = CommonConfig & { own: IdentityEnv };
 
 /**
- * The identity service, assembled: the MongoDB store (compare-and-set mode detected), the
- * rules, the per-instance cache and batch resolver, the `events.raw` consumer, the expiry
- * sweep, and what the admin API needs. Created once per process (`IdentityModule`).
+ * The identity service, assembled (wiring only): the MongoDB repository (compare-and-set mode
+ * detected), the rules, the per-instance cache and batch resolver, the use cases the consumer
+ * and the admin API call, and the expiry sweep job. Created once per process (`IdentityModule`).
  */
 export class IdentityService {
   readonly metrics: IdentityMetrics;
-  readonly store: MongoIdentityStore;
-  readonly rules: RulesHolder;
-  readonly resolver: BatchResolver;
+  readonly repository: MongoIdentityRepository;
+  readonly rules: RulesCache;
   readonly cache: IdentifierCache;
-  private readonly newProfileId = createProfileIdGenerator({ now: Date.now, random: () => randomInt(0, 2 ** 32) / 2 ** 32 });
-  private readonly sweeper: ExpirySweeper;
+  readonly resolver: BatchResolver;
+  readonly resolveEventBatch: ResolveEventBatch;
+  readonly splitProfile: SplitProfile;
+  readonly findLiveProfile: FindLiveProfile;
+  readonly lookUpIdentifier: LookUpIdentifier;
+  readonly listProfileAudit: ListProfileAudit;
+  readonly sweepJob: ExpirySweepJob;
 
   private constructor(
     readonly platform: Platform,
-    readonly config: CommonConfig & { own: IdentityEnv },
+    readonly config: Config,
     readonly server: ServerProfile,
     readonly cas: CasMode,
   ) {
     const own = config.own;
     const logger = platform.runtime.logger;
+    const newProfileId = createProfileIdGenerator({ now: Date.now, random: () => randomInt(0, 2 ** 32) / 2 ** 32 });
     this.metrics = identityMetrics(platform.runtime.metrics);
-    this.store = new MongoIdentityStore(platform.mongo, { cas, pointReads: server.pointReads, ticketLeaseMs: own.IDENTITY_TICKET_LEASE_MS, instanceId: config.instanceId });
-    this.rules = new RulesHolder(new RulesRepository(this.store), logger, (loaded) => this.metrics.rulesVersion.set(loaded.version));
+    this.repository = new MongoIdentityRepository(platform.mongo, {
+      cas,
+      pointReads: server.pointReads,
+      ticketLeaseMs: own.IDENTITY_TICKET_LEASE_MS,
+      instanceId: config.instanceId,
+    });
+    this.rules = new RulesCache(new RulesRepository(this.repository), logger, (loaded) => this.metrics.rulesVersion.set(loaded.version));
     this.cache = new IdentifierCache(own.IDENTITY_CACHE_MAX_ENTRIES);
     this.resolver = new BatchResolver({
-      store: this.store,
+      store: this.repository,
       cache: this.cache,
-      newProfileId: this.newProfileId,
+      newProfileId,
       maxAttempts: own.IDENTITY_MAX_ATTEMPTS,
       processedTtlMs: own.IDENTITY_PROCESSED_TTL_DAYS * 86_400_000,
     });
-    this.sweeper = new ExpirySweeper({
-      store: this.store,
+    this.resolveEventBatch = new ResolveEventBatch({
+      resolver: this.resolver,
+      rules: this.rules,
+      producer: platform.producer,
+      topics: platform.topics,
+      observer: resolutionObserver(this.metrics, logger),
+    });
+    this.splitProfile = new SplitProfile({
+      repository: this.repository,
+      cache: this.cache,
+      rules: this.rules,
+      producer: platform.producer,
+      topics: platform.topics,
+      newProfileId,
+      maxAttempts: own.IDENTITY_MAX_ATTEMPTS,
+      onSplit: (plan, operationId) => this.observeSplit(plan, operationId, logger),
+    });
+    this.findLiveProfile = new FindLiveProfile(this.repository);
+    this.lookUpIdentifier = new LookUpIdentifier(this.repository, this.findLiveProfile);
+    this.listProfileAudit = new ListProfileAudit(this.repository);
+    this.sweepJob = new ExpirySweepJob({
+      repository: this.repository,
       intervalMs: own.IDENTITY_SWEEP_INTERVAL_SECONDS * 1000,
       onSwept: (r, ms) => {
         this.metrics.swept.inc({ what: 'redirects' }, r.redirects);
@@ -90,100 +97,56 @@ export class IdentityService {
     });
   }
 
-  /** Connects everything and registers the consumer (the platform starts it once HTTP is up). */
-  static async start(platform: Platform, config: CommonConfig & { own: IdentityEnv }): Promise<IdentityService> {
+  /** Connects the repository, loads the rules and starts the periodic work; the `events.raw` consumer (IdentityConsumer) starts once HTTP is up. */
+  static async start(platform: Platform, config: Config): Promise<IdentityService> {
+    const logger = platform.runtime.logger;
     const server = await detectServerProfile(platform.mongo);
     const mode = config.own.IDENTITY_STORE_CAS === 'auto' ? server.cas : config.own.IDENTITY_STORE_CAS;
     const service = new IdentityService(platform, config, server, mode);
     if (server.ferretdb && mode === 'native') {
-      platform.runtime.logger.warn({ server: server.version }, 'IDENTITY_STORE_CAS=native on FerretDB: its conditional writes are not atomic under concurrency; concurrent instances can corrupt the graph (use auto or ticket)');
+      logger.warn(
+        { server: server.version },
+        'IDENTITY_STORE_CAS=native on FerretDB: its conditional writes are not atomic under concurrency; concurrent instances can corrupt the graph (use auto or ticket)',
+      );
     }
-    await service.store.ensureIndexes();
+    await service.repository.ensureIndexes();
     const rules = await service.rules.init();
-    platform.runtime.logger.info({ server: server.version, cas: mode, pointReads: server.pointReads, rulesVersion: rules.version, rulesSource: rules.source, cacheMaxEntries: service.cache.maxEntries }, 'identity store ready');
-    const consumer = new ResolutionConsumer({
-      resolver: service.resolver,
-      rules: service.rules,
-      producer: platform.producer,
-      topics: platform.topics,
-      metrics: service.metrics,
-      logger: platform.runtime.logger,
-    });
-    platform.consumers().register({ topic: 'eventsRaw', handler: consumer.handle });
+    logger.info(
+      {
+        server: server.version,
+        cas: mode,
+        pointReads: server.pointReads,
+        rulesVersion: rules.version,
+        rulesSource: rules.source,
+        cacheMaxEntries: service.cache.maxEntries,
+      },
+      'identity store ready',
+    );
     service.rules.startPolling(config.own.IDENTITY_RULES_REFRESH_SECONDS * 1000);
-    service.sweeper.start();
-    // Hooks run in reverse order, after the consumers (registered first) have drained.
+    service.sweepJob.start();
+    // Hooks run in reverse order: the consumer host's (added when the Kafka handlers connect, after this) drains first.
     platform.onShutdown(async () => {
       await service.rules.stop();
-      await service.sweeper.stop();
+      await service.sweepJob.stop();
     });
     return service;
   }
 
-  /** One sweep now (tests, tools). */
-  sweepNow(): ReturnType<ExpirySweeper['runOnce']> {
-    return this.sweeper.runOnce();
-  }
-
-  /** Follows `mergedInto` from `profileId` (fresh reads). */
-  async resolveChain(profileId: string): Promise<ChainResolution> {
-    const path: string[] = [];
-    let requested: ProfileRecord | undefined;
-    let id = profileId;
-    for (let hops = 0; hops <= MAX_REDIRECT_HOPS && !path.includes(id); hops += 1) {
-      path.push(id);
-      const [profile] = await this.store.getProfiles([id]);
-      if (!profile) return { state: 'missing', missingId: id, path, ...(requested ? { requested } : {}) };
-      requested ??= profile;
-      if (profile.status !== 'merged' || profile.mergedInto === undefined) return { state: 'live', profile, path, requested };
-      id = profile.mergedInto;
-    }
-    return { state: 'missing', missingId: id, path, ...(requested ? { requested } : {}) };
-  }
-
-  async lookupIdentifier(identifier: Identifier): Promise<{ record: IdentifierRecord; chain: ChainResolution } | null> {
-    const [record] = await this.store.getIdentifiers([identifierKey(identifier)]);
-    if (!record) return null;
-    return { record, chain: await this.resolveChain(record.profileId) };
-  }
-
-  /**
-   * Splits `identifiers` off `profileId` into a new profile (see `runSplitOperation`): the
-   * SplitNotice is produced keyed by the new profile before any identifier is handed over, and
-   * keyed by the source once the split is complete. `operationId` makes retries idempotent.
-   */
-  async split(profileId: string, identifiers: Identifier[], reason: string, idempotencyKey?: string): Promise<SplitResult> {
-    const operationId = `split:${idempotencyKey ?? randomUUID()}`;
-    const rules = this.rules.current().rules;
-    const produce = async (plan: SplitPlan, key: string, suffix: string): Promise<void> => {
-      await produceMessage(this.platform.producer, this.platform.topics.eventsResolved, Schemas.resolved, plan.notice as SplitNotice, {
-        key,
-        producer: 'identity',
-        correlationId: operationId,
-        messageId: `${operationId}:${suffix}`,
-      });
-    };
-    const outcome = await runSplitOperation(this.store, { profileId, identifiers, reason, operationId }, {
-      rules,
-      now: () => new Date(),
-      newProfileId: this.newProfileId,
-      maxAttempts: this.config.own.IDENTITY_MAX_ATTEMPTS,
-      announce: (plan) => produce(plan, plan.newProfileId, 'new'),
-    });
-    if (!outcome.ok) {
-      const notFound = outcome.errors.some((e) => e.path === 'profileId' && e.message === 'profile not found');
-      const conflict = outcome.conflict === true || outcome.errors.some((e) => e.path === 'profileId');
-      return { ok: false, status: notFound ? 404 : conflict ? 409 : 400, errors: outcome.errors };
-    }
-    const { plan } = outcome;
-    await this.store.appendAudit(plan.audit);
-    for (const id of plan.identifiers) this.cache.delete(identifierKey(id));
-    await produce(plan, plan.fromProfileId, 'from');
+  private observeSplit(plan: SplitPlan, operationId: string, logger: Logger): void {
     if (!plan.alreadyApplied) {
       this.metrics.splits.inc();
       this.metrics.created.inc();
     }
-    this.platform.runtime.logger.info({ operationId, correlationId: operationId, fromProfileId: plan.fromProfileId, newProfileId: plan.newProfileId, identifiers: plan.identifiers.map(identifierKey), alreadyApplied: plan.alreadyApplied }, 'profile split');
-    return { ok: true, plan };
+    logger.info(
+      {
+        operationId,
+        correlationId: operationId,
+        fromProfileId: plan.fromProfileId,
+        newProfileId: plan.newProfileId,
+        identifiers: plan.identifiers.map(identifierKey),
+        alreadyApplied: plan.alreadyApplied,
+      },
+      'profile split',
+    );
   }
 }

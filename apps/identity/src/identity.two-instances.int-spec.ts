@@ -62,7 +62,8 @@ function population(n: number): { people: Person[]; events: { event: RawEvent; k
 
 function liveEnd(profiles: Map<string, ProfileRecord>, id: string): string | undefined {
   let current = profiles.get(id);
-  for (let hops = 0; current && current.status === 'merged' && hops < 40; hops += 1) current = current.mergedInto ? profiles.get(current.mergedInto) : undefined;
+  for (let hops = 0; current && current.status === 'merged' && hops < 40; hops += 1)
+    current = current.mergedInto ? profiles.get(current.mergedInto) : undefined;
   return current?.status === 'active' ? current._id : undefined;
 }
 
@@ -78,13 +79,21 @@ it('two instances converge to one profile per person (invariants hold, precision
   const topics = a.platform.topics;
   tap = await TopicTap.start(testInfra().kafkaBrokers, topics.eventsResolved);
   // Both instances own partitions before anything is produced.
-  await waitFor(() => [a!, b!].every((s) => (s.platform.consumers().health().topics[0]?.assignedPartitions.length ?? 0) > 0), { timeoutMs: 30_000, message: 'both instances assigned' });
+  await waitFor(() => [a!, b!].every((s) => (s.platform.consumers().health().topics[0]?.assignedPartitions.length ?? 0) > 0), {
+    timeoutMs: 30_000,
+    message: 'both instances assigned',
+  });
 
   const { people, events, laptop } = population(24);
   for (let i = 0; i < events.length; i += 20) {
     const chunk = events.slice(i, i + 20);
     const keys = new Map(chunk.map((c) => [c.event.messageId, c.key]));
-    await sendRaw(a.platform.producer, topics.eventsRaw, chunk.map((c) => c.event), (e) => keys.get(e.messageId) as string);
+    await sendRaw(
+      a.platform.producer,
+      topics.eventsRaw,
+      chunk.map((c) => c.event),
+      (e) => keys.get(e.messageId) as string,
+    );
   }
   const ids = events.map((e) => e.event.messageId);
   await tap.waitFor((msgs) => {
@@ -101,7 +110,7 @@ it('two instances converge to one profile per person (invariants hold, precision
   expect((await resolvedBy(a)) + (await resolvedBy(b))).toBe(events.length);
 
   const identityA = a.http.app.get(IdentityService);
-  const graph = await identityA.store.readGraph();
+  const graph = await identityA.repository.readGraph();
   expect(checkGraphInvariants(graph, DEFAULT_IDENTITY_RULES, { quiescent: true, strictRedirects: true })).toEqual([]);
 
   // Ground truth: every identifier of a person leads to one live profile, a different one per person.
@@ -136,7 +145,9 @@ it('two instances converge to one profile per person (invariants hold, precision
   // Every resolved event's profile leads (through redirects) to its person's profile.
   const profiles = new Map(graph.profiles.map((p) => [p._id, p]));
   const personOfMessage = new Map<string, number>();
-  events.forEach((e) => personOfMessage.set(e.event.messageId, Number(/^tw(\d+)-/.exec(e.event.messageId)?.[1] ?? (e.event.userId === people[1]!.userId ? 1 : 0))));
+  events.forEach((e) =>
+    personOfMessage.set(e.event.messageId, Number(/^tw(\d+)-/.exec(e.event.messageId)?.[1] ?? (e.event.userId === people[1]!.userId ? 1 : 0))),
+  );
   const resolvedBefore = decodedResolved(tap);
   for (const r of resolvedBefore) {
     if (r.envelope.payload.kind !== 'event') continue;
@@ -178,6 +189,6 @@ it('two instances converge to one profile per person (invariants hold, precision
     expect(copies[1]!.msg.key).toBe(copies[0]!.msg.key);
     expect(copies[1]!.envelope.payload).toEqual(copies[0]!.envelope.payload);
   }
-  const after = await a.http.app.get(IdentityService).store.readGraph();
+  const after = await a.http.app.get(IdentityService).repository.readGraph();
   expect(after).toEqual(graph);
 });

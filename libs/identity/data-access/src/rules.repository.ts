@@ -5,7 +5,7 @@
  * the domain's defaults.
  */
 import { IdentityRulesError, parseIdentityRules, type IdentityRules, type RuleError } from '@mosaic/identity-domain';
-import type { MongoIdentityStore } from './mongo-identity-store';
+import type { MongoIdentityRepository } from './mongo-identity.repository';
 
 export const RULES_DOCUMENT_ID = 'current';
 
@@ -25,14 +25,22 @@ export interface LoadedRules {
 export type SaveRulesResult = { ok: true; loaded: LoadedRules } | { ok: false; errors: RuleError[] };
 
 export class RulesRepository {
-  constructor(private readonly store: MongoIdentityStore) {}
+  constructor(private readonly store: MongoIdentityRepository) {}
 
   /** The current rules. Throws `IdentityRulesError` when the stored document no longer validates (e.g. after a code change). */
   async load(): Promise<LoadedRules> {
     const doc = await this.store.rules.findOne({ _id: RULES_DOCUMENT_ID });
     if (!doc) return { stamp: '0', rules: parseOrThrow(undefined), input: null, version: 0, updatedAt: null, updatedBy: null, source: 'default' };
     const input: unknown = JSON.parse(doc.json);
-    return { stamp: `${doc.version}@${doc.updatedAt.getTime()}`, rules: parseOrThrow(input), input, version: doc.version, updatedAt: doc.updatedAt.toISOString(), updatedBy: doc.updatedBy, source: 'stored' };
+    return {
+      stamp: `${doc.version}@${doc.updatedAt.getTime()}`,
+      rules: parseOrThrow(input),
+      input,
+      version: doc.version,
+      updatedAt: doc.updatedAt.toISOString(),
+      updatedBy: doc.updatedBy,
+      source: 'stored',
+    };
   }
 
   /**
@@ -56,7 +64,18 @@ export class RulesRepository {
       { upsert: true, returnDocument: 'after' },
     );
     const version = doc?.version ?? 1;
-    return { ok: true, loaded: { stamp: `${version}@${now.getTime()}`, rules: parsed.rules, input: input ?? {}, version, updatedAt: now.toISOString(), updatedBy, source: 'stored' } };
+    return {
+      ok: true,
+      loaded: {
+        stamp: `${version}@${now.getTime()}`,
+        rules: parsed.rules,
+        input: input ?? {},
+        version,
+        updatedAt: now.toISOString(),
+        updatedBy,
+        source: 'stored',
+      },
+    };
   }
 }
 

@@ -25,14 +25,7 @@
  * previous id as an `anonymousId` when neither is known (it is a pre-signup id, the common
  * case). Alias events otherwise follow the same rules (limits, priorities, protection).
  */
-import {
-  externalType,
-  identifierKey,
-  type Identifier,
-  MAX_IDENTIFIER_VALUE_LENGTH,
-  normalizeEmail,
-  normalizePhone,
-} from './identifier';
+import { externalType, identifierKey, type Identifier, MAX_IDENTIFIER_VALUE_LENGTH, normalizeEmail, normalizePhone } from './identifier';
 import { compileRules, type CompiledRules, type IdentityRules } from './rules';
 
 /** The fields of an event identity needs; `RawEvent` (contracts) is assignable to it. */
@@ -79,41 +72,55 @@ export interface ExtractedIdentifiers {
 /** Extracts the identifiers of `event` under `rules`. Pure; see the file comment. */
 export function extractIdentifiers(event: IdentityEventInput, rules: IdentityRules): ExtractedIdentifiers {
   const compiled = compileRules(rules);
-  const found = new Map<string, Identifier>();
-  const dropped: DroppedIdentifier[] = [];
-  const aliases: AliasCandidates[] = [];
-
-  const accept = (source: string, id: Identifier): void => {
-    const blocked = compiled.blockedReason(id.type, id.value);
-    if (blocked !== undefined) {
-      dropped.push({ source, type: id.type, value: preview(id.value), reason: 'blocked', detail: blocked });
-      return;
-    }
-    found.set(identifierKey(id), id);
-  };
-
+  const x = new Extraction(compiled);
   for (const field of ['anonymousId', 'userId'] as const) {
     const raw = event[field];
     if (raw === undefined || raw === null) continue;
-    const value = readId(raw, field, field, dropped);
-    if (value !== undefined) accept(field, { type: field, value });
+    const value = readId(raw, field, field, x.dropped);
+    if (value !== undefined) x.accept(field, { type: field, value });
   }
+  if (event.type === 'alias' && event.previousId !== undefined && event.previousId !== null) readAlias(x, event.previousId);
+  const { emailSources, phoneSources } = contactSources(event, compiled);
+  for (const [source, raw] of emailSources) readEmail(x, source, raw);
+  for (const [source, raw] of phoneSources) readPhone(x, source, raw);
+  readExternalIds(x, asRecord(event.context)?.['externalIds']);
+  return { identifiers: sortByPriority([...x.found.values()], compiled), aliases: x.aliases, dropped: x.dropped };
+}
 
-  if (event.type === 'alias' && event.previousId !== undefined && event.previousId !== null) {
-    const value = readId(event.previousId, 'previousId', 'previousId', dropped);
-    if (value !== undefined) {
-      const candidates: Identifier[] = [];
-      const reasons: string[] = [];
-      for (const type of ['userId', 'anonymousId']) {
-        const blocked = compiled.blockedReason(type, value);
-        if (blocked === undefined) candidates.push({ type, value });
-        else reasons.push(blocked);
-      }
-      if (candidates.length > 0) aliases.push({ source: 'previousId', value, candidates });
-      else dropped.push({ source: 'previousId', type: 'previousId', value: preview(value), reason: 'blocked', detail: reasons.join('; ') });
+/** What one extraction has found and dropped so far. */
+class Extraction {
+  readonly found = new Map<string, Identifier>();
+  readonly dropped: DroppedIdentifier[] = [];
+  readonly aliases: AliasCandidates[] = [];
+
+  constructor(readonly compiled: CompiledRules) {}
+
+  accept(source: string, id: Identifier): void {
+    const blocked = this.compiled.blockedReason(id.type, id.value);
+    if (blocked !== undefined) {
+      this.dropped.push({ source, type: id.type, value: preview(id.value), reason: 'blocked', detail: blocked });
+      return;
     }
+    this.found.set(identifierKey(id), id);
   }
+}
 
+function readAlias(x: Extraction, previousId: unknown): void {
+  const value = readId(previousId, 'previousId', 'previousId', x.dropped);
+  if (value === undefined) return;
+  const candidates: Identifier[] = [];
+  const reasons: string[] = [];
+  for (const type of ['userId', 'anonymousId']) {
+    const blocked = x.compiled.blockedReason(type, value);
+    if (blocked === undefined) candidates.push({ type, value });
+    else reasons.push(blocked);
+  }
+  if (candidates.length > 0) x.aliases.push({ source: 'previousId', value, candidates });
+  else x.dropped.push({ source: 'previousId', type: 'previousId', value: preview(value), reason: 'blocked', detail: reasons.join('; ') });
+}
+
+/** Where emails and phones are read from for this event (see the table in the file comment). */
+function contactSources(event: IdentityEventInput, compiled: CompiledRules): { emailSources: [string, unknown][]; phoneSources: [string, unknown][] } {
   const traits = asRecord(event.traits);
   const contextTraits = asRecord(asRecord(event.context)?.['traits']);
   const properties = asRecord(event.properties);
@@ -130,55 +137,76 @@ export function extractIdentifiers(event: IdentityEventInput, rules: IdentityRul
   if (event.type === 'track' && properties && typeof event.event === 'string' && compiled.isEmailEvent(event.event)) {
     emailSources.push(['properties.email', properties['email']]);
   }
-  for (const [source, raw] of emailSources) {
-    if (raw === undefined || raw === null) continue;
-    if (typeof raw !== 'string') {
-      dropped.push({ source, type: 'email', value: preview(raw), reason: 'invalid', detail: 'email must be a string' });
-      continue;
-    }
-    const email = normalizeEmail(raw);
-    if (email.ok) accept(source, { type: 'email', value: email.value });
-    else dropped.push({ source, type: 'email', value: preview(raw), reason: 'invalid', detail: email.reason });
-  }
-  for (const [source, raw] of phoneSources) {
-    if (raw === undefined || raw === null) continue;
-    if (typeof raw !== 'string' && !(typeof raw === 'number' && Number.isFinite(raw))) {
-      dropped.push({ source, type: 'phone', value: preview(raw), reason: 'invalid', detail: 'phone must be a string' });
-      continue;
-    }
-    const phone = normalizePhone(String(raw));
-    if (phone.ok) accept(source, { type: 'phone', value: phone.value });
-    else dropped.push({ source, type: 'phone', value: preview(raw), reason: 'invalid', detail: phone.reason });
-  }
+  return { emailSources, phoneSources };
+}
 
-  const externalIds = asRecord(event.context)?.['externalIds'];
+function readEmail(x: Extraction, source: string, raw: unknown): void {
+  if (raw === undefined || raw === null) return;
+  if (typeof raw !== 'string') {
+    x.dropped.push({ source, type: 'email', value: preview(raw), reason: 'invalid', detail: 'email must be a string' });
+    return;
+  }
+  const email = normalizeEmail(raw);
+  if (email.ok) x.accept(source, { type: 'email', value: email.value });
+  else x.dropped.push({ source, type: 'email', value: preview(raw), reason: 'invalid', detail: email.reason });
+}
+
+function readPhone(x: Extraction, source: string, raw: unknown): void {
+  if (raw === undefined || raw === null) return;
+  if (typeof raw !== 'string' && !(typeof raw === 'number' && Number.isFinite(raw))) {
+    x.dropped.push({ source, type: 'phone', value: preview(raw), reason: 'invalid', detail: 'phone must be a string' });
+    return;
+  }
+  const phone = normalizePhone(String(raw));
+  if (phone.ok) x.accept(source, { type: 'phone', value: phone.value });
+  else x.dropped.push({ source, type: 'phone', value: preview(raw), reason: 'invalid', detail: phone.reason });
+}
+
+function readExternalIds(x: Extraction, externalIds: unknown): void {
   if (Array.isArray(externalIds)) {
-    externalIds.forEach((entry, i) => {
-      const path = `context.externalIds[${i}]`;
-      const record = asRecord(entry);
-      if (!record) {
-        dropped.push({ source: path, type: 'external:?', value: preview(entry), reason: 'invalid', detail: 'external id must be an object' });
-        return;
-      }
-      const rawType = record['type'];
-      const type = typeof rawType === 'string' ? externalType(rawType) : undefined;
-      if (type === undefined) {
-        dropped.push({ source: `${path}.type`, type: 'external:?', value: preview(rawType), reason: 'invalid', detail: 'external id type must be a name of letters, digits, _, - or . (at most 55 characters)' });
-        return;
-      }
-      const collection = record['collection'];
-      if (collection !== undefined && collection !== null && collection !== 'users') {
-        dropped.push({ source: `${path}.collection`, type, value: preview(record['id']), reason: 'ignored', detail: `collection ${JSON.stringify(collection)} does not identify a person (only "users" does)` });
-        return;
-      }
-      const value = readId(record['id'], `${path}.id`, type, dropped);
-      if (value !== undefined) accept(`${path}.id`, { type, value });
-    });
+    externalIds.forEach((entry, i) => readExternalId(x, entry, `context.externalIds[${i}]`));
   } else if (externalIds !== undefined && externalIds !== null) {
-    dropped.push({ source: 'context.externalIds', type: 'external:?', value: preview(externalIds), reason: 'invalid', detail: 'externalIds must be an array' });
+    x.dropped.push({
+      source: 'context.externalIds',
+      type: 'external:?',
+      value: preview(externalIds),
+      reason: 'invalid',
+      detail: 'externalIds must be an array',
+    });
   }
+}
 
-  return { identifiers: sortByPriority([...found.values()], compiled), aliases, dropped };
+function readExternalId(x: Extraction, entry: unknown, path: string): void {
+  const record = asRecord(entry);
+  if (!record) {
+    x.dropped.push({ source: path, type: 'external:?', value: preview(entry), reason: 'invalid', detail: 'external id must be an object' });
+    return;
+  }
+  const rawType = record['type'];
+  const type = typeof rawType === 'string' ? externalType(rawType) : undefined;
+  if (type === undefined) {
+    x.dropped.push({
+      source: `${path}.type`,
+      type: 'external:?',
+      value: preview(rawType),
+      reason: 'invalid',
+      detail: 'external id type must be a name of letters, digits, _, - or . (at most 55 characters)',
+    });
+    return;
+  }
+  const collection = record['collection'];
+  if (collection !== undefined && collection !== null && collection !== 'users') {
+    x.dropped.push({
+      source: `${path}.collection`,
+      type,
+      value: preview(record['id']),
+      reason: 'ignored',
+      detail: `collection ${JSON.stringify(collection)} does not identify a person (only "users" does)`,
+    });
+    return;
+  }
+  const value = readId(record['id'], `${path}.id`, type, x.dropped);
+  if (value !== undefined) x.accept(`${path}.id`, { type, value });
 }
 
 /** Every graph key the planner needs looked up for this extraction (identifiers and alias candidates). */

@@ -29,44 +29,40 @@ export async function loadResolutionView(
   /** Profiles an earlier attempt of this message wrote (re-plan after a conflict): analysed and tidied too. */
   extraProfileIds: readonly string[] = [],
 ): Promise<GraphView> {
-  const identifiers = new Map<string, IdentifierRecord>();
-  const profiles = new Map<string, ProfileRecord>();
-  const requestedKeys = new Set<string>();
-  const requestedProfiles = new Set<string>();
+  const load = new ResolutionViewLoad(reader, keys, messageId, extraProfileIds);
+  await load.readEventPointers();
+  await load.revalidate();
+  const live = new Map(load.liveProfiles().map((profile) => [profile._id, profile]));
+  await load.readRelated(live);
+  const completedMessages = await load.completedMessages(live);
+  return { identifiers: load.identifiers, profiles: load.profiles, completedMessages };
+}
 
-  const fetchKeys = async (wanted: Iterable<string>, force = false): Promise<void> => {
-    const missing = [...new Set(wanted)].filter((k) => force || !requestedKeys.has(k));
-    if (missing.length === 0) return;
-    for (const k of missing) {
-      requestedKeys.add(k);
-      identifiers.delete(k);
-    }
-    for (const record of await reader.getIdentifiers(missing)) identifiers.set(record._id, record);
-  };
-  const fetchProfiles = async (wanted: Iterable<string>, force = false): Promise<void> => {
-    let frontier = [...new Set(wanted)].filter((id) => force || !requestedProfiles.has(id));
-    for (let round = 0; frontier.length > 0 && round <= MAX_REDIRECT_HOPS; round += 1) {
-      for (const id of frontier) requestedProfiles.add(id);
-      const found = await reader.getProfiles(frontier);
-      for (const profile of found) profiles.set(profile._id, profile);
-      frontier = [...new Set(found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined).map((p) => p.mergedInto as string))].filter(
-        (id) => !requestedProfiles.has(id),
-      );
-    }
-  };
-  const liveEnd = (id: string): ProfileRecord | undefined => {
-    let profile = profiles.get(id);
-    for (let hops = 0; profile && profile.status === 'merged' && hops < MAX_REDIRECT_HOPS; hops += 1) {
-      profile = profile.mergedInto === undefined ? undefined : profiles.get(profile.mergedInto);
-    }
-    return profile && profile.status !== 'merged' ? profile : undefined;
-  };
+/** One `loadResolutionView`: what has been read so far, and the reads it makes. */
+class ResolutionViewLoad {
+  readonly identifiers = new Map<string, IdentifierRecord>();
+  readonly profiles = new Map<string, ProfileRecord>();
+  private readonly requestedKeys = new Set<string>();
+  private readonly requestedProfiles = new Set<string>();
+  private ownMoveSources: string[] = [];
 
-  await fetchKeys(keys);
-  // Also: the sources of this message's own moves (a crash between the pointer write and the
-  // source's commit leaves a release entry there), and the profiles of an earlier attempt.
-  const ownMoveSources = [...identifiers.values()].filter((r) => r.movedBy === messageId && r.movedFrom !== undefined).map((r) => r.movedFrom as string);
-  await fetchProfiles([...[...identifiers.values()].map((r) => r.profileId), ...ownMoveSources, ...extraProfileIds]);
+  constructor(
+    private readonly reader: IdentityGraphReader & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>,
+    private readonly keys: readonly string[],
+    private readonly messageId: string,
+    private readonly extraProfileIds: readonly string[],
+  ) {}
+
+  /** Round 1: the event's pointers, the profiles they lead to, and those profiles' redirect chains. */
+  async readEventPointers(): Promise<void> {
+    await this.fetchKeys(this.keys);
+    // Also: the sources of this message's own moves (a crash between the pointer write and the
+    // source's commit leaves a release entry there), and the profiles of an earlier attempt.
+    this.ownMoveSources = [...this.identifiers.values()]
+      .filter((r) => r.movedBy === this.messageId && r.movedFrom !== undefined)
+      .map((r) => r.movedFrom as string);
+    await this.fetchProfiles([...this.pointedProfiles(), ...this.ownMoveSources, ...this.extraProfileIds]);
+  }
 
   // Reads are not one snapshot: a pointer read before a move completed leads to a profile
   // read after it, which no longer lists the identifier, or lists it again only as a new
@@ -85,65 +81,114 @@ export async function loadResolutionView(
   // the profile and let it through a merge over its type's limit. Re-read those pointers too:
   // the re-read comes after the profile read, so it sees every acquisition whose claim had
   // already been cleared from the listing.
-  const liveProfiles = (): ProfileRecord[] => {
-    const found = new Map<string, ProfileRecord>();
-    for (const id of [...[...identifiers.values()].map((r) => r.profileId), ...ownMoveSources, ...extraProfileIds]) {
-      const profile = liveEnd(id);
-      if (profile) found.set(profile._id, profile);
+  async revalidate(): Promise<void> {
+    for (let round = 0; round < MAX_VIEW_REVALIDATIONS; round += 1) {
+      const suspicious = this.suspiciousKeys();
+      if (suspicious.length === 0) break;
+      const before = new Map(suspicious.map((key) => [key, this.identifiers.get(key)?.version]));
+      await this.fetchKeys(suspicious, true);
+      // Unchanged: the profile was read between two reads of the same pointer, so they agree.
+      if (suspicious.every((key) => this.identifiers.get(key)?.version === before.get(key))) break;
+      await this.fetchProfiles(
+        suspicious.map((key) => this.identifiers.get(key)?.profileId).filter((id): id is string => id !== undefined),
+        true,
+      );
     }
-    return [...found.values()];
-  };
-  for (let round = 0; round < MAX_VIEW_REVALIDATIONS; round += 1) {
+  }
+
+  /** The event's keys whose pointer may disagree with its profile or with a profile acquiring it (see revalidate). */
+  private suspiciousKeys(): string[] {
     const acquiredBy = new Map<string, string[]>();
-    for (const profile of liveProfiles()) {
+    for (const profile of this.liveProfiles()) {
       for (const claim of profile.pending) {
         if (claim.kind !== 'acquire') continue;
         const key = identifierKey(claim);
         acquiredBy.set(key, [...(acquiredBy.get(key) ?? []), profile._id]);
       }
     }
-    const suspicious = keys.filter((key) => {
-      const record = identifiers.get(key);
-      const owner = record ? liveEnd(record.profileId) : undefined;
+    return this.keys.filter((key) => {
+      const record = this.identifiers.get(key);
+      const owner = record ? this.liveEnd(record.profileId) : undefined;
       if ((acquiredBy.get(key) ?? []).some((id) => id !== owner?._id)) return true;
       if (owner === undefined) return false;
       const listed = owner.identifiers.some((id) => identifierKey(id) === key);
       const acquiring = owner.pending.some((c) => c.kind === 'acquire' && identifierKey(c) === key);
       return !listed || acquiring;
     });
-    if (suspicious.length === 0) break;
-    const before = new Map(suspicious.map((key) => [key, identifiers.get(key)?.version]));
-    await fetchKeys(suspicious, true);
-    // Unchanged: the profile was read between two reads of the same pointer, so they agree.
-    if (suspicious.every((key) => identifiers.get(key)?.version === before.get(key))) break;
-    await fetchProfiles(suspicious.map((key) => identifiers.get(key)?.profileId).filter((id): id is string => id !== undefined), true);
   }
 
-  const live = new Map(liveProfiles().map((profile) => [profile._id, profile]));
-  const pendingKeys: string[] = [];
-  const related: string[] = [];
-  for (const profile of live.values()) {
-    for (const claim of profile.pending) pendingKeys.push(identifierKey(claim));
-    for (const intent of profile.merging) related.push(intent.profileId);
-    for (const entry of profile.mergedFrom) if (entry.messageId === messageId) related.push(entry.profileId);
+  /** Round 2: the pointers of live profiles' pending claims, the profiles of their merge intents and of this message's merges. */
+  async readRelated(live: Map<string, ProfileRecord>): Promise<void> {
+    const pendingKeys: string[] = [];
+    const related: string[] = [];
+    for (const profile of live.values()) {
+      for (const claim of profile.pending) pendingKeys.push(identifierKey(claim));
+      for (const intent of profile.merging) related.push(intent.profileId);
+      for (const entry of profile.mergedFrom) if (entry.messageId === this.messageId) related.push(entry.profileId);
+    }
+    await this.fetchKeys(pendingKeys);
+    await this.fetchProfiles([...related, ...this.pointedProfiles()]);
   }
-  await fetchKeys(pendingKeys);
-  await fetchProfiles([...related, ...[...identifiers.values()].map((r) => r.profileId)]);
 
-  // Claims and intents of messages that completed are leftovers of crashed attempts.
-  const completedMessages = new Set<string>();
-  if (reader.getProcessed) {
+  /** Round 3: claims and intents of messages that completed are leftovers of crashed attempts. */
+  async completedMessages(live: Map<string, ProfileRecord>): Promise<Set<string>> {
+    const completed = new Set<string>();
+    if (!this.reader.getProcessed) return completed;
     const others = new Set<string>();
     for (const profile of live.values()) {
       for (const claim of profile.pending) others.add(claim.messageId);
       for (const intent of profile.merging) others.add(intent.messageId);
     }
-    others.delete(messageId);
-    const getProcessed = reader.getProcessed.bind(reader);
+    others.delete(this.messageId);
+    const getProcessed = this.reader.getProcessed.bind(this.reader);
     const records = await Promise.all([...others].map(async (id) => [id, await getProcessed(id)] as const));
-    for (const [id, record] of records) if (record !== null) completedMessages.add(id);
+    for (const [id, record] of records) if (record !== null) completed.add(id);
+    return completed;
   }
-  return { identifiers, profiles, completedMessages };
+
+  /** The live profiles the event's pointers, its own move sources and the extra profiles lead to. */
+  liveProfiles(): ProfileRecord[] {
+    const found = new Map<string, ProfileRecord>();
+    for (const id of [...this.pointedProfiles(), ...this.ownMoveSources, ...this.extraProfileIds]) {
+      const profile = this.liveEnd(id);
+      if (profile) found.set(profile._id, profile);
+    }
+    return [...found.values()];
+  }
+
+  private pointedProfiles(): string[] {
+    return [...this.identifiers.values()].map((r) => r.profileId);
+  }
+
+  private liveEnd(id: string): ProfileRecord | undefined {
+    let profile = this.profiles.get(id);
+    for (let hops = 0; profile && profile.status === 'merged' && hops < MAX_REDIRECT_HOPS; hops += 1) {
+      profile = profile.mergedInto === undefined ? undefined : this.profiles.get(profile.mergedInto);
+    }
+    return profile && profile.status !== 'merged' ? profile : undefined;
+  }
+
+  private async fetchKeys(wanted: Iterable<string>, force = false): Promise<void> {
+    const missing = [...new Set(wanted)].filter((k) => force || !this.requestedKeys.has(k));
+    if (missing.length === 0) return;
+    for (const k of missing) {
+      this.requestedKeys.add(k);
+      this.identifiers.delete(k);
+    }
+    for (const record of await this.reader.getIdentifiers(missing)) this.identifiers.set(record._id, record);
+  }
+
+  private async fetchProfiles(wanted: Iterable<string>, force = false): Promise<void> {
+    let frontier = [...new Set(wanted)].filter((id) => force || !this.requestedProfiles.has(id));
+    for (let round = 0; frontier.length > 0 && round <= MAX_REDIRECT_HOPS; round += 1) {
+      for (const id of frontier) this.requestedProfiles.add(id);
+      const found = await this.reader.getProfiles(frontier);
+      for (const profile of found) this.profiles.set(profile._id, profile);
+      frontier = [...new Set(found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined).map((p) => p.mergedInto as string))].filter(
+        (id) => !this.requestedProfiles.has(id),
+      );
+    }
+  }
 }
 
 /** The view of one profile for admin operations (split): the profile, its chain, the identity documents of everything it lists or has pending, and the profiles its claims name (`peer`). */

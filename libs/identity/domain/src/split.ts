@@ -20,7 +20,7 @@
  */
 import { applyPlan } from './apply';
 import { canonicalIdentifiers, identifierKey, isValidIdentifierType, type Identifier } from './identifier';
-import { analyseProfile, ownershipOf, resolveProfile } from './graph-view';
+import { analyseProfile, ownershipOf, resolveProfile, type Ownership, type ProfileAnalysis } from './graph-view';
 import { loadProfileView } from './loader';
 import type { AuditRecord, GraphView, GraphWrite, PendingClaim, ProfileRecord, SplitNoticePayload } from './model';
 import type { IdentityGraphStore, ProcessedMessageStore } from './ports';
@@ -56,10 +56,71 @@ export interface SplitPlan {
 export type SplitPlanResult = { ok: true; plan: SplitPlan } | { ok: false; errors: RuleError[] };
 
 export function planSplit(input: PlanSplitInput): SplitPlanResult {
-  const { view, operationId: op } = input;
-  const at = input.now.toISOString();
-  const errors: RuleError[] = [];
+  const { requested, seen, errors } = validateRequest(input);
+  const profile = input.view.profiles.get(input.profileId);
+  const profileError = profile ? mergedProfileError(input.view, profile) : { path: 'profileId', message: 'profile not found' };
+  if (profileError) return { ok: false, errors: [...errors, profileError] };
+  if (errors.length > 0 || !profile) return { ok: false, errors };
 
+  const analysis = analyseProfile(input.view, profile, {
+    messageId: input.operationId,
+    nowMs: input.now.getTime(),
+    pendingClaimTtlMs: input.rules.pendingClaimTtlMs,
+  });
+  if (analysis.reserved.size > 0 || analysis.releasing.size > 0 || analysis.intents.length > 0) {
+    return { ok: false, errors: [{ path: 'profileId', message: 'another operation is in progress on this profile: retry shortly' }] };
+  }
+  const attempt = previousAttempt(input, profile, requested);
+  const selection = identifiersToMove(input.view, analysis, requested, seen, attempt.done);
+  if (!selection.ok) return selection;
+  const { toMove } = selection;
+
+  const ctx: SplitContext = {
+    op: input.operationId,
+    at: input.now.toISOString(),
+    view: input.view,
+    profile,
+    analysis,
+    target: attempt.target,
+    newProfileId: attempt.targetId ?? input.newProfileId(),
+    toMove,
+  };
+  const identifiers = canonicalIdentifiers(requested);
+  const notice: SplitNoticePayload = {
+    kind: 'split',
+    fromProfileId: profile._id,
+    newProfileId: ctx.newProfileId,
+    identifiers,
+    reason: input.reason,
+    at: ctx.target?.splitFrom?.at ?? ctx.at,
+  };
+  const audit = splitAudit(ctx, notice);
+  const alreadyApplied = toMove.length === 0 && !analysis.dirty && ctx.target !== undefined && !ctx.target.pending.some((p) => p.messageId === ctx.op);
+  const writes = alreadyApplied ? [] : splitWrites(ctx);
+  return {
+    ok: true,
+    plan: { operationId: ctx.op, fromProfileId: profile._id, newProfileId: ctx.newProfileId, identifiers, writes, audit, notice, alreadyApplied },
+  };
+}
+
+/** What the steps of a split plan share once the request is valid. */
+interface SplitContext {
+  op: string;
+  at: string;
+  view: GraphView;
+  /** The live profile split. */
+  profile: ProfileRecord;
+  analysis: ProfileAnalysis;
+  /** The new profile of a previous attempt of this operation, if any. */
+  target: ProfileRecord | undefined;
+  newProfileId: string;
+  /** The identifiers still to move (a previous attempt may have moved some). */
+  toMove: Identifier[];
+}
+
+/** The requested identifiers (valid, de-duplicated) and the request's errors by path. */
+function validateRequest(input: PlanSplitInput): { requested: Identifier[]; seen: Set<string>; errors: RuleError[] } {
+  const errors: RuleError[] = [];
   if (!Array.isArray(input.identifiers) || input.identifiers.length === 0) {
     errors.push({ path: 'identifiers', message: 'name at least one identifier to split off' });
   }
@@ -82,24 +143,29 @@ export function planSplit(input: PlanSplitInput): SplitPlanResult {
     seen.add(key);
     requested.push({ type: id.type, value: id.value });
   });
-  if (typeof input.reason !== 'string' || input.reason.trim() === '') errors.push({ path: 'reason', message: 'say why (it goes into the audit and the notice)' });
+  if (typeof input.reason !== 'string' || input.reason.trim() === '')
+    errors.push({ path: 'reason', message: 'say why (it goes into the audit and the notice)' });
+  return { requested, seen, errors };
+}
 
-  const profile = view.profiles.get(input.profileId);
-  if (!profile) {
-    errors.push({ path: 'profileId', message: 'profile not found' });
-    return { ok: false, errors };
-  }
-  if (profile.status === 'merged') {
-    const resolved = resolveProfile(view, profile._id);
-    const survivor = resolved.state === 'live' ? resolved.profile._id : profile.mergedInto;
-    errors.push({ path: 'profileId', message: `profile was merged into ${survivor}: split that profile` });
-    return { ok: false, errors };
-  }
-  if (errors.length > 0) return { ok: false, errors };
+/** A merged profile cannot be split: its survivor can. */
+function mergedProfileError(view: GraphView, profile: ProfileRecord): RuleError | undefined {
+  if (profile.status !== 'merged') return undefined;
+  const resolved = resolveProfile(view, profile._id);
+  const survivor = resolved.state === 'live' ? resolved.profile._id : profile.mergedInto;
+  return { path: 'profileId', message: `profile was merged into ${survivor}: split that profile` };
+}
 
-  // A previous attempt of this operation: its new profile is named by the source's release
-  // entries (written first) or owns identifiers already moved.
-  let target: ProfileRecord | undefined;
+/**
+ * A previous attempt of this operation: its new profile is named by the source's release
+ * entries (written first) or owns identifiers already moved.
+ */
+function previousAttempt(
+  input: PlanSplitInput,
+  profile: ProfileRecord,
+  requested: Identifier[],
+): { target: ProfileRecord | undefined; targetId: string | undefined; done: Set<string> } {
+  const { view, operationId: op } = input;
   let targetId = profile.pending.find((c) => c.kind === 'release' && c.messageId === op && c.peer !== undefined)?.peer;
   const done = new Set<string>();
   for (const id of requested) {
@@ -111,12 +177,19 @@ export function planSplit(input: PlanSplitInput): SplitPlanResult {
       done.add(identifierKey(id));
     }
   }
-  if (targetId !== undefined) target = view.profiles.get(targetId);
+  return { target: targetId === undefined ? undefined : view.profiles.get(targetId), targetId, done };
+}
 
-  const analysis = analyseProfile(view, profile, { messageId: op, nowMs: input.now.getTime(), pendingClaimTtlMs: input.rules.pendingClaimTtlMs });
-  if (analysis.reserved.size > 0 || analysis.releasing.size > 0 || analysis.intents.length > 0) {
-    return { ok: false, errors: [{ path: 'profileId', message: 'another operation is in progress on this profile: retry shortly' }] };
-  }
+/** The requested identifiers not moved yet; each must belong to the profile, and one must stay. */
+function identifiersToMove(
+  view: GraphView,
+  analysis: ProfileAnalysis,
+  requested: Identifier[],
+  seen: Set<string>,
+  done: Set<string>,
+): { ok: true; toMove: Identifier[] } | { ok: false; errors: RuleError[] } {
+  const profile = analysis.profile;
+  const errors: RuleError[] = [];
   const toMove: Identifier[] = [];
   requested.forEach((id, i) => {
     const key = identifierKey(id);
@@ -132,12 +205,12 @@ export function planSplit(input: PlanSplitInput): SplitPlanResult {
   if (errors.length === 0 && remaining.length === 0) {
     errors.push({ path: 'identifiers', message: 'cannot split off every identifier of a profile: at least one must stay' });
   }
-  if (errors.length > 0) return { ok: false, errors };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, toMove };
+}
 
-  const newProfileId = targetId ?? input.newProfileId();
-  const identifiers = canonicalIdentifiers(requested);
-  const notice: SplitNoticePayload = { kind: 'split', fromProfileId: profile._id, newProfileId, identifiers, reason: input.reason, at: target?.splitFrom?.at ?? at };
-  const audit: AuditRecord[] = [
+function splitAudit({ op, profile, newProfileId }: SplitContext, notice: SplitNoticePayload): AuditRecord[] {
+  const { identifiers, reason } = notice;
+  return [
     {
       id: `${op}:split:${profile._id}`,
       kind: 'split',
@@ -145,14 +218,23 @@ export function planSplit(input: PlanSplitInput): SplitPlanResult {
       triggeringMessageId: op,
       rule: 'admin-split',
       profileId: profile._id,
-      details: { fromProfileId: profile._id, newProfileId, identifiers, reason: input.reason },
+      details: { fromProfileId: profile._id, newProfileId, identifiers, reason },
     },
-    { id: `${op}:created:${newProfileId}`, kind: 'created', at: notice.at, triggeringMessageId: op, rule: 'admin-split', profileId: newProfileId, details: { identifiers, splitFrom: profile._id } },
+    {
+      id: `${op}:created:${newProfileId}`,
+      kind: 'created',
+      at: notice.at,
+      triggeringMessageId: op,
+      rule: 'admin-split',
+      profileId: newProfileId,
+      details: { identifiers, splitFrom: profile._id },
+    },
   ];
-  if (toMove.length === 0 && !analysis.dirty && target && !target.pending.some((p) => p.messageId === op)) {
-    return { ok: true, plan: { operationId: op, fromProfileId: profile._id, newProfileId, identifiers, writes: [], audit, notice, alreadyApplied: true } };
-  }
+}
 
+/** The source unlists, the new profile acquires, the identity documents move, then both profiles commit. */
+function splitWrites(ctx: SplitContext): GraphWrite[] {
+  const { op, at, profile, analysis, toMove, newProfileId } = ctx;
   const writes: GraphWrite[] = [];
   const movedKeys = new Set(toMove.map(identifierKey));
   const keep = [...analysis.members].filter(([key]) => !movedKeys.has(key)).map(([, id]) => id);
@@ -169,7 +251,26 @@ export function planSplit(input: PlanSplitInput): SplitPlanResult {
   };
   // The source first: from then on a retry finds the new profile's id in its release entries.
   writes.push({ op: 'replaceProfile', expectedVersion: profile.version, profile: sourceNext });
+  const targetNext = writeTarget(ctx, writes);
+  for (const id of toMove) {
+    const record = (ownershipOf(ctx.view, identifierKey(id)) as Extract<Ownership, { state: 'owned' }>).record;
+    writes.push({
+      op: 'replaceIdentifier',
+      expectedVersion: record.version,
+      identifier: { ...record, profileId: newProfileId, version: record.version + 1, movedFrom: profile._id, movedBy: op, updatedAt: at, updatedBy: op },
+    });
+  }
+  writes.push({ op: 'replaceProfile', expectedVersion: sourceNext.version, profile: { ...sourceNext, version: sourceNext.version + 1, pending: [] } });
+  writes.push({
+    op: 'replaceProfile',
+    expectedVersion: targetNext.version,
+    profile: { ...targetNext, version: targetNext.version + 1, pending: targetNext.pending.filter((p) => p.messageId !== op) },
+  });
+  return writes;
+}
 
+/** The new profile: inserted, or (a previous attempt's) replaced, with the moved identifiers as acquisitions. */
+function writeTarget({ op, at, profile, target, toMove, newProfileId }: SplitContext, writes: GraphWrite[]): ProfileRecord {
   const acquire = (id: Identifier): PendingClaim => ({ kind: 'acquire', type: id.type, value: id.value, messageId: op, at, peer: profile._id });
   let targetNext: ProfileRecord;
   if (target) {
@@ -203,19 +304,7 @@ export function planSplit(input: PlanSplitInput): SplitPlanResult {
     };
     writes.push({ op: 'insertProfile', profile: targetNext });
   }
-
-  for (const id of toMove) {
-    const record = (ownershipOf(view, identifierKey(id)) as Extract<ReturnType<typeof ownershipOf>, { state: 'owned' }>).record;
-    writes.push({
-      op: 'replaceIdentifier',
-      expectedVersion: record.version,
-      identifier: { ...record, profileId: newProfileId, version: record.version + 1, movedFrom: profile._id, movedBy: op, updatedAt: at, updatedBy: op },
-    });
-  }
-  writes.push({ op: 'replaceProfile', expectedVersion: sourceNext.version, profile: { ...sourceNext, version: sourceNext.version + 1, pending: [] } });
-  writes.push({ op: 'replaceProfile', expectedVersion: targetNext.version, profile: { ...targetNext, version: targetNext.version + 1, pending: targetNext.pending.filter((p) => p.messageId !== op) } });
-
-  return { ok: true, plan: { operationId: op, fromProfileId: profile._id, newProfileId, identifiers, writes, audit, notice, alreadyApplied: false } };
+  return targetNext;
 }
 
 export interface SplitDeps {
@@ -228,9 +317,15 @@ export interface SplitDeps {
 export type SplitOutcome = { ok: true; plan: SplitPlan; attempts: number } | { ok: false; errors: RuleError[]; attempts: number };
 
 /** Load → plan → apply, re-planning on conflicts. The caller stores `plan.audit` and produces `plan.notice`. */
-export async function splitProfile(store: IdentityGraphStore & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>, request: SplitRequest, deps: SplitDeps): Promise<SplitOutcome> {
+export async function splitProfile(
+  store: IdentityGraphStore & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>,
+  request: SplitRequest,
+  deps: SplitDeps,
+): Promise<SplitOutcome> {
   const maxAttempts = deps.maxAttempts ?? 10;
-  const extraKeys = Array.isArray(request.identifiers) ? request.identifiers.filter((id) => typeof id?.type === 'string' && typeof id.value === 'string').map(identifierKey) : [];
+  const extraKeys = Array.isArray(request.identifiers)
+    ? request.identifiers.filter((id) => typeof id?.type === 'string' && typeof id.value === 'string').map(identifierKey)
+    : [];
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     const base = await loadProfileView(store, request.profileId);
     const view = await withIdentifiers(store, base, extraKeys);
@@ -242,7 +337,11 @@ export async function splitProfile(store: IdentityGraphStore & Partial<Pick<Proc
   return { ok: false, errors: [{ path: 'profileId', message: `still conflicting after ${maxAttempts} attempts: retry` }], attempts: maxAttempts };
 }
 
-async function withIdentifiers(store: IdentityGraphStore & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>, view: GraphView, keys: string[]): Promise<GraphView> {
+async function withIdentifiers(
+  store: IdentityGraphStore & Partial<Pick<ProcessedMessageStore, 'getProcessed'>>,
+  view: GraphView,
+  keys: string[],
+): Promise<GraphView> {
   const identifiers = new Map(view.identifiers);
   const profiles = new Map(view.profiles);
   for (const record of await store.getIdentifiers(keys.filter((k) => !identifiers.has(k)))) identifiers.set(record._id, record);

@@ -7,7 +7,7 @@ import type { Logger } from '@mosaic/shared-logging';
  * /v1/rules`, and refreshed from MongoDB every `refreshMs` when another instance changed them
  * (a later invalid document is logged and ignored: the last good rules stay in use).
  */
-export class RulesHolder {
+export class RulesCache {
   private loaded!: LoadedRules;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;

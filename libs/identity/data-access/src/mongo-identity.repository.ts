@@ -19,7 +19,15 @@
  */
 import { mongo, type Connection } from 'mongoose';
 import type { AuditRecord, GraphWrite, IdentifierRecord, IdentityStore, ProcessedRecord, ProfileRecord, WriteResult } from '@mosaic/identity-domain';
-import { openDb, ensureSchemaIndexes, VersionedWriter, bulkWriteChunked, duplicateOnlyWriteErrors, type CasMode, type CasTicketDocument } from '@mosaic/shared-mongo';
+import {
+  openDb,
+  ensureSchemaIndexes,
+  VersionedWriter,
+  bulkWriteChunked,
+  duplicateOnlyWriteErrors,
+  type CasMode,
+  type CasTicketDocument,
+} from '@mosaic/shared-mongo';
 import {
   IDENTITY_COLLECTIONS,
   IDENTITY_SCHEMAS,
@@ -75,7 +83,7 @@ export function withBatchOperations(store: IdentityStore): BatchIdentityStore {
   };
 }
 
-export interface MongoIdentityStoreOptions {
+export interface MongoIdentityRepositoryOptions {
   /** Default `ticket`, which is correct on every server; pass `await detectCasMode(conn)` for `native` on MongoDB. */
   cas?: CasMode;
   /** A ticket older than this whose write did not happen is completed by the next writer (default 3000 ms). */
@@ -93,14 +101,14 @@ export interface MongoIdentityStoreOptions {
 /** Best-effort updates re-read and retry this often when their document keeps changing. */
 const BEST_EFFORT_TRIES = 3;
 
-export class MongoIdentityStore implements BatchIdentityStore {
+export class MongoIdentityRepository implements BatchIdentityStore {
   readonly cas: CasMode;
   readonly pointReads: boolean;
   readonly writer: VersionedWriter;
 
   constructor(
     private readonly conn: Connection,
-    options: MongoIdentityStoreOptions = {},
+    options: MongoIdentityRepositoryOptions = {},
   ) {
     this.writer = new VersionedWriter(conn, {
       mode: options.cas ?? 'ticket',
@@ -178,15 +186,28 @@ export class MongoIdentityStore implements BatchIdentityStore {
           const r = await this.identifiers.updateOne({ _id: write.key, profileId: write.fromProfileId }, { $set: set, $inc: { version: 1 } });
           return r.matchedCount === 0 ? 'skipped' : 'applied';
         }
-        return this.bestEffort(this.identifiers, write.key, (d) => d.profileId === write.fromProfileId, (d) => ({ ...d, ...set, version: d.version + 1 }));
+        return this.bestEffort(
+          this.identifiers,
+          write.key,
+          (d) => d.profileId === write.fromProfileId,
+          (d) => ({ ...d, ...set, version: d.version + 1 }),
+        );
       }
       case 'retargetRedirect': {
         const set = { mergedInto: write.toMergedInto, updatedAt: write.at, updatedBy: write.by };
         if (this.cas === 'native') {
-          const r = await this.profiles.updateOne({ _id: write.profileId, status: 'merged', mergedInto: write.fromMergedInto }, { $set: set, $inc: { version: 1 } });
+          const r = await this.profiles.updateOne(
+            { _id: write.profileId, status: 'merged', mergedInto: write.fromMergedInto },
+            { $set: set, $inc: { version: 1 } },
+          );
           return r.matchedCount === 0 ? 'skipped' : 'applied';
         }
-        return this.bestEffort(this.profiles, write.profileId, (d) => d.status === 'merged' && d.mergedInto === write.fromMergedInto, (d) => ({ ...d, ...set, version: d.version + 1 }));
+        return this.bestEffort(
+          this.profiles,
+          write.profileId,
+          (d) => d.status === 'merged' && d.mergedInto === write.fromMergedInto,
+          (d) => ({ ...d, ...set, version: d.version + 1 }),
+        );
       }
     }
   }
@@ -197,7 +218,12 @@ export class MongoIdentityStore implements BatchIdentityStore {
   }
 
   /** Ticket mode's best-effort update: read, check the condition, compare-and-set; `skipped` when the condition fails. */
-  private async bestEffort<T extends { _id: string; version: number }>(collection: mongo.Collection<T>, id: string, condition: (doc: T) => boolean, next: (doc: T) => T): Promise<WriteResult> {
+  private async bestEffort<T extends { _id: string; version: number }>(
+    collection: mongo.Collection<T>,
+    id: string,
+    condition: (doc: T) => boolean,
+    next: (doc: T) => T,
+  ): Promise<WriteResult> {
     for (let i = 0; i < BEST_EFFORT_TRIES; i += 1) {
       const current = (await collection.findOne({ _id: id } as mongo.Filter<T>)) as T | null;
       if (!current || !condition(current)) return 'skipped';
@@ -289,7 +315,13 @@ export class MongoIdentityStore implements BatchIdentityStore {
 
   /** The whole graph (tests, tools; not for production-sized data). */
   async readGraph(): Promise<{ identifiers: IdentifierRecord[]; profiles: ProfileRecord[] }> {
-    const [identifiers, profiles] = await Promise.all([this.identifiers.find({}).sort({ _id: 1 }).toArray(), this.profiles.find({}).sort({ _id: 1 }).toArray()]);
-    return { identifiers: identifiers.map((d) => documentToIdentifier(d as IdentifierDocument)), profiles: profiles.map((d) => documentToProfile(d as ProfileDocument)) };
+    const [identifiers, profiles] = await Promise.all([
+      this.identifiers.find({}).sort({ _id: 1 }).toArray(),
+      this.profiles.find({}).sort({ _id: 1 }).toArray(),
+    ]);
+    return {
+      identifiers: identifiers.map((d) => documentToIdentifier(d as IdentifierDocument)),
+      profiles: profiles.map((d) => documentToProfile(d as ProfileDocument)),
+    };
   }
 }

@@ -49,7 +49,9 @@ export type SplitOperationOutcome = { ok: true; plan: SplitPlan; attempts: numbe
 
 export async function runSplitOperation(store: IdentityGraphStore, request: SplitRequest, deps: SplitOperationDeps): Promise<SplitOperationOutcome> {
   const maxAttempts = deps.maxAttempts ?? 10;
-  const extraKeys = Array.isArray(request.identifiers) ? request.identifiers.filter((id) => typeof id?.type === 'string' && typeof id.value === 'string').map(identifierKey) : [];
+  const extraKeys = Array.isArray(request.identifiers)
+    ? request.identifiers.filter((id) => typeof id?.type === 'string' && typeof id.value === 'string').map(identifierKey)
+    : [];
   const announced = new Set<string>();
   const announce = async (plan: SplitPlan): Promise<void> => {
     if (announced.has(plan.newProfileId)) return;
@@ -72,7 +74,12 @@ export async function runSplitOperation(store: IdentityGraphStore, request: Spli
     const after = await applyPlan(store, { writes: plan.writes.slice(cut) });
     if (after.status === 'applied') return { ok: true, plan, attempts: attempt };
   }
-  return { ok: false, conflict: true, errors: [{ path: 'profileId', message: `the profile kept changing (${maxAttempts} attempts): retry with the same Idempotency-Key` }], attempts: maxAttempts };
+  return {
+    ok: false,
+    conflict: true,
+    errors: [{ path: 'profileId', message: `the profile kept changing (${maxAttempts} attempts): retry with the same Idempotency-Key` }],
+    attempts: maxAttempts,
+  };
 }
 
 /** Index of the first write that hands an identifier to the new profile (the moment it becomes reachable). */

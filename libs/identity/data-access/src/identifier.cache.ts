@@ -1,8 +1,8 @@
 /**
  * The per-instance cache of identity documents (pointers `identifier → profileId` with their
  * version): a bounded LRU. Only identity documents are cached, never profiles — see
- * batch-resolver.ts for why that keeps resolution correct when another instance merges, moves
- * or splits, and what it costs.
+ * batch-resolver.ts in `@mosaic/identity-application` for why that keeps resolution correct
+ * when another instance merges, moves or splits, and what it costs.
  */
 import type { IdentifierRecord } from '@mosaic/identity-domain';
 import { LruMap } from '@mosaic/shared-service';

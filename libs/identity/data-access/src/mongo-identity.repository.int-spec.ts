@@ -8,21 +8,21 @@ import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
 import { identityRules, type AuditRecord, type ProcessedRecord } from '@mosaic/identity-domain';
 import { IDENTITY_COLLECTIONS } from './documents';
 import { detectServerProfile, newTicket, type CasMode } from '@mosaic/shared-mongo';
-import { MongoIdentityStore } from './mongo-identity-store';
+import { MongoIdentityRepository } from './mongo-identity.repository';
 import { RulesRepository } from './rules.repository';
 import { describeIdentityStoreContract, identifier, profile } from './store-contract';
 
 jest.setTimeout(60_000);
 
 let conn: Connection;
-let store: MongoIdentityStore;
-let native: MongoIdentityStore;
+let store: MongoIdentityRepository;
+let native: MongoIdentityRepository;
 let serverMode: CasMode;
 
 beforeAll(async () => {
   conn = await connectMongo({ uri: testInfra().mongoUri });
-  store = new MongoIdentityStore(conn, { cas: 'ticket', ticketLeaseMs: 500, pointReads: true });
-  native = new MongoIdentityStore(conn, { cas: 'native' });
+  store = new MongoIdentityRepository(conn, { cas: 'ticket', ticketLeaseMs: 500, pointReads: true });
+  native = new MongoIdentityRepository(conn, { cas: 'native' });
   serverMode = (await detectServerProfile(conn)).cas;
   await store.ensureIndexes();
 });
@@ -37,18 +37,29 @@ async function clear(): Promise<void> {
 }
 
 for (const mode of ['ticket', 'native'] as const) {
-  describeIdentityStoreContract(`MongoDB adapter, ${mode === 'ticket' ? 'ticket compare-and-set, point reads' : 'native compare-and-set, $in reads'}`, async () => {
-    await clear();
-    const subject = mode === 'ticket' ? store : native;
-    return {
-      store: subject,
-      graph: () => subject.readGraph(),
-      audit: async () => {
-        const docs = await subject.audit.find({}).sort({ _id: 1 }).toArray();
-        return docs.map((d): AuditRecord => ({ id: d._id, kind: d.kind, at: d.at, triggeringMessageId: d.triggeringMessageId, rule: d.rule, profileId: d.profileId, details: d.details }));
-      },
-    };
-  });
+  describeIdentityStoreContract(
+    `MongoDB adapter, ${mode === 'ticket' ? 'ticket compare-and-set, point reads' : 'native compare-and-set, $in reads'}`,
+    async () => {
+      await clear();
+      const subject = mode === 'ticket' ? store : native;
+      return {
+        store: subject,
+        graph: () => subject.readGraph(),
+        audit: async () => {
+          const docs = await subject.audit.find({}).sort({ _id: 1 }).toArray();
+          return docs.map((d): AuditRecord => ({
+            id: d._id,
+            kind: d.kind,
+            at: d.at,
+            triggeringMessageId: d.triggeringMessageId,
+            rule: d.rule,
+            profileId: d.profileId,
+            details: d.details,
+          }));
+        },
+      };
+    },
+  );
 }
 
 describe('MongoDB adapter: beyond the contract', () => {
@@ -58,12 +69,14 @@ describe('MongoDB adapter: beyond the contract', () => {
     expect(serverMode).toBe(testInfra().mongoServer.startsWith('FerretDB') ? 'ticket' : 'native');
   });
 
-  async function race(subject: MongoIdentityStore, tag: string): Promise<void> {
+  async function race(subject: MongoIdentityRepository, tag: string): Promise<void> {
     await subject.applyWrite({ op: 'insertProfile', profile: profile(`race-${tag}`) });
     await subject.applyWrite({ op: 'insertIdentifier', identifier: identifier('anonymousId', `cas-${tag}`, 'p0') });
     for (let version = 1; version <= 3; version += 1) {
       const replaces = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => subject.applyWrite({ op: 'replaceProfile', expectedVersion: version, profile: profile(`race-${tag}`, { version: version + 1, updatedBy: `w${i}` }) })),
+        Array.from({ length: 20 }, (_, i) =>
+          subject.applyWrite({ op: 'replaceProfile', expectedVersion: version, profile: profile(`race-${tag}`, { version: version + 1, updatedBy: `w${i}` }) }),
+        ),
       );
       expect(replaces.filter((r) => r === 'applied')).toHaveLength(1);
       expect((await subject.getProfiles([`race-${tag}`]))[0]).toMatchObject({ version: version + 1, updatedBy: `w${replaces.indexOf('applied')}` });
@@ -71,13 +84,21 @@ describe('MongoDB adapter: beyond the contract', () => {
     // Best-effort repoints racing with a compare-and-set move: the move is never lost.
     const key = `anonymousId:cas-${tag}`;
     const results = await Promise.all([
-      subject.applyWrite({ op: 'replaceIdentifier', expectedVersion: 1, identifier: identifier('anonymousId', `cas-${tag}`, 'moved', { version: 2, movedFrom: 'p0', movedBy: 'mv' }) }),
-      ...Array.from({ length: 10 }, () => subject.applyWrite({ op: 'repointIdentifier', key, fromProfileId: 'p0', toProfileId: 'survivor', at: '2025-01-02T00:00:00.000Z', by: 'rp' })),
+      subject.applyWrite({
+        op: 'replaceIdentifier',
+        expectedVersion: 1,
+        identifier: identifier('anonymousId', `cas-${tag}`, 'moved', { version: 2, movedFrom: 'p0', movedBy: 'mv' }),
+      }),
+      ...Array.from({ length: 10 }, () =>
+        subject.applyWrite({ op: 'repointIdentifier', key, fromProfileId: 'p0', toProfileId: 'survivor', at: '2025-01-02T00:00:00.000Z', by: 'rp' }),
+      ),
     ]);
     const record = (await subject.getIdentifiers([key]))[0];
     if (results[0] === 'applied') expect(record).toMatchObject({ profileId: 'moved' });
     else expect(record).toMatchObject({ profileId: 'survivor', version: 2 });
-    const inserts = await Promise.all(Array.from({ length: 20 }, (_, i) => subject.applyWrite({ op: 'insertIdentifier', identifier: identifier('anonymousId', `shared-${tag}`, `p${i}`) })));
+    const inserts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => subject.applyWrite({ op: 'insertIdentifier', identifier: identifier('anonymousId', `shared-${tag}`, `p${i}`) })),
+    );
     expect(inserts.filter((r) => r === 'applied')).toHaveLength(1);
   }
 
@@ -95,17 +116,24 @@ describe('MongoDB adapter: beyond the contract', () => {
     const intended = profile('abandoned', { version: 2, updatedBy: 'dead-writer' });
     await store.tickets.insertOne(newTicket(IDENTITY_COLLECTIONS.profiles, { ...intended }, 1, 'dead', new Date(Date.now() - 60_000)));
     // The next writer expecting version 1 loses (the change to 2 was someone else's) but completes it.
-    expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 1, profile: profile('abandoned', { version: 2, updatedBy: 'late' }) })).toBe('conflict');
+    expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 1, profile: profile('abandoned', { version: 2, updatedBy: 'late' }) })).toBe(
+      'conflict',
+    );
     expect((await store.getProfiles(['abandoned']))[0]).toEqual(intended);
-    expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 2, profile: profile('abandoned', { version: 3, updatedBy: 'late' }) })).toBe('applied');
+    expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 2, profile: profile('abandoned', { version: 3, updatedBy: 'late' }) })).toBe(
+      'applied',
+    );
     // A recent ticket (a live writer) is respected: conflict, nothing written.
     await store.tickets.insertOne(newTicket(IDENTITY_COLLECTIONS.profiles, { ...profile('abandoned', { version: 4, updatedBy: 'live' }) }, 3, 'live'));
-    expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 3, profile: profile('abandoned', { version: 4, updatedBy: 'other' }) })).toBe('conflict');
+    expect(await store.applyWrite({ op: 'replaceProfile', expectedVersion: 3, profile: profile('abandoned', { version: 4, updatedBy: 'other' }) })).toBe(
+      'conflict',
+    );
     expect((await store.getProfiles(['abandoned']))[0]?.updatedBy).toBe('late');
   });
 
   it('creates the lookup and expiry indexes, and no TTL index', async () => {
-    const indexes = async (name: string) => (await conn.db!.collection(name).listIndexes().toArray()) as { key: Record<string, number>; expireAfterSeconds?: number }[];
+    const indexes = async (name: string) =>
+      (await conn.db!.collection(name).listIndexes().toArray()) as { key: Record<string, number>; expireAfterSeconds?: number }[];
     const keys = async (name: string) => (await indexes(name)).map((i) => Object.keys(i.key).join(','));
     expect(await keys(IDENTITY_COLLECTIONS.identifiers)).toEqual(expect.arrayContaining(['_id', 'profileId']));
     expect(await keys(IDENTITY_COLLECTIONS.profiles)).toEqual(expect.arrayContaining(['_id', 'expiresAt']));
@@ -121,11 +149,21 @@ describe('MongoDB adapter: beyond the contract', () => {
 
   it('the sweep deletes expired redirects and processed records only, and is idempotent', async () => {
     const now = new Date('2025-06-01T00:00:00.000Z');
-    const merged = (id: string, expiresAt: string) => profile(id, { status: 'merged', mergedInto: 'live', mergedAt: '2025-01-01T00:00:00.000Z', mergedBy: 'm', expiresAt });
+    const merged = (id: string, expiresAt: string) =>
+      profile(id, { status: 'merged', mergedInto: 'live', mergedAt: '2025-01-01T00:00:00.000Z', mergedBy: 'm', expiresAt });
     await store.applyWrite({ op: 'insertProfile', profile: profile('live') });
     await store.applyWrite({ op: 'insertProfile', profile: merged('expired', '2025-05-31T23:59:59.000Z') });
     await store.applyWrite({ op: 'insertProfile', profile: merged('kept', '2025-06-01T00:00:01.000Z') });
-    const processed = (id: string, expiresAt: string): ProcessedRecord => ({ _id: id, status: 'resolved', profileId: 'live', identifiers: [], notices: [], auditIds: [], at: '2025-01-01T00:00:00.000Z', expiresAt });
+    const processed = (id: string, expiresAt: string): ProcessedRecord => ({
+      _id: id,
+      status: 'resolved',
+      profileId: 'live',
+      identifiers: [],
+      notices: [],
+      auditIds: [],
+      at: '2025-01-01T00:00:00.000Z',
+      expiresAt,
+    });
     await store.putProcessedMany([processed('old', '2025-05-01T00:00:00.000Z'), processed('new', '2025-07-01T00:00:00.000Z')]);
 
     await store.tickets.insertOne({ _id: 'old-ticket', coll: 'x', docId: 'x', version: 2, at: new Date(now.getTime() - 2 * 3600_000), by: 't', docJson: '{}' });
@@ -138,7 +176,16 @@ describe('MongoDB adapter: beyond the contract', () => {
   });
 
   it('batched processed records: one read for many ids, one upsert for many records (overwriting)', async () => {
-    const rec = (id: string, profileId: string): ProcessedRecord => ({ _id: id, status: 'resolved', profileId, identifiers: [{ type: 'anonymousId', value: id }], notices: [], auditIds: [], at: '2025-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:00:00.000Z' });
+    const rec = (id: string, profileId: string): ProcessedRecord => ({
+      _id: id,
+      status: 'resolved',
+      profileId,
+      identifiers: [{ type: 'anonymousId', value: id }],
+      notices: [],
+      auditIds: [],
+      at: '2025-01-01T00:00:00.000Z',
+      expiresAt: '2026-01-01T00:00:00.000Z',
+    });
     await store.putProcessedMany([rec('b1', 'p1'), rec('b2', 'p2')]);
     await store.putProcessedMany([rec('b2', 'p9'), rec('b3', 'p3')]);
     const got = await store.getProcessedMany(['b1', 'b2', 'b3', 'b4']);
@@ -155,11 +202,33 @@ describe('MongoDB adapter: beyond the contract', () => {
     // Concurrent upserts of the same ids (two instances replaying) do not fail.
     await Promise.all(Array.from({ length: 8 }, () => store.putProcessedMany([rec('c1', 'p1'), rec('c2', 'p2')])));
     expect(await store.getProcessedMany(['c1', 'c2'])).toHaveLength(2);
-    await Promise.all(Array.from({ length: 8 }, () => store.appendAudit([{ id: 'x:created:p1', kind: 'created', at: '2025-01-01T00:00:00.000Z', triggeringMessageId: 'x', rule: 'new-identifiers', profileId: 'p1', details: {} }])));
+    await Promise.all(
+      Array.from({ length: 8 }, () =>
+        store.appendAudit([
+          {
+            id: 'x:created:p1',
+            kind: 'created',
+            at: '2025-01-01T00:00:00.000Z',
+            triggeringMessageId: 'x',
+            rule: 'new-identifiers',
+            profileId: 'p1',
+            details: {},
+          },
+        ]),
+      ),
+    );
   });
 
   it('finds a profile’s audit by any profile it names (survivor, loser, split source and new profile), newest first', async () => {
-    const rec = (id: string, at: string, profileId: string, details: Record<string, unknown>): AuditRecord => ({ id, kind: 'merge', at, triggeringMessageId: id, rule: 'shared-identifier', profileId, details });
+    const rec = (id: string, at: string, profileId: string, details: Record<string, unknown>): AuditRecord => ({
+      id,
+      kind: 'merge',
+      at,
+      triggeringMessageId: id,
+      rule: 'shared-identifier',
+      profileId,
+      details,
+    });
     await store.appendAudit([
       rec('a1', '2025-01-01T00:00:01.000Z', 'ps', { survivorId: 'ps', loserId: 'pl' }),
       rec('a2', '2025-01-01T00:00:02.000Z', 'pl', { identifier: { type: 'email', value: 'x@y.io' } }),

@@ -13,8 +13,7 @@ import {
   type WriteResult,
 } from '@mosaic/identity-domain';
 import { BatchResolver } from './batch-resolver';
-import { IdentifierCache } from './identifier-cache';
-import { withBatchOperations, type BatchIdentityStore } from './mongo-identity-store';
+import { IdentifierCache, withBatchOperations, type BatchIdentityStore } from '@mosaic/identity-data-access';
 import { runSplitOperation } from './split-operation';
 
 const rules = DEFAULT_IDENTITY_RULES;
@@ -71,8 +70,23 @@ describe('BatchResolver', () => {
     expect(items.map((i) => [i.outcome.status, i.outcome.profileId, i.outcome.notices])).toEqual(expected.map((o) => [o.status, o.profileId, o.notices]));
     expect(items[4]?.outcome.status).toBe('duplicate');
     expect(batched.snapshot()).toEqual(single.snapshot());
-    expect(batched.processedRecords().map((r) => r._id).sort()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
-    expect(batched.auditRecords().map((a) => a.id).sort()).toEqual(single.auditRecords().map((a) => a.id).sort());
+    expect(
+      batched
+        .processedRecords()
+        .map((r) => r._id)
+        .sort(),
+    ).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(
+      batched
+        .auditRecords()
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(
+      single
+        .auditRecords()
+        .map((a) => a.id)
+        .sort(),
+    );
     expect(stats.messages).toBe(6);
   });
 
@@ -80,7 +94,10 @@ describe('BatchResolver', () => {
     const store = new InMemoryIdentityStore();
     const r = resolver(withBatchOperations(store));
     await r.resolveBatch([ev('w1', { anonymousId: 'k1' }), ev('w2', { anonymousId: 'k2', userId: 'ku2' })], rules);
-    const { items, stats } = await r.resolveBatch([ev('w3', { anonymousId: 'k1' }), ev('w4', { anonymousId: 'k2', userId: 'ku2' }), ev('w5', { anonymousId: 'k1' })], rules);
+    const { items, stats } = await r.resolveBatch(
+      [ev('w3', { anonymousId: 'k1' }), ev('w4', { anonymousId: 'k2', userId: 'ku2' }), ev('w5', { anonymousId: 'k1' })],
+      rules,
+    );
     expect(items.every((i) => i.outcome.status === 'resolved' && i.outcome.attempts === 1)).toBe(true);
     expect(stats).toMatchObject({ cacheHits: 3, cacheMisses: 0, cacheStale: 0, reads: 2, writes: { applied: 0, conflict: 0, skipped: 0 } });
     // A cold instance reads the identity documents once per batch.
@@ -124,18 +141,23 @@ describe('BatchResolver', () => {
     const inner = new InMemoryIdentityStore();
     const store = withBatchOperations(inner);
     const a = resolver(store, 'a');
-    const profile = (await a.resolveBatch([ev('x1', { anonymousId: 'tablet', userId: 'dan' }), ev('x2', { anonymousId: 'tv', userId: 'dan' })], rules)).items[0]?.outcome.profileId as string;
+    const profile = (await a.resolveBatch([ev('x1', { anonymousId: 'tablet', userId: 'dan' }), ev('x2', { anonymousId: 'tv', userId: 'dan' })], rules)).items[0]
+      ?.outcome.profileId as string;
     const announced: string[] = [];
-    const split = await runSplitOperation(store, { profileId: profile, identifiers: [{ type: 'anonymousId', value: 'tv' }], reason: 'family tv', operationId: 'split:t1' }, {
-      rules,
-      now: clock,
-      newProfileId: ids('s'),
-      announce: async (plan) => {
-        announced.push(plan.newProfileId);
-        // When the announcement is made, nothing resolves to the new profile yet.
-        expect(liveOwner(inner, 'anonymousId:tv')).toBe(profile);
+    const split = await runSplitOperation(
+      store,
+      { profileId: profile, identifiers: [{ type: 'anonymousId', value: 'tv' }], reason: 'family tv', operationId: 'split:t1' },
+      {
+        rules,
+        now: clock,
+        newProfileId: ids('s'),
+        announce: async (plan) => {
+          announced.push(plan.newProfileId);
+          // When the announcement is made, nothing resolves to the new profile yet.
+          expect(liveOwner(inner, 'anonymousId:tv')).toBe(profile);
+        },
       },
-    });
+    );
     expect(split.ok).toBe(true);
     const created = split.ok ? split.plan.newProfileId : '';
     expect(announced).toEqual([created]);
@@ -143,7 +165,11 @@ describe('BatchResolver', () => {
     expect(items.map((i) => i.outcome.profileId)).toEqual([created, profile]);
     expect(stats.cacheStale).toBe(1);
     // Re-sent with the same operation id: nothing written, the same answer.
-    const again = await runSplitOperation(store, { profileId: profile, identifiers: [{ type: 'anonymousId', value: 'tv' }], reason: 'family tv', operationId: 'split:t1' }, { rules, now: clock, newProfileId: ids('s'), announce: async () => undefined });
+    const again = await runSplitOperation(
+      store,
+      { profileId: profile, identifiers: [{ type: 'anonymousId', value: 'tv' }], reason: 'family tv', operationId: 'split:t1' },
+      { rules, now: clock, newProfileId: ids('s'), announce: async () => undefined },
+    );
     expect(again.ok && again.plan.alreadyApplied && again.plan.newProfileId).toBe(created);
   });
 
@@ -190,7 +216,10 @@ describe('BatchResolver', () => {
   it('the LRU keeps at most maxEntries pointers', async () => {
     const store = withBatchOperations(new InMemoryIdentityStore());
     const r = resolver(store, 'a', 3);
-    await r.resolveBatch(['l1', 'l2', 'l3', 'l4', 'l5'].map((c) => ev(`lru-${c}`, { anonymousId: c })), rules);
+    await r.resolveBatch(
+      ['l1', 'l2', 'l3', 'l4', 'l5'].map((c) => ev(`lru-${c}`, { anonymousId: c })),
+      rules,
+    );
     expect(r.cache.size).toBe(3);
     expect(r.cache.stats().evictions).toBe(2);
     expect(r.cache.get('anonymousId:l1')).toBeUndefined();
@@ -198,7 +227,11 @@ describe('BatchResolver', () => {
   });
 
   it('two instances with their own caches, random events and batches, interleaved at every await: the graph stays consistent', async () => {
-    const person = fc.record({ cookie: fc.constantFrom('c1', 'c2', 'c3', 'c4'), user: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }), email: fc.option(fc.constantFrom('e1@x.io', 'e2@x.io'), { nil: undefined }) });
+    const person = fc.record({
+      cookie: fc.constantFrom('c1', 'c2', 'c3', 'c4'),
+      user: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }),
+      email: fc.option(fc.constantFrom('e1@x.io', 'e2@x.io'), { nil: undefined }),
+    });
     const batch = fc.array(person, { minLength: 1, maxLength: 4 });
     await fc.assert(
       fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 4 }), fc.array(batch, { minLength: 1, maxLength: 4 }), async (batchesA, batchesB) => {

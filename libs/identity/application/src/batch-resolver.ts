@@ -1,0 +1,140 @@
+/**
+ * Resolves a Kafka batch of events with the domain's `resolveEvent`, keeping MongoDB reads off
+ * the per-message path and staying correct when other instances change the graph.
+ *
+ * ## Reads: one batch snapshot, filled up front
+ * Per batch, before the first message: (1) the processed records of every message (one `$in`);
+ * (2) the identity documents of every identifier the batch carries — from the instance's
+ * `IdentifierCache`, the misses with one `$in`; (3) the profiles those point at and their
+ * redirect chains (one `$in` per hop, usually one) — **always from MongoDB, never cached**;
+ * (4) pointers the fresh profiles do not confirm, read again (one `$in`, see below).
+ * Messages are then resolved in order against that snapshot; whatever a plan needs beyond it
+ * (pending claims of half-applied plans, merge intents) is read on demand. A write that
+ * applied updates the snapshot (and the cache), so message n sees what message n-1 did.
+ *
+ * ## Pointers are never older than the profiles they are planned with
+ * A pointer `identifier → profile` changes owner only by a move (merge protection), a split, or
+ * the reclaim of a pointer whose profile expired. model.ts orders those writes so that the
+ * source profile unlists the identifier (leaving a `release` claim) *before* the pointer is
+ * compare-and-set, and a profile lists an identifier as committed (no claim on it) only once
+ * the pointer leads to it. So a pointer whose chain ends at a live profile listing it with no
+ * claim is consistent with that profile however old either read is. Any other pointer —
+ * unlisted, claimed, chain ending at a missing profile — is read again *after* the profiles of
+ * its chain, on every message that uses it: same version, and pointer and profiles agree;
+ * another version, and its new chain is fetched and checked in turn. Without this, a pointer
+ * read before another instance moved the identifier, planned together with its old owner's
+ * profile read (or written by this batch) after the move, makes the planner "repair" the old
+ * owner's listing. A merge by another instance needs no invalidation at all: the cached pointer
+ * still leads to the loser, whose fresh document redirects to the survivor.
+ *
+ * Why profiles are never cached: an event whose identifiers all sit on one live profile writes
+ * nothing, so nothing would ever conflict; with cached *profiles*, a profile that another
+ * instance merged meanwhile would still look live and the event would go to the loser for as
+ * long as the entry lives. Here profiles are as fresh as the start of the batch (or this
+ * batch's own writes). An event can still resolve to a profile that is merged a moment later —
+ * the same race any read has; the merge notice and the redirect take care of it downstream
+ * (DESIGN §4).
+ *
+ * Cost: one profile `$in` per batch even with a warm cache (plus one for the processed
+ * records, and one bulk write of processed/audit records at the end); with a cold cache one
+ * identity `$in` more; pointers in flight (claimed) one more read per message using them.
+ * Per message otherwise: only the plan's writes.
+ *
+ * ## Conflicts
+ * A strict write that fails its condition means the snapshot was stale for this message: every
+ * document the message read is dropped from the snapshot (and its identity documents from the
+ * cache) before `resolveEvent` re-plans, so the re-plan reads them fresh. Best-effort writes
+ * that were skipped drop their document too. Before the conflict is reported, the session waits
+ * a random, growing delay (0–2 ms, 0–4 ms, … capped at `maxConflictBackoffMs`): `resolveEvent`
+ * re-plans at once, and two messages that each move an identifier off the other's profile can
+ * otherwise conflict in lockstep indefinitely (each re-writes its own survivor, then fails on
+ * the other's) — the jitter breaks the symmetry.
+ *
+ * ## Processed and audit records
+ * Buffered and written once per batch (audit first, then processed records — the order
+ * `resolveEvent` uses), before the caller produces anything to Kafka. If the process dies in
+ * between, the re-delivered messages re-plan: a message whose effects are already in the graph
+ * writes nothing and re-derives the same outcome and notices (planner.ts). If a message fails,
+ * the records of the messages before it are still written before the error propagates.
+ */
+import { resolveEvent, type IdentityEventInput, type IdentityRules, type ResolutionOutcome } from '@mosaic/identity-domain';
+import type { BatchIdentityStore, IdentifierCache } from '@mosaic/identity-data-access';
+import { BatchSession, type BatchCounters } from './batch-session';
+
+export interface BatchResolverOptions {
+  store: BatchIdentityStore;
+  cache: IdentifierCache;
+  newProfileId: () => string;
+  now?: () => Date;
+  /** Plan/apply attempts per message (domain default 10). */
+  maxAttempts?: number;
+  /** How long processed records are kept (domain default 30 days). */
+  processedTtlMs?: number;
+  /** Cap of the jittered wait after a conflict (default 50 ms; 0 disables). */
+  maxConflictBackoffMs?: number;
+  /** Uniform in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+export interface ResolvedItem {
+  outcome: ResolutionOutcome;
+  /** Time spent resolving this message (its share of the batch's reads not included). */
+  durationMs: number;
+}
+
+/** What one batch cost, for metrics. */
+export interface BatchStats extends BatchCounters {
+  messages: number;
+  prefetchMs: number;
+  flushMs: number;
+}
+
+export interface ResolveBatchOptions {
+  /** Called after each message (e.g. a consumer heartbeat). */
+  afterEach?: (index: number) => Promise<void> | void;
+}
+
+export class BatchResolver {
+  constructor(private readonly opts: BatchResolverOptions) {}
+
+  get cache(): IdentifierCache {
+    return this.opts.cache;
+  }
+
+  /** Resolves `events` in order with `rules`; see the file comment. Throws the first message's error (after storing what completed). */
+  async resolveBatch(
+    events: readonly IdentityEventInput[],
+    rules: IdentityRules,
+    options: ResolveBatchOptions = {},
+  ): Promise<{ items: ResolvedItem[]; stats: BatchStats }> {
+    const now = this.opts.now ?? (() => new Date());
+    const session = new BatchSession(this.opts.store, this.opts.cache, this.opts.maxConflictBackoffMs ?? 50, this.opts.random ?? Math.random);
+    const started = performance.now();
+    await session.prefetch(events, rules);
+    const prefetchMs = performance.now() - started;
+
+    const deps = {
+      rules,
+      now,
+      newProfileId: this.opts.newProfileId,
+      ...(this.opts.maxAttempts === undefined ? {} : { maxAttempts: this.opts.maxAttempts }),
+      ...(this.opts.processedTtlMs === undefined ? {} : { processedTtlMs: this.opts.processedTtlMs }),
+    };
+    const items: ResolvedItem[] = [];
+    try {
+      for (let i = 0; i < events.length; i += 1) {
+        session.beginMessage();
+        const t0 = performance.now();
+        const outcome = await resolveEvent(session, events[i] as IdentityEventInput, deps);
+        items.push({ outcome, durationMs: performance.now() - t0 });
+        await options.afterEach?.(i);
+      }
+    } catch (err) {
+      await session.flush().catch(() => undefined);
+      throw err;
+    }
+    const flushStarted = performance.now();
+    await session.flush();
+    return { items, stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted } };
+  }
+}

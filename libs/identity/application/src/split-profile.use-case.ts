@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { Schemas, type SplitNotice } from '@mosaic/contracts';
+import { identifierKey, type Identifier, type IdentityStore, type RuleError, type SplitPlan } from '@mosaic/identity-domain';
+import type { IdentifierCache } from '@mosaic/identity-data-access';
+import { produceMessage, type MessageSender } from '@mosaic/shared-kafka';
+import type { RulesSource } from './resolve-event-batch.use-case';
+import { runSplitOperation } from './split-operation';
+
+export interface SplitProfileDeps {
+  repository: IdentityStore;
+  cache: IdentifierCache;
+  rules: RulesSource;
+  producer: MessageSender;
+  topics: { eventsResolved: string };
+  newProfileId: () => string;
+  maxAttempts: number;
+  /** A split completed (or was already complete: `plan.alreadyApplied`). */
+  onSplit: (plan: SplitPlan, operationId: string) => void;
+  now?: () => Date;
+}
+
+export interface SplitProfileRequest {
+  profileId: string;
+  identifiers: Identifier[];
+  reason: string;
+  /** Makes a retried request complete or repeat the same split. */
+  idempotencyKey?: string;
+}
+
+/** `not_found`: no such profile; `conflict`: merged, or kept changing; `invalid`: the rest (errors name the path). */
+export type SplitProfileResult = { ok: true; plan: SplitPlan } | { ok: false; reason: 'not_found' | 'conflict' | 'invalid'; errors: RuleError[] };
+
+/**
+ * Splits identifiers off a profile into a new profile (see `runSplitOperation`): the
+ * SplitNotice is produced keyed by the new profile before any identifier is handed over, and
+ * keyed by the source once the split is complete. The operation id (from the idempotency key)
+ * makes retries idempotent.
+ */
+export class SplitProfile {
+  constructor(private readonly deps: SplitProfileDeps) {}
+
+  async execute(request: SplitProfileRequest): Promise<SplitProfileResult> {
+    const { deps } = this;
+    const operationId = `split:${request.idempotencyKey ?? randomUUID()}`;
+    const outcome = await runSplitOperation(
+      deps.repository,
+      { profileId: request.profileId, identifiers: request.identifiers, reason: request.reason, operationId },
+      {
+        rules: deps.rules.current().rules,
+        now: deps.now ?? (() => new Date()),
+        newProfileId: deps.newProfileId,
+        maxAttempts: deps.maxAttempts,
+        announce: (plan) => this.produceNotice(plan, operationId, plan.newProfileId, 'new'),
+      },
+    );
+    if (!outcome.ok) {
+      const notFound = outcome.errors.some((e) => e.path === 'profileId' && e.message === 'profile not found');
+      const conflict = outcome.conflict === true || outcome.errors.some((e) => e.path === 'profileId');
+      return { ok: false, reason: notFound ? 'not_found' : conflict ? 'conflict' : 'invalid', errors: outcome.errors };
+    }
+    const { plan } = outcome;
+    await deps.repository.appendAudit(plan.audit);
+    for (const id of plan.identifiers) deps.cache.delete(identifierKey(id));
+    await this.produceNotice(plan, operationId, plan.fromProfileId, 'from');
+    deps.onSplit(plan, operationId);
+    return { ok: true, plan };
+  }
+
+  private async produceNotice(plan: SplitPlan, operationId: string, key: string, suffix: string): Promise<void> {
+    await produceMessage(this.deps.producer, this.deps.topics.eventsResolved, Schemas.resolved, plan.notice as SplitNotice, {
+      key,
+      producer: 'identity',
+      correlationId: operationId,
+      messageId: `${operationId}:${suffix}`,
+    });
+  }
+}
