@@ -1,15 +1,15 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { InboundMessage, KafkaBatchContext } from '@mosaic/shared-kafka';
-import { EnrichmentService } from './enrichment.service';
+import { ApplyResolvedBatch } from '@mosaic/enrichment-application';
+import { KafkaConsumer, type InboundMessage, type KafkaBatchContext } from '@mosaic/shared-kafka';
 
 /** The service's Kafka handlers: one partition's batch of `events.resolved` at a time. */
-@Controller()
+@KafkaConsumer()
 export class EnrichmentConsumer {
-  constructor(@Inject(EnrichmentService) private readonly service: EnrichmentService) {}
+  constructor(@Inject(ApplyResolvedBatch) private readonly applyResolvedBatch: ApplyResolvedBatch) {}
 
   @EventPattern('eventsResolved')
   onResolved(@Payload() messages: InboundMessage[], @Ctx() ctx: KafkaBatchContext): Promise<void> {
-    return this.service.handle(messages, ctx.getBatch());
+    return this.applyResolvedBatch.execute(messages, ctx.getBatch());
   }
 }

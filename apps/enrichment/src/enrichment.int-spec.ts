@@ -20,13 +20,22 @@ let changes: TopicTap;
 let dlq: TopicTap;
 let url: string;
 const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
-const env = { ENRICHMENT_SWEEP_INTERVAL_SECONDS: '0', ENRICHMENT_RFM_INTERVAL_SECONDS: '0', ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: '0', KAFKA_CONSUMER_MAX_RETRIES: '1', KAFKA_CONSUMER_RETRY_BACKOFF_MS: '20' };
+const env = {
+  ENRICHMENT_SWEEP_INTERVAL_SECONDS: '0',
+  ENRICHMENT_RFM_INTERVAL_SECONDS: '0',
+  ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: '0',
+  KAFKA_CONSUMER_MAX_RETRIES: '1',
+  KAFKA_CONSUMER_RETRY_BACKOFF_MS: '20',
+};
 
 beforeAll(async () => {
   svc = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'enrichment-it-1', ...env } });
   url = svc.http.url;
   enrichment = svc.http.app.get(EnrichmentService);
-  [changes, dlq] = await Promise.all([TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.profilesChanges), TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.dlqEnrichment)]);
+  [changes, dlq] = await Promise.all([
+    TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.profilesChanges),
+    TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.dlqEnrichment),
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -58,11 +67,28 @@ describe('applying events', () => {
     const ids = await send(
       ...events(
         'p-ada',
-        { timestamp: at(0), context: { page: { url: 'https://shop.example/coffee?utm_source=newsletter&utm_medium=email&utm_campaign=nov', referrer: 'https://mail.example.com/' }, campaign: { source: 'newsletter', medium: 'email', name: 'nov' }, userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' } },
-        { timestamp: at(1), event: 'Product Viewed', properties: { product_id: 'cm-900', name: 'Barista 900', category: 'coffee machines', price: 899 }, context: { page: { url: 'https://shop.example/p/cm-900' } } },
+        {
+          timestamp: at(0),
+          context: {
+            page: { url: 'https://shop.example/coffee?utm_source=newsletter&utm_medium=email&utm_campaign=nov', referrer: 'https://mail.example.com/' },
+            campaign: { source: 'newsletter', medium: 'email', name: 'nov' },
+            userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+          },
+        },
+        {
+          timestamp: at(1),
+          event: 'Product Viewed',
+          properties: { product_id: 'cm-900', name: 'Barista 900', category: 'coffee machines', price: 899 },
+          context: { page: { url: 'https://shop.example/p/cm-900' } },
+        },
         { timestamp: at(2), event: 'Product Added', properties: { product_id: 'cm-900', category: 'coffee machines', price: 899, quantity: 1 } },
         { timestamp: at(3), type: 'identify', userId: 'ada', anonymousId: 'anon-p-ada', traits: { email: 'ada@example.com', name: 'Ada' } },
-        { timestamp: at(50), event: 'Order Completed', userId: 'ada', properties: { order_id: 'o-1', total: 899, products: [{ product_id: 'cm-900', category: 'coffee machines', price: 899, quantity: 1 }] } },
+        {
+          timestamp: at(50),
+          event: 'Order Completed',
+          userId: 'ada',
+          properties: { order_id: 'o-1', total: 899, products: [{ product_id: 'cm-900', category: 'coffee machines', price: 899, quantity: 1 }] },
+        },
       ),
     );
     const p = await profileOf('p-ada');
@@ -71,7 +97,12 @@ describe('applying events', () => {
     expect(p['profile'].traits).toMatchObject({ email: 'ada@example.com', name: 'Ada' });
     expect(p['profile'].known).toBe(true);
     expect(p['profile'].expiresAt).toBeUndefined();
-    expect(p['profile'].identifiers).toEqual(expect.arrayContaining([{ type: 'userId', value: 'ada' }, { type: 'anonymousId', value: 'anon-p-ada' }]));
+    expect(p['profile'].identifiers).toEqual(
+      expect.arrayContaining([
+        { type: 'userId', value: 'ada' },
+        { type: 'anonymousId', value: 'anon-p-ada' },
+      ]),
+    );
     expect(c).toMatchObject({ pageViews: 1, productViews: 1, sessionCount: 1, firstSeen: at(0), lastSeen: at(50) });
     expect(c.firstTouch).toMatchObject({ medium: 'email', source: 'newsletter', campaign: 'nov' });
     expect(c.device).toMatchObject({ type: 'desktop', browser: 'Chrome' });
@@ -124,7 +155,9 @@ describe('applying events', () => {
   });
 
   it('a message off the contract goes to the dead-letter topic; the partition moves on', async () => {
-    await svc.platform.producer.send(svc.platform.topics.eventsResolved, [{ key: 'p-bad', value: Buffer.from('{"not":"an envelope"}'), headers: { messageId: 'bad-1' } }]);
+    await svc.platform.producer.send(svc.platform.topics.eventsResolved, [
+      { key: 'p-bad', value: Buffer.from('{"not":"an envelope"}'), headers: { messageId: 'bad-1' } },
+    ]);
     await send(...events('p-bad', { event: 'Product Viewed' }));
     await dlq.waitFor((msgs) => msgs.length >= 1);
     const dead = decodeMessage(Schemas.deadLetter, dlq.messages[0]!.value).payload as DeadLetter;
@@ -192,7 +225,12 @@ describe('profile API', () => {
         { timestamp: at(0), event: 'toString' },
         { timestamp: at(1), event: 'toString' },
         { timestamp: at(2), event: 'constructor' },
-        { timestamp: at(3), type: 'identify', traits: { plan: 'gold', toString: 'ts', valueOf: 'v', hasOwnProperty: 'h' }, properties: { $unset: ['prototype'] } },
+        {
+          timestamp: at(3),
+          type: 'identify',
+          traits: { plan: 'gold', toString: 'ts', valueOf: 'v', hasOwnProperty: 'h' },
+          properties: { $unset: ['prototype'] },
+        },
       ),
     );
     const p = (await profileOf('p-proto'))['profile'];
@@ -206,25 +244,44 @@ describe('profile API', () => {
     // the traits reach the change message's consumers as sent
     const last = changes.messages.find((m) => m.headers['messageId'] === `chg:p-proto:${ids[ids.length - 1]}`)!;
     expect(decodeMessage(Schemas.profileChange, last.value).payload.profile.traits).toEqual(traits);
-    expect((await get('/v1/profiles/p-proto/timeline?event=toString&event=constructor')).json['events'].map((e: any) => e.event)).toEqual(['constructor', 'toString', 'toString']);
+    expect((await get('/v1/profiles/p-proto/timeline?event=toString&event=constructor')).json['events'].map((e: any) => e.event)).toEqual([
+      'constructor',
+      'toString',
+      'toString',
+    ]);
   });
 
   it('serves its OpenAPI document', async () => {
     const doc = await get('/openapi.json');
-    expect(Object.keys(doc.json['paths'])).toEqual(expect.arrayContaining(['/v1/profiles/{id}', '/v1/profiles/by/{type}/{value}', '/v1/profiles/{id}/timeline']));
+    expect(Object.keys(doc.json['paths'])).toEqual(
+      expect.arrayContaining(['/v1/profiles/{id}', '/v1/profiles/by/{type}/{value}', '/v1/profiles/{id}/timeline']),
+    );
   });
 });
 
 describe('merges and splits', () => {
   it('folds the loser into the survivor: counters summed, identifiers joined, timeline unified; the loser redirects; late events of the loser follow', async () => {
     await send(
-      ...events('p-anon', { timestamp: at(100), anonymousId: 'c-77' }, { timestamp: at(101), event: 'Product Viewed', anonymousId: 'c-77', properties: { product_id: 'g-1', category: 'grinders', price: 120 } }),
-      ...events('p-bob', { timestamp: at(90), userId: 'bob' }, { timestamp: at(95), userId: 'bob', event: 'Order Completed', properties: { order_id: 'ob-1', total: 40 } }),
+      ...events(
+        'p-anon',
+        { timestamp: at(100), anonymousId: 'c-77' },
+        { timestamp: at(101), event: 'Product Viewed', anonymousId: 'c-77', properties: { product_id: 'g-1', category: 'grinders', price: 120 } },
+      ),
+      ...events(
+        'p-bob',
+        { timestamp: at(90), userId: 'bob' },
+        { timestamp: at(95), userId: 'bob', event: 'Order Completed', properties: { order_id: 'ob-1', total: 40 } },
+      ),
     );
     const [mergeId] = await send(mergeNotice('p-bob', 'p-anon', [{ type: 'anonymousId', value: 'c-77' }]));
     const bob = (await profileOf('p-bob'))['profile'];
     expect(bob.computed).toMatchObject({ pageViews: 2, productViews: 1, orders: { count: 1, revenue: 40 }, firstSeen: at(90), lastSeen: at(101) });
-    expect(bob.identifiers).toEqual(expect.arrayContaining([{ type: 'userId', value: 'bob' }, { type: 'anonymousId', value: 'c-77' }]));
+    expect(bob.identifiers).toEqual(
+      expect.arrayContaining([
+        { type: 'userId', value: 'bob' },
+        { type: 'anonymousId', value: 'c-77' },
+      ]),
+    );
     expect(bob.mergedFrom).toEqual(['p-anon']);
     const redirected = await profileOf('p-anon');
     expect(redirected).toMatchObject({ requestedId: 'p-anon', profileId: 'p-bob', redirected: true, path: ['p-anon', 'p-bob'] });
@@ -263,7 +320,11 @@ describe('merges and splits', () => {
     expect(kid.computed).toMatchObject({ pageViews: 1, orders: { count: 1, revenue: 15 } });
     expect(mum.identifiers).toEqual([{ type: 'userId', value: 'mum' }]);
     expect(kid.identifiers).toEqual([{ type: 'userId', value: 'kid' }]);
-    expect(changesFor(changes, splitId!).map((c) => c.profileId).sort()).toEqual(['p-family', 'p-kid']);
+    expect(
+      changesFor(changes, splitId!)
+        .map((c) => c.profileId)
+        .sort(),
+    ).toEqual(['p-family', 'p-kid']);
     expect((await get('/v1/profiles/p-kid/timeline')).json['events']).toHaveLength(2);
   });
 });
@@ -271,9 +332,13 @@ describe('merges and splits', () => {
 describe('expiry, RFM and price tiers', () => {
   it('the sweep deletes anonymous profiles a year without a visit, not known ones', async () => {
     const longAgo = new Date(Date.now() - 400 * 86_400_000).toISOString();
-    await send(...events('p-stale', { timestamp: longAgo }), ...events('p-stale-known', { timestamp: longAgo, userId: 'old-customer' }), ...events('p-fresh', {}));
+    await send(
+      ...events('p-stale', { timestamp: longAgo }),
+      ...events('p-stale-known', { timestamp: longAgo, userId: 'old-customer' }),
+      ...events('p-fresh', {}),
+    );
     expect((await profileOf('p-stale'))['profile'].expiresAt).toBeDefined();
-    const swept = await enrichment.sweepNow();
+    const swept = await enrichment.sweep.runOnce();
     expect(swept?.profiles).toBeGreaterThanOrEqual(1);
     expect((await get('/v1/profiles/p-stale')).status).toBe(404);
     expect((await get('/v1/profiles/p-stale-known')).status).toBe(200);
@@ -285,10 +350,17 @@ describe('expiry, RFM and price tiers', () => {
     const buyers = ['r1', 'r2', 'r3', 'r4', 'r5'];
     await send(
       ...buyers.flatMap((b, i) =>
-        Array.from({ length: i + 1 }, (_, k) => resolvedEvent(`p-${b}`, { userId: b, timestamp: new Date(now - (5 - i) * 10 * 86_400_000 + k * 1000).toISOString(), event: 'Order Completed', properties: { order_id: `${b}-${k}`, total: 100 * (i + 1) } })),
+        Array.from({ length: i + 1 }, (_, k) =>
+          resolvedEvent(`p-${b}`, {
+            userId: b,
+            timestamp: new Date(now - (5 - i) * 10 * 86_400_000 + k * 1000).toISOString(),
+            event: 'Order Completed',
+            properties: { order_id: `${b}-${k}`, total: 100 * (i + 1) },
+          }),
+        ),
       ),
     );
-    const run = await enrichment.rfmNow();
+    const run = await enrichment.rfm.runOnce();
     expect(run.ran).toBe(true);
     const best = (await profileOf('p-r5'))['profile'].computed.rfm;
     const worst = (await profileOf('p-r1'))['profile'].computed.rfm;
@@ -297,7 +369,7 @@ describe('expiry, RFM and price tiers', () => {
     expect(worst.m).toBeLessThan(best.m);
     await changes.waitFor(() => changes.payloads<ProfileChange>((c) => c.profileId === 'p-r5' && c.trigger?.kind === 'rfm').length === 1);
     // A second run changes nothing: no new changes for unchanged scores.
-    const again = await enrichment.rfmNow();
+    const again = await enrichment.rfm.runOnce();
     expect(again.updated).toBe(0);
     // The consumer's cached copy of p-r5 is stale now (the job wrote it): the next event's
     // compare-and-set conflicts, the profile is re-read, and nothing is lost.
@@ -311,8 +383,10 @@ describe('expiry, RFM and price tiers', () => {
 
   it('price tier: premium for a visitor who views the top of a category, bargain for the bottom', async () => {
     const prices = [20, 60, 100, 150, 200];
-    await send(...prices.map((price, i) => resolvedEvent('p-index', { event: 'Product Viewed', properties: { product_id: `k-${i}`, category: 'kettles', price } })));
-    await enrichment.syncPricesNow();
+    await send(
+      ...prices.map((price, i) => resolvedEvent('p-index', { event: 'Product Viewed', properties: { product_id: `k-${i}`, category: 'kettles', price } })),
+    );
+    await enrichment.priceSync.runOnce();
     await send(
       ...events('p-premium', { event: 'Product Viewed', properties: { product_id: 'k-4', category: 'kettles', price: 200 } }),
       ...events('p-bargain', { event: 'Product Viewed', properties: { product_id: 'k-0', category: 'kettles', price: 20 } }),
@@ -325,7 +399,13 @@ describe('expiry, RFM and price tiers', () => {
 describe('replay', () => {
   it('replaying events.resolved from the start leaves every profile as it was', async () => {
     // p-stale was swept; replaying its event brings it back until the next sweep, as it should.
-    const snapshot = async () => (await enrichment.store.profiles.find({ _id: { $ne: 'p-stale' } }).sort({ _id: 1 }).toArray()).map((d) => ({ ...fromStoredProfile(d), writeId: undefined }));
+    const snapshot = async () =>
+      (
+        await enrichment.repository.profiles
+          .find({ _id: { $ne: 'p-stale' } })
+          .sort({ _id: 1 })
+          .toArray()
+      ).map((d) => ({ ...fromStoredProfile(d), writeId: undefined }));
     const before = await snapshot();
     const triggers = [...new Set(changes.payloads<ProfileChange>((c) => c.trigger?.kind === 'event').map((c) => c.trigger!.messageId))];
     expect(before.length).toBeGreaterThan(10);
@@ -334,14 +414,21 @@ describe('replay', () => {
     const kafka = new Kafka({ clientId: 'it-reset', brokers: testInfra().kafkaBrokers, logLevel: logLevel.NOTHING });
     const kafkaAdmin = kafka.admin();
     await kafkaAdmin.connect();
-    await kafkaAdmin.resetOffsets({ groupId: `${testInfra().topicPrefix}enrichment.eventsResolved`, topic: svc.platform.topics.eventsResolved, earliest: true });
+    await kafkaAdmin.resetOffsets({
+      groupId: `${testInfra().topicPrefix}enrichment.eventsResolved`,
+      topic: svc.platform.topics.eventsResolved,
+      earliest: true,
+    });
     await kafkaAdmin.disconnect();
     svc = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'enrichment-it-2', ...env } });
     enrichment = svc.http.app.get(EnrichmentService);
     url = svc.http.url;
     // Every event was re-sent as a change (at least once downstream), and nothing changed.
     await changes.waitFor(() => changes.messages.length > produced && triggers.every((id) => changesFor(changes, id).length >= 2), 60_000);
-    const again = changes.payloads<ProfileChange>().slice(produced).filter((c) => c.trigger?.kind === 'event' && c.profileId !== 'p-stale');
+    const again = changes
+      .payloads<ProfileChange>()
+      .slice(produced)
+      .filter((c) => c.trigger?.kind === 'event' && c.profileId !== 'p-stale');
     expect(again.filter((c) => c.changed.length > 0).map((c) => [c.profileId, c.trigger?.event, c.changed])).toEqual([]);
     expect(await snapshot()).toEqual(before);
   });

@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ApplyResolvedBatch } from '@mosaic/enrichment-application';
+import { ProfileRepository } from '@mosaic/enrichment-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
 import type { EnrichmentEnv } from './enrichment.config';
@@ -8,12 +10,16 @@ import { ProfilesController } from './profiles.controller';
 
 @Module({})
 export class EnrichmentModule {
-  /** Wiring only: the service (store, applier, jobs, consumer) is created before HTTP listens; consumers start after. */
+  /** Wiring only: the service (repository, use cases, jobs) is created before HTTP listens; consumers start after. */
   static forRoot(platform: Platform, config: CommonConfig & { own: EnrichmentEnv }): DynamicModule {
     return {
       module: EnrichmentModule,
       controllers: [ProfilesController, EnrichmentConsumer],
-      providers: [{ provide: EnrichmentService, useFactory: () => EnrichmentService.start(platform, config) }],
+      providers: [
+        { provide: EnrichmentService, useFactory: () => EnrichmentService.start(platform, config) },
+        { provide: ApplyResolvedBatch, useFactory: (s: EnrichmentService) => s.applyResolvedBatch, inject: [EnrichmentService] },
+        { provide: ProfileRepository, useFactory: (s: EnrichmentService) => s.repository, inject: [EnrichmentService] },
+      ],
       exports: [EnrichmentService],
     };
   }

@@ -4,7 +4,7 @@
  * The entry takes the place of the session's newest event; a page holding only older events of
  * a session shown on a newer page leaves them out.
  */
-import type { EventDocument, MongoProfileStore } from '@mosaic/enrichment-data-access';
+import type { EventDocument, ProfileRepository } from '@mosaic/enrichment-data-access';
 import { VIDEO_EVENT_KINDS, summarizeVideoSession, videoSessionOf, type VideoSessionEntry } from '@mosaic/enrichment-domain';
 
 /** The stored video events read per page (newest first), and how far back a session's events are looked for. */
@@ -35,10 +35,14 @@ export function parse(doc: EventDocument): ParsedEvent {
 }
 
 /** The page with each video session as one group in place of its newest event. */
-export async function groupVideoSessions(store: MongoProfileStore, profileId: string, page: ParsedEvent[]): Promise<(ParsedEvent | VideoSessionGroup)[]> {
+export async function groupVideoSessions(store: ProfileRepository, profileId: string, page: ParsedEvent[]): Promise<(ParsedEvent | VideoSessionGroup)[]> {
   const videoAt = page.filter((e) => sessionOf(e) !== undefined).map((e) => e.doc.at.getTime());
   if (videoAt.length === 0) return page;
-  const stored = await store.timeline(profileId, { names: Object.keys(VIDEO_EVENT_KINDS), from: new Date(Math.min(...videoAt) - SESSION_LOOKBACK_MS), limit: MAX_VIDEO_EVENTS });
+  const stored = await store.timeline(profileId, {
+    names: Object.keys(VIDEO_EVENT_KINDS),
+    from: new Date(Math.min(...videoAt) - SESSION_LOOKBACK_MS),
+    limit: MAX_VIDEO_EVENTS,
+  });
   const bySession = new Map<string, Map<string, ParsedEvent>>();
   for (const e of [...stored.map(parse), ...page]) {
     const sid = sessionOf(e);
@@ -57,7 +61,9 @@ export async function groupVideoSessions(store: MongoProfileStore, profileId: st
     }
     const newest = events.reduce((a, b) => (newer(b.doc, a.doc) ? b : a));
     if (newest.doc._id !== e.doc._id) continue; // shown at the session's newest event (this page or a newer one)
-    const summary = summarizeVideoSession(events.map((x) => ({ messageId: x.doc._id, at: x.doc.at.getTime(), name: x.doc.name ?? '', properties: x.raw['properties'] })));
+    const summary = summarizeVideoSession(
+      events.map((x) => ({ messageId: x.doc._id, at: x.doc.at.getTime(), name: x.doc.name ?? '', properties: x.raw['properties'] })),
+    );
     if (!summary) out.push(...page.filter((x) => sessionOf(x) === sid));
     else out.push({ newest, summary: { ...summary, messageIds: events.map((x) => x.doc._id) } });
   }

@@ -1,9 +1,8 @@
 /**
- * @mosaic/enrichment-data-access — profiles and their events in MongoDB (`MongoProfileStore`),
- * the batch applier that turns `events.resolved` into profile writes and `profiles.changes`,
- * the category price index and the RFM job. See docs/enrichment.md.
+ * @mosaic/enrichment-data-access — profiles, their events and the shared state documents in
+ * MongoDB (`ProfileRepository`), and this instance's copy of the category price index
+ * (`PriceIndexCache`). See docs/enrichment.md.
  */
 export * from './documents';
-export * from './profile-store';
-export * from './batch-applier';
-export * from './jobs';
+export * from './profile.repository';
+export * from './price-index.cache';

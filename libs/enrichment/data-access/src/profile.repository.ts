@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import type { CasMode, CasResult } from '@mosaic/shared-mongo';
 import { openDb, ensureSchemaIndexes, VersionedWriter, duplicateOnlyWriteErrors } from '@mosaic/shared-mongo';
+import { type CategoryPriceIndex, emptyPriceIndex, mergePriceIndex } from '@mosaic/enrichment-domain';
 import {
   type AnyStoredProfileDocument,
   ENRICHMENT_COLLECTIONS,
@@ -28,7 +29,7 @@ import {
   toStoredProfile,
 } from './documents';
 
-export interface MongoProfileStoreOptions {
+export interface ProfileRepositoryOptions {
   /** Default `ticket` (correct on every server); `native` on MongoDB. */
   cas?: CasMode;
   pointReads?: boolean;
@@ -59,15 +60,19 @@ export interface SweepResult {
 /** What the RFM job reads of a profile. */
 export type RfmView = Pick<StoredProfileDocument, '_id' | 'version' | 'orders' | 'rfm'>;
 
+/** The shared state documents (`enrichment_state`). */
+export const PRICE_INDEX_DOC = 'price-index';
+export const RFM_DOC = 'rfm';
+
 /** Redirects are followed at most this many hops. */
 export const MAX_REDIRECT_HOPS = 10;
 
-export class MongoProfileStore {
-  readonly writer: VersionedWriter;
+export class ProfileRepository {
+  private readonly writer: VersionedWriter;
 
   constructor(
     private readonly conn: Connection,
-    options: MongoProfileStoreOptions = {},
+    options: ProfileRepositoryOptions = {},
   ) {
     this.writer = new VersionedWriter(conn, {
       mode: options.cas ?? 'ticket',
@@ -135,7 +140,10 @@ export class MongoProfileStore {
   /** Compare-and-set writes (`expected` null = insert); per profile id whether it landed. */
   writeProfiles(writes: readonly { expected: number | null; doc: ProfileDocument }[]): Promise<Map<string, CasResult>> {
     const stored = this.db.collection<StoredProfileDocument>(ENRICHMENT_COLLECTIONS.profiles);
-    return this.writer.writeMany(stored, writes.map((w) => ({ expected: w.expected, doc: toStoredProfile(w.doc) })));
+    return this.writer.writeMany(
+      stored,
+      writes.map((w) => ({ expected: w.expected, doc: toStoredProfile(w.doc) })),
+    );
   }
 
   /**
@@ -143,7 +151,10 @@ export class MongoProfileStore {
    * fields for this scan (under `computed` in documents of the older layout).
    */
   async *profilesWithOrders(): AsyncGenerator<RfmView> {
-    const filter = { status: 'active', $or: [{ 'orders.count': { $gt: 0 } }, { 'computed.orders.count': { $gt: 0 } }] } as mongo.Filter<AnyStoredProfileDocument>;
+    const filter = {
+      status: 'active',
+      $or: [{ 'orders.count': { $gt: 0 } }, { 'computed.orders.count': { $gt: 0 } }],
+    } as mongo.Filter<AnyStoredProfileDocument>;
     const projection = { _id: 1, version: 1, orders: 1, rfm: 1, 'computed.orders': 1, 'computed.rfm': 1 };
     for await (const d of this.profiles.find(filter, { projection })) {
       const doc = d as Partial<StoredProfileDocument> & { _id: string; version: number; computed?: Partial<ProfileDocument['computed']> };
@@ -160,6 +171,13 @@ export class MongoProfileStore {
   }
 
   // ---- events ------------------------------------------------------------------------------
+
+  /** Which of `ids` are stored as events (the replay guard beyond a full applied-id ring). */
+  async findStoredEventIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const found = await this.writer.findByIds(this.events, ids, { _id: 1 });
+    return new Set(found.map((d) => d._id));
+  }
 
   /** Inserts events (an event already stored — a redelivery — is left as it is). */
   async putEvents(docs: readonly EventDocument[]): Promise<void> {
@@ -208,7 +226,13 @@ export class MongoProfileStore {
   async updateState(id: string, update: (current: Record<string, unknown> | undefined) => Record<string, unknown>, tries = 10): Promise<StateDocument> {
     for (let i = 0; i < tries; i += 1) {
       const current = await this.getState(id);
-      const doc: StateDocument = { _id: id, version: (current?.version ?? 0) + 1, value: update(current?.value), updatedAt: new Date(), writeId: this.newWriteId() };
+      const doc: StateDocument = {
+        _id: id,
+        version: (current?.version ?? 0) + 1,
+        value: update(current?.value),
+        updatedAt: new Date(),
+        writeId: this.newWriteId(),
+      };
       const r = await this.writer.writeMany(this.state, [{ expected: current ? current.version : null, doc }]);
       if (r.get(id) === 'applied') return doc;
     }
@@ -222,9 +246,38 @@ export class MongoProfileStore {
   async takeLease(id: string, holder: string, ttlMs: number, now = new Date()): Promise<boolean> {
     const current = await this.getState(id);
     if (current && current.holder !== holder && current.until && current.until > now) return false;
-    const doc: StateDocument = { _id: id, version: (current?.version ?? 0) + 1, value: current?.value ?? {}, updatedAt: now, holder, until: new Date(now.getTime() + ttlMs), writeId: this.newWriteId() };
+    const doc: StateDocument = {
+      _id: id,
+      version: (current?.version ?? 0) + 1,
+      value: current?.value ?? {},
+      updatedAt: now,
+      holder,
+      until: new Date(now.getTime() + ttlMs),
+      writeId: this.newWriteId(),
+    };
     const r = await this.writer.writeMany(this.state, [{ expected: current ? current.version : null, doc }]);
     return r.get(id) === 'applied';
+  }
+
+  /** The shared category price index as stored (empty when none yet). */
+  async readPriceIndex(): Promise<CategoryPriceIndex> {
+    return priceIndexOf((await this.getState(PRICE_INDEX_DOC))?.value);
+  }
+
+  /** Merges `observed` into the shared category price index (compare-and-set) and returns the result. */
+  async addToPriceIndex(observed: CategoryPriceIndex): Promise<CategoryPriceIndex> {
+    const doc = await this.updateState(PRICE_INDEX_DOC, (current) => mergePriceIndex(priceIndexOf(current), observed) as unknown as Record<string, unknown>);
+    return priceIndexOf(doc.value);
+  }
+
+  /** The RFM job's lease: one instance at a time runs it. */
+  takeRfmLease(holder: string, ttlMs: number, now: Date): Promise<boolean> {
+    return this.takeLease(`${RFM_DOC}-lease`, holder, ttlMs, now);
+  }
+
+  /** The thresholds of the last RFM run (for readers of `enrichment_state`). */
+  async saveRfmRun(run: { thresholds: unknown; population: number; at: string }): Promise<void> {
+    await this.updateState(RFM_DOC, () => run as unknown as Record<string, unknown>);
   }
 
   // ---- expiry ----------------------------------------------------------------------------------
@@ -241,4 +294,10 @@ export class MongoProfileStore {
     const tickets = await this.writer.sweepTickets(now);
     return { profiles: profiles.deletedCount ?? 0, redirects: redirects.deletedCount ?? 0, events: events.deletedCount ?? 0, tickets };
   }
+}
+
+/** A stored price index value, or an empty one (none yet, or not an index). */
+function priceIndexOf(value: Record<string, unknown> | undefined): CategoryPriceIndex {
+  const stored = value as unknown as CategoryPriceIndex | undefined;
+  return stored?.categories ? stored : emptyPriceIndex();
 }

@@ -1,28 +1,36 @@
 // The profile layout against the real server of the Jest run (FerretDB 1.24 or MongoDB): a few
 // top-level fields and the rest of the state as JSON text, converted at the store's boundary;
 // profiles stored before that layout (all nested) are still read, and rewritten in the new one
-// by their next write.
+// by their next write. Here (not in data-access) because it also runs the batch applier and
+// the RFM job over both layouts.
 import type { Connection } from 'mongoose';
 import type { ResolvedEvent } from '@mosaic/contracts';
 import { type ProfileState, applyEvent } from '@mosaic/enrichment-domain';
 import { connectMongo, detectServerProfile } from '@mosaic/shared-mongo';
 import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import {
+  ENRICHMENT_COLLECTIONS,
+  type ProfileDocument,
+  ProfileRepository,
+  type StoredProfileDocument,
+  fromStoredProfile,
+  stateToDocument,
+  toStoredProfile,
+} from '@mosaic/enrichment-data-access';
 import { BatchApplier } from './batch-applier';
-import { ENRICHMENT_COLLECTIONS, type ProfileDocument, type StoredProfileDocument, fromStoredProfile, stateToDocument, toStoredProfile } from './documents';
-import { RfmJob } from './jobs';
-import { MongoProfileStore } from './profile-store';
+import { RfmJob } from './rfm.job';
 
 jest.setTimeout(60_000);
 
 const DAY = 86_400_000;
 let conn: Connection;
-let store: MongoProfileStore;
+let store: ProfileRepository;
 let seq = 0;
 
 beforeAll(async () => {
   conn = await connectMongo({ uri: testInfra().mongoUri });
   const server = await detectServerProfile(conn);
-  store = new MongoProfileStore(conn, { cas: server.cas, pointReads: server.pointReads, ticketLeaseMs: 500, instanceId: 'layout-test' });
+  store = new ProfileRepository(conn, { cas: server.cas, pointReads: server.pointReads, ticketLeaseMs: 500, instanceId: 'layout-test' });
   await store.ensureIndexes(server.ttlIndexes);
 });
 
@@ -40,8 +48,23 @@ function resolved(profileId: string, fields: Partial<ResolvedEvent['event']>, da
   return {
     kind: 'event',
     profileId,
-    identifiers: [{ type: 'userId', value: `u-${profileId}` }, { type: 'anonymousId', value: `a-${profileId}` }],
-    event: { type: 'track', messageId: `m-${++seq}`, anonymousId: `a-${profileId}`, userId: `u-${profileId}`, properties: {}, traits: {}, context: {}, timestamp: at, receivedAt: at, sourceId: 'src', ...fields } as ResolvedEvent['event'],
+    identifiers: [
+      { type: 'userId', value: `u-${profileId}` },
+      { type: 'anonymousId', value: `a-${profileId}` },
+    ],
+    event: {
+      type: 'track',
+      messageId: `m-${++seq}`,
+      anonymousId: `a-${profileId}`,
+      userId: `u-${profileId}`,
+      properties: {},
+      traits: {},
+      context: {},
+      timestamp: at,
+      receivedAt: at,
+      sourceId: 'src',
+      ...fields,
+    } as ResolvedEvent['event'],
   };
 }
 
@@ -66,7 +89,10 @@ function awkwardState(profileId: string, rawValueKeys = true): ProfileState {
     }),
     resolved(profileId, { event: '$weird.event', properties: { 'k.e.y': 1 } }),
     resolved(profileId, { event: 'Product Viewed', properties: { product_id: 'p.1', category: '$cat.egory', price: 12.5 } }),
-    resolved(profileId, { event: 'Order Completed', properties: { order_id: 'o-1', total: 99.99, products: [{ product_id: 'p.1', price: 99.99, quantity: 1 }] } }),
+    resolved(profileId, {
+      event: 'Order Completed',
+      properties: { order_id: 'o-1', total: 99.99, products: [{ product_id: 'p.1', price: 99.99, quantity: 1 }] },
+    }),
   ]);
 }
 
@@ -104,7 +130,15 @@ describe('profile layout', () => {
     expect(asStored).toHaveProperty('computed');
     const read = await store.getProfile(id);
     expect(read).toEqual(asStored);
-    expect(read).toMatchObject({ _id: id, version: before.version, status: 'active', known: true, idKeys: before.idKeys, traits: before.traits, identifiers: before.identifiers });
+    expect(read).toMatchObject({
+      _id: id,
+      version: before.version,
+      status: 'active',
+      known: true,
+      idKeys: before.idKeys,
+      traits: before.traits,
+      identifiers: before.identifiers,
+    });
     expect(read?.computed.orders).toEqual(before.computed.orders);
     expect((await store.getProfiles([id])).get(id)).toEqual(asStored);
     expect((await store.resolve(id)).doc).toEqual(asStored);
@@ -136,7 +170,12 @@ describe('profile layout', () => {
     const current = stateToDocument(awkwardState('p-rfm-new'), { status: 'active', writeId: store.newWriteId() });
     await store.writeProfiles([{ expected: null, doc: current }]);
     const changed: string[] = [];
-    const run = await new RfmJob({ store, holder: 'layout-test', leaseMs: 10_000, onChange: async (c) => void changed.push(c.profileId) }).runOnce();
+    const run = await new RfmJob({
+      repository: store,
+      holder: 'layout-test',
+      leaseMs: 10_000,
+      onChange: async (c) => void changed.push(c.profileId),
+    }).runOnce();
     expect(run).toMatchObject({ ran: true, population: 2, updated: 2 });
     expect(changed.sort()).toEqual(['p-rfm-new', 'p-rfm-old']);
     for (const id of ['p-rfm-old', 'p-rfm-new']) {
@@ -145,7 +184,10 @@ describe('profile layout', () => {
       expect((await store.getProfile(id))?.computed.rfm).toEqual(onDisk['rfm']);
     }
     // Unchanged scores: nothing written the second time.
-    expect(await new RfmJob({ store, holder: 'layout-test', leaseMs: 10_000, onChange: async () => undefined }).runOnce()).toMatchObject({ population: 2, updated: 0 });
+    expect(await new RfmJob({ repository: store, holder: 'layout-test', leaseMs: 10_000, onChange: async () => undefined }).runOnce()).toMatchObject({
+      population: 2,
+      updated: 0,
+    });
   });
 });
 

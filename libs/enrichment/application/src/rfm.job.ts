@@ -1,0 +1,125 @@
+/**
+ * Recency/frequency/monetary quintiles over every profile with orders, stored on each profile
+ * whose scores changed (compare-and-set; a change message per profile). One instance at a time
+ * runs it (a lease in `enrichment_state`).
+ */
+import type { ProfileChange } from '@mosaic/contracts';
+import { type RfmInput, rfmInput, rfmScores, scoreProfile, toCompactProfile, withRfm } from '@mosaic/enrichment-domain';
+import { type ProfileRepository, documentToState, stateToDocument } from '@mosaic/enrichment-data-access';
+import type { Counter, Gauge } from '@mosaic/shared-logging';
+import { PeriodicTask } from '@mosaic/shared-service';
+import type { JobSchedule } from './job-schedule';
+
+export interface RfmRunResult {
+  ran: boolean;
+  population: number;
+  updated: number;
+  conflicts: number;
+}
+
+export interface RfmJobOptions {
+  repository: ProfileRepository;
+  holder: string;
+  leaseMs: number;
+  now?: () => Date;
+  /** Called with each profile whose scores changed (the service produces it to profiles.changes). */
+  onChange: (change: ProfileChange) => Promise<void>;
+  /** Runs on its own only with a schedule. */
+  schedule?: JobSchedule & { metrics: { rfmUpdated: Counter<string>; rfmPopulation: Gauge<string> } };
+}
+
+type Thresholds = ReturnType<typeof rfmScores>;
+
+export class RfmJob {
+  private readonly task: PeriodicTask<RfmRunResult>;
+
+  constructor(private readonly opts: RfmJobOptions) {
+    const schedule = opts.schedule;
+    this.task = new PeriodicTask({
+      intervalMs: schedule?.intervalMs ?? 0,
+      run: () => this.runOnce(),
+      onDone: (r, ms) => {
+        if (!r.ran || !schedule) return;
+        schedule.metrics.rfmUpdated.inc(r.updated);
+        schedule.metrics.rfmPopulation.set(r.population);
+        schedule.logger.info({ ...r, durationMs: ms }, 'RFM scores recomputed');
+      },
+      onError: (err) => schedule?.logger.warn({ err }, 'RFM run failed; the next one will try again'),
+    });
+  }
+
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
+  }
+
+  async runOnce(): Promise<RfmRunResult> {
+    const { repository } = this.opts;
+    const now = (this.opts.now ?? (() => new Date()))();
+    const nowIso = now.toISOString();
+    if (!(await repository.takeRfmLease(this.opts.holder, this.opts.leaseMs, now))) return { ran: false, population: 0, updated: 0, conflicts: 0 };
+    const { inputs, current } = await this.population(nowIso);
+    const thresholds = rfmScores([...inputs.values()]);
+    await repository.saveRfmRun({ thresholds, population: inputs.size, at: nowIso });
+    let updated = 0;
+    let conflicts = 0;
+    for (const [id, input] of inputs) {
+      const scores = scoreProfile(thresholds, input);
+      if (current.get(id) === `${scores.r}${scores.f}${scores.m}`) continue;
+      const r = await this.storeScores(id, thresholds, scores, nowIso);
+      if (r.updated) updated += 1;
+      conflicts += r.conflicts;
+    }
+    return { ran: true, population: inputs.size, updated, conflicts };
+  }
+
+  /** Pass 1: the population (profiles with orders), a projection only, and their current scores. */
+  private async population(nowIso: string): Promise<{ inputs: Map<string, RfmInput>; current: Map<string, string> }> {
+    const inputs = new Map<string, RfmInput>();
+    const current = new Map<string, string>();
+    for await (const doc of this.opts.repository.profilesWithOrders()) {
+      const input = rfmInput({ computed: { orders: doc.orders } } as never, nowIso);
+      if (!input) continue;
+      inputs.set(doc._id, input);
+      const r = doc.rfm;
+      current.set(doc._id, r ? `${r.r}${r.f}${r.m}` : '');
+    }
+    return { inputs, current };
+  }
+
+  /** Pass 2, one profile: read, score, compare-and-set (a profile that changed meanwhile is re-read). */
+  private async storeScores(
+    id: string,
+    thresholds: Thresholds,
+    scores: ReturnType<typeof scoreProfile>,
+    nowIso: string,
+  ): Promise<{ updated: boolean; conflicts: number }> {
+    const { repository } = this.opts;
+    let conflicts = 0;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const doc = await repository.getProfile(id);
+      if (!doc || doc.status !== 'active') break;
+      const state = documentToState(doc);
+      const fresh = rfmInput(state, nowIso);
+      const next = withRfm(state, fresh ? scoreProfile(thresholds, fresh) : scores, nowIso);
+      const written = stateToDocument(next, { status: 'active', writeId: repository.newWriteId(), ...(doc.expiresAt ? { expiresAt: doc.expiresAt } : {}) });
+      const r = await repository.writeProfiles([{ expected: doc.version, doc: written }]);
+      if (r.get(id) === 'applied') {
+        await this.opts.onChange({
+          profileId: id,
+          version: next.version,
+          changed: ['computed.rfm'],
+          profile: toCompactProfile(next),
+          trigger: { messageId: `rfm:${nowIso}`, kind: 'rfm' },
+          at: nowIso,
+        });
+        return { updated: true, conflicts };
+      }
+      conflicts += 1;
+    }
+    return { updated: false, conflicts };
+  }
+}
