@@ -47,6 +47,15 @@ export default [
     },
   },
   {
+    // Size (docs/CONVENTIONS.md): split a long function into named steps, a long file by responsibility.
+    files: ['**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.d.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 100 }],
+    },
+  },
+  {
     // The config library is the one place that reads the environment; tests set it up.
     files: ['libs/shared/config/src/**/*.ts', '**/*.spec.ts', '**/*.int-spec.ts', 'libs/shared/testing/src/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },

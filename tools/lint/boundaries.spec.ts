@@ -50,6 +50,14 @@ describe('module boundaries are enforced as errors', () => {
     }
   });
 
+  it('a function over 100 lines or a file over 400 lines fails lint (tests excepted)', async () => {
+    const longFunction = `export function f(): number {\n  let x = 0;\n${'  x += 1;\n'.repeat(100)}  return x;\n}\n`;
+    expect((await errors('libs/collector/domain/src/probe.ts', longFunction)).join('\n')).toMatch(/max-lines-per-function/);
+    const longFile = Array.from({ length: 401 }, (_, i) => `export const c${i} = ${i};`).join('\n') + '\n';
+    expect((await errors('libs/collector/domain/src/probe.ts', longFile)).join('\n')).toMatch(/max-lines/);
+    expect(await errors('libs/collector/domain/src/probe.spec.ts', longFile)).toEqual([]);
+  });
+
   it('a shared library may not depend on a service scope', async () => {
     const found = await errors('libs/shared/mongo/src/probe.ts', `import { Ingestor } from '@mosaic/collector-domain';\nexport const y = Ingestor;\n`);
     expect(found.join('\n')).toMatch(/enforce-module-boundaries/);
