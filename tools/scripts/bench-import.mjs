@@ -10,36 +10,14 @@
 //   re-import  the CSV file again: every row a duplicate, nothing produced
 // and checks on the broker that exactly 2·N records reached events.raw (high watermarks).
 // Prints a table and writes JSON to .mosaic/bench/import-<run>.json.
-import { createRequire } from 'node:module';
-import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureDeps } from './ensure-deps.mjs';
-import { build, root } from './build.mjs';
-import { benchKafkaFactory, numberOption, rssMb, spawnOwned } from './bench-util.mjs';
+import { benchLogFile, benchSetup, machineInfo, numberOption, rssMb, serviceEnv, spawnOwned, startService, stopChild, writeResult } from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench import] ${m}`);
 
-function startCollector(env) {
-  return new Promise((resolve, reject) => {
-    const child = spawnOwned(process.execPath, [join(root, 'dist', 'apps', 'collector', 'src', 'main.js')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out = (out + d.toString()).slice(-20_000);
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      const problems = out.split('\n').filter((l) => /"level":"(fatal|error)"/.test(l));
-      reject(new Error(`collector exited ${code}: ${(problems.length ? problems.join('\n') : out).slice(-2000)}`));
-    });
-  });
-}
-
-function runCli(args) {
+function runCli(root, args) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawnOwned(process.execPath, [join(root, 'tools', 'cli', 'mosaic.mjs'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -65,110 +43,63 @@ async function writeLines(path, n, line) {
 
 const SKUS = ['CM-900', 'CM-450', 'GR-20', 'BN-ESP-1KG', 'BN-FLT-500'];
 
-export async function runImportBench(argv = process.argv.slice(2)) {
-  const opt = (name, def) => numberOption(argv, name, def);
-  const ROWS = opt('rows', 100_000);
-  const CONCURRENCY = opt('concurrency', 4);
-  ensureDeps();
-  await build({ quiet: true });
-  const require = createRequire(import.meta.url);
-  const infra = require(join(root, 'tools', 'infra', 'index.js'));
-  const up = await infra.up({});
-  const runId = Date.now().toString(36);
-  const prefix = `bench-${runId}.`;
-  const token = 'bench-admin-token-0123456789';
-  const dir = join(root, '.mosaic', 'bench');
+/** The two files to import, `rows` order rows each (CSV with a header line, NDJSON). */
+async function generateFiles(dir, rows) {
+  log(`generating ${rows.toLocaleString('en')} rows (CSV and NDJSON)...`);
   mkdirSync(dir, { recursive: true });
-
-  log(`generating ${ROWS.toLocaleString('en')} rows (CSV and NDJSON)...`);
-  const csvPath = join(dir, `import-${ROWS}.csv`);
-  const ndPath = join(dir, `import-${ROWS}.ndjson`);
+  const csvPath = join(dir, `import-${rows}.csv`);
+  const ndPath = join(dir, `import-${rows}.ndjson`);
   const day = (i) => new Date(Date.UTC(2020, 0, 1) + (i % 1460) * 86_400_000 + (i % 86_400) * 1000).toISOString();
-  await writeLines(csvPath, ROWS + 1, (i) =>
+  await writeLines(csvPath, rows + 1, (i) =>
     i === 0
       ? 'userId,email,timestamp,order_id,properties.revenue,properties.currency,properties.sku,properties.quantity,context.externalIds.pos_id,store\n'
       : `cust-${i % 20_000},c${i % 20_000}@example.com,${day(i)},ord-${i},${(i % 900) + 9.9},EUR,${SKUS[i % SKUS.length]},${(i % 3) + 1},P-${i % 20_000},"Store ${i % 40}, Berlin"\n`,
   );
-  await writeLines(ndPath, ROWS, (i) =>
-    `${JSON.stringify({ type: 'track', userId: `cust-${i % 20_000}`, event: 'Order Completed', timestamp: day(i), properties: { order_id: `nd-${i}`, revenue: (i % 900) + 9.9, currency: 'EUR', sku: SKUS[i % SKUS.length], quantity: (i % 3) + 1, store: `Store ${i % 40}, Berlin` }, context: { traits: { email: `c${i % 20_000}@example.com` } } })}\n`,
+  await writeLines(
+    ndPath,
+    rows,
+    (i) =>
+      `${JSON.stringify({ type: 'track', userId: `cust-${i % 20_000}`, event: 'Order Completed', timestamp: day(i), properties: { order_id: `nd-${i}`, revenue: (i % 900) + 9.9, currency: 'EUR', sku: SKUS[i % SKUS.length], quantity: (i % 3) + 1, store: `Store ${i % 40}, Berlin` }, context: { traits: { email: `c${i % 20_000}@example.com` } } })}\n`,
   );
+  return { csvPath, ndPath };
+}
 
-  const env = {
-    NODE_ENV: 'development',
-    KAFKA_BROKERS: up.kafkaBrokers.join(','),
-    MONGODB_URI: `${up.mongoUri.replace(/\/$/, '')}/bench_${runId}`,
-    MOSAIC_TOPIC_PREFIX: prefix,
-    MOSAIC_ADMIN_TOKEN: token,
-    MOSAIC_HTTP_HOST: '127.0.0.1',
-    COLLECTOR_PORT: '0',
-    KAFKA_TOPIC_PARTITIONS: '6',
-    LOG_LEVEL: 'warn',
-  };
-  // The collector logs its URL at info level: start it with info, the run itself is quiet enough.
-  let started;
-  try {
-    started = await startCollector({ ...env, LOG_LEVEL: 'info' });
-  } catch (err) {
-    rmSync(csvPath, { force: true });
-    rmSync(ndPath, { force: true });
-    if (up.started.kafka || up.started.mongo) await infra.down({});
-    throw err;
-  }
-  const { child, url } = started;
-  const kafka = benchKafkaFactory(require, join(root, 'dist'), up.kafkaBrokers)('bench-import');
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = `${prefix}events.raw`;
-  const records = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  let result;
-  try {
-    const common = ['--collector', url, '--token', token, '--json', '--quiet', '--concurrency', String(CONCURRENCY)];
-    const runs = {};
-    for (const [name, args] of [
-      ['csv', ['import', csvPath, '--source', 'bench-csv', '--create-source', '--event', 'Order Completed', ...common]],
-      ['ndjson', ['import', ndPath, '--source', 'bench-ndjson', '--create-source', ...common]],
-      ['reimport', ['import', csvPath, '--source', 'bench-csv', '--event', 'Order Completed', ...common]],
-    ]) {
-      log(`${name}...`);
-      const { seconds, summary } = await runCli(args);
-      const file = name === 'ndjson' ? ndPath : csvPath;
-      runs[name] = {
-        rows: summary.rows,
-        accepted: summary.accepted,
-        duplicates: summary.duplicates,
-        rejected: summary.rejected,
-        requests: summary.requests,
-        seconds: Number(seconds.toFixed(2)),
-        rowsPerSec: Math.round(summary.rows / seconds),
-        fileMBPerSec: Number((statSync(file).size / 2 ** 20 / seconds).toFixed(1)),
-        collectorRssMb: rssMb(child.pid),
-      };
-    }
-    const onTopic = await records();
-    result = {
-      benchmark: 'import',
-      at: new Date().toISOString(),
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kafka: '4.1.1', mongo: up.mongoServer },
-      settings: { rows: ROWS, concurrency: CONCURRENCY, chunkBytes: 400 * 1024, csvBytes: statSync(csvPath).size, ndjsonBytes: statSync(ndPath).size },
-      runs,
-      recordsOnTopic: onTopic,
-      expectedOnTopic: 2 * ROWS,
+/** The three CLI runs (csv, ndjson, re-import of the csv) against the collector at `url`, one after the other. */
+async function importRuns({ root, url, token, concurrency, files, collectorPid }) {
+  const { csvPath, ndPath } = files;
+  const common = ['--collector', url, '--token', token, '--json', '--quiet', '--concurrency', String(concurrency)];
+  const runs = {};
+  for (const [name, args] of [
+    ['csv', ['import', csvPath, '--source', 'bench-csv', '--create-source', '--event', 'Order Completed', ...common]],
+    ['ndjson', ['import', ndPath, '--source', 'bench-ndjson', '--create-source', ...common]],
+    ['reimport', ['import', csvPath, '--source', 'bench-csv', '--event', 'Order Completed', ...common]],
+  ]) {
+    log(`${name}...`);
+    const { seconds, summary } = await runCli(root, args);
+    const file = name === 'ndjson' ? ndPath : csvPath;
+    runs[name] = {
+      rows: summary.rows,
+      accepted: summary.accepted,
+      duplicates: summary.duplicates,
+      rejected: summary.rejected,
+      requests: summary.requests,
+      seconds: Number(seconds.toFixed(2)),
+      rowsPerSec: Math.round(summary.rows / seconds),
+      fileMBPerSec: Number((statSync(file).size / 2 ** 20 / seconds).toFixed(1)),
+      collectorRssMb: rssMb(collectorPid),
     };
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-    child.kill('SIGTERM');
-    if (up.started.kafka || up.started.mongo) await infra.down({});
-    rmSync(csvPath, { force: true });
-    rmSync(ndPath, { force: true });
   }
-  const file = join(dir, `import-${runId}.json`);
-  writeFileSync(file, JSON.stringify(result, null, 2));
+  return runs;
+}
+
+function printReport(result, file) {
+  const { rows, concurrency } = result.settings;
   const row = (name, v) => `${name.padEnd(52)} ${String(v).padStart(14)}`;
   const { csv, ndjson, reimport } = result.runs;
   console.log(
     [
       '',
-      `import benchmark (${result.machine.cores} cores, ${ROWS.toLocaleString('en')} rows, CLI → collector → Kafka acks=all, concurrency ${CONCURRENCY})`,
+      `import benchmark (${result.machine.cores} cores, ${rows.toLocaleString('en')} rows, CLI → collector → Kafka acks=all, concurrency ${concurrency})`,
       row('CSV: rows/s end to end', csv.rowsPerSec.toLocaleString('en')),
       row('CSV: seconds / requests / MB/s of file', `${csv.seconds} / ${csv.requests} / ${csv.fileMBPerSec}`),
       row('NDJSON: rows/s end to end', ndjson.rowsPerSec.toLocaleString('en')),
@@ -181,6 +112,55 @@ export async function runImportBench(argv = process.argv.slice(2)) {
       '',
     ].join('\n'),
   );
+}
+
+export async function runImportBench(argv = process.argv.slice(2)) {
+  const opt = (name, def) => numberOption(argv, name, def);
+  const ROWS = opt('rows', 100_000);
+  const CONCURRENCY = opt('concurrency', 4);
+  const setup = await benchSetup('import');
+  const { root, infra, up, runId, prefix, token } = setup;
+  const files = await generateFiles(join(root, '.mosaic', 'bench'), ROWS);
+  const kafka = setup.kafka('bench-import');
+  const admin = kafka.admin();
+  let collector;
+  let result;
+  try {
+    const port = await infra.freePort();
+    collector = await startService({
+      root,
+      name: 'collector',
+      port,
+      env: serviceEnv(setup, { NODE_ENV: 'development' }),
+      logFile: benchLogFile(root, 'import-collector', runId),
+    });
+    await admin.connect();
+    const runs = await importRuns({ root, url: collector.url, token, concurrency: CONCURRENCY, files, collectorPid: collector.child.pid });
+    const onTopic = (await admin.fetchTopicOffsets(`${prefix}events.raw`)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    result = {
+      benchmark: 'import',
+      at: new Date().toISOString(),
+      machine: machineInfo(up),
+      settings: {
+        rows: ROWS,
+        concurrency: CONCURRENCY,
+        chunkBytes: 400 * 1024,
+        csvBytes: statSync(files.csvPath).size,
+        ndjsonBytes: statSync(files.ndPath).size,
+      },
+      runs,
+      recordsOnTopic: onTopic,
+      expectedOnTopic: 2 * ROWS,
+    };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    if (collector) await stopChild(collector.child);
+    if (up.started.kafka || up.started.mongo) await infra.down({});
+    rmSync(files.csvPath, { force: true });
+    rmSync(files.ndPath, { force: true });
+  }
+  printReport(result, writeResult(root, 'import', runId, result));
+  const { csv, ndjson, reimport } = result.runs;
   if (result.recordsOnTopic !== result.expectedOnTopic || csv.accepted !== ROWS || ndjson.accepted !== ROWS || reimport.accepted !== 0) {
     console.error('[bench import] MISMATCH: not every row was stored exactly once');
     return 1;

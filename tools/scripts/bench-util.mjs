@@ -1,8 +1,8 @@
 // Helpers shared by the benchmarks (tools/scripts/bench*.mjs).
 import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { constants } from 'node:os';
+import { constants, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** Children the benchmark started and has not seen exit. */
@@ -128,6 +128,39 @@ export async function benchSetup(name) {
 }
 
 /**
+ * What the steps of a benchmark share, to extend with its own: what `benchSetup(name)` returned
+ * (also as `setup`), its options `opts`, the contracts (dist/), and a Kafka client `kafka` with an
+ * `admin`, an idempotent `producer` and `consumer`, the bench's tap (group `<prefix>bench-tap`); none connected.
+ */
+export async function benchContext(name, opts) {
+  const setup = await benchSetup(name);
+  const { Partitioners } = setup.require('kafkajs');
+  const kafka = setup.kafka(`bench-${name}`);
+  return {
+    ...setup,
+    setup,
+    opts,
+    contracts: setup.require(join(setup.root, 'dist', 'libs', 'contracts', 'src', 'index.js')),
+    kafka,
+    admin: kafka.admin(),
+    producer: kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }),
+    consumer: kafka.consumer({ groupId: `${setup.prefix}bench-tap`, maxWaitTimeInMs: 50 }),
+  };
+}
+
+/** The machine and versions a benchmark's JSON records (`up`: what infra.up returned). */
+export function machineInfo(up) {
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kafka: '4.1.1',
+    mongo: up.mongoServer,
+  };
+}
+
+/**
  * `kafka(clientId)`: a kafkajs client for the benchmark's own producers and consumers, made by the
  * services' factory (createKafkaClient, built in dist/) from the same environment, so that
  * KAFKA_SSL* and KAFKA_SASL_* reach it as they reach the services it starts.
@@ -155,6 +188,16 @@ export async function timedOps(workers, seconds, fn) {
   return { ops, seconds: (Date.now() - started) / 1000 };
 }
 
+/** A rate for tables and JSON: one decimal below 100/s (a store or pipeline can be that slow), whole above; null without time. */
+export function perSec(n, seconds) {
+  if (!(seconds > 0)) return null;
+  const r = n / seconds;
+  return r < 100 ? +r.toFixed(1) : Math.round(r);
+}
+
+/** Operations per second, one decimal. */
+export const oneDecimalRate = (ops, seconds) => Math.round((ops / seconds) * 10) / 10;
+
 /** Value at percentile `p` (0–100) of `values`, null when empty. */
 export function pct(values, p) {
   if (values.length === 0) return null;
@@ -168,15 +211,116 @@ export function httpClient(maxSockets) {
   const post = (url, body, headers = {}) =>
     new Promise((resolve, reject) => {
       const u = new URL(url);
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      });
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+        },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   return { post, close: () => agent.destroy() };
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The environment every service a benchmark starts gets, from what `benchSetup` returned: the
+ * run's brokers, database, topic prefix and admin token, loopback only, 6 partitions, LOG_LEVEL
+ * from this process (else info); `extra` adds or overrides (`<NAME>_PORT` is startService's).
+ */
+export function serviceEnv({ brokers, mongoBase, dbName, prefix, token }, extra = {}) {
+  return {
+    KAFKA_BROKERS: brokers.join(','),
+    MONGODB_URI: `${mongoBase}/${dbName}`,
+    MOSAIC_TOPIC_PREFIX: prefix,
+    MOSAIC_ADMIN_TOKEN: token,
+    MOSAIC_HTTP_HOST: '127.0.0.1',
+    KAFKA_TOPIC_PARTITIONS: '6',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    ...extra,
+  };
+}
+
+/** Where a benchmark's service writes its output: `.mosaic/logs/bench-<name>-<runId>.log`. */
+export function benchLogFile(root, name, runId) {
+  return join(root, '.mosaic', 'logs', `bench-${name}-${runId}.log`);
+}
+
+/**
+ * Samples the resident memory of `child` every `intervalMs` until it exits or `stop()`:
+ * `peakMb` is the highest seen; `now()` samples once more (null when it has exited).
+ */
+export function rssSampler(child, intervalMs = 500) {
+  let peakMb = 0;
+  const now = () => {
+    try {
+      const mb = rssMb(child.pid);
+      peakMb = Math.max(peakMb, mb);
+      return mb;
+    } catch {
+      return null; // exited
+    }
+  };
+  const timer = setInterval(now, intervalMs);
+  const stop = () => clearInterval(timer);
+  child.once('exit', stop);
+  return {
+    get peakMb() {
+      return peakMb;
+    },
+    now,
+    stop,
+  };
+}
+
+/** `api(method, path, body?)`: a request to a service's admin API (bearer `token`); its status and JSON body ({} when none). */
+export function adminApi(url, token) {
+  return async (method, path, body) => {
+    const headers = { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
+    const r = await fetch(`${url}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    return { status: r.status, json: await r.json().catch(() => ({})) };
+  };
+}
+
+/** Creates the source "bench" through the collector's admin API `collector` (adminApi): the source and `authorization`, the Basic header of its write key. */
+export async function createBenchSource(collector) {
+  const r = await collector('POST', '/v1/sources', { name: 'bench' });
+  if (r.status !== 201 && r.status !== 200) throw new Error(`creating a source: ${r.status} ${JSON.stringify(r.json)}`);
+  return { ...r.json, authorization: `Basic ${Buffer.from(`${r.json.writeKey}:`).toString('base64')}` };
+}
+
+/** Deletes the topics and consumer groups whose names start with `prefix` (a run's own); logs what it could not. */
+export async function deleteBenchTopics(admin, prefix, log) {
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+  } catch (err) {
+    log(`could not delete the bench's topics or groups: ${err.message}`);
+  }
+  await admin.disconnect().catch(() => undefined);
+}
+
+/** Writes `result` to `.mosaic/bench/<name>-<runId>.json`; the file's path. */
+export function writeResult(root, name, runId, result) {
+  mkdirSync(join(root, '.mosaic', 'bench'), { recursive: true });
+  const file = join(root, '.mosaic', 'bench', `${name}-${runId}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  return file;
 }
 
 /** Extra Node options for the services a benchmark starts, e.g. `MOSAIC_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` (Node refuses `--cpu-prof` in NODE_OPTIONS). */
@@ -207,11 +351,16 @@ export async function startService({ root, name, port, env, logFile, timeoutMs =
   });
   child.once('close', () => errLog.end());
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) (log: ${logFile}): ${err}`))));
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`${name} exited (${code ?? signal}) (log: ${logFile}): ${err}`))),
+  );
   exited.catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const body = await fetch(`${url}/ready`).then((r) => (r.status === 200 ? r.json() : null), () => null);
+    const body = await fetch(`${url}/ready`).then(
+      (r) => (r.status === 200 ? r.json() : null),
+      () => null,
+    );
     const topics = body?.checks?.find((c) => c.name === 'kafka-consumers')?.detail?.topics ?? [];
     if (body && topics.every((t) => t.assignedPartitions.length > 0)) return { child, url, logFile, stderr: () => err };
     if (Date.now() > deadline) {
@@ -239,58 +388,4 @@ export function cannonSummary(r, eventsPerRequest) {
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
   };
-}
-
-/**
- * Kafka alone: a kafkajs producer (idempotent, acks=all, batches of 100, 4 in flight) writes
- * `value` under `keys` distinct keys into a new 6-partition `topic` for `seconds`, events/s; with
- * `consume`, one consumer then reads them all back (events/s). Deletes the topic and group.
- */
-export async function rawKafkaLimits({ kafka, topic, value, seconds, keys = 5000, consume = false }) {
-  const { Partitioners } = await import('kafkajs');
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `${topic}.raw-consumer`;
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    let sent = 0;
-    const produced = await timedOps(4, seconds, async () => {
-      const messages = Array.from({ length: 100 }, (_, i) => ({ key: `k-${(sent + i) % keys}`, value, headers: { messageId: 'x' } }));
-      sent += messages.length;
-      await producer.send({ topic, acks: -1, messages });
-      return messages.length;
-    });
-    await producer.disconnect();
-    const result = { producer: { eventsPerSec: Math.round(produced.ops / produced.seconds), events: produced.ops, recordBytes: value.length } };
-    if (consume) result.consumer = await consumeAll(kafka, topic, groupId, produced.ops);
-    return result;
-  } finally {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
-}
-
-async function consumeAll(kafka, topic, groupId, total) {
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let first;
-  let done;
-  const finished = new Promise((r) => (done = r));
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      first ??= Date.now();
-      seen += batch.messages.length;
-      if (seen >= total) done(Date.now());
-    },
-  });
-  const timeout = new Promise((r) => setTimeout(() => r(null), 120_000));
-  const last = await Promise.race([finished, timeout]);
-  await consumer.disconnect();
-  const seconds = ((last ?? Date.now()) - (first ?? Date.now())) / 1000;
-  return { eventsPerSec: seconds > 0 ? Math.round(seen / seconds) : null, events: seen, complete: last !== null };
 }

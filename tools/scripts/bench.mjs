@@ -14,10 +14,25 @@
 //                  validation, Kafka ack before 200), events/s acknowledged and p50/p99 latency
 // and the collector's resident memory. Prints a table and writes JSON to .mosaic/bench/.
 // The load generator (autocannon) runs in this process; the servers run in child processes.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchSetup, cannonSummary, numberOption, rawKafkaLimits, rssMb, runAutocannon, stopChild, spawnOwned } from './bench-util.mjs';
+import {
+  adminApi,
+  benchLogFile,
+  benchSetup,
+  cannonSummary,
+  createBenchSource,
+  machineInfo,
+  numberOption,
+  rssMb,
+  runAutocannon,
+  serviceEnv,
+  spawnOwned,
+  startService,
+  stopChild,
+  writeResult,
+} from './bench-util.mjs';
+import { rawKafkaLimits } from './bench-raw-kafka.mjs';
 
 const args = process.argv.slice(2);
 const target = args.find((a) => !a.startsWith('--')) ?? 'collector';
@@ -26,40 +41,23 @@ const DURATION = opt('duration', 10);
 const CONNECTIONS = opt('connections', 32);
 const log = (m) => console.error(`[bench] ${m}`);
 
-if (target === 'import') {
-  const { runImportBench } = await import('./bench-import.mjs');
-  process.exit(await runImportBench(args));
-}
-if (target === 'identity') {
-  const { runIdentityBench } = await import('./bench-identity.mjs');
-  await runIdentityBench(args);
-  process.exit(0);
-}
-if (target === 'enrichment') {
-  const { runEnrichmentBench } = await import('./bench-enrichment.mjs');
-  await runEnrichmentBench(args);
-  process.exit(0);
-}
-if (target === 'segmentation') {
-  const { runSegmentationBench } = await import('./bench-segmentation.mjs');
-  await runSegmentationBench(args);
-  process.exit(0);
-}
-if (target === 'activation') {
-  const { runActivationBench } = await import('./bench-activation.mjs');
-  await runActivationBench(args);
-  process.exit(0);
-}
-if (target === 'pipeline') {
-  const { runPipelineBench } = await import('./bench-pipeline.mjs');
-  process.exit(await runPipelineBench(args));
-}
+/** The other benchmarks, each in its own file; a run resolves with its exit code (none: 0). */
+const BENCHES = {
+  import: async (a) => (await import('./bench-import.mjs')).runImportBench(a),
+  identity: async (a) => (await import('./bench-identity.mjs')).runIdentityBench(a),
+  enrichment: async (a) => (await import('./bench-enrichment.mjs')).runEnrichmentBench(a),
+  segmentation: async (a) => (await import('./bench-segmentation.mjs')).runSegmentationBench(a),
+  activation: async (a) => (await import('./bench-activation.mjs')).runActivationBench(a),
+  pipeline: async (a) => (await import('./bench-pipeline.mjs')).runPipelineBench(a),
+};
+if (BENCHES[target]) process.exit((await BENCHES[target](args)) ?? 0);
 if (target !== 'collector') {
-  console.error(`unknown benchmark "${target}"; available: collector, import, identity, enrichment, segmentation, activation, pipeline`);
+  console.error(`unknown benchmark "${target}"; available: collector, ${Object.keys(BENCHES).join(', ')}`);
   process.exit(2);
 }
 
-const { root, require, infra, up, brokers, runId, prefix, token, kafka: benchKafka } = await benchSetup('collector');
+const setup = await benchSetup('collector');
+const { root, require, infra, up, runId, prefix, token, kafka: benchKafka } = setup;
 const autocannon = require('autocannon');
 
 function sampleEvent(i) {
@@ -68,7 +66,10 @@ function sampleEvent(i) {
     anonymousId: `anon-${i % 5000}`,
     event: 'Product Viewed',
     properties: { sku: `SKU-${i % 700}`, name: 'Barista Pro 900', category: 'coffee machines', price: 899, currency: 'EUR' },
-    context: { page: { url: 'https://shop.example.com/p/barista-pro-900', referrer: 'https://www.google.com/' }, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120' },
+    context: {
+      page: { url: 'https://shop.example.com/p/barista-pro-900', referrer: 'https://www.google.com/' },
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120',
+    },
   };
 }
 const eventBytes = Buffer.byteLength(JSON.stringify(sampleEvent(1)));
@@ -76,17 +77,36 @@ const eventBytes = Buffer.byteLength(JSON.stringify(sampleEvent(1)));
 async function rawKafka() {
   const kafka = benchKafka('bench-raw');
   // An envelope of the same size as the collector produces.
-  const value = Buffer.from(JSON.stringify({ schema: 'events.raw', schemaVersion: 1, messageId: 'x'.repeat(36), correlationId: 'x'.repeat(36), producedAt: new Date().toISOString(), producer: 'collector', payload: { ...sampleEvent(1), messageId: 'x'.repeat(36), traits: {}, timestamp: new Date().toISOString(), receivedAt: new Date().toISOString(), sourceId: 'src_x' } }));
+  const value = Buffer.from(
+    JSON.stringify({
+      schema: 'events.raw',
+      schemaVersion: 1,
+      messageId: 'x'.repeat(36),
+      correlationId: 'x'.repeat(36),
+      producedAt: new Date().toISOString(),
+      producer: 'collector',
+      payload: {
+        ...sampleEvent(1),
+        messageId: 'x'.repeat(36),
+        traits: {},
+        timestamp: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+        sourceId: 'src_x',
+      },
+    }),
+  );
   return (await rawKafkaLimits({ kafka, topic: `${prefix}raw`, value, seconds: DURATION })).producer;
 }
 
-function startChild(script, env) {
+/** The empty handler (bench-empty-server.cjs): resolves with its URL once it printed it. */
+function startEmptyServer() {
   return new Promise((resolve, reject) => {
-    const child = spawnOwned(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const script = join(root, 'tools', 'scripts', 'bench-empty-server.cjs');
+    const child = spawnOwned(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const onData = (d) => {
       out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out) ?? /LISTENING (http:\/\/\S+)/.exec(out);
+      const m = /LISTENING (http:\/\/\S+)/.exec(out);
       if (m) resolve({ child, url: m[1] });
     };
     child.stdout.on('data', onData);
@@ -99,9 +119,15 @@ const cannon = (opts) => runAutocannon(autocannon, { duration: DURATION, connect
 const summary = cannonSummary;
 
 async function rawHttp() {
-  const { child, url } = await startChild(join(root, 'tools', 'scripts', 'bench-empty-server.cjs'), {});
+  const { child, url } = await startEmptyServer();
   try {
-    await cannon({ url: `${url}/v1/track`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent(1)), duration: 2 });
+    await cannon({
+      url: `${url}/v1/track`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sampleEvent(1)),
+      duration: 2,
+    });
     const r = await cannon({ url: `${url}/v1/track`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent(1)) });
     return summary(r, 1);
   } finally {
@@ -110,21 +136,11 @@ async function rawHttp() {
 }
 
 async function collector() {
-  const env = {
-    KAFKA_BROKERS: brokers.join(','),
-    MONGODB_URI: `${up.mongoUri.replace(/\/$/, '')}/bench_${runId}`,
-    MOSAIC_TOPIC_PREFIX: prefix,
-    MOSAIC_ADMIN_TOKEN: token,
-    MOSAIC_HTTP_HOST: '127.0.0.1',
-    COLLECTOR_PORT: '0',
-    KAFKA_TOPIC_PARTITIONS: '6',
-    LOG_LEVEL: 'info',
-  };
-  const { child, url } = await startChild(join(root, 'dist', 'apps', 'collector', 'src', 'main.js'), env);
+  const port = await infra.freePort();
+  const { child, url } = await startService({ root, name: 'collector', port, env: serviceEnv(setup), logFile: benchLogFile(root, 'collector', runId) });
   try {
-    const created = await (await fetch(`${url}/v1/sources`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"name":"bench"}' })).json();
-    const auth = `Basic ${Buffer.from(`${created.writeKey}:`).toString('base64')}`;
-    const headers = { 'content-type': 'application/json', authorization: auth };
+    const { authorization } = await createBenchSource(adminApi(url, token));
+    const headers = { 'content-type': 'application/json', authorization };
     const single = JSON.stringify(sampleEvent(1));
     const batch = JSON.stringify({ batch: Array.from({ length: 100 }, (_, i) => sampleEvent(i)) });
     await cannon({ url: `${url}/v1/track`, method: 'POST', headers, body: single, duration: 2 });
@@ -150,7 +166,7 @@ if (up.started.kafka || up.started.mongo) await infra.down({});
 const result = {
   benchmark: 'collector',
   at: new Date().toISOString(),
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kafka: '4.1.1', mongo: up.mongoServer },
+  machine: machineInfo(up),
   settings: { durationSec: DURATION, connections: CONNECTIONS, eventBytes },
   raw: { kafkaProducer: kafkaRaw, emptyHttpHandler: httpRaw },
   collector: col,
@@ -159,9 +175,7 @@ const result = {
     batch1RequestsVsEmptyHandler: +(col.batch1.requestsPerSec / httpRaw.requestsPerSec).toFixed(3),
   },
 };
-mkdirSync(join(root, '.mosaic', 'bench'), { recursive: true });
-const file = join(root, '.mosaic', 'bench', `collector-${runId}.json`);
-writeFileSync(file, JSON.stringify(result, null, 2));
+const file = writeResult(root, 'collector', runId, result);
 const row = (name, v) => `${name.padEnd(44)} ${String(v).padStart(12)}`;
 console.log(
   [

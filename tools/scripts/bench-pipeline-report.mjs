@@ -1,0 +1,79 @@
+// The report of the pipeline benchmark (bench-pipeline.mjs): its table and the lag series.
+import { STAGES } from './bench-pipeline-lag.mjs';
+
+const ratio = (a, b) => (a && b ? +(a / b).toFixed(4) : null);
+
+export function printReport(r, file, logs) {
+  const { store, kafka, collectorAlone } = r.raw;
+  const { load, endToEnd, stages, drained: done } = r.throughput;
+  const lat = r.latency;
+  const rows = [
+    ['measure', 'result', 'raw limit (same run)', 'ratio'],
+    [
+      `load: events/s acked by the collector (${load.acked} events, ${load.requests} requests)`,
+      load.ackedPerSec,
+      `collector alone ${collectorAlone.eventsPerSec}/s`,
+      ratio(load.ackedPerSec, collectorAlone.eventsPerSec),
+    ],
+    [
+      `end to end: events/s, first send → activation consumed the last change${done ? '' : ' (NOT DRAINED)'}`,
+      done ? endToEnd.eventsPerSec : `n/a (${stages['activation.changes'].messagesConsumed} changes consumed by activation in ${endToEnd.seconds} s)`,
+      `store replaceOne ${store.pointWritesPerSec}/s; Kafka produce ${kafka.producer.eventsPerSec}/s`,
+      `${ratio(endToEnd.eventsPerSec, store.pointWritesPerSec) ?? 'n/a'} / ${ratio(endToEnd.eventsPerSec, kafka.producer.eventsPerSec) ?? 'n/a'}`,
+    ],
+    ...Object.entries(stages).map(([key, s]) => [
+      `stage ${key}: messages/s consumed (${s.messagesConsumed}, lag at end ${s.lagAtEnd})`,
+      s.messagesPerSec,
+      `Kafka consume ${kafka.consumer.eventsPerSec}/s`,
+      ratio(s.messagesPerSec, kafka.consumer.eventsPerSec),
+    ]),
+    lat.skipped
+      ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
+      : [
+          `latency at ${lat.rate} events/s: POST → segments.membership (${lat.received}/${lat.pings} pings)`,
+          `p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, max ${lat.maxMs} ms`,
+          `collector alone p50 ${collectorAlone.p50ms} ms (batch of ${collectorAlone.batch})`,
+          '',
+        ],
+    [
+      `store alone: ${store.docBytes}-byte profile docs, ${store.documents} docs`,
+      `insertMany ${store.insertManyDocsPerSec} docs/s, findOne ${store.pointReadsPerSec}/s, replaceOne ${store.pointWritesPerSec}/s`,
+      '(4 in flight)',
+      '',
+    ],
+    [`Kafka alone: ${kafka.producer.recordBytes}-byte records`, `produce ${kafka.producer.eventsPerSec}/s, consume ${kafka.consumer.eventsPerSec}/s`, '', ''],
+    [
+      'memory RSS peak / end, MB',
+      Object.entries(r.memory ?? {})
+        .map(([name, m]) => `${name} ${m.peakMb}/${m.endMb ?? '-'}`)
+        .join(', '),
+      `collector alone ${collectorAlone.rssMb}`,
+      '',
+    ],
+  ];
+  const mix = load.mix;
+  const lines = [
+    '',
+    `pipeline benchmark (${r.machine.cores} cores, ${r.machine.mongo}, 1 instance per service, 6 partitions; ${r.settings.profiles} people, profiles created through the pipeline, no seeding)`,
+    `mix: ${mix.events} events, ${mix.people} people seen, ${mix.otherDeviceLogins} logins on another device, ${mix.merges} merging logins, ${mix.emailClicks} email clicks, ${mix.pings} pings; ${load.rejected} rejected, ${load.duplicates} duplicates, ${load.failedRequests} failed requests`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    '',
+    'consumer group lag (messages not yet consumed), sampled every second:',
+    ...lagTable(r.lagSeries ?? []),
+    '',
+    `JSON: ${file}`,
+    `service logs: ${logs}`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+/** At most ~20 rows of the lag series (evenly spaced, the last always kept). */
+function lagTable(series) {
+  if (series.length === 0) return ['(no samples)'];
+  const keys = STAGES.map((s) => s.key);
+  const step = Math.max(1, Math.ceil(series.length / 20));
+  const picked = series.filter((_, i) => i % step === 0 || i === series.length - 1);
+  const head = ['t(s)', ...keys].map((k) => k.padStart(k === 't(s)' ? 7 : k.length + 2)).join('');
+  return [head, ...picked.map((row) => [String(row.s).padStart(7), ...keys.map((k) => String(row[k]).padStart(k.length + 2))].join(''))];
+}
