@@ -1,23 +1,41 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { DedupWindow, Ingestor } from '@mosaic/collector-domain';
-import { SourceChangesListener, SourcesRepository, WriteKeyCache } from '@mosaic/collector-data-access';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { DEFAULT_MACHINE_RULES, DedupWindow, EmailActivityMemory, EmailTokenSigner, Ingestor } from '@mosaic/collector-domain';
+import {
+  IngestMessages,
+  IngestRecords,
+  ImportEvents,
+  PublishSources,
+  RewriteEmail,
+  ServeTrackerScript,
+  TrackEmailActivity,
+} from '@mosaic/collector-application';
+import { KafkaBadRecordPublisher, KafkaEventPublisher, SourceChangesListener, SourcesRepository, WriteKeyCache } from '@mosaic/collector-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
-import type { CollectorEnv } from './collector.config';
-import { registerIngestConsumer } from './ingest.consumer';
-import { IngestRequestHandler } from './ingest.handler';
-import { KafkaEventPublisher } from './kafka-publisher';
+import { emailSigningKeys, type CollectorEnv } from './collector.config';
+import { collectorMetrics, type CollectorMetrics } from './collector.metrics';
+import { CollectorConsumer } from './ingest.consumer';
 import { SourcesController } from './sources.controller';
-import { SourcesPublisher } from './sources-publisher';
 import { TrackingController } from './tracking.controller';
-import { TrackerController } from './tracker.controller';
-import { EmailController, emailProviders } from './email.controller';
-import { ImportController, importProviders } from './import.controller';
+import { TRACKER_DIR, TrackerController } from './tracker.controller';
+import { EmailController } from './email.controller';
+import { ImportController } from './import.controller';
+
+type CollectorConfig = CommonConfig & { own: CollectorEnv };
+
+/** What several use cases share: one Ingestor (one de-duplication window), one write-key cache. */
+interface Shared {
+  platform: Platform;
+  config: CollectorConfig;
+  metrics: CollectorMetrics;
+  ingestor: Ingestor;
+  writeKeys: WriteKeyCache;
+}
 
 @Module({})
 export class CollectorModule {
-  /** Wiring only: the domain's Ingestor over the Kafka publisher, write keys over MongoDB. */
-  static forRoot(platform: Platform, config: CommonConfig & { own: CollectorEnv }): DynamicModule {
+  /** Wiring only: the use cases over the domain's Ingestor, the Kafka adapters and MongoDB. */
+  static forRoot(platform: Platform, config: CollectorConfig): DynamicModule {
     const sources = new SourcesRepository(platform.mongo);
     const writeKeys = new WriteKeyCache(sources, config.own.COLLECTOR_WRITE_KEY_CACHE_SECONDS * 1000);
     const dedup = new DedupWindow({
@@ -26,49 +44,71 @@ export class CollectorModule {
       clock: Date.now,
     });
     const ingestor = new Ingestor(new KafkaEventPublisher(platform.producer, platform.topics.eventsRaw), dedup);
-    const publisher = new SourcesPublisher(platform.producer, platform.topics.sources, sources);
-    const handler = new IngestRequestHandler(ingestor, writeKeys, platform.runtime, config.own.COLLECTOR_ACK_TIMEOUT_MS);
-    if (config.own.COLLECTOR_KAFKA_INGEST) registerIngestConsumer(platform, ingestor, writeKeys);
+    const shared: Shared = { platform, config, metrics: collectorMetrics(platform.runtime.metrics), ingestor, writeKeys };
+    const publishSources = new PublishSources(platform.producer, platform.topics.sources, sources);
+    // The consumer host is created before the providers' shutdown hooks, so it stops after them
+    // (the sources listener first, then the events.ingest consumer).
+    if (config.own.COLLECTOR_KAFKA_INGEST) platform.consumers();
     return {
       module: CollectorModule,
-      controllers: [TrackingController, SourcesController, EmailController, ImportController, TrackerController],
+      controllers: [
+        TrackingController,
+        SourcesController,
+        EmailController,
+        ImportController,
+        TrackerController,
+        ...(config.own.COLLECTOR_KAFKA_INGEST ? [CollectorConsumer] : []),
+      ],
       providers: [
         { provide: SourcesRepository, useValue: sources },
         { provide: WriteKeyCache, useValue: writeKeys },
-        { provide: IngestRequestHandler, useValue: handler },
-        { provide: SourcesPublisher, useValue: publisher },
+        { provide: PublishSources, useValue: publishSources },
+        { provide: ServeTrackerScript, useValue: new ServeTrackerScript(TRACKER_DIR) },
+        ...ingestionProviders(shared),
+        ...emailProviders(shared),
         { provide: 'collector.indexes', useFactory: () => sources.ensureIndexes() },
-        { provide: 'collector.sources-topic', useFactory: () => followSources(platform, config, sources, writeKeys, publisher) },
-        ...emailProviders({ platform, config, ingestor, writeKeys }),
-        ...importProviders({ platform, config, ingestor, writeKeys }),
+        { provide: 'collector.sources-topic', useFactory: () => followSources(platform, config, writeKeys, publishSources) },
       ],
     };
   }
 }
 
+function ingestionProviders({ platform, config, metrics, ingestor, writeKeys }: Shared): Provider[] {
+  const ackTimeoutMs = config.own.COLLECTOR_ACK_TIMEOUT_MS;
+  const bad = new KafkaBadRecordPublisher(platform.producer, platform.topics.eventsBad);
+  return [
+    { provide: IngestMessages, useValue: new IngestMessages(ingestor, writeKeys, metrics.events, ackTimeoutMs) },
+    { provide: IngestRecords, useValue: new IngestRecords(writeKeys, ingestor, bad, { records: metrics.ingestRecords, events: metrics.events }) },
+    { provide: ImportEvents, useValue: new ImportEvents(ingestor, writeKeys, config.adminToken, ackTimeoutMs, metrics.events) },
+  ];
+}
+
+function emailProviders({ platform, config, metrics, ingestor, writeKeys }: Shared): Provider[] {
+  const logger = platform.runtime.logger;
+  const { keys, warning } = emailSigningKeys(config);
+  if (warning) logger.warn(warning);
+  const signer = new EmailTokenSigner(keys);
+  const rules = { ...DEFAULT_MACHINE_RULES, minSecondsAfterIssue: config.own.COLLECTOR_EMAIL_MACHINE_SECONDS };
+  const publicUrl = config.own.COLLECTOR_PUBLIC_URL?.replace(/\/+$/, '');
+  return [
+    { provide: TrackEmailActivity, useValue: new TrackEmailActivity(signer, ingestor, writeKeys, new EmailActivityMemory(), rules, metrics.email, logger) },
+    {
+      provide: RewriteEmail,
+      useValue: new RewriteEmail(signer, writeKeys, { ttlDays: config.own.COLLECTOR_EMAIL_TOKEN_TTL_DAYS, ...(publicUrl ? { publicUrl } : {}) }),
+    },
+  ];
+}
+
 /**
  * `mosaic.sources`: this instance drops cached write keys of a source as soon as any instance
- * changes it, and every source is published once at start-up (in the background, retried: the
- * collector takes events even while the broker is slow to answer).
+ * changes it, and every source is published once at start-up (in the background, retried).
  */
-async function followSources(platform: Platform, config: CommonConfig, sources: SourcesRepository, writeKeys: WriteKeyCache, publisher: SourcesPublisher): Promise<void> {
-  const logger = platform.runtime.logger;
+async function followSources(platform: Platform, config: CommonConfig, writeKeys: WriteKeyCache, publishSources: PublishSources): Promise<void> {
   const listener = new SourceChangesListener(platform.kafka, platform.topics.sources, config.kafka.consumer.groupId, (id) => writeKeys.invalidateSource(id));
   await listener.start();
-  let stopped = false;
-  const publishAll = async (attempt: number): Promise<void> => {
-    try {
-      logger.info({ sources: await publisher.publishAll() }, 'sources published to the sources topic');
-    } catch (err) {
-      if (stopped) return;
-      logger.warn({ err, attempt }, 'publishing the sources failed; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** attempt)).unref());
-      if (!stopped) await publishAll(attempt + 1);
-    }
-  };
-  void publishAll(0);
+  const stopPublishing = publishSources.publishAllInBackground(platform.runtime.logger);
   platform.onShutdown(async () => {
-    stopped = true;
+    stopPublishing();
     await listener.stop();
   });
 }

@@ -1,7 +1,8 @@
 import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { IngestRequestHandler, type IngestResponse } from './ingest.handler';
+import { IngestMessages, type IngestRequest, type IngestResponse } from '@mosaic/collector-application';
+import type { IngestRoute } from '@mosaic/collector-domain';
 
 const SPEC = 'Segment HTTP Tracking API (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/)';
 const ERRORS = [
@@ -11,6 +12,18 @@ const ERRORS = [
   { status: 415, description: 'unsupported Content-Type or Content-Encoding' },
   { status: 503, description: 'Kafka did not acknowledge: nothing was stored; retry' },
 ];
+
+/** The parts of a tracking request the use case reads (the body is raw: see http.ts). */
+export function ingestRequest(route: IngestRoute, req: FastifyRequest): IngestRequest {
+  return {
+    route,
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    contentType: req.headers['content-type'],
+    authorization: req.headers.authorization,
+    ip: req.ip,
+    userAgent: req.headers['user-agent'],
+  };
+}
 
 function doc(summary: string, example: Record<string, unknown>) {
   return (target: object, key: string | symbol, descriptor: PropertyDescriptor) => {
@@ -26,48 +39,48 @@ function doc(summary: string, example: Record<string, unknown>) {
 @ApiBasicAuth('writeKey')
 @Controller('v1')
 export class TrackingController {
-  constructor(@Inject(IngestRequestHandler) private readonly handler: IngestRequestHandler) {}
+  constructor(@Inject(IngestMessages) private readonly ingest: IngestMessages) {}
 
   @Post('track')
   @HttpCode(200)
   @doc('Record an action', { anonymousId: 'a-1', event: 'Product Viewed', properties: { sku: 'CM-900', price: 899, category: 'coffee machines' } })
   track(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('track', req);
+    return this.ingest.execute(ingestRequest('track', req));
   }
 
   @Post('page')
   @HttpCode(200)
   @doc('Record a page view', { anonymousId: 'a-1', name: 'Home', properties: { url: 'https://shop.example.com/' } })
   page(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('page', req);
+    return this.ingest.execute(ingestRequest('page', req));
   }
 
   @Post('screen')
   @HttpCode(200)
   @doc('Record a mobile screen view', { userId: 'u-1', name: 'Cart' })
   screen(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('screen', req);
+    return this.ingest.execute(ingestRequest('screen', req));
   }
 
   @Post('identify')
   @HttpCode(200)
   @doc('Tie a user to their traits', { userId: 'u-1', anonymousId: 'a-1', traits: { email: 'ada@example.com', firstName: 'Ada' } })
   identify(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('identify', req);
+    return this.ingest.execute(ingestRequest('identify', req));
   }
 
   @Post('group')
   @HttpCode(200)
   @doc('Associate a user with a group', { userId: 'u-1', groupId: 'acme', traits: { name: 'Acme' } })
   group(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('group', req);
+    return this.ingest.execute(ingestRequest('group', req));
   }
 
   @Post('alias')
   @HttpCode(200)
   @doc('Merge two user identities', { previousId: 'a-1', userId: 'u-1' })
   alias(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('alias', req);
+    return this.ingest.execute(ingestRequest('alias', req));
   }
 
   @Post('batch')
@@ -77,6 +90,6 @@ export class TrackingController {
     sentAt: '2026-01-01T00:00:00.000Z',
   })
   batch(@Req() req: FastifyRequest): Promise<IngestResponse> {
-    return this.handler.handle('batch', req);
+    return this.ingest.execute(ingestRequest('batch', req));
   }
 }

@@ -18,6 +18,9 @@
  */
 import { CollectorInputError, joinPath } from './errors';
 import { MAX_JSON_DEPTH } from './limits';
+import { findJsonSyntaxError } from './json-syntax';
+
+export { findJsonSyntaxError, type JsonSyntaxError } from './json-syntax';
 
 export interface ParseJsonOptions {
   /** Deepest nesting allowed (the root value is level 1). Default MAX_JSON_DEPTH. */
@@ -116,134 +119,4 @@ function lineAndColumn(text: string, position: number): { line: number; column: 
     }
   }
   return { line, column: position - lineStart + 1 };
-}
-
-export interface JsonSyntaxError {
-  /** 0-based offset (UTF-16 code units) of the first character that makes the text invalid. */
-  position: number;
-  reason: string;
-}
-
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
-type State = 'value' | 'valueOrEnd' | 'afterValue' | 'keyOrEnd' | 'key' | 'colon';
-
-/**
- * Locates the first JSON syntax error in `text` (RFC 8259), or `undefined` if it is valid.
- * Only used on the failure path: V8's own messages do not always carry a position and may
- * echo (large, user-controlled) parts of the body.
- */
-export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
-  const containers: ('array' | 'object')[] = [];
-  let state: State = 'value';
-  let i = 0;
-  const n = text.length;
-  const fail = (reason: string, position = i): JsonSyntaxError => ({ position, reason });
-
-  const scanString = (): number | JsonSyntaxError => {
-    let j = i + 1;
-    while (j < n) {
-      const c = text.charCodeAt(j);
-      if (c === 34) return j + 1; // "
-      if (c === 92) {
-        const e = text[j + 1];
-        if (e === undefined) break;
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(j + 2, j + 6))) return fail('invalid \\u escape in string', j);
-          j += 6;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(e)) return fail(`invalid escape \\${e} in string`, j);
-        j += 2;
-        continue;
-      }
-      if (c < 0x20) return fail('unescaped control character in string', j);
-      j++;
-    }
-    return fail('unterminated string', i);
-  };
-
-  while (true) {
-    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-    if (state === 'afterValue' && containers.length === 0) {
-      return i < n ? fail('unexpected data after the JSON value') : undefined;
-    }
-    if (i >= n) return fail('unexpected end of input');
-    const ch = text[i] as string;
-    switch (state) {
-      case 'value':
-      case 'valueOrEnd': {
-        if (state === 'valueOrEnd' && ch === ']') {
-          containers.pop();
-          i++;
-          state = 'afterValue';
-        } else if (ch === '{') {
-          containers.push('object');
-          i++;
-          state = 'keyOrEnd';
-        } else if (ch === '[') {
-          containers.push('array');
-          i++;
-          state = 'valueOrEnd';
-        } else if (ch === '"') {
-          const end = scanString();
-          if (typeof end !== 'number') return end;
-          i = end;
-          state = 'afterValue';
-        } else if (ch === '-' || (ch >= '0' && ch <= '9')) {
-          NUMBER.lastIndex = i;
-          const m = NUMBER.exec(text);
-          if (!m) return fail('invalid number');
-          i += m[0].length;
-          const next = text[i];
-          if (next !== undefined && /[\d.eE+-]/.test(next)) return fail('invalid number');
-          state = 'afterValue';
-        } else {
-          const literal = ['true', 'false', 'null'].find((word) => text.startsWith(word, i));
-          if (!literal) return fail('expected a value');
-          i += literal.length;
-          state = 'afterValue';
-        }
-        break;
-      }
-      case 'keyOrEnd':
-      case 'key': {
-        if (state === 'keyOrEnd' && ch === '}') {
-          containers.pop();
-          i++;
-          state = 'afterValue';
-        } else if (ch === '"') {
-          const end = scanString();
-          if (typeof end !== 'number') return end;
-          i = end;
-          state = 'colon';
-        } else {
-          return fail(state === 'keyOrEnd' ? `expected a property name in double quotes or '}'` : 'expected a property name in double quotes');
-        }
-        break;
-      }
-      case 'colon': {
-        if (ch !== ':') return fail(`expected ':' after property name`);
-        i++;
-        state = 'value';
-        break;
-      }
-      case 'afterValue': {
-        const top = containers[containers.length - 1];
-        if (ch === ',') {
-          i++;
-          state = top === 'object' ? 'key' : 'value';
-        } else if (top === 'object' && ch === '}') {
-          containers.pop();
-          i++;
-        } else if (top === 'array' && ch === ']') {
-          containers.pop();
-          i++;
-        } else {
-          return fail(top === 'object' ? `expected ',' or '}'` : `expected ',' or ']'`);
-        }
-        break;
-      }
-    }
-  }
 }

@@ -1,7 +1,4 @@
-import { DedupWindow } from './dedup';
-import { Ingestor, type EventPublisher } from './ingestor';
-import { RecordIngestor, checkRecord, recordIdGenerator, type BadRecord, type IngestRecord } from './kafka-ingest';
-import type { NormalizedEvent } from './message';
+import { checkRecord, recordIdGenerator, type IngestRecord } from './kafka-ingest';
 
 const at = new Date('2026-01-01T00:00:00.000Z');
 const record = (value: unknown, headers: Record<string, string> = { writeKey: 'wk' }, offset = '7'): IngestRecord => ({
@@ -22,7 +19,9 @@ describe('checkRecord', () => {
   });
 
   it('refuses a record without type, with an unknown type, not JSON, empty or not an object', () => {
-    const codes = [{ anonymousId: 'a', event: 'x' }, { type: 'nope', anonymousId: 'a' }, '{"type":', null, '[1]'].map((v) => checkRecord(record(v), 'src', at).reasons);
+    const codes = [{ anonymousId: 'a', event: 'x' }, { type: 'nope', anonymousId: 'a' }, '{"type":', null, '[1]'].map(
+      (v) => checkRecord(record(v), 'src', at).reasons,
+    );
     expect(codes.map((r) => [r[0]?.path, r[0]?.code])).toEqual([
       ['type', 'required'],
       ['type', 'invalid_value'],
@@ -33,64 +32,31 @@ describe('checkRecord', () => {
   });
 
   it('takes a batch item by item, naming the refused items', () => {
-    const r = checkRecord(record({ batch: [{ type: 'page', anonymousId: 'a' }, { type: 'track', anonymousId: 'a' }] }), 'src', at);
+    const r = checkRecord(
+      record({
+        batch: [
+          { type: 'page', anonymousId: 'a' },
+          { type: 'track', anonymousId: 'a' },
+        ],
+      }),
+      'src',
+      at,
+    );
     expect(r.events.map((e) => e.type)).toEqual(['page']);
     expect(r.reasons).toEqual([{ index: 1, path: 'event', code: 'required', message: 'event must be a non-empty string' }]);
   });
 
   it('gives messages without messageId ids derived from the record position (a redelivery repeats them)', () => {
-    const body = { batch: [{ type: 'page', anonymousId: 'a' }, { type: 'page', anonymousId: 'b' }] };
+    const body = {
+      batch: [
+        { type: 'page', anonymousId: 'a' },
+        { type: 'page', anonymousId: 'b' },
+      ],
+    };
     const ids = (offset: string) => checkRecord(record(body, undefined, offset), 'src', at).events.map((e) => e.messageId);
     expect(ids('7')).toEqual(ids('7'));
     expect(ids('7')[0]).not.toBe(ids('7')[1]);
     expect(ids('8')[0]).not.toBe(ids('7')[0]);
     expect(recordIdGenerator({ topic: 't', partition: 0, offset: '1' })()).toMatch(/^kafka-[0-9a-f]{32}-0$/);
-  });
-});
-
-describe('RecordIngestor', () => {
-  function setup() {
-    const published: NormalizedEvent[] = [];
-    const bad: BadRecord[] = [];
-    const publisher: EventPublisher = { publish: async (e) => void published.push(...e) };
-    const ingestor = new Ingestor(publisher, new DedupWindow({ windowMs: 60_000, maxEntries: 100, clock: () => 0 }));
-    const sources = { resolve: async (k: string) => (k === 'wk' ? { id: 'src' } : null) };
-    const records = new RecordIngestor(sources, ingestor, { publish: async (b) => void bad.push(...b) }, () => at);
-    return { published, bad, records };
-  }
-
-  it('publishes accepted events, refuses missing and unknown write keys, and counts per source', async () => {
-    const { published, bad, records } = setup();
-    const good = { type: 'identify', anonymousId: 'a-1', userId: 'u-1', messageId: 'm-1' };
-    const outcome = await records.ingest([record(good), record(good, {}), record(good, { writeKey: 'revoked' }), record(good, undefined, '9')]);
-    expect(published.map((e) => e.messageId)).toEqual(['m-1']);
-    expect(outcome.events).toEqual({ published: 1, duplicates: 1 });
-    expect(bad.map((b) => [b.sourceId, b.reasons[0]?.path, b.reasons[0]?.code])).toEqual([
-      [undefined, 'header.writeKey', 'required'],
-      [undefined, 'header.writeKey', 'invalid_value'],
-    ]);
-    expect([...outcome.records]).toEqual([
-      ['src', { accepted: 2, refused: 0 }],
-      ['', { accepted: 0, refused: 2 }],
-    ]);
-  });
-
-  it('does not remember events whose produce failed, so a redelivered record is produced', async () => {
-    const bad: BadRecord[] = [];
-    let fail = true;
-    const published: string[] = [];
-    const publisher: EventPublisher = {
-      publish: async (e) => {
-        if (fail) throw new Error('broker down');
-        published.push(...e.map((x) => x.messageId));
-      },
-    };
-    const records = new RecordIngestor({ resolve: async () => ({ id: 'src' }) }, new Ingestor(publisher, new DedupWindow({ windowMs: 60_000, maxEntries: 100, clock: () => 0 })), { publish: async (b) => void bad.push(...b) });
-    const r = record({ type: 'page', anonymousId: 'a' });
-    await expect(records.ingest([r])).rejects.toThrow('broker down');
-    fail = false;
-    await records.ingest([r]);
-    await records.ingest([r]);
-    expect(published).toHaveLength(1);
   });
 });

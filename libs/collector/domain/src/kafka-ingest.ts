@@ -2,8 +2,9 @@
  * Ingestion from Kafka (`events.ingest`): any producer writes plain Segment-spec JSON, one
  * message or one `batch` body per record, and names its source with the `writeKey` record
  * header. Each record goes through the HTTP path's own code (ingest-body.ts, then the
- * Ingestor's de-duplication and publisher). A record, or the items of a batch, that cannot
- * be accepted become one bad record with the reasons; it never holds up the records after it.
+ * Ingestor's de-duplication and publisher; the application's IngestRecords runs them). A
+ * record, or the items of a batch, that cannot be accepted become one bad record with the
+ * reasons; it never holds up the records after it.
  *
  * Exactly once into `events.raw`: the consumer commits only after both the accepted events and
  * the bad records are acknowledged, and a message without `messageId` gets one derived from
@@ -13,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { CollectorInputError, type ValidationIssue } from './errors';
 import { parseIngestBody, routeOfBody, validateIngestBody } from './ingest-body';
-import type { IngestOutcome, Ingestor } from './ingestor';
+import type { IngestOutcome } from './ingestor';
 import type { NormalizedEvent } from './message';
 
 /** The record header that carries the source's write key. */
@@ -62,12 +63,6 @@ export interface RecordsOutcome {
   events: IngestOutcome;
 }
 
-interface Checked {
-  sourceId?: string;
-  events: NormalizedEvent[];
-  bad?: BadRecord;
-}
-
 /** Deterministic messageIds for the messages of one record that carry none. */
 export function recordIdGenerator(record: Pick<IngestRecord, 'topic' | 'partition' | 'offset'>): () => string {
   const base = createHash('sha256').update(`${record.topic}\n${record.partition}\n${record.offset}`, 'utf8').digest('hex').slice(0, 32);
@@ -90,49 +85,4 @@ export function checkRecord(record: IngestRecord, sourceId: string, receivedAt: 
     if (err instanceof CollectorInputError) return { events: [], reasons: [err.toIssue()] };
     throw err;
   }
-}
-
-/** The Kafka ingestion use case over the ports; resolve means everything is stored. */
-export class RecordIngestor {
-  constructor(
-    private readonly sources: SourceResolver,
-    private readonly ingestor: Ingestor,
-    private readonly bad: BadRecordSink,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  async ingest(records: readonly IngestRecord[]): Promise<RecordsOutcome> {
-    const checked: Checked[] = [];
-    for (const record of records) checked.push(await this.check(record));
-    // Order matters only within a partition, and both produces keep the records' order.
-    const outcome = await this.ingestor.ingest(checked.flatMap((c) => c.events));
-    const bad = checked.flatMap((c) => (c.bad ? [c.bad] : []));
-    if (bad.length) await this.bad.publish(bad);
-    return { records: tally(checked), events: outcome };
-  }
-
-  private async check(record: IngestRecord): Promise<Checked> {
-    const writeKey = record.headers[WRITE_KEY_HEADER]?.trim();
-    if (!writeKey) return refused(record, [{ path: `header.${WRITE_KEY_HEADER}`, code: 'required', message: `the record has no ${WRITE_KEY_HEADER} header naming its source` }]);
-    const source = await this.sources.resolve(writeKey);
-    if (!source) return refused(record, [{ path: `header.${WRITE_KEY_HEADER}`, code: 'invalid_value', message: 'unknown or revoked write key' }]);
-    const { events, reasons } = checkRecord(record, source.id, this.now());
-    if (!reasons.length) return { sourceId: source.id, events };
-    return { sourceId: source.id, events, bad: { record, sourceId: source.id, reasons, accepted: events.length } };
-  }
-}
-
-function refused(record: IngestRecord, reasons: RecordIssue[]): Checked {
-  return { events: [], bad: { record, reasons, accepted: 0 } };
-}
-
-function tally(checked: Checked[]): RecordTally {
-  const out: RecordTally = new Map();
-  for (const c of checked) {
-    const t = out.get(c.sourceId ?? '') ?? { accepted: 0, refused: 0 };
-    if (c.bad) t.refused++;
-    else t.accepted++;
-    out.set(c.sourceId ?? '', t);
-  }
-  return out;
 }

@@ -37,20 +37,14 @@
  *   re-batches messages of several devices), `receivedAt` = server time;
  * - `_metadata`, `writeKey`, `channel`, `version` and any other top-level field are dropped.
  */
-import { type CollectorErrorCode, CollectorInputError, type ValidationIssue, joinPath } from './errors';
-import { MAX_EXTERNAL_IDS, MAX_ID_LENGTH, MAX_MESSAGE_BYTES, MAX_NAME_LENGTH, jsonByteLength } from './limits';
-import {
-  FORBIDDEN_KEYS,
-  type JsonObject,
-  type JsonValue,
-  type SanitizeMode,
-  cloneJson,
-  forbiddenKeyError,
-  isPlainObject,
-  unstorableStringError,
-  sanitizeObject,
-} from './sanitize';
+import { type ValidationIssue } from './errors';
+import { MAX_MESSAGE_BYTES, jsonByteLength } from './limits';
+import { fillFromRequest, validateContext } from './message-context';
+import { type Issues, type ReadDate, correctedTimeIssue, issue, readDate, readEvent, readId, readObject, readText } from './message-fields';
+import { type JsonObject, cloneJson, isPlainObject } from './sanitize';
 import { correctTimestamp, isEventTimeInRange, parseIsoDate } from './time';
+
+export { dateIssue } from './message-fields';
 
 export const MESSAGE_TYPES = Object.freeze(['track', 'page', 'screen', 'identify', 'group', 'alias'] as const);
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -137,212 +131,54 @@ export type ValidationResult =
   /** `error` is the first of `errors`. */
   | { ok: false; error: ValidationIssue; errors: ValidationIssue[] };
 
-type Issues = ValidationIssue[];
-
-function issue(path: string, code: CollectorErrorCode, message: string): ValidationIssue {
-  return { path, code, message };
-}
-
 function fail(errors: Issues): ValidationResult {
   return { ok: false, error: errors[0] as ValidationIssue, errors };
 }
 
-/** Absent = undefined, null, or a string that is empty or only whitespace. */
-function isAbsent(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+/** What the readers found in one message; usable once no issue was found. */
+interface ReadMessage {
+  anonymousId?: string;
+  userId?: string;
+  messageId?: string;
+  previousId?: string;
+  event?: string;
+  name?: string;
+  category?: string;
+  groupId?: string;
+  properties?: JsonObject;
+  traits?: JsonObject;
+  context: JsonObject;
+  integrations?: JsonObject;
+  timestamp: ReadDate;
+  originalTimestamp: ReadDate;
+  sentAt: ReadDate;
 }
 
-/** An identifier: string, or finite number converted to a string. */
-function readId(message: Record<string, unknown>, field: string, issues: Issues, path = field): string | undefined {
-  const value = message[field];
-  if (isAbsent(value)) return undefined;
-  let id: string;
-  if (typeof value === 'string') id = value;
-  else if (typeof value === 'number' && Number.isFinite(value)) id = String(value);
-  else {
-    issues.push(issue(path, 'invalid_type', `${path} must be a string`));
-    return undefined;
-  }
-  if (id.length > MAX_ID_LENGTH) {
-    issues.push(issue(path, 'too_long', `${path} must be at most ${MAX_ID_LENGTH} characters`));
-    return undefined;
-  }
-  return wellFormed(id, path, issues);
-}
-
-/** An optional free-text field (`name`, `category`). */
-function readText(message: Record<string, unknown>, field: string, issues: Issues): string | undefined {
-  const value = message[field];
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') {
-    issues.push(issue(field, 'invalid_type', `${field} must be a string`));
-    return undefined;
-  }
-  if (value.length > MAX_NAME_LENGTH) {
-    issues.push(issue(field, 'too_long', `${field} must be at most ${MAX_NAME_LENGTH} characters`));
-    return undefined;
-  }
-  return wellFormed(value, field, issues);
-}
-
-/** `text`, or undefined with an issue when a store cannot hold it (an unpaired surrogate, a NUL). */
-function wellFormed(text: string, path: string, issues: Issues): string | undefined {
-  const unstorable = unstorableStringError(text, path);
-  if (!unstorable) return text;
-  issues.push(unstorable.toIssue());
-  return undefined;
-}
-
-/** The `event` of a track. */
-function readEvent(message: Record<string, unknown>, issues: Issues): string | undefined {
-  const value = message['event'];
-  if (typeof value !== 'string' || value.trim() === '') {
-    const code: CollectorErrorCode = value === undefined || value === null ? 'required' : typeof value === 'string' ? 'invalid_value' : 'invalid_type';
-    issues.push(issue('event', code, 'event must be a non-empty string'));
-  } else if (value.length > MAX_NAME_LENGTH) {
-    issues.push(issue('event', 'too_long', `event must be at most ${MAX_NAME_LENGTH} characters`));
-  } else if (FORBIDDEN_KEYS.includes(value)) {
-    issues.push(forbiddenKeyError(value, 'event').toIssue());
-  } else return wellFormed(value, 'event', issues);
-  return undefined;
-}
-
-function readObject(value: unknown, path: string, mode: SanitizeMode, issues: Issues): JsonObject | undefined {
-  if (value === undefined || value === null) return undefined;
-  try {
-    return sanitizeObject(value, { path, mode });
-  } catch (err) {
-    if (err instanceof CollectorInputError) {
-      issues.push(err.toIssue());
-      return undefined;
-    }
-    throw err;
-  }
-}
-
-interface ReadDate {
-  raw?: string;
-  ms?: number;
-}
-
-/** Why the (present) `value` of the date `field` is refused, or undefined when it is fine. */
-export function dateIssue(value: unknown, field: string): ValidationIssue | undefined {
-  const ms = parseIsoDate(value);
-  if (ms === undefined) return issue(field, 'invalid_date', `${field} must be an ISO-8601 date`);
-  if (!isEventTimeInRange(ms)) return issue(field, 'invalid_date', `${field} must be between 1970-01-01 and 9999-12-31 (UTC)`);
-  return undefined;
-}
-
-function readDate(message: Record<string, unknown>, field: string, issues: Issues): ReadDate {
-  const value = message[field];
-  if (value === undefined || value === null) return {};
-  const problem = dateIssue(value, field);
-  if (problem) {
-    issues.push(problem);
-    return {};
-  }
-  return { raw: value as string, ms: parseIsoDate(value) };
-}
-
-/** The skew-corrected time lands before 1970 when sentAt and the client time are decades apart. */
-function correctedTimeIssue(field: 'timestamp' | 'originalTimestamp'): ValidationIssue {
-  const message = `${field} corrected for clock skew (receivedAt − (sentAt − ${field})) falls before 1970: sentAt and ${field} are too far apart`;
-  return issue(field, 'invalid_date', message);
-}
-
-function validateContext(context: JsonObject, issues: Issues): void {
-  for (const key of ['page', 'campaign', 'library', 'traits']) {
-    const value = context[key];
-    if (value !== undefined && value !== null && !isPlainObject(value)) {
-      issues.push(issue(`context.${key}`, 'invalid_type', `context.${key} must be an object`));
-    }
-  }
-  for (const key of ['ip', 'userAgent']) {
-    const value = context[key];
-    if (value !== undefined && value !== null && typeof value !== 'string') {
-      issues.push(issue(`context.${key}`, 'invalid_type', `context.${key} must be a string`));
-    }
-  }
-  const externalIds = context['externalIds'];
-  if (externalIds === undefined || externalIds === null) return;
-  const base = 'context.externalIds';
-  if (!Array.isArray(externalIds)) {
-    issues.push(issue(base, 'invalid_type', `${base} must be an array`));
-    return;
-  }
-  if (externalIds.length > MAX_EXTERNAL_IDS) {
-    issues.push(issue(base, 'too_many', `${base} must have at most ${MAX_EXTERNAL_IDS} entries`));
-    return;
-  }
-  const normalized: JsonValue[] = [];
-  externalIds.forEach((entry, i) => {
-    const path = joinPath(base, i);
-    if (!isPlainObject(entry)) {
-      issues.push(issue(path, 'invalid_type', `${path} must be an object`));
-      return;
-    }
-    const before = issues.length;
-    const id = readId(entry, 'id', issues, `${path}.id`);
-    if (id === undefined && issues.length === before) {
-      issues.push(issue(`${path}.id`, 'required', `${path}.id is required`));
-    }
-    const out: JsonObject = { ...(entry as JsonObject) };
-    if (id !== undefined) out['id'] = id;
-    for (const field of ['type', 'collection', 'encoding']) {
-      const value = entry[field];
-      const fieldPath = `${path}.${field}`;
-      if (value === undefined || value === null) {
-        if (field === 'type') issues.push(issue(fieldPath, 'required', `${fieldPath} is required`));
-        continue;
-      }
-      if (typeof value !== 'string' || (field === 'type' && value.trim() === '')) {
-        issues.push(issue(fieldPath, 'invalid_type', `${fieldPath} must be a non-empty string`));
-      } else if (value.length > MAX_NAME_LENGTH) {
-        issues.push(issue(fieldPath, 'too_long', `${fieldPath} must be at most ${MAX_NAME_LENGTH} characters`));
-      }
-    }
-    normalized.push(out);
-  });
-  context['externalIds'] = normalized;
-}
-
-function fillFromRequest(context: JsonObject, key: 'ip' | 'userAgent', value: string | undefined): void {
-  if (value === undefined || value === '') return;
-  const current = context[key];
-  if (current === undefined || current === null || current === '') context[key] = value;
-}
-
-/**
- * Validates one message for the endpoint of `type` (for a batch item: the item's own
- * `type`) and normalises it. See the file comment for the rules.
- */
-export function validateMessage(input: unknown, type: MessageType, opts: ValidateOptions): ValidationResult {
-  if (!isPlainObject(input)) return fail([issue('', 'invalid_body', 'message must be a JSON object')]);
+/** A message that is not a JSON object, cannot be serialised or is too large. */
+function shapeIssue(input: unknown): ValidationIssue | undefined {
+  if (!isPlainObject(input)) return issue('', 'invalid_body', 'message must be a JSON object');
   let bytes: number;
   try {
     bytes = jsonByteLength(input);
   } catch {
-    return fail([issue('', 'invalid_body', 'message is not serialisable as JSON')]);
+    return issue('', 'invalid_body', 'message is not serialisable as JSON');
   }
-  if (bytes > MAX_MESSAGE_BYTES) {
-    return fail([issue('', 'message_too_large', `message is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes`)]);
-  }
+  if (bytes > MAX_MESSAGE_BYTES) return issue('', 'message_too_large', `message is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes`);
+  return undefined;
+}
 
-  const issues: Issues = [];
-  const msg = input;
-
-  // Identifiers.
+/** The user identifiers and messageId; alias needs userId and previousId, the others one of userId/anonymousId. */
+function readIdentifiers(
+  msg: Record<string, unknown>,
+  type: MessageType,
+  issues: Issues,
+): Pick<ReadMessage, 'anonymousId' | 'userId' | 'messageId' | 'previousId'> {
   const anonymousId = readId(msg, 'anonymousId', issues);
   const before = issues.length;
   const userId = readId(msg, 'userId', issues);
   const userIdInvalid = issues.length > before;
   const messageId = readId(msg, 'messageId', issues);
-  let groupId: string | undefined;
   let previousId: string | undefined;
-  let event: string | undefined;
-  let name: string | undefined;
-  let category: string | undefined;
-
   if (type === 'alias') {
     if (userId === undefined && !userIdInvalid) issues.push(issue('userId', 'required', 'userId is required for alias'));
     const n = issues.length;
@@ -351,27 +187,34 @@ export function validateMessage(input: unknown, type: MessageType, opts: Validat
   } else if (userId === undefined && anonymousId === undefined && issues.length === 0) {
     issues.push(issue('userId', 'required', 'userId or anonymousId is required'));
   }
+  return { anonymousId, userId, messageId, previousId };
+}
 
+/** The fields of the message's own type; those of other types are not read (so dropped). */
+function readTypeFields(msg: Record<string, unknown>, type: MessageType, issues: Issues): Pick<ReadMessage, 'event' | 'name' | 'category' | 'groupId'> {
   switch (type) {
     case 'track':
-      event = readEvent(msg, issues);
-      break;
+      return { event: readEvent(msg, issues) };
     case 'page':
     case 'screen':
-      name = readText(msg, 'name', issues);
-      category = readText(msg, 'category', issues);
-      break;
+      return { name: readText(msg, 'name', issues), category: readText(msg, 'category', issues) };
     case 'group': {
       const n = issues.length;
-      groupId = readId(msg, 'groupId', issues);
+      const groupId = readId(msg, 'groupId', issues);
       if (groupId === undefined && issues.length === n) issues.push(issue('groupId', 'required', 'groupId is required for group'));
-      break;
+      return { groupId };
     }
     default:
-      break;
+      return {};
   }
+}
 
-  // Free-form objects.
+/** The free-form objects, `context` and `integrations` merged over the batch envelope's. */
+function readObjects(
+  msg: Record<string, unknown>,
+  opts: ValidateOptions,
+  issues: Issues,
+): Pick<ReadMessage, 'properties' | 'traits' | 'context' | 'integrations'> {
   const properties = readObject(msg['properties'], 'properties', 'operators', issues);
   const traits = readObject(msg['traits'], 'traits', 'operators', issues);
   const ownContext = readObject(msg['context'], 'context', 'context', issues);
@@ -383,50 +226,69 @@ export function validateMessage(input: unknown, type: MessageType, opts: Validat
   validateContext(context, issues);
   fillFromRequest(context, 'ip', opts.request?.ip);
   fillFromRequest(context, 'userAgent', opts.request?.userAgent);
-  const integrations =
-    ownIntegrations === undefined && envelopeIntegrations === undefined ? undefined : { ...envelopeIntegrations, ...ownIntegrations };
+  const integrations = ownIntegrations === undefined && envelopeIntegrations === undefined ? undefined : { ...envelopeIntegrations, ...ownIntegrations };
+  return { properties, traits, context, integrations };
+}
 
-  // Dates.
-  const timestamp = readDate(msg, 'timestamp', issues);
-  const originalTimestamp = readDate(msg, 'originalTimestamp', issues);
-  const ownSentAt = readDate(msg, 'sentAt', issues);
+function readMessage(msg: Record<string, unknown>, type: MessageType, opts: ValidateOptions, issues: Issues): ReadMessage {
+  return {
+    ...readIdentifiers(msg, type, issues),
+    ...readTypeFields(msg, type, issues),
+    ...readObjects(msg, opts, issues),
+    timestamp: readDate(msg, 'timestamp', issues),
+    originalTimestamp: readDate(msg, 'originalTimestamp', issues),
+    sentAt: readDate(msg, 'sentAt', issues),
+  };
+}
 
-  if (issues.length > 0) return fail(issues);
-
+/** The valid message's event: skew-corrected time, generated messageId, only the fields present. */
+function toEvent(read: ReadMessage, type: MessageType, opts: ValidateOptions): ValidationResult {
   const envelopeSentAtMs = parseIsoDate(opts.envelope?.sentAt);
-  const sentAtRaw = ownSentAt.raw ?? (envelopeSentAtMs === undefined ? undefined : opts.envelope?.sentAt);
-  const sentAtMs = ownSentAt.ms ?? envelopeSentAtMs;
+  const sentAtRaw = read.sentAt.raw ?? (envelopeSentAtMs === undefined ? undefined : opts.envelope?.sentAt);
   const receivedAtMs = opts.receivedAt.getTime();
   const corrected = correctTimestamp({
-    timestamp: timestamp.ms,
-    originalTimestamp: originalTimestamp.ms,
-    sentAt: sentAtMs,
+    timestamp: read.timestamp.ms,
+    originalTimestamp: read.originalTimestamp.ms,
+    sentAt: read.sentAt.ms ?? envelopeSentAtMs,
     receivedAt: receivedAtMs,
   });
-  if (!isEventTimeInRange(corrected)) return fail([correctedTimeIssue(timestamp.raw === undefined ? 'originalTimestamp' : 'timestamp')]);
+  if (!isEventTimeInRange(corrected)) return fail([correctedTimeIssue(read.timestamp.raw === undefined ? 'originalTimestamp' : 'timestamp')]);
 
   const out: NormalizedEvent = {
     type,
-    messageId: messageId ?? opts.idGenerator(),
-    properties: properties ?? {},
-    traits: traits ?? {},
-    context,
+    messageId: read.messageId ?? opts.idGenerator(),
+    properties: read.properties ?? {},
+    traits: read.traits ?? {},
+    context: read.context,
     timestamp: new Date(corrected).toISOString(),
     receivedAt: new Date(receivedAtMs).toISOString(),
     sourceId: opts.sourceId,
   };
-  if (anonymousId !== undefined) out.anonymousId = anonymousId;
-  if (userId !== undefined) out.userId = userId;
-  if (event !== undefined) out.event = event;
-  if (name !== undefined) out.name = name;
-  if (category !== undefined) out.category = category;
-  if (groupId !== undefined) out.groupId = groupId;
-  if (previousId !== undefined) out.previousId = previousId;
-  if (integrations !== undefined) out.integrations = integrations;
-  const clientTimestamp = originalTimestamp.raw ?? timestamp.raw;
+  if (read.anonymousId !== undefined) out.anonymousId = read.anonymousId;
+  if (read.userId !== undefined) out.userId = read.userId;
+  if (read.event !== undefined) out.event = read.event;
+  if (read.name !== undefined) out.name = read.name;
+  if (read.category !== undefined) out.category = read.category;
+  if (read.groupId !== undefined) out.groupId = read.groupId;
+  if (read.previousId !== undefined) out.previousId = read.previousId;
+  if (read.integrations !== undefined) out.integrations = read.integrations;
+  const clientTimestamp = read.originalTimestamp.raw ?? read.timestamp.raw;
   if (clientTimestamp !== undefined) out.originalTimestamp = clientTimestamp;
   if (sentAtRaw !== undefined) out.sentAt = sentAtRaw;
   return { ok: true, message: out };
+}
+
+/**
+ * Validates one message for the endpoint of `type` (for a batch item: the item's own
+ * `type`) and normalises it. See the file comment for the rules.
+ */
+export function validateMessage(input: unknown, type: MessageType, opts: ValidateOptions): ValidationResult {
+  const shape = shapeIssue(input);
+  if (shape) return fail([shape]);
+  const issues: Issues = [];
+  const read = readMessage(input as Record<string, unknown>, type, opts, issues);
+  if (issues.length > 0) return fail(issues);
+  return toEvent(read, type, opts);
 }
 
 /**

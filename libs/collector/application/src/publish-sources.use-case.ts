@@ -1,6 +1,7 @@
 import { Schemas } from '@mosaic/contracts';
 import { toSourceState, type SourceDocument, type SourcesRepository } from '@mosaic/collector-data-access';
 import { produceMessages, type MessageSender } from '@mosaic/shared-kafka';
+import type { Logger } from '@mosaic/shared-logging';
 
 const updatedAtOf = (d: SourceDocument): number => (d.updatedAt ?? d.createdAt).getTime();
 
@@ -10,7 +11,7 @@ const updatedAtOf = (d: SourceDocument): number => (d.updatedAt ?? d.createdAt).
  * broker acknowledged, the document is read again and, if another write changed it meanwhile
  * (another admin call, another instance's start-up publication), published again.
  */
-export class SourcesPublisher {
+export class PublishSources {
   constructor(
     private readonly producer: MessageSender,
     private readonly topic: string,
@@ -36,6 +37,28 @@ export class SourcesPublisher {
     const changed = (await this.sources.documents()).filter((d) => held.get(d._id) !== updatedAtOf(d));
     for (const d of changed) await this.publish(d._id);
     return docs.length;
+  }
+
+  /**
+   * Every source, in the background at start-up, retried with backoff until it succeeds (the
+   * collector takes events even while the broker is slow to answer). Returns the stop function.
+   */
+  publishAllInBackground(logger: Logger): () => void {
+    let stopped = false;
+    const attempt = async (n: number): Promise<void> => {
+      try {
+        logger.info({ sources: await this.publishAll() }, 'sources published to the sources topic');
+      } catch (err) {
+        if (stopped) return;
+        logger.warn({ err, attempt: n }, 'publishing the sources failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** n)).unref());
+        if (!stopped) await attempt(n + 1);
+      }
+    };
+    void attempt(0);
+    return () => {
+      stopped = true;
+    };
   }
 
   private async send(docs: readonly SourceDocument[]): Promise<void> {
