@@ -7,7 +7,29 @@ const infraPackages = ['kafkajs', 'mongoose', 'mongodb', '@nestjs/*', 'fastify',
 // Code that runs in the visitor's browser (the tracker): no runtime dependencies at all, so no
 // npm package and no Node built-in may be imported.
 const browserOnly = "Browser code: Node built-ins are not available in the visitor's browser.";
-const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'tls', 'crypto', 'zlib', 'stream', 'child_process', 'worker_threads', 'url', 'util', 'events', 'buffer', 'dns', 'cluster', 'readline', 'vm'];
+const nodeBuiltins = [
+  'node:*',
+  'fs',
+  'path',
+  'os',
+  'http',
+  'https',
+  'net',
+  'tls',
+  'crypto',
+  'zlib',
+  'stream',
+  'child_process',
+  'worker_threads',
+  'url',
+  'util',
+  'events',
+  'buffer',
+  'dns',
+  'cluster',
+  'readline',
+  'vm',
+];
 
 export default [
   { ignores: ['node_modules/**', 'dist/**', '.mosaic/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -18,14 +40,20 @@ export default [
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @mosaic/shared-config (validated once at start-up).' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through @mosaic/shared-config (validated once at start-up).' },
+      ],
       '@nx/enforce-module-boundaries': [
         'error',
         {
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:application', 'type:domain', 'type:data-access', 'type:contracts', 'type:util', 'type:browser'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:application', 'type:domain', 'type:data-access', 'type:contracts', 'type:util', 'type:browser'],
+            },
             { sourceTag: 'type:application', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util'] },
             { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },

@@ -21,7 +21,10 @@ module.exports = {
     // The OTLP exporter loads `http` with a dynamic import(), which Jest's VM cannot run
     // without --experimental-vm-modules: compiled to require() here, so the services' real
     // exporter works in tests too (tools/e2e/trace.int-spec.ts).
-    '/@opentelemetry/otlp-exporter-base/.+\\.cjs$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false }],
+    '/@opentelemetry/otlp-exporter-base/.+\\.cjs$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/)'],
   moduleNameMapper,

@@ -31,7 +31,10 @@ let env: Record<string, string>;
 
 /** The project's own installer: installs what is missing (root) or fails saying what to install. */
 function ensureTools(): Tools {
-  const r = spawnSync(process.execPath, [join(__dirname, '..', 'tools', 'scripts', 'ensure-kafka-clients.mjs'), '--json'], { encoding: 'utf8', timeout: 30 * 60_000 });
+  const r = spawnSync(process.execPath, [join(__dirname, '..', 'tools', 'scripts', 'ensure-kafka-clients.mjs'), '--json'], {
+    encoding: 'utf8',
+    timeout: 30 * 60_000,
+  });
   if (r.status !== 0) throw new Error(`the Kafka clients of examples/ are not installed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Tools;
 }
@@ -43,11 +46,18 @@ beforeAll(async () => {
   services.push(await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'examples-identity' } }));
   enrichment = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'examples-enrichment' } });
   services.push(enrichment);
-  segmentation = await startTestService(segmentationDefinition, { env: { MOSAIC_INSTANCE_ID: 'examples-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' } });
+  segmentation = await startTestService(segmentationDefinition, {
+    env: { MOSAIC_INSTANCE_ID: 'examples-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' },
+  });
   services.push(segmentation);
   const { writeKey } = await createSource(collector.http.url, 'kafka-examples');
   const kcatDir = join(tools.kcat, '..');
-  env = { PATH: `${kcatDir}:${process.env['PATH'] ?? ''}`, KAFKA_BROKERS: testInfra().kafkaBrokers.join(','), WRITE_KEY: writeKey, KAFKA_TOOLS_CLASSPATH: tools.consoleProducerClasspath };
+  env = {
+    PATH: `${kcatDir}:${process.env['PATH'] ?? ''}`,
+    KAFKA_BROKERS: testInfra().kafkaBrokers.join(','),
+    WRITE_KEY: writeKey,
+    KAFKA_TOOLS_CLASSPATH: tools.consoleProducerClasspath,
+  };
   const viewers = { key: 'coffee-viewers', condition: { event: 'Product Viewed', within: { amount: 30, unit: 'days' } } };
   const buyers = { key: 'buyers', condition: { event: 'Order Completed', within: { amount: 30, unit: 'days' } } };
   for (const s of [viewers, buyers]) expect((await adminRequest(segmentation.http.url, 'POST', '/v1/segments', s)).status).toBe(201);
@@ -86,9 +96,17 @@ const profiles: Record<string, string[]> = {};
 
 it('publishes with kcat: the events reach the profile API', async () => {
   const a = `kcat-${randomUUID()}`;
-  const batch = { batch: [{ type: 'identify', anonymousId: a, traits: { email: 'kcat@example.com' } }, { type: 'track', anonymousId: a, event: 'Order Completed', properties: { order_id: 'o-1', total: 42 } }] };
+  const batch = {
+    batch: [
+      { type: 'identify', anonymousId: a, traits: { email: 'kcat@example.com' } },
+      { type: 'track', anonymousId: a, event: 'Order Completed', properties: { order_id: 'o-1', total: 42 } },
+    ],
+  };
   run('produce-kcat.sh', ingest(), line(a, viewed(a)) + line(a, batch));
-  const id = await profileOf(a, (p) => p['computed']?.['productViews'] === 1 && p['computed']?.['orders']?.['count'] === 1 && p['traits']?.['email'] === 'kcat@example.com');
+  const id = await profileOf(
+    a,
+    (p) => p['computed']?.['productViews'] === 1 && p['computed']?.['orders']?.['count'] === 1 && p['traits']?.['email'] === 'kcat@example.com',
+  );
   profiles[id] = ['buyers', 'coffee-viewers'];
 });
 
@@ -101,23 +119,36 @@ it("publishes with Kafka's console producer: the events reach the profile API", 
 describe('rebuilding current segments from segments.membership', () => {
   beforeAll(async () => {
     for (const [id, expected] of Object.entries(profiles)) {
-      await waitFor(async () => JSON.stringify(await segmentsOf(id)) === JSON.stringify(expected), { timeoutMs: 60_000, intervalMs: 300, message: `the segments of ${id}` });
+      await waitFor(async () => JSON.stringify(await segmentsOf(id)) === JSON.stringify(expected), {
+        timeoutMs: 60_000,
+        intervalMs: 300,
+        message: `the segments of ${id}`,
+      });
     }
     // A key that entered and was then deleted by a tombstone (segmentation writes none itself).
     const producer = new Kafka({ clientId: 'examples', brokers: testInfra().kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     const entered = { schema: 'segments.membership', payload: { profileId: 'gone', segmentKey: 'buyers', change: 'entered', profileVersion: 1 } };
-    await producer.send({ topic: segmentation.platform.topics.segmentsMembership, messages: [{ key: 'gone|buyers', value: JSON.stringify(entered) }, { key: 'gone|buyers', value: null }] });
+    await producer.send({
+      topic: segmentation.platform.topics.segmentsMembership,
+      messages: [
+        { key: 'gone|buyers', value: JSON.stringify(entered) },
+        { key: 'gone|buyers', value: null },
+      ],
+    });
     await producer.disconnect();
   });
 
   // The topic follows the API within moments (segmentation publishes through an outbox): read it again until it has caught up.
   const expectMatchesApi = async (rebuild: () => Record<string, string[]>) => {
     const same = (r: Record<string, string[]>) => JSON.stringify(r) === JSON.stringify(profiles);
-    const rebuilt = await waitFor(() => {
-      const r = rebuild();
-      return same(r) ? r : null;
-    }, { timeoutMs: 60_000, intervalMs: 1_000, message: 'the rebuilt memberships' }).catch(() => rebuild());
+    const rebuilt = await waitFor(
+      () => {
+        const r = rebuild();
+        return same(r) ? r : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000, message: 'the rebuilt memberships' },
+    ).catch(() => rebuild());
     expect(rebuilt).toEqual(profiles);
     for (const id of Object.keys(rebuilt)) expect(await segmentsOf(id)).toEqual(rebuilt[id]);
   };
@@ -134,6 +165,11 @@ describe('rebuilding current segments from segments.membership', () => {
   });
 
   it('with Python (confluent-kafka)', async () => {
-    await expectMatchesApi(() => JSON.parse(execFileSync(tools.python, [join(__dirname, 'consume_membership.py')], { env: { ...env, ...membership() }, encoding: 'utf8', timeout: 120_000 })) as Record<string, string[]>);
+    await expectMatchesApi(
+      () =>
+        JSON.parse(
+          execFileSync(tools.python, [join(__dirname, 'consume_membership.py')], { env: { ...env, ...membership() }, encoding: 'utf8', timeout: 120_000 }),
+        ) as Record<string, string[]>,
+    );
   });
 });

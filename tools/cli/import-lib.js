@@ -187,7 +187,12 @@ function compileHeader(names, maps = {}) {
         target = { kind: 'externalId', idType: path[2] };
       } else target = { kind: 'path', path };
     } else target = { kind: 'auto', path };
-    const key = target.kind === 'externalId' ? `externalId:${target.idType}` : target.kind === 'top' || target.kind === 'identifier' ? target.field : target.path.join('.');
+    const key =
+      target.kind === 'externalId'
+        ? `externalId:${target.idType}`
+        : target.kind === 'top' || target.kind === 'identifier'
+          ? target.field
+          : target.path.join('.');
     if (seen.has(key)) {
       problems.push(`columns ${seen.get(key) + 1} and ${index + 1} both set "${key}"`);
       return;
@@ -350,7 +355,14 @@ class ChunkBuilder {
   /** The pending chunk (`{body, lineOffset, rows, firstLine, lastLine, bytes}`) or null. */
   flush() {
     if (this.rows === 0) return null;
-    const chunk = { body: this.parts.join(''), lineOffset: this.firstLine - 1, rows: this.rows, firstLine: this.firstLine, lastLine: this.nextLine - 1, bytes: this.bytes };
+    const chunk = {
+      body: this.parts.join(''),
+      lineOffset: this.firstLine - 1,
+      rows: this.rows,
+      firstLine: this.firstLine,
+      lastLine: this.nextLine - 1,
+      bytes: this.bytes,
+    };
     this._reset();
     return chunk;
   }

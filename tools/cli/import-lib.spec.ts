@@ -46,7 +46,21 @@ describe('CsvParser', () => {
 });
 
 describe('compileHeader and rowToMessage', () => {
-  const header = ['type', 'userId', 'email', 'event', 'timestamp', 'properties.revenue', 'properties.product.sku', 'traits.plan', 'context.externalIds.pos_id', 'order_id', 'zip:string', 'Total', 'ignored'];
+  const header = [
+    'type',
+    'userId',
+    'email',
+    'event',
+    'timestamp',
+    'properties.revenue',
+    'properties.product.sku',
+    'traits.plan',
+    'context.externalIds.pos_id',
+    'order_id',
+    'zip:string',
+    'Total',
+    'ignored',
+  ];
   const { columns, problems } = compileHeader(header, { Total: 'properties.total:number', ignored: '-' });
 
   it('maps columns by the conventions', () => {
@@ -75,13 +89,20 @@ describe('compileHeader and rowToMessage', () => {
     expect(rowToMessage(c, ['u', '1700000000', '12', 'TRUE'], { event: 'Order Completed' })).toEqual({
       message: { type: 'track', userId: 'u', timestamp: '2023-11-14T22:13:20.000Z', event: 'Order Completed', properties: { amount: 12, vip: true } },
     });
-    expect(rowToMessage(c, ['u', '1700000000123', '', ''], { type: 'identify' }).message).toMatchObject({ type: 'identify', timestamp: '2023-11-14T22:13:20.123Z' });
+    expect(rowToMessage(c, ['u', '1700000000123', '', ''], { type: 'identify' }).message).toMatchObject({
+      type: 'identify',
+      timestamp: '2023-11-14T22:13:20.123Z',
+    });
   });
 
   it('reports bad cells and bad types with the column', () => {
     const c = compileHeader(['userId', 'n:number', 'b:boolean', 'j:json']).columns;
     const r = rowToMessage(c, ['u', 'abc', 'maybe', '{bad'], {});
-    expect(r.errors).toEqual(['column "n:number": "abc" is not a number', 'column "b:boolean": "maybe" is not a boolean (true/false, 1/0, yes/no)', 'column "j:json": "{bad" is not valid JSON']);
+    expect(r.errors).toEqual([
+      'column "n:number": "abc" is not a number',
+      'column "b:boolean": "maybe" is not a boolean (true/false, 1/0, yes/no)',
+      'column "j:json": "{bad" is not valid JSON',
+    ]);
     expect(rowToMessage(compileHeader(['type', 'userId']).columns, ['purchase', 'u']).errors![0]).toMatch(/type "purchase"/);
   });
 
@@ -136,7 +157,15 @@ describe('ChunkBuilder', () => {
 
 describe('describeRejection', () => {
   it('names the line and the reasons', () => {
-    expect(describeRejection({ line: 12, errors: [{ path: 'event', code: 'required', message: 'event must be a non-empty string' }, { path: 'x', message: 'bad' }] })).toBe('line 12: event must be a non-empty string; x: bad');
+    expect(
+      describeRejection({
+        line: 12,
+        errors: [
+          { path: 'event', code: 'required', message: 'event must be a non-empty string' },
+          { path: 'x', message: 'bad' },
+        ],
+      }),
+    ).toBe('line 12: event must be a non-empty string; x: bad');
     expect(describeRejection({ line: 3, errors: ['expected 3 fields'] })).toBe('line 3: expected 3 fields');
   });
 });

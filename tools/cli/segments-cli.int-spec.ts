@@ -66,7 +66,8 @@ async function server(): Promise<Record<string, { version: number; status: strin
 }
 
 const write = (name: string, content: string): void => writeFileSync(join(dir, name), content);
-const versions = (s: Record<string, { version: number; status: string }>): Record<string, string> => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, `${v.version}:${v.status}`]));
+const versions = (s: Record<string, { version: number; status: string }>): Record<string, string> =>
+  Object.fromEntries(Object.entries(s).map(([k, v]) => [k, `${v.version}:${v.status}`]));
 const byKey = (summary: any): Record<string, any> => Object.fromEntries(summary.segments.map((s: any) => [s.key, s]));
 
 // vip refers to high-ltv and is in a file read first: it must still be created second.
@@ -95,10 +96,25 @@ describe('mosaic segments apply', () => {
     const r = await apply();
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.summary).toMatchObject({ dryRun: false, created: 3, updated: 0, enabled: 0, disabled: 0, unchanged: 0, failed: 0, backfills: { done: 3, failed: 0, unfinished: 0 } });
+    expect(r.summary).toMatchObject({
+      dryRun: false,
+      created: 3,
+      updated: 0,
+      enabled: 0,
+      disabled: 0,
+      unchanged: 0,
+      failed: 0,
+      backfills: { done: 3, failed: 0, unfinished: 0 },
+    });
     const keys = r.summary.segments.map((s: any) => s.key);
     expect(keys.indexOf('high-ltv')).toBeLessThan(keys.indexOf('vip'));
-    expect(byKey(r.summary)['vip']).toMatchObject({ action: 'create', outcome: 'ok', version: 1, file: 'a-vip.json', backfill: { status: 'done', version: 1 } });
+    expect(byKey(r.summary)['vip']).toMatchObject({
+      action: 'create',
+      outcome: 'ok',
+      version: 1,
+      file: 'a-vip.json',
+      backfill: { status: 'done', version: 1 },
+    });
     expect(byKey(r.summary)['coffee-fans']).toMatchObject({ file: 'base.yaml (document 2)' });
     const s = await server();
     expect(versions(s)).toEqual({ 'coffee-fans': '1:active', 'high-ltv': '1:active', vip: '1:active' });
@@ -110,7 +126,15 @@ describe('mosaic segments apply', () => {
     const before = await server();
     const r = await apply();
     expect(r.code).toBe(0);
-    expect(r.summary).toMatchObject({ created: 0, updated: 0, enabled: 0, disabled: 0, unchanged: 3, failed: 0, backfills: { done: 0, failed: 0, unfinished: 0 } });
+    expect(r.summary).toMatchObject({
+      created: 0,
+      updated: 0,
+      enabled: 0,
+      disabled: 0,
+      unchanged: 3,
+      failed: 0,
+      backfills: { done: 0, failed: 0, unfinished: 0 },
+    });
     const after = await server();
     expect(versions(after)).toEqual(versions(before));
     for (const key of Object.keys(before)) expect(after[key]!.updatedAt).toBe(before[key]!.updatedAt);
@@ -137,7 +161,13 @@ describe('mosaic segments apply', () => {
     const json = await apply('--dry-run');
     expect(json.code).toBe(0);
     expect(json.summary).toMatchObject({ dryRun: true, created: 1, updated: 1, unchanged: 2 });
-    expect(byKey(json.summary)['high-ltv']).toMatchObject({ action: 'update', outcome: 'planned', fromVersion: 1, version: 2, diff: expect.arrayContaining(['-    "value": 500', '+    "value": 750']) });
+    expect(byKey(json.summary)['high-ltv']).toMatchObject({
+      action: 'update',
+      outcome: 'planned',
+      fromVersion: 1,
+      version: 2,
+      diff: expect.arrayContaining(['-    "value": 500', '+    "value": 750']),
+    });
     expect(versions(await server())).toEqual(versions(before));
     unlinkSync(join(dir, 'new-one.json'));
   });
@@ -146,7 +176,13 @@ describe('mosaic segments apply', () => {
     const r = await apply();
     expect(r.code).toBe(0);
     expect(r.summary).toMatchObject({ created: 0, updated: 1, unchanged: 2, failed: 0, backfills: { done: 1, failed: 0 } });
-    expect(byKey(r.summary)['high-ltv']).toMatchObject({ action: 'update', fromVersion: 1, version: 2, outcome: 'ok', backfill: { version: 2, status: 'done' } });
+    expect(byKey(r.summary)['high-ltv']).toMatchObject({
+      action: 'update',
+      fromVersion: 1,
+      version: 2,
+      outcome: 'ok',
+      backfill: { version: 2, status: 'done' },
+    });
     const s = await server();
     expect(versions(s)).toEqual({ 'coffee-fans': '1:active', 'high-ltv': '2:active', vip: '1:active' });
     expect(s['high-ltv']!.definition.condition.value).toBe(750);
@@ -155,7 +191,20 @@ describe('mosaic segments apply', () => {
   it('stops before writing anything on invalid definitions, naming the file, key and JSON path (exit 2)', async () => {
     const before = await server();
     write('c-new.json', JSON.stringify({ key: 'c-new', condition: { trait: 'plan', op: 'exists' } }));
-    write('d-broken.json', JSON.stringify([{ key: 'broken', condition: { all: [{ trait: 'plan', op: 'equals', value: 'pro' }, { attribute: 'orders.count', op: 'biggerThan', value: 3 }] } }]));
+    write(
+      'd-broken.json',
+      JSON.stringify([
+        {
+          key: 'broken',
+          condition: {
+            all: [
+              { trait: 'plan', op: 'equals', value: 'pro' },
+              { attribute: 'orders.count', op: 'biggerThan', value: 3 },
+            ],
+          },
+        },
+      ]),
+    );
     write('e-broken.yaml', 'key: [oops');
     const r = await apply();
     expect(r.code).toBe(2);
@@ -163,7 +212,9 @@ describe('mosaic segments apply', () => {
     expect(r.stderr).toMatch(/d-broken\.json\[0\]: broken: condition\.all\[1\]\.op: /);
     expect(r.stderr).toMatch(/e-broken\.yaml: not valid YAML/);
     expect(r.summary).toMatchObject({ ok: false, written: 0 });
-    expect(r.summary.problems).toEqual(expect.arrayContaining([expect.objectContaining({ file: 'd-broken.json[0]', key: 'broken', path: 'condition.all[1].op' })]));
+    expect(r.summary.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ file: 'd-broken.json[0]', key: 'broken', path: 'condition.all[1].op' })]),
+    );
     expect(versions(await server())).toEqual(versions(before));
     unlinkSync(join(dir, 'd-broken.json'));
     unlinkSync(join(dir, 'e-broken.yaml'));
@@ -173,7 +224,13 @@ describe('mosaic segments apply', () => {
   it('refuses reference cycles and unknown segments before writing anything (exit 2)', async () => {
     const before = await server();
     // high-ltv → vip → high-ltv
-    write('base.yaml', baseYaml(750).replace('condition: { attribute: orders.lifetimeValue, op: gt, value: 750 }', 'condition: { any: [ { attribute: orders.lifetimeValue, op: gt, value: 750 }, { segment: vip } ] }'));
+    write(
+      'base.yaml',
+      baseYaml(750).replace(
+        'condition: { attribute: orders.lifetimeValue, op: gt, value: 750 }',
+        'condition: { any: [ { attribute: orders.lifetimeValue, op: gt, value: 750 }, { segment: vip } ] }',
+      ),
+    );
     const cycle = await apply();
     expect(cycle.code).toBe(2);
     expect(cycle.stderr).toMatch(/reference cycle: high-ltv → vip → high-ltv/);
@@ -228,7 +285,11 @@ describe('mosaic segments apply', () => {
     expect(table.stdout).toMatch(/^KEY +VERSION +STATUS +SIZE +BACKFILL$/m);
     expect(table.stdout).toMatch(/^high-ltv +2 +active +0 +done$/m);
     const json = await mosaic(['segments', 'list', ...common(), '--json']);
-    expect(JSON.parse(json.stdout).segments.map((s: any) => s.key).sort()).toEqual(['coffee-fans', 'high-ltv', 'tier:gold', 'vip']);
+    expect(
+      JSON.parse(json.stdout)
+        .segments.map((s: any) => s.key)
+        .sort(),
+    ).toEqual(['coffee-fans', 'high-ltv', 'tier:gold', 'vip']);
   });
 
   it('exits 2 on usage errors, a refused token and an unreachable service', async () => {

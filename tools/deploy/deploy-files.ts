@@ -12,8 +12,13 @@ export const K8S = join(ROOT, 'k8s');
 export const COMPOSE_FILE = join(ROOT, 'docker', 'compose.yml');
 export const DOCKERFILE = join(ROOT, 'docker', 'Dockerfile');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes objects are read as loose JSON
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes objects are read as loose JSON
+  [key: string]: any;
+};
 
 /** The pinned kustomize's path; throws with the install command when it is missing (e.g. Jest run directly). */
 export function kustomizeBin(): string {
@@ -41,7 +46,10 @@ function buildComponent(dir: string): K8sObject[] {
   mkdirSync(join(ROOT, '.mosaic'), { recursive: true });
   const overlay = mkdtempSync(join(ROOT, '.mosaic', 'kustomize-overlay-'));
   try {
-    writeFileSync(join(overlay, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(overlay, K8S)}\ncomponents:\n  - ${relative(overlay, dir)}\n`);
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(overlay, K8S)}\ncomponents:\n  - ${relative(overlay, dir)}\n`,
+    );
     return kustomizeBuild(overlay);
   } finally {
     rmSync(overlay, { recursive: true, force: true });
@@ -88,7 +96,12 @@ export interface Validation {
 
 /** Schema validation of each object (tools/deploy/validate-objects.mjs, in a child process: the model packages are ES modules only). */
 export function validateObjects(items: { source: string; object: K8sObject }[]): Validation[] {
-  const r = spawnSync(process.execPath, [join(__dirname, 'validate-objects.mjs')], { cwd: ROOT, input: JSON.stringify(items), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [join(__dirname, 'validate-objects.mjs')], {
+    cwd: ROOT,
+    input: JSON.stringify(items),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`validate-objects.mjs failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Validation[];
 }
@@ -121,18 +134,21 @@ export function loadCompose(): ComposeFile {
 
 /** Compose's interpolation of `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `$$`. */
 export function interpolate(text: string, vars: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, name?: string, op?: string, arg?: string, bare?: string) => {
-    if (m === '$$') return '$';
-    if (bare) return vars[bare] ?? '';
-    const v = vars[name!];
-    const unset = op?.startsWith(':') ? v === undefined || v === '' : v === undefined;
-    if (op?.endsWith('-')) return unset ? arg! : v!;
-    if (op?.endsWith('?')) {
-      if (unset) throw new Error(`compose: required variable ${name} is missing: ${arg}`);
-      return v!;
-    }
-    return v ?? '';
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, name?: string, op?: string, arg?: string, bare?: string) => {
+      if (m === '$$') return '$';
+      if (bare) return vars[bare] ?? '';
+      const v = vars[name!];
+      const unset = op?.startsWith(':') ? v === undefined || v === '' : v === undefined;
+      if (op?.endsWith('-')) return unset ? arg! : v!;
+      if (op?.endsWith('?')) {
+        if (unset) throw new Error(`compose: required variable ${name} is missing: ${arg}`);
+        return v!;
+      }
+      return v ?? '';
+    },
+  );
 }
 
 /** A service's environment after interpolation; entries without a value are taken from `vars` (unset: left out), as Compose does. */
@@ -150,9 +166,14 @@ export function composeEnv(svc: ComposeService, vars: Record<string, string | un
 }
 
 /** "[host:]published:container[/proto]" → its parts (interpolated). */
-export function parsePort(spec: string | Record<string, unknown>, vars: Record<string, string | undefined>): { host?: string; published?: number; container: number } {
+export function parsePort(
+  spec: string | Record<string, unknown>,
+  vars: Record<string, string | undefined>,
+): { host?: string; published?: number; container: number } {
   if (typeof spec !== 'string') return { host: spec['host_ip'] as string | undefined, published: Number(spec['published']), container: Number(spec['target']) };
-  const parts = interpolate(spec, vars).replace(/\/(tcp|udp)$/, '').split(':');
+  const parts = interpolate(spec, vars)
+    .replace(/\/(tcp|udp)$/, '')
+    .split(':');
   const container = Number(parts.pop());
   const published = parts.length ? Number(parts.pop()) : undefined;
   return { host: parts.length ? parts.join(':') : undefined, published, container };

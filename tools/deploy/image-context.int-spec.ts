@@ -185,7 +185,8 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
     expect(runtime.env.NODE_ENV).toBe('production');
     // Resolution walks up from /app: nothing above the stage may lend it packages.
     expect(['typescript', '@swc/core', 'jest'].filter((m) => existsSync(join(app, 'node_modules', m)))).toEqual([]);
-    for (let d = dirname(app); d !== dirname(d); d = dirname(d)) expect({ dir: d, node_modules: existsSync(join(d, 'node_modules')) }).toEqual({ dir: d, node_modules: false });
+    for (let d = dirname(app); d !== dirname(d); d = dirname(d))
+      expect({ dir: d, node_modules: existsSync(join(d, 'node_modules')) }).toEqual({ dir: d, node_modules: false });
     expect(['apps', 'libs', 'tools'].filter((d) => existsSync(join(app, d)))).toEqual([]);
   });
 
@@ -203,16 +204,20 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
     }
   }, 120_000);
 
-  it("starts each of the five services with the image's CMD until /health and /ready answer 200", async () => {
-    const cmd = execForm(runtime, 'CMD');
-    for (const s of SERVICES) {
-      services.set(s, startProcess(s, cmd, app, containerEnv(s, { [`${s.toUpperCase()}_PORT`]: String(ports.get(s)) })));
-    }
-    await Promise.all(SERVICES.map((s) => waitReady(services.get(s) as Proc, `http://127.0.0.1:${ports.get(s)}`)));
-    const tracker = await fetch(`http://127.0.0.1:${ports.get('collector')}/mosaic.js`);
-    expect({ status: tracker.status, type: tracker.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringContaining('javascript') });
-    expect((await tracker.text()).length).toBeGreaterThan(1000);
-  }, 4 * 60_000);
+  it(
+    "starts each of the five services with the image's CMD until /health and /ready answer 200",
+    async () => {
+      const cmd = execForm(runtime, 'CMD');
+      for (const s of SERVICES) {
+        services.set(s, startProcess(s, cmd, app, containerEnv(s, { [`${s.toUpperCase()}_PORT`]: String(ports.get(s)) })));
+      }
+      await Promise.all(SERVICES.map((s) => waitReady(services.get(s) as Proc, `http://127.0.0.1:${ports.get(s)}`)));
+      const tracker = await fetch(`http://127.0.0.1:${ports.get('collector')}/mosaic.js`);
+      expect({ status: tracker.status, type: tracker.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringContaining('javascript') });
+      expect((await tracker.text()).length).toBeGreaterThan(1000);
+    },
+    4 * 60_000,
+  );
 
   it("runs the image's HEALTHCHECK: 0 against a running service, 1 when nothing answers", async () => {
     const argv = healthcheckArgv();
@@ -223,30 +228,38 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
     expect(down.code).toBe(1);
   }, 60_000);
 
-  it('serves the demo shop from the same image, with its assets, creating its source through the collector', async () => {
-    const shopPort = ports.get('demo-shop') as number;
-    const shopEnv = {
-      PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
-      ...runtime.env,
-      MOSAIC_SERVICE: 'demo-shop',
-      MOSAIC_HTTP_HOST: '127.0.0.1',
-      DEMO_SHOP_PORT: String(shopPort),
-      DEMO_SHOP_COLLECTOR_URL: `http://127.0.0.1:${ports.get('collector')}`,
-      DEMO_SHOP_ACTIVATION_URL: `http://127.0.0.1:${ports.get('activation')}`,
-      DEMO_SHOP_WRITE_KEY_FILE: join(tmp, 'demo-shop-write-key'),
-      MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    };
-    const shop = startProcess('demo-shop', execForm(runtime, 'CMD'), app, shopEnv);
-    await waitReady(shop, `http://127.0.0.1:${shopPort}`);
-    expect(await status(`http://127.0.0.1:${shopPort}/assets/shop.js`)).toBe(200);
-    expect(await status(`http://127.0.0.1:${shopPort}/`)).toBe(200);
-    expect(await runProcess(healthcheckArgv(), { cwd: app, env: shopEnv })).toEqual({ code: 0, output: '' });
-    expect(await stop(shop)).toBe(0);
-  }, 4 * 60_000);
+  it(
+    'serves the demo shop from the same image, with its assets, creating its source through the collector',
+    async () => {
+      const shopPort = ports.get('demo-shop') as number;
+      const shopEnv = {
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+        ...runtime.env,
+        MOSAIC_SERVICE: 'demo-shop',
+        MOSAIC_HTTP_HOST: '127.0.0.1',
+        DEMO_SHOP_PORT: String(shopPort),
+        DEMO_SHOP_COLLECTOR_URL: `http://127.0.0.1:${ports.get('collector')}`,
+        DEMO_SHOP_ACTIVATION_URL: `http://127.0.0.1:${ports.get('activation')}`,
+        DEMO_SHOP_WRITE_KEY_FILE: join(tmp, 'demo-shop-write-key'),
+        MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      };
+      const shop = startProcess('demo-shop', execForm(runtime, 'CMD'), app, shopEnv);
+      await waitReady(shop, `http://127.0.0.1:${shopPort}`);
+      expect(await status(`http://127.0.0.1:${shopPort}/assets/shop.js`)).toBe(200);
+      expect(await status(`http://127.0.0.1:${shopPort}/`)).toBe(200);
+      expect(await runProcess(healthcheckArgv(), { cwd: app, env: shopEnv })).toEqual({ code: 0, output: '' });
+      expect(await stop(shop)).toBe(0);
+    },
+    4 * 60_000,
+  );
 
-  it('stops every service on SIGTERM (Node is exec-ed by the CMD) with exit code 0', async () => {
-    expect(services.size).toBe(SERVICES.length);
-    const codes = await Promise.all(SERVICES.map(async (s) => [s, await stop(services.get(s) as Proc)] as const));
-    expect(Object.fromEntries(codes)).toEqual(Object.fromEntries(SERVICES.map((s) => [s, 0])));
-  }, 2 * 60_000);
+  it(
+    'stops every service on SIGTERM (Node is exec-ed by the CMD) with exit code 0',
+    async () => {
+      expect(services.size).toBe(SERVICES.length);
+      const codes = await Promise.all(SERVICES.map(async (s) => [s, await stop(services.get(s) as Proc)] as const));
+      expect(Object.fromEntries(codes)).toEqual(Object.fromEntries(SERVICES.map((s) => [s, 0])));
+    },
+    2 * 60_000,
+  );
 });

@@ -28,7 +28,10 @@ export function parseDockerfile(text: string): Stage[] {
     .join('\n')
     .replace(/\\\n/g, ' ');
   const stages: Stage[] = [];
-  for (const line of joined.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of joined
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const m = /^(\w+)\s+(.*)$/.exec(line);
     const ins = { op: (m?.[1] ?? line).toUpperCase(), args: (m?.[2] ?? '').trim() };
     if (ins.op === 'FROM') stages.push({ name: /\s+AS\s+(\S+)\s*$/i.exec(ins.args)?.[1] ?? String(stages.length), instructions: [] });
@@ -227,7 +230,11 @@ function expandSource(src: string, from: StageRun | undefined, context: string):
     return [base];
   }
   const dir = dirname(base);
-  const found = existsSync(dir) ? readdirSync(dir).filter((n) => minimatch(n, posix.basename(src), { dot: true })).map((n) => join(dir, n)) : [];
+  const found = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => minimatch(n, posix.basename(src), { dot: true }))
+        .map((n) => join(dir, n))
+    : [];
   if (!found.length) throw new Error(`COPY ${src}: no file matches in ${from ? `stage ${from.stage.name}` : 'the build context'}`);
   return found;
 }

@@ -33,7 +33,23 @@ import { topicNames } from '@mosaic/contracts';
 import { DEFAULT_PORTS } from '@mosaic/shared-config';
 import { TEST_ADMIN_TOKEN, TEST_DB_PREFIX, TopicTap, freePort, testInfra, waitFor, withDatabase } from '@mosaic/shared-testing';
 import { ROOT, composeEnv, interpolate, kustomizeBuild, K8S, loadCompose, parsePort, type K8sObject } from './deploy-files';
-import { buildImageTree, containerArgv, containerRun, ingressRules, mailText, mapUrls, matchIngress, serviceHostNames, serviceTarget, startIngress, startProcess, type ContainerRun, type IngressEmulator, type IngressRule, type Proc } from './manifest-run';
+import {
+  buildImageTree,
+  containerArgv,
+  containerRun,
+  ingressRules,
+  mailText,
+  mapUrls,
+  matchIngress,
+  serviceHostNames,
+  serviceTarget,
+  startIngress,
+  startProcess,
+  type ContainerRun,
+  type IngressEmulator,
+  type IngressRule,
+  type Proc,
+} from './manifest-run';
 
 jest.setTimeout(240_000);
 
@@ -74,7 +90,12 @@ function controllerRoutes(): Route[] {
           const guards = [...classGuards, ...(Reflect.getMetadata(GUARDS_METADATA, handler) ?? [])] as { name?: string }[];
           const sub = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
           const path = `/${[base, sub].filter((s) => s && s !== '/').join('/')}`.replace(/\/+/g, '/');
-          routes.push({ service, method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number]!, path, admin: guards.some((g) => g.name === 'AdminAuthGuard') });
+          routes.push({
+            service,
+            method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number]!,
+            path,
+            admin: guards.some((g) => g.name === 'AdminAuthGuard'),
+          });
         }
       }
     }
@@ -130,7 +151,8 @@ async function waitHttp(url: string, proc: Proc, what: string, timeoutMs = 90_00
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before ${what} answered 200:\n${proc.tail()}`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+      throw new Error(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before ${what} answered 200:\n${proc.tail()}`);
     const r = await fetch(url).catch((err: Error) => err);
     if (!(r instanceof Error) && r.status === 200) return;
     last = r instanceof Error ? r.message : `HTTP ${r.status}`;
@@ -146,21 +168,37 @@ async function runToCompletion(proc: Proc, timeoutMs = 60_000): Promise<void> {
 }
 
 /** HTTP with an explicit Host header (fetch cannot set it): as a pod calls another Service by name. */
-function call(url: string, opts: { method?: string; host?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+function call(
+  url: string,
+  opts: { method?: string; host?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: opts.method ?? 'GET', headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = httpRequest(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: `${u.pathname}${u.search}`,
+        method: opts.method ?? 'GET',
+        headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
 }
 
 const admin = (base: string, method: string, path: string, body?: unknown) =>
-  call(`${base}${path}`, { method, headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }).then((r) => ({ status: r.status, json: (r.text ? JSON.parse(r.text) : {}) as Record<string, any>, text: r.text }));
+  call(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  }).then((r) => ({ status: r.status, json: (r.text ? JSON.parse(r.text) : {}) as Record<string, any>, text: r.text }));
 
 const basic = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 
@@ -268,7 +306,9 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     const requiredProblems = [...problems];
     // The same workloads against the Secret as k8s/secret.yaml ships it.
     for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'Job')) {
-      requiredProblems.push(...containerRun(objects, o, { [SECRET]: Object.fromEntries(shippedKeys.map((k) => [k, 'x'])) }, 'p').problems.map((p) => `${p} (k8s/secret.yaml)`));
+      requiredProblems.push(
+        ...containerRun(objects, o, { [SECRET]: Object.fromEntries(shippedKeys.map((k) => [k, 'x'])) }, 'p').problems.map((p) => `${p} (k8s/secret.yaml)`),
+      );
     }
     if (requiredProblems.length) throw new Error(`pods would not start (the Secret used: ${doc.where}):\n  ${[...new Set(requiredProblems)].join('\n  ')}`);
   });
@@ -294,11 +334,16 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
         const rule = matchIngress(rules, host, path);
         const target = rule && serviceTarget(objects, runs, rule.service, rule.port);
         const servedBy = target?.run.env['MOSAIC_SERVICE'];
-        if (!route.admin && servedBy !== route.service) wrong.push(`${route.method} ${route.path} (${route.service}): https://${host}${path} → ${rule ? `${rule.service}:${rule.port} (${servedBy ?? 'no pod'})` : 'not routed'}`);
-        if (route.admin && rule) wrong.push(`${route.method} ${route.path} (${route.service}, admin): https://${host}${path} is routed publicly to ${rule.service}`);
+        if (!route.admin && servedBy !== route.service)
+          wrong.push(
+            `${route.method} ${route.path} (${route.service}): https://${host}${path} → ${rule ? `${rule.service}:${rule.port} (${servedBy ?? 'no pod'})` : 'not routed'}`,
+          );
+        if (route.admin && rule)
+          wrong.push(`${route.method} ${route.path} (${route.service}, admin): https://${host}${path} is routed publicly to ${rule.service}`);
       }
     }
-    for (const internal of ['/metrics', '/ready', '/openapi.json']) for (const host of hosts) if (matchIngress(rules, host, internal)) wrong.push(`${internal} is routed publicly on ${host}`);
+    for (const internal of ['/metrics', '/ready', '/openapi.json'])
+      for (const host of hosts) if (matchIngress(rules, host, internal)) wrong.push(`${internal} is routed publicly on ${host}`);
     if (wrong.length) throw new Error(`Ingress routing:\n  ${wrong.join('\n  ')}`);
   });
 
@@ -316,7 +361,8 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     await Promise.all(
       started.map(async ({ r, proc }) => {
         for (const kind of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
-          for (const p of r.probes.filter((x) => x.kind === kind)) await waitHttp(`http://127.0.0.1:${loopback.get(`${r.owner}:${p.port}`)}${p.path}`, proc, `${r.owner} ${kind}`);
+          for (const p of r.probes.filter((x) => x.kind === kind))
+            await waitHttp(`http://127.0.0.1:${loopback.get(`${r.owner}:${p.port}`)}${p.path}`, proc, `${r.owner} ${kind}`);
         }
       }),
     );
@@ -337,7 +383,15 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     expectStatus(source, 201, 'POST /v1/sources');
     const { id: sourceId, writeKey } = source.json as { id: string; writeKey: string };
     const segmentKey = 'manifest-run-buyers';
-    expectStatus(await admin(urlOf('segmentation'), 'POST', '/v1/segments', { key: segmentKey, name: 'Buyers', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 10 } }), 201, 'POST /v1/segments');
+    expectStatus(
+      await admin(urlOf('segmentation'), 'POST', '/v1/segments', {
+        key: segmentKey,
+        name: 'Buyers',
+        condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 10 },
+      }),
+      201,
+      'POST /v1/segments',
+    );
     smtp = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -376,7 +430,11 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
       html: '<html><body><p>Hi {{ profile.traits.firstName }}</p><a href="https://shop.example.com/sale">Sale</a></body></html>',
     });
     expectStatus(destination, 201, 'POST /v1/destinations');
-    expectStatus(await admin(urlOf('activation'), 'POST', '/v1/triggers', { segmentKey, on: 'entered', destinationId: destination.json['id'] }), 201, 'POST /v1/triggers');
+    expectStatus(
+      await admin(urlOf('activation'), 'POST', '/v1/triggers', { segmentKey, on: 'entered', destinationId: destination.json['id'] }),
+      201,
+      'POST /v1/triggers',
+    );
 
     const membership = await TopicTap.start(infra().kafkaBrokers, topicNames(infra().topicPrefix).segmentsMembership);
     taps.push(membership);
@@ -401,12 +459,19 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     const profileId = profile['profileId'] as string;
 
     // The membership change on segments.membership.
-    await membership.waitFor(() => membership.payloads<any>((p) => p.profileId === profileId && p.segmentKey === segmentKey && p.change === 'entered').length > 0, 60_000);
+    await membership.waitFor(
+      () => membership.payloads<any>((p) => p.profileId === profileId && p.segmentKey === segmentKey && p.change === 'entered').length > 0,
+      60_000,
+    );
 
     // The public decision API with the write key, through the Ingress.
     const decided = await waitFor(
       async () => {
-        const r = await call(pub('/v1/decide'), { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basic(writeKey) }, body: JSON.stringify({ anonymousId, slots: ['banner'] }) });
+        const r = await call(pub('/v1/decide'), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: basic(writeKey) },
+          body: JSON.stringify({ anonymousId, slots: ['banner'] }),
+        });
         expectStatus(r, 200, `POST https://${host}/v1/decide`);
         const json = JSON.parse(r.text) as { segments: string[] };
         return json.segments.includes(segmentKey) ? json : null;
@@ -416,10 +481,15 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     expect(decided.segments).toContain(segmentKey);
 
     // The email activation sent: its tracked link is public (the Ingress's host) and redirects.
-    const mail = await waitFor(() => mails.map(mailText).find((m) => m.includes('/v1/e/')) ?? null, { timeoutMs: 60_000, intervalMs: 300, message: `an email with tracked links; activation's output:\n${restarted.tail()}` });
+    const mail = await waitFor(() => mails.map(mailText).find((m) => m.includes('/v1/e/')) ?? null, {
+      timeoutMs: 60_000,
+      intervalMs: 300,
+      message: `an email with tracked links; activation's output:\n${restarted.tail()}`,
+    });
     const link = /href="([^"]*\/v1\/e\/c\/[^"]+)"/.exec(mail)?.[1]?.replace(/&amp;/g, '&');
     if (!link) throw new Error(`no tracked link in the email:\n${mail.slice(0, 2000)}`);
-    if (!link.startsWith(`${ingress.origin}/`)) throw new Error(`the email's tracked link ${link} does not point at the public host ${host} (COLLECTOR_PUBLIC_URL): recipients could not open it`);
+    if (!link.startsWith(`${ingress.origin}/`))
+      throw new Error(`the email's tracked link ${link} does not point at the public host ${host} (COLLECTOR_PUBLIC_URL): recipients could not open it`);
     const click = await call(link);
     expectStatus(click, 302, `GET ${link}`);
     expect(click.headers['location']).toBe('https://shop.example.com/sale');
@@ -495,23 +565,42 @@ describe('docker/compose.yml, every Mosaic service as a process', () => {
         await waitFor(
           async () => {
             if (proc.child.exitCode !== null) throw new Error(`${name} exited with ${proc.child.exitCode}:\n${proc.tail()}`);
-            const check = startProcess(`${name}-healthcheck`, containerArgv(work, test.slice(1).map((a) => interpolate(a, shell))), work, processEnv(name));
+            const check = startProcess(
+              `${name}-healthcheck`,
+              containerArgv(
+                work,
+                test.slice(1).map((a) => interpolate(a, shell)),
+              ),
+              work,
+              processEnv(name),
+            );
             return (await check.exited).code === 0 || null;
           },
           { timeoutMs: 90_000, intervalMs: 500, message: `compose service ${name}'s health check; its output:\n${proc.tail()}` },
         );
       }),
     );
-    const url = (service: Service, path: string) => `http://127.0.0.1:${loopback.get(long.find(([, s]) => composeEnv(s, shell)['MOSAIC_SERVICE'] === service)![0])}${path}`;
+    const url = (service: Service, path: string) =>
+      `http://127.0.0.1:${loopback.get(long.find(([, s]) => composeEnv(s, shell)['MOSAIC_SERVICE'] === service)![0])}${path}`;
     const source = await admin(url('collector', ''), 'POST', '/v1/sources', { name: 'compose-run' });
     expectStatus(source, 201, 'POST /v1/sources (compose)');
     const userId = `grace-${randomBytes(4).toString('hex')}`;
-    const sent = await sendEvents(url('collector', '/v1/batch'), source.json['writeKey'], [{ type: 'track', userId, event: 'Order Completed', properties: { order_id: 'o-1', total: 5 } }]);
+    const sent = await sendEvents(url('collector', '/v1/batch'), source.json['writeKey'], [
+      { type: 'track', userId, event: 'Order Completed', properties: { order_id: 'o-1', total: 5 } },
+    ]);
     expectStatus(sent, 200, 'POST /v1/batch (compose)');
-    await waitFor(async () => (await admin(url('enrichment', ''), 'GET', `/v1/profiles/by/userId/${userId}`)).status === 200 || null, { timeoutMs: 60_000, intervalMs: 300, message: 'the profile (compose)' });
+    await waitFor(async () => (await admin(url('enrichment', ''), 'GET', `/v1/profiles/by/userId/${userId}`)).status === 200 || null, {
+      timeoutMs: 60_000,
+      intervalMs: 300,
+      message: 'the profile (compose)',
+    });
     await waitFor(
       async () => {
-        const r = await call(url('activation', '/v1/decide'), { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: basic(source.json['writeKey']) }, body: JSON.stringify({ anonymousId: 'a-1', slots: [] }) });
+        const r = await call(url('activation', '/v1/decide'), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: basic(source.json['writeKey']) },
+          body: JSON.stringify({ anonymousId: 'a-1', slots: [] }),
+        });
         expectStatus(r, 200, 'POST /v1/decide (compose)');
         return true;
       },

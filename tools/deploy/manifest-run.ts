@@ -14,10 +14,15 @@ import { ROOT, imageRuntime, type K8sObject } from './deploy-files';
 
 /** Builds into `<work>/dist` with tools/scripts/build.mjs; `work` must be inside the repository so that node_modules resolves. */
 export function buildImageTree(work: string): void {
-  const built = spawnSync(process.execPath, [join(ROOT, 'tools', 'scripts', 'build.mjs'), '--out', join(work, 'dist')], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  const built = spawnSync(process.execPath, [join(ROOT, 'tools', 'scripts', 'build.mjs'), '--out', join(work, 'dist')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   if (built.status !== 0) throw new Error(`build failed: ${built.stderr}${built.stdout}`);
   // As the Dockerfile's build step: non-TypeScript files next to the sources go along.
-  const skip = (name: string) => name.endsWith('.ts') || name === 'project.json' || /^tsconfig.*\.json$/.test(name) || name.endsWith('.md') || name === 'node_modules';
+  const skip = (name: string) =>
+    name.endsWith('.ts') || name === 'project.json' || /^tsconfig.*\.json$/.test(name) || name.endsWith('.md') || name === 'node_modules';
   const copyAssets = (dir: string) => {
     for (const entry of readdirSync(dir)) {
       const p = join(dir, entry);
@@ -74,7 +79,12 @@ const find = (objects: K8sObject[], kind: string, name: string) => objects.find(
  * the Secrets' contents. A required key or object that is missing is a problem (the pod would
  * not start: CreateContainerConfigError).
  */
-export function containerRun(objects: K8sObject[], owner: K8sObject, secrets: Record<string, Record<string, string>>, podName: string): ContainerRun & { problems: string[] } {
+export function containerRun(
+  objects: K8sObject[],
+  owner: K8sObject,
+  secrets: Record<string, Record<string, string>>,
+  podName: string,
+): ContainerRun & { problems: string[] } {
   const template = owner['spec']['template'];
   const c = template['spec']['containers'][0];
   const problems: string[] = [];
@@ -96,7 +106,11 @@ export function containerRun(objects: K8sObject[], owner: K8sObject, secrets: Re
     for (const [k, v] of Object.entries(data)) env[`${(from['prefix'] as string | undefined) ?? ''}${k}`] = v;
   }
   const expand = (v: string) => v.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, n: string) => env[n] ?? m);
-  for (const e of (c['env'] ?? []) as { name: string; value?: string; valueFrom?: Record<string, { name: string; key: string; optional?: boolean; fieldPath?: string }> }[]) {
+  for (const e of (c['env'] ?? []) as {
+    name: string;
+    value?: string;
+    valueFrom?: Record<string, { name: string; key: string; optional?: boolean; fieldPath?: string }>;
+  }[]) {
     if (e.valueFrom === undefined) {
       env[e.name] = expand(e.value ?? '');
       continue;
@@ -110,7 +124,12 @@ export function containerRun(objects: K8sObject[], owner: K8sObject, secrets: Re
       continue;
     }
     const field = e.valueFrom['fieldRef']?.fieldPath;
-    const fields: Record<string, string> = { 'metadata.name': podName, 'metadata.namespace': owner.metadata.namespace ?? 'default', 'status.podIP': '127.0.0.1', 'spec.nodeName': 'node-1' };
+    const fields: Record<string, string> = {
+      'metadata.name': podName,
+      'metadata.namespace': owner.metadata.namespace ?? 'default',
+      'status.podIP': '127.0.0.1',
+      'spec.nodeName': 'node-1',
+    };
     if (field && fields[field] !== undefined) env[e.name] = fields[field]!;
     else problems.push(`${where}: ${e.name}: unsupported valueFrom ${JSON.stringify(e.valueFrom)}`);
   }
@@ -127,7 +146,17 @@ export function containerRun(objects: K8sObject[], owner: K8sObject, secrets: Re
     if (port === undefined) problems.push(`${where}: ${kind} names port ${get.port}, which the container does not declare`);
     else probes.push({ kind, path: get.path ?? '/', port });
   }
-  return { owner: owner.metadata.name, kind: owner.kind, podLabels: template['metadata']?.['labels'] ?? {}, env, ports, probes, command: c['command'], args: c['args'], problems };
+  return {
+    owner: owner.metadata.name,
+    kind: owner.kind,
+    podLabels: template['metadata']?.['labels'] ?? {},
+    env,
+    ports,
+    probes,
+    command: c['command'],
+    args: c['args'],
+    problems,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,10 +170,17 @@ export function serviceHostNames(svc: K8sObject): string[] {
 }
 
 /** The container port a Service port leads to, and which workload (by pod labels) serves it. */
-export function serviceTarget(objects: K8sObject[], runs: ContainerRun[], serviceName: string, port: string | number): { run: ContainerRun; containerPort: number } | undefined {
+export function serviceTarget(
+  objects: K8sObject[],
+  runs: ContainerRun[],
+  serviceName: string,
+  port: string | number,
+): { run: ContainerRun; containerPort: number } | undefined {
   const svc = find(objects, 'Service', serviceName);
   if (!svc) return undefined;
-  const sp = ((svc['spec']['ports'] ?? []) as { name?: string; port: number; targetPort?: string | number }[]).find((p) => p.name === port || p.port === Number(port));
+  const sp = ((svc['spec']['ports'] ?? []) as { name?: string; port: number; targetPort?: string | number }[]).find(
+    (p) => p.name === port || p.port === Number(port),
+  );
   if (!sp) return undefined;
   const selector = (svc['spec']['selector'] ?? {}) as Record<string, string>;
   const run = runs.find((r) => r.kind === 'Deployment' && Object.entries(selector).every(([k, v]) => r.podLabels[k] === v));
@@ -164,9 +200,19 @@ export interface IngressRule {
 export function ingressRules(objects: K8sObject[]): IngressRule[] {
   const out: IngressRule[] = [];
   for (const ing of objects.filter((o) => o.kind === 'Ingress')) {
-    for (const rule of (ing['spec']['rules'] ?? []) as { host?: string; http?: { paths: { path?: string; pathType: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[]) {
+    for (const rule of (ing['spec']['rules'] ?? []) as {
+      host?: string;
+      http?: { paths: { path?: string; pathType: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] };
+    }[]) {
       for (const p of rule.http?.paths ?? []) {
-        out.push({ ingress: ing.metadata.name, host: rule.host, path: p.path ?? '/', pathType: p.pathType, service: p.backend.service.name, port: p.backend.service.port.name ?? p.backend.service.port.number! });
+        out.push({
+          ingress: ing.metadata.name,
+          host: rule.host,
+          path: p.path ?? '/',
+          pathType: p.pathType,
+          service: p.backend.service.name,
+          port: p.backend.service.port.name ?? p.backend.service.port.number!,
+        });
       }
     }
   }
@@ -177,14 +223,17 @@ const segments = (path: string) => path.split('/').filter(Boolean);
 
 /** Kubernetes' Ingress matching: the longest matching path wins, Exact before Prefix; Prefix matches whole path elements. */
 export function matchIngress(rules: IngressRule[], host: string, path: string): IngressRule | undefined {
-  const hostMatches = (h?: string) => h === undefined || h === host || (h.startsWith('*.') && host.endsWith(h.slice(1)) && !host.slice(0, -h.length + 1).includes('.'));
+  const hostMatches = (h?: string) =>
+    h === undefined || h === host || (h.startsWith('*.') && host.endsWith(h.slice(1)) && !host.slice(0, -h.length + 1).includes('.'));
   const reqPath = path.split('?')[0]!;
-  const candidates = rules.filter((r) => hostMatches(r.host)).filter((r) => {
-    if (r.pathType === 'Exact') return r.path === reqPath;
-    const want = segments(r.path);
-    const got = segments(reqPath);
-    return want.length <= got.length && want.every((s, i) => s === got[i]);
-  });
+  const candidates = rules
+    .filter((r) => hostMatches(r.host))
+    .filter((r) => {
+      if (r.pathType === 'Exact') return r.path === reqPath;
+      const want = segments(r.path);
+      const got = segments(reqPath);
+      return want.length <= got.length && want.every((s, i) => s === got[i]);
+    });
   candidates.sort((a, b) => b.path.length - a.path.length || (a.pathType === 'Exact' ? -1 : 1) - (b.pathType === 'Exact' ? -1 : 1));
   return candidates[0];
 }
@@ -209,7 +258,13 @@ export async function startIngress(rules: IngressRule[], host: string, backend: 
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`ingress emulator: no rule of ${host} routes ${req.url}`);
       return;
     }
-    const headers = { ...req.headers, host, 'x-forwarded-for': req.socket.remoteAddress ?? '127.0.0.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': host };
+    const headers = {
+      ...req.headers,
+      host,
+      'x-forwarded-for': req.socket.remoteAddress ?? '127.0.0.1',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': host,
+    };
     const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -227,7 +282,10 @@ export async function startIngress(rules: IngressRule[], host: string, backend: 
  * or public names) with the loopback origin standing in for it.
  */
 export function mapUrls(value: string, hosts: (host: string, port: number | undefined, scheme: string) => string | undefined): string {
-  return value.replace(/\b(https?):\/\/([A-Za-z0-9.-]+)(?::(\d+))?/g, (m, scheme: string, host: string, port?: string) => hosts(host.toLowerCase(), port ? Number(port) : undefined, scheme) ?? m);
+  return value.replace(
+    /\b(https?):\/\/([A-Za-z0-9.-]+)(?::(\d+))?/g,
+    (m, scheme: string, host: string, port?: string) => hosts(host.toLowerCase(), port ? Number(port) : undefined, scheme) ?? m,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,11 +313,17 @@ export function startProcess(name: string, argv: string[], cwd: string, env: Rec
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     name,
     child,
-    tail: () => lines.slice(-40).map((l) => `  [${name}] ${l.slice(0, 400)}`).join('\n'),
+    tail: () =>
+      lines
+        .slice(-40)
+        .map((l) => `  [${name}] ${l.slice(0, 400)}`)
+        .join('\n'),
     exited,
     stop: () => stopProcess(child, exited),
   };
@@ -282,7 +346,10 @@ export function mailText(raw: string): string {
   const head = raw.slice(0, split).toLowerCase();
   const body = raw.slice(split + 4);
   if (head.includes('content-transfer-encoding: base64')) return Buffer.from(body, 'base64').toString('utf8');
-  if (head.includes('quoted-printable')) return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  if (head.includes('quoted-printable'))
+    return Buffer.from(
+      body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   return body;
 }
-

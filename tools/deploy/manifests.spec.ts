@@ -183,9 +183,7 @@ const selects = (selector: Labels | undefined, labels: Labels | undefined): bool
 
 /** Compose's interpolation, with every variable unset: `${X:-d}`/`${X-d}` give d, `${X}` gives ''. */
 function interpolateUnset(s: string): string {
-  return s
-    .replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g, (_all, def: string | undefined) => def ?? '')
-    .replace(/\$\$/g, '$');
+  return s.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g, (_all, def: string | undefined) => def ?? '').replace(/\$\$/g, '$');
 }
 
 function envValue(c: Container, name: string): EnvVar | undefined {
@@ -248,8 +246,7 @@ const optionalManifests: Manifest[] = yamlFilesUnder(join(K8S, 'optional'))
 /** Strimzi's custom resources live where the Topic and User Operators watch: the Kafka cluster's namespace. */
 const STRIMZI_KINDS = new Set(['KafkaTopic', 'KafkaUser']);
 
-const find = (kind: string, name: string, from: Manifest[] = manifests): Manifest[] =>
-  from.filter((m) => m.kind === kind && m.metadata?.name === name);
+const find = (kind: string, name: string, from: Manifest[] = manifests): Manifest[] => from.filter((m) => m.kind === kind && m.metadata?.name === name);
 function one(kind: string, name: string, from: Manifest[] = manifests): Manifest {
   const found = find(kind, name, from);
   if (found.length !== 1) throw new Error(`expected exactly one ${kind} ${name}, found ${found.length}`);
@@ -294,8 +291,7 @@ function consumerGroupOf(service: ServiceName, topic: TopicKey): string {
 }
 
 /** The topic key of a full topic name under the configured prefix. */
-const topicKeyOf = (topic: unknown): TopicKey | undefined =>
-  (Object.keys(TOPIC_SPECS) as TopicKey[]).find((k) => topicName(PREFIX, k) === topic);
+const topicKeyOf = (topic: unknown): TopicKey | undefined => (Object.keys(TOPIC_SPECS) as TopicKey[]).find((k) => topicName(PREFIX, k) === topic);
 
 // =============================================================================================
 
@@ -318,7 +314,9 @@ describe('k8s/kustomization.yaml', () => {
   it('puts everything in the mosaic namespace', () => {
     expect(kustomization.namespace).toBe('mosaic');
     expect(one('Namespace', 'mosaic').kind).toBe('Namespace');
-    const elsewhere = [...manifests, ...optionalManifests].filter((m) => m.kind !== 'Namespace' && !STRIMZI_KINDS.has(m.kind) && m.metadata.namespace !== 'mosaic');
+    const elsewhere = [...manifests, ...optionalManifests].filter(
+      (m) => m.kind !== 'Namespace' && !STRIMZI_KINDS.has(m.kind) && m.metadata.namespace !== 'mosaic',
+    );
     expect(elsewhere.map((m) => `${m.file}: ${m.kind} ${m.metadata.name}`)).toEqual([]);
   });
 
@@ -467,7 +465,11 @@ describe.each(SERVICES)('k8s: %s', (service) => {
 
   it('is scraped by Prometheus on its own port and spread across nodes and zones', () => {
     const { spec } = deploymentOf(service);
-    expect(spec.template.metadata?.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
+    expect(spec.template.metadata?.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(port),
+      'prometheus.io/path': '/metrics',
+    });
     const spread = spec.template.spec.topologySpreadConstraints ?? [];
     expect(spread.map((t) => t.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
     for (const t of spread) expect(selects(t.labelSelector?.matchLabels, spec.template.metadata?.labels)).toBe(true);
@@ -793,7 +795,10 @@ describe('docker/Dockerfile', () => {
   });
 
   it('only copies files that docker/Dockerfile.dockerignore lets into the context', () => {
-    const ignore = read('docker/Dockerfile.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = read('docker/Dockerfile.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
     const sources = dockerfile
@@ -824,7 +829,15 @@ function runtimeImports(source: string): string[] {
     if (m[2]) continue; // import type / export type
     // `import { type A, type B } from 'x'`: every name a type, so the import is erased.
     const names = /^\{([^}]*)\}$/.exec((m[3] as string).trim())?.[1];
-    if (names !== undefined && names.split(',').map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith('type '))) continue;
+    if (
+      names !== undefined &&
+      names
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean)
+        .every((n) => n.startsWith('type '))
+    )
+      continue;
     out.push(m[4] as string);
   }
   for (const m of code.matchAll(/(?:^|[;\n])\s*import\s*['"]([^'"]+)['"]/g)) out.push(m[1] as string);
@@ -883,7 +896,10 @@ const podSpecs = (from: Manifest[]): { m: Manifest; pod: PodTemplate }[] =>
 
 /** Keys of `kubectl create secret generic <name> --from-literal=K=…|--from-file=K=…` commands in a text. */
 function secretKeysCreatedBy(text: string, name: string): Set<string>[] {
-  const commands = text.replace(/\\\n\s*#?\s*/g, ' ').split('\n').filter((l) => new RegExp(`create secret generic ${name}\\b`).test(l));
+  const commands = text
+    .replace(/\\\n\s*#?\s*/g, ' ')
+    .split('\n')
+    .filter((l) => new RegExp(`create secret generic ${name}\\b`).test(l));
   return commands.map((c) => new Set([...c.matchAll(/--from-(?:literal|file)=([A-Za-z_][A-Za-z0-9_.]*)=/g)].map((x) => x[1] as string)));
 }
 
@@ -925,7 +941,8 @@ describe('secrets: the documented step creates every key a pod requires', () => 
     for (const m of strimziPatch.matchAll(/secretKeyRef:\s*\n\s*name: (\S+)\s*\n\s*key: (\S+)/g)) refs.push({ name: m[1] as string, key: m[2] as string });
     for (const m of strimziPatch.matchAll(/secretName: (\S+)[\s\S]*?- key: (\S+)/g)) refs.push({ name: m[1] as string, key: m[2] as string });
     const keda = optionalManifests.filter((m) => m.kind === 'TriggerAuthentication');
-    for (const t of keda) for (const r of (t.spec as { secretTargetRef: { name: string; key: string }[] }).secretTargetRef) refs.push({ name: r.name, key: r.key });
+    for (const t of keda)
+      for (const r of (t.spec as { secretTargetRef: { name: string; key: string }[] }).secretTargetRef) refs.push({ name: r.name, key: r.key });
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) {
       const commands = secretKeysCreatedBy(docs, ref.name);
@@ -961,7 +978,12 @@ function routesOf(app: Route['app']): Route[] {
         const sub = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
         const guards = [...classGuards, ...((Reflect.getMetadata(GUARDS_METADATA, handler) ?? []) as unknown[])];
         const path = `/${[base, sub].join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
-        out.push({ app, method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] as string, path, admin: guards.includes(AdminAuthGuard) });
+        out.push({
+          app,
+          method: RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number] as string,
+          path,
+          admin: guards.includes(AdminAuthGuard),
+        });
       }
     }
   }
@@ -1017,9 +1039,7 @@ describe('the public Ingress routes exactly the public routes the controllers de
   });
 
   it('serves the host of COLLECTOR_PUBLIC_URL, so that email links come back through it', () => {
-    const hosts = manifests
-      .filter((m) => m.kind === 'Ingress')
-      .flatMap((i) => specOf<{ rules: { host?: string }[] }>(i).rules.map((r) => r.host));
+    const hosts = manifests.filter((m) => m.kind === 'Ingress').flatMap((i) => specOf<{ rules: { host?: string }[] }>(i).rules.map((r) => r.host));
     expect(hosts).toContain(new URL(cm('COLLECTOR_PUBLIC_URL')).host);
     expect(new URL(cm('COLLECTOR_PUBLIC_URL')).protocol).toBe('https:');
     expect(read('k8s/ingress.yaml')).not.toMatch(/planned|placeholder/i);
@@ -1114,10 +1134,17 @@ function selectorMatches(sel: PolicyPeer['podSelector'], labels: Labels | undefi
 
 describe('NetworkPolicies', () => {
   const policies = [...manifests, ...optionalManifests].filter((m) => m.kind === 'NetworkPolicy').map((m) => ({ m, spec: specOf<NetworkPolicySpec>(m) }));
-  const workloads = [...podSpecs(manifests), ...podSpecs(optionalManifests)].map(({ m, pod }) => ({ name: `${m.kind}/${m.metadata.name}`, labels: pod.metadata?.labels ?? {}, pod }));
-  const selecting = (labels: Labels, type: 'Ingress' | 'Egress') => policies.filter((p) => p.spec.policyTypes.includes(type) && selectorMatches(p.spec.podSelector, labels));
+  const workloads = [...podSpecs(manifests), ...podSpecs(optionalManifests)].map(({ m, pod }) => ({
+    name: `${m.kind}/${m.metadata.name}`,
+    labels: pod.metadata?.labels ?? {},
+    pod,
+  }));
+  const selecting = (labels: Labels, type: 'Ingress' | 'Egress') =>
+    policies.filter((p) => p.spec.policyTypes.includes(type) && selectorMatches(p.spec.podSelector, labels));
   const egressPorts = (labels: Labels, peer: (p: PolicyPeer) => boolean): (number | string)[] =>
-    selecting(labels, 'Egress').flatMap((p) => (p.spec.egress ?? []).filter((r) => (r.to ?? []).some(peer)).flatMap((r) => (r.ports ?? []).map((x) => x.port as number | string)));
+    selecting(labels, 'Egress').flatMap((p) =>
+      (p.spec.egress ?? []).filter((r) => (r.to ?? []).some(peer)).flatMap((r) => (r.ports ?? []).map((x) => x.port as number | string)),
+    );
   const inNamespace = (ns: string) => (p: PolicyPeer) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === ns;
   const portOf = (hostPort: string): number => Number(/:(\d+)$/.exec(hostPort)?.[1]);
 
@@ -1129,7 +1156,10 @@ describe('NetworkPolicies', () => {
   it('select every Deployment and Job, each with DNS egress', () => {
     expect(workloads.length).toBeGreaterThanOrEqual(SERVICES.length + 2);
     for (const w of workloads) {
-      expect({ w: w.name, dns: egressPorts(w.labels, (p) => p.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns') }).toEqual({ w: w.name, dns: expect.arrayContaining([53]) });
+      expect({ w: w.name, dns: egressPorts(w.labels, (p) => p.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns') }).toEqual({
+        w: w.name,
+        dns: expect.arrayContaining([53]),
+      });
     }
   });
 
@@ -1138,15 +1168,20 @@ describe('NetworkPolicies', () => {
     const mongoPort = Number(new URL(String(one('Secret', 'mosaic-secrets').stringData?.MONGODB_URI).replace(/^mongodb(\+srv)?:/, 'http:')).port || 27017);
     for (const w of workloads.filter((x) => x.pod.spec.containers[0]?.image === 'mosaic' && x.labels['app.kubernetes.io/component'] !== 'demo-shop')) {
       expect({ w: w.name, kafka: egressPorts(w.labels, inNamespace('kafka')) }).toEqual({ w: w.name, kafka: expect.arrayContaining(kafkaPorts) });
-      if (w.name.startsWith('Deployment/')) expect({ w: w.name, mongo: egressPorts(w.labels, inNamespace('mongodb')) }).toEqual({ w: w.name, mongo: expect.arrayContaining([mongoPort]) });
+      if (w.name.startsWith('Deployment/'))
+        expect({ w: w.name, mongo: egressPorts(w.labels, inNamespace('mongodb')) }).toEqual({ w: w.name, mongo: expect.arrayContaining([mongoPort]) });
     }
     // The Strimzi component's TLS listener is allowed too.
-    expect(egressPorts(deploymentOf('identity').spec.template.metadata?.labels ?? {}, inNamespace('kafka'))).toContain(portOf(/KAFKA_BROKERS=(\S+)/.exec(read('k8s/optional/strimzi/kustomization.yaml'))?.[1] ?? ''));
+    expect(egressPorts(deploymentOf('identity').spec.template.metadata?.labels ?? {}, inNamespace('kafka'))).toContain(
+      portOf(/KAFKA_BROKERS=(\S+)/.exec(read('k8s/optional/strimzi/kustomization.yaml'))?.[1] ?? ''),
+    );
   });
 
   it('admit the ingress controller to every Ingress backend, and Prometheus to every scraped pod', () => {
     const ingressFrom = (labels: Labels, ns: string): (number | string)[] =>
-      selecting(labels, 'Ingress').flatMap((p) => (p.spec.ingress ?? []).filter((r) => (r.from ?? []).some(inNamespace(ns))).flatMap((r) => (r.ports ?? []).map((x) => x.port as number | string)));
+      selecting(labels, 'Ingress').flatMap((p) =>
+        (p.spec.ingress ?? []).filter((r) => (r.from ?? []).some(inNamespace(ns))).flatMap((r) => (r.ports ?? []).map((x) => x.port as number | string)),
+      );
     const backends = [...manifests, ...optionalManifests]
       .filter((m) => m.kind === 'Ingress')
       .flatMap((i) => specOf<{ rules: { http: { paths: IngressPath[] } }[] }>(i).rules.flatMap((r) => r.http.paths.map((p) => p.backend.service.name)));
@@ -1165,11 +1200,15 @@ describe('NetworkPolicies', () => {
     const act = deploymentOf('activation').spec.template.metadata?.labels ?? {};
     const col = deploymentOf('collector').spec.template.metadata?.labels ?? {};
     expect(egressPorts(act, (p) => selectorMatches(p.podSelector, col) && !!p.podSelector)).toContain(DEFAULT_PORTS.collector);
-    const admitted = selecting(col, 'Ingress').some((p) => (p.spec.ingress ?? []).some((r) => (r.from ?? []).some((f) => !!f.podSelector && selectorMatches(f.podSelector, act))));
+    const admitted = selecting(col, 'Ingress').some((p) =>
+      (p.spec.ingress ?? []).some((r) => (r.from ?? []).some((f) => !!f.podSelector && selectorMatches(f.podSelector, act))),
+    );
     expect(admitted).toBe(true);
     const blocks = selecting(act, 'Egress').flatMap((p) => (p.spec.egress ?? []).flatMap((r) => (r.to ?? []).flatMap((t) => (t.ipBlock ? [t.ipBlock] : []))));
     expect(blocks.map((b) => b.cidr).sort()).toEqual(['0.0.0.0/0', '::/0']);
-    expect(blocks.find((b) => b.cidr === '0.0.0.0/0')?.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8']));
+    expect(blocks.find((b) => b.cidr === '0.0.0.0/0')?.except).toEqual(
+      expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8']),
+    );
     // No other workload gets the internet.
     for (const w of workloads.filter((x) => x.labels['app.kubernetes.io/component'] !== 'activation')) {
       const any = selecting(w.labels, 'Egress').some((p) => (p.spec.egress ?? []).some((r) => (r.to ?? []).some((t) => !!t.ipBlock)));
@@ -1194,7 +1233,11 @@ interface AclRule {
 describe('k8s/optional/strimzi', () => {
   const topics = optionalManifests.filter((m) => m.kind === 'KafkaTopic');
   const user = one('KafkaUser', 'mosaic', optionalManifests);
-  const component = load(read('k8s/optional/strimzi/kustomization.yaml')) as { kind: string; resources: string[]; configMapGenerator: { literals: string[] }[] };
+  const component = load(read('k8s/optional/strimzi/kustomization.yaml')) as {
+    kind: string;
+    resources: string[];
+    configMapGenerator: { literals: string[] }[];
+  };
 
   it('declares every topic of libs/contracts with the provisioner’s settings and mosaic-config’s counts', () => {
     const rf = Number(cm('KAFKA_REPLICATION_FACTOR'));
@@ -1212,7 +1255,8 @@ describe('k8s/optional/strimzi', () => {
   it('the KafkaUser authenticates with SCRAM-SHA-512 and may use every topic and group the services use', () => {
     const spec = user.spec as { authentication: { type: string }; authorization: { type: string; acls: AclRule[] } };
     expect(spec.authentication.type).toBe('scram-sha-512');
-    const acl = (type: string): AclRule | undefined => spec.authorization.acls.find((a) => a.resource.type === type && a.resource.name === PREFIX && a.resource.patternType === 'prefix');
+    const acl = (type: string): AclRule | undefined =>
+      spec.authorization.acls.find((a) => a.resource.type === type && a.resource.name === PREFIX && a.resource.patternType === 'prefix');
     expect(acl('topic')?.operations).toEqual(expect.arrayContaining(['Describe', 'Read', 'Write', 'Create']));
     expect(acl('group')?.operations).toEqual(expect.arrayContaining(['Read']));
     for (const k of Object.keys(TOPIC_SPECS) as TopicKey[]) expect(topicName(PREFIX, k).startsWith(PREFIX)).toBe(true);
@@ -1223,7 +1267,7 @@ describe('k8s/optional/strimzi', () => {
     expect(component.kind).toBe('Component');
     const literals = Object.fromEntries(component.configMapGenerator.flatMap((g) => g.literals).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
     for (const k of Object.keys(literals)) expect({ k, known: k in commonEnvSchema.shape }).toEqual({ k, known: true });
-    expect(literals).toMatchObject({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: (user.metadata.name as string) });
+    expect(literals).toMatchObject({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: user.metadata.name as string });
     expect(literals.KAFKA_SASL_PASSWORD).toBeUndefined();
     const patch = read('k8s/optional/strimzi/patch-kafka-client.yaml');
     expect(patch).toMatch(/name: KAFKA_SASL_PASSWORD\s*\n\s*valueFrom:\s*\n\s*secretKeyRef:/);

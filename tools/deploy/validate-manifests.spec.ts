@@ -76,7 +76,8 @@ describe('docker/compose.yml', () => {
       for (const d of deps) if (!services[d]) throw new Error(`service ${name} depends on undefined service ${d}`);
       for (const v of svc.volumes ?? []) {
         const src = typeof v === 'string' ? v.split(':')[0]! : String(v['source'] ?? '');
-        if (src && !src.startsWith('.') && !src.startsWith('/') && !(compose.volumes && src in compose.volumes)) throw new Error(`service ${name} mounts undeclared volume ${src}`);
+        if (src && !src.startsWith('.') && !src.startsWith('/') && !(compose.volumes && src in compose.volumes))
+          throw new Error(`service ${name} mounts undeclared volume ${src}`);
       }
     }
   });
@@ -85,7 +86,8 @@ describe('docker/compose.yml', () => {
     for (const [name, svc] of Object.entries(services)) {
       for (const p of svc.ports ?? []) {
         const { container, published } = parsePort(p, vars);
-        if (!Number.isInteger(container) || (published !== undefined && !Number.isInteger(published))) throw new Error(`service ${name}: bad port ${JSON.stringify(p)}`);
+        if (!Number.isInteger(container) || (published !== undefined && !Number.isInteger(published)))
+          throw new Error(`service ${name}: bad port ${JSON.stringify(p)}`);
       }
       const test = svc.healthcheck?.test;
       if (test !== undefined && !svc.healthcheck?.disable) {

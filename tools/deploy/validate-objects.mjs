@@ -30,7 +30,9 @@ async function modelClass(apiVersion, kind) {
 }
 
 function describe(err) {
-  const details = Array.isArray(err?.errors) ? err.errors.map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`) : [];
+  const details = Array.isArray(err?.errors)
+    ? err.errors.map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`)
+    : [];
   return details.length ? details.join('; ') : String(err?.message ?? err);
 }
 

@@ -31,15 +31,40 @@ const DLQS: TopicKey[] = ['dlqCollector', 'dlqIdentity', 'dlqEnrichment', 'dlqSe
 // ---- arbitrary Segment messages ------------------------------------------------------------
 
 const NASTY_NAMES = [
-  'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__', '$inc', '$where', 'a.b', '.', '$', '', ' ', '_id', 'length', 'email', 'userId',
-  'nul\u0000', 'emoji 😀', 'ÿ', '\u202e', 'Product Viewed', 'Order Completed', 'Product Added',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  '__defineGetter__',
+  '$inc',
+  '$where',
+  'a.b',
+  '.',
+  '$',
+  '',
+  ' ',
+  '_id',
+  'length',
+  'email',
+  'userId',
+  'nul\u0000',
+  'emoji 😀',
+  'ÿ',
+  '\u202e',
+  'Product Viewed',
+  'Order Completed',
+  'Product Added',
 ];
 /** Rare faults: each makes the message refused (or the whole request, for `__proto__`), or, for the trait operators, usually has the wrong shape. */
 const FAULTY_NAMES = ['__proto__', 'constructor', 'prototype', 'x\ud800', '\udc00y', '$set', '$set_once', '$unset'];
 const rare = <T>(common: fc.Arbitrary<T>, odd: fc.Arbitrary<T>, oddOneIn = 40) =>
   fc.oneof({ weight: oddOneIn - 1, arbitrary: common }, { weight: 1, arbitrary: odd });
 
-const name = fc.oneof({ weight: 5, arbitrary: fc.string({ maxLength: 16 }) }, { weight: 2, arbitrary: fc.constantFrom(...NASTY_NAMES) }, { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) });
+const name = fc.oneof(
+  { weight: 5, arbitrary: fc.string({ maxLength: 16 }) },
+  { weight: 2, arbitrary: fc.constantFrom(...NASTY_NAMES) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) },
+);
 const key = rare(name, fc.oneof(fc.constantFrom(...FAULTY_NAMES), fc.string({ unit: 'binary', maxLength: 4 })), 200);
 const text = rare(name, fc.oneof(fc.constantFrom(...FAULTY_NAMES), fc.string({ unit: 'binary', maxLength: 6 })), 200);
 const leaf = fc.oneof(
@@ -67,13 +92,27 @@ const timestamp = rare(
   ),
   12,
 );
-const id = fc.oneof({ weight: 6, arbitrary: fc.uuid() }, { weight: 2, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom('shared-visitor', 'toString', 'constructor') });
+const id = fc.oneof(
+  { weight: 6, arbitrary: fc.uuid() },
+  { weight: 2, arbitrary: text },
+  { weight: 1, arbitrary: fc.constantFrom('shared-visitor', 'toString', 'constructor') },
+);
 const context = fc.record(
   {
-    traits: fc.record({ email: fc.oneof(fc.emailAddress(), text), phone: fc.oneof(fc.constantFrom('+14155552671', '+44 20 7946 0958'), text), extra: value }, { requiredKeys: [] }),
+    traits: fc.record(
+      { email: fc.oneof(fc.emailAddress(), text), phone: fc.oneof(fc.constantFrom('+14155552671', '+44 20 7946 0958'), text), extra: value },
+      { requiredKeys: [] },
+    ),
     page: fc.record({ url: fc.oneof(fc.webUrl(), text), referrer: fc.oneof(fc.webUrl({ withQueryParameters: true }), text), path: text }, { requiredKeys: [] }),
     campaign: fc.record({ source: text, medium: text, name: text }, { requiredKeys: [] }),
-    externalIds: fc.array(fc.record({ id: rare(fc.string({ minLength: 1, maxLength: 12 }), fc.oneof(text, fc.integer()), 20), type: rare(fc.constantFrom('crm_id', 'pos_id', 'toString'), text, 20), collection: fc.constantFrom('users', 'accounts') }), { maxLength: 2 }),
+    externalIds: fc.array(
+      fc.record({
+        id: rare(fc.string({ minLength: 1, maxLength: 12 }), fc.oneof(text, fc.integer()), 20),
+        type: rare(fc.constantFrom('crm_id', 'pos_id', 'toString'), text, 20),
+        collection: fc.constantFrom('users', 'accounts'),
+      }),
+      { maxLength: 2 },
+    ),
     userAgent: text,
     ip: fc.oneof(fc.ipV4(), fc.ipV6(), text),
     other: object,
@@ -91,7 +130,13 @@ const segmentMessage = fc
       category: text,
       groupId: id,
       previousId: id,
-      properties: fc.oneof(object, fc.record({ price: leaf, revenue: leaf, total: leaf, category: fc.constantFrom('coffee', 'tea'), products: fc.array(object, { maxLength: 3 }) }, { requiredKeys: [] })),
+      properties: fc.oneof(
+        object,
+        fc.record(
+          { price: leaf, revenue: leaf, total: leaf, category: fc.constantFrom('coffee', 'tea'), products: fc.array(object, { maxLength: 3 }) },
+          { requiredKeys: [] },
+        ),
+      ),
       traits: object,
       context,
       timestamp,
@@ -115,13 +160,26 @@ beforeAll(async () => {
   services.push(collector);
   services.push(await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'prop-identity' } }));
   services.push(await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'prop-enrichment' } }));
-  const segmentation = await startTestService(segmentationDefinition, { env: { MOSAIC_INSTANCE_ID: 'prop-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' } });
+  const segmentation = await startTestService(segmentationDefinition, {
+    env: { MOSAIC_INSTANCE_ID: 'prop-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' },
+  });
   services.push(segmentation);
   services.push(await startTestService(activationDefinition, { env: { MOSAIC_INSTANCE_ID: 'prop-activation', ACTIVATION_COLLECTOR_URL: collector.http.url } }));
   // segments that read properties, traits, computed attributes and event windows of arbitrary data
   const segments = [
-    { key: 'viewers', condition: { event: 'Product Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee' }], aggregate: { fn: 'count', op: 'gte', value: 2 }, within: { amount: 7, unit: 'days' } } },
-    { key: 'spenders', condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 100 }, within: { amount: 30, unit: 'days' } } },
+    {
+      key: 'viewers',
+      condition: {
+        event: 'Product Viewed',
+        where: [{ property: 'category', op: 'equals', value: 'coffee' }],
+        aggregate: { fn: 'count', op: 'gte', value: 2 },
+        within: { amount: 7, unit: 'days' },
+      },
+    },
+    {
+      key: 'spenders',
+      condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 100 }, within: { amount: 30, unit: 'days' } },
+    },
     { key: 'emailed', condition: { trait: 'email', op: 'exists' } },
     { key: 'buyers', condition: { attribute: 'orders.count', op: 'gte', value: 1 } },
   ];
@@ -146,7 +204,9 @@ async function sendBatch(batch: Record<string, unknown>[]): Promise<{ status: nu
 
 /** A refusal's reason without the values in it, to count them. */
 function refusalKind(e: any): string {
-  return `${e.path ?? ''} ${e.code ?? ''} ${String(e.message ?? '').replace(/"[^"]*"|\d+/g, '…').slice(0, 80)}`.trim();
+  return `${e.path ?? ''} ${e.code ?? ''} ${String(e.message ?? '')
+    .replace(/"[^"]*"|\d+/g, '…')
+    .slice(0, 80)}`.trim();
 }
 
 /** Every consumer group of this test has read its topic to the end. */
@@ -173,7 +233,11 @@ it('every message the collector accepts is processed by every stage without a de
     const batch = messages.slice(i, i + BATCH);
     const { status, body } = await sendBatch(batch);
     // a refusal is a 4xx naming the problem (400, or 413 for a request over the size limit), never a 5xx
-    expect({ seed: SEED, status, body: [200, 400, 413].includes(status) ? undefined : body }).toEqual({ seed: SEED, status: [400, 413].includes(status) ? status : 200, body: undefined });
+    expect({ seed: SEED, status, body: [200, 400, 413].includes(status) ? undefined : body }).toEqual({
+      seed: SEED,
+      status: [400, 413].includes(status) ? status : 200,
+      body: undefined,
+    });
     const rejected = new Set<number>(status === 200 ? (body.rejected ?? []).map((r: any) => r.index) : batch.map((_, j) => j));
     for (const r of body.rejected ?? []) for (const e of r.errors ?? [r]) refusals.set(refusalKind(e), (refusals.get(refusalKind(e)) ?? 0) + 1);
     batch.forEach((m, j) => rejected.has(j) || accepted.push(m['messageId'] as string));
@@ -195,7 +259,10 @@ it('every message the collector accepts is processed by every stage without a de
   // every accepted event is in enrichment's event store, under the message id it was accepted with
   const client = await MongoClient.connect(testInfra().mongoUri);
   try {
-    const stored = await client.db().collection('enrichment_events').countDocuments({ _id: { $in: accepted } as any });
+    const stored = await client
+      .db()
+      .collection('enrichment_events')
+      .countDocuments({ _id: { $in: accepted } as any });
     expect({ seed: SEED, stored }).toEqual({ seed: SEED, stored: accepted.length });
   } finally {
     await client.close();

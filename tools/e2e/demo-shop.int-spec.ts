@@ -28,7 +28,11 @@ afterAll(async () => {
 });
 
 async function track(writeKey: string): Promise<number> {
-  const res = await fetch(`${collector.http.url}/v1/track`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ writeKey, anonymousId: 'ds-1', event: 'Key Check' }) });
+  const res = await fetch(`${collector.http.url}/v1/track`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({ writeKey, anonymousId: 'ds-1', event: 'Key Check' }),
+  });
   await res.text();
   return res.status;
 }
@@ -41,11 +45,15 @@ describe('the write key', () => {
     expect(readFileSync(file, 'utf8').trim()).toBe(key);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(await track(key)).toBe(200);
-    const sources = (await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { sources: { name: string }[] };
+    const sources = (await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as {
+      sources: { name: string }[];
+    };
     expect(sources.sources.filter((s) => s.name === 'demo-shop')).toHaveLength(1);
     // Second run: the same key, no new source.
     expect(await resolveWriteKey(settings, log)).toBe(key);
-    const again = (await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { sources: { name: string }[] };
+    const again = (await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as {
+      sources: { name: string }[];
+    };
     expect(again.sources.filter((s) => s.name === 'demo-shop')).toHaveLength(1);
   });
 
@@ -54,7 +62,12 @@ describe('the write key', () => {
     const origins = ['http://127.0.0.1:8091', 'http://localhost:8091'];
     const settings = { writeKeyFile: file, collectorUrl: collector.http.url, adminToken: TEST_ADMIN_TOKEN, sourceName: 'demo-shop-origins' };
     await resolveWriteKey({ ...settings, siteOrigins: [origins[0] as string] }, log);
-    const list = async () => ((await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as { sources: { name: string; allowedOrigins: string[] }[] }).sources.find((s) => s.name === 'demo-shop-origins');
+    const list = async () =>
+      (
+        (await (await fetch(`${collector.http.url}/v1/sources`, { headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).json()) as {
+          sources: { name: string; allowedOrigins: string[] }[];
+        }
+      ).sources.find((s) => s.name === 'demo-shop-origins');
     expect((await list())?.allowedOrigins).toEqual([origins[0]]);
     await resolveWriteKey({ ...settings, siteOrigins: origins }, log);
     expect((await list())?.allowedOrigins).toEqual(origins);
@@ -71,8 +84,12 @@ describe('the write key', () => {
   });
 
   it('DEMO_SHOP_WRITE_KEY wins; without a key, a file or a token it says what to set', async () => {
-    expect(await resolveWriteKey({ writeKey: 'given', writeKeyFile: join(dir, 'none'), collectorUrl: 'http://127.0.0.1:1', sourceName: 'x' }, log)).toBe('given');
-    await expect(resolveWriteKey({ writeKeyFile: join(dir, 'none'), collectorUrl: collector.http.url, sourceName: 'x' }, log)).rejects.toThrow(/DEMO_SHOP_WRITE_KEY.*MOSAIC_ADMIN_TOKEN/);
+    expect(await resolveWriteKey({ writeKey: 'given', writeKeyFile: join(dir, 'none'), collectorUrl: 'http://127.0.0.1:1', sourceName: 'x' }, log)).toBe(
+      'given',
+    );
+    await expect(resolveWriteKey({ writeKeyFile: join(dir, 'none'), collectorUrl: collector.http.url, sourceName: 'x' }, log)).rejects.toThrow(
+      /DEMO_SHOP_WRITE_KEY.*MOSAIC_ADMIN_TOKEN/,
+    );
   });
 });
 
@@ -88,7 +105,18 @@ describe('the shop', () => {
   });
 
   it('serves every page with the tracker snippet (its values escaped)', async () => {
-    for (const path of ['/', '/category/coffee-machines', '/category/grinders', '/category/beans', '/product/CM-900', '/cart', '/checkout', '/checkout/thank-you', '/login', '/newsletter/thanks']) {
+    for (const path of [
+      '/',
+      '/category/coffee-machines',
+      '/category/grinders',
+      '/category/beans',
+      '/product/CM-900',
+      '/cart',
+      '/checkout',
+      '/checkout/thank-you',
+      '/login',
+      '/newsletter/thanks',
+    ]) {
       const res = await fetch(`${shop.url}${path}`);
       expect([path, res.status]).toEqual([path, 200]);
       const html = await res.text();
@@ -105,7 +133,12 @@ describe('the shop', () => {
   });
 
   it('answers the newsletter form with a redirect, and serves the video with Range support', async () => {
-    const posted = await fetch(`${shop.url}/newsletter`, { method: 'POST', body: 'email=a%40b.c', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const posted = await fetch(`${shop.url}/newsletter`, {
+      method: 'POST',
+      body: 'email=a%40b.c',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     expect(posted.status).toBe(303);
     expect(posted.headers.get('location')).toBe('/newsletter/thanks');
     const whole = await fetch(`${shop.url}/assets/product-video.webm`);

@@ -125,7 +125,9 @@ describe('a poisonous message that reaches a stage is dead-lettered alone', () =
       receivedAt: now,
       sourceId: source.id,
     };
-    const producer = new Kafka({ brokers: testInfra().kafkaBrokers, logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = new Kafka({ brokers: testInfra().kafkaBrokers, logLevel: logLevel.NOTHING }).producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     try {
       const { value, headers } = encodeMessage(Schemas.rawEvent, poison, { producer: 'another-producer', messageId: poisonId });

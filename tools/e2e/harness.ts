@@ -13,7 +13,16 @@ import { startDemoShop, type DemoShopOptions, type RunningDemoShop } from '../..
 // A test helper (like libs/shared/testing): MOSAIC_CHROMIUM names another Chromium, as for tools/scripts/ensure-chromium.mjs.
 // eslint-disable-next-line no-restricted-properties
 export const CHROMIUM = process.env.MOSAIC_CHROMIUM || '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Delivery made quick for tests (production defaults: 1 s interval, 1 s first retry, 10 s heartbeat). */
 export const FAST_TRACKER = { flushInterval: 100, retryBase: 300, retryMax: 2_000, videoHeartbeat: 1 };
@@ -58,14 +67,22 @@ export interface CreatedSource {
 }
 
 export async function createSource(collectorUrl: string, name: string): Promise<CreatedSource> {
-  const res = await fetch(`${collectorUrl}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
+  const res = await fetch(`${collectorUrl}/v1/sources`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
   if (res.status !== 201) throw new Error(`creating a source failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as CreatedSource;
 }
 
 /** Lets pages of these origins call the decision API with the source's write key (CORS per source). */
 export async function allowOrigins(collectorUrl: string, sourceId: string, allowedOrigins: string[]): Promise<void> {
-  const res = await fetch(`${collectorUrl}/v1/sources/${sourceId}`, { method: 'PATCH', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ allowedOrigins }) });
+  const res = await fetch(`${collectorUrl}/v1/sources/${sourceId}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ allowedOrigins }),
+  });
   if (res.status !== 200) throw new Error(`setting the allowed origins failed: ${res.status} ${await res.text()}`);
 }
 
@@ -83,9 +100,20 @@ export async function startStack(shopOptions: Partial<DemoShopOptions> = {}): Pr
     tap = await TopicTap.start(testInfra().kafkaBrokers, collector.platform.topics.eventsRaw);
     const source = await createSource(collectorUrl, 'demo-shop');
     const startShop = async (options: Partial<DemoShopOptions> = {}): Promise<RunningDemoShop> => {
-      const shop = await startDemoShop({ collectorUrl, writeKey: source.writeKey, host: '127.0.0.1', port: 0, ...options, trackerOptions: { ...FAST_TRACKER, ...options.trackerOptions } });
+      const shop = await startDemoShop({
+        collectorUrl,
+        writeKey: source.writeKey,
+        host: '127.0.0.1',
+        port: 0,
+        ...options,
+        trackerOptions: { ...FAST_TRACKER, ...options.trackerOptions },
+      });
       shops.push(shop);
-      await allowOrigins(collectorUrl, source.id, shops.map((x) => new URL(x.url).origin));
+      await allowOrigins(
+        collectorUrl,
+        source.id,
+        shops.map((x) => new URL(x.url).origin),
+      );
       return shop;
     };
     const shop = await startShop(shopOptions);
@@ -120,7 +148,10 @@ export async function startStack(shopOptions: Partial<DemoShopOptions> = {}): Pr
 }
 
 /** A fresh browser context (its own cookies and storage: a new visitor), failing on page errors. */
-export async function newVisitor(stack: Stack, options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; errors: Error[]; requests: Request[] }> {
+export async function newVisitor(
+  stack: Stack,
+  options: BrowserContextOptions = {},
+): Promise<{ context: BrowserContext; errors: Error[]; requests: Request[] }> {
   const context = await stack.browser.newContext(options);
   const errors: Error[] = [];
   const requests: Request[] = [];
@@ -153,7 +184,13 @@ export function payloads(stack: Stack, filter: (p: Payload) => boolean = () => t
 }
 
 /** Waits until the events matching `filter` that reached Kafka satisfy `until`; returns them. */
-export async function waitForEvents(stack: Stack, filter: (p: Payload) => boolean, until: (ps: Payload[]) => boolean, timeoutMs = 15_000, message = 'events'): Promise<Payload[]> {
+export async function waitForEvents(
+  stack: Stack,
+  filter: (p: Payload) => boolean,
+  until: (ps: Payload[]) => boolean,
+  timeoutMs = 15_000,
+  message = 'events',
+): Promise<Payload[]> {
   return waitFor(
     () => {
       const ps = payloads(stack, filter);
@@ -163,7 +200,10 @@ export async function waitForEvents(stack: Stack, filter: (p: Payload) => boolea
   );
 }
 
-export const ofVisitor = (aid: string) => (p: Payload): boolean => p.anonymousId === aid;
+export const ofVisitor =
+  (aid: string) =>
+  (p: Payload): boolean =>
+    p.anonymousId === aid;
 export const named = (ps: Payload[], event: string): Payload[] => ps.filter((p) => p.type === 'track' && p.event === event);
 export const pages = (ps: Payload[]): Payload[] => ps.filter((p) => p.type === 'page');
 
@@ -201,21 +241,24 @@ export async function startCollectorProxy(target: string): Promise<CollectorProx
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const out = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } }, (upstream) => {
-        const reply: Buffer[] = [];
-        upstream.on('data', (c: Buffer) => reply.push(c));
-        upstream.on('end', () => {
-          if (upstream.statusCode === 200 && req.method === 'POST' && req.url === '/v1/batch') {
-            try {
-              proxy.accepted.push(...(JSON.parse(body.toString('utf8')) as { batch: { messageId: string }[] }).batch.map((m) => m.messageId));
-            } catch {
-              /* not JSON */
+      const out = httpRequest(
+        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } },
+        (upstream) => {
+          const reply: Buffer[] = [];
+          upstream.on('data', (c: Buffer) => reply.push(c));
+          upstream.on('end', () => {
+            if (upstream.statusCode === 200 && req.method === 'POST' && req.url === '/v1/batch') {
+              try {
+                proxy.accepted.push(...(JSON.parse(body.toString('utf8')) as { batch: { messageId: string }[] }).batch.map((m) => m.messageId));
+              } catch {
+                /* not JSON */
+              }
             }
-          }
-          res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-          res.end(Buffer.concat(reply));
-        });
-      });
+            res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+            res.end(Buffer.concat(reply));
+          });
+        },
+      );
       out.on('error', () => req.socket.destroy());
       out.end(body);
     });

@@ -3,7 +3,23 @@
 // queue, asserted on the events that reached Kafka.
 import type { BrowserContext } from 'playwright-core';
 import { waitFor } from '@mosaic/shared-testing';
-import { anonymousId, goto, launchChromium, named, newVisitor, ofVisitor, open, pages, payloads, sleep, startCollectorProxy, startStack, waitForEvents, type CollectorProxy, type Stack } from './harness';
+import {
+  anonymousId,
+  goto,
+  launchChromium,
+  named,
+  newVisitor,
+  ofVisitor,
+  open,
+  pages,
+  payloads,
+  sleep,
+  startCollectorProxy,
+  startStack,
+  waitForEvents,
+  type CollectorProxy,
+  type Stack,
+} from './harness';
 
 jest.setTimeout(60_000);
 
@@ -142,7 +158,11 @@ describe('consent', () => {
 
     await page.click('[data-consent=accept]');
     const aid = await anonymousId(page);
-    const ps = await waitForEvents(stack, ofVisitor(aid), (x) => named(x, 'Consent Updated').length >= 1 && pages(x).length >= 1 && named(x, 'Product Added').length >= 1);
+    const ps = await waitForEvents(
+      stack,
+      ofVisitor(aid),
+      (x) => named(x, 'Consent Updated').length >= 1 && pages(x).length >= 1 && named(x, 'Product Added').length >= 1,
+    );
     const consent = named(ps, 'Consent Updated')[0]!;
     expect(consent.properties).toEqual({ analytics: true, personalization: true });
     expect(consent.context.consent).toEqual({ categoryPreferences: { analytics: true, personalization: true } });
@@ -202,17 +222,28 @@ describe('the offline queue', () => {
     await goto(page, `${shop.url}/product/GR-39`);
     await page.evaluate("mosaic.track('Offline Test', { seq: 5 })");
     await sleep(500);
-    const queued = (await page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('mosaic_q.')).map((k) => localStorage.getItem(k)).join('')")) as string;
+    const queued = (await page.evaluate(
+      "Object.keys(localStorage).filter((k) => k.startsWith('mosaic_q.')).map((k) => localStorage.getItem(k)).join('')",
+    )) as string;
     for (let i = 0; i <= 5; i++) expect(queued).toContain(`"seq":${i}`);
     expect(queued).toContain('Page Exited');
     expect(payloads(stack, ofVisitor(aid))).toEqual([]);
     expect(proxy.accepted).toEqual([]);
 
     proxy.blocked = false;
-    await waitForEvents(stack, ofVisitor(aid), (x) => named(x, 'Offline Test').length >= 6 && pages(x).length >= 2 && named(x, 'Page Exited').length >= 1, 20_000);
+    await waitForEvents(
+      stack,
+      ofVisitor(aid),
+      (x) => named(x, 'Offline Test').length >= 6 && pages(x).length >= 2 && named(x, 'Page Exited').length >= 1,
+      20_000,
+    );
     await sleep(1_000); // anything sent twice would show up now
     const all = payloads(stack, ofVisitor(aid));
-    expect(named(all, 'Offline Test').map((p) => p.properties['seq']).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(
+      named(all, 'Offline Test')
+        .map((p) => p.properties['seq'])
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
     expect(new Set(all.map((p) => p.messageId)).size).toBe(all.length);
     expect(pages(all).map((p) => p.properties['path'])).toEqual(['/category/grinders', '/product/GR-39']);
     // Each event was accepted by the collector once: retries never became second sends.

@@ -25,7 +25,9 @@ beforeAll(async () => {
   stack = await startStack();
   services.push(await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-p-identity' } }));
   services.push(await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-p-enrichment' } }));
-  const segmentation = await startTestService(segmentationDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-p-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' } });
+  const segmentation = await startTestService(segmentationDefinition, {
+    env: { MOSAIC_INSTANCE_ID: 'e2e-p-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' },
+  });
   services.push(segmentation);
   activation = await startTestService(activationDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-p-activation', ACTIVATION_COLLECTOR_URL: stack.collectorUrl } });
   services.push(activation);
@@ -71,24 +73,51 @@ it('a premium coffee browser sees the premium banner on the home page; a first-t
 
 it('answers the seed examples from events sent to the collector: a discount code for high lifetime value, a welcome back for loyal customers', async () => {
   const send = async (batch: Record<string, unknown>[]) => {
-    const res = await fetch(`${stack.collectorUrl}/v1/batch`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` }, body: JSON.stringify({ batch }) });
+    const res = await fetch(`${stack.collectorUrl}/v1/batch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Basic ${Buffer.from(`${stack.writeKey}:`).toString('base64')}` },
+      body: JSON.stringify({ batch }),
+    });
     expect(res.status).toBe(200);
   };
-  const order = (userId: string, id: string, total: number) => ({ type: 'track', userId, event: 'Order Completed', properties: { order_id: id, total, currency: 'EUR' } });
+  const order = (userId: string, id: string, total: number) => ({
+    type: 'track',
+    userId,
+    event: 'Order Completed',
+    properties: { order_id: id, total, currency: 'EUR' },
+  });
   await send([{ type: 'identify', userId: 'ada', traits: { firstName: 'Ada' } }, order('ada', 'o-a1', 400), order('ada', 'o-a2', 300)]);
-  await send([{ type: 'identify', userId: 'grace', traits: { firstName: 'Grace' } }, order('grace', 'o-g1', 10), order('grace', 'o-g2', 12), order('grace', 'o-g3', 8)]);
+  await send([
+    { type: 'identify', userId: 'grace', traits: { firstName: 'Grace' } },
+    order('grace', 'o-g1', 10),
+    order('grace', 'o-g2', 12),
+    order('grace', 'o-g3', 8),
+  ]);
   // As the shop's server asks: its server key vouches for the user id.
-  const decide = async (userId: string) => (await fetch(`${activation.http.url}/v1/decide`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${stack.serverKey}` }, body: JSON.stringify({ userId, slots: ['home-banner'] }) })).json() as Promise<{ segments: string[]; slots: Record<string, { ruleId: string | null; html?: string }> }>;
-  const ada = await waitFor(async () => {
-    const d = await decide('ada');
-    return d.slots['home-banner']?.ruleId === 'vip-discount' ? d : null;
-  }, { timeoutMs: 90_000, intervalMs: 500, message: "Ada's discount banner" });
+  const decide = async (userId: string) =>
+    (
+      await fetch(`${activation.http.url}/v1/decide`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${stack.serverKey}` },
+        body: JSON.stringify({ userId, slots: ['home-banner'] }),
+      })
+    ).json() as Promise<{ segments: string[]; slots: Record<string, { ruleId: string | null; html?: string }> }>;
+  const ada = await waitFor(
+    async () => {
+      const d = await decide('ada');
+      return d.slots['home-banner']?.ruleId === 'vip-discount' ? d : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 500, message: "Ada's discount banner" },
+  );
   expect(ada.segments).toContain('high-ltv');
   expect(ada.slots['home-banner']?.html).toContain('Thank you, Ada!');
   expect(ada.slots['home-banner']?.html).toContain('VIP15');
-  const grace = await waitFor(async () => {
-    const d = await decide('grace');
-    return d.slots['home-banner']?.ruleId === 'welcome-back' ? d : null;
-  }, { timeoutMs: 90_000, intervalMs: 500, message: "Grace's welcome back" });
+  const grace = await waitFor(
+    async () => {
+      const d = await decide('grace');
+      return d.slots['home-banner']?.ruleId === 'welcome-back' ? d : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 500, message: "Grace's welcome back" },
+  );
   expect(grace.slots['home-banner']?.html).toContain('Welcome back, Grace!');
 });

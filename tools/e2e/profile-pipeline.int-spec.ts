@@ -61,7 +61,13 @@ it('an anonymous visitor who logs in has one known profile whose history starts 
   );
   const p = profile['profile'];
   expect(p.known).toBe(true);
-  expect(p.identifiers).toEqual(expect.arrayContaining([{ type: 'userId', value: userId }, { type: 'anonymousId', value: aid }, { type: 'email', value: 'lin@example.com' }]));
+  expect(p.identifiers).toEqual(
+    expect.arrayContaining([
+      { type: 'userId', value: userId },
+      { type: 'anonymousId', value: aid },
+      { type: 'email', value: 'lin@example.com' },
+    ]),
+  );
   expect(p.traits).toMatchObject({ email: 'lin@example.com' });
   expect(p.computed.productsViewed[0]).toMatchObject({ key: 'CM-900' });
   expect(p.computed.categoriesVisited.length).toBeGreaterThanOrEqual(1);
@@ -71,7 +77,9 @@ it('an anonymous visitor who logs in has one known profile whose history starts 
   // The same profile by the cookie: the anonymous visitor and the customer are one.
   expect((await api(`/v1/profiles/by/anonymousId/${aid}`)).json['profileId']).toBe(profile['profileId']);
   // Its timeline, oldest last, starts with the anonymous home page view.
-  const timeline = (await api(`/v1/profiles/${profile['profileId']}/timeline?type=page&limit=1000`)).json['events'] as { raw: { properties: { path: string }; userId?: string } }[];
+  const timeline = (await api(`/v1/profiles/${profile['profileId']}/timeline?type=page&limit=1000`)).json['events'] as {
+    raw: { properties: { path: string }; userId?: string };
+  }[];
   const paths = timeline.map((e) => e.raw.properties.path).reverse();
   expect(paths.slice(0, 3)).toEqual(['/', '/category/coffee-machines', '/product/CM-900']);
   expect(timeline[timeline.length - 1]!.raw.userId).toBeUndefined();

@@ -24,7 +24,12 @@ let siteUrl: string;
 let writeKey: string;
 
 function testPage(apiHost: string, key: string, strategy: 'standard' | 'batching'): string {
-  const segmentio = { apiKey: key, apiHost, protocol: 'http', ...(strategy === 'batching' ? { deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 200 } } } : {}) };
+  const segmentio = {
+    apiKey: key,
+    apiHost,
+    protocol: 'http',
+    ...(strategy === 'batching' ? { deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 200 } } } : {}),
+  };
   return `<!doctype html><html><head><title>Segment test page</title>
 <script>window.analytics = { _cdn: location.origin };</script>
 <script src="/analytics-next/bundles/index.js"></script>
@@ -114,7 +119,10 @@ it.each(['standard', 'batching'] as const)('accepts the events of @segment/analy
   const ps = tap.payloads<Payload>(mine);
   const byType = Object.fromEntries(ps.map((p) => [p.type, p]));
   expect(Object.keys(byType).sort()).toEqual(['alias', 'group', 'identify', 'page', 'track']);
-  expect(byType['page']).toMatchObject({ name: 'Getting started', properties: { strategy, path: `/${strategy}`, url: `${siteUrl}/${strategy}`, title: 'Segment test page' } });
+  expect(byType['page']).toMatchObject({
+    name: 'Getting started',
+    properties: { strategy, path: `/${strategy}`, url: `${siteUrl}/${strategy}`, title: 'Segment test page' },
+  });
   expect((byType['page'] as unknown as { category: string }).category).toBe('Docs');
   expect(byType['track']).toMatchObject({ event: 'Product Viewed', properties: { product_id: 'CM-900', price: 899 } });
   expect(byType['identify']).toMatchObject({ userId: `seg-browser-${strategy}`, traits: { email: `seg-${strategy}@example.com` } });

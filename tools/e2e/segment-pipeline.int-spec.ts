@@ -28,7 +28,9 @@ beforeAll(async () => {
   services.push(await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-seg-identity' } }));
   enrichment = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-seg-enrichment' } });
   services.push(enrichment);
-  segmentation = await startTestService(segmentationDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-seg-segmentation', SEGMENTATION_TIMER_INTERVAL_MS: '250', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' } });
+  segmentation = await startTestService(segmentationDefinition, {
+    env: { MOSAIC_INSTANCE_ID: 'e2e-seg-segmentation', SEGMENTATION_TIMER_INTERVAL_MS: '250', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' },
+  });
   services.push(segmentation);
   membership = await TopicTap.start(testInfra().kafkaBrokers, segmentation.platform.topics.segmentsMembership);
   writeKey = (await createSource(collector.http.url, 'e2e-segments')).writeKey;
@@ -54,7 +56,13 @@ async function send(...calls: Record<string, unknown>[]): Promise<void> {
 }
 
 const ts = (ms: number) => new Date(ms).toISOString();
-const track = (who: Record<string, string>, event: string, properties: Record<string, unknown>, at = Date.now()) => ({ type: 'track', ...who, event, properties, timestamp: ts(at) });
+const track = (who: Record<string, string>, event: string, properties: Record<string, unknown>, at = Date.now()) => ({
+  type: 'track',
+  ...who,
+  event,
+  properties,
+  timestamp: ts(at),
+});
 
 async function profileIdOf(type: string, value: string, ready: (p: any) => boolean): Promise<string> {
   const r = await waitFor(
@@ -78,11 +86,32 @@ it('seed segments: high lifetime value, premium coffee browsing across a login, 
     { key: 'high-ltv', name: 'High lifetime value', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 500 } },
     {
       key: 'premium-coffee-browsers',
-      condition: { event: 'Product Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee machines' }, { property: 'price', op: 'gte', value: 500 }], aggregate: { fn: 'count', op: 'gte', value: 3 }, within: { amount: 7, unit: 'days' } },
+      condition: {
+        event: 'Product Viewed',
+        where: [
+          { property: 'category', op: 'equals', value: 'coffee machines' },
+          { property: 'price', op: 'gte', value: 500 },
+        ],
+        aggregate: { fn: 'count', op: 'gte', value: 3 },
+        within: { amount: 7, unit: 'days' },
+      },
     },
-    { key: 'review-readers', condition: { event: 'Product Reviews Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee machines' }], within: { amount: 30, unit: 'days' } } },
-    { key: 'spend-500-30d', condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 500 }, within: { amount: 30, unit: 'days' } } },
-    { key: 'abandoned-cart', condition: { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } } },
+    {
+      key: 'review-readers',
+      condition: {
+        event: 'Product Reviews Viewed',
+        where: [{ property: 'category', op: 'equals', value: 'coffee machines' }],
+        within: { amount: 30, unit: 'days' },
+      },
+    },
+    {
+      key: 'spend-500-30d',
+      condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 500 }, within: { amount: 30, unit: 'days' } },
+    },
+    {
+      key: 'abandoned-cart',
+      condition: { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } },
+    },
   ];
   for (const s of segments) expect((await admin(segmentation, 'POST', '/v1/segments', s)).status).toBe(201);
 
@@ -108,7 +137,10 @@ it('seed segments: high lifetime value, premium coffee browsing across a login, 
   const anonymous = await profileIdOf('anonymousId', phone.anonymousId, (p) => p.computed.productViews === 3);
   await membership.waitFor(() => entered(anonymous).includes('review-readers'), 60_000);
   expect(entered(anonymous)).not.toContain('premium-coffee-browsers'); // two premium views only
-  await send({ type: 'identify', ...phone, userId: 'ada', traits: { email: 'ada@example.com' }, timestamp: ts(now - 20_000) }, track({ ...phone, userId: 'ada' }, 'Product Viewed', { product_id: 'CM-900', category: 'coffee machines', price: 899 }, now - 10_000));
+  await send(
+    { type: 'identify', ...phone, userId: 'ada', traits: { email: 'ada@example.com' }, timestamp: ts(now - 20_000) },
+    track({ ...phone, userId: 'ada' }, 'Product Viewed', { product_id: 'CM-900', category: 'coffee machines', price: 899 }, now - 10_000),
+  );
 
   // One profile now: the phone's history counts for Ada
   const survivor = await profileIdOf('anonymousId', phone.anonymousId, (p) => p.computed.productViews >= 4 && p.computed.orders?.count === 2);

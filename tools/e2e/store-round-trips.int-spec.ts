@@ -125,12 +125,22 @@ function knownPerEvent(stage: Stage, byCommand: Map<string, number>): number {
 }
 
 beforeAll(async () => {
-  const env = (id: string, extra: Record<string, string> = {}) => ({ env: { MOSAIC_INSTANCE_ID: `e2e-rt-${id}`, MONGODB_URI: monitored(testInfra().mongoUri), ...extra } });
+  const env = (id: string, extra: Record<string, string> = {}) => ({
+    env: { MOSAIC_INSTANCE_ID: `e2e-rt-${id}`, MONGODB_URI: monitored(testInfra().mongoUri), ...extra },
+  });
   collector = await startTestService(collectorDefinition, env('collector'));
   services.push(collector);
-  const defs = { identity: identityDefinition, enrichment: enrichmentDefinition, segmentation: segmentationDefinition, activation: activationDefinition } as const;
+  const defs = {
+    identity: identityDefinition,
+    enrichment: enrichmentDefinition,
+    segmentation: segmentationDefinition,
+    activation: activationDefinition,
+  } as const;
   for (const stage of STAGES) {
-    const svc = await startTestService(defs[stage] as typeof identityDefinition, env(stage, stage === 'activation' ? { ACTIVATION_COLLECTOR_URL: collector.http.url } : {}));
+    const svc = await startTestService(
+      defs[stage] as typeof identityDefinition,
+      env(stage, stage === 'activation' ? { ACTIVATION_COLLECTOR_URL: collector.http.url } : {}),
+    );
     services.push(svc);
     stages.set(stage, svc);
     count(stage, svc);
@@ -188,7 +198,15 @@ async function drain(stage: Stage, timeoutMs = 60_000): Promise<void> {
 const who = (i: number) => ({ userId: `rt-user-${i}`, anonymousId: `rt-anon-${i}` });
 
 it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded number of store round trips per profile and batch, not per event`, async () => {
-  expect((await adminRequest(svc('segmentation').http.url, 'POST', '/v1/segments', { key: 'readers', name: 'Readers', condition: { attribute: 'pageViews', op: 'gte', value: 3 } })).status).toBe(201);
+  expect(
+    (
+      await adminRequest(svc('segmentation').http.url, 'POST', '/v1/segments', {
+        key: 'readers',
+        name: 'Readers',
+        condition: { attribute: 'pageViews', op: 'gte', value: 3 },
+      })
+    ).status,
+  ).toBe(201);
 
   // Warm-up: the 50 profiles exist and are known (userId + anonymousId + email); every stage is idle.
   await send(Array.from({ length: PROFILES }, (_, i) => ({ type: 'identify', ...who(i), traits: { email: `rt-${i}@example.com` } })));
@@ -201,7 +219,11 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
   const events: Record<string, unknown>[] = [];
   for (let k = 0; k < EVENTS_PER_PROFILE; k++) {
     for (let i = 0; i < PROFILES; i++) {
-      events.push(k % 2 === 0 ? { type: 'page', ...who(i), name: 'Home', properties: { path: `/p/${k}`, url: `https://shop.example/p/${k}` } } : { type: 'track', ...who(i), event: 'Product Viewed', properties: { product_id: `SKU-${k}`, category: 'books', price: 12 } });
+      events.push(
+        k % 2 === 0
+          ? { type: 'page', ...who(i), name: 'Home', properties: { path: `/p/${k}`, url: `https://shop.example/p/${k}` } }
+          : { type: 'track', ...who(i), event: 'Product Viewed', properties: { product_id: `SKU-${k}`, category: 'books', price: 12 } },
+      );
     }
   }
   await send(events);

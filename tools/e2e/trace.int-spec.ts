@@ -65,7 +65,8 @@ function collect(body: string): void {
   for (const rs of (JSON.parse(body) as OtlpJson).resourceSpans ?? []) {
     const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
     for (const ss of rs.scopeSpans ?? []) {
-      for (const s of ss.spans ?? []) spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, kind: s.kind });
+      for (const s of ss.spans ?? [])
+        spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, kind: s.kind });
     }
   }
 }
@@ -87,7 +88,9 @@ beforeAll(async () => {
   const otlpUrl = await listen(otlp);
   const hookUrl = await listen(webhooks);
   // Quick exports so the test need not wait for the default 5 s schedule.
-  const env = (id: string, own: Record<string, string> = {}) => ({ env: { MOSAIC_INSTANCE_ID: `trace-${id}`, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '200', ...own } });
+  const env = (id: string, own: Record<string, string> = {}) => ({
+    env: { MOSAIC_INSTANCE_ID: `trace-${id}`, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, OTEL_BSP_SCHEDULE_DELAY: '200', ...own },
+  });
   collector = await startTestService(collectorDefinition, env('collector'));
   services.push(collector);
   services.push(await startTestService(identityDefinition, env('identity')));
@@ -96,13 +99,27 @@ beforeAll(async () => {
   services.push(segmentation);
   activation = await startTestService(
     activationDefinition,
-    env('activation', { ACTIVATION_COLLECTOR_URL: collector.http.url, ACTIVATION_DISPATCH_INTERVAL_MS: '50', ACTIVATION_CONFIG_REFRESH_MS: '200', ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32' }),
+    env('activation', {
+      ACTIVATION_COLLECTOR_URL: collector.http.url,
+      ACTIVATION_DISPATCH_INTERVAL_MS: '50',
+      ACTIVATION_CONFIG_REFRESH_MS: '200',
+      ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32',
+    }),
   );
   services.push(activation);
-  expect((await adminRequest(segmentation.http.url, 'POST', '/v1/segments', { key: 'trace-probe', condition: { event: 'Trace Probe', within: { amount: 1, unit: 'days' } } })).status).toBe(201);
+  expect(
+    (
+      await adminRequest(segmentation.http.url, 'POST', '/v1/segments', {
+        key: 'trace-probe',
+        condition: { event: 'Trace Probe', within: { amount: 1, unit: 'days' } },
+      })
+    ).status,
+  ).toBe(201);
   const dest = await adminRequest(activation.http.url, 'POST', '/v1/destinations', { kind: 'webhook', name: 'trace receiver', url: `${hookUrl}/hook` });
   expect(dest.status).toBe(201);
-  expect((await adminRequest(activation.http.url, 'POST', '/v1/triggers', { segmentKey: 'trace-probe', on: 'entered', destinationId: dest.json['id'] })).status).toBe(201);
+  expect(
+    (await adminRequest(activation.http.url, 'POST', '/v1/triggers', { segmentKey: 'trace-probe', on: 'entered', destinationId: dest.json['id'] })).status,
+  ).toBe(201);
 }, 180_000);
 
 afterAll(async () => {
@@ -113,7 +130,11 @@ afterAll(async () => {
 });
 
 async function writeKey(): Promise<string> {
-  const res = await fetch(`${collector.http.url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'trace' }) });
+  const res = await fetch(`${collector.http.url}/v1/sources`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'trace' }),
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { writeKey: string }).writeKey;
 }
@@ -138,7 +159,9 @@ function chain(traceId: string): ReceivedSpan[] | null {
   const out: ReceivedSpan[] = [];
   for (const [service, kind, name] of HOPS) {
     const parent = out[out.length - 1];
-    const next = inTrace.find((s) => s.service === service && s.kind === kind && name.test(s.name) && (parent ? s.parentSpanId === parent.spanId : s.parentSpanId === ''));
+    const next = inTrace.find(
+      (s) => s.service === service && s.kind === kind && name.test(s.name) && (parent ? s.parentSpanId === parent.spanId : s.parentSpanId === ''),
+    );
     if (!next) return null;
     out.push(next);
   }
@@ -155,15 +178,21 @@ it('one tracked event is one trace: HTTP request → every Kafka hop → members
   });
   expect(res.status).toBe(200);
 
-  const hook = await waitFor(() => hooks.find((h) => h.body.includes(`tracer-${messageId}`)) ?? null, { timeoutMs: 120_000, intervalMs: 100, message: 'the webhook' });
+  const hook = await waitFor(() => hooks.find((h) => h.body.includes(`tracer-${messageId}`)) ?? null, {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    message: 'the webhook',
+  });
   const traceparent = String(hook.headers['traceparent'] ?? '');
   expect(traceparent).toMatch(/^00-[\da-f]{32}-[\da-f]{16}-01$/);
   const [, traceId, deliverySpanId] = traceparent.split('-') as [string, string, string, string];
 
-  const found = await waitFor(() => chain(traceId), { timeoutMs: 30_000, intervalMs: 100, message: `the chain of spans of trace ${traceId}` }).catch((err: unknown) => {
-    const got = spans.filter((s) => s.traceId === traceId).map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId}<-${s.parentSpanId}`);
-    throw new Error(`${(err as Error).message}; spans of the trace: ${JSON.stringify(got, null, 1)}; ${spans.length} spans in all`);
-  });
+  const found = await waitFor(() => chain(traceId), { timeoutMs: 30_000, intervalMs: 100, message: `the chain of spans of trace ${traceId}` }).catch(
+    (err: unknown) => {
+      const got = spans.filter((s) => s.traceId === traceId).map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId}<-${s.parentSpanId}`);
+      throw new Error(`${(err as Error).message}; spans of the trace: ${JSON.stringify(got, null, 1)}; ${spans.length} spans in all`);
+    },
+  );
   expect(found.map((s) => s.service)).toEqual(HOPS.map(([service]) => service));
   // The webhook's traceparent names the delivery span: the receiver can continue the same trace.
   expect((found[found.length - 1] as ReceivedSpan).spanId).toBe(deliverySpanId);

@@ -81,13 +81,19 @@ describe('page views', () => {
 describe('where visitors come from', () => {
   it('puts UTM parameters and click ids of the landing page into context.campaign', async () => {
     const { context, errors } = await newVisitor(stack);
-    const page = await open(context, `${stack.shop.url}/category/coffee-machines?utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale&utm_content=hero&gclid=Cj0KCQ-abc`);
+    const page = await open(
+      context,
+      `${stack.shop.url}/category/coffee-machines?utm_source=newsletter&utm_medium=email&utm_campaign=spring-sale&utm_content=hero&gclid=Cj0KCQ-abc`,
+    );
     const aid = await anonymousId(page);
     const ps = await waitForEvents(stack, ofVisitor(aid), (x) => pages(x).length >= 1 && named(x, 'Product List Viewed').length >= 1);
     const campaign = { source: 'newsletter', medium: 'email', name: 'spring-sale', content: 'hero', gclid: 'Cj0KCQ-abc' };
     expect(pages(ps)[0]!.context.campaign).toEqual(campaign);
     expect(named(ps, 'Product List Viewed')[0]!.context.campaign).toEqual(campaign);
-    expect(named(ps, 'Product List Viewed')[0]!.properties).toMatchObject({ category: 'Coffee machines', products: expect.arrayContaining([expect.objectContaining({ product_id: 'CM-2490', price: 2490 })]) });
+    expect(named(ps, 'Product List Viewed')[0]!.properties).toMatchObject({
+      category: 'Coffee machines',
+      products: expect.arrayContaining([expect.objectContaining({ product_id: 'CM-2490', price: 2490 })]),
+    });
     // The next page of the visit is not a landing page: no campaign.
     await page.click('a[href="/product/CM-100"]');
     await page.waitForURL(/CM-100/);
@@ -104,7 +110,11 @@ describe('where visitors come from', () => {
     const page = await open(context, `${stack.shop.url}/category/grinders`, { referer: 'https://www.bing.com/search?q=flat+burr+grinder&form=QBLH' });
     const aid = await anonymousId(page);
     const [view] = pages(await waitForEvents(stack, ofVisitor(aid), (x) => pages(x).length >= 1));
-    expect(view!.properties).toMatchObject({ search_engine: 'bing', search_keyword: 'flat burr grinder', referrer: 'https://www.bing.com/search?q=flat+burr+grinder&form=QBLH' });
+    expect(view!.properties).toMatchObject({
+      search_engine: 'bing',
+      search_keyword: 'flat burr grinder',
+      referrer: 'https://www.bing.com/search?q=flat+burr+grinder&form=QBLH',
+    });
     expect(view!.context.campaign).toEqual({ source: 'bing', medium: 'organic', term: 'flat burr grinder' });
 
     const other = await newVisitor(stack);
@@ -127,9 +137,28 @@ describe('clicks and forms', () => {
     await page.waitForURL(/\/category\/coffee-machines$/);
     await page.click('a[href="/product/CM-900"]');
     await page.waitForURL(/CM-900/);
-    const ps = await waitForEvents(stack, ofVisitor(aid), (x) => named(x, 'Product Added').length >= 1 && named(x, 'Product Clicked').length >= 1 && named(x, 'Link Clicked').length >= 1);
-    expect(named(ps, 'Product Added')[0]!.properties).toEqual({ text: 'Add to cart', id: 'add-to-cart', product_id: 'CM-300', sku: 'CM-300', name: 'Classica Pump Espresso', price: 189, quantity: 1, currency: 'EUR', price_tier: 'mid' });
-    expect(named(ps, 'Product Clicked')[0]!.properties).toMatchObject({ product_id: 'CM-900', price: 899, href: `${stack.shop.url}/product/CM-900`, outbound: false });
+    const ps = await waitForEvents(
+      stack,
+      ofVisitor(aid),
+      (x) => named(x, 'Product Added').length >= 1 && named(x, 'Product Clicked').length >= 1 && named(x, 'Link Clicked').length >= 1,
+    );
+    expect(named(ps, 'Product Added')[0]!.properties).toEqual({
+      text: 'Add to cart',
+      id: 'add-to-cart',
+      product_id: 'CM-300',
+      sku: 'CM-300',
+      name: 'Classica Pump Espresso',
+      price: 189,
+      quantity: 1,
+      currency: 'EUR',
+      price_tier: 'mid',
+    });
+    expect(named(ps, 'Product Clicked')[0]!.properties).toMatchObject({
+      product_id: 'CM-900',
+      price: 899,
+      href: `${stack.shop.url}/product/CM-900`,
+      outbound: false,
+    });
     expect(named(ps, 'Link Clicked')[0]!.properties).toMatchObject({ text: 'Coffee machines', href: `${stack.shop.url}/category/coffee-machines` });
     expect(errors).toEqual([]);
     await context.close();
@@ -176,7 +205,11 @@ describe('clicks and forms', () => {
     await page.fill('[name=cvc]', '737');
     await page.click('#place-order');
     await page.waitForURL(/\/checkout\/thank-you$/);
-    ps = await waitForEvents(stack, ofVisitor(aid), (x) => named(x, 'Order Completed').length >= 1 && pages(x).some((p) => p.properties['path'] === '/checkout/thank-you'));
+    ps = await waitForEvents(
+      stack,
+      ofVisitor(aid),
+      (x) => named(x, 'Order Completed').length >= 1 && pages(x).some((p) => p.properties['path'] === '/checkout/thank-you'),
+    );
     const order = named(ps, 'Order Completed')[0]!;
     expect(order.userId).toBe(login.userId);
     expect(order.properties).toMatchObject({ revenue: 258, total: 258, currency: 'EUR', products: [{ product_id: 'GR-129', quantity: 2, price: 129 }] });
@@ -216,7 +249,19 @@ describe('video', () => {
     const video_ = ps.filter((p) => p.type === 'track' && String(p.event).startsWith('Video'));
     const names = video_.map((p) => (p.event === 'Video Content Progress' ? `Progress ${p.properties['progress']}` : p.event));
     expect(names[0]).toBe('Video Playback Started');
-    expect(names).toEqual(expect.arrayContaining(['Video Content Playing', 'Progress 25', 'Video Playback Paused', 'Video Playback Resumed', 'Video Playback Seek Started', 'Video Playback Seek Completed', 'Progress 50', 'Progress 75', 'Progress 100']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Video Content Playing',
+        'Progress 25',
+        'Video Playback Paused',
+        'Video Playback Resumed',
+        'Video Playback Seek Started',
+        'Video Playback Seek Completed',
+        'Progress 50',
+        'Progress 75',
+        'Progress 100',
+      ]),
+    );
     expect(names[names.length - 1]).toBe('Video Playback Completed');
     // Order: pause before resume before the seek; milestones each once.
     const at = (n: string): number => names.indexOf(n);
@@ -225,7 +270,17 @@ describe('video', () => {
     expect(at('Video Playback Seek Started')).toBeLessThan(at('Video Playback Seek Completed'));
     for (const m of [25, 50, 75, 100]) expect(names.filter((n) => n === `Progress ${m}`)).toHaveLength(1);
     const started = video_[0]!.properties;
-    expect(started).toMatchObject({ position: 0, total_length: 4, video_player: 'html5', content_asset_id: 'CM-900-demo', title: 'Barista Duo in four seconds', product_id: 'CM-900', sound: 0, full_screen: false, livestream: false });
+    expect(started).toMatchObject({
+      position: 0,
+      total_length: 4,
+      video_player: 'html5',
+      content_asset_id: 'CM-900-demo',
+      title: 'Barista Duo in four seconds',
+      product_id: 'CM-900',
+      sound: 0,
+      full_screen: false,
+      livestream: false,
+    });
     const seek = video_.find((p) => p.event === 'Video Playback Seek Started')!.properties;
     expect(seek['seek_position']).toBe(3);
     expect(seek['position']).toBeLessThanOrEqual(2);
@@ -274,7 +329,12 @@ describe('decide (personalised content)', () => {
         if (req.method === 'POST' && req.url === '/v1/decide') {
           asked.push(JSON.parse(body) as Record<string, unknown>);
           res.writeHead(200, headers);
-          res.end(JSON.stringify({ segments: ['premium-machine-viewers'], slots: { 'home-banner': { html: '<strong id="personal">Your Barista Duo is waiting</strong>' } } }));
+          res.end(
+            JSON.stringify({
+              segments: ['premium-machine-viewers'],
+              slots: { 'home-banner': { html: '<strong id="personal">Your Barista Duo is waiting</strong>' } },
+            }),
+          );
         } else {
           res.writeHead(404, headers);
           res.end('{}');

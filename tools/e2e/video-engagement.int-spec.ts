@@ -58,7 +58,11 @@ it('the product video, played, seeked and finished, gives the seconds watched, t
   expect(to).toBe(3);
 
   // The timeline shows the session as one entry once enrichment has applied every video event.
-  const profileId = await waitFor(async () => (await api(`/v1/profiles/by/anonymousId/${aid}`)).json['profileId'] as string | undefined, { timeoutMs: 60_000, intervalMs: 250, message: 'the profile' });
+  const profileId = await waitFor(async () => (await api(`/v1/profiles/by/anonymousId/${aid}`)).json['profileId'] as string | undefined, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    message: 'the profile',
+  });
   const entry = await waitFor(
     async () => {
       const t = (await api(`/v1/profiles/${profileId}/timeline?limit=1000`)).json['events'] as any[];
@@ -69,15 +73,48 @@ it('the product video, played, seeked and finished, gives the seconds watched, t
   );
   // Played 0 → the seek's start, skipped to 3, played 3 → 4 (the tracker reports whole seconds).
   const watched = from + (4 - to);
-  expect(entry.videoSession).toMatchObject({ key: 'CM-900-demo', length: 4, productId: 'CM-900', completed: true, watchedSeconds: watched, seeksForward: 1, seeksBack: 0, skippedSeconds: to - from, watched: [{ from: 0, to: from }, { from: 3, to: 4 }] });
+  expect(entry.videoSession).toMatchObject({
+    key: 'CM-900-demo',
+    length: 4,
+    productId: 'CM-900',
+    completed: true,
+    watchedSeconds: watched,
+    seeksForward: 1,
+    seeksBack: 0,
+    skippedSeconds: to - from,
+    watched: [
+      { from: 0, to: from },
+      { from: 3, to: 4 },
+    ],
+  });
   expect(entry.videoSession.seeks).toEqual([{ at: expect.any(String), from, to }]);
   const raw = (await api(`/v1/profiles/${profileId}/timeline?limit=1000&videoSessions=false`)).json['events'] as any[];
   expect(raw.filter((x) => String(x.event).startsWith('Video ')).length).toBe(videoEvents.length);
 
   const video = (await api(`/v1/profiles/${profileId}`)).json['profile'].computed.video;
-  expect(video).toMatchObject({ started: 1, completed: 1, videosStarted: 1, secondsWatched: watched, shareWatched: Math.round((watched / 4) * 10_000) / 10_000 });
+  expect(video).toMatchObject({
+    started: 1,
+    completed: 1,
+    videosStarted: 1,
+    secondsWatched: watched,
+    shareWatched: Math.round((watched / 4) * 10_000) / 10_000,
+  });
   expect(video.videos).toEqual([
-    expect.objectContaining({ key: 'CM-900-demo', title: 'Barista Duo in four seconds', length: 4, productId: 'CM-900', sessions: 1, completions: 1, watchedSeconds: watched, seeksForward: 1, skippedSeconds: to - from, watched: [{ from: 0, to: from }, { from: 3, to: 4 }] }),
+    expect.objectContaining({
+      key: 'CM-900-demo',
+      title: 'Barista Duo in four seconds',
+      length: 4,
+      productId: 'CM-900',
+      sessions: 1,
+      completions: 1,
+      watchedSeconds: watched,
+      seeksForward: 1,
+      skippedSeconds: to - from,
+      watched: [
+        { from: 0, to: from },
+        { from: 3, to: 4 },
+      ],
+    }),
   ]);
   expect(errors).toEqual([]);
   await context.close();

@@ -116,9 +116,7 @@ export interface PrivateKafka {
 }
 
 export function up(opts?: InfraOptions): Promise<UpResult>;
-export function down(
-  opts?: InfraOptions & { only?: { kafka?: boolean; mongo?: boolean }; purge?: boolean },
-): Promise<{ kafka: StopResult; mongo: StopResult }>;
+export function down(opts?: InfraOptions & { only?: { kafka?: boolean; mongo?: boolean }; purge?: boolean }): Promise<{ kafka: StopResult; mongo: StopResult }>;
 /**
  * Counterpart of up({lease: true}): drops this process's lease and stops `stop` (what its
  * up() started) once no other live process holds a lease; until then the last process

@@ -57,7 +57,15 @@ describe('shared Kafka broker', () => {
         { key: 'user-2', value: null }, // tombstone
       ],
     });
-    await producer.send({ topic: events, acks: -1, messages: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }, { key: 'c', value: '3' }] });
+    await producer.send({
+      topic: events,
+      acks: -1,
+      messages: [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+        { key: 'c', value: '3' },
+      ],
+    });
     await producer.disconnect();
 
     const groupId = `${topicPrefix}group`;
@@ -69,7 +77,12 @@ describe('shared Kafka broker', () => {
       autoCommit: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         for (const m of batch.messages) {
-          seen.push({ topic: batch.topic, key: m.key?.toString(), value: m.value ? m.value.toString() : null, headers: m.headers?.['content-type']?.toString() });
+          seen.push({
+            topic: batch.topic,
+            key: m.key?.toString(),
+            value: m.value ? m.value.toString() : null,
+            headers: m.headers?.['content-type']?.toString(),
+          });
           resolveOffset(m.offset);
         }
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
@@ -86,11 +99,15 @@ describe('shared Kafka broker', () => {
       { topic: compacted, key: 'user-1', value: '{"v":2}', headers: undefined },
       { topic: compacted, key: 'user-2', value: null, headers: undefined },
     ]);
-    expect(seen.filter((m) => m.topic === events).map((m) => m.value).sort()).toEqual(['1', '2', '3']);
+    expect(
+      seen
+        .filter((m) => m.topic === events)
+        .map((m) => m.value)
+        .sort(),
+    ).toEqual(['1', '2', '3']);
 
     const committed = await admin.fetchOffsets({ groupId, topics: [compacted, events] });
-    const total = (topic: string) =>
-      committed.find((t) => t.topic === topic)?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    const total = (topic: string) => committed.find((t) => t.topic === topic)?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     expect(total(compacted)).toBe(3);
     expect(total(events)).toBe(3);
     await admin.deleteGroups([groupId]);

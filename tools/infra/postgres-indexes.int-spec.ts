@@ -53,7 +53,21 @@ function planNodes(node: PlanNode): PlanNode[] {
   async function psql(sql: string): Promise<string> {
     const pg = (await infra.status()).mongo.postgres;
     if (!pg) throw new Error('infra status() names no PostgreSQL cluster, although the store is FerretDB on PostgreSQL');
-    const { stdout } = await promisify(execFile)(path.join(pg.binDir, 'psql'), ['-X', '-q', '-At', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'ferretdb', '-c', sql]);
+    const { stdout } = await promisify(execFile)(path.join(pg.binDir, 'psql'), [
+      '-X',
+      '-q',
+      '-At',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(pg.port),
+      '-U',
+      'postgres',
+      '-d',
+      'ferretdb',
+      '-c',
+      sql,
+    ]);
     return stdout.trim();
   }
 
@@ -110,13 +124,16 @@ function planNodes(node: PlanNode): PlanNode[] {
     // FerretDB's update: a SELECT with the filter (planned as the find above), then
     // `UPDATE ... WHERE _jsonb->'_id' = $1` for the matched document.
     expect((await findPlan({ _id: 'id-7000' })).map((n) => n['Node Type'])).not.toContain('Seq Scan');
-    const plan = JSON.parse(await psql(`EXPLAIN (FORMAT JSON) UPDATE ${await table()} SET _jsonb = _jsonb WHERE _jsonb->'_id' = '"id-7000"'`)) as Array<{ Plan: PlanNode }>;
+    const plan = JSON.parse(await psql(`EXPLAIN (FORMAT JSON) UPDATE ${await table()} SET _jsonb = _jsonb WHERE _jsonb->'_id' = '"id-7000"'`)) as Array<{
+      Plan: PlanNode;
+    }>;
     expect(planNodes(plan[0].Plan).map((n) => n['Node Type'])).not.toContain('Seq Scan');
     expect((await things.updateOne({ _id: 'id-7000' }, { $set: { seen: 1 } })).modifiedCount).toBe(1);
   });
 
   it('gives every indexed field one GIN twin, and drops it with the last index on the field', async () => {
-    const twins = async () => (await psql(`SELECT indexdef FROM pg_indexes WHERE schemaname = '${t.dbName}' AND indexname LIKE '%\\_gin' ORDER BY 1`)).split('\n');
+    const twins = async () =>
+      (await psql(`SELECT indexdef FROM pg_indexes WHERE schemaname = '${t.dbName}' AND indexname LIKE '%\\_gin' ORDER BY 1`)).split('\n');
     const before = await twins();
     for (const expr of [`'_id'`, `'email'`, `'tags'`, `'type'`, `'value'`, `'{profile,id}'`]) {
       expect(before.filter((def) => def.includes(expr) && def.includes('USING gin') && def.includes('jsonb_path_ops'))).toHaveLength(1);

@@ -8,7 +8,11 @@ const root = join(__dirname, '..', '..');
 
 // ESLint runs as the CLI does (its flat config is ESM, which Jest's module system does not load).
 async function errors(file: string, code: string): Promise<string[]> {
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'eslint'), ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)], { cwd: root, input: code, encoding: 'utf8' });
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'eslint'), ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)], {
+    cwd: root,
+    input: code,
+    encoding: 'utf8',
+  });
   const [result] = JSON.parse(r.stdout) as { messages: { severity: number; ruleId: string; message: string }[] }[];
   return (result?.messages ?? []).filter((m) => m.severity === 2).map((m) => `${m.ruleId}: ${m.message}`);
 }
@@ -17,7 +21,11 @@ jest.setTimeout(60_000);
 
 beforeAll(() => {
   // The rule reads Nx's project graph; compute it as `npm test` and `npm run lint` do.
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['show', 'projects'], { cwd: root, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false' } });
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['show', 'projects'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NX_DAEMON: 'false' },
+  });
   expect(r.status).toBe(0);
 });
 
@@ -30,12 +38,18 @@ describe('module boundaries are enforced as errors', () => {
   });
 
   it('a domain library may not depend on a data-access library', async () => {
-    const found = await errors('libs/collector/domain/src/probe.ts', `import { SourcesRepository } from '@mosaic/collector-data-access';\nexport const y = SourcesRepository;\n`);
+    const found = await errors(
+      'libs/collector/domain/src/probe.ts',
+      `import { SourcesRepository } from '@mosaic/collector-data-access';\nexport const y = SourcesRepository;\n`,
+    );
     expect(found.join('\n')).toMatch(/enforce-module-boundaries/);
   });
 
   it('the application layer sits between apps and data-access: data-access and domain may not import it', async () => {
-    const fromDataAccess = await errors('libs/enrichment/data-access/src/probe.ts', `import * as a from '@mosaic/enrichment-application';\nexport const y = a;\n`);
+    const fromDataAccess = await errors(
+      'libs/enrichment/data-access/src/probe.ts',
+      `import * as a from '@mosaic/enrichment-application';\nexport const y = a;\n`,
+    );
     expect(fromDataAccess.join('\n')).toMatch(/enforce-module-boundaries/);
     const fromDomain = await errors('libs/enrichment/domain/src/probe.ts', `import * as a from '@mosaic/enrichment-application';\nexport const y = a;\n`);
     expect(fromDomain.join('\n')).toMatch(/enforce-module-boundaries/);
@@ -44,7 +58,10 @@ describe('module boundaries are enforced as errors', () => {
   });
 
   it('a controller or a Kafka consumer may not import the MongoDB driver or mongoose', async () => {
-    for (const [file, pkg] of [['apps/activation/src/probe.controller.ts', 'mongodb'], ['apps/identity/src/probe.consumer.ts', 'mongoose']]) {
+    for (const [file, pkg] of [
+      ['apps/activation/src/probe.controller.ts', 'mongodb'],
+      ['apps/identity/src/probe.consumer.ts', 'mongoose'],
+    ]) {
       const found = await errors(file as string, `import * as m from '${pkg}';\nexport const y = m;\n`);
       expect(found.join('\n')).toMatch(/no-restricted-imports/);
     }
@@ -69,6 +86,11 @@ describe('module boundaries are enforced as errors', () => {
   });
 
   it('allowed imports pass', async () => {
-    expect(await errors('apps/collector/src/probe.ts', `import { Ingestor } from '@mosaic/collector-domain';\nimport { topicNames } from '@mosaic/contracts';\nexport const y = [Ingestor, topicNames];\n`)).toEqual([]);
+    expect(
+      await errors(
+        'apps/collector/src/probe.ts',
+        `import { Ingestor } from '@mosaic/collector-domain';\nimport { topicNames } from '@mosaic/contracts';\nexport const y = [Ingestor, topicNames];\n`,
+      ),
+    ).toEqual([]);
   });
 });

@@ -53,14 +53,20 @@ interface Rule {
   annotations?: Record<string, string>;
 }
 
-const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana-dashboard.json'), 'utf8')) as { uid: string; panels: Panel[]; templating: { list: { query?: string | { query: string } }[] } };
+const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana-dashboard.json'), 'utf8')) as {
+  uid: string;
+  panels: Panel[];
+  templating: { list: { query?: string | { query: string } }[] };
+};
 const rulesMap = load(readFileSync(join(DIR, 'prometheus-rules.yaml'), 'utf8')) as { kind: string; data: Record<string, string> };
 const rules = (load(rulesMap.data['mosaic-alerts.yml'] as string) as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
 
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 const dashboardExprs = [
   ...panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`, expr: t.expr }))),
-  ...dashboard.templating.list.flatMap((v) => (v.query === undefined ? [] : [{ where: 'dashboard variable', expr: typeof v.query === 'string' ? v.query : v.query.query }])),
+  ...dashboard.templating.list.flatMap((v) =>
+    v.query === undefined ? [] : [{ where: 'dashboard variable', expr: typeof v.query === 'string' ? v.query : v.query.query }],
+  ),
 ];
 const ruleExprs = rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }));
 

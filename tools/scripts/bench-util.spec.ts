@@ -44,10 +44,14 @@ describe('spawnOwned: no child outlives its benchmark', () => {
     ['process.exit', 'process.exit(3)', undefined, 3],
     ['SIGTERM', '', 'SIGTERM' as const, 128 + 15],
     ['SIGINT', '', 'SIGINT' as const, 128 + 2],
-  ])('stops the child on %s', async (_name, exitPath, signal, expectedCode) => {
-    const { childPid, code } = await runBench(exitPath, signal);
-    expect(childPid).toBeGreaterThan(0);
-    expect(code).toBe(expectedCode);
-    expect(await gone(childPid)).toBe(true);
-  }, 30_000);
+  ])(
+    'stops the child on %s',
+    async (_name, exitPath, signal, expectedCode) => {
+      const { childPid, code } = await runBench(exitPath, signal);
+      expect(childPid).toBeGreaterThan(0);
+      expect(code).toBe(expectedCode);
+      expect(await gone(childPid)).toBe(true);
+    },
+    30_000,
+  );
 });

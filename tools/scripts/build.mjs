@@ -46,7 +46,10 @@ export async function build({ quiet = false, out = join(root, 'dist') } = {}) {
   const tracker = buildTracker();
   mkdirSync(join(out, 'libs', 'tracker'), { recursive: true });
   writeFileSync(join(out, 'libs', 'tracker', 'mosaic.js'), tracker.code);
-  if (!quiet) console.log(`built ${files.length} files into ${relative(root, out)}/ in ${Date.now() - started} ms; mosaic.js: ${tracker.bytes} bytes, ${tracker.gzipBytes} gzipped`);
+  if (!quiet)
+    console.log(
+      `built ${files.length} files into ${relative(root, out)}/ in ${Date.now() - started} ms; mosaic.js: ${tracker.bytes} bytes, ${tracker.gzipBytes} gzipped`,
+    );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

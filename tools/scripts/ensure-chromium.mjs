@@ -44,11 +44,15 @@ export function ensureChromium({ binary = process.env.MOSAIC_CHROMIUM || DEFAULT
     throw new Error(`${binary} exists but \`${binary} --version\` failed; reinstall it (apt-get install --reinstall chromium)`);
   }
   if (binary !== DEFAULT_CHROMIUM) throw new Error(`MOSAIC_CHROMIUM=${binary} is not an executable file`);
-  if (process.platform !== 'linux') throw new Error(`${binary} is missing and this is not Linux (${process.platform}); install Chromium and set MOSAIC_CHROMIUM to its binary`);
+  if (process.platform !== 'linux')
+    throw new Error(`${binary} is missing and this is not Linux (${process.platform}); install Chromium and set MOSAIC_CHROMIUM to its binary`);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new Error(`${binary} is missing and this user is not root, so it cannot be installed here; run as root: apt-get update && apt-get install -y --no-install-recommends chromium`);
+    throw new Error(
+      `${binary} is missing and this user is not root, so it cannot be installed here; run as root: apt-get update && apt-get install -y --no-install-recommends chromium`,
+    );
   }
-  if (!executable('/usr/bin/apt-get')) throw new Error(`${binary} is missing and there is no apt-get (not Debian/Ubuntu); install Chromium and set MOSAIC_CHROMIUM to its binary`);
+  if (!executable('/usr/bin/apt-get'))
+    throw new Error(`${binary} is missing and there is no apt-get (not Debian/Ubuntu); install Chromium and set MOSAIC_CHROMIUM to its binary`);
   log(`${binary} is missing: installing Debian's chromium package for the browser tests (a few minutes, once)...`);
   const failure = run('apt-get', ['update']) ?? run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium']);
   if (failure) throw new Error(`installing chromium failed: ${failure}`);

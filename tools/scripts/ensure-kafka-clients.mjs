@@ -78,7 +78,8 @@ export function ensureConsoleProducer(home = join(cacheDir(), `kafka-tools-${KAF
   log(`downloading org.apache.kafka:kafka-tools:${KAFKA_VERSION} (the console producer) with Maven into ${libs}...`);
   const r = run('mvn', ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libs}`], { cwd: home });
   const jars = existsSync(libs) ? readdirSync(libs) : [];
-  if (!r.ok || !jars.includes(`kafka-tools-${KAFKA_VERSION}.jar`)) throw new Error(`Maven failed to download kafka-tools ${KAFKA_VERSION}: ${r.out.slice(-2000)}`);
+  if (!r.ok || !jars.includes(`kafka-tools-${KAFKA_VERSION}.jar`))
+    throw new Error(`Maven failed to download kafka-tools ${KAFKA_VERSION}: ${r.out.slice(-2000)}`);
   writeFileSync(marker, `${new Date().toISOString()}\n`);
   return `${libs}/*`;
 }

@@ -63,7 +63,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--check')) {
     const got = installedKustomizeVersion();
     if (got !== KUSTOMIZE_VERSION) {
-      log(`kustomize ${KUSTOMIZE_VERSION} is not installed at ${KUSTOMIZE_BIN} (found: ${got ?? 'none'}); install it with: node tools/scripts/ensure-kustomize.mjs`);
+      log(
+        `kustomize ${KUSTOMIZE_VERSION} is not installed at ${KUSTOMIZE_BIN} (found: ${got ?? 'none'}); install it with: node tools/scripts/ensure-kustomize.mjs`,
+      );
       process.exit(1);
     }
     process.stdout.write(`${KUSTOMIZE_BIN}\n`);

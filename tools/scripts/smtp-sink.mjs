@@ -22,12 +22,20 @@ function header(raw, name) {
     .replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=\s*(?==\?)?/g, (_m, _charset, enc, text) =>
       enc.toUpperCase() === 'B'
         ? Buffer.from(text, 'base64').toString('utf8')
-        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
+        : Buffer.from(
+            text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          ).toString('utf8'),
     );
 }
 
 /** Starts the sink; resolves once it listens (rejects when the port is taken). */
-export async function startSmtpSink({ host = '127.0.0.1', port = SMTP_SINK_PORT, dir = join(root, '.mosaic', 'mail'), log = (m) => console.error(`[smtp-sink] ${m}`) } = {}) {
+export async function startSmtpSink({
+  host = '127.0.0.1',
+  port = SMTP_SINK_PORT,
+  dir = join(root, '.mosaic', 'mail'),
+  log = (m) => console.error(`[smtp-sink] ${m}`),
+} = {}) {
   mkdirSync(dir, { recursive: true });
   let n = 0;
   const server = new SMTPServer({

@@ -133,7 +133,10 @@ async function waitUntilReady(run) {
   for (const svc of SERVICES.filter((s) => run.children.has(s.name))) {
     for (;;) {
       if (run.stopping) return;
-      const ok = await fetch(`http://127.0.0.1:${svc.port}/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${svc.port}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) {
         log(`${svc.name} is not ready after 120 s; see .mosaic/logs/${svc.name}.log`);
@@ -168,7 +171,7 @@ function welcomeLines({ children, up, token, sink, demo }) {
     '  Create a source and send an event:',
     `    curl -s -X POST http://127.0.0.1:8080/v1/sources -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"name":"website","allowedOrigins":["https://www.example.com"]}'`,
     `    curl -s -X POST http://127.0.0.1:8080/v1/track -u <writeKey>: -H 'Content-Type: application/json' -d '{"anonymousId":"a1","event":"Product Viewed","properties":{"sku":"X1"}}'`,
-    '  and read the visitor\'s profile and timeline:',
+    "  and read the visitor's profile and timeline:",
     `    curl -s http://127.0.0.1:8082/v1/profiles/by/anonymousId/a1 -H "Authorization: Bearer ${token}"`,
     `    curl -s http://127.0.0.1:8082/v1/profiles/<profileId>/timeline -H "Authorization: Bearer ${token}"`,
     '',
@@ -188,10 +191,19 @@ function welcomeLines({ children, up, token, sink, demo }) {
  * its home-banner experience created or replaced. Says what happened; never stops the start.
  */
 async function applyDemo(token) {
-  const applied = spawnSync(process.execPath, [join(root, 'tools', 'cli', 'mosaic.mjs'), 'segments', 'apply', join(root, 'demo', 'segments'), '--token', token, '--no-wait', '--quiet', '--json'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const applied = spawnSync(
+    process.execPath,
+    [join(root, 'tools', 'cli', 'mosaic.mjs'), 'segments', 'apply', join(root, 'demo', 'segments'), '--token', token, '--no-wait', '--quiet', '--json'],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   if (applied.status !== 0) return `demo segments not applied: ${(applied.stderr || applied.stdout).trim().split('\n').pop()}`;
   const experience = JSON.parse(readFileSync(join(root, 'demo', 'experiences', 'home-banner.json'), 'utf8'));
-  const call = (method, path) => fetch(`http://127.0.0.1:8084${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(experience) });
+  const call = (method, path) =>
+    fetch(`http://127.0.0.1:8084${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(experience),
+    });
   let r = await call('POST', '/v1/experiences');
   if (r.status === 409) r = await call('PUT', `/v1/experiences/${experience.id}`);
   return r.ok ? 'segments applied, experience demo-home-banner set' : `demo experience not set: HTTP ${r.status}`;

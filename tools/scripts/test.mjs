@@ -27,6 +27,7 @@ if (jestArgs.length === 0) {
   // clone) it would silently skip, so compute it first.
   ok = step('Nx project graph', bin('nx'), ['show', 'projects']) && ok;
   ok = step('lint (eslint, module boundaries as errors)', bin('eslint'), ['--max-warnings=0', '.']) && ok;
+  ok = step('format (prettier --check)', bin('prettier'), ['--check', '--log-level', 'warn', '.']) && ok;
 }
 // The browser tests drive Debian's Chromium: install it when missing (root), else fail loudly.
 ok = step('Chromium for the browser tests', process.execPath, [join(root, 'tools', 'scripts', 'ensure-chromium.mjs')]) && ok;
@@ -36,12 +37,7 @@ ok = step('Kafka clients for the examples', process.execPath, [join(root, 'tools
 ok = step('kustomize for the deployment tests', process.execPath, [join(root, 'tools', 'scripts', 'ensure-kustomize.mjs')]) && ok;
 mkdirSync(join(root, '.mosaic'), { recursive: true });
 const report = join(root, '.mosaic', 'jest-report.json');
-const jestOk = step('jest (unit + integration on real Kafka and MongoDB-wire server)', bin('jest'), [
-  '--ci',
-  '--json',
-  `--outputFile=${report}`,
-  ...jestArgs,
-]);
+const jestOk = step('jest (unit + integration on real Kafka and MongoDB-wire server)', bin('jest'), ['--ci', '--json', `--outputFile=${report}`, ...jestArgs]);
 ok = jestOk && ok;
 let passed = 0;
 let failed = 0;

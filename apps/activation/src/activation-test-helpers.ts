@@ -9,12 +9,26 @@ export async function sendMemberships(platform: Platform, changes: readonly Segm
     platform.producer,
     platform.topics.segmentsMembership,
     Schemas.segmentMembership,
-    changes.map((c) => ({ payload: c, meta: { key: `${c.profileId}|${c.segmentKey}`, producer: 'it-test', messageId: `mem:${c.profileId}:${c.profileVersion}`, correlationId: `mem:${c.profileId}:${c.profileVersion}` } })),
+    changes.map((c) => ({
+      payload: c,
+      meta: {
+        key: `${c.profileId}|${c.segmentKey}`,
+        producer: 'it-test',
+        messageId: `mem:${c.profileId}:${c.profileVersion}`,
+        correlationId: `mem:${c.profileId}:${c.profileVersion}`,
+      },
+    })),
   );
 }
 
 /** A profile change as enrichment produces it (the compact profile with these identifiers, traits and computed attributes). */
-export function profileChange(profileId: string, version: number, identifiers: { type: string; value: string }[], traits: Record<string, unknown>, computed: Record<string, unknown> = {}): ProfileChange {
+export function profileChange(
+  profileId: string,
+  version: number,
+  identifiers: { type: string; value: string }[],
+  traits: Record<string, unknown>,
+  computed: Record<string, unknown> = {},
+): ProfileChange {
   return {
     profileId,
     version,
@@ -31,6 +45,9 @@ export async function sendProfileChanges(platform: Platform, changes: readonly P
     platform.producer,
     platform.topics.profilesChanges,
     Schemas.profileChange,
-    changes.map((c) => ({ payload: c, meta: { key: c.profileId, producer: 'it-test', messageId: `chg:${c.profileId}:${c.trigger?.messageId}`, correlationId: c.trigger?.messageId ?? 'it' } })),
+    changes.map((c) => ({
+      payload: c,
+      meta: { key: c.profileId, producer: 'it-test', messageId: `chg:${c.profileId}:${c.trigger?.messageId}`, correlationId: c.trigger?.messageId ?? 'it' },
+    })),
   );
 }

@@ -19,6 +19,7 @@ export const activationDefinition: ServiceDefinition<typeof activationEnvSchema.
     // No app-wide CORS: the decision API answers browsers per source (decide.controller.ts);
     // the admin API is called by servers, not by browsers on other sites.
     // Browsers post decide requests as text/plain (no CORS preflight): the controller parses them.
-    configureFastify: (instance) => instance.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body)),
+    configureFastify: (instance) =>
+      instance.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body)),
   }),
 };

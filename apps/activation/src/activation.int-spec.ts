@@ -59,7 +59,15 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   svc = await startTestService(activationDefinition, {
     // The receivers of this test are on loopback: allow-listed (outbound-policy.int-spec.ts runs without).
-    env: { MOSAIC_INSTANCE_ID: 'activation-it-1', ACTIVATION_DISPATCH_INTERVAL_MS: '50', ACTIVATION_RETRY_BASE_MS: '100', ACTIVATION_RETRY_MAX_MS: '300', ACTIVATION_RETRY_MAX_ATTEMPTS: '3', ACTIVATION_CONFIG_REFRESH_MS: '200', ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32,::1' },
+    env: {
+      MOSAIC_INSTANCE_ID: 'activation-it-1',
+      ACTIVATION_DISPATCH_INTERVAL_MS: '50',
+      ACTIVATION_RETRY_BASE_MS: '100',
+      ACTIVATION_RETRY_MAX_MS: '300',
+      ACTIVATION_RETRY_MAX_ATTEMPTS: '3',
+      ACTIVATION_CONFIG_REFRESH_MS: '200',
+      ACTIVATION_OUTBOUND_ALLOW: '127.0.0.1/32,::1',
+    },
   });
   dlq = await TopicTap.start(infra.kafkaBrokers, svc.platform.topics.dlqActivation);
 }, 120_000);
@@ -77,11 +85,21 @@ const versions = new Map<string, number>();
 function membership(profileId: string, segmentKey: string, change: 'entered' | 'exited', profileVersion?: number): SegmentMembershipChange {
   const v = profileVersion ?? (versions.get(profileId) ?? 0) + 1;
   versions.set(profileId, Math.max(v, versions.get(profileId) ?? 0));
-  return { profileId, segmentKey, segmentVersion: 1, change, at: new Date().toISOString(), reason: { kind: 'message', messageId: `m-${profileId}-${v}` }, identifiers: { userId: `user-${profileId}`, email: `${profileId}@example.com` }, profileVersion: v };
+  return {
+    profileId,
+    segmentKey,
+    segmentVersion: 1,
+    change,
+    at: new Date().toISOString(),
+    reason: { kind: 'message', messageId: `m-${profileId}-${v}` },
+    identifiers: { userId: `user-${profileId}`, email: `${profileId}@example.com` },
+    profileVersion: v,
+  };
 }
 
 const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsTo(svc.platform, changes);
-const sendProfile = (profileId: string, traits: Record<string, unknown>) => sendProfileChanges(svc.platform, [profileChange(profileId, 1, [{ type: 'userId', value: `user-${profileId}` }], traits, { orders: { count: 3 } })]);
+const sendProfile = (profileId: string, traits: Record<string, unknown>) =>
+  sendProfileChanges(svc.platform, [profileChange(profileId, 1, [{ type: 'userId', value: `user-${profileId}` }], traits, { orders: { count: 3 } })]);
 
 async function destination(body: Record<string, unknown>): Promise<{ id: string; secret?: string }> {
   const r = await api('POST', '/v1/destinations', body);
@@ -115,7 +133,11 @@ it('delivers a signed webhook (Standard Webhooks) with the profile, and logs the
   expect(ok).toMatchObject({ ok: true });
   expect(verify(req.headers as any, req.body.replace('vip', 'vIp'), [d.secret as string], Date.now())).toMatchObject({ ok: false });
   const body = JSON.parse(req.body);
-  expect(body).toMatchObject({ type: 'segment.entered', id: req.headers['webhook-id'], data: { profileId: 'p-1', segmentKey: 'vip', identifiers: { userId: 'user-p-1' }, profile: { traits: { firstName: 'Ada' } } } });
+  expect(body).toMatchObject({
+    type: 'segment.entered',
+    id: req.headers['webhook-id'],
+    data: { profileId: 'p-1', segmentKey: 'vip', identifiers: { userId: 'user-p-1' }, profile: { traits: { firstName: 'Ada' } } },
+  });
   const [delivery] = await waitFor(async () => {
     const list = await deliveries(d.id);
     return list[0]?.status === 'delivered' ? list : null;
@@ -130,10 +152,13 @@ it('retries with back-off until the endpoint answers, then stops', async () => {
   const d = await destination({ kind: 'webhook', name: 'flaky', url: `${base}/flaky` });
   await trigger({ segmentKey: 'flaky-seg', on: 'entered', destinationId: d.id });
   await sendMemberships([membership('p-2', 'flaky-seg', 'entered')]);
-  const [delivery] = await waitFor(async () => {
-    const list = await deliveries(d.id);
-    return list[0]?.status === 'delivered' ? list : null;
-  }, { timeoutMs: 30_000 });
+  const [delivery] = await waitFor(
+    async () => {
+      const list = await deliveries(d.id);
+      return list[0]?.status === 'delivered' ? list : null;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(delivery.log.map((a: any) => `${a.outcome}:${a.status}`)).toEqual(['retry:500', 'retry:500', 'delivered:200']);
   expect(at('/flaky')).toHaveLength(3);
   expect(new Set(at('/flaky').map((r) => r.headers['webhook-id'])).size).toBe(1); // the same id on every attempt
@@ -146,15 +171,21 @@ it('dead-letters after the last attempt (and a permanent 4xx at once); replay th
   await trigger({ segmentKey: 'dead-seg', on: 'entered', destinationId: dead.id });
   await trigger({ segmentKey: 'dead-seg', on: 'entered', destinationId: bad.id });
   await sendMemberships([membership('p-3', 'dead-seg', 'entered')]);
-  const [d1] = await waitFor(async () => {
-    const list = await deliveries(dead.id);
-    return list[0]?.status === 'dead' ? list : null;
-  }, { timeoutMs: 30_000 });
+  const [d1] = await waitFor(
+    async () => {
+      const list = await deliveries(dead.id);
+      return list[0]?.status === 'dead' ? list : null;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(d1.attempts).toBe(3);
-  const [d2] = await waitFor(async () => {
-    const list = await deliveries(bad.id);
-    return list[0]?.status === 'dead' ? list : null;
-  }, { timeoutMs: 30_000 });
+  const [d2] = await waitFor(
+    async () => {
+      const list = await deliveries(bad.id);
+      return list[0]?.status === 'dead' ? list : null;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(d2).toMatchObject({ attempts: 1, log: [{ outcome: 'fail', status: '400' }] });
   await dlq.waitFor((m) => m.filter((x) => (x.json as any)?.payload?.headers?.deliveryId).length >= 2, 30_000);
   const letter = dlq.payloads<any>((p) => p.headers?.deliveryId === d1.id)[0];
@@ -190,7 +221,12 @@ it('replaying membership changes sends nothing twice; frequency caps and delays 
   const d = await destination({ kind: 'webhook', name: 'once', url: `${base}/once` });
   await trigger({ segmentKey: 'once-seg', on: 'entered', destinationId: d.id });
   await trigger({ segmentKey: 'capped', on: 'entered', destinationId: d.id, frequencyCap: { max: 1, perSeconds: 3600 } });
-  const first = [membership('p-4', 'once-seg', 'entered'), membership('p-5', 'capped', 'entered'), membership('p-5', 'capped', 'exited'), membership('p-5', 'capped', 'entered')];
+  const first = [
+    membership('p-4', 'once-seg', 'entered'),
+    membership('p-5', 'capped', 'entered'),
+    membership('p-5', 'capped', 'exited'),
+    membership('p-5', 'capped', 'entered'),
+  ];
   await sendMemberships(first);
   await waitFor(() => at('/once').length === 2 || null, { timeoutMs: 30_000 });
   await sendMemberships(first); // a replay of the topic
@@ -219,10 +255,13 @@ it('delivers to a host name that resolves to an allow-listed address', async () 
   const d = await destination({ kind: 'webhook', name: 'by name', url: `${base.replace('127.0.0.1', 'localhost')}/named` });
   await trigger({ segmentKey: 'named-seg', on: 'entered', destinationId: d.id });
   await sendMemberships([membership('p-9', 'named-seg', 'entered')]);
-  const [delivery] = await waitFor(async () => {
-    const list = await deliveries(d.id);
-    return list[0]?.status === 'delivered' ? list : null;
-  }, { timeoutMs: 30_000 });
+  const [delivery] = await waitFor(
+    async () => {
+      const list = await deliveries(d.id);
+      return list[0]?.status === 'delivered' ? list : null;
+    },
+    { timeoutMs: 30_000 },
+  );
   expect(delivery).toMatchObject({ attempts: 1, log: [{ outcome: 'delivered', status: '200' }] });
   expect(at('/named')).toHaveLength(1);
   // allow-listed addresses are accepted as literals too; other non-public ones are not
@@ -255,7 +294,9 @@ it('refuses bad configuration with 400s naming the problem, 404s and 409s', asyn
   const t = await api('POST', '/v1/triggers', { segmentKey: 'vip', on: 'joined', destinationId: 'dst_nope' });
   expect(t.status).toBe(400);
   expect(t.json['error']['message']).toMatch(/on: /);
-  expect((await api('POST', '/v1/triggers', { segmentKey: 'vip', on: 'entered', destinationId: 'dst_nope' })).json['error']['message']).toMatch(/destinationId: no destination/);
+  expect((await api('POST', '/v1/triggers', { segmentKey: 'vip', on: 'entered', destinationId: 'dst_nope' })).json['error']['message']).toMatch(
+    /destinationId: no destination/,
+  );
   expect((await api('GET', '/v1/destinations/dst_nope')).status).toBe(404);
   const used = (await api('GET', '/v1/triggers')).json['triggers'][0];
   expect((await api('DELETE', `/v1/destinations/${used.destinationId}`)).status).toBe(409);

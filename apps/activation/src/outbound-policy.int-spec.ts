@@ -27,7 +27,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   port = (receiver.address() as AddressInfo).port;
-  svc = await startTestService(activationDefinition, { env: { MOSAIC_INSTANCE_ID: 'activation-outbound-it', ACTIVATION_DISPATCH_INTERVAL_MS: '50', ACTIVATION_CONFIG_REFRESH_MS: '200' } });
+  svc = await startTestService(activationDefinition, {
+    env: { MOSAIC_INSTANCE_ID: 'activation-outbound-it', ACTIVATION_DISPATCH_INTERVAL_MS: '50', ACTIVATION_CONFIG_REFRESH_MS: '200' },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -40,7 +42,16 @@ const api = (method: string, path: string, body?: unknown) => adminRequest(svc.h
 const EMAIL = { kind: 'email', name: 'mail', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' };
 
 function membership(profileId: string, segmentKey: string): SegmentMembershipChange {
-  return { profileId, segmentKey, segmentVersion: 1, change: 'entered', at: new Date().toISOString(), reason: { kind: 'message', messageId: `m-${profileId}` }, identifiers: { userId: profileId, email: `${profileId}@example.com` }, profileVersion: 1 };
+  return {
+    profileId,
+    segmentKey,
+    segmentVersion: 1,
+    change: 'entered',
+    at: new Date().toISOString(),
+    reason: { kind: 'message', messageId: `m-${profileId}` },
+    identifiers: { userId: profileId, email: `${profileId}@example.com` },
+    profileVersion: 1,
+  };
 }
 
 it.each([
@@ -60,11 +71,14 @@ it.each([
   expect(r.json['error']['message']).toMatch(/ACTIVATION_OUTBOUND_ALLOW/);
 });
 
-it.each(['127.0.0.1', '0x7f.1', '2130706433', '[::1]', '169.254.169.254', 'metadata', 'instance-data'])('an SMTP host %s is refused with a 400 naming smtp.host', async (host) => {
-  const r = await api('POST', '/v1/destinations', { ...EMAIL, smtp: { host, port: 25 } });
-  expect(r.status).toBe(400);
-  expect(r.json['error']['message']).toMatch(/^invalid destination: smtp\.host: points to .*\((loopback|cloud metadata)\)/);
-});
+it.each(['127.0.0.1', '0x7f.1', '2130706433', '[::1]', '169.254.169.254', 'metadata', 'instance-data'])(
+  'an SMTP host %s is refused with a 400 naming smtp.host',
+  async (host) => {
+    const r = await api('POST', '/v1/destinations', { ...EMAIL, smtp: { host, port: 25 } });
+    expect(r.status).toBe(400);
+    expect(r.json['error']['message']).toMatch(/^invalid destination: smtp\.host: points to .*\((loopback|cloud metadata)\)/);
+  },
+);
 
 it('a destination cannot be replaced with a refused host either', async () => {
   const created = await api('POST', '/v1/destinations', { kind: 'webhook', name: 'public', url: 'https://hooks.example.com/mosaic' });
@@ -85,11 +99,17 @@ it('a host name resolving to loopback is refused when sent: the delivery fails a
   }
   await sendMemberships(svc.platform, [membership('p-out-1', 'outbound-seg')]);
   for (const destinationId of [hook.json['id'], mail.json['id']]) {
-    const delivery = await waitFor(async () => {
-      const list = (await api('GET', `/v1/deliveries?destinationId=${destinationId}`)).json['deliveries'] as any[];
-      return list[0]?.status === 'dead' ? list[0] : null;
-    }, { timeoutMs: 30_000 });
-    expect(delivery).toMatchObject({ attempts: 1, log: [{ outcome: 'fail', status: 'blocked', error: expect.stringMatching(/localhost resolves to 127\.0\.0\.1 \(loopback\)/) }] });
+    const delivery = await waitFor(
+      async () => {
+        const list = (await api('GET', `/v1/deliveries?destinationId=${destinationId}`)).json['deliveries'] as any[];
+        return list[0]?.status === 'dead' ? list[0] : null;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(delivery).toMatchObject({
+      attempts: 1,
+      log: [{ outcome: 'fail', status: 'blocked', error: expect.stringMatching(/localhost resolves to 127\.0\.0\.1 \(loopback\)/) }],
+    });
   }
   expect(received).toBe(0);
 });

@@ -27,7 +27,11 @@ beforeAll(async () => {
     env: { KAFKA_BROKERS: kafka.brokers.join(','), COLLECTOR_ACK_TIMEOUT_MS: '2000', KAFKA_TOPIC_PARTITIONS: '1' },
   });
   const created = (await (
-    await fetch(`${svc.http.url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: '{"name":"outage"}' })
+    await fetch(`${svc.http.url}/v1/sources`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: '{"name":"outage"}',
+    })
   ).json()) as { writeKey: string };
   auth = `Basic ${Buffer.from(`${created.writeKey}:`).toString('base64')}`;
 });
@@ -68,7 +72,10 @@ it('answers 503 quickly while the broker is down and recovers when it is back', 
   // Everything acknowledged with 200 is on the topic.
   const tap = await TopicTap.start(kafka.brokers, svc.platform.topics.eventsRaw);
   try {
-    await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'outage-before') && m.some((x) => x.headers['messageId'] === `outage-after-${n - 1}`), 30_000);
+    await tap.waitFor(
+      (m) => m.some((x) => x.headers['messageId'] === 'outage-before') && m.some((x) => x.headers['messageId'] === `outage-after-${n - 1}`),
+      30_000,
+    );
   } finally {
     await tap.stop();
   }

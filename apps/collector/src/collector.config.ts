@@ -42,7 +42,10 @@ export { trustProxySetting } from '@mosaic/shared-config';
  * key derived from the admin token (with a warning to log). Production without keys is a
  * configuration error.
  */
-export function emailSigningKeys(config: Pick<CommonConfig, 'env' | 'adminToken'> & { own: Pick<CollectorEnv, 'COLLECTOR_EMAIL_SIGNING_KEYS'> }): { keys: SigningKey[]; warning?: string } {
+export function emailSigningKeys(config: Pick<CommonConfig, 'env' | 'adminToken'> & { own: Pick<CollectorEnv, 'COLLECTOR_EMAIL_SIGNING_KEYS'> }): {
+  keys: SigningKey[];
+  warning?: string;
+} {
   const spec = config.own.COLLECTOR_EMAIL_SIGNING_KEYS;
   if (spec !== undefined && spec.trim() !== '') {
     const parsed = parseSigningKeys(spec);
@@ -54,6 +57,7 @@ export function emailSigningKeys(config: Pick<CommonConfig, 'env' | 'adminToken'
   }
   return {
     keys: [deriveDevSigningKey(config.adminToken)],
-    warning: 'COLLECTOR_EMAIL_SIGNING_KEYS is not set: email links are signed with a key derived from MOSAIC_ADMIN_TOKEN (development only; set it in production)',
+    warning:
+      'COLLECTOR_EMAIL_SIGNING_KEYS is not set: email links are signed with a key derived from MOSAIC_ADMIN_TOKEN (development only; set it in production)',
   };
 }

@@ -8,11 +8,18 @@ const load = (env: Record<string, string>) => loadConfig('collector', collectorE
 describe('COLLECTOR_EMAIL_SIGNING_KEYS', () => {
   it('parses the rotation list (first signs)', () => {
     const config = load({ COLLECTOR_EMAIL_SIGNING_KEYS: `new:${'n'.repeat(32)},old:${'o'.repeat(32)}`, NODE_ENV: 'production' });
-    expect(emailSigningKeys(config)).toEqual({ keys: [{ kid: 'new', secret: 'n'.repeat(32) }, { kid: 'old', secret: 'o'.repeat(32) }] });
+    expect(emailSigningKeys(config)).toEqual({
+      keys: [
+        { kid: 'new', secret: 'n'.repeat(32) },
+        { kid: 'old', secret: 'o'.repeat(32) },
+      ],
+    });
   });
 
   it('refuses short secrets and bad entries at start-up, naming the variable', () => {
-    expect(() => load({ COLLECTOR_EMAIL_SIGNING_KEYS: 'k1:too-short' })).toThrow(/COLLECTOR_EMAIL_SIGNING_KEYS: entry 1 \(k1\): secret is 9 bytes; at least 32/);
+    expect(() => load({ COLLECTOR_EMAIL_SIGNING_KEYS: 'k1:too-short' })).toThrow(
+      /COLLECTOR_EMAIL_SIGNING_KEYS: entry 1 \(k1\): secret is 9 bytes; at least 32/,
+    );
     expect(() => load({ COLLECTOR_EMAIL_SIGNING_KEYS: `nocolon${'x'.repeat(40)}` })).toThrow(/COLLECTOR_EMAIL_SIGNING_KEYS: entry 1 must be kid:secret/);
   });
 

@@ -15,7 +15,11 @@ let sourceId: string;
 const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: basic(writeKey), ...headers },
@@ -66,7 +70,10 @@ describe('sources (admin API)', () => {
   });
 
   it('revoked keys answer 401', async () => {
-    const created = (await (await fetch(`${url}/v1/sources`, { method: 'POST', headers: admin, body: '{"name":"temp"}' })).json()) as { id: string; writeKey: string };
+    const created = (await (await fetch(`${url}/v1/sources`, { method: 'POST', headers: admin, body: '{"name":"temp"}' })).json()) as {
+      id: string;
+      writeKey: string;
+    };
     expect((await post('/v1/track', { anonymousId: 'r1', event: 'E' }, { Authorization: basic(created.writeKey) })).status).toBe(200);
     const revoked = await fetch(`${url}/v1/sources/${created.id}`, { method: 'DELETE', headers: admin });
     expect(revoked.status).toBe(200);
@@ -93,7 +100,11 @@ describe('sources (admin API)', () => {
 
 describe('ingestion', () => {
   it('puts a track event on events.raw keyed by anonymousId, in the envelope', async () => {
-    const res = await post('/v1/track', { anonymousId: 'anon-1', userId: 'user-1', messageId: 'it-track-1', event: 'Product Viewed', properties: { sku: 'CM-900', price: 899 } }, { 'User-Agent': 'it-test/1.0' });
+    const res = await post(
+      '/v1/track',
+      { anonymousId: 'anon-1', userId: 'user-1', messageId: 'it-track-1', event: 'Product Viewed', properties: { sku: 'CM-900', price: 899 } },
+      { 'User-Agent': 'it-test/1.0' },
+    );
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ success: true, accepted: 1, duplicates: 0 });
     const [msg] = (await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-track-1'))).filter((x) => x.headers['messageId'] === 'it-track-1');
@@ -104,14 +115,25 @@ describe('ingestion', () => {
     expect(env.schema).toBe('events.raw');
     expect(env.schemaVersion).toBe(1);
     expect(env.producer).toBe('collector');
-    expect(env.payload).toMatchObject({ type: 'track', event: 'Product Viewed', anonymousId: 'anon-1', userId: 'user-1', sourceId, properties: { sku: 'CM-900', price: 899 } });
+    expect(env.payload).toMatchObject({
+      type: 'track',
+      event: 'Product Viewed',
+      anonymousId: 'anon-1',
+      userId: 'user-1',
+      sourceId,
+      properties: { sku: 'CM-900', price: 899 },
+    });
     expect(env.payload.context['userAgent']).toBe('it-test/1.0');
     expect(env.payload.context['ip']).toBe('127.0.0.1');
     expect(typeof env.payload['receivedAt']).toBe('string');
   });
 
   it('keys by userId when there is no anonymousId, and accepts the write key in the body', async () => {
-    const res = await post('/v1/identify', { writeKey, userId: 'user-2', messageId: 'it-identify-1', traits: { email: 'ada@example.com' } }, { Authorization: '' });
+    const res = await post(
+      '/v1/identify',
+      { writeKey, userId: 'user-2', messageId: 'it-identify-1', traits: { email: 'ada@example.com' } },
+      { Authorization: '' },
+    );
     expect(res.status).toBe(200);
     await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-identify-1'));
     const msg = tap.messages.find((x) => x.headers['messageId'] === 'it-identify-1')!;
@@ -121,7 +143,12 @@ describe('ingestion', () => {
 
   it('fills messageId, corrects clock skew from sentAt, and de-duplicates by messageId', async () => {
     const now = Date.now();
-    const skewed = { anonymousId: 'skew-1', event: 'Skewed', timestamp: new Date(now + 3_600_000 - 1_000).toISOString(), sentAt: new Date(now + 3_600_000).toISOString() };
+    const skewed = {
+      anonymousId: 'skew-1',
+      event: 'Skewed',
+      timestamp: new Date(now + 3_600_000 - 1_000).toISOString(),
+      sentAt: new Date(now + 3_600_000).toISOString(),
+    };
     const res = await post('/v1/track', skewed);
     expect(res.status).toBe(200);
     const payload = (await tap.waitFor((m) => m.some((x) => x.key === 'skew-1')), tap.payloads<Payload>((p) => p['anonymousId'] === 'skew-1')[0]!);
@@ -141,9 +168,21 @@ describe('ingestion', () => {
   });
 
   it('accepts text/plain bodies (sendBeacon) and gzip bodies', async () => {
-    const plain = await post('/v1/page', JSON.stringify({ anonymousId: 'beacon-1', messageId: 'it-plain-1', name: 'Home' }), { 'Content-Type': 'text/plain;charset=UTF-8' });
+    const plain = await post('/v1/page', JSON.stringify({ anonymousId: 'beacon-1', messageId: 'it-plain-1', name: 'Home' }), {
+      'Content-Type': 'text/plain;charset=UTF-8',
+    });
     expect(plain.status).toBe(200);
-    const gz = gzipSync(Buffer.from(JSON.stringify({ batch: [{ type: 'screen', userId: 'gz-1', messageId: 'it-gz-1', name: 'Cart' }, { type: 'group', userId: 'gz-1', groupId: 'acme', messageId: 'it-gz-2' }, { type: 'alias', userId: 'gz-1', previousId: 'beacon-1', messageId: 'it-gz-3' }] })));
+    const gz = gzipSync(
+      Buffer.from(
+        JSON.stringify({
+          batch: [
+            { type: 'screen', userId: 'gz-1', messageId: 'it-gz-1', name: 'Cart' },
+            { type: 'group', userId: 'gz-1', groupId: 'acme', messageId: 'it-gz-2' },
+            { type: 'alias', userId: 'gz-1', previousId: 'beacon-1', messageId: 'it-gz-3' },
+          ],
+        }),
+      ),
+    );
     const zipped = await post('/v1/batch', gz, { 'Content-Encoding': 'gzip' });
     expect(zipped.status).toBe(200);
     expect(zipped.json).toMatchObject({ accepted: 3 });
@@ -171,7 +210,12 @@ describe('ingestion', () => {
   });
 
   it('escapes operator-like keys so nothing reaches MongoDB as an operator', async () => {
-    const res = await post('/v1/track', { anonymousId: 'op-1', messageId: 'it-op-1', event: 'E', properties: { $where: 'sleep(1000)', 'a.b': 1, nested: { $gt: 1 } } });
+    const res = await post('/v1/track', {
+      anonymousId: 'op-1',
+      messageId: 'it-op-1',
+      event: 'E',
+      properties: { $where: 'sleep(1000)', 'a.b': 1, nested: { $gt: 1 } },
+    });
     expect(res.status).toBe(200);
     await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-op-1'));
     const p = tap.payloads<Payload>(byId('it-op-1'))[0]!;
@@ -188,9 +232,22 @@ describe('bad input gets a 4xx naming the problem, and the service keeps serving
     ['track without event', () => post('/v1/track', { anonymousId: 'x' }), 400, /event/],
     ['bad timestamp', () => post('/v1/track', { anonymousId: 'x', event: 'E', timestamp: 'yesterday' }), 400, /timestamp/],
     ['oversized message', () => post('/v1/track', { anonymousId: 'x', event: 'E', properties: { blob: 'x'.repeat(33 * 1024) } }), 413, /32/],
-    ['oversized batch', () => post('/v1/batch', { batch: Array.from({ length: 20 }, () => ({ type: 'track', anonymousId: 'x', event: 'E', properties: { blob: 'y'.repeat(30 * 1024) } })) }), 413, /500|large/i],
+    [
+      'oversized batch',
+      () =>
+        post('/v1/batch', {
+          batch: Array.from({ length: 20 }, () => ({ type: 'track', anonymousId: 'x', event: 'E', properties: { blob: 'y'.repeat(30 * 1024) } })),
+        }),
+      413,
+      /500|large/i,
+    ],
     ['prototype pollution', () => post('/v1/track', '{"anonymousId":"x","event":"E","properties":{"__proto__":{"polluted":true}}}'), 400, /__proto__/],
-    ['constructor pollution', () => post('/v1/track', '{"anonymousId":"x","event":"E","traits":{"constructor":{"prototype":{"polluted":true}}}}'), 400, /constructor|prototype/],
+    [
+      'constructor pollution',
+      () => post('/v1/track', '{"anonymousId":"x","event":"E","traits":{"constructor":{"prototype":{"polluted":true}}}}'),
+      400,
+      /constructor|prototype/,
+    ],
     ['unsupported content type', () => post('/v1/track', '<xml/>', { 'Content-Type': 'application/xml' }), 415, /Content-Type|content type/i],
     ['broken gzip', () => post('/v1/track', Buffer.from('not gzip at all'), { 'Content-Encoding': 'gzip' }), 400, /Content-Encoding|compressed/i],
     ['unknown encoding', () => post('/v1/track', '{}', { 'Content-Encoding': 'br' }), 415, /Content-Encoding/],
@@ -224,14 +281,32 @@ describe('bad input gets a 4xx naming the problem, and the service keeps serving
 describe('what the collector answers 200 for, every stage and store can process (issue 13)', () => {
   type ErrorJson = { error: { status: number; code: string; message: string; details?: { path?: string } } };
   const refused: [string, string, number, string, string][] = [
-    ['nested arrays (FerretDB refuses them)', '{"anonymousId":"a","event":"X","context":{"traits":{"email":"v@x.com","x":[[1]]}}}', 400, 'nested_array', 'context.traits.x[0]'],
+    [
+      'nested arrays (FerretDB refuses them)',
+      '{"anonymousId":"a","event":"X","context":{"traits":{"email":"v@x.com","x":[[1]]}}}',
+      400,
+      'nested_array',
+      'context.traits.x[0]',
+    ],
     ['a constructor property', '{"anonymousId":"a","event":"X","properties":{"constructor":"v"}}', 400, 'prototype_pollution', 'properties.constructor'],
     ['a constructor trait', '{"anonymousId":"a","event":"X","traits":{"constructor":"Bob"}}', 400, 'prototype_pollution', 'traits.constructor'],
-    ['a deep prototype key', '{"anonymousId":"a","event":"X","context":{"page":{"a":[{"prototype":1}]}}}', 400, 'prototype_pollution', 'context.page.a[0].prototype'],
+    [
+      'a deep prototype key',
+      '{"anonymousId":"a","event":"X","context":{"page":{"a":[{"prototype":1}]}}}',
+      400,
+      'prototype_pollution',
+      'context.page.a[0].prototype',
+    ],
     ['an event named prototype', '{"anonymousId":"a","event":"prototype"}', 400, 'prototype_pollution', 'event'],
     ['an event named __proto__', '{"anonymousId":"a","event":"__proto__"}', 400, 'prototype_pollution', 'event'],
     ['a lone surrogate in anonymousId', '{"anonymousId":"x\\ud800","event":"X"}', 400, 'invalid_string', 'anonymousId'],
-    ['a lone surrogate in a trait value', '{"anonymousId":"a","event":"X","context":{"traits":{"name":"\\udc00"}}}', 400, 'invalid_string', 'context.traits.name'],
+    [
+      'a lone surrogate in a trait value',
+      '{"anonymousId":"a","event":"X","context":{"traits":{"name":"\\udc00"}}}',
+      400,
+      'invalid_string',
+      'context.traits.name',
+    ],
     ['a timestamp before 1970', '{"anonymousId":"a","event":"X","timestamp":"1969-12-31T23:59:59Z"}', 400, 'invalid_date', 'timestamp'],
     ['0000-01-01 with sentAt 9999-12-31', '{"anonymousId":"a","event":"X","timestamp":"0000-01-01","sentAt":"9999-12-31"}', 400, 'invalid_date', 'timestamp'],
   ];
@@ -243,7 +318,13 @@ describe('what the collector answers 200 for, every stage and store can process 
   });
 
   it('accepts toString, valueOf and hasOwnProperty as event names and keys, unchanged', async () => {
-    const res = await post('/v1/track', { anonymousId: 'proto-names', messageId: 'it-proto-names', event: 'toString', properties: { valueOf: 1, hasOwnProperty: 'x' }, context: { traits: { toString: 'y' } } });
+    const res = await post('/v1/track', {
+      anonymousId: 'proto-names',
+      messageId: 'it-proto-names',
+      event: 'toString',
+      properties: { valueOf: 1, hasOwnProperty: 'x' },
+      context: { traits: { toString: 'y' } },
+    });
     expect(res.status).toBe(200);
     await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-proto-names'));
     const p = tap.payloads<Payload>(byId('it-proto-names'))[0]!;
@@ -261,7 +342,13 @@ describe('what the collector answers 200 for, every stage and store can process 
       ],
     });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ accepted: 1, rejected: [{ index: 1, errors: [{ path: 'traits.list[0]', code: 'nested_array' }] }, { index: 2, errors: [{ path: 'event' }] }] });
+    expect(res.json).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 1, errors: [{ path: 'traits.list[0]', code: 'nested_array' }] },
+        { index: 2, errors: [{ path: 'event' }] },
+      ],
+    });
   });
 
   it('answers a gzip bomb 413 (decompression stops at 500 KB) and goes on serving', async () => {
@@ -298,7 +385,8 @@ describe('HTTP surface', () => {
 
   it('serves OpenAPI, Prometheus metrics, health and readiness', async () => {
     const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    for (const p of ['/v1/track', '/v1/page', '/v1/screen', '/v1/identify', '/v1/group', '/v1/alias', '/v1/batch', '/v1/sources', '/v1/sources/{id}']) expect(doc.paths[p]).toBeDefined();
+    for (const p of ['/v1/track', '/v1/page', '/v1/screen', '/v1/identify', '/v1/group', '/v1/alias', '/v1/batch', '/v1/sources', '/v1/sources/{id}'])
+      expect(doc.paths[p]).toBeDefined();
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/mosaic_collector_events_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/mosaic_http_request_duration_seconds_bucket/);

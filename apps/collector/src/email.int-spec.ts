@@ -19,7 +19,17 @@ let sourceId: string;
 /** Signs like the service, but as of an hour ago (so opens are not "too soon after send"). */
 let pastSigner: EmailTokenSigner;
 
-type Payload = { messageId: string; type: string; event: string; userId?: string; anonymousId?: string; sourceId: string; timestamp: string; properties: Record<string, unknown>; context: Record<string, unknown> };
+type Payload = {
+  messageId: string;
+  type: string;
+  event: string;
+  userId?: string;
+  anonymousId?: string;
+  sourceId: string;
+  timestamp: string;
+  properties: Record<string, unknown>;
+  context: Record<string, unknown>;
+};
 
 const eventsOf = (emailId: string): Payload[] => tap.payloads<Payload>((p) => p.properties?.['email_id'] === emailId);
 
@@ -57,7 +67,9 @@ afterAll(async () => {
 describe('POST /v1/email/rewrite', () => {
   it('requires the admin token and a valid body with an active source', async () => {
     const body = { html: '<a href="https://x.example/">x</a>', sourceId: 'src_x', recipient: { email: 'a@b.co' }, campaign: 'c', emailId: 'e' };
-    expect((await fetch(`${url}/v1/email/rewrite`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).status).toBe(401);
+    expect(
+      (await fetch(`${url}/v1/email/rewrite`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).status,
+    ).toBe(401);
     const unknown = await fetch(`${url}/v1/email/rewrite`, { method: 'POST', headers: admin, body: JSON.stringify(body) });
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('invalid_source');
@@ -149,9 +161,15 @@ describe('GET /v1/e/o/<token>.gif', () => {
     await get(`/v1/e/o/${issue({ emailId: 'open-scanner' })}.gif`, { 'User-Agent': 'Barracuda Sentinel (EE)' });
     const head = await get(`/v1/e/o/${issue({ emailId: 'open-head' })}.gif`, { 'User-Agent': CHROME }, 'HEAD');
     expect(head.status).toBe(200);
-    await get(`/v1/e/o/${issue({ emailId: 'open-gmail' })}.gif`, { 'User-Agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' });
+    await get(`/v1/e/o/${issue({ emailId: 'open-gmail' })}.gif`, {
+      'User-Agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
+    });
     await tap.waitFor(() => ['open-mpp', 'open-scanner', 'open-head', 'open-gmail'].every((id) => eventsOf(id).length === 1));
-    expect(eventsOf('open-mpp')[0]!.properties).toMatchObject({ machine: true, machine_reason: 'apple_mail_privacy_protection', proxy: 'apple_mail_privacy_protection' });
+    expect(eventsOf('open-mpp')[0]!.properties).toMatchObject({
+      machine: true,
+      machine_reason: 'apple_mail_privacy_protection',
+      proxy: 'apple_mail_privacy_protection',
+    });
     expect(eventsOf('open-scanner')[0]!.properties).toMatchObject({ machine: true, machine_reason: 'scanner_user_agent' });
     expect(eventsOf('open-head')[0]!.properties).toMatchObject({ machine: true, machine_reason: 'head_request' });
     expect(eventsOf('open-gmail')[0]!.properties).toMatchObject({ machine: false, machine_reason: null, proxy: 'google_image_proxy' });
@@ -209,7 +227,9 @@ describe('GET /v1/e/c/<token>', () => {
   });
 
   it('ignores any URL in the query: only the signed one is ever a redirect target', async () => {
-    const res = await get(`/v1/e/c/${issue({ emailId: 'click-2', kind: 'click', url: 'https://shop.example.com/' })}?url=https://evil.example/&redirect=//evil.example`);
+    const res = await get(
+      `/v1/e/c/${issue({ emailId: 'click-2', kind: 'click', url: 'https://shop.example.com/' })}?url=https://evil.example/&redirect=//evil.example`,
+    );
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('https://shop.example.com/');
   });
@@ -217,7 +237,9 @@ describe('GET /v1/e/c/<token>', () => {
   it('flags HEAD requests and scanner clicks as machine activity (and still redirects)', async () => {
     const head = await get(`/v1/e/c/${issue({ emailId: 'click-head', kind: 'click', url: 'https://x.example/' })}`, { 'User-Agent': CHROME }, 'HEAD');
     expect(head.status).toBe(302);
-    const scan = await get(`/v1/e/c/${issue({ emailId: 'click-scan', kind: 'click', url: 'https://x.example/' })}`, { 'User-Agent': 'Mozilla/5.0 Mimecast URL Protect' });
+    const scan = await get(`/v1/e/c/${issue({ emailId: 'click-scan', kind: 'click', url: 'https://x.example/' })}`, {
+      'User-Agent': 'Mozilla/5.0 Mimecast URL Protect',
+    });
     expect(scan.status).toBe(302);
     await tap.waitFor(() => eventsOf('click-head').length === 1 && eventsOf('click-scan').length === 1);
     expect(eventsOf('click-head')[0]!.properties).toMatchObject({ machine: true, machine_reason: 'head_request' });

@@ -14,7 +14,9 @@ export function configureCollectorFastify(instance: FastifyInstance): void {
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BATCH_BYTES }, (_req, body, done) => done(null, body));
   instance.addHook('preParsing', async (req, _reply, payload) => {
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    const encoding = String(req.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase();
     if (encoding === 'identity' || encoding === '') return payload;
     if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
       throw new ApiError(415, 'unsupported_content_encoding', `Content-Encoding ${encoding} is not supported (use gzip, deflate or none)`);

@@ -15,7 +15,17 @@ let svc: StartedService;
 let tap: TopicTap;
 let dir: string;
 
-type Payload = { messageId: string; type: string; event?: string; userId?: string; sourceId: string; timestamp: string; properties: Record<string, unknown>; traits: Record<string, unknown>; context: Record<string, unknown> };
+type Payload = {
+  messageId: string;
+  type: string;
+  event?: string;
+  userId?: string;
+  sourceId: string;
+  timestamp: string;
+  properties: Record<string, unknown>;
+  traits: Record<string, unknown>;
+  context: Record<string, unknown>;
+};
 const tagged = (tag: string): Payload[] => tap.payloads<Payload>((p) => p.properties?.['batch'] === tag || p.traits?.['batch'] === tag);
 
 /** Runs the CLI (asynchronously: the collector runs in this process). */
@@ -38,7 +48,14 @@ function file(name: string, content: string | Buffer): string {
 
 async function barrier(source: string): Promise<void> {
   const tag = `barrier-${Math.random().toString(36).slice(2)}`;
-  const r = await mosaic(['import', file(`${tag}.ndjson`, `${JSON.stringify({ type: 'track', userId: 'cli-user', event: 'Barrier', properties: { batch: tag } })}\n`), '--source', source, '--create-source', '--quiet']);
+  const r = await mosaic([
+    'import',
+    file(`${tag}.ndjson`, `${JSON.stringify({ type: 'track', userId: 'cli-user', event: 'Barrier', properties: { batch: tag } })}\n`),
+    '--source',
+    source,
+    '--create-source',
+    '--quiet',
+  ]);
   expect(r.code).toBe(0);
   await tap.waitFor(() => tagged(tag).length === 1);
 }
@@ -58,13 +75,26 @@ afterAll(async () => {
 describe('mosaic import', () => {
   it('imports a CSV file into a source it creates by name, in chunks, reporting bad rows by line (exit 1)', async () => {
     const rows = ['userId,email,timestamp,order_id,properties.revenue,context.externalIds.pos_id,Note,batch'];
-    for (let i = 1; i <= 300; i++) rows.push(`cli-user,Ada@Example.com,2020-01-${String((i % 28) + 1).padStart(2, '0')}T10:00:00Z,ord-${i},${i}.5,P-${i},"plain note ${i}",csv`);
+    for (let i = 1; i <= 300; i++)
+      rows.push(`cli-user,Ada@Example.com,2020-01-${String((i % 28) + 1).padStart(2, '0')}T10:00:00Z,ord-${i},${i}.5,P-${i},"plain note ${i}",csv`);
     rows.splice(10, 0, 'cli-user,,2020-01-01T00:00:00Z,ord-x,12,P-x,"a note with a\nline break and ""quotes""",csv'); // lines 11-12: one record
     rows.splice(50, 0, 'cli-user,,not a date,ord-bad-date,1,P-y,x,csv'); // line 52
     rows.splice(100, 0, 'cli-user,too,few,fields'); // line 102
     rows.splice(200, 0, 'cli-user,,2020-01-01T00:00:00Z,ord-z,1,P-z,"unterminated,csv'); // line 202 swallows the rest
     const csv = file('orders.csv', `${rows.slice(0, 200).join('\r\n')}\r\n`);
-    const res = await mosaic(['import', csv, '--source', 'cli-pos', '--create-source', '--event', 'Order Completed', '--map', 'Note=properties.note', '--chunk-bytes', '8000']);
+    const res = await mosaic([
+      'import',
+      csv,
+      '--source',
+      'cli-pos',
+      '--create-source',
+      '--event',
+      'Order Completed',
+      '--map',
+      'Note=properties.note',
+      '--chunk-bytes',
+      '8000',
+    ]);
     expect(res.code).toBe(1);
     // progress on stderr as plain lines (not a terminal), ending at 100 %
     expect(res.stderr).toMatch(/import orders\.csv: 100%/);
@@ -96,7 +126,16 @@ describe('mosaic import', () => {
   });
 
   it('imports NDJSON (exit 0), and a second run of the same file adds nothing to Kafka', async () => {
-    const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ type: i % 10 === 0 ? 'identify' : 'track', userId: 'cli-user', event: 'Product Viewed', traits: { batch: 'nd' }, properties: { batch: 'nd', i }, timestamp: new Date(Date.UTC(2021, 0, 1, 0, i)).toISOString() }));
+    const lines = Array.from({ length: 1000 }, (_, i) =>
+      JSON.stringify({
+        type: i % 10 === 0 ? 'identify' : 'track',
+        userId: 'cli-user',
+        event: 'Product Viewed',
+        traits: { batch: 'nd' },
+        properties: { batch: 'nd', i },
+        timestamp: new Date(Date.UTC(2021, 0, 1, 0, i)).toISOString(),
+      }),
+    );
     const nd = file('events.ndjson', `${lines.join('\n')}\n`);
     const first = await mosaic(['import', nd, '--source', 'cli-pos', '--create-source', '--chunk-bytes', '20000', '--concurrency', '3']);
     expect(first.stderr).toMatch(/100%/);
@@ -113,7 +152,9 @@ describe('mosaic import', () => {
   });
 
   it('reads gzip-compressed NDJSON with file line numbers across chunks (lineOffset)', async () => {
-    const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ type: 'track', userId: 'cli-user', event: 'E', properties: { batch: 'gz', i, pad: 'p'.repeat(100) } }));
+    const lines = Array.from({ length: 400 }, (_, i) =>
+      JSON.stringify({ type: 'track', userId: 'cli-user', event: 'E', properties: { batch: 'gz', i, pad: 'p'.repeat(100) } }),
+    );
     lines[349] = JSON.stringify({ type: 'track', userId: 'cli-user', properties: { batch: 'gz' } }); // line 350: no event
     lines[9] = ''; // blank line 10
     lines[346] = ''; // blank line 347, in the same request as line 350
@@ -143,7 +184,13 @@ describe('mosaic import', () => {
   });
 
   it('authenticates with a write key instead of the admin token', async () => {
-    const created = (await (await fetch(`${svc.http.url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: '{"name":"cli-wk"}' })).json()) as { id: string; writeKey: string };
+    const created = (await (
+      await fetch(`${svc.http.url}/v1/sources`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+        body: '{"name":"cli-wk"}',
+      })
+    ).json()) as { id: string; writeKey: string };
     const nd = file('wk.ndjson', `${JSON.stringify({ type: 'track', userId: 'cli-user', event: 'E', properties: { batch: 'wk' } })}\n`);
     const res = await mosaic(['import', nd, '--write-key', created.writeKey], { MOSAIC_ADMIN_TOKEN: '' });
     expect(res.code).toBe(0);

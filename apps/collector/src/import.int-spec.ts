@@ -11,13 +11,35 @@ let url: string;
 let writeKey: string;
 let sourceId: string;
 
-type Payload = { messageId: string; type: string; event?: string; userId?: string; sourceId: string; timestamp: string; receivedAt: string; properties: Record<string, unknown>; traits: Record<string, unknown>; context: Record<string, unknown> };
-type ImportAnswer = { success: boolean; sourceId: string; accepted: number; duplicates: number; rejected: { line: number; messageId?: string; errors: { path: string; code: string; message: string }[] }[]; rows: number; lines: number };
+type Payload = {
+  messageId: string;
+  type: string;
+  event?: string;
+  userId?: string;
+  sourceId: string;
+  timestamp: string;
+  receivedAt: string;
+  properties: Record<string, unknown>;
+  traits: Record<string, unknown>;
+  context: Record<string, unknown>;
+};
+type ImportAnswer = {
+  success: boolean;
+  sourceId: string;
+  accepted: number;
+  duplicates: number;
+  rejected: { line: number; messageId?: string; errors: { path: string; code: string; message: string }[] }[];
+  rows: number;
+  lines: number;
+};
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
 
-async function importBody(body: string | Buffer, opts: { query?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; json: ImportAnswer & { error?: { code: string; message: string } } }> {
+async function importBody(
+  body: string | Buffer,
+  opts: { query?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; json: ImportAnswer & { error?: { code: string; message: string } } }> {
   const res = await fetch(`${url}/v1/import${opts.query ?? ''}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-ndjson', Authorization: basic(writeKey), ...opts.headers },
@@ -50,7 +72,13 @@ beforeAll(async () => {
   svc = await startTestService(collectorDefinition);
   url = svc.http.url;
   tap = await TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.eventsRaw);
-  const created = (await (await fetch(`${url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: '{"name":"pos"}' })).json()) as { id: string; writeKey: string };
+  const created = (await (
+    await fetch(`${url}/v1/sources`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: '{"name":"pos"}',
+    })
+  ).json()) as { id: string; writeKey: string };
   writeKey = created.writeKey;
   sourceId = created.id;
 }, 120_000);
@@ -102,7 +130,8 @@ describe('POST /v1/import', () => {
   });
 
   it('refuses, per row, what /v1/track refuses: nested arrays, constructor keys, lone surrogates, pre-1970 times', async () => {
-    const row = (over: Record<string, unknown>) => JSON.stringify({ type: 'track', userId: 'imp-user', event: 'Row', properties: { batch: 'strict' }, ...over });
+    const row = (over: Record<string, unknown>) =>
+      JSON.stringify({ type: 'track', userId: 'imp-user', event: 'Row', properties: { batch: 'strict' }, ...over });
     const body = [
       row({ context: { traits: { email: 'v@x.com', x: [[1]] } } }),
       row({ traits: { constructor: 'Bob' } }),
@@ -124,17 +153,26 @@ describe('POST /v1/import', () => {
   });
 
   it('re-importing the same file changes nothing: zero new events on Kafka', async () => {
-    const file = ndjson([...orders('twice', 20), { type: 'track', userId: 'imp-user', messageId: 'twice-explicit', event: 'Explicit id', properties: { batch: 'twice' } }]);
+    const file = ndjson([
+      ...orders('twice', 20),
+      { type: 'track', userId: 'imp-user', messageId: 'twice-explicit', event: 'Explicit id', properties: { batch: 'twice' } },
+    ]);
     const first = await importBody(file);
     expect(first.json).toMatchObject({ accepted: 21, duplicates: 0 });
     await tap.waitFor(() => tagged('twice').length === 21);
-    const ids = tagged('twice').map((e) => e.messageId).sort();
+    const ids = tagged('twice')
+      .map((e) => e.messageId)
+      .sort();
     // the same rows, sent again (also gzip-compressed and with another content type): all duplicates
     const second = await importBody(gzipSync(Buffer.from(file)), { headers: { 'Content-Encoding': 'gzip', 'Content-Type': 'text/plain' } });
     expect(second.status).toBe(200);
     expect(second.json).toMatchObject({ accepted: 0, duplicates: 21, rejected: [] });
     await barrier();
-    expect(tagged('twice').map((e) => e.messageId).sort()).toEqual(ids);
+    expect(
+      tagged('twice')
+        .map((e) => e.messageId)
+        .sort(),
+    ).toEqual(ids);
     expect(new Set(ids).size).toBe(21);
   });
 

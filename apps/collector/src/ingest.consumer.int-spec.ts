@@ -20,7 +20,11 @@ beforeAll(async () => {
   svc = await startTestService(collectorDefinition);
   raw = await TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.eventsRaw);
   bad = await TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.eventsBad);
-  const res = await fetch(`${svc.http.url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'kafka' }) });
+  const res = await fetch(`${svc.http.url}/v1/sources`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'kafka' }),
+  });
   ({ writeKey, id: sourceId } = (await res.json()) as { writeKey: string; id: string });
   producer = new Kafka({ clientId: 'ingest-test', brokers: testInfra().kafkaBrokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
@@ -34,7 +38,10 @@ afterAll(async () => {
 });
 
 const send = (records: { key?: string; value: string; headers?: Record<string, string> }[]) =>
-  producer.send({ topic: svc.platform.topics.eventsIngest, messages: records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers ?? { writeKey } })) });
+  producer.send({
+    topic: svc.platform.topics.eventsIngest,
+    messages: records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers ?? { writeKey } })),
+  });
 
 const rawOf = (anonymousId: string) => raw.payloads<Obj>((p) => p['anonymousId'] === anonymousId);
 const badOf = (pred: (p: Obj) => boolean) => bad.payloads<Obj>(pred);
@@ -82,8 +89,17 @@ it('refuses records without a write key header or with an unknown one', async ()
 
 it('takes batch bodies item by item, and de-duplicates by messageId', async () => {
   const a = `b-${randomUUID()}`;
-  const batch = { batch: [{ type: 'identify', anonymousId: a, userId: `u-${a}`, messageId: `${a}-1` }, { type: 'track', anonymousId: a, event: '' }, { type: 'track', anonymousId: a, event: 'Later' }] };
-  await send([{ key: a, value: JSON.stringify(batch) }, { key: a, value: JSON.stringify({ type: 'identify', anonymousId: a, userId: `u-${a}`, messageId: `${a}-1` }) }]);
+  const batch = {
+    batch: [
+      { type: 'identify', anonymousId: a, userId: `u-${a}`, messageId: `${a}-1` },
+      { type: 'track', anonymousId: a, event: '' },
+      { type: 'track', anonymousId: a, event: 'Later' },
+    ],
+  };
+  await send([
+    { key: a, value: JSON.stringify(batch) },
+    { key: a, value: JSON.stringify({ type: 'identify', anonymousId: a, userId: `u-${a}`, messageId: `${a}-1` }) },
+  ]);
   await bad.waitFor(() => badOf((p) => p['key'] === a).length === 1, 30_000);
   expect(badOf((p) => p['key'] === a)[0]).toMatchObject({ accepted: 2, reasons: [{ index: 1, path: 'event', code: 'invalid_value' }] });
   await raw.waitFor(() => rawOf(a).length >= 2, 30_000);

@@ -22,12 +22,20 @@ type Payload = Record<string, unknown> & { type: string; context: Record<string,
 
 it('accepts every call of the official Segment Node client', async () => {
   const created = (await (
-    await fetch(`${svc.http.url}/v1/sources`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: '{"name":"backend"}' })
+    await fetch(`${svc.http.url}/v1/sources`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: '{"name":"backend"}',
+    })
   ).json()) as { writeKey: string };
   const analytics = new Analytics({ writeKey: created.writeKey, host: svc.http.url, flushAt: 3, flushInterval: 200, maxRetries: 1 });
   const failures: unknown[] = [];
   analytics.on('error', (err) => failures.push(err));
-  analytics.track({ anonymousId: 'seg-anon-1', event: 'Order Completed', properties: { order_id: 'o-1', total: 42.5, products: [{ sku: 'B-1', price: 12.5 }] } });
+  analytics.track({
+    anonymousId: 'seg-anon-1',
+    event: 'Order Completed',
+    properties: { order_id: 'o-1', total: 42.5, products: [{ sku: 'B-1', price: 12.5 }] },
+  });
   analytics.page({ anonymousId: 'seg-anon-1', name: 'Checkout', properties: { url: 'https://shop.example.com/checkout' } });
   analytics.identify({ userId: 'seg-user-1', anonymousId: 'seg-anon-1', traits: { email: 'grace@example.com', plan: 'gold' } });
   analytics.alias({ userId: 'seg-user-1', previousId: 'seg-anon-1' });

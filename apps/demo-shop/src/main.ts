@@ -15,7 +15,14 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'demo-shop', level: config.logLevel });
   const log = (msg: string, fields: Record<string, unknown> = {}): void => logger.info(fields, msg);
   const writeKey = await resolveWriteKey(
-    { writeKey: config.writeKey, writeKeyFile: config.writeKeyFile, collectorUrl: config.collectorUrl, adminToken: config.adminToken, sourceName: config.sourceName, siteOrigins: siteOrigins(config.http) },
+    {
+      writeKey: config.writeKey,
+      writeKeyFile: config.writeKeyFile,
+      collectorUrl: config.collectorUrl,
+      adminToken: config.adminToken,
+      sourceName: config.sourceName,
+      siteOrigins: siteOrigins(config.http),
+    },
     log,
   );
   const shop = await startDemoShop({

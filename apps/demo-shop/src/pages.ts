@@ -5,7 +5,8 @@
 import { CATEGORIES, PRODUCTS, productProperties, productsIn, type CategorySlug, type Product } from './catalog';
 
 /** The tracker snippet, as in the README (libs/tracker/src/snippet.ts; a unit test keeps them equal). */
-export const SNIPPET_TEMPLATE = "!function(w,d,h,k,o){var m=w.mosaic=w.mosaic||[];if(m.VERSION||m.snippet)return;m.snippet=1;'load page track identify alias reset ready consent decide flush'.split(' ').forEach(function(n){m[n]=function(){var a=[n].concat([].slice.call(arguments));return new Promise(function(r,j){a.r=r;a.j=j;m.push(a)})}});var s=d.createElement('script');s.async=!0;s.src=h+'/mosaic.js';(d.head||d.documentElement).appendChild(s);m.load(k,o)}(window,document,'HOST','WRITE_KEY',{});";
+export const SNIPPET_TEMPLATE =
+  "!function(w,d,h,k,o){var m=w.mosaic=w.mosaic||[];if(m.VERSION||m.snippet)return;m.snippet=1;'load page track identify alias reset ready consent decide flush'.split(' ').forEach(function(n){m[n]=function(){var a=[n].concat([].slice.call(arguments));return new Promise(function(r,j){a.r=r;a.j=j;m.push(a)})}});var s=d.createElement('script');s.async=!0;s.src=h+'/mosaic.js';(d.head||d.documentElement).appendChild(s);m.load(k,o)}(window,document,'HOST','WRITE_KEY',{});";
 
 export interface PageContext {
   collectorUrl: string;
@@ -96,7 +97,10 @@ function card(p: Product): string {
 export function homePage(ctx: PageContext): string {
   const featured = ['CM-100', 'CM-300', 'CM-900', 'GR-129', 'BN-ETH'].map((sku) => PRODUCTS.find((p) => p.sku === sku) as Product);
   const tiles = (Object.keys(CATEGORIES) as CategorySlug[])
-    .map((slug) => `<li><a class="tile" href="/category/${slug}"><strong>${esc(CATEGORIES[slug].name)}</strong><span>${esc(CATEGORIES[slug].blurb)}</span></a></li>`)
+    .map(
+      (slug) =>
+        `<li><a class="tile" href="/category/${slug}"><strong>${esc(CATEGORIES[slug].name)}</strong><span>${esc(CATEGORIES[slug].blurb)}</span></a></li>`,
+    )
     .join('');
   return layout(
     ctx,
@@ -130,7 +134,9 @@ export function productPage(ctx: PageContext, p: Product): string {
   const props = productProperties(p);
   const stars = (n: number): string => '★'.repeat(n) + '☆'.repeat(5 - n);
   const avg = p.reviews.reduce((s, r) => s + r.rating, 0) / p.reviews.length;
-  const reviews = p.reviews.map((r) => `<li><span class="stars" aria-label="${r.rating} of 5">${stars(r.rating)}</span> <strong>${esc(r.author)}</strong><p>${esc(r.text)}</p></li>`).join('');
+  const reviews = p.reviews
+    .map((r) => `<li><span class="stars" aria-label="${r.rating} of 5">${stars(r.rating)}</span> <strong>${esc(r.author)}</strong><p>${esc(r.text)}</p></li>`)
+    .join('');
   const video = p.video
     ? `<video id="product-video" controls muted playsinline preload="metadata" width="320" height="180" src="/assets/product-video.webm" data-mosaic-video-id="${esc(p.sku)}-demo" data-mosaic-title="${esc(p.name)} in four seconds" data-mosaic-prop-product-id="${esc(p.sku)}"></video>`
     : '';

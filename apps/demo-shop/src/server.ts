@@ -51,7 +51,13 @@ export function findPublicDir(): string {
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/html; charset=utf-8', headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -64,7 +70,12 @@ function serveAsset(req: IncomingMessage, res: ServerResponse, dir: string, name
   } catch {
     return send(res, 404, 'not found', 'text/plain');
   }
-  const headers: Record<string, string | number> = { 'Content-Type': TYPES[extname(name)] as string, 'Accept-Ranges': 'bytes', 'Cache-Control': 'public, max-age=60', 'X-Content-Type-Options': 'nosniff' };
+  const headers: Record<string, string | number> = {
+    'Content-Type': TYPES[extname(name)] as string,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'public, max-age=60',
+    'X-Content-Type-Options': 'nosniff',
+  };
   const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
   if (range && (range[1] || range[2])) {
     let start = range[1] ? Number(range[1]) : size - Number(range[2]);

@@ -44,7 +44,8 @@ export async function resolveWriteKey(s: WriteKeySettings, log: Log, waitMs = 12
   const admin = { Authorization: `Bearer ${s.adminToken}`, 'Content-Type': 'application/json' };
   const saved = existsSync(s.writeKeyFile) ? readFileSync(s.writeKeyFile, 'utf8').trim() : '';
   if (saved && !s.adminToken) return saved;
-  if (!s.adminToken) throw new Error(`no write key: set DEMO_SHOP_WRITE_KEY, or MOSAIC_ADMIN_TOKEN so that the shop creates its source (key saved in ${s.writeKeyFile})`);
+  if (!s.adminToken)
+    throw new Error(`no write key: set DEMO_SHOP_WRITE_KEY, or MOSAIC_ADMIN_TOKEN so that the shop creates its source (key saved in ${s.writeKeyFile})`);
   if (saved) {
     const res = await call(`${s.collectorUrl}/v1/sources`, { headers: admin }, deadline, log);
     if (!res.ok) throw new Error(`GET /v1/sources answered ${res.status}: ${await res.text()}`);
@@ -56,7 +57,12 @@ export async function resolveWriteKey(s: WriteKeySettings, log: Log, waitMs = 12
     }
     log('the saved demo shop write key is not known to the collector (new database?): creating a new source', { file: s.writeKeyFile });
   }
-  const res = await call(`${s.collectorUrl}/v1/sources`, { method: 'POST', headers: admin, body: JSON.stringify({ name: s.sourceName, allowedOrigins: s.siteOrigins ?? [] }) }, deadline, log);
+  const res = await call(
+    `${s.collectorUrl}/v1/sources`,
+    { method: 'POST', headers: admin, body: JSON.stringify({ name: s.sourceName, allowedOrigins: s.siteOrigins ?? [] }) },
+    deadline,
+    log,
+  );
   if (res.status !== 201) throw new Error(`creating the ${s.sourceName} source failed: ${res.status} ${await res.text()}`);
   const { writeKey, id } = (await res.json()) as { writeKey: string; id: string };
   mkdirSync(dirname(s.writeKeyFile), { recursive: true });
@@ -66,11 +72,22 @@ export async function resolveWriteKey(s: WriteKeySettings, log: Log, waitMs = 12
 }
 
 /** Adds the shop's origins to a source created by an earlier run (or before sources had origins). */
-async function allowSiteOrigins(s: WriteKeySettings, source: { id: string; allowedOrigins?: string[] }, admin: Record<string, string>, deadline: number, log: Log): Promise<void> {
+async function allowSiteOrigins(
+  s: WriteKeySettings,
+  source: { id: string; allowedOrigins?: string[] },
+  admin: Record<string, string>,
+  deadline: number,
+  log: Log,
+): Promise<void> {
   const held = source.allowedOrigins ?? [];
   const missing = (s.siteOrigins ?? []).filter((o) => !held.includes(o));
   if (missing.length === 0) return;
-  const res = await call(`${s.collectorUrl}/v1/sources/${source.id}`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...held, ...missing] }) }, deadline, log);
+  const res = await call(
+    `${s.collectorUrl}/v1/sources/${source.id}`,
+    { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...held, ...missing] }) },
+    deadline,
+    log,
+  );
   if (!res.ok) throw new Error(`allowing the shop's origins on source ${source.id} failed: ${res.status} ${await res.text()}`);
   log("allowed the shop's origins on its source", { sourceId: source.id, origins: missing });
 }

@@ -84,7 +84,10 @@ export function addDuration(webm, durationMs) {
 }
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: process.env.MOSAIC_CHROMIUM || '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.MOSAIC_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required'],
+  });
   try {
     const page = await browser.newPage();
     const base64 = await page.evaluate(async (seconds) => {

@@ -1,5 +1,14 @@
 // Helpers for the enrichment service's integration tests (not part of the service).
-import { Schemas, type Identifier, type MergeNotice, type ProfileChange, type RawEvent, type ResolvedEvent, type ResolvedMessage, type SplitNotice } from '@mosaic/contracts';
+import {
+  Schemas,
+  type Identifier,
+  type MergeNotice,
+  type ProfileChange,
+  type RawEvent,
+  type ResolvedEvent,
+  type ResolvedMessage,
+  type SplitNotice,
+} from '@mosaic/contracts';
 import { produceMessages, type MessageSender } from '@mosaic/shared-kafka';
 import type { TopicTap } from '@mosaic/shared-testing';
 
@@ -36,7 +45,10 @@ export function resolvedEvent(profileId: string, f: EventFields, prefix = 'en'):
     receivedAt: now,
     sourceId: 'src_en',
   } as RawEvent;
-  const identifiers: Identifier[] = [...(f.userId ? [{ type: 'userId', value: f.userId }] : []), ...(anonymousId ? [{ type: 'anonymousId', value: anonymousId }] : [])];
+  const identifiers: Identifier[] = [
+    ...(f.userId ? [{ type: 'userId', value: f.userId }] : []),
+    ...(anonymousId ? [{ type: 'anonymousId', value: anonymousId }] : []),
+  ];
   return { kind: 'event', profileId, event, identifiers };
 }
 
@@ -63,7 +75,12 @@ export async function sendResolved(producer: MessageSender, topic: string, messa
     Schemas.resolved,
     messages.map((m, i) => ({
       payload: m,
-      meta: { key: m.kind === 'event' ? m.profileId : m.kind === 'merge' ? m.survivorId : m.fromProfileId, producer: 'it-test', messageId: ids[i] as string, correlationId: `corr-${ids[i] as string}` },
+      meta: {
+        key: m.kind === 'event' ? m.profileId : m.kind === 'merge' ? m.survivorId : m.fromProfileId,
+        producer: 'it-test',
+        messageId: ids[i] as string,
+        correlationId: `corr-${ids[i] as string}`,
+      },
     })),
   );
   return ids;

@@ -27,7 +27,12 @@ describe('enrichment configuration', () => {
 
   it('names every bad value', () => {
     try {
-      loadConfig('enrichment', enrichmentEnvSchema, { ...base, ENRICHMENT_SESSION_GAP_MINUTES: '0', ENRICHMENT_STORE_CAS: 'optimistic', ENRICHMENT_ANONYMOUS_TTL_DAYS: 'a year' });
+      loadConfig('enrichment', enrichmentEnvSchema, {
+        ...base,
+        ENRICHMENT_SESSION_GAP_MINUTES: '0',
+        ENRICHMENT_STORE_CAS: 'optimistic',
+        ENRICHMENT_ANONYMOUS_TTL_DAYS: 'a year',
+      });
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);

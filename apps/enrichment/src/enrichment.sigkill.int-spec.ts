@@ -32,14 +32,26 @@ const sender: MessageSender = {
 };
 
 function startChild(instance: string): ChildProcess {
-  const env = testServiceEnv(testInfra(), { ENRICHMENT_PORT: String(port), MOSAIC_INSTANCE_ID: instance, ENRICHMENT_SWEEP_INTERVAL_SECONDS: '0', ENRICHMENT_RFM_INTERVAL_SECONDS: '0' });
-  const c = spawn(process.execPath, [join(out, 'apps', 'enrichment', 'src', 'main.js')], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = testServiceEnv(testInfra(), {
+    ENRICHMENT_PORT: String(port),
+    MOSAIC_INSTANCE_ID: instance,
+    ENRICHMENT_SWEEP_INTERVAL_SECONDS: '0',
+    ENRICHMENT_RFM_INTERVAL_SECONDS: '0',
+  });
+  const c = spawn(process.execPath, [join(out, 'apps', 'enrichment', 'src', 'main.js')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   c.stderr?.resume();
   return c;
 }
 
 async function ready(): Promise<void> {
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.ok === true || null, { timeoutMs: 60_000, intervalMs: 200 });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.ok === true || null, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
 }
 
 beforeAll(async () => {
@@ -65,7 +77,13 @@ it('after a SIGKILL mid-batch and a restart, every counter of every profile is e
   // The service provisioned its topics; wait until the broker serves them.
   const admin = kafka.admin();
   await admin.connect();
-  await waitFor(async () => (await admin.fetchTopicMetadata({ topics: [topics.profilesChanges, topics.eventsResolved] }).catch(() => undefined))?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) || null, { timeoutMs: 30_000, intervalMs: 200 });
+  await waitFor(
+    async () =>
+      (await admin.fetchTopicMetadata({ topics: [topics.profilesChanges, topics.eventsResolved] }).catch(() => undefined))?.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      ) || null,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
   await admin.disconnect();
   tap = await TopicTap.start(testInfra().kafkaBrokers, topics.profilesChanges);
 
@@ -76,7 +94,15 @@ it('after a SIGKILL mid-batch and a restart, every counter of every profile is e
     const profileId = `p-k${i % PROFILES}`;
     const e = expected.get(profileId) ?? { pageViews: 0, orders: 0, revenue: 0 };
     const order = i % 7 === 0;
-    batch.push(resolvedEvent(profileId, order ? { event: 'Order Completed', properties: { order_id: `o-${i}`, total: (i % 50) + 1 } } : { context: { page: { url: `https://shop.example/p/${i}` } } }, 'kill'));
+    batch.push(
+      resolvedEvent(
+        profileId,
+        order
+          ? { event: 'Order Completed', properties: { order_id: `o-${i}`, total: (i % 50) + 1 } }
+          : { context: { page: { url: `https://shop.example/p/${i}` } } },
+        'kill',
+      ),
+    );
     if (order) {
       e.orders += 1;
       e.revenue += (i % 50) + 1;

@@ -32,7 +32,11 @@ async function get(path: string): Promise<Record<string, any>> {
 const T0 = Date.parse('2026-11-02T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const video = (event: string, sec: number, props: Record<string, unknown>) =>
-  resolvedEvent('p-vid', { event, timestamp: at(60 + sec), properties: { session_id: 's1', content_asset_id: 'v1', title: 'Film', total_length: 180, ...props } });
+  resolvedEvent('p-vid', {
+    event,
+    timestamp: at(60 + sec),
+    properties: { session_id: 's1', content_asset_id: 'v1', title: 'Film', total_length: 180, ...props },
+  });
 
 it('credits the seed sequence delivered out of order, and shows the session as one timeline entry', async () => {
   const session = [
@@ -43,18 +47,46 @@ it('credits the seed sequence delivered out of order, and shows the session as o
     video('Video Content Playing', 60.5, { position: 120 }),
     video('Video Playback Completed', 120.5, { position: 180 }),
   ];
-  const others = [resolvedEvent('p-vid', { timestamp: at(0) }), resolvedEvent('p-vid', { event: 'Product Viewed', timestamp: at(600), properties: { product_id: 'x' } })];
-  const ids = await sendResolved(svc.platform.producer, svc.platform.topics.eventsResolved, [session[4], session[1], others[0], session[5], session[0], session[3], others[1], session[2]] as typeof session);
+  const others = [
+    resolvedEvent('p-vid', { timestamp: at(0) }),
+    resolvedEvent('p-vid', { event: 'Product Viewed', timestamp: at(600), properties: { product_id: 'x' } }),
+  ];
+  const ids = await sendResolved(svc.platform.producer, svc.platform.topics.eventsResolved, [
+    session[4],
+    session[1],
+    others[0],
+    session[5],
+    session[0],
+    session[3],
+    others[1],
+    session[2],
+  ] as typeof session);
   await waitForChanges(changes, ids);
 
   const v = (await get('/v1/profiles/p-vid'))['profile'].computed.video;
   expect(v).toMatchObject({ started: 1, completed: 1, videosStarted: 1, secondsWatched: 120, shareWatched: 0.6667 });
-  expect(v.videos[0]).toMatchObject({ key: 'v1', watchedSeconds: 120, watched: [{ from: 0, to: 30 }, { from: 90, to: 180 }], seeksForward: 1, skippedSeconds: 60, completions: 1 });
+  expect(v.videos[0]).toMatchObject({
+    key: 'v1',
+    watchedSeconds: 120,
+    watched: [
+      { from: 0, to: 30 },
+      { from: 90, to: 180 },
+    ],
+    seeksForward: 1,
+    skippedSeconds: 60,
+    completions: 1,
+  });
 
   // 8 events, 3 a page: [Product Viewed, Completed, Playing] · [Seek Completed, Seek Started, Playing] · [Started, page]
   const p1 = await get('/v1/profiles/p-vid/timeline?limit=3');
   expect(p1['events'].map((e: any) => e.event)).toEqual(['Product Viewed', 'Video Session']);
-  expect(p1['events'][1].videoSession).toMatchObject({ id: 's1', watchedSeconds: 120, completed: true, events: 6, seeks: [{ at: at(90.5), from: 30, to: 90 }] });
+  expect(p1['events'][1].videoSession).toMatchObject({
+    id: 's1',
+    watchedSeconds: 120,
+    completed: true,
+    events: 6,
+    seeks: [{ at: at(90.5), from: 30, to: 90 }],
+  });
   expect(p1['events'][1].videoSession.messageIds).toHaveLength(6);
   const p2 = await get(`/v1/profiles/p-vid/timeline?limit=3&cursor=${p1['next']}`);
   expect(p2['events']).toEqual([]); // older events of the session already shown

@@ -43,7 +43,10 @@ export async function sendRaw(producer: MessageSender, topic: string, events: Ra
     producer,
     topic,
     Schemas.rawEvent,
-    events.map((e) => ({ payload: e, meta: { key: key ? key(e) : (e.anonymousId ?? e.userId ?? null), producer: 'it-test', messageId: e.messageId, correlationId: `corr-${e.messageId}` } })),
+    events.map((e) => ({
+      payload: e,
+      meta: { key: key ? key(e) : (e.anonymousId ?? e.userId ?? null), producer: 'it-test', messageId: e.messageId, correlationId: `corr-${e.messageId}` },
+    })),
   );
 }
 
@@ -66,8 +69,17 @@ export function withMessageId(tap: TopicTap, id: string): Resolved[] {
 }
 
 /** The resolved event (kind `event`) of a raw messageId (the first copy). */
-export function resolvedEvent(tap: TopicTap, id: string): { key: string | null; profileId: string; partition: number; offset: number; envelope: Envelope<ResolvedMessage> } {
+export function resolvedEvent(
+  tap: TopicTap,
+  id: string,
+): { key: string | null; profileId: string; partition: number; offset: number; envelope: Envelope<ResolvedMessage> } {
   const found = withMessageId(tap, id).find((r) => r.envelope.payload.kind === 'event');
   if (!found || found.envelope.payload.kind !== 'event') throw new Error(`no resolved event for ${id}`);
-  return { key: found.msg.key, profileId: found.envelope.payload.profileId, partition: found.msg.partition, offset: Number(found.msg.offset), envelope: found.envelope };
+  return {
+    key: found.msg.key,
+    profileId: found.envelope.payload.profileId,
+    partition: found.msg.partition,
+    offset: Number(found.msg.offset),
+    envelope: found.envelope,
+  };
 }

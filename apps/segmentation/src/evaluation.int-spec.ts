@@ -23,7 +23,14 @@ let membership: TopicTap;
 let dlq: TopicTap;
 let mongo: MongoClient;
 
-const env = { MOSAIC_INSTANCE_ID: 'segmentation-eval-1', SEGMENTATION_TIMER_INTERVAL_MS: '200', SEGMENTATION_DEFINITIONS_REFRESH_MS: '500', SEGMENTATION_BACKFILL_RATE: '0', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0', SEGMENTATION_CLUSTER_K: '2' };
+const env = {
+  MOSAIC_INSTANCE_ID: 'segmentation-eval-1',
+  SEGMENTATION_TIMER_INTERVAL_MS: '200',
+  SEGMENTATION_DEFINITIONS_REFRESH_MS: '500',
+  SEGMENTATION_BACKFILL_RATE: '0',
+  SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0',
+  SEGMENTATION_CLUSTER_K: '2',
+};
 
 beforeAll(async () => {
   svc = await startTestService(segmentationDefinition, { env });
@@ -63,8 +70,23 @@ function change(profileId: string, o: ChangeOpts = {}): ProfileChange {
     profileId,
     version,
     changed: o.changed ?? [],
-    profile: { identifiers: [{ type: 'userId', value: `user-${profileId}` }, { type: 'email', value: `${profileId}@example.com` }], traits: o.traits ?? {}, computed: o.computed ?? {}, membershipVersion: 0 } as any,
-    trigger: { messageId: o.messageId ?? `it-${++seq}`, kind: o.kind ?? 'event', eventType: 'track', event: o.event ?? 'Page Scrolled', properties: (o.properties ?? {}) as any, timestamp: at },
+    profile: {
+      identifiers: [
+        { type: 'userId', value: `user-${profileId}` },
+        { type: 'email', value: `${profileId}@example.com` },
+      ],
+      traits: o.traits ?? {},
+      computed: o.computed ?? {},
+      membershipVersion: 0,
+    } as any,
+    trigger: {
+      messageId: o.messageId ?? `it-${++seq}`,
+      kind: o.kind ?? 'event',
+      eventType: 'track',
+      event: o.event ?? 'Page Scrolled',
+      properties: (o.properties ?? {}) as any,
+      timestamp: at,
+    },
     at: new Date().toISOString(),
     ...(o.mergedInto ? { mergedInto: o.mergedInto } : {}),
   };
@@ -77,7 +99,10 @@ async function send(changes: ProfileChange[]): Promise<void> {
     svc.platform.producer,
     svc.platform.topics.profilesChanges,
     Schemas.profileChange,
-    changes.map((c) => ({ payload: c, meta: { key: c.profileId, producer: 'it-test', messageId: `chg:${c.profileId}:${c.trigger?.messageId}`, correlationId: c.trigger?.messageId ?? 'x' } })),
+    changes.map((c) => ({
+      payload: c,
+      meta: { key: c.profileId, producer: 'it-test', messageId: `chg:${c.profileId}:${c.trigger?.messageId}`, correlationId: c.trigger?.messageId ?? 'x' },
+    })),
   );
 }
 
@@ -97,31 +122,72 @@ const premiumViews = {
     within: { amount: 7, unit: 'days' },
   },
 };
-const abandoned = { key: 'abandoned-cart', condition: { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } } };
+const abandoned = {
+  key: 'abandoned-cart',
+  condition: { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } },
+};
 const highLtv = { key: 'high-ltv', priority: 10, exclusivityGroup: 'value', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 500 } };
 const buyer = { key: 'buyer', priority: 1, exclusivityGroup: 'value', condition: { attribute: 'orders.count', op: 'gte', value: 1 } };
-const spend30 = { key: 'spend-500-30d', condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 500 }, within: { amount: 30, unit: 'days' } } };
+const spend30 = {
+  key: 'spend-500-30d',
+  condition: { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 500 }, within: { amount: 30, unit: 'days' } },
+};
 const view = (price: number, at: number, category = 'coffee machines'): ChangeOpts => ({ event: 'Product Viewed', properties: { category, price }, at });
 
 it('evaluates changes into membership messages: keyed <profile>|<segment>, partitioned by profile, with identifiers and per-profile versions', async () => {
   for (const d of [premiumViews, abandoned, highLtv, buyer, spend30]) expect((await api('POST', '/v1/segments', d)).status).toBe(201);
   const now = Date.now();
-  await send([change('p-coffee', view(650, now - 2 * DAY)), change('p-coffee', view(300, now - DAY)), change('p-coffee', view(900, now - DAY, 'grinders')), change('p-coffee', view(700, now - HOUR))]);
-  await send([change('p-ltv', { event: 'Order Completed', properties: { total: 300 }, changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 300 } } })]);
+  await send([
+    change('p-coffee', view(650, now - 2 * DAY)),
+    change('p-coffee', view(300, now - DAY)),
+    change('p-coffee', view(900, now - DAY, 'grinders')),
+    change('p-coffee', view(700, now - HOUR)),
+  ]);
+  await send([
+    change('p-ltv', {
+      event: 'Order Completed',
+      properties: { total: 300 },
+      changed: ['computed.orders'],
+      computed: { orders: { count: 1, lifetimeValue: 300 } },
+    }),
+  ]);
   await waitFor(() => memberships('p-ltv').length === 1 || null, { timeoutMs: 30_000 });
   expect(memberships('p-coffee')).toEqual([]); // two matching views only
   await send([change('p-coffee', view(1200, now))]);
-  await send([change('p-ltv', { event: 'Order Completed', properties: { total: 400 }, changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 700 } } })]);
+  await send([
+    change('p-ltv', {
+      event: 'Order Completed',
+      properties: { total: 400 },
+      changed: ['computed.orders'],
+      computed: { orders: { count: 2, lifetimeValue: 700 } },
+    }),
+  ]);
   await membership.waitFor(() => memberships('p-coffee').length === 1 && memberships('p-ltv').length === 4, 30_000);
   const [coffee] = memberships('p-coffee');
-  expect(coffee).toMatchObject({ profileId: 'p-coffee', segmentKey: 'premium-coffee-browsers', segmentVersion: 1, change: 'entered', reason: { kind: 'message' }, identifiers: { userId: 'user-p-coffee', email: 'p-coffee@example.com' }, profileVersion: 1 });
+  expect(coffee).toMatchObject({
+    profileId: 'p-coffee',
+    segmentKey: 'premium-coffee-browsers',
+    segmentVersion: 1,
+    change: 'entered',
+    reason: { kind: 'message' },
+    identifiers: { userId: 'user-p-coffee', email: 'p-coffee@example.com' },
+    profileVersion: 1,
+  });
   // exclusivity: buyer first, then high-ltv replaces it; spend > 500 in 30 days by the sum of totals
-  expect(memberships('p-ltv').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual(['entered:buyer:1', 'exited:buyer:2', 'entered:high-ltv:3', 'entered:spend-500-30d:4']);
+  expect(memberships('p-ltv').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual([
+    'entered:buyer:1',
+    'exited:buyer:2',
+    'entered:high-ltv:3',
+    'entered:spend-500-30d:4',
+  ]);
   const msg = membership.messages.find((m) => (m.json as any)?.payload?.profileId === 'p-coffee');
   expect(msg?.key).toBe('p-coffee|premium-coffee-browsers');
   expect(msg?.headers['messageId']).toBe('mem:p-coffee:1');
   // the same partition as the profile's changes (both topics have 3 partitions here)
-  const stored = await mongo.db().collection('segmentation_profiles').findOne({ _id: 'p-coffee' as any });
+  const stored = await mongo
+    .db()
+    .collection('segmentation_profiles')
+    .findOne({ _id: 'p-coffee' as any });
   expect(msg?.partition).toBe(stored?.['partition']);
   expect(stored?.['segments']).toEqual(['premium-coffee-browsers']);
   expect(stored?.['outbox']).toBeNull();
@@ -141,7 +207,10 @@ it('leaves a window when its third-newest view turns 7 days old, and enters "car
   // the oldest of three views turns 7 days old in ~4 s
   await send([change('p-exit', view(800, now - 7 * DAY + 4_000)), change('p-exit', view(800, now - DAY)), change('p-exit', view(800, now - HOUR))]);
   await send([change('p-cart', { event: 'Product Added', properties: { product_id: 'm-1' }, at: now - 2 * HOUR + 4_000 })]);
-  await send([change('p-cart-ordered', { event: 'Product Added', at: now - 2 * HOUR + 3_000 }), change('p-cart-ordered', { event: 'Order Completed', properties: { total: 20 }, at: now - HOUR })]);
+  await send([
+    change('p-cart-ordered', { event: 'Product Added', at: now - 2 * HOUR + 3_000 }),
+    change('p-cart-ordered', { event: 'Order Completed', properties: { total: 20 }, at: now - HOUR }),
+  ]);
   await membership.waitFor(() => memberships('p-exit').length === 1, 30_000);
   await membership.waitFor(() => memberships('p-exit').length === 2 && memberships('p-cart').length === 1, 30_000);
   const [entered, exited] = memberships('p-exit');
@@ -162,7 +231,16 @@ it('leaves a window when its third-newest view turns 7 days old, and enters "car
 it('fires timers that were pending when the service stopped, after a restart', async () => {
   const now = Date.now();
   await send([change('p-restart', { event: 'Product Added', at: now - 2 * HOUR + 6_000 })]);
-  await waitFor(async () => (await mongo.db().collection('segmentation_profiles').findOne({ _id: 'p-restart' as any }))?.['timerAt'] || null, { timeoutMs: 30_000 });
+  await waitFor(
+    async () =>
+      (
+        await mongo
+          .db()
+          .collection('segmentation_profiles')
+          .findOne({ _id: 'p-restart' as any })
+      )?.['timerAt'] || null,
+    { timeoutMs: 30_000 },
+  );
   await svc.stop();
   await new Promise((r) => setTimeout(r, 7_000)); // due while no instance runs
   expect(memberships('p-restart')).toEqual([]);
@@ -180,19 +258,33 @@ it('a replay of the same changes publishes nothing again and leaves the state as
   await membership.waitFor(() => memberships('p-marker').length === 1, 60_000);
   await new Promise((r) => setTimeout(r, 1_000)); // other partitions
   expect(membership.messages.length).toBe(count + 1);
-  const after = await mongo.db().collection('segmentation_profiles').find({ _id: { $ne: 'p-marker' as any } }).sort({ _id: 1 }).project({ state: 1 }).toArray();
+  const after = await mongo
+    .db()
+    .collection('segmentation_profiles')
+    .find({ _id: { $ne: 'p-marker' as any } })
+    .sort({ _id: 1 })
+    .project({ state: 1 })
+    .toArray();
   expect(after).toEqual(before);
 });
 
 it('merges: the loser exits its segments; the survivor gets its event windows and is re-evaluated', async () => {
   const now = Date.now();
-  await send([change('anon-1', view(600, now - 3 * HOUR)), change('anon-1', view(650, now - 2 * HOUR)), change('anon-1', { event: 'Product Added', at: now - 3 * HOUR })]);
+  await send([
+    change('anon-1', view(600, now - 3 * HOUR)),
+    change('anon-1', view(650, now - 2 * HOUR)),
+    change('anon-1', { event: 'Product Added', at: now - 3 * HOUR }),
+  ]);
   await membership.waitFor(() => memberships('anon-1').length === 1, 30_000); // abandoned cart, already 3 hours
   await send([change('known-1', { ...view(700, now - HOUR), changed: ['traits.email'], traits: { email: 'k@example.com' } })]);
   await send([change('anon-1', { kind: 'merge', mergedInto: 'known-1', changed: ['mergedInto'] })]);
   await membership.waitFor(() => memberships('anon-1').length === 2 && memberships('known-1').length >= 2, 30_000);
   expect(memberships('anon-1')[1]).toMatchObject({ change: 'exited', segmentKey: 'abandoned-cart', reason: { kind: 'merge' } });
-  expect(memberships('known-1').map((m) => `${m.change}:${m.segmentKey}:${m.reason.kind}`).sort()).toEqual(['entered:abandoned-cart:merge', 'entered:premium-coffee-browsers:merge']);
+  expect(
+    memberships('known-1')
+      .map((m) => `${m.change}:${m.segmentKey}:${m.reason.kind}`)
+      .sort(),
+  ).toEqual(['entered:abandoned-cart:merge', 'entered:premium-coffee-browsers:merge']);
   expect((await api('GET', '/v1/profiles/anon-1/segments')).json).toMatchObject({ segments: [], mergedInto: 'known-1' });
 });
 
@@ -203,16 +295,40 @@ it('backfills a new definition over stored profiles (event windows from stored e
     .db()
     .collection('enrichment_events')
     .insertMany(
-      [0, 1, 2].map((i) => ({ _id: `review-${i}` as any, profileId: 'p-coffee', at: new Date(now - i * DAY), receivedAt: new Date(), type: 'track', name: 'Product Reviews Viewed', idKeys: [], identifiers: [], json: JSON.stringify({ type: 'track', event: 'Product Reviews Viewed', properties: { category: 'coffee machines' } }), expiresAt: new Date(now + DAY) })),
+      [0, 1, 2].map((i) => ({
+        _id: `review-${i}` as any,
+        profileId: 'p-coffee',
+        at: new Date(now - i * DAY),
+        receivedAt: new Date(),
+        type: 'track',
+        name: 'Product Reviews Viewed',
+        idKeys: [],
+        identifiers: [],
+        json: JSON.stringify({ type: 'track', event: 'Product Reviews Viewed', properties: { category: 'coffee machines' } }),
+        expiresAt: new Date(now + DAY),
+      })),
     );
-  const readers = { key: 'review-readers-30d', condition: { event: 'Product Reviews Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee machines' }], within: { amount: 30, unit: 'days' } } };
+  const readers = {
+    key: 'review-readers-30d',
+    condition: {
+      event: 'Product Reviews Viewed',
+      where: [{ property: 'category', op: 'equals', value: 'coffee machines' }],
+      within: { amount: 30, unit: 'days' },
+    },
+  };
   const preview = await api('POST', '/v1/segments/preview?sample=5', readers);
   expect(preview.status).toBe(200);
   expect(preview.json).toMatchObject({ matched: 1, sample: ['p-coffee'], complete: true });
   expect(preview.json['scanned']).toBe(preview.json['total']);
   expect((await api('POST', '/v1/segments/preview?maxProfiles=0', readers)).status).toBe(400);
   expect((await api('POST', '/v1/segments', readers)).json['backfill']).toMatchObject({ status: 'running', version: 1 });
-  const done = await waitFor(async () => ((await api('GET', '/v1/segments/review-readers-30d')).json['backfill']?.status === 'done' ? (await api('GET', '/v1/segments/review-readers-30d')).json : null), { timeoutMs: 60_000 });
+  const done = await waitFor(
+    async () =>
+      (await api('GET', '/v1/segments/review-readers-30d')).json['backfill']?.status === 'done'
+        ? (await api('GET', '/v1/segments/review-readers-30d')).json
+        : null,
+    { timeoutMs: 60_000 },
+  );
   expect(done['backfill']).toMatchObject({ fraction: 1, changed: 1 });
   expect(done['backfill']['processed']).toBeGreaterThanOrEqual(done['backfill']['total']);
   await membership.waitFor(() => memberships('p-coffee').some((m) => m.segmentKey === 'review-readers-30d'), 30_000);
@@ -220,13 +336,33 @@ it('backfills a new definition over stored profiles (event windows from stored e
   // disabling exits every member (a backfill too); the exit names the version the profile was in
   await api('POST', '/v1/segments/review-readers-30d/disable');
   await membership.waitFor(() => memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d').length === 2, 60_000);
-  expect(memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d')[1]).toMatchObject({ change: 'exited', segmentVersion: 1, reason: { kind: 'definition', detail: 'segment disabled or deleted' } });
+  expect(memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d')[1]).toMatchObject({
+    change: 'exited',
+    segmentVersion: 1,
+    reason: { kind: 'definition', detail: 'segment disabled or deleted' },
+  });
 });
 
 it('dead-letters a message off the contract and keeps evaluating the partition', async () => {
   const producer = svc.platform.kafka.producer();
   await producer.connect();
-  await producer.send({ topic: svc.platform.topics.profilesChanges, messages: [{ key: 'p-bad', value: JSON.stringify({ schema: 'profiles.changes', schemaVersion: 1, messageId: 'bad-1', correlationId: 'bad-1', producedAt: new Date().toISOString(), producer: 'it', payload: { profileId: 'p-bad', version: 'x' } }) }] });
+  await producer.send({
+    topic: svc.platform.topics.profilesChanges,
+    messages: [
+      {
+        key: 'p-bad',
+        value: JSON.stringify({
+          schema: 'profiles.changes',
+          schemaVersion: 1,
+          messageId: 'bad-1',
+          correlationId: 'bad-1',
+          producedAt: new Date().toISOString(),
+          producer: 'it',
+          payload: { profileId: 'p-bad', version: 'x' },
+        }),
+      },
+    ],
+  });
   await producer.disconnect();
   await send([change('p-bad', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } })]);
   await membership.waitFor(() => memberships('p-bad').length === 1, 60_000);
@@ -239,16 +375,41 @@ it('clusters every profile with k-means into segments with readable descriptions
   const small = Array.from({ length: 6 }, (_, i) => `minnow-${i}`);
   const computed = (rich: boolean, i: number) =>
     rich
-      ? { orders: { count: 20 + i, revenue: 9000 + i * 10, lifetimeValue: 9000 + i * 10 }, rfm: { r: 5, f: 5, m: 5 }, priceTier: 'premium', categoryAffinity: [{ category: 'coffee machines', score: 30 + i }], sessionCount: 40, pageViews: 400 }
-      : { orders: { count: 0, revenue: 0, lifetimeValue: 0 }, priceTier: 'bargain', categoryAffinity: [{ category: 'mugs', score: 1 }], sessionCount: 1, pageViews: 2 };
-  await send([...big.map((id, i) => change(id, { changed: ['computed.orders'], computed: computed(true, i) })), ...small.map((id, i) => change(id, { changed: ['computed.orders'], computed: computed(false, i) }))]);
-  await waitFor(async () => (await mongo.db().collection('segmentation_profiles').countDocuments({ _id: { $in: [...big, ...small] as any[] } })) === 12 || null, { timeoutMs: 30_000 });
+      ? {
+          orders: { count: 20 + i, revenue: 9000 + i * 10, lifetimeValue: 9000 + i * 10 },
+          rfm: { r: 5, f: 5, m: 5 },
+          priceTier: 'premium',
+          categoryAffinity: [{ category: 'coffee machines', score: 30 + i }],
+          sessionCount: 40,
+          pageViews: 400,
+        }
+      : {
+          orders: { count: 0, revenue: 0, lifetimeValue: 0 },
+          priceTier: 'bargain',
+          categoryAffinity: [{ category: 'mugs', score: 1 }],
+          sessionCount: 1,
+          pageViews: 2,
+        };
+  await send([
+    ...big.map((id, i) => change(id, { changed: ['computed.orders'], computed: computed(true, i) })),
+    ...small.map((id, i) => change(id, { changed: ['computed.orders'], computed: computed(false, i) })),
+  ]);
+  await waitFor(
+    async () =>
+      (await mongo
+        .db()
+        .collection('segmentation_profiles')
+        .countDocuments({ _id: { $in: [...big, ...small] as any[] } })) === 12 || null,
+    { timeoutMs: 30_000 },
+  );
   const run = await api('POST', '/v1/clusters/run');
   expect(run.status).toBe(200);
   expect(run.json).toMatchObject({ ran: true });
   expect(run.json['clusters']).toHaveLength(2);
   expect(run.json['clusters'].reduce((n: number, c: any) => n + c.size, 0)).toBe(run.json['profiles']);
-  const whaleCluster = (await api('GET', '/v1/profiles/whale-0/segments')).json['segments'].map((x: any) => x.segmentKey).find((k: string) => k.startsWith('cluster.kmeans.'));
+  const whaleCluster = (await api('GET', '/v1/profiles/whale-0/segments')).json['segments']
+    .map((x: any) => x.segmentKey)
+    .find((k: string) => k.startsWith('cluster.kmeans.'));
   expect(whaleCluster).toBeDefined();
   for (const id of big) expect((await api('GET', `/v1/profiles/${id}/segments`)).json['segments'].map((x: any) => x.segmentKey)).toContain(whaleCluster);
   for (const id of small) expect((await api('GET', `/v1/profiles/${id}/segments`)).json['segments'].map((x: any) => x.segmentKey)).not.toContain(whaleCluster);
@@ -277,7 +438,13 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
   const conflictsBefore = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 3, lifetimeValue: 50 } } })]);
   await membership.waitFor(() => memberships('p-stale').length === 5, 30_000);
-  expect(memberships('p-stale').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual(['entered:buyer:1', 'exited:buyer:2', 'entered:high-ltv:3', 'exited:high-ltv:4', 'entered:buyer:5']);
+  expect(memberships('p-stale').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual([
+    'entered:buyer:1',
+    'exited:buyer:2',
+    'entered:high-ltv:3',
+    'exited:high-ltv:4',
+    'entered:buyer:5',
+  ]);
   const conflictsAfter = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
   expect(conflictsAfter).toBe(conflictsBefore + 1);
 });
@@ -287,7 +454,10 @@ async function allCommitted(topic: string): Promise<boolean> {
   const admin = new Kafka({ brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: `${infra.topicPrefix}segmentation.profilesChanges`, topics: [topic] })]);
+    const [ends, [committed]] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId: `${infra.topicPrefix}segmentation.profilesChanges`, topics: [topic] }),
+    ]);
     const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     return ends.every((p) => BigInt(p.high) === 0n || (done.get(p.partition) ?? -1n) >= BigInt(p.high));
   } finally {

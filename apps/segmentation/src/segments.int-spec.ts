@@ -24,7 +24,20 @@ const highLtv = { key: 'high-ltv', name: 'High lifetime value', condition: { att
 const coffeeFans = {
   key: 'coffee-fans',
   priority: 2,
-  condition: { all: [{ event: 'Product Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee machines' }, { property: 'price', op: 'gte', value: 500 }], aggregate: { fn: 'count', op: 'gte', value: 3 }, within: { amount: 7, unit: 'days' } }, { segment: 'high-ltv' }] },
+  condition: {
+    all: [
+      {
+        event: 'Product Viewed',
+        where: [
+          { property: 'category', op: 'equals', value: 'coffee machines' },
+          { property: 'price', op: 'gte', value: 500 },
+        ],
+        aggregate: { fn: 'count', op: 'gte', value: 3 },
+        within: { amount: 7, unit: 'days' },
+      },
+      { segment: 'high-ltv' },
+    ],
+  },
 };
 
 it('creates a segment (version 1), lists and reads it; the key is unique', async () => {
@@ -39,7 +52,16 @@ it('creates a segment (version 1), lists and reads it; the key is unique', async
 });
 
 it('rejects a bad definition with every problem named by its JSON path; validate answers the same without saving', async () => {
-  const bad = { key: 'bad', condition: { all: [{ trait: 'plan', op: 'equals', value: 'pro' }, { attribute: 'orders.count', op: 'biggerThan', value: 3 }], extra: 1 } };
+  const bad = {
+    key: 'bad',
+    condition: {
+      all: [
+        { trait: 'plan', op: 'equals', value: 'pro' },
+        { attribute: 'orders.count', op: 'biggerThan', value: 3 },
+      ],
+      extra: 1,
+    },
+  };
   const r = await api('POST', '/v1/segments', bad);
   expect(r.status).toBe(400);
   expect(r.json['error'].code).toBe('invalid_definition');
@@ -70,7 +92,10 @@ it('references: unknown segments and cycles are refused, naming them', async () 
 });
 
 it('updates make new versions (conditional with expectedVersion); disable/enable are versions too; history is kept; delete', async () => {
-  const v2 = await api('PUT', '/v1/segments/high-ltv?expectedVersion=1', { ...highLtv, condition: { attribute: 'orders.lifetimeValue', op: 'gte', value: 1000 } });
+  const v2 = await api('PUT', '/v1/segments/high-ltv?expectedVersion=1', {
+    ...highLtv,
+    condition: { attribute: 'orders.lifetimeValue', op: 'gte', value: 1000 },
+  });
   expect(v2.status).toBe(200);
   expect(v2.json['version']).toBe(2);
   expect((await api('PUT', '/v1/segments/high-ltv?expectedVersion=1', highLtv)).status).toBe(409);

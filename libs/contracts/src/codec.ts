@@ -78,12 +78,7 @@ export const Schemas = Object.freeze({
   segmentMembership: schema<SegmentMembershipChange>('segments.membership', 1, ['segmentsMembership'], () => SegmentMembershipChange),
   badEvent: schema<BadEvent>('events.bad', 1, ['eventsBad'], () => BadEvent),
   sourceState: schema<SourceState>('sources', 1, ['sources'], () => SourceState),
-  deadLetter: schema<DeadLetter>(
-    'dead-letter',
-    1,
-    ['dlqCollector', 'dlqIdentity', 'dlqEnrichment', 'dlqSegmentation', 'dlqActivation'],
-    () => DeadLetter,
-  ),
+  deadLetter: schema<DeadLetter>('dead-letter', 1, ['dlqCollector', 'dlqIdentity', 'dlqEnrichment', 'dlqSegmentation', 'dlqActivation'], () => DeadLetter),
 });
 
 export class ContractViolationError extends Error {

@@ -39,7 +39,9 @@ describe('topics', () => {
     expect(topicNames().eventsResolved).toBe('mosaic.events.resolved');
   });
   it('compacts only the membership topic and the sources table', () => {
-    const compacted = Object.values(TOPIC_SPECS).filter((s) => s.cleanupPolicy === 'compact').map((s) => s.key);
+    const compacted = Object.values(TOPIC_SPECS)
+      .filter((s) => s.cleanupPolicy === 'compact')
+      .map((s) => s.key);
     expect(compacted).toEqual(['segmentsMembership', 'sources']);
   });
   it('rejects prefixes that would make invalid topic names', () => {
@@ -128,7 +130,9 @@ describe('codec', () => {
       identifiers: { userId: 'u1', email: 'a@example.com' },
       profileVersion: 7,
     };
-    expect(decodeMessage(Schemas.segmentMembership, encodeMessage(Schemas.segmentMembership, change, { producer: 'segmentation' }).value).payload).toEqual(change);
+    expect(decodeMessage(Schemas.segmentMembership, encodeMessage(Schemas.segmentMembership, change, { producer: 'segmentation' }).value).payload).toEqual(
+      change,
+    );
     expect(() => encodeMessage(Schemas.segmentMembership, { ...change, change: 'left' as never }, { producer: 's' })).toThrow(/change/);
     expect(() => encodeMessage(Schemas.segmentMembership, { ...change, profileVersion: -1 }, { producer: 's' })).toThrow(/profileVersion/);
   });
@@ -151,7 +155,9 @@ describe('sources (internal)', () => {
     const { serverKeyHash: _s, identitySecret: _i, ...old } = state;
     expect(() => encodeMessage(Schemas.sourceState, { ...old, allowedOrigins: [], revokedAt: '2026-01-02T00:00:00.000Z' }, { producer: 'c' })).not.toThrow();
     expect(() => encodeMessage(Schemas.sourceState, { ...state, writeKeyHash: 'plain-key' }, { producer: 'c' })).toThrow(/writeKeyHash/);
-    expect(() => encodeMessage(Schemas.sourceState, { ...state, allowedOrigins: ['https://shop.example.com/path'] }, { producer: 'c' })).toThrow(/allowedOrigins/);
+    expect(() => encodeMessage(Schemas.sourceState, { ...state, allowedOrigins: ['https://shop.example.com/path'] }, { producer: 'c' })).toThrow(
+      /allowedOrigins/,
+    );
   });
 
   it('digests keys as hex SHA-256', () => {
@@ -162,16 +168,30 @@ describe('sources (internal)', () => {
     expect(exactOrigin('https://Shop.Example.com')).toEqual({ ok: true, origin: 'https://shop.example.com' });
     expect(exactOrigin('https://shop.example.com:443/')).toEqual({ ok: true, origin: 'https://shop.example.com' });
     expect(exactOrigin('http://127.0.0.1:8091')).toEqual({ ok: true, origin: 'http://127.0.0.1:8091' });
-    for (const bad of ['*', 'https://*.example.com', 'shop.example.com', 'ftp://x.example.com', 'https://shop.example.com/app', 'https://u:p@shop.example.com', '']) {
+    for (const bad of [
+      '*',
+      'https://*.example.com',
+      'shop.example.com',
+      'ftp://x.example.com',
+      'https://shop.example.com/app',
+      'https://u:p@shop.example.com',
+      '',
+    ]) {
       expect(exactOrigin(bad).ok).toBe(false);
     }
   });
 
   it('names each bad allowed origin', () => {
-    expect(parseAllowedOrigins(['https://a.example.com', 'https://a.example.com/', 'http://b.example.com:8080'])).toEqual({ ok: true, origins: ['https://a.example.com', 'http://b.example.com:8080'] });
+    expect(parseAllowedOrigins(['https://a.example.com', 'https://a.example.com/', 'http://b.example.com:8080'])).toEqual({
+      ok: true,
+      origins: ['https://a.example.com', 'http://b.example.com:8080'],
+    });
     const r = parseAllowedOrigins(['https://a.example.com', 'https://a.example.com/x', 7]);
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.errors).toEqual([expect.stringMatching(/^allowedOrigins\[1\]: .*no path/), expect.stringMatching(/^allowedOrigins\[2\]: must be a string/)]);
+    expect(!r.ok && r.errors).toEqual([
+      expect.stringMatching(/^allowedOrigins\[1\]: .*no path/),
+      expect.stringMatching(/^allowedOrigins\[2\]: must be a string/),
+    ]);
     expect(parseAllowedOrigins('https://a.example.com').ok).toBe(false);
   });
 });

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 const root = join(__dirname, '..', '..', '..');
 
 function errors(file: string, code: string): string {
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'eslint'), ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)], { cwd: root, input: code, encoding: 'utf8' });
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'eslint'), ['--format', 'json', '--stdin', '--stdin-filename', join(root, file)], {
+    cwd: root,
+    input: code,
+    encoding: 'utf8',
+  });
   const [result] = JSON.parse(r.stdout) as { messages: { severity: number; ruleId: string; message: string }[] }[];
   return (result?.messages ?? [])
     .filter((m) => m.severity === 2)
@@ -18,7 +22,11 @@ jest.setTimeout(60_000);
 
 beforeAll(() => {
   // The rule reads Nx's project graph; compute it as `npm test` and `npm run lint` do.
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['show', 'projects'], { cwd: root, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false' } });
+  const r = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['show', 'projects'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NX_DAEMON: 'false' },
+  });
   expect(r.status).toBe(0);
 });
 
@@ -44,8 +52,12 @@ describe('lint boundaries of browser code and the demo shop', () => {
   });
 
   it('the demo shop depends on shared libraries only; the collector may use the tracker', () => {
-    expect(errors('apps/demo-shop/src/probe.ts', "import { TRACKER_VERSION } from '@mosaic/tracker';\nexport const y = TRACKER_VERSION;\n")).toMatch(/scope:demo-shop" can only depend on libs tagged with "scope:shared"/);
-    expect(errors('apps/demo-shop/src/probe.ts', "import { loadDemoShopConfig } from '@mosaic/shared-config';\nexport const y = loadDemoShopConfig;\n")).toBe('');
+    expect(errors('apps/demo-shop/src/probe.ts', "import { TRACKER_VERSION } from '@mosaic/tracker';\nexport const y = TRACKER_VERSION;\n")).toMatch(
+      /scope:demo-shop" can only depend on libs tagged with "scope:shared"/,
+    );
+    expect(errors('apps/demo-shop/src/probe.ts', "import { loadDemoShopConfig } from '@mosaic/shared-config';\nexport const y = loadDemoShopConfig;\n")).toBe(
+      '',
+    );
     expect(errors('apps/collector/src/probe.ts', "import { TRACKER_VERSION } from '@mosaic/tracker';\nexport const y = TRACKER_VERSION;\n")).toBe('');
   });
 });

@@ -6,7 +6,9 @@ describe('serializeCookie', () => {
   });
 
   it('adds Secure (https) and a parent Domain when asked', () => {
-    expect(serializeCookie('mosaic_aid', 'x', { maxAge: 10, domain: 'example.com', secure: true })).toBe('mosaic_aid=x; Path=/; Max-Age=10; SameSite=Lax; Domain=example.com; Secure');
+    expect(serializeCookie('mosaic_aid', 'x', { maxAge: 10, domain: 'example.com', secure: true })).toBe(
+      'mosaic_aid=x; Path=/; Max-Age=10; SameSite=Lax; Domain=example.com; Secure',
+    );
   });
 
   it('deletes with a zero max age and a past expiry', () => {

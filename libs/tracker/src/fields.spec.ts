@@ -24,9 +24,12 @@ describe('isSensitiveField', () => {
     expect(isSensitiveField(field(f))).toBe(true);
   });
 
-  it.each([[{ type: 'email', name: 'email' }], [{ name: 'firstName' }], [{ name: 'phone', type: 'tel' }], [{ name: 'company' }], [{ name: 'spinner' }]])('%j may be read', (f) => {
-    expect(isSensitiveField(field(f))).toBe(false);
-  });
+  it.each([[{ type: 'email', name: 'email' }], [{ name: 'firstName' }], [{ name: 'phone', type: 'tel' }], [{ name: 'company' }], [{ name: 'spinner' }]])(
+    '%j may be read',
+    (f) => {
+      expect(isSensitiveField(field(f))).toBe(false);
+    },
+  );
 });
 
 describe('identifyFromFields', () => {

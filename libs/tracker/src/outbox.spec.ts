@@ -2,7 +2,15 @@ import { MAX_MESSAGE_BYTES, Outbox, backoff, batchSize, byteLength, mergeQueue, 
 import type { Message } from './types';
 
 let seq = 0;
-const msg = (extra: Partial<Message> = {}): Message => ({ type: 'track', event: 'E', messageId: `m-${++seq}`, anonymousId: 'a', context: {}, timestamp: '2026-01-01T00:00:00.000Z', ...extra });
+const msg = (extra: Partial<Message> = {}): Message => ({
+  type: 'track',
+  event: 'E',
+  messageId: `m-${++seq}`,
+  anonymousId: 'a',
+  context: {},
+  timestamp: '2026-01-01T00:00:00.000Z',
+  ...extra,
+});
 
 /** An Outbox over fake time, transport and storage. */
 function harness(opts: Partial<{ flushInterval: number; flushAt: number; maxQueue: number; retryBase: number; retryMax: number }> = {}) {
@@ -193,7 +201,10 @@ describe('Outbox', () => {
     const m1 = msg();
     const m2 = msg();
     h.box.add(m2);
-    h.box.adopt([{ m: m1, a: 2 }, { m: { ...m2 }, a: 1 }]);
+    h.box.adopt([
+      { m: m1, a: 2 },
+      { m: { ...m2 }, a: 1 },
+    ]);
     expect(h.box.items.map((i) => i.m.messageId)).toEqual([m1.messageId, m2.messageId]);
     await h.advance(0);
     expect(h.sent[0]!.ids).toEqual([m1.messageId, m2.messageId]);

@@ -166,7 +166,7 @@ export class Outbox {
     this.cancel();
     const rest = this.items.filter((i) => this.sending.indexOf(i) < 0);
     const keep: QueueItem[] = [];
-    for (let i = 0; i < rest.length; ) {
+    for (let i = 0; i < rest.length;) {
       const chunk = rest.slice(i, i + batchSize(rest.slice(i)));
       i += chunk.length;
       let ok = false;

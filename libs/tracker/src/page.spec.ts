@@ -18,7 +18,13 @@ describe('scrollDepth', () => {
 describe('pageFields and pageKey', () => {
   const loc = { href: 'https://shop.example.com/p/1?x=2#reviews', pathname: '/p/1', search: '?x=2' };
   it("gives Segment's page fields, the URL without its fragment", () => {
-    expect(pageFields(loc, 'https://ref.example/', 'Title')).toEqual({ path: '/p/1', referrer: 'https://ref.example/', search: '?x=2', title: 'Title', url: 'https://shop.example.com/p/1?x=2' });
+    expect(pageFields(loc, 'https://ref.example/', 'Title')).toEqual({
+      path: '/p/1',
+      referrer: 'https://ref.example/',
+      search: '?x=2',
+      title: 'Title',
+      url: 'https://shop.example.com/p/1?x=2',
+    });
   });
 
   it('ignores the fragment when deciding whether the page changed', () => {

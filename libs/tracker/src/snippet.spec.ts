@@ -52,7 +52,11 @@ describe('the snippet', () => {
 
   it('does nothing when run twice on a page', () => {
     const { window, appended } = runSnippet(snippet('https://c.example', 'k'));
-    runInNewContext(snippet('https://c.example', 'k').slice(8, -9), { window, document: { createElement: () => ({}), head: { appendChild: (e: unknown) => appended.push(e as never) } }, Promise });
+    runInNewContext(snippet('https://c.example', 'k').slice(8, -9), {
+      window,
+      document: { createElement: () => ({}), head: { appendChild: (e: unknown) => appended.push(e as never) } },
+      Promise,
+    });
     expect(appended).toHaveLength(1);
     expect(window.mosaic!.filter((c) => c[0] === 'load')).toHaveLength(1);
   });

@@ -7,9 +7,9 @@ import type { TrackerOptions } from './types';
 
 /** The snippet's code, with `HOST`, `WRITE_KEY` and `{}` (the options) to replace. */
 export const SNIPPET_TEMPLATE =
-  "!function(w,d,h,k,o){var m=w.mosaic=w.mosaic||[];if(m.VERSION||m.snippet)return;m.snippet=1;" +
+  '!function(w,d,h,k,o){var m=w.mosaic=w.mosaic||[];if(m.VERSION||m.snippet)return;m.snippet=1;' +
   "'load page track identify alias reset ready consent decide flush'.split(' ').forEach(function(n){m[n]=function(){var a=[n].concat([].slice.call(arguments));" +
-  "return new Promise(function(r,j){a.r=r;a.j=j;m.push(a)})}});" +
+  'return new Promise(function(r,j){a.r=r;a.j=j;m.push(a)})}});' +
   "var s=d.createElement('script');s.async=!0;s.src=h+'/mosaic.js';(d.head||d.documentElement).appendChild(s);" +
   "m.load(k,o)}(window,document,'HOST','WRITE_KEY',{});";
 

@@ -1,6 +1,14 @@
 import { VideoSession, type VideoState } from './video';
 
-const state = (position: number, extra: Partial<VideoState> = {}): VideoState => ({ position, duration: 40, volume: 0.8, muted: false, fullScreen: false, ended: false, ...extra });
+const state = (position: number, extra: Partial<VideoState> = {}): VideoState => ({
+  position,
+  duration: 40,
+  volume: 0.8,
+  muted: false,
+  fullScreen: false,
+  ended: false,
+  ...extra,
+});
 
 function session(heartbeatMs = 10_000) {
   let n = 0;
@@ -41,7 +49,17 @@ describe('VideoSession', () => {
       'Video Playback Completed',
     ]);
     const [, started] = v.log[0]!;
-    expect(started).toEqual({ session_id: 's1', position: 0, total_length: 40, sound: 80, full_screen: false, video_player: 'html5', livestream: false, content_asset_id: 'vid-1', title: 'Demo' });
+    expect(started).toEqual({
+      session_id: 's1',
+      position: 0,
+      total_length: 40,
+      sound: 80,
+      full_screen: false,
+      video_player: 'html5',
+      livestream: false,
+      content_asset_id: 'vid-1',
+      title: 'Demo',
+    });
     const seek = v.log.find(([n]) => n === 'Video Playback Seek Started')![1];
     expect(seek).toMatchObject({ position: 12, seek_position: 30 });
     expect(v.log.find(([n]) => n === 'Video Playback Seek Completed')![1]).toMatchObject({ position: 30 });
@@ -53,7 +71,15 @@ describe('VideoSession', () => {
     v.feed('play', state(0), 0);
     v.feed('ended', state(40, { ended: true }), 40_000);
     v.feed('play', state(0), 50_000);
-    expect(v.log.map(([n, p]) => `${n}:${p['session_id']}`)).toEqual(['Video Playback Started:s1', 'Video Content Progress:s1', 'Video Content Progress:s1', 'Video Content Progress:s1', 'Video Content Progress:s1', 'Video Playback Completed:s1', 'Video Playback Started:s2']);
+    expect(v.log.map(([n, p]) => `${n}:${p['session_id']}`)).toEqual([
+      'Video Playback Started:s1',
+      'Video Content Progress:s1',
+      'Video Content Progress:s1',
+      'Video Content Progress:s1',
+      'Video Content Progress:s1',
+      'Video Playback Completed:s1',
+      'Video Playback Started:s2',
+    ]);
   });
 
   it('has no progress for live streams or unknown lengths, and reports muted sound as 0', () => {

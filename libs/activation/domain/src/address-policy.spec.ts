@@ -69,7 +69,26 @@ describe('classifyAddress', () => {
     expect(classifyAddress(address)).toEqual({ public: false, reason });
   });
 
-  it.each(['1.1.1.1', '8.8.8.8', '93.184.215.14', '172.15.255.255', '172.32.0.1', '100.63.255.255', '100.128.0.1', '169.253.1.1', '198.17.255.255', '198.20.0.1', '223.255.255.255', '11.0.0.1', '2606:4700:4700::1111', '2001:4860:4860::8888', '2a00:1450:4001::1', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])('%s is public', (address) => {
+  it.each([
+    '1.1.1.1',
+    '8.8.8.8',
+    '93.184.215.14',
+    '172.15.255.255',
+    '172.32.0.1',
+    '100.63.255.255',
+    '100.128.0.1',
+    '169.253.1.1',
+    '198.17.255.255',
+    '198.20.0.1',
+    '223.255.255.255',
+    '11.0.0.1',
+    '2606:4700:4700::1111',
+    '2001:4860:4860::8888',
+    '2a00:1450:4001::1',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('%s is public', (address) => {
     expect(classifyAddress(address)).toEqual({ public: true });
   });
 });
@@ -146,9 +165,12 @@ describe('outboundHostProblem (configured hosts)', () => {
     expect(outboundHostProblem(host, OutboundAllowList.NONE)).toMatch(message);
   });
 
-  it.each(['example.com', 'hooks.example.com', '8.8.8.8', '[2606:4700:4700::1111]', 'localhost'])('%s is accepted (host names are checked when resolved)', (host) => {
-    expect(outboundHostProblem(host, OutboundAllowList.NONE)).toBeUndefined();
-  });
+  it.each(['example.com', 'hooks.example.com', '8.8.8.8', '[2606:4700:4700::1111]', 'localhost'])(
+    '%s is accepted (host names are checked when resolved)',
+    (host) => {
+      expect(outboundHostProblem(host, OutboundAllowList.NONE)).toBeUndefined();
+    },
+  );
 
   it('accepts what the operator allow-listed', () => {
     const list = allow('127.0.0.1/32,::1,metadata.google.internal');
@@ -163,7 +185,9 @@ describe('outboundHostProblem (configured hosts)', () => {
 
 describe('outboundAddressProblem (resolved addresses)', () => {
   it('refuses a name resolving to a non-public address unless the name or the address is allow-listed', () => {
-    expect(outboundAddressProblem('localhost', '127.0.0.1', OutboundAllowList.NONE)).toMatch(/^localhost resolves to 127\.0\.0\.1 \(loopback\); .*ACTIVATION_OUTBOUND_ALLOW/);
+    expect(outboundAddressProblem('localhost', '127.0.0.1', OutboundAllowList.NONE)).toMatch(
+      /^localhost resolves to 127\.0\.0\.1 \(loopback\); .*ACTIVATION_OUTBOUND_ALLOW/,
+    );
     expect(outboundAddressProblem('rebind.example', '169.254.169.254', OutboundAllowList.NONE)).toMatch(/cloud metadata/);
     expect(outboundAddressProblem('example.com', '93.184.215.14', OutboundAllowList.NONE)).toBeUndefined();
     expect(outboundAddressProblem('localhost', '127.0.0.1', allow('localhost'))).toBeUndefined();

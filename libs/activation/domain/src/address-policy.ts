@@ -16,17 +16,38 @@ const METADATA_V4: readonly string[] = ['169.254.169.254', '169.254.170.2', '169
 const METADATA_V6: readonly string[] = ['fd00:ec2::254'];
 
 /** Host names of cloud instance-metadata services; refused by name as well as by address. */
-export const METADATA_HOSTS: readonly string[] = ['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal', 'metadata.tencentyun.com'];
+export const METADATA_HOSTS: readonly string[] = [
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+  'metadata.tencentyun.com',
+];
 
 // The first range that matches names the reason (more specific ranges come first).
 const V4: readonly (readonly [string, readonly Cidr[]])[] = [
   ['unspecified ("this network")', [['0.0.0.0', 8]]],
   ['loopback', [['127.0.0.0', 8]]],
-  ['private', [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]]],
+  [
+    'private',
+    [
+      ['10.0.0.0', 8],
+      ['172.16.0.0', 12],
+      ['192.168.0.0', 16],
+    ],
+  ],
   ['carrier-grade NAT', [['100.64.0.0', 10]]],
   ['link-local', [['169.254.0.0', 16]]],
   ['IETF protocol assignment', [['192.0.0.0', 24]]],
-  ['documentation', [['192.0.2.0', 24], ['198.51.100.0', 24], ['203.0.113.0', 24]]],
+  [
+    'documentation',
+    [
+      ['192.0.2.0', 24],
+      ['198.51.100.0', 24],
+      ['203.0.113.0', 24],
+    ],
+  ],
   ['6to4 relay anycast', [['192.88.99.0', 24]]],
   ['benchmarking', [['198.18.0.0', 15]]],
   ['multicast', [['224.0.0.0', 4]]],
@@ -35,7 +56,13 @@ const V4: readonly (readonly [string, readonly Cidr[]])[] = [
 
 // Inside global unicast (2000::/3); everything outside it is refused (below).
 const V6: readonly (readonly [string, readonly Cidr[]])[] = [
-  ['documentation', [['2001:db8::', 32], ['3fff::', 20]]],
+  [
+    'documentation',
+    [
+      ['2001:db8::', 32],
+      ['3fff::', 20],
+    ],
+  ],
   ['Teredo tunnel', [['2001::', 32]]],
   ['IETF protocol assignment', [['2001::', 23]]],
 ];
@@ -62,7 +89,8 @@ const METADATA = new BlockList();
 for (const a of METADATA_V4) METADATA.addAddress(a, 'ipv4');
 for (const a of METADATA_V6) METADATA.addAddress(a, 'ipv6');
 
-const compile = (ranges: readonly (readonly [string, readonly Cidr[]])[], family: 'ipv4' | 'ipv6') => ranges.map(([reason, cidrs]) => [reason, blockList(cidrs, family)] as const);
+const compile = (ranges: readonly (readonly [string, readonly Cidr[]])[], family: 'ipv4' | 'ipv6') =>
+  ranges.map(([reason, cidrs]) => [reason, blockList(cidrs, family)] as const);
 const V4_LISTS = compile(V4, 'ipv4');
 const V6_LISTS = compile(V6, 'ipv6');
 const V6_OUTSIDE_LISTS = compile(V6_OUTSIDE_GLOBAL, 'ipv6');
@@ -100,7 +128,12 @@ function firstMatch(lists: readonly (readonly [string, BlockList])[], address: s
 function classifyV6(address: string): AddressVerdict {
   const words = ipv6Words(address);
   // IPv4 reached through IPv6 is judged as that IPv4 address.
-  const embedded = MAPPED.check(address, 'ipv6') || NAT64.check(address, 'ipv6') ? embeddedV4(words, 6) : SIX_TO_FOUR.check(address, 'ipv6') ? embeddedV4(words, 1) : undefined;
+  const embedded =
+    MAPPED.check(address, 'ipv6') || NAT64.check(address, 'ipv6')
+      ? embeddedV4(words, 6)
+      : SIX_TO_FOUR.check(address, 'ipv6')
+        ? embeddedV4(words, 1)
+        : undefined;
   if (embedded !== undefined) {
     const inner = classifyAddress(embedded);
     return inner.public ? inner : { public: false, reason: `${inner.reason} (IPv4 ${embedded} inside IPv6)` };
@@ -172,7 +205,10 @@ export class OutboundAllowList {
     const hosts: string[] = [];
     const cidrs: Cidr[] = [];
     const errors: string[] = [];
-    for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    for (const entry of text
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)) {
       const parsed = parseEntry(entry);
       if (typeof parsed === 'string') errors.push(`"${entry}": ${parsed}`);
       else if ('host' in parsed) hosts.push(parsed.host);

@@ -51,7 +51,16 @@ describe('validateDestination: webhook', () => {
   });
 
   it('accepts every field', () => {
-    const input = { ...WEBHOOK, url: 'http://crm.internal.example:8080/h', secret: SECRET, headers: { Authorization: 'Bearer x', 'X-Team': 'growth' }, rateLimitPerSecond: 2.5, concurrency: 32, timeoutMs: 30_000, enabled: true };
+    const input = {
+      ...WEBHOOK,
+      url: 'http://crm.internal.example:8080/h',
+      secret: SECRET,
+      headers: { Authorization: 'Bearer x', 'X-Team': 'growth' },
+      rateLimitPerSecond: 2.5,
+      concurrency: 32,
+      timeoutMs: 30_000,
+      enabled: true,
+    };
     expect(validateDestination(input)).toEqual({ ok: true, value: input });
   });
 
@@ -102,7 +111,12 @@ describe('validateDestination: email', () => {
   });
 
   it('accepts full SMTP settings and a custom recipient', () => {
-    const input = { ...EMAIL, smtp: { host: 'mail.example.com', port: 465, secure: true, user: 'u', password: 'p' }, to: '{{ profile.traits.workEmail }}', from: 'shop@example.com' };
+    const input = {
+      ...EMAIL,
+      smtp: { host: 'mail.example.com', port: 465, secure: true, user: 'u', password: 'p' },
+      to: '{{ profile.traits.workEmail }}',
+      from: 'shop@example.com',
+    };
     expect(validateDestination(input)).toEqual({ ok: true, value: { ...input, enabled: true } });
   });
 
@@ -151,13 +165,35 @@ describe('validateDestination: outbound addresses', () => {
     return r.ok ? [] : r.errors;
   };
 
-  it.each(['http://127.0.0.1:8081/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://0x7f.1/', 'http://2130706433/', 'http://metadata.google.internal/computeMetadata/v1', 'https://10.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[fd00:ec2::254]/'])('refuses the webhook url %s', (url) => {
-    expect(errors({ ...WEBHOOK, url })).toEqual([{ path: 'url', message: expect.stringMatching(/^host points to .* \((loopback|cloud metadata|private|loopback \(IPv4 127\.0\.0\.1 inside IPv6\))\); outbound calls go only to public addresses/) }]);
+  it.each([
+    'http://127.0.0.1:8081/hook',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/',
+    'http://0x7f.1/',
+    'http://2130706433/',
+    'http://metadata.google.internal/computeMetadata/v1',
+    'https://10.0.0.1/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://[fd00:ec2::254]/',
+  ])('refuses the webhook url %s', (url) => {
+    expect(errors({ ...WEBHOOK, url })).toEqual([
+      {
+        path: 'url',
+        message: expect.stringMatching(
+          /^host points to .* \((loopback|cloud metadata|private|loopback \(IPv4 127\.0\.0\.1 inside IPv6\))\); outbound calls go only to public addresses/,
+        ),
+      },
+    ]);
   });
 
-  it.each(['127.0.0.1', '0x7f.1', '2130706433', '[::1]', '169.254.169.254', 'metadata', 'instance-data', '192.168.0.10'])('refuses the SMTP host %s', (host) => {
-    expect(errors({ ...EMAIL, smtp: { host, port: 25 } })).toEqual([{ path: 'smtp.host', message: expect.stringMatching(/^points to .*; outbound calls go only to public addresses/) }]);
-  });
+  it.each(['127.0.0.1', '0x7f.1', '2130706433', '[::1]', '169.254.169.254', 'metadata', 'instance-data', '192.168.0.10'])(
+    'refuses the SMTP host %s',
+    (host) => {
+      expect(errors({ ...EMAIL, smtp: { host, port: 25 } })).toEqual([
+        { path: 'smtp.host', message: expect.stringMatching(/^points to .*; outbound calls go only to public addresses/) },
+      ]);
+    },
+  );
 
   it('accepts host names (checked when resolved) and what the operator allow-listed', () => {
     expect(errors({ ...WEBHOOK, url: 'http://localhost:8081/' })).toEqual([]);

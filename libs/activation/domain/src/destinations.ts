@@ -145,7 +145,8 @@ export function webhookUrlProblem(url: string, allow: OutboundAllowList = Outbou
     return 'must be an absolute http or https URL';
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `must be an http or https URL, not ${parsed.protocol.replace(/:$/, '')}`;
-  if (parsed.username !== '' || parsed.password !== '' || /^[a-z]+:\/\/[^/?#]*@/i.test(url.trim())) return 'must not contain credentials (user:password@); use headers instead';
+  if (parsed.username !== '' || parsed.password !== '' || /^[a-z]+:\/\/[^/?#]*@/i.test(url.trim()))
+    return 'must not contain credentials (user:password@); use headers instead';
   if (parsed.hostname === '') return 'must name a host';
   const host = outboundHostProblem(parsed.hostname, allow);
   return host === undefined ? undefined : `host ${host}`;
@@ -194,11 +195,15 @@ function webhook(v: Checker, o: Obj, allow: OutboundAllowList): void {
     const problem = webhookUrlProblem(o['url'], allow);
     if (problem !== undefined) v.err('url', problem);
   }
-  if (o['secret'] !== undefined && !isWebhookSecret(o['secret'])) v.err('secret', `must be ${SECRET_PREFIX} followed by base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`);
+  if (o['secret'] !== undefined && !isWebhookSecret(o['secret']))
+    v.err('secret', `must be ${SECRET_PREFIX} followed by base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`);
   if (o['headers'] !== undefined) headers(v, o['headers']);
-  if (o['rateLimitPerSecond'] !== undefined) v.number(o['rateLimitPerSecond'], 'rateLimitPerSecond', { exclusiveMin: 0, max: DESTINATION_LIMITS.maxRateLimitPerSecond });
-  if (o['concurrency'] !== undefined) v.number(o['concurrency'], 'concurrency', { integer: true, min: DESTINATION_LIMITS.minConcurrency, max: DESTINATION_LIMITS.maxConcurrency });
-  if (o['timeoutMs'] !== undefined) v.number(o['timeoutMs'], 'timeoutMs', { integer: true, min: DESTINATION_LIMITS.minTimeoutMs, max: DESTINATION_LIMITS.maxTimeoutMs });
+  if (o['rateLimitPerSecond'] !== undefined)
+    v.number(o['rateLimitPerSecond'], 'rateLimitPerSecond', { exclusiveMin: 0, max: DESTINATION_LIMITS.maxRateLimitPerSecond });
+  if (o['concurrency'] !== undefined)
+    v.number(o['concurrency'], 'concurrency', { integer: true, min: DESTINATION_LIMITS.minConcurrency, max: DESTINATION_LIMITS.maxConcurrency });
+  if (o['timeoutMs'] !== undefined)
+    v.number(o['timeoutMs'], 'timeoutMs', { integer: true, min: DESTINATION_LIMITS.minTimeoutMs, max: DESTINATION_LIMITS.maxTimeoutMs });
 }
 
 function smtp(v: Checker, value: unknown, allow: OutboundAllowList): void {

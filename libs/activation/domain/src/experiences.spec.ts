@@ -32,7 +32,11 @@ const HOME_BANNER = {
       when: { segments: { any: ['high-ltv'] }, traits: [{ trait: 'plan', op: 'equals', value: 'gold' }] },
       content: { json: { code: 'VIP15' } },
     },
-    { id: 'loyal', when: { attributes: [{ attribute: 'orders.count', op: 'gte', value: 3 }] }, content: { text: 'Welcome back, {{ profile.traits.firstName }}!' } },
+    {
+      id: 'loyal',
+      when: { attributes: [{ attribute: 'orders.count', op: 'gte', value: 3 }] },
+      content: { text: 'Welcome back, {{ profile.traits.firstName }}!' },
+    },
   ],
   default: { html: '<h2>Fresh coffee, every day</h2>' },
 };
@@ -65,61 +69,71 @@ describe('validateExperience', () => {
     const r = validateExperience(HOME_BANNER);
     expect(r).toEqual({ ok: true, value: HOME_BANNER });
     expect(r.ok && r.value.rules).not.toBe(HOME_BANNER.rules);
-    expect(valid({ id: 'e', slot: 's', name: 'n', default: { text: '' } })).toEqual({ id: 'e', slot: 's', name: 'n', enabled: true, holdoutPercent: 0, rules: [], default: { text: '' } });
+    expect(valid({ id: 'e', slot: 's', name: 'n', default: { text: '' } })).toEqual({
+      id: 'e',
+      slot: 's',
+      name: 'n',
+      enabled: true,
+      holdoutPercent: 0,
+      rules: [],
+      default: { text: '' },
+    });
   });
 
   const rule0 = HOME_BANNER.rules[0];
   const withRule0 = (patch: object): object => ({ ...HOME_BANNER, rules: [{ ...rule0, ...patch }] });
   const cmp = (c: object): object => withRule0({ when: { traits: [{ trait: 'plan', ...c }] } });
 
-  it.each([
-    [null, '$'],
-    [[], '$'],
-    [{ ...HOME_BANNER, id: undefined }, 'id'],
-    [{ ...HOME_BANNER, slot: 'has space' }, 'slot'],
-    [{ ...HOME_BANNER, name: '' }, 'name'],
-    [{ ...HOME_BANNER, default: undefined }, 'default'],
-    [{ ...HOME_BANNER, enabled: 'yes' }, 'enabled'],
-    [{ ...HOME_BANNER, holdoutPercent: 150 }, 'holdoutPercent'],
-    [{ ...HOME_BANNER, holdoutPercent: -1 }, 'holdoutPercent'],
-    [{ ...HOME_BANNER, audience: 'all' }, 'audience'],
-    [{ ...HOME_BANNER, rules: {} }, 'rules'],
-    [{ ...HOME_BANNER, rules: Array.from({ length: 21 }, (_, i) => ({ id: `r${i}`, content: { text: 'x' } })) }, 'rules'],
-    [{ ...HOME_BANNER, rules: [rule0, rule0] }, 'rules[1].id'],
-    [withRule0({ id: '-bad' }), 'rules[0].id'],
-    [withRule0({ priority: 1 }), 'rules[0].priority'],
-    [withRule0({ content: undefined }), 'rules[0].content'],
-    [withRule0({ when: { expression: 'profile.plan == "gold"' } }), 'rules[0].when.expression'],
-    [withRule0({ when: { segments: { all: ['ok', 'not ok'] } } }), 'rules[0].when.segments.all[1]'],
-    [withRule0({ when: { segments: { any: [] } } }), 'rules[0].when.segments.any'],
-    [withRule0({ when: { segments: { some: ['a'] } } }), 'rules[0].when.segments.some'],
-    [withRule0({ when: { segments: 'vip' } }), 'rules[0].when.segments'],
-    [cmp({ op: 'matches', value: 'g.*' }), 'rules[0].when.traits[0].op'],
-    [cmp({ op: 'equals' }), 'rules[0].when.traits[0].value'],
-    [cmp({ op: 'equals', value: null }), 'rules[0].when.traits[0].value'],
-    [cmp({ op: 'equals', value: { $ne: 1 } }), 'rules[0].when.traits[0].value'],
-    [cmp({ op: 'exists', value: true }), 'rules[0].when.traits[0].value'],
-    [cmp({ op: 'in', value: 'gold' }), 'rules[0].when.traits[0].value'],
-    [cmp({ op: 'in', value: ['gold', ['x']] }), 'rules[0].when.traits[0].value[1]'],
-    [cmp({ op: 'gt', value: true }), 'rules[0].when.traits[0].value'],
-    [cmp({ op: 'equals', value: 'x'.repeat(257) }), 'rules[0].when.traits[0].value'],
-    [withRule0({ when: { traits: [{ op: 'exists' }] } }), 'rules[0].when.traits[0].trait'],
-    [withRule0({ when: { attributes: [{ attribute: 'orders..count', op: 'exists' }] } }), 'rules[0].when.attributes[0].attribute'],
-    [withRule0({ when: { attributes: [{ trait: 'plan', attribute: 'a', op: 'exists' }] } }), 'rules[0].when.attributes[0].trait'],
-    [withRule0({ content: { html: '<b>', text: 'b' } }), 'rules[0].content'],
-    [withRule0({ content: {} }), 'rules[0].content'],
-    [withRule0({ content: { html: '<b>hi</b>', markdown: '*hi*' } }), 'rules[0].content.markdown'],
-    [withRule0({ content: { html: 42 } }), 'rules[0].content.html'],
-    [withRule0({ content: { html: '{{ profile.traits.firstName | shout }}' } }), 'rules[0].content.html'],
-    [withRule0({ content: { text: '{% if x %}unclosed' } }), 'rules[0].content.text'],
-    [withRule0({ content: { html: 'x'.repeat(16 * 1024 + 1) } }), 'rules[0].content.html'],
-    [withRule0({ content: { json: ['VIP15'] } }), 'rules[0].content.json'],
-    [withRule0({ content: { json: { offer: { code: '{{ x | nope }}' } } } }), 'rules[0].content.json.offer.code'],
-    [withRule0({ content: { json: { list: ['ok', '{{ x | nope }}'] } } }), 'rules[0].content.json.list[1]'],
-    [withRule0({ content: { json: { a: { b: { c: { d: { e: { f: 1 } } } } } } } }), 'rules[0].content.json.a.b.c.d.e'],
-    [withRule0({ content: { json: { big: 'x'.repeat(16 * 1024) } } }), 'rules[0].content.json'],
-    [{ ...HOME_BANNER, default: { html: '{{ a | nope }}' } }, 'default.html'],
-  ].map(([input, path]) => [path, input]))('rejects case %# at %s', (path, input) => {
+  it.each(
+    [
+      [null, '$'],
+      [[], '$'],
+      [{ ...HOME_BANNER, id: undefined }, 'id'],
+      [{ ...HOME_BANNER, slot: 'has space' }, 'slot'],
+      [{ ...HOME_BANNER, name: '' }, 'name'],
+      [{ ...HOME_BANNER, default: undefined }, 'default'],
+      [{ ...HOME_BANNER, enabled: 'yes' }, 'enabled'],
+      [{ ...HOME_BANNER, holdoutPercent: 150 }, 'holdoutPercent'],
+      [{ ...HOME_BANNER, holdoutPercent: -1 }, 'holdoutPercent'],
+      [{ ...HOME_BANNER, audience: 'all' }, 'audience'],
+      [{ ...HOME_BANNER, rules: {} }, 'rules'],
+      [{ ...HOME_BANNER, rules: Array.from({ length: 21 }, (_, i) => ({ id: `r${i}`, content: { text: 'x' } })) }, 'rules'],
+      [{ ...HOME_BANNER, rules: [rule0, rule0] }, 'rules[1].id'],
+      [withRule0({ id: '-bad' }), 'rules[0].id'],
+      [withRule0({ priority: 1 }), 'rules[0].priority'],
+      [withRule0({ content: undefined }), 'rules[0].content'],
+      [withRule0({ when: { expression: 'profile.plan == "gold"' } }), 'rules[0].when.expression'],
+      [withRule0({ when: { segments: { all: ['ok', 'not ok'] } } }), 'rules[0].when.segments.all[1]'],
+      [withRule0({ when: { segments: { any: [] } } }), 'rules[0].when.segments.any'],
+      [withRule0({ when: { segments: { some: ['a'] } } }), 'rules[0].when.segments.some'],
+      [withRule0({ when: { segments: 'vip' } }), 'rules[0].when.segments'],
+      [cmp({ op: 'matches', value: 'g.*' }), 'rules[0].when.traits[0].op'],
+      [cmp({ op: 'equals' }), 'rules[0].when.traits[0].value'],
+      [cmp({ op: 'equals', value: null }), 'rules[0].when.traits[0].value'],
+      [cmp({ op: 'equals', value: { $ne: 1 } }), 'rules[0].when.traits[0].value'],
+      [cmp({ op: 'exists', value: true }), 'rules[0].when.traits[0].value'],
+      [cmp({ op: 'in', value: 'gold' }), 'rules[0].when.traits[0].value'],
+      [cmp({ op: 'in', value: ['gold', ['x']] }), 'rules[0].when.traits[0].value[1]'],
+      [cmp({ op: 'gt', value: true }), 'rules[0].when.traits[0].value'],
+      [cmp({ op: 'equals', value: 'x'.repeat(257) }), 'rules[0].when.traits[0].value'],
+      [withRule0({ when: { traits: [{ op: 'exists' }] } }), 'rules[0].when.traits[0].trait'],
+      [withRule0({ when: { attributes: [{ attribute: 'orders..count', op: 'exists' }] } }), 'rules[0].when.attributes[0].attribute'],
+      [withRule0({ when: { attributes: [{ trait: 'plan', attribute: 'a', op: 'exists' }] } }), 'rules[0].when.attributes[0].trait'],
+      [withRule0({ content: { html: '<b>', text: 'b' } }), 'rules[0].content'],
+      [withRule0({ content: {} }), 'rules[0].content'],
+      [withRule0({ content: { html: '<b>hi</b>', markdown: '*hi*' } }), 'rules[0].content.markdown'],
+      [withRule0({ content: { html: 42 } }), 'rules[0].content.html'],
+      [withRule0({ content: { html: '{{ profile.traits.firstName | shout }}' } }), 'rules[0].content.html'],
+      [withRule0({ content: { text: '{% if x %}unclosed' } }), 'rules[0].content.text'],
+      [withRule0({ content: { html: 'x'.repeat(16 * 1024 + 1) } }), 'rules[0].content.html'],
+      [withRule0({ content: { json: ['VIP15'] } }), 'rules[0].content.json'],
+      [withRule0({ content: { json: { offer: { code: '{{ x | nope }}' } } } }), 'rules[0].content.json.offer.code'],
+      [withRule0({ content: { json: { list: ['ok', '{{ x | nope }}'] } } }), 'rules[0].content.json.list[1]'],
+      [withRule0({ content: { json: { a: { b: { c: { d: { e: { f: 1 } } } } } } } }), 'rules[0].content.json.a.b.c.d.e'],
+      [withRule0({ content: { json: { big: 'x'.repeat(16 * 1024) } } }), 'rules[0].content.json'],
+      [{ ...HOME_BANNER, default: { html: '{{ a | nope }}' } }, 'default.html'],
+    ].map(([input, path]) => [path, input]),
+  )('rejects case %# at %s', (path, input) => {
     expect(errorsOf(input).map((e) => e.path)).toEqual([path]);
   });
 
@@ -246,8 +260,28 @@ describe('matchesWhen', () => {
 
   it('traits and attributes: every condition must hold, missing ones do not', () => {
     const v = visitor({ traits: { plan: 'gold', age: 40 }, computed: { orders: { count: 3 } } });
-    expect(matchesWhen({ traits: [{ trait: 'plan', op: 'equals', value: 'gold' }, { trait: 'age', op: 'gte', value: 18 }] }, v)).toBe(true);
-    expect(matchesWhen({ traits: [{ trait: 'plan', op: 'equals', value: 'gold' }, { trait: 'age', op: 'lt', value: 18 }] }, v)).toBe(false);
+    expect(
+      matchesWhen(
+        {
+          traits: [
+            { trait: 'plan', op: 'equals', value: 'gold' },
+            { trait: 'age', op: 'gte', value: 18 },
+          ],
+        },
+        v,
+      ),
+    ).toBe(true);
+    expect(
+      matchesWhen(
+        {
+          traits: [
+            { trait: 'plan', op: 'equals', value: 'gold' },
+            { trait: 'age', op: 'lt', value: 18 },
+          ],
+        },
+        v,
+      ),
+    ).toBe(false);
     expect(matchesWhen({ traits: [{ trait: 'country', op: 'equals', value: 'FR' }] }, v)).toBe(false);
     expect(matchesWhen({ traits: [{ trait: 'country', op: 'notExists' }] }, v)).toBe(true);
     expect(matchesWhen({ traits: [{ trait: 'constructor', op: 'exists' }] }, v)).toBe(false);
@@ -269,7 +303,13 @@ describe('matchesWhen', () => {
 describe('decide', () => {
   it('the premium-coffee promotion for premium browsers, first name or "there", escaped', () => {
     const d = decide(BANNER, visitor({ profileId: 'p1', segments: ['premium-coffee-browsers'], traits: { firstName: 'Ada' } }));
-    expect(d).toEqual({ slot: 'home-banner', experienceId: 'home-banner-v1', ruleId: 'premium', holdout: false, content: { html: '<h2>Hi Ada, meet the Barista Pro</h2>' } });
+    expect(d).toEqual({
+      slot: 'home-banner',
+      experienceId: 'home-banner-v1',
+      ruleId: 'premium',
+      holdout: false,
+      content: { html: '<h2>Hi Ada, meet the Barista Pro</h2>' },
+    });
     expect(decide(BANNER, visitor({ segments: ['premium-coffee-browsers'] })).content).toEqual({ html: '<h2>Hi there, meet the Barista Pro</h2>' });
   });
 
@@ -387,7 +427,13 @@ describe('holdout', () => {
   it('gives held-out visitors the default, even when a rule matches', () => {
     const e = valid({ ...HOME_BANNER, rules: [{ id: 'all', content: { text: 'x' } }] });
     const id = ids(1000).find((x) => holdoutBucket(e.id, x) < 10) as string;
-    expect(decide(e, visitor({ profileId: id }))).toEqual({ slot: 'home-banner', experienceId: 'home-banner-v1', ruleId: null, holdout: true, content: { html: '<h2>Fresh coffee, every day</h2>' } });
+    expect(decide(e, visitor({ profileId: id }))).toEqual({
+      slot: 'home-banner',
+      experienceId: 'home-banner-v1',
+      ruleId: null,
+      holdout: true,
+      content: { html: '<h2>Fresh coffee, every day</h2>' },
+    });
     expect(decide(e, visitor({ profileId: id }), { skipHoldout: true })).toMatchObject({ ruleId: 'all', holdout: false });
     const notHeld = ids(1000).find((x) => holdoutBucket(e.id, x) >= 10) as string;
     expect(decide(e, visitor({ profileId: notHeld })).ruleId).toBe('all');

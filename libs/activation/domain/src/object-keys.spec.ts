@@ -29,7 +29,13 @@ describe('Object.prototype member names are ordinary names', () => {
       id: 'toString',
       slot: 'valueOf',
       name: 'prototype names',
-      rules: [{ id: 'hasOwnProperty', when: { segments: { all: ['constructor'] }, traits: [{ trait: 'toString', op: 'equals', value: 'gold' }] }, content: { text: '{{ profile.traits.valueOf }}' } }],
+      rules: [
+        {
+          id: 'hasOwnProperty',
+          when: { segments: { all: ['constructor'] }, traits: [{ trait: 'toString', op: 'equals', value: 'gold' }] },
+          content: { text: '{{ profile.traits.valueOf }}' },
+        },
+      ],
       default: { text: 'default' },
     };
     const r = validateExperience(input);

@@ -2,16 +2,23 @@ import type { SegmentMembershipChange } from '@mosaic/contracts';
 import { checkTemplate, MAX_TEMPLATE_BYTES, RENDER_LIMITS, renderTemplate, type TemplateContext, templateContext, TemplateError } from './render';
 
 const CONTEXT: TemplateContext = {
-  profile: { id: 'prof_1', traits: { firstName: 'Ada', bio: '<script>alert("x")</script> & co', email: 'ada@example.com' }, computed: { orders: { count: 3 }, priceTier: 'premium' } },
+  profile: {
+    id: 'prof_1',
+    traits: { firstName: 'Ada', bio: '<script>alert("x")</script> & co', email: 'ada@example.com' },
+    computed: { orders: { count: 3 }, priceTier: 'premium' },
+  },
   segment: { key: 'vip-offer', version: 2 },
   change: { type: 'entered', at: '2026-01-01T10:30:00.000Z' },
 };
 
 describe('renderTemplate', () => {
   it('renders profile, segment and change', () => {
-    expect(renderTemplate('{{ profile.traits.firstName }} ({{ profile.id }}) {{ change.type }} {{ segment.key }} v{{ segment.version }}, {{ profile.computed.orders.count }} orders', CONTEXT)).toBe(
-      'Ada (prof_1) entered vip-offer v2, 3 orders',
-    );
+    expect(
+      renderTemplate(
+        '{{ profile.traits.firstName }} ({{ profile.id }}) {{ change.type }} {{ segment.key }} v{{ segment.version }}, {{ profile.computed.orders.count }} orders',
+        CONTEXT,
+      ),
+    ).toBe('Ada (prof_1) entered vip-offer v2, 3 orders');
   });
 
   it('HTML-escapes outputs by default', () => {
@@ -32,7 +39,8 @@ describe('renderTemplate', () => {
   });
 
   it('supports tags and standard filters', () => {
-    const tpl = "{% if profile.computed.priceTier == 'premium' %}{{ profile.traits.firstName | upcase }}{% else %}no{% endif %} {{ change.at | date: '%Y-%m-%d %H:%M' }}";
+    const tpl =
+      "{% if profile.computed.priceTier == 'premium' %}{{ profile.traits.firstName | upcase }}{% else %}no{% endif %} {{ change.at | date: '%Y-%m-%d %H:%M' }}";
     expect(renderTemplate(tpl, CONTEXT)).toBe('ADA 2026-01-01 10:30');
   });
 
@@ -45,9 +53,12 @@ describe('renderTemplate', () => {
     expect(() => renderTemplate('{{ profile.id | nosuch }}', CONTEXT)).toThrow(/undefined filter: nosuch/);
   });
 
-  it.each([["{% include '/etc/hostname' %}"], ["{% render 'partial' %}"], ["{% layout 'base' %}x"], ['{% include profile.id %}']])('reads no files: %s', (tpl) => {
-    expect(() => renderTemplate(tpl, CONTEXT)).toThrow(TemplateError);
-  });
+  it.each([["{% include '/etc/hostname' %}"], ["{% render 'partial' %}"], ["{% layout 'base' %}x"], ['{% include profile.id %}']])(
+    'reads no files: %s',
+    (tpl) => {
+      expect(() => renderTemplate(tpl, CONTEXT)).toThrow(TemplateError);
+    },
+  );
 
   it('limits template size', () => {
     const big = 'é'.repeat(MAX_TEMPLATE_BYTES / 2 + 1); // fewer characters than bytes
@@ -78,13 +89,15 @@ describe('renderTemplate', () => {
     const kilobyte = 'x'.repeat(1000);
     expect(() => renderTemplate(`{% for i in (1..1001) %}${kilobyte}{% endfor %}`, CONTEXT)).toThrow(/output size limit exceeded/);
     expect(renderTemplate(`{% for i in (1..999) %}${kilobyte}{% endfor %}`, CONTEXT)).toHaveLength(999_000);
-    expect(() => renderTemplate(`{% capture c %}{% for i in (1..1001) %}${kilobyte}{% endfor %}{% endcapture %}`, CONTEXT)).toThrow(/output size limit exceeded/);
+    expect(() => renderTemplate(`{% capture c %}{% for i in (1..1001) %}${kilobyte}{% endfor %}{% endcapture %}`, CONTEXT)).toThrow(
+      /output size limit exceeded/,
+    );
   });
 
   it('bounds memory created by filters', () => {
-    expect(() => renderTemplate("{% assign s = 'aaaaaaaaaa' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", CONTEXT)).toThrow(
-      /memory alloc limit exceeded/,
-    );
+    expect(() =>
+      renderTemplate("{% assign s = 'aaaaaaaaaa' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", CONTEXT),
+    ).toThrow(/memory alloc limit exceeded/);
   });
 
   it('keeps one budget per render: consecutive renders do not add up', () => {

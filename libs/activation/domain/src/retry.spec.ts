@@ -6,14 +6,18 @@ const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 describe('classifyResponse', () => {
   it.each([200, 201, 204, 299])('%s is delivered', (s) => expect(classifyResponse(s)).toBe('delivered'));
   it.each([408, 409, 425, 429, 500, 502, 503, 504, 599, 'timeout', 'network'] as const)('%s is retried', (s) => expect(classifyResponse(s)).toBe('retry'));
-  it.each([400, 401, 403, 404, 410, 413, 422, 301, 302, 304, 100, 199, 600, 0, 200.5, 'blocked'] as const)('%s is a permanent failure', (s) => expect(classifyResponse(s)).toBe('fail'));
+  it.each([400, 401, 403, 404, 410, 413, 422, 301, 302, 304, 100, 199, 600, 0, 200.5, 'blocked'] as const)('%s is a permanent failure', (s) =>
+    expect(classifyResponse(s)).toBe('fail'),
+  );
 });
 
 describe('retryDelayMs (full jitter)', () => {
   const options = { baseMs: 1000, maxMs: 60_000 };
 
   it('doubles the ceiling per attempt up to maxMs', () => {
-    expect([1, 2, 3, 4, 6, 7, 8, 50, 5000].map((a) => backoffCeilingMs(a, 1000, 60_000))).toEqual([1000, 2000, 4000, 8000, 32_000, 60_000, 60_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4, 6, 7, 8, 50, 5000].map((a) => backoffCeilingMs(a, 1000, 60_000))).toEqual([
+      1000, 2000, 4000, 8000, 32_000, 60_000, 60_000, 60_000, 60_000,
+    ]);
   });
 
   it('draws uniformly below the ceiling', () => {
@@ -84,7 +88,8 @@ describe('RetryPolicy', () => {
 
   it('has a default whose waits add up to at most 2555 s', () => {
     let total = 0;
-    for (let attempt = 1; attempt < DEFAULT_RETRY_POLICY.maxAttempts; attempt++) total += (DEFAULT_RETRY_POLICY.nextAttemptAt(attempt, 0, fixed(1 - 1e-12)) ?? Number.NaN) + 1;
+    for (let attempt = 1; attempt < DEFAULT_RETRY_POLICY.maxAttempts; attempt++)
+      total += (DEFAULT_RETRY_POLICY.nextAttemptAt(attempt, 0, fixed(1 - 1e-12)) ?? Number.NaN) + 1;
     expect(total).toBe(2_555_000);
     expect(DEFAULT_RETRY_POLICY.nextAttemptAt(DEFAULT_RETRY_POLICY.maxAttempts, 0, fixed(0))).toBeUndefined();
   });

@@ -27,7 +27,8 @@ export class TokenBuckets {
     const now = this.clock();
     const held = this.buckets.get(key);
     const tokens = held ? Math.min(this.opts.burst, held.tokens + (Math.max(0, now - held.at) / 1000) * this.opts.ratePerSecond) : this.opts.burst;
-    if (held) this.buckets.delete(key); // re-inserted below: the map's order is least recently used first
+    if (held)
+      this.buckets.delete(key); // re-inserted below: the map's order is least recently used first
     else if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
     if (tokens < 1) {
       this.buckets.set(key, { tokens, at: now });

@@ -90,7 +90,14 @@ describe('deliveryId', () => {
   });
 
   it('differs for every part and cannot be confused by separators', () => {
-    const ids = new Set([deliveryId('t1', 'p', 1), deliveryId('t2', 'p', 1), deliveryId('t1', 'q', 1), deliveryId('t1', 'p', 2), deliveryId('a:b', 'c', 1), deliveryId('a', 'b:c', 1)]);
+    const ids = new Set([
+      deliveryId('t1', 'p', 1),
+      deliveryId('t2', 'p', 1),
+      deliveryId('t1', 'q', 1),
+      deliveryId('t1', 'p', 2),
+      deliveryId('a:b', 'c', 1),
+      deliveryId('a', 'b:c', 1),
+    ]);
     expect(ids.size).toBe(6);
   });
 

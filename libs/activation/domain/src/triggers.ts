@@ -46,7 +46,8 @@ function checkCap(v: Checker, cap: unknown): void {
   if (!v.object(cap, 'frequencyCap', '{ max, perSeconds }')) return;
   v.fields(cap, 'frequencyCap', ['max', 'perSeconds'], ['max', 'perSeconds']);
   if (cap['max'] !== undefined) v.number(cap['max'], 'frequencyCap.max', { integer: true, min: 1, max: TRIGGER_LIMITS.maxCap });
-  if (cap['perSeconds'] !== undefined) v.number(cap['perSeconds'], 'frequencyCap.perSeconds', { integer: true, min: 1, max: TRIGGER_LIMITS.maxCapWindowSeconds });
+  if (cap['perSeconds'] !== undefined)
+    v.number(cap['perSeconds'], 'frequencyCap.perSeconds', { integer: true, min: 1, max: TRIGGER_LIMITS.maxCapWindowSeconds });
 }
 
 /**
@@ -81,7 +82,9 @@ export function matchTriggers(triggers: readonly Trigger[], change: MembershipCh
  * also the Standard Webhooks `webhook-id` (no `.`, 47 characters).
  */
 export function deliveryId(triggerId: string, profileId: string, profileVersion: number): string {
-  const digest = createHash('sha256').update(JSON.stringify([triggerId, profileId, profileVersion]), 'utf8').digest('base64url');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([triggerId, profileId, profileVersion]), 'utf8')
+    .digest('base64url');
   return `dlv_${digest}`;
 }
 

@@ -108,7 +108,12 @@ describe('verify', () => {
   });
 
   it('accepts one valid signature among several, other versions ignored (the spec example)', () => {
-    const sigs = ['v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=', `v2,${VECTOR.signature.slice(3)}`, VECTOR.signature, 'v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw=='];
+    const sigs = [
+      'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=',
+      `v2,${VECTOR.signature.slice(3)}`,
+      VECTOR.signature,
+      'v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw==',
+    ];
     expect(verify(headersFor(sigs.join(' ')), VECTOR.body, [VECTOR.secret], NOW).ok).toBe(true);
   });
 
@@ -120,7 +125,9 @@ describe('verify', () => {
 
   it('rejects a changed body, id or timestamp', () => {
     expect(verify(headersFor(VECTOR.signature), `${VECTOR.body} `, [VECTOR.secret], NOW)).toMatchObject({ ok: false, reason: 'no-matching-signature' });
-    expect(verify(headersFor(VECTOR.signature, VECTOR.timestamp, 'msg_x'), VECTOR.body, [VECTOR.secret], NOW)).toMatchObject({ reason: 'no-matching-signature' });
+    expect(verify(headersFor(VECTOR.signature, VECTOR.timestamp, 'msg_x'), VECTOR.body, [VECTOR.secret], NOW)).toMatchObject({
+      reason: 'no-matching-signature',
+    });
     expect(verify(headersFor(VECTOR.signature, VECTOR.timestamp + 1), VECTOR.body, [VECTOR.secret], NOW)).toMatchObject({ reason: 'no-matching-signature' });
   });
 

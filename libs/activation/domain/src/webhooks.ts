@@ -42,13 +42,7 @@ export interface SignInput {
 
 /** Why a webhook did not verify. */
 export type VerifyFailure =
-  | 'missing-id'
-  | 'missing-timestamp'
-  | 'missing-signature'
-  | 'invalid-timestamp'
-  | 'timestamp-too-old'
-  | 'timestamp-too-new'
-  | 'no-matching-signature';
+  'missing-id' | 'missing-timestamp' | 'missing-signature' | 'invalid-timestamp' | 'timestamp-too-old' | 'timestamp-too-new' | 'no-matching-signature';
 
 /** The outcome of `verify`: the message id and timestamp, or why it failed. */
 export type VerifyResult = { ok: true; id: string; timestamp: number } | { ok: false; reason: VerifyFailure; message: string };
@@ -137,11 +131,14 @@ export function parseSignatures(value: string): Buffer[] {
 }
 
 function checkTimestamp(text: string, now: number, toleranceSeconds: number): VerifyResult | number {
-  if (!TIMESTAMP_RE.test(text)) return failure('invalid-timestamp', `webhook-timestamp must be an integer of unix seconds, got ${JSON.stringify(text.slice(0, 40))}`);
+  if (!TIMESTAMP_RE.test(text))
+    return failure('invalid-timestamp', `webhook-timestamp must be an integer of unix seconds, got ${JSON.stringify(text.slice(0, 40))}`);
   const timestamp = Number(text);
   const nowSeconds = Math.floor(now / 1000);
-  if (timestamp < nowSeconds - toleranceSeconds) return failure('timestamp-too-old', `webhook-timestamp is ${nowSeconds - timestamp} s old (tolerance ${toleranceSeconds} s)`);
-  if (timestamp > nowSeconds + toleranceSeconds) return failure('timestamp-too-new', `webhook-timestamp is ${timestamp - nowSeconds} s in the future (tolerance ${toleranceSeconds} s)`);
+  if (timestamp < nowSeconds - toleranceSeconds)
+    return failure('timestamp-too-old', `webhook-timestamp is ${nowSeconds - timestamp} s old (tolerance ${toleranceSeconds} s)`);
+  if (timestamp > nowSeconds + toleranceSeconds)
+    return failure('timestamp-too-new', `webhook-timestamp is ${timestamp - nowSeconds} s in the future (tolerance ${toleranceSeconds} s)`);
   return timestamp;
 }
 
@@ -158,7 +155,13 @@ function anyMatches(expected: readonly Buffer[], given: readonly Buffer[]): bool
  * (constant-time comparison; signatures of other versions are ignored). `body` must be the
  * raw body as received. A malformed secret throws (it is configuration, not input).
  */
-export function verify(headers: HeaderBag, body: string | Uint8Array, secrets: readonly string[], now: number, toleranceSeconds = DEFAULT_TOLERANCE_SECONDS): VerifyResult {
+export function verify(
+  headers: HeaderBag,
+  body: string | Uint8Array,
+  secrets: readonly string[],
+  now: number,
+  toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
+): VerifyResult {
   const keys = secrets.map(decodeSecret);
   const id = header(headers, 'webhook-id', false);
   if (id === undefined) return failure('missing-id', 'the webhook-id header is missing');

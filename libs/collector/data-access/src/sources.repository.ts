@@ -181,7 +181,10 @@ export class SourcesRepository {
 
   /** The active source of a write key, or null (unknown or revoked). */
   async findActiveByWriteKey(writeKey: string): Promise<SourceView | null> {
-    const doc = await this.model.findOne({ writeKeyHash: hashWriteKey(writeKey) }).lean<SourceDocument>().exec();
+    const doc = await this.model
+      .findOne({ writeKeyHash: hashWriteKey(writeKey) })
+      .lean<SourceDocument>()
+      .exec();
     if (!doc || doc.revokedAt) return null;
     return toView(doc);
   }

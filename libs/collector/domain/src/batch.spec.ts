@@ -118,7 +118,14 @@ describe('processBatch', () => {
         writeKey: 'wk',
         batch: [
           { type: 'track', anonymousId: 'a', event: 'E', timestamp: '2024-05-01T09:59:00.000Z' },
-          { type: 'track', anonymousId: 'a', event: 'E', timestamp: '2024-05-01T09:59:00.000Z', sentAt: '2024-05-01T09:59:30.000Z', context: { library: { name: 'own' } } },
+          {
+            type: 'track',
+            anonymousId: 'a',
+            event: 'E',
+            timestamp: '2024-05-01T09:59:00.000Z',
+            sentAt: '2024-05-01T09:59:30.000Z',
+            context: { library: { name: 'own' } },
+          },
         ],
       },
       options(),

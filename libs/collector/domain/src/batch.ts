@@ -24,15 +24,7 @@
  * overlaid by each item's own.
  */
 import { CollectorInputError, type ValidationIssue, toInputError } from './errors';
-import {
-  type BatchEnvelope,
-  type NormalizedEvent,
-  type MessageType,
-  type ValidateOptions,
-  dateIssue,
-  typeIssue,
-  validateMessage,
-} from './message';
+import { type BatchEnvelope, type NormalizedEvent, type MessageType, type ValidateOptions, dateIssue, typeIssue, validateMessage } from './message';
 import { isPlainObject, sanitizeObject } from './sanitize';
 
 export type ProcessBatchOptions = Omit<ValidateOptions, 'envelope'>;

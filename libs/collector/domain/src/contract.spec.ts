@@ -20,7 +20,14 @@ const message = fc.record(
     messageId: fc.string({ minLength: 1, maxLength: 40 }),
     properties: obj,
     traits: obj,
-    context: fc.record({ page: fc.record({ url: fc.webUrl() }), ip: fc.ipV4(), externalIds: fc.array(fc.record({ id, type: fc.string({ minLength: 1, maxLength: 10 }) }), { maxLength: 3 }) }, { requiredKeys: [] }),
+    context: fc.record(
+      {
+        page: fc.record({ url: fc.webUrl() }),
+        ip: fc.ipV4(),
+        externalIds: fc.array(fc.record({ id, type: fc.string({ minLength: 1, maxLength: 10 }) }), { maxLength: 3 }),
+      },
+      { requiredKeys: [] },
+    ),
     timestamp: date,
     sentAt: date,
   },

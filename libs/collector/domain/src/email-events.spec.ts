@@ -2,7 +2,15 @@ import { Schemas, validatePayload } from '@mosaic/contracts';
 import { buildEmailEvent, emailAnonymousId, emailEventMessageId, type EmailEventInput } from './email-events';
 import type { EmailTokenClaims } from './email-token';
 
-const claims: EmailTokenClaims = { kind: 'open', sourceId: 'src_1', recipient: { userId: 'u-1', email: 'ada@example.com' }, campaign: 'spring', emailId: 'send-1', issuedAt: 1_700_000_000, expiresAt: 1_800_000_000 };
+const claims: EmailTokenClaims = {
+  kind: 'open',
+  sourceId: 'src_1',
+  recipient: { userId: 'u-1', email: 'ada@example.com' },
+  campaign: 'spring',
+  emailId: 'send-1',
+  issuedAt: 1_700_000_000,
+  expiresAt: 1_800_000_000,
+};
 const T = new Date('2026-01-01T10:02:00.000Z');
 const input = (over: Partial<EmailEventInput> = {}): EmailEventInput => ({
   claims,
@@ -30,7 +38,9 @@ describe('buildEmailEvent', () => {
   });
 
   it('builds Email Link Clicked with the url and the machine verdict', () => {
-    const e = buildEmailEvent(input({ claims: { ...claims, kind: 'click', url: 'https://x.example/' }, verdict: { machine: true, reason: 'scanner_user_agent', proxy: null } }));
+    const e = buildEmailEvent(
+      input({ claims: { ...claims, kind: 'click', url: 'https://x.example/' }, verdict: { machine: true, reason: 'scanner_user_agent', proxy: null } }),
+    );
     expect(e.event).toBe('Email Link Clicked');
     expect(e.properties).toEqual({ campaign: 'spring', email_id: 'send-1', url: 'https://x.example/', machine: true, machine_reason: 'scanner_user_agent' });
     expect(e.messageId).toMatch(/^ec-[0-9a-f]{32}$/);

@@ -39,7 +39,10 @@ export function emailAnonymousId(normalizedEmail: string): string {
 export function emailEventMessageId(kind: 'open' | 'click', token: string, receivedAtMs: number, machine: boolean): string {
   const bucketMs = kind === 'open' ? OPEN_DEDUP_BUCKET_MS : CLICK_DEDUP_BUCKET_MS;
   const bucket = Math.floor(receivedAtMs / bucketMs);
-  const digest = createHash('sha256').update(`${token}|${bucket}|${machine ? 1 : 0}`, 'utf8').digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(`${token}|${bucket}|${machine ? 1 : 0}`, 'utf8')
+    .digest('hex')
+    .slice(0, 32);
   return `${kind === 'open' ? 'eo' : 'ec'}-${digest}`;
 }
 
@@ -77,7 +80,9 @@ export function buildEmailEvent(input: EmailEventInput): NormalizedEvent {
     context: claims.recipient.email === undefined ? {} : { traits: { email: claims.recipient.email } },
   };
   if (claims.recipient.userId !== undefined) message['userId'] = claims.recipient.userId;
-  const anonymousId = claims.recipient.anonymousId ?? (claims.recipient.userId === undefined && claims.recipient.email !== undefined ? emailAnonymousId(claims.recipient.email) : undefined);
+  const anonymousId =
+    claims.recipient.anonymousId ??
+    (claims.recipient.userId === undefined && claims.recipient.email !== undefined ? emailAnonymousId(claims.recipient.email) : undefined);
   if (anonymousId !== undefined) message['anonymousId'] = anonymousId;
   const result = validateMessage(message, 'track', {
     sourceId: claims.sourceId,

@@ -46,7 +46,15 @@ describe('rewriteEmailHtml', () => {
     expect(target(all[0]!)).toBe('https://shop.example.com/sale?a=1&b=2');
     expect(target(all[1]!)).toBe('http://blog.example.com/post');
     expect(target(all[2]!)).toBe('https://x.example/unquoted');
-    expect(all.slice(3, 10)).toEqual(['mailto:help@example.com', 'tel:+4930123', '#top', '/relative', 'javascript:alert(1)', 'https://example.com/unsubscribe', 'https://t.example.com/v1/e/c/already']);
+    expect(all.slice(3, 10)).toEqual([
+      'mailto:help@example.com',
+      'tel:+4930123',
+      '#top',
+      '/relative',
+      'javascript:alert(1)',
+      'https://example.com/unsubscribe',
+      'https://t.example.com/v1/e/c/already',
+    ]);
     expect(all[10]).toBe('https://not-a-link.example/'); // <abbr> is not a link
     expect(target(all[11]!)).toBe('https://outlook.example.com/');
     // everything but the hrefs is kept byte for byte
@@ -57,7 +65,13 @@ describe('rewriteEmailHtml', () => {
     const pixel = /<img src="https:\/\/t\.example\.com\/v1\/e\/o\/([^"]+)\.gif" width="1" height="1" alt="" [^>]*\/><\/body>/.exec(out);
     expect(pixel).not.toBeNull();
     const claims = signer.verify(pixel![1]!, 'open');
-    expect(claims.ok && claims.claims).toMatchObject({ kind: 'open', sourceId: 'src_1', campaign: 'spring', emailId: 'send-1', recipient: { userId: 'u-1', email: 'ada@example.com' } });
+    expect(claims.ok && claims.claims).toMatchObject({
+      kind: 'open',
+      sourceId: 'src_1',
+      campaign: 'spring',
+      emailId: 'send-1',
+      recipient: { userId: 'u-1', email: 'ada@example.com' },
+    });
     expect(out.match(/\/v1\/e\/o\//g)).toHaveLength(1);
   });
 
@@ -95,7 +109,10 @@ describe('decodeHtmlAttribute', () => {
 describe('validateRewriteRequest', () => {
   it('accepts a complete body and names every problem of a bad one', () => {
     const ok = validateRewriteRequest({ html: '<p>x</p>', sourceId: 'src_1', recipient: { email: 'A@B.co' }, campaign: 'c', emailId: 'e', expiresInDays: 7 });
-    expect(ok).toEqual({ ok: true, value: { html: '<p>x</p>', sourceId: 'src_1', recipient: { email: 'a@b.co' }, campaign: 'c', emailId: 'e', expiresInDays: 7 } });
+    expect(ok).toEqual({
+      ok: true,
+      value: { html: '<p>x</p>', sourceId: 'src_1', recipient: { email: 'a@b.co' }, campaign: 'c', emailId: 'e', expiresInDays: 7 },
+    });
     const bad = validateRewriteRequest({ html: '', recipient: {}, campaign: 3, expiresInDays: -1 });
     expect(bad.ok).toBe(false);
     const text = bad.ok ? '' : bad.problems.join('\n');
@@ -110,7 +127,14 @@ describe('validateRewriteRequest', () => {
 
   it('accepts expiresInDays 1 and 3650, and every accepted value signs tokens', () => {
     for (const days of [1, 3650]) {
-      const result = validateRewriteRequest({ html: '<a href="https://x.test/">x</a>', sourceId: 's', recipient: { userId: 'u' }, campaign: 'c', emailId: 'e', expiresInDays: days });
+      const result = validateRewriteRequest({
+        html: '<a href="https://x.test/">x</a>',
+        sourceId: 's',
+        recipient: { userId: 'u' },
+        campaign: 'c',
+        emailId: 'e',
+        expiresInDays: days,
+      });
       expect(result.ok).toBe(true);
       if (result.ok) expect(() => rewriteEmailHtml(result.value.html, { ...opts, expiresInDays: days })).not.toThrow();
     }

@@ -19,7 +19,14 @@ function clock(start = T0) {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-const open: IssueRequest = { kind: 'open', sourceId: 'src_1', recipient: { userId: 'u-1', email: 'Ada@Example.com ' }, campaign: 'spring', emailId: 'send-1', ttlSeconds: 3600 };
+const open: IssueRequest = {
+  kind: 'open',
+  sourceId: 'src_1',
+  recipient: { userId: 'u-1', email: 'Ada@Example.com ' },
+  campaign: 'spring',
+  emailId: 'send-1',
+  ttlSeconds: 3600,
+};
 const click: IssueRequest = { ...open, kind: 'click', url: 'https://shop.example.com/sale?a=1&b=2' };
 
 /** Replaces the payload of a token with another JSON object, keeping kid and mac. */
@@ -38,7 +45,15 @@ describe('email tokens', () => {
     const r = signer.verify(token, 'open');
     expect(r).toEqual({
       ok: true,
-      claims: { kind: 'open', sourceId: 'src_1', recipient: { userId: 'u-1', email: 'ada@example.com' }, campaign: 'spring', emailId: 'send-1', issuedAt: T0 / 1000, expiresAt: T0 / 1000 + 3600 },
+      claims: {
+        kind: 'open',
+        sourceId: 'src_1',
+        recipient: { userId: 'u-1', email: 'ada@example.com' },
+        campaign: 'spring',
+        emailId: 'send-1',
+        issuedAt: T0 / 1000,
+        expiresAt: T0 / 1000 + 3600,
+      },
     });
   });
 
@@ -94,7 +109,16 @@ describe('email tokens', () => {
     const signer = new EmailTokenSigner([K1], clock().now);
     const token = signer.issue(open);
     const payload = token.split('.')[0]!;
-    for (const bad of [payload, `${payload}.k1`, `${payload}.k1.`, `${payload}..${token.split('.')[2]}`, '', 'a.b.c.d', `${payload}.k1.${'!'.repeat(22)}`, 'x'.repeat(9000)]) {
+    for (const bad of [
+      payload,
+      `${payload}.k1`,
+      `${payload}.k1.`,
+      `${payload}..${token.split('.')[2]}`,
+      '',
+      'a.b.c.d',
+      `${payload}.k1.${'!'.repeat(22)}`,
+      'x'.repeat(9000),
+    ]) {
       expect(signer.verify(bad, 'open')).toEqual({ ok: false, reason: 'malformed' });
     }
   });
@@ -107,7 +131,19 @@ describe('email tokens', () => {
 
   it('never signs a URL that is not absolute http(s): open-redirect attempts', () => {
     const signer = new EmailTokenSigner([K1], clock().now);
-    for (const url of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', '//evil.example/x', '/relative', 'data:text/html,<script>1</script>', 'mailto:a@b.c', 'ftp://x.example/', 'https://', ' ', 'http:evil.example', '\\\\evil.example']) {
+    for (const url of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      '//evil.example/x',
+      '/relative',
+      'data:text/html,<script>1</script>',
+      'mailto:a@b.c',
+      'ftp://x.example/',
+      'https://',
+      ' ',
+      'http:evil.example',
+      '\\\\evil.example',
+    ]) {
       expect(() => signer.issue({ ...click, url })).toThrow(EmailTokenError);
     }
     expect(() => signer.issue({ ...click, url: undefined })).toThrow(EmailTokenError);
@@ -151,7 +187,13 @@ describe('toTrackableUrl', () => {
 
 describe('parseSigningKeys', () => {
   it('parses a rotation list', () => {
-    expect(parseSigningKeys(`k2:${'b'.repeat(32)}, k1:${'a'.repeat(32)}`)).toEqual({ ok: true, keys: [{ kid: 'k2', secret: 'b'.repeat(32) }, { kid: 'k1', secret: 'a'.repeat(32) }] });
+    expect(parseSigningKeys(`k2:${'b'.repeat(32)}, k1:${'a'.repeat(32)}`)).toEqual({
+      ok: true,
+      keys: [
+        { kid: 'k2', secret: 'b'.repeat(32) },
+        { kid: 'k1', secret: 'a'.repeat(32) },
+      ],
+    });
     // a secret may contain colons
     expect(parseSigningKeys(`k:${'a:'.repeat(16)}`)).toEqual({ ok: true, keys: [{ kid: 'k', secret: 'a:'.repeat(16) }] });
   });

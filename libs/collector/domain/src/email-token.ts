@@ -260,7 +260,8 @@ export class EmailTokenSigner {
     if (!first) throw new RangeError('EmailTokenSigner needs at least one key');
     for (const k of keys) {
       if (!KID.test(k.kid)) throw new RangeError(`invalid key id "${k.kid}"`);
-      if (Buffer.byteLength(k.secret, 'utf8') < MIN_SIGNING_SECRET_BYTES) throw new RangeError(`key "${k.kid}": secret shorter than ${MIN_SIGNING_SECRET_BYTES} bytes`);
+      if (Buffer.byteLength(k.secret, 'utf8') < MIN_SIGNING_SECRET_BYTES)
+        throw new RangeError(`key "${k.kid}": secret shorter than ${MIN_SIGNING_SECRET_BYTES} bytes`);
     }
     this.signingKey = first;
     this.keys = new Map(keys.map((k) => [k.kid, k]));

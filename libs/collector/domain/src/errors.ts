@@ -85,9 +85,7 @@ export class CollectorInputError extends Error {
 
   /** A JSON-friendly body for the HTTP response. */
   toJSON(): { code: CollectorErrorCode; message: string; path?: string } {
-    return this.path === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, path: this.path };
+    return this.path === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, path: this.path };
   }
 }
 

@@ -18,7 +18,13 @@ describe('parseImportBody', () => {
     expect(r.rows).toBe(2);
     expect(r.lines).toBe(2);
     const [order, identify] = r.accepted;
-    expect(order).toMatchObject({ type: 'track', messageId: 'order-1', timestamp: '2019-03-01T10:00:00.000Z', sourceId: 'src_1', receivedAt: '2026-01-01T00:00:00.000Z' });
+    expect(order).toMatchObject({
+      type: 'track',
+      messageId: 'order-1',
+      timestamp: '2019-03-01T10:00:00.000Z',
+      sourceId: 'src_1',
+      receivedAt: '2026-01-01T00:00:00.000Z',
+    });
     expect(order!.context).toEqual({});
     expect(identify!.messageId).toMatch(/^imp-[0-9a-f]{32}$/);
     expect(identify!.timestamp).toBe('2026-01-01T00:00:00.000Z');
@@ -49,7 +55,10 @@ describe('parseImportBody', () => {
   });
 
   it('corrects skew only when the row has sentAt', () => {
-    const [e] = parseImportBody(lines({ type: 'track', userId: 'u', event: 'E', timestamp: '2025-12-31T23:00:00Z', sentAt: '2025-12-31T23:00:10Z' }), opts).accepted;
+    const [e] = parseImportBody(
+      lines({ type: 'track', userId: 'u', event: 'E', timestamp: '2025-12-31T23:00:00Z', sentAt: '2025-12-31T23:00:10Z' }),
+      opts,
+    ).accepted;
     expect(e!.timestamp).toBe('2025-12-31T23:59:50.000Z');
   });
 
@@ -84,13 +93,19 @@ describe('parseImportBody', () => {
   });
 
   it('gives the same ids to the same rows on every import, different ones to different rows or sources', () => {
-    const body = lines({ type: 'track', userId: 'u', event: 'E', properties: { a: 1, b: 2 } }, { type: 'track', userId: 'u', event: 'E', properties: { a: 1, b: 3 } });
+    const body = lines(
+      { type: 'track', userId: 'u', event: 'E', properties: { a: 1, b: 2 } },
+      { type: 'track', userId: 'u', event: 'E', properties: { a: 1, b: 3 } },
+    );
     const first = parseImportBody(body, opts).accepted.map((e) => e.messageId);
     const again = parseImportBody(body, { ...opts, receivedAt: new Date('2026-02-01T00:00:00Z') }).accepted.map((e) => e.messageId);
     expect(again).toEqual(first);
     expect(first[0]).not.toBe(first[1]);
     // key order and whitespace do not matter; sentAt and writeKey do not either
-    const reordered = parseImportBody('{ "properties": {"b": 2, "a": 1}, "event": "E", "userId": "u", "type": "track", "sentAt": "2026-01-01T00:00:00Z", "writeKey": "k" }', opts);
+    const reordered = parseImportBody(
+      '{ "properties": {"b": 2, "a": 1}, "event": "E", "userId": "u", "type": "track", "sentAt": "2026-01-01T00:00:00Z", "writeKey": "k" }',
+      opts,
+    );
     expect(reordered.accepted[0]!.messageId).toBe(first[0]);
     expect(parseImportBody(body, { ...opts, sourceId: 'src_2' }).accepted[0]!.messageId).not.toBe(first[0]);
   });
@@ -116,7 +131,8 @@ describe('importMessageId and canonicalJson', () => {
 
 describe('checkImportContentType and parseLineOffset', () => {
   it('accepts NDJSON, JSON and text; refuses others and non-UTF-8', () => {
-    for (const ct of [undefined, '', 'application/x-ndjson', 'application/json; charset=utf-8', 'text/plain', 'application/jsonl', 'application/ndjson']) expect(checkImportContentType(ct)).toBeUndefined();
+    for (const ct of [undefined, '', 'application/x-ndjson', 'application/json; charset=utf-8', 'text/plain', 'application/jsonl', 'application/ndjson'])
+      expect(checkImportContentType(ct)).toBeUndefined();
     expect(checkImportContentType('text/csv')?.status).toBe(415);
     expect(checkImportContentType('application/x-ndjson; charset=latin1')?.status).toBe(415);
   });

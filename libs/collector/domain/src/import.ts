@@ -70,7 +70,10 @@ export function canonicalJson(value: unknown): string {
 export function importMessageId(sourceId: string, row: Record<string, unknown>): string {
   const rest: Record<string, unknown> = {};
   for (const key of Object.keys(row)) if (key !== 'sentAt' && key !== 'writeKey' && key !== 'messageId') rest[key] = row[key];
-  return `imp-${createHash('sha256').update(`${sourceId}\n${canonicalJson(rest)}`, 'utf8').digest('hex').slice(0, 32)}`;
+  return `imp-${createHash('sha256')
+    .update(`${sourceId}\n${canonicalJson(rest)}`, 'utf8')
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /**
@@ -83,10 +86,21 @@ export function checkImportContentType(contentType: string | undefined): Collect
   const [rawType = '', ...params] = contentType.split(';');
   const type = rawType.trim().toLowerCase();
   const ok = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/json', 'text/plain'].includes(type);
-  if (!ok) return new CollectorInputError(415, 'unsupported_media_type', `Content-Type ${type || '(empty)'} is not supported; send application/x-ndjson (one JSON message per line)`);
+  if (!ok)
+    return new CollectorInputError(
+      415,
+      'unsupported_media_type',
+      `Content-Type ${type || '(empty)'} is not supported; send application/x-ndjson (one JSON message per line)`,
+    );
   for (const param of params) {
-    const [name = '', value = ''] = param.split('=').map((s) => s.trim().replace(/^"(.*)"$/, '$1').toLowerCase());
-    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') return new CollectorInputError(415, 'unsupported_media_type', `charset ${value} is not supported; send UTF-8`);
+    const [name = '', value = ''] = param.split('=').map((s) =>
+      s
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .toLowerCase(),
+    );
+    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8')
+      return new CollectorInputError(415, 'unsupported_media_type', `charset ${value} is not supported; send UTF-8`);
   }
   return undefined;
 }
@@ -149,7 +163,13 @@ export function parseImportBody(text: string, opts: ImportOptions): ImportParseR
       result.rejected.push({
         line: lineNo,
         ...messageIdOf(row),
-        errors: [rowIssue(missing ? 'required' : 'invalid_value', missing ? `type is required (one of ${MESSAGE_TYPES.join(', ')})` : `type must be one of ${MESSAGE_TYPES.join(', ')}`, 'type')],
+        errors: [
+          rowIssue(
+            missing ? 'required' : 'invalid_value',
+            missing ? `type is required (one of ${MESSAGE_TYPES.join(', ')})` : `type must be one of ${MESSAGE_TYPES.join(', ')}`,
+            'type',
+          ),
+        ],
       });
       continue;
     }

@@ -1,13 +1,5 @@
 import { CollectorInputError, joinPath, statusForCode, toInputError } from './errors';
-import {
-  MAX_BATCH_BYTES,
-  MAX_MESSAGE_BYTES,
-  assertBodySize,
-  checkBodySize,
-  checkContentType,
-  jsonByteLength,
-  utf8ByteLength,
-} from './limits';
+import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, assertBodySize, checkBodySize, checkContentType, jsonByteLength, utf8ByteLength } from './limits';
 
 describe('limits', () => {
   it('are Segment’s', () => {

@@ -104,7 +104,11 @@ export function checkContentType(contentType: string | undefined): CollectorInpu
     const eq = param.indexOf('=');
     if (eq < 0) continue;
     const name = param.slice(0, eq).trim().toLowerCase();
-    const value = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    const value = param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
     if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') {
       return new CollectorInputError(415, 'unsupported_media_type', `charset ${value} is not supported; send UTF-8`);
     }

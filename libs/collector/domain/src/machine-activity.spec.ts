@@ -2,12 +2,24 @@ import { DEFAULT_MACHINE_RULES, EmailActivityMemory, classifyEmailActivity, mail
 
 const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 const ISSUED = 1_000_000_000;
-const human = (over: Partial<ActivityObservation> = {}): ActivityObservation => ({ kind: 'open', method: 'GET', userAgent: CHROME, ip: '203.0.113.9', issuedAtMs: ISSUED, nowMs: ISSUED + 3_600_000, ...over });
+const human = (over: Partial<ActivityObservation> = {}): ActivityObservation => ({
+  kind: 'open',
+  method: 'GET',
+  userAgent: CHROME,
+  ip: '203.0.113.9',
+  issuedAtMs: ISSUED,
+  nowMs: ISSUED + 3_600_000,
+  ...over,
+});
 
 describe('classifyEmailActivity', () => {
   it('a person opening and clicking later is not machine activity', () => {
     expect(classifyEmailActivity(human())).toEqual({ machine: false, reason: null, proxy: null });
-    expect(classifyEmailActivity(human({ kind: 'click', openedAtMs: ISSUED + 3_590_000, recentDistinctLinks: 1 }))).toEqual({ machine: false, reason: null, proxy: null });
+    expect(classifyEmailActivity(human({ kind: 'click', openedAtMs: ISSUED + 3_590_000, recentDistinctLinks: 1 }))).toEqual({
+      machine: false,
+      reason: null,
+      proxy: null,
+    });
   });
 
   it.each([
@@ -45,7 +57,9 @@ describe('classifyEmailActivity', () => {
   it('Gmail and Yahoo proxies are real opens, named in proxy', () => {
     const gmail = classifyEmailActivity(human({ userAgent: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' }));
     expect(gmail).toEqual({ machine: false, reason: null, proxy: 'google_image_proxy' });
-    expect(classifyEmailActivity(human({ userAgent: 'YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html' })).proxy).toBe('yahoo_mail_proxy');
+    expect(classifyEmailActivity(human({ userAgent: 'YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html' })).proxy).toBe(
+      'yahoo_mail_proxy',
+    );
     expect(mailProxyOf('Mozilla/5.0', undefined)).toBe('apple_mail_privacy_protection');
     expect(mailProxyOf(CHROME, '18.0.0.1')).toBeNull();
   });

@@ -35,13 +35,7 @@
 import type { EmailTokenKind } from './email-token';
 
 export type MachineReason =
-  | 'head_request'
-  | 'no_user_agent'
-  | 'apple_mail_privacy_protection'
-  | 'scanner_user_agent'
-  | 'too_soon_after_send'
-  | 'too_soon_after_open'
-  | 'click_burst';
+  'head_request' | 'no_user_agent' | 'apple_mail_privacy_protection' | 'scanner_user_agent' | 'too_soon_after_send' | 'too_soon_after_open' | 'click_burst';
 
 export type MailProxy = 'apple_mail_privacy_protection' | 'google_image_proxy' | 'yahoo_mail_proxy';
 

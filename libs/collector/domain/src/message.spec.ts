@@ -215,9 +215,7 @@ describe('validateMessage: per-type rules', () => {
   it('alias requires userId and previousId', () => {
     const alias = ok({ userId: 'u', previousId: 'anon-1' }, 'alias');
     expect(alias).toMatchObject({ type: 'alias', userId: 'u', previousId: 'anon-1' });
-    expect(bad({ anonymousId: 'a', previousId: 'p' }, 'alias').errors).toEqual([
-      { path: 'userId', code: 'required', message: 'userId is required for alias' },
-    ]);
+    expect(bad({ anonymousId: 'a', previousId: 'p' }, 'alias').errors).toEqual([{ path: 'userId', code: 'required', message: 'userId is required for alias' }]);
     expect(bad({ userId: 'u' }, 'alias').errors).toEqual([{ path: 'previousId', code: 'required', message: 'previousId is required for alias' }]);
     expect(bad({}, 'alias').errors.map((e) => e.path)).toEqual(['userId', 'previousId']);
     expect(ok({ userId: 'u', previousId: 17 }, 'alias').previousId).toBe('17');
@@ -309,7 +307,11 @@ describe('validateMessage: context', () => {
     [{ externalIds: [{ id: true, type: 'crm' }] }, 'context.externalIds[0].id', 'context.externalIds[0].id must be a string'],
     [{ externalIds: [{ id: 'x' }] }, 'context.externalIds[0].type', 'context.externalIds[0].type is required'],
     [{ externalIds: [{ id: 'x', type: '' }] }, 'context.externalIds[0].type', 'context.externalIds[0].type must be a non-empty string'],
-    [{ externalIds: [{ id: 'x', type: 't', collection: 1 }] }, 'context.externalIds[0].collection', 'context.externalIds[0].collection must be a non-empty string'],
+    [
+      { externalIds: [{ id: 'x', type: 't', collection: 1 }] },
+      'context.externalIds[0].collection',
+      'context.externalIds[0].collection must be a non-empty string',
+    ],
   ])('validates %j', (context, path, message) => {
     expect(bad({ anonymousId: 'a', event: 'E', context }).error).toMatchObject({ path, message });
   });

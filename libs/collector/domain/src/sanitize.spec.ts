@@ -53,7 +53,7 @@ describe('escapeKey / unescapeKey', () => {
 
 describe('sanitizeObject', () => {
   it('escapes keys at every depth, including inside arrays of objects', () => {
-    const input = { '$a': 1, 'b.c': { '$d.e': [{ 'f.g': true }, 'x.y', { l: ['$z'] }] } };
+    const input = { $a: 1, 'b.c': { '$d.e': [{ 'f.g': true }, 'x.y', { l: ['$z'] }] } };
     expect(sanitizeObject(input)).toEqual({
       '\uFF04a': 1,
       'b\uFF0Ec': { '\uFF04d\uFF0Ee': [{ 'f\uFF0Eg': true }, 'x.y', { l: ['$z'] }] },
@@ -205,7 +205,7 @@ describe('sanitizeObject', () => {
 
 describe('unescapeObject', () => {
   it('reverses sanitizeObject', () => {
-    const input: JsonObject = { '$a': { 'b.c': [{ '$d': 1 }] }, plain: 'x.y' };
+    const input: JsonObject = { $a: { 'b.c': [{ $d: 1 }] }, plain: 'x.y' };
     expect(unescapeObject(sanitizeObject(input))).toEqual(input);
   });
   it('never recreates a __proto__ key', () => {
@@ -264,7 +264,10 @@ describe('properties (fast-check)', () => {
 
   it('sanitizeObject then unescapeObject gives the input back', () => {
     const jsonObject = fc
-      .dictionary(key.filter((k) => k !== '__proto__'), fc.jsonValue({ maxDepth: 4 }))
+      .dictionary(
+        key.filter((k) => k !== '__proto__'),
+        fc.jsonValue({ maxDepth: 4 }),
+      )
       .filter((o) => !/"(__proto__|constructor|prototype)"|\[\s*\[|,\s*\[|\\ud[89a-f]/i.test(JSON.stringify(o)) && !SUBSTITUTES.test(JSON.stringify(o)));
     fc.assert(
       fc.property(jsonObject, (input) => {

@@ -82,7 +82,8 @@ export function notWellFormedError(path: string): CollectorInputError {
 /** Why the string value at `path` cannot be stored by every supported store, or undefined. */
 export function unstorableStringError(text: string, path: string): CollectorInputError | undefined {
   if (!isWellFormedString(text)) return notWellFormedError(path);
-  if (text.includes('\u0000')) return new CollectorInputError(400, 'invalid_string', `${path} contains a NUL character (U+0000), which PostgreSQL-backed stores cannot hold`, path);
+  if (text.includes('\u0000'))
+    return new CollectorInputError(400, 'invalid_string', `${path} contains a NUL character (U+0000), which PostgreSQL-backed stores cannot hold`, path);
   return undefined;
 }
 

@@ -103,7 +103,10 @@ export function identifierKey(i: { type: string; value: string }): string {
   return `${i.type}:${i.value}`;
 }
 
-export function stateToDocument(state: ProfileState, extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'expiresAt' | 'writeId'>): ProfileDocument {
+export function stateToDocument(
+  state: ProfileState,
+  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'expiresAt' | 'writeId'>,
+): ProfileDocument {
   const { profileId, ...rest } = state;
   const known = state.identifiers.some((i) => i.type !== 'anonymousId');
   const doc: ProfileDocument = { _id: profileId, ...rest, status: extra.status, known, idKeys: state.identifiers.map(identifierKey), writeId: extra.writeId };

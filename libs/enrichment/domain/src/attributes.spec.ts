@@ -28,7 +28,14 @@ describe('applyEvent basics', () => {
   });
 
   it('never throws on odd input and still records the event', () => {
-    const odd = ev({ type: 'track', event: 'Product Viewed', properties: { price: { x: 1 }, category: 42, product_id: null } as never, context: 'nope' as never, timestamp: 'garbage', receivedAt: 'garbage' });
+    const odd = ev({
+      type: 'track',
+      event: 'Product Viewed',
+      properties: { price: { x: 1 }, category: 42, product_id: null } as never,
+      context: 'nope' as never,
+      timestamp: 'garbage',
+      receivedAt: 'garbage',
+    });
     const r = applyEvent(undefined, odd, CTX);
     expect(r.state.computed.productViews).toBe(1);
     expect(r.state.computed.firstSeen).toBe(CTX.now); // no usable time: receivedAt, then ctx.now
@@ -89,7 +96,12 @@ describe('products and categories', () => {
 describe('attribution', () => {
   it('classifies mediums', () => {
     const t = (ctx: Record<string, unknown>) => classifyTouch(ctx, 'x');
-    expect(t(shop('/', 'https://www.google.com/search?q=red+shoes'))).toMatchObject({ medium: 'search', source: 'google', keyword: 'red shoes', referrerDomain: 'google.com' });
+    expect(t(shop('/', 'https://www.google.com/search?q=red+shoes'))).toMatchObject({
+      medium: 'search',
+      source: 'google',
+      keyword: 'red shoes',
+      referrerDomain: 'google.com',
+    });
     expect(t(shop('/', 'https://t.co/abc'))?.medium).toBe('social');
     expect(t(shop('/', 'https://mail.google.com/mail/u/0'))?.medium).toBe('email');
     expect(t(shop('/', 'https://blog.example.org/post'))).toMatchObject({ medium: 'referral', source: 'blog.example.org' });
@@ -97,8 +109,18 @@ describe('attribution', () => {
     expect(t(shop('/b', 'https://www.shop.example/a'))).toBeUndefined(); // internal
     expect(t(shop('/', 'https://www.google.com/', '?gclid=abc'))).toMatchObject({ medium: 'paid', clickId: 'gclid', source: 'google' });
     expect(t(shop('/', undefined, '?msclkid=1'))).toMatchObject({ medium: 'paid', source: 'bing' });
-    expect(t({ ...shop('/'), campaign: { source: 'Newsletter', medium: 'email', name: 'spring', term: 't', content: 'c' } })).toMatchObject({ medium: 'email', source: 'newsletter', campaign: 'spring', term: 't', content: 'c' });
-    expect(t(shop('/', 'https://facebook.com/', '?utm_source=fb&utm_medium=cpc&utm_campaign=x'))).toMatchObject({ medium: 'paid', source: 'fb', campaign: 'x' });
+    expect(t({ ...shop('/'), campaign: { source: 'Newsletter', medium: 'email', name: 'spring', term: 't', content: 'c' } })).toMatchObject({
+      medium: 'email',
+      source: 'newsletter',
+      campaign: 'spring',
+      term: 't',
+      content: 'c',
+    });
+    expect(t(shop('/', 'https://facebook.com/', '?utm_source=fb&utm_medium=cpc&utm_campaign=x'))).toMatchObject({
+      medium: 'paid',
+      source: 'fb',
+      campaign: 'x',
+    });
     expect(t({})).toBeUndefined();
     expect(t({ page: { referrer: 'not a url', url: 42 } })?.medium).toBe('direct');
   });
@@ -109,7 +131,10 @@ describe('attribution', () => {
     const direct = page(shop('/'), at(0));
     const laterDirect = page(shop('/'), at(200));
     const internal = page(shop('/b', 'https://shop.example/a'), at(300));
-    for (const order of [[google, mail, direct, laterDirect, internal], [internal, laterDirect, mail, direct, google]]) {
+    for (const order of [
+      [google, mail, direct, laterDirect, internal],
+      [internal, laterDirect, mail, direct, google],
+    ]) {
       const s = applyAll(order);
       expect(s.computed.firstTouch?.medium).toBe('direct');
       expect(s.computed.firstTouch?.at).toBe(at(0));
@@ -123,7 +148,11 @@ describe('device, bot, geo', () => {
   it('parses device type, OS and browser; latest by event time wins; bot is sticky', () => {
     expect(parseUserAgent(IPHONE)).toMatchObject({ type: 'mobile', os: 'iOS', browser: 'Mobile Safari', bot: false });
     expect(parseUserAgent(DESKTOP)).toMatchObject({ type: 'desktop', os: 'Windows', browser: 'Chrome' });
-    const s = applyAll([page({ userAgent: DESKTOP }, at(10)), page({ userAgent: IPHONE }, at(0)), page({ userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }, at(-5))]);
+    const s = applyAll([
+      page({ userAgent: DESKTOP }, at(10)),
+      page({ userAgent: IPHONE }, at(0)),
+      page({ userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' }, at(-5)),
+    ]);
     expect(s.computed.device).toMatchObject({ type: 'desktop', browser: 'Chrome', at: at(10) });
     expect(s.computed.bot).toBe(true);
     expect(applyAll([page({ userAgent: IPHONE })]).computed.bot).toBe(false);
@@ -132,7 +161,20 @@ describe('device, bot, geo', () => {
   it('country from public IPv4 only', () => {
     expect(countryOfIp('8.8.8.8')).toBe('US');
     expect(countryOfIp('::ffff:81.2.69.160')).toBe('GB');
-    for (const ip of ['10.1.2.3', '192.168.0.1', '172.16.5.4', '127.0.0.1', '100.64.0.1', '169.254.1.1', '::1', '2a00:1450::1', '999.1.1.1', 'x', 42, undefined]) {
+    for (const ip of [
+      '10.1.2.3',
+      '192.168.0.1',
+      '172.16.5.4',
+      '127.0.0.1',
+      '100.64.0.1',
+      '169.254.1.1',
+      '::1',
+      '2a00:1450::1',
+      '999.1.1.1',
+      'x',
+      42,
+      undefined,
+    ]) {
       expect(countryOfIp(ip)).toBeUndefined();
     }
     const s = applyAll([page({ ip: '8.8.8.8' }, at(5)), page({ ip: '81.2.69.160' }, at(0)), page({ ip: '10.0.0.1' }, at(9))]);
@@ -156,7 +198,10 @@ describe('category affinity', () => {
     expect(s3.computed.categoryAffinity[1]?.score).toBe(0.25);
   });
   it('weights adds and purchases more than views', () => {
-    const s = applyAll([track('Product Added', { product_id: 'a', category: 'Coffee', price: 1 }), track('Product Viewed', { product_id: 'b', category: 'Tea' })]);
+    const s = applyAll([
+      track('Product Added', { product_id: 'a', category: 'Coffee', price: 1 }),
+      track('Product Viewed', { product_id: 'b', category: 'Tea' }),
+    ]);
     expect(s.computed.categoryAffinity.map((x) => x.category)).toEqual(['Coffee', 'Tea']);
   });
 });
@@ -206,7 +251,15 @@ describe('cart and orders', () => {
     const dup = track('Order Completed', { order_id: 'o2', total: 100 }, '2026-02-01T00:00:00.000Z');
     const refund = track('Order Refunded', { order_id: 'o2', total: 20 }, '2026-02-03T00:00:00.000Z');
     const s = applyAll([online, imported, byProducts, dup, refund]);
-    expect(s.computed.orders).toEqual({ count: 3, revenue: 180, refunds: 20, lifetimeValue: 160, averageOrderValue: 60, firstOrderAt: '2025-06-01T00:00:00.000Z', lastOrderAt: '2026-02-01T00:00:00.000Z' });
+    expect(s.computed.orders).toEqual({
+      count: 3,
+      revenue: 180,
+      refunds: 20,
+      lifetimeValue: 160,
+      averageOrderValue: 60,
+      firstOrderAt: '2025-06-01T00:00:00.000Z',
+      lastOrderAt: '2026-02-01T00:00:00.000Z',
+    });
     expect(s.computed.daily['2026-02-01']).toMatchObject({ revenue: 100, orders: 1 });
     expect(s.computed.daily['2026-02-03']).toMatchObject({ revenue: -20 });
     expect(s.computed.daily['2025-06-01']).toBeUndefined(); // older than the 90-day window
@@ -245,7 +298,16 @@ describe('email, video, exit page, daily buckets', () => {
       track('Email Link Clicked', {}, at(6)),
       track('Email Link Clicked', { machine: true }, at(7)),
     ]);
-    expect(s.computed.email).toEqual({ sent: 1, delivered: 1, opened: 2, machineOpened: 1, clicked: 1, machineClicked: 1, lastOpenAt: at(5), offerResponsiveness: 0.5 });
+    expect(s.computed.email).toEqual({
+      sent: 1,
+      delivered: 1,
+      opened: 2,
+      machineOpened: 1,
+      clicked: 1,
+      machineClicked: 1,
+      lastOpenAt: at(5),
+      offerResponsiveness: 0.5,
+    });
     expect(applyAll([track('Email Sent', {})]).computed.email.offerResponsiveness).toBeUndefined();
   });
   it('video: sessions of known videos with position reports count; the rest is ignored (details: video/video.spec.ts)', () => {
@@ -258,7 +320,11 @@ describe('email, video, exit page, daily buckets', () => {
     expect(s.computed.video).toMatchObject({ started: 1, completed: 0, videosStarted: 1, secondsWatched: 40, shareWatched: 0.4 });
   });
   it('last exit page is the latest by event time', () => {
-    const s = applyAll([track('Page Exited', { path: '/b' }, at(10)), track('Page Exited', { url: 'https://shop.example/a' }, at(5)), track('Page Exited', {}, at(20))]);
+    const s = applyAll([
+      track('Page Exited', { path: '/b' }, at(10)),
+      track('Page Exited', { url: 'https://shop.example/a' }, at(5)),
+      track('Page Exited', {}, at(20)),
+    ]);
     expect(s.computed.lastExitPage).toEqual({ url: '/b', at: at(10) });
   });
   it('daily per-event counts, escaped names, bounded days and names', () => {

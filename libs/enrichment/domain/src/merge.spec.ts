@@ -28,22 +28,42 @@ function toEvent(s: Spec, pid: string): ResolvedEvent {
   const uas = ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'Googlebot/2.1', 'curl/8', ''];
   const e = (() => {
     switch (s.kind) {
-      case 0: return page({ page: { url: 'https://shop.example/', referrer: refs[s.v] }, userAgent: uas[s.v], ip: ['8.8.8.8', '81.2.69.160', '10.0.0.1', 'x'][s.v] }, at);
-      case 1: return track('Product Viewed', { product_id: `p${s.v}`, category: cats[s.v], price: 10 * (s.v + 1) }, at, { page: { url: 'https://shop.example/p' } });
-      case 2: return track('Order Completed', { order_id: `${pid}-o${seq}`, total: 5 * (s.v + 1) }, at);
-      case 3: return track('Email Opened', { machine: s.v === 0 }, at);
-      case 4: return ev({ type: 'identify', userId: 'u', traits: { $set_once: { origin: `${pid}-${s.v}` } }, at });
-      case 5: return track(s.v % 2 ? 'Video Playback Started' : 'Video Content Playing', { session_id: `${pid}-v${s.v}`, content_asset_id: `a${s.v % 2}`, position: s.minute % 4, total_length: 3 }, at);
-      case 6: return track('Product Added', { product_id: `c${s.v}`, price: s.v + 1, category: cats[s.v] }, at, { userAgent: uas[0] });
-      case 7: return track('Page Exited', { path: `/x${s.v}` }, at);
-      default: return track('Email Link Clicked', {}, at);
+      case 0:
+        return page(
+          { page: { url: 'https://shop.example/', referrer: refs[s.v] }, userAgent: uas[s.v], ip: ['8.8.8.8', '81.2.69.160', '10.0.0.1', 'x'][s.v] },
+          at,
+        );
+      case 1:
+        return track('Product Viewed', { product_id: `p${s.v}`, category: cats[s.v], price: 10 * (s.v + 1) }, at, { page: { url: 'https://shop.example/p' } });
+      case 2:
+        return track('Order Completed', { order_id: `${pid}-o${seq}`, total: 5 * (s.v + 1) }, at);
+      case 3:
+        return track('Email Opened', { machine: s.v === 0 }, at);
+      case 4:
+        return ev({ type: 'identify', userId: 'u', traits: { $set_once: { origin: `${pid}-${s.v}` } }, at });
+      case 5:
+        return track(
+          s.v % 2 ? 'Video Playback Started' : 'Video Content Playing',
+          { session_id: `${pid}-v${s.v}`, content_asset_id: `a${s.v % 2}`, position: s.minute % 4, total_length: 3 },
+          at,
+        );
+      case 6:
+        return track('Product Added', { product_id: `c${s.v}`, price: s.v + 1, category: cats[s.v] }, at, { userAgent: uas[0] });
+      case 7:
+        return track('Page Exited', { path: `/x${s.v}` }, at);
+      default:
+        return track('Email Link Clicked', {}, at);
     }
   })();
   return { ...e, profileId: pid, identifiers: [{ type: 'anonymousId', value: `anon-${pid}` }] };
 }
 
 function build(pid: string, specs: Spec[]): ProfileState {
-  return applyAll(specs.map((s) => toEvent(s, pid)), CTX, recomputeFromEvents(pid, [], CTX));
+  return applyAll(
+    specs.map((s) => toEvent(s, pid)),
+    CTX,
+    recomputeFromEvents(pid, [], CTX),
+  );
 }
 
 const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
@@ -119,7 +139,11 @@ describe('foldMerge', () => {
       fc.property(profiles, ([a, b]) => {
         const evA = a.map((s) => toEvent(s, 'A'));
         const evB = b.map((s) => ({ ...toEvent(s, 'B'), profileId: 'A' }));
-        const folded = foldMerge(applyAll(evA, CTX, recomputeFromEvents('A', [], CTX)), applyAll(evB, CTX, recomputeFromEvents('B', [], CTX)), notice('A', 'B'));
+        const folded = foldMerge(
+          applyAll(evA, CTX, recomputeFromEvents('A', [], CTX)),
+          applyAll(evB, CTX, recomputeFromEvents('B', [], CTX)),
+          notice('A', 'B'),
+        );
         const together = recomputeFromEvents('A', [...evA, ...evB], CTX);
         const { identifiers: _i, ...x } = orderFree(folded);
         const { identifiers: _j, ...y } = orderFree(together);
@@ -132,7 +156,10 @@ describe('foldMerge', () => {
   it('survivor wins $set conflicts, loser fills gaps, $set_once keeps the earliest', () => {
     const idf = (traits: Record<string, unknown>, at: string) => ev({ type: 'identify', userId: 'u', traits, at });
     const A = applyAll([idf({ plan: 'a', $set_once: { src: 'late' } }, '2026-01-05T00:00:00Z')]);
-    const B = applyAll([idf({ plan: 'b', city: 'Oslo', $set_once: { src: 'early' } }, '2026-01-09T00:00:00Z'), idf({ $set_once: { src: 'earliest' } }, '2026-01-01T00:00:00Z')]);
+    const B = applyAll([
+      idf({ plan: 'b', city: 'Oslo', $set_once: { src: 'early' } }, '2026-01-09T00:00:00Z'),
+      idf({ $set_once: { src: 'earliest' } }, '2026-01-01T00:00:00Z'),
+    ]);
     const m = foldMerge(A, { ...B, profileId: 'B' }, notice('p1', 'B'));
     expect(m.traits).toEqual({ plan: 'a', city: 'Oslo', src: 'earliest' });
   });

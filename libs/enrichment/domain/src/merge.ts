@@ -93,8 +93,7 @@ export function foldMerge(survivor: ProfileState, loser: ProfileState, notice: M
     if (cur) {
       cur.n += p.n;
       cur.sum = roundMoney(cur.sum + p.sum);
-    }
-    else if (I.prices.length < cfg.maxCategories) I.prices.push({ ...p });
+    } else if (I.prices.length < cfg.maxCategories) I.prices.push({ ...p });
   }
 
   // cart: the most recently active one, minus anything added before the latest order of either

@@ -23,8 +23,17 @@ describe('orders with huge totals', () => {
     const config = enrichmentConfig();
     let state = undefined as Parameters<typeof applyEvent>[0];
     for (let i = 0; i < 3; i += 1) {
-      const event = { type: 'track', event: 'Order Completed', messageId: `m${i}`, timestamp: '2026-12-01T10:00:00.000Z', properties: { total: Number.MAX_VALUE, products: [{ product_id: 'p', price: Number.MAX_VALUE, quantity: 2 }] } };
-      state = applyEvent(state, { kind: 'event', profileId: 'p1', identifiers: [], event } as unknown as Parameters<typeof applyEvent>[1], { now: '2026-12-01T10:00:01.000Z', config }).state;
+      const event = {
+        type: 'track',
+        event: 'Order Completed',
+        messageId: `m${i}`,
+        timestamp: '2026-12-01T10:00:00.000Z',
+        properties: { total: Number.MAX_VALUE, products: [{ product_id: 'p', price: Number.MAX_VALUE, quantity: 2 }] },
+      };
+      state = applyEvent(state, { kind: 'event', profileId: 'p1', identifiers: [], event } as unknown as Parameters<typeof applyEvent>[1], {
+        now: '2026-12-01T10:00:01.000Z',
+        config,
+      }).state;
     }
     const numbers: number[] = [];
     const walk = (v: unknown): void => {

@@ -77,7 +77,10 @@ describe('Object.prototype member names', () => {
   });
 
   it('a trait of such a name does not escape the trait limit', () => {
-    const s = applyAll([ev({ type: 'identify', userId: 'u1', traits: { a: 1, b: 2 } }), ev({ type: 'identify', userId: 'u1', traits: { toString: 3 } })], { ...CTX, config: { maxTraits: 2 } });
+    const s = applyAll([ev({ type: 'identify', userId: 'u1', traits: { a: 1, b: 2 } }), ev({ type: 'identify', userId: 'u1', traits: { toString: 3 } })], {
+      ...CTX,
+      config: { maxTraits: 2 },
+    });
     expect(s.traits).toEqual({ a: 1, b: 2 });
   });
 
@@ -103,8 +106,21 @@ describe('Object.prototype member names', () => {
 
   it('merges daily counts and traits of such names', () => {
     const a: ProfileState = applyAll([track('toString', {}), ev({ type: 'identify', userId: 'u1', traits: { valueOf: 'a' } })], CTX);
-    const b: ProfileState = applyAll([track('toString', {}), track('hasOwnProperty', {}), ev({ type: 'identify', userId: 'u2', traits: { toString: 'b' } })].map((e) => ({ ...e, profileId: 'p2' })));
-    const m = foldMerge(a, b, { kind: 'merge', survivorId: 'p1', loserId: 'p2', reason: 'test', triggeringMessageId: 'm', movedIdentifiers: [], at: '2026-01-02T00:00:00.000Z' });
+    const b: ProfileState = applyAll(
+      [track('toString', {}), track('hasOwnProperty', {}), ev({ type: 'identify', userId: 'u2', traits: { toString: 'b' } })].map((e) => ({
+        ...e,
+        profileId: 'p2',
+      })),
+    );
+    const m = foldMerge(a, b, {
+      kind: 'merge',
+      survivorId: 'p1',
+      loserId: 'p2',
+      reason: 'test',
+      triggeringMessageId: 'm',
+      movedIdentifiers: [],
+      at: '2026-01-02T00:00:00.000Z',
+    });
     expect(m.computed.daily[DAY]?.events).toEqual({ toString: 2, hasOwnProperty: 1, '(identify)': 2 });
     expect(m.traits).toEqual({ valueOf: 'a', toString: 'b' });
   });

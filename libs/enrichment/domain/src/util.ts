@@ -54,7 +54,10 @@ const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 
  * `RESERVED_KEYS` gets a leading `＿` (U+FF3F) so that it stays an ordinary key downstream.
  */
 export function fieldKey(s: string): string {
-  const k = s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+  const k = s
+    .replace(/^\$/, '\uFF04')
+    .replace(/\./g, '\uFF0E')
+    .replace(/\u0000/g, '\u2400');
   return RESERVED_KEYS.has(k) ? `\uFF3F${k}` : k;
 }
 

@@ -72,7 +72,10 @@ const PendingClaimSchema = new Schema(
   },
   { _id: false },
 );
-const MergeEntrySchema = new Schema({ profileId: { type: String, required: true }, messageId: { type: String, required: true }, at: { type: String, required: true } }, { _id: false });
+const MergeEntrySchema = new Schema(
+  { profileId: { type: String, required: true }, messageId: { type: String, required: true }, at: { type: String, required: true } },
+  { _id: false },
+);
 
 export const IdentifierSchema = new Schema(
   {
@@ -246,7 +249,16 @@ export function auditToDocument(record: AuditRecord): AuditDocument {
 }
 
 export function documentToAudit(doc: AuditDocument): AuditRecord & { subjects: string[] } {
-  return { id: doc._id, kind: doc.kind, at: doc.at, triggeringMessageId: doc.triggeringMessageId, rule: doc.rule, profileId: doc.profileId, subjects: doc.subjects ?? [], details: doc.details ?? {} };
+  return {
+    id: doc._id,
+    kind: doc.kind,
+    at: doc.at,
+    triggeringMessageId: doc.triggeringMessageId,
+    rule: doc.rule,
+    profileId: doc.profileId,
+    subjects: doc.subjects ?? [],
+    details: doc.details ?? {},
+  };
 }
 
 /** A shallow-to-deep copy without `undefined` values (the driver would store them as null). */

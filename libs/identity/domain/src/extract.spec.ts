@@ -104,7 +104,10 @@ describe('extractIdentifiers', () => {
     expect(other.identifiers).toEqual([{ type: 'anonymousId', value: 'a1' }]);
     // Configurable.
     const custom = identityRules({ emailEvents: ['Product Shared'] });
-    expect(extractIdentifiers(ev({ event: 'Product Shared', anonymousId: 'a1', properties: { email: 'friend@x.io' } }), custom).identifiers).toContainEqual({ type: 'email', value: 'friend@x.io' });
+    expect(extractIdentifiers(ev({ event: 'Product Shared', anonymousId: 'a1', properties: { email: 'friend@x.io' } }), custom).identifiers).toContainEqual({
+      type: 'email',
+      value: 'friend@x.io',
+    });
     // properties.email is never read on identify/page.
     expect(extractIdentifiers(ev({ type: 'page', anonymousId: 'a1', properties: { email: 'c@x.io' } }), rules).identifiers).toHaveLength(1);
   });
@@ -118,7 +121,10 @@ describe('extractIdentifiers', () => {
   });
 
   it('reports invalid emails and phones with the reason', () => {
-    const out = extractIdentifiers(ev({ type: 'identify', userId: 'u1', traits: { email: 'not-an-email', phone: '06 12 34 56 78' }, context: { traits: { email: 7 } } }), rules);
+    const out = extractIdentifiers(
+      ev({ type: 'identify', userId: 'u1', traits: { email: 'not-an-email', phone: '06 12 34 56 78' }, context: { traits: { email: 7 } } }),
+      rules,
+    );
     expect(out.identifiers).toEqual([{ type: 'userId', value: 'u1' }]);
     expect(out.dropped).toEqual([
       { source: 'traits.email', type: 'email', value: 'not-an-email', reason: 'invalid', detail: 'email must contain exactly one @' },
@@ -127,11 +133,14 @@ describe('extractIdentifiers', () => {
     ]);
   });
 
-  it.each(['anonymous', 'NULL', 'undefined', '0', '-1', 'NaN', 'none', 'Unknown', 'guest', ' Guest '])('blocks %j by default (case-insensitive) and reports it', (value) => {
-    const out = extractIdentifiers(ev({ anonymousId: value, userId: 'u1' }), rules);
-    expect(out.identifiers).toEqual([{ type: 'userId', value: 'u1' }]);
-    expect(out.dropped).toEqual([expect.objectContaining({ source: 'anonymousId', reason: 'blocked', detail: expect.stringContaining('blocked value') })]);
-  });
+  it.each(['anonymous', 'NULL', 'undefined', '0', '-1', 'NaN', 'none', 'Unknown', 'guest', ' Guest '])(
+    'blocks %j by default (case-insensitive) and reports it',
+    (value) => {
+      const out = extractIdentifiers(ev({ anonymousId: value, userId: 'u1' }), rules);
+      expect(out.identifiers).toEqual([{ type: 'userId', value: 'u1' }]);
+      expect(out.dropped).toEqual([expect.objectContaining({ source: 'anonymousId', reason: 'blocked', detail: expect.stringContaining('blocked value') })]);
+    },
+  );
 
   it('drops empty and whitespace-only ids', () => {
     const out = extractIdentifiers(ev({ anonymousId: '   ', userId: 'u1' }), rules);

@@ -112,7 +112,13 @@ const f = (x: number): string => x.toFixed(3);
 describe('pairwiseMetrics', () => {
   it('computes precision and recall of a clustering', () => {
     // truth: a a a b b ; predicted: x x y y y → true pairs 3+1=4, predicted 1+3=4, correct 1 (a,a in x) + 1 (b,b in y) = 2
-    expect(pairwiseMetrics(['a', 'a', 'a', 'b', 'b'], ['x', 'x', 'y', 'y', 'y'])).toEqual({ precision: 0.5, recall: 0.5, truePairs: 4, predictedPairs: 4, correctPairs: 2 });
+    expect(pairwiseMetrics(['a', 'a', 'a', 'b', 'b'], ['x', 'x', 'y', 'y', 'y'])).toEqual({
+      precision: 0.5,
+      recall: 0.5,
+      truePairs: 4,
+      predictedPairs: 4,
+      correctPairs: 2,
+    });
     expect(pairwiseMetrics([1, 1, 2], ['p', 'p', 'q'])).toMatchObject({ precision: 1, recall: 1 });
     expect(pairwiseMetrics([1, 1, 2], ['p', 'p', 'p'])).toMatchObject({ precision: 1 / 3, recall: 1 });
     expect(pairwiseMetrics([1, 1, 2], ['p', 'q', 'r'])).toMatchObject({ precision: 1, recall: 0 });

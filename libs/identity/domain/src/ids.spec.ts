@@ -28,7 +28,7 @@ describe('createProfileIdGenerator', () => {
       fc.property(fc.array(fc.integer({ min: 0, max: 10 }), { minLength: 2, maxLength: 50 }), fc.integer({ min: 0, max: 2 ** 31 }), (steps, seed) => {
         let now = 1_600_000_000_000;
         let s = seed;
-        const random = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+        const random = (): number => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
         const next = createProfileIdGenerator({ now: () => now, random });
         const ids = steps.map((step) => {
           now += step;

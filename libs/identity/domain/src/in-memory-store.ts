@@ -77,7 +77,13 @@ export class InMemoryIdentityStore implements IdentityStore {
       case 'retargetRedirect': {
         const current = this.profiles.get(write.profileId);
         if (!current || current.status !== 'merged' || current.mergedInto !== write.fromMergedInto) return 'skipped';
-        this.profiles.set(write.profileId, { ...current, mergedInto: write.toMergedInto, version: current.version + 1, updatedAt: write.at, updatedBy: write.by });
+        this.profiles.set(write.profileId, {
+          ...current,
+          mergedInto: write.toMergedInto,
+          version: current.version + 1,
+          updatedAt: write.at,
+          updatedBy: write.by,
+        });
         return 'applied';
       }
     }

@@ -95,7 +95,8 @@ export function checkGraphInvariants(
     }
     if (options.quiescent && !orphans.has(profile._id)) {
       const live = profile.pending.filter((p) => !dead(p.messageId, p.at));
-      if (live.length > 0) violations.push(`profile ${profile._id} has pending claims left: ${live.map((p) => `${p.kind} ${identifierKey(p)} by ${p.messageId}`).join(', ')}`);
+      if (live.length > 0)
+        violations.push(`profile ${profile._id} has pending claims left: ${live.map((p) => `${p.kind} ${identifierKey(p)} by ${p.messageId}`).join(', ')}`);
       if (profile.merging.some((i) => !dead(i.messageId, i.at))) violations.push(`profile ${profile._id} has merge intents left`);
       const own = new Set([...(owned.get(profile._id)?.values() ?? [])].flatMap((s) => [...s]));
       // A dead acquire claim is committed if the pointer leads here (the next plan promotes
@@ -103,13 +104,17 @@ export function checkGraphInvariants(
       // leads here never happened (the next plan lists the identifier again).
       const deadAcquires = new Set(profile.pending.filter((p) => p.kind === 'acquire' && dead(p.messageId, p.at)).map(identifierKey));
       const deadReleases = profile.pending.filter((p) => p.kind === 'release' && dead(p.messageId, p.at)).map(identifierKey);
-      const listed = new Set([...profile.identifiers.map(identifierKey).filter((k) => !deadAcquires.has(k) || own.has(k)), ...deadReleases.filter((k) => own.has(k))]);
+      const listed = new Set([
+        ...profile.identifiers.map(identifierKey).filter((k) => !deadAcquires.has(k) || own.has(k)),
+        ...deadReleases.filter((k) => own.has(k)),
+      ]);
       const missing = [...own].filter((k) => !listed.has(k));
       const extra = [...listed].filter((k) => !own.has(k));
       if (missing.length > 0 || extra.length > 0) {
         violations.push(`profile ${profile._id} lists ${[...listed].join(',')} but owns ${[...own].join(',')}`);
       }
-      if (deadAcquires.size === 0 && deadReleases.length === 0 && profile.known !== profile.identifiers.some((id) => id.type === 'userId')) violations.push(`profile ${profile._id} has a wrong known flag`);
+      if (deadAcquires.size === 0 && deadReleases.length === 0 && profile.known !== profile.identifiers.some((id) => id.type === 'userId'))
+        violations.push(`profile ${profile._id} has a wrong known flag`);
     }
   }
   return violations;

@@ -124,9 +124,7 @@ describe('merges', () => {
     const known = (await bed.send(identify({ userId: 'u1', email: 'ada@x.io' }))).profileId as string;
     const out = await bed.send(identify({ userId: 'u1', anonymousId: 'cookie' }));
     expect(out.profileId).toBe(known);
-    expect(out.plan?.merges).toEqual([
-      { loserId: anon, survivorId: known, movedIdentifiers: [{ type: 'anonymousId', value: 'cookie' }], derived: false },
-    ]);
+    expect(out.plan?.merges).toEqual([{ loserId: anon, survivorId: known, movedIdentifiers: [{ type: 'anonymousId', value: 'cookie' }], derived: false }]);
     expect(out.notices).toEqual([
       {
         kind: 'merge',
@@ -138,7 +136,9 @@ describe('merges', () => {
         at: new Date(bed.now() - 1000).toISOString(),
       },
     ]);
-    expect(out.audit).toEqual([expect.objectContaining({ kind: 'merge', rule: 'shared-identifier', profileId: known, details: expect.objectContaining({ loserId: anon }) })]);
+    expect(out.audit).toEqual([
+      expect.objectContaining({ kind: 'merge', rule: 'shared-identifier', profileId: known, details: expect.objectContaining({ loserId: anon }) }),
+    ]);
     const loser = bed.store.snapshot().profiles.find((p) => p._id === anon) as ProfileRecord;
     expect(loser).toMatchObject({ status: 'merged', mergedInto: known, mergedBy: out.messageId });
     expect(Date.parse(loser.expiresAt as string) - Date.parse(loser.mergedAt as string)).toBe(DEFAULT_IDENTITY_RULES.redirectTtlMs);
@@ -196,7 +196,12 @@ describe('merges', () => {
       [q2, q1],
       [q3, q1],
     ]);
-    expect(bed2.store.snapshot().profiles.filter((p) => p.status === 'active').map((p) => p._id)).toEqual([q1]);
+    expect(
+      bed2.store
+        .snapshot()
+        .profiles.filter((p) => p.status === 'active')
+        .map((p) => p._id),
+    ).toEqual([q1]);
     expect(bed2.invariants(QUIESCENT)).toEqual([]);
   });
 
@@ -213,8 +218,14 @@ describe('merges', () => {
     expect(profiles.get(p1)).toMatchObject({ status: 'merged', mergedInto: p3 });
     // p2 was merged into p1 earlier; it is retargeted to p3, not left behind a redirect.
     expect(profiles.get(p2)).toMatchObject({ status: 'merged', mergedInto: p3 });
-    expect(profiles.get(p3)?.mergedFrom.map((e) => e.profileId).sort()).toEqual([p1, p2].sort());
-    for (const key of ['anonymousId:a1', 'anonymousId:a2', 'email:e@x.io']) expect(bed.profileOf(key.split(':')[0] as string, key.slice(key.indexOf(':') + 1))).toBe(p3);
+    expect(
+      profiles
+        .get(p3)
+        ?.mergedFrom.map((e) => e.profileId)
+        .sort(),
+    ).toEqual([p1, p2].sort());
+    for (const key of ['anonymousId:a1', 'anonymousId:a2', 'email:e@x.io'])
+      expect(bed.profileOf(key.split(':')[0] as string, key.slice(key.indexOf(':') + 1))).toBe(p3);
     expect(bed.invariants(QUIESCENT)).toEqual([]);
   });
 
@@ -249,14 +260,29 @@ describe('merge protection: the shared family laptop', () => {
     const bob = await bed.send(identify({ anonymousId: 'laptop', userId: 'bob', email: 'bob@x.io' }));
     expect(bob.profileId).not.toBe(ann);
     expect(bob.plan?.merges).toEqual([]);
-    expect(bob.plan?.creates).toEqual([{ profileId: bob.profileId, identifiers: expect.arrayContaining([{ type: 'anonymousId', value: 'laptop' }, { type: 'userId', value: 'bob' }]) }]);
-    expect(bob.plan?.moves).toEqual([{ identifier: { type: 'anonymousId', value: 'laptop' }, fromProfileId: ann, toProfileId: bob.profileId, rule: 'limit:userId' }]);
+    expect(bob.plan?.creates).toEqual([
+      {
+        profileId: bob.profileId,
+        identifiers: expect.arrayContaining([
+          { type: 'anonymousId', value: 'laptop' },
+          { type: 'userId', value: 'bob' },
+        ]),
+      },
+    ]);
+    expect(bob.plan?.moves).toEqual([
+      { identifier: { type: 'anonymousId', value: 'laptop' }, fromProfileId: ann, toProfileId: bob.profileId, rule: 'limit:userId' },
+    ]);
     const moved = bob.audit.find((a) => a.kind === 'moved');
     expect(moved).toMatchObject({
       rule: 'limit:userId',
       triggeringMessageId: bob.messageId,
       profileId: bob.profileId,
-      details: { fromProfileId: ann, toProfileId: bob.profileId, anchor: { identifier: 'userId:bob', priority: 1 }, violation: { type: 'userId', limit: 1, count: 2 } },
+      details: {
+        fromProfileId: ann,
+        toProfileId: bob.profileId,
+        anchor: { identifier: 'userId:bob', priority: 1 },
+        violation: { type: 'userId', limit: 1, count: 2 },
+      },
     });
     expect(bob.audit.find((a) => a.kind === 'refused')).toMatchObject({ rule: 'limit:userId', details: { outcome: 'moved', ownerProfileId: ann } });
 
@@ -288,10 +314,18 @@ describe('merge protection: the shared family laptop', () => {
     const bed = makeBed();
     const ann = (await bed.send(identify({ userId: 'ann', email: 'ann@x.io' }))).profileId;
     const bob = (await bed.send(identify({ userId: 'bob', email: 'bob@x.io' }))).profileId;
-    const out = await bed.send({ type: 'identify', messageId: 'both', traits: { email: 'ann@x.io' }, context: { traits: { email: 'bob@x.io' } }, properties: {} });
+    const out = await bed.send({
+      type: 'identify',
+      messageId: 'both',
+      traits: { email: 'ann@x.io' },
+      context: { traits: { email: 'bob@x.io' } },
+      properties: {},
+    });
     expect(out.profileId).toBe(ann);
     expect(out.plan?.moves).toEqual([]);
-    expect(out.refused).toEqual([expect.objectContaining({ identifier: { type: 'email', value: 'bob@x.io' }, reason: 'merge-refused', rule: 'limit:userId', ownerProfileId: bob })]);
+    expect(out.refused).toEqual([
+      expect.objectContaining({ identifier: { type: 'email', value: 'bob@x.io' }, reason: 'merge-refused', rule: 'limit:userId', ownerProfileId: bob }),
+    ]);
     expect(bed.profileOf('email', 'bob@x.io')).toBe(bob);
   });
 });
@@ -338,7 +372,21 @@ describe('alias', () => {
 describe('redirects and repairs', () => {
   function profile(id: string, fields: Partial<ProfileRecord> = {}): ProfileRecord {
     const at = new Date(T0).toISOString();
-    return { _id: id, status: 'active', version: 1, identifiers: [], pending: [], merging: [], mergedFrom: [], known: false, createdAt: at, createdBy: 'seed', updatedAt: at, updatedBy: 'seed', ...fields };
+    return {
+      _id: id,
+      status: 'active',
+      version: 1,
+      identifiers: [],
+      pending: [],
+      merging: [],
+      mergedFrom: [],
+      known: false,
+      createdAt: at,
+      createdBy: 'seed',
+      updatedAt: at,
+      updatedBy: 'seed',
+      ...fields,
+    };
   }
   function pointer(type: string, value: string, profileId: string): IdentifierRecord {
     const at = new Date(T0).toISOString();
@@ -356,7 +404,13 @@ describe('redirects and repairs', () => {
       [
         profile('k1', { status: 'merged', mergedInto: 'k2', identifiers: [{ type: 'anonymousId', value: 'old' }] }),
         profile('k2', { status: 'merged', mergedInto: 's' }),
-        profile('s', { identifiers: [{ type: 'anonymousId', value: 'old' }, { type: 'userId', value: 'u' }], known: true }),
+        profile('s', {
+          identifiers: [
+            { type: 'anonymousId', value: 'old' },
+            { type: 'userId', value: 'u' },
+          ],
+          known: true,
+        }),
       ],
       [pointer('anonymousId', 'old', 'k1'), pointer('userId', 'u', 's')],
     );
@@ -384,7 +438,13 @@ describe('redirects and repairs', () => {
   it('counts another operation’s reservation for the limits and keeps it', async () => {
     const at = new Date(T0).toISOString();
     const store = await seed(
-      [profile('s', { identifiers: [{ type: 'userId', value: 'u' }], known: true, pending: [{ kind: 'acquire', type: 'userId', value: 'u', messageId: 'other', at }] })],
+      [
+        profile('s', {
+          identifiers: [{ type: 'userId', value: 'u' }],
+          known: true,
+          pending: [{ kind: 'acquire', type: 'userId', value: 'u', messageId: 'other', at }],
+        }),
+      ],
       [],
     );
     // 'u' is reserved by an in-flight create of another instance (no pointer yet); our event reaches s through a2.
@@ -400,7 +460,15 @@ describe('redirects and repairs', () => {
   it('drops an abandoned reservation after pendingClaimTtlMs', async () => {
     const at = new Date(T0 - DEFAULT_IDENTITY_RULES.pendingClaimTtlMs - 1).toISOString();
     const store = await seed(
-      [profile('s', { identifiers: [{ type: 'anonymousId', value: 'a2' }, { type: 'userId', value: 'u' }], pending: [{ kind: 'acquire', type: 'userId', value: 'u', messageId: 'crashed', at }] })],
+      [
+        profile('s', {
+          identifiers: [
+            { type: 'anonymousId', value: 'a2' },
+            { type: 'userId', value: 'u' },
+          ],
+          pending: [{ kind: 'acquire', type: 'userId', value: 'u', messageId: 'crashed', at }],
+        }),
+      ],
       [pointer('anonymousId', 'a2', 's')],
     );
     const bed = makeBed(DEFAULT_IDENTITY_RULES, { store });
@@ -443,7 +511,9 @@ describe('idempotence', () => {
     expect(again.status).toBe('resolved');
     expect(again.plan?.writes).toEqual([]);
     expect(again.profileId).toBe(first.profileId);
-    expect(again.notices.map((n) => [n.loserId, n.survivorId, n.triggeringMessageId])).toEqual(first.notices.map((n) => [n.loserId, n.survivorId, n.triggeringMessageId]));
+    expect(again.notices.map((n) => [n.loserId, n.survivorId, n.triggeringMessageId])).toEqual(
+      first.notices.map((n) => [n.loserId, n.survivorId, n.triggeringMessageId]),
+    );
     expect(again.notices[0]?.movedIdentifiers).toEqual(first.notices[0]?.movedIdentifiers);
     expect(new Set(again.audit.map((a) => a.id))).toEqual(new Set(first.audit.filter((a) => a.kind === 'merge').map((a) => a.id)));
     expect(bed.store.snapshot()).toEqual(before);
@@ -503,7 +573,11 @@ describe('conflicts and partial application', () => {
 
   it('inside resolveEvent: a create that loses the race re-plans, and its empty profile becomes a redirect', async () => {
     const other = makeBed(DEFAULT_IDENTITY_RULES, { idPrefix: 'other' });
-    const store = racingStore(other.store, (w) => w.op === 'insertIdentifier', () => resolveEvent(other.store, page({ anonymousId: 'shared' }), other.deps));
+    const store = racingStore(
+      other.store,
+      (w) => w.op === 'insertIdentifier',
+      () => resolveEvent(other.store, page({ anonymousId: 'shared' }), other.deps),
+    );
     const bed = makeBed(DEFAULT_IDENTITY_RULES, { store });
     const out = await bed.send(page({ anonymousId: 'shared', email: 'a@x.io' }));
     expect(out.attempts).toBe(2);
@@ -520,7 +594,11 @@ describe('conflicts and partial application', () => {
   it('inside resolveEvent: a create whose later insert loses the race reuses the profile it created', async () => {
     const other = makeBed(DEFAULT_IDENTITY_RULES, { idPrefix: 'other' });
     // The competitor takes the cookie just before our first identity insert…
-    const store = racingStore(other.store, (w) => w.op === 'insertIdentifier' && w.identifier._id.startsWith('anonymousId:'), () => resolveEvent(other.store, identify({ anonymousId: 'shared', userId: 'u-other' }), other.deps));
+    const store = racingStore(
+      other.store,
+      (w) => w.op === 'insertIdentifier' && w.identifier._id.startsWith('anonymousId:'),
+      () => resolveEvent(other.store, identify({ anonymousId: 'shared', userId: 'u-other' }), other.deps),
+    );
     const bed = makeBed(DEFAULT_IDENTITY_RULES, { store });
     const out = await bed.send(identify({ anonymousId: 'shared', userId: 'u-mine', email: 'a@x.io' }));
     // …so the re-plan finds the cookie on another known profile (userId limit: no merge, the
@@ -536,15 +614,23 @@ describe('conflicts and partial application', () => {
 
   const scenarios: [string, (bed: ReturnType<typeof makeBed>) => Promise<void>, () => ReturnType<typeof page>][] = [
     ['create', async () => undefined, () => identify({ userId: 'u1', anonymousId: 'a1', email: 'e@x.io' })],
-    ['merge', async (bed) => {
-      await bed.send(page({ anonymousId: 'a1' }));
-      await bed.send(page({ anonymousId: 'a2', email: 'e@x.io' }));
-      await bed.send(identify({ userId: 'u1' }));
-    }, () => identify({ userId: 'u1', anonymousId: 'a1', email: 'e@x.io', phone: '+4915112345678' })],
-    ['move', async (bed) => {
-      await bed.send(identify({ userId: 'ann', anonymousId: 'laptop' }));
-      await bed.send(identify({ userId: 'bob' }));
-    }, () => identify({ userId: 'bob', anonymousId: 'laptop', email: 'bob@x.io' })],
+    [
+      'merge',
+      async (bed) => {
+        await bed.send(page({ anonymousId: 'a1' }));
+        await bed.send(page({ anonymousId: 'a2', email: 'e@x.io' }));
+        await bed.send(identify({ userId: 'u1' }));
+      },
+      () => identify({ userId: 'u1', anonymousId: 'a1', email: 'e@x.io', phone: '+4915112345678' }),
+    ],
+    [
+      'move',
+      async (bed) => {
+        await bed.send(identify({ userId: 'ann', anonymousId: 'laptop' }));
+        await bed.send(identify({ userId: 'bob' }));
+      },
+      () => identify({ userId: 'bob', anonymousId: 'laptop', email: 'bob@x.io' }),
+    ],
   ];
 
   it.each(scenarios)('%s: a crash after any prefix of the plan is completed by the re-delivery', async (_name, setup, makeEvent) => {

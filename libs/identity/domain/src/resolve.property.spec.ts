@@ -69,8 +69,14 @@ function toEvent(spec: EventSpec, messageId = `m${(seq += 1)}`): IdentityEventIn
   const anonymousId = spec.anon === undefined ? undefined : `a${spec.anon}`;
   const userId = spec.user === undefined ? undefined : `u${spec.user}`;
   const email = spec.email === undefined ? undefined : `e${spec.email}@x.io`;
-  const contextTraits = { ...(spec.email2 === undefined ? {} : { email: `E${spec.email2}@X.io` }), ...(spec.phone === undefined ? {} : { phone: `+49 151 0000 00${spec.phone}` }) };
-  const context = { traits: contextTraits, ...(spec.ext === undefined ? {} : { externalIds: [{ id: `crm-${spec.ext}`, type: 'crm_id', collection: 'users' }] }) };
+  const contextTraits = {
+    ...(spec.email2 === undefined ? {} : { email: `E${spec.email2}@X.io` }),
+    ...(spec.phone === undefined ? {} : { phone: `+49 151 0000 00${spec.phone}` }),
+  };
+  const context = {
+    traits: contextTraits,
+    ...(spec.ext === undefined ? {} : { externalIds: [{ id: `crm-${spec.ext}`, type: 'crm_id', collection: 'users' }] }),
+  };
   switch (spec.kind) {
     case 'identify':
       return { type: 'identify', messageId, anonymousId, userId, traits: email ? { email } : {}, context, properties: {} };
@@ -79,7 +85,16 @@ function toEvent(spec: EventSpec, messageId = `m${(seq += 1)}`): IdentityEventIn
     case 'order':
       return { type: 'track', messageId, event: 'Order Completed', anonymousId, userId, properties: email ? { email } : {}, traits: {}, context };
     case 'alias':
-      return { type: 'alias', messageId, userId: userId ?? 'u0', previousId: spec.prevIsUser ? `u${(spec.prev ?? 0) % 3}` : `a${spec.prev ?? 0}`, anonymousId, properties: {}, traits: {}, context: {} };
+      return {
+        type: 'alias',
+        messageId,
+        userId: userId ?? 'u0',
+        previousId: spec.prevIsUser ? `u${(spec.prev ?? 0) % 3}` : `a${spec.prev ?? 0}`,
+        anonymousId,
+        properties: {},
+        traits: {},
+        context: {},
+      };
     default:
       return { type: 'page', messageId, anonymousId, userId, traits: {}, context, properties: {} };
   }
@@ -186,7 +201,9 @@ describe('properties: two interleaved instances', () => {
         await s.waitFor(Promise.all([instance(0), instance(1)]));
         expect(violations).toEqual([]);
         // Quiescent: no leftovers (orphans aside), listings agree with pointers, limits hold.
-        expect(checkGraphInvariants(store.snapshot(), rules, { quiescent: true, completedMessages: new Set(store.processedRecords().map((r) => r._id)) })).toEqual([]);
+        expect(
+          checkGraphInvariants(store.snapshot(), rules, { quiescent: true, completedMessages: new Set(store.processedRecords().map((r) => r._id)) }),
+        ).toEqual([]);
         // Every event's profile still exists and its redirect chain ends at a live profile.
         for (const r of resolved) expect(ownerOfProfile(store, r.profileId)).toBeDefined();
       }),

@@ -46,18 +46,7 @@ export interface IdentityRules {
 
 export const EXTERNAL_DEFAULT_TYPE = `${EXTERNAL_PREFIX}*`;
 
-export const DEFAULT_BLOCKED_VALUES: readonly string[] = Object.freeze([
-  '',
-  'anonymous',
-  'null',
-  'undefined',
-  '0',
-  '-1',
-  'nan',
-  'none',
-  'unknown',
-  'guest',
-]);
+export const DEFAULT_BLOCKED_VALUES: readonly string[] = Object.freeze(['', 'anonymous', 'null', 'undefined', '0', '-1', 'nan', 'none', 'unknown', 'guest']);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -220,7 +209,7 @@ export function compileRules(rules: IdentityRules): CompiledRules {
   }
   if (errors.length > 0) throw new IdentityRulesError(errors);
   const emailEvents = new Set(rules.emailEvents);
-  const fallback = rules.types[EXTERNAL_DEFAULT_TYPE] ?? DEFAULT_IDENTITY_RULES.types[EXTERNAL_DEFAULT_TYPE] as IdentifierTypeRule;
+  const fallback = rules.types[EXTERNAL_DEFAULT_TYPE] ?? (DEFAULT_IDENTITY_RULES.types[EXTERNAL_DEFAULT_TYPE] as IdentifierTypeRule);
   const compiled: CompiledRules = {
     rules,
     ruleFor(type) {
@@ -231,7 +220,10 @@ export function compileRules(rules: IdentityRules): CompiledRules {
     blockedReason(type, value) {
       const probe = value.trim().toLowerCase();
       const typeKey = typeRule(rules, type) ? type : isExternalType(type) ? EXTERNAL_DEFAULT_TYPE : type;
-      for (const [scope, blocked] of [['', global], [typeKey, perType.get(typeKey)]] as const) {
+      for (const [scope, blocked] of [
+        ['', global],
+        [typeKey, perType.get(typeKey)],
+      ] as const) {
         if (!blocked) continue;
         const where = scope === '' ? '' : ` (${scope} rule)`;
         if (blocked.values.has(probe)) return `blocked value ${JSON.stringify(probe)}${where}`;

@@ -101,15 +101,39 @@ describe('splitProfile', () => {
     ['no identifiers', { identifiers: [] }, 'identifiers', 'at least one'],
     ['unknown type', { identifiers: [{ type: 'twitter', value: 'x' }] }, 'identifiers[0].type', 'unknown identifier type'],
     ['empty value', { identifiers: [{ type: 'email', value: ' ' }] }, 'identifiers[0].value', 'non-empty'],
-    ['duplicate', { identifiers: [{ type: 'email', value: 'ann@x.io' }, { type: 'email', value: 'ann@x.io' }] }, 'identifiers[1]', 'duplicate'],
+    [
+      'duplicate',
+      {
+        identifiers: [
+          { type: 'email', value: 'ann@x.io' },
+          { type: 'email', value: 'ann@x.io' },
+        ],
+      },
+      'identifiers[1]',
+      'duplicate',
+    ],
     ['not on the profile', { identifiers: [{ type: 'email', value: 'bob@x.io' }] }, 'identifiers[0]', 'does not belong'],
-    ['every identifier', { identifiers: ['userId:ann', 'email:ann@x.io', 'anonymousId:ann-phone', 'anonymousId:stranger-cookie', 'phone:+4915112345678'].map((k) => ({ type: k.slice(0, k.indexOf(':')), value: k.slice(k.indexOf(':') + 1) })) }, 'identifiers', 'at least one must stay'],
+    [
+      'every identifier',
+      {
+        identifiers: ['userId:ann', 'email:ann@x.io', 'anonymousId:ann-phone', 'anonymousId:stranger-cookie', 'phone:+4915112345678'].map((k) => ({
+          type: k.slice(0, k.indexOf(':')),
+          value: k.slice(k.indexOf(':') + 1),
+        })),
+      },
+      'identifiers',
+      'at least one must stay',
+    ],
     ['no reason', { reason: '' }, 'reason', 'say why'],
     ['unknown profile', { profileId: 'nope' }, 'profileId', 'not found'],
   ])('refuses: %s', async (_name, patch, path, message) => {
     const { bed, ann } = await wronglyMerged();
     const before = bed.store.snapshot();
-    const out = await splitProfile(bed.store, { profileId: ann, identifiers: [{ type: 'anonymousId', value: 'stranger-cookie' }], reason: 'r', operationId: 'split:x', ...patch }, deps(bed));
+    const out = await splitProfile(
+      bed.store,
+      { profileId: ann, identifiers: [{ type: 'anonymousId', value: 'stranger-cookie' }], reason: 'r', operationId: 'split:x', ...patch },
+      deps(bed),
+    );
     expect(out.ok).toBe(false);
     if (out.ok) return;
     expect(out.errors).toContainEqual({ path, message: expect.stringContaining(message) });
@@ -121,7 +145,11 @@ describe('splitProfile', () => {
     const anon = (await bed.send(page({ anonymousId: 'c' }))).profileId as string;
     const known = (await bed.send(identify({ userId: 'u' }))).profileId;
     await bed.send(identify({ userId: 'u', anonymousId: 'c' }));
-    const out = await splitProfile(bed.store, { profileId: anon, identifiers: [{ type: 'anonymousId', value: 'c' }], reason: 'r', operationId: 's' }, deps(bed));
+    const out = await splitProfile(
+      bed.store,
+      { profileId: anon, identifiers: [{ type: 'anonymousId', value: 'c' }], reason: 'r', operationId: 's' },
+      deps(bed),
+    );
     expect(out).toMatchObject({ ok: false, errors: [{ path: 'profileId', message: `profile was merged into ${known}: split that profile` }] });
   });
 
@@ -130,9 +158,23 @@ describe('splitProfile', () => {
     const view = await loadProfileView(bed.store, ann);
     const profile = view.profiles.get(ann);
     if (!profile) throw new Error('missing');
-    const busy = { ...profile, version: profile.version + 1, pending: [{ kind: 'acquire' as const, type: 'email', value: 'new@x.io', messageId: 'in-flight', at: new Date(bed.now()).toISOString() }], identifiers: [...profile.identifiers, { type: 'email', value: 'new@x.io' }] };
+    const busy = {
+      ...profile,
+      version: profile.version + 1,
+      pending: [{ kind: 'acquire' as const, type: 'email', value: 'new@x.io', messageId: 'in-flight', at: new Date(bed.now()).toISOString() }],
+      identifiers: [...profile.identifiers, { type: 'email', value: 'new@x.io' }],
+    };
     await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: profile.version, profile: busy });
-    const out = planSplit({ profileId: ann, identifiers: [{ type: 'userId', value: 'ann' }], reason: 'r', operationId: 's', view: await loadProfileView(bed.store, ann), rules: bed.rules, now: new Date(T0), newProfileId: () => 'x' });
+    const out = planSplit({
+      profileId: ann,
+      identifiers: [{ type: 'userId', value: 'ann' }],
+      reason: 'r',
+      operationId: 's',
+      view: await loadProfileView(bed.store, ann),
+      rules: bed.rules,
+      now: new Date(T0),
+      newProfileId: () => 'x',
+    });
     expect(out).toMatchObject({ ok: false, errors: [{ path: 'profileId', message: expect.stringContaining('in progress') }] });
   });
 
@@ -142,11 +184,25 @@ describe('splitProfile', () => {
     const profile = view.profiles.get(ann);
     if (!profile) throw new Error('missing');
     const done = bed.store.processedRecords()[0]?._id as string;
-    const leftover = { ...profile, version: profile.version + 1, pending: [{ kind: 'acquire' as const, type: 'email', value: 'gone@x.io', messageId: done, at: new Date(bed.now()).toISOString() }], identifiers: [...profile.identifiers, { type: 'email', value: 'gone@x.io' }] };
+    const leftover = {
+      ...profile,
+      version: profile.version + 1,
+      pending: [{ kind: 'acquire' as const, type: 'email', value: 'gone@x.io', messageId: done, at: new Date(bed.now()).toISOString() }],
+      identifiers: [...profile.identifiers, { type: 'email', value: 'gone@x.io' }],
+    };
     await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: profile.version, profile: leftover });
-    const out = await splitProfile(bed.store, { profileId: ann, identifiers: [{ type: 'anonymousId', value: 'stranger-cookie' }], reason: 'r', operationId: 's' }, deps(bed));
+    const out = await splitProfile(
+      bed.store,
+      { profileId: ann, identifiers: [{ type: 'anonymousId', value: 'stranger-cookie' }], reason: 'r', operationId: 's' },
+      deps(bed),
+    );
     expect(out.ok).toBe(true);
-    expect(bed.store.snapshot().profiles.find((p) => p._id === ann)?.identifiers.map((i) => i.value)).not.toContain('gone@x.io');
+    expect(
+      bed.store
+        .snapshot()
+        .profiles.find((p) => p._id === ann)
+        ?.identifiers.map((i) => i.value),
+    ).not.toContain('gone@x.io');
   });
 
   it('splitting off the userId makes the new profile known and the old one anonymous', async () => {

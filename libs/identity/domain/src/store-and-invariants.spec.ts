@@ -9,7 +9,21 @@ import { identify, makeBed, page, T0 } from './test-helpers';
 
 const at = new Date(T0).toISOString();
 function profile(id: string, fields: Partial<ProfileRecord> = {}): ProfileRecord {
-  return { _id: id, status: 'active', version: 1, identifiers: [], pending: [], merging: [], mergedFrom: [], known: false, createdAt: at, createdBy: 'seed', updatedAt: at, updatedBy: 'seed', ...fields };
+  return {
+    _id: id,
+    status: 'active',
+    version: 1,
+    identifiers: [],
+    pending: [],
+    merging: [],
+    mergedFrom: [],
+    known: false,
+    createdAt: at,
+    createdBy: 'seed',
+    updatedAt: at,
+    updatedBy: 'seed',
+    ...fields,
+  };
 }
 function pointer(type: string, value: string, profileId: string, version = 1): IdentifierRecord {
   return { _id: `${type}:${value}`, type, value, profileId, version, createdAt: at, updatedAt: at, updatedBy: 'seed' };
@@ -67,7 +81,15 @@ describe('InMemoryIdentityStore: conditional writes', () => {
     await store.applyWrite({ op: 'insertProfile', profile: profile('S') });
     expect(store.expireRedirects(T0 + 9)).toEqual([]);
     expect(store.expireRedirects(T0 + 10)).toEqual(['L']);
-    const record = { id: 'm:merge:L', kind: 'merge' as const, at, triggeringMessageId: 'm', rule: 'shared-identifier', profileId: 'S', details: { original: true } };
+    const record = {
+      id: 'm:merge:L',
+      kind: 'merge' as const,
+      at,
+      triggeringMessageId: 'm',
+      rule: 'shared-identifier',
+      profileId: 'S',
+      details: { original: true },
+    };
     await store.appendAudit([record]);
     await store.appendAudit([{ ...record, details: { original: false } }]);
     expect(store.auditRecords()).toEqual([record]);
@@ -79,7 +101,16 @@ describe('checkGraphInvariants detects every kind of violation', () => {
   it('accepts a healthy graph', () => {
     const state = {
       identifiers: [pointer('userId', 'u', 'S'), pointer('anonymousId', 'a', 'L')],
-      profiles: [profile('S', { identifiers: [{ type: 'anonymousId', value: 'a' }, { type: 'userId', value: 'u' }], known: true }), profile('L', { status: 'merged', mergedInto: 'S' })],
+      profiles: [
+        profile('S', {
+          identifiers: [
+            { type: 'anonymousId', value: 'a' },
+            { type: 'userId', value: 'u' },
+          ],
+          known: true,
+        }),
+        profile('L', { status: 'merged', mergedInto: 'S' }),
+      ],
     };
     expect(checkGraphInvariants(state, rules)).toEqual([]);
     // Not strict: a (sequentially impossible) redirect to a redirect would be reported in strict mode.
@@ -88,11 +119,33 @@ describe('checkGraphInvariants detects every kind of violation', () => {
 
   it.each([
     ['a pointer to a missing profile', { identifiers: [pointer('userId', 'u', 'gone')], profiles: [] }, 'does not lead to a live profile'],
-    ['a redirect cycle', { identifiers: [], profiles: [profile('A', { status: 'merged', mergedInto: 'B' }), profile('B', { status: 'merged', mergedInto: 'A' })] }, 'does not end at a live profile'],
-    ['a limit broken', { identifiers: [pointer('userId', 'u1', 'S'), pointer('userId', 'u2', 'S')], profiles: [profile('S', { identifiers: [{ type: 'userId', value: 'u1' }, { type: 'userId', value: 'u2' }], known: true })] }, 'owns 2 userId identifiers (limit 1)'],
+    [
+      'a redirect cycle',
+      { identifiers: [], profiles: [profile('A', { status: 'merged', mergedInto: 'B' }), profile('B', { status: 'merged', mergedInto: 'A' })] },
+      'does not end at a live profile',
+    ],
+    [
+      'a limit broken',
+      {
+        identifiers: [pointer('userId', 'u1', 'S'), pointer('userId', 'u2', 'S')],
+        profiles: [
+          profile('S', {
+            identifiers: [
+              { type: 'userId', value: 'u1' },
+              { type: 'userId', value: 'u2' },
+            ],
+            known: true,
+          }),
+        ],
+      },
+      'owns 2 userId identifiers (limit 1)',
+    ],
     [
       'an identifier committed on two live profiles',
-      { identifiers: [pointer('email', 'e', 'A')], profiles: [profile('A', { identifiers: [{ type: 'email', value: 'e' }] }), profile('B', { identifiers: [{ type: 'email', value: 'e' }] })] },
+      {
+        identifiers: [pointer('email', 'e', 'A')],
+        profiles: [profile('A', { identifiers: [{ type: 'email', value: 'e' }] }), profile('B', { identifiers: [{ type: 'email', value: 'e' }] })],
+      },
       'committed on two live profiles',
     ],
   ])('reports %s', (_name, state, message) => {
@@ -100,27 +153,70 @@ describe('checkGraphInvariants detects every kind of violation', () => {
   });
 
   it.each([
-    ['a pending claim left', profile('S', { identifiers: [{ type: 'userId', value: 'u' }], known: true, pending: [{ kind: 'acquire', type: 'email', value: 'x', messageId: 'running', at }] }), 'pending claims left'],
-    ['a listing that disagrees with ownership', profile('S', { identifiers: [{ type: 'userId', value: 'u' }, { type: 'email', value: 'ghost' }], known: true }), 'lists'],
+    [
+      'a pending claim left',
+      profile('S', {
+        identifiers: [{ type: 'userId', value: 'u' }],
+        known: true,
+        pending: [{ kind: 'acquire', type: 'email', value: 'x', messageId: 'running', at }],
+      }),
+      'pending claims left',
+    ],
+    [
+      'a listing that disagrees with ownership',
+      profile('S', {
+        identifiers: [
+          { type: 'userId', value: 'u' },
+          { type: 'email', value: 'ghost' },
+        ],
+        known: true,
+      }),
+      'lists',
+    ],
     ['a wrong known flag', profile('S', { identifiers: [{ type: 'userId', value: 'u' }], known: false }), 'known flag'],
     ['a redirect to a redirect (strict)', profile('S', { identifiers: [{ type: 'userId', value: 'u' }], known: true }), 'merged into a non-live profile'],
   ])('quiescent: reports %s', (name, s, message) => {
-    const profiles = [s, ...(name.includes('redirect') ? [profile('K', { status: 'merged', mergedInto: 'L' }), profile('L', { status: 'merged', mergedInto: 'S' })] : [])];
+    const profiles = [
+      s,
+      ...(name.includes('redirect') ? [profile('K', { status: 'merged', mergedInto: 'L' }), profile('L', { status: 'merged', mergedInto: 'S' })] : []),
+    ];
     const violations = checkGraphInvariants({ identifiers: [pointer('userId', 'u', 'S')], profiles }, rules, { quiescent: true, strictRedirects: true });
     expect(violations.join('\n')).toContain(message);
   });
 
   it('ignores claims of completed or expired operations, as the planner does', () => {
     const claim = { kind: 'acquire' as const, type: 'email', value: 'x', messageId: 'done', at };
-    const state = { identifiers: [pointer('userId', 'u', 'S')], profiles: [profile('S', { identifiers: [{ type: 'email', value: 'x' }, { type: 'userId', value: 'u' }], known: true, pending: [claim] })] };
+    const state = {
+      identifiers: [pointer('userId', 'u', 'S')],
+      profiles: [
+        profile('S', {
+          identifiers: [
+            { type: 'email', value: 'x' },
+            { type: 'userId', value: 'u' },
+          ],
+          known: true,
+          pending: [claim],
+        }),
+      ],
+    };
     expect(checkGraphInvariants(state, rules, { quiescent: true })).not.toEqual([]);
     expect(checkGraphInvariants(state, rules, { quiescent: true, completedMessages: new Set(['done']) })).toEqual([]);
     expect(checkGraphInvariants(state, rules, { quiescent: true, nowMs: T0 + rules.pendingClaimTtlMs + 1 })).toEqual([]);
   });
 
   it('findOrphanProfiles lists unreachable profiles that hold nothing committed', () => {
-    const orphan = profile('O', { identifiers: [{ type: 'email', value: 'x' }], pending: [{ kind: 'acquire', type: 'email', value: 'x', messageId: 'crashed', at }] });
-    const state = { identifiers: [pointer('userId', 'u', 'S')], profiles: [orphan, profile('S', { identifiers: [{ type: 'userId', value: 'u' }], known: true }), profile('T', { identifiers: [{ type: 'email', value: 'y' }] })] };
+    const orphan = profile('O', {
+      identifiers: [{ type: 'email', value: 'x' }],
+      pending: [{ kind: 'acquire', type: 'email', value: 'x', messageId: 'crashed', at }],
+    });
+    const state = {
+      identifiers: [pointer('userId', 'u', 'S')],
+      profiles: [
+        orphan,
+        profile('S', { identifiers: [{ type: 'userId', value: 'u' }], known: true }),
+        profile('T', { identifiers: [{ type: 'email', value: 'y' }] }),
+      ],
+    };
     expect(findOrphanProfiles(state)).toEqual(['O']);
     // T lists a committed identifier it does not own: not an orphan, a violation.
     expect(checkGraphInvariants(state, rules, { quiescent: true }).join('\n')).toContain('profile T lists');
@@ -172,13 +268,20 @@ describe('loader: reads are not a snapshot', () => {
       const [current] = await bed.store.getProfiles([b]);
       if (!current) throw new Error('missing');
       const claim = (messageId: string) => ({ kind: 'acquire' as const, type: 'external:crm_id', value: 'crm-2', messageId, at });
-      const withClaims = { ...current, version: current.version + 1, identifiers: [...current.identifiers, { type: 'external:crm_id', value: 'crm-2' }], pending: [claim('m-race'), claim('n-other')] };
+      const withClaims = {
+        ...current,
+        version: current.version + 1,
+        identifiers: [...current.identifiers, { type: 'external:crm_id', value: 'crm-2' }],
+        pending: [claim('m-race'), claim('n-other')],
+      };
       expect(await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: current.version, profile: withClaims })).toBe('applied');
       // N completes its acquisition (pointer, then its claim removed) right after M's first pointer read.
       let raced = false;
       const completeN = async (): Promise<void> => {
         raced = true;
-        expect(await bed.store.applyWrite({ op: 'insertIdentifier', identifier: { ...pointer('external:crm_id', 'crm-2', b), updatedBy: 'n-other' } })).toBe('applied');
+        expect(await bed.store.applyWrite({ op: 'insertIdentifier', identifier: { ...pointer('external:crm_id', 'crm-2', b), updatedBy: 'n-other' } })).toBe(
+          'applied',
+        );
         const profileB = { ...withClaims, version: withClaims.version + 1, pending: [claim('m-race')] };
         expect(await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: withClaims.version, profile: profileB })).toBe('applied');
       };
@@ -225,7 +328,11 @@ describe('loader: reads are not a snapshot', () => {
     const [current] = await bed.store.getProfiles([p]);
     if (!current) throw new Error('missing');
     const leftover = { kind: 'acquire' as const, type: 'email', value: 'x@x.io', messageId: current.createdBy, at };
-    await bed.store.applyWrite({ op: 'replaceProfile', expectedVersion: current.version, profile: { ...current, version: current.version + 1, identifiers: [...current.identifiers, { type: 'email', value: 'x@x.io' }], pending: [leftover] } });
+    await bed.store.applyWrite({
+      op: 'replaceProfile',
+      expectedVersion: current.version,
+      profile: { ...current, version: current.version + 1, identifiers: [...current.identifiers, { type: 'email', value: 'x@x.io' }], pending: [leftover] },
+    });
     const view = await loadResolutionView(bed.store, ['anonymousId:a1'], 'm-other');
     expect([...(view.completedMessages ?? [])]).toEqual([current.createdBy]);
     // The next event on that profile drops the dead leftover.
@@ -252,7 +359,16 @@ describe('resolve helpers', () => {
   });
 
   it('isAlreadyApplied / outcomeFromRecord', () => {
-    const record: ProcessedRecord = { _id: 'm1', status: 'resolved', profileId: 'p1', identifiers: [{ type: 'userId', value: 'u' }], notices: [], auditIds: [], at, expiresAt: at };
+    const record: ProcessedRecord = {
+      _id: 'm1',
+      status: 'resolved',
+      profileId: 'p1',
+      identifiers: [{ type: 'userId', value: 'u' }],
+      notices: [],
+      auditIds: [],
+      at,
+      expiresAt: at,
+    };
     expect(isAlreadyApplied(null, 'm1')).toBe(false);
     expect(isAlreadyApplied(undefined, 'm1')).toBe(false);
     expect(isAlreadyApplied({ ...record, _id: 'other' }, 'm1')).toBe(false);

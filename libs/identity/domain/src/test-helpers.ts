@@ -82,7 +82,9 @@ export function page(ids: Ids): IdentityEventInput {
     properties: {},
     traits: {},
     context: {
-      ...(ids.email === undefined && ids.phone === undefined ? {} : { traits: { ...(ids.email ? { email: ids.email } : {}), ...(ids.phone ? { phone: ids.phone } : {}) } }),
+      ...(ids.email === undefined && ids.phone === undefined
+        ? {}
+        : { traits: { ...(ids.email ? { email: ids.email } : {}), ...(ids.phone ? { phone: ids.phone } : {}) } }),
       ...(ids.externalIds ? { externalIds: ids.externalIds } : {}),
     },
   };

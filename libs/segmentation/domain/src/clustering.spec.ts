@@ -115,7 +115,14 @@ describe('extractFeatures', () => {
   it('treats missing attributes as neutral', () => {
     expect(extractFeatures(profile({}), { now: T0, categories })).toEqual([0, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0, 365, 0]);
     // A fresh anonymous visitor: no rfm, no tier, no affinity, no email opens yet.
-    const fresh = profile({ lastSeen: iso(T0 - 2 * DAY), sessionCount: 1, pageViews: 2, categoryAffinity: [], orders: { count: 0, revenue: 0, refunds: 0, lifetimeValue: 0, averageOrderValue: 0 }, email: { sent: 0, opened: 0, clicked: 0 } });
+    const fresh = profile({
+      lastSeen: iso(T0 - 2 * DAY),
+      sessionCount: 1,
+      pageViews: 2,
+      categoryAffinity: [],
+      orders: { count: 0, revenue: 0, refunds: 0, lifetimeValue: 0, averageOrderValue: 0 },
+      email: { sent: 0, opened: 0, clicked: 0 },
+    });
     const f = extractFeatures(fresh, { now: T0, categories, maxDaysSinceSeen: 90 });
     expect(f.slice(0, 9)).toEqual([0, 0, 0, 0, 0, 0.5, 0, 0, 0]);
     expect(f[9]).toBeCloseTo(Math.log1p(1));
@@ -153,7 +160,11 @@ describe('extractFeatures', () => {
     expect(f).toEqual([0, 0, 5, 0, 0, 0.5, 0, 0, 0, Math.log1p(12), 0, 365, 0]);
     // Huge scores (a sum that would overflow to Infinity / Infinity) and huge counts.
     const huge = profile({
-      categoryAffinity: [{ category: 'coffee', score: 1e308 }, { category: 'coffee', score: 1e308 }, { category: 'tea', score: 1e308 }],
+      categoryAffinity: [
+        { category: 'coffee', score: 1e308 },
+        { category: 'coffee', score: 1e308 },
+        { category: 'tea', score: 1e308 },
+      ],
       orders: { count: 1e308, lifetimeValue: Number.MAX_VALUE },
       email: { opened: 1e308, clicked: 1e308 },
     });
@@ -170,10 +181,17 @@ describe('extractFeatures', () => {
         rfm: fc.oneof(value, fc.record({ r: value, f: value, m: value }, { requiredKeys: [] })),
         orders: fc.oneof(value, fc.record({ count: value, lifetimeValue: value }, { requiredKeys: [] })),
         priceTier: value,
-        categoryAffinity: fc.oneof(value, fc.array(fc.record({ category: fc.oneof(fc.constantFrom('coffee', 'tea'), value), score: value }, { requiredKeys: [] })), fc.dictionary(fc.string(), value)),
+        categoryAffinity: fc.oneof(
+          value,
+          fc.array(fc.record({ category: fc.oneof(fc.constantFrom('coffee', 'tea'), value), score: value }, { requiredKeys: [] })),
+          fc.dictionary(fc.string(), value),
+        ),
         sessionCount: value,
         pageViews: value,
-        lastSeen: fc.oneof(value, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+        lastSeen: fc.oneof(
+          value,
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        ),
         email: fc.oneof(value, fc.record({ opened: value, clicked: value }, { requiredKeys: [] })),
       },
       { requiredKeys: [] },
@@ -195,8 +213,18 @@ describe('extractFeatures', () => {
 
 describe('topCategories', () => {
   const ps = [
-    profile({ categoryAffinity: [{ category: 'coffee', score: 5 }, { category: 'tea', score: 1 }] }),
-    profile({ categoryAffinity: [{ category: 'tea', score: 2 }, { category: 'mugs', score: 3 }] }),
+    profile({
+      categoryAffinity: [
+        { category: 'coffee', score: 5 },
+        { category: 'tea', score: 1 },
+      ],
+    }),
+    profile({
+      categoryAffinity: [
+        { category: 'tea', score: 2 },
+        { category: 'mugs', score: 3 },
+      ],
+    }),
     profile({ categoryAffinity: { kettles: 3, mugs: 0 } }),
     profile({}),
   ];
@@ -274,7 +302,10 @@ describe('kmeans', () => {
     const rand = mulberry32(5);
     const rows = Array.from({ length: 500 }, () => [rand(), rand(), rand(), rand()]);
     const a = kmeans(rows, { k: 6, seed: 123 });
-    const b = kmeans(rows.map((r) => [...r]), { k: 6, seed: 123 });
+    const b = kmeans(
+      rows.map((r) => [...r]),
+      { k: 6, seed: 123 },
+    );
     expect(b).toEqual(a);
     // Uniform data has no obvious clustering: another seed starts elsewhere.
     const c = kmeans(rows, { k: 6, seed: 124, maxIterations: 1 });
@@ -295,7 +326,15 @@ describe('kmeans', () => {
   });
 
   it('k > distinct points: one cluster per distinct point, no NaN', () => {
-    const rows = [[1, 1], [5, 5], [1, 1], [9, 0], [5, 5], [9, 0], [1, 1]];
+    const rows = [
+      [1, 1],
+      [5, 5],
+      [1, 1],
+      [9, 0],
+      [5, 5],
+      [9, 0],
+      [1, 1],
+    ];
     for (let seed = 0; seed < 10; seed++) {
       const r = kmeans(rows, { k: 5, seed });
       expect(r.centroids).toHaveLength(3);
@@ -303,7 +342,14 @@ describe('kmeans', () => {
       expect(r.inertia).toBe(0);
       expect(samePartition(r.assignments, [0, 1, 0, 2, 1, 2, 0])).toBe(true);
     }
-    const same = kmeans([[3, 3], [3, 3], [3, 3]], { k: 4, seed: 9 });
+    const same = kmeans(
+      [
+        [3, 3],
+        [3, 3],
+        [3, 3],
+      ],
+      { k: 4, seed: 9 },
+    );
     expect(same.centroids).toEqual([[3, 3]]);
     expect(same.assignments).toEqual([0, 0, 0]);
     expect(kmeans([[2], [7]], { k: 9, seed: 1 }).centroids).toHaveLength(2);
@@ -508,8 +554,33 @@ describe('the whole pipeline', () => {
     const [top, rest] = result.centroids.map((c) => describeCentroid(c, names, scaler));
     // Many features separate the two groups equally well (binary ones tie up to rounding), so
     // check what the terms say rather than which four of them win.
-    const buyerTerms = ['recent buyers', 'high frequency', 'high monetary value', 'many orders', 'high lifetime value', 'premium', 'coffee affinity', 'high engagement', 'many page views', 'recently active', 'high email clicks'];
-    const browserTerms = ['no recent purchases', 'low frequency', 'low monetary value', 'few orders', 'low lifetime value', 'bargain', 'tea affinity', 'low coffee affinity', 'low engagement', 'few page views', 'inactive', 'low email clicks'];
+    const buyerTerms = [
+      'recent buyers',
+      'high frequency',
+      'high monetary value',
+      'many orders',
+      'high lifetime value',
+      'premium',
+      'coffee affinity',
+      'high engagement',
+      'many page views',
+      'recently active',
+      'high email clicks',
+    ];
+    const browserTerms = [
+      'no recent purchases',
+      'low frequency',
+      'low monetary value',
+      'few orders',
+      'low lifetime value',
+      'bargain',
+      'tea affinity',
+      'low coffee affinity',
+      'low engagement',
+      'few page views',
+      'inactive',
+      'low email clicks',
+    ];
     expect(top?.split(', ')).toHaveLength(4);
     expect(rest?.split(', ')).toHaveLength(4);
     for (const term of top?.split(', ') ?? []) expect(buyerTerms).toContain(term);

@@ -18,7 +18,16 @@ describe('video segments (docs/segmentation.md)', () => {
   it('watched at least 75% of video X: an attribute path picks the video by key', () => {
     const d = example('watched-most-of-barista-duo');
     expect(evalProfile(d, {}, video([{ key: 'CM-900-demo', shareWatched: 0.75 }])).member).toBe(true);
-    expect(evalProfile(d, {}, video([{ key: 'CM-900-demo', shareWatched: 0.6667 }, { key: 'other', shareWatched: 1 }])).member).toBe(false);
+    expect(
+      evalProfile(
+        d,
+        {},
+        video([
+          { key: 'CM-900-demo', shareWatched: 0.6667 },
+          { key: 'other', shareWatched: 1 },
+        ]),
+      ).member,
+    ).toBe(false);
     expect(evalProfile(d, {}, {}).member).toBe(false);
   });
 
@@ -36,7 +45,13 @@ describe('video segments (docs/segmentation.md)', () => {
 
   it('watched 3 or more product videos in 30 days: counts matching elements', () => {
     const d = example('product-video-fans-30d');
-    const v = (key: string, daysAgo: number, extra: Record<string, unknown> = {}) => ({ key, productId: `p-${key}`, watchedSeconds: 10, lastWatchedAt: iso(T0 - daysAgo * DAY), ...extra });
+    const v = (key: string, daysAgo: number, extra: Record<string, unknown> = {}) => ({
+      key,
+      productId: `p-${key}`,
+      watchedSeconds: 10,
+      lastWatchedAt: iso(T0 - daysAgo * DAY),
+      ...extra,
+    });
     const three = [v('a', 1), v('b', 5), v('c', 20)];
     expect(evalProfile(d, {}, video(three))).toEqual({ member: true, nextChangeAt: T0 + 10 * DAY });
     expect(evalProfile(d, {}, video([...three.slice(0, 2), v('c', 1, { productId: undefined })])).member).toBe(false);
@@ -45,10 +60,20 @@ describe('video segments (docs/segmentation.md)', () => {
   });
 
   it('is validated, and re-evaluated when the list changes', () => {
-    const ok = validateDefinition(def({ elements: 'video.videos', where: [{ property: 'lastWatchedAt', op: 'olderThanDays', value: 3 }], count: { op: 'lt', value: 2 } }));
+    const ok = validateDefinition(
+      def({ elements: 'video.videos', where: [{ property: 'lastWatchedAt', op: 'olderThanDays', value: 3 }], count: { op: 'lt', value: 2 } }),
+    );
     expect(ok.ok).toBe(true);
-    const bad = validateDefinition({ key: 'x', condition: { elements: 'video..videos', where: [{ property: 'a', op: 'gt' }], count: { op: 'gte', value: 1.5, fn: 'sum' } } });
-    expect(bad.ok ? [] : bad.errors.map((e) => e.path).sort()).toEqual(['condition.count.fn', 'condition.count.value', 'condition.elements', 'condition.where[0].value']);
+    const bad = validateDefinition({
+      key: 'x',
+      condition: { elements: 'video..videos', where: [{ property: 'a', op: 'gt' }], count: { op: 'gte', value: 1.5, fn: 'sum' } },
+    });
+    expect(bad.ok ? [] : bad.errors.map((e) => e.path).sort()).toEqual([
+      'condition.count.fn',
+      'condition.count.value',
+      'condition.elements',
+      'condition.where[0].value',
+    ]);
     const d = example('product-video-fans-30d');
     expect(affects(d, { changed: ['computed.video'] })).toBe(true);
     expect(affects(d, { changed: ['computed.pageViews'] })).toBe(false);

@@ -17,7 +17,12 @@ import {
 } from './engine';
 import { DAY, HOUR, MINUTE, T0 } from './test-helpers';
 
-const views3in7: Condition = { event: 'Product Viewed', where: [{ property: 'category', op: 'equals', value: 'coffee' }], aggregate: { fn: 'count', op: 'gte', value: 3 }, within: { amount: 7, unit: 'days' } };
+const views3in7: Condition = {
+  event: 'Product Viewed',
+  where: [{ property: 'category', op: 'equals', value: 'coffee' }],
+  aggregate: { fn: 'count', op: 'gte', value: 3 },
+  within: { amount: 7, unit: 'days' },
+};
 const abandoned: Condition = { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } };
 
 function seg(key: string, condition: Condition, extra: Partial<SegmentDefinition> = {}, version = 1): ActiveSegment {
@@ -25,20 +30,46 @@ function seg(key: string, condition: Condition, extra: Partial<SegmentDefinition
 }
 
 let n = 0;
-function change(profileId: string, version: number, opts: { event?: string; properties?: Record<string, unknown>; at?: number; changed?: string[]; traits?: Record<string, unknown>; computed?: Record<string, unknown>; id?: string; mergedInto?: string; kind?: string } = {}): ChangeInput {
+function change(
+  profileId: string,
+  version: number,
+  opts: {
+    event?: string;
+    properties?: Record<string, unknown>;
+    at?: number;
+    changed?: string[];
+    traits?: Record<string, unknown>;
+    computed?: Record<string, unknown>;
+    id?: string;
+    mergedInto?: string;
+    kind?: string;
+  } = {},
+): ChangeInput {
   const at = new Date(opts.at ?? T0).toISOString();
   return {
     profileId,
     version,
     changed: opts.changed ?? [],
     profile: { identifiers: [{ type: 'userId', value: `u-${profileId}` }], traits: opts.traits ?? {}, computed: opts.computed ?? {} },
-    trigger: { messageId: opts.id ?? `m-${++n}`, kind: opts.kind ?? 'event', eventType: 'track', event: opts.event ?? 'Noop', properties: opts.properties ?? {}, timestamp: at },
+    trigger: {
+      messageId: opts.id ?? `m-${++n}`,
+      kind: opts.kind ?? 'event',
+      eventType: 'track',
+      event: opts.event ?? 'Noop',
+      properties: opts.properties ?? {},
+      timestamp: at,
+    },
     at,
     ...(opts.mergedInto ? { mergedInto: opts.mergedInto } : {}),
   };
 }
 
-function run(state: ProfileSegmentState, changes: ChangeInput[], plan: ReturnType<typeof planSegments>, now: (c: ChangeInput) => number = (c) => Date.parse(c.at)) {
+function run(
+  state: ProfileSegmentState,
+  changes: ChangeInput[],
+  plan: ReturnType<typeof planSegments>,
+  now: (c: ChangeInput) => number = (c) => Date.parse(c.at),
+) {
   const deltas = [];
   for (const c of changes) {
     const r = applyChange(state, c, plan, now(c));
@@ -69,12 +100,16 @@ describe('engine: event windows and timers', () => {
 
   it('other categories and other events do not count; a redelivered trigger changes nothing', () => {
     const c1 = change('p1', 1, view(T0));
-    const { state } = run(emptyState('p1'), [c1, change('p1', 2, view(T0, 'tea')), change('p1', 3, { event: 'Product Added', properties: { category: 'coffee' } }), change('p1', 4, view(T0 + HOUR))], plan);
+    const { state } = run(
+      emptyState('p1'),
+      [c1, change('p1', 2, view(T0, 'tea')), change('p1', 3, { event: 'Product Added', properties: { category: 'coffee' } }), change('p1', 4, view(T0 + HOUR))],
+      plan,
+    );
     expect(state.memberships).toEqual({});
     const again = applyChange(state, c1, plan, T0 + 2 * HOUR);
     expect(again).toMatchObject({ changed: false, duplicate: true, deltas: [] });
     // the same event under a new trigger id (a replay past the ring) still counts once: windows are keyed by message id
-    const replay = applyChange(state, { ...c1, trigger: { ...c1.trigger!, messageId: c1.trigger!.messageId } , version: 9 }, plan, T0 + 2 * HOUR);
+    const replay = applyChange(state, { ...c1, trigger: { ...c1.trigger!, messageId: c1.trigger!.messageId }, version: 9 }, plan, T0 + 2 * HOUR);
     expect(replay.duplicate).toBe(true);
   });
 
@@ -103,18 +138,22 @@ describe('engine: event windows and timers', () => {
 
   it('windows end state does not depend on the order events arrive in (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ day: fc.integer({ min: 0, max: 20 }), cat: fc.constantFrom('coffee', 'tea') }), { minLength: 1, maxLength: 12 }), fc.integer(), (evs, seed) => {
-        // enrichment numbers changes in the order it applies them, whatever the event times
-        const changes = evs.map((e, i) => change('p', i + 1, { ...view(T0 + e.day * DAY, e.cat), id: `e${i}` }));
-        const shuffled = [...changes]
-          .sort((a, b) => ((a.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7) - ((b.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7))
-          .map((c, i) => ({ ...c, version: i + 1 }));
-        const now = T0 + 21 * DAY;
-        const a = run(emptyState('p'), changes, plan, () => now).state;
-        const b = run(emptyState('p'), shuffled, plan, () => now).state;
-        expect(b.windows).toEqual(a.windows);
-        expect(Object.keys(b.memberships)).toEqual(Object.keys(a.memberships));
-      }),
+      fc.property(
+        fc.array(fc.record({ day: fc.integer({ min: 0, max: 20 }), cat: fc.constantFrom('coffee', 'tea') }), { minLength: 1, maxLength: 12 }),
+        fc.integer(),
+        (evs, seed) => {
+          // enrichment numbers changes in the order it applies them, whatever the event times
+          const changes = evs.map((e, i) => change('p', i + 1, { ...view(T0 + e.day * DAY, e.cat), id: `e${i}` }));
+          const shuffled = [...changes]
+            .sort((a, b) => ((a.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7) - ((b.trigger!.messageId.charCodeAt(1) * 31 + seed) % 7))
+            .map((c, i) => ({ ...c, version: i + 1 }));
+          const now = T0 + 21 * DAY;
+          const a = run(emptyState('p'), changes, plan, () => now).state;
+          const b = run(emptyState('p'), shuffled, plan, () => now).state;
+          expect(b.windows).toEqual(a.windows);
+          expect(Object.keys(b.memberships)).toEqual(Object.keys(a.memberships));
+        },
+      ),
     );
   });
 });
@@ -136,10 +175,20 @@ describe('engine: traits, references, exclusivity, definitions', () => {
     expect(r.deltas.map((d) => `${d.change}:${d.segmentKey}`)).toEqual(['exited:buyer', 'entered:gold']);
     expect(r.deltas.map((d) => d.profileVersion)).toEqual([2, 3]);
     s = r.state;
-    r = applyChange(s, change('p', 3, { changed: ['traits.likes'], traits: { likes: 'coffee' }, computed: { orders: { count: 2, lifetimeValue: 900 } } }), plan, T0);
+    r = applyChange(
+      s,
+      change('p', 3, { changed: ['traits.likes'], traits: { likes: 'coffee' }, computed: { orders: { count: 2, lifetimeValue: 900 } } }),
+      plan,
+      T0,
+    );
     expect(r.deltas.map((d) => `${d.change}:${d.segmentKey}`)).toEqual(['entered:vip-coffee']);
     s = r.state;
-    r = applyChange(s, change('p', 4, { changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 10 } }, traits: { likes: 'coffee' } }), plan, T0);
+    r = applyChange(
+      s,
+      change('p', 4, { changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 10 } }, traits: { likes: 'coffee' } }),
+      plan,
+      T0,
+    );
     expect(r.deltas.map((d) => `${d.change}:${d.segmentKey}`).sort()).toEqual(['entered:buyer', 'exited:gold', 'exited:vip-coffee']);
   });
 
@@ -153,7 +202,12 @@ describe('engine: traits, references, exclusivity, definitions', () => {
 
   it('backfill: a new definition is evaluated with windows rebuilt from stored events; a disabled one exits', () => {
     const coffee = seg('coffee', views3in7);
-    const s = applyChange(emptyState('p'), change('p', 1, { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } }), plan, T0).state;
+    const s = applyChange(
+      emptyState('p'),
+      change('p', 1, { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } }),
+      plan,
+      T0,
+    ).state;
     const withCoffee = planSegments([...plan.segments, coffee]);
     const events = [0, 1, 2].map((d) => ({ messageId: `x${d}`, name: 'Product Viewed', at: T0 + d * HOUR, properties: { category: 'coffee' } }));
     expect(lookbackMs(coffee)).toBe(7 * DAY);
@@ -208,7 +262,16 @@ describe('engine: merges', () => {
 
 describe('engine: clusters', () => {
   it('a cluster assignment enters the cluster segment and moving to another cluster exits it', () => {
-    const plan = planSegments([seg('cluster.rfm.0', { cluster: 'rfm', index: 0 }), seg('cluster.rfm.1', { cluster: 'rfm', index: 1 }), seg('big-0', { all: [{ cluster: 'rfm', index: 0 }, { trait: 'vip', op: 'equals', value: true }] })]);
+    const plan = planSegments([
+      seg('cluster.rfm.0', { cluster: 'rfm', index: 0 }),
+      seg('cluster.rfm.1', { cluster: 'rfm', index: 1 }),
+      seg('big-0', {
+        all: [
+          { cluster: 'rfm', index: 0 },
+          { trait: 'vip', op: 'equals', value: true },
+        ],
+      }),
+    ]);
     const s = applyChange(emptyState('p'), change('p', 1, { changed: ['traits.vip'], traits: { vip: true } }), plan, T0).state;
     const r0 = applyCluster(s, plan, 'rfm', 0, T0);
     expect(r0.deltas.map((d) => `${d.change}:${d.segmentKey}`).sort()).toEqual(['entered:big-0', 'entered:cluster.rfm.0']);

@@ -24,7 +24,12 @@ describe('seed scenarios', () => {
   it('at least 3 Product Viewed with category = coffee machines and price ≥ 500 in 7 days', () => {
     const d = example('premium-coffee-machine-browsers');
     const view = (at: number, category: string, price: number) => event('Product Viewed', at, { category, price });
-    let w = feed(d, [view(T0, 'coffee machines', 650), view(T0 + DAY, 'coffee machines', 499), view(T0 + DAY, 'grinders', 900), event('Product Added', T0, { category: 'coffee machines', price: 900 })]);
+    let w = feed(d, [
+      view(T0, 'coffee machines', 650),
+      view(T0 + DAY, 'coffee machines', 499),
+      view(T0 + DAY, 'grinders', 900),
+      event('Product Added', T0, { category: 'coffee machines', price: 900 }),
+    ]);
     expect(evalEvents(d, w, T0 + DAY)).toEqual({ member: false });
     w = feed(d, [view(T0 + 2 * DAY, 'coffee machines', 500)], w);
     expect(evalEvents(d, w, T0 + 2 * DAY).member).toBe(false);
@@ -67,7 +72,12 @@ describe('combinators and nextChangeAt', () => {
     const d = def({ all: [{ trait: 'plan', op: 'equals', value: 'pro' }, { not: { trait: 'churned', op: 'equals', value: true } }] });
     expect(evalProfile(d, { plan: 'pro' }, {}).member).toBe(true);
     expect(evalProfile(d, { plan: 'pro', churned: true }, {}).member).toBe(false);
-    const any = def({ any: [{ trait: 'plan', op: 'equals', value: 'pro' }, { attribute: 'orders.count', op: 'gte', value: 1 }] });
+    const any = def({
+      any: [
+        { trait: 'plan', op: 'equals', value: 'pro' },
+        { attribute: 'orders.count', op: 'gte', value: 1 },
+      ],
+    });
     expect(evalProfile(any, {}, { orders: { count: 1 } }).member).toBe(true);
     expect(evalProfile(any, {}, { orders: { count: 0 } }).member).toBe(false);
   });
@@ -81,7 +91,10 @@ describe('combinators and nextChangeAt', () => {
   it('a false all() only changes when one of its false parts can; a true any() only when its true parts can', () => {
     const falseForever = { trait: 'plan', op: 'equals', value: 'pro' } as const;
     expect(evalProfile(def({ all: [recent, falseForever] }), {}, profile)).toEqual({ member: false });
-    expect(evalProfile(def({ all: [recent, { attribute: 'lastSeen', op: 'withinLastDays', value: 3 }] }), {}, profile)).toEqual({ member: true, nextChangeAt: T0 + DAY });
+    expect(evalProfile(def({ all: [recent, { attribute: 'lastSeen', op: 'withinLastDays', value: 3 }] }), {}, profile)).toEqual({
+      member: true,
+      nextChangeAt: T0 + DAY,
+    });
     expect(evalProfile(def({ any: [recent, { trait: 'plan', op: 'exists' }] }), { plan: 'free' }, profile)).toEqual({ member: true });
     expect(evalProfile(def({ any: [recent, falseForever] }), {}, profile)).toEqual({ member: true, nextChangeAt: T0 + 5 * DAY });
     const recent3 = { attribute: 'lastSeen', op: 'withinLastDays', value: 3 } as const;
@@ -148,7 +161,13 @@ describe('affects', () => {
   });
 
   it('works on a profiles.changes message and its trigger', () => {
-    const change = { profileId: 'p1', version: 3, changed: ['computed.productViews'], at: '2026-03-01T00:00:00Z', trigger: { messageId: 'm1', kind: 'event', eventType: 'track', event: 'Product Viewed' } };
+    const change = {
+      profileId: 'p1',
+      version: 3,
+      changed: ['computed.productViews'],
+      at: '2026-03-01T00:00:00Z',
+      trigger: { messageId: 'm1', kind: 'event', eventType: 'track', event: 'Product Viewed' },
+    };
     expect(affects(d, change)).toBe(true);
     expect(eventOfChange(change)?.name).toBe('Product Viewed');
   });

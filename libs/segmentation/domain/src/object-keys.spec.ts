@@ -79,7 +79,9 @@ describe('Object.prototype member names are ordinary names', () => {
     ]);
     const r = applyChange(emptyState('p1'), change(1, traits, { daily }, 'hasOwnProperty'), plan, T0);
     expect(r.deltas.map((d) => d.segmentKey).sort()).toEqual(['a', 'e', 't']);
-    expect(evaluate(seg('x', { cluster: 'toString', index: 0 }).definition, { profile: { traits, computed: {} }, clusters: {} }, { now: T0 }).member).toBe(false);
+    expect(evaluate(seg('x', { cluster: 'toString', index: 0 }).definition, { profile: { traits, computed: {} }, clusters: {} }, { now: T0 }).member).toBe(
+      false,
+    );
     expect(evaluate(seg('x', { segment: 'toString' }).definition, { profile: { traits, computed: {} }, segments: {} }, { now: T0 }).member).toBe(false);
   });
 });

@@ -60,7 +60,12 @@ export const SEGMENT_EXAMPLES = [
       all: [
         { segment: 'big-spender-30d' },
         { not: { trait: 'plan', op: 'in', value: ['free', 'trial'] } },
-        { any: [{ attribute: 'categoryAffinity.coffee', op: 'gte', value: 2.5 }, { attribute: 'priceTier', op: 'equals', value: 'premium' }] },
+        {
+          any: [
+            { attribute: 'categoryAffinity.coffee', op: 'gte', value: 2.5 },
+            { attribute: 'priceTier', op: 'equals', value: 'premium' },
+          ],
+        },
         { trait: 'email', op: 'exists' },
       ],
     },
@@ -102,7 +107,8 @@ const scalar = { oneOf: [{ type: 'string', maxLength: LIMITS.maxStringLength }, 
 const dottedPath = { ...str, pattern: '^[^.]+(\\.[^.]+)*$' };
 const operand = {
   oneOf: [scalar, { type: 'array', minItems: 1, maxItems: LIMITS.maxListItems, items: scalar }],
-  description: 'equals/notEquals/contains: a scalar; startsWith: a string; in/notIn: a list; gt/gte/lt/lte: a number or an ISO-8601 date; between: [low, high]; withinLastDays/olderThanDays: days; exists/notExists: none',
+  description:
+    'equals/notEquals/contains: a scalar; startsWith: a string; in/notIn: a list; gt/gte/lt/lte: a number or an ISO-8601 date; between: [low, high]; withinLastDays/olderThanDays: days; exists/notExists: none',
 };
 
 /** JSON Schema (draft 2020-12) of a segment definition. */
@@ -138,8 +144,18 @@ export const SEGMENT_DEFINITION_SCHEMA = {
         { $ref: '#/$defs/cluster' },
       ],
     },
-    all: { type: 'object', additionalProperties: false, required: ['all'], properties: { all: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } } } },
-    any: { type: 'object', additionalProperties: false, required: ['any'], properties: { any: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } } } },
+    all: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['all'],
+      properties: { all: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } } },
+    },
+    any: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['any'],
+      properties: { any: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } } },
+    },
     not: { type: 'object', additionalProperties: false, required: ['not'], properties: { not: { $ref: '#/$defs/condition' } } },
     trait: {
       type: 'object',
@@ -151,18 +167,34 @@ export const SEGMENT_DEFINITION_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['attribute', 'op'],
-      description: 'A path under the computed attributes; inside a list, a segment selects the element by category/key/productId/name (categoryAffinity.coffee is the coffee score).',
+      description:
+        'A path under the computed attributes; inside a list, a segment selects the element by category/key/productId/name (categoryAffinity.coffee is the coffee score).',
       properties: { attribute: dottedPath, op: { enum: [...OPERATORS] }, value: operand },
     },
     elements: {
       type: 'object',
       additionalProperties: false,
       required: ['elements'],
-      description: 'How many elements of a list under the computed attributes (video.videos, video.sessions) match every filter (paths under the element; withinLastDays/olderThanDays allowed); default count ≥ 1.',
+      description:
+        'How many elements of a list under the computed attributes (video.videos, video.sessions) match every filter (paths under the element; withinLastDays/olderThanDays allowed); default count ≥ 1.',
       properties: {
         elements: dottedPath,
-        where: { type: 'array', maxItems: LIMITS.maxFilters, items: { type: 'object', additionalProperties: false, required: ['property', 'op'], properties: { property: dottedPath, op: { enum: [...OPERATORS] }, value: operand } } },
-        count: { type: 'object', additionalProperties: false, required: ['op', 'value'], properties: { op: { enum: [...AGGREGATE_OPS] }, value: { type: 'integer', minimum: 0 } } },
+        where: {
+          type: 'array',
+          maxItems: LIMITS.maxFilters,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['property', 'op'],
+            properties: { property: dottedPath, op: { enum: [...OPERATORS] }, value: operand },
+          },
+        },
+        count: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['op', 'value'],
+          properties: { op: { enum: [...AGGREGATE_OPS] }, value: { type: 'integer', minimum: 0 } },
+        },
       },
     },
     propertyFilter: {

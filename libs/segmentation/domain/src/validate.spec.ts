@@ -37,7 +37,16 @@ describe('validateDefinition', () => {
           { attribute: 'lastSeen', op: 'withinLastDays', value: 7 },
           { attribute: 'firstSeen', op: 'olderThanDays', value: 0.5 },
           { not: { segment: 'other' } },
-          { any: [{ event: 'Product Viewed', where: [{ property: 'product.price', op: 'between', value: [1, 2] }], aggregate: { fn: 'max', property: 'price', op: 'eq', value: 3 }, within: { amount: 90, unit: 'minutes' } }] },
+          {
+            any: [
+              {
+                event: 'Product Viewed',
+                where: [{ property: 'product.price', op: 'between', value: [1, 2] }],
+                aggregate: { fn: 'max', property: 'price', op: 'eq', value: 3 },
+                within: { amount: 90, unit: 'minutes' },
+              },
+            ],
+          },
           { sequence: { first: { event: 'A', where: [{ property: 'p', op: 'exists' }] }, thenNot: { event: 'B' }, within: { amount: 1, unit: 'days' } } },
         ],
       },
@@ -61,7 +70,15 @@ describe('validateDefinition', () => {
     [withCondition({ trait: 'a', attribute: 'b', op: 'exists' }), 'condition'],
     [withCondition({ all: [] }), 'condition.all'],
     [withCondition({ any: {} }), 'condition.any'],
-    [withCondition({ all: [{ trait: 'a', op: 'exists' }, { trait: 'b', op: 'matches', value: '.*' }] }), 'condition.all[1].op'],
+    [
+      withCondition({
+        all: [
+          { trait: 'a', op: 'exists' },
+          { trait: 'b', op: 'matches', value: '.*' },
+        ],
+      }),
+      'condition.all[1].op',
+    ],
     [withCondition({ all: [{ trait: 'a', op: 'exists' }, { trait: 'b' }] }), 'condition.all[1].op'],
     [withCondition({ not: { trait: 'a', op: 'exists', value: 1 } }), 'condition.not.value'],
     [withCondition({ trait: 'a', op: 'equals' }), 'condition.value'],
@@ -87,18 +104,33 @@ describe('validateDefinition', () => {
     [withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, where: [{ prop: 'p', op: 'exists' }] }), 'condition.where[0].prop'],
     [withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, aggregate: { fn: 'avg', property: 'p', op: 'gt', value: 1 } }), 'condition.aggregate.fn'],
     [withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, aggregate: { fn: 'sum', op: 'gt', value: 1 } }), 'condition.aggregate.property'],
-    [withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, aggregate: { fn: 'count', property: 'p', op: 'gt', value: 1 } }), 'condition.aggregate.property'],
+    [
+      withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, aggregate: { fn: 'count', property: 'p', op: 'gt', value: 1 } }),
+      'condition.aggregate.property',
+    ],
     [withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, aggregate: { fn: 'count', op: 'gte', value: 2.5 } }), 'condition.aggregate.value'],
     [withCondition({ event: 'X', within: { amount: 1, unit: 'days' }, aggregate: { fn: 'count', op: 'between', value: 2 } }), 'condition.aggregate.op'],
     [withCondition({ sequence: { first: { event: 'A' }, thenNot: { event: 'B' } } }), 'condition.sequence.within'],
-    [withCondition({ sequence: { first: { event: 'A', within: { amount: 1, unit: 'days' } }, thenNot: { event: 'B' }, within: { amount: 1, unit: 'days' } } }), 'condition.sequence.first.within'],
+    [
+      withCondition({ sequence: { first: { event: 'A', within: { amount: 1, unit: 'days' } }, thenNot: { event: 'B' }, within: { amount: 1, unit: 'days' } } }),
+      'condition.sequence.first.within',
+    ],
     [withCondition({ sequence: { first: 'A', thenNot: { event: 'B' }, within: { amount: 1, unit: 'days' } } }), 'condition.sequence.first'],
   ])('%j → error at %s', (input, path) => {
     expect(paths(input)).toContain(path);
   });
 
   it('reports every error, with a message', () => {
-    const errors = errorsOf({ key: 'k', condition: { all: [{ trait: 'a', op: 'nope' }, { attribute: 'b', op: 'gt' }] }, extra: 1 });
+    const errors = errorsOf({
+      key: 'k',
+      condition: {
+        all: [
+          { trait: 'a', op: 'nope' },
+          { attribute: 'b', op: 'gt' },
+        ],
+      },
+      extra: 1,
+    });
     expect(errors).toEqual([
       { path: 'extra', message: expect.stringContaining('unknown field') },
       { path: 'condition.all[0].op', message: expect.stringContaining('must be one of equals') },
@@ -127,7 +159,10 @@ describe('validateDefinition', () => {
 });
 
 describe('checkReferences', () => {
-  const seg = (key: string, ...refs: string[]): SegmentDefinition => ({ key, condition: refs.length === 0 ? { trait: 'a', op: 'exists' } : { all: refs.map((segment) => ({ segment })) } });
+  const seg = (key: string, ...refs: string[]): SegmentDefinition => ({
+    key,
+    condition: refs.length === 0 ? { trait: 'a', op: 'exists' } : { all: refs.map((segment) => ({ segment })) },
+  });
 
   it('orders the segments so that references come first', () => {
     const r = checkReferences([seg('c', 'b', 'a'), seg('b', 'a'), seg('a')]);
@@ -135,7 +170,10 @@ describe('checkReferences', () => {
   });
 
   it('rejects unknown references with their path', () => {
-    expect(checkReferences([seg('a', 'b', 'ghost'), seg('b')])).toEqual({ ok: false, errors: [{ key: 'a', path: 'condition.all[1].segment', message: 'unknown segment ghost' }] });
+    expect(checkReferences([seg('a', 'b', 'ghost'), seg('b')])).toEqual({
+      ok: false,
+      errors: [{ key: 'a', path: 'condition.all[1].segment', message: 'unknown segment ghost' }],
+    });
   });
 
   it('rejects cycles, naming them (self-references included), and duplicate keys', () => {

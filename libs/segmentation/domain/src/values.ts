@@ -31,7 +31,10 @@ const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 
 
 /** Escape a trait name as enrichment stores it (a leading `$` → `＄`, `.` → `．`, `constructor` → `＿constructor`). */
 export function fieldKey(s: string): string {
-  const k = s.replace(/^\$/, '\uFF04').replace(/\./g, '\uFF0E').replace(/\u0000/g, '\u2400');
+  const k = s
+    .replace(/^\$/, '\uFF04')
+    .replace(/\./g, '\uFF0E')
+    .replace(/\u0000/g, '\u2400');
   return RESERVED_KEYS.has(k) ? `\uFF3F${k}` : k;
 }
 

@@ -49,7 +49,11 @@ describe('window state', () => {
   });
 
   it('is bounded by its cap (the oldest go first)', () => {
-    const s = windowWith(viewed, [1, 2, 3, 4, 5].map((i) => ({ messageId: `m${i}`, at: T0 + i })), 3);
+    const s = windowWith(
+      viewed,
+      [1, 2, 3, 4, 5].map((i) => ({ messageId: `m${i}`, at: T0 + i })),
+      3,
+    );
     expect(s.occurrences.map((o) => o.messageId)).toEqual(['m5', 'm4', 'm3']);
   });
 
@@ -67,7 +71,11 @@ describe('window state', () => {
 
   it('property: addOccurrence is idempotent and order-independent (any order, with duplicates, same state)', () => {
     // one message id is one event: its copies carry the same time and value
-    const canonical = (o: { messageId: string; at: number }): Occurrence => ({ messageId: o.messageId, at: o.messageId.charCodeAt(0) * 7 + (o.at % 3), value: o.messageId.length });
+    const canonical = (o: { messageId: string; at: number }): Occurrence => ({
+      messageId: o.messageId,
+      at: o.messageId.charCodeAt(0) * 7 + (o.at % 3),
+      value: o.messageId.length,
+    });
     fc.assert(
       fc.property(fc.array(occurrence, { maxLength: 30 }), fc.integer({ min: 1, max: 10 }), fc.integer(), (raw, cap, seed) => {
         const occ = raw.map(canonical);
@@ -83,11 +91,18 @@ describe('window state', () => {
 
   it('property: the sequence state is order-independent too', () => {
     const seq: SequenceCondition = { sequence: { first: { event: 'A' }, thenNot: { event: 'B' }, within: { amount: 1, unit: 'hours' } } };
-    const step = fc.record({ kind: fc.constantFrom('first', 'thenNot'), messageId: fc.string({ minLength: 1, maxLength: 3 }), at: fc.integer({ min: 0, max: 50 }) });
+    const step = fc.record({
+      kind: fc.constantFrom('first', 'thenNot'),
+      messageId: fc.string({ minLength: 1, maxLength: 3 }),
+      at: fc.integer({ min: 0, max: 50 }),
+    });
     fc.assert(
       fc.property(fc.uniqueArray(step, { selector: (s) => s.messageId, maxLength: 25 }), fc.integer(), (steps, seed) => {
         const apply = (list: typeof steps): SequenceState =>
-          list.reduce((s, x) => (x.kind === 'first' ? addFirst(s, { messageId: x.messageId, at: x.at }) : addThenNot(s, { messageId: x.messageId, at: x.at })), emptySequence(seq, 5));
+          list.reduce(
+            (s, x) => (x.kind === 'first' ? addFirst(s, { messageId: x.messageId, at: x.at }) : addThenNot(s, { messageId: x.messageId, at: x.at })),
+            emptySequence(seq, 5),
+          );
         const shuffled = fc.sample(fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }), { seed, numRuns: 1 })[0] ?? [];
         expect(apply([...shuffled, ...steps])).toEqual(apply(steps));
       }),
@@ -109,7 +124,10 @@ describe('window state', () => {
   });
 
   it('eventOfChange / eventNameOf: track events by name, other calls as (page), (identify), …', () => {
-    const change = { at: '2026-03-01T00:00:05.000Z', trigger: { messageId: 'm1', kind: 'event', eventType: 'track', event: 'Product Viewed', properties: { price: 3 }, timestamp: '2026-03-01T00:00:00.000Z' } };
+    const change = {
+      at: '2026-03-01T00:00:05.000Z',
+      trigger: { messageId: 'm1', kind: 'event', eventType: 'track', event: 'Product Viewed', properties: { price: 3 }, timestamp: '2026-03-01T00:00:00.000Z' },
+    };
     expect(eventOfChange(change)).toEqual({ messageId: 'm1', name: 'Product Viewed', at: T0, properties: { price: 3 } });
     expect(eventOfChange({ at: change.at, trigger: { messageId: 'r', kind: 'rfm' } })).toBeUndefined();
     expect(eventOfChange({ at: change.at })).toBeUndefined();
@@ -171,7 +189,11 @@ describe('rolling windows at their exact edges (injected clock)', () => {
   });
 
   it('sum > 100: leaves when enough value has left the window', () => {
-    const c: EventCondition = { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 100 }, within: { amount: 1, unit: 'days' } };
+    const c: EventCondition = {
+      event: 'Order Completed',
+      aggregate: { fn: 'sum', property: 'total', op: 'gt', value: 100 },
+      within: { amount: 1, unit: 'days' },
+    };
     const occ = [
       { messageId: 'a', at: T0, value: 30 },
       { messageId: 'b', at: T0 + HOUR, value: 50 },
@@ -183,12 +205,29 @@ describe('rolling windows at their exact edges (injected clock)', () => {
   });
 
   it('sums are not decided by float noise (0.1 + 0.2 ≥ 0.3)', () => {
-    const c: EventCondition = { event: 'Order Completed', aggregate: { fn: 'sum', property: 'total', op: 'gte', value: 0.3 }, within: { amount: 1, unit: 'days' } };
-    expect(evalWindow(c, [{ messageId: 'a', at: T0, value: 0.1 }, { messageId: 'b', at: T0, value: 0.2 }], T0).member).toBe(true);
+    const c: EventCondition = {
+      event: 'Order Completed',
+      aggregate: { fn: 'sum', property: 'total', op: 'gte', value: 0.3 },
+      within: { amount: 1, unit: 'days' },
+    };
+    expect(
+      evalWindow(
+        c,
+        [
+          { messageId: 'a', at: T0, value: 0.1 },
+          { messageId: 'b', at: T0, value: 0.2 },
+        ],
+        T0,
+      ).member,
+    ).toBe(true);
   });
 
   it('min and max over the window', () => {
-    const min: EventCondition = { event: 'Product Viewed', aggregate: { fn: 'min', property: 'price', op: 'lt', value: 20 }, within: { amount: 1, unit: 'hours' } };
+    const min: EventCondition = {
+      event: 'Product Viewed',
+      aggregate: { fn: 'min', property: 'price', op: 'lt', value: 20 },
+      within: { amount: 1, unit: 'hours' },
+    };
     const max: EventCondition = { ...min, aggregate: { fn: 'max', property: 'price', op: 'gte', value: 100 } };
     const occ = [
       { messageId: 'a', at: T0, value: 10 },
@@ -212,7 +251,9 @@ describe('rolling windows at their exact edges (injected clock)', () => {
 });
 
 describe('sequence / absence: first, then no thenNot within the window', () => {
-  const seq: SequenceCondition = { sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } } };
+  const seq: SequenceCondition = {
+    sequence: { first: { event: 'Product Added' }, thenNot: { event: 'Order Completed' }, within: { amount: 2, unit: 'hours' } },
+  };
   const d = def(seq);
 
   it('enters exactly at the deadline when nothing followed', () => {
@@ -247,7 +288,9 @@ describe('sequence / absence: first, then no thenNot within the window', () => {
   });
 
   it('property filters on the steps', () => {
-    const filtered = def({ sequence: { ...seq.sequence, first: { event: 'Product Added', where: [{ property: 'category', op: 'equals', value: 'coffee' }] } } });
+    const filtered = def({
+      sequence: { ...seq.sequence, first: { event: 'Product Added', where: [{ property: 'category', op: 'equals', value: 'coffee' }] } },
+    });
     const w = feed(filtered, [event('Product Added', T0, { category: 'tea' })]);
     expect(evalSequence(filtered.condition as SequenceCondition, undefined, T0)).toEqual({ member: false });
     expect(evalEvents(filtered, w, T0 + 3 * HOUR).member).toBe(false);

@@ -114,7 +114,9 @@ describe('loadConfig: Kafka TLS and SASL', () => {
   });
 
   it('rejects an encrypted private key (there is no passphrase setting)', () => {
-    expect(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: file('cert.pem'), KAFKA_SSL_KEY_FILE: file('encrypted-key.pem') })).toMatch(/KAFKA_SSL_KEY_FILE: .*encrypted-key\.pem holds an encrypted private key/);
+    expect(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: file('cert.pem'), KAFKA_SSL_KEY_FILE: file('encrypted-key.pem') })).toMatch(
+      /KAFKA_SSL_KEY_FILE: .*encrypted-key\.pem holds an encrypted private key/,
+    );
   });
 
   it('rejects half a client certificate pair', () => {
@@ -123,7 +125,9 @@ describe('loadConfig: Kafka TLS and SASL', () => {
   });
 
   it('rejects a key that does not belong to the certificate', () => {
-    expect(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: file('cert.pem'), KAFKA_SSL_KEY_FILE: file('other-key.pem') })).toMatch(/KAFKA_SSL_KEY_FILE: .* is not the private key of the certificate/);
+    expect(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: file('cert.pem'), KAFKA_SSL_KEY_FILE: file('other-key.pem') })).toMatch(
+      /KAFKA_SSL_KEY_FILE: .* is not the private key of the certificate/,
+    );
   });
 
   it('rejects TLS files while KAFKA_SSL is false (it would connect in plaintext)', () => {
@@ -138,8 +142,16 @@ describe('loadConfig: Kafka TLS and SASL', () => {
   });
 
   it('reads a SASL mechanism (any case) with its credentials', () => {
-    for (const [given, mechanism] of [['plain', 'plain'], ['SCRAM-SHA-256', 'scram-sha-256'], ['scram-sha-512', 'scram-sha-512']]) {
-      expect(kafka({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: given, KAFKA_SASL_USERNAME: 'mosaic', KAFKA_SASL_PASSWORD: 'p@ss' }).sasl).toEqual({ mechanism, username: 'mosaic', password: 'p@ss' });
+    for (const [given, mechanism] of [
+      ['plain', 'plain'],
+      ['SCRAM-SHA-256', 'scram-sha-256'],
+      ['scram-sha-512', 'scram-sha-512'],
+    ]) {
+      expect(kafka({ KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: given, KAFKA_SASL_USERNAME: 'mosaic', KAFKA_SASL_PASSWORD: 'p@ss' }).sasl).toEqual({
+        mechanism,
+        username: 'mosaic',
+        password: 'p@ss',
+      });
     }
     expect(problems({ KAFKA_SASL_MECHANISM: 'aws_msk_iam' })).toMatch(/KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512/);
   });
@@ -152,7 +164,9 @@ describe('loadConfig: Kafka TLS and SASL', () => {
   });
 
   it('rejects credentials without a mechanism', () => {
-    expect(problems({ KAFKA_SASL_USERNAME: 'mosaic', KAFKA_SASL_PASSWORD: 'secret' })).toMatch(/KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set/);
+    expect(problems({ KAFKA_SASL_USERNAME: 'mosaic', KAFKA_SASL_PASSWORD: 'secret' })).toMatch(
+      /KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set/,
+    );
   });
 
   it('warns (does not fail) about PLAIN without TLS; SCRAM or TLS need no warning', () => {

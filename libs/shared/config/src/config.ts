@@ -18,7 +18,12 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = Object.freez
 
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .refine((a) => a.length > 0, 'must list at least one host:port');
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
@@ -77,7 +82,10 @@ export const commonEnvSchema = z.object({
   ),
   KAFKA_SASL_USERNAME: optional,
   KAFKA_SASL_PASSWORD: optional,
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI').default('mongodb://127.0.0.1:27017/mosaic'),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI')
+    .default('mongodb://127.0.0.1:27017/mosaic'),
 });
 
 /** TLS to the brokers; the PEM material is read from the files once, at start-up. */
@@ -315,7 +323,14 @@ export function loadConfig<E extends z.ZodRawShape = Record<string, never>>(
 // The standard OTEL_* names, so platform teams can set them as for any other service. No
 // endpoint: tracing is off (no exporter, no spans, no trace headers read or written).
 
-const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^https?:\/\/[^/]/, 'must be an http(s) URL').pipe(z.string().url('must be an http(s) URL')).optional());
+const optionalUrl = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z
+    .string()
+    .regex(/^https?:\/\/[^/]/, 'must be an http(s) URL')
+    .pipe(z.string().url('must be an http(s) URL'))
+    .optional(),
+);
 
 export const tracingEnvSchema = z.object({
   /** Base URL of an OTLP/HTTP receiver; traces go to `<url>/v1/traces`. */

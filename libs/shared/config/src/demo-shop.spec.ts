@@ -17,8 +17,20 @@ describe('loadDemoShopConfig', () => {
   });
 
   it('reads its variables (URLs without trailing slashes)', () => {
-    const c = loadDemoShopConfig({ DEMO_SHOP_PORT: '9000', DEMO_SHOP_COLLECTOR_URL: 'https://collect.example.com/', DEMO_SHOP_REQUIRE_CONSENT: 'true', DEMO_SHOP_WRITE_KEY: 'wk', MOSAIC_ADMIN_TOKEN: 'a-token-of-sixteen-chars' });
-    expect(c).toMatchObject({ http: { port: 9000 }, collectorUrl: 'https://collect.example.com', requireConsent: true, writeKey: 'wk', adminToken: 'a-token-of-sixteen-chars' });
+    const c = loadDemoShopConfig({
+      DEMO_SHOP_PORT: '9000',
+      DEMO_SHOP_COLLECTOR_URL: 'https://collect.example.com/',
+      DEMO_SHOP_REQUIRE_CONSENT: 'true',
+      DEMO_SHOP_WRITE_KEY: 'wk',
+      MOSAIC_ADMIN_TOKEN: 'a-token-of-sixteen-chars',
+    });
+    expect(c).toMatchObject({
+      http: { port: 9000 },
+      collectorUrl: 'https://collect.example.com',
+      requireConsent: true,
+      writeKey: 'wk',
+      adminToken: 'a-token-of-sixteen-chars',
+    });
   });
 
   it('names every bad value', () => {

@@ -6,7 +6,10 @@ export function trustProxySetting(v: string): boolean | number | string[] {
   if (t === 'false' || t === '' || t === '0') return false;
   if (t === 'true') return true;
   if (/^\d+$/.test(t)) return Number(t);
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** A service's `<SERVICE>_TRUST_PROXY` variable (whose `X-Forwarded-For` the client address is read from). */

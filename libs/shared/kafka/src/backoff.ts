@@ -29,10 +29,7 @@ export function computeBackoffMs(retry: number, opts: BackoffOptions, random: ()
  * Waits `ms`, calling `tick` at most every `tickEveryMs` (used to heartbeat the consumer group
  * while waiting) and returning early (`false`) as soon as `shouldContinue` says so.
  */
-export async function sleepWithTicks(
-  ms: number,
-  opts: { tickEveryMs: number; tick?: () => Promise<void>; shouldContinue?: () => boolean },
-): Promise<boolean> {
+export async function sleepWithTicks(ms: number, opts: { tickEveryMs: number; tick?: () => Promise<void>; shouldContinue?: () => boolean }): Promise<boolean> {
   const until = Date.now() + ms;
   const step = Math.max(10, Math.min(opts.tickEveryMs, 250));
   let lastTick = Date.now();

@@ -30,10 +30,19 @@ describe('ConsumerHost (real broker)', () => {
   /** Fresh topics (1 partition), producer and host for one test. */
   async function setup(
     handler: BatchHandler,
-    opts: { dlqProducer?: EventProducer; maxRetries?: number; partitions?: number; retryBackoffMs?: number; extra?: Partial<ConstructorParameters<typeof ConsumerHost>[0]> } = {},
+    opts: {
+      dlqProducer?: EventProducer;
+      maxRetries?: number;
+      partitions?: number;
+      retryBackoffMs?: number;
+      extra?: Partial<ConstructorParameters<typeof ConsumerHost>[0]>;
+    } = {},
   ): Promise<Setup> {
     const partitions = opts.partitions ?? 1;
-    const cfg = testKafkaConfig({ partitions, consumer: { groupId: '', maxRetries: opts.maxRetries ?? 2, retryBackoffMs: opts.retryBackoffMs ?? 20, sessionTimeoutMs: 6_000, concurrency: partitions } });
+    const cfg = testKafkaConfig({
+      partitions,
+      consumer: { groupId: '', maxRetries: opts.maxRetries ?? 2, retryBackoffMs: opts.retryBackoffMs ?? 20, sessionTimeoutMs: 6_000, concurrency: partitions },
+    });
     cfg.consumer.groupId = `${cfg.topicPrefix}identity`;
     const kafka = testKafka(cfg, logger);
     await provision(kafka, cfg, ['eventsResolved', 'dlqIdentity'], logger);
@@ -41,7 +50,16 @@ describe('ConsumerHost (real broker)', () => {
     await producer.connect(10_000);
     cleanups.push(() => producer.disconnect());
     const registry = new Registry();
-    const host = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer: opts.dlqProducer ?? producer, logger, registry, ...FAST_CONSUMER, ...opts.extra });
+    const host = new ConsumerHost({
+      kafka,
+      config: cfg,
+      service: 'identity',
+      producer: opts.dlqProducer ?? producer,
+      logger,
+      registry,
+      ...FAST_CONSUMER,
+      ...opts.extra,
+    });
     host.register({ topic: 'eventsResolved', handler });
     cleanups.push(() => host.stop());
     const topic = topicName(cfg.topicPrefix, 'eventsResolved');
@@ -51,7 +69,12 @@ describe('ConsumerHost (real broker)', () => {
   const send = (s: Setup, values: string[], key = 'p-1', partition?: number) =>
     s.producer.send(
       s.topic,
-      values.map((v, i) => ({ key, value: Buffer.from(v), headers: { messageId: `${v}-${i}`, correlationId: `corr-${v}` }, ...(partition === undefined ? {} : { partition }) })),
+      values.map((v, i) => ({
+        key,
+        value: Buffer.from(v),
+        headers: { messageId: `${v}-${i}`, correlationId: `corr-${v}` },
+        ...(partition === undefined ? {} : { partition }),
+      })),
     );
   const text = (m: InboundMessage) => m.value?.toString() ?? '';
 
@@ -85,7 +108,12 @@ describe('ConsumerHost (real broker)', () => {
 
     const health = s.host.health();
     expect(health.ok).toBe(true);
-    expect(health.topics[0]).toMatchObject({ topicKey: 'eventsResolved', groupId: `${s.cfg.topicPrefix}identity.eventsResolved`, state: 'running', assignedPartitions: [0] });
+    expect(health.topics[0]).toMatchObject({
+      topicKey: 'eventsResolved',
+      groupId: `${s.cfg.topicPrefix}identity.eventsResolved`,
+      state: 'running',
+      assignedPartitions: [0],
+    });
     expect(health.lastPollAt).not.toBeNull();
     expect(s.host.health(Date.now() + 60_000).ok).toBe(false);
   });
@@ -129,7 +157,9 @@ describe('ConsumerHost (real broker)', () => {
       ['single', 3],
     ]);
 
-    const letters = (await readMessages(s.kafka, s.dlq, 2)).sort((a, b) => Number(JSON.parse(a.value?.toString() ?? '{}').payload.offset) - Number(JSON.parse(b.value?.toString() ?? '{}').payload.offset));
+    const letters = (await readMessages(s.kafka, s.dlq, 2)).sort(
+      (a, b) => Number(JSON.parse(a.value?.toString() ?? '{}').payload.offset) - Number(JSON.parse(b.value?.toString() ?? '{}').payload.offset),
+    );
     const poison = decodeMessage(Schemas.deadLetter, letters[0]?.value);
     expect(letters[0]?.key).toBe('profile-9');
     expect(letters[0]?.headers['correlationId']).toBe('corr-poison');
@@ -307,7 +337,9 @@ describe('ConsumerHost (real broker)', () => {
       // One attempt each in single mode (after the failed batch attempt): no retries.
       expect(singleAttempts.filter((v) => v === 'nested' || v === 'bug')).toEqual(['nested', 'bug']);
       expect(await metric(s.registry, 'mosaic_kafka_consumer_retries_total', { topic: s.topic })).toBeUndefined();
-      const letters = (await readMessages(s.kafka, s.dlq, 2)).map((m) => decodeMessage(Schemas.deadLetter, m.value).payload).sort((a, b) => Number(a.offset) - Number(b.offset));
+      const letters = (await readMessages(s.kafka, s.dlq, 2))
+        .map((m) => decodeMessage(Schemas.deadLetter, m.value).payload)
+        .sort((a, b) => Number(a.offset) - Number(b.offset));
       expect(letters.map((l) => [l.offset, l.attempts, l.error.name])).toEqual([
         ['1', 1, 'NonRetriableError'],
         ['3', 1, 'TypeError'],
@@ -344,10 +376,13 @@ describe('ConsumerHost (real broker)', () => {
       await send(s, ['stuck', 'after-stuck'], 'k0', 0);
       await send(s, ['early1', 'early2', 'early3'], 'k1', 1);
       await s.host.start();
-      await waitFor(async () => (await committedOffset(s.kafka, s.groupId, s.topic, 0)) === 2 && (await committedOffset(s.kafka, s.groupId, s.topic, 1)) === 6, {
-        timeoutMs: 30_000,
-        message: 'both partitions committed',
-      });
+      await waitFor(
+        async () => (await committedOffset(s.kafka, s.groupId, s.topic, 0)) === 2 && (await committedOffset(s.kafka, s.groupId, s.topic, 1)) === 6,
+        {
+          timeoutMs: 30_000,
+          message: 'both partitions committed',
+        },
+      );
       const p0 = log.filter((e) => e.startsWith('0:'));
       const p1 = log.filter((e) => e.startsWith('1:'));
       expect(p0).toEqual(['0:stuck', '0:after-stuck']);

@@ -16,8 +16,26 @@ describe('ConsumerHost group membership (real broker)', () => {
     await provision(kafka, cfg, ['eventsResolved'], logger);
     const producer = new EventProducer(kafka, cfg, logger);
     const noop: BatchHandler = async () => undefined;
-    const a = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer, logger, ...FAST_CONSUMER, sessionTimeoutMs: SESSION_MS, rebalanceTimeoutMs: SESSION_MS }).register({ topic: 'eventsResolved', handler: noop });
-    const b = new ConsumerHost({ kafka, config: cfg, service: 'identity', producer, logger, ...FAST_CONSUMER, sessionTimeoutMs: SESSION_MS, rebalanceTimeoutMs: SESSION_MS }).register({ topic: 'eventsResolved', handler: noop });
+    const a = new ConsumerHost({
+      kafka,
+      config: cfg,
+      service: 'identity',
+      producer,
+      logger,
+      ...FAST_CONSUMER,
+      sessionTimeoutMs: SESSION_MS,
+      rebalanceTimeoutMs: SESSION_MS,
+    }).register({ topic: 'eventsResolved', handler: noop });
+    const b = new ConsumerHost({
+      kafka,
+      config: cfg,
+      service: 'identity',
+      producer,
+      logger,
+      ...FAST_CONSUMER,
+      sessionTimeoutMs: SESSION_MS,
+      rebalanceTimeoutMs: SESSION_MS,
+    }).register({ topic: 'eventsResolved', handler: noop });
     try {
       await a.start();
       await b.start();

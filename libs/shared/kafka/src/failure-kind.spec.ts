@@ -1,4 +1,10 @@
-import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import {
+  KafkaJSConnectionError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  KafkaJSRequestTimeoutError,
+  KafkaJSSASLAuthenticationError,
+} from 'kafkajs';
 import { mongo } from 'mongoose';
 import { ContractViolationError } from '@mosaic/contracts';
 import { HandlerError, NonRetriableError, ProducerSendError, ProducerUnavailableError, TransientError, UnknownTopicError } from './errors';
@@ -21,7 +27,8 @@ describe('classifyFailure', () => {
   });
 
   it('permanent: a PostgreSQL data exception behind FerretDB; other InternalErrors stay unknown', () => {
-    const pg = (sqlstate: string) => serverError(1, `[msg_insert.go:168 handler.(*Handler).MsgInsert] ERROR: unsupported Unicode escape sequence (SQLSTATE ${sqlstate})`);
+    const pg = (sqlstate: string) =>
+      serverError(1, `[msg_insert.go:168 handler.(*Handler).MsgInsert] ERROR: unsupported Unicode escape sequence (SQLSTATE ${sqlstate})`);
     expect(classifyFailure(pg('22P05'))).toBe('permanent');
     expect(classifyFailure(pg('22003'))).toBe('permanent');
     expect(classifyFailure(pg('53300'))).toBe('unknown'); // too many connections: not the data
@@ -36,7 +43,10 @@ describe('classifyFailure', () => {
 
   it('permanent: Kafka refusing the record itself', () => {
     expect(classifyFailure(new ProducerSendError('message of 2000000 bytes exceeds the 1048576-byte limit'))).toBe('permanent');
-    const tooLarge = Object.assign(new KafkaJSProtocolError('The request included a message larger than the max message size'), { type: 'MESSAGE_TOO_LARGE', retriable: false });
+    const tooLarge = Object.assign(new KafkaJSProtocolError('The request included a message larger than the max message size'), {
+      type: 'MESSAGE_TOO_LARGE',
+      retriable: false,
+    });
     expect(classifyFailure(tooLarge)).toBe('permanent');
   });
 
@@ -53,7 +63,8 @@ describe('classifyFailure', () => {
     expect(classifyFailure(new mongo.MongoNotConnectedError('not connected'))).toBe('transient');
     expect(classifyFailure(serverError(11602, 'InterruptedDueToReplStateChange'))).toBe('transient');
     expect(classifyFailure(serverError(64, 'waiting for replication timed out'))).toBe('transient');
-    for (const label of ['RetryableWriteError', 'TransientTransactionError', 'ResetPool']) expect(classifyFailure(serverError(1, 'x', [label]))).toBe('transient');
+    for (const label of ['RetryableWriteError', 'TransientTransactionError', 'ResetPool'])
+      expect(classifyFailure(serverError(1, 'x', [label]))).toBe('transient');
     // A label wins over a data code.
     expect(classifyFailure(serverError(2, 'x', ['RetryableWriteError']))).toBe('transient');
     expect(classifyFailure(new Error('write failed', { cause: new mongo.MongoNetworkError('socket closed') }))).toBe('transient');

@@ -16,39 +16,60 @@ export interface ProducerMetrics {
 export function producerMetrics(registry: Registry): ProducerMetrics {
   const r = [registry];
   return {
-    produced: getOrCreate(registry, 'mosaic_kafka_produced_messages_total', () =>
-      new Counter({ name: 'mosaic_kafka_produced_messages_total', help: 'Messages acknowledged by Kafka (acks=all), by topic', labelNames: ['topic'], registers: r }),
+    produced: getOrCreate(
+      registry,
+      'mosaic_kafka_produced_messages_total',
+      () =>
+        new Counter({
+          name: 'mosaic_kafka_produced_messages_total',
+          help: 'Messages acknowledged by Kafka (acks=all), by topic',
+          labelNames: ['topic'],
+          registers: r,
+        }),
     ),
-    ackLatency: getOrCreate(registry, 'mosaic_kafka_produce_ack_seconds', () =>
-      new Histogram({
-        name: 'mosaic_kafka_produce_ack_seconds',
-        help: 'Time from EventProducer.send() to the acknowledgement of all its messages, by topic',
-        labelNames: ['topic'],
-        buckets: LATENCY_BUCKETS,
-        registers: r,
-      }),
+    ackLatency: getOrCreate(
+      registry,
+      'mosaic_kafka_produce_ack_seconds',
+      () =>
+        new Histogram({
+          name: 'mosaic_kafka_produce_ack_seconds',
+          help: 'Time from EventProducer.send() to the acknowledgement of all its messages, by topic',
+          labelNames: ['topic'],
+          buckets: LATENCY_BUCKETS,
+          registers: r,
+        }),
     ),
-    failures: getOrCreate(registry, 'mosaic_kafka_produce_failures_total', () =>
-      new Counter({
-        name: 'mosaic_kafka_produce_failures_total',
-        help: 'EventProducer.send() calls that failed, by topic and reason (unavailable, timeout, unknown_topic, error)',
-        labelNames: ['topic', 'reason'],
-        registers: r,
-      }),
+    failures: getOrCreate(
+      registry,
+      'mosaic_kafka_produce_failures_total',
+      () =>
+        new Counter({
+          name: 'mosaic_kafka_produce_failures_total',
+          help: 'EventProducer.send() calls that failed, by topic and reason (unavailable, timeout, unknown_topic, error)',
+          labelNames: ['topic', 'reason'],
+          registers: r,
+        }),
     ),
-    batches: getOrCreate(registry, 'mosaic_kafka_produce_batches_total', () =>
-      new Counter({ name: 'mosaic_kafka_produce_batches_total', help: 'Coalesced sendBatch calls made by the EventProducer', registers: r }),
+    batches: getOrCreate(
+      registry,
+      'mosaic_kafka_produce_batches_total',
+      () => new Counter({ name: 'mosaic_kafka_produce_batches_total', help: 'Coalesced sendBatch calls made by the EventProducer', registers: r }),
     ),
-    batchSize: getOrCreate(registry, 'mosaic_kafka_produce_batch_messages', () =>
-      new Histogram({
-        name: 'mosaic_kafka_produce_batch_messages',
-        help: 'Messages per coalesced sendBatch',
-        buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
-        registers: r,
-      }),
+    batchSize: getOrCreate(
+      registry,
+      'mosaic_kafka_produce_batch_messages',
+      () =>
+        new Histogram({
+          name: 'mosaic_kafka_produce_batch_messages',
+          help: 'Messages per coalesced sendBatch',
+          buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+          registers: r,
+        }),
     ),
-    ready: getOrCreate(registry, 'mosaic_kafka_producer_ready', () =>
-      new Gauge({ name: 'mosaic_kafka_producer_ready', help: '1 when the producer is connected and acknowledging, else 0', registers: r }),
+    ready: getOrCreate(
+      registry,
+      'mosaic_kafka_producer_ready',
+      () => new Gauge({ name: 'mosaic_kafka_producer_ready', help: '1 when the producer is connected and acknowledging, else 0', registers: r }),
     ),
   };
 }
@@ -65,39 +86,60 @@ export interface ConsumerMetrics {
 export function consumerMetrics(registry: Registry): ConsumerMetrics {
   const r = [registry];
   return {
-    consumed: getOrCreate(registry, 'mosaic_kafka_consumed_messages_total', () =>
-      new Counter({
-        name: 'mosaic_kafka_consumed_messages_total',
-        help: 'Messages processed and committed (including dead-lettered ones), by topic and group',
-        labelNames: ['topic', 'group'],
-        registers: r,
-      }),
+    consumed: getOrCreate(
+      registry,
+      'mosaic_kafka_consumed_messages_total',
+      () =>
+        new Counter({
+          name: 'mosaic_kafka_consumed_messages_total',
+          help: 'Messages processed and committed (including dead-lettered ones), by topic and group',
+          labelNames: ['topic', 'group'],
+          registers: r,
+        }),
     ),
-    batchDuration: getOrCreate(registry, 'mosaic_kafka_batch_processing_seconds', () =>
-      new Histogram({
-        name: 'mosaic_kafka_batch_processing_seconds',
-        help: 'Time to process and commit one partition batch; mode=batch when the handler succeeded at once, single when it fell back to one message at a time',
-        labelNames: ['topic', 'mode'],
-        buckets: DURATION_BUCKETS,
-        registers: r,
-      }),
+    batchDuration: getOrCreate(
+      registry,
+      'mosaic_kafka_batch_processing_seconds',
+      () =>
+        new Histogram({
+          name: 'mosaic_kafka_batch_processing_seconds',
+          help: 'Time to process and commit one partition batch; mode=batch when the handler succeeded at once, single when it fell back to one message at a time',
+          labelNames: ['topic', 'mode'],
+          buckets: DURATION_BUCKETS,
+          registers: r,
+        }),
     ),
-    deadLettered: getOrCreate(registry, 'mosaic_kafka_dead_lettered_total', () =>
-      new Counter({ name: 'mosaic_kafka_dead_lettered_total', help: 'Messages written to the dead-letter topic, by source topic', labelNames: ['topic'], registers: r }),
+    deadLettered: getOrCreate(
+      registry,
+      'mosaic_kafka_dead_lettered_total',
+      () =>
+        new Counter({
+          name: 'mosaic_kafka_dead_lettered_total',
+          help: 'Messages written to the dead-letter topic, by source topic',
+          labelNames: ['topic'],
+          registers: r,
+        }),
     ),
-    retries: getOrCreate(registry, 'mosaic_kafka_consumer_retries_total', () =>
-      new Counter({ name: 'mosaic_kafka_consumer_retries_total', help: 'Single-message handler retries, by topic', labelNames: ['topic'], registers: r }),
+    retries: getOrCreate(
+      registry,
+      'mosaic_kafka_consumer_retries_total',
+      () => new Counter({ name: 'mosaic_kafka_consumer_retries_total', help: 'Single-message handler retries, by topic', labelNames: ['topic'], registers: r }),
     ),
-    lag: getOrCreate(registry, 'mosaic_kafka_consumer_lag', () =>
-      new Gauge({
-        name: 'mosaic_kafka_consumer_lag',
-        help: 'Messages behind the high watermark after the last processed batch, by topic and partition (partitions this instance owns)',
-        labelNames: ['topic', 'partition'],
-        registers: r,
-      }),
+    lag: getOrCreate(
+      registry,
+      'mosaic_kafka_consumer_lag',
+      () =>
+        new Gauge({
+          name: 'mosaic_kafka_consumer_lag',
+          help: 'Messages behind the high watermark after the last processed batch, by topic and partition (partitions this instance owns)',
+          labelNames: ['topic', 'partition'],
+          registers: r,
+        }),
     ),
-    crashes: getOrCreate(registry, 'mosaic_kafka_consumer_crashes_total', () =>
-      new Counter({ name: 'mosaic_kafka_consumer_crashes_total', help: 'kafkajs consumer crashes, by topic', labelNames: ['topic'], registers: r }),
+    crashes: getOrCreate(
+      registry,
+      'mosaic_kafka_consumer_crashes_total',
+      () => new Counter({ name: 'mosaic_kafka_consumer_crashes_total', help: 'kafkajs consumer crashes, by topic', labelNames: ['topic'], registers: r }),
     ),
   };
 }

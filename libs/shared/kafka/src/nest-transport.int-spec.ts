@@ -61,9 +61,18 @@ describe('KafkaBatchTransport (Nest custom transport over ConsumerHost, real bro
       expect(host.registeredTopics().sort()).toEqual(['eventsResolved', 'profilesChanges']);
       expect(app.unwrap<ConsumerHost>()).toBe(host);
 
-      await producer.send(resolvedTopic, ['r1', 'r2'].map((v) => ({ key: 'p', value: Buffer.from(v), headers: {} })));
-      await producer.send(changesTopic, ['c1'].map((v) => ({ key: 'p', value: Buffer.from(v), headers: {} })));
-      await waitFor(() => sink.resolved.flatMap((b) => b.values).length === 2 && sink.changes.length === 1, { timeoutMs: 20_000, message: 'batches delivered' });
+      await producer.send(
+        resolvedTopic,
+        ['r1', 'r2'].map((v) => ({ key: 'p', value: Buffer.from(v), headers: {} })),
+      );
+      await producer.send(
+        changesTopic,
+        ['c1'].map((v) => ({ key: 'p', value: Buffer.from(v), headers: {} })),
+      );
+      await waitFor(() => sink.resolved.flatMap((b) => b.values).length === 2 && sink.changes.length === 1, {
+        timeoutMs: 20_000,
+        message: 'batches delivered',
+      });
       expect(sink.resolved.flatMap((b) => b.values)).toEqual(['r1', 'r2']);
       const ctx = sink.resolved[0]?.ctx;
       expect(ctx).toBeInstanceOf(KafkaBatchContext);
@@ -73,7 +82,10 @@ describe('KafkaBatchTransport (Nest custom transport over ConsumerHost, real bro
       await waitFor(async () => (await committedOffset(kafka, host.groupIdFor('eventsResolved'), resolvedTopic)) === 2, { timeoutMs: 10_000 });
       await waitFor(async () => (await committedOffset(kafka, host.groupIdFor('profilesChanges'), changesTopic)) === 1, { timeoutMs: 10_000 });
 
-      await producer.send(resolvedTopic, ['poison', 'r3'].map((v) => ({ key: 'p', value: Buffer.from(v), headers: {} })));
+      await producer.send(
+        resolvedTopic,
+        ['poison', 'r3'].map((v) => ({ key: 'p', value: Buffer.from(v), headers: {} })),
+      );
       await waitFor(async () => (await committedOffset(kafka, host.groupIdFor('eventsResolved'), resolvedTopic)) === 4, { timeoutMs: 20_000 });
       expect(sink.resolved.flatMap((b) => b.values)).toEqual(['r1', 'r2', 'r3']);
       const [letter] = await readMessages(kafka, topicName(cfg.topicPrefix, DLQ_TOPIC_OF.enrichment), 1);
@@ -88,7 +100,7 @@ describe('KafkaBatchTransport (Nest custom transport over ConsumerHost, real bro
     expect(host.health().topics.map((t) => t.state)).toEqual(['stopped', 'stopped']);
   });
 
-  it('still propagates errors without the passthrough filter (as Nest\'s generic RPC error)', async () => {
+  it("still propagates errors without the passthrough filter (as Nest's generic RPC error)", async () => {
     @Controller()
     class PlainController {
       @EventPattern('eventsRaw')

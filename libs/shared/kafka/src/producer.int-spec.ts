@@ -41,9 +41,7 @@ describe('EventProducer (real broker)', () => {
     expect(producer.isReady()).toBe(true);
     const before = await messageCount(kafka, raw);
 
-    const sends = Array.from({ length: 300 }, (_, i) =>
-      producer.send(raw, [{ key: `k-${i % 11}`, value: Buffer.from(`v-${i}`), headers: { n: String(i) } }]),
-    );
+    const sends = Array.from({ length: 300 }, (_, i) => producer.send(raw, [{ key: `k-${i % 11}`, value: Buffer.from(`v-${i}`), headers: { n: String(i) } }]));
     await Promise.all(sends);
 
     const stats = producer.stats();
@@ -135,11 +133,11 @@ describe('EventProducer (real broker)', () => {
     expect(first?.headers).toMatchObject({ messageId: envelope.messageId, correlationId: 'corr-1', schema: 'events.raw@1' });
     expect(decodeMessage(Schemas.rawEvent, first?.value).payload.messageId).toBe('m-1');
 
-    await expect(
-      produceMessage(producer, topic, Schemas.segmentMembership, {} as never, { key: 'x', producer: 'collector' }),
-    ).rejects.toThrow(/not carried on topic/);
-    await expect(produceMessage(producer, topic, Schemas.rawEvent, { type: 'nope' } as unknown as RawEvent, { key: 'x', producer: 'collector' })).rejects.toThrow(
-      /payload invalid/,
+    await expect(produceMessage(producer, topic, Schemas.segmentMembership, {} as never, { key: 'x', producer: 'collector' })).rejects.toThrow(
+      /not carried on topic/,
     );
+    await expect(
+      produceMessage(producer, topic, Schemas.rawEvent, { type: 'nope' } as unknown as RawEvent, { key: 'x', producer: 'collector' }),
+    ).rejects.toThrow(/payload invalid/);
   });
 });

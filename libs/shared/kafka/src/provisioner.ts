@@ -76,7 +76,10 @@ export class TopicProvisioner {
       const partitions = await this.waitForLeaders(admin, [...names.values()], timeoutMs);
       const reports: TopicReport[] = [];
       const toInspect = keys.filter((k) => !created.has(k));
-      const policies = await this.cleanupPolicies(admin, toInspect.map((k) => names.get(k) as string));
+      const policies = await this.cleanupPolicies(
+        admin,
+        toInspect.map((k) => names.get(k) as string),
+      );
       for (const k of keys) {
         const name = names.get(k) as string;
         const count = partitions.get(name) ?? 0;

@@ -12,7 +12,9 @@ import { readMessages, testLogger } from './testing/support';
 
 /** Lists the broker's topics with a client made from `env`; no retries, so a refusal shows at once. */
 async function listTopics(env: Record<string, string>): Promise<string[]> {
-  const admin = createKafkaClient(kafkaConfigFromEnv(env), testLogger(), { connectionTimeoutMs: 5_000, retry: { retries: 0 } }).admin({ retry: { retries: 0 } });
+  const admin = createKafkaClient(kafkaConfigFromEnv(env), testLogger(), { connectionTimeoutMs: 5_000, retry: { retries: 0 } }).admin({
+    retry: { retries: 0 },
+  });
   try {
     await admin.connect();
     return await admin.listTopics();

@@ -1,10 +1,20 @@
 import { decodeOwnership, encodeOwnership, stickyAssign } from './sticky-assigner';
 
-const sizes = (r: Record<string, number[]>) => Object.values(r).map((p) => p.length).sort();
+const sizes = (r: Record<string, number[]>) =>
+  Object.values(r)
+    .map((p) => p.length)
+    .sort();
 
 describe('stickyAssign', () => {
   it('balances a fresh group deterministically', () => {
-    const r = stickyAssign([{ memberId: 'b', previous: [] }, { memberId: 'a', previous: [] }, { memberId: 'c', previous: [] }], [0, 1, 2, 3, 4, 5, 6]);
+    const r = stickyAssign(
+      [
+        { memberId: 'b', previous: [] },
+        { memberId: 'a', previous: [] },
+        { memberId: 'c', previous: [] },
+      ],
+      [0, 1, 2, 3, 4, 5, 6],
+    );
     expect(r).toEqual({ a: [0, 1, 2], b: [3, 4], c: [5, 6] });
   });
 
@@ -49,7 +59,14 @@ describe('stickyAssign', () => {
   });
 
   it('handles more members than partitions and no members', () => {
-    const r = stickyAssign([{ memberId: 'a', previous: [0] }, { memberId: 'b', previous: [] }, { memberId: 'c', previous: [] }], [0]);
+    const r = stickyAssign(
+      [
+        { memberId: 'a', previous: [0] },
+        { memberId: 'b', previous: [] },
+        { memberId: 'c', previous: [] },
+      ],
+      [0],
+    );
     expect(r).toEqual({ a: [0], b: [], c: [] });
     expect(stickyAssign([], [0, 1])).toEqual({});
   });

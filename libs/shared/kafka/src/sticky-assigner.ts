@@ -80,7 +80,10 @@ export function createStickyAssigner(owned: () => Ownership): PartitionAssigner 
       name: STICKY_ASSIGNER_NAME,
       version: VERSION,
       async assign({ members, topics }) {
-        const decoded = members.map((m) => ({ memberId: m.memberId, owned: decodeOwnership(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData) }));
+        const decoded = members.map((m) => ({
+          memberId: m.memberId,
+          owned: decodeOwnership(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData),
+        }));
         const assignment: Record<string, Record<string, number[]>> = {};
         for (const m of decoded) assignment[m.memberId] = {};
         for (const topic of topics) {
@@ -97,7 +100,10 @@ export function createStickyAssigner(owned: () => Ownership): PartitionAssigner 
         }));
       },
       protocol({ topics }) {
-        return { name: STICKY_ASSIGNER_NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: VERSION, topics, userData: encodeOwnership(owned()) }) };
+        return {
+          name: STICKY_ASSIGNER_NAME,
+          metadata: AssignerProtocol.MemberMetadata.encode({ version: VERSION, topics, userData: encodeOwnership(owned()) }),
+        };
       },
     };
     return assigner;

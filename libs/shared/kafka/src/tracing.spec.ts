@@ -4,7 +4,17 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { HEADER_TRACEPARENT, HEADER_TRACESTATE } from '@mosaic/contracts';
 import { messageFields } from '@mosaic/shared-logging';
 import type { InboundMessage } from './consumer-host';
-import { TRACING_OFF, extractTraceContext, injectTraceHeaders, messageTraceparent, traceConsume, traceHeadersOf, traceProduce, withTraceScope, type Tracing } from './tracing';
+import {
+  TRACING_OFF,
+  extractTraceContext,
+  injectTraceHeaders,
+  messageTraceparent,
+  traceConsume,
+  traceHeadersOf,
+  traceProduce,
+  withTraceScope,
+  type Tracing,
+} from './tracing';
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
@@ -21,7 +31,17 @@ const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
 
 function inbound(offset: number, headers: Record<string, string>, correlationId?: string): InboundMessage {
-  return { topic: 'mosaic.events.raw', topicKey: 'eventsRaw', partition: 0, offset: String(offset), key: 'k', value: Buffer.from('{}'), headers, timestamp: 0, ...(correlationId ? { correlationId } : {}) };
+  return {
+    topic: 'mosaic.events.raw',
+    topicKey: 'eventsRaw',
+    partition: 0,
+    offset: String(offset),
+    key: 'k',
+    value: Buffer.from('{}'),
+    headers,
+    timestamp: 0,
+    ...(correlationId ? { correlationId } : {}),
+  };
 }
 
 const finished = (name: RegExp) => exporter.getFinishedSpans().filter((s) => name.test(s.name));
@@ -68,14 +88,21 @@ describe('a traced batch', () => {
       ]);
       end?.();
     });
-    const [consumeA, consumeB] = [finished(/^process/).find((s) => s.attributes['mosaic.correlation_id'] === 'corr-a'), finished(/^process/).find((s) => s.attributes['mosaic.correlation_id'] === 'corr-b')];
+    const [consumeA, consumeB] = [
+      finished(/^process/).find((s) => s.attributes['mosaic.correlation_id'] === 'corr-a'),
+      finished(/^process/).find((s) => s.attributes['mosaic.correlation_id'] === 'corr-b'),
+    ];
     expect(consumeA).toMatchObject({ kind: SpanKind.CONSUMER, name: 'process mosaic.events.raw', parentSpanContext: { traceId: TRACE, spanId: PARENT } });
     expect(consumeB?.parentSpanContext).toBeUndefined(); // no trace context in: a new trace
     const sends = finished(/^send/);
     expect(sends).toHaveLength(2);
     const sendA = sends.find((s) => s.attributes['mosaic.correlation_id'] === 'corr-a');
     const sendB = sends.find((s) => s.attributes['mosaic.correlation_id'] === 'corr-b');
-    expect(sendA).toMatchObject({ kind: SpanKind.PRODUCER, name: 'send mosaic.events.resolved', parentSpanContext: { spanId: consumeA?.spanContext().spanId } });
+    expect(sendA).toMatchObject({
+      kind: SpanKind.PRODUCER,
+      name: 'send mosaic.events.resolved',
+      parentSpanContext: { spanId: consumeA?.spanContext().spanId },
+    });
     expect(sendB?.parentSpanContext?.spanId).toBe(consumeB?.spanContext().spanId);
     expect(out.a.headers).toEqual({ messageId: 'o-a', [HEADER_TRACEPARENT]: `00-${TRACE}-${sendA?.spanContext().spanId}-01` });
     expect(tpOfA).toBe(`00-${TRACE}-${consumeA?.spanContext().spanId}-01`);
@@ -92,7 +119,11 @@ describe('a traced batch', () => {
     ).rejects.toThrow('boom');
     const [send] = finished(/^send/);
     expect(send?.parentSpanContext).toBeUndefined();
-    expect(send?.links.map((l) => l.context.spanId).sort()).toEqual(finished(/^process/).map((s) => s.spanContext().spanId).sort());
+    expect(send?.links.map((l) => l.context.spanId).sort()).toEqual(
+      finished(/^process/)
+        .map((s) => s.spanContext().spanId)
+        .sort(),
+    );
     expect(finished(/^process/).every((s) => s.status.code === 2)).toBe(true);
     expect(headers[HEADER_TRACEPARENT]).toBeDefined();
   });

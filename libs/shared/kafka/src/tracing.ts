@@ -17,7 +17,21 @@
  * scope itself travels in the async context (AsyncLocalStorage via the OpenTelemetry context),
  * which also isolates concurrent batches and several services in one process (tests).
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trace, type Attributes, type Context, type Link, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  createContextKey,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HEADER_TRACEPARENT } from '@mosaic/contracts';
 import type { InboundMessage } from './inbound-message';
@@ -201,7 +215,11 @@ export function traceProduce(topic: string, messages: readonly TracedOutbound[])
     if (m.correlationId !== undefined) attributes['mosaic.correlation_id'] = m.correlationId;
     if (m.key !== null) attributes['messaging.kafka.message.key'] = m.key;
     const parent = parentOf(scope, ctx, m.correlationId);
-    const span = scope.tracing.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes, ...(parent.links ? { links: parent.links } : {}) }, parent.ctx);
+    const span = scope.tracing.tracer.startSpan(
+      `send ${topic}`,
+      { kind: SpanKind.PRODUCER, attributes, ...(parent.links ? { links: parent.links } : {}) },
+      parent.ctx,
+    );
     injectTraceHeaders(trace.setSpan(ROOT_CONTEXT, span), m.headers);
     return span;
   });

@@ -64,5 +64,12 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
  */
 export function messageFields(m: MessageCoordinates): Record<string, unknown> {
   const traceId = traceIdOf(m.headers?.[HEADER_TRACEPARENT]);
-  return { topic: m.topic, partition: m.partition, offset: m.offset, correlationId: m.correlationId, messageId: m.messageId, ...(traceId ? { trace_id: traceId } : {}) };
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    correlationId: m.correlationId,
+    messageId: m.messageId,
+    ...(traceId ? { trace_id: traceId } : {}),
+  };
 }

@@ -69,7 +69,9 @@ for (const mode of ['ticket', 'native'] as const) {
       const c = coll(`race_${mode}`);
       const w = writer();
       await c.insertOne({ _id: 'r', version: 1, writeId: 'w0', by: 'init' });
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => w.writeMany(c, [{ expected: 1, doc: { _id: 'r', version: 2, writeId: `r${i}`, by: `writer-${i}` } }])));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => w.writeMany(c, [{ expected: 1, doc: { _id: 'r', version: 2, writeId: `r${i}`, by: `writer-${i}` } }])),
+      );
       const winners = results.filter((r) => r.get('r') === 'applied');
       expect(winners).toHaveLength(1);
       const stored = await c.findOne({ _id: 'r' });

@@ -81,7 +81,15 @@ function ticketId(coll: string, docId: string, version: number): string {
 
 /** The ticket for moving `doc` (at `expected`) to `expected + 1`. */
 export function newTicket(coll: string, doc: { _id: string }, expected: number, by: string, at = new Date()): CasTicketDocument {
-  return { _id: ticketId(coll, doc._id, expected + 1), coll, docId: doc._id, version: expected + 1, at, by, docJson: mongo.BSON.EJSON.stringify(doc, { relaxed: false }) };
+  return {
+    _id: ticketId(coll, doc._id, expected + 1),
+    coll,
+    docId: doc._id,
+    version: expected + 1,
+    at,
+    by,
+    docJson: mongo.BSON.EJSON.stringify(doc, { relaxed: false }),
+  };
 }
 
 /** The document a ticket carries. */
@@ -193,7 +201,11 @@ export class VersionedWriter {
    * write did happen). A document the server refuses can never be written: its ticket is
    * dropped, or it would hold the document at this version for good.
    */
-  private async completeAbandoned<T extends { _id: string }>(collection: mongo.Collection<T>, filter: mongo.Filter<T>, ticket: CasTicketDocument): Promise<void> {
+  private async completeAbandoned<T extends { _id: string }>(
+    collection: mongo.Collection<T>,
+    filter: mongo.Filter<T>,
+    ticket: CasTicketDocument,
+  ): Promise<void> {
     try {
       await collection.replaceOne(filter, ticketDocument<mongo.WithoutId<T>>(ticket));
     } catch {
@@ -216,7 +228,10 @@ export class VersionedWriter {
    * insert in ticket mode). Each document carries a unique `writeId`; when the server reports
    * fewer matches than writes, the documents are read back to tell which writes landed.
    */
-  async writeMany<T extends { _id: string; writeId: string }>(collection: mongo.Collection<T>, writes: readonly { expected: number | null; doc: T }[]): Promise<Map<string, CasResult>> {
+  async writeMany<T extends { _id: string; writeId: string }>(
+    collection: mongo.Collection<T>,
+    writes: readonly { expected: number | null; doc: T }[],
+  ): Promise<Map<string, CasResult>> {
     const out = new Map<string, CasResult>();
     const inserts = writes.filter((w) => w.expected === null).map((w) => w.doc);
     let replaces = writes.filter((w): w is { expected: number; doc: T } => w.expected !== null);
@@ -261,7 +276,9 @@ export class VersionedWriter {
       const chunk = replaces.slice(i, i + MAX_BULK_UPDATES);
       try {
         const r = await collection.bulkWrite(
-          chunk.map((w) => ({ replaceOne: { filter: { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, replacement: w.doc as mongo.WithoutId<T> } })),
+          chunk.map((w) => ({
+            replaceOne: { filter: { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, replacement: w.doc as mongo.WithoutId<T> },
+          })),
           { ordered: false },
         );
         matched += r.matchedCount;
@@ -274,14 +291,33 @@ export class VersionedWriter {
       for (const w of replaces) out.set(w.doc._id, 'applied');
       return out;
     }
-    const landed = new Map((await this.findByIds(collection, replaces.map((w) => w.doc._id), { writeId: 1 })).map((d) => [d._id, d.writeId]));
+    const landed = new Map(
+      (
+        await this.findByIds(
+          collection,
+          replaces.map((w) => w.doc._id),
+          { writeId: 1 },
+        )
+      ).map((d) => [d._id, d.writeId]),
+    );
     for (const w of replaces) out.set(w.doc._id, landed.get(w.doc._id) === w.doc.writeId ? 'applied' : 'conflict');
     return out;
   }
 
   /** After a failed bulk write: the tickets of the replacements that did not land are released. */
-  private async releaseUnwritten<T extends { _id: string; writeId: string }>(collection: mongo.Collection<T>, chunk: readonly { expected: number; doc: T }[]): Promise<void> {
-    const landed = new Map((await this.findByIds(collection, chunk.map((w) => w.doc._id), { writeId: 1 })).map((d) => [d._id, d.writeId]));
+  private async releaseUnwritten<T extends { _id: string; writeId: string }>(
+    collection: mongo.Collection<T>,
+    chunk: readonly { expected: number; doc: T }[],
+  ): Promise<void> {
+    const landed = new Map(
+      (
+        await this.findByIds(
+          collection,
+          chunk.map((w) => w.doc._id),
+          { writeId: 1 },
+        )
+      ).map((d) => [d._id, d.writeId]),
+    );
     const unwritten = chunk.filter((w) => landed.get(w.doc._id) !== w.doc.writeId);
     await this.releaseTickets(unwritten.map((w) => ticketId(collection.collectionName, w.doc._id, w.expected + 1)));
   }

@@ -107,10 +107,7 @@ export async function startHttpService(opts: HttpServiceOptions): Promise<Runnin
       }),
   );
   instance.addHook('onResponse', (req, reply, done) => {
-    httpDuration.observe(
-      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
 

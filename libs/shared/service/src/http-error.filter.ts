@@ -38,13 +38,23 @@ export class HttpErrorFilter implements ExceptionFilter {
         typeof res === 'string'
           ? res
           : Array.isArray((res as { message?: unknown }).message)
-            ? ((res as { message: string[] }).message).join('; ')
+            ? (res as { message: string[] }).message.join('; ')
             : String((res as { message?: unknown }).message ?? exception.message);
       body = { error: { status, code: codeFor(status), message } };
-    } else if (typeof exception === 'object' && exception !== null && typeof (exception as { code?: unknown }).code === 'string' && FASTIFY_CODES[(exception as { code: string }).code]) {
+    } else if (
+      typeof exception === 'object' &&
+      exception !== null &&
+      typeof (exception as { code?: unknown }).code === 'string' &&
+      FASTIFY_CODES[(exception as { code: string }).code]
+    ) {
       const known = FASTIFY_CODES[(exception as { code: string }).code]!;
       body = { error: { status: known.status, code: known.code, message: known.message } };
-    } else if (typeof exception === 'object' && exception !== null && typeof (exception as { statusCode?: unknown }).statusCode === 'number' && (exception as { statusCode: number }).statusCode < 500) {
+    } else if (
+      typeof exception === 'object' &&
+      exception !== null &&
+      typeof (exception as { statusCode?: unknown }).statusCode === 'number' &&
+      (exception as { statusCode: number }).statusCode < 500
+    ) {
       const status = (exception as { statusCode: number }).statusCode;
       body = { error: { status, code: codeFor(status), message: (exception as Error).message } };
     } else {

@@ -10,7 +10,15 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
-import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVICE_INSTANCE_ID,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_NAMESPACE,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { TRACING_OFF, extractTraceContext, withTraceScope, type Tracing } from '@mosaic/shared-kafka';
 
@@ -62,7 +70,11 @@ export function tracedServerFactory(tracing: Tracing): (handler: RequestListener
       const path = pathOf(req.url);
       if (UNTRACED_PATHS.has(path)) return handler(req, res);
       const method = req.method ?? 'GET';
-      const span = tracing.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path } }, extractTraceContext(req.headers));
+      const span = tracing.tracer.startSpan(
+        method,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_URL_PATH]: path } },
+        extractTraceContext(req.headers),
+      );
       spans.set(req, span);
       res.once('close', () => {
         span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, res.statusCode);

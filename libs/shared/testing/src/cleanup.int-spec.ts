@@ -18,7 +18,14 @@ describe('the test environment removes what a test file created', () => {
     const out = path.join(dir, 'names.json');
     const run = spawnSync(
       process.execPath,
-      [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--testMatch', '**/fixtures/leaves-resources.fixture.ts', '--roots', '<rootDir>/libs/shared/testing'],
+      [
+        path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
+        '--ci',
+        '--testMatch',
+        '**/fixtures/leaves-resources.fixture.ts',
+        '--roots',
+        '<rootDir>/libs/shared/testing',
+      ],
       { cwd: ROOT, env: { ...process.env, MOSAIC_FIXTURE_OUT: out }, encoding: 'utf8', timeout: 120_000 },
     );
     expect(run.stderr).toMatch(/failing on purpose/);

@@ -41,7 +41,10 @@ export interface JsonAnswer {
 export async function adminRequest(baseUrl: string, method: string, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<JsonAnswer> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { ...(opts.auth === false ? {} : { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    headers: {
+      ...(opts.auth === false ? {} : { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }),
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();

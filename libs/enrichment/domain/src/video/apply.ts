@@ -12,12 +12,28 @@ import { iso, num, obj, round, str } from '../util';
 import { secs, totalSeconds } from './intervals';
 import { type VideoReport, insertReport, reportOf, walkReports } from './reports';
 import { addTallies, addWalk, emptyTally, figuresOf, sessionFigures, sessionSkippedShare, tallySession, videoTallies, withMeta } from './figures';
-import { type VideoAttributes, type VideoInternal, type VideoRecord, type VideoRecordState, type VideoSessionState, type VideoSessionSummary, emptyVideoInternal } from './types';
+import {
+  type VideoAttributes,
+  type VideoInternal,
+  type VideoRecord,
+  type VideoRecordState,
+  type VideoSessionState,
+  type VideoSessionSummary,
+  emptyVideoInternal,
+} from './types';
 
 export type VideoConfig = Pick<EnrichmentConfig, 'maxVideos' | 'maxVideoSessions' | 'maxVideoReports' | 'maxVideoIntervals' | 'maxClosedVideoSessions'>;
 
 /** Session id, video and metadata of a video event's properties. */
-export function videoPropsOf(properties: unknown): { sessionId?: string; key?: string; title?: string; length?: number; productId?: string; position?: number; seekPosition?: number } {
+export function videoPropsOf(properties: unknown): {
+  sessionId?: string;
+  key?: string;
+  title?: string;
+  length?: number;
+  productId?: string;
+  position?: number;
+  seekPosition?: number;
+} {
   const p = obj(properties);
   const key = str(p['content_asset_id'], 256) ?? str(p['asset_id'], 256);
   const length = num(p['total_length']);

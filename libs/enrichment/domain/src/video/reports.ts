@@ -87,7 +87,12 @@ function nonNegative(n: number | undefined): number | undefined {
 }
 
 /** The report an event makes, or undefined (not a video position event, or no usable position). */
-export function reportOf(name: string, messageId: string, t: number, props: { position?: number; seekPosition?: number; length?: number }): VideoReport | undefined {
+export function reportOf(
+  name: string,
+  messageId: string,
+  t: number,
+  props: { position?: number; seekPosition?: number; length?: number },
+): VideoReport | undefined {
   const k = VIDEO_EVENT_KINDS[name];
   if (!k) return undefined;
   const pos = nonNegative(props.position);

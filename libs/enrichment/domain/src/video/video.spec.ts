@@ -12,7 +12,13 @@ let n = 0;
 /** A video event of session `sid` at `sec` seconds after T0 (position and the rest in `props`). */
 function v(name: string, sec: number, props: Record<string, unknown>, sid = 's1', asset = 'v1'): ResolvedEvent {
   const at = new Date(T0 + sec * 1000).toISOString();
-  return ev({ type: 'track', event: name, messageId: `vid-${++n}`, properties: { session_id: sid, content_asset_id: asset, title: 'Film', total_length: 180, ...props }, at });
+  return ev({
+    type: 'track',
+    event: name,
+    messageId: `vid-${++n}`,
+    properties: { session_id: sid, content_asset_id: asset, title: 'Film', total_length: 180, ...props },
+    at,
+  });
 }
 
 /** The issue's sequence: 0–30 played, a seek 30 → 90, 90–180 played (positions follow wall time). */
@@ -35,9 +41,24 @@ describe('video engagement from position reports', () => {
     expect(video).toMatchObject({ started: 1, completed: 1, videosStarted: 1, secondsWatched: 120, shareWatched: 0.6667 });
     expect(video.videos).toEqual([
       {
-        key: 'v1', title: 'Film', length: 180, sessions: 1, completions: 1, watchedSeconds: 120, shareWatched: 0.6667, watched: [{ from: 0, to: 30 }, { from: 90, to: 180 }],
-        seeksForward: 1, seeksBack: 0, skippedSeconds: 60, rewoundSeconds: 0, skippedShare: 0.3333,
-        firstWatchedAt: new Date(T0).toISOString(), lastWatchedAt: new Date(T0 + 120_500).toISOString(),
+        key: 'v1',
+        title: 'Film',
+        length: 180,
+        sessions: 1,
+        completions: 1,
+        watchedSeconds: 120,
+        shareWatched: 0.6667,
+        watched: [
+          { from: 0, to: 30 },
+          { from: 90, to: 180 },
+        ],
+        seeksForward: 1,
+        seeksBack: 0,
+        skippedSeconds: 60,
+        rewoundSeconds: 0,
+        skippedShare: 0.3333,
+        firstWatchedAt: new Date(T0).toISOString(),
+        lastWatchedAt: new Date(T0 + 120_500).toISOString(),
       },
     ]);
     expect(video.sessions[0]).toMatchObject({ id: 's1', key: 'v1', completed: true, watchedSeconds: 120, seeksForward: 1, skippedSeconds: 60 });
@@ -46,7 +67,11 @@ describe('video engagement from position reports', () => {
   it('gives the same figures whatever the arrival order, and ignores redeliveries', () => {
     const events = issueSequence();
     const expected = videoOf(applyAll(events));
-    const orders = [[5, 4, 3, 2, 1, 0], [2, 0, 5, 1, 3, 4], [3, 1, 4, 0, 2, 5]];
+    const orders = [
+      [5, 4, 3, 2, 1, 0],
+      [2, 0, 5, 1, 3, 4],
+      [3, 1, 4, 0, 2, 5],
+    ];
     for (const o of orders) expect(videoOf(applyAll(o.map((i) => events[i] as ResolvedEvent)))).toEqual(expected);
     const once = applyAll(events);
     const again = applyEvent(once, events[3] as ResolvedEvent, CTX);
@@ -82,41 +107,81 @@ describe('video engagement from position reports', () => {
   });
 
   it('does not credit pauses or buffering, and counts a rewatched part once', () => {
-    const video = videoOf(applyAll([
-      v('Video Playback Started', 0, { position: 0 }),
-      v('Video Playback Paused', 20, { position: 20 }),
-      v('Video Playback Resumed', 80, { position: 20 }),
-      v('Video Playback Buffer Started', 90, { position: 30 }),
-      v('Video Playback Buffer Completed', 120, { position: 30 }),
-      v('Video Content Playing', 150, { position: 60 }),
-      v('Video Playback Seek Started', 150.1, { position: 60, seek_position: 10 }),
-      v('Video Playback Seek Completed', 150.2, { position: 10 }),
-      v('Video Content Playing', 200.2, { position: 60 }),
-      v('Video Content Playing', 230.2, { position: 90 }),
-    ]));
-    expect(video.videos[0]).toMatchObject({ watchedSeconds: 90, watched: [{ from: 0, to: 90 }], seeksForward: 0, seeksBack: 1, rewoundSeconds: 50, completions: 0 });
+    const video = videoOf(
+      applyAll([
+        v('Video Playback Started', 0, { position: 0 }),
+        v('Video Playback Paused', 20, { position: 20 }),
+        v('Video Playback Resumed', 80, { position: 20 }),
+        v('Video Playback Buffer Started', 90, { position: 30 }),
+        v('Video Playback Buffer Completed', 120, { position: 30 }),
+        v('Video Content Playing', 150, { position: 60 }),
+        v('Video Playback Seek Started', 150.1, { position: 60, seek_position: 10 }),
+        v('Video Playback Seek Completed', 150.2, { position: 10 }),
+        v('Video Content Playing', 200.2, { position: 60 }),
+        v('Video Content Playing', 230.2, { position: 90 }),
+      ]),
+    );
+    expect(video.videos[0]).toMatchObject({
+      watchedSeconds: 90,
+      watched: [{ from: 0, to: 90 }],
+      seeksForward: 0,
+      seeksBack: 1,
+      rewoundSeconds: 50,
+      completions: 0,
+    });
     expect(video.completed).toBe(0);
   });
 
   it('bounds what a missing heartbeat or an unreported jump can credit', () => {
     const gap = videoOf(applyAll([v('Video Playback Started', 0, { position: 0 }), v('Video Content Playing', 100, { position: 100 })]));
     expect(gap.secondsWatched).toBe(60); // a 100 s gap credits at most 60 s
-    const jump = videoOf(applyAll([v('Video Playback Started', 0, { position: 0 }), v('Video Content Playing', 10, { position: 10 }), v('Video Content Playing', 20, { position: 100 })]));
+    const jump = videoOf(
+      applyAll([
+        v('Video Playback Started', 0, { position: 0 }),
+        v('Video Content Playing', 10, { position: 10 }),
+        v('Video Content Playing', 20, { position: 100 }),
+      ]),
+    );
     expect(jump.videos[0]?.watched).toEqual([{ from: 0, to: 20 }]); // 10 s of wall time credit 10 s, not 90
     const rate = videoOf(applyAll([v('Video Playback Started', 0, { position: 0 }), v('Video Content Playing', 10, { position: 20 })]));
     expect(rate.secondsWatched).toBe(20); // 2× playback is credited in full
   });
 
   it('takes a seek from Seek Completed alone, from the previous position', () => {
-    const video = videoOf(applyAll([v('Video Playback Started', 0, { position: 0 }), v('Video Content Playing', 10, { position: 10 }), v('Video Playback Seek Completed', 11, { position: 150 }), v('Video Content Playing', 21, { position: 160 })]));
-    expect(video.videos[0]).toMatchObject({ watched: [{ from: 0, to: 10 }, { from: 150, to: 160 }], seeksForward: 1, skippedSeconds: 140 });
+    const video = videoOf(
+      applyAll([
+        v('Video Playback Started', 0, { position: 0 }),
+        v('Video Content Playing', 10, { position: 10 }),
+        v('Video Playback Seek Completed', 11, { position: 150 }),
+        v('Video Content Playing', 21, { position: 160 }),
+      ]),
+    );
+    expect(video.videos[0]).toMatchObject({
+      watched: [
+        { from: 0, to: 10 },
+        { from: 150, to: 160 },
+      ],
+      seeksForward: 1,
+      skippedSeconds: 140,
+    });
   });
 
   it('unions intervals across sessions of one video; totals add up over videos', () => {
     const s2 = [v('Video Playback Started', 1000, { position: 60 }, 's2'), v('Video Content Playing', 1040, { position: 100 }, 's2')];
-    const other = [0, 50, 100].map((p) => v(p === 0 ? 'Video Playback Started' : p === 100 ? 'Video Playback Completed' : 'Video Content Playing', 2000 + p, { position: p, total_length: 100 }, 's3', 'v2'));
+    const other = [0, 50, 100].map((p) =>
+      v(
+        p === 0 ? 'Video Playback Started' : p === 100 ? 'Video Playback Completed' : 'Video Content Playing',
+        2000 + p,
+        { position: p, total_length: 100 },
+        's3',
+        'v2',
+      ),
+    );
     const video = videoOf(applyAll([...issueSequence(), ...s2, ...other]));
-    expect(video.videos.map((x) => [x.key, x.sessions, x.watchedSeconds])).toEqual([['v2', 1, 100], ['v1', 2, 150]]);
+    expect(video.videos.map((x) => [x.key, x.sessions, x.watchedSeconds])).toEqual([
+      ['v2', 1, 100],
+      ['v1', 2, 150],
+    ]);
     expect(video).toMatchObject({ started: 3, completed: 2, videosStarted: 2, secondsWatched: 250, shareWatched: round4((150 / 180 + 1) / 2) });
   });
 
@@ -132,7 +197,13 @@ describe('video engagement from position reports', () => {
     expect(videoOf(applyAll([v('Video Content Playing', 2, { position: 100 })], bounded, s)).secondsWatched).toBe(150);
 
     const small = { ...CTX, config: { maxVideoSessions: 1, maxVideos: 2 } };
-    const many = applyAll(['a', 'b', 'c'].flatMap((asset, i) => [v('Video Playback Started', i * 1000, { position: 0 }, `s-${asset}`, asset), v('Video Content Playing', i * 1000 + 30, { position: 30 }, `s-${asset}`, asset)]), small);
+    const many = applyAll(
+      ['a', 'b', 'c'].flatMap((asset, i) => [
+        v('Video Playback Started', i * 1000, { position: 0 }, `s-${asset}`, asset),
+        v('Video Content Playing', i * 1000 + 30, { position: 30 }, `s-${asset}`, asset),
+      ]),
+      small,
+    );
     expect(many.computed.video).toMatchObject({ started: 3, videosStarted: 3, secondsWatched: 90 });
     expect(many.computed.video.videos.map((x) => x.key)).toEqual(['c', 'b']);
     expect(many.computed.video.sessions.map((x) => x.id)).toEqual(['s-c']);
@@ -141,11 +212,23 @@ describe('video engagement from position reports', () => {
   });
 
   it('merges fold per-video records as unions of intervals', () => {
-    const a = applyAll(issueSequence().slice(0, 2).map((e) => ({ ...e, profileId: 'A' })));
+    const a = applyAll(
+      issueSequence()
+        .slice(0, 2)
+        .map((e) => ({ ...e, profileId: 'A' })),
+    );
     const bEvents = [v('Video Playback Started', 500, { position: 20 }, 's9'), v('Video Content Playing', 540, { position: 60 }, 's9')];
     const b = applyAll(bEvents.map((e) => ({ ...e, profileId: 'B' })));
     b.profileId = 'B';
-    const merged = foldMerge(a, b, { kind: 'merge', survivorId: a.profileId, loserId: 'B', reason: 'identify', triggeringMessageId: 'x', movedIdentifiers: [], at: '2026-02-01T00:00:00.000Z' });
+    const merged = foldMerge(a, b, {
+      kind: 'merge',
+      survivorId: a.profileId,
+      loserId: 'B',
+      reason: 'identify',
+      triggeringMessageId: 'x',
+      movedIdentifiers: [],
+      at: '2026-02-01T00:00:00.000Z',
+    });
     expect(merged.computed.video.videos[0]).toMatchObject({ key: 'v1', sessions: 2, watched: [{ from: 0, to: 60 }], watchedSeconds: 60 });
   });
 
@@ -162,9 +245,29 @@ describe('video engagement from position reports', () => {
 
 describe('summarizeVideoSession (the timeline entry)', () => {
   it('summarises a session from its events in any order, with its seeks', () => {
-    const events = issueSequence().reverse().map((e) => ({ messageId: e.event.messageId, at: Date.parse(e.event.timestamp as string), name: e.event.event as string, properties: e.event.properties }));
+    const events = issueSequence()
+      .reverse()
+      .map((e) => ({
+        messageId: e.event.messageId,
+        at: Date.parse(e.event.timestamp as string),
+        name: e.event.event as string,
+        properties: e.event.properties,
+      }));
     const entry = summarizeVideoSession(events);
-    expect(entry).toMatchObject({ id: 's1', key: 'v1', title: 'Film', length: 180, watchedSeconds: 120, shareWatched: 0.6667, watched: [{ from: 0, to: 30 }, { from: 90, to: 180 }], completed: true, events: 6 });
+    expect(entry).toMatchObject({
+      id: 's1',
+      key: 'v1',
+      title: 'Film',
+      length: 180,
+      watchedSeconds: 120,
+      shareWatched: 0.6667,
+      watched: [
+        { from: 0, to: 30 },
+        { from: 90, to: 180 },
+      ],
+      completed: true,
+      events: 6,
+    });
     expect(entry?.seeks).toEqual([{ at: new Date(T0 + 30_500).toISOString(), from: 30, to: 90 }]);
     expect(summarizeVideoSession([])).toBeUndefined();
   });

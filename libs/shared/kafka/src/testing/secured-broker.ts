@@ -32,7 +32,14 @@ interface InfraKafka {
 interface InfraUtil {
   freePort(): Promise<number>;
   run(cmd: string, args: string[], opts: { logFile?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  waitUntilAnswers(p: { name: string; check: () => Promise<{ ok: boolean; error?: string }>; timeoutMs: number; logFile: string; child: ChildProcess; pid: number }): Promise<number>;
+  waitUntilAnswers(p: {
+    name: string;
+    check: () => Promise<{ ok: boolean; error?: string }>;
+    timeoutMs: number;
+    logFile: string;
+    child: ChildProcess;
+    pid: number;
+  }): Promise<number>;
   pidMatches(pid: number, markers: string[]): boolean;
   processCmdline(pid: number): string | null;
   sleep(ms: number): Promise<void>;
@@ -76,7 +83,24 @@ async function writeCertificates(dir: string): Promise<void> {
   const leaf = async (name: string, subject: string, ext: string): Promise<void> => {
     writeFileSync(join(dir, `${name}.ext`), ext);
     await openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', subject);
-    await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+    await openssl(
+      dir,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    );
   };
   await leaf('server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
   await leaf('client', '/CN=mosaic-test-client', 'extendedKeyUsage=clientAuth\n');
@@ -116,7 +140,19 @@ function listenerProps(dir: string, port: number, controllerPort: number, admin:
 async function formatWithScram(java: string, libs: string, layout: KafkaLayout, users: SecuredBrokerUser[]): Promise<void> {
   const clusterId = randomBytes(16).toString('base64url').replace(/^-/, 'A');
   const scram = users.flatMap((u) => ['SCRAM-SHA-512', 'SCRAM-SHA-256'].flatMap((m) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]));
-  const args = ['-Xmx256m', `-Dlog4j2.configurationFile=${layout.log4jPath}`, '-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', layout.configPath, ...scram];
+  const args = [
+    '-Xmx256m',
+    `-Dlog4j2.configurationFile=${layout.log4jPath}`,
+    '-cp',
+    `${libs}/*`,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    layout.configPath,
+    ...scram,
+  ];
   const r = await infraUtil.run(java, args, { logFile: layout.logFile, timeoutMs: 120_000 });
   if (r.code !== 0) throw new Error(`formatting the secured broker's storage failed (exit code ${r.code}). Log: ${layout.logFile}\n${r.stdout}${r.stderr}`);
 }

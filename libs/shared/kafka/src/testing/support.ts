@@ -84,7 +84,12 @@ export interface ReadMessage {
 
 /** Reads `count` messages of a topic from the beginning with a throw-away group (plain kafkajs). */
 export async function readMessages(kafka: Kafka, topic: string, count: number, timeoutMs = 20_000): Promise<ReadMessage[]> {
-  const consumer = kafka.consumer({ groupId: `${testInfra().topicPrefix}reader-${randomBytes(4).toString('hex')}`, sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId: `${testInfra().topicPrefix}reader-${randomBytes(4).toString('hex')}`,
+    sessionTimeout: 6_000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 200,
+  });
   const out: ReadMessage[] = [];
   await consumer.connect();
   try {
