@@ -182,32 +182,56 @@ async function loadReferenceGraph() {
 
 export async function segmentsApply(opts) {
   await loadReferenceGraph();
+  const run = applySettings(opts);
+  const { names, entries, errors: readErrors } = await readDefinitionDir(run.dir);
+  if (names.length === 0 && run.prune)
+    throw new UsageError(`${run.dir} holds no *.json, *.yaml or *.yml files: refusing to --prune (it would disable every segment)`);
+  const server = await listSegments(run.api);
+  const problems = [...readErrors, ...(await serverValidationProblems(run.api, entries))];
+  const plan = segLib.computePlan(entries, server, { prune: run.prune });
+  problems.push(...plan.errors);
+  if (problems.length) return refuse(run, problems);
+  showPlan(run, plan);
+  const results = plannedResults(plan, run.dryRun);
+  const waits = run.dryRun ? [] : await writePlan(run, plan, results);
+  const counts = segLib.summarize(results.map((r) => (r.backfill === undefined ? r : { ...r, backfill: r.backfill ?? { status: 'running' } })));
+  printSummary(run, plan, results, waits, counts);
+  return segLib.exitCodeOf(counts);
+}
+
+/** The command's options, checked, and its output channels (nothing but JSON on stdout with --json). */
+function applySettings(opts) {
   const dir = opts.positional[2];
   if (!dir) throw new UsageError('segments apply needs a directory: npm run mosaic -- segments apply <dir>');
   if (opts.positional.length > 3) throw new UsageError(`segments apply takes one directory (got also "${opts.positional[3]}")`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`no such directory: ${dir}`);
   const timeoutSeconds = opts.timeout === undefined ? 600 : Number(opts.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError('--timeout must be a positive number of seconds');
-  const prune = Boolean(opts.prune);
-  const dryRun = Boolean(opts['dry-run']);
   const json = Boolean(opts.json);
-  const api = segmentationClient(opts);
-  const started = Date.now();
-  const out = (lines) => {
-    if (!json && lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  return {
+    opts,
+    dir,
+    timeoutSeconds,
+    prune: Boolean(opts.prune),
+    dryRun: Boolean(opts['dry-run']),
+    json,
+    api: segmentationClient(opts),
+    started: Date.now(),
+    out: (lines) => {
+      if (!json && lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+    },
+    note: (text) => {
+      if (!json) process.stderr.write(`${text}\n`);
+    },
   };
-  const note = (text) => {
-    if (!json) process.stderr.write(`${text}\n`);
-  };
+}
 
-  const { names, entries, errors: readErrors } = await readDefinitionDir(dir);
-  if (names.length === 0 && prune) throw new UsageError(`${dir} holds no *.json, *.yaml or *.yml files: refusing to --prune (it would disable every segment)`);
-
-  const server = await listSegments(api);
-
-  // Validation: every definition by the server (shape, operators, limits); references by the
-  // plan below, against the set being written rather than the server's current one.
-  const problems = [...readErrors];
+/**
+ * Every definition validated by the server (shape, operators, limits); references are checked
+ * by the plan, against the set being written rather than the server's current one.
+ */
+async function serverValidationProblems(api, entries) {
+  const problems = [];
   const verdicts = await pool(entries, 4, (e) => api.call('POST', '/v1/segments/validate', e.definition, `validating ${e.where}`));
   verdicts.forEach((r, i) => {
     const e = entries[i];
@@ -216,24 +240,29 @@ export async function segmentsApply(opts) {
     const list = Array.isArray(r.json.errors) && r.json.errors.length ? r.json.errors : [{ path: '$', message: 'invalid (the server named no error)' }];
     for (const p of list) if (!segLib.isReferenceProblem(p)) problems.push({ file: e.where, key: e.key, path: p.path, message: p.message });
   });
-  const plan = segLib.computePlan(entries, server, { prune });
-  problems.push(...plan.errors);
-  if (problems.length) {
-    process.stderr.write(
-      `mosaic: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}; nothing was written:\n${problems.map((p) => `  ${segLib.formatProblem(p)}`).join('\n')}\n`,
-    );
-    if (json) process.stdout.write(`${JSON.stringify({ dir, segmentation: api.base, ok: false, written: 0, problems })}\n`);
-    return 2;
-  }
+  return problems;
+}
 
-  out(plan.actions.length ? segLib.formatPlan(plan) : [`No segment definitions in ${dir}.`]);
-  for (const w of plan.warnings) note(`warning: ${segLib.formatProblem(w)}`);
-  if (plan.extra.length && !json)
-    out([
-      `(${plan.extra.length} active segment${plan.extra.length === 1 ? '' : 's'} on the server not in ${dir}, left alone; --prune disables them: ${plan.extra.join(', ')})`,
+/** Nothing is written when any definition has a problem: exit 2 naming them all. */
+function refuse(run, problems) {
+  process.stderr.write(
+    `mosaic: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${run.dir}; nothing was written:\n${problems.map((p) => `  ${segLib.formatProblem(p)}`).join('\n')}\n`,
+  );
+  if (run.json) process.stdout.write(`${JSON.stringify({ dir: run.dir, segmentation: run.api.base, ok: false, written: 0, problems })}\n`);
+  return 2;
+}
+
+function showPlan(run, plan) {
+  run.out(plan.actions.length ? segLib.formatPlan(plan) : [`No segment definitions in ${run.dir}.`]);
+  for (const w of plan.warnings) run.note(`warning: ${segLib.formatProblem(w)}`);
+  if (plan.extra.length && !run.json)
+    run.out([
+      `(${plan.extra.length} active segment${plan.extra.length === 1 ? '' : 's'} on the server not in ${run.dir}, left alone; --prune disables them: ${plan.extra.join(', ')})`,
     ]);
+}
 
-  const results = plan.actions.map((a) => ({
+function plannedResults(plan, dryRun) {
+  return plan.actions.map((a) => ({
     key: a.key,
     file: a.file,
     action: a.action,
@@ -242,73 +271,85 @@ export async function segmentsApply(opts) {
     version: a.action === 'create' ? 1 : a.newVersion,
     outcome: a.action === 'unchanged' ? 'ok' : dryRun ? 'planned' : undefined,
   }));
+}
+
+/**
+ * Writes the plan in reference order; a segment referring to one whose write failed is skipped.
+ * Waits for the backfills the writes started (unless --no-wait). The writes' backfills, to report.
+ */
+async function writePlan(run, plan, results) {
   const failedKeys = new Set();
   const waits = [];
-  if (!dryRun) {
-    for (const [i, a] of plan.actions.entries()) {
-      const res = results[i];
-      if (a.action === 'unchanged') continue;
-      const blockedBy = a.action === 'disable' ? undefined : segLib.segmentReferences(a.definition).find((r) => failedKeys.has(r.segment));
-      if (blockedBy) {
-        res.outcome = 'skipped';
-        res.error = `not written: it refers to ${blockedBy.segment}, whose write failed`;
-        failedKeys.add(a.key);
-        continue;
-      }
-      try {
-        const seg = await writeSegment(api, a);
-        res.outcome = 'ok';
-        res.version = seg?.version ?? res.version;
-        if (seg?.backfill !== undefined) res.backfill = seg.backfill;
-        waits.push({ key: a.key, version: res.version, backfill: seg?.backfill?.version >= res.version ? seg.backfill : null, finished: false, result: res });
-      } catch (err) {
-        res.outcome = 'failed';
-        res.error = err instanceof FatalError || err.status ? err.message : String(err.stack ?? err);
-        failedKeys.add(a.key);
-      }
-      if (res.outcome !== 'ok' && !opts.quiet) note(`mosaic: ${a.key}: ${res.error}`);
-    }
-    if (waits.length && !opts['no-wait']) {
-      await waitForBackfills(api, waits, timeoutSeconds, new BackfillProgress(Boolean(opts.quiet) || json));
-      for (const w of waits) {
-        w.result.backfill = w.backfill;
-        if (w.notEvaluated) w.result.notEvaluated = w.notEvaluated;
-      }
-    } else {
-      for (const w of waits) delete w.result.backfill; // not waited for: the summary does not judge them
-    }
+  for (const [i, a] of plan.actions.entries()) {
+    if (a.action === 'unchanged') continue;
+    const res = results[i];
+    await writeOne(run.api, a, res, failedKeys, waits);
+    if (res.outcome !== 'ok' && !run.opts.quiet) run.note(`mosaic: ${a.key}: ${res.error}`);
   }
+  if (waits.length && !run.opts['no-wait']) {
+    await waitForBackfills(run.api, waits, run.timeoutSeconds, new BackfillProgress(Boolean(run.opts.quiet) || run.json));
+    for (const w of waits) {
+      w.result.backfill = w.backfill;
+      if (w.notEvaluated) w.result.notEvaluated = w.notEvaluated;
+    }
+  } else {
+    for (const w of waits) delete w.result.backfill; // not waited for: the summary does not judge them
+  }
+  return waits;
+}
 
-  const counts = segLib.summarize(results.map((r) => (r.backfill === undefined ? r : { ...r, backfill: r.backfill ?? { status: 'running' } })));
-  const seconds = (Date.now() - started) / 1000;
-  const summary = {
-    dir,
-    segmentation: api.base,
-    dryRun,
-    prune,
-    ...counts,
-    seconds: Number(seconds.toFixed(3)),
-    segments: results.map((r, i) => {
+async function writeOne(api, a, res, failedKeys, waits) {
+  const blockedBy = a.action === 'disable' ? undefined : segLib.segmentReferences(a.definition).find((r) => failedKeys.has(r.segment));
+  if (blockedBy) {
+    res.outcome = 'skipped';
+    res.error = `not written: it refers to ${blockedBy.segment}, whose write failed`;
+    failedKeys.add(a.key);
+    return;
+  }
+  try {
+    const seg = await writeSegment(api, a);
+    res.outcome = 'ok';
+    res.version = seg?.version ?? res.version;
+    if (seg?.backfill !== undefined) res.backfill = seg.backfill;
+    waits.push({ key: a.key, version: res.version, backfill: seg?.backfill?.version >= res.version ? seg.backfill : null, finished: false, result: res });
+  } catch (err) {
+    res.outcome = 'failed';
+    res.error = err instanceof FatalError || err.status ? err.message : String(err.stack ?? err);
+    failedKeys.add(a.key);
+  }
+}
+
+function printSummary(run, plan, results, waits, counts) {
+  const seconds = (Date.now() - run.started) / 1000;
+  if (run.json) {
+    const segments = results.map((r, i) => {
       const a = plan.actions[i];
       const diff = a.changesDefinition && a.action !== 'create' ? segLib.definitionDiff(a.current, a.definition) : undefined;
       return { ...r, ...(diff ? { diff } : {}) };
-    }),
-    warnings: plan.warnings,
-  };
-  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else {
-    const what = `${counts.created} created, ${counts.updated} updated, ${counts.enabled} enabled, ${counts.disabled} disabled, ${counts.unchanged} unchanged, ${counts.failed} failed`;
-    const lines = [dryRun ? `Dry run (nothing written): would be ${what}` : `Applied ${dir} to ${api.base} in ${seconds.toFixed(1)} s: ${what}`];
-    const b = counts.backfills;
-    if (b.done + b.failed + b.unfinished > 0)
-      lines.push(`Backfills: ${b.done} done, ${b.failed} failed${b.unfinished ? `, ${b.unfinished} not finished` : ''}`);
-    else if (!dryRun && waits.length && opts['no-wait']) lines.push(`Backfills: ${waits.length} started (not waited for; see npm run mosaic -- segments list)`);
-    for (const r of results) {
-      if (r.outcome === 'failed' || r.outcome === 'skipped') lines.push(`  ${r.key}: ${r.error}`);
-      else if (r.backfill?.status === 'failed') lines.push(`  ${r.key}: backfill failed: ${r.backfill.error ?? 'no reason given'}`);
-      if (r.notEvaluated) lines.push(`  ${r.key}: not evaluated: ${r.notEvaluated}`);
-    }
-    process.stdout.write(`${lines.join('\n')}\n`);
+    });
+    const summary = {
+      dir: run.dir,
+      segmentation: run.api.base,
+      dryRun: run.dryRun,
+      prune: run.prune,
+      ...counts,
+      seconds: Number(seconds.toFixed(3)),
+      segments,
+      warnings: plan.warnings,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
   }
-  return segLib.exitCodeOf(counts);
+  const what = `${counts.created} created, ${counts.updated} updated, ${counts.enabled} enabled, ${counts.disabled} disabled, ${counts.unchanged} unchanged, ${counts.failed} failed`;
+  const lines = [run.dryRun ? `Dry run (nothing written): would be ${what}` : `Applied ${run.dir} to ${run.api.base} in ${seconds.toFixed(1)} s: ${what}`];
+  const b = counts.backfills;
+  if (b.done + b.failed + b.unfinished > 0) lines.push(`Backfills: ${b.done} done, ${b.failed} failed${b.unfinished ? `, ${b.unfinished} not finished` : ''}`);
+  else if (!run.dryRun && waits.length && run.opts['no-wait'])
+    lines.push(`Backfills: ${waits.length} started (not waited for; see npm run mosaic -- segments list)`);
+  for (const r of results) {
+    if (r.outcome === 'failed' || r.outcome === 'skipped') lines.push(`  ${r.key}: ${r.error}`);
+    else if (r.backfill?.status === 'failed') lines.push(`  ${r.key}: backfill failed: ${r.backfill.error ?? 'no reason given'}`);
+    if (r.notEvaluated) lines.push(`  ${r.key}: not evaluated: ${r.notEvaluated}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
