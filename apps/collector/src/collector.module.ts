@@ -9,7 +9,7 @@ import {
   ServeTrackerScript,
   TrackEmailActivity,
 } from '@mosaic/collector-application';
-import { KafkaBadRecordPublisher, KafkaEventPublisher, SourceChangesListener, SourcesRepository, WriteKeyCache } from '@mosaic/collector-data-access';
+import { KafkaBadRecordPublisher, KafkaEventPublisher, SourceChangesFeed, SourcesRepository, WriteKeyCache } from '@mosaic/collector-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
 import { emailSigningKeys, type CollectorEnv } from './collector.config';
@@ -104,7 +104,7 @@ function emailProviders({ platform, config, metrics, ingestor, writeKeys }: Shar
  * changes it, and every source is published once at start-up (in the background, retried).
  */
 async function followSources(platform: Platform, config: CommonConfig, writeKeys: WriteKeyCache, publishSources: PublishSources): Promise<void> {
-  const listener = new SourceChangesListener(platform.kafka, platform.topics.sources, config.kafka.consumer.groupId, (id) => writeKeys.invalidateSource(id));
+  const listener = new SourceChangesFeed(platform.kafka, platform.topics.sources, config.kafka.consumer.groupId, (id) => writeKeys.invalidateSource(id));
   await listener.start();
   const stopPublishing = publishSources.publishAllInBackground(platform.runtime.logger);
   platform.onShutdown(async () => {

@@ -3,7 +3,7 @@
  * attributes — from an in-process cache kept current by a per-instance feed of
  * `profiles.changes` and `segments.membership`, read through to `activation_profiles` (by its
  * indexed identifier keys, never a scan on MongoDB) on a miss. A cold instance is correct,
- * only slower. (Keys are checked against `mosaic.sources`: ./sources-feed.ts; the feed: ./decision-feed.ts.)
+ * only slower. (Keys are checked against `mosaic.sources`: ./sources.feed.ts; the feed: ./decision.feed.ts.)
  */
 import type { ProfileChange, SegmentMembershipChange } from '@mosaic/contracts';
 import { LruMap } from '@mosaic/shared-service';

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { LookupAddress } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { generateSecret, OutboundAllowList } from '@mosaic/activation-domain';
-import { postWebhook } from './webhook-client';
+import { postWebhook } from './webhook.client';
 import { isOutboundBlocked, OutboundBlockedError, OutboundGuard, type ResolveAll } from './outbound';
 
 function allow(text: string): OutboundAllowList {

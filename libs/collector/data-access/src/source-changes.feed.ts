@@ -7,7 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import { TopicFollower } from '@mosaic/shared-kafka';
 
-export class SourceChangesListener {
+export class SourceChangesFeed {
   private readonly follower: TopicFollower;
 
   constructor(kafka: Kafka, topic: string, groupPrefix: string, onChange: (sourceId: string) => void) {
