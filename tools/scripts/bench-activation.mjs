@@ -24,7 +24,9 @@ import {
   adminApi,
   benchContext,
   benchLogFile,
+  cleanUpOnce,
   deleteBenchTopics,
+  dropBenchDatabases,
   httpClient,
   numberOption,
   oneDecimalRate as rate,
@@ -204,17 +206,13 @@ async function cleanUp({ rss, producer, services, http, receiver, admin, prefix,
   http.close();
   if (receiver.server) await new Promise((r) => receiver.server.close(r));
   await deleteBenchTopics(admin, prefix, log);
-  const mongo = new mongodb.MongoClient(`${mongoBase}/${dbName}`);
-  await mongo
-    .connect()
-    .then(() => mongo.db(dbName).dropDatabase())
-    .catch(() => undefined);
-  await mongo.close();
+  await dropBenchDatabases(mongodb, mongoBase, [dbName], log);
 }
 
 export async function runActivationBench(argv) {
   const ctx = await activationContext(argv);
   const results = { machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) } };
+  const cleanUpRun = cleanUpOnce(() => cleanUp(ctx));
   try {
     await startReceiver(ctx);
     results.raw = { httpRequestsPerSec: await rawHttp(ctx), concurrency: 64 };
@@ -225,7 +223,7 @@ export async function runActivationBench(argv) {
     Object.assign(results, await measureDecide(ctx));
     results.rssPeakMb = ctx.rss.peakMb;
   } finally {
-    await cleanUp(ctx);
+    await cleanUpRun();
   }
   printReport(results, ctx.opts);
   log(`results: ${writeResult(ctx.root, 'activation', ctx.runId, results)}`);

@@ -33,7 +33,9 @@ import { histogram, histogramDelta, metricValue, scrapeMetrics } from './bench-m
 import {
   benchContext,
   benchLogFile,
+  cleanUpOnce,
   deleteBenchTopics,
+  dropBenchDatabases,
   machineInfo,
   numberOption,
   pct,
@@ -325,20 +327,13 @@ async function cleanUp({ rss, service, consumer, producer, admin, prefix, mongod
   await consumer.disconnect().catch(() => undefined);
   await producer.disconnect().catch(() => undefined);
   await deleteBenchTopics(admin, prefix, log);
-  const client = new mongodb.MongoClient(`${mongoBase}/${dbName}`);
-  try {
-    await client.connect();
-    await client.db(dbName).dropDatabase();
-  } catch (err) {
-    log(`could not drop ${dbName}: ${err.message}`);
-  } finally {
-    await client.close().catch(() => undefined);
-  }
+  await dropBenchDatabases(mongodb, mongoBase, [dbName], log);
   if (up.started.kafka || up.started.mongo) await infra.down({}).catch(() => undefined);
 }
 
 export async function runEnrichmentBench(args) {
   const ctx = await enrichmentContext(args);
+  const cleanUpRun = cleanUpOnce(() => cleanUp(ctx));
   let result;
   try {
     log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; store ${ctx.up.mongoServer}`);
@@ -348,7 +343,7 @@ export async function runEnrichmentBench(args) {
     await startEnrichment(ctx);
     result = buildResult(ctx, store, await measureService(ctx));
   } finally {
-    await cleanUp(ctx);
+    await cleanUpRun();
   }
   printReport(result, writeResult(ctx.root, 'enrichment', ctx.runId, result), ctx.serviceLog);
 }

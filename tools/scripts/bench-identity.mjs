@@ -20,7 +20,9 @@ import { histogram, scrapeMetrics } from './bench-metrics.mjs';
 import {
   benchContext,
   benchLogFile,
+  cleanUpOnce,
   deleteBenchTopics,
+  dropBenchDatabases,
   machineInfo,
   numberOption,
   pct,
@@ -222,17 +224,11 @@ async function latencyPhase(ctx, RATE) {
 
 async function cleanUp({ service, consumer, producer, admin, prefix, mongodb, mongoBase, dbName, up, infra }) {
   if (service) await stopChild(service.child);
-  await consumer.disconnect();
-  await producer.disconnect();
+  await consumer.disconnect().catch(() => undefined);
+  await producer.disconnect().catch(() => undefined);
   await deleteBenchTopics(admin, prefix, log);
-  const client = new mongodb.MongoClient(`${mongoBase}/${dbName}`);
-  await client.connect();
-  await client
-    .db(dbName)
-    .dropDatabase()
-    .catch(() => undefined);
-  await client.close();
-  if (up.started.kafka || up.started.mongo) await infra.down({});
+  await dropBenchDatabases(mongodb, mongoBase, [dbName], log);
+  if (up.started.kafka || up.started.mongo) await infra.down({}).catch(() => undefined);
 }
 
 async function identityContext(args) {
@@ -261,14 +257,19 @@ async function identityContext(args) {
 export async function runIdentityBench(args) {
   const ctx = await identityContext(args);
   const { opts, up } = ctx;
-  log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; store ${up.mongoServer}`);
-  log('raw limit: native driver upserts (bulkWrite, single updateOne)...');
-  const store = await rawStore(ctx);
-  await startLoad(ctx);
-  const { create, cold, warm, merges } = await throughputPhases(ctx);
-  const latency = await latencyPhase(ctx, opts.RATE_OPTION > 0 ? opts.RATE_OPTION : Math.max(1, Math.round(warm.eventsPerSec / 2)));
-  const memory = rssMb(ctx.service.child.pid);
-  await cleanUp(ctx);
+  const cleanUpRun = cleanUpOnce(() => cleanUp(ctx));
+  let store, create, cold, warm, merges, latency, memory;
+  try {
+    log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; store ${up.mongoServer}`);
+    log('raw limit: native driver upserts (bulkWrite, single updateOne)...');
+    store = await rawStore(ctx);
+    await startLoad(ctx);
+    ({ create, cold, warm, merges } = await throughputPhases(ctx));
+    latency = await latencyPhase(ctx, opts.RATE_OPTION > 0 ? opts.RATE_OPTION : Math.max(1, Math.round(warm.eventsPerSec / 2)));
+    memory = rssMb(ctx.service.child.pid);
+  } finally {
+    await cleanUpRun();
+  }
 
   const result = {
     benchmark: 'identity',

@@ -13,7 +13,21 @@
 import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchLogFile, benchSetup, machineInfo, numberOption, rssMb, serviceEnv, spawnOwned, startService, stopChild, writeResult } from './bench-util.mjs';
+import {
+  benchLogFile,
+  benchSetup,
+  cleanUpOnce,
+  deleteBenchTopics,
+  dropBenchDatabases,
+  machineInfo,
+  numberOption,
+  rssMb,
+  serviceEnv,
+  spawnOwned,
+  startService,
+  stopChild,
+  writeResult,
+} from './bench-util.mjs';
 
 const log = (m) => console.error(`[bench import] ${m}`);
 
@@ -125,6 +139,16 @@ export async function runImportBench(argv = process.argv.slice(2)) {
   const admin = kafka.admin();
   let collector;
   let result;
+  // The collector's topics and database and the generated files go, also when a run fails or is interrupted.
+  const cleanUp = cleanUpOnce(async () => {
+    await admin.disconnect().catch(() => undefined);
+    if (collector) await stopChild(collector.child);
+    await deleteBenchTopics(kafka.admin(), prefix, log);
+    await dropBenchDatabases(setup.require('mongodb'), setup.mongoBase, [setup.dbName], log);
+    if (up.started.kafka || up.started.mongo) await infra.down({});
+    rmSync(files.csvPath, { force: true });
+    rmSync(files.ndPath, { force: true });
+  });
   try {
     const port = await infra.freePort();
     collector = await startService({
@@ -153,11 +177,7 @@ export async function runImportBench(argv = process.argv.slice(2)) {
       expectedOnTopic: 2 * ROWS,
     };
   } finally {
-    await admin.disconnect().catch(() => undefined);
-    if (collector) await stopChild(collector.child);
-    if (up.started.kafka || up.started.mongo) await infra.down({});
-    rmSync(files.csvPath, { force: true });
-    rmSync(files.ndPath, { force: true });
+    await cleanUp();
   }
   printReport(result, writeResult(root, 'import', runId, result));
   const { csv, ndjson, reimport } = result.runs;

@@ -34,11 +34,12 @@ import {
   adminApi,
   benchContext,
   benchLogFile,
+  cleanUpOnce,
   createBenchSource,
   deleteBenchTopics,
+  dropBenchDatabases,
   httpClient,
   numberOption,
-  onInterrupt,
   pct,
   perSec,
   rssSampler,
@@ -98,33 +99,19 @@ async function pipelineContext(argv) {
     services: new Map(), // name -> { child, url, ... }
     rss: new Map(), // name -> rssSampler
     pings: { seen: new Map(), latencyEntries: 0 }, // ping messageId -> ms its entry was consumed
-    cleanedUp: false,
   };
 }
 
 async function cleanUp(ctx) {
-  if (ctx.cleanedUp) return;
-  ctx.cleanedUp = true;
-  const { services, rss, consumer, http, admin, prefix, mongo, dbName, rawDb, up, infra } = ctx;
+  const { services, rss, lag, consumer, http, admin, prefix, mongo, require, mongoBase, dbName, rawDb, up, infra } = ctx;
+  await lag?.stop();
   for (const sampler of rss.values()) sampler.stop();
   await Promise.all([...services.values()].map((s) => stopChild(s.child)));
   await consumer.disconnect().catch(() => undefined);
   http.close();
   await deleteBenchTopics(admin, prefix, log);
-  try {
-    await mongo.connect();
-    // A write a stopped service had in flight may still land after a first drop (seen on FerretDB).
-    for (let pass = 0; pass < 3; pass += 1) {
-      await mongo.db(dbName).dropDatabase();
-      await mongo.db(rawDb).dropDatabase();
-      await sleep(2000);
-      const left = [...(await mongo.db(dbName).listCollections().toArray()), ...(await mongo.db(rawDb).listCollections().toArray())];
-      if (left.length === 0) break;
-    }
-  } catch (err) {
-    log(`could not drop ${dbName}/${rawDb}: ${err.message}`);
-  }
   await mongo.close().catch(() => undefined);
+  await dropBenchDatabases(require('mongodb'), mongoBase, [dbName, rawDb], log);
   if (up.started.kafka || up.started.mongo) await infra.down({}).catch(() => undefined);
 }
 
@@ -311,7 +298,7 @@ async function measurePipeline(ctx, result) {
 export async function runPipelineBench(argv) {
   const ctx = await pipelineContext(argv);
   ctx.lag = lagSampler(ctx.admin, ctx.prefix);
-  const unregister = onInterrupt(() => cleanUp(ctx));
+  const cleanUpRun = cleanUpOnce(() => cleanUp(ctx));
   const { opts, up, runId } = ctx;
   const result = {
     benchmark: 'pipeline',
@@ -343,8 +330,7 @@ export async function runPipelineBench(argv) {
     exitCode = await measurePipeline(ctx, result);
   } finally {
     await ctx.lag.stop();
-    await cleanUp(ctx);
-    unregister();
+    await cleanUpRun();
   }
   printReport(result, writeResult(ctx.root, 'pipeline', runId, result), ctx.logFile('<service>'));
   return exitCode;

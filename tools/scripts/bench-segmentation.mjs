@@ -33,7 +33,9 @@ import {
   adminApi,
   benchContext,
   benchLogFile,
+  cleanUpOnce,
   deleteBenchTopics,
+  dropBenchDatabases,
   numberOption,
   oneDecimalRate as rate,
   pct,
@@ -290,27 +292,25 @@ async function measureService(ctx, results) {
   results.rssPeakMb = ctx.rss.peakMb;
 }
 
-async function cleanUp({ rss, consumer, producer, service, admin, prefix, mongo, dbName }) {
+async function cleanUp({ rss, consumer, producer, service, admin, prefix, mongo, require, mongoBase, dbName }) {
   rss?.stop();
   await consumer.disconnect().catch(() => undefined);
   await producer.disconnect().catch(() => undefined);
   if (service) await stopChild(service.child);
   await deleteBenchTopics(admin, prefix, log);
-  await mongo
-    .db(dbName)
-    .dropDatabase()
-    .catch(() => undefined);
-  await mongo.close();
+  await mongo.close().catch(() => undefined);
+  await dropBenchDatabases(require('mongodb'), mongoBase, [dbName], log);
 }
 
 export async function runSegmentationBench(argv) {
   const ctx = await segmentationContext(argv);
   const results = { machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30) } };
+  const cleanUpRun = cleanUpOnce(() => cleanUp(ctx));
   try {
     results.raw = await rawLimits(ctx);
     await measureService(ctx, results);
   } finally {
-    await cleanUp(ctx);
+    await cleanUpRun();
   }
   printReport(results);
   log(`results: ${writeResult(ctx.root, 'segmentation', ctx.runId, results)}`);

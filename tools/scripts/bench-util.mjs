@@ -5,6 +5,8 @@ import { Agent, request } from 'node:http';
 import { constants, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 
+export { deleteBenchTopics, dropBenchDatabases } from './bench-cleanup.mjs';
+
 /** Children the benchmark started and has not seen exit. */
 const owned = new Set();
 /** What a benchmark registered with `onInterrupt`. */
@@ -57,6 +59,18 @@ export function onInterrupt(fn) {
   installExitHooks();
   cleanups.add(fn);
   return () => cleanups.delete(fn);
+}
+
+/**
+ * `fn` (async: removes what the benchmark leaves in the shared infrastructure) run once, whichever
+ * comes first: the returned function, to await in the benchmark's `finally`, or an interrupt
+ * (`onInterrupt`, after the children are stopped).
+ */
+export function cleanUpOnce(fn) {
+  let running;
+  const run = () => (running ??= fn());
+  const unregister = onInterrupt(run);
+  return () => run().finally(unregister);
 }
 
 /** Deterministic PRNG (mulberry32), so two runs of a bench apply the same mix. */
@@ -299,20 +313,6 @@ export async function createBenchSource(collector) {
   const r = await collector('POST', '/v1/sources', { name: 'bench' });
   if (r.status !== 201 && r.status !== 200) throw new Error(`creating a source: ${r.status} ${JSON.stringify(r.json)}`);
   return { ...r.json, authorization: `Basic ${Buffer.from(`${r.json.writeKey}:`).toString('base64')}` };
-}
-
-/** Deletes the topics and consumer groups whose names start with `prefix` (a run's own); logs what it could not. */
-export async function deleteBenchTopics(admin, prefix, log) {
-  try {
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-    if (groups.length > 0) await admin.deleteGroups(groups);
-  } catch (err) {
-    log(`could not delete the bench's topics or groups: ${err.message}`);
-  }
-  await admin.disconnect().catch(() => undefined);
 }
 
 /** Writes `result` to `.mosaic/bench/<name>-<runId>.json`; the file's path. */

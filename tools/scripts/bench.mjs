@@ -21,7 +21,10 @@ import {
   benchLogFile,
   benchSetup,
   cannonSummary,
+  cleanUpOnce,
   createBenchSource,
+  deleteBenchTopics,
+  dropBenchDatabases,
   machineInfo,
   numberOption,
   rssMb,
@@ -154,15 +157,27 @@ async function collector() {
   }
 }
 
-log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${DURATION}s per run, ${CONNECTIONS} connections`);
-log('raw limit: kafkajs producer alone...');
-const kafkaRaw = await rawKafka();
-log('raw limit: empty Nest+Fastify handler...');
-const httpRaw = await rawHttp();
-log('collector: batches of 1 and of 100...');
-const col = await collector();
-if (up.started.kafka || up.started.mongo) await infra.down({});
+/** The three measurements; the collector's topics and database go afterwards, also when one fails or the run is interrupted. */
+async function measure() {
+  const cleanUp = cleanUpOnce(async () => {
+    await deleteBenchTopics(benchKafka('bench-cleanup').admin(), prefix, log);
+    await dropBenchDatabases(require('mongodb'), setup.mongoBase, [setup.dbName], log);
+    if (up.started.kafka || up.started.mongo) await infra.down({});
+  });
+  try {
+    log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${DURATION}s per run, ${CONNECTIONS} connections`);
+    log('raw limit: kafkajs producer alone...');
+    const kafkaRaw = await rawKafka();
+    log('raw limit: empty Nest+Fastify handler...');
+    const httpRaw = await rawHttp();
+    log('collector: batches of 1 and of 100...');
+    return { kafkaRaw, httpRaw, col: await collector() };
+  } finally {
+    await cleanUp();
+  }
+}
 
+const { kafkaRaw, httpRaw, col } = await measure();
 const result = {
   benchmark: 'collector',
   at: new Date().toISOString(),
