@@ -1,10 +1,13 @@
 /**
  * Backfills: when a definition is created, changed, disabled, enabled or deleted, every stored
- * profile is re-evaluated for that segment in the background (pages in profile-id order,
- * throttled to a rate, interleaved with live evaluation through the evaluator's lock).
+ * profile is re-evaluated for that segment in the background (pages of one scan in the store's
+ * order, throttled to a rate, interleaved with live evaluation through the evaluator's lock).
  * Progress lives in `segmentation_backfills`, so the admin API of any instance shows it and a
- * job left by a stopped instance is resumed by another after its lease (re-running a page is
- * harmless: evaluation is idempotent and writes are compare-and-set).
+ * job left by a stopped instance is taken over by another after its lease. The taker scans from
+ * the start again (an unsorted scan has no position to resume from; a sorted one costs FerretDB
+ * a read and sort of the whole collection): re-evaluating a profile is harmless, since
+ * evaluation is idempotent and writes are compare-and-set, and profiles already done need no
+ * write, so `processed` counts the new scan while `changed` and `published` carry on.
  */
 import type { BackfillDocument, BackfillProgress, BackfillsRepository, SegmentProfilesRepository } from '@mosaic/segmentation-data-access';
 import type { SegmentEvaluator } from './segment-evaluator';
@@ -81,12 +84,13 @@ export class BackfillJob {
     }
   }
 
-  /** Re-evaluates the pages after the job's last id; false when it stopped before the end (stopping, or superseded). */
+  /** Re-evaluates every profile; false when it stopped before the end (stopping, or superseded). */
   private async pages(job: BackfillDocument): Promise<boolean> {
-    let { processed, changed, published } = job;
+    let { changed, published } = job;
+    let processed = 0;
     const keys = new Set([job._id]);
     let started = Date.now();
-    for await (const docs of this.opts.store.scan(job.lastId ?? undefined, this.pageSize)) {
+    for await (const docs of this.opts.store.scan(this.pageSize)) {
       if (this.stopped) {
         await this.opts.backfills.release(job);
         return false;

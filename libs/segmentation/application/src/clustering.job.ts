@@ -92,7 +92,7 @@ export class ClusteringJob {
   private async run(previous: ClusteringRunDocument | null, now: number): Promise<ClusteringRun> {
     const ids: string[] = [];
     const profiles: ClusterProfile[] = [];
-    for await (const page of this.opts.store.scan(undefined, 1000)) {
+    for await (const page of this.opts.store.scan(1000)) {
       for (const d of page) {
         if (d.mergedInto) continue;
         const state = SegmentProfilesRepository.parse(d, d._id).state;

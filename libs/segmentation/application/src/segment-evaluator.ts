@@ -81,7 +81,7 @@ export interface BackfillPage {
   processed: number;
   changed: number;
   published: number;
-  /** The last profile id of the page (where a resumed backfill continues). */
+  /** The last profile id of the page. */
   lastId?: string;
 }
 
@@ -310,7 +310,7 @@ export class SegmentEvaluator {
 
   /**
    * Evaluates an unsaved definition over stored profiles (read-only): how many match and a
-   * sample of them. Scans at most `maxProfiles` (by id); `scanned` says how many it read.
+   * sample of them. Scans at most `maxProfiles` (in the store's order); `scanned` says how many it read.
    */
   async preview(
     definition: SegmentDefinition,
@@ -323,7 +323,7 @@ export class SegmentEvaluator {
     let scanned = 0;
     let matched = 0;
     const sample: string[] = [];
-    for await (const page of this.opts.store.scan(undefined, pageSize)) {
+    for await (const page of this.opts.store.scan(pageSize)) {
       const docs = page.slice(0, opts.maxProfiles - scanned);
       const now = this.clock();
       const live = docs.filter((d) => !d.mergedInto);

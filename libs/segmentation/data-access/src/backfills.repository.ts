@@ -24,6 +24,7 @@ export interface BackfillDocument {
   /** Profiles whose state or membership changed. */
   changed: number;
   published: number;
+  /** The last profile of the last page done (shown only: a job taken over scans from the start). */
   lastId: string | null;
   startedAt: Date;
   updatedAt: Date;

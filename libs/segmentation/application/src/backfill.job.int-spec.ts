@@ -1,0 +1,98 @@
+// A backfill against the real MongoDB-wire server, stopped mid-way by one instance and taken
+// over by another: every profile ends evaluated exactly as one uninterrupted run would leave it
+// (members are the profiles matching, each entry published once), and every outbox confirmed.
+import mongoose, { type Connection } from 'mongoose';
+import { emptyState, planSegments, type ProfileSegmentState } from '@mosaic/segmentation-domain';
+import { BackfillsRepository, SegmentProfilesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
+import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { BackfillJob } from './backfill.job';
+import { SegmentEvaluator } from './segment-evaluator';
+
+const PROFILES = 240;
+const ltv = (i: number): number => (i * 37) % 1000;
+const plan = planSegments([
+  { key: 'ltv-900', version: 1, definition: { key: 'ltv-900', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 900 } } },
+]);
+
+let conn: Connection;
+
+beforeAll(async () => {
+  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await dropTestDatabase().catch(() => undefined);
+});
+
+function profileDoc(i: number) {
+  const id = `p-${String(i).padStart(4, '0')}`;
+  const state: ProfileSegmentState = {
+    ...emptyState(id),
+    sourceVersion: 1,
+    profile: { identifiers: [{ type: 'userId', value: `u-${i}` }], traits: {}, computed: { orders: { count: 1, lifetimeValue: ltv(i) } } },
+  };
+  return {
+    _id: id,
+    partition: i % 3,
+    version: 1,
+    writeId: `w-${i}`,
+    state: JSON.stringify(state),
+    segments: [],
+    timerAt: null,
+    outbox: null,
+    outboxMark: null,
+    updatedAt: new Date(),
+  };
+}
+
+function instance(name: string, published: OutboxEntry[], onPage?: () => void) {
+  const store = new SegmentProfilesRepository(conn, { instanceId: name });
+  const backfills = new BackfillsRepository(conn);
+  const evaluator = new SegmentEvaluator({ store, publish: async (entries) => void published.push(...entries), plan: () => plan });
+  const job = new BackfillJob({ backfills, store, evaluator, ensurePlan: async () => undefined, instanceId: name, pageSize: 40, rate: 0, onPage });
+  return { store, backfills, job };
+}
+
+it('a backfill stopped after two pages and taken over by another instance evaluates every profile once, confirming the outboxes', async () => {
+  const published: OutboxEntry[] = [];
+  let pages = 0;
+  const a = instance('a', published, () => {
+    pages += 1;
+    if (pages === 2) void a.job.stop(); // the page in progress finishes, then the job is released
+  });
+  await a.store.ensureIndexes();
+  await a.backfills.ensureIndexes();
+  await a.store.profiles.insertMany(Array.from({ length: PROFILES }, (_, i) => profileDoc(i)));
+
+  await a.job.request('ltv-900', 1);
+  await a.job.tick(); // joins the pass, which ends once stopped
+  const halfway = await a.backfills.progress('ltv-900');
+  expect(halfway).toMatchObject({ status: 'running', processed: 80 });
+
+  const b = instance('b', published);
+  await b.job.tick();
+  const done = await b.backfills.progress('ltv-900');
+  const expected = Array.from({ length: PROFILES }, (_, i) => i)
+    .filter((i) => ltv(i) > 900)
+    .map((i) => `p-${String(i).padStart(4, '0')}`);
+  expect(done).toMatchObject({ status: 'done', processed: PROFILES, changed: expected.length, published: expected.length });
+  expect(
+    published
+      .filter((e) => e.change === 'entered')
+      .map((e) => e.profileId)
+      .sort(),
+  ).toEqual(expected);
+  expect(published).toHaveLength(expected.length);
+
+  const docs = await b.store.profiles.find({}).toArray();
+  expect(docs).toHaveLength(PROFILES);
+  expect(
+    docs
+      .filter((d) => d.segments.includes('ltv-900'))
+      .map((d) => d._id)
+      .sort(),
+  ).toEqual(expected);
+  // confirmed by mark: no outbox left, no grace deadline waiting for the timer sweep
+  expect(docs.filter((d) => d.outbox !== null || d.outboxMark !== null || d.timerAt !== null)).toEqual([]);
+});
