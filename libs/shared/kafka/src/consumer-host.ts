@@ -3,16 +3,18 @@
  * handler's promise resolved, per-message retries by failure kind (see failure-kind.ts),
  * dead-letter topic, health, metrics and a graceful drain on stop.
  *
- * The parts: consumer-setup.ts (the kafkajs consumer and its events), partition-batch.ts (batch
- * mode and commits), message-retry.ts (single-message mode, retries), consumer-dead-letter.ts,
+ * The parts: consumer-setup.ts (the kafkajs consumer and its events), consumer-supervisor.ts
+ * (restarts after a crash, and a stop that cancels them), partition-batch.ts (batch mode and commits), message-retry.ts (single-message mode, retries), consumer-dead-letter.ts,
  * consumer-health.ts.
  */
+import type { Consumer } from 'kafkajs';
 import { DLQ_TOPIC_OF, TOPIC_SPECS, topicName, type TopicKey } from '@mosaic/contracts';
 import { Registry } from '@mosaic/shared-logging';
 import { consumerHostHealth } from './consumer-health';
 import { applyPause, newRuntime, type ConsumerHostContext, type Runtime } from './consumer-runtime';
-import { createConsumer, watchConsumer } from './consumer-setup';
-import type { ConsumerCrashInfo, ConsumerHostHealth, ConsumerHostOptions, ConsumerRegistration } from './consumer-types';
+import { createConsumer, onCrash, watchConsumer } from './consumer-setup';
+import { ConsumerSupervisor } from './consumer-supervisor';
+import type { ConsumerCrashInfo, ConsumerHostActivity, ConsumerHostHealth, ConsumerHostOptions, ConsumerRegistration } from './consumer-types';
 import { toError } from './errors';
 import { classifyFailure } from './failure-kind';
 import { consumerMetrics } from './metrics';
@@ -24,6 +26,7 @@ export type {
   BatchHandler,
   ConsumerCrashInfo,
   ConsumerHealth,
+  ConsumerHostActivity,
   ConsumerHostHealth,
   ConsumerHostOptions,
   ConsumerRegistration,
@@ -45,7 +48,7 @@ export class ConsumerHost {
   private readonly staleAfterMs: number;
   private started = false;
   private stopping: Promise<void> | undefined;
-  /** Set by `pause()`: every consumer, including one kafkajs restarts after a crash, stays paused. */
+  /** Set by `pause()`: every consumer, including one restarted after a crash, stays paused. */
   private paused = false;
 
   constructor(private readonly opts: ConsumerHostOptions) {
@@ -60,7 +63,6 @@ export class ConsumerHost {
       classify: opts.classifyFailure ?? classifyFailure,
       crashListeners: this.crashListeners,
       isPaused: () => this.paused,
-      isStopping: () => this.stopping !== undefined,
     };
     this.staleAfterMs = opts.staleAfterMs ?? 30_000;
   }
@@ -113,7 +115,7 @@ export class ConsumerHost {
     return this.paused;
   }
 
-  /** Called on every kafkajs consumer crash (kafkajs restarts the consumer when `restart`). */
+  /** Called on every consumer crash and failed restart (the host restarts the consumer when `restart`). */
   onCrash(listener: (info: ConsumerCrashInfo) => void): () => void {
     this.crashListeners.add(listener);
     return () => this.crashListeners.delete(listener);
@@ -129,7 +131,8 @@ export class ConsumerHost {
   /**
    * Graceful drain: each consumer finishes and commits its in-flight batch (kafkajs
    * `consumer.disconnect()` stops fetching, waits for running batch handlers, leaves the group,
-   * then closes connections). Safe to call more than once.
+   * then closes connections). A restart after a crash is cancelled, or waited for and
+   * disconnected, so nothing of the host is left once this resolves. Safe to call more than once.
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -143,25 +146,53 @@ export class ConsumerHost {
     return consumerHostHealth([...this.runtimes.values()], this.staleAfterMs, now);
   }
 
+  activity(): ConsumerHostActivity {
+    const all = [...this.runtimes.values()].map((rt) => rt.supervisor?.activity());
+    const count = (f: 'connected' | 'restartPending' | 'starting') => all.filter((a) => a?.[f]).length;
+    return { connected: count('connected'), restartsPending: count('restartPending'), starting: count('starting') };
+  }
+
   // ---------------------------------------------------------------------------------------
 
   private async startOne(rt: Runtime): Promise<void> {
-    const o = this.opts;
-    const consumer = createConsumer(this.host, rt);
-    rt.consumer = consumer;
+    const retry = this.opts.consumerRetry;
+    const supervisor = new ConsumerSupervisor({
+      log: this.host.log.child({ topic: rt.topic, groupId: rt.groupId }),
+      restartDelayMs: retry?.initialRetryTime,
+      maxRestartDelayMs: retry?.maxRetryTime,
+      create: (restartOnFailure) => {
+        const consumer = createConsumer(this.host, rt, restartOnFailure);
+        rt.consumer = consumer;
+        watchConsumer(this.host, rt, consumer);
+        return consumer;
+      },
+      run: (consumer, stillWanted) => this.runConsumer(rt, consumer, stillWanted),
+      onCrash: (error, restart) => onCrash(this.host, rt, error, restart),
+    });
+    rt.supervisor = supervisor;
     rt.state = 'starting';
     rt.startedAt = Date.now();
-    watchConsumer(this.host, rt, consumer);
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [rt.topic], fromBeginning: rt.reg.fromBeginning ?? true });
+      await supervisor.start();
     } catch (err) {
       rt.state = 'stopped';
-      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** One start of `consumer` (the first, or a restart after a crash). */
+  private async runConsumer(rt: Runtime, consumer: Consumer, stillWanted: () => boolean): Promise<void> {
+    const o = this.opts;
+    try {
+      await consumer.connect();
+      if (!stillWanted()) return;
+      await consumer.subscribe({ topics: [rt.topic], fromBeginning: rt.reg.fromBeginning ?? true });
+    } catch (err) {
       const e = toError(err);
       const hint = (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? ' (the topic does not exist: provision it)' : '';
       throw new Error(`cannot start the consumer of ${rt.topic}${hint}: ${e.message}`, { cause: err });
     }
+    if (!stillWanted()) return;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -171,20 +202,22 @@ export class ConsumerHost {
   }
 
   private async stopOne(rt: Runtime): Promise<void> {
-    if (!rt.consumer) {
+    if (!rt.supervisor) {
       rt.state = 'stopped';
       return;
     }
     rt.state = 'stopping';
-    for (const t of rt.resumeTimers.values()) clearTimeout(t);
-    rt.resumeTimers.clear();
-    try {
-      await rt.consumer.disconnect();
-    } catch (err) {
-      this.host.log.warn({ err, topic: rt.topic }, 'error while stopping a consumer');
-    }
+    clearResumeTimers(rt);
+    await rt.supervisor.stop();
+    // A batch that failed during the drain may have set a retry's timer meanwhile.
+    clearResumeTimers(rt);
     rt.state = 'stopped';
     for (const p of rt.assigned) this.host.metrics.lag.remove({ topic: rt.topic, partition: String(p) });
     rt.assigned = [];
   }
+}
+
+function clearResumeTimers(rt: Runtime): void {
+  for (const t of rt.resumeTimers.values()) clearTimeout(t);
+  rt.resumeTimers.clear();
 }

@@ -7,6 +7,7 @@ import type { Logger } from '@mosaic/shared-logging';
 import type { FailureKind } from './failure-kind';
 import type { InboundMessage } from './inbound-message';
 import type { ConsumerMetrics } from './metrics';
+import type { ConsumerSupervisor } from './consumer-supervisor';
 import { TRACING_OFF, traceConsume } from './tracing';
 import type { BatchContext, ConsumerCrashInfo, ConsumerHostOptions, ConsumerRegistration, ConsumerState } from './consumer-types';
 
@@ -14,7 +15,10 @@ export interface Runtime {
   reg: ConsumerRegistration;
   topic: string;
   groupId: string;
+  /** The current kafkajs consumer (a restart replaces it). */
   consumer?: Consumer;
+  /** Starts, restarts after crashes and stops the consumer; set by `start()`. */
+  supervisor?: ConsumerSupervisor;
   state: ConsumerState;
   lastPollAt: number | null;
   startedAt: number;
@@ -44,8 +48,6 @@ export interface ConsumerHostContext {
   readonly crashListeners: ReadonlySet<(info: ConsumerCrashInfo) => void>;
   /** Set by `ConsumerHost.pause()`. */
   isPaused(): boolean;
-  /** `ConsumerHost.stop()` was called. */
-  isStopping(): boolean;
 }
 
 /** One fetched partition batch being processed. */

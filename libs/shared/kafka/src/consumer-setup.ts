@@ -1,10 +1,11 @@
 /** Creating one topic's kafkajs consumer and following its events (polls, group joins, crashes). */
-import { PartitionAssigners, type Consumer, type ConsumerCrashEvent, type ConsumerGroupJoinEvent } from 'kafkajs';
+import { PartitionAssigners, type Consumer, type ConsumerGroupJoinEvent, type RetryOptions } from 'kafkajs';
 import { applyPause, type ConsumerHostContext, type Runtime } from './consumer-runtime';
 import type { ConsumerCrashInfo } from './consumer-types';
 import { createStickyAssigner } from './sticky-assigner';
 
-export function createConsumer(host: ConsumerHostContext, rt: Runtime): Consumer {
+/** `restartOnFailure` comes from the runtime's ConsumerSupervisor, which does the restarts. */
+export function createConsumer(host: ConsumerHostContext, rt: Runtime, restartOnFailure: NonNullable<RetryOptions['restartOnFailure']>): Consumer {
   const o = host.opts;
   return o.kafka.consumer({
     groupId: rt.groupId,
@@ -23,10 +24,7 @@ export function createConsumer(host: ConsumerHostContext, rt: Runtime): Consumer
       maxRetryTime: 30_000,
       retries: 5,
       ...o.consumerRetry,
-      restartOnFailure: async (err) => {
-        host.log.error({ err, topic: rt.topic, groupId: rt.groupId }, 'consumer failed; restarting it');
-        return !host.isStopping();
-      },
+      restartOnFailure,
     },
   });
 }
@@ -46,7 +44,6 @@ export function watchConsumer(host: ConsumerHostContext, rt: Runtime, consumer: 
     polled();
     onGroupJoin(host, rt, e);
   });
-  consumer.on(ev.CRASH, (e) => onCrash(host, rt, e));
 }
 
 function onGroupJoin(host: ConsumerHostContext, rt: Runtime, e: ConsumerGroupJoinEvent): void {
@@ -61,12 +58,13 @@ function onGroupJoin(host: ConsumerHostContext, rt: Runtime, e: ConsumerGroupJoi
   host.log.info({ topic: rt.topic, groupId: rt.groupId, partitions: rt.assigned, joinMs: e.payload.duration }, 'joined consumer group');
 }
 
-function onCrash(host: ConsumerHostContext, rt: Runtime, e: ConsumerCrashEvent): void {
-  const info: ConsumerCrashInfo = { topic: rt.topic, groupId: rt.groupId, error: e.payload.error, restart: e.payload.restart, at: new Date() };
+/** A crash of the consumer, or a failed restart (reported by the runtime's ConsumerSupervisor). */
+export function onCrash(host: ConsumerHostContext, rt: Runtime, error: Error, restart: boolean): void {
+  const info: ConsumerCrashInfo = { topic: rt.topic, groupId: rt.groupId, error, restart, at: new Date() };
   rt.crash = info;
   if (rt.state !== 'stopping' && rt.state !== 'stopped') rt.state = 'crashed';
   host.metrics.crashes.inc({ topic: rt.topic });
-  host.log.error({ err: e.payload.error, topic: rt.topic, groupId: rt.groupId, restart: e.payload.restart }, 'Kafka consumer crashed');
+  host.log.error({ err: error, topic: rt.topic, groupId: rt.groupId, restart }, 'Kafka consumer crashed');
   for (const l of host.crashListeners) {
     try {
       l(info);

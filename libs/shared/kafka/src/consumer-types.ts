@@ -68,8 +68,9 @@ export interface ConsumerHostOptions {
   /** How a handler failure is retried (transient: until it passes; unknown: bounded; permanent: not); default {@link classifyFailure}. */
   classifyFailure?: (err: Error) => FailureKind;
   /**
-   * kafkajs consumer retry (fetch loop, commits); when exhausted the consumer crashes and kafkajs
-   * restarts it. Default `{ retries: 5, initialRetryTime: 300, maxRetryTime: 30000 }`.
+   * kafkajs consumer retry (fetch loop, commits); when exhausted the consumer crashes and the host
+   * restarts it (first after `initialRetryTime`, doubling up to `maxRetryTime`).
+   * Default `{ retries: 5, initialRetryTime: 300, maxRetryTime: 30000 }`.
    */
   consumerRetry?: { retries?: number; initialRetryTime?: number; maxRetryTime?: number };
   /**
@@ -85,7 +86,7 @@ export interface ConsumerCrashInfo {
   topic: string;
   groupId: string;
   error: Error;
-  /** kafkajs restarts the consumer itself when true. */
+  /** The host restarts the consumer (a fresh one, after a back-off) when true. */
   restart: boolean;
   at: Date;
 }
@@ -101,8 +102,18 @@ export interface ConsumerHealth {
   /** Last fetch / heartbeat / group join / batch (ISO-8601), null before the first. */
   lastPollAt: string | null;
   assignedPartitions: number[];
-  /** The last crash (kept after kafkajs restarted the consumer; `state` tells whether it is running again). */
+  /** The last crash (kept after the consumer restarted; `state` tells whether it is running again). */
   crash?: { error: string; restart: boolean; at: string };
+}
+
+/** What is still alive of the host's consumers, counted over its topics (all 0 once `stop()` resolved). */
+export interface ConsumerHostActivity {
+  /** Consumers connected. */
+  connected: number;
+  /** Restarts waiting for their back-off. */
+  restartsPending: number;
+  /** Starts or restarts connecting, subscribing or joining their group. */
+  starting: number;
 }
 
 export interface ConsumerHostHealth {

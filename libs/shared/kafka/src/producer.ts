@@ -50,6 +50,12 @@ export class EventProducer implements MessageSender {
 
   private stateValue: ProducerState = 'idle';
   private connectPromise: Promise<void> | undefined;
+  /**
+   * kafkajs connects still under way, with their producer: `disconnect()` does not cancel one
+   * (it goes on past our attempt's timeout, and may connect after we closed), so closing waits
+   * for each and disconnects what it connected.
+   */
+  private readonly connecting = new Map<Promise<void>, Producer>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelay = RECONNECT_MIN_MS;
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -223,6 +229,7 @@ export class EventProducer implements MessageSender {
     this.setState('closing');
     for (const w of this.readyWaiters.splice(0)) w.reject(new ProducerUnavailableError('producer closed while connecting'));
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     if (wasReady) {
       const deadline = Date.now() + this.ackTimeoutMs;
       this.sendQueue.flush();
@@ -237,6 +244,10 @@ export class EventProducer implements MessageSender {
       await this.producer.disconnect();
     } catch (err) {
       this.log.warn({ err }, 'error while disconnecting the producer');
+    }
+    for (const [connect, producer] of [...this.connecting]) {
+      await connect;
+      await producer.disconnect().catch((err: unknown) => this.log.debug({ err }, 'error disconnecting a producer connected while closing'));
     }
     await this.topics.disconnect();
     this.setState('closed');
@@ -303,7 +314,7 @@ export class EventProducer implements MessageSender {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          producer.connect(),
+          this.trackConnect(producer),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`connection attempt exceeded ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
           }),
@@ -335,6 +346,17 @@ export class EventProducer implements MessageSender {
     });
     this.connectPromise = attempt;
     return attempt;
+  }
+
+  private trackConnect(producer: Producer): Promise<void> {
+    const connect = producer.connect();
+    const settled: Promise<void> = connect.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.connecting.set(settled, producer);
+    void settled.then(() => this.connecting.delete(settled));
+    return connect;
   }
 
   private scheduleReconnect(): void {

@@ -40,6 +40,8 @@ export class TopicChecker {
   }
 
   async disconnect(): Promise<void> {
+    // A check under way would connect the admin again after an earlier disconnect; its retries are short.
+    await Promise.allSettled([...this.topicChecks.values()]);
     if (this.admin) await this.admin.disconnect().catch(() => undefined);
   }
 }

@@ -8,6 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from '@mosaic/shared-logging';
+import { ConsumerSupervisor, type ConsumerActivity } from './consumer-supervisor';
 
 export interface TopicFollowerOptions {
   topics: readonly string[];
@@ -18,10 +20,12 @@ export interface TopicFollowerOptions {
   /** Applies one record; a throw is reported to `onError` and the record skipped (a view must not stall on one bad record). */
   onRecord: (topic: string, message: KafkaMessage) => void;
   onError: (err: unknown, topic: string, message: KafkaMessage) => void;
+  /** Restarts after a crash are logged here; default: kafkajs' own log only. */
+  logger?: Logger;
 }
 
 export class TopicFollower {
-  private consumer: Consumer | undefined;
+  private supervisor: ConsumerSupervisor | undefined;
   /** Per topic and partition: the offset the start-up read must reach. */
   private readonly pending = new Map<string, bigint>();
   private loaded = false;
@@ -39,10 +43,31 @@ export class TopicFollower {
   async start(): Promise<void> {
     if (this.opts.fromBeginning) await this.noteEndOffsets();
     this.loaded = this.pending.size === 0;
-    const consumer = this.kafka.consumer({ groupId: `${this.opts.groupPrefix}.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
-    this.consumer = consumer;
+    const groupId = `${this.opts.groupPrefix}.${randomUUID()}`;
+    this.supervisor = new ConsumerSupervisor({
+      log: this.opts.logger,
+      // retries: kafkajs' default when no retry is given
+      create: (restartOnFailure) => this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, retry: { retries: 5, restartOnFailure } }),
+      run: (consumer, stillWanted) => this.run(consumer, stillWanted),
+    });
+    await this.supervisor.start();
+  }
+
+  /** Cancels a restart after a crash (or waits for one under way), then disconnects. */
+  async stop(): Promise<void> {
+    await this.supervisor?.stop();
+  }
+
+  /** What is left of the follower's consumer (all false once `stop()` resolved). */
+  activity(): ConsumerActivity {
+    return this.supervisor?.activity() ?? { connected: false, restartPending: false, starting: false };
+  }
+
+  private async run(consumer: Consumer, stillWanted: () => boolean): Promise<void> {
     await consumer.connect();
+    if (!stillWanted()) return;
     await consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning });
+    if (!stillWanted()) return;
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
@@ -50,10 +75,6 @@ export class TopicFollower {
         this.reached(batch.topic, batch.partition, BigInt(batch.lastOffset()));
       },
     });
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
   }
 
   private apply(topic: string, message: KafkaMessage): void {
