@@ -111,9 +111,11 @@ describe('profile layout', () => {
 
     expect((await store.writeProfiles([{ expected: null, doc }])).get('p-awkward')).toBe('applied');
     const onDisk = (await raw().findOne({ _id: 'p-awkward' })) as RawDocument;
-    expect(Object.keys(onDisk).sort()).toEqual(['_id', 'body', 'idKeys', 'known', 'orders', 'status', 'version', 'writeId']);
+    // No nested object at top level (FerretDB converts those field by field): orders are in the body.
+    expect(Object.keys(onDisk).sort()).toEqual(['_id', 'body', 'buyer', 'idKeys', 'known', 'status', 'version', 'writeId']);
     expect(typeof onDisk['body']).toBe('string');
-    expect(onDisk['orders']).toMatchObject({ count: 1, revenue: 99.99 });
+    expect(onDisk['buyer']).toBe(true);
+    expect(JSON.parse(onDisk['body'] as string).computed.orders).toMatchObject({ count: 1, revenue: 99.99 });
     expect(await store.getProfile('p-awkward')).toEqual(doc);
     expect((await store.getProfiles(['p-awkward'])).get('p-awkward')).toEqual(doc);
     expect(await store.findByIdentifierKey('userId:u-p-awkward')).toEqual([doc]);
@@ -164,9 +166,15 @@ describe('profile layout', () => {
     expect(again.stats).toMatchObject({ applied: 0, duplicates: 1 });
   });
 
-  it('RFM scores profiles of both layouts and stores them in the new one', async () => {
+  it('RFM scores profiles of every layout and stores them in the current one', async () => {
     const legacy = stateToDocument(awkwardState('p-rfm-old', false), { status: 'active', writeId: 'legacy-write' });
     await raw().insertOne(legacy as unknown as RawDocument);
+    // The first body layout: orders (and rfm) at top level, the rest in the body.
+    const v1 = stateToDocument(awkwardState('p-rfm-v1'), { status: 'active', writeId: 'v1-write' });
+    const { buyer: _buyer, body, ...v1Top } = toStoredProfile(v1);
+    const { orders, ...v1Computed } = (JSON.parse(body) as { computed: Record<string, unknown> }).computed;
+    await raw().insertOne({ ...v1Top, orders, body: JSON.stringify({ ...JSON.parse(body), computed: v1Computed }) } as unknown as RawDocument);
+    expect(await store.getProfile('p-rfm-v1')).toEqual(v1);
     const current = stateToDocument(awkwardState('p-rfm-new'), { status: 'active', writeId: store.newWriteId() });
     await store.writeProfiles([{ expected: null, doc: current }]);
     const changed: string[] = [];
@@ -176,16 +184,20 @@ describe('profile layout', () => {
       leaseMs: 10_000,
       onChange: async (c) => void changed.push(c.profileId),
     }).runOnce();
-    expect(run).toMatchObject({ ran: true, population: 2, updated: 2 });
-    expect(changed.sort()).toEqual(['p-rfm-new', 'p-rfm-old']);
-    for (const id of ['p-rfm-old', 'p-rfm-new']) {
+    expect(run).toMatchObject({ ran: true, population: 3, updated: 3 });
+    expect(changed.sort()).toEqual(['p-rfm-new', 'p-rfm-old', 'p-rfm-v1']);
+    for (const id of ['p-rfm-old', 'p-rfm-v1', 'p-rfm-new']) {
       const onDisk = (await raw().findOne({ _id: id })) as RawDocument;
-      expect(onDisk['rfm']).toMatchObject({ r: expect.any(Number), f: expect.any(Number), m: expect.any(Number) });
-      expect((await store.getProfile(id))?.computed.rfm).toEqual(onDisk['rfm']);
+      expect(onDisk).not.toHaveProperty('rfm');
+      expect(onDisk).not.toHaveProperty('orders');
+      expect(onDisk['buyer']).toBe(true);
+      const stored = (JSON.parse(onDisk['body'] as string) as { computed: { rfm: unknown } }).computed.rfm;
+      expect(stored).toMatchObject({ r: expect.any(Number), f: expect.any(Number), m: expect.any(Number) });
+      expect((await store.getProfile(id))?.computed.rfm).toEqual(stored);
     }
     // Unchanged scores: nothing written the second time.
     expect(await new RfmJob({ repository: store, holder: 'layout-test', leaseMs: 10_000, onChange: async () => undefined }).runOnce()).toMatchObject({
-      population: 2,
+      population: 3,
       updated: 0,
     });
   });

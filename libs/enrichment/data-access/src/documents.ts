@@ -7,12 +7,14 @@
  *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `expiresAt` (anonymous
  *   profiles: last seen + the anonymous TTL; redirects: merge time + the redirect TTL; known
  *   profiles: none), `known`, `idKeys` (`<type>:<value>` of every identifier, indexed for the
- *   by-identifier API), `writeId`, and `orders`/`rfm` (`computed.orders`/`computed.rfm`, which
- *   the RFM job filters and projects). The rest of the domain's `ProfileState` is one JSON
- *   text field, `body`: FerretDB converts every nested field between BSON and PostgreSQL
- *   jsonb, and one string costs a fraction of that (issue 14: about 10× on inserts, 2.5× on
- *   replacements of a 3.4 KB profile). Documents written before this layout (the whole state
- *   nested) are still read; the next write stores them in this one.
+ *   by-identifier API), `writeId`, and `buyer` (the profile has orders: what the RFM job
+ *   filters on). The rest of the domain's `ProfileState` is one JSON text field, `body`:
+ *   FerretDB converts every nested field between BSON and PostgreSQL jsonb, and one string
+ *   costs a fraction of that (issue 14: about 10× on inserts, 2.5× on replacements of a 3.4 KB
+ *   profile). No nested object stays at top level either (`orders` and `rfm` were, until the
+ *   RFM job's filter became the `buyer` flag). Documents written in the earlier layouts (the
+ *   whole state nested; or `body` with `orders`/`rfm` at top level) are still read; the next
+ *   write stores them in this one.
  * - `enrichment_events`: every applied event, the timeline's source. `_id` = the event's
  *   messageId; `profileId` (moved to the survivor on a merge, to the new profile on a split);
  *   `at` (event time); the raw event as JSON text (`json`, so keys with `$` or `.` need no
@@ -81,23 +83,33 @@ export interface StateDocument {
 
 type Computed = ProfileState['computed'];
 
-/** What `body` holds. */
-type StoredBody = Omit<ProfileState, 'profileId' | 'version' | 'computed'> & { computed: Omit<Computed, 'orders' | 'rfm'> };
+/** What `body` holds (`computed.orders`/`computed.rfm` only in the current layout: the earlier one kept them at top level). */
+type StoredBody = Omit<ProfileState, 'profileId' | 'version' | 'computed'> & {
+  computed: Omit<Computed, 'orders' | 'rfm'> & Partial<Pick<Computed, 'orders' | 'rfm'>>;
+};
 
 /**
- * A profile as `enrichment_profiles` holds it (see the file comment); `MongoProfileStore`
+ * A profile as `enrichment_profiles` holds it (see the file comment); `ProfileRepository`
  * converts at its boundary, everything else sees `ProfileDocument`.
  */
 export interface StoredProfileDocument extends ProfileEnvelope {
   version: number;
-  orders: Computed['orders'];
-  rfm?: NonNullable<Computed['rfm']>;
-  /** The rest of the `ProfileState` (without `profileId`, `version`, `computed.orders`, `computed.rfm`) as JSON text. */
+  /** `computed.orders.count > 0`: the RFM job's population. */
+  buyer: boolean;
+  /** The rest of the `ProfileState` (without `profileId` and `version`) as JSON text. */
   body: string;
 }
 
-/** What the collection may hold: the current layout, or a profile written before it (all nested). */
-export type AnyStoredProfileDocument = StoredProfileDocument | ProfileDocument;
+/** The earlier `body` layout: `orders`/`rfm` at top level (still read). */
+interface StoredProfileDocumentV1 extends ProfileEnvelope {
+  version: number;
+  orders: Computed['orders'];
+  rfm?: NonNullable<Computed['rfm']>;
+  body: string;
+}
+
+/** What the collection may hold: the current layout, or a profile written before it. */
+export type AnyStoredProfileDocument = StoredProfileDocument | StoredProfileDocumentV1 | ProfileDocument;
 
 export function identifierKey(i: { type: string; value: string }): string {
   return `${i.type}:${i.value}`;
@@ -126,25 +138,26 @@ export function documentToState(doc: ProfileDocument): ProfileState {
  * arrive escaped by the domain anyway (`fieldKey`), as they had to be when they were fields.
  */
 export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
-  const { _id, version, status, mergedInto, mergedAt, known, idKeys, expiresAt, writeId, computed, ...state } = doc;
-  const { orders, rfm, ...restComputed } = computed;
-  const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, orders, body: JSON.stringify({ ...state, computed: restComputed }) };
+  const { _id, version, status, mergedInto, mergedAt, known, idKeys, expiresAt, writeId, ...state } = doc;
+  const buyer = state.computed.orders.count > 0;
+  const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, buyer, body: JSON.stringify(state) };
   if (mergedInto !== undefined) stored.mergedInto = mergedInto;
   if (mergedAt !== undefined) stored.mergedAt = mergedAt;
   if (expiresAt !== undefined) stored.expiresAt = expiresAt;
-  if (rfm !== undefined) stored.rfm = rfm;
   return stored;
 }
 
-/** A stored profile as the code sees it, from either layout (one written before `body` is the logical form already). */
+/** A stored profile as the code sees it, from any layout (one written before `body` is the logical form already). */
 export function fromStoredProfile(doc: AnyStoredProfileDocument): ProfileDocument {
-  if (!isStoredLayout(doc)) return doc;
-  const { body, orders, rfm, ...top } = doc;
+  if (!isBodyLayout(doc)) return doc;
+  const { body, buyer: _b, orders, rfm, ...top } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1>;
   const state = JSON.parse(body) as StoredBody;
-  return { ...state, ...top, computed: { ...state.computed, orders, ...(rfm !== undefined ? { rfm } : {}) } };
+  // The earlier layout kept orders/rfm at top level; the current one has them in the body.
+  const computed = { ...(orders !== undefined ? { orders } : {}), ...(rfm !== undefined ? { rfm } : {}), ...state.computed } as Computed;
+  return { ...state, ...top, computed };
 }
 
-function isStoredLayout(doc: AnyStoredProfileDocument): doc is StoredProfileDocument {
+function isBodyLayout(doc: AnyStoredProfileDocument): doc is StoredProfileDocument | StoredProfileDocumentV1 {
   return typeof (doc as Partial<StoredProfileDocument>).body === 'string';
 }
 
@@ -164,8 +177,7 @@ export const ProfileSchema = new Schema(
     idKeys: { type: [String], default: [] },
     expiresAt: Date,
     writeId: { type: String, required: true },
-    orders: { type: Schema.Types.Mixed, required: true },
-    rfm: Schema.Types.Mixed,
+    buyer: { type: Boolean, required: true },
     body: { type: String, required: true },
   },
   { collection: ENRICHMENT_COLLECTIONS.profiles, versionKey: false, minimize: false },

@@ -58,7 +58,13 @@ export interface SweepResult {
 }
 
 /** What the RFM job reads of a profile. */
-export type RfmView = Pick<StoredProfileDocument, '_id' | 'version' | 'orders' | 'rfm'>;
+/** What the RFM job reads of a profile with orders. */
+export interface RfmView {
+  _id: string;
+  version: number;
+  orders: ProfileDocument['computed']['orders'];
+  rfm?: NonNullable<ProfileDocument['computed']['rfm']>;
+}
 
 /** The shared state documents (`enrichment_state`). */
 export const PRICE_INDEX_DOC = 'price-index';
@@ -147,20 +153,18 @@ export class ProfileRepository {
   }
 
   /**
-   * Active profiles with orders, only what RFM scores need: `orders` and `rfm` are top-level
-   * fields for this scan (under `computed` in documents of the older layout).
+   * Active profiles with orders, only what RFM scores need (`buyer` marks them; documents of the
+   * earlier layouts have `orders` at top level or under `computed`).
    */
   async *profilesWithOrders(): AsyncGenerator<RfmView> {
     const filter = {
       status: 'active',
-      $or: [{ 'orders.count': { $gt: 0 } }, { 'computed.orders.count': { $gt: 0 } }],
+      $or: [{ buyer: true }, { 'orders.count': { $gt: 0 } }, { 'computed.orders.count': { $gt: 0 } }],
     } as mongo.Filter<AnyStoredProfileDocument>;
-    const projection = { _id: 1, version: 1, orders: 1, rfm: 1, 'computed.orders': 1, 'computed.rfm': 1 };
+    const projection = { _id: 1, version: 1, body: 1, orders: 1, rfm: 1, 'computed.orders': 1, 'computed.rfm': 1 };
     for await (const d of this.profiles.find(filter, { projection })) {
-      const doc = d as Partial<StoredProfileDocument> & { _id: string; version: number; computed?: Partial<ProfileDocument['computed']> };
-      const orders = doc.orders ?? doc.computed?.orders;
-      const rfm = doc.orders ? doc.rfm : doc.computed?.rfm;
-      if (orders) yield { _id: doc._id, version: doc.version, orders, ...(rfm ? { rfm } : {}) };
+      const { computed } = fromStoredProfile(d as AnyStoredProfileDocument);
+      if (computed?.orders) yield { _id: d._id, version: d.version, orders: computed.orders, ...(computed.rfm ? { rfm: computed.rfm } : {}) };
     }
   }
 
