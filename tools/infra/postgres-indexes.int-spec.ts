@@ -4,6 +4,7 @@
 // adds can. This test reads PostgreSQL's plans of FerretDB's queries (FerretDB's `explain`
 // returns them; psql for the UPDATE statement) and fails on a sequential scan.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient, type Collection, type Db, type Document, type Filter } from 'mongodb';
@@ -78,8 +79,8 @@ function planNodes(node: PlanNode): PlanNode[] {
     return `"${t.dbName}"."${name}"`;
   }
 
-  async function findPlan(filter: Document): Promise<PlanNode[]> {
-    const r = await db.command({ explain: { find: 'things', filter }, verbosity: 'queryPlanner' });
+  async function findPlan(filter: Document, collection = 'things'): Promise<PlanNode[]> {
+    const r = await db.command({ explain: { find: collection, filter }, verbosity: 'queryPlanner' });
     expect(r.filterPushdown).toBe(true);
     return planNodes(r.queryPlanner.Plan as PlanNode);
   }
@@ -142,6 +143,20 @@ function planNodes(node: PlanNode): PlanNode[] {
     await things.dropIndex('tags_1');
     expect((await twins()).filter((def) => def.includes(`'tags'`))).toEqual([]);
     expect(await twins()).toHaveLength(5);
+  });
+
+  // Profile-sized documents (a few KB: PostgreSQL stores the jsonb out of line) in a table
+  // that was just filled and never analyzed, as a service's collection is in its first
+  // minutes: the planner must still take the index, although the heap is only a few pages.
+  it('a point read of a profile-sized document uses an index in a small, fresh table', async () => {
+    const profiles = db.collection<{ _id: string; body: string; idKeys: string[] }>('profiles');
+    // Incompressible, like a real profile's JSON: PostgreSQL moves it out of line (TOAST).
+    const body = (n: number) => JSON.stringify({ id: n, traits: { note: randomBytes(1800).toString('hex') } });
+    await profiles.insertMany(Array.from({ length: 1000 }, (_, n) => ({ _id: `p-${n}`, body: body(n), idKeys: [`anonymousId:a-${n}`] })));
+    const nodes = await findPlan({ _id: 'p-500' }, 'profiles');
+    expect(nodes.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+    expect(nodes.some((n) => n['Index Name']?.endsWith('_gin'))).toBe(true);
+    expect(await profiles.findOne({ _id: 'p-500' })).toMatchObject({ _id: 'p-500' });
   });
 
   // FerretDB v1.24 pushes no dotted-path filter of a find down to PostgreSQL (only of an
