@@ -41,7 +41,6 @@ function profileDoc(i: number) {
     segments: [],
     timerAt: null,
     outbox: null,
-    outboxMark: null,
     updatedAt: new Date(),
   };
 }
@@ -93,6 +92,6 @@ it('a backfill stopped after two pages and taken over by another instance evalua
       .map((d) => d._id)
       .sort(),
   ).toEqual(expected);
-  // confirmed by mark: no outbox left, no grace deadline waiting for the timer sweep
-  expect(docs.filter((d) => d.outbox !== null || d.outboxMark !== null || d.timerAt !== null)).toEqual([]);
+  // confirmed: no outbox left, no grace deadline waiting for the timer sweep
+  expect(docs.filter((d) => d.outbox !== null || d.timerAt !== null)).toEqual([]);
 });

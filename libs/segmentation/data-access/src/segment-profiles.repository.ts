@@ -4,9 +4,6 @@
  * profile is in (indexed, for sizes and member lists), the earliest timer (indexed with the
  * profile's partition, so the partition's owner finds what is due) and an outbox of membership
  * changes not yet confirmed as published. Every write is a compare-and-set on `version`.
- * The outboxes of one write are marked with one value (`outboxMark`), so they are confirmed by
- * one update of that equality (FerretDB serves it from an index; one update per profile cost
- * as much as the write itself).
  */
 import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
@@ -38,8 +35,6 @@ export interface SegmentProfileDocument {
   timerAt: Date | null;
   /** Membership changes written but not yet confirmed as published (JSON text of `OutboxEntry[]`). */
   outbox: string | null;
-  /** Marks the outboxes of one write with the same timer (confirmed together); null without an outbox. */
-  outboxMark: string | null;
   mergedInto?: string;
   updatedAt: Date;
 }
@@ -54,7 +49,6 @@ export const SegmentProfileSchema = new Schema(
     segments: { type: [String], default: [] },
     timerAt: { type: Date, default: null },
     outbox: { type: String, default: null },
-    outboxMark: { type: String, default: null },
     mergedInto: { type: String },
     updatedAt: { type: Date, required: true },
   },
@@ -62,7 +56,6 @@ export const SegmentProfileSchema = new Schema(
 );
 SegmentProfileSchema.index({ partition: 1, timerAt: 1 });
 SegmentProfileSchema.index({ segments: 1 });
-SegmentProfileSchema.index({ outboxMark: 1 });
 
 /** A loaded profile: its stored document (null when new) and its state. */
 export interface LoadedProfile {
@@ -87,8 +80,6 @@ export interface WrittenProfile {
   /** Everything this document's outbox holds now (to publish, then confirm). */
   outbox: OutboxEntry[];
   timerAt: Date | null;
-  /** The document's `outboxMark` as written (absent for documents read from the store: confirmed by `writeId`). */
-  mark?: string | null;
 }
 
 /** How long an outbox may stay unconfirmed before the timer sweep publishes it again. */
@@ -169,12 +160,10 @@ export class SegmentProfilesRepository {
   async write(writes: readonly ProfileWrite[], now = new Date()): Promise<{ results: Map<string, CasResult>; written: WrittenProfile[] }> {
     const docs: { expected: number | null; doc: SegmentProfileDocument }[] = [];
     const written: WrittenProfile[] = [];
-    const batch = randomUUID();
     for (const w of writes) {
       const outbox = [...w.loaded.outbox, ...w.entries];
       const timerAt = timerOf(w.state, outbox, now);
       const confirmedTimer = stateTimer(w.state);
-      const mark = outbox.length > 0 ? `${batch}|${confirmedTimer?.getTime() ?? '-'}` : null;
       const doc: SegmentProfileDocument = {
         _id: w.state.profileId,
         partition: w.partition >= 0 ? w.partition : (w.loaded.doc?.partition ?? -1),
@@ -184,12 +173,11 @@ export class SegmentProfilesRepository {
         segments: Object.keys(w.state.memberships).sort(),
         timerAt,
         outbox: outbox.length > 0 ? JSON.stringify(outbox) : null,
-        outboxMark: mark,
         updatedAt: now,
         ...(w.state.mergedInto ? { mergedInto: w.state.mergedInto } : {}),
       };
       docs.push({ expected: w.loaded.doc ? w.loaded.doc.version : null, doc });
-      written.push({ id: doc._id, writeId: doc.writeId, outbox, timerAt: confirmedTimer, doc, mark });
+      written.push({ id: doc._id, writeId: doc.writeId, outbox, timerAt: confirmedTimer, doc });
     }
     const results = await this.writer.writeMany(this.profiles, docs);
     for (const w of written) {
@@ -201,22 +189,15 @@ export class SegmentProfilesRepository {
 
   /**
    * Marks outboxes as published (only where the document is still the one written: a newer
-   * write carries the entries on and is confirmed by its own writer). Documents written by
-   * `write` are confirmed by their mark, one update per mark: every document holding a mark is
-   * one of `written` (the mark is new to that write, and any later write replaces it), so the
-   * caller passes all of a write's applied profiles, published. Others by `writeId`.
+   * write carries the entries on and is confirmed by its own writer). One update per document,
+   * filtered on its `writeId`: a document that landed without its writer knowing (a compare-and-
+   * set ticket completed by another writer) keeps its outbox until the timer sweep republishes it.
    */
   async confirm(written: readonly WrittenProfile[]): Promise<void> {
     const confirmed = written.filter((w) => w.outbox.length > 0);
-    const marks = new Map<string, Date | null>();
-    const ops: mongo.AnyBulkWriteOperation<SegmentProfileDocument>[] = [];
-    for (const w of confirmed) {
-      if (w.mark) marks.set(w.mark, w.timerAt);
-      else ops.push({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, outboxMark: null, timerAt: w.timerAt } } } });
-    }
-    for (const [mark, timerAt] of marks) await this.profiles.updateMany({ outboxMark: mark }, { $set: { outbox: null, outboxMark: null, timerAt } });
-    if (ops.length > 0) await bulkWriteChunked(this.profiles, ops);
-    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, outboxMark: null, timerAt: w.timerAt }));
+    const ops = confirmed.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, timerAt: w.timerAt } } } }));
+    if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, timerAt: w.timerAt }));
   }
 
   private patchCache(list: readonly WrittenProfile[], patch: (d: SegmentProfileDocument, w: WrittenProfile) => SegmentProfileDocument): void {
