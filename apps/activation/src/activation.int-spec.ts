@@ -278,7 +278,11 @@ it('re-publishes to a Kafka topic for another team', async () => {
   const tap = await TopicTap.start(infra.kafkaBrokers, topic);
   try {
     await sendMemberships([membership('p-8', 'kafka-seg', 'entered'), membership('p-8', 'kafka-seg', 'exited')]);
-    await tap.waitFor((m) => m.length === 1, 90_000);
+    await tap
+      .waitFor((m) => m.length === 1, 90_000)
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}; the delivery: ${JSON.stringify(await deliveries(d.id))}`);
+      });
     expect(tap.messages[0]?.key).toBe('p-8');
     expect(tap.messages[0]?.json).toMatchObject({ type: 'segment.exited', data: { profileId: 'p-8', segmentKey: 'kafka-seg' } });
   } finally {

@@ -9,7 +9,7 @@
  */
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import { HEADER_TRACEPARENT, type SegmentMembershipChange } from '@mosaic/contracts';
-import { TRACING_OFF, extractTraceContext, traceHeadersOf, type Tracing } from '@mosaic/shared-kafka';
+import { ProducerUnavailableError, TRACING_OFF, extractTraceContext, traceHeadersOf, type Tracing } from '@mosaic/shared-kafka';
 import {
   classifyResponse,
   membershipPayload,
@@ -59,6 +59,8 @@ interface AttemptOutcome {
   outcome: DeliveryAttempt['outcome'];
   retryAfter?: string;
   error?: string;
+  /** False when the failure was Mosaic's own (its broker unavailable), not the destination's: the attempt is retried without using one up. */
+  counts?: false;
 }
 
 interface Slots {
@@ -178,19 +180,19 @@ export class DispatchDeliveries {
     const body = serializePayload(payload);
     const started = this.clock();
     const span = this.startSpan(d, dest);
-    const { status, retryAfter, error, outcome } = await (span
+    const { status, retryAfter, error, outcome, counts } = await (span
       ? context.with(trace.setSpan(context.active(), span), () => this.attempt(d, dest, body, payload, started, traceHeadersOf(span)))
       : this.attempt(d, dest, body, payload, started, {}));
     if (span) endSpan(span, status, outcome, error);
     const now = this.clock();
     const attempt: DeliveryAttempt = { at: new Date(now), outcome, status, ms: now - started, ...(error ? { error } : {}) };
     this.opts.onAttempt?.(dest.id, attempt);
-    const attempts = d.attempts + 1;
+    const attempts = counts === false ? d.attempts : d.attempts + 1;
     if (outcome === 'delivered') {
       await this.opts.deliveries.recordAttempt(d._id, attempt, { status: 'delivered', nextAttemptAt: null, attempts, deliveredAt: new Date(now) });
       return;
     }
-    const next = outcome === 'retry' ? this.opts.policy.nextAttemptAt(attempts, now, this.random, retryAfter) : undefined;
+    const next = outcome === 'retry' ? this.opts.policy.nextAttemptAt(Math.max(attempts, 1), now, this.random, retryAfter) : undefined;
     if (next !== undefined) {
       await this.opts.deliveries.recordAttempt(d._id, attempt, { status: 'pending', nextAttemptAt: new Date(next), attempts });
       return;
@@ -226,7 +228,11 @@ export class DispatchDeliveries {
       if (!this.opts.sendEmail) return { status: 'unsupported', error: 'no email sender is configured', outcome: 'fail' };
       return await this.opts.sendEmail(dest, d, payload);
     } catch (err) {
-      return { status: 'error', error: err instanceof Error ? err.message : String(err), outcome: 'retry' };
+      const error = err instanceof Error ? err.message : String(err);
+      // Mosaic's own Kafka being away (or too busy to acknowledge in time) says nothing about a Kafka destination,
+      // and dead-lettering would need that same Kafka: the delivery waits for it instead.
+      if (dest.kind === 'kafka' && err instanceof ProducerUnavailableError) return { status: 'broker unavailable', error, outcome: 'retry', counts: false };
+      return { status: 'error', error, outcome: 'retry' };
     }
   }
 
