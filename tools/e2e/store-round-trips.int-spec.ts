@@ -103,26 +103,12 @@ const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 
 /**
  * The bound, from the stages' batch code: per profile at most one read of its document (a point
  * read where `$in` is a scan: FerretDB) and one coalesced write of it; per batch a handful of
- * constant costs: identity's processed-record and audit inserts, identifier `$in` and redirect
+ * constant costs: identity's partition checkpoint (read and raised), processed-record and audit inserts, identifier `$in` and redirect
  * hops; enrichment's and segmentation's ticket insert, events `insertMany` and update chunks of
  * MAX_BULK_UPDATES (50) documents; activation's membership ingest.
  */
 const PER_PROFILE = 2;
 const PER_BATCH = 6;
-
-/**
- * Round trips still paid per event today (issue 14), counted apart so the bound above holds for
- * the rest and the figures show them:
- * - identity: the processed-record lookup of every message (`getProcessedMany` →
- *   `findByIds`, one `findOne` per message id where `$in` is a scan; one `$in` per batch on
- *   MongoDB). Skipping it for messages past a per-partition checkpoint would make a message
- *   sent twice (same messageId, later offset) plan again against a graph later messages
- *   changed, so it stays until something proves absence cheaply.
- */
-function knownPerEvent(stage: Stage, byCommand: Map<string, number>): number {
-  if (stage === 'identity') return byCommand.get('eventsRaw find:identity_processed') ?? 0;
-  return 0;
-}
 
 beforeAll(async () => {
   const env = (id: string, extra: Record<string, string> = {}) => ({
@@ -229,7 +215,7 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
   await send(events);
   await waitFor(async () => (await endOffsets(collector.platform.topics.eventsRaw)) >= rawBefore + EVENTS, { message: 'the events on events.raw' });
 
-  const results = new Map<Stage, { roundTrips: number; perEvent: number; batches: number; messages: Partial<Record<TopicKey, number>> }>();
+  const results = new Map<Stage, { roundTrips: number; batches: number; messages: Partial<Record<TopicKey, number>> }>();
   const report: Record<string, unknown> = { profiles: PROFILES, events: EVENTS, partitions: PARTITIONS, stages: {} };
   for (const stage of STAGES) {
     const s = svc(stage);
@@ -243,11 +229,9 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
     host.pause();
     const { batches, messages } = consumed.get(host) as { batches: number; messages: Partial<Record<TopicKey, number>> };
     const roundTrips = sum(counter.batch);
-    const perEvent = knownPerEvent(stage, counter.batch);
-    results.set(stage, { roundTrips, perEvent, batches, messages });
+    results.set(stage, { roundTrips, batches, messages });
     (report['stages'] as Record<string, unknown>)[stage] = {
       roundTrips,
-      knownPerEventTerm: perEvent,
       batches,
       messages,
       windowTotal: counter.all,
@@ -261,16 +245,9 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
 
   for (const stage of STAGES) {
     const r = results.get(stage) as NonNullable<ReturnType<typeof results.get>>;
-    const messages = Object.values(r.messages).reduce((a, b) => a + b, 0);
     expect({ stage, batches: r.batches }).toEqual({ stage, batches: PARTITIONS * INPUTS[stage].length });
-    // The known per-event terms (see knownPerEvent) never exceed one round trip per message...
-    expect({ stage, perEvent: r.perEvent <= messages }).toEqual({ stage, perEvent: true });
-    // ...and everything else is paid per profile and per batch:
-    expect(r.roundTrips - r.perEvent).toBeLessThanOrEqual(PER_PROFILE * PROFILES + PER_BATCH * r.batches);
-    expect(r.roundTrips - r.perEvent).toBeLessThan(EVENTS);
+    // Everything is paid per profile and per batch, nothing per event:
+    expect({ stage, roundTrips: r.roundTrips <= PER_PROFILE * PROFILES + PER_BATCH * r.batches }).toEqual({ stage, roundTrips: true });
+    expect(r.roundTrips).toBeLessThan(EVENTS);
   }
-  // Every stage but identity has no per-event term at all.
-  expect(results.get('enrichment')?.perEvent).toBe(0);
-  expect(results.get('segmentation')?.perEvent).toBe(0);
-  expect(results.get('activation')?.perEvent).toBe(0);
 });

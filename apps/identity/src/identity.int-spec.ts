@@ -2,7 +2,7 @@
 // events.raw, resolved messages read back from events.resolved with their keys, notices and
 // profile ids; merge protection; replay; dead letters; split and the rest of the admin API.
 import { Schemas, decodeMessage, type DeadLetter, type MergeNotice, type ResolvedEvent, type SplitNotice } from '@mosaic/contracts';
-import { DEFAULT_IDENTITY_RULES, checkGraphInvariants } from '@mosaic/identity-domain';
+import { DEFAULT_IDENTITY_RULES, checkGraphInvariants, type ProfileRecord } from '@mosaic/identity-domain';
 import type { StartedService } from '@mosaic/shared-service';
 import { TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { identityDefinition } from './identity.definition';
@@ -175,7 +175,7 @@ describe('resolution', () => {
     expect(next!.profileId).toBe(bob);
   });
 
-  it('replay: the same raw messages again resolve to the same profiles, re-emit identical notices, and change nothing in the graph', async () => {
+  it('copies sent again (new offsets) change nothing in the graph, name the profile the graph names now and no new merge', async () => {
     const before = await identity.repository.readGraph();
     const noticesBefore = decodedResolved(tap).filter((r) => r.envelope.payload.kind === 'merge');
     const originals = tap.messages
@@ -184,21 +184,22 @@ describe('resolution', () => {
       .map((e) => (e.payload as ResolvedEvent).event);
     const count = tap.messages.length;
     await sendRaw(svc.platform.producer, svc.platform.topics.eventsRaw, originals);
-    await tap.waitFor((msgs) => msgs.length >= count + originals.length + noticesBefore.length);
+    await tap.waitFor((msgs) => msgs.length >= count + originals.length);
     const all = decodedResolved(tap);
+    const live = liveProfiles(before.profiles);
     for (const event of originals) {
-      const copies = all.filter((r) => r.envelope.messageId === event.messageId);
+      const copies = all.filter((r) => r.envelope.messageId === event.messageId && r.envelope.payload.kind === 'event');
       expect(copies).toHaveLength(2);
-      expect(copies[1]!.msg.key).toBe(copies[0]!.msg.key);
-      expect(copies[1]!.envelope.payload).toEqual(copies[0]!.envelope.payload);
+      const [first, again] = copies.map((c) => c.envelope.payload as ResolvedEvent);
+      // past the partition's checkpoint a copy is resolved again (its processed record is read only
+      // when its plan would write): to the same profile, or to the survivor of a later merge
+      expect({ messageId: event.messageId, profileId: again!.profileId }).toEqual({ messageId: event.messageId, profileId: live(first!.profileId) });
+      expect(again!.identifiers).toEqual(first!.identifiers);
+      expect(copies[1]!.msg.key).toBe(again!.profileId);
     }
-    const noticesAfter = all.filter((r) => r.envelope.payload.kind === 'merge');
-    expect(new Set(noticesAfter.map((n) => n.envelope.messageId))).toEqual(new Set(noticesBefore.map((n) => n.envelope.messageId)));
-    for (const n of noticesAfter) {
-      const first = noticesBefore.find((b) => b.envelope.messageId === n.envelope.messageId)!;
-      expect(n.envelope.payload).toEqual(first.envelope.payload);
-      expect(n.msg.key).toBe(first.msg.key);
-    }
+    // a merge the copy's message made is re-derived from the graph (planner.ts), under the same id
+    const noticeIds = (list: typeof all) => new Set(list.filter((r) => r.envelope.payload.kind === 'merge').map((n) => n.envelope.messageId));
+    expect(noticeIds(all)).toEqual(noticeIds(noticesBefore));
     expect(await identity.repository.readGraph()).toEqual(before);
     expect(checkGraphInvariants(before, DEFAULT_IDENTITY_RULES, { quiescent: true, strictRedirects: true })).toEqual([]);
   });
@@ -419,3 +420,13 @@ describe('admin API', () => {
     expect(metrics).toMatch(/mosaic_identity_resolution_seconds_bucket/);
   });
 });
+
+/** Follows merge redirects: the live profile a profile id stands for now. */
+function liveProfiles(profiles: readonly ProfileRecord[]): (id: string) => string {
+  const byId = new Map(profiles.map((p) => [p._id, p]));
+  return (id) => {
+    let current = byId.get(id);
+    while (current?.status === 'merged' && current.mergedInto) current = byId.get(current.mergedInto);
+    return current?._id ?? id;
+  };
+}

@@ -213,6 +213,65 @@ describe('BatchResolver', () => {
     expect(inner.processedRecords().map((r) => r._id)).toEqual(['f1']);
   });
 
+  describe("a partition's checkpoint (processedUpTo)", () => {
+    const source = (offsets: number[]) => ({ topic: 'events.raw', partition: 2, offsets });
+
+    it('a first batch reads every processed record; past the checkpoint, a batch whose plans write nothing reads none', async () => {
+      const store = withBatchOperations(new InMemoryIdentityStore());
+      const r = resolver(store);
+      const first = await r.resolveBatch([ev('c1', { anonymousId: 'k1' }), ev('c2', { anonymousId: 'k2', userId: 'ku2' })], rules, {
+        source: source([10, 11]),
+      });
+      expect(first.stats.reads).toBeGreaterThanOrEqual(1);
+      expect(await store.processedUpTo('events.raw', 2)).toBe(11);
+      const next = await r.resolveBatch([ev('c3', { anonymousId: 'k1' }), ev('c4', { anonymousId: 'k2', userId: 'ku2' })], rules, { source: source([12, 13]) });
+      expect(next.items.map((i) => i.outcome.status)).toEqual(['resolved', 'resolved']);
+      expect(next.stats.reads).toBe(1); // the profiles; no processed record
+      expect(await store.processedUpTo('events.raw', 2)).toBe(13);
+      expect(await store.processedUpTo('events.raw', 1)).toBeNull();
+    });
+
+    it('a re-delivery at or below the checkpoint replays from the processed records, even after a later merge', async () => {
+      const inner = new InMemoryIdentityStore();
+      const store = withBatchOperations(inner);
+      const r = resolver(store);
+      const anon = await r.resolveBatch([ev('r1', { anonymousId: 'rk' })], rules, { source: source([0]) });
+      const known = await r.resolveBatch([ev('r2', { anonymousId: 'other', userId: 'ru' })], rules, { source: source([1]) });
+      const login = await r.resolveBatch([ev('r3', { anonymousId: 'rk', userId: 'ru' })], rules, { source: source([2]) });
+      expect(login.items[0]?.outcome.notices).toHaveLength(1); // the anonymous profile merged into the known one
+      const again = await r.resolveBatch([ev('r1', { anonymousId: 'rk' })], rules, { source: source([0]) });
+      expect(again.items[0]?.outcome).toMatchObject({ status: 'duplicate', profileId: anon.items[0]?.outcome.profileId });
+      expect(known.items[0]?.outcome.profileId).not.toBe(anon.items[0]?.outcome.profileId);
+    });
+
+    it('past the checkpoint, a message whose plan would write reads its processed record first: sent twice, it changes the graph once', async () => {
+      const inner = new InMemoryIdentityStore();
+      const store = withBatchOperations(inner);
+      const r = resolver(store);
+      await r.resolveBatch([ev('s1', { anonymousId: 's-k1' })], rules, { source: source([0]) });
+      // x1 was resolved before (by an instance that died before its checkpoint), but its effects are not in this graph
+      await inner.putProcessed({
+        _id: 'x1',
+        status: 'resolved',
+        profileId: 'p-elsewhere',
+        identifiers: [],
+        notices: [],
+        auditIds: [],
+        at: '2025-01-01T00:00:00Z',
+        expiresAt: '2099-01-01T00:00:00Z',
+      });
+      const before = inner.snapshot();
+      const { items, stats } = await r.resolveBatch([ev('x1', { anonymousId: 's-new' })], rules, { source: source([1]) });
+      expect(items[0]?.outcome).toMatchObject({ status: 'duplicate', profileId: 'p-elsewhere' });
+      expect(stats.writes.applied).toBe(0);
+      expect(inner.snapshot()).toEqual(before);
+      // and a new message that writes: one read of its record, then its writes
+      const fresh = await r.resolveBatch([ev('x2', { anonymousId: 's-new' })], rules, { source: source([2]) });
+      expect(fresh.items[0]?.outcome.status).toBe('resolved');
+      expect(fresh.stats.writes.applied).toBeGreaterThan(0);
+    });
+  });
+
   it('the LRU keeps at most maxEntries pointers', async () => {
     const store = withBatchOperations(new InMemoryIdentityStore());
     const r = resolver(store, 'a', 3);

@@ -3,7 +3,11 @@
  * the per-message path and staying correct when other instances change the graph.
  *
  * ## Reads: one batch snapshot, filled up front
- * Per batch, before the first message: (1) the processed records of every message (one `$in`);
+ * Per batch, before the first message: (1) the processed records of the messages that were
+ * delivered before — at or below the partition's checkpoint `processedUpTo`, raised by every batch
+ * once its records are stored (one point read of it, then one `$in` for those, usually none); a
+ * message past it is presumed new, and its record is read only if its plan is about to write
+ * (`confirmProcessed`), so a message sent twice never changes the graph twice;
  * (2) the identity documents of every identifier the batch carries — from the instance's
  * `IdentifierCache`, the misses with one `$in`; (3) the profiles those point at and their
  * redirect chains (one `$in` per hop, usually one) — **always from MongoDB, never cached**;
@@ -35,8 +39,8 @@
  * the same race any read has; the merge notice and the redirect take care of it downstream
  * (DESIGN §4).
  *
- * Cost: one profile `$in` per batch even with a warm cache (plus one for the processed
- * records, and one bulk write of processed/audit records at the end); with a cold cache one
+ * Cost: one profile `$in` per batch even with a warm cache (plus the checkpoint's read and
+ * write, and one bulk write of processed/audit records at the end); with a cold cache one
  * identity `$in` more; pointers in flight (claimed) one more read per message using them.
  * Per message otherwise: only the plan's writes.
  *
@@ -92,6 +96,12 @@ export interface BatchStats extends BatchCounters {
 export interface ResolveBatchOptions {
   /** Called after each message (e.g. a consumer heartbeat). */
   afterEach?: (index: number) => Promise<void> | void;
+  /**
+   * Where the events were read (one partition, each event's offset): processed records are then
+   * read only for events at or below the partition's `processedUpTo` (re-deliveries), and the
+   * batch raises it once its records are stored. Without it, every event's record is read.
+   */
+  source?: { topic: string; partition: number; offsets: readonly number[] };
 }
 
 export class BatchResolver {
@@ -110,7 +120,7 @@ export class BatchResolver {
     const now = this.opts.now ?? (() => new Date());
     const session = new BatchSession(this.opts.store, this.opts.cache, this.opts.maxConflictBackoffMs ?? 50, this.opts.random ?? Math.random);
     const started = performance.now();
-    await session.prefetch(events, rules);
+    await session.prefetch(events, rules, await this.redelivered(options.source));
     const prefetchMs = performance.now() - started;
 
     const deps = {
@@ -135,6 +145,20 @@ export class BatchResolver {
     }
     const flushStarted = performance.now();
     await session.flush();
+    await this.markStored(options.source);
     return { items, stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted } };
+  }
+
+  /** Which events were delivered before: those at or below the partition's `processedUpTo` (all when it has none yet, or no source is given). */
+  private async redelivered(source: ResolveBatchOptions['source']): Promise<(index: number) => boolean> {
+    if (!source) return () => true;
+    const upTo = await this.opts.store.processedUpTo(source.topic, source.partition);
+    if (upTo === null) return () => true;
+    return (index) => (source.offsets[index] ?? Infinity) <= upTo;
+  }
+
+  private async markStored(source: ResolveBatchOptions['source']): Promise<void> {
+    if (!source || source.offsets.length === 0) return;
+    await this.opts.store.markProcessedUpTo(source.topic, source.partition, Math.max(...source.offsets));
   }
 }

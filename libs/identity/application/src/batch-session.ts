@@ -38,6 +38,8 @@ export class BatchSession implements IdentityStore {
   private readonly profiles = new Map<string, ProfileRecord | null>();
   private readonly processed = new Map<string, ProcessedRecord | null>();
   private readonly processedToWrite = new Map<string, ProcessedRecord>();
+  /** Messages past the partition's checkpoint whose processed record was not read (`confirmProcessed` reads it). */
+  private readonly presumedNew = new Set<string>();
   private readonly auditToWrite = new Map<string, AuditRecord>();
   private readKeys = new Set<string>();
   private readProfiles = new Set<string>();
@@ -53,10 +55,16 @@ export class BatchSession implements IdentityStore {
 
   // ---- prefetch ----------------------------------------------------------------------------
 
-  async prefetch(events: readonly IdentityEventInput[], rules: IdentityRules): Promise<void> {
-    const messageIds = [...new Set(events.map((e) => e.messageId))];
-    const found = await this.read(() => this.store.getProcessedMany(messageIds));
-    for (const id of messageIds) this.processed.set(id, null);
+  /**
+   * `redelivered(i)`: whether event i was delivered before (at or below its partition's checkpoint): the
+   * processed records of those are read up front; the others are presumed new until a plan writes (`confirmProcessed`).
+   */
+  async prefetch(events: readonly IdentityEventInput[], rules: IdentityRules, redelivered: (index: number) => boolean = () => true): Promise<void> {
+    const toRead = new Set<string>();
+    events.forEach((e, i) => (redelivered(i) ? toRead.add(e.messageId) : this.presumedNew.add(e.messageId)));
+    for (const id of toRead) this.presumedNew.delete(id);
+    const found = toRead.size > 0 ? await this.read(() => this.store.getProcessedMany([...toRead])) : [];
+    for (const id of [...toRead, ...this.presumedNew]) this.processed.set(id, null);
     for (const record of found) this.processed.set(record._id, record);
 
     const keys = new Set<string>();
@@ -264,7 +272,15 @@ export class BatchSession implements IdentityStore {
     return record;
   }
 
+  async confirmProcessed(messageId: string): Promise<ProcessedRecord | null> {
+    if (!this.presumedNew.delete(messageId)) return this.processed.get(messageId) ?? null;
+    const record = await this.read(() => this.store.getProcessed(messageId));
+    this.processed.set(messageId, record);
+    return record;
+  }
+
   async putProcessed(record: ProcessedRecord): Promise<void> {
+    this.presumedNew.delete(record._id);
     this.processed.set(record._id, record);
     this.processedToWrite.set(record._id, record);
   }

@@ -44,7 +44,7 @@ export class ResolveEventBatch {
     const { items, stats } = await deps.resolver.resolveBatch(
       envelopes.map((e) => e.payload),
       rules,
-      { afterEach: () => ctx.heartbeat() },
+      { afterEach: () => ctx.heartbeat(), source: batchSource(messages) },
     );
     const resolved: Outgoing<ResolvedMessage>[] = [];
     const dead: Outgoing<DeadLetter>[] = [];
@@ -101,4 +101,11 @@ function outgoingResolved(envelope: Envelope<RawEvent>, outcome: ResolutionOutco
       },
     };
   });
+}
+
+/** The partition a batch was read from and its offsets (a batch holds one partition's messages). */
+function batchSource(messages: readonly InboundMessage[]): { topic: string; partition: number; offsets: number[] } | undefined {
+  const first = messages[0];
+  if (!first || messages.some((m) => m.topic !== first.topic || m.partition !== first.partition)) return undefined;
+  return { topic: first.topic, partition: first.partition, offsets: messages.map((m) => Number(m.offset)) };
 }

@@ -23,6 +23,7 @@ export const IDENTITY_COLLECTIONS = Object.freeze({
   audit: 'identity_audit',
   rules: 'identity_rules',
   tickets: 'identity_cas_tickets',
+  partitions: 'identity_partitions',
 });
 
 /** `identity_identifiers`: one per identifier, `_id = "<type>:<value>"`. */
@@ -33,6 +34,16 @@ export type ProfileDocument = Omit<ProfileRecord, 'expiresAt'> & { expiresAt?: D
 
 /** `identity_processed`: what a message resolved to (re-delivery replays it). */
 export type ProcessedDocument = Omit<ProcessedRecord, 'expiresAt'> & { expiresAt: Date };
+
+/**
+ * `identity_partitions`: per partition of `events.raw` (`_id = "<topic>:<partition>"`), the highest offset
+ * whose batch stored its processed records. Only messages at or below it can have one, so a
+ * batch reads processed records only for those (a re-delivery), not one per message.
+ */
+export interface PartitionDocument {
+  _id: string;
+  processedUpTo: number;
+}
 
 /** `identity_audit`: a merge, refusal, move, creation or split. */
 export interface AuditDocument {

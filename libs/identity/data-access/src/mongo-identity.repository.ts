@@ -25,6 +25,7 @@ import {
   VersionedWriter,
   bulkWriteChunked,
   duplicateOnlyWriteErrors,
+  isDuplicateKeyError,
   type CasMode,
   type CasTicketDocument,
 } from '@mosaic/shared-mongo';
@@ -41,6 +42,7 @@ import {
   profileToDocument,
   type AuditDocument,
   type IdentifierDocument,
+  type PartitionDocument,
   type ProcessedDocument,
   type ProfileDocument,
   type RulesDocument,
@@ -52,6 +54,10 @@ export interface BatchIdentityStore extends IdentityStore {
   getProcessedMany(messageIds: readonly string[]): Promise<ProcessedRecord[]>;
   /** Upserts by `_id` (one bulk write). */
   putProcessedMany(records: readonly ProcessedRecord[]): Promise<void>;
+  /** The highest offset of a partition whose batch's processed records are all stored; null when none is known. */
+  processedUpTo(topic: string, partition: number): Promise<number | null>;
+  /** Raises that offset (never lowers it: a stale owner finishing late leaves it as it is). */
+  markProcessedUpTo(topic: string, partition: number, offset: number): Promise<void>;
 }
 
 export interface SweepResult {
@@ -69,6 +75,7 @@ export interface AuditQuery {
 
 /** Adds the batched processed-record operations to any `IdentityStore` (the in-memory one in tests). */
 export function withBatchOperations(store: IdentityStore): BatchIdentityStore {
+  const upTo = new Map<string, number>();
   return {
     getIdentifiers: (keys) => store.getIdentifiers(keys),
     getProfiles: (ids) => store.getProfiles(ids),
@@ -79,6 +86,11 @@ export function withBatchOperations(store: IdentityStore): BatchIdentityStore {
     getProcessedMany: async (ids) => (await Promise.all(ids.map((id) => store.getProcessed(id)))).filter((r): r is ProcessedRecord => r !== null),
     putProcessedMany: async (records) => {
       for (const record of records) await store.putProcessed(record);
+    },
+    processedUpTo: async (topic, partition) => upTo.get(`${topic}:${partition}`) ?? null,
+    markProcessedUpTo: async (topic, partition, offset) => {
+      const key = `${topic}:${partition}`;
+      upTo.set(key, Math.max(upTo.get(key) ?? -1, offset));
     },
   };
 }
@@ -136,6 +148,10 @@ export class MongoIdentityRepository implements BatchIdentityStore {
 
   get profiles(): mongo.Collection<ProfileDocument> {
     return this.db.collection<ProfileDocument>(IDENTITY_COLLECTIONS.profiles);
+  }
+
+  get partitions(): mongo.Collection<PartitionDocument> {
+    return this.db.collection<PartitionDocument>(IDENTITY_COLLECTIONS.partitions);
   }
 
   get processed(): mongo.Collection<ProcessedDocument> {
@@ -267,6 +283,21 @@ export class MongoIdentityRepository implements BatchIdentityStore {
     await bulkWriteChunked(this.processed, ops);
   }
 
+  async processedUpTo(topic: string, partition: number): Promise<number | null> {
+    const doc = await this.partitions.findOne({ _id: partitionKey(topic, partition) });
+    return doc ? doc.processedUpTo : null;
+  }
+
+  async markProcessedUpTo(topic: string, partition: number, offset: number): Promise<void> {
+    const raise = () => this.partitions.updateOne({ _id: partitionKey(topic, partition) }, { $max: { processedUpTo: offset } }, { upsert: true });
+    try {
+      await raise();
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      await raise(); // two upserts raced to create the document: it exists now
+    }
+  }
+
   // ---- audit ---------------------------------------------------------------------------------
 
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
@@ -324,4 +355,9 @@ export class MongoIdentityRepository implements BatchIdentityStore {
       profiles: profiles.map((d) => documentToProfile(d as ProfileDocument)),
     };
   }
+}
+
+/** The `_id` of a partition's document in `identity_partitions`. */
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
 }

@@ -18,7 +18,15 @@ export interface IdentityGraphWriter {
 }
 
 export interface ProcessedMessageStore {
+  /** May answer null from a presumption (see `confirmProcessed`) rather than a read. */
   getProcessed(messageId: string): Promise<ProcessedRecord | null>;
+  /**
+   * The record, read for certain, where `getProcessed` answered null from a presumption (a batch
+   * session presumes messages past its partition's checkpoint new); absent: `getProcessed` is
+   * always certain. Called before a plan's first write, so a message sent twice never changes
+   * the graph twice, while a message that writes nothing costs no read.
+   */
+  confirmProcessed?(messageId: string): Promise<ProcessedRecord | null>;
   /** Upsert by `_id`. */
   putProcessed(record: ProcessedRecord): Promise<void>;
 }

@@ -80,6 +80,10 @@ export async function resolveEvent(store: IdentityStore, event: IdentityEventInp
   for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
     const view = await loadResolutionView(store, keys, messageId, [...touched]);
     const plan = planResolution({ messageId, extraction, view, rules: deps.rules, now: deps.now(), newProfileId: deps.newProfileId, alsoTidy: [...touched] });
+    if (plan.writes.length > 0 && store.confirmProcessed) {
+      const late = await store.confirmProcessed(messageId);
+      if (isAlreadyApplied(late, messageId)) return outcomeFromRecord(late);
+    }
     const result = await applyPlan(store, plan);
     if (result.status === 'conflict') {
       for (const write of plan.writes.slice(0, result.conflictAt)) {
