@@ -199,7 +199,7 @@ async function deliveriesPhase(ctx) {
   return deliveries;
 }
 
-async function cleanUp({ rss, producer, services, http, receiver, admin, prefix, mongodb, mongoBase, dbName }) {
+async function cleanUp({ rss, producer, services, http, receiver, admin, prefix, mongodb, mongoBase, dbName, up, infra }) {
   rss?.stop();
   await producer.disconnect().catch(() => undefined);
   for (const svc of services) await stopChild(svc.child);
@@ -207,6 +207,8 @@ async function cleanUp({ rss, producer, services, http, receiver, admin, prefix,
   if (receiver.server) await new Promise((r) => receiver.server.close(r));
   await deleteBenchTopics(admin, prefix, log);
   await dropBenchDatabases(mongodb, mongoBase, [dbName], log);
+  // the infrastructure this run started (not one that was already running)
+  if (up.started.kafka || up.started.mongo) await infra.down({}).catch(() => undefined);
 }
 
 export async function runActivationBench(argv) {

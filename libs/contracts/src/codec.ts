@@ -6,7 +6,7 @@
  * logs can read them without parsing the value.
  */
 import { randomUUID } from 'node:crypto';
-import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import type { ClassConstructor } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import {
   BadEvent,
@@ -125,6 +125,37 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
+ * The class instances class-validator needs to validate a parsed payload, built only along the
+ * properties that declare a nested contract class (`@Type(() => X)`); every other value is the
+ * payload's own, by reference. `plainToInstance` deep-copies whole JSON subtrees (traits,
+ * computed, properties) that only get an `@IsObject()` check: most of a consumer's decoding time
+ * for profile-sized messages. The type metadata is read from class-transformer's own storage, so
+ * `@Type` stays the one declaration of nesting (the version is pinned in package.json).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- class-transformer publishes no typings for its metadata storage
+const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as { defaultMetadataStorage: TypeMetadataStorage };
+
+interface TypeMetadataStorage {
+  findTypeMetadata(target: ClassConstructor<unknown>, propertyName: string): { typeFunction: (options?: unknown) => ClassConstructor<unknown> } | undefined;
+}
+
+/** `payload` as an instance of `cls`, nested contract classes instantiated where declared. */
+function validationInstance<T>(cls: ClassConstructor<T>, payload: Record<string, unknown>): T {
+  const instance = new cls() as Record<string, unknown>;
+  for (const key of Object.keys(payload)) {
+    const value = payload[key];
+    const nested = defaultMetadataStorage.findTypeMetadata(cls as ClassConstructor<unknown>, key);
+    instance[key] = nested ? nestedInstance(nested.typeFunction(), value) : value;
+  }
+  return instance as T;
+}
+
+function nestedInstance(cls: ClassConstructor<unknown>, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (isPlainObject(item) ? validationInstance(cls, item) : item));
+  return isPlainObject(value) ? validationInstance(cls, value) : value;
+}
+
+/**
  * Validates a payload against its schema and returns the payload itself, not the class
  * instance the validation ran on: class-transformer leaves out keys that name a member of the
  * instance (`toString`, `valueOf`, `hasOwnProperty` …) at any depth, and traits, properties and
@@ -134,7 +165,7 @@ export function validatePayload<T>(s: MessageSchema<T>, payload: unknown): T {
   if (!isPlainObject(payload)) throw new ContractViolationError(`${s.name}: payload must be an object`);
   const cls = s.classOf(payload);
   if (!cls) throw new ContractViolationError(`${s.name}: unknown payload kind ${JSON.stringify(payload['kind'])}`);
-  const instance = plainToInstance(cls, payload);
+  const instance = validationInstance(cls, payload);
   const errors = validateSync(instance as object, { forbidUnknownValues: true });
   if (errors.length) throw new ContractViolationError(`${s.name}@${s.version} payload invalid`, flatten(errors));
   return payload as T;

@@ -119,6 +119,22 @@ describe('codec', () => {
     );
   });
 
+  it('validates nested contract classes at any depth', () => {
+    const change = {
+      profileId: 'p1',
+      version: 2,
+      changed: ['traits.plan'],
+      profile: { identifiers: [{ type: 'userId', value: 'u1' }], traits: { plan: 'pro' }, computed: { pageViews: 3 }, membershipVersion: 0 },
+      trigger: { messageId: 'm-1', kind: 'event' },
+      at: '2026-01-01T00:00:00.000Z',
+    };
+    expect(decodeMessage(Schemas.profileChange, encodeMessage(Schemas.profileChange, change, { producer: 'enrichment' }).value).payload).toEqual(change);
+    const badIdentifier = { ...change, profile: { ...change.profile, identifiers: [{ type: 'userId', value: 42 }] } };
+    expect(() => encodeMessage(Schemas.profileChange, badIdentifier as never, { producer: 'e' })).toThrow(/profile\.identifiers\.0\.value/);
+    expect(() => encodeMessage(Schemas.profileChange, { ...change, trigger: { kind: 'event' } } as never, { producer: 'e' })).toThrow(/trigger\.messageId/);
+    expect(() => encodeMessage(Schemas.profileChange, { ...change, profile: 'flat' } as never, { producer: 'e' })).toThrow(/profile/);
+  });
+
   it('validates the public membership change', () => {
     const change: SegmentMembershipChange = {
       profileId: 'p1',
