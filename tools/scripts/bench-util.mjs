@@ -196,7 +196,11 @@ export async function timedOps(workers, seconds, fn) {
   const started = Date.now();
   await Promise.all(
     Array.from({ length: workers }, async () => {
-      while (Date.now() < deadline) ops += await fn((n += 1));
+      while (Date.now() < deadline) {
+        // not `ops += await fn()`: that reads ops before the await, and concurrent workers overwrite each other's counts
+        const done = await fn((n += 1));
+        ops += done;
+      }
     }),
   );
   return { ops, seconds: (Date.now() - started) / 1000 };

@@ -37,6 +37,22 @@ async function gone(pid: number): Promise<boolean> {
   return !isRunning(pid);
 }
 
+it('timedOps counts every operation of concurrent workers', async () => {
+  const script = `
+    import { timedOps } from ${JSON.stringify(BENCH_UTIL)};
+    let completed = 0;
+    const r = await timedOps(8, 0.3, async () => { await new Promise((res) => setTimeout(res, 1)); completed += 1; return 1; });
+    console.log(JSON.stringify({ ops: r.ops, completed }));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const { ops, completed } = JSON.parse(out) as { ops: number; completed: number };
+  expect(completed).toBeGreaterThan(8);
+  expect(ops).toBe(completed);
+});
+
 describe('spawnOwned: no child outlives its benchmark', () => {
   it.each([
     ['a thrown error', 'throw new Error("bench failed")', undefined, 1],

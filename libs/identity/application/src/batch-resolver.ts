@@ -149,11 +149,13 @@ export class BatchResolver {
     return { items, stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted } };
   }
 
-  /** Which events were delivered before: those at or below the partition's `processedUpTo` (all when it has none yet, or no source is given). */
+  /** Which events were delivered before: those at or below the partition's `processedUpTo` (all when no source is given). */
   private async redelivered(source: ResolveBatchOptions['source']): Promise<(index: number) => boolean> {
     if (!source) return () => true;
     const upTo = await this.opts.store.processedUpTo(source.topic, source.partition);
-    if (upTo === null) return () => true;
+    // none yet (a new partition, or one last processed before checkpoints existed): presumed new, which
+    // `confirmProcessed` makes safe for every message whose plan writes
+    if (upTo === null) return () => false;
     return (index) => (source.offsets[index] ?? Infinity) <= upTo;
   }
 

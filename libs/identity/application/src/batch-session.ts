@@ -68,12 +68,19 @@ export class BatchSession implements IdentityStore {
     for (const record of found) this.processed.set(record._id, record);
 
     const keys = new Set<string>();
+    const keysOf = new Map<string, string[]>();
     for (const event of events) {
       if (this.processed.get(event.messageId)) continue;
-      for (const key of extractionKeys(extractIdentifiers(event, rules))) keys.add(key);
+      const eventKeys = extractionKeys(extractIdentifiers(event, rules));
+      keysOf.set(event.messageId, eventKeys);
+      for (const key of eventKeys) keys.add(key);
     }
     if (keys.size === 0) return;
+    await this.fetchPointers(keys);
+    await this.confirmLikelyWriters(keysOf);
+  }
 
+  private async fetchPointers(keys: ReadonlySet<string>): Promise<void> {
     const hits: IdentifierRecord[] = [];
     const misses: string[] = [];
     for (const key of keys) {
@@ -88,6 +95,21 @@ export class BatchSession implements IdentityStore {
     const stale = hits.filter((h) => changed.has(h._id)).length;
     this.stats.cacheHits += hits.length - stale;
     this.stats.cacheStale += stale;
+  }
+
+  /**
+   * Reads, in one go, the processed records of the presumed-new messages whose plan will most
+   * likely write (an identifier not known yet, or identifiers on different profiles: a creation, an
+   * addition or a merge), rather than one at a time in the message loop (`confirmProcessed`).
+   */
+  private async confirmLikelyWriters(keysOf: ReadonlyMap<string, string[]>): Promise<void> {
+    const likely = [...this.presumedNew].filter((id) => {
+      const owners = new Set((keysOf.get(id) ?? []).map((k) => this.identifiers.get(k)?.profileId ?? null));
+      return owners.has(null) || owners.size > 1;
+    });
+    if (likely.length === 0) return;
+    for (const id of likely) this.presumedNew.delete(id);
+    for (const record of await this.read(() => this.store.getProcessedMany(likely))) this.processed.set(record._id, record);
   }
 
   /**

@@ -377,3 +377,36 @@ describe('resolve helpers', () => {
     expect(outcomeFromRecord({ ...record, status: 'unresolvable', profileId: undefined })).toMatchObject({ status: 'unresolvable' });
   });
 });
+
+describe('a store that presumes messages new (confirmProcessed)', () => {
+  /** Answers getProcessed with null (the presumption) and counts the confirmations. */
+  function presuming(inner: InMemoryIdentityStore): IdentityStore & { confirmed: string[] } {
+    const confirmed: string[] = [];
+    return Object.assign(Object.create(inner) as InMemoryIdentityStore, {
+      confirmed,
+      getProcessed: async () => null,
+      confirmProcessed: async (id: string) => (confirmed.push(id), inner.getProcessed(id)),
+    });
+  }
+
+  it('a plan that would write confirms first, and a message already resolved elsewhere replays its record and writes nothing', async () => {
+    const inner = new InMemoryIdentityStore();
+    const record: ProcessedRecord = { _id: 'done-1', status: 'resolved', profileId: 'p-first', identifiers: [], notices: [], auditIds: [], at, expiresAt: at };
+    await inner.putProcessed(record);
+    const store = presuming(inner);
+    const { deps } = makeBed();
+    const outcome = await resolveEvent(store, page({ messageId: 'done-1', anonymousId: 'fresh' }), deps);
+    expect(outcome).toMatchObject({ status: 'duplicate', profileId: 'p-first' });
+    expect(inner.snapshot().profiles).toEqual([]);
+    expect(store.confirmed).toEqual(['done-1']);
+  });
+
+  it('a plan that writes nothing costs no confirmation', async () => {
+    const inner = new InMemoryIdentityStore();
+    const { deps } = makeBed(DEFAULT_IDENTITY_RULES, { store: inner });
+    await resolveEvent(inner, page({ anonymousId: 'known' }), deps);
+    const store = presuming(inner);
+    expect((await resolveEvent(store, page({ anonymousId: 'known' }), deps)).status).toBe('resolved');
+    expect(store.confirmed).toEqual([]);
+  });
+});
