@@ -3,7 +3,7 @@
 // are ingested.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scrapeMetrics } from './bench-metrics.mjs';
+import { metricValue, scrapeMetrics } from './bench-metrics.mjs';
 import { adminApi, createBenchSource, oneDecimalRate as rate, pct, sleep } from './bench-util.mjs';
 
 const SEGMENTS = ['high-ltv', 'premium-coffee-browsers', 'loyal-customers'];
@@ -164,6 +164,13 @@ async function decideLoad({ log, opts }, decideOnce, offered) {
   };
 }
 
+/** The service's event-loop delay since the last scrape (p99 and max, ms): how long requests wait behind other work in its process. */
+async function eventLoopDelayMs(url) {
+  const text = await scrapeMetrics(url);
+  const ms = (name) => Math.round(metricValue(text, name) * 10_000) / 10;
+  return { p99: ms('mosaic_nodejs_eventloop_lag_p99_seconds'), max: ms('mosaic_nodejs_eventloop_lag_max_seconds') };
+}
+
 /** The decide phase: a source and the demo experience, the profiles seeded, then the load at `DECIDE_RATE` and at half what it achieved. */
 export async function measureDecide(ctx) {
   const { log, opts, root, api, token } = ctx;
@@ -178,7 +185,9 @@ export async function measureDecide(ctx) {
   let ingested;
   try {
     const offered = await decideLoad(ctx, decideOnce, opts.DECIDE_RATE);
+    await scrapeMetrics(ctx.activation.url); // prom-client's event-loop delay restarts at every scrape
     const sustainable = await decideLoad(ctx, decideOnce, Math.max(10, Math.floor(offered.achievedPerSec / 2)));
+    sustainable.serviceEventLoopDelayMs = await eventLoopDelayMs(ctx.activation.url);
     ingested = await stopIngest();
     const metricsText = await scrapeMetrics(ctx.activation.url);
     const cache = (result) =>
