@@ -6,8 +6,10 @@
  * Per batch, before the first message: (1) the processed records of the messages that were
  * delivered before — at or below the partition's checkpoint `processedUpTo`, raised by every batch
  * once its records are stored (one point read of it, then one `$in` for those, usually none); a
- * message past it is presumed new, and its record is read only if its plan is about to write
- * (`confirmProcessed`), so a message sent twice never changes the graph twice;
+ * message past it is presumed new, and its record is read only if its plan is about to write —
+ * together after (2) for the messages that will likely write (an identifier not known yet, or
+ * identifiers on different profiles), just before the first write for any other
+ * (`confirmProcessed`) — so a message sent twice never changes the graph twice;
  * (2) the identity documents of every identifier the batch carries — from the instance's
  * `IdentifierCache`, the misses with one `$in`; (3) the profiles those point at and their
  * redirect chains (one `$in` per hop, usually one) — **always from MongoDB, never cached**;
