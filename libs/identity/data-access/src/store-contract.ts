@@ -10,6 +10,7 @@ import {
   DEFAULT_IDENTITY_RULES,
   InMemoryIdentityStore,
   checkGraphInvariants,
+  newProfileRecord,
   resolveEvent,
   splitProfile,
   type AuditRecord,
@@ -31,21 +32,7 @@ export interface ContractSubject {
 const T = '2025-01-01T12:00:00.000Z';
 
 export function profile(id: string, extra: Partial<ProfileRecord> = {}): ProfileRecord {
-  return {
-    _id: id,
-    status: 'active',
-    version: 1,
-    identifiers: [],
-    pending: [],
-    merging: [],
-    mergedFrom: [],
-    known: false,
-    createdAt: T,
-    createdBy: 'm0',
-    updatedAt: T,
-    updatedBy: 'm0',
-    ...extra,
-  };
+  return newProfileRecord(id, T, 'm0', extra);
 }
 
 export function identifier(type: string, value: string, profileId: string, extra: Partial<IdentifierRecord> = {}): IdentifierRecord {

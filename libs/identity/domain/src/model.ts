@@ -99,6 +99,25 @@ export interface ProfileRecord {
   splitFrom?: { profileId: string; operationId: string; at: string };
 }
 
+/** A new active profile at version 1, created and last updated by `by` at `at`; `fields` set the rest. */
+export function newProfileRecord(id: string, at: string, by: string, fields: Partial<ProfileRecord> = {}): ProfileRecord {
+  return {
+    _id: id,
+    status: 'active',
+    version: 1,
+    identifiers: [],
+    pending: [],
+    merging: [],
+    mergedFrom: [],
+    known: false,
+    createdAt: at,
+    createdBy: by,
+    updatedAt: at,
+    updatedBy: by,
+    ...fields,
+  };
+}
+
 /**
  * One single-document conditional write. `insert*` fail (conflict) when the `_id` exists;
  * `replace*` fail (conflict) unless the stored `version` equals `expectedVersion` (the new

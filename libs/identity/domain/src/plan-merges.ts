@@ -4,7 +4,7 @@
  */
 import { canonicalIdentifiers, type Identifier } from './identifier';
 import { isKnown, type ProfileAnalysis } from './graph-view';
-import type { MergeHistoryEntry, MergeIntent, PendingClaim, ProfileRecord } from './model';
+import { newProfileRecord, type MergeHistoryEntry, type MergeIntent, type PendingClaim, type ProfileRecord } from './model';
 import type { PlanContext } from './plan-context';
 import { asIdentifier, capHistory, ClaimSet, createdAudit, dedupeIntents, hasUserId, mergeAudit, mergeNotice, redirected } from './plan-records';
 
@@ -34,20 +34,11 @@ export function writeSurvivor(ctx: PlanContext): SurvivorDocument {
   const survivorChanges = isNew || cast.losers.length > 0 || decision.attach.length > 0 || decision.moves.length > 0;
   let next: ProfileRecord | undefined;
   if (isNew) {
-    next = {
-      _id: survivorId,
-      status: 'active',
-      version: 1,
+    next = newProfileRecord(survivorId, at, m, {
       identifiers: canonicalIdentifiers(listing.values()),
       pending: pending.list(),
-      merging: [],
-      mergedFrom: [],
       known: hasUserId(listing.values()),
-      createdAt: at,
-      createdBy: m,
-      updatedAt: at,
-      updatedBy: m,
-    };
+    });
     ctx.writes.push({ op: 'insertProfile', profile: next });
     ctx.audit.push(createdAudit(m, at, survivorId, next.identifiers));
   } else if (survivorChanges || (survivorAnalysis as ProfileAnalysis).dirty) {

@@ -3,7 +3,7 @@ import { extractIdentifiers, extractionKeys } from './extract';
 import { InMemoryIdentityStore } from './in-memory-store';
 import { findOrphanProfiles } from './invariants';
 import { loadResolutionView } from './loader';
-import type { GraphWrite, IdentifierRecord, ProfileRecord } from './model';
+import { newProfileRecord, type GraphWrite, type IdentifierRecord, type ProfileRecord } from './model';
 import { NoIdentifiersError, planResolution } from './planner';
 import { resolveEvent } from './resolve';
 import { DEFAULT_IDENTITY_RULES, identityRules } from './rules';
@@ -370,24 +370,7 @@ describe('alias', () => {
 });
 
 describe('redirects and repairs', () => {
-  function profile(id: string, fields: Partial<ProfileRecord> = {}): ProfileRecord {
-    const at = new Date(T0).toISOString();
-    return {
-      _id: id,
-      status: 'active',
-      version: 1,
-      identifiers: [],
-      pending: [],
-      merging: [],
-      mergedFrom: [],
-      known: false,
-      createdAt: at,
-      createdBy: 'seed',
-      updatedAt: at,
-      updatedBy: 'seed',
-      ...fields,
-    };
-  }
+  const profile = (id: string, fields: Partial<ProfileRecord> = {}): ProfileRecord => newProfileRecord(id, new Date(T0).toISOString(), 'seed', fields);
   function pointer(type: string, value: string, profileId: string): IdentifierRecord {
     const at = new Date(T0).toISOString();
     return { _id: `${type}:${value}`, type, value, profileId, version: 1, createdAt: at, updatedAt: at, updatedBy: 'seed' };

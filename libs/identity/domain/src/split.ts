@@ -22,7 +22,7 @@ import { applyPlan } from './apply';
 import { canonicalIdentifiers, identifierKey, isValidIdentifierType, type Identifier } from './identifier';
 import { analyseProfile, ownershipOf, resolveProfile, type Ownership, type ProfileAnalysis } from './graph-view';
 import { loadProfileView } from './loader';
-import type { AuditRecord, GraphView, GraphWrite, PendingClaim, ProfileRecord, SplitNoticePayload } from './model';
+import { newProfileRecord, type AuditRecord, type GraphView, type GraphWrite, type PendingClaim, type ProfileRecord, type SplitNoticePayload } from './model';
 import type { IdentityGraphStore, ProcessedMessageStore } from './ports';
 import type { IdentityRules, RuleError } from './rules';
 
@@ -287,21 +287,12 @@ function writeTarget({ op, at, profile, target, toMove, newProfileId }: SplitCon
     writes.push({ op: 'replaceProfile', expectedVersion: target.version, profile: targetNext });
   } else {
     const listing = canonicalIdentifiers(toMove);
-    targetNext = {
-      _id: newProfileId,
-      status: 'active',
-      version: 1,
+    targetNext = newProfileRecord(newProfileId, at, op, {
       identifiers: listing,
       pending: toMove.map((id) => acquire(id)),
-      merging: [],
-      mergedFrom: [],
       known: listing.some((id) => id.type === 'userId'),
-      createdAt: at,
-      createdBy: op,
-      updatedAt: at,
-      updatedBy: op,
       splitFrom: { profileId: profile._id, operationId: op, at },
-    };
+    });
     writes.push({ op: 'insertProfile', profile: targetNext });
   }
   return targetNext;

@@ -1,30 +1,14 @@
 import { InMemoryIdentityStore } from './in-memory-store';
 import { checkGraphInvariants, findOrphanProfiles } from './invariants';
 import { loadResolutionView } from './loader';
-import type { IdentifierRecord, ProcessedRecord, ProfileRecord } from './model';
+import { newProfileRecord, type IdentifierRecord, type ProcessedRecord, type ProfileRecord } from './model';
 import type { IdentityGraphReader, IdentityStore } from './ports';
 import { isAlreadyApplied, outcomeFromRecord, resolveEvent, resolvedMessages } from './resolve';
 import { DEFAULT_IDENTITY_RULES, identityRules } from './rules';
 import { identify, makeBed, page, T0 } from './test-helpers';
 
 const at = new Date(T0).toISOString();
-function profile(id: string, fields: Partial<ProfileRecord> = {}): ProfileRecord {
-  return {
-    _id: id,
-    status: 'active',
-    version: 1,
-    identifiers: [],
-    pending: [],
-    merging: [],
-    mergedFrom: [],
-    known: false,
-    createdAt: at,
-    createdBy: 'seed',
-    updatedAt: at,
-    updatedBy: 'seed',
-    ...fields,
-  };
-}
+const profile = (id: string, fields: Partial<ProfileRecord> = {}): ProfileRecord => newProfileRecord(id, at, 'seed', fields);
 function pointer(type: string, value: string, profileId: string, version = 1): IdentifierRecord {
   return { _id: `${type}:${value}`, type, value, profileId, version, createdAt: at, updatedAt: at, updatedBy: 'seed' };
 }
