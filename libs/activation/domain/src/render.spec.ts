@@ -21,6 +21,15 @@ describe('renderTemplate', () => {
     ).toBe('Ada (prof_1) entered vip-offer v2, 3 orders');
   });
 
+  it('renders a template parsed once with each context and each escaping, and refuses a bad one every time', () => {
+    const template = 'Hi {{ profile.traits.firstName }} {{ profile.traits.bio }}';
+    const other = { ...CONTEXT, profile: { ...CONTEXT.profile, traits: { firstName: 'Grace', bio: '<b>' } } };
+    expect(renderTemplate(template, CONTEXT, { escape: false })).toBe('Hi Ada <script>alert("x")</script> & co');
+    expect(renderTemplate(template, other)).toBe('Hi Grace &lt;b&gt;');
+    expect(renderTemplate(template, other, { escape: false })).toBe('Hi Grace <b>');
+    for (let i = 0; i < 2; i += 1) expect(() => renderTemplate('{{ x | nope }}', CONTEXT)).toThrow(TemplateError);
+  });
+
   it('HTML-escapes outputs by default', () => {
     expect(renderTemplate('<p>{{ profile.traits.bio }}</p>', CONTEXT)).toBe('<p>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co</p>');
     expect(renderTemplate('{{ profile.traits.bio }}', CONTEXT, { escape: true })).not.toContain('<script>');

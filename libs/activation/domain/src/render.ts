@@ -171,12 +171,29 @@ export function checkTemplate(template: string): string | undefined {
  */
 export function renderTemplate(template: string, context: TemplateContext, options: RenderOptions = {}): string {
   checkSize(template);
-  const liquid = options.escape === false ? ENGINES.text : ENGINES.html;
+  const escape = options.escape !== false;
+  const liquid = escape ? ENGINES.html : ENGINES.text;
   try {
-    return String(liquid.parseAndRenderSync(template, context));
+    return String(liquid.renderSync(parsed(liquid, template, escape), context));
   } catch (e) {
     throw new TemplateError(message(e));
   }
+}
+
+/** Parsed templates by engine and text: the decision API renders the same few templates on every request. */
+const PARSED = new Map<string, Template[]>();
+const MAX_PARSED = 1_000;
+
+function parsed(liquid: Liquid, template: string, escape: boolean): Template[] {
+  const key = `${escape ? 'h' : 't'}${template}`;
+  let templates = PARSED.get(key);
+  if (!templates) {
+    templates = liquid.parse(template);
+    // insertion order: the oldest goes (the domain cannot use the services' LruMap; a template in use is parsed again at worst)
+    if (PARSED.size >= MAX_PARSED) PARSED.delete(PARSED.keys().next().value as string);
+    PARSED.set(key, templates);
+  }
+  return templates;
 }
 
 /** The template context for a membership change and the profile as known now. */
