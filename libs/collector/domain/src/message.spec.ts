@@ -124,6 +124,20 @@ describe('validateMessage: identity rules', () => {
     expect(ok({ event: 'E', userId: value, anonymousId: 'a' })).not.toHaveProperty('userId');
   });
 
+  it.each([' 0', 'anonymous', 'NULL', 'guest', -1])(
+    'does not count the placeholder %j as the identifier a message needs (identity could not resolve by it)',
+    (value) => {
+      expect(bad({ event: 'E', userId: value }).error).toEqual({
+        path: 'userId',
+        code: 'required',
+        message: `userId or anonymousId is required (${JSON.stringify(String(value))} stands for no identifier)`,
+      });
+      expect(bad({ event: 'E', userId: value, anonymousId: 'unknown' }).error.message).toMatch(/ and "unknown" stand for no identifier/);
+      expect(ok({ event: 'E', userId: value, anonymousId: 'a-1' }).anonymousId).toBe('a-1');
+      expect(bad({ userId: value, previousId: 'a-1' }, 'alias').error.message).toMatch(/^userId is required for alias \(.* stands for no identifier\)$/);
+    },
+  );
+
   it.each([true, {}, ['u']])('rejects a userId of the wrong type (%j)', (value) => {
     expect(bad({ event: 'E', userId: value }).errors).toEqual([{ path: 'userId', code: 'invalid_type', message: 'userId must be a string' }]);
   });

@@ -37,6 +37,7 @@
  *   re-batches messages of several devices), `receivedAt` = server time;
  * - `_metadata`, `writeKey`, `channel`, `version` and any other top-level field are dropped.
  */
+import { isPlaceholderIdentifier } from '@mosaic/contracts';
 import { type ValidationIssue } from './errors';
 import { MAX_MESSAGE_BYTES, jsonByteLength } from './limits';
 import { fillFromRequest, validateContext } from './message-context';
@@ -180,14 +181,25 @@ function readIdentifiers(
   const messageId = readId(msg, 'messageId', issues);
   let previousId: string | undefined;
   if (type === 'alias') {
-    if (userId === undefined && !userIdInvalid) issues.push(issue('userId', 'required', 'userId is required for alias'));
+    if (!identifies(userId) && !userIdInvalid) issues.push(issue('userId', 'required', `userId is required for alias${placeholderNote(userId)}`));
     const n = issues.length;
     previousId = readId(msg, 'previousId', issues);
     if (previousId === undefined && issues.length === n) issues.push(issue('previousId', 'required', 'previousId is required for alias'));
-  } else if (userId === undefined && anonymousId === undefined && issues.length === 0) {
-    issues.push(issue('userId', 'required', 'userId or anonymousId is required'));
+  } else if (issues.length === 0 && !identifies(userId) && !identifies(anonymousId)) {
+    issues.push(issue('userId', 'required', `userId or anonymousId is required${placeholderNote(userId, anonymousId)}`));
   }
   return { anonymousId, userId, messageId, previousId };
+}
+
+/** A present identifier that is not a placeholder such as "anonymous" or "0" (identity could not resolve by it). */
+function identifies(id: string | undefined): boolean {
+  return id !== undefined && !isPlaceholderIdentifier(id);
+}
+
+function placeholderNote(...ids: (string | undefined)[]): string {
+  const placeholders = ids.filter((id): id is string => id !== undefined && isPlaceholderIdentifier(id));
+  if (placeholders.length === 0) return '';
+  return ` (${placeholders.map((id) => JSON.stringify(id)).join(' and ')} ${placeholders.length === 1 ? 'stands' : 'stand'} for no identifier)`;
 }
 
 /** The fields of the message's own type; those of other types are not read (so dropped). */

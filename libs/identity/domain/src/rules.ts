@@ -12,6 +12,7 @@
  * Types not in the defaults may be `external:<name>`; their missing fields come from
  * `external:*`, the entry every external id type falls back to.
  */
+import { PLACEHOLDER_IDENTIFIER_VALUES } from '@mosaic/contracts';
 import { EXTERNAL_PREFIX, isExternalType, isValidIdentifierType, MAX_IDENTIFIER_VALUE_LENGTH } from './identifier';
 import { compileSafePattern } from './safe-regex';
 
@@ -46,7 +47,8 @@ export interface IdentityRules {
 
 export const EXTERNAL_DEFAULT_TYPE = `${EXTERNAL_PREFIX}*`;
 
-export const DEFAULT_BLOCKED_VALUES: readonly string[] = Object.freeze(['', 'anonymous', 'null', 'undefined', '0', '-1', 'nan', 'none', 'unknown', 'guest']);
+/** The collector refuses messages identified by these alone (contracts: identifiers.ts). */
+export const DEFAULT_BLOCKED_VALUES: readonly string[] = PLACEHOLDER_IDENTIFIER_VALUES;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
