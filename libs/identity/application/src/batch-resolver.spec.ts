@@ -7,6 +7,7 @@ import {
   DEFAULT_IDENTITY_RULES,
   InMemoryIdentityStore,
   checkGraphInvariants,
+  newProfileRecord,
   resolveEvent,
   type GraphWrite,
   type IdentityEventInput,
@@ -238,6 +239,38 @@ describe('BatchResolver', () => {
       expect(asked).toEqual([['c5']]); // the returning visitors write nothing and read no processed record
       expect(await store.processedUpTo('events.raw', 2)).toBe(14);
       expect(await store.processedUpTo('events.raw', 1)).toBeNull();
+    });
+
+    it('a presumed-new message whose plan writes unexpectedly (a pointer to a redirect, repointed) reads its record just before writing', async () => {
+      const at = new Date(T0).toISOString();
+      const inner = new InMemoryIdentityStore();
+      await inner.applyWrite({
+        op: 'insertProfile',
+        profile: newProfileRecord('k1', at, 'seed', { status: 'merged', mergedInto: 's', identifiers: [{ type: 'anonymousId', value: 'old' }] }),
+      });
+      await inner.applyWrite({ op: 'insertProfile', profile: newProfileRecord('s', at, 'seed', { identifiers: [{ type: 'anonymousId', value: 'old' }] }) });
+      const pointer = {
+        _id: 'anonymousId:old',
+        type: 'anonymousId',
+        value: 'old',
+        profileId: 'k1',
+        version: 1,
+        createdAt: at,
+        updatedAt: at,
+        updatedBy: 'seed',
+      };
+      await inner.applyWrite({ op: 'insertIdentifier', identifier: pointer });
+      const base = withBatchOperations(inner);
+      const asked: string[][] = [];
+      const store: BatchIdentityStore = {
+        ...base,
+        getProcessedMany: (ids) => (asked.push([...ids]), base.getProcessedMany(ids)),
+        getProcessed: (id) => (asked.push([id]), base.getProcessed(id)),
+      };
+      const { items, stats } = await resolver(store).resolveBatch([ev('late-1', { anonymousId: 'old' })], rules, { source: source([0]) });
+      expect(items[0]?.outcome).toMatchObject({ status: 'resolved', profileId: 's' });
+      expect(stats.writes.applied).toBeGreaterThan(0); // the pointer now leads to the survivor
+      expect(asked).toEqual([['late-1']]); // not predicted in the prefetch: read once, before the first write
     });
 
     it('a re-delivery at or below the checkpoint replays from the processed records, even after a later merge', async () => {
