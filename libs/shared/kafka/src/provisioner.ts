@@ -71,7 +71,7 @@ export class TopicProvisioner {
           replicationFactor: this.cfg.replicationFactor,
           configEntries: topicConfigEntries(k, this.cfg.replicationFactor),
         }));
-        for (const k of await this.create(admin, topics, missing)) created.add(k);
+        for (const k of await this.create(admin, topics, missing, Date.now() + timeoutMs)) created.add(k);
       }
       const partitions = await this.waitForLeaders(admin, [...names.values()], timeoutMs);
       const reports: TopicReport[] = [];
@@ -108,22 +108,26 @@ export class TopicProvisioner {
 
   /**
    * Creates topics, one request each so the outcome is known per topic; TOPIC_ALREADY_EXISTS
-   * (a racing creator) is fine — kafkajs then resolves `false`. Returns the keys this call created.
+   * (a racing creator) is fine — kafkajs then resolves `false`. Refusals that pass (the broker
+   * fenced for a moment, a slow controller) are retried until `deadline`. Returns the keys this call created.
    */
-  private async create(admin: Admin, topics: ITopicConfig[], keys: TopicKey[]): Promise<TopicKey[]> {
-    const results = await Promise.all(
-      topics.map(async (t) => {
-        try {
-          return await admin.createTopics({ topics: [t], waitForLeaders: false });
-        } catch (err) {
-          const errors = (err as { errors?: { type?: string }[] }).errors;
-          if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return false;
-          if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) return false;
-          throw err;
-        }
-      }),
-    );
+  private async create(admin: Admin, topics: ITopicConfig[], keys: TopicKey[], deadline: number): Promise<TopicKey[]> {
+    const results = await Promise.all(topics.map((t) => this.createOne(admin, t, deadline)));
     return keys.filter((_, i) => results[i] === true);
+  }
+
+  private async createOne(admin: Admin, topic: ITopicConfig, deadline: number): Promise<boolean> {
+    for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await admin.createTopics({ topics: [topic], waitForLeaders: false });
+      } catch (err) {
+        const types = errorTypes(err);
+        if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return false;
+        if (types.length === 0 || !types.every((t) => TRANSIENT_CREATE_ERRORS.has(t)) || Date.now() + delay > deadline) throw err;
+        this.log.warn({ topic: topic.topic, errors: types }, `creating topic ${topic.topic} failed for now; retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Polls metadata until every partition of every topic has a leader; returns partition counts. */
@@ -167,4 +171,15 @@ export class TopicProvisioner {
     }
     return out;
   }
+}
+
+/** What a broker answers while it cannot create a topic for now: no unfenced broker (a single node that missed heartbeats), a slow or moving controller. */
+const TRANSIENT_CREATE_ERRORS: ReadonlySet<string> = new Set(['INVALID_REPLICATION_FACTOR', 'REQUEST_TIMED_OUT', 'NOT_CONTROLLER']);
+
+/** The error types of a kafkajs error: its own, or those of the errors it aggregates. */
+function errorTypes(err: unknown): string[] {
+  const own = (err as { type?: unknown }).type;
+  if (typeof own === 'string') return [own];
+  const inner = (err as { errors?: { type?: unknown }[] }).errors;
+  return Array.isArray(inner) ? inner.map((e) => e.type).filter((t): t is string => typeof t === 'string') : [];
 }
