@@ -40,3 +40,52 @@ export function histogramDelta(before, after) {
   };
   return { count, meanMs: count > 0 ? +(((after.sum - before.sum) / count) * 1000).toFixed(1) : null, p50UpperBoundMs: q(0.5), p99UpperBoundMs: q(0.99) };
 }
+
+/** `mosaic_mongo_commands_total` by `<command>:<collection>`. */
+function commandsByTarget(text) {
+  const by = {};
+  for (const m of text.matchAll(/^mosaic_mongo_commands_total\{([^}]*)\} (\S+)/gm)) {
+    const l = parseLabels(m[1]);
+    const key = `${l.command}:${l.collection}`;
+    by[key] = (by[key] ?? 0) + Number(m[2]);
+  }
+  return by;
+}
+
+/** The Kafka and store counters of one service, from its metrics text (see `workDelta`). */
+function workCounters(text) {
+  return {
+    consumed: metricValue(text, 'mosaic_kafka_consumed_messages_total'),
+    batches: metricValue(text, 'mosaic_kafka_batch_processing_seconds_count'),
+    storeCommands: metricValue(text, 'mosaic_mongo_commands_total'),
+    produced: metricValue(text, 'mosaic_kafka_produced_messages_total'),
+    produceBatches: metricValue(text, 'mosaic_kafka_produce_batches_total'),
+  };
+}
+
+/**
+ * What a service did between two scrapes: messages consumed, Kafka batches handled, store
+ * commands sent (all of them, periodic tasks included) and produce calls, with the per-batch and
+ * per-message ratios that show whether a cost is paid per batch or per event.
+ */
+export function workDelta(before, after) {
+  const a = workCounters(after);
+  const b = workCounters(before);
+  const d = Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(a[k] - b[k])]));
+  const per = (x, y) => (y > 0 ? +(x / y).toFixed(2) : null);
+  const byBefore = commandsByTarget(before);
+  const storeCommandsBy = Object.fromEntries(
+    Object.entries(commandsByTarget(after))
+      .map(([k, v]) => [k, Math.round(v - (byBefore[k] ?? 0))])
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1]),
+  );
+  return {
+    ...d,
+    storeCommandsBy,
+    messagesPerBatch: per(d.consumed, d.batches),
+    storeCommandsPerMessage: per(d.storeCommands, d.consumed),
+    storeCommandsPerBatch: per(d.storeCommands, d.batches),
+    producedPerProduceBatch: per(d.produced, d.produceBatches),
+  };
+}

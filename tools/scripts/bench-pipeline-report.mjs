@@ -27,6 +27,12 @@ export function printReport(r, file, logs) {
       `Kafka consume ${kafka.consumer.eventsPerSec}/s`,
       ratio(s.messagesPerSec, kafka.consumer.eventsPerSec),
     ]),
+    ...Object.entries(r.throughput.work ?? {}).map(([name, w]) => [
+      `${name}: Kafka batches, messages per batch; store commands per batch / per message (throughput phase, periodic tasks included)`,
+      `${w.batches} batches, ${w.messagesPerBatch} msg/batch; ${w.storeCommands} commands: ${w.storeCommandsPerBatch} / ${w.storeCommandsPerMessage}; produced ${w.produced} in ${w.produceBatches} sends`,
+      '',
+      '',
+    ]),
     lat.skipped
       ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
       : [

@@ -30,6 +30,7 @@ import { drained, lagSampler, lagSeries, stageResults, STAGES } from './bench-pi
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
 import { printReport } from './bench-pipeline-report.mjs';
+import { scrapeMetrics, workDelta } from './bench-metrics.mjs';
 import {
   adminApi,
   benchContext,
@@ -53,6 +54,8 @@ import {
 const log = (m) => console.error(`[bench pipeline] ${m}`);
 
 const SERVICES = ['collector', 'identity', 'enrichment', 'segmentation', 'activation'];
+/** The services behind the collector, whose Kafka batches and store commands the throughput phase counts. */
+const STAGE_SERVICES = SERVICES.slice(1);
 const LATENCY_SEGMENT = 'bench-latency';
 const SEGMENTS = [
   { key: LATENCY_SEGMENT, condition: { event: 'Bench Ping', within: { amount: 1, unit: 'days' } } },
@@ -183,6 +186,8 @@ async function throughputPhase(ctx, authorization) {
   log(
     `throughput: ${EVENTS > 0 ? `${EVENTS} events` : `${DURATION} s`} over ${PROFILES} people, ${RATE > 0 ? `${RATE} events/s offered` : 'as fast as acked'}; timeout ${TIMEOUT} s`,
   );
+  const scrapeAll = () => Promise.all(STAGE_SERVICES.map((name) => scrapeMetrics(ctx.services.get(name).url)));
+  const metricsBefore = await scrapeAll();
   const t0 = Date.now();
   lag.start(t0);
   const url = ctx.services.get('collector').url;
@@ -203,6 +208,8 @@ async function throughputPhase(ctx, authorization) {
   const endRow = drainedRow ?? lag.series.at(-1);
   const e2eSeconds = ((drainedRow?.t ?? Date.now()) - t0) / 1000;
   const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix });
+  const metricsAfter = await scrapeAll();
+  const work = Object.fromEntries(STAGE_SERVICES.map((name, i) => [name, workDelta(metricsBefore[i], metricsAfter[i])]));
   const throughput = {
     drained: Boolean(drainedRow),
     load: { ...load, ackedPerSec: perSec(load.acked, load.seconds), mix: { ...mix.counts } },
@@ -213,6 +220,7 @@ async function throughputPhase(ctx, authorization) {
       eventsThroughActivationSoFar: stages.identity.messagesConsumed,
     },
     stages,
+    work,
   };
   if (!drainedRow) log(`timeout: not drained after ${TIMEOUT} s; reporting what drained so far`);
   else log(`drained: ${throughput.endToEnd.eventsPerSec} events/s end to end (${load.acked} events in ${e2eSeconds.toFixed(1)} s)`);

@@ -1,2 +1,3 @@
 export * from './mongo';
 export * from './cas';
+export * from './metrics';

@@ -13,6 +13,8 @@ export interface MongoOptions {
   dbName?: string;
   serverSelectionTimeoutMs?: number;
   appName?: string;
+  /** Emit the driver's command events (what `monitorStoreCommands` counts). */
+  monitorCommands?: boolean;
 }
 
 export async function connectMongo(opts: MongoOptions, logger?: Logger): Promise<Connection> {
@@ -23,6 +25,8 @@ export async function connectMongo(opts: MongoOptions, logger?: Logger): Promise
     autoIndex: false,
     autoCreate: true,
     maxPoolSize: 20,
+    // Only when asked: `false` here would override `monitorCommands=true` in the URI.
+    ...(opts.monitorCommands ? { monitorCommands: true } : {}),
   });
   conn.on('disconnected', () => logger?.warn({ db: conn.name }, 'mongodb disconnected'));
   conn.on('reconnected', () => logger?.info({ db: conn.name }, 'mongodb reconnected'));

@@ -11,7 +11,7 @@ import type { Connection } from 'mongoose';
 import { TOPIC_SPECS, topicNames, type ServiceName, type TopicKey } from '@mosaic/contracts';
 import { loadConfig, type CommonConfig, type z } from '@mosaic/shared-config';
 import { ConsumerHost, EventProducer, KafkaBatchTransport, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
-import { connectMongo, pingMongo } from '@mosaic/shared-mongo';
+import { connectMongo, monitorStoreCommands, pingMongo } from '@mosaic/shared-mongo';
 import { MosaicCoreModule, createRuntime, startHttpService, type HttpServiceOptions, type RunningService, type ServiceRuntime } from './bootstrap';
 
 export const MOSAIC_PLATFORM = Symbol.for('mosaic.platform');
@@ -43,7 +43,8 @@ export interface PlatformOptions {
 
 export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptions = {}): Promise<Platform> {
   const { config, logger } = runtime;
-  const mongo = await connectMongo({ uri: config.mongo.uri, dbName: opts.dbName, appName: `mosaic-${config.service}` }, logger);
+  const mongo = await connectMongo({ uri: config.mongo.uri, dbName: opts.dbName, appName: `mosaic-${config.service}`, monitorCommands: true }, logger);
+  monitorStoreCommands(mongo, runtime.metrics);
   runtime.readiness.add({ name: 'mongodb', check: async () => ({ ok: await pingMongo(mongo) }) });
 
   const kafka = createKafkaClient(config.kafka, logger);
