@@ -217,7 +217,7 @@ describe('BatchResolver', () => {
   describe("a partition's checkpoint (processedUpTo)", () => {
     const source = (offsets: number[]) => ({ topic: 'events.raw', partition: 2, offsets });
 
-    it('past the checkpoint (or with none yet), only messages whose plans will likely write read their processed records, in one go', async () => {
+    it('past the checkpoint (or with none yet), only messages whose plans will likely write read their processed records, in one go; first events of new visitors read none', async () => {
       const base = withBatchOperations(new InMemoryIdentityStore());
       const asked: string[][] = [];
       const store: BatchIdentityStore = {
@@ -226,18 +226,31 @@ describe('BatchResolver', () => {
         getProcessed: (id) => (asked.push([id]), base.getProcessed(id)),
       };
       const r = resolver(store);
-      await r.resolveBatch([ev('c1', { anonymousId: 'k1' }), ev('c2', { anonymousId: 'k2', userId: 'ku2' })], rules, { source: source([10, 11]) });
-      expect(asked).toEqual([['c1', 'c2']]); // two new visitors: creations
-      expect(await store.processedUpTo('events.raw', 2)).toBe(11);
-      asked.length = 0;
-      const next = await r.resolveBatch(
-        [ev('c3', { anonymousId: 'k1' }), ev('c4', { anonymousId: 'k2', userId: 'ku2' }), ev('c5', { anonymousId: 'k3' })],
+      const first = await r.resolveBatch(
+        [ev('c1', { anonymousId: 'k1' }), ev('c2', { anonymousId: 'k2', userId: 'ku2' }), ev('c2b', { anonymousId: 'k1', email: 'k1@x.io' })],
         rules,
-        { source: source([12, 13, 14]) },
+        {
+          source: source([10, 11, 12]),
+        },
       );
-      expect(next.items.map((i) => i.outcome.status)).toEqual(['resolved', 'resolved', 'resolved']);
-      expect(asked).toEqual([['c5']]); // the returning visitors write nothing and read no processed record
-      expect(await store.processedUpTo('events.raw', 2)).toBe(14);
+      // none of their identifiers had a pointer when the batch began: never resolved before, no record to read
+      expect(asked).toEqual([]);
+      expect(first.stats.writes.applied).toBeGreaterThan(0);
+      expect(await store.processedUpTo('events.raw', 2)).toBe(12);
+      const next = await r.resolveBatch(
+        [
+          ev('c3', { anonymousId: 'k1' }),
+          ev('c4', { anonymousId: 'k2', userId: 'ku2' }),
+          ev('c5', { anonymousId: 'k3' }),
+          ev('c6', { anonymousId: 'k2', userId: 'ku6' }),
+        ],
+        rules,
+        { source: source([13, 14, 15, 16]) },
+      );
+      expect(next.items.map((i) => i.outcome.status)).toEqual(['resolved', 'resolved', 'resolved', 'resolved']);
+      // the returning visitors write nothing and read no record; the new one (c5) reads none either; c6 adds a user id to a known profile
+      expect(asked).toEqual([['c6']]);
+      expect(await store.processedUpTo('events.raw', 2)).toBe(16);
       expect(await store.processedUpTo('events.raw', 1)).toBeNull();
     });
 
@@ -291,7 +304,8 @@ describe('BatchResolver', () => {
       const store = withBatchOperations(inner);
       const r = resolver(store);
       await r.resolveBatch([ev('s1', { anonymousId: 's-k1' })], rules, { source: source([0]) });
-      // x1 was resolved before (by an instance that died before its checkpoint), but its effects are not in this graph
+      // x1 was resolved before (by an instance that died before its checkpoint), but what it wrote is not in this graph
+      // (its record is forged: a real one leaves a pointer, here s-k1's)
       await inner.putProcessed({
         _id: 'x1',
         status: 'resolved',
@@ -303,12 +317,12 @@ describe('BatchResolver', () => {
         expiresAt: '2099-01-01T00:00:00Z',
       });
       const before = inner.snapshot();
-      const { items, stats } = await r.resolveBatch([ev('x1', { anonymousId: 's-new' })], rules, { source: source([1]) });
+      const { items, stats } = await r.resolveBatch([ev('x1', { anonymousId: 's-k1', userId: 's-new' })], rules, { source: source([1]) });
       expect(items[0]?.outcome).toMatchObject({ status: 'duplicate', profileId: 'p-elsewhere' });
       expect(stats.writes.applied).toBe(0);
       expect(inner.snapshot()).toEqual(before);
       // and a new message that writes: one read of its record, then its writes
-      const fresh = await r.resolveBatch([ev('x2', { anonymousId: 's-new' })], rules, { source: source([2]) });
+      const fresh = await r.resolveBatch([ev('x2', { anonymousId: 's-k1', userId: 's-new' })], rules, { source: source([2]) });
       expect(fresh.items[0]?.outcome.status).toBe('resolved');
       expect(fresh.stats.writes.applied).toBeGreaterThan(0);
     });
@@ -341,8 +355,15 @@ describe('BatchResolver', () => {
         let n = 0;
         const toEvents = (b: { cookie: string; user: string | undefined; email: string | undefined }[]) =>
           b.map((p) => ev(`r${(n += 1)}`, { anonymousId: p.cookie, ...(p.user ? { userId: p.user } : {}), ...(p.email ? { email: p.email } : {}) }));
+        // each instance reads its own partition, so messages past its checkpoint are presumed new (and first events of new visitors known new)
+        const offsets = new Map<BatchResolver, number>();
         const run = async (r: BatchResolver, batches: ReturnType<typeof toEvents>[]) => {
-          for (const events of batches) await r.resolveBatch(events, rules);
+          for (const events of batches) {
+            const from = offsets.get(r) ?? 0;
+            offsets.set(r, from + events.length);
+            const source = { topic: 'events.raw', partition: r === a ? 0 : 1, offsets: events.map((_, i) => from + i) };
+            await r.resolveBatch(events, rules, { source });
+          }
         };
         const a = resolver(store, 'a');
         const b = resolver(store, 'b');

@@ -101,15 +101,30 @@ export class BatchSession implements IdentityStore {
    * Reads, in one go, the processed records of the presumed-new messages whose plan will most
    * likely write (an identifier not known yet, or identifiers on different profiles: a creation, an
    * addition or a merge), rather than one at a time in the message loop (`confirmProcessed`).
+   * A message none of whose identifiers had a pointer in the store when the batch began needs no
+   * record at all (`knownNew`): resolving a message leaves a pointer for at least one of its
+   * identifiers, and pointers are repointed but never deleted, so it was never resolved before.
+   * That is a new visitor's first event, the usual creation.
    */
   private async confirmLikelyWriters(keysOf: ReadonlyMap<string, string[]>): Promise<void> {
-    const likely = [...this.presumedNew].filter((id) => {
-      const owners = new Set((keysOf.get(id) ?? []).map((k) => this.identifiers.get(k)?.profileId ?? null));
-      return owners.has(null) || owners.size > 1;
-    });
+    const likely: string[] = [];
+    for (const id of this.presumedNew) {
+      const keys = keysOf.get(id) ?? [];
+      if (this.knownNew(keys)) {
+        this.presumedNew.delete(id);
+        continue;
+      }
+      const owners = new Set(keys.map((k) => this.identifiers.get(k)?.profileId ?? null));
+      if (owners.has(null) || owners.size > 1) likely.push(id);
+    }
     if (likely.length === 0) return;
     for (const id of likely) this.presumedNew.delete(id);
     for (const record of await this.read(() => this.store.getProcessedMany(likely))) this.processed.set(record._id, record);
+  }
+
+  /** Identifiers all read from the store by this batch and found without a pointer (a cache hit is never absent). */
+  private knownNew(keys: readonly string[]): boolean {
+    return keys.length > 0 && keys.every((k) => this.identifiers.has(k) && this.identifiers.get(k) === null);
   }
 
   /**
