@@ -154,6 +154,32 @@ describe('applying events', () => {
     ]);
   });
 
+  it('an event whose profile identity just created (profileCreated) is applied without reading the profile; the same event re-delivered to an instance that does not hold the profile is still applied once', async () => {
+    const lookups = async (result: string) =>
+      ((await svc.platform.runtime.metrics.getSingleMetric('mosaic_enrichment_cache_lookups_total')?.get())?.values ?? []).find(
+        (v) => v.labels['result'] === result,
+      )?.value ?? 0;
+    const first = {
+      ...resolvedEvent('p-created', { event: 'Product Viewed', properties: { product_id: 'c1', category: 'mugs', price: 9 } }),
+      profileCreated: true,
+    };
+    const [created, missed] = [await lookups('created'), await lookups('miss')];
+    await send(first);
+    expect([(await lookups('created')) - created, (await lookups('miss')) - missed]).toEqual([1, 0]);
+    const before = (await profileOf('p-created'))['profile'];
+    expect(before['computed'].productViews).toBe(1);
+
+    // a re-delivery (say, after a crash before the commit) to an instance whose cache lacks the profile: the hint is wrong now
+    enrichment.applier.cache.clear();
+    await sendResolved(svc.platform.producer, svc.platform.topics.eventsResolved, [first]);
+    await changes.waitFor(() => changesFor(changes, first.event.messageId).length >= 2);
+    expect(changesFor(changes, first.event.messageId).map((c) => [c.version, c.changed.length > 0])).toEqual([
+      [1, true],
+      [1, false],
+    ]);
+    expect((await profileOf('p-created'))['profile']).toEqual(before);
+  });
+
   it('a message off the contract goes to the dead-letter topic; the partition moves on', async () => {
     await svc.platform.producer.send(svc.platform.topics.eventsResolved, [
       { key: 'p-bad', value: Buffer.from('{"not":"an envelope"}'), headers: { messageId: 'bad-1' } },

@@ -11,9 +11,11 @@ export function enrichmentMetrics(registry: Registry) {
       ['outcome'],
     ),
     conflicts: counter('mosaic_enrichment_conflicts_total', 'profile compare-and-set conflicts (another writer changed the profile; re-read and re-applied)'),
-    cache: counter('mosaic_enrichment_cache_lookups_total', 'profile documents a batch needed: hit (per-instance cache) or miss (read from MongoDB)', [
-      'result',
-    ]),
+    cache: counter(
+      'mosaic_enrichment_cache_lookups_total',
+      'profile documents a batch needed: hit (per-instance cache), miss (read from MongoDB) or created (new profile: identity created it for the event, nothing to read)',
+      ['result'],
+    ),
     cacheEntries: getOrCreate(
       registry,
       'mosaic_enrichment_cache_entries',

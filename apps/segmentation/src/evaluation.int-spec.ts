@@ -449,6 +449,35 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
   expect(conflictsAfter).toBe(conflictsBefore + 1);
 });
 
+it("a profile's first change (version 1) is evaluated without reading it; re-delivered to an instance that does not hold the profile, it publishes nothing again", async () => {
+  const service = svc.http.app.get(SegmentationService);
+  const first = change('p-first', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } });
+  const misses = service.profiles.cacheMisses;
+  await send([first]);
+  await membership.waitFor(() => memberships('p-first').length === 1, 30_000);
+  expect(service.profiles.cacheMisses - misses).toBe(0);
+  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the change consumed' });
+  const stored = await mongo
+    .db()
+    .collection('segmentation_profiles')
+    .findOne({ _id: 'p-first' as any });
+
+  // a re-delivery (say, after a crash before the commit) to an instance whose cache lacks the profile
+  service.profiles.cache.clear();
+  await send([first]);
+  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the copy consumed' });
+  expect(service.profiles.cacheMisses - misses).toBe(1); // the insert conflicted, the retry read it
+  expect(memberships('p-first').map((m) => `${m.change}:${m.segmentKey}`)).toEqual(['entered:buyer']);
+  expect(
+    (
+      await mongo
+        .db()
+        .collection('segmentation_profiles')
+        .findOne({ _id: 'p-first' as any })
+    )?.['state'],
+  ).toEqual(stored?.['state']);
+});
+
 /** Whether segmentation's consumer group has committed everything produced to `topic`. */
 async function allCommitted(topic: string): Promise<boolean> {
   const admin = new Kafka({ brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();

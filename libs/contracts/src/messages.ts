@@ -8,6 +8,7 @@ import {
   ArrayMaxSize,
   Equals,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
@@ -68,6 +69,12 @@ export class ResolvedEvent {
   @IsString() @IsNotEmpty() profileId!: string;
   @ValidateNested() @Type(() => RawEvent) event!: RawEvent;
   @IsArray() @ValidateNested({ each: true }) @Type(() => Identifier) identifiers!: Identifier[];
+  /**
+   * Set when identity created the profile for this event (a new visitor's first event): no stage
+   * can hold anything of it yet, so a stage may create its state without reading it first. Only a
+   * hint; a stage that finds the profile after all (a re-delivery) must handle that as usual.
+   */
+  @IsOptional() @IsBoolean() profileCreated?: boolean;
 }
 
 /** `mosaic.events.resolved` (kind `merge`): `loserId` was merged into `survivorId`. Precedes the event that caused it. */

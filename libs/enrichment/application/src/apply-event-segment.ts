@@ -30,19 +30,28 @@ export async function applyEventSegment(core: ApplierCore, items: readonly Inbou
     if (attempt > core.maxAttempts)
       throw new Error(`profiles kept changing under ${pending.length} event(s) (${core.maxAttempts} attempts); the batch is retried`);
     if (attempt > 1) await jitter(attempt);
-    const working = await applyToTargets(core, pending, stats);
+    // identity's hint is trusted once: a profile found after all (a re-delivery) conflicts on insert, and is read from then on
+    const working = await applyToTargets(core, pending, stats, attempt === 1 ? createdProfiles(pending) : new Set());
     pending = await writeWorking(core, items, working, results, stats);
   }
   return items.map((_, i) => results.get(i) as ChangeOut);
 }
 
-/** Applies the pending events, in order, to the current state of their target profiles. */
-async function applyToTargets(core: ApplierCore, pending: readonly Pending[], stats: BatchStats): Promise<Map<string, Working>> {
+/** Profiles identity created for one of these events (`profileCreated`): nothing of them is stored yet. */
+function createdProfiles(pending: readonly Pending[]): Set<string> {
+  const ids = new Set<string>();
+  for (const { item } of pending) if (item.payload.kind === 'event' && item.payload.profileCreated === true) ids.add(item.payload.profileId);
+  return ids;
+}
+
+/** Applies the pending events, in order, to the current state of their target profiles (`created`: known not to be stored yet). */
+async function applyToTargets(core: ApplierCore, pending: readonly Pending[], stats: BatchStats, created: ReadonlySet<string>): Promise<Map<string, Working>> {
   const nowIso = core.now().toISOString();
   const targets = await targetsOf(
     core,
     pending.map((p) => (p.item.payload as ResolvedEvent).profileId),
     stats,
+    created,
   );
   const working = new Map<string, Working>();
   const known = await storedEventIds(core, pending, targets);
@@ -106,8 +115,8 @@ async function writeWorking(
 }
 
 /** The live profile each id resolves to (following redirects; a missing one is itself, to be created). */
-async function targetsOf(core: ApplierCore, ids: readonly string[], stats: BatchStats): Promise<Map<string, Target>> {
-  const docs = await readWithRedirects(core, ids, stats);
+async function targetsOf(core: ApplierCore, ids: readonly string[], stats: BatchStats, created: ReadonlySet<string>): Promise<Map<string, Target>> {
+  const docs = await readWithRedirects(core, ids, stats, created);
   const out = new Map<string, Target>();
   for (const id of new Set(ids)) {
     let current = id;
@@ -124,18 +133,25 @@ async function targetsOf(core: ApplierCore, ids: readonly string[], stats: Batch
   return out;
 }
 
-/** The documents of `ids` and of the profiles they redirect to (cache first, up to 10 hops). */
-async function readWithRedirects(core: ApplierCore, ids: readonly string[], stats: BatchStats): Promise<Map<string, ProfileDocument>> {
+/** The documents of `ids` and of the profiles they redirect to (cache first, up to 10 hops; `created` ones are not read). */
+async function readWithRedirects(
+  core: ApplierCore,
+  ids: readonly string[],
+  stats: BatchStats,
+  created: ReadonlySet<string>,
+): Promise<Map<string, ProfileDocument>> {
   const docs = new Map<string, ProfileDocument>();
   let wanted = [...new Set(ids)];
   for (let hop = 0; hop <= 10 && wanted.length > 0; hop += 1) {
     const toRead: string[] = [];
     for (const id of wanted) {
       const hit = core.cache.get(id);
-      if (hit) docs.set(id, hit);
+      if (hit) {
+        docs.set(id, hit);
+        stats.cacheHits += 1;
+      } else if (created.has(id)) stats.createdUnread += 1;
       else toRead.push(id);
     }
-    stats.cacheHits += wanted.length - toRead.length;
     stats.cacheMisses += toRead.length;
     const found = await core.store.getProfiles(toRead);
     for (const [id, d] of found) {

@@ -59,6 +59,7 @@ export class ApplyResolvedBatch {
     m.conflicts.inc(stats.conflicts);
     m.cache.inc({ result: 'hit' }, stats.cacheHits);
     m.cache.inc({ result: 'miss' }, stats.cacheMisses);
+    m.cache.inc({ result: 'created' }, stats.createdUnread);
     m.cacheEntries.set(this.opts.applier.cache.size);
     m.profilesWritten.inc(stats.profilesWritten);
     m.applyLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -56,6 +56,8 @@ export interface BatchStats {
   /** Profile documents found in the per-instance cache / read from MongoDB. */
   cacheHits: number;
   cacheMisses: number;
+  /** Profiles identity had just created (`profileCreated`), so not read at all. */
+  createdUnread: number;
   applied: number;
   duplicates: number;
   merges: number;
@@ -75,7 +77,7 @@ export interface ApplierCore {
 }
 
 export function emptyStats(): BatchStats {
-  return { cacheHits: 0, cacheMisses: 0, applied: 0, duplicates: 0, merges: 0, splits: 0, conflicts: 0, profilesWritten: 0 };
+  return { cacheHits: 0, cacheMisses: 0, createdUnread: 0, applied: 0, duplicates: 0, merges: 0, splits: 0, conflicts: 0, profilesWritten: 0 };
 }
 
 /** Jittered back-off between attempts (so two writers of one profile do not collide again in step). */

@@ -136,6 +136,7 @@ export const ProcessedSchema = new Schema(
     _id: { type: String, required: true },
     status: { type: String, enum: ['resolved', 'unresolvable'], required: true },
     profileId: { type: String },
+    profileCreated: { type: Boolean },
     identifiers: { type: [IdentifierSchemaPart], default: [] },
     notices: { type: [Schema.Types.Mixed], default: [] },
     auditIds: { type: [String], default: [] },

@@ -183,6 +183,8 @@ export interface ProcessedRecord {
   _id: string;
   status: 'resolved' | 'unresolvable';
   profileId?: string;
+  /** The message created its profile (replayed into `ResolvedEvent.profileCreated`). */
+  profileCreated?: true;
   identifiers: Identifier[];
   notices: MergeNoticePayload[];
   auditIds: string[];

@@ -39,6 +39,8 @@ export interface ResolutionOutcome {
   status: 'resolved' | 'duplicate' | 'unresolvable';
   messageId: string;
   profileId?: string;
+  /** The message's plan created `profileId` (kept in the processed record, so a replay says it again). */
+  profileCreated?: true;
   identifiers: Identifier[];
   /** Merge notices to produce, in order, before the event. */
   notices: MergeNoticePayload[];
@@ -92,11 +94,13 @@ export async function resolveEvent(store: IdentityStore, event: IdentityEventInp
       continue;
     }
     await store.appendAudit(plan.audit);
-    await store.putProcessed(processedRecord(messageId, plan.profileId, plan.identifiers, plan.notices, plan.audit, deps));
+    const created = plan.creates.some((c) => c.profileId === plan.profileId) ? ({ profileCreated: true } as const) : {};
+    await store.putProcessed({ ...processedRecord(messageId, plan.profileId, plan.identifiers, plan.notices, plan.audit, deps), ...created });
     return {
       status: 'resolved',
       messageId,
       profileId: plan.profileId,
+      ...created,
       identifiers: plan.identifiers,
       notices: plan.notices,
       audit: plan.audit,
@@ -120,6 +124,7 @@ export function outcomeFromRecord(record: ProcessedRecord): ResolutionOutcome {
     status: record.status === 'unresolvable' ? 'unresolvable' : 'duplicate',
     messageId: record._id,
     ...(record.profileId === undefined ? {} : { profileId: record.profileId }),
+    ...(record.profileCreated ? { profileCreated: true as const } : {}),
     identifiers: record.identifiers,
     notices: record.notices,
     audit: [],
@@ -156,6 +161,8 @@ export interface ResolvedEventPayload<E> {
   profileId: string;
   event: E;
   identifiers: Identifier[];
+  /** This event's plan created the profile (contracts' hint: the later stages need not read it). */
+  profileCreated?: true;
 }
 
 /**
@@ -167,6 +174,10 @@ export function resolvedMessages<E>(event: E, outcome: ResolutionOutcome): { key
   if (outcome.profileId === undefined) return [];
   return [
     ...outcome.notices.map((notice) => ({ key: notice.survivorId, value: notice })),
-    { key: outcome.profileId, value: { kind: 'event' as const, profileId: outcome.profileId, event, identifiers: outcome.identifiers } },
+    { key: outcome.profileId, value: resolvedEventPayload(event, outcome.profileId, outcome) },
   ];
+}
+
+function resolvedEventPayload<E>(event: E, profileId: string, outcome: ResolutionOutcome): ResolvedEventPayload<E> {
+  return { kind: 'event', profileId, event, identifiers: outcome.identifiers, ...(outcome.profileCreated ? { profileCreated: true as const } : {}) };
 }

@@ -342,6 +342,21 @@ describe('resolve helpers', () => {
     expect(resolvedMessages(event, { ...out, profileId: undefined })).toEqual([]);
   });
 
+  it('resolvedMessages: the event that created its profile says so (profileCreated), again when replayed from its processed record; later events do not', async () => {
+    const bed = makeBed();
+    const first = page({ anonymousId: 'n' });
+    const created = await bed.send(first);
+    expect(resolvedMessages(first, created).map((m) => m.value)).toEqual([
+      { kind: 'event', profileId: created.profileId, event: first, identifiers: created.identifiers, profileCreated: true },
+    ]);
+    const again = page({ anonymousId: 'n' });
+    expect(resolvedMessages(again, await bed.send(again))[0]?.value).not.toHaveProperty('profileCreated');
+    // the same message again: replayed from its processed record, the same message as the first time
+    const replayed = await bed.send(first);
+    expect(replayed.status).toBe('duplicate');
+    expect(resolvedMessages(first, replayed)).toEqual(resolvedMessages(first, created));
+  });
+
   it('isAlreadyApplied / outcomeFromRecord', () => {
     const record: ProcessedRecord = {
       _id: 'm1',

@@ -85,6 +85,16 @@ export interface BackfillPage {
   lastId?: string;
 }
 
+/**
+ * Profiles whose first change is in the batch (enrichment's version 1, not a merge): segmentation
+ * has stored nothing of them yet, so they need no read.
+ */
+function firstChanges(items: readonly ChangeItem[]): Set<string> {
+  const ids = new Set<string>();
+  for (const it of items) if (it.change.version === 1 && !it.change.mergedInto) ids.add(it.change.profileId);
+  return ids;
+}
+
 export class SegmentEvaluator {
   private lock: Promise<unknown> = Promise.resolve();
   private readonly clock: () => number;
@@ -122,7 +132,7 @@ export class SegmentEvaluator {
       const now = this.clock();
       const plan = this.opts.plan();
       const losers = items.filter((it) => it.change.mergedInto && pending.has(it.change.mergedInto)).map((it) => it.change.profileId);
-      const loaded = await this.opts.store.load([...new Set([...pending, ...losers])]);
+      const loaded = await this.opts.store.load([...new Set([...pending, ...losers])], false, attempt === 1 ? firstChanges(items) : undefined);
       const states = new Map<string, ProfileSegmentState>();
       const entries = new Map<string, OutboxEntry[]>();
       const touched = new Set<string>();

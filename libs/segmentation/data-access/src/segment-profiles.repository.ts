@@ -125,14 +125,18 @@ export class SegmentProfilesRepository {
     return { doc, state: JSON.parse(doc.state) as ProfileSegmentState, outbox: doc.outbox ? (JSON.parse(doc.outbox) as OutboxEntry[]) : [] };
   }
 
-  /** Profiles by id (from the cache where held; `fresh` reads them all from the store). */
-  async load(ids: readonly string[], fresh = false): Promise<Map<string, LoadedProfile>> {
+  /**
+   * Profiles by id (from the cache where held; `fresh` reads them all from the store). `unstored`:
+   * ids known to have no document yet (their first change), taken as empty without a read; if one
+   * exists after all (a re-delivery), writing it conflicts and the retry reads it.
+   */
+  async load(ids: readonly string[], fresh = false, unstored: ReadonlySet<string> = new Set()): Promise<Map<string, LoadedProfile>> {
     const byId = new Map<string, SegmentProfileDocument>();
     const misses: string[] = [];
     for (const id of new Set(ids)) {
       const hit = fresh ? undefined : this.cache.get(id);
       if (hit) byId.set(id, hit);
-      else misses.push(id);
+      else if (!unstored.has(id)) misses.push(id);
     }
     this.cacheHits += byId.size;
     this.cacheMisses += misses.length;
