@@ -19,7 +19,8 @@ export const STAGES = [
 
 const groupOf = (prefix, st) => `${prefix}${st.service}.${st.topicKey}`;
 
-async function sampleLag(admin, prefix) {
+/** Every stage's lag and consumed count now. */
+export async function sampleLag(admin, prefix) {
   const row = { t: Date.now(), stages: {} };
   for (const st of STAGES) {
     const topic = `${prefix}${st.topic}`;
@@ -69,12 +70,16 @@ export function lagSampler(admin, prefix) {
 /** Every stage's group has consumed everything in this row. */
 export const drained = (row) => Object.values(row.stages).every((s) => s.lag === 0);
 
-/** What each stage consumed by `endRow`, and at what rate since `t0` (until the first row after the load with that count). */
-export function stageResults({ series, endRow, loadEndedAt, t0, prefix }) {
+/**
+ * What each stage consumed by `endRow` since `base` (a row sampled before the load, when an earlier
+ * phase was consumed), and at what rate since `t0` (until the first row after the load with that count).
+ */
+export function stageResults({ series, endRow, loadEndedAt, t0, prefix, base }) {
   return Object.fromEntries(
     STAGES.map((st) => {
-      const consumed = endRow?.stages[st.key].consumed ?? 0;
-      const doneAt = series.find((r) => r.stages[st.key].consumed >= consumed && r.t >= loadEndedAt)?.t ?? endRow?.t ?? Date.now();
+      const total = endRow?.stages[st.key].consumed ?? 0;
+      const consumed = total - (base?.stages[st.key].consumed ?? 0);
+      const doneAt = series.find((r) => r.stages[st.key].consumed >= total && r.t >= loadEndedAt)?.t ?? endRow?.t ?? Date.now();
       const seconds = (doneAt - t0) / 1000;
       return [
         st.key,

@@ -39,9 +39,9 @@ export function loadMix(runId, persons, seed) {
       timestamp: now(),
     };
   }
-  function next() {
+  /** Person i's next event (their first, on first call: a login on another device first for 30 %). */
+  function eventOf(i) {
     counts.events += 1;
-    const i = Math.floor(rnd() * persons);
     const s = source.state[i];
     if (!started[i]) {
       const login = first(i, s);
@@ -70,6 +70,25 @@ export function loadMix(runId, persons, seed) {
     if (event.type === 'identify' && !hadUser && otherDevice[i]) counts.merges += 1;
     return event;
   }
+  /** The next event of a person picked at random. */
+  const next = () => eventOf(Math.floor(rnd() * persons));
+  /**
+   * Every person's arrival, in order: their first event (after a login on another device, for
+   * the 30 % who have one), so the profiles exist before a measured phase of returning visitors.
+   */
+  function arrivals() {
+    const out = [];
+    for (let i = 0; i < persons; i += 1) {
+      if (started[i]) continue;
+      const login = first(i, source.state[i]);
+      if (login) {
+        counts.events += 1;
+        out.push(login);
+      }
+      out.push(eventOf(i));
+    }
+    return out;
+  }
   let pinged = 0;
   /** A ping of a person who has sent events and not been pinged (a new visitor once all were). */
   function ping(n) {
@@ -87,7 +106,7 @@ export function loadMix(runId, persons, seed) {
       timestamp: now(),
     });
   }
-  return { next, ping, counts };
+  return { next, arrivals, ping, counts };
 }
 
 /** Sends batches built by `build(size)` on `connections` keep-alive connections, paced at `rate`/s (0: as fast as acked). */

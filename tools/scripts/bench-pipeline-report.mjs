@@ -60,7 +60,12 @@ export function printReport(r, file, logs) {
   const mix = load.mix;
   const lines = [
     '',
-    `pipeline benchmark (${r.machine.cores} cores, ${r.machine.mongo}, 1 instance per service, 6 partitions; ${r.settings.profiles} people, profiles created through the pipeline, no seeding)`,
+    `pipeline benchmark (${r.machine.cores} cores, ${r.machine.mongo}, 1 instance per service, 6 partitions; ${r.settings.profiles} people; seeding: ${r.settings.seeding})`,
+    ...(r.warm
+      ? [
+          `warm-up: ${r.warm.events} first events of ${r.warm.people} people drained in ${r.warm.seconds} s (${r.warm.eventsPerSec} events/s end to end, mostly profile creations)`,
+        ]
+      : []),
     `mix: ${mix.events} events, ${mix.people} people seen, ${mix.otherDeviceLogins} logins on another device, ${mix.merges} merging logins, ${mix.emailClicks} email clicks, ${mix.pings} pings; ${load.rejected} rejected, ${load.duplicates} duplicates, ${load.failedRequests} failed requests`,
     ...rows.map((row) => `| ${row.join(' | ')} |`),
     '',

@@ -1,5 +1,5 @@
 // `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]
-//                              [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20]`
+//                              [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]`
 //
 // The whole system on this machine, in one run: Kafka, the store, the five services (children
 // from dist/, one instance each, production settings) and the load generator (this process).
@@ -8,6 +8,9 @@
 //                  producer and a consumer alone (events.raw-sized records), and the store alone on
 //                  profile-sized documents (enrichment's own mapping) over as many documents as the
 //                  run has profiles: insertMany docs/s, findOne and replaceOne by _id (4 in flight)
+//   warm-up        with --warm only: every person's first event (after a login on another device
+//                  for 30 %) through the pipeline, drained, so the measured phases are returning
+//                  visitors rather than new ones; its own rate is reported (mostly creations)
 //   throughput     a realistic mix (page views, Product Viewed / Added, Order Completed, identify on
 //                  login, merges of an anonymous visitor into the profile the same user has from
 //                  another device, Email Link Clicked) over P people, interleaved, deterministic,
@@ -20,13 +23,13 @@
 //                  pinged before: POST → the `bench-latency` entry on segments.membership (a
 //                  consumer of this process), p50/p99
 //   memory         each service's resident memory, peak and at the end
-// Profiles are created through the pipeline (no seeding). A run ends after `--timeout` seconds
+// Profiles are created through the pipeline (no seeding into the store). A run ends after `--timeout` seconds
 // even if the pipeline has not drained: it then reports what drained so far and exits 1.
 // Prints a table, writes JSON to .mosaic/bench/pipeline-<runId>.json; deletes its topics,
 // consumer groups and databases on every way out.
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { drained, lagSampler, lagSeries, stageResults, STAGES } from './bench-pipeline-lag.mjs';
+import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
 import { printReport } from './bench-pipeline-report.mjs';
@@ -79,6 +82,7 @@ function pipelineOptions(argv) {
     BATCH: Math.max(1, Math.min(500, opt('batch', 100))),
     RAW_SECONDS: opt('raw-seconds', 5),
     LATENCY_SECONDS: opt('latency-seconds', 20),
+    WARM: argv.includes('--warm'),
   };
 }
 
@@ -179,8 +183,42 @@ async function waitDrained({ lag, services, until }, loadEndedAt) {
   return undefined;
 }
 
+// ---- phase 0 (--warm): every person arrives --------------------------------------------------------
+/** Every person's first event through the pipeline, drained, so the measured phases are returning visitors; returns what it took. */
+async function warmPhase(ctx, authorization) {
+  const { opts, mix } = ctx;
+  const arrivals = mix.arrivals();
+  log(`warm-up: ${arrivals.length} first events of ${opts.PROFILES} people (profiles created through the pipeline), as fast as acked...`);
+  const t0 = Date.now();
+  let sent = 0;
+  const load = await sendLoad(ctx.http, {
+    url: ctx.services.get('collector').url,
+    authorization,
+    build: (n) => arrivals.slice(sent, (sent += n)),
+    batch: opts.BATCH,
+    connections: opts.CONNECTIONS,
+    rate: 0,
+    events: arrivals.length,
+    seconds: 0,
+    until: ctx.until,
+  });
+  let row;
+  for (let lastLog = Date.now(); Date.now() < ctx.until; await sleep(1000)) {
+    row = await sampleLag(ctx.admin, ctx.prefix);
+    if (drained(row)) break;
+    if (Date.now() - lastLog > 15_000) {
+      lastLog = Date.now();
+      log(`  warm-up lag ${STAGES.map((st) => `${st.key} ${row.stages[st.key].lag}`).join(', ')}`);
+    }
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  if (!row || !drained(row)) throw new Error(`the warm-up did not drain before --timeout (${opts.TIMEOUT} s)`);
+  log(`warm-up drained: ${load.acked} events in ${seconds.toFixed(1)} s (${perSec(load.acked, seconds)}/s end to end, mostly new profiles)`);
+  return { summary: { events: load.acked, people: opts.PROFILES, seconds: +seconds.toFixed(1), eventsPerSec: perSec(load.acked, seconds) }, base: row };
+}
+
 // ---- phase 1: throughput -------------------------------------------------------------------------
-async function throughputPhase(ctx, authorization) {
+async function throughputPhase(ctx, authorization, base) {
   const { opts, mix, lag, prefix } = ctx;
   const { EVENTS, DURATION, PROFILES, RATE, TIMEOUT, BATCH, CONNECTIONS } = opts;
   log(
@@ -188,6 +226,7 @@ async function throughputPhase(ctx, authorization) {
   );
   const scrapeAll = () => Promise.all(STAGE_SERVICES.map((name) => scrapeMetrics(ctx.services.get(name).url)));
   const metricsBefore = await scrapeAll();
+  const countsBefore = { ...mix.counts };
   const t0 = Date.now();
   lag.start(t0);
   const url = ctx.services.get('collector').url;
@@ -207,12 +246,16 @@ async function throughputPhase(ctx, authorization) {
   const drainedRow = await waitDrained(ctx, load.endedAt);
   const endRow = drainedRow ?? lag.series.at(-1);
   const e2eSeconds = ((drainedRow?.t ?? Date.now()) - t0) / 1000;
-  const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix });
+  const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix, base });
   const metricsAfter = await scrapeAll();
   const work = Object.fromEntries(STAGE_SERVICES.map((name, i) => [name, workDelta(metricsBefore[i], metricsAfter[i])]));
   const throughput = {
     drained: Boolean(drainedRow),
-    load: { ...load, ackedPerSec: perSec(load.acked, load.seconds), mix: { ...mix.counts } },
+    load: {
+      ...load,
+      ackedPerSec: perSec(load.acked, load.seconds),
+      mix: Object.fromEntries(Object.entries(mix.counts).map(([k, v]) => [k, v - countsBefore[k]])),
+    },
     endToEnd: {
       events: load.acked,
       seconds: +e2eSeconds.toFixed(1),
@@ -289,7 +332,13 @@ async function measurePipeline(ctx, result) {
   const authorization = await startPipeline(ctx);
   ctx.mix = loadMix(ctx.runId, ctx.opts.PROFILES, 42);
   ctx.until = Date.now() + ctx.opts.TIMEOUT * 1000;
-  result.throughput = await throughputPhase(ctx, authorization);
+  let base;
+  if (ctx.opts.WARM) {
+    const warm = await warmPhase(ctx, authorization);
+    result.warm = warm.summary;
+    base = warm.base;
+  }
+  result.throughput = await throughputPhase(ctx, authorization, base);
   let exitCode = result.throughput.drained ? 0 : 1;
   if (result.throughput.drained && ctx.until - Date.now() > 10_000) {
     result.latency = await latencyPhase(ctx, authorization, result.throughput.endToEnd.eventsPerSec);
@@ -326,7 +375,9 @@ export async function runPipelineBench(argv) {
       partitions: 6,
       instances: 1,
       logLevel: process.env.LOG_LEVEL ?? 'warn',
-      seeding: 'none: profiles are created through the pipeline',
+      seeding: opts.WARM
+        ? 'none; --warm: every person first arrives through the pipeline (drained), the measured phases are returning visitors'
+        : 'none: profiles are created through the pipeline during the measured phase',
     },
   };
   let exitCode = 0;
