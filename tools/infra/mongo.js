@@ -27,8 +27,10 @@ function fileUrl(dir) {
 /**
  * FerretDB's connection pool holds one PostgreSQL connection per statement of an `update`
  * command until the whole command is done (v1.24), and waits forever for a free one: with the
- * default pool of 50, one bulkWrite of 50 matching updates never answers. A large pool (idle
- * connections closed after a minute) keeps that out of reach of the services' chunks of 50.
+ * default pool of 50, one bulkWrite of 50 matching updates never answers, and concurrent bulk
+ * updates that together need more than the pool wait for each other forever. A large pool (idle
+ * connections closed after a minute), with each service sending one bulk update of at most 25 at
+ * a time (`limitBulkUpdates` in libs/shared/mongo), keeps five services below it.
  */
 const FERRETDB_POOL = 'pool_max_conns=400&pool_max_conn_idle_time=1m';
 

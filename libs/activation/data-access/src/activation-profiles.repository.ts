@@ -3,7 +3,7 @@
  * `profiles.changes` and the segments from `segments.membership`, each guarded by its own version.
  */
 import type { Connection, mongo } from 'mongoose';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, openDb } from '@mosaic/shared-mongo';
+import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
 import { ACTIVATION_COLLECTIONS, type ActivationProfileDocument } from './documents';
 
 export class ActivationProfilesRepository {
@@ -34,16 +34,20 @@ export class ActivationProfilesRepository {
     for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) {
       const chunk = ops.slice(i, i + MAX_BULK_UPDATES);
       try {
-        await this.collection.bulkWrite(
-          chunk.map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set, $setOnInsert: NEW_PROFILE_FIELDS }, upsert: true } })),
-          { ordered: false },
+        await limitBulkUpdates(() =>
+          this.collection.bulkWrite(
+            chunk.map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set, $setOnInsert: NEW_PROFILE_FIELDS }, upsert: true } })),
+            { ordered: false },
+          ),
         );
       } catch (err) {
         const failed = duplicateOnlyWriteErrors(err);
         if (failed === undefined) throw err;
-        await this.collection.bulkWrite(
-          failed.map((k) => chunk[k] as (typeof chunk)[number]).map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set } } })),
-          { ordered: false },
+        await limitBulkUpdates(() =>
+          this.collection.bulkWrite(
+            failed.map((k) => chunk[k] as (typeof chunk)[number]).map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set } } })),
+            { ordered: false },
+          ),
         );
       }
     }

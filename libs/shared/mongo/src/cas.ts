@@ -25,7 +25,7 @@
  * `findByIds` reads one document at a time, a few in parallel.
  */
 import { Schema, mongo, type Connection } from 'mongoose';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, openDb } from './mongo';
+import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, limitBulkUpdates, openDb } from './mongo';
 
 /** `native`: conditional single-document writes (MongoDB). `ticket`: insert-based compare-and-set (FerretDB 1.24). */
 export type CasMode = 'native' | 'ticket';
@@ -275,11 +275,13 @@ export class VersionedWriter {
     for (let i = 0; i < replaces.length; i += MAX_BULK_UPDATES) {
       const chunk = replaces.slice(i, i + MAX_BULK_UPDATES);
       try {
-        const r = await collection.bulkWrite(
-          chunk.map((w) => ({
-            replaceOne: { filter: { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, replacement: w.doc as mongo.WithoutId<T> },
-          })),
-          { ordered: false },
+        const r = await limitBulkUpdates(() =>
+          collection.bulkWrite(
+            chunk.map((w) => ({
+              replaceOne: { filter: { _id: w.doc._id, version: w.expected } as unknown as mongo.Filter<T>, replacement: w.doc as mongo.WithoutId<T> },
+            })),
+            { ordered: false },
+          ),
         );
         matched += r.matchedCount;
       } catch (err) {

@@ -5,6 +5,7 @@
  * transactions, change streams or server-side JavaScript.
  */
 import mongoose, { mongo, type Connection } from 'mongoose';
+import pLimit from 'p-limit';
 import type { Logger } from '@mosaic/shared-logging';
 
 export interface MongoOptions {
@@ -61,13 +62,34 @@ export function isDuplicateKeyError(err: unknown): boolean {
 
 /**
  * FerretDB 1.24 never answers an `update` command of about 100 statements or more (measured:
- * 90 answer in ~110 ms, 100 hang), so bulk writes of updates go in chunks of this many.
+ * 90 answer in ~110 ms, 100 hang), so bulk writes of updates go in chunks of at most this many.
+ * Why 25 and not 50: see `limitBulkUpdates`.
  */
-export const MAX_BULK_UPDATES = 50;
+export const MAX_BULK_UPDATES = 25;
 
-/** An unordered bulk write in chunks of `MAX_BULK_UPDATES` operations. */
+/**
+ * How many multi-statement `update` commands one process sends at a time. FerretDB 1.24 holds a
+ * PostgreSQL connection per statement of an update command until the whole command is done, and
+ * waits without end for a free one: commands that together need more than its pool (400 in
+ * tools/infra) wait for each other forever. That was seen: the pipeline benchmark with 100,000
+ * people stalled after 16 minutes with FerretDB's 400 connections held by a handful of bulk
+ * updates, each waiting for more. With one bulk update of 25 in flight per process, a service
+ * holds at most 26 + 2 × 19 connections (one bulk update plus the driver's 19 other pooled
+ * commands at 2 each: a query and a write), so five services stay below 320.
+ */
+const bulkUpdateSlot = pLimit(1);
+
+/** Runs one multi-statement update command (a `bulkWrite` of updates) when this process has none in flight. */
+export function limitBulkUpdates<T>(send: () => Promise<T>): Promise<T> {
+  return bulkUpdateSlot(send);
+}
+
+/** An unordered bulk write in chunks of `MAX_BULK_UPDATES` operations, one chunk at a time per process. */
 export async function bulkWriteChunked<T extends mongo.Document>(collection: mongo.Collection<T>, ops: mongo.AnyBulkWriteOperation<T>[]): Promise<void> {
-  for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) await collection.bulkWrite(ops.slice(i, i + MAX_BULK_UPDATES), { ordered: false });
+  for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) {
+    const chunk = ops.slice(i, i + MAX_BULK_UPDATES);
+    await limitBulkUpdates(() => collection.bulkWrite(chunk, { ordered: false }));
+  }
 }
 
 /** The indexes of the failed operations of an unordered bulk write when every failure is a duplicate key; otherwise undefined. */
