@@ -35,6 +35,14 @@ describe('shared Kafka broker', () => {
     }
   });
 
+  it('keeps its broker session long enough for a controller that stalls on a busy machine', async () => {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 4 /* BROKER */, name: '1', configNames: ['broker.session.timeout.ms'] }],
+    });
+    expect(described.resources[0].configEntries.map((e) => [e.configName, e.configValue])).toEqual([['broker.session.timeout.ms', '60000']]);
+  });
+
   it('creates a compacted topic, produces idempotently and consumes in a group with committed offsets', async () => {
     await admin.createTopics({
       waitForLeaders: true,

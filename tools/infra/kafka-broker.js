@@ -57,6 +57,11 @@ function writeKafkaConfig(p) {
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // On a busy machine this node's controller can take 10-16 s for one event (its metadata
+    // log's fsync queued behind the store's writes); with the default 9 s broker session it then
+    // fences its own broker and takes every partition offline until the next heartbeat. A single
+    // node has no broker to fail over to, so a long session costs nothing.
+    'broker.session.timeout.ms=60000',
     // A small machine: keep the cleaner's buffer and thread counts modest.
     'log.cleaner.dedupe.buffer.size=16777216',
     'num.io.threads=4',
