@@ -40,7 +40,7 @@ describe('shared Kafka broker', () => {
       includeSynonyms: false,
       resources: [{ type: 4 /* BROKER */, name: '1', configNames: ['broker.session.timeout.ms'] }],
     });
-    expect(described.resources[0].configEntries.map((e) => [e.configName, e.configValue])).toEqual([['broker.session.timeout.ms', '60000']]);
+    expect(described.resources[0].configEntries.map((e) => [e.configName, e.configValue])).toEqual([['broker.session.timeout.ms', '30000']]);
   });
 
   it('creates a compacted topic, produces idempotently and consumes in a group with committed offsets', async () => {

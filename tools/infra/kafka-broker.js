@@ -23,7 +23,10 @@ const { ensureJava } = require('./kafka-jars.js');
 
 /**
  * Write server.properties and log4j2.properties for a single-node KRaft broker.
- * @param {{dir: string, port: number, controllerPort: number, logFile: string}} p
+ * `brokerSessionMs`: how long the controller waits for its broker's heartbeat before fencing it
+ * (Kafka's default, 9 s, when absent). A longer session rides out a controller stalled on a busy
+ * machine, but a broker restarted after SIGKILL cannot register again until its old session ends.
+ * @param {{dir: string, port: number, controllerPort: number, logFile: string, brokerSessionMs?: number}} p
  * @returns {KafkaLayout}
  */
 function writeKafkaConfig(p) {
@@ -57,11 +60,7 @@ function writeKafkaConfig(p) {
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
-    // On a busy machine this node's controller can take 10-16 s for one event (its metadata
-    // log's fsync queued behind the store's writes); with the default 9 s broker session it then
-    // fences its own broker and takes every partition offline until the next heartbeat. A single
-    // node has no broker to fail over to, so a long session costs nothing.
-    'broker.session.timeout.ms=60000',
+    ...(p.brokerSessionMs ? [`broker.session.timeout.ms=${p.brokerSessionMs}`] : []),
     // A small machine: keep the cleaner's buffer and thread counts modest.
     'log.cleaner.dedupe.buffer.size=16777216',
     'num.io.threads=4',

@@ -93,6 +93,15 @@ async function startLocal(o, svc, state, started) {
  * @param {{kafka: boolean, mongo: boolean}} started
  * @returns {Promise<undefined>}
  */
+/*
+ * Under two CPU hogs this node's controller has taken 10-16 s for one event; with Kafka's default
+ * 9 s broker session it then fenced its only broker, taking every partition offline
+ * (`This server does not host this topic-partition`). 30 s rides that out; the price is that
+ * after a SIGKILL the restarted broker waits up to 30 s for its old session to end before it can
+ * register (it gives up at 60 s, initial.broker.registration.timeout.ms).
+ */
+const SHARED_BROKER_SESSION_MS = 30_000;
+
 async function startLocalKafka(o, state, started) {
   const L = o.paths;
   const logFile = L.logFile('kafka');
@@ -101,7 +110,13 @@ async function startLocalKafka(o, state, started) {
   }
   const libs = await kafka.ensureKafkaJars({ cacheDir: o.cacheDir, log: o.log });
   const java = await kafka.ensureJava();
-  const lay = kafka.writeKafkaConfig({ dir: path.join(L.dataRoot, 'kafka'), port: o.kafkaPort, controllerPort: o.kafkaControllerPort, logFile });
+  const lay = kafka.writeKafkaConfig({
+    dir: path.join(L.dataRoot, 'kafka'),
+    port: o.kafkaPort,
+    controllerPort: o.kafkaControllerPort,
+    logFile,
+    brokerSessionMs: SHARED_BROKER_SESSION_MS,
+  });
   await kafka.formatKafkaStorage(libs, lay, o.log);
   o.log(`starting Kafka ${kafka.KAFKA_VERSION} (KRaft, single node) on 127.0.0.1:${o.kafkaPort}; the JVM takes 5-10 s; log: ${rel(logFile)}`);
   const child = kafka.spawnKafka(java, libs, lay);
