@@ -14,6 +14,8 @@ export const segmentationEnvSchema = z.object({
   SEGMENTATION_BACKFILL_RATE: z.coerce.number().int().min(0).default(500),
   /** Backfill page size (profiles per read-evaluate-write round). */
   SEGMENTATION_BACKFILL_PAGE: z.coerce.number().int().min(1).max(5000).default(200),
+  /** How often recorded membership changes are folded into the segments' size counters. */
+  SEGMENTATION_SIZES_FOLD_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
   /** Where enrichment keeps events (read to rebuild event windows of new definitions). */
   SEGMENTATION_EVENTS_COLLECTION: z.string().min(1).default('enrichment_events'),
   /** Profile states cached per instance (0 = off). */

@@ -16,6 +16,7 @@ import {
   PlanCache,
   SegmentDefinitionsRepository,
   SegmentProfilesRepository,
+  SegmentSizesRepository,
   StoredEventsRepository,
 } from '@mosaic/segmentation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
@@ -36,6 +37,7 @@ export class SegmentationService {
   readonly plans: PlanCache;
   readonly profiles: SegmentProfilesRepository;
   readonly backfills: BackfillsRepository;
+  readonly sizes: SegmentSizesRepository;
   readonly evaluator: SegmentEvaluator;
   readonly backfill: BackfillJob;
   readonly clustering: ClusteringJob;
@@ -66,6 +68,7 @@ export class SegmentationService {
       cacheMaxEntries: own.SEGMENTATION_CACHE_MAX_ENTRIES,
     });
     this.backfills = new BackfillsRepository(platform.mongo);
+    this.sizes = new SegmentSizesRepository(platform.mongo, config.instanceId);
     const publish = new PublishMembershipChanges({
       producer: platform.producer,
       topic: platform.topics.segmentsMembership,
@@ -76,6 +79,7 @@ export class SegmentationService {
       store: this.profiles,
       events: new StoredEventsRepository(platform.mongo, own.SEGMENTATION_EVENTS_COLLECTION),
       publish: (entries, partitionOf) => publish.execute(entries, partitionOf),
+      sizes: this.sizes,
       plan: () => this.plans.current(),
       maxAttempts: own.SEGMENTATION_MAX_ATTEMPTS,
     });
@@ -151,6 +155,11 @@ export class SegmentationService {
         onError: (err) => logger.warn({ err }, 'timer round failed; the next one retries'),
       }),
       new PeriodicTask({
+        intervalMs: own.SEGMENTATION_SIZES_FOLD_MS,
+        run: () => this.sizes.fold(),
+        onError: (err) => logger.warn({ err }, 'folding size deltas failed; the next round resumes'),
+      }),
+      new PeriodicTask({
         intervalMs: 2000,
         run: () => this.backfill.tick(),
         onError: (err) => logger.warn({ err }, 'backfill round failed; the next one resumes'),
@@ -167,7 +176,11 @@ export class SegmentationService {
     await definitions.ensureIndexes();
     await service.profiles.ensureIndexes();
     await service.backfills.ensureIndexes();
+    await service.sizes.ensureIndexes();
     await service.plans.reload();
+    const keys = (await definitions.list()).map((s) => s.key);
+    if (await service.sizes.seedOnce(keys, (key) => service.profiles.countMembers(key)))
+      platform.runtime.logger.info({ segments: keys.length }, 'segment sizes seeded from the stored profiles (first start of a version that keeps them)');
     service.metrics.activeSegments.set(service.plans.current().segments.length);
     platform.runtime.logger.info(
       { server: server.version, cas, segments: service.plans.current().segments.length, skipped: service.plans.skipped() },

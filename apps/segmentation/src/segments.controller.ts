@@ -51,12 +51,12 @@ export class SegmentsController {
     return r.definition;
   }
 
-  private async withStats(s: StoredSegment, backfills?: Map<string, BackfillProgress>): Promise<SegmentWithStats> {
+  private async withStats(s: StoredSegment, backfills?: Map<string, BackfillProgress>, sizes?: Map<string, number>): Promise<SegmentWithStats> {
     const backfill = backfills ? (backfills.get(s.key) ?? null) : await this.segmentation.backfills.progress(s.key);
     const skipped = this.segmentation.plans.skipped().find((x) => x.key === s.key);
     return {
       ...view(s),
-      size: await this.segmentation.profiles.size(s.key),
+      size: (sizes ?? (await this.segmentation.sizes.sizes())).get(s.key) ?? 0,
       backfill,
       ...(skipped && s.status === 'active' ? { notEvaluated: skipped.reason } : {}),
     };
@@ -77,8 +77,9 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentListResponse })
   async list(): Promise<SegmentListResponse> {
     const backfills = await this.segmentation.backfills.all();
+    const sizes = await this.segmentation.sizes.sizes();
     const segments: SegmentWithStats[] = [];
-    for (const s of await this.repo.list()) segments.push(await this.withStats(s, backfills));
+    for (const s of await this.repo.list()) segments.push(await this.withStats(s, backfills, sizes));
     return { segments };
   }
 

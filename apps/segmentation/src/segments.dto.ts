@@ -92,7 +92,7 @@ export class BackfillView {
 }
 
 export class SegmentWithStats extends SegmentResponse {
-  @ApiProperty({ description: 'profiles in the segment now' }) size!: number;
+  @ApiProperty({ description: 'profiles in the segment now (kept from membership changes, not counted per request; see docs/segmentation.md)' }) size!: number;
   @ApiPropertyOptional({ type: BackfillView, description: 'the latest backfill of this segment' }) backfill!: BackfillView | null;
   @ApiPropertyOptional({ description: 'why an active segment is not evaluated (it refers to an inactive one)' }) notEvaluated?: string;
 }

@@ -3,7 +3,7 @@
 // (members are the profiles matching, each entry published once), and every outbox confirmed.
 import mongoose, { type Connection } from 'mongoose';
 import { emptyState, planSegments, type ProfileSegmentState } from '@mosaic/segmentation-domain';
-import { BackfillsRepository, SegmentProfilesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
+import { BackfillsRepository, SegmentProfilesRepository, SegmentSizesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
 import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
 import { BackfillJob } from './backfill.job';
 import { SegmentEvaluator } from './segment-evaluator';
@@ -48,9 +48,10 @@ function profileDoc(i: number) {
 function instance(name: string, published: OutboxEntry[], onPage?: () => void) {
   const store = new SegmentProfilesRepository(conn, { instanceId: name });
   const backfills = new BackfillsRepository(conn);
-  const evaluator = new SegmentEvaluator({ store, publish: async (entries) => void published.push(...entries), plan: () => plan });
+  const sizes = new SegmentSizesRepository(conn, name);
+  const evaluator = new SegmentEvaluator({ store, publish: async (entries) => void published.push(...entries), sizes, plan: () => plan });
   const job = new BackfillJob({ backfills, store, evaluator, ensurePlan: async () => undefined, instanceId: name, pageSize: 40, rate: 0, onPage });
-  return { store, backfills, job };
+  return { store, backfills, sizes, job };
 }
 
 it('a backfill stopped after two pages and taken over by another instance evaluates every profile once, confirming the outboxes', async () => {
@@ -62,6 +63,7 @@ it('a backfill stopped after two pages and taken over by another instance evalua
   });
   await a.store.ensureIndexes();
   await a.backfills.ensureIndexes();
+  await a.sizes.ensureIndexes();
   await a.store.profiles.insertMany(Array.from({ length: PROFILES }, (_, i) => profileDoc(i)));
 
   await a.job.request('ltv-900', 1);
@@ -94,4 +96,7 @@ it('a backfill stopped after two pages and taken over by another instance evalua
   ).toEqual(expected);
   // confirmed: no outbox left, no grace deadline waiting for the timer sweep
   expect(docs.filter((d) => d.outbox !== null || d.timerAt !== null)).toEqual([]);
+  expect((await b.sizes.sizes()).get('ltv-900')).toBe(expected.length);
+  await Promise.all([a.sizes.fold(), b.sizes.fold()]);
+  expect((await b.sizes.sizes()).get('ltv-900')).toBe(expected.length);
 });

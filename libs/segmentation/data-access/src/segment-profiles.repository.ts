@@ -228,8 +228,8 @@ export class SegmentProfilesRepository {
       .toArray()) as SegmentProfileDocument[];
   }
 
-  /** How many profiles are in a segment. */
-  async size(key: string): Promise<number> {
+  /** How many profiles are in a segment, counted (only to seed kept sizes: `SegmentSizesRepository.seedOnce`). */
+  async countMembers(key: string): Promise<number> {
     return this.profiles.countDocuments({ segments: key });
   }
 
