@@ -85,13 +85,20 @@ export class SegmentsController {
 
   @Post('preview')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Count and sample the profiles an unsaved definition matches (event windows from stored events); reads at most maxProfiles' })
+  @ApiOperation({
+    summary:
+      'Count and sample the profiles an unsaved definition matches (event windows from stored events); reads at most maxProfiles, for at most maxMillis, and extrapolates the rest (estimated)',
+  })
   @ApiBody({ schema: { type: 'object', example: SEGMENT_EXAMPLES[0] } })
   @ApiOkResponse({ type: PreviewResponse })
   async preview(@Body() body: unknown, @Query() query: PreviewQueryDto): Promise<PreviewResponse> {
     const q = queryOf(PreviewQueryDto, query);
     const definition = await this.check(body);
-    return this.segmentation.preview.execute(definition, { maxProfiles: intOr(q.maxProfiles, 10_000), sample: intOr(q.sample, 10) });
+    return this.segmentation.preview.execute(definition, {
+      maxProfiles: intOr(q.maxProfiles, 10_000),
+      sample: intOr(q.sample, 10),
+      maxMillis: intOr(q.maxMillis, 800),
+    });
   }
 
   @Get('schema')

@@ -47,6 +47,11 @@ export class PreviewQueryDto {
   @IsOptional()
   @IntParam(0, 100)
   sample?: string;
+
+  @ApiPropertyOptional({ description: 'stop scanning after this many milliseconds (the answer is then an estimate): 100–60000, default 800' })
+  @IsOptional()
+  @IntParam(100, 60_000)
+  maxMillis?: string;
 }
 
 export class MembersQueryDto {

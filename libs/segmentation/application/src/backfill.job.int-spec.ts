@@ -1,6 +1,7 @@
 // A backfill against the real MongoDB-wire server, stopped mid-way by one instance and taken
 // over by another: every profile ends evaluated exactly as one uninterrupted run would leave it
-// (members are the profiles matching, each entry published once), and every outbox confirmed.
+// (members are the profiles matching, each entry published once, the kept size exact), and every
+// outbox confirmed. And a preview over the same scan stops at its time budget.
 import mongoose, { type Connection } from 'mongoose';
 import { emptyState, planSegments, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import { BackfillsRepository, SegmentProfilesRepository, SegmentSizesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
@@ -99,4 +100,27 @@ it('a backfill stopped after two pages and taken over by another instance evalua
   expect((await b.sizes.sizes()).get('ltv-900')).toBe(expected.length);
   await Promise.all([a.sizes.fold(), b.sizes.fold()]);
   expect((await b.sizes.sizes()).get('ltv-900')).toBe(expected.length);
+});
+
+it('a preview scans every profile without a time budget, and stops at the first page past its budget with an estimate', async () => {
+  let now = Date.parse('2026-12-05T12:00:00Z');
+  const store = new SegmentProfilesRepository(conn, { instanceId: 'preview' });
+  const evaluator = new SegmentEvaluator({
+    store,
+    publish: async () => undefined,
+    sizes: new SegmentSizesRepository(conn, 'preview'),
+    plan: () => plan,
+    clock: () => (now += 100), // each call 100 ms later
+  });
+  const definition = { key: 'preview-ltv', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 900 } } as const;
+  const matching = Array.from({ length: PROFILES }, (_, i) => ltv(i)).filter((v) => v > 900).length;
+  expect(await evaluator.preview(definition, { maxProfiles: 10_000, sample: 3, pageSize: 40 })).toMatchObject({
+    scanned: PROFILES,
+    matched: matching,
+    complete: true,
+  });
+  const bounded = await evaluator.preview(definition, { maxProfiles: 10_000, sample: 3, pageSize: 40, maxMillis: 250 });
+  expect(bounded.complete).toBe(false);
+  expect(bounded.scanned).toBeGreaterThanOrEqual(40);
+  expect(bounded.scanned).toBeLessThan(PROFILES);
 });

@@ -18,8 +18,9 @@ export class PreviewSegment {
     private readonly profiles: SegmentProfilesRepository,
   ) {}
 
-  async execute(definition: SegmentDefinition, opts: { maxProfiles: number; sample: number }): Promise<SegmentPreview> {
-    const [r, total] = await Promise.all([this.evaluator.preview(definition, opts), this.profiles.count()]);
+  async execute(definition: SegmentDefinition, opts: { maxProfiles: number; sample: number; maxMillis: number }): Promise<SegmentPreview> {
+    const [r, counted] = await Promise.all([this.evaluator.preview(definition, opts), this.profiles.count()]);
+    const total = r.complete ? r.scanned : Math.max(counted, r.scanned); // the count is approximate; a whole scan is not
     return { ...r, total, estimated: r.complete || r.scanned === 0 ? r.matched : Math.round((r.matched * total) / r.scanned) };
   }
 }

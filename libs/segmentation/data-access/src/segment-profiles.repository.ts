@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
 import { emptyState, nextTimerAt, type MembershipDelta, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import { LruMap } from '@mosaic/shared-service';
-import { openDb, ensureSchemaIndexes, VersionedWriter, casTicketSchema, bulkWriteChunked, type CasMode, type CasResult } from '@mosaic/shared-mongo';
+import {
+  openDb,
+  ensureSchemaIndexes,
+  VersionedWriter,
+  approximateCount,
+  casTicketSchema,
+  bulkWriteChunked,
+  type CasMode,
+  type CasResult,
+} from '@mosaic/shared-mongo';
 import { SEGMENTATION_COLLECTIONS } from './definitions.repository';
 
 export const PROFILES_COLLECTION = 'segmentation_profiles';
@@ -250,26 +259,33 @@ export class SegmentProfilesRepository {
    * backfill's scan). No sort and no range: FerretDB would read and sort the whole collection
    * before the first page (and hold it in memory), where an unsorted cursor streams. The cursor
    * reads one snapshot on PostgreSQL (each profile once, measured with writes during the scan).
+   * The next page is read while the caller works on the one it has: the store scans while the
+   * backfill evaluates and writes, instead of each waiting for the other.
    */
   async *scan(pageSize: number): AsyncGenerator<SegmentProfileDocument[]> {
     const cursor = this.profiles.find({}).batchSize(pageSize);
+    const readPage = async (): Promise<SegmentProfileDocument[]> => {
+      const page: SegmentProfileDocument[] = [];
+      while (page.length < pageSize && (await cursor.hasNext())) page.push((await cursor.next()) as SegmentProfileDocument);
+      return page;
+    };
+    let next = readPage();
     try {
-      let page: SegmentProfileDocument[] = [];
-      for await (const d of cursor) {
-        page.push(d as SegmentProfileDocument);
-        if (page.length === pageSize) {
-          yield page;
-          page = [];
-        }
+      for (;;) {
+        const page = await next;
+        if (page.length === 0) return;
+        next = readPage();
+        yield page;
       }
-      if (page.length > 0) yield page;
     } finally {
+      await next.catch(() => undefined); // a read ahead the caller no longer wants
       await cursor.close();
     }
   }
 
+  /** About how many profiles are stored (a backfill's total, a preview's extrapolation). */
   async count(): Promise<number> {
-    return this.profiles.estimatedDocumentCount();
+    return approximateCount(openDb(this.conn), PROFILES_COLLECTION);
   }
 }
 

@@ -101,6 +101,27 @@ export function duplicateOnlyWriteErrors(err: unknown): number[] | undefined {
   return list.map((e) => e.index);
 }
 
+/** Below this many documents by the statistics, `approximateCount` counts exactly. */
+const EXACT_BELOW = 100_000;
+
+/**
+ * About how many documents a collection holds, without reading them. MongoDB answers from its
+ * metadata. FerretDB 1.24 answers `estimatedDocumentCount` by reading every document (measured:
+ * 10.4 s for 200,000), but `$collStats` from PostgreSQL's table statistics (2 ms). Those lag
+ * recent writes (seen: 0 for a young table of 9) and say -1 before the table was first analysed;
+ * below `EXACT_BELOW` the `collStats` command's exact count is taken instead (a `count(*)` in
+ * PostgreSQL: about 250 ms for 200,000).
+ */
+export async function approximateCount(db: mongo.Db, collection: string): Promise<number> {
+  const [stats] = await db
+    .collection(collection)
+    .aggregate<{ count?: number }>([{ $collStats: { count: {} } }])
+    .toArray();
+  if (typeof stats?.count === 'number' && stats.count >= EXACT_BELOW) return stats.count;
+  const exact = await db.command({ collStats: collection });
+  return Number(exact['count'] ?? 0);
+}
+
 /** Registers each `[modelName, schema]` on the connection (once) and creates its declared indexes. Idempotent. */
 export async function ensureSchemaIndexes(conn: Connection, schemas: readonly (readonly [string, mongoose.Schema])[]): Promise<void> {
   for (const [name, schema] of schemas) {
