@@ -1,5 +1,5 @@
 // `npm run bench -- segmentation [--profiles 2000] [--changes 6000] [--duration 10] [--rate 20]
-//                                  [--timers 200] [--backfill-profiles 20000]`
+//                                  [--timers 200] [--backfill-profiles 20000] [--backfill-page 500]`
 //
 // Measures the segmentation service with 50 active segments (thresholds on computed
 // attributes, traits, rolling event windows with filters, sums over 30 days, "added to cart and
@@ -19,6 +19,9 @@
 //                  deadline (message `at` and consumed), p50/p99/max
 //   backfill       B generated profiles stored, a new segment created: profiles re-evaluated per
 //                  second until the backfill reports done (unthrottled), vs the raw scan rate;
+//                  meanwhile 20 live changes/s for 10 s (from 3 s in): change → membership p50/p99;
+//   reads          then the sizes of every segment (GET /v1/segments, kept counts) against one
+//                  countDocuments per segment (what sizes cost when counted), and a preview;
 //                  and the engine's part alone (parse, evaluate, serialise; no store) over
 //                  `--engine-backfill-profiles` (1,000,000) generated profiles
 // The service runs as a child process (dist/), one instance. Prints a table, writes JSON to
@@ -59,6 +62,7 @@ async function segmentationContext(argv) {
     RATE_OPTION: opt('rate', 0),
     TIMERS: opt('timers', 200),
     BACKFILL: opt('backfill-profiles', 20_000),
+    BACKFILL_PAGE: opt('backfill-page', 500),
     ENGINE_BACKFILL: opt('engine-backfill-profiles', 1_000_000),
   };
   const ctx = await benchContext('segmentation', opts);
@@ -96,7 +100,11 @@ async function rawLimits(ctx) {
 /** Starts the service (backfill unthrottled, cluster job off) with the 50 segments, and the tap on segments.membership. */
 async function startSegmentation(ctx) {
   const port = await ctx.infra.freePort();
-  const env = serviceEnv(ctx.setup, { SEGMENTATION_BACKFILL_RATE: '0', SEGMENTATION_BACKFILL_PAGE: '500', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' });
+  const env = serviceEnv(ctx.setup, {
+    SEGMENTATION_BACKFILL_RATE: '0',
+    SEGMENTATION_BACKFILL_PAGE: String(ctx.opts.BACKFILL_PAGE),
+    SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0',
+  });
   ctx.service = await startService({ root: ctx.root, name: 'segmentation', port, env, logFile: ctx.serviceLog });
   ctx.rss = rssSampler(ctx.service.child);
   ctx.api = adminApi(ctx.service.url, ctx.token);
@@ -181,17 +189,17 @@ async function evaluatePhase(ctx) {
 }
 
 // ---- latency: changes that flip flag-on ---------------------------------------------------------
-async function latencyPhase(ctx, RATE) {
-  const { runId, opts, arrivals } = ctx;
-  log(`latency: ${RATE} flips/s for ${opts.DURATION} s`);
-  const flipIds = Array.from({ length: 50 }, (_, i) => `flip-${runId}-${i}`);
+async function latencyPhase(ctx, RATE, { prefix = 'flip', seconds = ctx.opts.DURATION } = {}) {
+  const { runId, arrivals } = ctx;
+  log(`latency (${prefix}): ${RATE} flips/s for ${seconds} s`);
+  const flipIds = Array.from({ length: 50 }, (_, i) => `${prefix}-${runId}-${i}`);
   const flipState = new Map();
   const sentAt = new Map();
   const flips = [];
-  const n = Math.max(1, Math.round(RATE * opts.DURATION));
+  const n = Math.max(1, Math.round(RATE * seconds));
   const started = Date.now();
   for (let i = 0; i < n; i += 1) {
-    const { change, key } = flipChange(flipState, flipIds[i % flipIds.length], `flip-${runId}-${i}`);
+    const { change, key } = flipChange(flipState, flipIds[i % flipIds.length], `${prefix}-${runId}-${i}`);
     sentAt.set(key, Date.now());
     flips.push(key);
     await produce(ctx, [change]);
@@ -201,7 +209,7 @@ async function latencyPhase(ctx, RATE) {
   await waitArrivals(ctx, flips);
   const latencies = flips.filter((k) => arrivals.has(k)).map((k) => arrivals.get(k)[0] - sentAt.get(k));
   const latency = { rate: RATE, flips: n, received: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99) };
-  log(`latency: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms (${latencies.length}/${n})`);
+  log(`latency (${prefix}): p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms (${latencies.length}/${n})`);
   return latency;
 }
 
@@ -281,6 +289,53 @@ async function backfillPhase(ctx) {
   return backfill;
 }
 
+/** Times `call` `times` times in a row (ms): p50 and max. */
+async function timed(times, call) {
+  const ms = [];
+  for (let i = 0; i < times; i += 1) {
+    const t = performance.now();
+    await call();
+    ms.push(performance.now() - t);
+  }
+  return { p50: Math.round(pct(ms, 50)), max: Math.round(Math.max(...ms)) };
+}
+
+/**
+ * Reads over the stored profiles, after the backfill: the sizes of every segment
+ * (`GET /v1/segments`: kept counts), a preview of an unsaved definition (default `maxProfiles`),
+ * and, as the comparison, what sizes cost when counted: one `countDocuments` per segment.
+ */
+async function readsPhase(ctx) {
+  const list = await timed(5, async () => {
+    const r = await ctx.api('GET', '/v1/segments');
+    if (r.status !== 200) throw new Error(`GET /v1/segments: ${r.status}`);
+    return r;
+  });
+  const sizes = Object.fromEntries((await ctx.api('GET', '/v1/segments')).json.segments.map((x) => [x.key, x.size]));
+  const preview = await timed(3, () =>
+    ctx.api('POST', '/v1/segments/preview', { key: 'bf-preview', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 500 } }),
+  );
+  const col = ctx.mongo.db(ctx.dbName).collection('segmentation_profiles');
+  const keys = Object.keys(sizes);
+  const t = performance.now();
+  const counted = {};
+  for (const key of keys) counted[key] = await col.countDocuments({ segments: key });
+  const countMs = Math.round(performance.now() - t);
+  // a timer may fire while the counts run: a size differs only if it differs before and after
+  const after = Object.fromEntries((await ctx.api('GET', '/v1/segments')).json.segments.map((x) => [x.key, x.size]));
+  const mismatched = keys.filter((k) => counted[k] !== sizes[k] && counted[k] !== after[k]);
+  log(
+    `reads: sizes of ${keys.length} segments p50 ${list.p50} ms (counted instead: ${countMs} ms; ${mismatched.length} differ); preview p50 ${preview.p50} ms`,
+  );
+  return {
+    segments: keys.length,
+    listMs: list,
+    previewMs: preview,
+    countAllMs: countMs,
+    sizesDiffering: mismatched.map((k) => [k, sizes[k], counted[k], after[k]]),
+  };
+}
+
 async function measureService(ctx, results) {
   await startSegmentation(ctx);
   results.evaluate = await evaluatePhase(ctx);
@@ -288,7 +343,10 @@ async function measureService(ctx, results) {
   results.latency = await latencyPhase(ctx, RATE);
   results.timers = await timersPhase(ctx, results.evaluate.changesPerSec);
   results.backfillGeneration = await storeBackfillProfiles(ctx);
-  results.backfill = await backfillPhase(ctx);
+  // live changes while the backfill runs: 20 flips/s from 3 s after it starts, for 10 s
+  const [backfill, duringBackfill] = await Promise.all([backfillPhase(ctx), sleep(3000).then(() => latencyPhase(ctx, 20, { prefix: 'flipbf', seconds: 10 }))]);
+  results.backfill = { ...backfill, liveLatency: duringBackfill };
+  results.reads = await readsPhase(ctx);
   results.rssPeakMb = ctx.rss.peakMb;
 }
 
@@ -339,7 +397,20 @@ function printReport(r) {
       `scan ${r.raw.store.scanDocsPerSec} docs/s`,
       ratio(r.backfill.profilesPerSec, r.raw.store.scanDocsPerSec),
     ],
+    [
+      `change → membership during the backfill, ${r.backfill.liveLatency.rate}/s`,
+      `p50 ${r.backfill.liveLatency.p50Ms} ms, p99 ${r.backfill.liveLatency.p99Ms} ms`,
+      `backfill took ${r.backfill.seconds} s`,
+      '',
+    ],
     [`backfill, engine only (${r.raw.backfillEngine.profiles} generated profiles)`, `${r.raw.backfillEngine.profilesPerSec} profiles/s`, '', ''],
+    [
+      `sizes of all ${r.reads.segments} segments (GET /v1/segments), over ${r.backfill.profiles} profiles`,
+      `p50 ${r.reads.listMs.p50} ms, max ${r.reads.listMs.max} ms`,
+      `counted (one countDocuments per segment): ${r.reads.countAllMs} ms; sizes that differ from the count: ${r.reads.sizesDiffering.length}`,
+      '',
+    ],
+    ['preview of an unsaved definition (default maxProfiles)', `p50 ${r.reads.previewMs.p50} ms, max ${r.reads.previewMs.max} ms`, '', ''],
   ];
   console.log(table.map((row) => `| ${row.join(' | ')} |`).join('\n'));
   console.log(`service RSS peak ${r.rssPeakMb} MB; membership messages in the evaluate phase ${r.evaluate.membershipMessages}`);
