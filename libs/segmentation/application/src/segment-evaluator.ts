@@ -342,7 +342,7 @@ export class SegmentEvaluator {
     let scanned = 0;
     let matched = 0;
     const sample: string[] = [];
-    for await (const page of this.opts.store.scan(pageSize)) {
+    for await (const page of this.opts.store.scan(pageSize, opts.maxProfiles)) {
       if (scanned > 0 && this.clock() >= deadline) return { scanned, matched, sample, complete: false };
       const docs = page.slice(0, opts.maxProfiles - scanned);
       const now = this.clock();
