@@ -108,6 +108,7 @@ export interface Backfill {
   published?: number;
   fraction?: number;
   ratePerSecond?: number;
+  etaSeconds?: number | null;
   startedAt?: string;
   finishedAt?: string | null;
   error?: string | null;

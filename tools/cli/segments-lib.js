@@ -75,12 +75,21 @@ function exitCodeOf(summary) {
 
 const n = (v) => Number(v ?? 0).toLocaleString('en');
 
-/** `done`, `running 45% (450/1,000)`, `failed: <error>`, or `-` without a backfill. */
+/** `12s`, `4m10s`, `1h05m`. */
+function duration(seconds) {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** `done`, `running 45% (450/1,000) ~4m10s left`, `failed: <error>`, or `-` without a backfill. */
 function describeBackfill(b) {
   if (!b) return '-';
   if (b.status === 'done') return 'done';
   if (b.status === 'failed') return `failed${b.error ? `: ${b.error}` : ''}`;
-  return `${b.status} ${Math.floor((b.fraction ?? 0) * 100)}% (${n(b.processed)}/${n(b.total)})`;
+  const eta = typeof b.etaSeconds === 'number' ? ` ~${duration(b.etaSeconds)} left` : '';
+  return `${b.status} ${Math.floor((b.fraction ?? 0) * 100)}% (${n(b.processed)}/${n(b.total)})${eta}`;
 }
 
 /** The `segments list` table: key, version, status, size, backfill. */

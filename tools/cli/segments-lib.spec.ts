@@ -356,11 +356,19 @@ describe('messages and summary', () => {
   it('formats the list table', () => {
     const rows = formatSegmentTable([
       { key: 'high-ltv', version: 12, status: 'active', size: 1234, backfill: { version: 12, status: 'running', total: 2000, processed: 500, fraction: 0.25 } },
+      {
+        key: 'slow',
+        version: 2,
+        status: 'active',
+        size: 5,
+        backfill: { version: 2, status: 'running', total: 9, processed: 3, fraction: 0.33, etaSeconds: 250 },
+      },
       { key: 'x', version: 1, status: 'disabled', size: 0, backfill: null },
     ]);
     expect(rows).toEqual([
       'KEY       VERSION  STATUS     SIZE  BACKFILL',
       'high-ltv       12  active    1,234  running 25% (500/2,000)',
+      'slow            2  active        5  running 33% (3/9) ~4m10s left',
       'x               1  disabled      0  -',
     ]);
   });

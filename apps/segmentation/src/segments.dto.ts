@@ -91,6 +91,8 @@ export class BackfillView {
   @ApiProperty({ description: 'membership messages produced' }) published!: number;
   @ApiProperty({ description: 'processed ÷ total (1 when done)' }) fraction!: number;
   @ApiProperty() ratePerSecond!: number;
+  @ApiPropertyOptional({ description: 'seconds left at the rate so far (0 when done; null when failed or before the first page)' })
+  etaSeconds!: number | null;
   @ApiProperty() startedAt!: string;
   @ApiPropertyOptional() finishedAt!: string | null;
   @ApiPropertyOptional() error!: string | null;

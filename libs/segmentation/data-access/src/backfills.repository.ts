@@ -70,12 +70,15 @@ export interface BackfillProgress {
   finishedAt: string | null;
   /** Profiles per second so far. */
   ratePerSecond: number;
+  /** Seconds left at that rate (0 when done; null when failed or before the first page). */
+  etaSeconds: number | null;
   error: string | null;
 }
 
 export function progressOf(d: BackfillDocument, now = Date.now()): BackfillProgress {
   const end = d.finishedAt?.getTime() ?? now;
   const seconds = Math.max(0.001, (end - d.startedAt.getTime()) / 1000);
+  const rate = d.processed / seconds;
   return {
     version: d.version,
     status: d.status,
@@ -86,7 +89,8 @@ export function progressOf(d: BackfillDocument, now = Date.now()): BackfillProgr
     fraction: d.status === 'done' ? 1 : d.total === 0 ? 0 : Math.min(1, d.processed / d.total),
     startedAt: d.startedAt.toISOString(),
     finishedAt: d.finishedAt ? d.finishedAt.toISOString() : null,
-    ratePerSecond: Math.round((d.processed / seconds) * 10) / 10,
+    ratePerSecond: Math.round(rate * 10) / 10,
+    etaSeconds: d.status === 'done' ? 0 : d.status === 'failed' || rate === 0 ? null : Math.ceil(Math.max(0, d.total - d.processed) / rate),
     error: d.error,
   };
 }
