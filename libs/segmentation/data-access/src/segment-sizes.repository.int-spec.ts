@@ -151,6 +151,24 @@ it('several instances recording the same changes and folding at once count every
   expect(await deltas().countDocuments({ settled: false, by: { $ne: 'stopped' } })).toBe(0);
 });
 
+it("a size read during another instance's fold counts its changes once", async () => {
+  const folder = new SegmentSizesRepository(conn, 'folder');
+  await folder.record(churn(40, 'r'));
+  // the reader's deltas are read, then the whole fold happens, then its counters are read
+  class RacedReader extends SegmentSizesRepository {
+    raced = false;
+    protected override async readPending() {
+      const pending = await super.readPending();
+      if (!this.raced) {
+        this.raced = true;
+        await folder.fold({}, (clock += 1000));
+      }
+      return pending;
+    }
+  }
+  expect(await new RacedReader(conn, 'reader').sizes()).toEqual(sizesAre([['r', 20]]));
+});
+
 it('seeds the counts once from the stored profiles (a version that kept no sizes)', async () => {
   const repo = new SegmentSizesRepository(conn, 'a');
   const counts: Record<string, number> = { s: 7, t: 0 };

@@ -99,6 +99,9 @@ export const SizeFoldSchema = new Schema(
   { collection: SIZE_COLLECTIONS.folds, versionKey: false },
 );
 
+/** Reads of `sizes()` before it answers from the last one even though a fold landed during it. */
+const MAX_SIZE_READS = 5;
+
 /** The counter of the counts taken when sizes were first kept (not an instance id: those are never `~…`). */
 const SEEDED = '~seeded';
 
@@ -178,16 +181,27 @@ export class SegmentSizesRepository {
     return true;
   }
 
-  /** Every segment's size (segments never entered are absent). */
+  /**
+   * Every segment's size (segments never entered are absent). The unsettled deltas are read
+   * between two reads of the counters and the read is repeated when a fold landed in between
+   * (its deltas may have been read before it marked them, and its sums after): a fold that has
+   * not written its counter yet is counted from its deltas, one that has from its counter.
+   */
   async sizes(): Promise<Map<string, number>> {
-    const pending = await this.deltas.find({ settled: false }).toArray();
-    const counters = await this.counters.find({}).toArray();
-    const sizes = new Map<string, number>();
-    const add = (segment: string, n: number): void => void sizes.set(segment, (sizes.get(segment) ?? 0) + n);
-    for (const c of counters) for (const [segment, n] of sumsOf(c)) add(segment, n);
-    const folded = new Map(counters.map((c) => [c._id, new Set(c.folds)]));
-    for (const d of pending) if (d.fold === null || !folded.get(d.by)?.has(d.fold)) add(d.segment, d.delta);
-    return sizes;
+    for (let attempt = 1; ; attempt += 1) {
+      const before = await this.readCounters();
+      const pending = await this.readPending();
+      const after = await this.readCounters();
+      if (JSON.stringify(before) === JSON.stringify(after) || attempt === MAX_SIZE_READS) return sizesOf(after, pending);
+    }
+  }
+
+  protected readCounters(): Promise<SizeCounterDocument[]> {
+    return this.counters.find({}).sort({ _id: 1 }).toArray();
+  }
+
+  protected readPending(): Promise<SizeDeltaDocument[]> {
+    return this.deltas.find({ settled: false }).toArray();
   }
 
   /** One round: folds this instance's unsettled deltas into its counter. Returns how many it folded. */
@@ -265,4 +279,13 @@ function sumsOf(counter: SizeCounterDocument): Map<string, number> {
 
 function sumsText(sums: ReadonlyMap<string, number>): string {
   return JSON.stringify(Object.fromEntries([...sums].filter(([, n]) => n !== 0)));
+}
+
+function sizesOf(counters: readonly SizeCounterDocument[], pending: readonly SizeDeltaDocument[]): Map<string, number> {
+  const sizes = new Map<string, number>();
+  const add = (segment: string, n: number): void => void sizes.set(segment, (sizes.get(segment) ?? 0) + n);
+  for (const c of counters) for (const [segment, n] of sumsOf(c)) add(segment, n);
+  const folded = new Map(counters.map((c) => [c._id, new Set(c.folds)]));
+  for (const d of pending) if (d.fold === null || !folded.get(d.by)?.has(d.fold)) add(d.segment, d.delta);
+  return sizes;
 }
