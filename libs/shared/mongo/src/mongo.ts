@@ -21,7 +21,10 @@ export interface MongoOptions {
 export async function connectMongo(opts: MongoOptions, logger?: Logger): Promise<Connection> {
   const conn = mongoose.createConnection(opts.uri, {
     dbName: opts.dbName,
-    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 5_000,
+    // The driver's own default: 5 s was too short for a busy machine (CI under two CPU hogs: a
+    // service could not start because FerretDB answered its handshake late). Readiness has its
+    // own 2 s bound (pingMongo).
+    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMs ?? 30_000,
     appName: opts.appName,
     autoIndex: false,
     autoCreate: true,
