@@ -115,6 +115,8 @@ export interface FoldOptions {
 export class SegmentSizesRepository {
   /** This instance's counter as last written (undefined until loaded). */
   private counter: SizeCounterDocument | undefined;
+  /** Whether a round has anything to fold: changes recorded since the last round, or (at start) what a crash left. */
+  private dirty = true;
   /** Folds this instance finished, by when: their ids leave its counter after `rememberMs`. */
   private readonly finished: { fold: string; at: number }[] = [];
 
@@ -158,6 +160,8 @@ export class SegmentSizesRepository {
       await this.deltas.insertMany(docs, { ordered: false });
     } catch (err) {
       if (duplicateOnlyWriteErrors(err) === undefined) throw err;
+    } finally {
+      this.dirty = true; // after the insert: a round that began meanwhile may not have seen it
     }
   }
 
@@ -208,12 +212,19 @@ export class SegmentSizesRepository {
   async fold(opts: FoldOptions = {}, now = Date.now()): Promise<number> {
     await this.forgetOldFolds(now - (opts.rememberMs ?? 60_000));
     await this.pruneTombstones(new Date(now - (opts.keepMs ?? 24 * 3600_000)));
-    let folded = 0;
-    for (const fold of await this.unfinishedFolds()) folded += await this.finish(fold, now);
-    const fold = randomUUID();
-    await this.deltas.updateMany({ settled: false, by: this.instanceId, fold: null }, { $set: { fold } });
-    folded += await this.finish(fold, now);
-    return folded;
+    if (!this.dirty) return 0; // nothing recorded since the last round: no queries
+    this.dirty = false; // a change recorded during this round sets it again
+    try {
+      let folded = 0;
+      for (const fold of await this.unfinishedFolds()) folded += await this.finish(fold, now);
+      const fold = randomUUID();
+      await this.deltas.updateMany({ settled: false, by: this.instanceId, fold: null }, { $set: { fold } });
+      folded += await this.finish(fold, now);
+      return folded;
+    } catch (err) {
+      this.dirty = true; // the next round finishes what this one left
+      throw err;
+    }
   }
 
   private async ownCounter(): Promise<SizeCounterDocument> {
