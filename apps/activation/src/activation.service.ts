@@ -16,6 +16,7 @@ import {
 import { DeadLetterDelivery, DispatchDeliveries, IngestMembershipChanges, SendEmail, StoreProfileChanges } from '@mosaic/activation-application';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
+import { detectServerProfile, type ServerProfile } from '@mosaic/shared-mongo';
 import type { ActivationEnv } from './activation.config';
 import { activationMetrics, type ActivationMetrics } from './activation.metrics';
 
@@ -53,11 +54,12 @@ export class ActivationService {
   private constructor(
     readonly platform: Platform,
     readonly env: Config,
+    server: ServerProfile,
   ) {
     const own = env.own;
     const logger = platform.runtime.logger;
     this.metrics = activationMetrics(platform.runtime.metrics);
-    this.profiles = new ActivationProfilesRepository(platform.mongo);
+    this.profiles = new ActivationProfilesRepository(platform.mongo, server.pointReads);
     this.deliveries = new DeliveriesRepository(platform.mongo);
     this.destinations = new DestinationsRepository(platform.mongo);
     this.triggers = new TriggersRepository(platform.mongo);
@@ -115,7 +117,7 @@ export class ActivationService {
 
   /** The repositories, use cases and tasks, started; the consumer (activation.consumer.ts) is connected after. */
   static async start(platform: Platform, env: Config): Promise<ActivationService> {
-    const service = new ActivationService(platform, env);
+    const service = new ActivationService(platform, env, await detectServerProfile(platform.mongo));
     await ensureActivationIndexes(platform.mongo);
     await service.config.reload();
     for (const t of service.tasks) t.start();

@@ -77,7 +77,7 @@ export class SegmentationService {
     });
     this.evaluator = new SegmentEvaluator({
       store: this.profiles,
-      events: new StoredEventsRepository(platform.mongo, own.SEGMENTATION_EVENTS_COLLECTION),
+      events: new StoredEventsRepository(platform.mongo, own.SEGMENTATION_EVENTS_COLLECTION, pointReads),
       publish: (entries, partitionOf) => publish.execute(entries, partitionOf),
       sizes: this.sizes,
       plan: () => this.plans.current(),

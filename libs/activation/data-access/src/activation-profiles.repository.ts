@@ -3,11 +3,15 @@
  * `profiles.changes` and the segments from `segments.membership`, each guarded by its own version.
  */
 import type { Connection, mongo } from 'mongoose';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
+import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, findIn, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
 import { ACTIVATION_COLLECTIONS, type ActivationProfileDocument } from './documents';
 
 export class ActivationProfilesRepository {
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    /** Read several profiles by `_id` one at a time (FerretDB: see `findIn`). */
+    private readonly pointReads = false,
+  ) {}
 
   private get collection(): mongo.Collection<ActivationProfileDocument> {
     return openDb(this.conn).collection<ActivationProfileDocument>(ACTIVATION_COLLECTIONS.profiles);
@@ -89,10 +93,11 @@ export class ActivationProfilesRepository {
     profileVersion: number;
     membershipVersion: number;
   } | null> {
-    const docs = (await this.collection.find({ idKeys: { $in: [...keys] } }).toArray()) as ActivationProfileDocument[];
-    const live = docs.filter((d) => !d.mergedInto && d.profile);
+    // One indexed equality per key, in the caller's order: FerretDB would scan the whole
+    // collection for an `$in` (find-in.ts), and the first key that matches wins anyway.
     for (const k of keys) {
-      const d = live.find((x) => (x.idKeys ?? []).includes(k));
+      const docs = (await this.collection.find({ idKeys: k }).toArray()) as ActivationProfileDocument[];
+      const d = docs.find((x) => !x.mergedInto && x.profile);
       if (!d) continue;
       const p = JSON.parse(d.profile as string) as { traits?: Record<string, unknown>; computed?: Record<string, unknown> };
       return {
@@ -112,7 +117,7 @@ export class ActivationProfilesRepository {
   async findByIds(profileIds: readonly string[]): Promise<Map<string, { profile: Record<string, unknown> | null; segments: string[] }>> {
     const out = new Map<string, { profile: Record<string, unknown> | null; segments: string[] }>();
     if (profileIds.length === 0) return out;
-    const docs = (await this.collection.find({ _id: { $in: [...new Set(profileIds)] } }).toArray()) as ActivationProfileDocument[];
+    const docs = (await findIn(this.collection, '_id', profileIds, { pointReads: this.pointReads })) as ActivationProfileDocument[];
     for (const d of docs) out.set(d._id, { profile: d.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: d.segments ?? [] });
     return out;
   }

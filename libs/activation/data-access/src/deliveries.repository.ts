@@ -31,11 +31,15 @@ export class DeliveriesRepository {
     }
   }
 
-  /** Deliveries of these partitions whose next attempt is due. */
+  /**
+   * Deliveries of these partitions whose next attempt is due. Only a pending delivery has a next
+   * attempt; the status equality is what the store answers from an index (FerretDB pushes neither
+   * the `$in` nor the range down: without it every round read the whole delivery log).
+   */
   async due(partitions: readonly number[], now: Date, limit: number, exclude: ReadonlySet<string>): Promise<DeliveryDocument[]> {
     if (partitions.length === 0) return [];
     const docs = (await this.collection
-      .find({ partition: { $in: [...partitions] }, nextAttemptAt: { $ne: null, $lte: now } })
+      .find({ status: 'pending', partition: { $in: [...partitions] }, nextAttemptAt: { $ne: null, $lte: now } })
       .sort({ nextAttemptAt: 1 })
       .limit(limit + exclude.size)
       .toArray()) as DeliveryDocument[];

@@ -6,7 +6,7 @@
  */
 import type { Connection, mongo } from 'mongoose';
 import { eventNameOf, type ObservedEvent } from '@mosaic/segmentation-domain';
-import { openDb } from '@mosaic/shared-mongo';
+import { findIn, openDb } from '@mosaic/shared-mongo';
 
 interface StoredEvent {
   _id: string;
@@ -21,6 +21,8 @@ export class StoredEventsRepository {
   constructor(
     private readonly conn: Connection,
     readonly collectionName = 'enrichment_events',
+    /** One indexed query per profile instead of an `$in` (FerretDB: see `findIn`). */
+    private readonly pointReads = false,
   ) {}
 
   private get events(): mongo.Collection<StoredEvent> {
@@ -31,9 +33,11 @@ export class StoredEventsRepository {
   async forProfiles(profileIds: readonly string[], since: Date): Promise<Map<string, ObservedEvent[]>> {
     const out = new Map<string, ObservedEvent[]>();
     if (profileIds.length === 0) return out;
-    const docs = await this.events
-      .find({ profileId: { $in: [...profileIds] }, at: { $gte: since } }, { projection: { profileId: 1, at: 1, type: 1, name: 1, json: 1 } })
-      .toArray();
+    const docs = await findIn(this.events, 'profileId', profileIds, {
+      pointReads: this.pointReads,
+      where: { at: { $gte: since } },
+      projection: { profileId: 1, at: 1, type: 1, name: 1, json: 1 },
+    });
     for (const d of docs) {
       const e = toObserved(d as StoredEvent);
       if (!e) continue;

@@ -25,6 +25,7 @@
  * `findByIds` reads one document at a time, a few in parallel.
  */
 import { Schema, mongo, type Connection } from 'mongoose';
+import { findIn } from './find-in';
 import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, limitBulkUpdates, openDb } from './mongo';
 
 /** `native`: conditional single-document writes (MongoDB). `ticket`: insert-based compare-and-set (FerretDB 1.24). */
@@ -130,9 +131,6 @@ export interface VersionedWriterOptions {
   /** `findByIds` reads by `_id` one at a time (default false; true on FerretDB). */
   pointReads?: boolean;
 }
-
-/** Concurrent point reads in `pointReads` mode. */
-const POINT_READ_CONCURRENCY = 4;
 
 export class VersionedWriter {
   readonly mode: CasMode;
@@ -326,24 +324,7 @@ export class VersionedWriter {
 
   /** The documents among `ids` that exist: one `$in`, or point reads (see `pointReads`). */
   async findByIds<T extends { _id: string }>(collection: mongo.Collection<T>, ids: readonly string[], projection?: mongo.Document): Promise<T[]> {
-    const unique = [...new Set(ids)];
-    if (unique.length === 0) return [];
-    const options = projection ? { projection } : {};
-    if (!this.pointReads || unique.length === 1) {
-      return (await collection.find((unique.length === 1 ? { _id: unique[0] } : { _id: { $in: unique } }) as mongo.Filter<T>, options).toArray()) as T[];
-    }
-    const found: T[] = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(POINT_READ_CONCURRENCY, unique.length) }, async () => {
-        while (next < unique.length) {
-          const id = unique[next++] as string;
-          const doc = await collection.findOne({ _id: id } as mongo.Filter<T>, options);
-          if (doc) found.push(doc as T);
-        }
-      }),
-    );
-    return found;
+    return (await findIn(collection as unknown as mongo.Collection<mongo.Document>, '_id', ids, { pointReads: this.pointReads, projection })) as T[];
   }
 
   /** Deletes tickets older than `retentionMs` (at least ten leases): they only guard version changes long past. */

@@ -1,3 +1,4 @@
 export * from './mongo';
 export * from './cas';
 export * from './metrics';
+export * from './find-in';

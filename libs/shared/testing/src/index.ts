@@ -3,3 +3,4 @@ export * from './test-infra';
 export { removeTestResources, TEST_DB_PREFIX, TEST_TOPIC_PREFIX } from './cleanup';
 export * from './kafka-tap';
 export * from './service-harness';
+export * from './query-plans';
