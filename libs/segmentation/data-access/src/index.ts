@@ -5,3 +5,4 @@ export * from './stored-events.repository';
 export * from './backfills.repository';
 export * from './clustering-runs.repository';
 export * from './plan.cache';
+export * from './timer-slots';

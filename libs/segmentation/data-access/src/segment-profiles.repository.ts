@@ -1,9 +1,10 @@
 /**
  * Segmentation's per-profile state in MongoDB (`segmentation_profiles`): the engine's state
  * (JSON text: compact profile, event windows, qualification, timers), the segments the
- * profile is in (indexed, for sizes and member lists), the earliest timer (indexed with the
- * profile's partition, so the partition's owner finds what is due) and an outbox of membership
- * changes not yet confirmed as published. Every write is a compare-and-set on `version`.
+ * profile is in (indexed, for sizes and member lists), the earliest timer (filed by minute in
+ * `timerSlot`, indexed, so the partition's owner finds what is due: ./timer-slots.ts) and an
+ * outbox of membership changes not yet confirmed as published. Every write is a compare-and-set
+ * on `version`.
  */
 import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
@@ -20,6 +21,7 @@ import {
   type CasResult,
 } from '@mosaic/shared-mongo';
 import { SEGMENTATION_COLLECTIONS } from './definitions.repository';
+import { TimerSlots, timerSlotOf } from './timer-slots';
 
 export const PROFILES_COLLECTION = 'segmentation_profiles';
 
@@ -42,6 +44,8 @@ export interface SegmentProfileDocument {
   segments: string[];
   /** The earliest timer, or when an unconfirmed outbox must be re-published; null when nothing is pending. */
   timerAt: Date | null;
+  /** The minute `timerAt` is filed under (`timerSlotOf`); null with it. Absent in documents written before it existed. */
+  timerSlot?: number | null;
   /** Membership changes written but not yet confirmed as published (JSON text of `OutboxEntry[]`). */
   outbox: string | null;
   mergedInto?: string;
@@ -57,13 +61,14 @@ export const SegmentProfileSchema = new Schema(
     state: { type: String, required: true },
     segments: { type: [String], default: [] },
     timerAt: { type: Date, default: null },
+    timerSlot: { type: Number, default: null },
     outbox: { type: String, default: null },
     mergedInto: { type: String },
     updatedAt: { type: Date, required: true },
   },
   { collection: PROFILES_COLLECTION, versionKey: false },
 );
-SegmentProfileSchema.index({ partition: 1, timerAt: 1 });
+SegmentProfileSchema.index({ timerSlot: 1 });
 SegmentProfileSchema.index({ segments: 1 });
 
 /** A loaded profile: its stored document (null when new) and its state. */
@@ -104,6 +109,8 @@ export class SegmentProfilesRepository {
   readonly cache: LruMap<string, SegmentProfileDocument>;
   cacheHits = 0;
   cacheMisses = 0;
+  /** Which minutes of timers this instance still has to look into. */
+  readonly timerSlots = new TimerSlots();
 
   constructor(
     private readonly conn: Connection,
@@ -185,6 +192,7 @@ export class SegmentProfilesRepository {
         state: JSON.stringify(w.state),
         segments: Object.keys(w.state.memberships).sort(),
         timerAt,
+        timerSlot: timerSlotOf(timerAt, now),
         outbox: outbox.length > 0 ? JSON.stringify(outbox) : null,
         updatedAt: now,
         ...(w.state.mergedInto ? { mergedInto: w.state.mergedInto } : {}),
@@ -206,11 +214,12 @@ export class SegmentProfilesRepository {
    * filtered on its `writeId`: a document that landed without its writer knowing (a compare-and-
    * set ticket completed by another writer) keeps its outbox until the timer sweep republishes it.
    */
-  async confirm(written: readonly WrittenProfile[]): Promise<void> {
+  async confirm(written: readonly WrittenProfile[], now = new Date()): Promise<void> {
     const confirmed = written.filter((w) => w.outbox.length > 0);
-    const ops = confirmed.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, timerAt: w.timerAt } } } }));
+    const timer = (w: WrittenProfile) => ({ timerAt: w.timerAt, timerSlot: timerSlotOf(w.timerAt, now) });
+    const ops = confirmed.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, ...timer(w) } } } }));
     if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
-    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, timerAt: w.timerAt }));
+    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, ...timer(w) }));
   }
 
   private patchCache(list: readonly WrittenProfile[], patch: (d: SegmentProfileDocument, w: WrittenProfile) => SegmentProfileDocument): void {
@@ -221,20 +230,27 @@ export class SegmentProfilesRepository {
   }
 
   /** Sets `timerAt` from the state where nothing else changed (a timer that found nothing to do). */
-  async retime(list: readonly WrittenProfile[]): Promise<void> {
-    const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { timerAt: w.timerAt } } } }));
+  async retime(list: readonly WrittenProfile[], now = new Date()): Promise<void> {
+    const timer = (w: WrittenProfile) => ({ timerAt: w.timerAt, timerSlot: timerSlotOf(w.timerAt, now) });
+    const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: timer(w) } } }));
     if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
-    this.patchCache(list, (d, w) => ({ ...d, timerAt: w.timerAt }));
+    this.patchCache(list, (d, w) => ({ ...d, ...timer(w) }));
   }
 
-  /** Profiles of these partitions with a timer (or an unconfirmed outbox) due at `now`. */
+  /**
+   * Profiles of these partitions with a timer (or an unconfirmed outbox) due at `now`, oldest
+   * first: from the minutes `timerSlots` holds open (one indexed query each), or, when it asks
+   * for one, a sweep of the whole collection (./timer-slots.ts says when and why).
+   */
   async due(partitions: readonly number[], now: Date, limit: number): Promise<SegmentProfileDocument[]> {
     if (partitions.length === 0) return [];
-    return (await this.profiles
-      .find({ partition: { $in: [...partitions] }, timerAt: { $ne: null, $lte: now } })
-      .sort({ timerAt: 1 })
-      .limit(limit)
-      .toArray()) as SegmentProfileDocument[];
+    const dueIn = (slot: number | undefined, max: number) =>
+      this.profiles
+        .find({ ...(slot === undefined ? {} : { timerSlot: slot }), partition: { $in: [...partitions] }, timerAt: { $ne: null, $lte: now } })
+        .sort({ timerAt: 1 })
+        .limit(max)
+        .toArray() as Promise<SegmentProfileDocument[]>;
+    return this.timerSlots.due(partitions, now.getTime(), limit, dueIn);
   }
 
   /** How many profiles are in a segment, counted (only to seed kept sizes: `SegmentSizesRepository.seedOnce`). */
