@@ -30,6 +30,7 @@ const env = {
   SEGMENTATION_BACKFILL_RATE: '0',
   SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0',
   SEGMENTATION_CLUSTER_K: '2',
+  SEGMENTATION_TICKET_SWEEP_SECONDS: '1',
 };
 
 beforeAll(async () => {
@@ -247,6 +248,22 @@ it('fires timers that were pending when the service stopped, after a restart', a
   svc = await startTestService(segmentationDefinition, { env: { ...env, MOSAIC_INSTANCE_ID: 'segmentation-eval-2' } });
   await membership.waitFor(() => memberships('p-restart').length === 1, 45_000);
   expect(memberships('p-restart')[0]).toMatchObject({ change: 'entered', segmentKey: 'abandoned-cart', reason: { kind: 'timer' } });
+});
+
+it('deletes compare-and-set tickets older than an hour, and keeps the recent ones', async () => {
+  const tickets = mongo.db().collection('segmentation_cas_tickets');
+  const ticket = (id: string, ageMs: number) => ({
+    _id: id as any,
+    coll: 'segmentation_profiles',
+    docId: id,
+    version: 2,
+    at: new Date(Date.now() - ageMs),
+    by: 'test',
+    docJson: '{}',
+  });
+  await tickets.insertMany([ticket('sweep-old', 2 * HOUR), ticket('sweep-recent', 60_000)]);
+  await waitFor(async () => ((await tickets.countDocuments({ _id: 'sweep-old' as any })) === 0 ? true : null), { timeoutMs: 30_000 });
+  expect(await tickets.countDocuments({ _id: 'sweep-recent' as any })).toBe(1);
 });
 
 it('a replay of the same changes publishes nothing again and leaves the state as it was', async () => {

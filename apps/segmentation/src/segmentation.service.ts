@@ -160,6 +160,12 @@ export class SegmentationService {
         onError: (err) => logger.warn({ err }, 'folding size deltas failed; the next round resumes'),
       }),
       new PeriodicTask({
+        intervalMs: own.SEGMENTATION_TICKET_SWEEP_SECONDS * 1000,
+        run: () => this.profiles.sweepTickets(),
+        onDone: (deleted) => logger.debug({ deleted }, 'compare-and-set tickets swept'),
+        onError: (err) => logger.warn({ err }, 'sweeping compare-and-set tickets failed; the next round retries'),
+      }),
+      new PeriodicTask({
         intervalMs: 2000,
         run: () => this.backfill.tick(),
         onError: (err) => logger.warn({ err }, 'backfill round failed; the next one resumes'),

@@ -253,6 +253,15 @@ export class SegmentProfilesRepository {
     return this.timerSlots.due(partitions, now.getTime(), limit, dueIn);
   }
 
+  /**
+   * Deletes compare-and-set tickets past their use (an hour old by default: see
+   * `VersionedWriter.sweepTickets`). Every profile and definition write leaves one; without
+   * this the ticket collection grew by one document (with a copy of the profile) per write.
+   */
+  sweepTickets(now = new Date(), retentionMs?: number): Promise<number> {
+    return this.writer.sweepTickets(now, retentionMs);
+  }
+
   /** How many profiles are in a segment, counted (only to seed kept sizes: `SegmentSizesRepository.seedOnce`). */
   async countMembers(key: string): Promise<number> {
     return this.profiles.countDocuments({ segments: key });
