@@ -365,6 +365,12 @@ function printReport(r) {
       '',
     ],
     ['preview of an unsaved definition (default maxProfiles)', `p50 ${r.reads.previewMs.p50} ms, max ${r.reads.previewMs.max} ms`, '', ''],
+    [
+      `a timer round's query (one minute by timerSlot), over ${r.backfill.profiles} profiles`,
+      `p50 ${r.reads.timerRoundMs.slot.p50} ms, max ${r.reads.timerRoundMs.slot.max} ms`,
+      `the range over every profile (every round before; a sweep now): p50 ${r.reads.timerRoundMs.sweep.p50} ms`,
+      '',
+    ],
   ];
   console.log(table.map((row) => `| ${row.join(' | ')} |`).join('\n'));
   console.log(`service RSS peak ${r.rssPeakMb} MB; membership messages in the evaluate phase ${r.evaluate.membershipMessages}`);
