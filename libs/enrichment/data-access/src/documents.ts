@@ -26,7 +26,7 @@
  */
 import { Schema } from 'mongoose';
 import type { ProfileState } from '@mosaic/enrichment-domain';
-import { casTicketSchema } from '@mosaic/shared-mongo';
+import { casTicketSchema, expiryHourOf } from '@mosaic/shared-mongo';
 
 export const ENRICHMENT_COLLECTIONS = Object.freeze({
   profiles: 'enrichment_profiles',
@@ -68,6 +68,8 @@ export interface EventDocument {
   /** The raw event (contracts `RawEvent`) as JSON text. */
   json: string;
   expiresAt: Date;
+  /** The hour the expiry sweep deletes it in (`expiryHourOf`; set by `putEvents`). */
+  expiryHour?: number;
 }
 
 export interface StateDocument {
@@ -98,6 +100,8 @@ export interface StoredProfileDocument extends ProfileEnvelope {
   buyer: boolean;
   /** The rest of the `ProfileState` (without `profileId` and `version`) as JSON text. */
   body: string;
+  /** The hour the expiry sweep deletes it in (`expiryHourOf`), with `expiresAt`. */
+  expiryHour?: number;
 }
 
 /** The earlier `body` layout: `orders`/`rfm` at top level (still read). */
@@ -143,14 +147,17 @@ export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
   const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, buyer, body: JSON.stringify(state) };
   if (mergedInto !== undefined) stored.mergedInto = mergedInto;
   if (mergedAt !== undefined) stored.mergedAt = mergedAt;
-  if (expiresAt !== undefined) stored.expiresAt = expiresAt;
+  if (expiresAt !== undefined) {
+    stored.expiresAt = expiresAt;
+    stored.expiryHour = expiryHourOf(expiresAt);
+  }
   return stored;
 }
 
 /** A stored profile as the code sees it, from any layout (one written before `body` is the logical form already). */
 export function fromStoredProfile(doc: AnyStoredProfileDocument): ProfileDocument {
   if (!isBodyLayout(doc)) return doc;
-  const { body, buyer: _b, orders, rfm, ...top } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1>;
+  const { body, buyer: _b, expiryHour: _h, orders, rfm, ...top } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1>;
   const state = JSON.parse(body) as StoredBody;
   // The earlier layout kept orders/rfm at top level; the current one has them in the body.
   const computed = { ...(orders !== undefined ? { orders } : {}), ...(rfm !== undefined ? { rfm } : {}), ...state.computed } as Computed;
@@ -176,6 +183,7 @@ export const ProfileSchema = new Schema(
     known: { type: Boolean, required: true },
     idKeys: { type: [String], default: [] },
     expiresAt: Date,
+    expiryHour: Number,
     writeId: { type: String, required: true },
     buyer: { type: Boolean, required: true },
     body: { type: String, required: true },
@@ -183,6 +191,7 @@ export const ProfileSchema = new Schema(
   { collection: ENRICHMENT_COLLECTIONS.profiles, versionKey: false, minimize: false },
 );
 ProfileSchema.index({ idKeys: 1 });
+ProfileSchema.index({ expiryHour: 1 });
 
 export const EventSchema = new Schema(
   {
@@ -196,10 +205,12 @@ export const EventSchema = new Schema(
     identifiers: { type: [IdentifierPart], default: [] },
     json: { type: String, required: true },
     expiresAt: { type: Date, required: true },
+    expiryHour: Number,
   },
   { collection: ENRICHMENT_COLLECTIONS.events, versionKey: false },
 );
 EventSchema.index({ profileId: 1, at: -1, _id: -1 });
+EventSchema.index({ expiryHour: 1 });
 
 export const StateSchema = new Schema(
   {
@@ -216,8 +227,9 @@ export const StateSchema = new Schema(
 
 export const CasTicketSchema = casTicketSchema(ENRICHMENT_COLLECTIONS.tickets);
 
-// `expiresAt` of profiles and events: a TTL index on MongoDB, a plain one (for the sweep) on
-// FerretDB, which refuses TTL indexes — created by `MongoProfileStore.ensureIndexes`.
+// `expiresAt` of profiles and events: a TTL index on MongoDB, created by
+// `ProfileRepository.ensureIndexes`; FerretDB refuses TTL indexes, and the sweep deletes by
+// `expiryHour` there (ExpirySweeper in @mosaic/shared-mongo).
 
 export const ENRICHMENT_SCHEMAS: readonly (readonly [string, Schema])[] = Object.freeze([
   ['EnrichmentProfile', ProfileSchema],

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import type { CasMode, CasResult } from '@mosaic/shared-mongo';
-import { openDb, ensureSchemaIndexes, VersionedWriter, duplicateOnlyWriteErrors } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, duplicateOnlyWriteErrors, ExpirySweeper, expiryHourOf } from '@mosaic/shared-mongo';
 import { type CategoryPriceIndex, emptyPriceIndex, mergePriceIndex } from '@mosaic/enrichment-domain';
 import {
   type AnyStoredProfileDocument,
@@ -75,6 +75,7 @@ export const MAX_REDIRECT_HOPS = 10;
 
 export class ProfileRepository {
   private readonly writer: VersionedWriter;
+  private readonly expiry = new ExpirySweeper();
 
   constructor(
     private readonly conn: Connection,
@@ -106,12 +107,16 @@ export class ProfileRepository {
     return this.db.collection<StateDocument>(ENRICHMENT_COLLECTIONS.state);
   }
 
-  /** Declared indexes, plus `expiresAt` on profiles and events: TTL when `ttl` (MongoDB), plain otherwise (the sweep uses it). Idempotent. */
+  /**
+   * Declared indexes, plus TTL indexes on `expiresAt` of profiles and events when `ttl`
+   * (MongoDB). Without TTL (FerretDB) no index on `expiresAt`: the sweep deletes by the indexed
+   * `expiryHour`, and FerretDB would serve no range from it anyway. Idempotent.
+   */
   async ensureIndexes(ttl: boolean): Promise<void> {
     await ensureSchemaIndexes(this.conn, ENRICHMENT_SCHEMAS);
-    const options = ttl ? { expireAfterSeconds: 0 } : {};
-    await this.profiles.createIndex({ expiresAt: 1 }, options);
-    await this.events.createIndex({ expiresAt: 1 }, options);
+    if (!ttl) return;
+    await this.profiles.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+    await this.events.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
   }
 
   newWriteId(): string {
@@ -186,7 +191,8 @@ export class ProfileRepository {
   /** Inserts events (an event already stored — a redelivery — is left as it is). */
   async putEvents(docs: readonly EventDocument[]): Promise<void> {
     if (docs.length === 0) return;
-    const unique = [...new Map(docs.map((d) => [d._id, d])).values()];
+    const now = new Date();
+    const unique = [...new Map(docs.map((d) => [d._id, { ...d, expiryHour: expiryHourOf(d.expiresAt, now) }])).values()];
     try {
       await this.events.insertMany(unique, { ordered: false });
     } catch (err) {
@@ -292,11 +298,11 @@ export class ProfileRepository {
    * instance may run it. Known profiles have no `expiresAt` and never expire.
    */
   async sweepExpired(now: Date = new Date()): Promise<SweepResult> {
-    const profiles = await this.profiles.deleteMany({ status: 'active', known: false, expiresAt: { $lt: now } });
-    const redirects = await this.profiles.deleteMany({ status: 'merged', expiresAt: { $lt: now } });
-    const events = await this.events.deleteMany({ expiresAt: { $lt: now } });
+    const profiles = await this.expiry.deleteExpired(this.profiles, { status: 'active', known: false }, now);
+    const redirects = await this.expiry.deleteExpired(this.profiles, { status: 'merged' }, now);
+    const events = await this.expiry.deleteExpired(this.events, {}, now);
     const tickets = await this.writer.sweepTickets(now);
-    return { profiles: profiles.deletedCount ?? 0, redirects: redirects.deletedCount ?? 0, events: events.deletedCount ?? 0, tickets };
+    return { profiles, redirects, events, tickets };
   }
 }
 

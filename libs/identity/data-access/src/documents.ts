@@ -13,7 +13,7 @@
  * Other timestamps stay ISO-8601 strings (they sort correctly as strings).
  */
 import { Schema } from 'mongoose';
-import { casTicketSchema } from '@mosaic/shared-mongo';
+import { casTicketSchema, expiryHourOf } from '@mosaic/shared-mongo';
 import type { AuditKind, AuditRecord, IdentifierRecord, MergeNoticePayload, ProcessedRecord, ProfileRecord } from '@mosaic/identity-domain';
 
 export const IDENTITY_COLLECTIONS = Object.freeze({
@@ -30,10 +30,10 @@ export const IDENTITY_COLLECTIONS = Object.freeze({
 export type IdentifierDocument = IdentifierRecord;
 
 /** `identity_profiles`: a profile, `expiresAt` as a date. */
-export type ProfileDocument = Omit<ProfileRecord, 'expiresAt'> & { expiresAt?: Date };
+export type ProfileDocument = Omit<ProfileRecord, 'expiresAt'> & { expiresAt?: Date; expiryHour?: number };
 
 /** `identity_processed`: what a message resolved to (re-delivery replays it). */
-export type ProcessedDocument = Omit<ProcessedRecord, 'expiresAt'> & { expiresAt: Date };
+export type ProcessedDocument = Omit<ProcessedRecord, 'expiresAt'> & { expiresAt: Date; expiryHour?: number };
 
 /**
  * `identity_partitions`: per partition of `events.raw` (`_id = "<topic>:<partition>"`), the highest offset
@@ -124,12 +124,13 @@ export const ProfileSchema = new Schema(
     mergedAt: { type: String },
     mergedBy: { type: String },
     expiresAt: { type: Date },
+    expiryHour: { type: Number },
     splitFrom: { type: new Schema({ profileId: String, operationId: String, at: String }, { _id: false }) },
   },
   { collection: IDENTITY_COLLECTIONS.profiles, versionKey: false },
 );
-// The expiry sweep: deleteMany({status: 'merged', expiresAt: {$lt: now}}).
-ProfileSchema.index({ expiresAt: 1 });
+// The expiry sweep: deleteMany({status: 'merged', expiryHour: h}) per ended hour (ExpirySweeper).
+ProfileSchema.index({ expiryHour: 1 });
 
 export const ProcessedSchema = new Schema(
   {
@@ -142,10 +143,11 @@ export const ProcessedSchema = new Schema(
     auditIds: { type: [String], default: [] },
     at: { type: String, required: true },
     expiresAt: { type: Date, required: true },
+    expiryHour: { type: Number },
   },
   { collection: IDENTITY_COLLECTIONS.processed, versionKey: false },
 );
-ProcessedSchema.index({ expiresAt: 1 });
+ProcessedSchema.index({ expiryHour: 1 });
 
 export const AuditSchema = new Schema(
   {
@@ -196,12 +198,15 @@ const PROFILE_OPTIONAL = ['mergedInto', 'mergedAt', 'mergedBy', 'expiresAt', 'sp
 export function profileToDocument(profile: ProfileRecord): ProfileDocument {
   const { expiresAt, ...rest } = profile;
   const doc = withoutUndefined(rest) as ProfileDocument;
-  if (expiresAt !== undefined) doc.expiresAt = new Date(expiresAt);
+  if (expiresAt !== undefined) {
+    doc.expiresAt = new Date(expiresAt);
+    doc.expiryHour = expiryHourOf(doc.expiresAt);
+  }
   return doc;
 }
 
 export function documentToProfile(doc: ProfileDocument): ProfileRecord {
-  const { expiresAt, ...rest } = doc as ProfileDocument & Record<string, unknown>;
+  const { expiresAt, expiryHour: _hour, ...rest } = doc as ProfileDocument & Record<string, unknown>;
   const profile = rest as unknown as ProfileRecord & Record<string, unknown>;
   for (const key of PROFILE_OPTIONAL) if (profile[key] === null) delete profile[key];
   if (expiresAt instanceof Date) profile.expiresAt = expiresAt.toISOString();
@@ -226,11 +231,12 @@ export function documentToIdentifier(doc: IdentifierDocument): IdentifierRecord 
 }
 
 export function processedToDocument(record: ProcessedRecord): ProcessedDocument {
-  return { ...(withoutUndefined(record) as Omit<ProcessedRecord, 'expiresAt'>), expiresAt: new Date(record.expiresAt) };
+  const expiresAt = new Date(record.expiresAt);
+  return { ...(withoutUndefined(record) as Omit<ProcessedRecord, 'expiresAt'>), expiresAt, expiryHour: expiryHourOf(expiresAt) };
 }
 
 export function documentToProcessed(doc: ProcessedDocument): ProcessedRecord {
-  const { expiresAt, ...rest } = doc;
+  const { expiresAt, expiryHour: _hour, ...rest } = doc;
   const record = rest as ProcessedRecord & Record<string, unknown>;
   if (record['profileId'] === null) delete record['profileId'];
   record.notices = (record.notices ?? []) as MergeNoticePayload[];

@@ -136,8 +136,8 @@ describe('MongoDB adapter: beyond the contract', () => {
       (await conn.db!.collection(name).listIndexes().toArray()) as { key: Record<string, number>; expireAfterSeconds?: number }[];
     const keys = async (name: string) => (await indexes(name)).map((i) => Object.keys(i.key).join(','));
     expect(await keys(IDENTITY_COLLECTIONS.identifiers)).toEqual(expect.arrayContaining(['_id', 'profileId']));
-    expect(await keys(IDENTITY_COLLECTIONS.profiles)).toEqual(expect.arrayContaining(['_id', 'expiresAt']));
-    expect(await keys(IDENTITY_COLLECTIONS.processed)).toEqual(expect.arrayContaining(['_id', 'expiresAt']));
+    expect(await keys(IDENTITY_COLLECTIONS.profiles)).toEqual(expect.arrayContaining(['_id', 'expiryHour']));
+    expect(await keys(IDENTITY_COLLECTIONS.processed)).toEqual(expect.arrayContaining(['_id', 'expiryHour']));
     expect(await keys(IDENTITY_COLLECTIONS.audit)).toEqual(expect.arrayContaining(['_id', 'profileId,at', 'subjects,at']));
     expect(await keys(IDENTITY_COLLECTIONS.tickets)).toEqual(expect.arrayContaining(['_id', 'at']));
     for (const name of Object.values(IDENTITY_COLLECTIONS)) {

@@ -28,6 +28,7 @@ import {
   isDuplicateKeyError,
   type CasMode,
   type CasTicketDocument,
+  ExpirySweeper,
 } from '@mosaic/shared-mongo';
 import {
   IDENTITY_COLLECTIONS,
@@ -117,6 +118,7 @@ export class MongoIdentityRepository implements BatchIdentityStore {
   readonly cas: CasMode;
   readonly pointReads: boolean;
   readonly writer: VersionedWriter;
+  private readonly expiry = new ExpirySweeper();
 
   constructor(
     private readonly conn: Connection,
@@ -336,12 +338,12 @@ export class MongoIdentityRepository implements BatchIdentityStore {
    * carrying one re-attaches it (the planner reclaims it with a compare-and-set).
    */
   async sweepExpired(now: Date = new Date(), ticketRetentionMs = 60 * 60 * 1000): Promise<SweepResult> {
-    const redirects = await this.profiles.deleteMany({ status: 'merged', expiresAt: { $lt: now } });
-    const processed = await this.processed.deleteMany({ expiresAt: { $lt: now } });
+    const redirects = await this.expiry.deleteExpired(this.profiles, { status: 'merged' }, now);
+    const processed = await this.expiry.deleteExpired(this.processed, {}, now);
     // Old tickets only guard version changes long past: a writer still expecting such a version
     // would find the document moved on (the write is filtered on the version too).
     const tickets = await this.writer.sweepTickets(now, ticketRetentionMs);
-    return { redirects: redirects.deletedCount ?? 0, processed: processed.deletedCount ?? 0, tickets };
+    return { redirects, processed, tickets };
   }
 
   /** The whole graph (tests, tools; not for production-sized data). */

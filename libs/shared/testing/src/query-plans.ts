@@ -1,7 +1,8 @@
 /**
- * What the store does with the queries a piece of code sends: every `find` a connection sends
- * while `run` runs, with FerretDB's answer to `explain` for it (whether the filter was pushed
- * down to PostgreSQL, and PostgreSQL's plan). Tests of hot paths assert that none of their
+ * What the store does with the queries a piece of code sends: the filter of every `find`,
+ * `delete`, `update` and `count` a connection sends while `run` runs, with FerretDB's answer to
+ * `explain` for a find by it (whether the filter was pushed down to PostgreSQL, and PostgreSQL's
+ * plan; FerretDB compiles the filters of deletes and updates the same way, dotted paths aside). Tests of hot paths assert that none of their
  * queries reads a whole collection (`wholeCollectionReads`), so no change brings such a scan
  * back silently. FerretDB 1.24 on PostgreSQL only: `storePlansReadable()` says whether this
  * run's store is it (on MongoDB the plans have another shape and `$in` is served from indexes).
@@ -38,7 +39,7 @@ export async function plannedFinds(conn: Connection, run: () => Promise<unknown>
   const sent: Array<{ collection: string; filter: Document }> = [];
   const client = conn.getClient();
   const record = (e: CommandStartedEvent) => {
-    if (e.commandName === 'find') sent.push({ collection: String(e.command['find']), filter: (e.command['filter'] as Document | undefined) ?? {} });
+    for (const filter of filtersOf(e.commandName, e.command)) sent.push({ collection: String(e.command[e.commandName]), filter });
   };
   client.on('commandStarted', record);
   try {
@@ -54,6 +55,16 @@ export async function plannedFinds(conn: Connection, run: () => Promise<unknown>
     planned.push({ ...f, pushedDown: r['filterPushdown'] === true, nodes: nodeTypes((r['queryPlanner'] as { Plan: PlanNode }).Plan) });
   }
   return planned;
+}
+
+/** The filters a command selects documents by. */
+function filtersOf(name: string, command: Document): Document[] {
+  const statements = (key: string, field: string) => ((command[key] as Document[] | undefined) ?? []).map((d) => (d[field] as Document | undefined) ?? {});
+  if (name === 'find') return [(command['filter'] as Document | undefined) ?? {}];
+  if (name === 'count') return [(command['query'] as Document | undefined) ?? {}];
+  if (name === 'delete') return statements('deletes', 'q');
+  if (name === 'update') return statements('updates', 'q');
+  return [];
 }
 
 /** The finds that read every row of their collection: nothing pushed down, or a sequential scan. */
