@@ -91,3 +91,22 @@ it('ticket mode completes a write whose writer died between ticket and write (da
   expect(await c.findOne({ _id: 'd' })).toEqual(intended);
   expect(await w.sweepTickets(new Date(Date.now() + 2 * 3600_000))).toBe(1);
 });
+
+it('ticket mode deletes the tickets of finished moves, landed or lost, and a stale writer then still conflicts', async () => {
+  const c = coll('retired');
+  const w = new VersionedWriter(conn, { mode: 'ticket', ticketCollection: 'tickets_retired', leaseMs: 300, pointReads: true });
+  await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ _id: `r${i}`, version: 1, writeId: 'w0', by: 'init' })));
+  const bulk = await w.writeMany(
+    c,
+    Array.from({ length: 60 }, (_, i) => ({ expected: i === 59 ? 7 : 1, doc: { _id: `r${i}`, version: i === 59 ? 8 : 2, writeId: `b${i}`, by: 'bulk' } })),
+  );
+  expect([...bulk.values()].filter((r) => r === 'applied')).toHaveLength(59);
+  expect(await w.replace(c, 'r0', 2, { _id: 'r0', version: 3, writeId: 'one', by: 'single' })).toBe('applied');
+  await w.ticketsRetired();
+  expect(await w.tickets.countDocuments({})).toBe(0);
+  // A writer that read r1 at version 1 (before the bulk write) takes the freed ticket and still loses.
+  expect(await w.replace(c, 'r1', 1, { _id: 'r1', version: 2, writeId: 'stale', by: 'stale' })).toBe('conflict');
+  expect(await c.findOne({ _id: 'r1' })).toMatchObject({ version: 2, writeId: 'b1' });
+  await w.ticketsRetired();
+  expect(await w.tickets.countDocuments({})).toBe(0);
+});

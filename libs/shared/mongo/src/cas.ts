@@ -14,7 +14,9 @@
  * expected version, which with the ticket held is exact). The ticket carries the document it
  * writes: a ticket older than `leaseMs` whose write never happened (its writer died in
  * between) is completed by the next writer that runs into it (the same document, filtered on
- * the version, so completing it twice is harmless). Cost: one more round trip per write. The
+ * the version, so completing it twice is harmless). A ticket whose write ran is deleted soon
+ * after, in bulk (`retire`); the sweep only deletes what crashed writers left. Cost: one more
+ * round trip per write. The
  * ticket holds the document as canonical Extended JSON text (`ticketDocument`): FerretDB stores
  * a string about ten times faster than the same content as nested fields (measured: 200
  * inserts of a 3 KB profile 790 ms nested, 56 ms as one string).
@@ -137,6 +139,9 @@ export class VersionedWriter {
   readonly pointReads: boolean;
   readonly leaseMs: number;
   private readonly instanceId: string;
+  /** Tickets of finished moves, to delete (`retire`). */
+  private readonly spent: string[] = [];
+  private reaping: Promise<void> | null = null;
 
   constructor(
     private readonly conn: Connection,
@@ -185,13 +190,15 @@ export class VersionedWriter {
       return 'conflict';
     }
     // The ticket is ours: nobody else can move the document off `expected` now, so the filter is exact.
+    let r: mongo.UpdateResult<T>;
     try {
-      const r = await collection.replaceOne(filter, doc as mongo.WithoutId<T>);
-      return r.matchedCount === 0 ? 'conflict' : 'applied';
+      r = (await collection.replaceOne(filter, doc as mongo.WithoutId<T>)) as mongo.UpdateResult<T>;
     } catch (err) {
       await this.releaseTickets([ticketId]);
       throw err;
     }
+    this.retire([ticketId]);
+    return r.matchedCount === 0 ? 'conflict' : 'applied';
   }
 
   /**
@@ -214,10 +221,47 @@ export class VersionedWriter {
   /**
    * Frees version changes whose write failed: the next writer of those documents takes the
    * ticket again instead of finding it held (and, after the lease, retrying the failed write).
+   * One delete statement per ticket, by `_id` (an `$in` would read the whole collection on FerretDB).
    */
   private async releaseTickets(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.tickets.deleteMany({ _id: { $in: [...ids] } });
+    for (let i = 0; i < ids.length; i += MAX_BULK_UPDATES) {
+      const chunk = ids.slice(i, i + MAX_BULK_UPDATES);
+      await limitBulkUpdates(() =>
+        this.tickets.bulkWrite(
+          chunk.map((id) => ({ deleteOne: { filter: { _id: id } } })),
+          { ordered: false },
+        ),
+      );
+    }
+  }
+
+  /**
+   * Deletes, in the background and in bulk, the tickets of moves that are over (the write ran:
+   * it landed, or the document was not at the expected version). Such a ticket guards nothing:
+   * a writer still expecting the old version takes the ticket again and its filtered write finds
+   * the document moved on. (FerretDB's filter and write are separate steps, a risk only between
+   * two writers that both see the old version, which the ticket excluded while the write ran.)
+   * Without this every write left a ticket, a copy of its document, until the hourly sweep, and
+   * the sweep's range read them all. A crash before the delete leaves them to the sweep.
+   */
+  private retire(ids: readonly string[]): void {
+    this.spent.push(...ids);
+    this.reaping ??= this.reapSpent().finally(() => {
+      this.reaping = null;
+    });
+  }
+
+  private async reapSpent(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve)); // the rest of the batch's writes first
+    while (this.spent.length > 0) {
+      const ids = this.spent.splice(0, MAX_BULK_UPDATES);
+      await this.releaseTickets(ids).catch(() => undefined); // left to the sweep
+    }
+  }
+
+  /** Resolves once the tickets of finished moves are deleted (tests; a stop need not wait). */
+  async ticketsRetired(): Promise<void> {
+    while (this.reaping) await this.reaping;
   }
 
   /**
@@ -287,6 +331,7 @@ export class VersionedWriter {
         throw err;
       }
     }
+    if (this.mode === 'ticket') this.retire(replaces.map((w) => ticketId(collection.collectionName, w.doc._id, w.expected + 1)));
     if (matched === replaces.length) {
       for (const w of replaces) out.set(w.doc._id, 'applied');
       return out;
