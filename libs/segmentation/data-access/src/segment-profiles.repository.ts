@@ -191,8 +191,7 @@ export class SegmentProfilesRepository {
         writeId: randomUUID(),
         state: JSON.stringify(w.state),
         segments: Object.keys(w.state.memberships).sort(),
-        timerAt,
-        timerSlot: timerSlotOf(timerAt, now),
+        ...timerFields(timerAt, now),
         outbox: outbox.length > 0 ? JSON.stringify(outbox) : null,
         updatedAt: now,
         ...(w.state.mergedInto ? { mergedInto: w.state.mergedInto } : {}),
@@ -216,10 +215,11 @@ export class SegmentProfilesRepository {
    */
   async confirm(written: readonly WrittenProfile[], now = new Date()): Promise<void> {
     const confirmed = written.filter((w) => w.outbox.length > 0);
-    const timer = (w: WrittenProfile) => ({ timerAt: w.timerAt, timerSlot: timerSlotOf(w.timerAt, now) });
-    const ops = confirmed.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, ...timer(w) } } } }));
+    const ops = confirmed.map((w) => ({
+      updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, ...timerFields(w.timerAt, now) } } },
+    }));
     if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
-    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, ...timer(w) }));
+    this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, ...timerFields(w.timerAt, now) }));
   }
 
   private patchCache(list: readonly WrittenProfile[], patch: (d: SegmentProfileDocument, w: WrittenProfile) => SegmentProfileDocument): void {
@@ -231,10 +231,9 @@ export class SegmentProfilesRepository {
 
   /** Sets `timerAt` from the state where nothing else changed (a timer that found nothing to do). */
   async retime(list: readonly WrittenProfile[], now = new Date()): Promise<void> {
-    const timer = (w: WrittenProfile) => ({ timerAt: w.timerAt, timerSlot: timerSlotOf(w.timerAt, now) });
-    const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: timer(w) } } }));
+    const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: timerFields(w.timerAt, now) } } }));
     if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
-    this.patchCache(list, (d, w) => ({ ...d, ...timer(w) }));
+    this.patchCache(list, (d, w) => ({ ...d, ...timerFields(w.timerAt, now) }));
   }
 
   /**
@@ -315,6 +314,11 @@ export class SegmentProfilesRepository {
   async count(): Promise<number> {
     return approximateCount(openDb(this.conn), PROFILES_COLLECTION);
   }
+}
+
+/** A document's timer and the minute it is filed under (./timer-slots.ts), as written at `now`. */
+function timerFields(timerAt: Date | null, now: Date): { timerAt: Date | null; timerSlot: number | null } {
+  return { timerAt, timerSlot: timerSlotOf(timerAt, now) };
 }
 
 /** The state's earliest timer as a date (what `timerAt` is once the outbox is confirmed). */
