@@ -452,7 +452,8 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
   // cache is made stale: nothing of that batch can refresh the cached copy afterwards
   await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the change consumed' });
   service.profiles.cache.set('p-stale', stale!); // as if another instance had written since
-  const conflictsBefore = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
+  const conflicts = async () => Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
+  const conflictsBefore = await conflicts();
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 3, lifetimeValue: 50 } } })]);
   await membership.waitFor(() => memberships('p-stale').length === 5, 30_000);
   expect(memberships('p-stale').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual([
@@ -462,8 +463,9 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
     'exited:high-ltv:4',
     'entered:buyer:5',
   ]);
-  const conflictsAfter = Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
-  expect(conflictsAfter).toBe(conflictsBefore + 1);
+  // The batch counts its conflicts when it ends, after it published: wait for the count, then check it.
+  await waitFor(async () => ((await conflicts()) > conflictsBefore ? true : null), { timeoutMs: 30_000, message: 'the conflict counted' });
+  expect(await conflicts()).toBe(conflictsBefore + 1);
 });
 
 it("a profile's first change (version 1) is evaluated without reading it; re-delivered to an instance that does not hold the profile, it publishes nothing again", async () => {
