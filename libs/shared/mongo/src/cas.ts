@@ -28,7 +28,7 @@
  */
 import { Schema, mongo, type Connection } from 'mongoose';
 import { findIn } from './find-in';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, isDuplicateKeyError, limitBulkUpdates, openDb } from './mongo';
+import { MAX_BULK_UPDATES, bulkWriteChunked, duplicateOnlyWriteErrors, isDuplicateKeyError, limitBulkUpdates, openDb } from './mongo';
 
 /** `native`: conditional single-document writes (MongoDB). `ticket`: insert-based compare-and-set (FerretDB 1.24). */
 export type CasMode = 'native' | 'ticket';
@@ -224,15 +224,10 @@ export class VersionedWriter {
    * One delete statement per ticket, by `_id` (an `$in` would read the whole collection on FerretDB).
    */
   private async releaseTickets(ids: readonly string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += MAX_BULK_UPDATES) {
-      const chunk = ids.slice(i, i + MAX_BULK_UPDATES);
-      await limitBulkUpdates(() =>
-        this.tickets.bulkWrite(
-          chunk.map((id) => ({ deleteOne: { filter: { _id: id } } })),
-          { ordered: false },
-        ),
-      );
-    }
+    await bulkWriteChunked(
+      this.tickets,
+      ids.map((id) => ({ deleteOne: { filter: { _id: id } } })),
+    );
   }
 
   /**
