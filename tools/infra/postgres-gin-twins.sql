@@ -14,6 +14,13 @@
 --
 -- Twins are named <table prefix>_<16 hex>_gin; FerretDB's own index names end in _<8 hex>_idx,
 -- so the two never collide. The services keep declaring plain MongoDB indexes.
+--
+-- fastupdate = off: with GIN's default (on), new entries go to an unsorted pending list that
+-- every lookup reads whole, until VACUUM merges it (gin_pending_list_limit, 4 MB: about 100,000
+-- entries of these indexes). FerretDB updates a document by rewriting its one jsonb column,
+-- which is never a HOT update, so every write adds an entry to every twin and the list stays
+-- near full under load: measured at 100,000 profiles, 100,000 pending entries and findOne by
+-- _id at ~400/s; with the entries in the index itself, see docs/benchmarks.md.
 
 -- The GIN expression a btree key expression (as pg_get_indexdef prints it) must be twinned with,
 -- or NULL when it is not a FerretDB field path.
@@ -76,7 +83,17 @@ BEGIN
     END LOOP;
   END LOOP;
   FOR i IN 1..cardinality(wanted) LOOP
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((%s) jsonb_path_ops)', names[i], rel.nspname, rel.relname, wanted[i]);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I.%I USING gin ((%s) jsonb_path_ops) WITH (fastupdate = off)', names[i], rel.nspname, rel.relname, wanted[i]);
+  END LOOP;
+  -- Twins made before fastupdate was turned off: turn it off and move their pending entries
+  -- into the index now (a later lookup would scan them all).
+  FOR twin IN
+    SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+     WHERE x.indrelid = tbl AND ic.relname = ANY (names)
+       AND NOT coalesce(ic.reloptions, '{}') @> ARRAY['fastupdate=off']
+  LOOP
+    EXECUTE format('ALTER INDEX %I.%I SET (fastupdate = off)', rel.nspname, twin);
+    PERFORM gin_clean_pending_list(format('%I.%I', rel.nspname, twin)::regclass);
   END LOOP;
   FOR twin IN
     SELECT ic.relname FROM pg_index x

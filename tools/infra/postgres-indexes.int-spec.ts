@@ -145,6 +145,25 @@ function planNodes(node: PlanNode): PlanNode[] {
     expect(await twins()).toHaveLength(5);
   });
 
+  // With GIN's default fastupdate, every write lands in a pending list each lookup reads whole:
+  // at 100,000 profiles a point read was 4x slower (docs/benchmarks.md, "GIN pending list").
+  it('keeps no pending list: every twin has fastupdate off, also one made before that setting', async () => {
+    const slowTwins = async () =>
+      psql(
+        `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = '${t.dbName}' AND c.relname LIKE '%\\_gin'
+            AND NOT coalesce(c.reloptions, '{}') @> ARRAY['fastupdate=off'] ORDER BY 1`,
+      );
+    const twins = (await psql(`SELECT indexname FROM pg_indexes WHERE schemaname = '${t.dbName}' AND indexname LIKE 'things%\\_gin' ORDER BY 1`)).split('\n');
+    expect(twins.length).toBeGreaterThan(0);
+    expect(await slowTwins()).toBe('');
+    // A twin an older install made with the default: the next sync (every infra start) mends it.
+    await psql(`ALTER INDEX "${t.dbName}"."${twins[0]}" SET (fastupdate = on)`);
+    expect(await slowTwins()).toBe(twins[0]);
+    await psql(`SELECT mosaic_gin_sync('${await table()}'::regclass)`);
+    expect(await slowTwins()).toBe('');
+  });
+
   // Profile-sized documents (a few KB: PostgreSQL stores the jsonb out of line) in a table
   // that was just filled and never analyzed, as a service's collection is in its first
   // minutes: the planner must still take the index, although the heap is only a few pages.
