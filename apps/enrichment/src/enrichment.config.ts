@@ -18,8 +18,11 @@ export const enrichmentEnvSchema = z.object({
   ENRICHMENT_RFM_INTERVAL_SECONDS: intVar(3_600, 0, 30 * 86_400),
   /** How often an instance merges its price observations into the shared category price index and reloads it; 0 disables. */
   ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: intVar(30, 0, 86_400),
-  /** Profile documents kept in memory per instance (LRU; stale copies are caught by the compare-and-set and re-read); 0 disables. */
-  ENRICHMENT_CACHE_MAX_ENTRIES: intVar(50_000, 0, 10_000_000),
+  /**
+   * Profile documents kept in memory per instance (LRU; stale copies are caught by the compare-and-set and re-read); 0 disables.
+   * Each miss is a store round trip: size it to the profiles of the instance's partitions (about 5 KB of memory each).
+   */
+  ENRICHMENT_CACHE_MAX_ENTRIES: intVar(200_000, 0, 10_000_000),
   /** Events per read-apply-write round of a Kafka batch (a heartbeat follows each: lower it if the store is slow enough for a round to approach the consumer session timeout). */
   ENRICHMENT_SEGMENT_EVENTS: intVar(100, 1, 10_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */

@@ -20,8 +20,8 @@ export const segmentationEnvSchema = z.object({
   SEGMENTATION_TICKET_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Where enrichment keeps events (read to rebuild event windows of new definitions). */
   SEGMENTATION_EVENTS_COLLECTION: z.string().min(1).default('enrichment_events'),
-  /** Profile states cached per instance (0 = off). */
-  SEGMENTATION_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).default(50_000),
+  /** Profile states cached per instance (0 = off); each miss is a store round trip (about 3 KB of memory each). */
+  SEGMENTATION_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).default(200_000),
   /** Changes per read-evaluate-write round of a Kafka batch; the consumer heartbeats after each round (lower it when the store is slow). */
   SEGMENTATION_SEGMENT_CHANGES: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Re-reads of a profile that keeps changing within one batch. */
