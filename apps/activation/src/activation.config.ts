@@ -13,6 +13,19 @@ export const activationEnvSchema = z.object({
   ACTIVATION_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5_000),
   /** Largest back-off (ms). */
   ACTIVATION_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
+  /**
+   * Days a finished delivery (delivered, dead, skipped) stays in the delivery log. While it is kept,
+   * frequency caps count it and a membership change replayed from Kafka finds it and sends nothing
+   * again: keep it longer than the longest cap window and than segments.membership's retention.
+   */
+  ACTIVATION_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
+  /** How often an instance deletes finished deliveries past their retention (the TTL index does it on MongoDB); 0 disables. */
+  ACTIVATION_SWEEP_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(300),
   /** How soon destinations and triggers changed through another instance are used (ms). */
   ACTIVATION_CONFIG_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
   /** Profiles held by each instance's decision cache. */

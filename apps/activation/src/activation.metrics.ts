@@ -14,6 +14,10 @@ export function activationMetrics(registry: Registry) {
       'destination',
       'outcome',
     ]),
+    deliveriesExpired: counter(
+      'mosaic_activation_deliveries_expired_total',
+      'finished deliveries deleted by the retention sweep (ACTIVATION_DELIVERY_RETENTION_DAYS)',
+    ),
     dead: counter('mosaic_activation_deliveries_dead_total', 'deliveries that exhausted their attempts or failed permanently (dead-lettered)', ['destination']),
     decisions: counter('mosaic_activation_decisions_total', 'decide requests answered, by visitor: known (a profile) or unknown (first-time: defaults)', [
       'outcome',

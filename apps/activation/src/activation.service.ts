@@ -54,13 +54,13 @@ export class ActivationService {
   private constructor(
     readonly platform: Platform,
     readonly env: Config,
-    server: ServerProfile,
+    readonly server: ServerProfile,
   ) {
     const own = env.own;
     const logger = platform.runtime.logger;
     this.metrics = activationMetrics(platform.runtime.metrics);
     this.profiles = new ActivationProfilesRepository(platform.mongo, server.pointReads);
-    this.deliveries = new DeliveriesRepository(platform.mongo);
+    this.deliveries = new DeliveriesRepository(platform.mongo, own.ACTIVATION_DELIVERY_RETENTION_DAYS * 86_400_000);
     this.destinations = new DestinationsRepository(platform.mongo);
     this.triggers = new TriggersRepository(platform.mongo);
     this.experiences = new ExperiencesRepository(platform.mongo);
@@ -119,6 +119,7 @@ export class ActivationService {
   static async start(platform: Platform, env: Config): Promise<ActivationService> {
     const service = new ActivationService(platform, env, await detectServerProfile(platform.mongo));
     await ensureActivationIndexes(platform.mongo);
+    if (service.server.ttlIndexes) await service.deliveries.ensureTtlIndex();
     await service.config.reload();
     for (const t of service.tasks) t.start();
     await service.feed.start();
@@ -196,6 +197,15 @@ export class ActivationService {
         intervalMs: own.ACTIVATION_CONFIG_REFRESH_MS,
         run: () => this.config.reload(),
         onError: (err) => logger.warn({ err }, 'reloading destinations and triggers failed; using the ones held'),
+      }),
+      new PeriodicTask({
+        intervalMs: own.ACTIVATION_SWEEP_INTERVAL_SECONDS * 1000,
+        run: () => this.deliveries.sweepExpired(),
+        onDone: (deleted, ms) => {
+          this.metrics.deliveriesExpired.inc(deleted);
+          if (deleted > 0) logger.info({ deleted, durationMs: ms }, 'finished deliveries past their retention deleted');
+        },
+        onError: (err) => logger.warn({ err }, 'delivery retention sweep failed; the next one will try again'),
       }),
       new PeriodicTask({
         intervalMs: own.ACTIVATION_DISPATCH_INTERVAL_MS,

@@ -1,13 +1,25 @@
 /**
  * Deliveries (`activation_deliveries`): one per trigger firing, the unit of idempotence, retries
  * and the delivery log. A delivery is only ever dispatched by the instance owning its partition.
+ *
+ * Retention: a delivery that finished (delivered, dead or skipped) expires `retentionMs` after it
+ * finished; a replayed one is pending again and loses its expiry. While a delivery is kept, a
+ * replayed membership change finds it and sends nothing again, and frequency caps count it.
  */
 import type { Connection, mongo } from 'mongoose';
-import { duplicateOnlyWriteErrors, openDb } from '@mosaic/shared-mongo';
-import { ACTIVATION_COLLECTIONS, type DeliveryAttempt, type DeliveryDocument } from './documents';
+import { ExpirySweeper, duplicateOnlyWriteErrors, expiryHourOf, openDb } from '@mosaic/shared-mongo';
+import { ACTIVATION_COLLECTIONS, type DeliveryAttempt, type DeliveryDocument, type DeliveryStatus } from './documents';
+
+/** 400 days: longer than the longest frequency-cap window (366 days). */
+export const DEFAULT_DELIVERY_RETENTION_MS = 400 * 86_400_000;
 
 export class DeliveriesRepository {
-  constructor(private readonly conn: Connection) {}
+  private readonly expiry = new ExpirySweeper();
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly retentionMs: number = DEFAULT_DELIVERY_RETENTION_MS,
+  ) {}
 
   private get collection(): mongo.Collection<DeliveryDocument> {
     return openDb(this.conn).collection<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries);
@@ -52,12 +64,36 @@ export class DeliveriesRepository {
     attempt: DeliveryAttempt,
     next: { status: DeliveryDocument['status']; nextAttemptAt: Date | null; attempts: number; deliveredAt?: Date; skipReason?: string },
   ): Promise<void> {
-    await this.collection.updateOne({ _id: id }, { $set: { ...next, updatedAt: new Date() }, $push: { log: attempt } } as mongo.UpdateFilter<DeliveryDocument>);
+    const now = new Date();
+    await this.collection.updateOne({ _id: id }, {
+      $set: { ...next, updatedAt: now, ...this.expiryOnceFinished(next.status, now) },
+      $push: { log: attempt },
+    } as mongo.UpdateFilter<DeliveryDocument>);
   }
 
   /** Marks a delivery skipped (no attempt). */
   async skip(id: string, reason: string): Promise<void> {
-    await this.collection.updateOne({ _id: id }, { $set: { status: 'skipped', skipReason: reason, nextAttemptAt: null, updatedAt: new Date() } });
+    const now = new Date();
+    await this.collection.updateOne(
+      { _id: id },
+      { $set: { status: 'skipped', skipReason: reason, nextAttemptAt: null, updatedAt: now, ...this.expiryOnceFinished('skipped', now) } },
+    );
+  }
+
+  private expiryOnceFinished(status: DeliveryStatus, now: Date): Pick<DeliveryDocument, 'expiresAt' | 'expiryHour'> {
+    if (status === 'pending') return {};
+    const expiresAt = new Date(now.getTime() + this.retentionMs);
+    return { expiresAt, expiryHour: expiryHourOf(expiresAt, now) };
+  }
+
+  /** MongoDB deletes finished deliveries itself (FerretDB refuses TTL indexes: `sweepExpired` there). */
+  async ensureTtlIndex(): Promise<void> {
+    await this.collection.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+  }
+
+  /** Deletes the finished deliveries past their retention; how many. */
+  async sweepExpired(now: Date = new Date()): Promise<number> {
+    return this.expiry.deleteExpired(this.collection, { status: { $ne: 'pending' } }, now);
   }
 
   /** How many deliveries of a trigger a profile got since `since` (frequency caps). */
@@ -70,7 +106,10 @@ export class DeliveriesRepository {
     const q: mongo.Filter<DeliveryDocument> = { status: 'dead' };
     if (filter.destinationId) q.destinationId = filter.destinationId;
     if (filter.ids) q._id = { $in: [...filter.ids] };
-    const r = await this.collection.updateMany(q, { $set: { status: 'pending', attempts: 0, nextAttemptAt: now, updatedAt: now } });
+    const r = await this.collection.updateMany(q, {
+      $set: { status: 'pending', attempts: 0, nextAttemptAt: now, updatedAt: now },
+      $unset: { expiresAt: '', expiryHour: '' },
+    });
     return r.modifiedCount;
   }
 

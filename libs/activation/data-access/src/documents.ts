@@ -101,6 +101,10 @@ export interface DeliveryDocument {
   deliveredAt?: Date;
   /** W3C `traceparent` of the span that consumed the change: each attempt's span continues that trace. */
   traceparent?: string;
+  /** When a finished delivery (delivered, dead or skipped) is deleted: the delivery retention after it finished. Absent while pending. */
+  expiresAt?: Date;
+  /** The hour the retention sweep deletes it in (`expiryHourOf`), with `expiresAt`. */
+  expiryHour?: number;
 }
 
 export interface ActivationProfileDocument {
@@ -168,6 +172,8 @@ export const DeliverySchema = new Schema(
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     deliveredAt: { type: Date },
+    expiresAt: { type: Date },
+    expiryHour: { type: Number },
   },
   { collection: ACTIVATION_COLLECTIONS.deliveries, versionKey: false },
 );
@@ -175,6 +181,9 @@ DeliverySchema.index({ partition: 1, nextAttemptAt: 1 });
 DeliverySchema.index({ triggerId: 1, profileId: 1, createdAt: -1 });
 DeliverySchema.index({ destinationId: 1, createdAt: -1 });
 DeliverySchema.index({ status: 1, destinationId: 1 });
+// `expiresAt`: a TTL index on MongoDB (`DeliveriesRepository.ensureTtlIndex`); FerretDB refuses
+// TTL indexes, and the retention sweep deletes by `expiryHour` there (ExpirySweeper).
+DeliverySchema.index({ expiryHour: 1 });
 
 export const ActivationProfileSchema = new Schema(
   {

@@ -1,0 +1,102 @@
+// The delivery log's retention against the real MongoDB-wire server: a delivery that finished
+// (delivered, dead, skipped) is deleted once its retention passed, by the first sweep of a
+// process (by range) and by the later ones (by hour); a pending one, one being retried and a
+// replayed one (pending again) are kept whatever their age.
+import mongoose, { type Connection } from 'mongoose';
+import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { DeliveriesRepository } from './deliveries.repository';
+import { ACTIVATION_COLLECTIONS, ensureActivationIndexes, type DeliveryAttempt, type DeliveryDocument } from './documents';
+
+jest.setTimeout(60_000);
+
+const HOUR = 3_600_000;
+let conn: Connection;
+
+function pending(id: string): DeliveryDocument {
+  const now = new Date();
+  return {
+    _id: id,
+    partition: 0,
+    offset: '0',
+    destinationId: 'dest-1',
+    triggerId: 'trig-1',
+    profileId: `p-${id}`,
+    segmentKey: 'vip',
+    change: 'entered',
+    membership: '{}',
+    status: 'pending',
+    attempts: 0,
+    dueAt: now,
+    nextAttemptAt: now,
+    log: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+const attempt = (outcome: DeliveryAttempt['outcome']): DeliveryAttempt => ({ at: new Date(), outcome, status: '200', ms: 5 });
+
+async function storedIds(): Promise<string[]> {
+  const docs = await conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).find({}).project({ _id: 1 }).toArray();
+  return docs.map((d) => String(d._id)).sort();
+}
+
+/** Deliveries in every state, finished ones expiring an hour after they finished. */
+async function deliveriesInEveryState(repo: DeliveriesRepository, prefix: string): Promise<void> {
+  const ids = ['pending', 'retrying', 'delivered', 'skipped', 'dead', 'replayed'].map((s) => `${prefix}-${s}`);
+  await repo.insertNew(ids.map(pending));
+  await repo.recordAttempt(`${prefix}-retrying`, attempt('retry'), { status: 'pending', nextAttemptAt: new Date(Date.now() + 60_000), attempts: 1 });
+  await repo.recordAttempt(`${prefix}-delivered`, attempt('delivered'), { status: 'delivered', nextAttemptAt: null, attempts: 1, deliveredAt: new Date() });
+  await repo.skip(`${prefix}-skipped`, 'frequency cap');
+  await repo.recordAttempt(`${prefix}-dead`, attempt('fail'), { status: 'dead', nextAttemptAt: null, attempts: 1 });
+  await repo.recordAttempt(`${prefix}-replayed`, attempt('fail'), { status: 'dead', nextAttemptAt: null, attempts: 1 });
+  expect(await repo.replay({ ids: [`${prefix}-replayed`] })).toBe(1);
+}
+
+beforeAll(async () => {
+  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
+  await ensureActivationIndexes(conn);
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await dropTestDatabase().catch(() => undefined);
+});
+
+beforeEach(async () => {
+  await conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).deleteMany({});
+});
+
+it('files a finished delivery under the hour its retention ends, and a replayed one under none', async () => {
+  const repo = new DeliveriesRepository(conn, HOUR);
+  const before = Date.now();
+  await deliveriesInEveryState(repo, 'a');
+  const docs = new Map((await conn.db!.collection<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries).find({}).toArray()).map((d) => [d._id, d]));
+  for (const finished of ['a-delivered', 'a-skipped', 'a-dead']) {
+    const expiresAt = docs.get(finished)?.expiresAt?.getTime() ?? 0;
+    expect(expiresAt).toBeGreaterThanOrEqual(before + HOUR);
+    expect(docs.get(finished)?.expiryHour).toBe(Math.floor(expiresAt / HOUR));
+  }
+  for (const open of ['a-pending', 'a-retrying', 'a-replayed']) {
+    expect(docs.get(open)).toMatchObject({ status: 'pending' });
+    expect(docs.get(open)?.expiresAt).toBeUndefined();
+    expect(docs.get(open)?.expiryHour).toBeUndefined();
+  }
+});
+
+it('deletes finished deliveries past their retention, by range at a first sweep and by hour after, and keeps the open ones', async () => {
+  const repo = new DeliveriesRepository(conn, HOUR);
+  await deliveriesInEveryState(repo, 'a');
+  const open = (prefix: string) => [`${prefix}-pending`, `${prefix}-replayed`, `${prefix}-retrying`];
+
+  expect(await repo.sweepExpired(new Date())).toBe(0); // not expired yet
+  await deliveriesInEveryState(repo, 'b');
+  // Three hours on: the first sweep already ran (by range), so this one deletes by hour.
+  expect(await repo.sweepExpired(new Date(Date.now() + 3 * HOUR))).toBe(6);
+  expect(await storedIds()).toEqual([...open('a'), ...open('b')].sort());
+
+  // A new process's first sweep deletes by range.
+  await deliveriesInEveryState(repo, 'c');
+  expect(await new DeliveriesRepository(conn, HOUR).sweepExpired(new Date(Date.now() + 3 * HOUR))).toBe(3);
+  expect(await storedIds()).toEqual([...open('a'), ...open('b'), ...open('c')].sort());
+});
