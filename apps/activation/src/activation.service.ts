@@ -120,6 +120,8 @@ export class ActivationService {
     const service = new ActivationService(platform, env, await detectServerProfile(platform.mongo));
     await ensureActivationIndexes(platform.mongo);
     if (service.server.ttlIndexes) await service.deliveries.ensureTtlIndex();
+    const moved = await service.profiles.moveLegacyMemberships();
+    if (moved > 0) platform.runtime.logger.info({ moved }, 'segments of profiles written by an older version moved to activation_memberships');
     await service.config.reload();
     for (const t of service.tasks) t.start();
     await service.feed.start();

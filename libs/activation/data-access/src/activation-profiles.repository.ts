@@ -1,10 +1,19 @@
 /**
- * The profiles activation knows (`activation_profiles`): the compact profile from
- * `profiles.changes` and the segments from `segments.membership`, each guarded by its own version.
+ * The profiles activation knows: the compact profile from `profiles.changes`
+ * (`activation_profiles`) and the segments from `segments.membership` (`activation_memberships`),
+ * each in its own document with its own version and one writer (see ActivationProfileDocument).
  */
 import type { Connection, mongo } from 'mongoose';
 import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, findIn, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
-import { ACTIVATION_COLLECTIONS, type ActivationProfileDocument } from './documents';
+import { ACTIVATION_COLLECTIONS, type ActivationMembershipDocument, type ActivationProfileDocument } from './documents';
+
+interface Membership {
+  segments: string[];
+  membershipVersion: number;
+}
+
+/** The membership document saying `moveLegacyMemberships` ran (no profile id has this form). */
+const LEGACY_MOVED_MARKER = 'mosaic:legacy-segments-moved';
 
 export class ActivationProfilesRepository {
   constructor(
@@ -17,6 +26,10 @@ export class ActivationProfilesRepository {
     return openDb(this.conn).collection<ActivationProfileDocument>(ACTIVATION_COLLECTIONS.profiles);
   }
 
+  private get memberships(): mongo.Collection<ActivationMembershipDocument> {
+    return openDb(this.conn).collection<ActivationMembershipDocument>(ACTIVATION_COLLECTIONS.memberships);
+  }
+
   /** Stores the latest compact profile (older versions are ignored), its identifier keys and whether it was merged away. */
   async putProfile(profileId: string, profile: StoredProfile, version: number, mergedInto?: string): Promise<void> {
     await this.putProfiles([{ profileId, profile, version, ...(mergedInto ? { mergedInto } : {}) }]);
@@ -25,8 +38,9 @@ export class ActivationProfilesRepository {
   /**
    * The profiles of one Kafka batch: only the newest version of each is written, all in one
    * unordered bulk write (chunked), so a batch costs a round trip per chunk, not per change.
-   * An upsert that hits a duplicate key (a newer version is held, or the membership consumer
-   * created the document at the same moment) is tried once more as a plain guarded update.
+   * An upsert that hits a duplicate key (a newer version is held, or a re-delivered batch of
+   * another instance created the document at the same moment) is tried once more as a plain
+   * guarded update.
    */
   async putProfiles(changes: readonly ProfilePut[]): Promise<void> {
     const newest = new Map<string, ProfilePut>();
@@ -40,7 +54,7 @@ export class ActivationProfilesRepository {
       try {
         await limitBulkUpdates(() =>
           this.collection.bulkWrite(
-            chunk.map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set, $setOnInsert: NEW_PROFILE_FIELDS }, upsert: true } })),
+            chunk.map((o) => ({ updateOne: { filter: o.filter, update: { $set: o.set }, upsert: true } })),
             { ordered: false },
           ),
         );
@@ -58,29 +72,71 @@ export class ActivationProfilesRepository {
   }
 
   /**
-   * An upsert guarded by a version filter. A duplicate key means the document exists but the
-   * filter did not match it — a newer version is held — or another writer inserted it at the
-   * same moment (the profile and membership consumers both create profiles): so the update is
-   * tried once more, now against the existing document.
+   * Applies a membership change to the profile's segments (older versions are ignored): one
+   * upsert guarded by the version. A duplicate key means the document exists but holds a newer
+   * version, or another instance created it at the same moment (a rebalance): the guarded update
+   * is tried once more.
    */
-  private async upsertIfNewer(filter: mongo.Filter<ActivationProfileDocument>, update: mongo.UpdateFilter<ActivationProfileDocument>): Promise<void> {
+  async putMembership(profileId: string, segmentKey: string, entered: boolean, version: number): Promise<void> {
+    const filter = { _id: profileId, membershipVersion: { $lt: version } };
+    const update = {
+      ...(entered ? { $addToSet: { segments: segmentKey } } : { $pull: { segments: segmentKey } }),
+      $set: { membershipVersion: version, updatedAt: new Date() },
+    } as mongo.UpdateFilter<ActivationMembershipDocument>;
     try {
-      await this.collection.updateOne(filter, update, { upsert: true });
+      await this.memberships.updateOne(filter, update, { upsert: true });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      const { $setOnInsert: _ignored, ...rest } = update as Record<string, unknown>;
-      void _ignored;
-      await this.collection.updateOne(filter, rest as mongo.UpdateFilter<ActivationProfileDocument>);
+      await this.memberships.updateOne(filter, update);
     }
   }
 
-  /** Applies a membership change to the profile's segments (older versions are ignored). */
-  async putMembership(profileId: string, segmentKey: string, entered: boolean, version: number): Promise<void> {
-    await this.upsertIfNewer({ _id: profileId, membershipVersion: { $lt: version } }, {
-      ...(entered ? { $addToSet: { segments: segmentKey } } : { $pull: { segments: segmentKey } }),
-      $set: { membershipVersion: version, updatedAt: new Date() },
-      $setOnInsert: { profile: null, profileVersion: -1 },
-    } as mongo.UpdateFilter<ActivationProfileDocument>);
+  /**
+   * Once per database (a marker document records it): copies the segments older versions of
+   * activation kept on profile documents into membership documents, before this instance
+   * consumes. Reads the profile collection whole (FerretDB cannot serve `$exists` from an index);
+   * a membership document that exists already is newer and stays. Returns how many were copied.
+   */
+  async moveLegacyMemberships(): Promise<number> {
+    if (await this.memberships.findOne({ _id: LEGACY_MOVED_MARKER })) return 0;
+    let copied = 0;
+    let page: ActivationMembershipDocument[] = [];
+    const flush = async () => {
+      copied += await this.insertAbsent(page);
+      page = [];
+    };
+    const legacy = this.collection.find({ segments: { $exists: true } }, { projection: { segments: 1, membershipVersion: 1 } });
+    for await (const d of legacy) {
+      page.push({ _id: d._id, segments: d.segments ?? [], membershipVersion: d.membershipVersion ?? 0, updatedAt: new Date() });
+      if (page.length >= 500) await flush();
+    }
+    await flush();
+    await this.insertAbsent([{ _id: LEGACY_MOVED_MARKER, segments: [], membershipVersion: 0, updatedAt: new Date() }]);
+    return copied;
+  }
+
+  private async insertAbsent(docs: ActivationMembershipDocument[]): Promise<number> {
+    if (docs.length === 0) return 0;
+    try {
+      await this.memberships.insertMany(docs, { ordered: false });
+      return docs.length;
+    } catch (err) {
+      const failed = duplicateOnlyWriteErrors(err);
+      if (failed === undefined) throw err;
+      return docs.length - failed.length;
+    }
+  }
+
+  /** The memberships of these profiles: their own documents, else what a legacy profile document (of `legacy`) held. */
+  private async membershipsOf(ids: readonly string[], legacy: ReadonlyMap<string, ActivationProfileDocument>): Promise<Map<string, Membership>> {
+    const out = new Map<string, Membership>();
+    for (const id of ids) {
+      const l = legacy.get(id);
+      if (l?.segments) out.set(id, { segments: l.segments, membershipVersion: l.membershipVersion ?? 0 });
+    }
+    const own = (await findIn(this.memberships, '_id', ids, { pointReads: this.pointReads })) as ActivationMembershipDocument[];
+    for (const m of own) out.set(m._id, { segments: m.segments, membershipVersion: m.membershipVersion });
+    return out;
   }
 
   /** The live profile holding one of these identifier keys (the first key that matches wins). */
@@ -100,32 +156,42 @@ export class ActivationProfilesRepository {
       const d = docs.find((x) => !x.mergedInto && x.profile);
       if (!d) continue;
       const p = JSON.parse(d.profile as string) as { traits?: Record<string, unknown>; computed?: Record<string, unknown> };
+      const m = (await this.membershipsOf([d._id], new Map([[d._id, d]]))).get(d._id) ?? { segments: [], membershipVersion: 0 };
       return {
         profileId: d._id,
-        segments: d.segments ?? [],
+        segments: m.segments,
         traits: p.traits ?? {},
         computed: p.computed ?? {},
         idKeys: d.idKeys ?? [],
         profileVersion: d.profileVersion,
-        membershipVersion: d.membershipVersion,
+        membershipVersion: m.membershipVersion,
       };
     }
     return null;
   }
 
-  /** Several profiles in one query (the dispatcher reads a round's profiles at once). */
+  /**
+   * Several profiles in one query (the dispatcher reads a round's profiles at once), each with its
+   * segments; a profile whose memberships arrived before its first change has `profile: null`.
+   */
   async findByIds(profileIds: readonly string[]): Promise<Map<string, { profile: Record<string, unknown> | null; segments: string[] }>> {
     const out = new Map<string, { profile: Record<string, unknown> | null; segments: string[] }>();
     if (profileIds.length === 0) return out;
-    const docs = (await findIn(this.collection, '_id', profileIds, { pointReads: this.pointReads })) as ActivationProfileDocument[];
-    for (const d of docs) out.set(d._id, { profile: d.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: d.segments ?? [] });
+    const ids = [...new Set(profileIds)];
+    const docs = (await findIn(this.collection, '_id', ids, { pointReads: this.pointReads })) as ActivationProfileDocument[];
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    const memberships = await this.membershipsOf(ids, byId);
+    for (const id of ids) {
+      const d = byId.get(id);
+      const m = memberships.get(id);
+      if (!d && !m) continue;
+      out.set(id, { profile: d?.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: m?.segments ?? [] });
+    }
     return out;
   }
 
   async findById(profileId: string): Promise<{ profile: Record<string, unknown> | null; segments: string[] } | null> {
-    const d = (await this.collection.findOne({ _id: profileId })) as ActivationProfileDocument | null;
-    if (!d) return null;
-    return { profile: d.profile ? (JSON.parse(d.profile) as Record<string, unknown>) : null, segments: d.segments ?? [] };
+    return (await this.findByIds([profileId])).get(profileId) ?? null;
   }
 }
 
@@ -139,9 +205,6 @@ export interface ProfilePut {
   version: number;
   mergedInto?: string;
 }
-
-/** What a new profile document starts with besides the change (its membership comes from the other topic). */
-const NEW_PROFILE_FIELDS = { segments: [], membershipVersion: 0 };
 
 function profileSet(c: ProfilePut): Partial<ActivationProfileDocument> {
   const idKeys = c.profile.identifiers.map((i) => `${i.type}:${i.value}`);
