@@ -4,7 +4,7 @@
  * each in its own document with its own version and one writer (see ActivationProfileDocument).
  */
 import type { Connection, mongo } from 'mongoose';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, findIn, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
+import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, findIn, insertAbsent, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
 import { ACTIVATION_COLLECTIONS, type ActivationMembershipDocument, type ActivationProfileDocument } from './documents';
 
 interface Membership {
@@ -102,7 +102,7 @@ export class ActivationProfilesRepository {
     let copied = 0;
     let page: ActivationMembershipDocument[] = [];
     const flush = async () => {
-      copied += await this.insertAbsent(page);
+      copied += (await insertAbsent(this.memberships, page)).length;
       page = [];
     };
     const legacy = this.collection.find({ segments: { $exists: true } }, { projection: { segments: 1, membershipVersion: 1 } });
@@ -111,20 +111,8 @@ export class ActivationProfilesRepository {
       if (page.length >= 500) await flush();
     }
     await flush();
-    await this.insertAbsent([{ _id: LEGACY_MOVED_MARKER, segments: [], membershipVersion: 0, updatedAt: new Date() }]);
+    await insertAbsent(this.memberships, [{ _id: LEGACY_MOVED_MARKER, segments: [], membershipVersion: 0, updatedAt: new Date() }]);
     return copied;
-  }
-
-  private async insertAbsent(docs: ActivationMembershipDocument[]): Promise<number> {
-    if (docs.length === 0) return 0;
-    try {
-      await this.memberships.insertMany(docs, { ordered: false });
-      return docs.length;
-    } catch (err) {
-      const failed = duplicateOnlyWriteErrors(err);
-      if (failed === undefined) throw err;
-      return docs.length - failed.length;
-    }
   }
 
   /** The memberships of these profiles: their own documents, else what a legacy profile document (of `legacy`) held. */

@@ -7,7 +7,7 @@
  * replayed membership change finds it and sends nothing again, and frequency caps count it.
  */
 import type { Connection, mongo } from 'mongoose';
-import { ExpirySweeper, duplicateOnlyWriteErrors, expiryHourOf, openDb } from '@mosaic/shared-mongo';
+import { ExpirySweeper, expiryHourOf, insertAbsent, openDb } from '@mosaic/shared-mongo';
 import { ACTIVATION_COLLECTIONS, type DeliveryAttempt, type DeliveryDocument, type DeliveryStatus } from './documents';
 
 /** 400 days: longer than the longest frequency-cap window (366 days). */
@@ -31,16 +31,7 @@ export class DeliveriesRepository {
 
   /** Inserts deliveries; ids that exist already (a replayed change) are left as they are. Returns the ids inserted. */
   async insertNew(docs: readonly DeliveryDocument[]): Promise<string[]> {
-    if (docs.length === 0) return [];
-    try {
-      await this.collection.insertMany(docs as DeliveryDocument[], { ordered: false });
-      return docs.map((d) => d._id);
-    } catch (err) {
-      const failed = duplicateOnlyWriteErrors(err);
-      if (failed === undefined) throw err;
-      const dup = new Set(failed);
-      return docs.filter((_, i) => !dup.has(i)).map((d) => d._id);
-    }
+    return (await insertAbsent(this.collection, docs)).map((d) => d._id);
   }
 
   /**

@@ -104,6 +104,20 @@ export function duplicateOnlyWriteErrors(err: unknown): number[] | undefined {
   return list.map((e) => e.index);
 }
 
+/** Inserts the documents whose `_id` is not taken yet (one unordered `insertMany`); returns the ones inserted. */
+export async function insertAbsent<T extends mongo.Document>(collection: mongo.Collection<T>, docs: readonly T[]): Promise<T[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
+    return [...docs];
+  } catch (err) {
+    const failed = duplicateOnlyWriteErrors(err);
+    if (failed === undefined) throw err;
+    const taken = new Set(failed);
+    return docs.filter((_, i) => !taken.has(i));
+  }
+}
+
 /** Below this many documents by the statistics, `approximateCount` counts exactly. */
 const EXACT_BELOW = 100_000;
 
