@@ -3,6 +3,7 @@
  * an interval and after changes made here (so another instance's change shows within the interval).
  */
 import type { Destination, Experience, Trigger } from '@mosaic/activation-domain';
+import { Reloader } from '@mosaic/shared-service';
 import type { DestinationDocument, TriggerDocument } from './documents';
 import type { DestinationsRepository } from './destinations.repository';
 import type { ExperiencesRepository } from './experiences.repository';
@@ -18,7 +19,7 @@ export class ConfigCache {
   private triggersList: Trigger[] = [];
   private experiencesList: Experience[] = [];
   private destinationsById = new Map<string, Destination>();
-  private loading: Promise<void> | undefined;
+  private readonly reloader = new Reloader(() => this.load());
 
   constructor(private readonly repositories: ConfigRepositories) {}
 
@@ -36,11 +37,9 @@ export class ConfigCache {
     return this.experiencesList;
   }
 
+  /** Resolves once a load that began after this call is held (see `Reloader`). */
   reload(): Promise<void> {
-    this.loading ??= this.load().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+    return this.reloader.reload();
   }
 
   private async load(): Promise<void> {

@@ -4,12 +4,17 @@
  * within the refresh interval) and by an immediate reload after a change made here.
  */
 import { planSegments, type SegmentPlan } from '@mosaic/segmentation-domain';
+import { Reloader } from '@mosaic/shared-service';
 import type { SegmentDefinitionsRepository, StoredSegment } from './definitions.repository';
 
 export class PlanCache {
   private plan: SegmentPlan & { skipped: { key: string; reason: string }[] } = planSegments([]);
   private stored: StoredSegment[] = [];
-  private loading: Promise<void> | undefined;
+  private readonly reloader = new Reloader(async () => {
+    const all = await this.definitions.list();
+    this.stored = all;
+    this.plan = planSegments(all.filter((s) => s.status === 'active').map((s) => ({ key: s.key, version: s.version, definition: s.definition })));
+  });
 
   constructor(private readonly definitions: SegmentDefinitionsRepository) {}
 
@@ -27,18 +32,9 @@ export class PlanCache {
     return this.stored;
   }
 
-  /** Reloads the definitions (joins a reload in progress). */
+  /** Reloads the definitions: resolves once a load that began after this call is held (see `Reloader`). */
   reload(): Promise<void> {
-    this.loading ??= (async () => {
-      try {
-        const all = await this.definitions.list();
-        this.stored = all;
-        this.plan = planSegments(all.filter((s) => s.status === 'active').map((s) => ({ key: s.key, version: s.version, definition: s.definition })));
-      } finally {
-        this.loading = undefined;
-      }
-    })();
-    return this.loading;
+    return this.reloader.reload();
   }
 
   /** Reloads until the plan holds `key` at `version` or later (or it is no longer stored as active). */

@@ -10,3 +10,4 @@ export * from './platform';
 export * from './periodic';
 export * from './lru';
 export * from './tracing';
+export * from './reloader';
