@@ -31,13 +31,16 @@ function which(name) {
   return r.ok ? r.out.split('\n')[0] : undefined;
 }
 
+/** apt's progress goes to stderr: stdout carries the `--json` answer the tests parse. */
+const APT_STDIO = ['ignore', 2, 2];
+
 let aptUpdated = false;
 function aptInstall(pkg, why) {
   if (!isRoot() || !which('apt-get')) throw new Error(`${why}; install it as root: apt-get update && apt-get install -y --no-install-recommends ${pkg}`);
   log(`${why}: installing Debian's ${pkg} package...`);
-  if (!aptUpdated && !run('apt-get', ['update'], { stdio: 'inherit' }).ok) throw new Error('apt-get update failed');
+  if (!aptUpdated && !run('apt-get', ['update'], { stdio: APT_STDIO }).ok) throw new Error('apt-get update failed');
   aptUpdated = true;
-  if (!run('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: 'inherit' }).ok) throw new Error(`apt-get install ${pkg} failed`);
+  if (!run('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: APT_STDIO }).ok) throw new Error(`apt-get install ${pkg} failed`);
 }
 
 export function ensureKcat() {
