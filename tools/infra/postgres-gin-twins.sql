@@ -49,6 +49,14 @@ BEGIN
 END;
 $$;
 
+-- The schema and name of a FerretDB collection table; no row for anything else (FerretDB's own
+-- metadata tables, other relations). postgres-cas-guard.sql uses it too.
+CREATE OR REPLACE FUNCTION mosaic_collection_table(tbl oid, OUT relname name, OUT nspname name) RETURNS SETOF record
+LANGUAGE sql STABLE AS $$
+  SELECT c.relname, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = tbl AND c.relkind = 'r' AND c.relname NOT LIKE '\_ferretdb\_%'
+$$;
+
 -- Make the GIN twins of one table match its btree indexes.
 CREATE OR REPLACE FUNCTION mosaic_gin_sync(tbl oid) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -62,10 +70,8 @@ DECLARE
   twin text;
   i int;
 BEGIN
-  SELECT c.relname, n.nspname INTO rel
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.oid = tbl AND c.relkind = 'r';
-  IF NOT FOUND OR rel.relname LIKE '\_ferretdb\_%' THEN
+  SELECT * INTO rel FROM mosaic_collection_table(tbl);
+  IF NOT FOUND THEN
     RETURN;
   END IF;
   FOR idx IN
@@ -161,11 +167,16 @@ DROP EVENT TRIGGER IF EXISTS mosaic_gin_on_drop;
 CREATE EVENT TRIGGER mosaic_gin_on_drop ON sql_drop WHEN TAG IN ('DROP INDEX')
   EXECUTE FUNCTION mosaic_gin_on_drop();
 
--- Tables created before this file was (re)installed.
-SELECT count(*) AS tables_checked FROM (
-  SELECT mosaic_gin_sync(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+-- The tables of the databases' schemas (FerretDB's collections and its metadata tables): what
+-- this file and postgres-cas-guard.sql go over when (re)installed.
+CREATE OR REPLACE FUNCTION mosaic_schema_tables() RETURNS SETOF oid
+LANGUAGE sql STABLE AS $$
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
-) AS synced;
+$$;
+
+-- Tables created before this file was (re)installed.
+SELECT count(*) AS tables_checked FROM (SELECT mosaic_gin_sync(t) FROM mosaic_schema_tables() AS t) AS synced;
 
 -- The cost of reading a field of a document. PostgreSQL's planner does not count detoasting:
 -- FerretDB keeps a document in one jsonb column, stored out of line once it is a few KB (a

@@ -3,17 +3,10 @@
 // its own btree indexes cannot serve; the GIN twins that tools/infra/postgres-gin-twins.sql
 // adds can. This test reads PostgreSQL's plans of FerretDB's queries (FerretDB's `explain`
 // returns them; psql for the UPDATE statement) and fails on a sequential scan.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { MongoClient, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
-
-// tools/infra is plain CommonJS (index.d.ts gives its types).
-type Infra = typeof import('./index.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-const infra: Infra = require('./index.js');
+import { ferretTable, psql } from './psql.test-helper';
 
 jest.setTimeout(180000);
 
@@ -51,33 +44,7 @@ function planNodes(node: PlanNode): PlanNode[] {
   let db: Db;
   let things: Collection<Thing>;
 
-  async function psql(sql: string): Promise<string> {
-    const pg = (await infra.status()).mongo.postgres;
-    if (!pg) throw new Error('infra status() names no PostgreSQL cluster, although the store is FerretDB on PostgreSQL');
-    const { stdout } = await promisify(execFile)(path.join(pg.binDir, 'psql'), [
-      '-X',
-      '-q',
-      '-At',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(pg.port),
-      '-U',
-      'postgres',
-      '-d',
-      'ferretdb',
-      '-c',
-      sql,
-    ]);
-    return stdout.trim();
-  }
-
-  /** FerretDB's table for the collection (its metadata table maps names to tables). */
-  async function table(): Promise<string> {
-    const name = await psql(`SELECT _jsonb->>'table' FROM "${t.dbName}"._ferretdb_database_metadata WHERE _jsonb->>'_id' = 'things'`);
-    expect(name).toMatch(/^things_/);
-    return `"${t.dbName}"."${name}"`;
-  }
+  const table = () => ferretTable(t.dbName, 'things');
 
   async function findPlan(filter: Document, collection = 'things'): Promise<PlanNode[]> {
     const r = await db.command({ explain: { find: collection, filter }, verbosity: 'queryPlanner' });

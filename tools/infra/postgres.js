@@ -15,6 +15,7 @@ const PG_DEFAULT_PORT = 27432;
 /** The database FerretDB keeps everything in (one PostgreSQL schema per MongoDB database). */
 const FERRETDB_DATABASE = 'ferretdb';
 const GIN_TWINS_SQL = path.join(__dirname, 'postgres-gin-twins.sql');
+const CAS_GUARD_SQL = path.join(__dirname, 'postgres-cas-guard.sql');
 
 /*
  * Settings passed on the command line at every start (so that changing them here needs no
@@ -296,7 +297,7 @@ function stopPostgresSoon(proc) {
 }
 
 /**
- * FerretDB's database, and the triggers that give its indexes GIN twins.
+ * FerretDB's database, the triggers that give its indexes GIN twins, and the compare-and-set guard.
  * @param {string} binDir
  * @param {number} port
  */
@@ -307,8 +308,10 @@ async function prepareDatabase(binDir, port) {
     const created = await psql(binDir, port, 'postgres', ['-c', `CREATE DATABASE ${FERRETDB_DATABASE}`]);
     if (created.code !== 0) throw new Error(`CREATE DATABASE ${FERRETDB_DATABASE} failed: ${created.stderr}`);
   }
-  const installed = await psql(binDir, port, FERRETDB_DATABASE, ['-f', GIN_TWINS_SQL]);
-  if (installed.code !== 0) throw new Error(`installing ${GIN_TWINS_SQL} failed: ${installed.stderr}`);
+  for (const file of [GIN_TWINS_SQL, CAS_GUARD_SQL]) {
+    const installed = await psql(binDir, port, FERRETDB_DATABASE, ['-f', file]);
+    if (installed.code !== 0) throw new Error(`installing ${file} failed: ${installed.stderr}`);
+  }
 }
 
 module.exports = {

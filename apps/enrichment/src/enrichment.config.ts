@@ -27,8 +27,8 @@ export const enrichmentEnvSchema = z.object({
   ENRICHMENT_SEGMENT_EVENTS: intVar(100, 1, 10_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
   ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
-  /** Compare-and-set: `auto` (ticket on FerretDB, native on MongoDB), `native`, `ticket` (see docs/enrichment.md). */
-  ENRICHMENT_STORE_CAS: z.enum(['auto', 'native', 'ticket']).default('auto'),
+  /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket` (see docs/enrichment.md). */
+  ENRICHMENT_STORE_CAS: z.enum(['auto', 'native', 'guarded', 'ticket']).default('auto'),
   /** Ticket mode: a ticket older than this whose write never happened is completed by the next writer. */
   ENRICHMENT_TICKET_LEASE_MS: intVar(3_000, 100, 600_000),
 });

@@ -1,7 +1,7 @@
 import { ApplyResolvedBatch, BatchApplier, ExpirySweepJob, PriceIndexSyncJob, PublishProfileChanges, RfmJob } from '@mosaic/enrichment-application';
 import { PriceIndexCache, ProfileRepository } from '@mosaic/enrichment-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
-import { detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
+import { casModeRisk, detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
 import type { Platform } from '@mosaic/shared-service';
 import type { EnrichmentEnv } from './enrichment.config';
 import { enrichmentMetrics, type EnrichmentMetrics } from './enrichment.metrics';
@@ -71,12 +71,8 @@ export class EnrichmentService {
     const server = await detectServerProfile(platform.mongo);
     const mode = config.own.ENRICHMENT_STORE_CAS === 'auto' ? server.cas : config.own.ENRICHMENT_STORE_CAS;
     const service = new EnrichmentService(platform, config, server, mode);
-    if (server.ferretdb && mode === 'native') {
-      logger.warn(
-        { server: server.version },
-        'ENRICHMENT_STORE_CAS=native on FerretDB: its conditional writes are not atomic under concurrency; concurrent instances can lose profile updates (use auto or ticket)',
-      );
-    }
+    const risk = casModeRisk(server, mode);
+    if (risk) logger.warn({ server: server.version }, `ENRICHMENT_STORE_CAS=${mode}: ${risk}`);
     await service.repository.ensureIndexes(server.ttlIndexes);
     await service.priceSync.runOnce();
     logger.info({ server: server.version, cas: mode, pointReads: server.pointReads, ttlIndexes: server.ttlIndexes }, 'profile store ready');

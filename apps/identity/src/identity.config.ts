@@ -12,8 +12,8 @@ export const identityEnvSchema = z.object({
   IDENTITY_RULES_REFRESH_SECONDS: intVar(10, 1, 3_600),
   /** Plan/apply attempts per message before it fails (then retries, then the DLQ). */
   IDENTITY_MAX_ATTEMPTS: intVar(10, 1, 1_000),
-  /** Compare-and-set: `auto` (ticket on FerretDB, native on MongoDB), `native`, `ticket` (see docs/identity.md). */
-  IDENTITY_STORE_CAS: z.enum(['auto', 'native', 'ticket']).default('auto'),
+  /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket` (see docs/identity.md). */
+  IDENTITY_STORE_CAS: z.enum(['auto', 'native', 'guarded', 'ticket']).default('auto'),
   /** Ticket mode: a ticket older than this whose write never happened is completed by the next writer. */
   IDENTITY_TICKET_LEASE_MS: intVar(3_000, 100, 600_000),
 });

@@ -12,7 +12,7 @@ import { createProfileIdGenerator, identifierKey, type SplitPlan } from '@mosaic
 import { IdentifierCache, MongoIdentityRepository, RulesRepository } from '@mosaic/identity-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Logger } from '@mosaic/shared-logging';
-import { detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
+import { casModeRisk, detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
 import type { Platform } from '@mosaic/shared-service';
 import type { IdentityEnv } from './identity.config';
 import { identityMetrics, type IdentityMetrics } from './identity.metrics';
@@ -103,12 +103,8 @@ export class IdentityService {
     const server = await detectServerProfile(platform.mongo);
     const mode = config.own.IDENTITY_STORE_CAS === 'auto' ? server.cas : config.own.IDENTITY_STORE_CAS;
     const service = new IdentityService(platform, config, server, mode);
-    if (server.ferretdb && mode === 'native') {
-      logger.warn(
-        { server: server.version },
-        'IDENTITY_STORE_CAS=native on FerretDB: its conditional writes are not atomic under concurrency; concurrent instances can corrupt the graph (use auto or ticket)',
-      );
-    }
+    const risk = casModeRisk(server, mode);
+    if (risk) logger.warn({ server: server.version }, `IDENTITY_STORE_CAS=${mode}: ${risk}; concurrent instances can corrupt the graph`);
     await service.repository.ensureIndexes();
     const rules = await service.rules.init();
     logger.info(

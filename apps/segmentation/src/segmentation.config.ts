@@ -2,8 +2,8 @@ import { z } from '@mosaic/shared-config';
 
 /** The segmentation service's own environment variables (the common ones are in @mosaic/shared-config). */
 export const segmentationEnvSchema = z.object({
-  /** Compare-and-set: `auto` (ticket on FerretDB, native on MongoDB), `native`, `ticket`. */
-  SEGMENTATION_STORE_CAS: z.enum(['auto', 'native', 'ticket']).default('auto'),
+  /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket`. */
+  SEGMENTATION_STORE_CAS: z.enum(['auto', 'native', 'guarded', 'ticket']).default('auto'),
   /** How often the owner of a partition looks for due timers (ms). */
   SEGMENTATION_TIMER_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Profiles handled per timer round. */

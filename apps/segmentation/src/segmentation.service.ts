@@ -20,7 +20,7 @@ import {
   StoredEventsRepository,
 } from '@mosaic/segmentation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
-import { detectServerProfile, type CasMode } from '@mosaic/shared-mongo';
+import { casModeRisk, detectServerProfile, type CasMode } from '@mosaic/shared-mongo';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import type { SegmentationEnv } from './segmentation.config';
 import { segmentationMetrics, type SegmentationMetrics } from './segmentation.metrics';
@@ -176,6 +176,8 @@ export class SegmentationService {
   static async start(platform: Platform, config: SegmentationConfig): Promise<SegmentationService> {
     const server = await detectServerProfile(platform.mongo);
     const cas = config.own.SEGMENTATION_STORE_CAS === 'auto' ? server.cas : config.own.SEGMENTATION_STORE_CAS;
+    const risk = casModeRisk(server, cas);
+    if (risk) platform.runtime.logger.warn({ server: server.version }, `SEGMENTATION_STORE_CAS=${cas}: ${risk}`);
     const definitions = new SegmentDefinitionsRepository(platform.mongo, { cas, instanceId: config.instanceId });
     const membershipPartitions = await partitionCount(platform, platform.topics.segmentsMembership);
     const service = new SegmentationService(platform, config, definitions, cas, server.pointReads, membershipPartitions);

@@ -157,7 +157,16 @@ export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
 /** A stored profile as the code sees it, from any layout (one written before `body` is the logical form already). */
 export function fromStoredProfile(doc: AnyStoredProfileDocument): ProfileDocument {
   if (!isBodyLayout(doc)) return doc;
-  const { body, buyer: _b, expiryHour: _h, orders, rfm, ...top } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1>;
+  // casFrom: what the store's compare-and-set guard reads (VersionedWriter), not part of the profile.
+  const {
+    body,
+    buyer: _b,
+    expiryHour: _h,
+    casFrom: _c,
+    orders,
+    rfm,
+    ...top
+  } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1> & { casFrom?: number };
   const state = JSON.parse(body) as StoredBody;
   // The earlier layout kept orders/rfm at top level; the current one has them in the body.
   const computed = { ...(orders !== undefined ? { orders } : {}), ...(rfm !== undefined ? { rfm } : {}), ...state.computed } as Computed;

@@ -206,7 +206,8 @@ export function profileToDocument(profile: ProfileRecord): ProfileDocument {
 }
 
 export function documentToProfile(doc: ProfileDocument): ProfileRecord {
-  const { expiresAt, expiryHour: _hour, ...rest } = doc as ProfileDocument & Record<string, unknown>;
+  // writeId, casFrom: what the store's compare-and-set guard reads (VersionedWriter); not part of the record.
+  const { expiresAt, expiryHour: _hour, writeId: _writeId, casFrom: _casFrom, ...rest } = doc as ProfileDocument & Record<string, unknown>;
   const profile = rest as unknown as ProfileRecord & Record<string, unknown>;
   for (const key of PROFILE_OPTIONAL) if (profile[key] === null) delete profile[key];
   if (expiresAt instanceof Date) profile.expiresAt = expiresAt.toISOString();
@@ -224,7 +225,8 @@ export function identifierToDocument(record: IdentifierRecord): IdentifierDocume
 }
 
 export function documentToIdentifier(doc: IdentifierDocument): IdentifierRecord {
-  const record = doc as IdentifierRecord & Record<string, unknown>;
+  const { writeId: _writeId, casFrom: _casFrom, ...rest } = doc as IdentifierDocument & Record<string, unknown>;
+  const record = rest as unknown as IdentifierRecord & Record<string, unknown>;
   if (record['movedFrom'] === null) delete record['movedFrom'];
   if (record['movedBy'] === null) delete record['movedBy'];
   return record;

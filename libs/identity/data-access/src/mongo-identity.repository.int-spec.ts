@@ -4,7 +4,7 @@
 // document.
 import type { Connection } from 'mongoose';
 import { connectMongo } from '@mosaic/shared-mongo';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { dropTestDatabase, storePlansReadable, testInfra } from '@mosaic/shared-testing';
 import { identityRules, type AuditRecord, type ProcessedRecord } from '@mosaic/identity-domain';
 import { IDENTITY_COLLECTIONS } from './documents';
 import { detectServerProfile, newTicket, type CasMode } from '@mosaic/shared-mongo';
@@ -17,12 +17,14 @@ jest.setTimeout(60_000);
 let conn: Connection;
 let store: MongoIdentityRepository;
 let native: MongoIdentityRepository;
+let guarded: MongoIdentityRepository;
 let serverMode: CasMode;
 
 beforeAll(async () => {
   conn = await connectMongo({ uri: testInfra().mongoUri });
   store = new MongoIdentityRepository(conn, { cas: 'ticket', ticketLeaseMs: 500, pointReads: true });
   native = new MongoIdentityRepository(conn, { cas: 'native' });
+  guarded = new MongoIdentityRepository(conn, { cas: 'guarded', pointReads: true });
   serverMode = (await detectServerProfile(conn)).cas;
   await store.ensureIndexes();
 });
@@ -36,37 +38,36 @@ async function clear(): Promise<void> {
   await Promise.all(Object.values(IDENTITY_COLLECTIONS).map((name) => conn.db!.collection(name).deleteMany({})));
 }
 
-for (const mode of ['ticket', 'native'] as const) {
-  describeIdentityStoreContract(
-    `MongoDB adapter, ${mode === 'ticket' ? 'ticket compare-and-set, point reads' : 'native compare-and-set, $in reads'}`,
-    async () => {
-      await clear();
-      const subject = mode === 'ticket' ? store : native;
-      return {
-        store: subject,
-        graph: () => subject.readGraph(),
-        audit: async () => {
-          const docs = await subject.audit.find({}).sort({ _id: 1 }).toArray();
-          return docs.map((d): AuditRecord => ({
-            id: d._id,
-            kind: d.kind,
-            at: d.at,
-            triggeringMessageId: d.triggeringMessageId,
-            rule: d.rule,
-            profileId: d.profileId,
-            details: d.details,
-          }));
-        },
-      };
-    },
-  );
+const READS: Record<CasMode, string> = { ticket: 'point reads', guarded: 'point reads', native: '$in reads' };
+
+for (const mode of ['ticket', 'guarded', 'native'] as const) {
+  describeIdentityStoreContract(`MongoDB adapter, ${mode} compare-and-set, ${READS[mode]}`, async () => {
+    await clear();
+    const subject = { ticket: store, guarded, native }[mode];
+    return {
+      store: subject,
+      graph: () => subject.readGraph(),
+      audit: async () => {
+        const docs = await subject.audit.find({}).sort({ _id: 1 }).toArray();
+        return docs.map((d): AuditRecord => ({
+          id: d._id,
+          kind: d.kind,
+          at: d.at,
+          triggeringMessageId: d.triggeringMessageId,
+          rule: d.rule,
+          profileId: d.profileId,
+          details: d.details,
+        }));
+      },
+    };
+  });
 }
 
 describe('MongoDB adapter: beyond the contract', () => {
   beforeEach(clear);
 
-  it('detects what the server needs (ticket compare-and-set and point reads on FerretDB; native and $in on MongoDB)', () => {
-    expect(serverMode).toBe(testInfra().mongoServer.startsWith('FerretDB') ? 'ticket' : 'native');
+  it('detects what the server needs (guarded compare-and-set on the FerretDB of tools/infra, ticket on another, point reads on FerretDB; native and $in on MongoDB)', () => {
+    expect(serverMode).toBe(storePlansReadable() ? 'guarded' : testInfra().mongoServer.startsWith('FerretDB') ? 'ticket' : 'native');
   });
 
   async function race(subject: MongoIdentityRepository, tag: string): Promise<void> {
@@ -106,8 +107,13 @@ describe('MongoDB adapter: beyond the contract', () => {
     await race(store, 'ticket');
   });
 
-  it('native compare-and-set: the same on MongoDB (FerretDB 1.24 cannot: skipped there)', async () => {
+  it('guarded compare-and-set: the same where the store has the guard, or on MongoDB (skipped on a FerretDB without it)', async () => {
     if (serverMode === 'ticket') return;
+    await race(guarded, 'guarded');
+  });
+
+  it('native compare-and-set: the same on MongoDB (FerretDB 1.24 cannot: skipped there)', async () => {
+    if (serverMode !== 'native') return;
     await race(native, 'native');
   });
 

@@ -16,7 +16,7 @@ import {
   VersionedWriter,
   approximateCount,
   casTicketSchema,
-  bulkWriteChunked,
+  bulkWriteSkippingMovedOn,
   type CasMode,
   type CasResult,
 } from '@mosaic/shared-mongo';
@@ -212,13 +212,15 @@ export class SegmentProfilesRepository {
    * write carries the entries on and is confirmed by its own writer). One update per document,
    * filtered on its `writeId`: a document that landed without its writer knowing (a compare-and-
    * set ticket completed by another writer) keeps its outbox until the timer sweep republishes it.
+   * Where FerretDB matched the `writeId` but a newer write landed before the update, the store's
+   * compare-and-set guard refuses the update and it is skipped (`bulkWriteSkippingMovedOn`).
    */
   async confirm(written: readonly WrittenProfile[], now = new Date()): Promise<void> {
     const confirmed = written.filter((w) => w.outbox.length > 0);
     const ops = confirmed.map((w) => ({
       updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: { outbox: null, ...timerFields(w.timerAt, now) } } },
     }));
-    if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+    if (ops.length > 0) await bulkWriteSkippingMovedOn(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
     this.patchCache(confirmed, (d, w) => ({ ...d, outbox: null, ...timerFields(w.timerAt, now) }));
   }
 
@@ -232,7 +234,7 @@ export class SegmentProfilesRepository {
   /** Sets `timerAt` from the state where nothing else changed (a timer that found nothing to do). */
   async retime(list: readonly WrittenProfile[], now = new Date()): Promise<void> {
     const ops = list.map((w) => ({ updateOne: { filter: { _id: w.id, writeId: w.writeId }, update: { $set: timerFields(w.timerAt, now) } } }));
-    if (ops.length > 0) await bulkWriteChunked(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
+    if (ops.length > 0) await bulkWriteSkippingMovedOn(this.profiles, ops as mongo.AnyBulkWriteOperation<SegmentProfileDocument>[]);
     this.patchCache(list, (d, w) => ({ ...d, ...timerFields(w.timerAt, now) }));
   }
 

@@ -1,10 +1,12 @@
-// VersionedWriter against the real MongoDB-wire server, in both modes: of concurrent
-// compare-and-sets expecting one version exactly one lands (ticket mode on any server; native
-// only where the server's conditional writes are atomic), batched writes report per document,
-// and an abandoned ticket is completed by the next writer.
+// VersionedWriter against the real MongoDB-wire server, in every mode: of concurrent
+// compare-and-sets expecting one version exactly one lands (ticket mode on any server; guarded
+// on MongoDB and on FerretDB with Mosaic's PostgreSQL guard; native only where the server's
+// conditional writes are atomic), batched writes report per document, and an abandoned ticket
+// is completed by the next writer.
 import mongoose, { type Connection } from 'mongoose';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
-import { VersionedWriter, detectServerProfile, newTicket, type CasMode } from './cas';
+import { dropTestDatabase, storePlansReadable, testInfra } from '@mosaic/shared-testing';
+import { VersionedWriter, newTicket } from './cas';
+import { CAS_FROM, CAS_PROBE_COLLECTION, detectServerProfile, type CasMode } from './cas-guard';
 
 interface Doc {
   _id: string;
@@ -29,9 +31,20 @@ afterAll(async () => {
 
 const coll = (name: string) => conn.db!.collection<Doc>(name);
 
-for (const mode of ['ticket', 'native'] as const) {
+/** Whether `mode` is exact on this run's server (the reason ticket mode exists). */
+const exactOnServer = (mode: CasMode) => mode === 'ticket' || mode === serverCas || (mode === 'guarded' && serverCas === 'native');
+
+it('finds the guard of the PostgreSQL cluster tools/infra runs, and leaves no probe behind', async () => {
+  const server = await detectServerProfile(conn);
+  expect(server.cas).toBe(storePlansReadable() ? 'guarded' : server.ferretdb ? 'ticket' : 'native');
+  if (server.ferretdb) expect(await conn.db!.collection(CAS_PROBE_COLLECTION).countDocuments({})).toBe(0);
+});
+
+for (const mode of ['ticket', 'guarded', 'native'] as const) {
   describe(`${mode} mode`, () => {
-    const writer = () => new VersionedWriter(conn, { mode, ticketCollection: `tickets_${mode}`, leaseMs: 300, pointReads: mode === 'ticket' });
+    /** What a guarded write records besides the document: the version it expected. */
+    const casFrom = (expected: number) => (mode === 'guarded' ? { [CAS_FROM]: expected } : {});
+    const writer = () => new VersionedWriter(conn, { mode, ticketCollection: `tickets_${mode}`, leaseMs: 300, pointReads: mode !== 'native' });
 
     it('writeMany: inserts and replaces in bulk, per-document results, conflicts for stale expectations', async () => {
       const c = coll(`bulk_${mode}`);
@@ -47,7 +60,7 @@ for (const mode of ['ticket', 'native'] as const) {
         { expected: 5, doc: { _id: 'c', version: 6, writeId: 'w5', by: 'y' } }, // missing
       ]);
       expect(Object.fromEntries(second)).toEqual({ a: 'conflict', b: 'applied', c: 'conflict' });
-      expect(await c.findOne({ _id: 'b' })).toEqual({ _id: 'b', version: 2, writeId: 'w4', by: 'y', at: new Date('2026-01-02T00:00:00Z') });
+      expect(await c.findOne({ _id: 'b' })).toEqual({ _id: 'b', version: 2, writeId: 'w4', by: 'y', at: new Date('2026-01-02T00:00:00Z'), ...casFrom(1) });
       expect((await w.findByIds(c, ['a', 'b', 'zz'])).map((d) => d._id).sort()).toEqual(['a', 'b']);
     });
 
@@ -61,11 +74,11 @@ for (const mode of ['ticket', 'native'] as const) {
       expect(await w.replace(c, 'p', 1, { _id: 'p', version: 2, writeId: 'w1', by: 'y' })).toBe('applied');
       await expect(w.writeMany(c, [{ expected: 2, doc: { ...refused, version: 3 } }])).rejects.toThrow(/dollar|atomic operators/);
       expect(Object.fromEntries(await w.writeMany(c, [{ expected: 2, doc: { _id: 'p', version: 3, writeId: 'w2', by: 'z' } }]))).toEqual({ p: 'applied' });
-      expect(await c.findOne({ _id: 'p' })).toEqual({ _id: 'p', version: 3, writeId: 'w2', by: 'z' });
+      expect(await c.findOne({ _id: 'p' })).toEqual({ _id: 'p', version: 3, writeId: 'w2', by: 'z', ...casFrom(2) });
     });
 
     it('of 20 concurrent writers expecting one version, exactly one lands', async () => {
-      if (mode === 'native' && serverCas === 'ticket') return; // FerretDB's conditional writes are not atomic: the reason ticket mode exists
+      if (!exactOnServer(mode)) return; // FerretDB's conditional writes are not atomic without the guard
       const c = coll(`race_${mode}`);
       const w = writer();
       await c.insertOne({ _id: 'r', version: 1, writeId: 'w0', by: 'init' });
@@ -76,6 +89,36 @@ for (const mode of ['ticket', 'native'] as const) {
       expect(winners).toHaveLength(1);
       const stored = await c.findOne({ _id: 'r' });
       expect(stored?.writeId).toBe(`r${results.indexOf(winners[0]!)}`);
+    });
+
+    it('of 20 concurrent single replaces expecting one version, exactly one lands', async () => {
+      if (!exactOnServer(mode)) return;
+      const c = coll(`race1_${mode}`);
+      const w = writer();
+      await c.insertOne({ _id: 's', version: 1, writeId: 'w0', by: 'init' });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => w.replace(c, 's', 1, { _id: 's', version: 2, writeId: `s${i}`, by: `writer-${i}` })),
+      );
+      expect(results.filter((r) => r === 'applied')).toHaveLength(1);
+      const stored = await c.findOne({ _id: 's' });
+      expect(stored?.by).toBe(`writer-${results.indexOf('applied')}`);
+      expect(stored?.version).toBe(2);
+    });
+
+    it('a bulk write with a lost race in the middle still lands the others', async () => {
+      if (!exactOnServer(mode)) return;
+      const c = coll(`mixed_${mode}`);
+      const w = writer();
+      await c.insertMany(Array.from({ length: 6 }, (_, i) => ({ _id: `m${i}`, version: 1, writeId: 'w0', by: 'init' })));
+      // m2 moved on since the bulk's writer read it
+      expect(await w.replace(c, 'm2', 1, { _id: 'm2', version: 2, writeId: 'other', by: 'other' })).toBe('applied');
+      const r = await w.writeMany(
+        c,
+        Array.from({ length: 6 }, (_, i) => ({ expected: 1, doc: { _id: `m${i}`, version: 2, writeId: `bulk${i}`, by: 'bulk' } })),
+      );
+      expect(Object.fromEntries(r)).toEqual({ m0: 'applied', m1: 'applied', m2: 'conflict', m3: 'applied', m4: 'applied', m5: 'applied' });
+      expect((await c.find({ by: 'bulk' }).toArray()).map((d) => d._id).sort()).toEqual(['m0', 'm1', 'm3', 'm4', 'm5']);
+      expect(await c.findOne({ _id: 'm2' })).toMatchObject({ by: 'other', version: 2 });
     });
   });
 }
