@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import type { CasMode, CasResult } from '@mosaic/shared-mongo';
-import { openDb, ensureSchemaIndexes, VersionedWriter, duplicateOnlyWriteErrors, ExpirySweeper, expiryHourOf } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, insertAbsent, ExpirySweeper, expiryHourOf } from '@mosaic/shared-mongo';
 import { type CategoryPriceIndex, emptyPriceIndex, mergePriceIndex } from '@mosaic/enrichment-domain';
 import {
   type AnyStoredProfileDocument,
@@ -193,11 +193,7 @@ export class ProfileRepository {
     if (docs.length === 0) return;
     const now = new Date();
     const unique = [...new Map(docs.map((d) => [d._id, { ...d, expiryHour: expiryHourOf(d.expiresAt, now) }])).values()];
-    try {
-      await this.events.insertMany(unique, { ordered: false });
-    } catch (err) {
-      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
-    }
+    await insertAbsent(this.events, unique);
   }
 
   /** Moves events of `fromProfileId` to `toProfileId` (all of them, or those carrying one of `idKeys`). Idempotent. */

@@ -25,6 +25,7 @@ import {
   VersionedWriter,
   bulkWriteChunked,
   duplicateOnlyWriteErrors,
+  insertAbsent,
   isDuplicateKeyError,
   type CasMode,
   type CasTicketDocument,
@@ -307,11 +308,7 @@ export class MongoIdentityRepository implements BatchIdentityStore {
     // Insert-if-absent: an existing record (same deterministic id) is never overwritten. A
     // unique-key insert is atomic on every server (an upsert with $setOnInsert is not on FerretDB).
     const docs = [...new Map(records.map((r) => [r.id, auditToDocument(r)])).values()];
-    try {
-      await this.audit.insertMany(docs, { ordered: false });
-    } catch (err) {
-      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
-    }
+    await insertAbsent(this.audit, docs);
   }
 
   /** A profile's audit (records naming it as subject), newest first. */

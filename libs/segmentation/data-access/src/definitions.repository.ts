@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
 import type { SegmentDefinition } from '@mosaic/segmentation-domain';
-import { openDb, ensureSchemaIndexes, VersionedWriter, casTicketSchema, duplicateOnlyWriteErrors, type CasMode } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, casTicketSchema, insertAbsent, type CasMode } from '@mosaic/shared-mongo';
 
 export const SEGMENTATION_COLLECTIONS = Object.freeze({
   segments: 'segmentation_segments',
@@ -201,10 +201,6 @@ export class SegmentDefinitionsRepository {
       at: doc.updatedAt,
       by: doc.updatedBy,
     };
-    try {
-      await this.versions.insertMany([v], { ordered: false });
-    } catch (err) {
-      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
-    }
+    await insertAbsent(this.versions, [v]);
   }
 }

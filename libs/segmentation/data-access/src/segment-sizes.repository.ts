@@ -25,7 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type mongo } from 'mongoose';
-import { duplicateOnlyWriteErrors, ensureSchemaIndexes, isDuplicateKeyError, openDb } from '@mosaic/shared-mongo';
+import { ensureSchemaIndexes, insertAbsent, isDuplicateKeyError, openDb } from '@mosaic/shared-mongo';
 
 export const SIZE_COLLECTIONS = Object.freeze({
   deltas: 'segmentation_size_deltas',
@@ -157,9 +157,7 @@ export class SegmentSizesRepository {
       settled: false,
     }));
     try {
-      await this.deltas.insertMany(docs, { ordered: false });
-    } catch (err) {
-      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
+      await insertAbsent(this.deltas, docs);
     } finally {
       this.dirty = true; // after the insert: a round that began meanwhile may not have seen it
     }
