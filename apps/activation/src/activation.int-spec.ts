@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
+import { ACTIVATION_COLLECTIONS } from '@mosaic/activation-data-access';
 import { verify } from '@mosaic/activation-domain';
 import type { StartedService } from '@mosaic/shared-service';
 import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
@@ -114,6 +115,12 @@ async function trigger(body: Record<string, unknown>): Promise<string> {
 }
 
 const at = (path: string) => received.filter((r) => r.path === path);
+/** Trigger firings the service counted as duplicates (a replayed change), from its metrics. */
+async function duplicatesFired(): Promise<number> {
+  const metrics = await (await fetch(`${svc.http.url}/metrics`)).text();
+  return Number(/mosaic_activation_triggers_fired_total\{outcome="duplicate"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
+}
+
 async function deliveries(destinationId: string): Promise<any[]> {
   return (await api('GET', `/v1/deliveries?destinationId=${destinationId}&limit=500`)).json['deliveries'];
 }
@@ -123,8 +130,8 @@ it('delivers a signed webhook (Standard Webhooks) with the profile, and logs the
   expect(d.secret).toMatch(/^whsec_/);
   await trigger({ segmentKey: 'vip', on: 'entered', destinationId: d.id });
   await sendProfile('p-1', { firstName: 'Ada' });
-  await waitFor(async () => ((await api('GET', '/v1/deliveries?profileId=p-1')).status === 200 ? true : null));
-  await new Promise((r) => setTimeout(r, 300)); // the profile change is stored first (another topic)
+  // The profile change is stored first (it comes on another topic): wait for it, not for a while.
+  await waitFor(async () => (await svc.platform.mongo.db!.collection(ACTIVATION_COLLECTIONS.profiles).findOne({ _id: 'p-1' as never })) ?? null);
   await sendMemberships([membership('p-1', 'vip', 'entered')]);
   await waitFor(() => at('/ok').length === 1 || null, { timeoutMs: 30_000 });
   const req = at('/ok')[0] as Received;
@@ -200,7 +207,8 @@ it('dead-letters after the last attempt (and a permanent 4xx at once); replay th
 it('a slow endpoint does not slow another destination', async () => {
   let openSlowGate!: () => void;
   slowGate = new Promise<void>((resolve) => (openSlowGate = resolve));
-  const slow = await destination({ kind: 'webhook', name: 'slow', url: `${base}/slow`, concurrency: 1 });
+  // The longest timeout: the held request must not time out (and be retried) however slow the machine.
+  const slow = await destination({ kind: 'webhook', name: 'slow', url: `${base}/slow`, concurrency: 1, timeoutMs: 120_000 });
   const fast = await destination({ kind: 'webhook', name: 'fast', url: `${base}/fast` });
   await trigger({ segmentKey: 'both', on: 'entered', destinationId: slow.id });
   await trigger({ segmentKey: 'both', on: 'entered', destinationId: fast.id });
@@ -210,8 +218,13 @@ it('a slow endpoint does not slow another destination', async () => {
   expect(at('/slow').length).toBeLessThanOrEqual(1);
   openSlowGate();
   await waitFor(() => at('/slow').length >= 5 || null, { timeoutMs: 60_000 });
-  await new Promise((r) => setTimeout(r, 500));
-  // each delivery sent once (no two dispatch rounds sending the same one)
+  // Once all ten are recorded as delivered no dispatch round picks them again: each was sent once.
+  await waitFor(
+    async () => ((await deliveries(slow.id)).concat(await deliveries(fast.id)).filter((x) => x.status === 'delivered').length === 10 ? true : null),
+    {
+      timeoutMs: 60_000,
+    },
+  );
   expect(at('/fast')).toHaveLength(5);
   expect(at('/slow')).toHaveLength(5);
   expect(new Set(at('/fast').map((r) => r.headers['webhook-id'])).size).toBe(5);
@@ -229,14 +242,15 @@ it('replaying membership changes sends nothing twice; frequency caps and delays 
   ];
   await sendMemberships(first);
   await waitFor(() => at('/once').length === 2 || null, { timeoutMs: 30_000 });
+  const duplicatesBefore = await duplicatesFired();
   await sendMemberships(first); // a replay of the topic
-  await new Promise((r) => setTimeout(r, 1_500));
+  // The replay is ingested once its three firings are counted as duplicates (no wait for a while).
+  await waitFor(async () => ((await duplicatesFired()) >= duplicatesBefore + 3 ? true : null), { timeoutMs: 30_000 });
   expect(at('/once')).toHaveLength(2);
   const list = await deliveries(d.id);
   expect(list.map((x) => x.status).sort()).toEqual(['delivered', 'delivered', 'skipped']);
   expect(list.find((x) => x.status === 'skipped').skipReason).toMatch(/frequency cap/);
-  const metrics = await (await fetch(`${svc.http.url}/metrics`)).text();
-  expect(Number(/mosaic_activation_triggers_fired_total\{outcome="duplicate"[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+  expect(await duplicatesFired()).toBeGreaterThanOrEqual(3);
 
   // a delayed trigger is skipped when the profile left the segment before it was due
   const delayed = await destination({ kind: 'webhook', name: 'delayed', url: `${base}/delayed` });
