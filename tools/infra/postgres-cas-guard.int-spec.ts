@@ -5,7 +5,7 @@
 // FerretDB's UPDATE waits after its filter matched, while the session moves the document on.
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { VersionedWriter, bulkWriteSkippingMovedOn, isCasGuardConflict } from '@mosaic/shared-mongo';
-import { dropTestDatabase, storePlansReadable, testInfra } from '@mosaic/shared-testing';
+import { dropTestDatabase, storePlansReadable, testInfra, waitFor } from '@mosaic/shared-testing';
 import mongoose, { type Connection } from 'mongoose';
 import { PsqlSession, ferretTable, psql } from './psql.test-helper';
 
@@ -53,11 +53,8 @@ if (!storePlansReadable()) {
 
   /** Until a backend of FerretDB waits for a row lock (the UPDATE after its filter matched). */
   async function untilFerretDbWaitsForTheLock(): Promise<void> {
-    for (;;) {
-      const waiting = await psql(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE %'`);
-      if (Number(waiting) > 0) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const waiting = async () => Number(await psql(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE %'`));
+    await waitFor(async () => (await waiting()) > 0 || null, { timeoutMs: 60_000, intervalMs: 20, message: "FerretDB's UPDATE waiting for the row lock" });
   }
 
   /**

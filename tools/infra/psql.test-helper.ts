@@ -4,6 +4,7 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '@mosaic/shared-testing';
 
 // tools/infra is plain CommonJS (index.d.ts gives its types).
 type Infra = typeof import('./index.js');
@@ -52,14 +53,13 @@ export class PsqlSession {
     this.marks += 1;
     const mark = `-- done ${this.marks} --`;
     this.child.stdin.write(`${sql}\n\\echo '${mark}'\n`);
-    await new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.out.includes(mark)) return resolve();
-        if (this.child.exitCode !== null) return reject(new Error(`psql ended: ${this.out}`));
-        setTimeout(check, 10);
-      };
-      check();
-    });
+    await waitFor(
+      () => {
+        if (this.child.exitCode !== null) throw new Error(`psql ended: ${this.out}`);
+        return this.out.includes(mark) || null;
+      },
+      { timeoutMs: 60_000, intervalMs: 10, message: `psql to run ${sql}` },
+    );
   }
 
   async close(): Promise<void> {

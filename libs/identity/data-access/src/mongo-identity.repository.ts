@@ -98,7 +98,7 @@ export function withBatchOperations(store: IdentityStore): BatchIdentityStore {
 }
 
 export interface MongoIdentityRepositoryOptions {
-  /** Default `ticket`, which is correct on every server; pass `await detectCasMode(conn)` for `native` on MongoDB. */
+  /** Default `ticket`, which is correct on every server; pass `(await detectServerProfile(conn)).cas` for `native` on MongoDB, `guarded` on FerretDB with the store's guard. */
   cas?: CasMode;
   /** A ticket older than this whose write did not happen is completed by the next writer (default 3000 ms). */
   ticketLeaseMs?: number;
