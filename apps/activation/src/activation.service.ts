@@ -1,4 +1,4 @@
-import { RetryPolicy, TokenBuckets } from '@mosaic/activation-domain';
+import { DecisionMemo, RetryPolicy, TokenBuckets } from '@mosaic/activation-domain';
 import {
   ActivationProfilesRepository,
   ConfigCache,
@@ -12,6 +12,7 @@ import {
   SourcesFeed,
   TriggersRepository,
   ensureActivationIndexes,
+  type VisitorProfile,
 } from '@mosaic/activation-data-access';
 import { DeadLetterDelivery, DispatchDeliveries, IngestMembershipChanges, SendEmail, StoreProfileChanges } from '@mosaic/activation-application';
 import type { CommonConfig } from '@mosaic/shared-config';
@@ -40,6 +41,8 @@ export class ActivationService {
   readonly storeProfileChanges: StoreProfileChanges;
   readonly dispatcher: DispatchDeliveries;
   readonly decisions: DecisionCache;
+  /** The decisions of cached profiles, kept until the profile or the experiences change. */
+  readonly decisionMemo = new DecisionMemo<VisitorProfile>();
   /** The sources keys are checked against (`mosaic.sources`). */
   readonly sources: SourcesFeed;
   /** Decision API rate limits, per key and per client address. */

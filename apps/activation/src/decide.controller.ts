@@ -167,7 +167,11 @@ export class DecideController {
       traits: profile?.traits ?? {},
       computed: profile?.computed ?? {},
     };
-    const decided = decideSlots(this.activation.config.experiences(), [...new Set(slots as string[])], visitor);
+    const experiences = this.activation.config.experiences();
+    const slotNames = [...new Set(slots as string[])];
+    const decided = profile
+      ? this.activation.decisionMemo.decide(profile, experiences, slotNames, { ...visitor, profileId: profile.profileId })
+      : decideSlots(experiences, slotNames, visitor);
     const out: DecideAnswer = { profileId: profile?.profileId ?? null, segments: [...visitor.segments], slots: {} };
     for (const [slot, d] of Object.entries(decided)) out.slots[slot] = { ...d.content, experienceId: d.experienceId, ruleId: d.ruleId, holdout: d.holdout };
     this.activation.metrics.decisions.inc({ outcome: profile ? 'known' : found ? 'other_source' : 'unknown' });

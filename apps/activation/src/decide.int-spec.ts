@@ -259,6 +259,26 @@ it('follows the topics: a segment change shows in the next decision (served from
   expect(metrics).toMatch(/mosaic_activation_decide_seconds_count\{[^}]*\} [1-9]/);
 });
 
+it('serves a remembered decision only while the profile and the experience are unchanged', async () => {
+  const asNoor = () => decide({ writeKey: shop.writeKey, anonymousId: 'a-noor', slots: ['home-banner'] });
+  const headline = (r: Answer): unknown => r.json['slots']['home-banner']['html'];
+  await profile('p-noor', [{ type: 'anonymousId', value: 'a-noor' }], { firstName: 'Noor' }, {});
+  await membership('p-noor', 'premium-coffee-browsers', 'entered', 1);
+  await waitFor(async () => ((await asNoor()).json['slots']['home-banner'].ruleId === 'premium-coffee' ? true : null), { timeoutMs: 30_000 });
+  expect(headline(await asNoor())).toBe('<h2>Noor, meet the Barista Pro 900</h2>');
+  const edited = structuredClone(banner);
+  edited.rules[0]!.content = { html: '<h2>{{ profile.traits.firstName }}, meet the Barista Pro 1000</h2>' };
+  try {
+    expect((await api('PUT', '/v1/experiences/home-banner-v1', edited)).status).toBe(200);
+    // the PUT answers once this instance holds the new experience: the very next decision shows it
+    expect(headline(await asNoor())).toBe('<h2>Noor, meet the Barista Pro 1000</h2>');
+    await profile('p-noor', [{ type: 'anonymousId', value: 'a-noor' }], { firstName: 'Nora' }, {}, 2);
+    await waitFor(async () => (headline(await asNoor()) === '<h2>Nora, meet the Barista Pro 1000</h2>' ? true : null), { timeoutMs: 30_000 });
+  } finally {
+    expect((await api('PUT', '/v1/experiences/home-banner-v1', banner)).status).toBe(200);
+  }
+});
+
 it('refuses bad requests: 401 without a valid write key, 400 naming the problem', async () => {
   expect((await decide({ anonymousId: 'a', slots: [] })).status).toBe(401);
   const wrong = await decide({ writeKey: 'wk_not_a_key', anonymousId: 'a', slots: ['home-banner'] });

@@ -18,6 +18,7 @@ export interface ConfigRepositories {
 export class ConfigCache {
   private triggersList: Trigger[] = [];
   private experiencesList: Experience[] = [];
+  private experiencesSignature: string | undefined;
   private destinationsById = new Map<string, Destination>();
   private readonly reloader = new Reloader(() => this.load());
 
@@ -48,7 +49,12 @@ export class ConfigCache {
       this.repositories.destinations.all(),
       this.repositories.experiences.listEnabled(),
     ]);
-    this.experiencesList = experiences.map((e) => JSON.parse(e.json) as Experience);
+    // The same list object while nothing changed: decisions remembered against it stay valid (DecisionMemo).
+    const signature = experiences.map((e) => e.json).join('\n');
+    if (signature !== this.experiencesSignature) {
+      this.experiencesList = experiences.map((e) => JSON.parse(e.json) as Experience);
+      this.experiencesSignature = signature;
+    }
     this.triggersList = triggers.map(triggerOf);
     this.destinationsById = new Map(destinations.map((d) => [d._id, destinationOf(d)]));
   }

@@ -224,3 +224,34 @@ export function decideSlots(
   }
   return Object.fromEntries(out);
 }
+
+interface Remembered {
+  experiences: readonly Experience[];
+  slotsKey: string;
+  decided: Record<string, Decision>;
+}
+
+/**
+ * The decisions of known profiles, remembered per profile object: a request for the same slots,
+ * with the same experiences list and a profile object that has not been replaced since (the
+ * decision cache replaces it on every change), reuses them instead of matching rules and
+ * rendering templates again. One entry per profile (its last slots); entries go with their
+ * profile object. Only for visitors with a profile: the decision of one without depends on its
+ * own ids (the holdout bucket).
+ */
+export class DecisionMemo<P extends object> {
+  private readonly remembered = new WeakMap<P, Remembered>();
+  hits = 0;
+
+  decide(profile: P, experiences: readonly Experience[], slots: readonly string[], visitor: Visitor & { profileId: string }): Record<string, Decision> {
+    const slotsKey = slots.join('\u0000');
+    const held = this.remembered.get(profile);
+    if (held !== undefined && held.experiences === experiences && held.slotsKey === slotsKey) {
+      this.hits += 1;
+      return held.decided;
+    }
+    const decided = decideSlots(experiences, slots, visitor);
+    this.remembered.set(profile, { experiences, slotsKey, decided });
+    return decided;
+  }
+}

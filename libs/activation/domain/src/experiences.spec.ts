@@ -4,6 +4,7 @@ import {
   type Comparison,
   decide,
   decideSlots,
+  DecisionMemo,
   EXPERIENCE_LIMITS,
   type Experience,
   holdoutBucket,
@@ -473,5 +474,39 @@ describe('decideSlots', () => {
     const r = decideSlots(all, ['footer', 'footer', '__proto__', 'constructor'], visitor());
     expect(Object.keys(r)).toEqual(['footer']);
     expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+  });
+});
+
+describe('DecisionMemo', () => {
+  const premium = (firstName: string) => ({ profileId: 'p-1', segments: ['premium-coffee-browsers'], traits: { firstName }, computed: {} });
+  const asVisitor = (p: ReturnType<typeof premium>) => visitor({ ...p });
+
+  it('reuses the decisions of an unchanged profile for the same slots and experiences', () => {
+    const memo = new DecisionMemo<object>();
+    const profile = premium('Ada');
+    const experiences = [BANNER];
+    const first = memo.decide(profile, experiences, ['home-banner'], { ...asVisitor(profile), profileId: 'p-1' });
+    expect(first['home-banner']?.content).toEqual({ html: '<h2>Hi Ada, meet the Barista Pro</h2>' });
+    expect(memo.decide(profile, experiences, ['home-banner'], { ...asVisitor(profile), profileId: 'p-1' })).toBe(first);
+    expect(memo.hits).toBe(1);
+  });
+
+  it('decides again for a replaced profile object, another experiences list or other slots', () => {
+    const memo = new DecisionMemo<object>();
+    const experiences = [BANNER];
+    const before = premium('Ada');
+    memo.decide(before, experiences, ['home-banner'], { ...asVisitor(before), profileId: 'p-1' });
+    const after = premium('Grace');
+    expect(memo.decide(after, experiences, ['home-banner'], { ...asVisitor(after), profileId: 'p-1' })['home-banner']?.content).toEqual({
+      html: '<h2>Hi Grace, meet the Barista Pro</h2>',
+    });
+    const edited = [valid({ ...HOME_BANNER, holdoutPercent: 0, rules: [] })];
+    expect(memo.decide(after, edited, ['home-banner'], { ...asVisitor(after), profileId: 'p-1' })['home-banner']?.content).toEqual({
+      html: '<h2>Fresh coffee, every day</h2>',
+    });
+    expect(memo.decide(after, edited, ['home-banner', 'other'], { ...asVisitor(after), profileId: 'p-1' })).toEqual(
+      decideSlots(edited, ['home-banner', 'other'], { ...asVisitor(after), profileId: 'p-1' }),
+    );
+    expect(memo.hits).toBe(0);
   });
 });

@@ -57,6 +57,7 @@ export {
   decisionContext,
   holdoutBucket,
   stableVisitorId,
+  DecisionMemo,
   EXPERIENCE_OPS,
   EXPERIENCE_LIMITS,
   CONTENT_KINDS,
