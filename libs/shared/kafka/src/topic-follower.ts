@@ -22,7 +22,17 @@ export interface TopicFollowerOptions {
   onError: (err: unknown, topic: string, message: KafkaMessage) => void;
   /** Restarts after a crash are logged here; default: kafkajs' own log only. */
   logger?: Logger;
+  /**
+   * How long the broker may hold a fetch to gather records (ms; default 0: answer with the first
+   * record). A view of a busy topic trades this much staleness for one fetch per wait instead of
+   * one per record.
+   */
+  gatherMs?: number;
 }
+
+/** What a gathering fetch waits for besides its time: more than any wait gathers at these rates. */
+const GATHER_MIN_BYTES = 1_048_576;
+const IDLE_WAIT_MS = 100;
 
 export class TopicFollower {
   private supervisor: ConsumerSupervisor | undefined;
@@ -47,10 +57,15 @@ export class TopicFollower {
     this.supervisor = new ConsumerSupervisor({
       log: this.opts.logger,
       // retries: kafkajs' default when no retry is given
-      create: (restartOnFailure) => this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, retry: { retries: 5, restartOnFailure } }),
+      create: (restartOnFailure) => this.kafka.consumer({ groupId, ...this.fetchWait(), sessionTimeout: 30_000, retry: { retries: 5, restartOnFailure } }),
       run: (consumer, stillWanted) => this.run(consumer, stillWanted),
     });
     await this.supervisor.start();
+  }
+
+  private fetchWait(): { maxWaitTimeInMs: number; minBytes?: number } {
+    const gatherMs = this.opts.gatherMs ?? 0;
+    return gatherMs > 0 ? { maxWaitTimeInMs: gatherMs, minBytes: GATHER_MIN_BYTES } : { maxWaitTimeInMs: IDLE_WAIT_MS };
   }
 
   /** Cancels a restart after a crash (or waits for one under way), then disconnects. */
