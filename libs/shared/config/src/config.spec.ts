@@ -16,6 +16,7 @@ describe('loadConfig', () => {
     expect(c.mongo.uri).toBe('mongodb://127.0.0.1:27017/mosaic');
     expect(c.kafka.provisionTopics).toBe(true);
     expect(c.kafka.consumer.concurrency).toBe(6);
+    expect(c.kafka.producerAckTimeoutMs).toBe(5_000);
   });
 
   it('validates KAFKA_CONSUMER_CONCURRENCY (a positive integer)', () => {
@@ -32,8 +33,10 @@ describe('loadConfig', () => {
       KAFKA_BROKERS: 'a:1, b:2',
       KAFKA_PROVISION_TOPICS: 'false',
       MOSAIC_TOPIC_PREFIX: 'acme-',
+      KAFKA_PRODUCER_ACK_TIMEOUT_MS: '60000',
     });
     expect(c.http.port).toBe(9000);
+    expect(c.kafka.producerAckTimeoutMs).toBe(60_000);
     expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(c.kafka.provisionTopics).toBe(false);
     expect(c.kafka.consumer.groupId).toBe('acme-collector');

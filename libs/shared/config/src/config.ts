@@ -68,6 +68,9 @@ export const commonEnvSchema = z.object({
   // message must not hold up the others (default: the default partition count).
   KAFKA_CONSUMER_CONCURRENCY: int(6, 1, 1_000),
   KAFKA_PRODUCER_LINGER_MS: int(2, 0, 1_000),
+  // How long a produce may go unacknowledged before the producer counts Kafka as unavailable and
+  // fails sends fast until it recovers (the collector's own bound: COLLECTOR_ACK_TIMEOUT_MS).
+  KAFKA_PRODUCER_ACK_TIMEOUT_MS: int(5_000, 100, 600_000),
   KAFKA_SSL: bool(false),
   KAFKA_SSL_CA_FILE: optional,
   KAFKA_SSL_CERT_FILE: optional,
@@ -116,6 +119,7 @@ export interface KafkaConfig {
   replicationFactor: number;
   provisionTopics: boolean;
   producerLingerMs: number;
+  producerAckTimeoutMs: number;
   consumer: {
     groupId: string;
     /** Retries of a message failing for an unknown reason before the dead-letter topic (transient failures retry without limit). */
@@ -305,6 +309,7 @@ export function loadConfig<E extends z.ZodRawShape = Record<string, never>>(
       replicationFactor: common.KAFKA_REPLICATION_FACTOR,
       provisionTopics: common.KAFKA_PROVISION_TOPICS,
       producerLingerMs: common.KAFKA_PRODUCER_LINGER_MS,
+      producerAckTimeoutMs: common.KAFKA_PRODUCER_ACK_TIMEOUT_MS,
       consumer: {
         groupId: `${common.MOSAIC_TOPIC_PREFIX}${service}`,
         maxRetries: common.KAFKA_CONSUMER_MAX_RETRIES,

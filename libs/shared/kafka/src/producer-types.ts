@@ -2,7 +2,7 @@
 import type { Registry } from '@mosaic/shared-logging';
 
 export interface EventProducerOptions {
-  /** A `send` rejects with {@link ProducerUnavailableError} when not acknowledged within this; default 5000. */
+  /** A `send` rejects with {@link ProducerUnavailableError} when not acknowledged within this; default `cfg.producerAckTimeoutMs` (KAFKA_PRODUCER_ACK_TIMEOUT_MS, 5000). */
   ackTimeoutMs?: number;
   /** Coalescing window; default `cfg.producerLingerMs` (2 ms). 0 = next macrotask. */
   lingerMs?: number;

@@ -73,7 +73,7 @@ export class EventProducer implements MessageSender {
     opts: EventProducerOptions = {},
   ) {
     this.log = logger.child({ component: 'event-producer' });
-    this.ackTimeoutMs = opts.ackTimeoutMs ?? 5_000;
+    this.ackTimeoutMs = opts.ackTimeoutMs ?? cfg.producerAckTimeoutMs;
     this.maxMessageBytes = opts.maxMessageBytes ?? 1_000_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.metrics = producerMetrics(opts.registry ?? new Registry());

@@ -16,6 +16,11 @@ export function testServiceEnv(infra: TestInfra = testInfra(), env: Record<strin
     MOSAIC_HTTP_HOST: '127.0.0.1',
     KAFKA_TOPIC_PARTITIONS: '3',
     LOG_LEVEL: process.env.MOSAIC_TEST_LOG_LEVEL ?? 'silent',
+    // A broker starved of CPU on a busy machine can take seconds to acknowledge; with the 5 s
+    // default one slow acknowledgement turned a service's producer "unavailable" and failed the
+    // sends of the tests after it. Tests of the fail-fast itself set their own bounds.
+    KAFKA_PRODUCER_ACK_TIMEOUT_MS: '60000',
+    COLLECTOR_ACK_TIMEOUT_MS: '60000',
     ...env,
   };
 }

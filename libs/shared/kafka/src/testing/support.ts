@@ -31,6 +31,8 @@ export function testKafkaConfig(overrides: Partial<Omit<KafkaConfig, 'consumer'>
     replicationFactor: 1,
     provisionTopics: true,
     producerLingerMs: 2,
+    // generous, as in the services' test env (shared-testing's testServiceEnv): fail-fast tests pass their own
+    producerAckTimeoutMs: 60_000,
     ...overrides,
     consumer: { groupId: `${prefix}identity`, maxRetries: 2, retryBackoffMs: 20, sessionTimeoutMs: 6_000, concurrency: 2, ...overrides.consumer },
   };
