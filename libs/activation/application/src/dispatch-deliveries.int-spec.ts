@@ -1,12 +1,13 @@
 // Dispatching deliveries against the real store of the Jest run: a Kafka destination whose
 // attempt failed because Mosaic's own broker was unavailable keeps its attempts (it waits for
-// the broker instead of being dead-lettered), while a failure of the destination itself counts.
+// the broker instead of being dead-lettered), while a failure of the destination itself counts;
+// a finished send starts the next due delivery without waiting for the next round.
 import type { Connection } from 'mongoose';
 import { ProducerUnavailableError } from '@mosaic/shared-kafka';
 import { RetryPolicy, type Destination } from '@mosaic/activation-domain';
 import { ACTIVATION_COLLECTIONS, ActivationProfilesRepository, DeliveriesRepository, type DeliveryDocument } from '@mosaic/activation-data-access';
 import { connectMongo } from '@mosaic/shared-mongo';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { dropTestDatabase, testInfra, waitFor } from '@mosaic/shared-testing';
 import { DispatchDeliveries } from './dispatch-deliveries.use-case';
 
 jest.setTimeout(60_000);
@@ -113,4 +114,26 @@ it('counts the attempts of a Kafka delivery that fails for another reason, and d
   const doc = await dispatchRounds(d, 10);
   expect(doc).toMatchObject({ status: 'dead', attempts: 2 });
   expect(deadLettered).toEqual(['dlv_1']);
+});
+
+it('starts the next due delivery as soon as a slot frees: one round sends all of them, never more at once than the destination allows', async () => {
+  const ids = Array.from({ length: 10 }, (_, i) => `dlv_${i}`);
+  await deliveries.insertNew(ids.map(delivery));
+  let active = 0;
+  let mostAtOnce = 0;
+  let published = 0;
+  const d = dispatcher(async () => {
+    active += 1;
+    mostAtOnce = Math.max(mostAtOnce, active);
+    await new Promise((r) => setImmediate(r));
+    active -= 1;
+    published += 1;
+  }, []);
+  expect(await d.tick([0])).toBe(4); // a Kafka destination's four slots
+  await waitFor(async () => ((await Promise.all(ids.map((id) => deliveries.findById(id)))).every((doc) => doc?.status === 'delivered') ? true : null), {
+    timeoutMs: 30_000,
+    message: 'all ten delivered after one round',
+  });
+  expect(published).toBe(10);
+  expect(mostAtOnce).toBeLessThanOrEqual(4);
 });

@@ -71,6 +71,13 @@ interface Slots {
 
 const DEFAULT_CONCURRENCY = 4;
 
+/** A due delivery read by a tick, waiting for a slot of its destination. */
+interface Waiting {
+  delivery: DeliveryDocument;
+  known: { profile: Record<string, unknown> | null; segments: string[] } | null;
+  queriedAt: number;
+}
+
 export class DispatchDeliveries {
   private readonly inFlight = new Set<string>();
   /** When each recent send finished: a round whose query started before that read a stale copy of it. */
@@ -81,6 +88,7 @@ export class DispatchDeliveries {
   private readonly random: () => number;
   private readonly outbound: OutboundGuard;
   private pausedUntil = 0;
+  private waiting: Waiting[] = [];
 
   constructor(private readonly opts: DispatchDeliveriesOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -93,33 +101,54 @@ export class DispatchDeliveries {
     return this.inFlight.size;
   }
 
-  /** Starts the due deliveries of these partitions that have a free slot; returns how many started. */
+  /**
+   * Reads the due deliveries of these partitions and starts those whose destination has a free
+   * slot; the others wait for one (until the next tick replaces the list), so a finished send
+   * starts the next at once instead of at the next round. Returns how many started now.
+   */
   async tick(partitions: readonly number[]): Promise<number> {
     const queriedAt = this.clock();
     for (const [id, t] of this.finishedAt) if (t < queriedAt - 60_000) this.finishedAt.delete(id);
     const due = await this.opts.deliveries.due(partitions, new Date(queriedAt), this.opts.batch ?? 200, this.inFlight);
-    let started = 0;
     // the round's profiles in one query (payloads and the delayed-trigger check read them)
     const profiles = await this.opts.profiles.findByIds(due.map((d) => d.profileId));
-    for (const d of due) {
+    this.waiting = due.map((d) => ({ delivery: d, known: profiles.get(d.profileId) ?? null, queriedAt }));
+    return this.startWaiting();
+  }
+
+  /** Starts the waiting deliveries that have a free slot now; keeps the rest waiting. */
+  private startWaiting(): number {
+    let started = 0;
+    const still: Waiting[] = [];
+    for (const w of this.waiting) {
+      const d = w.delivery;
       if (this.inFlight.has(d._id)) continue; // another round started it meanwhile
-      if ((this.finishedAt.get(d._id) ?? -Infinity) >= queriedAt) continue; // sent while this round was reading
+      if ((this.finishedAt.get(d._id) ?? -Infinity) >= w.queriedAt) continue; // sent since it was read
       const dest = this.opts.config.destination(d.destinationId);
       if (!dest || !dest.enabled) continue; // a disabled destination keeps its deliveries pending
-      if (!this.take(dest)) continue;
+      if (!this.take(dest)) {
+        still.push(w);
+        continue;
+      }
       started += 1;
-      this.inFlight.add(d._id);
-      const p = this.send(d, dest, profiles.get(d.profileId) ?? null)
-        .catch(() => undefined)
-        .finally(() => {
-          this.finishedAt.set(d._id, this.clock());
-          this.inFlight.delete(d._id);
-          this.release(dest.id);
-          this.running.delete(p);
-        });
-      this.running.add(p);
+      this.start(d, dest, w.known);
     }
+    this.waiting = still;
     return started;
+  }
+
+  private start(d: DeliveryDocument, dest: Destination, known: Waiting['known']): void {
+    this.inFlight.add(d._id);
+    const p = this.send(d, dest, known)
+      .catch(() => undefined)
+      .finally(() => {
+        this.finishedAt.set(d._id, this.clock());
+        this.inFlight.delete(d._id);
+        this.release(dest.id);
+        this.running.delete(p);
+        this.startWaiting();
+      });
+    this.running.add(p);
   }
 
   /**
@@ -135,8 +164,9 @@ export class DispatchDeliveries {
     return started;
   }
 
-  /** Waits for the sends in flight (shutdown, tests). */
+  /** Starts nothing more and waits for the sends in flight (shutdown, tests). */
   async drain(): Promise<void> {
+    this.waiting = [];
     while (this.running.size > 0) await Promise.all([...this.running]);
   }
 
