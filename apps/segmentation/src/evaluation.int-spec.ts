@@ -15,6 +15,14 @@ import { SegmentationService } from './segmentation.service';
 
 jest.setTimeout(120_000);
 
+/**
+ * The bound of every wait on the service (a bound, not a sleep: each returns as soon as its state
+ * holds, in milliseconds on an idle machine). In CI beside two CPU hogs this file once saw a
+ * produce go unacknowledged for more than 5 s, and once a merge that takes 130 ms not show within
+ * 30 s; the test harness lets a producer wait 60 s for an acknowledgement, so the bound is above it.
+ */
+const PIPELINE_WAIT_MS = 90_000;
+
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const infra = testInfra();
@@ -152,7 +160,7 @@ it('evaluates changes into membership messages: keyed <profile>|<segment>, parti
       computed: { orders: { count: 1, lifetimeValue: 300 } },
     }),
   ]);
-  await waitFor(() => memberships('p-ltv').length === 1 || null, { timeoutMs: 30_000 });
+  await waitFor(() => memberships('p-ltv').length === 1 || null, { timeoutMs: PIPELINE_WAIT_MS });
   expect(memberships('p-coffee')).toEqual([]); // two matching views only
   await send([change('p-coffee', view(1200, now))]);
   await send([
@@ -163,7 +171,7 @@ it('evaluates changes into membership messages: keyed <profile>|<segment>, parti
       computed: { orders: { count: 2, lifetimeValue: 700 } },
     }),
   ]);
-  await membership.waitFor(() => memberships('p-coffee').length === 1 && memberships('p-ltv').length === 4, 30_000);
+  await membership.waitFor(() => memberships('p-coffee').length === 1 && memberships('p-ltv').length === 4, PIPELINE_WAIT_MS);
   const [coffee] = memberships('p-coffee');
   expect(coffee).toMatchObject({
     profileId: 'p-coffee',
@@ -212,8 +220,8 @@ it('leaves a window when its third-newest view turns 7 days old, and enters "car
     change('p-cart-ordered', { event: 'Product Added', at: now - 2 * HOUR + 3_000 }),
     change('p-cart-ordered', { event: 'Order Completed', properties: { total: 20 }, at: now - HOUR }),
   ]);
-  await membership.waitFor(() => memberships('p-exit').length === 1, 30_000);
-  await membership.waitFor(() => memberships('p-exit').length === 2 && memberships('p-cart').length === 1, 30_000);
+  await membership.waitFor(() => memberships('p-exit').length === 1, PIPELINE_WAIT_MS);
+  await membership.waitFor(() => memberships('p-exit').length === 2 && memberships('p-cart').length === 1, PIPELINE_WAIT_MS);
   const [entered, exited] = memberships('p-exit');
   expect(entered).toMatchObject({ change: 'entered', reason: { kind: 'message' } });
   expect(exited).toMatchObject({ change: 'exited', segmentKey: 'premium-coffee-browsers', reason: { kind: 'timer' }, profileVersion: 2 });
@@ -240,13 +248,13 @@ it('fires timers that were pending when the service stopped, after a restart', a
           .collection('segmentation_profiles')
           .findOne({ _id: 'p-restart' as any })
       )?.['timerAt'] || null,
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   await svc.stop();
   await new Promise((r) => setTimeout(r, 7_000)); // due while no instance runs
   expect(memberships('p-restart')).toEqual([]);
   svc = await startTestService(segmentationDefinition, { env: { ...env, MOSAIC_INSTANCE_ID: 'segmentation-eval-2' } });
-  await membership.waitFor(() => memberships('p-restart').length === 1, 45_000);
+  await membership.waitFor(() => memberships('p-restart').length === 1, PIPELINE_WAIT_MS);
   expect(memberships('p-restart')[0]).toMatchObject({ change: 'entered', segmentKey: 'abandoned-cart', reason: { kind: 'timer' } });
 });
 
@@ -262,7 +270,7 @@ it('deletes compare-and-set tickets older than an hour, and keeps the recent one
     docJson: '{}',
   });
   await tickets.insertMany([ticket('sweep-old', 2 * HOUR), ticket('sweep-recent', 60_000)]);
-  await waitFor(async () => ((await tickets.countDocuments({ _id: 'sweep-old' as any })) === 0 ? true : null), { timeoutMs: 30_000 });
+  await waitFor(async () => ((await tickets.countDocuments({ _id: 'sweep-old' as any })) === 0 ? true : null), { timeoutMs: PIPELINE_WAIT_MS });
   expect(await tickets.countDocuments({ _id: 'sweep-recent' as any })).toBe(1);
 });
 
@@ -272,7 +280,7 @@ it('a replay of the same changes publishes nothing again and leaves the state as
   // every change sent so far, again (same trigger ids): what a consumer-group reset replays
   await send([...sent]);
   await send([change('p-marker', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 1 } } })]);
-  await membership.waitFor(() => memberships('p-marker').length === 1, 60_000);
+  await membership.waitFor(() => memberships('p-marker').length === 1, PIPELINE_WAIT_MS);
   await new Promise((r) => setTimeout(r, 1_000)); // other partitions
   expect(membership.messages.length).toBe(count + 1);
   const after = await mongo
@@ -292,10 +300,10 @@ it('merges: the loser exits its segments; the survivor gets its event windows an
     change('anon-1', view(650, now - 2 * HOUR)),
     change('anon-1', { event: 'Product Added', at: now - 3 * HOUR }),
   ]);
-  await membership.waitFor(() => memberships('anon-1').length === 1, 30_000); // abandoned cart, already 3 hours
+  await membership.waitFor(() => memberships('anon-1').length === 1, PIPELINE_WAIT_MS); // abandoned cart, already 3 hours
   await send([change('known-1', { ...view(700, now - HOUR), changed: ['traits.email'], traits: { email: 'k@example.com' } })]);
   await send([change('anon-1', { kind: 'merge', mergedInto: 'known-1', changed: ['mergedInto'] })]);
-  await membership.waitFor(() => memberships('anon-1').length === 2 && memberships('known-1').length >= 2, 30_000);
+  await membership.waitFor(() => memberships('anon-1').length === 2 && memberships('known-1').length >= 2, PIPELINE_WAIT_MS);
   expect(memberships('anon-1')[1]).toMatchObject({ change: 'exited', segmentKey: 'abandoned-cart', reason: { kind: 'merge' } });
   expect(
     memberships('known-1')
@@ -344,15 +352,15 @@ it('backfills a new definition over stored profiles (event windows from stored e
       (await api('GET', '/v1/segments/review-readers-30d')).json['backfill']?.status === 'done'
         ? (await api('GET', '/v1/segments/review-readers-30d')).json
         : null,
-    { timeoutMs: 60_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   expect(done['backfill']).toMatchObject({ fraction: 1, changed: 1 });
   expect(done['backfill']['processed']).toBeGreaterThanOrEqual(done['backfill']['total']);
-  await membership.waitFor(() => memberships('p-coffee').some((m) => m.segmentKey === 'review-readers-30d'), 30_000);
+  await membership.waitFor(() => memberships('p-coffee').some((m) => m.segmentKey === 'review-readers-30d'), PIPELINE_WAIT_MS);
   expect(memberships('p-coffee').find((m) => m.segmentKey === 'review-readers-30d')).toMatchObject({ change: 'entered', reason: { kind: 'definition' } });
   // disabling exits every member (a backfill too); the exit names the version the profile was in
   await api('POST', '/v1/segments/review-readers-30d/disable');
-  await membership.waitFor(() => memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d').length === 2, 60_000);
+  await membership.waitFor(() => memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d').length === 2, PIPELINE_WAIT_MS);
   expect(memberships('p-coffee').filter((m) => m.segmentKey === 'review-readers-30d')[1]).toMatchObject({
     change: 'exited',
     segmentVersion: 1,
@@ -382,8 +390,8 @@ it('dead-letters a message off the contract and keeps evaluating the partition',
   });
   await producer.disconnect();
   await send([change('p-bad', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } })]);
-  await membership.waitFor(() => memberships('p-bad').length === 1, 60_000);
-  await dlq.waitFor((m) => m.some((x) => (x.json as any)?.payload?.key === 'p-bad'), 30_000);
+  await membership.waitFor(() => memberships('p-bad').length === 1, PIPELINE_WAIT_MS);
+  await dlq.waitFor((m) => m.some((x) => (x.json as any)?.payload?.key === 'p-bad'), PIPELINE_WAIT_MS);
   expect(svc.http.app.get(SegmentationService).plans.current().segments.length).toBeGreaterThan(0);
 });
 
@@ -417,7 +425,7 @@ it('clusters every profile with k-means into segments with readable descriptions
         .db()
         .collection('segmentation_profiles')
         .countDocuments({ _id: { $in: [...big, ...small] as any[] } })) === 12 || null,
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   const run = await api('POST', '/v1/clusters/run');
   expect(run.status).toBe(200);
@@ -433,7 +441,7 @@ it('clusters every profile with k-means into segments with readable descriptions
   const seg = await api('GET', `/v1/segments/${whaleCluster}`);
   expect(seg.json['definition']['condition']).toEqual({ cluster: 'kmeans', index: Number(whaleCluster.split('.').pop()) });
   expect(seg.json['definition']['name']).toMatch(/^kmeans cluster \d: .*(high|low) /);
-  await membership.waitFor(() => memberships('whale-0').some((m) => m.segmentKey === whaleCluster && m.change === 'entered'), 30_000);
+  await membership.waitFor(() => memberships('whale-0').some((m) => m.segmentKey === whaleCluster && m.change === 'entered'), PIPELINE_WAIT_MS);
   expect(memberships('whale-0').find((m) => m.segmentKey === whaleCluster).reason).toMatchObject({ kind: 'definition', detail: 'clustering kmeans' });
   const again = await api('POST', '/v1/clusters/run');
   expect(again.json).toMatchObject({ ran: true, changed: 0, published: 0 });
@@ -443,19 +451,19 @@ it('clusters every profile with k-means into segments with readable descriptions
 it('a stale cached copy of a profile (another instance wrote it) loses the compare-and-set and is re-read', async () => {
   const service = svc.http.app.get(SegmentationService);
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 100 } } })]);
-  await membership.waitFor(() => memberships('p-stale').length === 1, 30_000);
+  await membership.waitFor(() => memberships('p-stale').length === 1, PIPELINE_WAIT_MS);
   const stale = service.profiles.cache.get('p-stale');
   expect(stale).toBeDefined();
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 2, lifetimeValue: 900 } } })]);
-  await membership.waitFor(() => memberships('p-stale').length === 3, 30_000);
+  await membership.waitFor(() => memberships('p-stale').length === 3, PIPELINE_WAIT_MS);
   // the second change's batch is finished (written, published, confirmed, committed) before the
   // cache is made stale: nothing of that batch can refresh the cached copy afterwards
-  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the change consumed' });
+  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: PIPELINE_WAIT_MS, message: 'the change consumed' });
   service.profiles.cache.set('p-stale', stale!); // as if another instance had written since
   const conflicts = async () => Number(/mosaic_segmentation_conflicts_total\{[^}]*\} (\d+)/.exec(await (await fetch(`${svc.http.url}/metrics`)).text())?.[1]);
   const conflictsBefore = await conflicts();
   await send([change('p-stale', { changed: ['computed.orders'], computed: { orders: { count: 3, lifetimeValue: 50 } } })]);
-  await membership.waitFor(() => memberships('p-stale').length === 5, 30_000);
+  await membership.waitFor(() => memberships('p-stale').length === 5, PIPELINE_WAIT_MS);
   expect(memberships('p-stale').map((m) => `${m.change}:${m.segmentKey}:${m.profileVersion}`)).toEqual([
     'entered:buyer:1',
     'exited:buyer:2',
@@ -464,7 +472,7 @@ it('a stale cached copy of a profile (another instance wrote it) loses the compa
     'entered:buyer:5',
   ]);
   // The batch counts its conflicts when it ends, after it published: wait for the count, then check it.
-  await waitFor(async () => ((await conflicts()) > conflictsBefore ? true : null), { timeoutMs: 30_000, message: 'the conflict counted' });
+  await waitFor(async () => ((await conflicts()) > conflictsBefore ? true : null), { timeoutMs: PIPELINE_WAIT_MS, message: 'the conflict counted' });
   expect(await conflicts()).toBe(conflictsBefore + 1);
 });
 
@@ -473,9 +481,9 @@ it("a profile's first change (version 1) is evaluated without reading it; re-del
   const first = change('p-first', { changed: ['computed.orders'], computed: { orders: { count: 1, lifetimeValue: 10 } } });
   const misses = service.profiles.cacheMisses;
   await send([first]);
-  await membership.waitFor(() => memberships('p-first').length === 1, 30_000);
+  await membership.waitFor(() => memberships('p-first').length === 1, PIPELINE_WAIT_MS);
   expect(service.profiles.cacheMisses - misses).toBe(0);
-  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the change consumed' });
+  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: PIPELINE_WAIT_MS, message: 'the change consumed' });
   const stored = await mongo
     .db()
     .collection('segmentation_profiles')
@@ -484,7 +492,7 @@ it("a profile's first change (version 1) is evaluated without reading it; re-del
   // a re-delivery (say, after a crash before the commit) to an instance whose cache lacks the profile
   service.profiles.cache.clear();
   await send([first]);
-  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: 30_000, message: 'the copy consumed' });
+  await waitFor(() => allCommitted(svc.platform.topics.profilesChanges), { timeoutMs: PIPELINE_WAIT_MS, message: 'the copy consumed' });
   expect(service.profiles.cacheMisses - misses).toBe(1); // the insert conflicted, the retry read it
   expect(memberships('p-first').map((m) => `${m.change}:${m.segmentKey}`)).toEqual(['entered:buyer']);
   expect(

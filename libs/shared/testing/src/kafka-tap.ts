@@ -55,10 +55,16 @@ export class TopicTap {
   async waitFor(predicate: (msgs: TappedMessage[]) => boolean, timeoutMs = 20_000): Promise<TappedMessage[]> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.messages)) {
-      if (Date.now() > deadline) throw new Error(`TopicTap: condition not met within ${timeoutMs} ms (${this.messages.length} messages seen)`);
+      if (Date.now() > deadline)
+        throw new Error(`TopicTap: condition not met within ${timeoutMs} ms (${this.messages.length} messages seen; the last: ${this.lastSeen(5)})`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.messages;
+  }
+
+  /** The last `n` messages, shortened, for a failure message. */
+  private lastSeen(n: number): string {
+    return JSON.stringify(this.messages.slice(-n).map((m) => JSON.stringify((m.json as { payload?: unknown } | undefined)?.payload ?? m.json).slice(0, 300)));
   }
 
   /** Messages whose envelope payload matches. */
