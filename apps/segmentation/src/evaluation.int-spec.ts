@@ -7,7 +7,7 @@
 import { Schemas, type ProfileChange } from '@mosaic/contracts';
 import { produceMessages } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
-import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { segmentationDefinition } from './segmentation.definition';
@@ -15,13 +15,9 @@ import { SegmentationService } from './segmentation.service';
 
 jest.setTimeout(120_000);
 
-/**
- * The bound of every wait on the service (a bound, not a sleep: each returns as soon as its state
- * holds, in milliseconds on an idle machine). In CI beside two CPU hogs this file once saw a
- * produce go unacknowledged for more than 5 s, and once a merge that takes 130 ms not show within
- * 30 s; the test harness lets a producer wait 60 s for an acknowledgement, so the bound is above it.
- */
-const PIPELINE_WAIT_MS = 90_000;
+// Every wait on the service is bounded by PIPELINE_WAIT_MS: beside two CPU hogs this file once saw
+// a produce go unacknowledged for more than 5 s, and once a merge that takes 130 ms not show
+// within 30 s.
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -8,7 +8,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { TopicKey } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
 import { createLogger, type Logger } from '@mosaic/shared-logging';
-import { testInfra } from '@mosaic/shared-testing';
+import { TEST_PRODUCER_ACK_TIMEOUT_MS, testInfra } from '@mosaic/shared-testing';
 import { createKafkaClient } from '../client';
 import { ProducerUnavailableError } from '../errors';
 import type { EventProducer } from '../producer';
@@ -31,8 +31,8 @@ export function testKafkaConfig(overrides: Partial<Omit<KafkaConfig, 'consumer'>
     replicationFactor: 1,
     provisionTopics: true,
     producerLingerMs: 2,
-    // generous, as in the services' test env (shared-testing's testServiceEnv): fail-fast tests pass their own
-    producerAckTimeoutMs: 60_000,
+    // as the services' test env; fail-fast tests pass their own
+    producerAckTimeoutMs: TEST_PRODUCER_ACK_TIMEOUT_MS,
     ...overrides,
     consumer: { groupId: `${prefix}identity`, maxRetries: 2, retryBackoffMs: 20, sessionTimeoutMs: 6_000, concurrency: 2, ...overrides.consumer },
   };
