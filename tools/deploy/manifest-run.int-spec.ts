@@ -193,12 +193,21 @@ function call(
   });
 }
 
-const admin = (base: string, method: string, path: string, body?: unknown) =>
-  call(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  }).then((r) => ({ status: r.status, json: (r.text ? JSON.parse(r.text) : {}) as Record<string, any>, text: r.text }));
+/**
+ * An admin call as an operator's script makes it: the processes run with production settings, so
+ * on a busy machine Kafka may not acknowledge an announced change within 5 s; that 503 is retried.
+ */
+async function admin(base: string, method: string, path: string, body?: unknown) {
+  for (let attempt = 1; ; attempt += 1) {
+    const r = await call(`${base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (r.status !== 503 || attempt >= 6) return { status: r.status, json: (r.text ? JSON.parse(r.text) : {}) as Record<string, any>, text: r.text };
+    await new Promise((resolve) => setTimeout(resolve, 2_000 * attempt));
+  }
+}
 
 const basic = (writeKey: string) => `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
 

@@ -10,6 +10,14 @@ let kafka: PrivateKafka;
 let svc: StartedService;
 let auth: string;
 
+function createSource(name: string): Promise<Response> {
+  return fetch(`${svc.http.url}/v1/sources`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+}
+
 async function track(id: string): Promise<{ status: number; retryAfter: string | null }> {
   const res = await fetch(`${svc.http.url}/v1/track`, {
     method: 'POST',
@@ -23,15 +31,9 @@ async function track(id: string): Promise<{ status: number; retryAfter: string |
 beforeAll(async () => {
   kafka = await startPrivateKafka();
   svc = await startTestService(collectorDefinition, {
-    env: { KAFKA_BROKERS: kafka.brokers.join(','), COLLECTOR_ACK_TIMEOUT_MS: '2000', KAFKA_TOPIC_PARTITIONS: '1' },
+    env: { KAFKA_BROKERS: kafka.brokers.join(','), COLLECTOR_ACK_TIMEOUT_MS: '2000', KAFKA_PRODUCER_ACK_TIMEOUT_MS: '2000', KAFKA_TOPIC_PARTITIONS: '1' },
   });
-  const created = (await (
-    await fetch(`${svc.http.url}/v1/sources`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: '{"name":"outage"}',
-    })
-  ).json()) as { writeKey: string };
+  const created = (await (await createSource('outage')).json()) as { writeKey: string };
   auth = `Basic ${Buffer.from(`${created.writeKey}:`).toString('base64')}`;
 });
 
@@ -52,6 +54,11 @@ it('answers 503 quickly while the broker is down and recovers when it is back', 
     // It answered while the broker was still down (it is started again only below): the request
     // failed fast instead of waiting for Kafka. No bound on how fast: the machine may be busy.
   }
+  // An admin change that cannot be announced on its topic is a 503 to retry, not an internal error.
+  const admin = await createSource('during outage');
+  expect(admin.status).toBe(503);
+  expect(admin.headers.get('retry-after')).toBe('5');
+  expect(((await admin.json()) as { error: { code: string } }).error.code).toBe('kafka_unavailable');
   // Health stays up (the process is fine); readiness says Kafka is not.
   expect((await fetch(`${svc.http.url}/health`)).status).toBe(200);
   expect((await fetch(`${svc.http.url}/ready`)).status).toBe(503);

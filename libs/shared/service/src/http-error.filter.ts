@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProducerUnavailableError } from '@mosaic/shared-kafka';
 import type { Logger } from '@mosaic/shared-logging';
 import { ApiError, type ErrorBody } from './errors';
 
@@ -12,6 +13,21 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body' },
 };
 
+/**
+ * A write that Kafka did not acknowledge in time (an admin change announced on a topic, a split
+ * notice): the client can retry later, as the event endpoints already tell it, so it is a 503
+ * with Retry-After, not an internal error.
+ */
+export function kafkaUnavailable(err: ProducerUnavailableError): ApiError {
+  return new ApiError(
+    503,
+    'kafka_unavailable',
+    `Kafka did not acknowledge in time (${err.message}): the change may be stored but not yet announced; retry later`,
+    undefined,
+    { 'Retry-After': '5' },
+  );
+}
+
 function codeFor(status: number): string {
   return (HttpStatus[status] ?? 'error').toLowerCase();
 }
@@ -21,13 +37,15 @@ function codeFor(status: number): string {
 export class HttpErrorFilter implements ExceptionFilter {
   constructor(private readonly logger: Logger) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    if (host.getType() !== 'http') throw exception;
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw thrown;
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
     let body: ErrorBody;
     let headers: Record<string, string> = {};
+    if (thrown instanceof ProducerUnavailableError) this.logger.warn({ err: thrown, method: request.method, url: request.url }, 'Kafka unavailable');
+    const exception = thrown instanceof ProducerUnavailableError ? kafkaUnavailable(thrown) : thrown;
     if (exception instanceof ApiError) {
       body = exception.getResponse() as ErrorBody;
       headers = exception.headers;
