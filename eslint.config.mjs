@@ -35,7 +35,7 @@ export default [
   { ignores: ['node_modules/**', 'dist/**', '.mosaic/**', 'coverage/**', '.nx/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -61,12 +61,15 @@ export default [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: infraPackages },
             // Node built-ins are not in Nx's graph: the browser block below bans them.
             { sourceTag: 'type:browser', onlyDependOnLibsWithTags: [], bannedExternalImports: ['*', ...infraPackages] },
+            // The console's single-page app reaches Mosaic only through its backend's HTTP API.
+            { sourceTag: 'type:web', onlyDependOnLibsWithTags: [], bannedExternalImports: infraPackages },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:collector', onlyDependOnLibsWithTags: ['scope:collector', 'scope:shared'] },
             { sourceTag: 'scope:identity', onlyDependOnLibsWithTags: ['scope:identity', 'scope:shared'] },
             { sourceTag: 'scope:enrichment', onlyDependOnLibsWithTags: ['scope:enrichment', 'scope:shared'] },
             { sourceTag: 'scope:segmentation', onlyDependOnLibsWithTags: ['scope:segmentation', 'scope:shared'] },
             { sourceTag: 'scope:activation', onlyDependOnLibsWithTags: ['scope:activation', 'scope:shared'] },
+            { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console', 'scope:shared'] },
             // The demo shop is a website like any other: it reaches Mosaic over HTTP only.
             { sourceTag: 'scope:demo-shop', onlyDependOnLibsWithTags: ['scope:shared'] },
           ],
@@ -76,7 +79,7 @@ export default [
   },
   {
     // Size (docs/CONVENTIONS.md): split a long function into named steps, a long file by responsibility.
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.d.ts'],
     rules: {
       'max-lines': ['error', { max: 400 }],
@@ -103,7 +106,7 @@ export default [
   {
     // type:browser projects (the tracker) run in visitors' browsers: no Node built-ins or Node
     // globals (their unit tests run in Node and may use them).
-    files: ['libs/tracker/src/**/*.ts'],
+    files: ['libs/tracker/src/**/*.ts', 'apps/console-web/src/**/*.ts', 'apps/console-web/src/**/*.tsx'],
     ignores: ['**/*.spec.ts', '**/*.int-spec.ts'],
     rules: {
       'no-restricted-imports': [

@@ -10,9 +10,13 @@ import { root } from './paths.mjs';
 
 export { root };
 
+// The console's single-page app is browser code built by Vite (buildConsoleWeb), not by swc.
+const BROWSER_APPS = new Set([join(root, 'apps', 'console-web')]);
+
 function walk(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
+    if (entry.isDirectory() && BROWSER_APPS.has(p)) continue;
     if (entry.isDirectory()) walk(p, out);
     else if (p.endsWith('.ts') && !p.endsWith('.spec.ts') && !p.endsWith('.int-spec.ts') && !p.endsWith('.d.ts')) out.push(p);
   }
@@ -46,10 +50,17 @@ export async function build({ quiet = false, out = join(root, 'dist') } = {}) {
   const tracker = buildTracker();
   mkdirSync(join(out, 'libs', 'tracker'), { recursive: true });
   writeFileSync(join(out, 'libs', 'tracker', 'mosaic.js'), tracker.code);
+  await buildConsoleWeb(out);
   if (!quiet)
     console.log(
       `built ${files.length} files into ${relative(root, out)}/ in ${Date.now() - started} ms; mosaic.js: ${tracker.bytes} bytes, ${tracker.gzipBytes} gzipped`,
     );
+}
+
+/** The console's single-page app (apps/console-web, React with Vite) into `<out>/apps/console-web/`, served by apps/console. */
+async function buildConsoleWeb(out) {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ configFile: join(root, 'apps', 'console-web', 'vite.config.mjs'), build: { outDir: join(out, 'apps', 'console-web') } });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

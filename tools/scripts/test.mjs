@@ -23,6 +23,7 @@ const step = (title, cmd, args) => {
 let ok = true;
 if (jestArgs.length === 0) {
   ok = step('type check (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) && ok;
+  ok = step('type check of the console web app (tsc --noEmit)', bin('tsc'), ['-p', join('apps', 'console-web', 'tsconfig.json')]) && ok;
   // The module-boundaries rule reads Nx's project graph; without a computed graph (a fresh
   // clone) it would silently skip, so compute it first.
   ok = step('Nx project graph', bin('nx'), ['show', 'projects']) && ok;
