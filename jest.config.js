@@ -25,8 +25,14 @@ module.exports = {
       '@swc/jest',
       { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false },
     ],
+    // @fastify/cookie loads its cookie parser (ESM only) with a dynamic import(): the same, and
+    // that parser compiled to CommonJS, so the console's session cookie works in tests too.
+    '/@fastify/cookie/(index\\.js|node_modules/cookie/dist/index\\.js)$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false },
+    ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/)'],
+  transformIgnorePatterns: ['/node_modules/(?!@opentelemetry/otlp-exporter-base/|@fastify/cookie/|cookie/dist/)'],
   moduleNameMapper,
   globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/libs/shared/testing/src/global-teardown.ts',

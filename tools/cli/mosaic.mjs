@@ -6,20 +6,23 @@
 //   mosaic import <file> --source <name-or-id> [options]
 //   mosaic segments apply <dir> [options]
 //   mosaic segments list [options]
+//   mosaic console-users add <username> --role <role> [--password <p>] | list | remove <username>
 //
 // Exit codes of import: 0 done, every row accepted (duplicates of an earlier import count as
 // done); 1 done, but some rows were rejected (listed in the summary); 2 not done: bad usage,
 // authentication, unknown source, collector unreachable or failing after retries.
 // Exit codes of segments apply: 0 applied (and backfilled); 1 some writes or backfills failed;
 // 2 nothing done: bad usage, invalid definitions, authentication, service unreachable.
+// Exit codes of console-users: 0 done; 2 not done (usage, refused, console unreachable).
 //
 // The commands live in commands/: import.mjs (+ import-rows.mjs), segments.mjs (+
-// segments-apply.mjs, segmentation-client.mjs); help.mjs holds the help texts, shared.mjs
+// segments-apply.mjs, segmentation-client.mjs), console-users.mjs; help.mjs holds the help texts, shared.mjs
 // what they share. Pure logic is in import-lib.js and segments-lib.js (tested with Jest).
-import { HELP, IMPORT_HELP, SEGMENTS_HELP } from './commands/help.mjs';
+import { CONSOLE_USERS_HELP, HELP, IMPORT_HELP, SEGMENTS_HELP } from './commands/help.mjs';
 import { FatalError, UsageError } from './commands/shared.mjs';
 import { importCommand } from './commands/import.mjs';
 import { segmentsCommand } from './commands/segments.mjs';
+import { consoleUsersCommand } from './commands/console-users.mjs';
 
 const COMMAND_OPTIONS = {
   import: [
@@ -42,6 +45,7 @@ const COMMAND_OPTIONS = {
     'help',
   ],
   segments: ['segmentation', 'token', 'dry-run', 'prune', 'no-wait', 'timeout', 'json', 'quiet', 'help'],
+  'console-users': ['console', 'token', 'role', 'password', 'json', 'help'],
 };
 
 function parseArgs(argv) {
@@ -62,6 +66,9 @@ function parseArgs(argv) {
     'chunk-bytes',
     'segmentation',
     'timeout',
+    'console',
+    'role',
+    'password',
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -102,20 +109,21 @@ async function main() {
     return 2;
   }
   const command = opts.positional[0];
-  const helpOf = { import: IMPORT_HELP, segments: SEGMENTS_HELP };
+  const helpOf = { import: IMPORT_HELP, segments: SEGMENTS_HELP, 'console-users': CONSOLE_USERS_HELP };
   if (opts.help || !command || command === 'help') {
     const topic = command === 'help' ? opts.positional[1] : command;
     process.stdout.write(`${helpOf[topic] ?? HELP}\n`);
     return command || opts.help ? 0 : 2;
   }
   try {
-    if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}" (available: import, segments)`);
+    if (!Object.hasOwn(COMMAND_OPTIONS, command)) throw new UsageError(`unknown command "${command}" (available: import, segments, console-users)`);
     const foreign = [...opts.given].filter((name) => !COMMAND_OPTIONS[command].includes(name));
     if (foreign.length) throw new UsageError(`${foreign.map((f) => `--${f}`).join(', ')}: not an option of ${command} (npm run mosaic -- ${command} --help)`);
     if (command === 'import') return await importCommand(opts);
+    if (command === 'console-users') return await consoleUsersCommand(opts);
     return await segmentsCommand(opts);
   } catch (err) {
-    const what = command === 'segments' ? `segments ${opts.positional[1] ?? ''}`.trim() : command;
+    const what = command === 'segments' || command === 'console-users' ? `${command} ${opts.positional[1] ?? ''}`.trim() : command;
     if (err instanceof UsageError) process.stderr.write(`mosaic: ${err.message}\n`);
     else if (err instanceof FatalError) process.stderr.write(`mosaic: ${what} failed: ${err.message}\n`);
     else process.stderr.write(`mosaic: ${err.stack ?? err}\n`);

@@ -8,7 +8,8 @@
 import { DEFAULT_PORTS } from '@mosaic/shared-config';
 import { composeEnv, loadCompose, parsePort, renderAll, validateObjects, type Validation } from './deploy-files';
 
-const SERVICES = Object.keys(DEFAULT_PORTS);
+// The console is not deployed by k8s/ and compose yet.
+const SERVICES = Object.keys(DEFAULT_PORTS).filter((s) => s !== 'console');
 
 let validations: Validation[] = [];
 let renderFailures: string[] = [];

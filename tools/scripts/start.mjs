@@ -17,6 +17,8 @@ const SERVICES = [
   { name: 'enrichment', port: 8082 },
   { name: 'segmentation', port: 8083 },
   { name: 'activation', port: 8084 },
+  // The web console (its single-page app is built into dist/apps/console-web by the build).
+  { name: 'console', port: Number(process.env.CONSOLE_PORT || 8090), console: true },
   // A website carrying the tracker; it creates its "demo-shop" source with the admin token on
   // the first run and keeps the write key in .mosaic/demo-shop-write-key.
   { name: 'demo-shop', port: Number(process.env.DEMO_SHOP_PORT || 8091), site: true },
@@ -24,15 +26,20 @@ const SERVICES = [
 
 const log = (msg) => console.error(`[mosaic] ${msg}`);
 
-function adminToken() {
-  if (process.env.MOSAIC_ADMIN_TOKEN) return process.env.MOSAIC_ADMIN_TOKEN;
-  const file = join(root, '.mosaic', 'admin-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = randomBytes(24).toString('base64url');
+/** The value of `variable`, else the one kept in .mosaic/<file>, else a new random one kept there. */
+function persistentSecret(variable, file) {
+  if (process.env[variable]) return process.env[variable];
+  const path = join(root, '.mosaic', file);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = randomBytes(24).toString('base64url');
   mkdirSync(join(root, '.mosaic'), { recursive: true });
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
+
+const adminToken = () => persistentSecret('MOSAIC_ADMIN_TOKEN', 'admin-token');
+// The console creates user `admin` with it while it has no user at all (the first run).
+const consoleAdminPassword = () => persistentSecret('CONSOLE_INITIAL_ADMIN_PASSWORD', 'console-admin-password');
 
 async function main() {
   ensureDeps();
@@ -41,6 +48,7 @@ async function main() {
   const up = await infra.up({});
   log(`infrastructure (${up.mode}): Kafka ${up.kafkaBrokers.join(',')}, MongoDB ${up.mongoUri}`);
   const token = adminToken();
+  const consolePassword = consoleAdminPassword();
   const logDir = join(root, '.mosaic', 'logs');
   mkdirSync(logDir, { recursive: true });
   const sink = await startMailSink();
@@ -57,13 +65,13 @@ async function main() {
     }
     process.exit(code);
   };
-  startServices(run, serviceEnv(up, token), logDir, shutdown);
+  startServices(run, serviceEnv(up, token, consolePassword), logDir, shutdown);
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
   await waitUntilReady(run);
   if (run.stopping) return;
   const demo = run.children.has('segmentation') && run.children.has('activation') ? await applyDemo(token) : undefined;
-  console.error(welcomeLines({ children: run.children, up, token, sink, demo }).join('\n'));
+  console.error(welcomeLines({ children: run.children, up, token, consolePassword, sink, demo }).join('\n'));
 }
 
 /** The local SMTP sink, or undefined (said why) when its port is taken. */
@@ -76,13 +84,14 @@ async function startMailSink() {
   });
 }
 
-function serviceEnv(up, token) {
+function serviceEnv(up, token, consolePassword) {
   return {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
     KAFKA_BROKERS: up.kafkaBrokers.join(','),
     MONGODB_URI: process.env.MONGODB_URI ?? `${up.mongoUri.replace(/\/$/, '')}/mosaic`,
     MOSAIC_ADMIN_TOKEN: token,
+    CONSOLE_INITIAL_ADMIN_PASSWORD: consolePassword,
     MOSAIC_HTTP_HOST: process.env.MOSAIC_HTTP_HOST ?? '127.0.0.1',
     // The local SMTP sink and test receivers are on loopback, which activation refuses by default.
     ACTIVATION_OUTBOUND_ALLOW: process.env.ACTIVATION_OUTBOUND_ALLOW ?? '127.0.0.1/32,::1,localhost',
@@ -148,11 +157,13 @@ async function waitUntilReady(run) {
 }
 
 /** What is running where, and the first commands to try. */
-function welcomeLines({ children, up, token, sink, demo }) {
+function welcomeLines({ children, up, token, consolePassword, sink, demo }) {
   return [
     '',
     'Mosaic is running. Ctrl-C stops everything this command started.',
-    ...SERVICES.filter((s) => children.has(s.name) && !s.site).map((s) => `  ${s.name.padEnd(13)} http://127.0.0.1:${s.port}  (OpenAPI: /openapi.json)`),
+    ...SERVICES.filter((s) => children.has(s.name) && !s.site && !s.console).map(
+      (s) => `  ${s.name.padEnd(13)} http://127.0.0.1:${s.port}  (OpenAPI: /openapi.json)`,
+    ),
     ...(children.has('demo-shop')
       ? [
           '',
@@ -167,6 +178,12 @@ function welcomeLines({ children, up, token, sink, demo }) {
     ...(sink ? [`  mail (SMTP)   ${sink.host}:${sink.port}  (a sink: every mail is saved in .mosaic/mail/*.eml, nothing is delivered)`] : []),
     '',
     `  admin token   ${token}   (MOSAIC_ADMIN_TOKEN; saved in .mosaic/admin-token)`,
+    ...(children.has('console')
+      ? [
+          `  console: http://127.0.0.1:${SERVICES.find((s) => s.console).port} (user admin, password ${consolePassword}; saved in .mosaic/console-admin-password)`,
+          '    more users: npm run mosaic -- console-users add <username> --role viewer|editor|admin',
+        ]
+      : []),
     '',
     '  Create a source and send an event:',
     `    curl -s -X POST http://127.0.0.1:8080/v1/sources -H "Authorization: Bearer ${token}" -H 'Content-Type: application/json' -d '{"name":"website","allowedOrigins":["https://www.example.com"]}'`,

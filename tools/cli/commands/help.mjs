@@ -69,13 +69,34 @@ Exit codes: 0 applied (and backfilled); 1 some writes failed (e.g. 409: changed 
 meanwhile; run it again) or a backfill failed or did not finish within --timeout; 2 nothing
 was written (usage, invalid definitions, reference cycles, authentication, service unreachable).`;
 
+export const CONSOLE_USERS_HELP = `Usage: npm run mosaic -- console-users add <username> --role viewer|editor|admin [--password <p>]
+       npm run mosaic -- console-users list
+       npm run mosaic -- console-users remove <username>
+
+Manages the web console's users through the console (/api/users) with the admin token.
+add: without --password, a password is generated and printed once. Usernames are 3–64
+characters of a-z 0-9 . _ @ -; passwords at least 12 characters. remove refuses to remove
+the last admin.
+
+Options:
+  --console <url>         console base URL (default $MOSAIC_CONSOLE_URL or http://127.0.0.1:8090)
+  --token <token>         admin token (default $MOSAIC_ADMIN_TOKEN, else .mosaic/admin-token)
+  --role <role>           add: viewer (reads), editor (changes), admin (also users and secrets)
+  --password <p>          add: the user's password (visible in your shell history: prefer the generated one)
+  --json                  print the result as JSON on stdout
+
+Exit codes: 0 done; 2 not done (usage, user exists, last admin, refused token, console unreachable).`;
+
 export const HELP = `Usage: npm run mosaic -- <command> [options]
 
 Commands:
   import <file> --source <name-or-id>   import a CSV or NDJSON file through the collector
   segments apply <dir>                  apply the segment definitions of a directory
   segments list                         list segments with their version, status, size, backfill
+  console-users add|list|remove         manage the web console's users
 
 ${IMPORT_HELP}
 
-${SEGMENTS_HELP}`;
+${SEGMENTS_HELP}
+
+${CONSOLE_USERS_HELP}`;

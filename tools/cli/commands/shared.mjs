@@ -43,6 +43,32 @@ export async function request(url, init, what) {
   return { status: res.status, json, text, headers: res.headers };
 }
 
+/**
+ * A client of one Mosaic admin API with the admin token: `option` names the CLI flag (and
+ * `envVar` the variable) that overrides `defaultUrl`; `who` names the server in errors.
+ */
+export function adminApiClient(opts, { option, envVar, defaultUrl, who }) {
+  const base = (opts[option] ?? process.env[envVar] ?? defaultUrl).replace(/\/+$/, '');
+  try {
+    new URL(base);
+  } catch {
+    throw new UsageError(`--${option} must be a URL, got "${base}"`);
+  }
+  const token = adminToken(opts);
+  if (!token) throw new UsageError('no admin token: pass --token, set MOSAIC_ADMIN_TOKEN, or run `npm start` (which writes .mosaic/admin-token)');
+  const call = async (method, path, body, what) => {
+    const init = { method, headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const r = await request(`${base}${path}`, init, what);
+    if (r.status === 401 || r.status === 403) throw new FatalError(`${who} refused the admin token (${r.status}); pass --token or set MOSAIC_ADMIN_TOKEN`);
+    return r;
+  };
+  return { base, call };
+}
+
 export const errorText = (r) => r.json?.error?.message ?? (r.text || `HTTP ${r.status}`).slice(0, 300);
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -8,12 +8,16 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, assertValidTopicPrefix, type ServiceName } from '@mosaic/contracts';
 
-export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = Object.freeze({
+/** What the shared start-up runs: the five pipeline services, and the console (a web app that consumes no topic). */
+export type AppName = ServiceName | 'console';
+
+export const DEFAULT_PORTS: Readonly<Record<AppName, number>> = Object.freeze({
   collector: 8080,
   identity: 8081,
   enrichment: 8082,
   segmentation: 8083,
   activation: 8084,
+  console: 8090,
 });
 
 const csv = z
@@ -132,7 +136,7 @@ export interface KafkaConfig {
 }
 
 export interface CommonConfig {
-  service: ServiceName;
+  service: AppName;
   instanceId: string;
   env: 'development' | 'production' | 'test';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -254,7 +258,7 @@ function parse<S extends z.ZodTypeAny>(schema: S, env: Env): z.infer<S> {
  * by `extra` (a zod object schema over environment variable names).
  */
 export function loadConfig<E extends z.ZodRawShape = Record<string, never>>(
-  service: ServiceName,
+  service: AppName,
   extra?: z.ZodObject<E>,
   env: Env = process.env,
 ): CommonConfig & { own: z.infer<z.ZodObject<E>> } {
@@ -372,7 +376,7 @@ function otlpHeaders(raw: string | undefined): Record<string, string> {
   return out;
 }
 
-export function tracingConfig(service: ServiceName, env: z.infer<typeof tracingEnvSchema>): TracingConfig {
+export function tracingConfig(service: AppName, env: z.infer<typeof tracingEnvSchema>): TracingConfig {
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
   return {

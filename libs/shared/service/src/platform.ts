@@ -8,8 +8,8 @@ import { Global, Module, type DynamicModule, type INestApplication, type Type } 
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { Kafka } from 'kafkajs';
 import type { Connection } from 'mongoose';
-import { TOPIC_SPECS, topicNames, type ServiceName, type TopicKey } from '@mosaic/contracts';
-import { loadConfig, type CommonConfig, type z } from '@mosaic/shared-config';
+import { DLQ_TOPIC_OF, TOPIC_SPECS, topicNames, type ServiceName, type TopicKey } from '@mosaic/contracts';
+import { loadConfig, type AppName, type CommonConfig, type z } from '@mosaic/shared-config';
 import { ConsumerHost, EventProducer, KafkaBatchTransport, TopicProvisioner, createKafkaClient } from '@mosaic/shared-kafka';
 import { connectMongo, monitorStoreCommands, pingMongo } from '@mosaic/shared-mongo';
 import { MosaicCoreModule, createRuntime, startHttpService, type HttpServiceOptions, type RunningService, type ServiceRuntime } from './bootstrap';
@@ -41,6 +41,12 @@ export interface PlatformOptions {
   producerAckTimeoutMs?: number;
 }
 
+/** A pipeline service (it has a dead-letter topic); the console consumes no topic, so it never gets a consumer host. */
+function consumingService(service: AppName): ServiceName {
+  if (!Object.hasOwn(DLQ_TOPIC_OF, service)) throw new Error(`${service} consumes no Kafka topic`);
+  return service as ServiceName;
+}
+
 export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptions = {}): Promise<Platform> {
   const { config, logger } = runtime;
   const mongo = await connectMongo({ uri: config.mongo.uri, dbName: opts.dbName, appName: `mosaic-${config.service}`, monitorCommands: true }, logger);
@@ -63,7 +69,7 @@ export async function startPlatform(runtime: ServiceRuntime, opts: PlatformOptio
       const created = new ConsumerHost({
         kafka,
         config: config.kafka,
-        service: config.service,
+        service: consumingService(config.service),
         producer,
         logger,
         registry: runtime.metrics,
@@ -124,7 +130,7 @@ class PlatformModule {
 }
 
 export interface ServiceDefinition<E extends z.ZodRawShape> {
-  service: ServiceName;
+  service: AppName;
   /** The service's own environment variables (validated with the common ones). */
   configSchema?: z.ZodObject<E>;
   /** Builds the service's feature module once the platform is up. */

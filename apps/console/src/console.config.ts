@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { boolVar, intVar, z, type CommonConfig } from '@mosaic/shared-config';
+import type { ProxiedService } from '@mosaic/console-domain';
+
+const serviceUrl = (fallback: string) =>
+  z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+    .default(fallback)
+    .transform((u) => u.replace(/\/+$/, ''));
+
+/** The console's own environment variables (the common ones, `CONSOLE_PORT` included, are in @mosaic/shared-config). */
+export const consoleEnvSchema = z.object({
+  CONSOLE_SESSION_TTL_HOURS: intVar(12, 1, 24 * 30),
+  /** `true` behind HTTPS: the session cookie is then sent over HTTPS only. */
+  CONSOLE_COOKIE_SECURE: boolVar(false),
+  /** The first admin's password (user `admin`), used only while no user exists. */
+  CONSOLE_INITIAL_ADMIN_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'must be at least 12 characters').max(1024).optional()),
+  CONSOLE_COLLECTOR_URL: serviceUrl('http://127.0.0.1:8080'),
+  CONSOLE_IDENTITY_URL: serviceUrl('http://127.0.0.1:8081'),
+  CONSOLE_ENRICHMENT_URL: serviceUrl('http://127.0.0.1:8082'),
+  CONSOLE_SEGMENTATION_URL: serviceUrl('http://127.0.0.1:8083'),
+  CONSOLE_ACTIVATION_URL: serviceUrl('http://127.0.0.1:8084'),
+  /** Longest wait for a service's answer through the proxy (a segment preview may scan for a while). */
+  CONSOLE_PROXY_TIMEOUT_MS: intVar(30_000, 100, 600_000),
+  /** The built single-page app (default: dist/apps/console-web of the repository). */
+  CONSOLE_WEB_DIR: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+});
+
+export type ConsoleEnv = z.infer<typeof consoleEnvSchema>;
+export type ConsoleConfig = CommonConfig & { own: ConsoleEnv };
+
+export function upstreamUrls(env: ConsoleEnv): Record<ProxiedService, string> {
+  return {
+    collector: env.CONSOLE_COLLECTOR_URL,
+    identity: env.CONSOLE_IDENTITY_URL,
+    enrichment: env.CONSOLE_ENRICHMENT_URL,
+    segmentation: env.CONSOLE_SEGMENTATION_URL,
+    activation: env.CONSOLE_ACTIVATION_URL,
+  };
+}
+
+/** The repository (or image) root: the nearest directory above this file holding package.json. */
+function repositoryRoot(from: string = __dirname): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** Where the built single-page app is: `CONSOLE_WEB_DIR` (relative to the working directory), else `<root>/dist/apps/console-web`. */
+export function webDir(env: ConsoleEnv): string {
+  return env.CONSOLE_WEB_DIR ? resolve(env.CONSOLE_WEB_DIR) : join(repositoryRoot(), 'dist', 'apps', 'console-web');
+}

@@ -1,0 +1,78 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { BootstrapAdmin, CreateUser, DeleteUser, ForwardRequest, ResolveSession, SignIn } from '@mosaic/console-application';
+import { Argon2PasswordHasher, ConsoleSessionsRepository, ConsoleUsersRepository, ServicesClient, ensureConsoleIndexes } from '@mosaic/console-data-access';
+import { PeriodicTask, type Platform } from '@mosaic/shared-service';
+import { AdminGuard, SignedInGuard } from './console-auth.guard';
+import { upstreamUrls, webDir, type ConsoleConfig } from './console.config';
+import { COOKIE_OPTIONS, WEB_DIR } from './console.tokens';
+import { ProxyController } from './proxy.controller';
+import { SessionController } from './session.controller';
+import { SpaController } from './spa.controller';
+import { UsersController } from './users.controller';
+
+/** Expired sessions are refused when read; the sweep only frees their space. */
+const SESSION_SWEEP_INTERVAL_MS = 3_600_000;
+
+@Module({})
+export class ConsoleModule {
+  /** Wiring only: users and sessions in MongoDB, the proxy's client of the five services, the web app's files. */
+  static forRoot(platform: Platform, config: ConsoleConfig): DynamicModule {
+    const users = new ConsoleUsersRepository(platform.mongo);
+    const sessions = new ConsoleSessionsRepository(platform.mongo);
+    const hasher = new Argon2PasswordHasher();
+    const client = new ServicesClient(upstreamUrls(config.own), config.adminToken, config.own.CONSOLE_PROXY_TIMEOUT_MS);
+    return {
+      module: ConsoleModule,
+      // The SPA's catch-all last: Fastify's router prefers the specific routes anyway.
+      controllers: [SessionController, UsersController, ProxyController, SpaController],
+      providers: [
+        { provide: ConsoleUsersRepository, useValue: users },
+        { provide: ConsoleSessionsRepository, useValue: sessions },
+        { provide: SignIn, useValue: new SignIn(users, sessions, hasher, config.own.CONSOLE_SESSION_TTL_HOURS) },
+        { provide: ResolveSession, useValue: new ResolveSession(users, sessions) },
+        { provide: CreateUser, useValue: new CreateUser(users, hasher) },
+        { provide: DeleteUser, useValue: new DeleteUser(users, sessions) },
+        { provide: ForwardRequest, useValue: new ForwardRequest(client) },
+        { provide: COOKIE_OPTIONS, useValue: { secure: config.own.CONSOLE_COOKIE_SECURE, ttlHours: config.own.CONSOLE_SESSION_TTL_HOURS } },
+        { provide: WEB_DIR, useValue: webDir(config.own) },
+        SignedInGuard,
+        AdminGuard,
+        startUp(platform, config, users, hasher),
+        sessionSweep(platform, sessions),
+      ],
+    };
+  }
+}
+
+/** Indexes, then the first admin when there is no user yet. */
+function startUp(platform: Platform, config: ConsoleConfig, users: ConsoleUsersRepository, hasher: Argon2PasswordHasher): Provider {
+  return {
+    provide: 'console.start-up',
+    useFactory: async () => {
+      await ensureConsoleIndexes(platform.mongo);
+      if (await new BootstrapAdmin(users, hasher).execute(config.own.CONSOLE_INITIAL_ADMIN_PASSWORD)) {
+        platform.runtime.logger.info({ username: 'admin' }, 'console: first admin created from CONSOLE_INITIAL_ADMIN_PASSWORD');
+      }
+    },
+  };
+}
+
+function sessionSweep(platform: Platform, sessions: ConsoleSessionsRepository): Provider {
+  return {
+    provide: 'console.session-sweep',
+    useFactory: () => {
+      const logger = platform.runtime.logger;
+      const task = new PeriodicTask({
+        intervalMs: SESSION_SWEEP_INTERVAL_MS,
+        run: () => sessions.deleteExpired(),
+        onDone: (deleted) => {
+          if (deleted > 0) logger.info({ deleted }, 'console: expired sessions deleted');
+        },
+        onError: (err) => logger.warn({ err }, 'console: session sweep failed'),
+      });
+      task.start();
+      platform.onShutdown(() => task.stop());
+      return task;
+    },
+  };
+}

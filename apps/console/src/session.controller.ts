@@ -1,0 +1,70 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ResolveSession, SignIn } from '@mosaic/console-application';
+import { ConsoleSessionsRepository } from '@mosaic/console-data-access';
+import { ApiError, MOSAIC_LOGGER } from '@mosaic/shared-service';
+import type { Logger } from '@mosaic/shared-logging';
+import { SignedInGuard } from './console-auth.guard';
+import { COOKIE_OPTIONS, type CookieOptions } from './console.tokens';
+import { SessionResponse, SignInDto } from './session.dto';
+import { clearSessionCookie, sessionIdOf, setSessionCookie, type ConsoleRequest } from './session-cookie';
+
+function credentials(req: ConsoleRequest, body: unknown): { username: string; password: string } {
+  // A cross-site form can post text/plain or form data, never application/json.
+  if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? ''))) {
+    throw new ApiError(415, 'unsupported_media_type', 'sign in with Content-Type: application/json');
+  }
+  const { username, password } = (body ?? {}) as Record<string, unknown>;
+  if (typeof username !== 'string' || typeof password !== 'string') throw new ApiError(400, 'invalid_request', 'username and password: required strings');
+  return { username, password };
+}
+
+/** Signing in and out (the session cookie), and who is signed in. */
+@ApiTags('session')
+@Controller('api/session')
+export class SessionController {
+  constructor(
+    @Inject(SignIn) private readonly signIn: SignIn,
+    @Inject(ResolveSession) private readonly resolve: ResolveSession,
+    @Inject(ConsoleSessionsRepository) private readonly sessions: ConsoleSessionsRepository,
+    @Inject(COOKIE_OPTIONS) private readonly cookie: CookieOptions,
+    @Inject(MOSAIC_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in: sets the session cookie; 401 invalid_credentials for an unknown user or a wrong password alike' })
+  @ApiBody({ type: SignInDto })
+  @ApiOkResponse({ type: SessionResponse })
+  async create(@Req() req: ConsoleRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponse> {
+    const { username, password } = credentials(req, body);
+    const session = await this.signIn.execute(username, password);
+    if (!session) {
+      this.logger.warn({ username: username.slice(0, 64), ip: req.ip }, 'console sign-in refused');
+      throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
+    }
+    this.logger.info({ username: session.user.username, role: session.user.role }, 'console sign-in');
+    setSessionCookie(reply, session.sessionId, { secure: this.cookie.secure, maxAgeSeconds: this.cookie.ttlHours * 3600 });
+    return { user: session.user, csrfToken: session.csrfToken };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'The signed-in user and the CSRF token; 401 not_signed_in' })
+  @ApiOkResponse({ type: SessionResponse })
+  async current(@Req() req: ConsoleRequest): Promise<SessionResponse> {
+    const sessionId = sessionIdOf(req);
+    const session = sessionId ? await this.resolve.execute(sessionId) : null;
+    if (!session) throw new ApiError(401, 'not_signed_in', 'not signed in');
+    return session;
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @UseGuards(SignedInGuard)
+  @ApiOperation({ summary: 'Sign out: the session is deleted and the cookie cleared (X-CSRF-Token required)' })
+  async remove(@Req() req: ConsoleRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    if (req.sessionId) await this.sessions.delete(req.sessionId);
+    clearSessionCookie(reply, this.cookie.secure);
+  }
+}

@@ -1,0 +1,17 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ROLES } from '@mosaic/console-domain';
+
+export class SignInDto {
+  @ApiProperty({ example: 'admin' }) username!: string;
+  @ApiProperty({ example: 'correct horse battery staple' }) password!: string;
+}
+
+export class UserView {
+  @ApiProperty({ example: 'ada' }) username!: string;
+  @ApiProperty({ enum: ROLES }) role!: string;
+}
+
+export class SessionResponse {
+  @ApiProperty({ type: UserView }) user!: UserView;
+  @ApiProperty({ description: 'Send it as X-CSRF-Token with every request that is not GET or HEAD' }) csrfToken!: string;
+}

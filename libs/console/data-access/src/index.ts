@@ -1,0 +1,5 @@
+export * from './documents';
+export * from './console-users.repository';
+export * from './console-sessions.repository';
+export * from './password-hasher';
+export * from './services.client';

@@ -1,0 +1,6 @@
+export * from './roles';
+export * from './access-policy';
+export * from './proxy-path';
+export * from './csrf';
+export * from './user-input';
+export * from './session';
