@@ -1,0 +1,209 @@
+// Shapes of the answers the console reads (the services' controllers and docs). Fields the UI
+// does not depend on are left as `unknown` and rendered generically.
+
+export type Role = 'viewer' | 'editor' | 'admin';
+
+export interface SessionUser {
+  username: string;
+  role: Role;
+}
+
+export interface SessionResponse {
+  user: SessionUser;
+  csrfToken: string;
+}
+
+export interface Identifier {
+  type: string;
+  value: string;
+}
+
+/** identity `GET /v1/identities/{type}/{value}` */
+export interface IdentityLookup {
+  identifier: Identifier;
+  profileId: string | null;
+  path: string[];
+}
+
+export interface MergeHistoryEntry {
+  profileId: string;
+  messageId: string;
+  at: string;
+}
+
+/** identity `GET /v1/profiles/{id}` */
+export interface IdentityProfileResponse {
+  requestedId: string;
+  profileId: string;
+  redirected: boolean;
+  path: string[];
+  profile: {
+    id: string;
+    status: string;
+    known: boolean;
+    version: number;
+    identifiers: Identifier[];
+    mergeHistory: MergeHistoryEntry[];
+    createdAt: string;
+    updatedAt: string;
+    splitFrom?: { profileId: string; operationId: string; at: string };
+  };
+}
+
+export interface AuditRecord {
+  id: string;
+  kind: 'merge' | 'refused' | 'moved' | 'created' | 'split' | string;
+  at: string;
+  triggeringMessageId: string;
+  rule: string;
+  profileId: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditResponse {
+  profileId: string;
+  records: AuditRecord[];
+  next?: string;
+}
+
+/** enrichment `GET /v1/profiles/{id}` */
+export interface EnrichmentProfileResponse {
+  requestedId: string;
+  profileId: string;
+  redirected: boolean;
+  profile: {
+    id: string;
+    version: number;
+    known?: boolean;
+    identifiers: Identifier[];
+    traits: Record<string, unknown>;
+    computed: Record<string, unknown> & { categoryAffinity?: { category: string; score: number }[] };
+    mergedFrom: string[];
+    createdAt: string;
+    updatedAt: string;
+    expiresAt?: string;
+  };
+}
+
+/** enrichment `GET /v1/profiles/{id}/timeline` */
+export interface TimelineEvent {
+  messageId: string;
+  at: string;
+  receivedAt: string;
+  type: string;
+  event?: string;
+  identifiers: Identifier[];
+  raw: Record<string, unknown>;
+  videoSession?: Record<string, unknown>;
+}
+
+export interface TimelineResponse {
+  profileId: string;
+  events: TimelineEvent[];
+  next?: string;
+}
+
+/** segmentation `GET /v1/profiles/{id}/segments` */
+export interface ProfileSegmentsResponse {
+  profileId: string;
+  segments: { segmentKey: string; segmentVersion: number; since: string }[];
+  membershipVersion: number;
+  nextTimerAt: string | null;
+  mergedInto?: string;
+}
+
+export interface Backfill {
+  version: number;
+  status: 'running' | 'done' | 'failed' | string;
+  total: number;
+  processed: number;
+  fraction: number;
+  ratePerSecond: number;
+  etaSeconds: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface Segment {
+  key: string;
+  version: number;
+  status: 'active' | 'disabled' | string;
+  definition: SegmentDefinitionJson;
+  createdAt: string;
+  updatedAt: string;
+  updatedBy: string;
+  size: number;
+  backfill: Backfill | null;
+  notEvaluated?: string;
+}
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** A segment definition as JSON (libs/segmentation/domain `SegmentDefinition`). */
+export interface SegmentDefinitionJson {
+  key: string;
+  name?: string;
+  description?: string;
+  priority?: number;
+  exclusivityGroup?: string;
+  condition: ConditionJson;
+  [extra: string]: unknown;
+}
+
+/** A condition node: one of the language's condition kinds (kept as plain JSON). */
+export type ConditionJson = Record<string, unknown>;
+
+export interface SegmentVersion {
+  version: number;
+  at: string;
+  by: string;
+  definition: SegmentDefinitionJson;
+}
+
+export interface PreviewResponse {
+  scanned: number;
+  matched: number;
+  total: number;
+  complete: boolean;
+  estimated: number;
+  sample: string[];
+}
+
+export interface ValidationResponse {
+  ok: boolean;
+  errors?: { path: string; message: string }[];
+}
+
+/** activation `GET /v1/deliveries` */
+export interface Delivery {
+  id: string;
+  destinationId: string;
+  triggerId: string;
+  profileId: string;
+  segmentKey: string;
+  change: string;
+  status: string;
+  skipReason?: string;
+  attempts: number;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+/** collector `GET /v1/sources` */
+export interface Source {
+  id: string;
+  name: string;
+  writeKeyPrefix?: string;
+  serverKeyPrefix?: string;
+  allowedOrigins?: string[];
+  createdAt: string;
+  updatedAt?: string;
+  revokedAt?: string | null;
+}
+
+export interface CreatedSource extends Source {
+  writeKey: string;
+  serverKey: string;
+  identitySecret: string;
+}

@@ -1,0 +1,64 @@
+import { AppShell, Burger, Button, Group, NavLink, Text } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { useUser, useSession } from './session';
+
+const NAV = [
+  { to: '/contacts', label: 'Contacts', testId: 'nav-contacts', admin: false },
+  { to: '/segments', label: 'Segments', testId: 'nav-segments', admin: false },
+  { to: '/sources', label: 'Sources', testId: 'nav-sources', admin: true },
+];
+
+/** The signed-in layout: header (user, role, sign out), navigation, main. */
+export function Shell() {
+  const user = useUser();
+  const { signOut } = useSession();
+  const navigate = useNavigate();
+  const { pathname } = useLocation();
+  const [opened, { toggle, close }] = useDisclosure(false);
+
+  const onSignOut = async () => {
+    await signOut().catch(() => undefined);
+    navigate('/login', { replace: true });
+  };
+
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 200, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group gap="sm">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <Text fw={700} size="lg">
+              Mosaic console
+            </Text>
+          </Group>
+          <Group gap="sm">
+            <Text data-testid="signed-in-user" size="sm">
+              {user.username} ({user.role})
+            </Text>
+            <Button data-testid="sign-out" variant="default" size="xs" onClick={() => void onSignOut()}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label="Main navigation">
+        {NAV.filter((n) => !n.admin || user.role === 'admin').map((n) => (
+          <NavLink
+            key={n.to}
+            component={Link}
+            to={n.to}
+            label={n.label}
+            data-testid={n.testId}
+            active={pathname === n.to || pathname.startsWith(`${n.to}/`)}
+            aria-current={pathname.startsWith(n.to) ? 'page' : undefined}
+            onClick={close}
+          />
+        ))}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}

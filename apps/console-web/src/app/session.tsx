@@ -1,0 +1,68 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { api, setCsrfToken, setUnauthorizedHandler } from '../api/client';
+import type { Role, SessionResponse, SessionUser } from '../api/types';
+
+export interface SessionState {
+  /** `undefined` while `GET /api/session` is pending; `null` when signed out. */
+  user: SessionUser | null | undefined;
+  signIn(username: string, password: string): Promise<void>;
+  signOut(): Promise<void>;
+}
+
+const SessionContext = createContext<SessionState | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [user, setUser] = useState<SessionUser | null | undefined>(undefined);
+
+  const accept = useCallback((s: SessionResponse) => {
+    setCsrfToken(s.csrfToken);
+    setUser(s.user);
+  }, []);
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      setCsrfToken(null);
+      setUser(null);
+    });
+    api<SessionResponse>('/session', { allowUnauthorized: true })
+      .then(accept)
+      .catch(() => setUser(null));
+  }, [accept]);
+
+  const signIn = useCallback(
+    async (username: string, password: string) => {
+      accept(await api<SessionResponse>('/session', { method: 'POST', body: { username, password }, allowUnauthorized: true }));
+    },
+    [accept],
+  );
+
+  const signOut = useCallback(async () => {
+    try {
+      await api<null>('/session', { method: 'DELETE', allowUnauthorized: true });
+    } finally {
+      setCsrfToken(null);
+      setUser(null);
+    }
+  }, []);
+
+  const value = useMemo(() => ({ user, signIn, signOut }), [user, signIn, signOut]);
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionState {
+  const ctx = useContext(SessionContext);
+  if (!ctx) throw new Error('useSession outside SessionProvider');
+  return ctx;
+}
+
+/** The signed-in user (inside the signed-in routes). */
+export function useUser(): SessionUser {
+  const { user } = useSession();
+  if (!user) throw new Error('useUser: not signed in');
+  return user;
+}
+
+/** Editors and admins change things; viewers read (and preview segments). */
+export function canEdit(role: Role): boolean {
+  return role === 'editor' || role === 'admin';
+}
