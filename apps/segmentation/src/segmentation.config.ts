@@ -16,6 +16,10 @@ export const segmentationEnvSchema = z.object({
   SEGMENTATION_BACKFILL_PAGE: z.coerce.number().int().min(1).max(5000).default(200),
   /** How often recorded membership changes are folded into the segments' size counters. */
   SEGMENTATION_SIZES_FOLD_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
+  /** Sampling interval of segment sizes over time (ms): one point per segment per interval, aligned to the epoch. */
+  SEGMENTATION_SIZE_HISTORY_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
+  /** How long sampled sizes are kept (days). */
+  SEGMENTATION_SIZE_HISTORY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(400),
   /** How often compare-and-set tickets older than an hour are deleted (seconds; 0 = never): every profile write leaves one. */
   SEGMENTATION_TICKET_SWEEP_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Where enrichment keeps events (read to rebuild event windows of new definitions). */

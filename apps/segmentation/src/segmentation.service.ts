@@ -6,7 +6,9 @@ import {
   FireDueTimers,
   PreviewSegment,
   PublishMembershipChanges,
+  ReadSizeHistory,
   ReevaluateSegment,
+  SampleSegmentSizes,
   SegmentEvaluator,
   ValidateSegmentDefinition,
 } from '@mosaic/segmentation-application';
@@ -17,6 +19,7 @@ import {
   SegmentDefinitionsRepository,
   SegmentProfilesRepository,
   SegmentSizesRepository,
+  SizeHistoryRepository,
   StoredEventsRepository,
 } from '@mosaic/segmentation-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
@@ -38,6 +41,9 @@ export class SegmentationService {
   readonly profiles: SegmentProfilesRepository;
   readonly backfills: BackfillsRepository;
   readonly sizes: SegmentSizesRepository;
+  readonly sizeHistory: SizeHistoryRepository;
+  readonly sampleSizes: SampleSegmentSizes;
+  readonly readSizeHistory: ReadSizeHistory;
   readonly evaluator: SegmentEvaluator;
   readonly backfill: BackfillJob;
   readonly clustering: ClusteringJob;
@@ -69,6 +75,14 @@ export class SegmentationService {
     });
     this.backfills = new BackfillsRepository(platform.mongo);
     this.sizes = new SegmentSizesRepository(platform.mongo, config.instanceId);
+    this.sizeHistory = new SizeHistoryRepository(platform.mongo, own.SEGMENTATION_SIZE_HISTORY_RETENTION_DAYS * 86_400_000);
+    this.sampleSizes = new SampleSegmentSizes({
+      history: this.sizeHistory,
+      sizes: () => this.sizes.sizes(),
+      keys: async () => (await definitions.list()).map((s) => s.key),
+      intervalMs: own.SEGMENTATION_SIZE_HISTORY_INTERVAL_MS,
+    });
+    this.readSizeHistory = new ReadSizeHistory(this.sizeHistory);
     const publish = new PublishMembershipChanges({
       producer: platform.producer,
       topic: platform.topics.segmentsMembership,
@@ -160,6 +174,21 @@ export class SegmentationService {
         onError: (err) => logger.warn({ err }, 'folding size deltas failed; the next round resumes'),
       }),
       new PeriodicTask({
+        // Several rounds an interval: a late timer must not skip an interval (each instance samples an interval once).
+        intervalMs: Math.min(60_000, Math.max(200, own.SEGMENTATION_SIZE_HISTORY_INTERVAL_MS / 5)),
+        run: () => this.sampleSizes.execute(),
+        onDone: (r) => {
+          if (r.interval) logger.debug(r, 'segment sizes sampled');
+        },
+        onError: (err) => logger.warn({ err }, 'sampling segment sizes failed; the next round retries'),
+      }),
+      new PeriodicTask({
+        intervalMs: 600_000,
+        run: () => this.sizeHistory.sweepExpired(),
+        onDone: (deleted) => logger.debug({ deleted }, 'expired segment size points deleted'),
+        onError: (err) => logger.warn({ err }, 'deleting expired segment size points failed; the next round retries'),
+      }),
+      new PeriodicTask({
         intervalMs: own.SEGMENTATION_TICKET_SWEEP_SECONDS * 1000,
         run: () => this.profiles.sweepTickets(),
         onDone: (deleted) => logger.debug({ deleted }, 'compare-and-set tickets swept'),
@@ -185,6 +214,7 @@ export class SegmentationService {
     await service.profiles.ensureIndexes();
     await service.backfills.ensureIndexes();
     await service.sizes.ensureIndexes();
+    await service.sizeHistory.ensureIndexes();
     await service.plans.reload();
     const keys = (await definitions.list()).map((s) => s.key);
     if (await service.sizes.seedOnce(keys, (key) => service.profiles.countMembers(key)))

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, type SegmentDefinition } from '@mosaic/segmentation-domain';
+import { MAX_SIZE_HISTORY_DAYS, SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, type SegmentDefinition } from '@mosaic/segmentation-domain';
 import type { BackfillProgress, StoredSegment, WriteOutcome } from '@mosaic/segmentation-data-access';
 import { AdminAuthGuard, ApiError, invalidInput } from '@mosaic/shared-service';
 import {
@@ -10,10 +10,13 @@ import {
   PreviewResponse,
   SegmentListResponse,
   SegmentWithStats,
+  SizeHistoryResponse,
+  SizesQueryDto,
   UpdateQueryDto,
   ValidationResponse,
   intOr,
   queryOf,
+  sizesRangeOf,
   type SegmentResponse,
 } from './segments.dto';
 import { SegmentationService } from './segmentation.service';
@@ -148,6 +151,17 @@ export class SegmentsController {
     if (!KEY.test(key) || !(await this.repo.get(key))) throw new ApiError(404, 'not_found', `segment ${key} not found`);
     const profileIds = await this.segmentation.profiles.members(key, limit, q.after);
     return { key, profileIds, next: profileIds.length === limit ? (profileIds[profileIds.length - 1] ?? null) : null };
+  }
+
+  @Get(':key/sizes')
+  @ApiOperation({
+    summary: `The segment's size over time: the sizes sampled every SEGMENTATION_SIZE_HISTORY_INTERVAL_MS from \`from\` to \`to\` (at most ${MAX_SIZE_HISTORY_DAYS} days), oldest first`,
+  })
+  @ApiOkResponse({ type: SizeHistoryResponse })
+  async sizes(@Param('key') key: string, @Query() query: SizesQueryDto): Promise<SizeHistoryResponse> {
+    const { from, to, stepMs } = sizesRangeOf(query, Date.now(), MAX_SIZE_HISTORY_DAYS);
+    if (!KEY.test(key) || !(await this.repo.get(key))) throw new ApiError(404, 'not_found', `segment ${key} not found`);
+    return { key, points: await this.segmentation.readSizeHistory.execute(key, from, to, stepMs) };
   }
 
   @Post(':key/backfill')

@@ -124,3 +124,46 @@ export class ValidationResponse {
     message: string;
   }[];
 }
+
+export class SizesQueryDto {
+  @ApiPropertyOptional({ description: 'ISO 8601 time; default 7 days before `to`' })
+  @IsOptional()
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'ISO 8601 time; default now. At most 92 days after `from`' })
+  @IsOptional()
+  to?: string;
+
+  @ApiPropertyOptional({ description: 'seconds: one point per step (the last sampled in it); 1–86400, default every sampled point' })
+  @IsOptional()
+  @IntParam(1, 86_400)
+  step?: string;
+}
+
+/** A validated time parameter (ms), or its default when absent or empty. */
+function timeOr(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
+  if (Number.isNaN(t)) throw new ApiError(400, 'invalid_request', `${name}: must be an ISO 8601 time (e.g. 2026-12-01T00:00:00Z)`);
+  return t;
+}
+
+/** `from`, `to` (ms) and `stepMs` of `GET /v1/segments/{key}/sizes`: 400 naming the parameter when one is wrong. */
+export function sizesRangeOf(raw: unknown, now: number, maxDays: number): { from: number; to: number; stepMs?: number } {
+  const q = queryOf(SizesQueryDto, raw);
+  const to = timeOr('to', q.to, now);
+  const from = timeOr('from', q.from, to - 7 * 86_400_000);
+  if (from > to) throw new ApiError(400, 'invalid_request', 'from: must not be after to');
+  if (to - from > maxDays * 86_400_000) throw new ApiError(400, 'invalid_request', `from: at most ${maxDays} days before to`);
+  return { from, to, ...(q.step ? { stepMs: Number(q.step) * 1000 } : {}) };
+}
+
+export class SizePointView {
+  @ApiProperty({ description: 'the start of the sampling interval' }) at!: string;
+  @ApiProperty({ description: 'profiles in the segment then' }) size!: number;
+}
+
+export class SizeHistoryResponse {
+  @ApiProperty() key!: string;
+  @ApiProperty({ type: [SizePointView], description: 'oldest first' }) points!: SizePointView[];
+}

@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- API responses are inspected as loose JSON */
 // The segment definitions admin API against the real MongoDB-wire server: validation with
-// errors naming the JSON path, versions, references and cycles, disable/enable, delete.
+// errors naming the JSON path, versions, references and cycles, disable/enable, delete, sizes over time.
 import type { StartedService } from '@mosaic/shared-service';
 import { adminRequest, dropTestDatabase, startTestService } from '@mosaic/shared-testing';
 import { segmentationDefinition } from './segmentation.definition';
@@ -10,7 +10,7 @@ jest.setTimeout(60_000);
 let svc: StartedService;
 
 beforeAll(async () => {
-  svc = await startTestService(segmentationDefinition, { env: { MOSAIC_INSTANCE_ID: 'segmentation-it-1' } });
+  svc = await startTestService(segmentationDefinition, { env: { MOSAIC_INSTANCE_ID: 'segmentation-it-1', SEGMENTATION_SIZE_HISTORY_INTERVAL_MS: '1000' } });
 }, 120_000);
 
 afterAll(async () => {
@@ -116,4 +116,40 @@ it('serves the JSON Schema and its OpenAPI document', async () => {
   expect(schema.json['examples'].length).toBeGreaterThan(0);
   const doc = await api('GET', '/openapi.json', undefined, false);
   expect(Object.keys(doc.json['paths'])).toEqual(expect.arrayContaining(['/v1/segments', '/v1/segments/{key}', '/v1/segments/validate']));
+});
+
+it('answers the sampled sizes of a segment in time order; a bad parameter is a 400 naming it', async () => {
+  let points: { at: string; size: number }[] = [];
+  for (let round = 0; round < 100 && points.length < 3; round += 1) {
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await api('GET', '/v1/segments/high-ltv/sizes');
+    expect(r.status).toBe(200);
+    expect(r.json['key']).toBe('high-ltv');
+    points = r.json['points'];
+  }
+  expect(points.length).toBeGreaterThanOrEqual(3);
+  const times = points.map((p) => Date.parse(p.at));
+  expect(times).toEqual([...times].sort((x, y) => x - y));
+  expect(new Set(times).size).toBe(times.length); // one point per interval
+  expect(times.every((t) => t % 1000 === 0)).toBe(true);
+  expect(points.every((p) => p.size === 0)).toBe(true);
+  const from = new Date(times[1]!).toISOString();
+  const to = new Date(times[2]!).toISOString();
+  expect((await api('GET', `/v1/segments/high-ltv/sizes?from=${from}&to=${to}`)).json['points']).toEqual(points.slice(1, 3));
+  expect((await api('GET', `/v1/segments/high-ltv/sizes?from=${from}&to=${to}&step=3600`)).json['points']).toEqual(
+    Math.floor(times[1]! / 3_600_000) === Math.floor(times[2]! / 3_600_000) ? [points[2]] : points.slice(1, 3), // one hour step, unless an hour began between them
+  );
+
+  const problem = async (query: string) => {
+    const r = await api('GET', `/v1/segments/high-ltv/sizes?${query}`);
+    expect(r.status).toBe(400);
+    return r.json['error'].message as string;
+  };
+  expect(await problem('from=yesterday')).toMatch(/^from: /);
+  expect(await problem('to=2026-13-45')).toMatch(/^to: /);
+  expect(await problem('step=0')).toMatch(/^step: /);
+  expect(await problem('from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z')).toMatch(/^from: must not be after to/);
+  expect(await problem('from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z')).toMatch(/^from: at most 92 days/);
+  expect((await api('GET', '/v1/segments/nope/sizes')).status).toBe(404);
+  expect((await api('GET', '/v1/segments/high-ltv/sizes', undefined, false)).status).toBe(401);
 });

@@ -10,3 +10,4 @@ export * from './delete-segment.use-case';
 export * from './preview-segment.use-case';
 export * from './backfill.job';
 export * from './clustering.job';
+export * from './size-history.use-case';

@@ -6,3 +6,4 @@ export * from './backfills.repository';
 export * from './clustering-runs.repository';
 export * from './plan.cache';
 export * from './timer-slots';
+export * from './size-history.repository';

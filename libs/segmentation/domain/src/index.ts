@@ -63,3 +63,5 @@ export {
   relabelClusters,
 } from './clustering';
 export type { ClusterProfile, FeatureOptions, Scaler, KMeansOptions, KMeansResult, DescribeOptions } from './clustering';
+export { MAX_SIZE_HISTORY_DAYS, intervalStartOf, dayOf, daysBetween, pointsInRange } from './size-history';
+export type { SizePoint } from './size-history';
