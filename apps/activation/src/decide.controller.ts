@@ -8,8 +8,9 @@ import {
   profileVisibleTo,
   validateExperience,
   verifyUserHash,
-  type Decision,
+  slotAnswers,
   type Experience,
+  type SlotAnswer,
   type SourceAccess,
   type ValidationError,
 } from '@mosaic/activation-domain';
@@ -61,10 +62,10 @@ function serverKeyOf(authorization: string | undefined): string | undefined {
   return /^Bearer\s+(sk_\S+)$/i.exec(authorization ?? '')?.[1];
 }
 
-interface DecideAnswer {
+export interface DecideAnswer {
   profileId: string | null;
   segments: string[];
-  slots: Record<string, Decision['content'] & { experienceId: string; ruleId: string | null; holdout: boolean }>;
+  slots: Record<string, SlotAnswer>;
 }
 
 /** Who is asking: the source, and whether its server vouches for user ids (server key). */
@@ -172,8 +173,7 @@ export class DecideController {
     const decided = profile
       ? this.activation.decisionMemo.decide(profile, experiences, slotNames, { ...visitor, profileId: profile.profileId })
       : decideSlots(experiences, slotNames, visitor);
-    const out: DecideAnswer = { profileId: profile?.profileId ?? null, segments: [...visitor.segments], slots: {} };
-    for (const [slot, d] of Object.entries(decided)) out.slots[slot] = { ...d.content, experienceId: d.experienceId, ruleId: d.ruleId, holdout: d.holdout };
+    const out: DecideAnswer = { profileId: profile?.profileId ?? null, segments: [...visitor.segments], slots: slotAnswers(decided) };
     this.activation.metrics.decisions.inc({ outcome: profile ? 'known' : found ? 'other_source' : 'unknown' });
     this.activation.metrics.decideSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return out;

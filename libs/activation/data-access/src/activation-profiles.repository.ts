@@ -128,34 +128,35 @@ export class ActivationProfilesRepository {
   }
 
   /** The live profile holding one of these identifier keys (the first key that matches wins). */
-  async findByIdKeys(keys: readonly string[]): Promise<{
-    profileId: string;
-    segments: string[];
-    traits: Record<string, unknown>;
-    computed: Record<string, unknown>;
-    idKeys: string[];
-    profileVersion: number;
-    membershipVersion: number;
-  } | null> {
+  async findByIdKeys(keys: readonly string[]): Promise<VisitorDocument | null> {
     // One indexed equality per key, in the caller's order: FerretDB would scan the whole
     // collection for an `$in` (find-in.ts), and the first key that matches wins anyway.
     for (const k of keys) {
       const docs = (await this.collection.find({ idKeys: k }).toArray()) as ActivationProfileDocument[];
       const d = docs.find((x) => !x.mergedInto && x.profile);
-      if (!d) continue;
-      const p = JSON.parse(d.profile as string) as { traits?: Record<string, unknown>; computed?: Record<string, unknown> };
-      const m = (await this.membershipsOf([d._id], new Map([[d._id, d]]))).get(d._id) ?? { segments: [], membershipVersion: 0 };
-      return {
-        profileId: d._id,
-        segments: m.segments,
-        traits: p.traits ?? {},
-        computed: p.computed ?? {},
-        idKeys: d.idKeys ?? [],
-        profileVersion: d.profileVersion,
-        membershipVersion: m.membershipVersion,
-      };
+      if (d) return this.visitorOf(d);
     }
     return null;
+  }
+
+  /** The live profile with this id, as `findByIdKeys` answers it (a merged-away profile: null). */
+  async findVisitorById(profileId: string): Promise<VisitorDocument | null> {
+    const d = (await this.collection.findOne({ _id: profileId })) as ActivationProfileDocument | null;
+    return d && !d.mergedInto && d.profile ? this.visitorOf(d) : null;
+  }
+
+  private async visitorOf(d: ActivationProfileDocument): Promise<VisitorDocument> {
+    const p = JSON.parse(d.profile as string) as { traits?: Record<string, unknown>; computed?: Record<string, unknown> };
+    const m = (await this.membershipsOf([d._id], new Map([[d._id, d]]))).get(d._id) ?? { segments: [], membershipVersion: 0 };
+    return {
+      profileId: d._id,
+      segments: m.segments,
+      traits: p.traits ?? {},
+      computed: p.computed ?? {},
+      idKeys: d.idKeys ?? [],
+      profileVersion: d.profileVersion,
+      membershipVersion: m.membershipVersion,
+    };
   }
 
   /**
@@ -181,6 +182,17 @@ export class ActivationProfilesRepository {
   async findById(profileId: string): Promise<{ profile: Record<string, unknown> | null; segments: string[] } | null> {
     return (await this.findByIds([profileId])).get(profileId) ?? null;
   }
+}
+
+/** A live profile with its segments, as the decision cache holds it. */
+export interface VisitorDocument {
+  profileId: string;
+  segments: string[];
+  traits: Record<string, unknown>;
+  computed: Record<string, unknown>;
+  idKeys: string[];
+  profileVersion: number;
+  membershipVersion: number;
 }
 
 /** A compact profile as activation keeps it (what decisions and payloads read). */

@@ -7,7 +7,7 @@
  */
 import type { ProfileChange, SegmentMembershipChange } from '@mosaic/contracts';
 import { LruMap } from '@mosaic/shared-service';
-import type { ActivationProfilesRepository } from './activation-profiles.repository';
+import type { ActivationProfilesRepository, VisitorDocument } from './activation-profiles.repository';
 
 export interface VisitorProfile {
   profileId: string;
@@ -90,6 +90,26 @@ export class DecisionCache {
       return null;
     }
     for (const k of keys) this.unknownUntil.delete(k);
+    return this.remember(doc);
+  }
+
+  /**
+   * A profile by its id (the console's preview): the cached one, else read through to the store
+   * and cached as `lookup` does; null when there is no live profile with this id.
+   */
+  async lookupById(profileId: string): Promise<VisitorProfile | null> {
+    const e = this.byProfile.get(profileId);
+    if (e) {
+      this.stats.hits += 1;
+      return e.profile;
+    }
+    this.stats.misses += 1;
+    const doc = await this.profiles.findVisitorById(profileId);
+    return doc ? this.remember(doc) : null;
+  }
+
+  /** Caches a profile read from the store, with what the feed saw of it meanwhile applied on top. */
+  private remember(doc: VisitorDocument): VisitorProfile {
     const entry: Entry = {
       profile: { profileId: doc.profileId, segments: doc.segments, traits: doc.traits, computed: doc.computed },
       profileVersion: doc.profileVersion,

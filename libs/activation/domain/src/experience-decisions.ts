@@ -255,3 +255,21 @@ export class DecisionMemo<P extends object> {
     return decided;
   }
 }
+
+/** One slot of a decision answer (`POST /v1/decide`, the console's preview). */
+export type SlotAnswer = DecisionContent & { experienceId: string; ruleId: string | null; holdout: boolean; error?: string };
+
+/** The slots of a decision answer; `withErrors`: say why a slot fell back to the default (previews only). */
+export function slotAnswers(decided: Record<string, Decision>, options: { withErrors?: boolean } = {}): Record<string, SlotAnswer> {
+  const out: Record<string, SlotAnswer> = {};
+  for (const [slot, d] of Object.entries(decided)) {
+    out[slot] = { ...d.content, experienceId: d.experienceId, ruleId: d.ruleId, holdout: d.holdout };
+    if (options.withErrors && d.error !== undefined) out[slot].error = d.error;
+  }
+  return out;
+}
+
+/** The slots that have an enabled experience, sorted (a preview asks for all of them when none are named). */
+export function enabledSlots(experiences: readonly Experience[]): string[] {
+  return [...new Set(experiences.filter((e) => e.enabled).map((e) => e.slot))].sort();
+}

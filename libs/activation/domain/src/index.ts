@@ -58,6 +58,8 @@ export {
   holdoutBucket,
   stableVisitorId,
   DecisionMemo,
+  slotAnswers,
+  enabledSlots,
   EXPERIENCE_OPS,
   EXPERIENCE_LIMITS,
   CONTENT_KINDS,
@@ -78,6 +80,7 @@ export type {
   DecisionContent,
   DecisionContext,
   DecideOptions,
+  SlotAnswer,
 } from './experiences';
 export { SourceDirectory, userHashOf, verifyUserHash, originAllowed, profileVisibleTo } from './decide-access';
 export type { SourceAccess } from './decide-access';
