@@ -5,23 +5,19 @@
 // page then shows the segment; a viewer's attempt to change anything is refused by the server.
 // Every page is checked with axe-core (no serious or critical violation) and photographed into
 // .mosaic/screenshots/.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, startTestService, waitFor } from '@mosaic/shared-testing';
+import { startTestService, waitFor } from '@mosaic/shared-testing';
 import { consoleDefinition } from '../../apps/console/src/console.definition';
 import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.definition';
 import { identityDefinition } from '../../apps/identity/src/identity.definition';
 import { segmentationDefinition } from '../../apps/segmentation/src/segmentation.definition';
+import { buildConsoleWeb, checkPage, createUser, signIn as signInAt, waitOnPage } from './console-harness';
 import { goto, newVisitor, open, startStack, type Stack } from './harness';
 
 jest.setTimeout(240_000);
 
-const ROOT = join(__dirname, '..', '..');
-const SCREENSHOTS = join(ROOT, '.mosaic', 'screenshots');
-const AXE = join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const USERS = {
   editor: { username: 'eddie.editor', password: 'editor-password-1', role: 'editor' },
   viewer: { username: 'vera.viewer', password: 'viewer-password-1', role: 'viewer' },
@@ -32,26 +28,7 @@ let webDir: string;
 let consoleUrl: string;
 const services: StartedService[] = [];
 
-/** The single-page app built into a directory of this test file (as `npm run build` does into dist/). */
-function buildConsoleWeb(): string {
-  const dir = mkdtempSync(join(ROOT, '.mosaic', 'test-console-web-'));
-  const script = `import('vite').then((v) => v.build({ configFile: ${JSON.stringify(join(ROOT, 'apps', 'console-web', 'vite.config.mjs'))}, build: { outDir: ${JSON.stringify(dir)} } }))`;
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vite build failed: ${r.stderr}`);
-  return dir;
-}
-
-async function createUser(user: { username: string; password: string; role: string }): Promise<void> {
-  const res = await fetch(`${consoleUrl}/api/users`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(user),
-  });
-  expect([res.status, await res.text()]).toEqual([201, expect.any(String)]);
-}
-
 beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   webDir = buildConsoleWeb();
   stack = await startStack();
   const identity = await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-c-identity' } });
@@ -59,7 +36,8 @@ beforeAll(async () => {
   const enrichment = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-c-enrichment' } });
   services.push(enrichment);
   const segmentation = await startTestService(segmentationDefinition, {
-    env: { MOSAIC_INSTANCE_ID: 'e2e-c-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' },
+    // Sizes sampled every second, so the segment page's size chart has points within the test.
+    env: { MOSAIC_INSTANCE_ID: 'e2e-c-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0', SEGMENTATION_SIZE_HISTORY_INTERVAL_MS: '1000' },
   });
   services.push(segmentation);
   const consoleApp = await startTestService(consoleDefinition, {
@@ -75,8 +53,8 @@ beforeAll(async () => {
   });
   services.push(consoleApp);
   consoleUrl = consoleApp.http.url;
-  await createUser(USERS.editor);
-  await createUser(USERS.viewer);
+  await createUser(consoleUrl, USERS.editor);
+  await createUser(consoleUrl, USERS.viewer);
 }, 240_000);
 
 afterAll(async () => {
@@ -85,35 +63,8 @@ afterAll(async () => {
   if (webDir) rmSync(webDir, { recursive: true, force: true });
 });
 
-async function signIn(context: BrowserContext, user: { username: string; password: string }): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${consoleUrl}/login`);
-  await page.getByTestId('login-username').fill(user.username);
-  await page.getByTestId('login-password').fill(user.password);
-  await page.getByTestId('login-submit').click();
-  await page.getByTestId('signed-in-user').waitFor();
-  return page;
-}
-
-/** axe-core on the page as it is: no serious or critical violation; then a screenshot. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.addScriptTag({ path: AXE });
-  const violations = (await page.evaluate(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`,
-  )) as unknown[];
-  await page.screenshot({ path: join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
-  expect({ page: name, violations }).toEqual({ page: name, violations: [] });
-}
-
-/** `waitFor`, with a screenshot and the page's text when it gives up (what the console showed instead). */
-async function waitOnPage(page: Page, name: string, check: () => Promise<true | null>, message: string): Promise<void> {
-  try {
-    await waitFor(check, { timeoutMs: 90_000, intervalMs: 1_000, message });
-  } catch (err) {
-    await page.screenshot({ path: join(SCREENSHOTS, `console-failed-${name}.png`), fullPage: true }).catch(() => undefined);
-    const text = await page.innerText('body').catch(() => '(no page)');
-    throw new Error(`${(err as Error).message}; the page (${page.url()}) showed:\n${text.slice(0, 2_000)}`);
-  }
+function signIn(context: BrowserContext, user: { username: string; password: string }): Promise<Page> {
+  return signInAt(context, consoleUrl, user);
 }
 
 /** Browses two coffee machines anonymously, then logs in; answers the email it logged in with. */
@@ -151,6 +102,22 @@ describe('the console', () => {
     email = await anonymousVisitThenLogin();
     editor = await stack.browser.newContext();
     const page = await signIn(editor, USERS.editor);
+    // The live view counted the visitor above (events.raw as it arrived at this console).
+    await page.goto(`${consoleUrl}/live`);
+    await waitOnPage(
+      page,
+      'live',
+      async () => {
+        const shown = await page
+          .getByTestId('live-active-visitors')
+          .innerText()
+          .catch(() => '');
+        return Number(shown.replace(/\D/g, '')) >= 1 ? true : null;
+      },
+      'the live page with at least one active visitor',
+    );
+    await page.getByTestId('live-dead-letters').waitFor();
+    await checkPage(page, 'live');
     await waitOnPage(
       page,
       'contact',
@@ -201,6 +168,24 @@ describe('the console', () => {
     await checkPage(page, 'segment-builder');
     await page.getByTestId('segment-save').click();
     await page.getByTestId('segment-saved').waitFor();
+    await waitOnPage(
+      page,
+      'segment',
+      async () => {
+        await page.goto(`${consoleUrl}/segments/${encodeURIComponent(key)}`);
+        await page.getByTestId('segment-size-chart').waitFor();
+        // The chart's table alternative (in a closed <details>) holds a row per sampled point.
+        const sampled = page.locator('table[aria-label="Size over time"] tbody tr').first();
+        return (await sampled
+          .waitFor({ state: 'attached', timeout: 5_000 })
+          .then(() => true)
+          .catch(() => false))
+          ? true
+          : null;
+      },
+      `the size chart of segment ${key} with a sampled point`,
+    );
+    await checkPage(page, 'segment');
 
     await waitOnPage(
       page,
@@ -222,6 +207,11 @@ describe('the console', () => {
 
   it("refuses a viewer's change on the server (403), whatever the page shows", async () => {
     const viewer = await stack.browser.newContext();
+    const login = await viewer.newPage();
+    await login.goto(`${consoleUrl}/login`);
+    await login.getByTestId('login-submit').waitFor();
+    await checkPage(login, 'login');
+    await login.close();
     const page = await signIn(viewer, USERS.viewer);
     await page.goto(`${consoleUrl}/segments/new`);
     await page.getByTestId('segment-key').waitFor();

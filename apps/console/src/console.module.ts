@@ -1,10 +1,20 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { DLQ_TOPIC_OF } from '@mosaic/contracts';
 import { BootstrapAdmin, CreateUser, DeleteUser, ForwardRequest, ResolveSession, SignIn } from '@mosaic/console-application';
-import { Argon2PasswordHasher, ConsoleSessionsRepository, ConsoleUsersRepository, ServicesClient, ensureConsoleIndexes } from '@mosaic/console-data-access';
+import {
+  Argon2PasswordHasher,
+  ConsoleSessionsRepository,
+  ConsoleUsersRepository,
+  LiveFeed,
+  ServicesClient,
+  ensureConsoleIndexes,
+} from '@mosaic/console-data-access';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import { AdminGuard, SignedInGuard } from './console-auth.guard';
 import { upstreamUrls, webDir, type ConsoleConfig } from './console.config';
 import { COOKIE_OPTIONS, WEB_DIR } from './console.tokens';
+import { LiveController } from './live.controller';
+import { LiveStreams } from './live-streams';
 import { ProxyController } from './proxy.controller';
 import { SessionController } from './session.controller';
 import { SpaController } from './spa.controller';
@@ -24,7 +34,7 @@ export class ConsoleModule {
     return {
       module: ConsoleModule,
       // The SPA's catch-all last: Fastify's router prefers the specific routes anyway.
-      controllers: [SessionController, UsersController, ProxyController, SpaController],
+      controllers: [SessionController, UsersController, ProxyController, LiveController, SpaController],
       providers: [
         { provide: ConsoleUsersRepository, useValue: users },
         { provide: ConsoleSessionsRepository, useValue: sessions },
@@ -37,11 +47,25 @@ export class ConsoleModule {
         { provide: WEB_DIR, useValue: webDir(config.own) },
         SignedInGuard,
         AdminGuard,
+        { provide: LiveFeed, useValue: liveFeed(platform, config) },
+        LiveStreams,
         startUp(platform, config, users, hasher),
         sessionSweep(platform, sessions),
       ],
     };
   }
+}
+
+/** The live view's reader of events.raw, segments.membership and the dead-letter topics (LiveStreams starts and stops it). */
+function liveFeed(platform: Platform, config: ConsoleConfig): LiveFeed {
+  const t = platform.topics;
+  const deadLetters = Object.values(DLQ_TOPIC_OF).map((key) => t[key]);
+  return new LiveFeed(
+    platform.kafka,
+    { eventsRaw: t.eventsRaw, segmentsMembership: t.segmentsMembership, deadLetters },
+    `${config.kafka.consumer.groupId}.live`,
+    platform.runtime.logger,
+  );
 }
 
 /** Indexes, then the first admin when there is no user yet. */

@@ -207,3 +207,23 @@ export interface CreatedSource extends Source {
   serverKey: string;
   identitySecret: string;
 }
+
+/** console `GET /api/live` (and the stream's `membership` event): one segment entry or exit */
+export interface LiveMembership {
+  profileId: string;
+  segmentKey: string;
+  change: 'entered' | 'exited';
+  at: string;
+  identifiers: { userId?: string; email?: string };
+}
+
+/** console `GET /api/live` (and the stream's `snapshot` event) */
+export interface LiveSnapshot {
+  at: string;
+  eventsPerSecond: number;
+  activeVisitors: number;
+  recentMemberships: LiveMembership[];
+  deadLetters: { topic: string; count: number | null }[];
+  followers: { eventsRaw: boolean; membership: boolean };
+  skipped: { eventsRaw: number; membership: number };
+}

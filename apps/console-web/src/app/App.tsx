@@ -5,10 +5,16 @@ import { SessionProvider, useSession } from './session';
 import { Shell } from './Shell';
 import { LoginPage } from '../pages/LoginPage';
 import { ContactsPage } from '../pages/ContactsPage';
+import { LivePage } from '../pages/live/LivePage';
 import { ContactPage } from '../pages/contact/ContactPage';
 import { SegmentsListPage } from '../pages/segments/SegmentsListPage';
 import { SegmentEditorPage } from '../pages/segments/SegmentEditorPage';
 import { SourcesPage } from '../pages/sources/SourcesPage';
+import { DestinationsPage } from '../pages/activation/DestinationsPage';
+import { TriggersPage } from '../pages/activation/TriggersPage';
+import { DeliveriesPage } from '../pages/activation/DeliveriesPage';
+import { ExperiencesPage } from '../pages/activation/ExperiencesPage';
+import { UsersPage } from '../pages/users/UsersPage';
 
 function Loading() {
   return (
@@ -46,7 +52,8 @@ export function App() {
               </RequireSession>
             }
           >
-            <Route path="/" element={<Navigate to="/contacts" replace />} />
+            <Route path="/" element={<Navigate to="/live" replace />} />
+            <Route path="/live" element={<LivePage />} />
             <Route path="/contacts" element={<ContactsPage />} />
             <Route path="/contacts/:id" element={<ContactPage />} />
             <Route path="/segments" element={<SegmentsListPage />} />
@@ -57,6 +64,18 @@ export function App() {
               element={
                 <AdminOnly>
                   <SourcesPage />
+                </AdminOnly>
+              }
+            />
+            <Route path="/activation/destinations" element={<DestinationsPage />} />
+            <Route path="/activation/triggers" element={<TriggersPage />} />
+            <Route path="/activation/deliveries" element={<DeliveriesPage />} />
+            <Route path="/activation/experiences" element={<ExperiencesPage />} />
+            <Route
+              path="/users"
+              element={
+                <AdminOnly>
+                  <UsersPage />
                 </AdminOnly>
               }
             />

@@ -4,9 +4,19 @@ import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { useUser, useSession } from './session';
 
 const NAV = [
+  { to: '/live', label: 'Live', testId: 'nav-live', admin: false },
   { to: '/contacts', label: 'Contacts', testId: 'nav-contacts', admin: false },
   { to: '/segments', label: 'Segments', testId: 'nav-segments', admin: false },
   { to: '/sources', label: 'Sources', testId: 'nav-sources', admin: true },
+  { to: '/users', label: 'Users', testId: 'nav-users', admin: true },
+];
+
+/** Activation's pages, grouped under one heading in the navigation. */
+const ACTIVATION_NAV = [
+  { to: '/activation/destinations', label: 'Destinations', testId: 'nav-destinations' },
+  { to: '/activation/triggers', label: 'Triggers', testId: 'nav-triggers' },
+  { to: '/activation/deliveries', label: 'Delivery log', testId: 'nav-deliveries' },
+  { to: '/activation/experiences', label: 'Experiences', testId: 'nav-experiences' },
 ];
 
 /** The signed-in layout: header (user, role, sign out), navigation, main. */
@@ -55,6 +65,24 @@ export function Shell() {
             onClick={close}
           />
         ))}
+        <div role="group" aria-labelledby="nav-activation-label" data-testid="nav-activation">
+          <Text id="nav-activation-label" size="xs" fw={700} tt="uppercase" mt="sm" mb={4} px="sm">
+            Activation
+          </Text>
+          {ACTIVATION_NAV.map((n) => (
+            <NavLink
+              key={n.to}
+              component={Link}
+              to={n.to}
+              label={n.label}
+              data-testid={n.testId}
+              pl="lg"
+              active={pathname === n.to}
+              aria-current={pathname === n.to ? 'page' : undefined}
+              onClick={close}
+            />
+          ))}
+        </div>
       </AppShell.Navbar>
       <AppShell.Main>
         <Outlet />

@@ -14,7 +14,7 @@ const TYPES = [
 ];
 
 /** identity first (it owns profile ids and normalises email/phone); enrichment when identity has no live profile. */
-async function resolveProfile(type: string, value: string): Promise<string | null> {
+export async function resolveProfile(type: string, value: string): Promise<string | null> {
   try {
     const found = await svc<IdentityLookup>('identity', `/v1/identities/${seg(type)}/${seg(value)}`);
     if (found.profileId) return found.profileId;

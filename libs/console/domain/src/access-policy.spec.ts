@@ -18,6 +18,14 @@ describe('mayForward', () => {
     for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) expect(mayForward('viewer', 'segmentation', method, '/v1/segments/preview')).toBe(false);
   });
 
+  it("lets a viewer preview an experience for a contact (activation's preview changes nothing), and nothing else of experiences", () => {
+    expect(mayForward('viewer', 'activation', 'POST', '/v1/experiences/preview')).toBe(true);
+    expect(mayForward('viewer', 'activation', 'POST', '/v1/experiences')).toBe(false);
+    expect(mayForward('viewer', 'activation', 'PUT', '/v1/experiences/preview')).toBe(false);
+    expect(mayForward('viewer', 'activation', 'POST', '/v1/experiences/preview/x')).toBe(false);
+    expect(mayForward('viewer', 'segmentation', 'POST', '/v1/experiences/preview')).toBe(false);
+  });
+
   it('lets an editor change everything but the admin-only routes', () => {
     expect(mayForward('editor', 'segmentation', 'POST', '/v1/segments')).toBe(true);
     expect(mayForward('editor', 'segmentation', 'DELETE', '/v1/segments/vip')).toBe(true);

@@ -2,7 +2,7 @@
  * Who may forward what through the console's proxy (`/api/svc/:service/<path>`). The server
  * enforces it on every request; the single-page app only hides what a role cannot do.
  *
- * - viewer: reads (GET, HEAD), plus two POSTs that change nothing (segment preview, validate).
+ * - viewer: reads (GET, HEAD), plus POSTs that change nothing (segment preview, validate; experience preview).
  * - editor: everything but the admin-only routes.
  * - admin: everything.
  *
@@ -33,6 +33,7 @@ const under = (prefix: string) => (path: string) => path === prefix || path.star
 const READ_ONLY_POSTS: readonly RouteRule[] = [
   { service: 'segmentation', methods: only('POST'), path: exactly('/v1/segments/preview') },
   { service: 'segmentation', methods: only('POST'), path: exactly('/v1/segments/validate') },
+  { service: 'activation', methods: only('POST'), path: exactly('/v1/experiences/preview') },
 ];
 
 /** Routes only an admin may use: source credentials, identity merge rules, destination secrets. */

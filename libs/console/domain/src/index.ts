@@ -4,3 +4,4 @@ export * from './proxy-path';
 export * from './csrf';
 export * from './user-input';
 export * from './session';
+export * from './live-stats';

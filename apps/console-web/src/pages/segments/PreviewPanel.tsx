@@ -9,7 +9,7 @@ export function PreviewPanel({ check }: { check: CheckState }) {
     <Paper withBorder p="md" component="section" aria-labelledby="preview-heading">
       <Stack gap="xs">
         <Title order={2} size="h4" id="preview-heading">
-          Preview {check.checking && <Loader size="xs" aria-label="Updating the preview" />}
+          Preview {check.checking && <Loader size="xs" role="status" aria-label="Updating the preview" />}
         </Title>
         <div aria-live="polite">
           {p ? (

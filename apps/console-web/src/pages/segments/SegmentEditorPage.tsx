@@ -11,6 +11,7 @@ import { errorsAt, newDefinition, type PathError } from './builder/tree';
 import { BackfillPanel, SegmentActions, VersionsPanel } from './HistoryPanel';
 import { JsonPanel } from './JsonPanel';
 import { PreviewPanel } from './PreviewPanel';
+import { SizeChartPanel } from './SizeChartPanel';
 import { useCheck } from './useCheck';
 
 /** `/segments/new` and `/segments/:key`. */
@@ -198,6 +199,7 @@ function SegmentEditor({ segment, onSaved }: { segment: Segment | null; onSaved:
                 }}
               />
             )}
+            {segment && <SizeChartPanel segmentKey={segment.key} />}
             {segment && <BackfillPanel segment={segment} />}
             {segment && <VersionsPanel segmentKey={segment.key} version={segment.version} />}
           </Stack>
