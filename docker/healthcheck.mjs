@@ -1,7 +1,7 @@
 // Container health check used by the image's HEALTHCHECK and by docker/compose.yml:
 // GET /health on the port of the service this container runs (MOSAIC_SERVICE), with Node's
 // built-in fetch. Exits 0 when the service answers 2xx, 1 otherwise. Plain Node, no imports.
-const DEFAULT_PORTS = { collector: 8080, identity: 8081, enrichment: 8082, segmentation: 8083, activation: 8084 };
+const DEFAULT_PORTS = { collector: 8080, identity: 8081, enrichment: 8082, segmentation: 8083, activation: 8084, console: 8090 };
 // [port variable, default port] of each MOSAIC_SERVICE; the demo shop runs from the same image.
 const PORTS = {
   ...Object.fromEntries(Object.entries(DEFAULT_PORTS).map(([s, p]) => [s, [`${s.toUpperCase()}_PORT`, p]])),

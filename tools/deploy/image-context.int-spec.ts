@@ -18,8 +18,9 @@ import { freePort, testInfra, testServiceEnv, TEST_ADMIN_TOKEN } from '@mosaic/s
 import { copyContext, OutputTail, parseDockerfile, runProcess, runStage, type StageRun } from './image-context';
 
 const ROOT = join(__dirname, '..', '..');
-// The console is not deployed by k8s/ and compose yet.
-const SERVICES = (Object.keys(DEFAULT_PORTS) as (keyof typeof DEFAULT_PORTS)[]).filter((s) => s !== 'console');
+/** The five services and the console: everything the image's CMD starts by MOSAIC_SERVICE. */
+const SERVICES = Object.keys(DEFAULT_PORTS) as (keyof typeof DEFAULT_PORTS)[];
+const PROXIED = SERVICES.filter((s) => s !== 'console');
 /** Bound of a service's start (npm-installed tree, 2 busy cores) and of its SIGTERM drain. */
 const READY_TIMEOUT_MS = 120_000;
 /**
@@ -140,6 +141,8 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
         MOSAIC_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
         COLLECTOR_EMAIL_SIGNING_KEYS: emailKeys,
         ACTIVATION_COLLECTOR_URL: `http://127.0.0.1:${ports.get('collector')}`,
+        // The console's proxy: the services as started here.
+        ...Object.fromEntries(PROXIED.map((p) => [`CONSOLE_${p.toUpperCase()}_URL`, `http://127.0.0.1:${ports.get(p)}`])),
         ...extra,
       }),
     };
@@ -176,6 +179,8 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
     expect(contextList.filter((f) => /\.(int-)?spec\.ts$|(^|\/)(node_modules|dist|\.git|\.mosaic|\.nx)\//.test(f))).toEqual([]);
     expect(contextList.filter((f) => f.includes('/') && !/^(apps|libs|tools\/scripts|docker)\//.test(f))).toEqual([]);
     expect(contextList).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tools/scripts/build.mjs', 'docker/healthcheck.mjs']));
+    // The console's single-page app is built in the image: its page, entry and Vite config are in.
+    expect(contextList).toEqual(expect.arrayContaining(['apps/console-web/index.html', 'apps/console-web/src/main.tsx', 'apps/console-web/vite.config.mjs']));
   });
 
   it('gives the runtime stage the compiled services and the files they read next to their code, without sources or dev dependencies', () => {
@@ -185,9 +190,14 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
       'dist/libs/tracker/mosaic.js',
       'dist/apps/demo-shop/src/main.js',
       'dist/apps/demo-shop/public/shop.js',
+      'dist/apps/console-web/index.html',
       'docker/healthcheck.mjs',
     ];
     expect(need.filter((f) => !existsSync(join(app, f)))).toEqual([]);
+    // The built page (it loads the bundle under /assets), not the source one (which loads /src/main.tsx), and no sources beside it.
+    const page = readFileSync(join(app, 'dist/apps/console-web/index.html'), 'utf8');
+    expect({ built: /src="\/assets\/[^"]+\.js"/.test(page), source: page.includes('/src/main.tsx') }).toEqual({ built: true, source: false });
+    expect(existsSync(join(app, 'dist/apps/console-web/src'))).toBe(false);
     expect(runtime.env.NODE_ENV).toBe('production');
     // Resolution walks up from /app: nothing above the stage may lend it packages.
     expect(['typescript', '@swc/core', 'jest'].filter((m) => existsSync(join(app, 'node_modules', m)))).toEqual([]);
@@ -211,7 +221,7 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
   }, 120_000);
 
   it(
-    "starts each of the five services with the image's CMD until /health and /ready answer 200",
+    "starts each of the five services and the console with the image's CMD until /health and /ready answer 200",
     async () => {
       const cmd = execForm(runtime, 'CMD');
       for (const s of SERVICES) {
@@ -221,6 +231,13 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
       const tracker = await fetch(`http://127.0.0.1:${ports.get('collector')}/mosaic.js`);
       expect({ status: tracker.status, type: tracker.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringContaining('javascript') });
       expect((await tracker.text()).length).toBeGreaterThan(1000);
+      // The console serves the single-page app built into the image: a client-side route gets its page, which loads its bundle.
+      const page = await fetch(`http://127.0.0.1:${ports.get('console')}/contacts`);
+      const html = await page.text();
+      expect({ status: page.status, type: page.headers.get('content-type') }).toEqual({ status: 200, type: expect.stringContaining('text/html') });
+      const bundle = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(bundle).toBeDefined();
+      expect(await status(`http://127.0.0.1:${ports.get('console')}${bundle}`)).toBe(200);
     },
     4 * 60_000,
   );

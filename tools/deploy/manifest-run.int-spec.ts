@@ -4,7 +4,8 @@
  * each Mosaic workload started as a process of the built tree (laid out as the image's /app)
  * with exactly the environment, command, ports and probes those files give it. Then the real
  * flows, from outside as a user would: the tracker script and the public APIs through an
- * emulator of the rendered Ingress, the admin APIs at the Services' addresses.
+ * emulator of the rendered Ingress, the admin APIs at the Services' addresses, and the console
+ * (sign-in, a read through its proxy) through its own Ingress host.
  *
  * The only substitutions (everything else comes from the files):
  * - Kafka bootstrap and MongoDB (outside the manifests) → this Jest run's broker and server,
@@ -17,7 +18,8 @@
  *   MOSAIC_HTTP_HOST 0.0.0.0 → 127.0.0.1 (loopback only);
  * - KAFKA_REPLICATION_FACTOR → 1 (the test broker is a single node);
  * - Secret values: test values for the keys the documented Secret has (admin token, email
- *   signing keys, MongoDB URI); the key set itself is checked against the Deployments;
+ *   signing keys, MongoDB URI, the console's first admin password); the key set itself is
+ *   checked against the Deployments;
  * - activation reaches the test's SMTP server on loopback (ACTIVATION_OUTBOUND_ALLOW) and is
  *   given the email source id the operator sets once the source exists (ACTIVATION_EMAIL_SOURCE_ID).
  */
@@ -53,10 +55,12 @@ import {
 
 jest.setTimeout(240_000);
 
-// The console is not deployed by k8s/ and compose yet.
-type Service = Exclude<keyof typeof DEFAULT_PORTS, 'console'>;
-const SERVICES = (Object.keys(DEFAULT_PORTS) as (keyof typeof DEFAULT_PORTS)[]).filter((s): s is Service => s !== 'console');
+/** The five services and the console: each a Deployment and a compose service. */
+type Service = keyof typeof DEFAULT_PORTS;
+const SERVICES = Object.keys(DEFAULT_PORTS) as Service[];
 const SECRET = 'mosaic-secrets';
+/** The console's first admin (CONSOLE_INITIAL_ADMIN_PASSWORD in the Secret, and in compose's shell). */
+const CONSOLE_PASSWORD = `mr-${randomBytes(12).toString('hex')}`;
 const work = join(ROOT, '.mosaic', `manifest-run-${process.pid}-${randomBytes(3).toString('hex')}`);
 const procs: Proc[] = [];
 const ingresses: IngressEmulator[] = [];
@@ -107,6 +111,16 @@ function controllerRoutes(): Route[] {
 /** A concrete path of a route pattern. */
 const samplePath = (pattern: string) => pattern.replace(/:[^/]+/g, 'x').replace(/\*/g, 'x.gif');
 
+/**
+ * What the console's catch-all route (its single-page app) serves, as browsers ask for it: the
+ * app's pages (`<Route path="/...">` in App.tsx) and a built file under /assets.
+ */
+function consoleAppPaths(): string[] {
+  const app = readFileSync(join(ROOT, 'apps', 'console-web', 'src', 'app', 'App.tsx'), 'utf8');
+  const pages = [...app.matchAll(/\bpath=\{?["'](\/[^"']*)["']/g)].map((m) => samplePath(m[1]!));
+  return [...new Set([...pages, '/assets/index-x.js'])];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Environment mapping
 
@@ -128,7 +142,12 @@ function documentedSecretKeys(rendered: K8sObject[]): { keys: string[]; where: s
 
 /** Test values of the Secret's keys. */
 function secretValue(key: string, mongoUri: string): string {
-  const values: Record<string, string> = { MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN, COLLECTOR_EMAIL_SIGNING_KEYS: SIGNING_KEYS, MONGODB_URI: mongoUri };
+  const values: Record<string, string> = {
+    MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    COLLECTOR_EMAIL_SIGNING_KEYS: SIGNING_KEYS,
+    MONGODB_URI: mongoUri,
+    CONSOLE_INITIAL_ADMIN_PASSWORD: CONSOLE_PASSWORD,
+  };
   return values[key] ?? `test-value-of-${key}`;
 }
 
@@ -223,6 +242,29 @@ async function sendEvents(url: string, writeKey: string, batch: Record<string, u
     if (r.status !== 503 || attempt >= 6) return r;
     await new Promise((resolve) => setTimeout(resolve, 2_000 * attempt));
   }
+}
+
+/**
+ * As the console's app does it: sign in (the session cookie comes back), then one read through
+ * the proxy with that cookie (segmentation's segments, with the admin token the console adds),
+ * and the same read without it.
+ */
+async function consoleRead(origin: string, username: string, password: string, host: string) {
+  const signIn = await call(`${origin}/api/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  expectStatus(signIn, 200, `POST https://${host}/api/session as ${username}`);
+  const setCookie = [signIn.headers['set-cookie'] ?? []].flat();
+  const session = setCookie.find((c) => c.startsWith('mosaic_console='));
+  if (!session) throw new Error(`no session cookie from POST https://${host}/api/session: ${JSON.stringify(setCookie)}`);
+  const path = '/api/svc/segmentation/v1/segments';
+  const segments = await call(`${origin}${path}`, { headers: { Cookie: session.split(';')[0]! } });
+  if (segments.status === 200) expect(JSON.parse(segments.text)).toBeDefined();
+  else throw new Error(`GET https://${host}${path} (signed in): ${segments.status} ${segments.text.slice(0, 500)}`);
+  const signedOut = await call(`${origin}${path}`);
+  return { cookieSecure: /;\s*Secure\b/i.test(session), segments: segments.status, signedOut: signedOut.status };
 }
 
 function expectStatus(r: { status: number; text: string }, status: number, what: string): void {
@@ -333,26 +375,38 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     }
   });
 
-  it('the Ingress routes every public route the controllers declare to the service that serves it, and no admin route', () => {
+  /** The workload (MOSAIC_SERVICE) a request to https://<host><path> reaches through the rendered Ingress rules; undefined when not routed. */
+  const servedAt = (host: string, path: string): string | undefined => {
+    const rule = matchIngress(rules, host, path);
+    if (!rule) return undefined;
+    return serviceTarget(objects, runs, rule.service, rule.port)?.run.env['MOSAIC_SERVICE'] ?? `${rule.service}:${rule.port} (no pod)`;
+  };
+  /** The hosts that send the console's sign-in to the console; the others serve the public APIs. */
+  const consoleHosts = () => new Set([...publicOrigin.keys()].filter((h) => servedAt(h, '/api/session') === 'console'));
+
+  it("the Ingress routes every public route the controllers declare to the service that serves it, and no admin route; the console's on a host of its own", () => {
     const routes = controllerRoutes();
     const hosts = [...publicOrigin.keys()];
-    expect(hosts.length).toBeGreaterThan(0);
+    const onConsole = consoleHosts();
+    expect(onConsole.size).toBeGreaterThan(0);
+    expect(hosts.length).toBeGreaterThan(onConsole.size);
+    // The console's catch-all route (its single-page app) stands for the app's pages and built files.
+    const requests = routes.flatMap((route) =>
+      route.service === 'console' && route.path === '/*' ? consoleAppPaths().map((path) => ({ route, path })) : [{ route, path: samplePath(route.path) }],
+    );
     const wrong: string[] = [];
-    for (const route of routes) {
-      const path = samplePath(route.path);
+    for (const { route, path } of requests) {
       for (const host of hosts) {
-        const rule = matchIngress(rules, host, path);
-        const target = rule && serviceTarget(objects, runs, rule.service, rule.port);
-        const servedBy = target?.run.env['MOSAIC_SERVICE'];
-        if (!route.admin && servedBy !== route.service)
+        // Public routes of the services on the public host, the console's on its host, nothing else anywhere.
+        const want = !route.admin && (route.service === 'console') === onConsole.has(host) ? route.service : undefined;
+        const served = servedAt(host, path);
+        if (served !== want)
           wrong.push(
-            `${route.method} ${route.path} (${route.service}): https://${host}${path} → ${rule ? `${rule.service}:${rule.port} (${servedBy ?? 'no pod'})` : 'not routed'}`,
+            `${route.method} ${route.path} (${route.service}${route.admin ? ', admin' : ''}): https://${host}${path} → ${served ?? 'not routed'}, expected ${want ?? 'not routed'}`,
           );
-        if (route.admin && rule)
-          wrong.push(`${route.method} ${route.path} (${route.service}, admin): https://${host}${path} is routed publicly to ${rule.service}`);
       }
     }
-    for (const internal of ['/metrics', '/ready', '/openapi.json'])
+    for (const internal of ['/metrics', '/ready', '/health', '/openapi.json', '/docs'])
       for (const host of hosts) if (matchIngress(rules, host, internal)) wrong.push(`${internal} is routed publicly on ${host}`);
     if (wrong.length) throw new Error(`Ingress routing:\n  ${wrong.join('\n  ')}`);
   });
@@ -379,7 +433,7 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
   });
 
   it('drives the flows: tracker script, events in, profile, segment change on the topic, decision API, email link', async () => {
-    const [host, ingress] = [...publicOrigin.entries()][0]!;
+    const [host, ingress] = [...publicOrigin.entries()].find(([h]) => !consoleHosts().has(h))!;
     const pub = (path: string) => `${ingress.origin}${path}`;
     const collector = urlOf('collector');
 
@@ -507,6 +561,20 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
     if (pixel) expectStatus(await call(pixel.replace(/&amp;/g, '&')), 200, `GET ${pixel}`);
   });
 
+  it("the console, through its Ingress host: the app's page, sign-in as the first admin from the Secret, a read through its proxy", async () => {
+    const [host, ingress] = [...publicOrigin.entries()].find(([h]) => consoleHosts().has(h))!;
+    const r = deployments.get('console')!;
+    await waitHttp(
+      urlOf('console', r.probes.find((p) => p.kind === 'readinessProbe')!.path),
+      procs.find((p) => p.name === 'console')!,
+      'console readiness',
+    );
+    const page = await call(`${ingress.origin}/contacts`);
+    expectStatus(page, 200, `GET https://${host}/contacts`);
+    expect(page.text).toMatch(/src="\/assets\/[^"]+\.js"/);
+    expect(await consoleRead(ingress.origin, 'admin', CONSOLE_PASSWORD, host)).toEqual({ cookieSecure: true, segments: 200, signedOut: 401 });
+  });
+
   afterAll(async () => {
     await stopAll();
   });
@@ -517,7 +585,11 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
 describe('docker/compose.yml, every Mosaic service as a process', () => {
   const compose = loadCompose();
   // What the compose file's header tells the user to export.
-  const shell: Record<string, string> = { MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN, COLLECTOR_EMAIL_SIGNING_KEYS: SIGNING_KEYS };
+  const shell: Record<string, string> = {
+    MOSAIC_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    COLLECTOR_EMAIL_SIGNING_KEYS: SIGNING_KEYS,
+    CONSOLE_INITIAL_ADMIN_PASSWORD: CONSOLE_PASSWORD,
+  };
   const loopback = new Map<string, number>(); // compose service → loopback port
   // What a plain `docker compose up` starts: services behind a profile (the demo shop) are opt-in.
   const mosaic = Object.entries(compose.services).filter(([, s]) => composeEnv(s, shell)['MOSAIC_SERVICE'] && !s['profiles']);
@@ -555,7 +627,7 @@ describe('docker/compose.yml, every Mosaic service as a process', () => {
     }
   });
 
-  it('the one-shot services complete, every service passes its health check and an event goes through', async () => {
+  it('the one-shot services complete, every service and the console pass their health check, an event goes through, the console signs in and reads', async () => {
     for (const [name, s] of oneShots) {
       const argv = containerArgv(work, typeof s.command === 'string' ? ['/bin/sh', '-c', s.command] : s.command);
       const proc = startProcess(`compose/${name}`, argv, work, processEnv(name));
@@ -616,5 +688,7 @@ describe('docker/compose.yml, every Mosaic service as a process', () => {
       },
       { timeoutMs: 30_000, intervalMs: 300, message: 'the decision API (compose) answering 200' },
     );
+    // The console: the first admin from the shell's CONSOLE_INITIAL_ADMIN_PASSWORD, a read through its proxy (plain HTTP: no Secure cookie).
+    expect(await consoleRead(url('console', ''), 'admin', CONSOLE_PASSWORD, '127.0.0.1:8090')).toEqual({ cookieSecure: false, segments: 200, signedOut: 401 });
   });
 });

@@ -20,13 +20,15 @@ export function buildImageTree(work: string): void {
     timeout: 180_000,
   });
   if (built.status !== 0) throw new Error(`build failed: ${built.stderr}${built.stdout}`);
-  // As the Dockerfile's build step: non-TypeScript files next to the sources go along.
+  // As the Dockerfile's build step: non-TypeScript files next to the sources go along, except
+  // those of the single-page app (its source index.html would overwrite the built one).
   const skip = (name: string) =>
     name.endsWith('.ts') || name === 'project.json' || /^tsconfig.*\.json$/.test(name) || name.endsWith('.md') || name === 'node_modules';
+  const browserApp = join(ROOT, 'apps', 'console-web');
   const copyAssets = (dir: string) => {
     for (const entry of readdirSync(dir)) {
       const p = join(dir, entry);
-      if (skip(entry)) continue;
+      if (skip(entry) || p === browserApp) continue;
       if (statSync(p).isDirectory()) copyAssets(p);
       else {
         const target = join(work, 'dist', relative(ROOT, p));

@@ -19,16 +19,19 @@ import { hostname } from 'node:os';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { AdminAuthGuard } from '@mosaic/shared-service';
-import { DEFAULT_PORTS, commonEnvSchema, loadConfig, loadDemoShopConfig, type CommonConfig } from '@mosaic/shared-config';
+import { DEFAULT_PORTS, commonEnvSchema, loadConfig, loadDemoShopConfig, type AppName, type CommonConfig } from '@mosaic/shared-config';
 import { topicConfigEntries } from '@mosaic/shared-kafka';
 import { activationEnvSchema } from '../../apps/activation/src/activation.config';
 import { ConsumerHost } from '@mosaic/shared-kafka';
 import { createLogger } from '@mosaic/shared-logging';
 import { collectorEnvSchema, trustProxySetting } from '../../apps/collector/src/collector.config';
+import { consoleEnvSchema, upstreamUrls } from '../../apps/console/src/console.config';
 
 const ROOT = join(__dirname, '..', '..');
 const K8S = join(ROOT, 'k8s');
 const SERVICES: readonly ServiceName[] = ['collector', 'identity', 'enrichment', 'segmentation', 'activation'];
+/** What runs as a Deployment (and a compose service) from the one image: the services and the console. */
+const APPS: readonly AppName[] = [...SERVICES, 'console'];
 type ConsumerService = Exclude<ServiceName, 'collector'>;
 const CONSUMER_SERVICES: readonly ConsumerService[] = ['identity', 'enrichment', 'segmentation', 'activation'];
 /** The topic each consumer service's lag autoscaling must watch (DESIGN §2). */
@@ -142,7 +145,7 @@ interface JobSpec {
   template: PodTemplate;
 }
 interface IngressSpec {
-  rules: { http: { paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[];
+  rules: { host?: string; http: { paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,8 +267,16 @@ const cm = (key: string): string => {
 const PREFIX = cm('MOSAIC_TOPIC_PREFIX');
 const PARTITIONS = Number(cm('KAFKA_TOPIC_PARTITIONS'));
 const SHUTDOWN_MS = Number(cm('MOSAIC_SHUTDOWN_TIMEOUT_MS'));
+/** The public APIs' host: COLLECTOR_PUBLIC_URL's, which email links come back to. */
+const PUBLIC_HOST = new URL(cm('COLLECTOR_PUBLIC_URL')).host;
+/** The console's host: the one the Ingress rule sending /api/session to the console's Service names. */
+const CONSOLE_HOST =
+  manifests
+    .filter((m) => m.kind === 'Ingress')
+    .flatMap((i) => specOf<IngressSpec>(i).rules)
+    .find((r) => r.http.paths.some((p) => p.backend.service.name === 'mosaic-console'))?.host ?? '(no Ingress rule routes to mosaic-console)';
 
-function deploymentOf(service: ServiceName): { d: Manifest; spec: DeploymentSpec; c: Container } {
+function deploymentOf(service: AppName): { d: Manifest; spec: DeploymentSpec; c: Container } {
   const d = one('Deployment', `mosaic-${service}`);
   const spec = specOf<DeploymentSpec>(d);
   const containers = spec.template.spec.containers;
@@ -273,7 +284,7 @@ function deploymentOf(service: ServiceName): { d: Manifest; spec: DeploymentSpec
   return { d, spec, c: containers[0] as Container };
 }
 
-function configOf(service: ServiceName): CommonConfig {
+function configOf(service: AppName): CommonConfig {
   const { c } = deploymentOf(service);
   return loadConfig(service, undefined, effectiveEnv(c, configMaps, `mosaic-${service}-7d9f8-abcde`));
 }
@@ -336,7 +347,7 @@ describe('k8s/kustomization.yaml', () => {
     const pods = manifests.flatMap((m) =>
       m.kind === 'Deployment' || m.kind === 'Job' ? specOf<DeploymentSpec | JobSpec>(m).template.spec.containers.map((c) => ({ m, c })) : [],
     );
-    expect(pods.length).toBe(SERVICES.length + 1);
+    expect(pods.length).toBe(APPS.length + 1);
     for (const { c } of pods) expect(c.image).toBe('mosaic');
   });
 });
@@ -345,7 +356,7 @@ describe('k8s config and secrets', () => {
   it('mosaic-config holds only strings (the API server rejects numbers) and only known variables', () => {
     const known = new Set([
       ...Object.keys(commonEnvSchema.shape),
-      ...SERVICES.map((s) => `${s.toUpperCase()}_PORT`),
+      ...APPS.map((s) => `${s.toUpperCase()}_PORT`),
       ...Object.keys(collectorEnvSchema.shape),
       ...Object.keys(activationEnvSchema.shape),
     ]);
@@ -368,13 +379,15 @@ describe('k8s config and secrets', () => {
     expect(Object.keys(configMap.data ?? {})).not.toEqual(expect.arrayContaining(['MONGODB_URI']));
   });
 
-  it('the example Secret has both keys, and its token placeholder is unusable until replaced', () => {
+  it('the example Secret has every key, and its token and password placeholders are unusable until replaced', () => {
     const secret = one('Secret', 'mosaic-secrets');
     const data = { ...(secret.stringData ?? {}) };
-    expect(Object.keys(data).sort()).toEqual(['COLLECTOR_EMAIL_SIGNING_KEYS', 'MONGODB_URI', 'MOSAIC_ADMIN_TOKEN']);
+    expect(Object.keys(data).sort()).toEqual(['COLLECTOR_EMAIL_SIGNING_KEYS', 'CONSOLE_INITIAL_ADMIN_PASSWORD', 'MONGODB_URI', 'MOSAIC_ADMIN_TOKEN']);
     // Shorter than the 16 characters the services require: a forgotten placeholder stops the
     // pods at start-up instead of guarding the admin API with a published token.
     expect(String(data.MOSAIC_ADMIN_TOKEN).length).toBeLessThan(16);
+    // Likewise the console's first admin: a published password fails its configuration check.
+    expect(consoleEnvSchema.shape.CONSOLE_INITIAL_ADMIN_PASSWORD.safeParse(String(data.CONSOLE_INITIAL_ADMIN_PASSWORD)).success).toBe(false);
     expect(read('k8s/secret.yaml')).toMatch(/REPLACE/);
   });
 
@@ -386,11 +399,12 @@ describe('k8s config and secrets', () => {
       .flatMap((c) => c.env ?? [])
       .flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []));
     expect(refs.length).toBeGreaterThan(0);
-    for (const ref of refs) expect(ref).toEqual({ name: 'mosaic-secrets', key: expect.stringMatching(new RegExp(`^(${keys.join('|')})$`)) });
+    for (const { name, key } of refs)
+      expect({ name, key }).toEqual({ name: 'mosaic-secrets', key: expect.stringMatching(new RegExp(`^(${keys.join('|')})$`)) });
   });
 });
 
-describe.each(SERVICES)('k8s: %s', (service) => {
+describe.each(APPS)('k8s: %s', (service) => {
   const port = DEFAULT_PORTS[service];
 
   it('has a Deployment running this service, at least 2 replicas, selector matching its pods', () => {
@@ -483,7 +497,7 @@ describe.each(SERVICES)('k8s: %s', (service) => {
     expect(svc.ports[0]?.port).toBe(port);
     expect(resolvePort(c, svc.ports[0]?.targetPort ?? svc.ports[0]?.port)).toBe(port);
     // No other Deployment's pods carry these labels.
-    const others = SERVICES.filter((s) => s !== service).map((s) => deploymentOf(s).spec.template.metadata?.labels);
+    const others = APPS.filter((s) => s !== service).map((s) => deploymentOf(s).spec.template.metadata?.labels);
     expect(others.filter((l) => selects(svc.selector, l))).toEqual([]);
   });
 
@@ -505,6 +519,41 @@ describe('k8s: collector specifics', () => {
     const config = loadConfig('collector', collectorEnvSchema, effectiveEnv(c, configMaps, 'mosaic-collector-7d9f8-abcde'));
     // Behind the ingress controller: exactly one proxy hop appends to X-Forwarded-For.
     expect(trustProxySetting(config.own.COLLECTOR_TRUST_PROXY)).toBe(1);
+  });
+});
+
+describe('k8s: console specifics', () => {
+  const own = () => loadConfig('console', consoleEnvSchema, effectiveEnv(deploymentOf('console').c, configMaps, 'mosaic-console-7d9f8-abcde')).own;
+
+  it('sets only console variables the console knows, with valid values', () => {
+    const { c } = deploymentOf('console');
+    const names = (c.env ?? []).map((e) => e.name).filter((n) => n.startsWith('CONSOLE_') && n !== 'CONSOLE_PORT');
+    expect(names.filter((n) => !(n in consoleEnvSchema.shape))).toEqual([]);
+    expect(own().CONSOLE_COOKIE_SECURE).toBe(true);
+  });
+
+  it('reaches each service through its Service, on its port', () => {
+    const urls = upstreamUrls(own());
+    for (const service of SERVICES) {
+      const url = new URL(urls[service]);
+      const svc = specOf<ServiceSpec>(one('Service', `mosaic-${service}`));
+      expect({ service, host: url.hostname.split('.')[0], port: Number(url.port) }).toEqual({ service, host: `mosaic-${service}`, port: svc.ports[0]?.port });
+    }
+  });
+
+  it('takes the first admin’s password from mosaic-secrets, optionally (it is not needed once a user exists)', () => {
+    const ref = envValue(deploymentOf('console').c, 'CONSOLE_INITIAL_ADMIN_PASSWORD')?.valueFrom?.secretKeyRef as {
+      name: string;
+      key: string;
+      optional?: boolean;
+    };
+    expect(ref).toEqual({ name: 'mosaic-secrets', key: 'CONSOLE_INITIAL_ADMIN_PASSWORD', optional: true });
+  });
+
+  it('has no autoscaler: it consumes no topic, and replicas share the sessions in MongoDB', () => {
+    expect(
+      [...manifests, ...optionalManifests].filter((m) => /ScaledObject|HorizontalPodAutoscaler/.test(m.kind) && m.metadata.name === 'mosaic-console'),
+    ).toEqual([]);
   });
 });
 
@@ -590,18 +639,24 @@ describe('k8s topics Job and Ingress', () => {
     expect(c?.securityContext?.readOnlyRootFilesystem).toBe(true);
   });
 
-  it('routes the public Ingress only to existing Services and their named ports', () => {
+  it('routes the Ingresses only to existing Services and their named ports: the public host to the APIs, the console host to the console', () => {
     const ingresses = manifests.filter((m) => m.kind === 'Ingress');
     expect(ingresses.length).toBeGreaterThan(0);
-    const backends = ingresses.flatMap((i) => specOf<IngressSpec>(i).rules.flatMap((r) => r.http.paths.map((p) => ({ path: p.path, ...p.backend.service }))));
-    expect(new Set(backends.map((b) => b.name))).toEqual(new Set(['mosaic-collector', 'mosaic-activation']));
+    const backends = ingresses.flatMap((i) =>
+      specOf<IngressSpec>(i).rules.flatMap((r) => r.http.paths.map((p) => ({ host: r.host, path: p.path, ...p.backend.service }))),
+    );
+    expect(new Set(backends.map((b) => b.name))).toEqual(new Set(['mosaic-collector', 'mosaic-activation', 'mosaic-console']));
     for (const b of backends) {
       const svc = specOf<ServiceSpec>(one('Service', b.name));
       expect(svc.ports.some((p) => (b.port.name ? p.name === b.port.name : p.port === b.port.number))).toBe(true);
     }
-    expect(backends.filter((b) => b.name === 'mosaic-collector').map((b) => b.path)).toContain('/v1/batch');
+    const api = backends.filter((b) => b.host === PUBLIC_HOST);
+    const consoleHost = backends.filter((b) => b.host === CONSOLE_HOST);
+    expect(api.length + consoleHost.length).toBe(backends.length);
+    expect(new Set(consoleHost.map((b) => b.name))).toEqual(new Set(['mosaic-console']));
+    expect(api.filter((b) => b.name === 'mosaic-collector').map((b) => b.path)).toContain('/v1/batch');
     // Admin and operational endpoints stay inside the cluster.
-    expect(backends.filter((b) => /\/(sources|metrics|ready|openapi\.json)\b/.test(b.path) || b.path === '/')).toEqual([]);
+    expect(api.filter((b) => /\/(sources|metrics|ready|openapi\.json)\b/.test(b.path) || b.path === '/')).toEqual([]);
   });
 });
 
@@ -686,7 +741,7 @@ describe('docker/compose.yml', () => {
     expect(config.kafka.brokers).toEqual(['kafka:19092']);
   });
 
-  describe.each(SERVICES)('%s', (service) => {
+  describe.each(APPS)('%s', (service) => {
     it('runs from the repository Dockerfile with the right MOSAIC_SERVICE, port and health check', () => {
       const s = composeService(service);
       expect(s.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
@@ -791,9 +846,7 @@ describe('docker/Dockerfile', () => {
     const table = /DEFAULT_PORTS = (\{[^}]*\})/.exec(script)?.[1];
     expect(table).toBeDefined();
     const ports = JSON.parse((table as string).replace(/(\w+):/g, '"$1":')) as Record<string, number>;
-    // The console is not deployed by k8s/ and compose yet.
-    const { console: _console, ...servicePorts } = DEFAULT_PORTS;
-    expect(ports).toEqual(servicePorts);
+    expect(ports).toEqual(DEFAULT_PORTS);
   });
 
   it('only copies files that docker/Dockerfile.dockerignore lets into the context', () => {
@@ -857,7 +910,7 @@ function resolveLocal(fromFile: string, spec: string): string | undefined {
 const packageOf = (spec: string): string => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string));
 
 describe('the image has every package the services load', () => {
-  const entries = [...SERVICES.map((s) => `apps/${s}/src/main.ts`), 'apps/collector/src/provision.ts'];
+  const entries = [...APPS.map((s) => `apps/${s}/src/main.ts`), 'apps/collector/src/provision.ts'];
 
   it('every entry point the image and manifests start exists', () => {
     expect(entries.filter((e) => !existsSync(join(ROOT, e)))).toEqual([]);
@@ -956,7 +1009,7 @@ describe('secrets: the documented step creates every key a pod requires', () => 
 // ---------------------------------------------------------------------------------------------
 
 interface Route {
-  app: 'collector' | 'activation';
+  app: 'collector' | 'activation' | 'console';
   method: string;
   path: string;
   admin: boolean;
@@ -1000,9 +1053,17 @@ interface IngressPath {
   pathType: string;
   backend: { service: { name: string } };
 }
-const ingressPaths: IngressPath[] = manifests
-  .filter((m) => m.kind === 'Ingress')
-  .flatMap((i) => specOf<{ rules: { http: { paths: IngressPath[] } }[] }>(i).rules.flatMap((r) => r.http.paths));
+/** The paths the Ingresses route on one host (Kubernetes matches the host first). */
+const ingressPathsOf = (host: string): IngressPath[] =>
+  manifests
+    .filter((m) => m.kind === 'Ingress')
+    .flatMap((i) =>
+      specOf<{ rules: { host?: string; http: { paths: IngressPath[] } }[] }>(i)
+        .rules.filter((r) => r.host === host)
+        .flatMap((r) => r.http.paths),
+    );
+const ingressPaths: IngressPath[] = ingressPathsOf(PUBLIC_HOST);
+const consolePaths: IngressPath[] = ingressPathsOf(CONSOLE_HOST);
 
 /** The Service an Ingress sends a request path to (Exact, then the longest Prefix, element-wise as Kubernetes matches). */
 function routedTo(path: string, paths: IngressPath[] = ingressPaths): string | undefined {
@@ -1048,6 +1109,45 @@ describe('the public Ingress routes exactly the public routes the controllers de
   });
 });
 
+/** The single-page app's routes (`<Route path="/...">` in App.tsx), with a sample path for each. */
+function spaRoutes(): string[] {
+  const app = read('apps/console-web/src/app/App.tsx');
+  return [...new Set([...app.matchAll(/\bpath=\{?["'](\/[^"']*)["']/g)].map((m) => samplePath(m[1] as string)))];
+}
+
+describe('the console Ingress routes the console’s API and pages on a host of its own, and nothing operational', () => {
+  const routes = routesOf('console');
+  const api = routes.filter((r) => r.path.startsWith('/api/'));
+
+  it('finds the console’s routes (session, users, the proxy) and the app’s pages', () => {
+    expect(api.map((r) => r.path)).toEqual(expect.arrayContaining(['/api/session', '/api/users', '/api/svc/:service/*']));
+    expect(spaRoutes()).toEqual(expect.arrayContaining(['/', '/login', '/contacts', '/contacts/x-1', '/segments']));
+  });
+
+  it('is served on its own HTTPS host, not the public API host', () => {
+    expect(consolePaths.length).toBeGreaterThan(0);
+    expect(CONSOLE_HOST).not.toBe(PUBLIC_HOST);
+    const tls = manifests.filter((m) => m.kind === 'Ingress').flatMap((i) => (i.spec as { tls?: { hosts: string[] }[] }).tls ?? []);
+    expect(tls.flatMap((t) => t.hosts)).toContain(CONSOLE_HOST);
+    // Behind that HTTPS, the session cookie is Secure.
+    const { c } = deploymentOf('console');
+    expect(loadConfig('console', consoleEnvSchema, effectiveEnv(c, configMaps, 'mosaic-console-7d9f8-abcde')).own.CONSOLE_COOKIE_SECURE).toBe(true);
+  });
+
+  it('routes every API route, the built files and every page of the app to the console', () => {
+    const wanted = [...api.map((r) => samplePath(r.path)), '/api/svc/segmentation/v1/segments', '/assets/index-abc123.js', ...spaRoutes()];
+    const wrong = wanted.map((p) => ({ p, to: routedTo(p, consolePaths) ?? 'nothing' })).filter((x) => x.to !== 'mosaic-console');
+    expect(wrong).toEqual([]);
+  });
+
+  it('routes no operational endpoint of the console, and none of its routes on the public host', () => {
+    for (const p of ['/health', '/ready', '/metrics', '/openapi.json', '/docs', '/docs/json'])
+      expect({ p, to: routedTo(p, consolePaths) }).toEqual({ p, to: undefined });
+    const onPublic = [...api.map((r) => samplePath(r.path)), '/assets/index-abc123.js', ...spaRoutes()].filter((p) => routedTo(p) !== undefined);
+    expect(onPublic).toEqual([]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 
 describe('the services find each other', () => {
@@ -1071,6 +1171,14 @@ describe('the services find each other', () => {
     expect(own.ACTIVATION_COLLECTOR_URL).toBe(`http://collector:${DEFAULT_PORTS.collector}`);
     const collector = loadConfig('collector', collectorEnvSchema, { ...composeEnv('collector'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN }).own;
     expect(collector.COLLECTOR_PUBLIC_URL).toBe(`http://127.0.0.1:${DEFAULT_PORTS.collector}`);
+  });
+
+  it('compose: the console reaches each service by its compose name, and its cookie is not Secure on plain HTTP', () => {
+    const own = loadConfig('console', consoleEnvSchema, { ...composeEnv('console'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN }).own;
+    expect(upstreamUrls(own)).toEqual(Object.fromEntries(SERVICES.map((s) => [s, `http://${s}:${DEFAULT_PORTS[s]}`])));
+    expect(own.CONSOLE_COOKIE_SECURE).toBe(false);
+    // The first admin's password comes from the shell, as the admin token does.
+    expect(String(composeService('console').environment?.CONSOLE_INITIAL_ADMIN_PASSWORD)).toMatch(/^\$\{CONSOLE_INITIAL_ADMIN_PASSWORD(:?-)?\}$/);
   });
 
   it('compose: no fixed MOSAIC_INSTANCE_ID, and the default differs between containers (hostname)', () => {
@@ -1191,10 +1299,22 @@ describe('NetworkPolicies', () => {
       const d = one('Deployment', name, [...manifests, ...optionalManifests]);
       expect({ name, from: ingressFrom(specOf<DeploymentSpec>(d).template.metadata?.labels ?? {}, 'ingress-nginx') }).toEqual({ name, from: ['http'] });
     }
-    for (const service of SERVICES) {
+    for (const service of APPS) {
       const { spec, c } = deploymentOf(service);
       const ports = ingressFrom(spec.template.metadata?.labels ?? {}, 'monitoring').map((p) => resolvePort(c, p));
       expect({ service, ports }).toEqual({ service, ports: [Number(spec.template.metadata?.annotations?.['prometheus.io/port'])] });
+    }
+  });
+
+  it('let the console call each service on its port, on both sides', () => {
+    const con = deploymentOf('console').spec.template.metadata?.labels ?? {};
+    for (const service of SERVICES) {
+      const labels = deploymentOf(service).spec.template.metadata?.labels ?? {};
+      const out = egressPorts(con, (p) => !!p.podSelector && selectorMatches(p.podSelector, labels));
+      const admitted = selecting(labels, 'Ingress').some((p) =>
+        (p.spec.ingress ?? []).some((r) => (r.from ?? []).some((f) => !!f.podSelector && selectorMatches(f.podSelector, con))),
+      );
+      expect({ service, out, admitted }).toEqual({ service, out: expect.arrayContaining([DEFAULT_PORTS[service]]), admitted: true });
     }
   });
 

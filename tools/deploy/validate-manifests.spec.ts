@@ -8,8 +8,8 @@
 import { DEFAULT_PORTS } from '@mosaic/shared-config';
 import { composeEnv, loadCompose, parsePort, renderAll, validateObjects, type Validation } from './deploy-files';
 
-// The console is not deployed by k8s/ and compose yet.
-const SERVICES = Object.keys(DEFAULT_PORTS).filter((s) => s !== 'console');
+// The five services and the console: each has a Deployment and a compose service.
+const SERVICES = Object.keys(DEFAULT_PORTS);
 
 let validations: Validation[] = [];
 let renderFailures: string[] = [];
@@ -37,7 +37,7 @@ describe('k8s/ rendered with kustomize, validated offline', () => {
     });
   }
 
-  it('every Mosaic service has a Deployment in the main kustomization', () => {
+  it('every Mosaic service and the console have a Deployment in the main kustomization', () => {
     const deployments = validations.filter((v) => v.source === 'kustomize build k8s' && v.kind === 'Deployment').map((v) => v.name);
     for (const s of SERVICES) expect(deployments).toContain(`mosaic-${s}`);
   });
@@ -55,7 +55,7 @@ describe('docker/compose.yml', () => {
     }
   });
 
-  it('runs each of the five Mosaic services once, on its own port', () => {
+  it('runs each of the five Mosaic services and the console once, on its own port', () => {
     const byService = new Map<string, string>();
     for (const [name, svc] of Object.entries(services)) {
       const env = composeEnv(svc, vars);
