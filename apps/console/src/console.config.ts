@@ -49,7 +49,14 @@ function repositoryRoot(from: string = __dirname): string {
   return dir;
 }
 
-/** Where the built single-page app is: `CONSOLE_WEB_DIR` (relative to the working directory), else `<root>/dist/apps/console-web`. */
+/**
+ * Where the built single-page app is: `CONSOLE_WEB_DIR` (relative to the working directory), else
+ * the one built beside this code (`<dist>/apps/console-web` for `<dist>/apps/console/src`: the
+ * image, a test's build tree, `npm start`'s dist/), else `<root>/dist/apps/console-web` (when
+ * running from the TypeScript sources). A built app has `assets/`; the app's sources do not.
+ */
 export function webDir(env: ConsoleEnv): string {
-  return env.CONSOLE_WEB_DIR ? resolve(env.CONSOLE_WEB_DIR) : join(repositoryRoot(), 'dist', 'apps', 'console-web');
+  if (env.CONSOLE_WEB_DIR) return resolve(env.CONSOLE_WEB_DIR);
+  const besideCode = join(__dirname, '..', '..', 'console-web');
+  return existsSync(join(besideCode, 'assets')) ? besideCode : join(repositoryRoot(), 'dist', 'apps', 'console-web');
 }
