@@ -60,7 +60,16 @@ export async function build({ quiet = false, out = join(root, 'dist') } = {}) {
 /** The console's single-page app (apps/console-web, React with Vite) into `<out>/apps/console-web/`, served by apps/console. */
 async function buildConsoleWeb(out) {
   const { build: viteBuild } = await import('vite');
-  await viteBuild({ configFile: join(root, 'apps', 'console-web', 'vite.config.mjs'), build: { outDir: join(out, 'apps', 'console-web') } });
+  // Vite sets NODE_ENV=production in the process that builds when it is unset; npm start and the
+  // benchmarks build in-process and then start the services with their environment, which must
+  // stay as the user left it (production makes the collector require email signing keys).
+  const nodeEnv = process.env.NODE_ENV;
+  try {
+    await viteBuild({ configFile: join(root, 'apps', 'console-web', 'vite.config.mjs'), build: { outDir: join(out, 'apps', 'console-web') } });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
