@@ -6,6 +6,7 @@
 // `npm run bench -- segmentation [--profiles 2000] [--changes 6000] [--rate 20] [--timers 200] [--backfill-profiles 20000]` (bench-segmentation.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 // `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]` (bench-pipeline.mjs)
+// `npm run bench -- console [--events 10000] [--loads 5]` (bench-console.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
 //   raw.kafka      a kafkajs producer alone (idempotent, acks=all, batches of 100), events/s
@@ -52,6 +53,7 @@ const BENCHES = {
   segmentation: async (a) => (await import('./bench-segmentation.mjs')).runSegmentationBench(a),
   activation: async (a) => (await import('./bench-activation.mjs')).runActivationBench(a),
   pipeline: async (a) => (await import('./bench-pipeline.mjs')).runPipelineBench(a),
+  console: async (a) => (await import('./bench-console.mjs')).runConsoleBench(a),
 };
 if (BENCHES[target]) process.exit((await BENCHES[target](args)) ?? 0);
 if (target !== 'collector') {
