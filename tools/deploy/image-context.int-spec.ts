@@ -95,6 +95,19 @@ async function status(url: string): Promise<number> {
 }
 
 /** Until /health and /ready answer 200; fails at once when the process exits, with its output. */
+/** The port a service started with port 0 listens on, from its `<service> listening` log line. */
+async function listeningPort(p: Proc): Promise<number> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const pattern = new RegExp(`"port":(\\d+)[^\\n]*"msg":"${p.name} listening"`);
+  for (;;) {
+    const found = pattern.exec(p.output.text());
+    if (found) return Number(found[1]);
+    if (hasExited(p)) throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before it listened:\n${p.output.text()}`);
+    if (Date.now() > deadline) throw new Error(`${p.name} did not say where it listens within ${READY_TIMEOUT_MS} ms:\n${p.output.text()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function waitReady(p: Proc, baseUrl: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
@@ -165,7 +178,7 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
     }
     runtime = built.get((stages[stages.length - 1] as { name: string }).name) as StageRun;
     app = runtime.hostPath('.');
-    for (const s of [...SERVICES, 'demo-shop']) ports.set(s, await freePort());
+    ports.set('demo-shop', await freePort());
     log.push(`context ${contextList.length} files; stages built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 15 * 60_000);
 
@@ -224,8 +237,14 @@ describe('the image of docker/Dockerfile, built and run without Docker', () => {
     "starts each of the five services and the console with the image's CMD until /health and /ready answer 200",
     async () => {
       const cmd = execForm(runtime, 'CMD');
-      for (const s of SERVICES) {
-        services.set(s, startProcess(s, cmd, app, containerEnv(s, { [`${s.toUpperCase()}_PORT`]: String(ports.get(s)) })));
+      // Port 0: each service listens where the kernel lets it and says so in its log. A port
+      // picked in advance can be taken by another test's process before the service binds it
+      // (seen beside CPU hogs: EADDRINUSE, and the other process answered the readiness probe).
+      // Activation needs the collector's address, the console every service's: started after them.
+      const independent = SERVICES.filter((s) => s !== 'activation' && s !== 'console');
+      for (const group of [independent, ['activation'], ['console']]) {
+        for (const s of group) services.set(s, startProcess(s, cmd, app, containerEnv(s, { [`${s.toUpperCase()}_PORT`]: '0' })));
+        for (const s of group) ports.set(s, await listeningPort(services.get(s) as Proc));
       }
       await Promise.all(SERVICES.map((s) => waitReady(services.get(s) as Proc, `http://127.0.0.1:${ports.get(s)}`)));
       const tracker = await fetch(`http://127.0.0.1:${ports.get('collector')}/mosaic.js`);

@@ -111,8 +111,15 @@ async function send(changes: ProfileChange[]): Promise<void> {
   );
 }
 
+/**
+ * A profile's membership changes as a consumer sees them: delivery is at least once (the outbox is
+ * published again when its confirmation did not land, e.g. a batch retried on a busy machine), so
+ * repeats of a `profileVersion` are dropped, as docs/contracts.md tells consumers to. The replay
+ * test counts the raw messages.
+ */
 function memberships(profileId: string): any[] {
-  return membership.payloads<any>((p) => p.profileId === profileId);
+  const seen = new Set<number>();
+  return membership.payloads<any>((p) => p.profileId === profileId).filter((p) => !seen.has(p.profileVersion) && seen.add(p.profileVersion));
 }
 
 const premiumViews = {
