@@ -5,7 +5,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page, type Request } from 'playwright-core';
-import { TopicTap, TEST_ADMIN_TOKEN, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, TopicTap, TEST_ADMIN_TOKEN, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import type { StartedService } from '@mosaic/shared-service';
 import { collectorDefinition } from '../../apps/collector/src/collector.definition';
 import { startDemoShop, type DemoShopOptions, type RunningDemoShop } from '../../apps/demo-shop/src/server';
@@ -183,12 +183,16 @@ export function payloads(stack: Stack, filter: (p: Payload) => boolean = () => t
   return stack.tap.payloads<Payload>().filter(filter);
 }
 
-/** Waits until the events matching `filter` that reached Kafka satisfy `until`; returns them. */
+/**
+ * Waits until the events matching `filter` that reached Kafka satisfy `until`; returns them. The
+ * default bound is the pipeline wait: the tracker's batches, the collector and the broker all sit
+ * on a machine that may be busy (a liveness bound; it returns as soon as `until` holds).
+ */
 export async function waitForEvents(
   stack: Stack,
   filter: (p: Payload) => boolean,
   until: (ps: Payload[]) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = PIPELINE_WAIT_MS,
   message = 'events',
 ): Promise<Payload[]> {
   return waitFor(

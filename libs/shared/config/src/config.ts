@@ -65,6 +65,9 @@ export const commonEnvSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: int(6, 1, 10_000),
   KAFKA_REPLICATION_FACTOR: int(1, 1, 10),
   KAFKA_PROVISION_TOPICS: bool(true),
+  // How long start-up waits for its topics (creation and partition leaders). Above kafkajs' 30 s
+  // request timeout, so that a creation request the broker did not answer is sent again once.
+  KAFKA_PROVISION_TIMEOUT_MS: int(75_000, 1_000, 600_000),
   KAFKA_CONSUMER_MAX_RETRIES: int(5, 0, 100),
   KAFKA_CONSUMER_RETRY_BACKOFF_MS: int(200, 1),
   KAFKA_CONSUMER_SESSION_TIMEOUT_MS: int(30_000, 6_000),
@@ -122,6 +125,8 @@ export interface KafkaConfig {
   partitions: number;
   replicationFactor: number;
   provisionTopics: boolean;
+  /** How long provisioning waits for topic creation and partition leaders (retrying what may pass). */
+  provisionTimeoutMs: number;
   producerLingerMs: number;
   producerAckTimeoutMs: number;
   consumer: {
@@ -312,6 +317,7 @@ export function loadConfig<E extends z.ZodRawShape = Record<string, never>>(
       partitions: common.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: common.KAFKA_REPLICATION_FACTOR,
       provisionTopics: common.KAFKA_PROVISION_TOPICS,
+      provisionTimeoutMs: common.KAFKA_PROVISION_TIMEOUT_MS,
       producerLingerMs: common.KAFKA_PRODUCER_LINGER_MS,
       producerAckTimeoutMs: common.KAFKA_PRODUCER_ACK_TIMEOUT_MS,
       consumer: {

@@ -2,13 +2,13 @@
  * Creates Mosaic's topics explicitly from `TOPIC_SPECS` (the broker runs with
  * `auto.create.topics.enable=false`). Idempotent and safe when several services race.
  */
-import { ConfigResourceTypes, type Admin, type ITopicConfig, type Kafka } from 'kafkajs';
+import { ConfigResourceTypes, KafkaJSRequestTimeoutError, type Admin, type ITopicConfig, type Kafka } from 'kafkajs';
 import { TOPIC_SPECS, topicName, type TopicKey } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
 import type { Logger } from '@mosaic/shared-logging';
 
 export interface ProvisionOptions {
-  /** How long to wait for partition leaders (and for a topic another service is creating); default 30000. */
+  /** How long to wait for creation and partition leaders; default: the config's `provisionTimeoutMs`. */
   timeoutMs?: number;
 }
 
@@ -54,7 +54,7 @@ export class TopicProvisioner {
    * adding partitions moves keys and breaks per-key ordering.
    */
   async ensure(topicKeys: readonly TopicKey[], opts: ProvisionOptions = {}): Promise<TopicReport[]> {
-    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const timeoutMs = opts.timeoutMs ?? this.cfg.provisionTimeoutMs;
     const keys = [...new Set(topicKeys)];
     if (keys.length === 0) return [];
     const names = new Map(keys.map((k) => [k, topicName(this.cfg.topicPrefix, k)] as const));
@@ -123,7 +123,7 @@ export class TopicProvisioner {
       } catch (err) {
         const types = errorTypes(err);
         if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return false;
-        if (types.length === 0 || !types.every((t) => TRANSIENT_CREATE_ERRORS.has(t)) || Date.now() + delay > deadline) throw err;
+        if (!isTransientCreateFailure(err) || Date.now() + delay > deadline) throw err;
         this.log.warn({ topic: topic.topic, errors: types }, `creating topic ${topic.topic} failed for now; retrying in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -176,8 +176,19 @@ export class TopicProvisioner {
 /** What a broker answers while it cannot create a topic for now: no unfenced broker (a single node that missed heartbeats), a slow or moving controller. */
 const TRANSIENT_CREATE_ERRORS: ReadonlySet<string> = new Set(['INVALID_REPLICATION_FACTOR', 'REQUEST_TIMED_OUT', 'NOT_CONTROLLER']);
 
-/** The error types of a kafkajs error: its own, or those of the errors it aggregates. */
+/**
+ * A topic creation failed for causes that pass: every cause is a transient refusal, or the broker
+ * did not answer within the request timeout (it may have created the topic; the retry then finds
+ * it). Seen beside CPU hogs: one unanswered CreateTopics failed a service's start-up.
+ */
+export function isTransientCreateFailure(err: unknown): boolean {
+  const types = errorTypes(err);
+  return types.length > 0 && types.every((t) => TRANSIENT_CREATE_ERRORS.has(t));
+}
+
+/** The error types of a kafkajs error: its own, or those of the errors it aggregates; a request timeout (kafkajs gives it no type) as REQUEST_TIMED_OUT. */
 function errorTypes(err: unknown): string[] {
+  if (err instanceof KafkaJSRequestTimeoutError) return ['REQUEST_TIMED_OUT'];
   const own = (err as { type?: unknown }).type;
   if (typeof own === 'string') return [own];
   const inner = (err as { errors?: { type?: unknown }[] }).errors;

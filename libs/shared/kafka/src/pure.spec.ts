@@ -1,6 +1,7 @@
 import { decodeHeaders, toInboundMessage } from './consumer-host';
 import { HandlerError, toError, UnknownTopicError, ProducerSendError } from './errors';
-import { topicConfigEntries } from './provisioner';
+import { KafkaJSAggregateError, KafkaJSProtocolError, KafkaJSRequestTimeoutError } from 'kafkajs';
+import { isTransientCreateFailure, topicConfigEntries } from './provisioner';
 import { kafkaLogLevelFor } from './client';
 import { isDefiniteRejection } from './producer';
 
@@ -67,6 +68,23 @@ describe('topic config', () => {
     expect(kafkaLogLevelFor('warn')).toBe(2);
     expect(kafkaLogLevelFor('fatal')).toBe(1);
     expect(kafkaLogLevelFor('silent')).toBe(0);
+  });
+});
+
+describe('isTransientCreateFailure', () => {
+  const refusal = (type: string) => new KafkaJSProtocolError({ message: type, type, code: 0, retriable: false } as never);
+  const timeout = () => new KafkaJSRequestTimeoutError('Request CreateTopics(key: 19, version: 3) timed out', {} as never);
+
+  it('retries a creation the broker did not answer within the request timeout', () => {
+    expect(isTransientCreateFailure(timeout())).toBe(true);
+  });
+
+  it('retries transient refusals, alone or aggregated, and nothing else', () => {
+    expect(isTransientCreateFailure(refusal('NOT_CONTROLLER'))).toBe(true);
+    expect(isTransientCreateFailure(new KafkaJSAggregateError('create', [refusal('REQUEST_TIMED_OUT'), refusal('INVALID_REPLICATION_FACTOR')]))).toBe(true);
+    expect(isTransientCreateFailure(new KafkaJSAggregateError('create', [refusal('NOT_CONTROLLER'), refusal('POLICY_VIOLATION')]))).toBe(false);
+    expect(isTransientCreateFailure(refusal('INVALID_CONFIG'))).toBe(false);
+    expect(isTransientCreateFailure(new Error('something else'))).toBe(false);
   });
 });
 

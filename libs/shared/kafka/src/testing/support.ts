@@ -30,6 +30,7 @@ export function testKafkaConfig(overrides: Partial<Omit<KafkaConfig, 'consumer'>
     partitions: 2,
     replicationFactor: 1,
     provisionTopics: true,
+    provisionTimeoutMs: 75_000,
     producerLingerMs: 2,
     // as the services' test env; fail-fast tests pass their own
     producerAckTimeoutMs: TEST_PRODUCER_ACK_TIMEOUT_MS,
