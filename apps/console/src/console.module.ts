@@ -1,10 +1,12 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { DLQ_TOPIC_OF } from '@mosaic/contracts';
-import { BootstrapAdmin, CreateUser, DeleteUser, ForwardRequest, ResolveSession, SignIn } from '@mosaic/console-application';
+import { DLQ_TOPIC_OF, TOPIC_SPECS } from '@mosaic/contracts';
+import { BootstrapAdmin, CreateUser, DeleteUser, ForwardRequest, ReplayDeadLetter, ResolveSession, SignIn } from '@mosaic/console-application';
 import {
   Argon2PasswordHasher,
   ConsoleSessionsRepository,
   ConsoleUsersRepository,
+  DeadLetterBrowser,
+  DeadLetterReplaysRepository,
   LiveFeed,
   ServicesClient,
   ensureConsoleIndexes,
@@ -12,7 +14,8 @@ import {
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import { AdminGuard, SignedInGuard } from './console-auth.guard';
 import { upstreamUrls, webDir, type ConsoleConfig } from './console.config';
-import { COOKIE_OPTIONS, WEB_DIR } from './console.tokens';
+import { COOKIE_OPTIONS, REPLAYABLE_TOPICS, WEB_DIR } from './console.tokens';
+import { DeadLettersController } from './dead-letters.controller';
 import { LiveController } from './live.controller';
 import { LiveStreams } from './live-streams';
 import { ProxyController } from './proxy.controller';
@@ -20,7 +23,7 @@ import { SessionController } from './session.controller';
 import { SpaController } from './spa.controller';
 import { UsersController } from './users.controller';
 
-/** Expired sessions are refused when read; the sweep only frees their space. */
+/** Expired sessions are refused when read; the sweep only frees their space (and that of replay marks past the dead-letter topics' retention). */
 const SESSION_SWEEP_INTERVAL_MS = 3_600_000;
 
 @Module({})
@@ -31,10 +34,13 @@ export class ConsoleModule {
     const sessions = new ConsoleSessionsRepository(platform.mongo);
     const hasher = new Argon2PasswordHasher();
     const client = new ServicesClient(upstreamUrls(config.own), config.adminToken, config.own.CONSOLE_PROXY_TIMEOUT_MS);
+    const deadLetters = deadLetterBrowser(platform, config);
+    const replays = new DeadLetterReplaysRepository(platform.mongo, TOPIC_SPECS.dlqIdentity.retentionMs);
+    const replayable = replayableTopics(platform);
     return {
       module: ConsoleModule,
       // The SPA's catch-all last: Fastify's router prefers the specific routes anyway.
-      controllers: [SessionController, UsersController, ProxyController, LiveController, SpaController],
+      controllers: [SessionController, UsersController, ProxyController, LiveController, DeadLettersController, SpaController],
       providers: [
         { provide: ConsoleUsersRepository, useValue: users },
         { provide: ConsoleSessionsRepository, useValue: sessions },
@@ -49,8 +55,12 @@ export class ConsoleModule {
         AdminGuard,
         { provide: LiveFeed, useValue: liveFeed(platform, config) },
         LiveStreams,
+        { provide: DeadLetterBrowser, useFactory: () => startReading(platform, deadLetters) },
+        { provide: DeadLetterReplaysRepository, useValue: replays },
+        { provide: REPLAYABLE_TOPICS, useValue: replayable },
+        { provide: ReplayDeadLetter, useValue: new ReplayDeadLetter(deadLetters, replays, platform.producer, replayable) },
         startUp(platform, config, users, hasher),
-        sessionSweep(platform, sessions),
+        sessionSweep(platform, sessions, replays),
       ],
     };
   }
@@ -68,6 +78,29 @@ function liveFeed(platform: Platform, config: ConsoleConfig): LiveFeed {
   );
 }
 
+/** The dead-letter topics' latest records (DeadLetterReader starts and stops it). */
+function deadLetterBrowser(platform: Platform, config: ConsoleConfig): DeadLetterBrowser {
+  const topics = Object.values(DLQ_TOPIC_OF).map((key) => platform.topics[key]);
+  return new DeadLetterBrowser(platform.kafka, topics, config.kafka.consumer.groupId, platform.runtime.logger);
+}
+
+/** Reads the dead-letter topics while the console runs. */
+function startReading(platform: Platform, browser: DeadLetterBrowser): DeadLetterBrowser {
+  browser.start();
+  platform.onShutdown(() => browser.stop());
+  return browser;
+}
+
+/** Where a dead letter may go back to: every Mosaic topic but the dead-letter topics themselves. */
+function replayableTopics(platform: Platform): ReadonlySet<string> {
+  const deadLetterKeys = new Set<string>(Object.values(DLQ_TOPIC_OF));
+  return new Set(
+    Object.entries(platform.topics)
+      .filter(([key]) => !deadLetterKeys.has(key))
+      .map(([, name]) => name),
+  );
+}
+
 /** Indexes, then the first admin when there is no user yet. */
 function startUp(platform: Platform, config: ConsoleConfig, users: ConsoleUsersRepository, hasher: Argon2PasswordHasher): Provider {
   return {
@@ -81,16 +114,16 @@ function startUp(platform: Platform, config: ConsoleConfig, users: ConsoleUsersR
   };
 }
 
-function sessionSweep(platform: Platform, sessions: ConsoleSessionsRepository): Provider {
+function sessionSweep(platform: Platform, sessions: ConsoleSessionsRepository, replays: DeadLetterReplaysRepository): Provider {
   return {
     provide: 'console.session-sweep',
     useFactory: () => {
       const logger = platform.runtime.logger;
       const task = new PeriodicTask({
         intervalMs: SESSION_SWEEP_INTERVAL_MS,
-        run: () => sessions.deleteExpired(),
+        run: async () => ({ sessions: await sessions.deleteExpired(), replays: await replays.deleteExpired() }),
         onDone: (deleted) => {
-          if (deleted > 0) logger.info({ deleted }, 'console: expired sessions deleted');
+          if (deleted.sessions + deleted.replays > 0) logger.info({ deleted }, 'console: expired sessions and replay marks deleted');
         },
         onError: (err) => logger.warn({ err }, 'console: session sweep failed'),
       });

@@ -14,6 +14,7 @@ import { DestinationsPage } from '../pages/activation/DestinationsPage';
 import { TriggersPage } from '../pages/activation/TriggersPage';
 import { DeliveriesPage } from '../pages/activation/DeliveriesPage';
 import { ExperiencesPage } from '../pages/activation/ExperiencesPage';
+import { DeadLettersPage } from '../pages/activation/DeadLettersPage';
 import { UsersPage } from '../pages/users/UsersPage';
 
 function Loading() {
@@ -71,6 +72,7 @@ export function App() {
             <Route path="/activation/triggers" element={<TriggersPage />} />
             <Route path="/activation/deliveries" element={<DeliveriesPage />} />
             <Route path="/activation/experiences" element={<ExperiencesPage />} />
+            <Route path="/activation/dead-letters" element={<DeadLettersPage />} />
             <Route
               path="/users"
               element={

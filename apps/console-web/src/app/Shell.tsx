@@ -17,6 +17,7 @@ const ACTIVATION_NAV = [
   { to: '/activation/triggers', label: 'Triggers', testId: 'nav-triggers' },
   { to: '/activation/deliveries', label: 'Delivery log', testId: 'nav-deliveries' },
   { to: '/activation/experiences', label: 'Experiences', testId: 'nav-experiences' },
+  { to: '/activation/dead-letters', label: 'Dead letters', testId: 'nav-dead-letters' },
 ];
 
 /** The signed-in layout: header (user, role, sign out), navigation, main. */

@@ -6,6 +6,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { dropTestDatabase, plannedFinds, storePlansReadable, testInfra, wholeCollectionReads } from '@mosaic/shared-testing';
 import { ConsoleSessionsRepository } from './console-sessions.repository';
 import { ConsoleUsersRepository } from './console-users.repository';
+import { DeadLetterReplaysRepository } from './dead-letter-replays.repository';
 import { ensureConsoleIndexes } from './documents';
 
 jest.setTimeout(120_000);
@@ -29,6 +30,19 @@ beforeAll(async () => {
     await db
       .collection('console_sessions')
       .insertMany(ids.map((n) => ({ _id: `s${n}`, username: `user${n}`, csrfToken: 't', createdAt: NOW, expiresAt: LATER, expiryHour: 0 })) as never[]);
+    await db
+      .collection('console_dead_letter_replays')
+      .insertMany(
+        ids.map((n) => ({
+          _id: `m.dlq.t${n % 5}:0:${n}`,
+          topic: `m.dlq.t${n % 5}`,
+          count: 1,
+          lastBy: 'x',
+          lastAt: NOW,
+          expiresAt: LATER,
+          expiryHour: 0,
+        })) as never[],
+      );
   }
 });
 
@@ -53,6 +67,20 @@ it('reads a session and its user, signs out and drops a user’s sessions from i
   expect(await sessions.find('the-session-id', NOW)).toBeNull();
   expect(await conn.db!.collection('console_sessions').countDocuments({ username: 'user43' })).toBe(0);
   expect(finds.length).toBeGreaterThanOrEqual(5);
+  if (storePlansReadable()) expect(wholeCollectionReads(finds)).toEqual([]);
+});
+
+it('records a dead letter replay and reads one dead-letter topic’s marks from indexes only', async () => {
+  const replays = new DeadLetterReplaysRepository(conn, 30 * 86_400_000);
+  let marks = new Map();
+  const finds = await plannedFinds(conn, async () => {
+    await replays.record('m.dlq.new:2:7', 'm.dlq.new', 'ed', NOW);
+    await replays.record('m.dlq.new:2:7', 'm.dlq.new', 'ann', LATER);
+    marks = await replays.ofTopic('m.dlq.new');
+  });
+  expect([...marks]).toEqual([['m.dlq.new:2:7', { count: 2, lastBy: 'ann', lastAt: LATER }]]);
+  expect((await replays.ofTopic('m.dlq.t1')).size).toBe(N / 5);
+  expect(finds.length).toBeGreaterThanOrEqual(1);
   if (storePlansReadable()) expect(wholeCollectionReads(finds)).toEqual([]);
 });
 

@@ -1,13 +1,13 @@
 /**
- * The console's collections: its users (`console_users`) and their sessions
- * (`console_sessions`). Every query is an equality on an indexed top-level field, which
+ * The console's collections: its users (`console_users`), their sessions
+ * (`console_sessions`) and the dead letters replayed from it (`console_dead_letter_replays`). Every query is an equality on an indexed top-level field, which
  * FerretDB hands to PostgreSQL (served by the GIN twin of the index, tools/infra).
  */
 import { Schema, type Connection } from 'mongoose';
 import { ensureSchemaIndexes } from '@mosaic/shared-mongo';
 import type { Role } from '@mosaic/console-domain';
 
-export const CONSOLE_COLLECTIONS = { users: 'console_users', sessions: 'console_sessions' } as const;
+export const CONSOLE_COLLECTIONS = { users: 'console_users', sessions: 'console_sessions', deadLetterReplays: 'console_dead_letter_replays' } as const;
 
 export interface ConsoleUserDocument {
   _id: string;
@@ -59,12 +59,41 @@ export const ConsoleSessionSchema = new Schema<ConsoleSessionDocument>(
 ConsoleSessionSchema.index({ username: 1 });
 ConsoleSessionSchema.index({ expiryHour: 1 });
 
+/** Creates the console's indexes (idempotent; at start-up). */
+/** A dead letter replayed from the console: by whom, when, how often (kept as long as the dead-letter topic keeps it). */
+export interface DeadLetterReplayDocument {
+  /** The dead letter's id (`<dlq topic>:<partition>:<offset>`). */
+  _id: string;
+  /** The dead-letter topic (the list reads one topic's replays by equality). */
+  topic: string;
+  count: number;
+  lastBy: string;
+  lastAt: Date;
+  expiresAt: Date;
+  expiryHour: number;
+}
+
+export const DeadLetterReplaySchema = new Schema<DeadLetterReplayDocument>(
+  {
+    _id: { type: String, required: true },
+    topic: { type: String, required: true },
+    count: { type: Number, required: true },
+    lastBy: { type: String, required: true },
+    lastAt: { type: Date, required: true },
+    expiresAt: { type: Date, required: true },
+    expiryHour: { type: Number, required: true },
+  },
+  { collection: CONSOLE_COLLECTIONS.deadLetterReplays, versionKey: false },
+);
+DeadLetterReplaySchema.index({ topic: 1 });
+DeadLetterReplaySchema.index({ expiryHour: 1 });
+
 const CONSOLE_SCHEMAS = [
   ['ConsoleUser', ConsoleUserSchema],
   ['ConsoleSession', ConsoleSessionSchema],
+  ['DeadLetterReplay', DeadLetterReplaySchema],
 ] as const;
 
-/** Creates the console's indexes (idempotent; at start-up). */
 export async function ensureConsoleIndexes(conn: Connection): Promise<void> {
   await ensureSchemaIndexes(conn, CONSOLE_SCHEMAS);
 }

@@ -18,7 +18,7 @@ export interface TopicFollowerOptions {
   /** Read what the topics retain first (true), or only records produced from now on (false). */
   fromBeginning: boolean;
   /** Applies one record; a throw is reported to `onError` and the record skipped (a view must not stall on one bad record). */
-  onRecord: (topic: string, message: KafkaMessage) => void;
+  onRecord: (topic: string, message: KafkaMessage, partition: number) => void;
   onError: (err: unknown, topic: string, message: KafkaMessage) => void;
   /** Restarts after a crash are logged here; default: kafkajs' own log only. */
   logger?: Logger;
@@ -86,15 +86,15 @@ export class TopicFollower {
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) this.apply(batch.topic, message);
+        for (const message of batch.messages) this.apply(batch.topic, message, batch.partition);
         this.reached(batch.topic, batch.partition, BigInt(batch.lastOffset()));
       },
     });
   }
 
-  private apply(topic: string, message: KafkaMessage): void {
+  private apply(topic: string, message: KafkaMessage, partition: number): void {
     try {
-      this.opts.onRecord(topic, message);
+      this.opts.onRecord(topic, message, partition);
     } catch (err) {
       this.opts.onError(err, topic, message);
     }

@@ -104,7 +104,11 @@ function DeadLetters({ rows }: { rows: LiveSnapshot['deadLetters'] }) {
           <Table.Tbody>
             {rows.map((d) => (
               <Table.Tr key={d.topic} data-testid="live-dead-letter" data-topic={d.topic}>
-                <Table.Td>{d.topic}</Table.Td>
+                <Table.Td>
+                  <Anchor component={Link} to={`/activation/dead-letters?topic=${encodeURIComponent(d.topic)}`} aria-label={`Dead letters of ${d.topic}`}>
+                    {d.topic}
+                  </Anchor>
+                </Table.Td>
                 <Table.Td>
                   {d.count === null ? (
                     <Text span size="sm" c="dimmed">
