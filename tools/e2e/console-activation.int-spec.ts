@@ -3,7 +3,8 @@
 // 500, so the delivery dies after its retries) and a trigger on a segment; a contact enters the
 // segment through events sent to the collector; the delivery log shows it dead; the receiver is
 // switched to 200, the editor replays it and sees it delivered; the editor writes an experience
-// and previews what that contact would see. An admin creates a user on /users. Every page is
+// and previews what that contact would see; a shop visitor is shown that experience (the
+// tracker records the exposure) and their contact page lists it. An admin creates a user on /users. Every page is
 // checked with axe-core and photographed (.mosaic/screenshots/console-*.png).
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.defin
 import { identityDefinition } from '../../apps/identity/src/identity.definition';
 import { segmentationDefinition } from '../../apps/segmentation/src/segmentation.definition';
 import { buildConsoleWeb, checkPage, createUser, signIn, waitOnPage } from './console-harness';
-import { startStack, type Stack } from './harness';
+import { newVisitor, open, startStack, waitForEvents, type Stack } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -31,6 +32,7 @@ const SEGMENT = 'pro-plan';
 let stack: Stack;
 let webDir: string;
 let consoleUrl: string;
+let activationUrl: string;
 let receiver: Server;
 let receiverUrl: string;
 /** What the webhook receiver answers: 500 until the test switches it. */
@@ -96,6 +98,7 @@ beforeAll(async () => {
     }),
   );
   consoleUrl = consoleApp.http.url;
+  activationUrl = activation.http.url;
   await createUser(consoleUrl, USERS.editor);
   await createUser(consoleUrl, USERS.admin);
   const segment = await adminRequest(segmentation.http.url, 'POST', '/v1/segments', {
@@ -239,6 +242,54 @@ describe('the console: activation and users', () => {
     expect(await frame.getAttribute('srcdoc')).toBe('<h2>Pia, your pro upgrade</h2>');
     await checkPage(page, 'experiences');
     await editor.close();
+  });
+
+  it('a shop visitor is shown the experience, and their contact page lists it under "What was done"', async () => {
+    // The experience of the test above decides the demo shop's home banner: a visitor outside
+    // the pro plan gets its default, and the tracker records what it rendered.
+    const shop = await stack.startShop({ activationUrl });
+    const visitorEmail = `vic.${Date.now()}@example.com`;
+    const visitor = await newVisitor(stack);
+    const shopPage = await open(visitor.context, `${shop.url}/login`);
+    await shopPage.fill('[name=email]', visitorEmail);
+    await shopPage.fill('[name=password]', 'hunter2hunter2');
+    await shopPage.click('#login-form button[type=submit]');
+    await shopPage.waitForURL(`${shop.url}/`);
+    await shopPage.locator('[data-mosaic-slot="home-banner"]', { hasText: 'Welcome' }).waitFor();
+    const aid = (await shopPage.evaluate('window.mosaic.user().anonymousId()')) as string;
+    // Accepted by the collector (it reached events.raw) as a normal track event.
+    const [viewed] = await waitForEvents(
+      stack,
+      (p) => p.anonymousId === aid && p.type === 'track' && p.event === 'Experience Viewed',
+      (ps) => ps.length >= 1,
+    );
+    expect(viewed?.properties).toEqual({ slot: 'home-banner', experience_id: 'pro-banner', rule_id: null, holdout: false });
+    await visitor.context.close();
+
+    const context = await stack.browser.newContext();
+    const page = await signIn(context, consoleUrl, USERS.editor);
+    const row = page.locator('[data-testid="contact-experience"][data-experience-id="pro-banner"][data-slot="home-banner"]');
+    await waitOnPage(
+      page,
+      'contact-experiences',
+      async () => {
+        await page.goto(`${consoleUrl}/contacts`);
+        await page.getByTestId('search-type').selectOption('email');
+        await page.getByTestId('search-value').fill(visitorEmail);
+        await page.getByTestId('search-submit').click();
+        const shown = await row
+          .first()
+          .waitFor({ timeout: 5_000 })
+          .then(() => true)
+          .catch(() => false);
+        return shown ? true : null;
+      },
+      `the contact page of ${visitorEmail} listing the pro-banner experience`,
+    );
+    expect(await row.first().getAttribute('data-rule-id')).toBe('');
+    expect(await page.getByTestId('contact-experiences').innerText()).toMatch(/\bdefault\b/i);
+    await checkPage(page, 'contact-experiences');
+    await context.close();
   });
 
   it('an admin creates a user on /users', async () => {

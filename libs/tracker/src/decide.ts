@@ -37,22 +37,46 @@ function decisionOf(j: unknown): Decision {
   };
 }
 
-function renderSlots(elements: ArrayLike<ElementLike>, d: Decision): void {
+/** Renders `{html}` or `{text}` into the page's slot elements; answers the names of the slots it filled. */
+export function renderSlots(elements: ArrayLike<ElementLike>, d: Decision): string[] {
+  const rendered: string[] = [];
   for (let i = 0; i < elements.length; i++) {
     const el = elements[i] as ElementLike;
-    const c = d.slots[el.getAttribute('data-mosaic-slot') || ''];
+    const name = el.getAttribute('data-mosaic-slot') || '';
+    const c = d.slots[name];
     if (!isObject(c)) continue;
     if (typeof c['html'] === 'string') el.innerHTML = c['html'];
     else if (typeof c['text'] === 'string') el.textContent = c['text'];
+    else continue;
+    if (rendered.indexOf(name) < 0) rendered.push(name);
   }
+  return rendered;
+}
+
+/** The event recorded once per slot the visitor was shown (Segment's "Experiment Viewed" pattern). */
+export const EXPOSURE_EVENT = 'Experience Viewed';
+
+/**
+ * The properties of one `Experience Viewed` per rendered slot whose answer names its experience:
+ * `rule_id` null when the experience's default was shown, `holdout` true when the visitor is in
+ * its control group (and got the default because of it). Snake case, as the tracker's other
+ * semantic events (Segment's specs); the values are the decision API's `experienceId` and `ruleId`.
+ */
+export function exposures(d: Decision, rendered: string[]): Props[] {
+  const out: Props[] = [];
+  for (const slot of rendered) {
+    const c = d.slots[slot];
+    if (!isObject(c) || typeof c['experienceId'] !== 'string') continue;
+    out.push({ slot, experience_id: c['experienceId'], rule_id: typeof c['ruleId'] === 'string' ? c['ruleId'] : null, holdout: c['holdout'] === true });
+  }
+  return out;
 }
 
 /**
- * POSTs `body` to the decision API and renders the answer into `renderInto` (when given). A 404
- * resolves with {@link noDecision}; other failures, and no answer within `timeoutMs` (the request is
- * aborted), reject.
+ * POSTs `body` to the decision API. A 404 resolves with {@link noDecision}; other failures, and no
+ * answer within `timeoutMs` (the request is aborted), reject.
  */
-export function fetchDecision(w: WindowLike, url: string, body: string, timeoutMs: number, renderInto: ArrayLike<ElementLike> | undefined): Promise<Decision> {
+export function fetchDecision(w: WindowLike, url: string, body: string, timeoutMs: number): Promise<Decision> {
   const Abort = w.AbortController;
   const ctl = Abort ? new Abort() : undefined;
   let timer = 0;
@@ -65,11 +89,7 @@ export function fetchDecision(w: WindowLike, url: string, body: string, timeoutM
   const asked = w.fetch(url, { method: 'POST', body, credentials: 'omit', signal: ctl && ctl.signal }).then((res): Promise<Decision> | Decision => {
     if (res.status === 404) return noDecision();
     if (res.status < 200 || res.status >= 300) throw new Error(`mosaic.decide: HTTP ${res.status}`);
-    return res.json().then((j) => {
-      const d = decisionOf(j);
-      if (renderInto) renderSlots(renderInto, d);
-      return d;
-    });
+    return res.json().then(decisionOf);
   });
   return Promise.race([asked, timeout]).then(
     (d) => {

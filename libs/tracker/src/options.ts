@@ -30,5 +30,6 @@ export function resolveOptions(w: WindowLike, o: TrackerOptions, scriptSrc: stri
     retryMax: num(o.retryMax, 60_000, 10),
     videoHeartbeat: num(o.videoHeartbeat, 10, 0.1),
     decideTimeout: num(o.decideTimeout, 2000, 1),
+    trackExposures: o.trackExposures !== false,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { campaignFromQuery, landingCampaign, searchReferral } from './campaign';
 import { domainCandidates, readCookie, serializeCookie } from './cookie';
-import { fetchDecision, noDecision, slotNames, type DecideRequest, type Decision } from './decide';
+import { EXPOSURE_EVENT, exposures, fetchDecision, noDecision, renderSlots, slotNames, type DecideRequest, type Decision } from './decide';
 import type { StorageLike, WindowLike } from './dom';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { Outbox, type QueueItem } from './outbox';
@@ -353,7 +353,10 @@ export class Tracker {
    * service answers 404 (not deployed) or consent is missing, it resolves with no decision and
    * the page keeps its default content; other failures reject. `userHash` (hex
    * HMAC-SHA256 of the user id with the source's identity secret, from the site's server)
-   * lets the decision use the identified user's profile.
+   * lets the decision use the identified user's profile. Each slot rendered with an experience's
+   * content is recorded as an `Experience Viewed` event (unless `trackExposures: false`), so the
+   * profile's timeline says what the visitor was shown; `render: false` records nothing (the page
+   * shows the content itself, and may track the event itself).
    */
   decide(request?: { slots?: string[]; render?: boolean; userHash?: string; [k: string]: unknown }): Promise<Decision> {
     const r: DecideRequest = isObject(request) ? request : {};
@@ -371,6 +374,11 @@ export class Tracker {
       slots,
       context: this.context(),
     });
-    return fetchDecision(this.w, `${this.o.activationHost}/v1/decide`, body, this.o.decideTimeout, r.render !== false ? elements : undefined);
+    return fetchDecision(this.w, `${this.o.activationHost}/v1/decide`, body, this.o.decideTimeout).then((d) => {
+      if (r.render === false) return d;
+      const shown = renderSlots(elements, d);
+      if (this.o.trackExposures) for (const p of exposures(d, shown)) this.track(EXPOSURE_EVENT, p);
+      return d;
+    });
   }
 }

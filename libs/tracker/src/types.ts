@@ -68,6 +68,8 @@ export interface TrackerOptions {
   videoHeartbeat?: number;
   /** `decide` gives up after this many ms (default 2000). */
   decideTimeout?: number;
+  /** `decide` records an `Experience Viewed` event per slot it rendered (default true). */
+  trackExposures?: boolean;
 }
 
 /** What `consent()` takes: `analytics` governs tracking; other categories are recorded. */

@@ -2,10 +2,11 @@ import { Badge, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import { seg, svc } from '../../api/client';
 import type { Delivery } from '../../api/types';
 import { ErrorAlert, LoadingLine, formatTime, useAsync } from '../../components/common';
+import { ExperiencesViewed } from './ExperiencesViewed';
 
 const STATUS_COLOR: Record<string, string> = { delivered: 'green', pending: 'blue', dead: 'red', skipped: 'gray' };
 
-/** What was done for this contact: activation's delivery log filtered by profile. */
+/** What was done for this contact: activation's delivery log filtered by profile, then the experiences shown (loaded last). */
 export function DeliveriesSection({ profileId }: { profileId: string }) {
   const res = useAsync(
     (signal) => svc<{ deliveries: Delivery[] }>('activation', `/v1/deliveries?profileId=${seg(profileId)}&limit=100`, { signal }),
@@ -17,6 +18,9 @@ export function DeliveriesSection({ profileId }: { profileId: string }) {
       <Stack>
         <Title order={2} size="h3" id="deliveries-heading">
           What was done
+        </Title>
+        <Title order={3} size="h4">
+          Deliveries
         </Title>
         {res.loading && !res.data && <LoadingLine />}
         <ErrorAlert error={res.error} title="Deliveries" />
@@ -58,6 +62,7 @@ export function DeliveriesSection({ profileId }: { profileId: string }) {
             </Table.Tbody>
           </Table>
         )}
+        <ExperiencesViewed profileId={profileId} />
       </Stack>
     </Paper>
   );
