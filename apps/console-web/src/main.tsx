@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { MantineProvider, createTheme, type CSSVariablesResolver } from '@mantine/core';
 import '@mantine/core/styles.css';
+import './app/focus.css';
 import { App } from './app/App';
 
 // Contrast (WCAG AA, 4.5:1): a darker primary shade for white text on filled buttons, a darker

@@ -1,6 +1,7 @@
 import { AppShell, Burger, Button, Group, NavLink, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { MAIN_ID, skipToMain, useFocusHeadingOnNavigation } from './page-focus';
 import { useUser, useSession } from './session';
 
 const NAV = [
@@ -27,6 +28,7 @@ export function Shell() {
   const navigate = useNavigate();
   const { pathname } = useLocation();
   const [opened, { toggle, close }] = useDisclosure(false);
+  useFocusHeadingOnNavigation(pathname);
 
   const onSignOut = async () => {
     await signOut().catch(() => undefined);
@@ -36,6 +38,9 @@ export function Shell() {
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 200, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
       <AppShell.Header>
+        <a href={`#${MAIN_ID}`} className="skip-link" data-testid="skip-link" onClick={skipToMain}>
+          Skip to main content
+        </a>
         <Group h="100%" px="md" justify="space-between">
           <Group gap="sm">
             <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
@@ -85,7 +90,7 @@ export function Shell() {
           ))}
         </div>
       </AppShell.Navbar>
-      <AppShell.Main>
+      <AppShell.Main id={MAIN_ID} tabIndex={-1}>
         <Outlet />
       </AppShell.Main>
     </AppShell>

@@ -1,5 +1,5 @@
 import { Button, CloseButton, Group, JsonInput, NativeSelect, Paper, Stack, Text } from '@mantine/core';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ConditionJson } from '../../../api/types';
 import { describeCondition } from '../describe';
 import { EventConditionEditor } from './EventConditionEditor';
@@ -59,6 +59,26 @@ function NotEditor(props: NodeProps) {
   );
 }
 
+/**
+ * Keyboard use: a condition added with a button gets the focus (its first field), instead of it
+ * staying on the button below the new condition, which the user would have to tab back to.
+ */
+function useFocusAdded() {
+  const box = useRef<HTMLDivElement>(null);
+  const pending = useRef<string | null>(null);
+  useEffect(() => {
+    const want = pending.current;
+    const added = want === null ? null : box.current?.querySelector(`[data-path="${want}"]`);
+    if (!added) return;
+    pending.current = null;
+    added.querySelector<HTMLElement>('input:not([type="hidden"]), select, textarea')?.focus();
+  });
+  const expect = (childPath: string): void => {
+    pending.current = childPath;
+  };
+  return { box, expect };
+}
+
 interface GroupProps extends NodeProps {
   root?: boolean;
 }
@@ -67,9 +87,13 @@ function GroupEditor({ node, path, onChange, onRemove, errors, readOnly, root }:
   const kind = nodeKind(node) === 'any' ? 'any' : 'all';
   const children = (node[kind] as ConditionJson[]) ?? [];
   const set = (k: string, list: ConditionJson[]) => onChange({ [k]: list });
-  const add = (c: ConditionJson) => set(kind, [...children, c]);
+  const focusAdded = useFocusAdded();
+  const add = (c: ConditionJson) => {
+    focusAdded.expect(`${path}.${kind}[${children.length}]`);
+    set(kind, [...children, c]);
+  };
   return (
-    <Paper withBorder p="sm" bg={root ? undefined : 'gray.0'} data-testid="condition-group" data-path={path}>
+    <Paper ref={focusAdded.box} withBorder p="sm" bg={root ? undefined : 'gray.0'} data-testid="condition-group" data-path={path}>
       <Stack gap="sm">
         <Group justify="space-between" align="flex-end">
           <NativeSelect
