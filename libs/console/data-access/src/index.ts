@@ -5,3 +5,5 @@ export * from './password-hasher';
 export * from './services.client';
 export * from './dead-letter-counts';
 export * from './live-feed';
+export * from './dead-letter-browser';
+export * from './dead-letter-replays.repository';

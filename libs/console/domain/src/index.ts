@@ -5,3 +5,4 @@ export * from './csrf';
 export * from './user-input';
 export * from './session';
 export * from './live-stats';
+export * from './dead-letters';
