@@ -19,6 +19,7 @@ describe('enrichment configuration', () => {
       ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: 30,
       ENRICHMENT_CACHE_MAX_ENTRIES: 200_000,
       ENRICHMENT_SEGMENT_EVENTS: 100,
+      ENRICHMENT_ACTIVITY_MAX_ENTRIES: 10_000,
       ENRICHMENT_MAX_ATTEMPTS: 10,
       ENRICHMENT_STORE_CAS: 'auto',
       ENRICHMENT_TICKET_LEASE_MS: 3_000,
@@ -32,6 +33,7 @@ describe('enrichment configuration', () => {
         ENRICHMENT_SESSION_GAP_MINUTES: '0',
         ENRICHMENT_STORE_CAS: 'optimistic',
         ENRICHMENT_ANONYMOUS_TTL_DAYS: 'a year',
+        ENRICHMENT_ACTIVITY_MAX_ENTRIES: '5',
       });
       throw new Error('expected a ConfigError');
     } catch (err) {
@@ -40,6 +42,7 @@ describe('enrichment configuration', () => {
       expect(problems).toMatch(/ENRICHMENT_SESSION_GAP_MINUTES/);
       expect(problems).toMatch(/ENRICHMENT_STORE_CAS/);
       expect(problems).toMatch(/ENRICHMENT_ANONYMOUS_TTL_DAYS/);
+      expect(problems).toMatch(/ENRICHMENT_ACTIVITY_MAX_ENTRIES/);
     }
   });
 });

@@ -20,11 +20,13 @@ export const enrichmentEnvSchema = z.object({
   ENRICHMENT_PRICE_INDEX_SYNC_SECONDS: intVar(30, 0, 86_400),
   /**
    * Profile documents kept in memory per instance (LRU; stale copies are caught by the compare-and-set and re-read); 0 disables.
-   * Each miss is a store round trip: size it to the profiles of the instance's partitions (about 5 KB of memory each).
+   * Each miss is a store round trip: size it to the profiles of the instance's partitions (about 5 KB of memory each, plus about 80 bytes per event in the activity digest).
    */
   ENRICHMENT_CACHE_MAX_ENTRIES: intVar(200_000, 0, 10_000_000),
   /** Events per read-apply-write round of a Kafka batch (a heartbeat follows each: lower it if the store is slow enough for a round to approach the consumer session timeout). */
   ENRICHMENT_SEGMENT_EVENTS: intVar(100, 1, 10_000),
+  /** Entries of each profile's activity digest (its latest events, compact; what the console's contact page draws first). About 80 bytes each on the profile document. */
+  ENRICHMENT_ACTIVITY_MAX_ENTRIES: intVar(10_000, 100, 100_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
   ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
   /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket` (see docs/enrichment.md). */

@@ -280,7 +280,7 @@ describe('profile API', () => {
   it('serves its OpenAPI document', async () => {
     const doc = await get('/openapi.json');
     expect(Object.keys(doc.json['paths'])).toEqual(
-      expect.arrayContaining(['/v1/profiles/{id}', '/v1/profiles/by/{type}/{value}', '/v1/profiles/{id}/timeline']),
+      expect.arrayContaining(['/v1/profiles/{id}', '/v1/profiles/by/{type}/{value}', '/v1/profiles/{id}/timeline', '/v1/profiles/{id}/activity']),
     );
   });
 });

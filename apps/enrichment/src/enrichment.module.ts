@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ApplyResolvedBatch } from '@mosaic/enrichment-application';
+import { ApplyResolvedBatch, ReadActivity } from '@mosaic/enrichment-application';
 import { ProfileRepository } from '@mosaic/enrichment-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
@@ -18,6 +18,7 @@ export class EnrichmentModule {
       providers: [
         { provide: EnrichmentService, useFactory: () => EnrichmentService.start(platform, config) },
         { provide: ApplyResolvedBatch, useFactory: (s: EnrichmentService) => s.applyResolvedBatch, inject: [EnrichmentService] },
+        { provide: ReadActivity, useFactory: (s: EnrichmentService) => s.readActivity, inject: [EnrichmentService] },
         { provide: ProfileRepository, useFactory: (s: EnrichmentService) => s.repository, inject: [EnrichmentService] },
       ],
       exports: [EnrichmentService],

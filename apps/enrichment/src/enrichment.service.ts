@@ -1,4 +1,12 @@
-import { ApplyResolvedBatch, BatchApplier, ExpirySweepJob, PriceIndexSyncJob, PublishProfileChanges, RfmJob } from '@mosaic/enrichment-application';
+import {
+  ApplyResolvedBatch,
+  BatchApplier,
+  ExpirySweepJob,
+  PriceIndexSyncJob,
+  PublishProfileChanges,
+  ReadActivity,
+  RfmJob,
+} from '@mosaic/enrichment-application';
 import { PriceIndexCache, ProfileRepository } from '@mosaic/enrichment-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { casModeRisk, detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
@@ -25,6 +33,7 @@ export class EnrichmentService {
   readonly rfm: RfmJob;
   readonly sweep: ExpirySweepJob;
   readonly priceSync: PriceIndexSyncJob;
+  readonly readActivity: ReadActivity;
 
   private constructor(platform: Platform, config: Config, server: ServerProfile, cas: CasMode) {
     const own = config.own;
@@ -38,7 +47,11 @@ export class EnrichmentService {
     }));
     this.applier = new BatchApplier({
       store: repository,
-      config: { sessionGapMinutes: own.ENRICHMENT_SESSION_GAP_MINUTES, affinityHalfLifeDays: own.ENRICHMENT_AFFINITY_HALF_LIFE_DAYS },
+      config: {
+        sessionGapMinutes: own.ENRICHMENT_SESSION_GAP_MINUTES,
+        affinityHalfLifeDays: own.ENRICHMENT_AFFINITY_HALF_LIFE_DAYS,
+        maxActivityEntries: own.ENRICHMENT_ACTIVITY_MAX_ENTRIES,
+      },
       anonymousTtlMs: own.ENRICHMENT_ANONYMOUS_TTL_DAYS * DAY_MS,
       redirectTtlMs: own.ENRICHMENT_REDIRECT_TTL_DAYS * DAY_MS,
       eventRetentionMs: own.ENRICHMENT_EVENT_RETENTION_DAYS * DAY_MS,
@@ -47,6 +60,11 @@ export class EnrichmentService {
       segmentEvents: own.ENRICHMENT_SEGMENT_EVENTS,
       priceIndex: () => this.prices.current(),
       observePrice: (category, price) => this.prices.observe(category, price),
+    });
+    this.readActivity = new ReadActivity({
+      store: repository,
+      maxEntries: own.ENRICHMENT_ACTIVITY_MAX_ENTRIES,
+      eventRetentionMs: own.ENRICHMENT_EVENT_RETENTION_DAYS * DAY_MS,
     });
     this.publishChanges = new PublishProfileChanges({ producer: platform.producer, topic: platform.topics.profilesChanges, metrics });
     this.applyResolvedBatch = new ApplyResolvedBatch({ applier: this.applier, publish: this.publishChanges, metrics, logger });

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ReadActivity } from '@mosaic/enrichment-application';
 import { type ProfileDocument, ProfileRepository, documentToState, identifierKey } from '@mosaic/enrichment-data-access';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
 import { TimelineQueryDto, encodeCursor, timelineQueryOf } from './timeline-query.dto';
@@ -43,6 +44,28 @@ class TimelineResponse {
   @ApiPropertyOptional({ description: 'pass as `cursor` for the next (older) page; absent on the last page' }) next?: string;
 }
 
+class ActivityResponse {
+  @ApiProperty({ description: 'the id asked for' }) requestedId!: string;
+  @ApiProperty({ description: 'the live profile that answered (differs from requestedId when that one was merged)' }) profileId!: string;
+  @ApiProperty({ type: [String], description: 'redirects followed, from requestedId to profileId' }) path!: string[];
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'array', items: {} },
+    example: [[1767261600000, 'page', 'page: /pricing', 0, 'msg-1', 1]],
+    description:
+      'the latest events, oldest first (by time, then id): [time (epoch ms), kind (page, click, form, email-open, email-click, video, order, other), label (event name, or `page: <name, path or url>`), identified (1: the event carried a userId or an identifier other than anonymousId), event id (messageId), anonymous (1: not identified and before the first identified entry)]',
+  })
+  entries!: unknown[][];
+  @ApiProperty({ description: 'the digest keeps at most this many entries: with that many, older events may exist (the timeline API has them)' })
+  max!: number;
+  @ApiProperty({
+    description:
+      'false: the profile has no stored digest yet (stored before digests); these entries were built from its events, and its next event stores them',
+  })
+  stored!: boolean;
+  @ApiPropertyOptional({ description: 'time of the first identified entry (ISO-8601)' }) identifiedSince?: string;
+}
+
 function profileView(doc: ProfileDocument): Record<string, unknown> {
   const state = documentToState(doc);
   return {
@@ -82,7 +105,10 @@ function entryView(x: ParsedEvent | VideoSessionGroup): TimelineEvent {
 @UseGuards(AdminAuthGuard)
 @Controller('v1/profiles')
 export class ProfilesController {
-  constructor(@Inject(ProfileRepository) private readonly profiles: ProfileRepository) {}
+  constructor(
+    @Inject(ProfileRepository) private readonly profiles: ProfileRepository,
+    @Inject(ReadActivity) private readonly readActivity: ReadActivity,
+  ) {}
 
   private async live(id: string): Promise<{ doc: ProfileDocument; path: string[] }> {
     if (id.length === 0 || id.length > 256) throw new ApiError(400, 'invalid_request', 'id: 1–256 characters');
@@ -117,6 +143,19 @@ export class ProfilesController {
   async get(@Param('id') id: string): Promise<ProfileResponse> {
     const { doc, path } = await this.live(id);
     return { requestedId: id, profileId: doc._id, path, redirected: doc._id !== id, profile: profileView(doc) };
+  }
+
+  @Get(':id/activity')
+  @ApiOperation({
+    summary: "The profile's activity digest: its latest events (up to max, 10,000 by default) as compact entries, in one small read",
+    description:
+      "Kept by enrichment as it applies events (merged on a merge, rebuilt on a split), so it costs one document read whatever the number of events; what the console draws a contact's timeline from. Event details: the timeline API. Entries older than the event retention are left out.",
+  })
+  @ApiOkResponse({ type: ActivityResponse })
+  async activity(@Param('id') id: string): Promise<ActivityResponse> {
+    const { doc, path } = await this.live(id);
+    const view = await this.readActivity.execute(doc);
+    return { requestedId: id, path, ...view };
   }
 
   @Get(':id/timeline')

@@ -103,10 +103,36 @@ export interface TimelineResponse {
   next?: string;
 }
 
+/** enrichment `GET /v1/profiles/{id}/activity`: entries `[time ms, kind, label, identified 0|1, event id, anonymous 0|1]`, oldest first */
+export interface ActivityResponse {
+  requestedId: string;
+  profileId: string;
+  path: string[];
+  entries: [number, string, string, 0 | 1, string, 0 | 1][];
+  max: number;
+  stored: boolean;
+  identifiedSince?: string;
+}
+
+/** Why a profile entered a segment (segmentation's `EntryReason`); null when it entered before reasons were recorded. */
+export interface EntryReason {
+  trigger: {
+    kind: 'event' | 'profile' | 'timer' | 'backfill' | 'merge' | 'clustering' | string;
+    event?: string;
+    messageId?: string;
+    at?: string;
+    changed?: string[];
+    detail?: string;
+  };
+  matched: string[];
+  moreMatched?: number;
+}
+
 /** segmentation `GET /v1/profiles/{id}/segments` */
 export interface ProfileSegmentsResponse {
   profileId: string;
-  segments: { segmentKey: string; segmentVersion: number; since: string }[];
+  /** `reason`/`why` are absent when the service predates them. */
+  segments: { segmentKey: string; segmentVersion: number; since: string; reason?: EntryReason | null; why?: string }[];
   membershipVersion: number;
   nextTimerAt: string | null;
   mergedInto?: string;

@@ -5,9 +5,10 @@
  * re-applied, up to `maxAttempts` rounds.
  */
 import type { ResolvedEvent } from '@mosaic/contracts';
-import { type ProfileState, applyEvent } from '@mosaic/enrichment-domain';
+import { type ActivityEntry, type ProfileState, activityEntryOf, applyEvent } from '@mosaic/enrichment-domain';
 import { type EventDocument, type ProfileDocument, documentToState } from '@mosaic/enrichment-data-access';
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
+import { appendedActivity } from './activity-digest';
 import { activeDocument, changeOut, eventDocument } from './batch-documents';
 
 type Target = { id: string; doc: ProfileDocument | null };
@@ -18,6 +19,8 @@ interface Working {
   orig: ProfileDocument | null;
   state: ProfileState | undefined;
   dirty: boolean;
+  /** Digest entries of the events applied (not duplicates). */
+  added: ActivityEntry[];
   items: { index: number; out: ChangeOut; event?: EventDocument }[];
 }
 
@@ -60,7 +63,7 @@ async function applyToTargets(core: ApplierCore, pending: readonly Pending[], st
     const target = targets.get(resolved.profileId) as Target;
     let w = working.get(target.id);
     if (!w) {
-      w = { id: target.id, orig: target.doc, state: target.doc ? documentToState(target.doc) : undefined, dirty: false, items: [] };
+      w = { id: target.id, orig: target.doc, state: target.doc ? documentToState(target.doc) : undefined, dirty: false, added: [], items: [] };
       working.set(target.id, w);
     }
     const input: ResolvedEvent = target.id === resolved.profileId ? resolved : { ...resolved, profileId: target.id };
@@ -70,7 +73,10 @@ async function applyToTargets(core: ApplierCore, pending: readonly Pending[], st
         ? { state: w.state, changed: [], duplicate: true }
         : applyEvent(w.state, input, { now: nowIso, config: core.cfg, priceIndex: core.opts.priceIndex?.() });
     w.state = res.state;
-    if (!res.duplicate) w.dirty = true;
+    if (!res.duplicate) {
+      w.dirty = true;
+      w.added.push(activityEntryOf(input, item.messageId, nowIso));
+    }
     w.items.push({ index, out: changeOut(res.state, res.changed, item, res.duplicate, nowIso, 'event', res.profile), event: eventDocument(core, input, item) });
   }
   return working;
@@ -85,7 +91,8 @@ async function writeWorking(
   stats: BatchStats,
 ): Promise<Pending[]> {
   const dirty = [...working.values()].filter((w) => w.dirty);
-  const written = new Map(dirty.map((w) => [w.id, activeDocument(core, w.state as ProfileState)]));
+  const activity = await Promise.all(dirty.map((w) => appendedActivity(core, w.orig, w.added)));
+  const written = new Map(dirty.map((w, i) => [w.id, activeDocument(core, w.state as ProfileState, activity[i])]));
   const outcome = await core.store.writeProfiles(dirty.map((w) => ({ expected: w.orig ? w.orig.version : null, doc: written.get(w.id) as ProfileDocument })));
   const next: Pending[] = [];
   const events: EventDocument[] = [];

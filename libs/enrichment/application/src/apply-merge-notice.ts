@@ -4,9 +4,20 @@
  * state is folded into the survivor (`foldMerge`, idempotent through `mergedFrom`).
  */
 import type { MergeNotice } from '@mosaic/contracts';
-import { type ProfileState, alreadyFolded, changedPaths, emptyProfile, foldMerge, toCompactProfile } from '@mosaic/enrichment-domain';
+import {
+  type ProfileState,
+  activityFromText,
+  activityToText,
+  alreadyFolded,
+  changedPaths,
+  emptyProfile,
+  foldMerge,
+  mergeActivity,
+  toCompactProfile,
+} from '@mosaic/enrichment-domain';
 import { type ProfileDocument, documentToState, stateToDocument } from '@mosaic/enrichment-data-access';
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
+import { activityFromEvents } from './activity-digest';
 import { activeDocument, changeOut } from './batch-documents';
 
 interface MergeStep {
@@ -26,7 +37,7 @@ export async function applyMergeNotice(core: ApplierCore, item: InboundResolved,
   const loser = await turnLoserIntoRedirect(step);
   const loserState = documentToState(loser);
   if (loser.mergedInto !== notice.survivorId) return []; // merged elsewhere before this notice: that merge folded it
-  const out = await foldIntoSurvivor(step, loserState);
+  const out = await foldIntoSurvivor(step, loserState, loser.activity);
   // The loser's own change: it is a redirect now.
   const loserOut = changeOut(loserState, ['mergedInto'], item, false, step.nowIso, 'merge');
   loserOut.change.mergedInto = notice.survivorId;
@@ -50,6 +61,8 @@ async function turnLoserIntoRedirect({ core, notice, stats, now, nowIso }: Merge
         mergedAt: notice.at,
         expiresAt: new Date(now.getTime() + core.opts.redirectTtlMs),
         writeId: store.newWriteId(),
+        // kept on the redirect until the fold has read it (a fold redelivered after a crash still finds it)
+        activity: current ? current.activity : '[]',
       },
     );
     const r = await store.writeProfiles([{ expected: current ? current.version : null, doc }]);
@@ -60,7 +73,11 @@ async function turnLoserIntoRedirect({ core, notice, stats, now, nowIso }: Merge
 }
 
 /** 2. Its data goes to the survivor, or where the survivor itself went since; 3. its events join the survivor's timeline. */
-async function foldIntoSurvivor({ core, item, notice, stats, nowIso }: MergeStep, loserState: ProfileState): Promise<ChangeOut[]> {
+async function foldIntoSurvivor(
+  { core, item, notice, stats, nowIso }: MergeStep,
+  loserState: ProfileState,
+  loserActivity: string | undefined,
+): Promise<ChangeOut[]> {
   const { store } = core;
   for (let attempt = 1; ; attempt += 1) {
     if (attempt > core.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the survivor kept changing`);
@@ -75,7 +92,8 @@ async function foldIntoSurvivor({ core, item, notice, stats, nowIso }: MergeStep
       return [changeOut(base, [], item, true, nowIso, 'merge')];
     }
     const folded = foldMerge(base, loserState, notice, { config: core.cfg, priceIndex: core.opts.priceIndex?.() });
-    const r = await store.writeProfiles([{ expected: target ? target.version : null, doc: activeDocument(core, folded) }]);
+    const activity = await mergedActivity(core, targetId, target, loserActivity);
+    const r = await store.writeProfiles([{ expected: target ? target.version : null, doc: activeDocument(core, folded, activity) }]);
     if (r.get(targetId) === 'applied') {
       stats.merges += 1;
       stats.profilesWritten += 1;
@@ -85,4 +103,16 @@ async function foldIntoSurvivor({ core, item, notice, stats, nowIso }: MergeStep
     stats.conflicts += 1;
     await jitter(attempt);
   }
+}
+
+/**
+ * The survivor's digest: both digests, in time order, capped. When either profile has none (stored
+ * before digests), the survivor's events — the loser's moved there already — give it.
+ */
+async function mergedActivity(core: ApplierCore, targetId: string, target: ProfileDocument | null, loserActivity: string | undefined): Promise<string> {
+  const max = core.cfg.maxActivityEntries;
+  const loser = activityFromText(loserActivity);
+  const survivor = target ? activityFromText(target.activity) : [];
+  if (loser && survivor) return activityToText(mergeActivity(survivor, loser, max));
+  return activityToText(await activityFromEvents(core.store, targetId, max));
 }

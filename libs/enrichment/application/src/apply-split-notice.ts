@@ -1,14 +1,15 @@
 /**
  * A split notice: events carrying a split-off identifier move to the new profile, and both
- * profiles are recomputed from their events.
+ * profiles are recomputed from their events (state and activity digest).
  */
 import type { Identifier, ResolvedEvent, SplitNotice } from '@mosaic/contracts';
-import { type ProfileState, changedPaths, pushRing, recomputeFromEvents, toCompactProfile } from '@mosaic/enrichment-domain';
+import { type ProfileState, activityToText, buildActivity, changedPaths, pushRing, recomputeFromEvents, toCompactProfile } from '@mosaic/enrichment-domain';
 import { type EventDocument, type ProfileDocument, documentToState, identifierKey } from '@mosaic/enrichment-data-access';
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
+import { entryOfStoredEvent } from './activity-digest';
 import { activeDocument, changeOut, uniqueIdentifiers } from './batch-documents';
 
-type Rebuilt = { state: ProfileState; orig: ProfileDocument | null };
+type Rebuilt = { state: ProfileState; orig: ProfileDocument | null; activity: string };
 
 const live = (d: ProfileDocument | null) => (d && d.status === 'active' ? d : null);
 
@@ -31,7 +32,7 @@ export async function applySplitNotice(core: ApplierCore, item: InboundResolved,
       return applied.map((d) => changeOut(documentToState(d), [], item, true, nowIso, 'split'));
     }
     const rebuilt = await rebuildBoth(core, notice, splitKeys, fromDoc, newDoc, item.messageId, nowIso);
-    const r = await store.writeProfiles(rebuilt.map((x) => ({ expected: x.orig ? x.orig.version : null, doc: activeDocument(core, x.state) })));
+    const r = await store.writeProfiles(rebuilt.map((x) => ({ expected: x.orig ? x.orig.version : null, doc: activeDocument(core, x.state, x.activity) })));
     if (rebuilt.every((x) => r.get(x.state.profileId) === 'applied')) {
       stats.splits += 1;
       stats.profilesWritten += rebuilt.length;
@@ -100,5 +101,5 @@ function rebuild(
     state.mergedFrom = orig.mergedFrom;
   } else state.version += 1;
   state.updatedAt = nowIso;
-  return { state, orig };
+  return { state, orig, activity: activityToText(buildActivity(events.map(entryOfStoredEvent), core.cfg.maxActivityEntries)) };
 }

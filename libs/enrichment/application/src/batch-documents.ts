@@ -4,12 +4,17 @@ import { type ProfileState, eventTime, toCompactProfile } from '@mosaic/enrichme
 import { type EventDocument, type ProfileDocument, identifierKey, stateToDocument } from '@mosaic/enrichment-data-access';
 import type { ApplierCore, ChangeOut, InboundResolved } from './batch-context';
 
-/** A live profile's document; anonymous ones expire `anonymousTtlMs` after they were last seen. */
-export function activeDocument(core: ApplierCore, state: ProfileState): ProfileDocument {
+/** A live profile's document with its activity digest (text); anonymous ones expire `anonymousTtlMs` after they were last seen. */
+export function activeDocument(core: ApplierCore, state: ProfileState, activity: string | undefined): ProfileDocument {
   const known = state.identifiers.some((i) => i.type !== 'anonymousId');
   const last = Date.parse(state.computed.lastSeen ?? state.updatedAt);
   const expiresAt = known ? undefined : new Date((Number.isFinite(last) ? last : core.now().getTime()) + core.opts.anonymousTtlMs);
-  return stateToDocument(state, { status: 'active', writeId: core.store.newWriteId(), ...(expiresAt ? { expiresAt } : {}) });
+  return stateToDocument(state, {
+    status: 'active',
+    writeId: core.store.newWriteId(),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(activity !== undefined ? { activity } : {}),
+  });
 }
 
 export function eventDocument(core: ApplierCore, resolved: ResolvedEvent, item: InboundResolved): EventDocument {

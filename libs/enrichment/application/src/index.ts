@@ -9,4 +9,5 @@ export * from './publish-profile-changes.use-case';
 export * from './rfm.job';
 export * from './price-index-sync.job';
 export * from './expiry-sweep.job';
+export * from './read-activity';
 export type { JobSchedule } from './job-schedule';

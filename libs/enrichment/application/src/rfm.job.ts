@@ -105,7 +105,12 @@ export class RfmJob {
       const state = documentToState(doc);
       const fresh = rfmInput(state, nowIso);
       const next = withRfm(state, fresh ? scoreProfile(thresholds, fresh) : scores, nowIso);
-      const written = stateToDocument(next, { status: 'active', writeId: repository.newWriteId(), ...(doc.expiresAt ? { expiresAt: doc.expiresAt } : {}) });
+      const written = stateToDocument(next, {
+        status: 'active',
+        writeId: repository.newWriteId(),
+        ...(doc.expiresAt ? { expiresAt: doc.expiresAt } : {}),
+        ...(doc.activity !== undefined ? { activity: doc.activity } : {}),
+      });
       const r = await repository.writeProfiles([{ expected: doc.version, doc: written }]);
       if (r.get(id) === 'applied') {
         await this.opts.onChange({

@@ -15,6 +15,8 @@
  *   RFM job's filter became the `buyer` flag). Documents written in the earlier layouts (the
  *   whole state nested; or `body` with `orders`/`rfm` at top level) are still read; the next
  *   write stores them in this one.
+ *   `activity`: the activity digest (the latest events, compact, as JSON text; a top-level
+ *   string beside `body`, never read into the state).
  * - `enrichment_events`: every applied event, the timeline's source. `_id` = the event's
  *   messageId; `profileId` (moved to the survivor on a merge, to the new profile on a split);
  *   `at` (event time); the raw event as JSON text (`json`, so keys with `$` or `.` need no
@@ -49,6 +51,12 @@ export interface ProfileEnvelope {
   expiresAt?: Date;
   /** Unique per write: tells a writer whether its bulk compare-and-set landed. */
   writeId: string;
+  /**
+   * The activity digest (`ActivityEntry[]` as JSON text, @mosaic/enrichment-domain activity.ts):
+   * kept beside the state, not in it, so neither `body`, `profiles.changes` nor the profile API
+   * carry it. Absent on profiles stored before digests (the applier builds it on their next write).
+   */
+  activity?: string;
 }
 
 export interface ProfileDocument extends Omit<ProfileState, 'profileId'>, ProfileEnvelope {}
@@ -121,7 +129,7 @@ export function identifierKey(i: { type: string; value: string }): string {
 
 export function stateToDocument(
   state: ProfileState,
-  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'expiresAt' | 'writeId'>,
+  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'expiresAt' | 'writeId' | 'activity'>,
 ): ProfileDocument {
   const { profileId, ...rest } = state;
   const known = state.identifiers.some((i) => i.type !== 'anonymousId');
@@ -129,11 +137,12 @@ export function stateToDocument(
   if (extra.mergedInto !== undefined) doc.mergedInto = extra.mergedInto;
   if (extra.mergedAt !== undefined) doc.mergedAt = extra.mergedAt;
   if (extra.expiresAt !== undefined) doc.expiresAt = extra.expiresAt;
+  if (extra.activity !== undefined) doc.activity = extra.activity;
   return doc;
 }
 
 export function documentToState(doc: ProfileDocument): ProfileState {
-  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, ...rest } = doc;
+  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
   return { ...(rest as Omit<ProfileState, 'profileId'>), profileId: _id };
 }
 
@@ -142,9 +151,10 @@ export function documentToState(doc: ProfileDocument): ProfileState {
  * arrive escaped by the domain anyway (`fieldKey`), as they had to be when they were fields.
  */
 export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
-  const { _id, version, status, mergedInto, mergedAt, known, idKeys, expiresAt, writeId, ...state } = doc;
+  const { _id, version, status, mergedInto, mergedAt, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
   const buyer = state.computed.orders.count > 0;
   const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, buyer, body: JSON.stringify(state) };
+  if (activity !== undefined) stored.activity = activity;
   if (mergedInto !== undefined) stored.mergedInto = mergedInto;
   if (mergedAt !== undefined) stored.mergedAt = mergedAt;
   if (expiresAt !== undefined) {
@@ -196,6 +206,7 @@ export const ProfileSchema = new Schema(
     writeId: { type: String, required: true },
     buyer: { type: Boolean, required: true },
     body: { type: String, required: true },
+    activity: String,
   },
   { collection: ENRICHMENT_COLLECTIONS.profiles, versionKey: false, minimize: false },
 );

@@ -213,8 +213,10 @@ export class ProfileRepository {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 1000);
     const filter: mongo.Filter<EventDocument> = { profileId };
     const and: mongo.Filter<EventDocument>[] = [];
-    if (q.types && q.types.length > 0) filter.type = { $in: q.types };
-    if (q.names && q.names.length > 0) filter.name = { $in: q.names };
+    // One value as an equality: FerretDB pushes equalities on top-level fields down to PostgreSQL, not `$in`,
+    // so `event=Experience Viewed` reads only those events instead of every event of the profile.
+    if (q.types && q.types.length > 0) filter.type = q.types.length === 1 ? (q.types[0] as string) : { $in: q.types };
+    if (q.names && q.names.length > 0) filter.name = q.names.length === 1 ? (q.names[0] as string) : { $in: q.names };
     if (q.from) and.push({ at: { $gte: q.from } });
     if (q.to) and.push({ at: { $lt: q.to } });
     if (q.cursor) and.push({ $or: [{ at: { $lt: q.cursor.at } }, { at: q.cursor.at, _id: { $lt: q.cursor.id } }] });

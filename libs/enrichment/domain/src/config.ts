@@ -32,6 +32,8 @@ export interface EnrichmentConfig {
   maxEventNamesPerDay: number;
   /** Traits kept (keys beyond are ignored on $set). */
   maxTraits: number;
+  /** Entries of the activity digest (the newest events; activity.ts), kept beside the state. */
+  maxActivityEntries: number;
 }
 
 export const DEFAULT_ENRICHMENT_CONFIG: Readonly<EnrichmentConfig> = Object.freeze({
@@ -54,6 +56,7 @@ export const DEFAULT_ENRICHMENT_CONFIG: Readonly<EnrichmentConfig> = Object.free
   dailyBucketDays: 90,
   maxEventNamesPerDay: 100,
   maxTraits: 500,
+  maxActivityEntries: 10_000,
 }) as EnrichmentConfig;
 
 export function enrichmentConfig(partial: Partial<EnrichmentConfig> = {}): EnrichmentConfig {

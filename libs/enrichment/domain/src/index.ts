@@ -12,3 +12,4 @@ export * from './rfm';
 export { effectiveTrait } from './traits';
 export { pushRing } from './collections';
 export * from './video';
+export * from './activity';

@@ -8,11 +8,18 @@ import { ProfileSection } from './ProfileSection';
 import { SegmentsSection } from './SegmentsSection';
 import { DeliveriesSection } from './DeliveriesSection';
 import { TimelineSection } from './timeline/TimelineSection';
+import { prefetchActivity } from './timeline/model';
 
 /** `/contacts/:id`: identity, profile data, segments, timeline, deliveries of one contact. */
 export function ContactPage() {
   const { id = '' } = useParams();
-  const identity = useAsync((signal) => svc<IdentityProfileResponse>('identity', `/v1/profiles/${seg(id)}`, { signal }), [id]);
+  const identity = useAsync(
+    (signal) => {
+      prefetchActivity(id); // the timeline's one request, asked beside identity's instead of after it
+      return svc<IdentityProfileResponse>('identity', `/v1/profiles/${seg(id)}`, { signal });
+    },
+    [id],
+  );
   const profileId = identity.data?.profileId ?? id;
 
   return (

@@ -17,7 +17,7 @@ function tooltip(p: { seriesName?: string; value?: unknown }): string {
   return `${esc(name ?? '')}<br/>${new Date(t).toLocaleString()}${p.seriesName === 'anonymous' ? '<br/>anonymous' : ''}`;
 }
 
-/** Events over time, one row per kind; anonymous events hollow and grey. Canvas, large mode, slider + inside zoom. */
+/** Events over time, one row per kind; anonymous events grey squares. Canvas, large mode, slider + inside zoom. */
 export function TimelineChart({ rows }: { rows: Row[] }) {
   const option = useMemo(() => {
     const { known, anonymous } = seriesData(rows);
@@ -39,8 +39,9 @@ export function TimelineChart({ rows }: { rows: Row[] }) {
           ...common,
           name: 'anonymous',
           data: anonymous,
-          symbol: 'diamond',
-          itemStyle: { color: 'rgba(255,255,255,0)', borderColor: '#495057', borderWidth: 1.5, borderType: 'dashed' },
+          symbol: 'rect',
+          // filled squares: diamonds (a closePath per point) took 0.3–1.2 s to draw 10,000 points in Chromium, squares and circles under 0.1 s
+          itemStyle: { color: '#868e96' },
         },
       ],
     };
@@ -48,8 +49,13 @@ export function TimelineChart({ rows }: { rows: Row[] }) {
 
   const label = useMemo(() => {
     if (rows.length === 0) return 'Timeline chart: no events';
-    const anon = rows.filter((r) => r.anonymous).length;
-    const counts = KINDS.map((k) => `${KIND_LABELS[k]} ${rows.filter((r) => r.kind === k).length}`).join(', ');
+    let anon = 0;
+    const byKind = new Map<string, number>();
+    for (const r of rows) {
+      if (r.anonymous) anon += 1;
+      byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
+    }
+    const counts = KINDS.map((k) => `${KIND_LABELS[k]} ${byKind.get(k) ?? 0}`).join(', ');
     const from = new Date(rows[rows.length - 1]?.t ?? 0).toLocaleDateString();
     const to = new Date(rows[0]?.t ?? 0).toLocaleDateString();
     return `Timeline chart of ${rows.length} events from ${from} to ${to}, ${anon} anonymous; by kind: ${counts}. The events are listed in the table below.`;

@@ -1,6 +1,7 @@
 import { seg, svc } from '../../../api/client';
-import type { TimelineEvent, TimelineResponse } from '../../../api/types';
+import type { ActivityResponse, TimelineResponse } from '../../../api/types';
 
+/** The chart's rows, in order (enrichment decides each event's kind: docs/console-ui.md "Timeline kinds and anonymous"). */
 export const KINDS = ['page', 'click', 'form', 'email-open', 'email-click', 'video', 'order', 'other'] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -18,74 +19,88 @@ export const KIND_LABELS: Record<Kind, string> = {
 /** One row of the chart and the table (computed once per load, not per render). */
 export interface Row {
   id: string;
+  /** Event time, epoch ms (the table formats only the rows it shows). */
   t: number;
-  at: string;
   kind: Kind;
   name: string;
   anonymous: boolean;
 }
 
-export function kindOf(e: TimelineEvent): Kind {
-  if (e.type === 'page' || e.type === 'screen') return 'page';
-  const name = e.event ?? '';
-  if (name === 'Email Opened') return 'email-open';
-  if (name === 'Email Link Clicked') return 'email-click';
-  if (name.startsWith('Video ')) return 'video';
-  if (/^Order /.test(name) || name === 'Checkout Started') return 'order';
-  if (name === 'Form Submitted') return 'form';
-  if (/Clicked$/.test(name)) return 'click';
-  return 'other';
+function kindOf(k: unknown): Kind {
+  return (KINDS as readonly unknown[]).includes(k) ? (k as Kind) : 'other';
 }
 
-function nameOf(e: TimelineEvent): string {
-  if (e.event) return e.event;
-  if (e.type === 'page' || e.type === 'screen') {
-    const props = (e.raw?.['properties'] ?? {}) as Record<string, unknown>;
-    const where = e.raw?.['name'] ?? props['path'] ?? props['url'];
-    return typeof where === 'string' && where !== '' ? `${e.type}: ${where}` : e.type;
+/** The rows of an activity digest, newest first (the API answers oldest first; kinds and anonymous flags are the API's). */
+export function toRows(activity: ActivityResponse): Row[] {
+  const rows: Row[] = [];
+  for (let i = activity.entries.length - 1; i >= 0; i -= 1) {
+    const [t, kind, label, , id, anonymous] = activity.entries[i] as ActivityResponse['entries'][number];
+    rows.push({ id, t, kind: kindOf(kind), name: label, anonymous: anonymous === 1 });
   }
-  return e.type;
+  return rows;
 }
 
-/** An event that says who the visitor is: a `userId`, or an identifier other than the anonymous cookie. */
-function identifies(e: TimelineEvent): boolean {
-  const userId = e.raw?.['userId'];
-  if (typeof userId === 'string' && userId.trim() !== '') return true;
-  return (e.identifiers ?? []).some((i) => i.type !== 'anonymousId');
+/** Digests asked for ahead (`prefetchActivity`), taken by the next `loadActivity` of that id within 10 s. */
+const prefetched = new Map<string, { at: number; answer: Promise<ActivityResponse> }>();
+const PREFETCH_FRESH_MS = 10_000;
+
+/** Asks for a contact's digest now (the contact page does while it asks identity which profile an id is). */
+export function prefetchActivity(id: string): void {
+  const answer = svc<ActivityResponse>('enrichment', `/v1/profiles/${seg(id)}/activity`);
+  answer.catch(() => undefined); // a failure is the loader's to show, if it takes this answer
+  prefetched.set(id, { at: Date.now(), answer });
 }
 
-/**
- * The rows of a timeline (newest first, as the API answers). An event is "anonymous" when it
- * came before the first identifying event of the loaded history and does not identify itself.
- */
-export function toRows(events: TimelineEvent[]): Row[] {
-  let knownSince = Number.POSITIVE_INFINITY;
-  for (const e of events) if (identifies(e)) knownSince = Math.min(knownSince, Date.parse(e.at));
-  return events.map((e) => {
-    const t = Date.parse(e.at);
-    return { id: e.messageId, t, at: e.at, kind: kindOf(e), name: nameOf(e), anonymous: t < knownSince && !identifies(e) };
+/** The contact's activity digest: every event the chart and the table need, in one request (or the one prefetched). */
+export function loadActivity(profileId: string, signal: AbortSignal): Promise<ActivityResponse> {
+  const ahead = prefetched.get(profileId);
+  prefetched.delete(profileId);
+  if (ahead && Date.now() - ahead.at < PREFETCH_FRESH_MS) return ahead.answer;
+  return svc<ActivityResponse>('enrichment', `/v1/profiles/${seg(profileId)}/activity`, { signal });
+}
+
+/** Resolves once the browser is idle (at most 2 s later): what is not needed for the first render waits for it. */
+export function whenIdle(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    if (typeof requestIdleCallback === 'function') {
+      const id = requestIdleCallback(done, { timeout: 2000 });
+      signal.addEventListener('abort', () => cancelIdleCallback(id));
+    } else setTimeout(done, 200);
   });
 }
 
-export const PAGE_SIZE = 1000;
-export const MAX_EVENTS = 10_000;
+/** Rows whose details come from the full events (loaded after the first render). */
+export const DETAIL_EVENTS = 200;
 
-/** Reads the timeline page by page (1000 a page, newest first) until `max` events or the end. */
-export async function loadTimeline(
-  profileId: string,
-  signal: AbortSignal,
-  onProgress: (loaded: number) => void,
-  max = MAX_EVENTS,
-): Promise<{ events: TimelineEvent[]; more: boolean }> {
-  const events: TimelineEvent[] = [];
-  let cursor: string | undefined;
-  do {
-    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (cursor) q.set('cursor', cursor);
-    const page = await svc<TimelineResponse>('enrichment', `/v1/profiles/${seg(profileId)}/timeline?${q.toString()}`, { signal });
-    events.push(...page.events);
-    cursor = page.next;
-    onProgress(events.length);
-  } while (cursor && events.length < max && !signal.aborted);
-  return { events, more: cursor !== undefined };
+function percent(v: unknown): string | undefined {
+  return typeof v === 'number' ? `${Math.round(v * 100)}%` : undefined;
+}
+
+/** A video session in a few words: what share was watched and how it was sought. */
+export function videoSummary(s: Record<string, unknown>): string {
+  const parts = [
+    typeof s['title'] === 'string' ? s['title'] : undefined,
+    percent(s['shareWatched']) ? `watched ${percent(s['shareWatched'])}` : undefined,
+    typeof s['seeksForward'] === 'number' && s['seeksForward'] > 0 ? `${s['seeksForward']} seek(s) forward` : undefined,
+    typeof s['seeksBack'] === 'number' && s['seeksBack'] > 0 ? `${s['seeksBack']} seek(s) back` : undefined,
+    s['completed'] === true ? 'completed' : undefined,
+  ];
+  return parts.filter((p) => p !== undefined).join(', ');
+}
+
+/**
+ * Details of the latest events that only the full events give (video sessions: share watched,
+ * seeks), by event id: every event of a session maps to the session's summary.
+ */
+export async function loadDetails(profileId: string, signal: AbortSignal, limit = DETAIL_EVENTS): Promise<Map<string, string>> {
+  const page = await svc<TimelineResponse>('enrichment', `/v1/profiles/${seg(profileId)}/timeline?limit=${limit}`, { signal });
+  const details = new Map<string, string>();
+  for (const e of page.events) {
+    if (!e.videoSession) continue;
+    const summary = videoSummary(e.videoSession);
+    const ids = Array.isArray(e.videoSession['messageIds']) ? (e.videoSession['messageIds'] as string[]) : [e.messageId];
+    for (const id of ids) details.set(id, summary);
+  }
+  return details;
 }
