@@ -151,6 +151,16 @@ describe('codec', () => {
     );
     expect(() => encodeMessage(Schemas.segmentMembership, { ...change, change: 'left' as never }, { producer: 's' })).toThrow(/change/);
     expect(() => encodeMessage(Schemas.segmentMembership, { ...change, profileVersion: -1 }, { producer: 's' })).toThrow(/profileVersion/);
+    // entries may say why (optional, additive)
+    const explained: SegmentMembershipChange = {
+      ...change,
+      explanation: { trigger: { kind: 'event', event: 'Product Viewed', messageId: 'm-1', at: change.at }, matched: ['trait plan = pro'] },
+    };
+    expect(decodeMessage(Schemas.segmentMembership, encodeMessage(Schemas.segmentMembership, explained, { producer: 'segmentation' }).value).payload).toEqual(
+      explained,
+    );
+    const badKind = { ...explained, explanation: { trigger: { kind: 'guess' }, matched: [] } };
+    expect(() => encodeMessage(Schemas.segmentMembership, badKind as never, { producer: 's' })).toThrow(/explanation\.trigger\.kind/);
   });
 });
 

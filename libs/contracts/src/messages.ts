@@ -135,6 +135,23 @@ export class MembershipReason {
   @IsOptional() @IsString() detail?: string;
 }
 
+/** What made segmentation evaluate a profile that entered a segment (segmentation's `EntryTrigger`). */
+export class EntryTrigger {
+  @IsIn(['event', 'profile', 'timer', 'backfill', 'merge', 'clustering']) kind!: 'event' | 'profile' | 'timer' | 'backfill' | 'merge' | 'clustering';
+  @IsOptional() @IsString() event?: string;
+  @IsOptional() @IsString() messageId?: string;
+  @IsOptional() @IsString() at?: string;
+  @IsOptional() @IsArray() @ArrayMaxSize(5) @IsString({ each: true }) changed?: string[];
+  @IsOptional() @IsString() detail?: string;
+}
+
+/** Why a profile entered a segment: the trigger and the definition's conditions that held, in words (bounded). */
+export class MembershipExplanation {
+  @ValidateNested() @Type(() => EntryTrigger) trigger!: EntryTrigger;
+  @IsArray() @ArrayMaxSize(4) @IsString({ each: true }) matched!: string[];
+  @IsOptional() @IsInt() @Min(1) moreMatched?: number;
+}
+
 export class MainIdentifiers {
   @IsOptional() @IsString() userId?: string;
   @IsOptional() @IsString() email?: string;
@@ -148,6 +165,8 @@ export class SegmentMembershipChange {
   @IsIn(['entered', 'exited']) change!: 'entered' | 'exited';
   @IsISO8601() at!: string;
   @ValidateNested() @Type(() => MembershipReason) reason!: MembershipReason;
+  /** Entries only, optional (added later; absent on older messages): why the profile entered. */
+  @IsOptional() @ValidateNested() @Type(() => MembershipExplanation) explanation?: MembershipExplanation;
   @ValidateNested() @Type(() => MainIdentifiers) identifiers!: MainIdentifiers;
   /** Per-profile, monotonically increasing: consumers drop messages older than what they hold. */
   @IsInt() @Min(0) profileVersion!: number;

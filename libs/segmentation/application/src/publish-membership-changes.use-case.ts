@@ -45,6 +45,7 @@ function payloadOf(e: OutboxEntry): SegmentMembershipChange {
     change: e.change,
     at: e.at,
     reason: e.reason,
+    ...(e.explanation ? { explanation: e.explanation } : {}),
     identifiers: e.identifiers,
     profileVersion: e.profileVersion,
   };

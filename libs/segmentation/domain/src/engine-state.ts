@@ -3,6 +3,7 @@
  * segment state, with the results of moving it. Plain JSON; no clock.
  */
 import { type SegmentDefinition, referencedSegments, windowedConditions } from './definition';
+import type { EntryReason } from './explain';
 import { checkReferences } from './validate';
 import type { ProfileWindows } from './windows';
 
@@ -67,6 +68,8 @@ export interface Membership {
   version: number;
   /** When it entered (ISO-8601). */
   since: string;
+  /** Why it entered (./explain.ts); absent on memberships stored before reasons were recorded. */
+  reason?: EntryReason;
 }
 
 /** What segmentation keeps per profile. Plain JSON. */
@@ -104,6 +107,8 @@ export interface MembershipDelta {
   change: 'entered' | 'exited';
   at: string;
   reason: { kind: ReasonKind; messageId?: string; detail?: string };
+  /** Entries only: why (the trigger and the conditions that held), as kept with the membership. */
+  explanation?: EntryReason;
   /** The profile's `membershipVersion` after this change. */
   profileVersion: number;
 }

@@ -87,7 +87,14 @@ describe('engine: event windows and timers', () => {
   it('enters on the third view and leaves by timer when the third-newest view turns 7 days old', () => {
     const { state, deltas } = run(emptyState('p1'), [change('p1', 1, view(T0)), change('p1', 2, view(T0 + DAY)), change('p1', 3, view(T0 + 2 * DAY))], plan);
     expect(deltas.map((d) => [d.segmentKey, d.change, d.reason.kind, d.profileVersion])).toEqual([['coffee', 'entered', 'message', 1]]);
-    expect(state.memberships.coffee).toEqual({ version: 1, since: new Date(T0 + 2 * DAY).toISOString() });
+    expect(state.memberships.coffee).toEqual({
+      version: 1,
+      since: new Date(T0 + 2 * DAY).toISOString(),
+      reason: {
+        trigger: { kind: 'event', event: 'Product Viewed', messageId: expect.any(String), at: new Date(T0 + 2 * DAY).toISOString() },
+        matched: ['Product Viewed with category = coffee: 3 times within 7 days (needs ≥ 3)'],
+      },
+    });
     expect(nextTimerAt(state)).toBe(T0 + 7 * DAY);
     const early = applyTimer(state, plan, T0 + 7 * DAY - 1);
     expect(early.deltas).toEqual([]);

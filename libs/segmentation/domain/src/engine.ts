@@ -6,6 +6,7 @@
 import { windowedConditions } from './definition';
 import { affects, evaluate } from './evaluate';
 import { resolveExclusivity } from './exclusivity';
+import { explainEntry, triggerOfChange, type EntryTrigger } from './explain';
 import { own } from './values';
 import {
   addFirst,
@@ -25,6 +26,7 @@ import {
   APPLIED_RING,
   type ActiveSegment,
   type ChangeInput,
+  type Membership,
   type MembershipDelta,
   type ProfileSegmentState,
   type SegmentPlan,
@@ -75,17 +77,17 @@ export function observe(state: ProfileSegmentState, plan: SegmentPlan, event: Ob
   }
 }
 
+/** What moved a state: the reason its membership messages carry and the trigger its entries record. */
+interface Cause {
+  reason: MembershipDelta['reason'];
+  trigger: EntryTrigger;
+}
+
 /**
  * Re-evaluates the segments `pick` selects (plus every segment referring to one whose result
  * changed), resolves exclusivity groups and returns the membership changes.
  */
-function reevaluate(
-  state: ProfileSegmentState,
-  plan: SegmentPlan,
-  pick: (seg: ActiveSegment) => boolean,
-  now: number,
-  reason: MembershipDelta['reason'],
-): MembershipDelta[] {
+function reevaluate(state: ProfileSegmentState, plan: SegmentPlan, pick: (seg: ActiveSegment) => boolean, now: number, cause: Cause): MembershipDelta[] {
   const flipped = new Set<string>();
   if (state.profile) {
     for (const seg of plan.segments) {
@@ -103,10 +105,18 @@ function reevaluate(
   for (const key of Object.keys(state.qualified)) if (!plan.byKey.has(key)) delete state.qualified[key];
   for (const key of Object.keys(state.timers)) if (!plan.byKey.has(key)) delete state.timers[key];
   for (const key of Object.keys(state.windows)) if (!plan.byKey.has(key)) delete state.windows[key];
-  return publishable(state, plan, now, reason);
+  return publishable(state, plan, now, cause);
 }
 
-function publishable(state: ProfileSegmentState, plan: SegmentPlan, now: number, reason: MembershipDelta['reason']): MembershipDelta[] {
+/** Why the profile is in `seg` now (it qualifies for it): `cause`'s trigger and the conditions that hold. */
+function explain(state: ProfileSegmentState, seg: ActiveSegment | undefined, now: number, cause: Cause): Membership['reason'] {
+  if (!seg) return undefined;
+  const profile = state.profile ?? { traits: {}, computed: {} };
+  return explainEntry(seg.definition, { profile, windows: windowsOf(state, seg), segments: state.qualified, clusters: state.clusters }, now, cause.trigger);
+}
+
+function publishable(state: ProfileSegmentState, plan: SegmentPlan, now: number, cause: Cause): MembershipDelta[] {
+  const reason = cause.reason;
   const candidates = plan.segments
     .filter((s) => own(state.qualified, s.key) === true)
     .map((s) => ({ key: s.key, version: s.version, priority: s.definition.priority, group: s.definition.exclusivityGroup }));
@@ -133,9 +143,18 @@ function publishable(state: ProfileSegmentState, plan: SegmentPlan, now: number,
       if (held.version !== version) state.memberships[key] = { ...held, version };
       continue;
     }
-    state.memberships[key] = { version, since: at };
+    const explanation = explain(state, plan.byKey.get(key), now, cause);
+    state.memberships[key] = { version, since: at, ...(explanation ? { reason: explanation } : {}) };
     state.membershipVersion += 1;
-    deltas.push({ segmentKey: key, segmentVersion: version, change: 'entered', at, reason, profileVersion: state.membershipVersion });
+    deltas.push({
+      segmentKey: key,
+      segmentVersion: version,
+      change: 'entered',
+      at,
+      reason,
+      ...(explanation ? { explanation } : {}),
+      profileVersion: state.membershipVersion,
+    });
   }
   return deltas;
 }
@@ -173,7 +192,8 @@ export function applyChange(current: ProfileSegmentState, change: ChangeInput, p
       state.profile = change.profile;
       state.sourceVersion = change.version;
     }
-    const deltas = publishable(state, plan, now, { kind: 'merge', messageId: triggerId, detail: `merged into ${state.mergedInto}` });
+    const detail = `merged into ${state.mergedInto}`;
+    const deltas = publishable(state, plan, now, { reason: { kind: 'merge', messageId: triggerId, detail }, trigger: { kind: 'merge', detail } });
     return result(current, state, deltas);
   }
   const newer = change.version >= state.sourceVersion;
@@ -189,7 +209,7 @@ export function applyChange(current: ProfileSegmentState, change: ChangeInput, p
     plan,
     (seg) => affects(seg.definition, changeLike) || timerDue(state, seg, now) || versionMoved(current, seg) || change.trigger?.kind === 'merge',
     now,
-    reason,
+    { reason, trigger: triggerOfChange(change) },
   );
   return result(current, state, deltas);
 }
@@ -214,7 +234,7 @@ export function applyTimer(current: ProfileSegmentState, plan: SegmentPlan, now:
     const w = own(state.windows, seg.key);
     if (w && w.v === seg.version) setWindows(state, seg, pruneAll(w.w, now));
   }
-  const deltas = reevaluate(state, plan, (seg) => timerDue(state, seg, now), now, { kind: 'timer' });
+  const deltas = reevaluate(state, plan, (seg) => timerDue(state, seg, now), now, { reason: { kind: 'timer' }, trigger: { kind: 'timer' } });
   return result(current, state, deltas);
 }
 
@@ -236,7 +256,8 @@ export function applyDefinitions(
     const seg = plan.byKey.get(key);
     if (seg) setWindows(state, seg, pruneAll(w, now));
   }
-  const deltas = reevaluate(state, plan, (seg) => keys.has(seg.key) || versionMoved(current, seg), now, { kind: 'definition' });
+  const trigger: EntryTrigger = { kind: 'backfill', detail: `segment ${[...keys].sort().join(', ')}` };
+  const deltas = reevaluate(state, plan, (seg) => keys.has(seg.key) || versionMoved(current, seg), now, { reason: { kind: 'definition' }, trigger });
   return result(current, state, deltas);
 }
 
@@ -252,8 +273,8 @@ export function applyCluster(current: ProfileSegmentState, plan: SegmentPlan, jo
   else clusters[job] = index;
   state.clusters = clusters;
   const deltas = reevaluate(state, plan, (seg) => affects(seg.definition, { changed: [], clusters: [job] }), now, {
-    kind: 'definition',
-    detail: `clustering ${job}`,
+    reason: { kind: 'definition', detail: `clustering ${job}` },
+    trigger: { kind: 'clustering', detail: job },
   });
   return result(current, state, deltas);
 }
@@ -306,6 +327,7 @@ export function absorbMerged(current: ProfileSegmentState, loser: ProfileSegment
     if (!from || from.v !== seg.version) continue;
     setWindows(state, seg, pruneAll(mergeWindows(windowsOf(state, seg), from.w), now));
   }
-  const deltas = reevaluate(state, plan, () => true, now, { kind: 'merge', detail: `merged from ${loser.profileId}` });
+  const detail = `merged from ${loser.profileId}`;
+  const deltas = reevaluate(state, plan, () => true, now, { reason: { kind: 'merge', detail }, trigger: { kind: 'merge', detail } });
   return result(current, state, deltas);
 }

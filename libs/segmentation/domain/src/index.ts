@@ -26,6 +26,18 @@ export {
 export type { Occurrence, WindowState, SequenceState, ConditionState, ProfileWindows, ObservedEvent } from './windows';
 export { compare, readPath, readTrait, fieldKey, isoTime, toNumber } from './values';
 export { resolveExclusivity } from './exclusivity';
+export {
+  explainEntry,
+  triggerOfChange,
+  describeCondition,
+  describeTrigger,
+  describeReason,
+  requirementText,
+  isEntryReason,
+  NO_REASON_TEXT,
+  REASON_LIMITS,
+} from './explain';
+export type { EntryReason, EntryTrigger, EntryTriggerKind } from './explain';
 export type { ExclusivityCandidate } from './exclusivity';
 export {
   planSegments,

@@ -4,6 +4,7 @@ import { ApiError, seg, svc } from '../../api/client';
 import type { ProfileSegmentsResponse, Segment } from '../../api/types';
 import { ErrorAlert, LoadingLine, formatTime, useAsync } from '../../components/common';
 import { describeCondition } from '../segments/describe';
+import { SegmentReason } from './SegmentReason';
 
 async function load(profileId: string, signal: AbortSignal) {
   const [memberships, all] = await Promise.all([
@@ -16,7 +17,7 @@ async function load(profileId: string, signal: AbortSignal) {
   return { memberships, byKey: new Map(all.segments.map((s) => [s.key, s])) };
 }
 
-/** Current segments (segmentation's stored memberships) with when each was entered and the rule that put the contact there. */
+/** Current segments (segmentation's stored memberships) with when and why each was entered (the trigger, the conditions that held) and the segment's rule. */
 export function SegmentsSection({ profileId }: { profileId: string }) {
   const res = useAsync((signal) => load(profileId, signal), [profileId]);
   const rows = res.data?.memberships?.segments ?? [];
@@ -41,7 +42,8 @@ export function SegmentsSection({ profileId }: { profileId: string }) {
                 <Table.Tr>
                   <Table.Th>Segment</Table.Th>
                   <Table.Th>Entered</Table.Th>
-                  <Table.Th>Why (the segment's rule, version)</Table.Th>
+                  <Table.Th>Why it entered</Table.Th>
+                  <Table.Th>The segment's rule (version)</Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
@@ -55,6 +57,9 @@ export function SegmentsSection({ profileId }: { profileId: string }) {
                         </Anchor>
                       </Table.Td>
                       <Table.Td>{formatTime(m.since)}</Table.Td>
+                      <Table.Td>
+                        <SegmentReason reason={m.reason} />
+                      </Table.Td>
                       <Table.Td>
                         {s ? describeCondition(s.definition.condition) : 'segment definition not found'} (v{m.segmentVersion})
                       </Table.Td>
