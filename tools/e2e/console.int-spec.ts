@@ -202,7 +202,29 @@ describe('the console', () => {
       },
       `the contact page listing segment ${key}`,
     );
+    // why it entered: the trigger (the backfill of the new segment, or a later view) and the Product Viewed condition that held
+    const reason = await page.locator(`[data-testid="contact-segment"][data-segment-key="${key}"] [data-testid="contact-segment-reason"]`).innerText();
+    expect(reason).toMatch(/^Trigger: (A backfill|Event “Product Viewed”)/);
+    expect(reason).toMatch(/Product Viewed with category = Coffee machines: \d+ times within 7 days \(needs ≥ 2\)/);
     await checkPage(page, 'contact-with-segment');
+
+    // The contact list filtered by that segment, known contacts, seen within 7 days, leads to the contact.
+    const profileId = await page.getByTestId('contact-page').getAttribute('data-profile-id');
+    await page.goto(`${consoleUrl}/contacts`);
+    await page.getByTestId('contacts-list').waitFor();
+    await page.getByTestId('contacts-filter-segment').selectOption(key);
+    await page.getByTestId('contacts-filter-known').selectOption('true');
+    await page.getByTestId('contacts-filter-seen').selectOption('7');
+    const row = page.locator(`[data-testid="contact-row"][data-profile-id="${profileId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('contact-row').count()).toBe(1);
+    expect(await row.innerText()).toContain(email);
+    await checkPage(page, 'contacts-list');
+    await page.getByTestId('contacts-filter-known').selectOption('false'); // the contact logged in: not anonymous
+    await page.getByText('No contact matches these filters.').waitFor({ timeout: 10_000 });
+    await page.getByTestId('contacts-filter-known').selectOption('true');
+    await row.getByRole('link').click();
+    await page.waitForURL(`${consoleUrl}/contacts/${encodeURIComponent(profileId ?? '')}`);
   });
 
   it("refuses a viewer's change on the server (403), whatever the page shows", async () => {

@@ -7,6 +7,7 @@
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
 // `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]` (bench-pipeline.mjs)
 // `npm run bench -- console [--events 10000] [--loads 5]` (bench-console.mjs)
+// `npm run bench -- contacts [--profiles 100000] [--repeat 15]` (bench-contacts.mjs)
 //
 // Measures the collector next to the raw limits of this machine, in the same run:
 //   raw.kafka      a kafkajs producer alone (idempotent, acks=all, batches of 100), events/s
@@ -54,6 +55,7 @@ const BENCHES = {
   activation: async (a) => (await import('./bench-activation.mjs')).runActivationBench(a),
   pipeline: async (a) => (await import('./bench-pipeline.mjs')).runPipelineBench(a),
   console: async (a) => (await import('./bench-console.mjs')).runConsoleBench(a),
+  contacts: async (a) => (await import('./bench-contacts.mjs')).runContactsBench(a),
 };
 if (BENCHES[target]) process.exit((await BENCHES[target](args)) ?? 0);
 if (target !== 'collector') {

@@ -6,6 +6,7 @@ import { SegmentationConsumer } from './segmentation.consumer';
 import { SegmentationService } from './segmentation.service';
 import { ClustersController } from './clusters.controller';
 import { MembershipsController } from './memberships.controller';
+import { ProfileListController } from './profile-list.controller';
 import { SegmentsController } from './segments.controller';
 
 @Module({})
@@ -14,7 +15,7 @@ export class SegmentationModule {
   static forRoot(platform: Platform, config: CommonConfig & { own: SegmentationEnv }): DynamicModule {
     return {
       module: SegmentationModule,
-      controllers: [SegmentsController, MembershipsController, ClustersController, SegmentationConsumer],
+      controllers: [SegmentsController, MembershipsController, ProfileListController, ClustersController, SegmentationConsumer],
       providers: [{ provide: SegmentationService, useFactory: () => SegmentationService.start(platform, config) }],
       exports: [SegmentationService],
     };

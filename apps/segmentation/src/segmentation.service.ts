@@ -4,6 +4,9 @@ import {
   DeleteSegment,
   EvaluateProfileChanges,
   FireDueTimers,
+  ListFieldsJob,
+  DEFAULT_LIST_BUDGET,
+  ListProfiles,
   PreviewSegment,
   PublishMembershipChanges,
   ReadSizeHistory,
@@ -16,6 +19,7 @@ import {
   BackfillsRepository,
   ClusteringRunsRepository,
   PlanCache,
+  ProfileListRepository,
   SegmentDefinitionsRepository,
   SegmentProfilesRepository,
   SegmentSizesRepository,
@@ -53,6 +57,10 @@ export class SegmentationService {
   readonly reevaluate: ReevaluateSegment;
   readonly deleteSegment: DeleteSegment;
   readonly preview: PreviewSegment;
+  readonly profileList: ProfileListRepository;
+  readonly listProfiles: ListProfiles;
+  readonly listFields: ListFieldsJob;
+  private readonly listFieldsTask: PeriodicTask<Awaited<ReturnType<ListFieldsJob['runOnce']>>>;
   private readonly tasks: { start(): void; stop(): Promise<void> }[];
 
   private constructor(
@@ -138,7 +146,28 @@ export class SegmentationService {
     this.reevaluate = new ReevaluateSegment(this.plans, this.backfill, metrics);
     this.deleteSegment = new DeleteSegment(definitions, this.reevaluate);
     this.preview = new PreviewSegment(this.evaluator, this.profiles);
-    this.tasks = this.periodicTasks();
+    this.profileList = new ProfileListRepository(platform.mongo);
+    this.listProfiles = new ListProfiles(this.profileList, {
+      ...DEFAULT_LIST_BUDGET,
+      maxQueries: own.SEGMENTATION_LIST_MAX_QUERIES,
+      maxDocuments: own.SEGMENTATION_LIST_MAX_DOCUMENTS,
+    });
+    this.listFields = new ListFieldsJob({ store: this.profiles, list: this.profileList });
+    this.listFieldsTask = this.listFieldsPeriodicTask();
+    this.tasks = [...this.periodicTasks(), this.listFieldsTask];
+  }
+
+  /** Files profiles written before the contact list (once per database; retried a minute after a failure). */
+  private listFieldsPeriodicTask(): PeriodicTask<Awaited<ReturnType<ListFieldsJob['runOnce']>>> {
+    const logger = this.platform.runtime.logger;
+    return new PeriodicTask({
+      intervalMs: 60_000,
+      run: () => this.listFields.runOnce(),
+      onDone: (r) => {
+        if (r.ran) logger.info(r, 'profiles written before the contact list existed are filed for it');
+      },
+      onError: (err) => logger.warn({ err }, 'filing profiles for the contact list failed; retried in a minute'),
+    });
   }
 
   private periodicTasks(): { start(): void; stop(): Promise<void> }[] {
@@ -215,6 +244,7 @@ export class SegmentationService {
     await service.backfills.ensureIndexes();
     await service.sizes.ensureIndexes();
     await service.sizeHistory.ensureIndexes();
+    await service.profileList.ensureIndexes();
     await service.plans.reload();
     const keys = (await definitions.list()).map((s) => s.key);
     if (await service.sizes.seedOnce(keys, (key) => service.profiles.countMembers(key)))
@@ -225,9 +255,11 @@ export class SegmentationService {
       'segmentation ready',
     );
     for (const t of service.tasks) t.start();
+    void service.listFieldsTask.runOnce(); // documents of a version before the contact list: filed now, not in a minute
     // A backfill page in progress finishes and its job is released for another instance to resume.
     platform.onShutdown(async () => {
       await service.backfill.stop();
+      service.listFields.stop();
       await Promise.all(service.tasks.map((t) => t.stop()));
     });
     return service;

@@ -144,7 +144,10 @@ export class SegmentsController {
   }
 
   @Get(':key/members')
-  @ApiOperation({ summary: 'Profile ids in the segment, by id (page with `after`)' })
+  @ApiOperation({
+    summary:
+      'Profile ids in the segment, by id (page with `after`). On FerretDB every page reads and sorts all members: for a large segment page with GET /v1/profiles?segment=',
+  })
   async members(@Param('key') key: string, @Query() query: MembersQueryDto): Promise<{ key: string; profileIds: string[]; next: string | null }> {
     const q = queryOf(MembersQueryDto, query);
     const limit = intOr(q.limit, 100);

@@ -234,6 +234,25 @@ export interface CreatedSource extends Source {
   identitySecret: string;
 }
 
+/** segmentation `GET /v1/profiles`: one row of the contact list */
+export interface ContactRow {
+  profileId: string;
+  email: string | null;
+  userId: string | null;
+  known: boolean;
+  lastSeenAt: string | null;
+  segments: string[];
+}
+
+/** segmentation `GET /v1/profiles`: a page (`partial`: the scan budget ended it before it was full) */
+export interface ContactListPage {
+  profiles: ContactRow[];
+  next: string | null;
+  partial: boolean;
+  scanned: { queries: number; documents: number; shards: number };
+  progress: number;
+}
+
 /** console `GET /api/live` (and the stream's `membership` event): one segment entry or exit */
 export interface LiveMembership {
   profileId: string;

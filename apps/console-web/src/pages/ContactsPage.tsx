@@ -1,9 +1,10 @@
-import { Alert, Anchor, Button, Group, NativeSelect, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Group, NativeSelect, Paper, Stack, TextInput, Title } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router-dom';
+import { useNavigate } from 'react-router-dom';
 import { ApiError, seg, svc } from '../api/client';
-import type { EnrichmentProfileResponse, IdentityLookup, Segment } from '../api/types';
-import { ErrorAlert, useAsync } from '../components/common';
+import type { EnrichmentProfileResponse, IdentityLookup } from '../api/types';
+import { ErrorAlert } from '../components/common';
+import { ContactList } from './ContactList';
 
 const TYPES = [
   { value: 'email', label: 'Email' },
@@ -94,90 +95,12 @@ function SearchForm() {
   );
 }
 
-function SegmentMembers() {
-  const segments = useAsync((signal) => svc<{ segments: Segment[] }>('segmentation', '/v1/segments', { signal }), []);
-  const [key, setKey] = useState('');
-  const [after, setAfter] = useState<string[]>([]);
-  const cursor = after[after.length - 1];
-  const members = useAsync(
-    (signal) =>
-      key === ''
-        ? Promise.resolve(null)
-        : svc<{ profileIds: string[]; next: string | null }>(
-            'segmentation',
-            `/v1/segments/${seg(key)}/members?limit=50${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`,
-            { signal },
-          ),
-    [key, cursor],
-  );
-  const options = [
-    { value: '', label: 'Choose a segment' },
-    ...(segments.data?.segments ?? []).map((s) => ({ value: s.key, label: s.definition.name ?? s.key })),
-  ];
-
-  return (
-    <Paper withBorder p="md">
-      <Stack>
-        <Title order={2} size="h3">
-          Members of a segment
-        </Title>
-        <ErrorAlert error={segments.error} />
-        <NativeSelect
-          label="Segment"
-          data={options}
-          value={key}
-          onChange={(e) => {
-            setKey(e.currentTarget.value);
-            setAfter([]);
-          }}
-          maw={400}
-        />
-        <ErrorAlert error={members.error} />
-        {members.data && (
-          <>
-            {members.data.profileIds.length === 0 ? (
-              <Text size="sm">No members.</Text>
-            ) : (
-              <Table withTableBorder aria-label="Segment members" data-testid="segment-members">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Profile</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {members.data.profileIds.map((id) => (
-                    <Table.Tr key={id}>
-                      <Table.Td>
-                        <Anchor component={Link} to={`/contacts/${encodeURIComponent(id)}`}>
-                          {id}
-                        </Anchor>
-                      </Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            )}
-            <Group>
-              <Button variant="default" size="xs" disabled={after.length === 0} onClick={() => setAfter(after.slice(0, -1))}>
-                Previous page
-              </Button>
-              <Button variant="default" size="xs" disabled={!members.data.next} onClick={() => members.data?.next && setAfter([...after, members.data.next])}>
-                Next page
-              </Button>
-            </Group>
-          </>
-        )}
-      </Stack>
-    </Paper>
-  );
-}
-
 export function ContactsPage() {
   return (
     <Stack>
       <Title order={1}>Contacts</Title>
       <SearchForm />
-      <SegmentMembers />
+      <ContactList />
     </Stack>
   );
 }

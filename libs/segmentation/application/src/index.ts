@@ -11,3 +11,5 @@ export * from './preview-segment.use-case';
 export * from './backfill.job';
 export * from './clustering.job';
 export * from './size-history.use-case';
+export * from './list-profiles.use-case';
+export * from './list-fields.job';

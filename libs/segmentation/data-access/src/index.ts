@@ -7,3 +7,4 @@ export * from './clustering-runs.repository';
 export * from './plan.cache';
 export * from './timer-slots';
 export * from './size-history.repository';
+export * from './profile-list.repository';

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Schema, mongo, type Connection } from 'mongoose';
-import { emptyState, nextTimerAt, type MembershipDelta, type ProfileSegmentState } from '@mosaic/segmentation-domain';
+import { emptyState, listFieldsOf, nextTimerAt, type MembershipDelta, type ProfileListFields, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import { LruMap } from '@mosaic/shared-service';
 import {
   openDb,
@@ -31,7 +31,13 @@ export interface OutboxEntry extends MembershipDelta {
   identifiers: { userId?: string; email?: string };
 }
 
-export interface SegmentProfileDocument {
+/**
+ * A profile document: the engine's state and what is filed for queries. The list fields
+ * (`ProfileListFields`: `listShard`, `listBlock`, `known`, `lastSeenAt`, `seenDay`, `email`, `userId`; the
+ * contact list, ./profile-list.repository.ts) are absent in documents written before they existed
+ * until `ProfileListRepository.fillMissing` or their next write files them.
+ */
+export interface SegmentProfileDocument extends Partial<ProfileListFields> {
   /** The profile id. */
   _id: string;
   /** The profile's partition of `profiles.changes` (its timers are fired by that partition's owner); -1 until known. */
@@ -65,11 +71,22 @@ export const SegmentProfileSchema = new Schema(
     outbox: { type: String, default: null },
     mergedInto: { type: String },
     updatedAt: { type: Date, required: true },
+    listShard: { type: Number, default: null },
+    listBlock: { type: Number, default: null },
+    known: { type: Boolean },
+    lastSeenAt: { type: Date, default: null },
+    seenDay: { type: Number, default: null },
+    email: { type: String, default: null },
+    userId: { type: String, default: null },
   },
   { collection: PROFILES_COLLECTION, versionKey: false },
 );
 SegmentProfileSchema.index({ timerSlot: 1 });
 SegmentProfileSchema.index({ segments: 1 });
+// The contact list reads by shard, or by block when its filter is sparse, and a short last-seen range by day (./profile-list.repository.ts).
+SegmentProfileSchema.index({ listShard: 1 });
+SegmentProfileSchema.index({ listBlock: 1 });
+SegmentProfileSchema.index({ seenDay: 1 });
 
 /** A loaded profile: its stored document (null when new) and its state. */
 export interface LoadedProfile {
@@ -194,6 +211,7 @@ export class SegmentProfilesRepository {
         ...timerFields(timerAt, now),
         outbox: outbox.length > 0 ? JSON.stringify(outbox) : null,
         updatedAt: now,
+        ...listFieldsOf(w.state),
         ...(w.state.mergedInto ? { mergedInto: w.state.mergedInto } : {}),
       };
       docs.push({ expected: w.loaded.doc ? w.loaded.doc.version : null, doc });

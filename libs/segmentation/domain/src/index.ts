@@ -77,3 +77,29 @@ export {
 export type { ClusterProfile, FeatureOptions, Scaler, KMeansOptions, KMeansResult, DescribeOptions } from './clustering';
 export { MAX_SIZE_HISTORY_DAYS, intervalStartOf, dayOf, daysBetween, pointsInRange } from './size-history';
 export type { SizePoint } from './size-history';
+export {
+  LIST_SHARDS,
+  SHARDS_PER_BLOCK,
+  LIST_BLOCKS,
+  DEFAULT_LIST_LIMIT,
+  MAX_LIST_LIMIT,
+  SEEN_DAYS_READ_MAX,
+  seenDayOf,
+  seenDaysToRead,
+  fnv1a,
+  listShardOf,
+  listBlockOf,
+  listFieldsOf,
+  filterFingerprint,
+  encodeListCursor,
+  decodeListCursor,
+  nextSpan,
+  nextSpans,
+  filterNarrowsRead,
+  densityOf,
+  seenMatches,
+  takeFromSpan,
+} from './profile-list';
+export type { ProfileListFields, ProfileListFilter, ListPosition, ListCursor, ListSpan, ListedDoc, CursorResult } from './profile-list';
+export { parseProfileListQuery } from './profile-list-query';
+export type { ProfileListQueryInput, ProfileListQuery, ProfileListQueryResult } from './profile-list-query';

@@ -1,0 +1,63 @@
+import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { MAX_LIST_LIMIT, parseProfileListQuery, type ProfileListQueryInput } from '@mosaic/segmentation-domain';
+import type { ProfilePage } from '@mosaic/segmentation-application';
+import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { SegmentationService } from './segmentation.service';
+
+/** The query (checked by the domain's `parseProfileListQuery`; declared here for OpenAPI). */
+class ProfileListQueryDto implements ProfileListQueryInput {
+  @ApiPropertyOptional({ description: 'only profiles in this segment' }) segment?: string;
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: with an identifier other than an anonymousId; false: anonymous only; absent: both' })
+  known?: string;
+  @ApiPropertyOptional({ description: 'last seen at or after this ISO 8601 date-time' }) seenAfter?: string;
+  @ApiPropertyOptional({ description: 'last seen before this ISO 8601 date-time' }) seenBefore?: string;
+  @ApiPropertyOptional({ description: `rows per page, 1–${MAX_LIST_LIMIT}, default 50` }) limit?: string;
+  @ApiPropertyOptional({ description: 'the `next` of the previous page, with the same filters' }) cursor?: string;
+}
+
+class ProfileRowView {
+  @ApiProperty() profileId!: string;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+  @ApiProperty({ nullable: true, type: String }) userId!: string | null;
+  @ApiProperty({ description: 'has an identifier other than an anonymousId' }) known!: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'the latest event time' }) lastSeenAt!: string | null;
+  @ApiProperty({ type: [String] }) segments!: string[];
+}
+
+class ScannedView {
+  @ApiProperty({ description: 'indexed reads this request made' }) queries!: number;
+  @ApiProperty({ description: 'documents the store returned' }) documents!: number;
+  @ApiProperty({ description: 'shards walked (of 4096)' }) shards!: number;
+}
+
+class ProfilePageView implements ProfilePage {
+  @ApiProperty({ type: [ProfileRowView] }) profiles!: ProfileRowView[];
+  @ApiProperty({ nullable: true, type: String, description: 'cursor of the next page; null at the end of the list' }) next!: string | null;
+  @ApiProperty({ description: 'the scan budget ran out before the page was full (fewer rows than limit; follow next for more)' }) partial!: boolean;
+  @ApiProperty({ type: ScannedView }) scanned!: ScannedView;
+  @ApiProperty({ description: 'share of the list walked so far, 0–1' }) progress!: number;
+}
+
+/** The contact list: every profile segmentation holds, filtered, in pages (docs/segmentation.md, "Contact list"). */
+@ApiTags('profiles (admin)')
+@ApiBearerAuth('admin')
+@UseGuards(AdminAuthGuard)
+@Controller('v1/profiles')
+export class ProfileListController {
+  constructor(@Inject(SegmentationService) private readonly segmentation: SegmentationService) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Profiles filtered by segment, known/anonymous and last seen, in a stable order, a page at a time (cursor). Each page costs the same at any depth; a sparse filter may answer a partial page (partial: true) with a cursor to continue',
+  })
+  @ApiOkResponse({ type: ProfilePageView })
+  async list(@Query() query: ProfileListQueryDto): Promise<ProfilePageView> {
+    const parsed = parseProfileListQuery(query ?? {});
+    if (!parsed.ok) throw new ApiError(400, 'invalid_request', parsed.message);
+    const segment = parsed.query.filter.segment;
+    if (segment !== undefined && !(await this.segmentation.definitions.get(segment))) throw new ApiError(404, 'not_found', `segment ${segment} not found`);
+    return this.segmentation.listProfiles.execute(parsed.query);
+  }
+}
