@@ -30,19 +30,17 @@ beforeAll(async () => {
     await db
       .collection('console_sessions')
       .insertMany(ids.map((n) => ({ _id: `s${n}`, username: `user${n}`, csrfToken: 't', createdAt: NOW, expiresAt: LATER, expiryHour: 0 })) as never[]);
-    await db
-      .collection('console_dead_letter_replays')
-      .insertMany(
-        ids.map((n) => ({
-          _id: `m.dlq.t${n % 5}:0:${n}`,
-          topic: `m.dlq.t${n % 5}`,
-          count: 1,
-          lastBy: 'x',
-          lastAt: NOW,
-          expiresAt: LATER,
-          expiryHour: 0,
-        })) as never[],
-      );
+    await db.collection('console_dead_letter_replays').insertMany(
+      ids.map((n) => ({
+        _id: `m.dlq.t${n % 5}:0:${n}`,
+        topic: `m.dlq.t${n % 5}`,
+        count: 1,
+        lastBy: 'x',
+        lastAt: NOW,
+        expiresAt: LATER,
+        expiryHour: 0,
+      })) as never[],
+    );
   }
 });
 
