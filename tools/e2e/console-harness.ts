@@ -5,7 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { TEST_ADMIN_TOKEN, waitFor } from '@mosaic/shared-testing';
+import type { z } from '@mosaic/shared-config';
+import type { ServiceDefinition, StartedService } from '@mosaic/shared-service';
+import { TEST_ADMIN_TOKEN, startTestService, waitFor } from '@mosaic/shared-testing';
+import { consoleDefinition } from '../../apps/console/src/console.definition';
+import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.definition';
+import { identityDefinition } from '../../apps/identity/src/identity.definition';
+import { segmentationDefinition } from '../../apps/segmentation/src/segmentation.definition';
 
 const ROOT = join(__dirname, '..', '..');
 export const SCREENSHOTS = join(ROOT, '.mosaic', 'screenshots');
@@ -15,6 +21,45 @@ export interface ConsoleUser {
   username: string;
   password: string;
   role: string;
+}
+
+export interface ConsoleServices {
+  identity: StartedService;
+  enrichment: StartedService;
+  segmentation: StartedService;
+  console: StartedService;
+}
+
+/**
+ * Identity, enrichment, segmentation and the console in front of them (and of `collectorUrl`),
+ * each pushed onto `started` as it starts (the test file stops them in reverse). Activation is
+ * not started: the console's pages say what they could not load.
+ */
+export async function startConsoleServices(opts: {
+  collectorUrl: string;
+  webDir: string;
+  /** Instance ids are `<prefix>-<service>`. */
+  instancePrefix: string;
+  started: StartedService[];
+  segmentationEnv?: Record<string, string>;
+}): Promise<ConsoleServices> {
+  const start = async <E extends z.ZodRawShape>(def: ServiceDefinition<E>, name: string, env: Record<string, string> = {}): Promise<StartedService> => {
+    const svc = await startTestService(def, { env: { MOSAIC_INSTANCE_ID: `${opts.instancePrefix}-${name}`, ...env } });
+    opts.started.push(svc);
+    return svc;
+  };
+  const identity = await start(identityDefinition, 'identity');
+  const enrichment = await start(enrichmentDefinition, 'enrichment');
+  const segmentation = await start(segmentationDefinition, 'segmentation', { SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0', ...opts.segmentationEnv });
+  const consoleApp = await start(consoleDefinition, 'console', {
+    CONSOLE_WEB_DIR: opts.webDir,
+    CONSOLE_COLLECTOR_URL: opts.collectorUrl,
+    CONSOLE_IDENTITY_URL: identity.http.url,
+    CONSOLE_ENRICHMENT_URL: enrichment.http.url,
+    CONSOLE_SEGMENTATION_URL: segmentation.http.url,
+    CONSOLE_ACTIVATION_URL: 'http://127.0.0.1:9',
+  });
+  return { identity, enrichment, segmentation, console: consoleApp };
 }
 
 /** The single-page app built into a directory of this test file (as `npm run build` does into dist/). */

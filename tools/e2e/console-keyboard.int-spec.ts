@@ -9,12 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { StartedService } from '@mosaic/shared-service';
-import { adminRequest, startTestService, waitFor } from '@mosaic/shared-testing';
-import { consoleDefinition } from '../../apps/console/src/console.definition';
-import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.definition';
-import { identityDefinition } from '../../apps/identity/src/identity.definition';
-import { segmentationDefinition } from '../../apps/segmentation/src/segmentation.definition';
-import { buildConsoleWeb, checkPage, createUser, waitOnPage } from './console-harness';
+import { adminRequest, waitFor } from '@mosaic/shared-testing';
+import { buildConsoleWeb, startConsoleServices, checkPage, createUser, waitOnPage } from './console-harness';
 import { startStack, type Stack } from './harness';
 
 jest.setTimeout(240_000);
@@ -33,27 +29,9 @@ const email = `kay.${Date.now()}@example.com`;
 beforeAll(async () => {
   webDir = buildConsoleWeb();
   stack = await startStack();
-  const identity = await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-ck-identity' } });
-  services.push(identity);
-  identityUrl = identity.http.url;
-  const enrichment = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-ck-enrichment' } });
-  services.push(enrichment);
-  const segmentation = await startTestService(segmentationDefinition, {
-    env: { MOSAIC_INSTANCE_ID: 'e2e-ck-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0' },
-  });
-  services.push(segmentation);
-  const consoleApp = await startTestService(consoleDefinition, {
-    env: {
-      CONSOLE_WEB_DIR: webDir,
-      CONSOLE_COLLECTOR_URL: stack.collectorUrl,
-      CONSOLE_IDENTITY_URL: identity.http.url,
-      CONSOLE_ENRICHMENT_URL: enrichment.http.url,
-      CONSOLE_SEGMENTATION_URL: segmentation.http.url,
-      CONSOLE_ACTIVATION_URL: 'http://127.0.0.1:9',
-    },
-  });
-  services.push(consoleApp);
-  consoleUrl = consoleApp.http.url;
+  const started = await startConsoleServices({ collectorUrl: stack.collectorUrl, webDir, instancePrefix: 'e2e-ck', started: services });
+  identityUrl = started.identity.http.url;
+  consoleUrl = started.console.http.url;
   await createUser(consoleUrl, EDITOR);
 }, 240_000);
 

@@ -8,12 +8,8 @@
 import { rmSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { StartedService } from '@mosaic/shared-service';
-import { startTestService, waitFor } from '@mosaic/shared-testing';
-import { consoleDefinition } from '../../apps/console/src/console.definition';
-import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.definition';
-import { identityDefinition } from '../../apps/identity/src/identity.definition';
-import { segmentationDefinition } from '../../apps/segmentation/src/segmentation.definition';
-import { buildConsoleWeb, checkPage, createUser, signIn as signInAt, waitOnPage } from './console-harness';
+import { waitFor } from '@mosaic/shared-testing';
+import { buildConsoleWeb, startConsoleServices, checkPage, createUser, signIn as signInAt, waitOnPage } from './console-harness';
 import { goto, newVisitor, open, startStack, type Stack } from './harness';
 
 jest.setTimeout(240_000);
@@ -31,28 +27,15 @@ const services: StartedService[] = [];
 beforeAll(async () => {
   webDir = buildConsoleWeb();
   stack = await startStack();
-  const identity = await startTestService(identityDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-c-identity' } });
-  services.push(identity);
-  const enrichment = await startTestService(enrichmentDefinition, { env: { MOSAIC_INSTANCE_ID: 'e2e-c-enrichment' } });
-  services.push(enrichment);
-  const segmentation = await startTestService(segmentationDefinition, {
+  const started = await startConsoleServices({
+    collectorUrl: stack.collectorUrl,
+    webDir,
+    instancePrefix: 'e2e-c',
+    started: services,
     // Sizes sampled every second, so the segment page's size chart has points within the test.
-    env: { MOSAIC_INSTANCE_ID: 'e2e-c-segmentation', SEGMENTATION_CLUSTER_INTERVAL_SECONDS: '0', SEGMENTATION_SIZE_HISTORY_INTERVAL_MS: '1000' },
+    segmentationEnv: { SEGMENTATION_SIZE_HISTORY_INTERVAL_MS: '1000' },
   });
-  services.push(segmentation);
-  const consoleApp = await startTestService(consoleDefinition, {
-    env: {
-      CONSOLE_WEB_DIR: webDir,
-      CONSOLE_COLLECTOR_URL: stack.collectorUrl,
-      CONSOLE_IDENTITY_URL: identity.http.url,
-      CONSOLE_ENRICHMENT_URL: enrichment.http.url,
-      CONSOLE_SEGMENTATION_URL: segmentation.http.url,
-      // Activation is not started: the contact page says what it could not load.
-      CONSOLE_ACTIVATION_URL: 'http://127.0.0.1:9',
-    },
-  });
-  services.push(consoleApp);
-  consoleUrl = consoleApp.http.url;
+  consoleUrl = started.console.http.url;
   await createUser(consoleUrl, USERS.editor);
   await createUser(consoleUrl, USERS.viewer);
 }, 240_000);
