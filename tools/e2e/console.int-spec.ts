@@ -208,6 +208,16 @@ describe('the console', () => {
     await page.getByTestId('contacts-filter-known').selectOption('true');
     await row.getByRole('link').click();
     await page.waitForURL(`${consoleUrl}/contacts/${encodeURIComponent(profileId ?? '')}`);
+    // Back from the contact, the list is as it was left (its filters are in the URL).
+    await page.goBack();
+    await row.waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('contact-row').count()).toBe(1);
+    // the segment's option appears once the segments are loaded
+    await waitFor(async () => ((await page.getByTestId('contacts-filter-segment').inputValue()) === key ? true : null), {
+      timeoutMs: 10_000,
+      message: 'the segment filter kept',
+    });
+    expect(await page.getByTestId('contacts-filter-seen').inputValue()).toBe('7');
   });
 
   it("refuses a viewer's change on the server (403), whatever the page shows", async () => {

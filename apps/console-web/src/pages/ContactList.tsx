@@ -1,5 +1,6 @@
 import { Anchor, Badge, Button, Group, NativeSelect, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import { Link } from 'react-router-dom';
 import { svc } from '../api/client';
 import type { ContactListPage, ContactRow, Segment } from '../api/types';
@@ -107,22 +108,29 @@ function PageStatus({ page, pageNumber }: { page: ContactListPage; pageNumber: n
 /** The contact list (segmentation `GET /v1/profiles`): filters, a page of rows, the next page by cursor. */
 export function ContactList() {
   const segments = useAsync((signal) => svc<{ segments: Segment[] }>('segmentation', '/v1/segments', { signal }), []);
-  const [filters, setFilters] = useState<Filters>({ segment: '', known: '', seenAfter: '' });
-  const [seen, setSeen] = useState('');
-  const [seenDate, setSeenDate] = useState('');
+  // The filters live in the URL (`?segment=&known=&seen=&since=`): back from a contact, the list is as it was left.
+  const [params, setParams] = useSearchParams();
+  const seen = params.get('seen') ?? '';
+  const seenDate = params.get('since') ?? '';
+  const seenAfter = useMemo(() => seenAfterOf(seen, seenDate, Date.now()), [seen, seenDate]);
+  const filters: Filters = { segment: params.get('segment') ?? '', known: params.get('known') ?? '', seenAfter };
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const page = useAsync((signal) => svc<ContactListPage>('segmentation', `/v1/profiles?${queryOf(filters, cursor)}`, { signal }), [filters, cursor]);
+  const path = `/v1/profiles?${queryOf(filters, cursor)}`;
+  const page = useAsync((signal) => svc<ContactListPage>('segmentation', path, { signal }), [path]);
 
-  const change = (next: Partial<Filters>) => {
-    setFilters({ ...filters, ...next });
+  const change = (next: Record<string, string>) => {
+    // From the address bar, not this render's parameters: several filters may change before it
+    // re-renders, and React Router's updater gets the render's parameters too.
+    const q = new URLSearchParams(window.location.search);
+    for (const [name, value] of Object.entries(next)) {
+      if (value) q.set(name, value);
+      else q.delete(name);
+    }
+    setParams(q, { replace: true });
     setCursors([]);
   };
-  const changeSeen = (value: string, date: string) => {
-    setSeen(value);
-    setSeenDate(date);
-    change({ seenAfter: seenAfterOf(value, date, Date.now()) });
-  };
+  const changeSeen = (value: string, date: string) => change({ seen: value, since: value === 'date' ? date : '' });
   const segmentOptions = [
     { value: '', label: 'All contacts' },
     ...(segments.data?.segments ?? []).map((s) => ({ value: s.key, label: s.definition.name ?? s.key })),
