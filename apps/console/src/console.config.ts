@@ -23,6 +23,9 @@ export const consoleEnvSchema = z.object({
   CONSOLE_ENRICHMENT_URL: serviceUrl('http://127.0.0.1:8082'),
   CONSOLE_SEGMENTATION_URL: serviceUrl('http://127.0.0.1:8083'),
   CONSOLE_ACTIVATION_URL: serviceUrl('http://127.0.0.1:8084'),
+  /** Wrong passwords for one username within the window before its sign-in is refused (429) until the oldest leaves it; 0 = no limit. */
+  CONSOLE_SIGNIN_MAX_FAILURES: intVar(5, 0, 1_000),
+  CONSOLE_SIGNIN_WINDOW_MINUTES: intVar(5, 1, 24 * 60),
   /** Longest wait for a service's answer through the proxy (a segment preview may scan for a while). */
   CONSOLE_PROXY_TIMEOUT_MS: intVar(30_000, 100, 600_000),
   /** The built single-page app (default: dist/apps/console-web of the repository). */

@@ -170,6 +170,22 @@ describe('signing in', () => {
     expect(r.headers.get('set-cookie')).toBeNull();
   });
 
+  it('refuses a username after 5 wrong passwords within 5 minutes (429 with Retry-After), even with the right one; other users sign in', async () => {
+    const tess = { username: 'tess.throttled', password: 'throttled-password-1', role: 'viewer' };
+    expect((await bearer('POST', '/api/users', tess)).status).toBe(201);
+    await signedIn(tess); // a success clears nothing that matters here, and proves the password
+    for (let i = 0; i < 5; i++) expect((await signIn(tess.username, `wrong-${i}`)).answer.status).toBe(401);
+    const refused = await signIn(tess.username, tess.password);
+    expect(refused.answer.status).toBe(429);
+    expect(refused.answer.json.error).toMatchObject({ code: 'too_many_attempts', message: expect.stringContaining('try again in') });
+    expect(Number(refused.answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(refused.answer.headers.get('retry-after'))).toBeLessThanOrEqual(300);
+    expect(refused.cookie).toBeUndefined();
+    expect((await signIn('TESS.THROTTLED', tess.password)).answer.status).toBe(429); // any case of the name
+    await signedIn({ username: 'admin', password: ADMIN_PASSWORD });
+    expect((await bearer('DELETE', `/api/users/${tess.username}`)).status).toBe(204); // the users tests list exactly their own
+  });
+
   it('answers 401 not_signed_in without a session', async () => {
     expect((await call({}, 'GET', '/api/session')).json.error.code).toBe('not_signed_in');
     expect((await call({ cookie: 'mosaic_console=made-up' }, 'GET', '/api/session')).status).toBe(401);

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DLQ_TOPIC_OF, TOPIC_SPECS } from '@mosaic/contracts';
+import { SignInThrottle } from '@mosaic/console-domain';
 import { BootstrapAdmin, CreateUser, DeleteUser, ForwardRequest, ReplayDeadLetter, ResolveSession, SignIn } from '@mosaic/console-application';
 import {
   Argon2PasswordHasher,
@@ -14,7 +15,7 @@ import {
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import { AdminGuard, SignedInGuard } from './console-auth.guard';
 import { upstreamUrls, webDir, type ConsoleConfig } from './console.config';
-import { COOKIE_OPTIONS, REPLAYABLE_TOPICS, WEB_DIR } from './console.tokens';
+import { COOKIE_OPTIONS, REPLAYABLE_TOPICS, SIGN_IN_THROTTLE, WEB_DIR } from './console.tokens';
 import { DeadLettersController } from './dead-letters.controller';
 import { LiveController } from './live.controller';
 import { LiveStreams } from './live-streams';
@@ -51,6 +52,7 @@ export class ConsoleModule {
         { provide: ForwardRequest, useValue: new ForwardRequest(client) },
         { provide: COOKIE_OPTIONS, useValue: { secure: config.own.CONSOLE_COOKIE_SECURE, ttlHours: config.own.CONSOLE_SESSION_TTL_HOURS } },
         { provide: WEB_DIR, useValue: webDir(config.own) },
+        { provide: SIGN_IN_THROTTLE, useValue: signInThrottle(config) },
         SignedInGuard,
         AdminGuard,
         { provide: LiveFeed, useValue: liveFeed(platform, config) },
@@ -82,6 +84,11 @@ function liveFeed(platform: Platform, config: ConsoleConfig): LiveFeed {
 function deadLetterBrowser(platform: Platform, config: ConsoleConfig): DeadLetterBrowser {
   const topics = Object.values(DLQ_TOPIC_OF).map((key) => platform.topics[key]);
   return new DeadLetterBrowser(platform.kafka, topics, config.kafka.consumer.groupId, platform.runtime.logger);
+}
+
+function signInThrottle(config: ConsoleConfig): SignInThrottle | null {
+  const { CONSOLE_SIGNIN_MAX_FAILURES: maxFailures, CONSOLE_SIGNIN_WINDOW_MINUTES: minutes } = config.own;
+  return maxFailures > 0 ? new SignInThrottle({ maxFailures, windowMs: minutes * 60_000 }) : null;
 }
 
 /** Reads the dead-letter topics while the console runs. */

@@ -2,11 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Req, Res, UseGua
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ResolveSession, SignIn } from '@mosaic/console-application';
+import { signInThrottleKey, type SignInThrottle } from '@mosaic/console-domain';
 import { ConsoleSessionsRepository } from '@mosaic/console-data-access';
 import { ApiError, MOSAIC_LOGGER } from '@mosaic/shared-service';
 import type { Logger } from '@mosaic/shared-logging';
 import { SignedInGuard } from './console-auth.guard';
-import { COOKIE_OPTIONS, type CookieOptions } from './console.tokens';
+import { COOKIE_OPTIONS, SIGN_IN_THROTTLE, type CookieOptions } from './console.tokens';
 import { SessionResponse, SignInDto } from './session.dto';
 import { clearSessionCookie, sessionIdOf, setSessionCookie, type ConsoleRequest } from './session-cookie';
 
@@ -29,24 +30,43 @@ export class SessionController {
     @Inject(ResolveSession) private readonly resolve: ResolveSession,
     @Inject(ConsoleSessionsRepository) private readonly sessions: ConsoleSessionsRepository,
     @Inject(COOKIE_OPTIONS) private readonly cookie: CookieOptions,
+    @Inject(SIGN_IN_THROTTLE) private readonly throttle: SignInThrottle | null,
     @Inject(MOSAIC_LOGGER) private readonly logger: Logger,
   ) {}
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in: sets the session cookie; 401 invalid_credentials for an unknown user or a wrong password alike' })
+  @ApiOperation({
+    summary:
+      'Sign in: sets the session cookie; 401 invalid_credentials for an unknown user or a wrong password alike; 429 too_many_attempts (with Retry-After) after CONSOLE_SIGNIN_MAX_FAILURES wrong passwords for the username within CONSOLE_SIGNIN_WINDOW_MINUTES',
+  })
   @ApiBody({ type: SignInDto })
   @ApiOkResponse({ type: SessionResponse })
   async create(@Req() req: ConsoleRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponse> {
     const { username, password } = credentials(req, body);
+    const key = signInThrottleKey(username);
+    this.refuseWhileThrottled(key, req);
     const session = await this.signIn.execute(username, password);
     if (!session) {
+      this.throttle?.recordFailure(key, Date.now());
       this.logger.warn({ username: username.slice(0, 64), ip: req.ip }, 'console sign-in refused');
       throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
     }
+    this.throttle?.recordSuccess(key);
     this.logger.info({ username: session.user.username, role: session.user.role }, 'console sign-in');
     setSessionCookie(reply, session.sessionId, { secure: this.cookie.secure, maxAgeSeconds: this.cookie.ttlHours * 3600 });
     return { user: session.user, csrfToken: session.csrfToken };
+  }
+
+  /** 429 while the username has had too many wrong passwords lately (the password is not even checked). */
+  private refuseWhileThrottled(key: string, req: ConsoleRequest): void {
+    const waitMs = this.throttle?.retryAfterMs(key, Date.now()) ?? 0;
+    if (waitMs <= 0) return;
+    const seconds = Math.ceil(waitMs / 1000);
+    this.logger.warn({ username: key.slice(0, 64), ip: req.ip, retryAfterSeconds: seconds }, 'console sign-in throttled');
+    throw new ApiError(429, 'too_many_attempts', `too many wrong passwords for this user: try again in ${seconds} s`, undefined, {
+      'Retry-After': String(seconds),
+    });
   }
 
   @Get()

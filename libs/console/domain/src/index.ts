@@ -6,3 +6,4 @@ export * from './user-input';
 export * from './session';
 export * from './live-stats';
 export * from './dead-letters';
+export * from './sign-in-throttle';
