@@ -43,13 +43,46 @@ async function api(path: string): Promise<{ status: number; json: Record<string,
 async function watchWithASkip(page: Awaited<ReturnType<typeof open>>): Promise<void> {
   const video = page.locator('#product-video');
   await video.evaluate((v: { readyState: number; load(): void }) => (v.readyState >= 1 ? undefined : v.load()));
-  await page.waitForFunction("document.querySelector('#product-video').duration > 0");
+  await page.waitForFunction("document.querySelector('#product-video').duration > 0", undefined, { polling: 250, timeout: PLAYBACK_WAIT_MS });
   await video.evaluate((v: { play(): Promise<void> }) => v.play());
-  await page.waitForFunction("document.querySelector('#product-video').currentTime > 1.3");
+  await page.waitForFunction("document.querySelector('#product-video').currentTime > 1.3", undefined, { polling: 250, timeout: PLAYBACK_WAIT_MS });
   await video.evaluate((v: { currentTime: number }) => {
     v.currentTime = 3;
   });
-  await page.waitForFunction("document.querySelector('#product-video').ended", undefined, { timeout: PLAYBACK_WAIT_MS });
+  await untilEnded(page);
+}
+
+interface PlaybackState {
+  ended: boolean;
+  paused: boolean;
+  currentTime: number;
+  readyState: number;
+  error: number | null;
+}
+
+/**
+ * Waits for the clip's end by asking the page every half second (not Playwright's default
+ * requestAnimationFrame polling, which a starved renderer may not run), playing on if something
+ * paused it; gives up after PLAYBACK_WAIT_MS naming the player's state.
+ */
+async function untilEnded(page: Awaited<ReturnType<typeof open>>): Promise<void> {
+  const video = page.locator('#product-video');
+  const deadline = Date.now() + PLAYBACK_WAIT_MS;
+  for (;;) {
+    const state = await video.evaluate(
+      (v: { ended: boolean; paused: boolean; currentTime: number; readyState: number; error: { code: number } | null }): PlaybackState => ({
+        ended: v.ended,
+        paused: v.paused,
+        currentTime: v.currentTime,
+        readyState: v.readyState,
+        error: v.error ? v.error.code : null,
+      }),
+    );
+    if (state.ended) return;
+    if (Date.now() > deadline) throw new Error(`the product video did not end within ${PLAYBACK_WAIT_MS} ms: ${JSON.stringify(state)}`);
+    if (state.paused) await video.evaluate((v: { play(): Promise<void> }) => v.play().catch(() => undefined));
+    await page.waitForTimeout(500);
+  }
 }
 
 it('the product video, played, seeked and finished, gives the seconds watched, the seek and the completion', async () => {
