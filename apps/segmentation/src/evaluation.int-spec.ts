@@ -305,6 +305,11 @@ it('merges: the loser exits its segments; the survivor gets its event windows an
   ]);
   await membership.waitFor(() => memberships('anon-1').length === 1, PIPELINE_WAIT_MS); // abandoned cart, already 3 hours
   await send([change('known-1', { ...view(700, now - HOUR), changed: ['traits.email'], traits: { email: 'k@example.com' } })]);
+  // the survivor's change and the merge notice are on different partitions: without this wait the
+  // notice can be applied first, and the survivor then enters on its own change (reason message;
+  // that order is the engine spec's "a merge notice that overtakes the survivor's first change")
+  const profiles = mongo.db().collection('segmentation_profiles');
+  await waitFor(async () => (await profiles.countDocuments({ _id: 'known-1' as any })) === 1 || null, { timeoutMs: PIPELINE_WAIT_MS });
   await send([change('anon-1', { kind: 'merge', mergedInto: 'known-1', changed: ['mergedInto'] })]);
   await membership.waitFor(() => memberships('anon-1').length === 2 && memberships('known-1').length >= 2, PIPELINE_WAIT_MS);
   expect(memberships('anon-1')[1]).toMatchObject({ change: 'exited', segmentKey: 'abandoned-cart', reason: { kind: 'merge' } });

@@ -200,7 +200,8 @@ describe('engine: traits, references, exclusivity, definitions', () => {
   });
 
   it('a change that touches nothing a segment reads does not re-evaluate it; an older profile version is not taken', () => {
-    const r1 = applyChange(emptyState('p'), change('p', 5, { changed: ['traits.city'], computed: { orders: { count: 3, lifetimeValue: 900 } } }), plan, T0);
+    const first = applyChange(emptyState('p'), change('p', 4, { changed: ['traits.city'] }), plan, T0).state;
+    const r1 = applyChange(first, change('p', 5, { changed: ['traits.city'], computed: { orders: { count: 3, lifetimeValue: 900 } } }), plan, T0);
     expect(r1.deltas).toEqual([]);
     const r2 = applyChange(r1.state, change('p', 4, { changed: ['computed.orders'], computed: { orders: { count: 0, lifetimeValue: 0 } } }), plan, T0);
     expect(r2.state.profile?.computed).toEqual({ orders: { count: 3, lifetimeValue: 900 } });
@@ -258,6 +259,23 @@ describe('engine: merges', () => {
     expect(absorbMerged(survivor.state, loser.state, plan, T0 + 3 * HOUR)).toMatchObject({ changed: false, deltas: [] });
     // the loser's later (redelivered) changes change nothing
     expect(applyChange(loser.state, change('anon', 4, view(T0 + 4 * HOUR)), plan, T0 + 4 * HOUR).deltas).toEqual([]);
+  });
+
+  it("a profile's first snapshot is evaluated against every segment", () => {
+    const r = applyChange(emptyState('p'), change('p', 1, { changed: ['traits.city'], traits: { email: 'a@b.c' } }), plan, T0);
+    expect(r.deltas.map((d) => [d.segmentKey, d.change])).toEqual([['known', 'entered']]);
+  });
+
+  it("a merge notice that overtakes the survivor's first change: the survivor's first change evaluates the absorbed windows", () => {
+    const withCart = planSegments([...plan.segments, seg('abandoned', abandoned)]);
+    const anon = run(emptyState('anon'), [change('anon', 1, { event: 'Product Added', at: T0 })], withCart).state;
+    const loser = applyChange(anon, change('anon', 2, { mergedInto: 'known', kind: 'merge' }), withCart, T0 + HOUR).state;
+    const unseen = absorbMerged(emptyState('known'), loser, withCart, T0 + HOUR);
+    expect(unseen.deltas).toEqual([]); // no profile to evaluate yet
+    const first = applyChange(unseen.state, change('known', 1, { event: 'Page Scrolled', at: T0 + HOUR }), withCart, T0 + HOUR);
+    expect(nextTimerAt(first.state)).toBe(T0 + 2 * HOUR);
+    const due = applyTimer(first.state, withCart, T0 + 2 * HOUR);
+    expect(due.deltas.map((d) => [d.segmentKey, d.change, d.reason.kind])).toEqual([['abandoned', 'entered', 'timer']]);
   });
 
   it('a loser that was a member exits with reason merge', () => {

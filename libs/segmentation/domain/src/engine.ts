@@ -204,10 +204,15 @@ export function applyChange(current: ProfileSegmentState, change: ChangeInput, p
   const event = eventOfChange(change);
   if (event) observe(state, plan, event, now);
   const changeLike = { changed: newer ? change.changed : [], trigger: change.trigger };
+  // A profile's first snapshot is evaluated against every segment: nothing was evaluated before,
+  // and windows may already be held (a merge notice can overtake the survivor's first change,
+  // the two are on different partitions) which no segment has looked at.
+  const firstSnapshot = current.profile === undefined;
   const deltas = reevaluate(
     state,
     plan,
-    (seg) => affects(seg.definition, changeLike) || timerDue(state, seg, now) || versionMoved(current, seg) || change.trigger?.kind === 'merge',
+    (seg) =>
+      firstSnapshot || affects(seg.definition, changeLike) || timerDue(state, seg, now) || versionMoved(current, seg) || change.trigger?.kind === 'merge',
     now,
     { reason, trigger: triggerOfChange(change) },
   );
