@@ -3,7 +3,8 @@
 // 500, so the delivery dies after its retries) and a trigger on a segment; a contact enters the
 // segment through events sent to the collector; the delivery log shows it dead; the receiver is
 // switched to 200, the editor replays it and sees it delivered; the editor writes an experience
-// and previews what that contact would see; a shop visitor is shown that experience (the
+// and previews what that contact would see; a second dead delivery is replayed from the Dead
+// letters page (activation delivers it again; a second replay is refused); a shop visitor is shown that experience (the
 // tracker records the exposure) and their contact page lists it. An admin creates a user on /users. Every page is
 // checked with axe-core and photographed (.mosaic/screenshots/console-*.png).
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { StartedService } from '@mosaic/shared-service';
-import { adminRequest, startTestService } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, adminRequest, startTestService, waitFor } from '@mosaic/shared-testing';
 import { activationDefinition } from '../../apps/activation/src/activation.definition';
 import { consoleDefinition } from '../../apps/console/src/console.definition';
 import { enrichmentDefinition } from '../../apps/enrichment/src/enrichment.definition';
@@ -151,6 +152,7 @@ async function waitForDelivery(page: Page, destinationId: string, status: string
 }
 
 let editor: BrowserContext;
+let destinationId: string;
 let profileId: string;
 const email = `pia.${Date.now()}@example.com`;
 const experience = {
@@ -174,7 +176,7 @@ describe('the console: activation and users', () => {
     await page.getByTestId('destination-save').click();
     const row = page.locator('[data-testid="destination-row"]', { hasText: 'CRM hook' });
     await row.waitFor();
-    const destinationId = (await row.getAttribute('data-destination-id')) as string;
+    destinationId = (await row.getAttribute('data-destination-id')) as string;
     expect(destinationId).toMatch(/^dst_/);
     // Revealing the signing secret is an admin's: an editor is not offered it.
     expect(await page.getByTestId('destination-secret-reveal').count()).toBe(0);
@@ -207,6 +209,50 @@ describe('the console: activation and users', () => {
     await page.getByTestId('deliveries-notice').waitFor();
     await waitForDelivery(page, destinationId, 'delivered');
     expect(received.at(-1)).toEqual({ status: 200, body: expect.stringContaining(profileId) });
+  });
+
+  it('a dead delivery replayed from the Dead letters page is delivered again by activation; a second replay is refused', async () => {
+    receiverStatus = 500;
+    const before = received.length;
+    await identify(`max-${Date.now()}`, { email: `max.${Date.now()}@example.com`, firstName: 'Max', plan: 'pro' });
+    const dead = await waitFor(
+      async () => {
+        const r = await adminRequest(activationUrl, 'GET', `/v1/deliveries?destinationId=${encodeURIComponent(destinationId)}&status=dead`);
+        return ((r.json['deliveries'] as Record<string, unknown>[]) ?? []).find((d) => d['profileId'] !== profileId) ?? null;
+      },
+      { timeoutMs: PIPELINE_WAIT_MS, message: "the second contact's dead delivery" },
+    );
+    const deliveryId = dead['id'] as string;
+    expect(received.length).toBeGreaterThan(before);
+
+    const page = await editor.newPage();
+    const letter = page.locator('[data-testid="dead-letter-row"][data-service="activation"]', { hasText: `${String(dead['profileId'])}|${SEGMENT}` });
+    await page.goto(`${consoleUrl}/activation/dead-letters`);
+    await waitOnPage(
+      page,
+      'dead-letters-activation',
+      async () => {
+        if ((await letter.count()) > 0) return true;
+        await page.getByTestId('dead-letters-refresh').click();
+        await page.waitForTimeout(500);
+        return null;
+      },
+      `the dead letter of delivery ${deliveryId}`,
+    );
+    receiverStatus = 200;
+    await letter.getByTestId('dead-letter-replay').click();
+    await page.getByTestId('dead-letters-notice').waitFor();
+    expect(await page.getByTestId('dead-letters-notice').innerText()).toContain(`activation delivers ${deliveryId} again`);
+    await waitFor(async () => (await adminRequest(activationUrl, 'GET', `/v1/deliveries/${deliveryId}`)).json['status'] === 'delivered' || null, {
+      timeoutMs: PIPELINE_WAIT_MS,
+      message: `delivery ${deliveryId} delivered`,
+    });
+    expect(received.at(-1)).toEqual({ status: 200, body: expect.stringContaining(String(dead['profileId'])) });
+    await letter.getByTestId('dead-letter-replayed').getByText('replayed 1×', { exact: false }).waitFor();
+    await letter.getByTestId('dead-letter-replay').click();
+    await page.getByTestId('dead-letters-error').waitFor();
+    expect(await page.getByTestId('dead-letters-error').innerText()).toContain('not dead');
+    await page.close();
   });
 
   it('the editor writes an experience and previews what that contact would see', async () => {

@@ -3,6 +3,7 @@ import { DLQ_TOPIC_OF, TOPIC_SPECS } from '@mosaic/contracts';
 import { SignInThrottle } from '@mosaic/console-domain';
 import { BootstrapAdmin, CreateUser, DeleteUser, ForwardRequest, ReplayDeadLetter, ResolveSession, SignIn } from '@mosaic/console-application';
 import {
+  ActivationDeliveries,
   Argon2PasswordHasher,
   ConsoleSessionsRepository,
   ConsoleUsersRepository,
@@ -60,7 +61,7 @@ export class ConsoleModule {
         { provide: DeadLetterBrowser, useFactory: () => startReading(platform, deadLetters) },
         { provide: DeadLetterReplaysRepository, useValue: replays },
         { provide: REPLAYABLE_TOPICS, useValue: replayable },
-        { provide: ReplayDeadLetter, useValue: new ReplayDeadLetter(deadLetters, replays, platform.producer, replayable) },
+        { provide: ReplayDeadLetter, useValue: new ReplayDeadLetter(deadLetters, replays, platform.producer, new ActivationDeliveries(client), replayable) },
         startUp(platform, config, users, hasher),
         sessionSweep(platform, sessions, replays),
       ],

@@ -1,12 +1,13 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { valuePreview, type DeadLetterEntry } from '@mosaic/console-domain';
+import { replayTarget, valuePreview, type DeadLetterEntry } from '@mosaic/console-domain';
 import { ReplayDeadLetter } from '@mosaic/console-application';
-import { DeadLetterBrowser, DeadLetterReplaysRepository, type DeadLetterReplayMark } from '@mosaic/console-data-access';
+import { DeadLetterBrowser, DeadLetterReplaysRepository, UpstreamError, type DeadLetterReplayMark } from '@mosaic/console-data-access';
 import { ApiError, MOSAIC_LOGGER } from '@mosaic/shared-service';
 import type { Logger } from '@mosaic/shared-logging';
 import { SignedInGuard } from './console-auth.guard';
 import { DeadLetterListView, DeadLetterReplayResult, type DeadLetterView } from './dead-letters.dto';
+import { upstreamFailure } from './http';
 import type { ConsoleRequest } from './session-cookie';
 import { REPLAYABLE_TOPICS } from './console.tokens';
 
@@ -44,15 +45,18 @@ export class DeadLettersController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Produce the dead letter’s original key, value and headers (plus `replayOf`) to its source topic and partition; 403 for viewers, 404 unknown, 409 not replayable',
+      'Replay a dead letter: a message a stage could not process goes back, with its original key, value and headers (plus `replayOf`), to its source topic and partition; a dead delivery of activation (a letter with a `deliveryId` header) is delivered again by activation (`POST /v1/deliveries/{id}/replay`). 403 for viewers, 404 unknown, 409 not replayable (or the delivery is no longer dead), 502/504 when activation fails',
   })
   @ApiOkResponse({ type: DeadLetterReplayResult })
   async replayOne(@Req() req: ConsoleRequest, @Param('id') id: string): Promise<DeadLetterReplayResult> {
     const user = req.consoleUser as NonNullable<ConsoleRequest['consoleUser']>;
-    const r = await this.replay.execute(id, user);
+    const r = await this.replay.execute(id, user).catch((err: unknown) => {
+      throw err instanceof UpstreamError ? upstreamFailure(err) : err;
+    });
     if (!r.ok) throw new ApiError(REPLAY_REFUSALS[r.reason], r.reason, r.message);
-    this.logger.info({ deadLetter: id, topic: r.topic, partition: r.entry.record.partition, by: user.username }, 'console: dead letter replayed');
-    return { id, topic: r.topic, partition: r.entry.record.partition };
+    this.logger.info({ deadLetter: id, ...r.sent, by: user.username }, 'console: dead letter replayed');
+    if (!r.recorded) this.logger.warn({ deadLetter: id, err: r.recordError }, 'console: dead letter replayed, but its replay mark could not be written');
+    return { id, ...r.sent };
   }
 
   private async marksOf(topics: readonly string[]): Promise<Map<string, DeadLetterReplayMark>> {
@@ -77,7 +81,7 @@ export class DeadLettersController {
       failedAt: r.failedAt,
       headers: r.headers,
       value: valuePreview(r.valueBase64),
-      replayable: this.replayable.has(r.sourceTopic),
+      replayable: replayTarget(r, this.replayable).ok,
       ...(mark ? { replayed: { count: mark.count, lastBy: mark.lastBy, lastAt: mark.lastAt.toISOString() } } : {}),
     };
   }

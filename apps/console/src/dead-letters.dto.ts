@@ -34,7 +34,8 @@ export class DeadLetterView {
   @ApiProperty({ example: '2026-12-06T10:00:00.000Z' }) failedAt!: string;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) headers!: Record<string, string>;
   @ApiProperty({ type: DeadLetterValueView }) value!: DeadLetterValueView;
-  @ApiProperty({ description: 'false when its source topic is not one a stage consumes' }) replayable!: boolean;
+  @ApiProperty({ description: 'false when its source topic is not one a stage consumes (a dead delivery of activation is always replayable)' })
+  replayable!: boolean;
   @ApiPropertyOptional({ type: DeadLetterReplayView, description: 'present once replayed from the console' }) replayed?: DeadLetterReplayView;
 }
 
@@ -46,6 +47,9 @@ export class DeadLetterListView {
 
 export class DeadLetterReplayResult {
   @ApiProperty() id!: string;
-  @ApiProperty({ description: 'the topic it was produced to' }) topic!: string;
-  @ApiProperty() partition!: number;
+  @ApiProperty({ enum: ['topic', 'delivery'], description: '`topic`: produced back to its source topic; `delivery`: activation delivers it again' })
+  kind!: 'topic' | 'delivery';
+  @ApiPropertyOptional({ description: 'the topic it was produced to (kind `topic`)' }) topic?: string;
+  @ApiPropertyOptional({ description: 'the partition it was produced to (kind `topic`)' }) partition?: number;
+  @ApiPropertyOptional({ description: 'the delivery activation sends again (kind `delivery`)' }) deliveryId?: string;
 }

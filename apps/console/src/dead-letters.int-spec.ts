@@ -130,7 +130,7 @@ it('replays for an editor: the original key, value and headers (with replayOf) r
   const letter = deadLetter(topics.eventsResolved);
   const d = await listed(letter);
   const r = await call('POST', `/api/dead-letters/${encodeURIComponent(d.id)}/replay`, editor);
-  expect(r).toEqual({ status: 200, json: { id: d.id, topic: topics.eventsResolved, partition: 1 } });
+  expect(r).toEqual({ status: 200, json: { id: d.id, kind: 'topic', topic: topics.eventsResolved, partition: 1 } });
   const [replayed] = (await resolvedTap.waitFor((ms) => ms.some((m) => m.key === letter.key), PIPELINE_WAIT_MS)).filter((m) => m.key === letter.key);
   expect(replayed).toMatchObject({ partition: 1, headers: { ...letter.headers, replayOf: d.id } });
   expect(replayed?.value?.toString('base64')).toBe(letter.valueBase64);

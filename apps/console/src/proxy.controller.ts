@@ -7,6 +7,7 @@ import { UpstreamError, type UpstreamAnswer } from '@mosaic/console-data-access'
 import { ApiError, MOSAIC_LOGGER } from '@mosaic/shared-service';
 import type { Logger } from '@mosaic/shared-logging';
 import { SignedInGuard } from './console-auth.guard';
+import { upstreamFailure } from './http';
 import type { ConsoleRequest } from './session-cookie';
 
 const REFUSALS: Record<Exclude<ForwardOutcome, { ok: true }>['reason'], number> = { unknown_service: 404, invalid_path: 400, forbidden: 403 };
@@ -73,7 +74,7 @@ export class ProxyController {
       outcome = await this.forward.execute(proxiedRequest(req, user, service, body));
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      throw err.kind === 'timeout' ? new ApiError(504, 'upstream_timeout', err.message) : new ApiError(502, 'upstream_unavailable', err.message);
+      throw upstreamFailure(err);
     }
     if (!outcome.ok) {
       if (outcome.reason === 'forbidden') this.logger.warn({ username: user.username, role: user.role, service, method: req.method }, outcome.message);

@@ -193,6 +193,13 @@ export class DeadLetter {
   @IsISO8601() failedAt!: string;
 }
 
+/**
+ * The header of activation's dead letter of a delivery that died: the delivery's id. Such a letter
+ * is not a message a stage failed to read (its value is the membership change without its
+ * envelope); it is sent again by `POST /v1/deliveries/{id}/replay` of activation.
+ */
+export const DEAD_DELIVERY_ID_HEADER = 'deliveryId';
+
 /** One reason a record of `events.ingest` was refused (the field-naming issues of the HTTP API). */
 export class BadEventReason {
   /** JSON path in the message (`''` = the message itself), or `header.writeKey`. */

@@ -2,7 +2,7 @@
  * A delivery that died (permanent failure, or out of attempts) goes to the activation dead-letter
  * topic as the membership change it came from, named by the delivery and its attempt count.
  */
-import { Schemas } from '@mosaic/contracts';
+import { DEAD_DELIVERY_ID_HEADER, Schemas } from '@mosaic/contracts';
 import { deadLetterFor, produceMessages, type MessageSender } from '@mosaic/shared-kafka';
 import type { DeliveryDocument } from '@mosaic/activation-data-access';
 
@@ -27,7 +27,7 @@ export class DeadLetterDelivery {
         offset: d.offset,
         key: `${d.profileId}|${d.segmentKey}`,
         value: Buffer.from(d.membership),
-        headers: { deliveryId: d._id, destinationId: d.destinationId, triggerId: d.triggerId },
+        headers: { [DEAD_DELIVERY_ID_HEADER]: d._id, destinationId: d.destinationId, triggerId: d.triggerId },
         correlationId: d._id,
       },
       // One letter per delivery and attempt count: a delivery can be retried by an operator and die again.

@@ -3,6 +3,7 @@ export * from './console-users.repository';
 export * from './console-sessions.repository';
 export * from './password-hasher';
 export * from './services.client';
+export * from './activation-deliveries.client';
 export * from './dead-letter-counts';
 export * from './live-feed';
 export * from './dead-letter-browser';

@@ -29,7 +29,8 @@ export interface UpstreamAnswer {
 export class UpstreamError extends Error {
   constructor(
     readonly service: ProxiedService,
-    readonly kind: 'unreachable' | 'timeout',
+    /** `failed`: it answered, with an error the console cannot pass on as its own. */
+    readonly kind: 'unreachable' | 'timeout' | 'failed',
     message: string,
   ) {
     super(message);

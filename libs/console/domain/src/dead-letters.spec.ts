@@ -43,7 +43,24 @@ describe('replay', () => {
   const replayable = new Set(['mosaic.events.raw', 'mosaic.events.resolved']);
 
   it('goes back to the source topic when a stage consumes it', () => {
-    expect(replayTarget(record(), replayable)).toEqual({ ok: true, topic: 'mosaic.events.resolved' });
+    expect(replayTarget(record(), replayable)).toEqual({ ok: true, kind: 'topic', topic: 'mosaic.events.resolved' });
+  });
+
+  it("a dead delivery of activation is delivered again by activation; activation's other dead letters go back to their topic", () => {
+    const membership = { service: 'activation', sourceTopic: 'mosaic.segments.membership' };
+    expect(replayTarget(record({ ...membership, headers: { deliveryId: 'dlv-1', destinationId: 'dst_1' } }), replayable)).toEqual({
+      ok: true,
+      kind: 'delivery',
+      deliveryId: 'dlv-1',
+    });
+    const unread = new Set([...replayable, 'mosaic.segments.membership']);
+    expect(replayTarget(record({ ...membership, headers: { messageId: 'm-2' } }), unread)).toEqual({
+      ok: true,
+      kind: 'topic',
+      topic: 'mosaic.segments.membership',
+    });
+    // only activation's letters name deliveries
+    expect(replayTarget(record({ headers: { deliveryId: 'dlv-1' } }), replayable)).toMatchObject({ kind: 'topic' });
   });
 
   it('is refused for any other topic, naming it', () => {

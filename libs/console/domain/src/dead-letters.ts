@@ -4,6 +4,7 @@
  * original value, and is replayed by producing its original key, value and headers back to the
  * topic it came from — only a Mosaic topic a stage consumes, never a dead-letter topic.
  */
+import { DEAD_DELIVERY_ID_HEADER } from '@mosaic/contracts';
 import type { Role } from './roles';
 
 /** What a stage wrote to its `dlq.<service>` topic (the contract's `DeadLetter`), as the console needs it. */
@@ -63,11 +64,17 @@ export function valuePreview(valueBase64: string, limit = 4_096): ValuePreview {
   }
 }
 
-export type ReplayTarget = { ok: true; topic: string } | { ok: false; reason: string };
+export type ReplayTarget = { ok: true; kind: 'topic'; topic: string } | { ok: true; kind: 'delivery'; deliveryId: string } | { ok: false; reason: string };
 
-/** Where a dead letter goes back to: its source topic, when that is one the stages consume. */
+/**
+ * Where a dead letter goes back to: a dead delivery of activation is delivered again by
+ * activation (its value is no message of the source topic's contract); any other goes to its
+ * source topic, when that is one the stages consume.
+ */
 export function replayTarget(record: DeadLetterRecord, replayableTopics: ReadonlySet<string>): ReplayTarget {
-  if (replayableTopics.has(record.sourceTopic)) return { ok: true, topic: record.sourceTopic };
+  const deliveryId = record.service === 'activation' ? record.headers[DEAD_DELIVERY_ID_HEADER] : undefined;
+  if (deliveryId) return { ok: true, kind: 'delivery', deliveryId };
+  if (replayableTopics.has(record.sourceTopic)) return { ok: true, kind: 'topic', topic: record.sourceTopic };
   return { ok: false, reason: `${record.sourceTopic} is not a topic a Mosaic stage consumes (only those are replayed)` };
 }
 

@@ -23,6 +23,14 @@ interface DeadLetterView {
   replayed?: { count: number; lastBy: string; lastAt: string };
 }
 
+/** What `POST /api/dead-letters/{id}/replay` answers. */
+type ReplayResult = { kind: 'topic'; topic: string; partition: number } | { kind: 'delivery'; deliveryId: string };
+
+const replayNotice = (id: string, r: ReplayResult): string =>
+  r.kind === 'delivery'
+    ? `Dead letter ${id}: activation delivers ${r.deliveryId} again (its delivery log shows how it goes).`
+    : `Dead letter ${id} sent back to ${r.topic} (partition ${r.partition}).`;
+
 interface DeadLetterList {
   topics: string[];
   deadLetters: DeadLetterView[];
@@ -47,7 +55,7 @@ function Details({ d }: { d: DeadLetterView }) {
   );
 }
 
-function DeadLetterRow(props: { d: DeadLetterView; editable: boolean; onReplay(d: DeadLetterView): void }) {
+function DeadLetterRow(props: { d: DeadLetterView; editable: boolean; replaying: boolean; onReplay(d: DeadLetterView): void }) {
   const { d } = props;
   const [open, setOpen] = useState(false);
   return (
@@ -80,7 +88,15 @@ function DeadLetterRow(props: { d: DeadLetterView; editable: boolean; onReplay(d
               {open ? 'Hide' : 'Show'}
             </Button>
             {props.editable && d.replayable && (
-              <Button size="xs" variant="default" onClick={() => props.onReplay(d)} data-testid="dead-letter-replay" aria-label={`Replay dead letter ${d.id}`}>
+              <Button
+                size="xs"
+                variant="default"
+                onClick={() => props.onReplay(d)}
+                loading={props.replaying}
+                disabled={props.replaying}
+                data-testid="dead-letter-replay"
+                aria-label={`Replay dead letter ${d.id}`}
+              >
                 Replay
               </Button>
             )}
@@ -108,14 +124,19 @@ export function DeadLettersPage() {
   const res = useAsync((signal) => api<DeadLetterList>(path, { signal }), [path]);
   const [notice, setNotice] = useState('');
   const [error, setError] = useState<unknown>(undefined);
+  // One replay at a time per letter: a second click while the first is on its way would send it twice.
+  const [replaying, setReplaying] = useState<string | null>(null);
   const replay = async (d: DeadLetterView) => {
     setError(undefined);
+    setReplaying(d.id);
     try {
-      const r = await api<{ topic: string; partition: number }>(`/dead-letters/${seg(d.id)}/replay`, { method: 'POST' });
-      setNotice(`Dead letter ${d.id} sent back to ${r.topic} (partition ${r.partition}).`);
+      const r = await api<ReplayResult>(`/dead-letters/${seg(d.id)}/replay`, { method: 'POST' });
+      setNotice(replayNotice(d.id, r));
       res.reload();
     } catch (err) {
       setError(err);
+    } finally {
+      setReplaying(null);
     }
   };
   const chooseTopic = (value: string) => setParams(value ? new URLSearchParams({ topic: value }) : new URLSearchParams(), { replace: true });
@@ -124,7 +145,8 @@ export function DeadLettersPage() {
       <Title order={1}>Dead letters</Title>
       <Text size="sm">
         Messages a stage could not process, with the error (docs/contracts.md, &quot;Dead letters&quot;). Replaying sends the original message back to the topic
-        and partition it came from; the stage tries it again, and one that fails again comes back here as a new dead letter.
+        and partition it came from; the stage tries it again, and one that fails again comes back here as a new dead letter. A dead webhook or email delivery of
+        activation is delivered again instead.
       </Text>
       <Group align="flex-end">
         <NativeSelect
@@ -145,7 +167,7 @@ export function DeadLettersPage() {
       )}
       {res.data && !res.data.complete && <Text size="sm">Still reading the dead-letter topics: older ones may be missing.</Text>}
       {res.loading && !res.data && <LoadingLine />}
-      <ErrorAlert error={res.error ?? error} />
+      <ErrorAlert error={res.error ?? error} testId="dead-letters-error" />
       {res.data && res.data.deadLetters.length === 0 && <Text size="sm">No dead letters.</Text>}
       <Table withTableBorder fz="sm" data-testid="dead-letters-table" aria-label="Dead letters, newest first">
         <Table.Thead>
@@ -160,7 +182,7 @@ export function DeadLettersPage() {
         </Table.Thead>
         <Table.Tbody>
           {(res.data?.deadLetters ?? []).map((d) => (
-            <DeadLetterRow key={d.id} d={d} editable={editable} onReplay={(x) => void replay(x)} />
+            <DeadLetterRow key={d.id} d={d} editable={editable} replaying={replaying === d.id} onReplay={(x) => void replay(x)} />
           ))}
         </Table.Tbody>
       </Table>
