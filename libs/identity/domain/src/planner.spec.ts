@@ -58,6 +58,18 @@ describe('new visitor', () => {
     expect(bed.store.snapshot()).toEqual({ identifiers: [], profiles: [] });
     expect(bed.store.processedRecords()[0]).toMatchObject({ status: 'unresolvable' });
   });
+
+  it('an unresolvable event sent again resolves once the rules stop blocking its identifier (a replayed dead letter)', async () => {
+    const store = new InMemoryIdentityStore();
+    const strict = makeBed(identityRules({ blocked: { values: ['visitor-7'] } }), { store });
+    const event = page({ anonymousId: 'visitor-7' });
+    expect(await strict.send(event)).toMatchObject({ status: 'unresolvable', dropped: [expect.objectContaining({ reason: 'blocked' })] });
+    // the same rules: unresolvable again, naming why (not "already dead-lettered")
+    expect(await strict.send(event)).toMatchObject({ status: 'unresolvable', dropped: [expect.objectContaining({ reason: 'blocked' })] });
+    const fixed = makeBed(identityRules({ blocked: { values: [] } }), { store });
+    expect(await fixed.send(event)).toMatchObject({ status: 'resolved', profileId: 'p0001' });
+    expect((await fixed.send(event)).status).toBe('duplicate');
+  });
 });
 
 describe('known identifiers on one live profile', () => {

@@ -113,9 +113,14 @@ export async function resolveEvent(store: IdentityStore, event: IdentityEventInp
   throw new ResolutionConflictError(messageId, maxAttempts);
 }
 
-/** True when a stored processed record says `messageId` was already applied: replay it, plan nothing. */
+/**
+ * True when a stored processed record says `messageId` was already applied: replay it, plan
+ * nothing. An `unresolvable` record applied nothing, so it does not count: a dead letter replayed
+ * once the rules stop blocking its identifiers (docs/identity.md) must resolve, not be dead-lettered
+ * again as a duplicate; with the same rules it is unresolvable again, for the same reasons.
+ */
 export function isAlreadyApplied(record: ProcessedRecord | null | undefined, messageId: string): record is ProcessedRecord {
-  return record !== null && record !== undefined && record._id === messageId;
+  return record !== null && record !== undefined && record._id === messageId && record.status !== 'unresolvable';
 }
 
 /** The outcome a re-delivered message gets from its processed record (same profile, same notices). */
