@@ -186,6 +186,16 @@ describe('signing in', () => {
     expect((await bearer('DELETE', `/api/users/${tess.username}`)).status).toBe(204); // the users tests list exactly their own
   });
 
+  it('a burst of concurrent wrong passwords gets 5 checked, the rest refused', async () => {
+    const burst = { username: 'bo.burst', password: 'burst-password-12', role: 'viewer' };
+    expect((await bearer('POST', '/api/users', burst)).status).toBe(201);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => signIn(burst.username, `wrong-${i}`)));
+    const statuses = answers.map((a) => a.answer.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    expect((await bearer('DELETE', `/api/users/${burst.username}`)).status).toBe(204);
+  });
+
   it('answers 401 not_signed_in without a session', async () => {
     expect((await call({}, 'GET', '/api/session')).json.error.code).toBe('not_signed_in');
     expect((await call({ cookie: 'mosaic_console=made-up' }, 'GET', '/api/session')).status).toBe(401);

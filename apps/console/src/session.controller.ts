@@ -45,22 +45,25 @@ export class SessionController {
   async create(@Req() req: ConsoleRequest, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<SessionResponse> {
     const { username, password } = credentials(req, body);
     const key = signInThrottleKey(username);
-    this.refuseWhileThrottled(key, req);
-    const session = await this.signIn.execute(username, password);
+    this.beginAttempt(key, req);
+    const session = await this.signIn.execute(username, password).catch((err: unknown) => {
+      this.throttle?.abandoned(key, Date.now());
+      throw err;
+    });
     if (!session) {
-      this.throttle?.recordFailure(key, Date.now());
+      this.throttle?.failed(key, Date.now());
       this.logger.warn({ username: username.slice(0, 64), ip: req.ip }, 'console sign-in refused');
       throw new ApiError(401, 'invalid_credentials', 'wrong username or password');
     }
-    this.throttle?.recordSuccess(key);
+    this.throttle?.succeeded(key);
     this.logger.info({ username: session.user.username, role: session.user.role }, 'console sign-in');
     setSessionCookie(reply, session.sessionId, { secure: this.cookie.secure, maxAgeSeconds: this.cookie.ttlHours * 3600 });
     return { user: session.user, csrfToken: session.csrfToken };
   }
 
-  /** 429 while the username has had too many wrong passwords lately (the password is not even checked). */
-  private refuseWhileThrottled(key: string, req: ConsoleRequest): void {
-    const waitMs = this.throttle?.retryAfterMs(key, Date.now()) ?? 0;
+  /** Counts the attempt; 429 while the username has had too many wrong passwords lately (the password is not even checked). */
+  private beginAttempt(key: string, req: ConsoleRequest): void {
+    const waitMs = this.throttle?.begin(key, Date.now()) ?? 0;
     if (waitMs <= 0) return;
     const seconds = Math.ceil(waitMs / 1000);
     this.logger.warn({ username: key.slice(0, 64), ip: req.ip, retryAfterSeconds: seconds }, 'console sign-in throttled');
