@@ -41,7 +41,8 @@ async function send(...messages: Parameters<typeof sendResolved>[2]): Promise<st
   return ids;
 }
 
-const T0 = Date.parse('2026-11-20T10:00:00.000Z');
+// a day ago, to the minute: within the retention (400 days) whenever the test runs
+const T0 = Math.floor((Date.now() - 86_400_000) / 60_000) * 60_000;
 const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
 const events = (profileId: string, ...fields: EventFields[]) => fields.map((f) => resolvedEvent(profileId, f, 'act'));
 /** The entries without their ids: [time ISO, kind, label, identified, anonymous]. */

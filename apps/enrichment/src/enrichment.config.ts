@@ -26,7 +26,7 @@ export const enrichmentEnvSchema = z.object({
   /** Events per read-apply-write round of a Kafka batch (a heartbeat follows each: lower it if the store is slow enough for a round to approach the consumer session timeout). */
   ENRICHMENT_SEGMENT_EVENTS: intVar(100, 1, 10_000),
   /** Entries of each profile's activity digest (its latest events, compact; what the console's contact page draws first). About 80 bytes each on the profile document. */
-  ENRICHMENT_ACTIVITY_MAX_ENTRIES: intVar(10_000, 100, 100_000),
+  ENRICHMENT_ACTIVITY_MAX_ENTRIES: intVar(10_000, 100, 50_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
   ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
   /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket` (see docs/enrichment.md). */

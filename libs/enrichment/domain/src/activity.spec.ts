@@ -117,4 +117,15 @@ describe('anonymous entries and the stored text', () => {
     expect(activityFromText('[[1,"nope","x",0,"id"]]')).toBeUndefined();
     expect(activityFromText('[]')).toEqual([]);
   });
+
+  it('keeps the stored text under its bound by leaving out the oldest entries', () => {
+    const d = [1, 2, 3, 4, 5].map((t) => entry(t, `e${t}`));
+    const whole = activityToText(d);
+    expect(activityToText(d, whole.length)).toBe(whole);
+    const cut = activityToText(d, whole.length - 1);
+    expect(activityFromText(cut)).toEqual(d.slice(1));
+    const small = activityToText(d, 2 * JSON.stringify(d[0]).length + 3);
+    expect(small.length).toBeLessThanOrEqual(2 * JSON.stringify(d[0]).length + 3);
+    expect(activityFromText(small)).toEqual(d.slice(3));
+  });
 });

@@ -106,9 +106,21 @@ export function isAnonymousEntry(entry: ActivityEntry, since: number | undefined
   return entry[3] === 0 && (since === undefined || entry[0] < since);
 }
 
-/** The digest as stored (JSON text). */
-export function activityToText(digest: readonly ActivityEntry[]): string {
-  return JSON.stringify(digest);
+/**
+ * How long a stored digest may be (characters; at most 3 bytes each in UTF-8, so 12 MB): labels
+ * and message ids of the longest kind would otherwise let a digest of the allowed entries
+ * outgrow the 16 MB document it is stored on, and every write of that profile would fail.
+ */
+export const ACTIVITY_TEXT_MAX_CHARS = 4_000_000;
+
+/** The digest as stored (JSON text); beyond `maxChars` the oldest entries are left out. */
+export function activityToText(digest: readonly ActivityEntry[], maxChars = ACTIVITY_TEXT_MAX_CHARS): string {
+  const text = JSON.stringify(digest);
+  if (text.length <= maxChars) return text;
+  let size = text.length;
+  let from = 0;
+  for (; from < digest.length && size > maxChars; from += 1) size -= JSON.stringify(digest[from]).length + 1;
+  return JSON.stringify(digest.slice(from));
 }
 
 /** A stored digest; undefined when there is none or it is not a digest (the caller rebuilds it). */
