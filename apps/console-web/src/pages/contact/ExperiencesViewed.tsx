@@ -1,7 +1,7 @@
 import { Badge, Table, Text, Title } from '@mantine/core';
-import { useEffect, useState } from 'react';
 import { seg, svc } from '../../api/client';
 import type { TimelineEvent, TimelineResponse } from '../../api/types';
+import { whenIdle } from '../../app/when-idle';
 import { ErrorAlert, LoadingLine, formatTime, useAsync } from '../../components/common';
 
 /** The tracker's exposure event (libs/tracker: one per slot `decide()` rendered). */
@@ -30,20 +30,6 @@ function toExposure(e: TimelineEvent): Exposure {
   };
 }
 
-/** True once the browser is idle after the page's first render: the exposures must not compete with it. */
-function useAfterFirstRender(): boolean {
-  const [ready, setReady] = useState(false);
-  useEffect(() => {
-    if (typeof window.requestIdleCallback === 'function') {
-      const handle = window.requestIdleCallback(() => setReady(true), { timeout: 1_000 });
-      return () => window.cancelIdleCallback(handle);
-    }
-    const timer = window.setTimeout(() => setReady(true), 0);
-    return () => window.clearTimeout(timer);
-  }, []);
-  return ready;
-}
-
 function Outcome({ x }: { x: Exposure }) {
   if (x.holdout)
     return (
@@ -62,13 +48,15 @@ function Outcome({ x }: { x: Exposure }) {
 
 /** The experiences served to this contact: their `Experience Viewed` events, from enrichment's timeline. */
 export function ExperiencesViewed({ profileId }: { profileId: string }) {
-  const ready = useAfterFirstRender();
+  // after the page's first render: the exposures must not compete with it
   const res = useAsync(
-    (signal) =>
-      ready
-        ? svc<TimelineResponse>('enrichment', `/v1/profiles/${seg(profileId)}/timeline?event=${encodeURIComponent(EXPOSURE_EVENT)}&limit=${LIMIT}`, { signal })
-        : new Promise<undefined>(() => undefined),
-    [profileId, ready],
+    async (signal) => {
+      await whenIdle(signal);
+      return svc<TimelineResponse>('enrichment', `/v1/profiles/${seg(profileId)}/timeline?event=${encodeURIComponent(EXPOSURE_EVENT)}&limit=${LIMIT}`, {
+        signal,
+      });
+    },
+    [profileId],
   );
   const rows = (res.data?.events ?? []).map(toExposure);
   return (

@@ -1,7 +1,8 @@
 import { Paper, Stack, Text, Title } from '@mantine/core';
 import { useMemo } from 'react';
 import { ErrorAlert, LoadingLine, useAsync } from '../../../components/common';
-import { DETAIL_EVENTS, loadActivity, loadDetails, toRows, whenIdle } from './model';
+import { whenIdle } from '../../../app/when-idle';
+import { DETAIL_EVENTS, loadActivity, loadDetails, toRows } from './model';
 import { TimelineChart } from './TimelineChart';
 import { TimelineTable } from './TimelineTable';
 

@@ -40,34 +40,27 @@ export function toRows(activity: ActivityResponse): Row[] {
   return rows;
 }
 
-/** Digests asked for ahead (`prefetchActivity`), taken by the next `loadActivity` of that id within 10 s. */
-const prefetched = new Map<string, { at: number; answer: Promise<ActivityResponse> }>();
+/**
+ * The digest asked for ahead (`prefetchActivity`), taken by the next `loadActivity` of that id
+ * within 10 s. One at a time: a contact opened by an id identity resolves to another profile (a
+ * merged one) never takes it, and the next prefetch replaces it rather than keeping it.
+ */
+let prefetched: { id: string; at: number; answer: Promise<ActivityResponse> } | null = null;
 const PREFETCH_FRESH_MS = 10_000;
 
 /** Asks for a contact's digest now (the contact page does while it asks identity which profile an id is). */
 export function prefetchActivity(id: string): void {
   const answer = svc<ActivityResponse>('enrichment', `/v1/profiles/${seg(id)}/activity`);
   answer.catch(() => undefined); // a failure is the loader's to show, if it takes this answer
-  prefetched.set(id, { at: Date.now(), answer });
+  prefetched = { id, at: Date.now(), answer };
 }
 
 /** The contact's activity digest: every event the chart and the table need, in one request (or the one prefetched). */
 export function loadActivity(profileId: string, signal: AbortSignal): Promise<ActivityResponse> {
-  const ahead = prefetched.get(profileId);
-  prefetched.delete(profileId);
+  const ahead = prefetched?.id === profileId ? prefetched : null;
+  if (ahead) prefetched = null;
   if (ahead && Date.now() - ahead.at < PREFETCH_FRESH_MS) return ahead.answer;
   return svc<ActivityResponse>('enrichment', `/v1/profiles/${seg(profileId)}/activity`, { signal });
-}
-
-/** Resolves once the browser is idle (at most 2 s later): what is not needed for the first render waits for it. */
-export function whenIdle(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => resolve();
-    if (typeof requestIdleCallback === 'function') {
-      const id = requestIdleCallback(done, { timeout: 2000 });
-      signal.addEventListener('abort', () => cancelIdleCallback(id));
-    } else setTimeout(done, 200);
-  });
 }
 
 /** Rows whose details come from the full events (loaded after the first render). */
