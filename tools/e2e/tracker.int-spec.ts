@@ -5,7 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '@mosaic/shared-testing';
-import { anonymousId, bodies, goto, named, newVisitor, ofVisitor, open, pages, sleep, startStack, waitForEvents, type Stack } from './harness';
+import type { Page } from 'playwright-core';
+import { anonymousId, bodies, goto, named, newVisitor, ofVisitor, open, pages, sleep, startStack, waitForEvents, type Payload, type Stack } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -124,6 +125,19 @@ describe('where visitors come from', () => {
     expect(view2!.properties).toMatchObject({ search_engine: 'yandex', search_keyword: 'кофе' });
     await context.close();
     await other.context.close();
+  });
+
+  it('shortens long keywords without splitting an emoji, so the landing page is not refused', async () => {
+    // 199 letters and an emoji: a cut at 200 code units would leave half of its surrogate pair.
+    const referer = `https://www.bing.com/search?q=${'a'.repeat(199)}%F0%9F%98%80`;
+    const { context, errors } = await newVisitor(stack);
+    const page = await open(context, `${stack.shop.url}/category/grinders`, { referer });
+    const aid = await anonymousId(page);
+    const [view] = pages(await waitForEvents(stack, ofVisitor(aid), (x) => pages(x).length >= 1));
+    expect(view!.properties['search_keyword']).toBe('a'.repeat(199));
+    expect(view!.context.campaign).toEqual({ source: 'bing', medium: 'organic', term: 'a'.repeat(199) });
+    expect(errors).toEqual([]);
+    await context.close();
   });
 });
 
@@ -313,7 +327,60 @@ describe('page exit', () => {
     expect(exit.context.page).toMatchObject({ path: '/product/CM-900' });
     await context.close();
   });
+
+  it('sends one Page Exited per page view, at the first switch away, however often the visitor comes back', async () => {
+    const { context, errors } = await newVisitor(stack);
+    await context.addInitScript(RECORD_SENT);
+    const page = await open(context, `${stack.shop.url}/product/CM-900`);
+    const aid = await anonymousId(page);
+    await sleep(500);
+    // Headless Chromium keeps every tab visible: the tab switches are played by the page itself.
+    for (let i = 0; i < 3; i++) {
+      await setVisibility(page, 'hidden');
+      await setVisibility(page, 'visible');
+    }
+    await goto(page, `${stack.shop.url}/cart`); // pagehide
+    const handed = (await sentMessages(page)).filter((m) => m.event === 'Page Exited');
+    expect(new Set(handed.map((m) => m.messageId)).size).toBe(1);
+    const [exit] = named(await waitForEvents(stack, ofVisitor(aid), (x) => named(x, 'Page Exited').length >= 1), 'Page Exited');
+    expect(exit!.messageId).toBe(handed[0]!.messageId);
+    expect(exit!.properties['path']).toBe('/product/CM-900');
+    expect(exit!.properties['time_on_page']).toBeGreaterThanOrEqual(0.5);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
+
+/**
+ * An init script that records every batch the tracker hands to fetch or sendBeacon, synchronously
+ * and in sessionStorage (it outlives the page), so a test can count what left a page without
+ * waiting for what might still arrive.
+ */
+const RECORD_SENT = `(() => {
+  const record = (url, body) => {
+    if (String(url).indexOf('/v1/batch') < 0 || typeof body !== 'string') return;
+    sessionStorage.setItem('test_sent', (sessionStorage.getItem('test_sent') || '') + body + '\\n');
+  };
+  const beacon = navigator.sendBeacon.bind(navigator);
+  navigator.sendBeacon = (url, body) => (record(url, body), beacon(url, body));
+  const fetch = window.fetch.bind(window);
+  window.fetch = (url, init) => (record(url, init && init.body), fetch(url, init));
+})()`;
+
+/** The messages the tab's pages handed to the network (see RECORD_SENT); retries repeat a messageId. */
+async function sentMessages(page: Page): Promise<Payload[]> {
+  const log = (await page.evaluate("sessionStorage.getItem('test_sent') || ''")) as string;
+  return log
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((body) => (JSON.parse(body) as { batch: Payload[] }).batch);
+}
+
+/** As if the visitor switched to another tab (hidden) or back (visible). */
+async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
+  await page.evaluate(`Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${state}' });
+document.dispatchEvent(new Event('visibilitychange'));`);
+}
 
 describe('decide (personalised content)', () => {
   let activation: Server;

@@ -6,7 +6,7 @@
  */
 import type { AnchorElement, ElementLike, EventLike, FieldElement, FormElement, VideoElement } from './dom';
 import { identifyFromFields } from './fields';
-import { pageKey, scrollDepth } from './page';
+import { PageVisit, pageKey, scrollDepth } from './page';
 import type { Props } from './types';
 import { dataProps, shortText } from './util';
 import { VideoSession } from './video';
@@ -19,20 +19,9 @@ function isElement(v: unknown): v is ElementLike {
   return !!v && typeof (v as ElementLike).closest === 'function';
 }
 
-/** Time on page and scroll depth of the current page view, for its `Page Exited` event. */
-interface PageView {
-  /** ms of visible time before the current visible stretch */
-  shown: number;
-  /** Start of the current visible stretch; 0 while hidden. */
-  since: number;
-  depth: number;
-  /** The exit event of this view is still to be sent. */
-  armed: boolean;
-}
-
 export function autocapture(t: Tracker): void {
   const ac = t.o.autocapture;
-  const view: PageView = { shown: 0, since: 0, depth: 0, armed: true };
+  const view = new PageVisit();
   startView(t, view);
   if (ac.exit) t.w.addEventListener('scroll', () => measureView(t, view), { passive: true });
   capturePageViews(t, view);
@@ -44,31 +33,32 @@ export function autocapture(t: Tracker): void {
 
 // ---- time on page and scroll depth of the current page view ----
 
-function measureView(t: Tracker, view: PageView): void {
+function isVisible(t: Tracker): boolean {
+  return t.w.document.visibilityState !== 'hidden';
+}
+
+function measureView(t: Tracker, view: PageVisit): void {
   const d = t.w.document;
   const h = Math.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0);
-  view.depth = Math.max(view.depth, scrollDepth(t.w.pageYOffset, t.w.innerHeight, h));
+  view.scrolled(scrollDepth(t.w.pageYOffset, t.w.innerHeight, h));
 }
 
-function startView(t: Tracker, view: PageView): void {
-  view.shown = 0;
-  view.since = t.w.document.visibilityState === 'hidden' ? 0 : Date.now();
-  view.depth = 0;
-  view.armed = true;
+function startView(t: Tracker, view: PageVisit): void {
+  view.start(Date.now(), isVisible(t));
   measureView(t, view);
 }
 
-function exitView(t: Tracker, view: PageView): void {
-  if (!t.o.autocapture.exit || !view.armed) return;
-  view.armed = false;
+/** `Page Exited`, once per page view (see PageVisit). */
+function exitView(t: Tracker, view: PageVisit): void {
+  if (!t.o.autocapture.exit) return;
   measureView(t, view);
-  const ms = view.shown + (view.since ? Date.now() - view.since : 0);
-  t.track('Page Exited', { time_on_page: Math.round(ms / 100) / 10, scroll_depth: view.depth, path: t.w.location.pathname });
+  const seconds = view.exit(Date.now());
+  if (seconds !== undefined) t.track('Page Exited', { time_on_page: seconds, scroll_depth: view.depth, path: t.w.location.pathname });
 }
 
 // ---- page views, also for single-page apps ----
 
-function capturePageViews(t: Tracker, view: PageView): void {
+function capturePageViews(t: Tracker, view: PageVisit): void {
   const w = t.w;
   const ac = t.o.autocapture;
   let current = pageKey(w.location);
@@ -193,23 +183,16 @@ function videoProps(el: VideoElement): Props {
 
 // ---- leaving: exit event, then everything queued goes out with sendBeacon ----
 
-function captureLeaving(t: Tracker, view: PageView): void {
+function captureLeaving(t: Tracker, view: PageVisit): void {
   const w = t.w;
-  const d = w.document;
   const leave = (): void => {
     exitView(t, view);
-    if (view.since) view.shown += Date.now() - view.since;
-    view.since = 0;
     t.outbox.unload();
   };
   w.addEventListener('pagehide', leave);
-  d.addEventListener('visibilitychange', () => {
-    if (d.visibilityState === 'hidden') leave();
-    else if (!view.since) {
-      // Back on the page: keep counting this page view's visible time.
-      view.since = Date.now();
-      view.armed = true;
-    }
+  w.document.addEventListener('visibilitychange', () => {
+    if (isVisible(t)) view.show(Date.now());
+    else leave();
   });
   w.addEventListener('online', () => void t.outbox.flush());
 }

@@ -51,6 +51,12 @@ describe('searchReferral', () => {
     expect(searchReferral(referrer)).toEqual({ engine, keyword });
   });
 
+  it('shortens keywords to 200 code units without splitting an emoji (a lone half is refused by the collector)', () => {
+    const referrer = `https://www.bing.com/search?q=${'a'.repeat(199)}${encodeURIComponent('\u{1F600}')}`;
+    expect(searchReferral(referrer)).toEqual({ engine: 'bing', keyword: 'a'.repeat(199) });
+    expect(landingCampaign('', referrer)).toEqual({ source: 'bing', medium: 'organic', term: 'a'.repeat(199) });
+  });
+
   it('knows the engine when it hides the keywords', () => {
     expect(searchReferral('https://www.google.com/')).toEqual({ engine: 'google' });
   });

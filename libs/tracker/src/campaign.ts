@@ -3,6 +3,7 @@
  * Pure functions over URL strings.
  */
 import type { Props } from './types';
+import { truncate } from './util';
 
 /** `?a=1&b=x%20y` → `{a: '1', b: 'x y'}` (first value wins; `+` is a space). */
 export function parseQuery(search: string): Record<string, string> {
@@ -106,7 +107,7 @@ export function searchReferral(referrer: string): SearchReferral | undefined {
     const q = parseQuery(u.search);
     for (const p of params) {
       const kw = (q[p] || '').trim();
-      if (kw) return { engine, keyword: kw.slice(0, 200) };
+      if (kw) return { engine, keyword: truncate(kw, 200) };
     }
     return { engine };
   }

@@ -63,4 +63,9 @@ describe('identifyFromFields', () => {
     expect(identifyFromFields([field({ identify: 'email', value: '   ' }), field({ type: 'submit', identify: 'x', value: 'Send' })])).toBeUndefined();
     expect(identifyFromFields([])).toBeUndefined();
   });
+
+  it('shortens long values to 256 code units without splitting an emoji', () => {
+    const bio = `${'a'.repeat(255)}\u{1F600}`;
+    expect(identifyFromFields([field({ identify: 'bio', value: bio })])).toEqual({ traits: { bio: 'a'.repeat(255) } });
+  });
 });

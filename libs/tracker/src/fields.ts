@@ -4,6 +4,7 @@
  * field, whatever the marking says. Pure functions over a plain description of each field.
  */
 import type { Props } from './types';
+import { truncate } from './util';
 
 export interface FieldInfo {
   /** `<input type>` (lower case), or `select`/`textarea`. */
@@ -44,7 +45,7 @@ export function identifyFromFields(fields: readonly FieldInfo[]): { userId?: str
       continue;
     }
     if ((f.type === 'radio' && !f.checked) || f.type === 'submit' || f.type === 'button') continue;
-    const value = f.value.trim().slice(0, 256);
+    const value = truncate(f.value.trim(), 256);
     if (!value || CARD_LIKE.test(value)) continue;
     if (key === 'userId') userId = value;
     else traits[key] = key === 'email' ? value.toLowerCase() : value;

@@ -27,3 +27,43 @@ export function scrollDepth(scrollTop: number, viewportHeight: number, documentH
 export function pageKey(loc: LocationLike): string {
   return loc.pathname + loc.search;
 }
+
+/**
+ * One page view's `Page Exited` facts: visible time, deepest scroll, and whether the exit was
+ * already reported. The exit is due once per page view, the first time the view ends or is
+ * hidden (SPA navigation, pagehide, another tab or app in front): hidden is the last moment a
+ * mobile browser reliably lets a page send (it may discard a hidden page without a pagehide),
+ * and a second exit for the same view would count it twice and add its time twice. Time spent
+ * after coming back to a view already exited is therefore not reported. Pure: the clock is
+ * passed in.
+ */
+export class PageVisit {
+  /** Deepest scroll so far, percent. */
+  depth = 0;
+  /** Start of the visible time; undefined while the view has not been visible. */
+  private since: number | undefined;
+  private exited = false;
+
+  /** A page view begins (load or SPA navigation): its exit is due again. */
+  start(now: number, visible: boolean): void {
+    this.depth = 0;
+    this.since = visible ? now : undefined;
+    this.exited = false;
+  }
+
+  /** The page became visible: a view opened in a background tab counts from now. */
+  show(now: number): void {
+    if (this.since === undefined) this.since = now;
+  }
+
+  scrolled(depth: number): void {
+    this.depth = Math.max(this.depth, depth);
+  }
+
+  /** Visible seconds (one decimal) the first time the view is left or hidden; undefined after that. */
+  exit(now: number): number | undefined {
+    if (this.exited) return undefined;
+    this.exited = true;
+    return this.since === undefined ? 0 : Math.round((now - this.since) / 100) / 10;
+  }
+}

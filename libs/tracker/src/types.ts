@@ -35,7 +35,7 @@ export interface AutocaptureOptions {
   clicks?: boolean;
   /** `Form Submitted` or the form's `data-mosaic-event` name, and `identify` from marked fields (default true). */
   forms?: boolean;
-  /** `Page Exited` with time on page and scroll depth (default true). */
+  /** `Page Exited` with time on page and scroll depth, once per page view (default true). */
   exit?: boolean;
   /** Segment Video spec events for every HTML5 `<video>` (default true). */
   video?: boolean;

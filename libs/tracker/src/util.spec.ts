@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { coerce, dataProps, isObject, parseJson, shortText, uuid } from './util';
+import { coerce, dataProps, isObject, parseJson, shortText, truncate, uuid } from './util';
 
 describe('uuid', () => {
   it('is a version 4 UUID from the random bytes given', () => {
@@ -44,5 +44,23 @@ describe('small helpers', () => {
     expect(shortText('  Add \n  to   cart ')).toBe('Add to cart');
     expect(shortText('x'.repeat(150))).toHaveLength(100);
     expect(shortText(null)).toBe('');
+  });
+});
+
+describe('truncate', () => {
+  const emoji = '\u{1F600}'; // 😀: two UTF-16 code units (a surrogate pair)
+
+  it('never cuts a surrogate pair in half: a lone half would get the whole message refused', () => {
+    expect(truncate(`${'a'.repeat(99)}${emoji}`, 100)).toBe('a'.repeat(99));
+    expect(truncate(`${'a'.repeat(98)}${emoji}b`, 100)).toBe(`${'a'.repeat(98)}${emoji}`);
+    expect(truncate(emoji, 1)).toBe('');
+    expect(shortText(`${'a'.repeat(99)}${emoji}`)).toBe('a'.repeat(99));
+  });
+
+  it('keeps text that fits, and cuts other text to exactly max code units', () => {
+    expect(truncate(`a${emoji}`, 3)).toBe(`a${emoji}`);
+    expect(truncate('abcdef', 4)).toBe('abcd');
+    expect(truncate('\u00e9t\u00e9', 2)).toBe('\u00e9t');
+    expect(truncate('abc', 0)).toBe('');
   });
 });

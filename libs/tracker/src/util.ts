@@ -46,7 +46,18 @@ export function dataProps(attrs: ArrayLike<{ name: string; value: string }>): Pr
   return out;
 }
 
+/**
+ * The first `max` UTF-16 code units of `s`, one fewer when the cut would split a surrogate pair
+ * (an emoji): a lone half is not valid Unicode, and the collector refuses the whole message.
+ * The one way the tracker shortens text.
+ */
+export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
 /** Collapsed, trimmed text of at most `max` characters. */
 export function shortText(text: string | null | undefined, max = 100): string {
-  return (text || '').replace(/\s+/g, ' ').trim().slice(0, max);
+  return truncate((text || '').replace(/\s+/g, ' ').trim(), max);
 }
