@@ -13,21 +13,33 @@ const source = (id: string, revokedAt: string | null = null): SourceView => ({
   revokedAt,
 });
 
-/** A store of sources that counts its reads. */
+/**
+ * A store of sources that counts its reads. A read sees the store when it starts; `hold()` makes
+ * the answers of the reads that start from then on wait until `release()`, as a slow query would.
+ */
 function store(sources: Record<string, SourceView>, keys: Record<string, string>) {
   const reads = { byKey: 0, byId: 0 };
+  let gate: Promise<void> = Promise.resolve();
+  let release = (): void => undefined;
   const lookup: WriteKeyLookup = {
     findActiveByWriteKey: async (key) => {
       reads.byKey++;
       const s = keys[key] ? sources[keys[key]] : undefined;
-      return s && s.revokedAt === null ? s : null;
+      const answer = s && s.revokedAt === null ? s : null;
+      await gate;
+      return answer;
     },
     get: async (id) => {
       reads.byId++;
-      return sources[id] ?? null;
+      const answer = sources[id] ?? null;
+      await gate;
+      return answer;
     },
   };
-  return { lookup, reads, sources };
+  const hold = (): void => {
+    gate = new Promise((r) => (release = r));
+  };
+  return { lookup, reads, sources, hold, release: () => release() };
 }
 
 describe('WriteKeyCache', () => {
@@ -69,5 +81,26 @@ describe('WriteKeyCache', () => {
     cache.invalidateSource('a');
     expect(await cache.resolve('k')).toBeNull();
     expect(await cache.active('a')).toBeNull();
+  });
+
+  it('does not keep what a lookup read before a revocation that came while it ran', async () => {
+    const s = store({ a: source('a') }, { k: 'a' });
+    const cache = new WriteKeyCache(s.lookup, 30_000, 5_000, 100, () => 0);
+    s.hold();
+    const byKey = cache.resolve('k');
+    const byId = cache.active('a');
+    // Both reads saw the source active; now it is revoked, before they answer.
+    s.sources['a'] = source('a', '2026-01-02T00:00:00.000Z');
+    cache.invalidateSource('a');
+    s.release();
+    expect((await byKey)?.id).toBe('a');
+    expect((await byId)?.id).toBe('a');
+    expect(await cache.resolve('k')).toBeNull();
+    expect(await cache.active('a')).toBeNull();
+    expect(s.reads).toEqual({ byKey: 2, byId: 2 });
+    // Lookups that started after the revocation are kept as usual.
+    await cache.resolve('k');
+    await cache.active('a');
+    expect(s.reads).toEqual({ byKey: 2, byId: 2 });
   });
 });
