@@ -40,6 +40,14 @@ describe('batching', () => {
     expect(takeBatch([], { maxMessages: 1, maxBytes: 1 })).toEqual([]);
   });
 
+  it('stops the prefix at the first entry that may not go out together with the first', () => {
+    const entry = (owner: string) => ({ owner, messages: [msg(1)], bytes: 10 });
+    const queue = [entry('a'), entry('a'), entry('b'), entry('a')];
+    const sameOwner = (first: { owner: string }, e: { owner: string }) => first.owner === e.owner;
+    expect(takeBatch(queue, { maxMessages: 100, maxBytes: 1_000 }, sameOwner).map((e) => e.owner)).toEqual(['a', 'a']);
+    expect(takeBatch(queue, { maxMessages: 100, maxBytes: 1_000 }, sameOwner).map((e) => e.owner)).toEqual(['b']);
+  });
+
   it('groups by topic keeping per-topic order', () => {
     const a1 = msg(1, 'a1');
     const b1 = msg(1, 'b1');

@@ -56,15 +56,17 @@ export function splitIntoChunks(messages: readonly OutboundMessage[], limits: Ba
 }
 
 /**
- * Removes and returns the longest prefix of `queue` that fits the limits (always at least the
- * first entry, so an oversized entry still goes out alone).
+ * Removes and returns the longest prefix of `queue` that fits the limits and whose entries may
+ * go out `together` with the first (always at least the first entry, so an oversized entry
+ * still goes out alone).
  */
-export function takeBatch<T extends Chunk>(queue: T[], limits: BatchLimits): T[] {
+export function takeBatch<T extends Chunk>(queue: T[], limits: BatchLimits, together: (first: T, entry: T) => boolean = () => true): T[] {
   let count = 0;
   let messages = 0;
   let bytes = 0;
   for (const entry of queue) {
     if (count > 0 && (messages + entry.messages.length > limits.maxMessages || bytes + entry.bytes > limits.maxBytes)) break;
+    if (count > 0 && !together(queue[0] as T, entry)) break;
     count++;
     messages += entry.messages.length;
     bytes += entry.bytes;

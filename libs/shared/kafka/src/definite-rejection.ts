@@ -22,8 +22,11 @@ function causes(err: unknown): { name?: string; type?: string; retriable?: boole
 
 /**
  * True when Kafka definitely refused the batch (a non-retriable protocol error such as
- * MESSAGE_TOO_LARGE): nothing was written and retrying will not help. False when the outcome is
- * unknown (connection lost, timeout, retries given up) or the producer's idempotence state broke.
+ * MESSAGE_TOO_LARGE): retrying the refused records will not help. Kafka refuses per partition:
+ * the refused partition's records were not written, the batch's other partitions may have been
+ * (kafkajs reports the first partition error only, without its partition). False when the
+ * outcome is unknown (connection lost, timeout, retries given up) or the producer's idempotence
+ * state broke.
  */
 export function isDefiniteRejection(err: unknown): boolean {
   const chain = causes(err);

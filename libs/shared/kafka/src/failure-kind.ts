@@ -131,7 +131,8 @@ function classify(err: unknown, depth: number): FailureKind {
 function explicitKind(e: ErrorLike, name: string): FailureKind | undefined {
   if (name === 'ContractViolationError' || name === 'NonRetriableError') return 'permanent';
   if (name === 'TransientError' || name === 'ProducerUnavailableError' || name === 'UnknownTopicError') return 'transient';
-  // Kafka refused the record (too large, not a Buffer): sending it again gets the same answer.
+  // Kafka refused the caller's own records (too large, not a Buffer; never another caller's
+  // record sharing its batch, send-queue.ts): sending them again gets the same answer.
   if (name === 'ProducerSendError') return 'permanent';
   if (name.startsWith('KafkaJS')) return undefined;
   if (e.retriable === false) return 'permanent';

@@ -31,8 +31,10 @@ const RECONNECT_MAX_MS = 5_000;
  * - `send()` calls within `lingerMs` (and while a batch is in flight) are merged into one
  *   `sendBatch` of at most `maxBatchMessages` / `maxBatchBytes`; one batch is in flight at a
  *   time, so messages leave in the order they were sent.
- * - each caller's promise resolves when Kafka acknowledged all of ITS messages; when a batch
- *   fails, all its callers reject.
+ * - each caller's promise resolves when Kafka acknowledged all of ITS messages. When a batch
+ *   fails, its callers reject, except when Kafka refused a batch shared by several callers:
+ *   those are sent again one by one, so only the one whose record Kafka refuses gets
+ *   {@link ProducerSendError} (send-queue.ts).
  * - fail fast: a `send` rejects with {@link ProducerUnavailableError} after `ackTimeoutMs` at
  *   most, and at once while the producer is known to be unavailable (initial connection failed,
  *   or a send timed out waiting for its batch's acknowledgement, or a batch went unacknowledged
@@ -113,10 +115,12 @@ export class EventProducer implements MessageSender {
   }
 
   /**
-   * After a batch failed in a way that leaves its outcome unknown (connection lost, timeout) or
-   * the idempotence state broken, the next batch must not reuse the failed batch's sequence
-   * numbers (kafkajs rolls them back): the broker could take it for a duplicate of a batch that
-   * did land and drop it. A fresh producer gets a new producer id, so that cannot happen.
+   * After any failed batch, the next batch must not reuse the failed batch's sequence numbers
+   * (kafkajs rolls back those of every partition in the failed request): the broker could take it
+   * for a duplicate of a batch that did land and drop it silently. That is so when the outcome is
+   * unknown (connection lost, timeout), and also when Kafka definitely refused the batch: it
+   * refuses per partition and appends the batch's other partitions. A fresh producer gets a new
+   * producer id, so that cannot happen.
    */
   private replaceProducer(): void {
     const old = this.producer;
@@ -290,11 +294,21 @@ export class EventProducer implements MessageSender {
   private onBatchFailed(err: Error, definite: boolean, messages: number): void {
     this.lastError = err;
     this.log.error({ err, messages, definite }, 'produce batch failed');
-    if (!definite && this.stateValue !== 'closing' && this.stateValue !== 'closed') {
-      this.replaceProducer();
-      if (this.stateValue === 'ready') this.setState('unavailable');
-      else this.scheduleReconnect();
+    if (this.stateValue === 'closing' || this.stateValue === 'closed') {
+      // No time to replace the producer, and this one must not send again (see replaceProducer).
+      this.sendQueue.failQueued(() => new ProducerUnavailableError('producer closed after a failed batch', { cause: err }));
+      return;
     }
+    this.replaceProducer();
+    if (this.stateValue !== 'ready') this.scheduleReconnect();
+    // Kafka answered: the queued sends (the refused batch's isolated callers first) wait for the new producer.
+    else if (definite) this.reconnectKeepingQueue();
+    else this.setState('unavailable');
+  }
+
+  private reconnectKeepingQueue(): void {
+    this.setState('connecting');
+    void this.attemptConnect();
   }
 
   private onBatchAcked(): void {

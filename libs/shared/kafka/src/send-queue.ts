@@ -1,7 +1,8 @@
 /**
  * The EventProducer's coalescing queue: `send()` calls within `lingerMs` (and while a batch is in
  * flight) are merged into one `sendBatch`; one batch is in flight at a time; each caller and each
- * batch has an acknowledgement deadline of `ackTimeoutMs`.
+ * batch has an acknowledgement deadline of `ackTimeoutMs`. When Kafka refuses a batch shared by
+ * several callers, each of them is sent again on its own (see `isolate`).
  */
 import type { Producer } from 'kafkajs';
 import type { Logger } from '@mosaic/shared-logging';
@@ -17,6 +18,8 @@ export interface Caller {
   startedAt: number;
   remaining: number;
   settled: boolean;
+  /** Was in a batch Kafka refused with other callers: goes out in batches of its own from now on. */
+  alone: boolean;
   timer: NodeJS.Timeout;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -50,7 +53,11 @@ export interface SendQueueOwner {
   lastError(): Error | undefined;
   /** The batch in flight has gone unacknowledged for `ackTimeoutMs`. */
   onAckOverdue(): void;
-  /** The batch in flight failed; `definite`: Kafka refused it (see definite-rejection.ts). */
+  /**
+   * The batch in flight failed; `definite`: Kafka refused it (see definite-rejection.ts). Either
+   * way the kafkajs producer must not send again (see EventProducer.replaceProducer); after a
+   * definite rejection the queue keeps its chunks for the next one.
+   */
   onBatchFailed(err: Error, definite: boolean, messages: number): void;
   /** The batch in flight was acknowledged. */
   onBatchAcked(): void;
@@ -70,6 +77,7 @@ export class SendQueue {
       startedAt: Date.now(),
       remaining: 0,
       settled: false,
+      alone: false,
       resolve,
       reject,
       timer: setTimeout(() => this.onCallerTimeout(caller), this.owner.ackTimeoutMs),
@@ -152,7 +160,7 @@ export class SendQueue {
     if (this.inFlight || this.queue.length === 0) return;
     const state = this.owner.state();
     if (state !== 'ready' && state !== 'closing') return;
-    const chunks = takeBatch(this.queue, this.owner.limits).filter((c) => !c.caller.settled);
+    const chunks = takeBatch(this.queue, this.owner.limits, mayShareBatch).filter((c) => !c.caller.settled);
     if (chunks.length === 0) {
       this.schedule();
       return;
@@ -218,26 +226,60 @@ export class SendQueue {
   private onBatchDone(inFlight: InFlight, err?: Error): void {
     clearTimeout(inFlight.timer);
     if (this.inFlight === inFlight) this.inFlight = undefined;
-    const definite = err !== undefined && isDefiniteRejection(err);
+    if (err) this.onBatchFailed(inFlight, err);
+    else this.onBatchAcked(inFlight);
+    this.schedule();
+  }
+
+  private onBatchAcked(inFlight: InFlight): void {
     for (const chunk of inFlight.chunks) {
       const caller = chunk.caller;
       if (caller.settled) continue;
-      if (err) {
-        if (definite) this.settle(caller, 'error', new ProducerSendError(`Kafka refused the batch: ${err.message}`, { cause: err }));
-        else this.settle(caller, 'unavailable', new ProducerUnavailableError(`Kafka did not acknowledge: ${err.message}`, { cause: err }));
-        continue;
-      }
       this.owner.counters.acked += chunk.messages.length;
       this.owner.metrics.produced.inc({ topic: chunk.topic }, chunk.messages.length);
       if (--caller.remaining === 0) this.settle(caller, 'ok');
     }
-    if (err)
-      this.owner.onBatchFailed(
-        err,
-        definite,
-        inFlight.chunks.reduce((n, c) => n + c.messages.length, 0),
-      );
-    else this.owner.onBatchAcked();
-    this.schedule();
+    this.owner.onBatchAcked();
   }
+
+  /**
+   * A refused batch of one caller is that caller's fault (ProducerSendError: permanent). A refused
+   * batch of several may be any one's, so none of them gets that verdict: they are isolated.
+   */
+  private onBatchFailed(inFlight: InFlight, err: Error): void {
+    const definite = isDefiniteRejection(err);
+    const pending = inFlight.chunks.filter((c) => !c.caller.settled);
+    const shared = new Set(inFlight.chunks.map((c) => c.caller)).size > 1;
+    if (definite && shared) this.isolate(pending);
+    else if (definite)
+      for (const c of pending) this.settle(c.caller, 'error', new ProducerSendError(`Kafka refused the records: ${err.message}`, { cause: err }));
+    else
+      for (const c of pending) this.settle(c.caller, 'unavailable', new ProducerUnavailableError(`Kafka did not acknowledge: ${err.message}`, { cause: err }));
+    this.owner.onBatchFailed(
+      err,
+      definite,
+      inFlight.chunks.reduce((n, c) => n + c.messages.length, 0),
+    );
+  }
+
+  /**
+   * Kafka refused a batch shared by several callers. kafkajs reports only the first partition
+   * error of the produce response, without its partition, so whose record was refused is
+   * unknown: each caller's chunks go back to the head of the queue (in order) to be sent in
+   * batches of their own, and each caller gets its own verdict. Kafka appends per partition, so
+   * the records of the other partitions may already be written: sending them again writes them
+   * twice (the producer is replaced first, so the broker cannot take them for duplicates and,
+   * worse, take a later batch for one). That is the at-least-once every stage already absorbs:
+   * identity, enrichment, segmentation and activation de-duplicate by `messageId` (DESIGN §8,
+   * docs/decisions.md) and dead letters carry a deterministic one (dead-letter.ts).
+   */
+  private isolate(pending: QueuedChunk[]): void {
+    for (const c of pending) c.caller.alone = true;
+    this.queue.unshift(...pending);
+  }
+}
+
+/** A caller refused in a shared batch goes out alone until it has its own verdict; the others coalesce. */
+function mayShareBatch(first: QueuedChunk, entry: QueuedChunk): boolean {
+  return first.caller === entry.caller || (!first.caller.alone && !entry.caller.alone);
 }
