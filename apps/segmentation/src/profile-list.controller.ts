@@ -1,17 +1,23 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { MAX_LIST_LIMIT, parseProfileListQuery, type ProfileListQueryInput } from '@mosaic/segmentation-domain';
-import type { ProfilePage } from '@mosaic/segmentation-application';
+import { ListBudgetTooSmallError, type ProfilePage } from '@mosaic/segmentation-application';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
 import { SegmentationService } from './segmentation.service';
 
+const ZONE_RULE = 'with Z or an offset (2026-12-01T00:00:00Z, 2026-11-30T19:00:00-05:00; + is %2B in a URL); without a zone: 400';
+
 /** The query (checked by the domain's `parseProfileListQuery`; declared here for OpenAPI). */
 class ProfileListQueryDto implements ProfileListQueryInput {
-  @ApiPropertyOptional({ description: 'only profiles in this segment' }) segment?: string;
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'true: with an identifier other than an anonymousId; false: anonymous only; absent: both' })
+  @ApiPropertyOptional({ description: 'only profiles in this segment (a segment key)' }) segment?: string;
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description:
+      'true: with an identifier other than an anonymousId; false: anonymous only; absent: both (applied to what the reads return: profiles of the other kind count as documents read)',
+  })
   known?: string;
-  @ApiPropertyOptional({ description: 'last seen at or after this ISO 8601 date-time' }) seenAfter?: string;
-  @ApiPropertyOptional({ description: 'last seen before this ISO 8601 date-time' }) seenBefore?: string;
+  @ApiPropertyOptional({ description: `last seen at or after this ISO 8601 date-time, ${ZONE_RULE}` }) seenAfter?: string;
+  @ApiPropertyOptional({ description: `last seen before this ISO 8601 date-time, ${ZONE_RULE}` }) seenBefore?: string;
   @ApiPropertyOptional({ description: `rows per page, 1–${MAX_LIST_LIMIT}, default 50` }) limit?: string;
   @ApiPropertyOptional({ description: 'the `next` of the previous page, with the same filters' }) cursor?: string;
 }
@@ -27,7 +33,8 @@ class ProfileRowView {
 
 class ScannedView {
   @ApiProperty({ description: 'indexed reads this request made' }) queries!: number;
-  @ApiProperty({ description: 'documents the store returned' }) documents!: number;
+  @ApiProperty({ description: 'documents the store returned, matching or not (at most SEGMENTATION_LIST_MAX_DOCUMENTS: every read is capped)' })
+  documents!: number;
   @ApiProperty({ description: 'shards walked (of 4096)' }) shards!: number;
 }
 
@@ -58,6 +65,9 @@ export class ProfileListController {
     if (!parsed.ok) throw new ApiError(400, 'invalid_request', parsed.message);
     const segment = parsed.query.filter.segment;
     if (segment !== undefined && !(await this.segmentation.definitions.get(segment))) throw new ApiError(404, 'not_found', `segment ${segment} not found`);
-    return this.segmentation.listProfiles.execute(parsed.query);
+    return this.segmentation.listProfiles.execute(parsed.query).catch((err: unknown) => {
+      // an operator's setting, not a fault of the request or the code
+      throw err instanceof ListBudgetTooSmallError ? new ApiError(503, 'list_budget_too_small', err.message) : err;
+    });
   }
 }

@@ -2,10 +2,12 @@
 // The contact list (GET /v1/profiles) against the real MongoDB-wire server: 3,000 profiles
 // written through segmentation's own write path, filters (segment, known, last seen), paging to
 // the end with every profile once, a sparse filter answering partial pages within the scan
-// budget, cursor and parameter errors naming the parameter, profiles written before the list
-// existed filed by the one-time job, and reads that are all indexed equalities.
+// budget, a forged cursor reading no more than the budget, cursor and parameter errors naming
+// the parameter, profiles written before the list existed filed by the one-time job, and reads
+// that are all indexed equalities.
 import mongoose, { type Connection } from 'mongoose';
-import { ListFieldsJob, ListProfiles } from '@mosaic/segmentation-application';
+import type { CommandSucceededEvent } from 'mongodb';
+import { DEFAULT_LIST_BUDGET, ListFieldsJob, ListProfiles } from '@mosaic/segmentation-application';
 import { MIGRATIONS_COLLECTION, PROFILES_COLLECTION, ProfileListRepository, SegmentProfilesRepository } from '@mosaic/segmentation-data-access';
 import { emptyState, parseProfileListQuery, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import type { StartedService } from '@mosaic/shared-service';
@@ -58,6 +60,22 @@ async function walk(query: string): Promise<{ ids: string[]; pages: any[] }> {
     cursor = r.json['next'];
   } while (cursor && pages.length < 1000);
   return { ids, pages };
+}
+
+/** The documents the store returned to `conn`'s finds while `run` ran (the connection monitors its commands). */
+async function documentsReturned(run: () => Promise<unknown>): Promise<number> {
+  let n = 0;
+  const count = (e: CommandSucceededEvent) => {
+    const cursor = (e.reply as { cursor?: { firstBatch?: unknown[]; nextBatch?: unknown[] } }).cursor;
+    n += (cursor?.firstBatch ?? cursor?.nextBatch ?? []).length;
+  };
+  conn.getClient().on('commandSucceeded', count);
+  try {
+    await run();
+  } finally {
+    conn.getClient().off('commandSucceeded', count);
+  }
+  return n;
 }
 
 const expected = (keep: (s: ProfileSegmentState, i: number) => boolean) => all.filter((s, i) => keep(s, i)).map((s) => s.profileId);
@@ -138,7 +156,7 @@ it('a short last-seen range is read by day: it reads its own profiles, not every
 });
 
 it('a sparse filter the store cannot narrow answers partial pages within the scan budget, and its cursor continues to every match', async () => {
-  // known is an equality but not indexed on its own, and a range before a date is applied in memory: the walk goes shard by shard, then block by block
+  // known and a range before a date are applied in memory: the walk goes shard by shard, then block by block
   const before = NOW - 37 * DAY - 12 * 3_600_000; // only those last seen 38 days ago (39: never)
   const { ids, pages } = await walk(`known=true&seenBefore=${new Date(before).toISOString()}&limit=10`);
   expect(sorted(ids)).toEqual(expected((s, i) => i % 3 === 0 && i % 40 === 38));
@@ -173,11 +191,47 @@ it('refuses a bad cursor or parameter with a 400 naming it; an unknown segment i
   expect(await problem(`cursor=${Buffer.from(JSON.stringify({ v: 1, s: 99999, d: 1, f: 'x' })).toString('base64url')}`)).toMatch(/^cursor: its shard/);
   expect(await problem('known=maybe')).toMatch(/^known: /);
   expect(await problem('seenAfter=last-week')).toMatch(/^seenAfter: /);
+  expect(await problem('seenAfter=2026-12-01T10:00:00')).toMatch(/^seenAfter: .*with Z or an offset/); // no zone: the server's local time
+  expect((await api('/v1/profiles?seenAfter=2026-12-01T10:00:00%2B01:00&limit=1')).status).toBe(200);
   expect(await problem('limit=1000')).toMatch(/^limit: /);
   expect((await api(`/v1/profiles?known=true&limit=5&cursor=${page.json['next']}`)).status).toBe(200);
   expect((await api('/v1/profiles?segment=nope')).status).toBe(404);
   expect((await api('/v1/profiles', false)).status).toBe(401);
   expect(Object.keys((await api('/openapi.json', false)).json['paths'])).toContain('/v1/profiles');
+});
+
+describe("a cursor's density (client-supplied) never sizes a read: d = 0 reads at most the budget", () => {
+  const budget = { ...DEFAULT_LIST_BUDGET, maxDocuments: 20 };
+  const parsed = (input: Record<string, string>) => {
+    const r = parseProfileListQuery(input);
+    if (!r.ok) throw new Error(r.message);
+    return r.query;
+  };
+  const forged = (filter: Record<string, string>) =>
+    parsed({ ...filter, cursor: Buffer.from(JSON.stringify({ v: 1, s: 0, d: 0, f: parsed(filter).fingerprint })).toString('base64url') });
+
+  it.each([
+    ['every profile (blocks of about 47: the reads reach their caps)', {}],
+    ['segment vip (60 members: it was one read of them all)', { segment: 'vip' }],
+  ])('%s', async (_, filter: Record<string, string>) => {
+    const use = new ListProfiles(new ProfileListRepository(conn), budget);
+    let page: Awaited<ReturnType<ListProfiles['execute']>> | undefined;
+    const returned = await documentsReturned(async () => (page = await use.execute(forged({ ...filter, limit: '50' }))));
+    expect(returned).toBeLessThanOrEqual(budget.maxDocuments);
+    expect(page!.scanned.documents).toBe(returned);
+  });
+
+  it('and the walk from there lists every member once, each page within the budget', async () => {
+    const use = new ListProfiles(new ProfileListRepository(conn), budget);
+    let page = await use.execute(forged({ segment: 'vip', limit: '50' }));
+    const ids = page.profiles.map((p) => p.profileId);
+    for (let pages = 0; page.next !== null && pages < 500; pages += 1) {
+      page = await use.execute(parsed({ segment: 'vip', limit: '50', cursor: page.next }));
+      expect(page.scanned.documents).toBeLessThanOrEqual(budget.maxDocuments);
+      ids.push(...page.profiles.map((r) => r.profileId));
+    }
+    expect(sorted(ids)).toEqual(expected((s) => 'vip' in s.memberships));
+  });
 });
 
 it('files profiles written before the list existed (one-time job), and a merged profile is not listed', async () => {

@@ -34,7 +34,7 @@ export const segmentationEnvSchema = z.object({
   SEGMENTATION_CLUSTER_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** Contact list (`GET /v1/profiles`): indexed reads per request at most; a sparse filter then answers a partial page and a cursor. */
   SEGMENTATION_LIST_MAX_QUERIES: z.coerce.number().int().min(1).max(10_000).default(100),
-  /** Contact list: documents read per request at most (about 0.3 ms each on FerretDB, docs/benchmarks.md). */
+  /** Contact list: documents read per request at most, matching or not (about 0.3 ms each on FerretDB, docs/benchmarks.md); every read is capped to stay within it, and a shard (profiles ÷ 4,096) must hold fewer. */
   SEGMENTATION_LIST_MAX_DOCUMENTS: z.coerce.number().int().min(1).max(1_000_000).default(800),
   /** Clusters (k of k-means). */
   SEGMENTATION_CLUSTER_K: z.coerce.number().int().min(2).max(50).default(5),

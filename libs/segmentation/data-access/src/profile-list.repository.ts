@@ -21,6 +21,24 @@ export interface ListedProfile {
 
 const LISTED_FIELDS = { _id: 1, listShard: 1, known: 1, lastSeenAt: 1, email: 1, userId: 1, segments: 1 } as const;
 
+/**
+ * A list read's time limit. Besides stopping a runaway read, it is what makes FerretDB 1.24 stop
+ * PostgreSQL's query once a read's limit is reached: it cancels the query on closing the cursor
+ * only when the read has a time limit; without one PostgreSQL reads and sends the rest of the
+ * span, which FerretDB drops (10 of 40,000 documents: 290 ms without, 14 ms with).
+ */
+const LIST_READ_MAX_MS = 10_000;
+
+/** What one read of a span returned. */
+export interface SpanRead {
+  /** The listed documents (those filed for the list). */
+  docs: ListedProfile[];
+  /** Documents the store returned (listed or not): what the read cost. */
+  documents: number;
+  /** The read reached its limit: the span may hold more, and `docs` is not all of it. */
+  capped: boolean;
+}
+
 export const MIGRATIONS_COLLECTION = 'segmentation_migrations';
 const LIST_FIELDS_MIGRATION = 'profile-list-fields-v1';
 
@@ -48,18 +66,22 @@ export class ProfileListRepository {
   }
 
   /**
-   * The profiles of one shard or block, by equalities only (what FerretDB serves from an index:
-   * the span's field, the segment, known, the day last seen); unsorted and unlimited, which the store could not
-   * serve: the walk sorts the few documents in memory.
+   * The profiles of one shard or block, by indexed equalities only (what FerretDB serves from an
+   * index: the span's field, the segment, the day last seen), unsorted (the walk sorts the few
+   * documents in memory), at most `limit` of them: FerretDB stops decoding there, whatever the
+   * span holds (it applies a limit in memory, as it reads).
    */
-  async span(span: ListSpan, filter: { segment?: string; known?: boolean }, seenDay?: number): Promise<ListedProfile[]> {
+  async span(span: ListSpan, filter: { segment?: string }, limit: number, seenDay?: number): Promise<SpanRead> {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a list read's limit must be an integer ≥ 1 (0 reads without one), not ${limit}`);
     // 'all': the filter's own equalities narrow the read (the walk asks for it only with a segment or a day)
     const query: mongo.Filter<SegmentProfileDocument> = span.field === 'all' ? {} : { [span.field]: span.value };
     if (seenDay !== undefined) query.seenDay = seenDay;
     if (filter.segment !== undefined) query.segments = filter.segment;
-    if (filter.known !== undefined) query.known = filter.known;
-    const docs = (await this.profiles.find(query, { projection: LISTED_FIELDS }).toArray()) as ListedProfile[];
-    return docs.filter((d) => typeof d.listShard === 'number'); // not listed: merged away, or not filed yet
+    // batchSize above the limit: the first batch is the whole answer, and the store closes the cursor
+    const options = { projection: LISTED_FIELDS, limit, batchSize: limit + 1, maxTimeMS: LIST_READ_MAX_MS };
+    const read = (await this.profiles.find(query, options).toArray()) as ListedProfile[];
+    // not listed: merged away, or not filed yet
+    return { docs: read.filter((d) => typeof d.listShard === 'number'), documents: read.length, capped: read.length >= limit };
   }
 
   /** Whether every stored document has been filed for the list (`fillMissing` ran to its end once). */

@@ -83,6 +83,9 @@ export interface EventCondition extends EventStep {
   within: Duration;
 }
 
+/** The aggregate of an event condition that names none: at least one occurrence. */
+export const DEFAULT_AGGREGATE: Readonly<Aggregate> = { fn: 'count', op: 'gte', value: 1 };
+
 /** `first` happened and no `thenNot` followed it within `within` (absence after an event). */
 export interface SequenceCondition {
   sequence: { first: EventStep; thenNot: EventStep; within: Duration };

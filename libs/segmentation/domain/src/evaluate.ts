@@ -5,6 +5,7 @@
 import {
   type AggregateOp,
   type Condition,
+  DEFAULT_AGGREGATE,
   durationMs,
   type EventCondition,
   kindOf,
@@ -150,30 +151,46 @@ function test(op: AggregateOp, actual: number | undefined, expected: number): bo
  */
 export function evalWindow(condition: EventCondition, occurrences: readonly Occurrence[], now: number): Outcome {
   const w = durationMs(condition.within);
-  const agg = condition.aggregate ?? { fn: 'count' as const, op: 'gte' as const, value: 1 };
-  const live = occurrences.filter((o) => now < o.at + w && (agg.fn === 'count' || o.value !== undefined)).sort((a, b) => a.at - b.at);
-  const n = live.length;
-  // aggregates of live[k..n-1] for every k (k = n: empty)
-  const values: (number | undefined)[] = new Array<number | undefined>(n + 1);
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  values[n] = agg.fn === 'count' || agg.fn === 'sum' ? 0 : undefined;
-  for (let k = n - 1; k >= 0; k -= 1) {
-    const v = live[k]?.value ?? 0;
-    sum += v;
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    values[k] = agg.fn === 'count' ? n - k : agg.fn === 'sum' ? roundSum(sum) : agg.fn === 'min' ? min : max;
-  }
+  const agg = condition.aggregate ?? DEFAULT_AGGREGATE;
+  const { live, values } = windowAggregates(condition, occurrences, now);
   const member = test(agg.op, values[0], agg.value);
-  for (let k = 1; k <= n; k += 1) {
+  for (let k = 1; k <= live.length; k += 1) {
     const leaving = live[k - 1] as Occurrence;
     const next = live[k];
     if (next && next.at === leaving.at) continue; // occurrences at the same time leave together
     if (test(agg.op, values[k], agg.value) !== member) return { member, nextChangeAt: leaving.at + w };
   }
   return { member };
+}
+
+/**
+ * The condition's aggregate over the occurrences still in its window at `now` (`live`, oldest
+ * first), from each on: `values[k]` aggregates `live[k..]` (`values[live.length]`: none), so
+ * `values[0]` is the window's value now and the others what it becomes as occurrences leave.
+ * Occurrences without a value count for `count` only.
+ */
+export function windowAggregates(
+  condition: EventCondition,
+  occurrences: readonly Occurrence[],
+  now: number,
+): { live: Occurrence[]; values: (number | undefined)[] } {
+  const w = durationMs(condition.within);
+  const fn = (condition.aggregate ?? DEFAULT_AGGREGATE).fn;
+  const live = occurrences.filter((o) => now < o.at + w && (fn === 'count' || o.value !== undefined)).sort((a, b) => a.at - b.at);
+  const n = live.length;
+  const values: (number | undefined)[] = new Array<number | undefined>(n + 1);
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  values[n] = fn === 'count' || fn === 'sum' ? 0 : undefined;
+  for (let k = n - 1; k >= 0; k -= 1) {
+    const v = live[k]?.value ?? 0;
+    sum += v;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    values[k] = fn === 'count' ? n - k : fn === 'sum' ? roundSum(sum) : fn === 'min' ? min : max;
+  }
+  return { live, values };
 }
 
 /** Sums of money: rounded to 1e-9 so that float noise does not decide a threshold. */

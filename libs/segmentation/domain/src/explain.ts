@@ -11,9 +11,9 @@
  */
 import {
   type AggregateOp,
+  DEFAULT_AGGREGATE,
   type Comparison,
   type Condition,
-  durationMs,
   type Duration,
   type ElementsCondition,
   type EventCondition,
@@ -23,7 +23,7 @@ import {
   type SegmentDefinition,
   type SequenceCondition,
 } from './definition';
-import { evaluate, type EvaluationInput } from './evaluate';
+import { evaluate, windowAggregates, type EvaluationInput } from './evaluate';
 import { compare, own, readPath, readTrait } from './values';
 import { eventNameOf, type SequenceState, type WindowState } from './windows';
 
@@ -159,7 +159,7 @@ function filtersText(where: readonly PropertyFilter[] | undefined): string {
 }
 
 function aggregateText(c: EventCondition): string {
-  const a = c.aggregate ?? { fn: 'count' as const, op: 'gte' as const, value: 1 };
+  const a = c.aggregate ?? DEFAULT_AGGREGATE;
   const needs = `${AGG_WORDS[a.op]} ${a.value}`;
   return a.fn === 'count' ? `count ${needs}` : `${a.fn} of ${a.property ?? '?'} ${needs}`;
 }
@@ -206,21 +206,10 @@ export function describeCondition(c: Condition, depth = 0): string {
 
 // ---- what held -------------------------------------------------------------------------------
 
-/** The aggregate of a window's occurrences still inside it at `now` (what `evalWindow` compares). */
-function windowValue(c: EventCondition, state: WindowState | undefined, now: number): number | undefined {
-  const w = durationMs(c.within);
-  const agg = c.aggregate ?? { fn: 'count' as const, op: 'gte' as const, value: 1 };
-  const live = (state?.occurrences ?? []).filter((o) => now < o.at + w && (agg.fn === 'count' || o.value !== undefined));
-  if (agg.fn === 'count') return live.length;
-  if (live.length === 0) return agg.fn === 'sum' ? 0 : undefined;
-  const values = live.map((o) => o.value ?? 0);
-  if (agg.fn === 'sum') return Math.round(values.reduce((s, v) => s + v, 0) * 1e9) / 1e9;
-  return agg.fn === 'min' ? Math.min(...values) : Math.max(...values);
-}
-
+/** The window's aggregate now, as `evalWindow` compared it, and what it needed. */
 function heldEvent(c: EventCondition, state: WindowState | undefined, now: number): string {
-  const agg = c.aggregate ?? { fn: 'count' as const, op: 'gte' as const, value: 1 };
-  const v = windowValue(c, state, now);
+  const agg = c.aggregate ?? DEFAULT_AGGREGATE;
+  const v = windowAggregates(c, state?.occurrences ?? [], now).values[0];
   const amount = agg.fn === 'count' ? `${v} ${v === 1 ? 'time' : 'times'}` : `${agg.fn} of ${agg.property ?? '?'} ${valueText(v)}`;
   return `${c.event}${filtersText(c.where)}: ${amount} within ${durationText(c.within)} (needs ${AGG_WORDS[agg.op]} ${agg.value})`;
 }

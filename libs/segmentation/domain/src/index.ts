@@ -93,13 +93,16 @@ export {
   filterFingerprint,
   encodeListCursor,
   decodeListCursor,
+  MIN_CURSOR_DENSITY,
+  SHARDS_READ,
   nextSpan,
   nextSpans,
+  finerSpan,
   filterNarrowsRead,
   densityOf,
-  seenMatches,
+  matchesInMemory,
   takeFromSpan,
 } from './profile-list';
-export type { ProfileListFields, ProfileListFilter, ListPosition, ListCursor, ListSpan, ListedDoc, CursorResult } from './profile-list';
+export type { ProfileListFields, ProfileListFilter, ListPosition, ListCursor, ListSpan, SpanField, SpanLimits, ListedDoc, CursorResult } from './profile-list';
 export { parseProfileListQuery } from './profile-list-query';
 export type { ProfileListQueryInput, ProfileListQuery, ProfileListQueryResult } from './profile-list-query';

@@ -3,7 +3,8 @@
  * APIs do (`seenAfter: must be an ISO 8601 date-time`). Pure.
  */
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, decodeListCursor, filterFingerprint, type ListCursor, type ProfileListFilter } from './profile-list';
-import { isoTime } from './values';
+import { KEY_PATTERN, LIMITS } from './definition';
+import { isoInstant } from './values';
 
 export interface ProfileListQueryInput {
   segment?: string;
@@ -25,21 +26,23 @@ export interface ProfileListQuery {
 
 export type ProfileListQueryResult = { ok: true; query: ProfileListQuery } | { ok: false; message: string };
 
-const SEGMENT_KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const SEGMENT_KEY = new RegExp(KEY_PATTERN);
 
 const present = (v: string | undefined): v is string => v !== undefined && v !== '';
 
 function timeParam(name: string, v: string | undefined): number | string | undefined {
   if (!present(v)) return undefined;
-  const t = /T/.test(v) ? isoTime(v) : undefined;
-  return t ?? `${name}: must be an ISO 8601 date-time (e.g. 2026-12-01T00:00:00Z)`;
+  return (
+    isoInstant(v) ?? `${name}: must be an ISO 8601 date-time with Z or an offset (e.g. 2026-12-01T00:00:00Z or 2026-11-30T19:00:00-05:00; in a URL, + is %2B)`
+  );
 }
 
 /** The filters of the query, or the first problem. */
 function filterOf(q: ProfileListQueryInput): ProfileListFilter | string {
   const filter: ProfileListFilter = {};
   if (present(q.segment)) {
-    if (!SEGMENT_KEY.test(q.segment)) return 'segment: not a segment key (letters, digits, _ . : -, at most 128)';
+    if (!SEGMENT_KEY.test(q.segment) || q.segment.length > LIMITS.maxKeyLength)
+      return `segment: not a segment key (letters, digits, _ . : -, at most ${LIMITS.maxKeyLength})`;
     filter.segment = q.segment;
   }
   if (present(q.known)) {

@@ -1,6 +1,7 @@
 import { emptyState } from './engine-state';
 import {
   LIST_SHARDS,
+  MIN_CURSOR_DENSITY,
   SHARDS_PER_BLOCK,
   decodeListCursor,
   densityOf,
@@ -17,6 +18,7 @@ import {
   type ListSpan,
   type ListedDoc,
   type ProfileListFilter,
+  type SpanLimits,
 } from './profile-list';
 import { parseProfileListQuery } from './profile-list-query';
 
@@ -114,9 +116,24 @@ describe('cursor', () => {
     expect(decodeListCursor(enc({ v: 1, s: 1, a: 7, d: 1, f }), f)).toMatchObject({ ok: false, message: expect.stringMatching(/last id/) });
     expect(decodeListCursor(enc({ v: 1, s: 1, d: -1, f }), f)).toMatchObject({ ok: false, message: expect.stringMatching(/density/) });
   });
+
+  it('takes a density below the floor (forged, or a sparse walk rounded to 0) as the floor: a first read is never the whole list', () => {
+    const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    for (const d of [0, 0.0001, 0.02]) {
+      const decoded = decodeListCursor(enc({ v: 1, s: 5, d, f }), f);
+      expect(decoded).toMatchObject({ ok: true, cursor: { density: MIN_CURSOR_DENSITY } });
+      const density = decoded.ok ? decoded.cursor.density : undefined;
+      // the largest readMax the walk plans with (128 × √10 days) and a whole budget
+      const limits = { need: 200, readMax: 128 * Math.sqrt(10), maxSpans: 4, documents: 1e6, coarsest: 'all' as const };
+      expect(nextSpans({ shard: 5 }, density, limits)[0]!.field).toBe('listBlock');
+    }
+    expect(decodeListCursor(enc({ v: 1, s: 5, d: 24.5, f }), f)).toMatchObject({ ok: true, cursor: { density: 24.5 } });
+  });
 });
 
 describe('nextSpan', () => {
+  const limits: SpanLimits = { need: 50, readMax: 128, maxSpans: 4, documents: 800, coarsest: 'listBlock' };
+
   it('reads a shard while documents are dense or unknown, the whole block when sparse', () => {
     expect(nextSpan({ shard: 70 }, undefined, 400)).toEqual({ field: 'listShard', value: 70, firstShard: 70, endShard: 71 });
     expect(nextSpan({ shard: 70, after: 'x' }, 24, 400)).toEqual({ field: 'listShard', value: 70, firstShard: 70, endShard: 71 });
@@ -126,11 +143,12 @@ describe('nextSpan', () => {
   });
 
   it('reads the rest of the list at once when the filter narrows it by itself and few documents are expected', () => {
-    expect(nextSpan({ shard: 100, after: 'x' }, 0.01, 128, true)).toEqual({ field: 'all', value: 0, firstShard: 100, endShard: LIST_SHARDS });
-    expect(nextSpan({ shard: 100 }, 0.01, 128, false).field).toBe('listBlock'); // no segment and no day: never every profile
-    expect(nextSpan({ shard: 100 }, 0.5, 128, true).field).toBe('listBlock');
-    expect(nextSpan({ shard: 4090 }, 0.5, 128, true).field).toBe('listBlock'); // little of the list left, but the read would return all of it
-    expect(nextSpans({ shard: 100 }, 0.01, 50, 128, 8, true)).toHaveLength(1);
+    expect(nextSpan({ shard: 100, after: 'x' }, 0.01, 128, 'all')).toEqual({ field: 'all', value: 0, firstShard: 100, endShard: LIST_SHARDS });
+    expect(nextSpan({ shard: 100 }, 0.01, 128, 'listBlock').field).toBe('listBlock'); // no segment and no day: never every profile
+    expect(nextSpan({ shard: 100 }, 0.01, 128, 'listShard').field).toBe('listShard'); // after a block read reached its cap
+    expect(nextSpan({ shard: 100 }, 0.5, 128, 'all').field).toBe('listBlock');
+    expect(nextSpan({ shard: 4090 }, 0.5, 128, 'all').field).toBe('listBlock'); // little of the list left, but the read would return all of it
+    expect(nextSpans({ shard: 100 }, 0.01, { ...limits, coarsest: 'all' })).toHaveLength(1);
     expect(filterNarrowsRead({ segment: 'vip' }, undefined)).toBe(true);
     expect(filterNarrowsRead({ seenAfter: T }, [1, 2])).toBe(true);
     expect(filterNarrowsRead({ known: true, seenAfter: T - 30 * 86_400_000 }, undefined)).toBe(false);
@@ -139,22 +157,35 @@ describe('nextSpan', () => {
       { _id: 'b', listShard: 100 },
       { _id: 'c', listShard: 4000 },
     ];
-    expect(takeFromSpan(docs, nextSpan({ shard: 100, after: 'a' }, 0.01, 128, true), { shard: 100, after: 'a' }, 10, {})).toEqual({
+    expect(takeFromSpan(docs, nextSpan({ shard: 100, after: 'a' }, 0.01, 128, 'all'), { shard: 100, after: 'a' }, 10, {})).toEqual({
       rows: [docs[1], docs[2]],
       position: { shard: LIST_SHARDS },
     });
   });
 
   it('plans as many consecutive spans as should fill the page, within the bound and the list', () => {
-    expect(nextSpans({ shard: 10 }, undefined, 50, 400, 8)).toEqual([{ field: 'listShard', value: 10, firstShard: 10, endShard: 11 }]);
-    expect(nextSpans({ shard: 10, after: 'x' }, 24.5, 50, 400, 8).map((s) => s.value)).toEqual([10, 11, 12]);
-    expect(nextSpans({ shard: 10 }, 100, 50, 400, 8).map((s) => s.value)).toEqual([10]);
-    const sparse = nextSpans({ shard: 70 }, 0.05, 50, 400, 8);
+    const wide: SpanLimits = { ...limits, readMax: 400, maxSpans: 8 };
+    expect(nextSpans({ shard: 10 }, undefined, wide)).toEqual([{ field: 'listShard', value: 10, firstShard: 10, endShard: 11 }]);
+    expect(nextSpans({ shard: 10, after: 'x' }, 24.5, wide).map((s) => s.value)).toEqual([10, 11, 12]);
+    expect(nextSpans({ shard: 10 }, 100, wide).map((s) => s.value)).toEqual([10]);
+    const sparse = nextSpans({ shard: 70 }, 0.05, wide);
     expect(sparse.map((s) => [s.field, s.value, s.firstShard, s.endShard])).toEqual(
       Array.from({ length: 8 }, (_, k) => ['listBlock', 1 + k, 64 * (1 + k), 64 * (2 + k)]),
     );
-    expect(nextSpans({ shard: LIST_SHARDS - 2 }, 1000, 5000, 400, 8).map((s) => s.value)).toEqual([LIST_SHARDS - 2, LIST_SHARDS - 1]);
-    expect(nextSpans({ shard: LIST_SHARDS - 64 }, 0.01, 50, 400, 8)).toHaveLength(1); // the last block
+    expect(nextSpans({ shard: LIST_SHARDS - 2 }, 1000, { ...wide, need: 5000, documents: 1e6 }).map((s) => s.value)).toEqual([
+      LIST_SHARDS - 2,
+      LIST_SHARDS - 1,
+    ]);
+    expect(nextSpans({ shard: LIST_SHARDS - 64 }, 0.01, wide)).toHaveLength(1); // the last block
+  });
+
+  it('plans a round expected to read at most half the documents left (each read capped at its share)', () => {
+    // 24 a shard: 8 shards would fill the page, 4 are half of 200 documents
+    expect(nextSpans({ shard: 10 }, 24, { ...limits, need: 200, maxSpans: 8, documents: 200 }).map((s) => s.value)).toEqual([10, 11, 12, 13]);
+    // a block expected to hold 64: a block while 128 documents are left, shards below
+    expect(nextSpans({ shard: 0 }, 1, { ...limits, documents: 128 })[0]!.field).toBe('listBlock');
+    expect(nextSpans({ shard: 0 }, 1, { ...limits, documents: 127 })[0]!.field).toBe('listShard');
+    expect(nextSpans({ shard: 0 }, 100, { ...limits, documents: 10 })).toHaveLength(1); // at least one span
   });
 
   it('never estimates a density of 0', () => {
@@ -185,6 +216,17 @@ describe('takeFromSpan', () => {
 
   it('a page filled by the last row of the span moves past the span', () => {
     expect(takeFromSpan(docs, block, { shard: 5, after: 'a' }, 2, none).position).toEqual({ shard: 64 });
+  });
+
+  it('applies known in memory (the store returns every document of the span)', () => {
+    const mixed: ListedDoc[] = [
+      { _id: 'k', listShard: 1, known: true },
+      { _id: 'a', listShard: 2, known: false },
+      { _id: 'u', listShard: 3 },
+    ];
+    expect(ids(takeFromSpan(mixed, block, { shard: 0 }, 10, { known: true }))).toEqual(['1/k']);
+    expect(ids(takeFromSpan(mixed, block, { shard: 0 }, 10, { known: false }))).toEqual(['2/a', '3/u']);
+    expect(ids(takeFromSpan(mixed, block, { shard: 0 }, 10, none))).toEqual(['1/k', '2/a', '3/u']);
   });
 
   it('applies the last-seen range, and ignores documents outside the span', () => {
@@ -232,6 +274,20 @@ describe('parseProfileListQuery', () => {
     expect(parseProfileListQuery({ known: 'true', cursor })).toMatchObject({ ok: true, query: { cursor: { position: { shard: 3 } } } });
   });
 
+  it("takes a last-seen time with Z or an offset, never one without a zone (it would be read in the server's time zone)", () => {
+    const after = (v: string) => {
+      const r = parseProfileListQuery({ seenAfter: v });
+      return r.ok ? r.query.filter.seenAfter : r.message;
+    };
+    expect(after('2026-12-01T10:00:00Z')).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    expect(after('2026-12-01T11:00:00+01:00')).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    expect(after('2026-12-01T05:00-0500')).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    for (const local of ['2026-12-01T10:00:00', '2026-12-01T10:00', '2026-12-01T10:00:00.000', '2026-12-01T10:00:00 01:00']) {
+      expect(after(local)).toMatch(/^seenAfter: must be an ISO 8601 date-time with Z or an offset/);
+    }
+    expect(problem({ seenBefore: '2026-12-01T10:00:00' })).toMatch(/^seenBefore: /);
+  });
+
   it('names the parameter of each problem', () => {
     expect(problem({ segment: 'bad key!' })).toMatch(/^segment: /);
     expect(problem({ known: 'yes' })).toMatch(/^known: /);
@@ -242,6 +298,9 @@ describe('parseProfileListQuery', () => {
     expect(problem({ limit: '201' })).toMatch(/^limit: /);
     expect(problem({ limit: '2.5' })).toMatch(/^limit: /);
     expect(problem({ cursor: 'garbage!' })).toMatch(/^cursor: not a cursor/);
+    expect(problem({ segment: 'k'.repeat(64) })).toBe('ok');
+    expect(problem({ segment: 'k'.repeat(65) })).toMatch(/^segment: not a segment key .*at most 64/); // no segment key is longer
+    expect(problem({ segment: '-vip' })).toMatch(/^segment: /);
     const cursor = encodeListCursor({ position: { shard: 3 }, density: 1, filter: filterFingerprint({ known: true }) });
     expect(problem({ known: 'false', cursor })).toMatch(/^cursor: it was made for other filters/);
   });

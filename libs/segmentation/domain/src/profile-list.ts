@@ -9,8 +9,11 @@
  * shards), both indexed. The list is the profiles in (shard, id) order; a page is read as one
  * indexed equality per shard, or per block when the filter is sparse (few documents per shard),
  * sorted in memory (a shard holds profiles ÷ 4,096), so a page costs the same at any depth. The
- * cursor is a position in that order: (shard, last id taken in it).
+ * cursor is a position in that order: (shard, last id taken in it). Every read is capped (the
+ * callers' budget): a span that holds more than its read may return is read again in smaller
+ * spans, so no estimate, right or wrong, makes a request read more than its budget.
  */
+import { DAY_MS } from './definition';
 import type { ProfileSegmentState } from './engine-state';
 import { mainIdentifiers } from './engine-state';
 import { isoTime } from './values';
@@ -21,7 +24,6 @@ export const LIST_BLOCKS = LIST_SHARDS / SHARDS_PER_BLOCK;
 export const DEFAULT_LIST_LIMIT = 50;
 /** A last-seen range over at most this many UTC days is read by equality on `seenDay`, a read per day. */
 export const SEEN_DAYS_READ_MAX = 10;
-const DAY_MS = 86_400_000;
 export const MAX_LIST_LIMIT = 200;
 
 /** FNV-1a (32-bit) over the UTF-16 code units of `s`: stable across processes and versions. */
@@ -92,7 +94,12 @@ export function seenDaysToRead(f: ProfileListFilter, now: number): number[] | un
   return Array.from({ length: last - first + 1 }, (_, k) => first + k);
 }
 
-/** What the list is filtered by: equalities the store applies, and the last-seen range applied in memory. */
+/**
+ * What the list is filtered by: a segment the store applies (an indexed equality), `known` and
+ * the last-seen range applied in memory to what the reads return (a short range is also read
+ * by day: `seenDaysToRead`). `known` is not sent to the store: unindexed, it would be checked
+ * on every document of a span there, and the budget would count only those that matched.
+ */
 export interface ProfileListFilter {
   segment?: string;
   known?: boolean;
@@ -112,11 +119,19 @@ export interface ListPosition {
 
 export interface ListCursor {
   position: ListPosition;
-  /** Documents the store returned per shard so far (chooses shard or block reads on the next page). */
+  /** Documents the store returned per shard so far (sizes the next page's first reads); at least `MIN_CURSOR_DENSITY` once decoded. */
   density: number;
   /** The filters the cursor was made for (`filterFingerprint`). */
   filter: string;
 }
+
+/**
+ * The least density a cursor is taken to carry. It is the client's to send (and rounded to 3
+ * decimals, so a genuinely sparse walk's is 0), and it sizes a page's first reads: at 1/8 the
+ * whole list (4,096 shards: 512 documents expected) is never read first — the plan's limit is at
+ * most 128 × √10 — and a block is expected to hold 8. From there the page measures the density.
+ */
+export const MIN_CURSOR_DENSITY = 1 / 8;
 
 /** A short fingerprint of the filters: a cursor answers only the list it was made for. */
 export function filterFingerprint(f: ProfileListFilter): string {
@@ -148,12 +163,12 @@ export function decodeListCursor(text: string, filter: string): CursorResult {
   if (c.f !== filter)
     return { ok: false, message: 'it was made for other filters (start again without a cursor when segment, known, seenAfter or seenBefore change)' };
   const position: ListPosition = c.a === undefined ? { shard: c.s as number } : { shard: c.s as number, after: c.a };
-  return { ok: true, cursor: { position, density: c.d, filter } };
+  return { ok: true, cursor: { position, density: Math.max(c.d, MIN_CURSOR_DENSITY), filter } };
 }
 
 /**
  * Whether the filter narrows a read by an indexed equality of its own (a segment; days last seen
- * read by equality), so the whole list may be read at once. `known` alone is not indexed: such a
+ * read by equality), so the whole list may be read at once. `known` is applied in memory: such a
  * read would be a read of every profile.
  */
 export function filterNarrowsRead(f: ProfileListFilter, days: readonly number[] | undefined): boolean {
@@ -165,42 +180,72 @@ export function filterNarrowsRead(f: ProfileListFilter, days: readonly number[] 
  * filter has an indexed equality of its own (a segment, a day last seen) — the whole list.
  */
 export interface ListSpan {
-  field: 'listShard' | 'listBlock' | 'all';
+  field: SpanField;
   value: number;
   firstShard: number;
   endShard: number;
 }
 
+/** The kinds of span, coarsest first. */
+export type SpanField = 'all' | 'listBlock' | 'listShard';
+
+/** The shards whose documents a read of each kind returns (the whole list's for `all`, also those before the position). */
+export const SHARDS_READ: Readonly<Record<SpanField, number>> = { all: LIST_SHARDS, listBlock: SHARDS_PER_BLOCK, listShard: 1 };
+
+/** The next finer kind of span (a shard is the finest). */
+export function finerSpan(field: SpanField): SpanField {
+  return field === 'all' ? 'listBlock' : 'listShard';
+}
+
 /**
- * What to read next from `position`: the coarsest span the store is expected to answer with at
- * most `readMax` documents (`density` per shard): the whole rest of the list when `wholeList` is
- * allowed (the filter narrows the read by itself), else the block holding the position, else its
- * shard. A sparse filter thus reads 64 shards, or everything it matches, per query; a dense one
- * no more than it needs.
+ * What to read next from `position`: the coarsest span, no coarser than `coarsest`, that the
+ * store is expected to answer with at most `readMax` documents (`density` per shard): the whole
+ * rest of the list, else the block holding the position, else its shard. A sparse filter thus
+ * reads 64 shards, or everything it matches, per query; a dense one no more than it needs.
  */
-export function nextSpan(position: ListPosition, density: number | undefined, readMax: number, wholeList = false): ListSpan {
-  // The read returns the whole list's matches, also those before the position: expected over every shard.
-  if (density !== undefined && wholeList && density * LIST_SHARDS <= readMax) {
-    return { field: 'all', value: 0, firstShard: position.shard, endShard: LIST_SHARDS };
-  }
-  if (density !== undefined && density * SHARDS_PER_BLOCK <= readMax) {
+export function nextSpan(position: ListPosition, density: number | undefined, readMax: number, coarsest: SpanField = 'listBlock'): ListSpan {
+  const fits = (field: SpanField) => density !== undefined && density * SHARDS_READ[field] <= readMax;
+  if (coarsest === 'all' && fits('all')) return { field: 'all', value: 0, firstShard: position.shard, endShard: LIST_SHARDS };
+  if (coarsest !== 'listShard' && fits('listBlock')) {
     const block = listBlockOf(position.shard);
     return { field: 'listBlock', value: block, firstShard: block * SHARDS_PER_BLOCK, endShard: (block + 1) * SHARDS_PER_BLOCK };
   }
   return { field: 'listShard', value: position.shard, firstShard: position.shard, endShard: position.shard + 1 };
 }
 
+/** What bounds a round of reads (`nextSpans`). */
+export interface SpanLimits {
+  /**
+   * Documents the page is expected to need to read: the rows it still wants, over the share of
+   * documents that pass the filters applied in memory (`known`, a last-seen range).
+   */
+  need: number;
+  /** Documents one span's reads may be expected to return (more when the page needs more). */
+  readMax: number;
+  /** Spans at most (read at once). */
+  maxSpans: number;
+  /** Documents the request may still read (its reads' caps share them). */
+  documents: number;
+  /** The coarsest span allowed: `all` only where the filter narrows a read by itself (`filterNarrowsRead`). */
+  coarsest: SpanField;
+}
+
 /**
  * The spans to read at once from `position` (in parallel: on FerretDB each read costs ~3 ms
- * however little it returns): as many consecutive spans of `nextSpan`'s kind as are expected
- * to hold `need` rows (at the estimated `density`), at least one and at most `maxSpans`, none
- * past the end of the list. Without an estimate (a first page), one shard.
+ * however little it returns): as many consecutive spans of `nextSpan`'s kind as are expected to
+ * hold the `need`ed documents (at the estimated `density`), at least one and at most `maxSpans`,
+ * none past the end of the list. A span expected to return no more than the page needs is not
+ * too coarse (a filter applied in memory needs more documents than rows). The round is expected
+ * to read at most half the documents left, so each read's cap (its share of them) is about twice
+ * what it should return. Without an estimate (a first page), one shard.
  */
-export function nextSpans(position: ListPosition, density: number | undefined, need: number, readMax: number, maxSpans: number, wholeList = false): ListSpan[] {
-  const first = nextSpan(position, density, readMax, wholeList);
+export function nextSpans(position: ListPosition, density: number | undefined, limits: SpanLimits): ListSpan[] {
+  const roundMax = limits.documents / 2;
+  const first = nextSpan(position, density, Math.min(Math.max(limits.readMax, limits.need), roundMax), limits.coarsest);
   if (density === undefined || first.field === 'all') return [first];
-  const width = first.field === 'listBlock' ? SHARDS_PER_BLOCK : 1;
-  const count = Math.max(1, Math.min(maxSpans, Math.ceil(need / Math.max(density * width, 0.01))));
+  const width = first.endShard - first.firstShard;
+  const expected = Math.max(density * width, 0.01);
+  const count = Math.max(1, Math.min(limits.maxSpans, Math.ceil(limits.need / expected), Math.floor(roundMax / expected)));
   const spans = [first];
   while (spans.length < count && spans[spans.length - 1]!.endShard < LIST_SHARDS) {
     const prev = spans[spans.length - 1]!;
@@ -214,10 +259,11 @@ export function densityOf(documents: number, shards: number): number {
   return (documents + 0.5) / Math.max(1, shards);
 }
 
-/** A listed document: its id, shard and last-seen time (the rest is carried through). */
+/** A listed document: its id, shard and what the in-memory filters read (the rest is carried through). */
 export interface ListedDoc {
   _id: string;
   listShard: number;
+  known?: boolean | null;
   lastSeenAt?: Date | null;
 }
 
@@ -235,10 +281,16 @@ export function seenMatches(lastSeenAt: Date | null | undefined, f: ProfileListF
   return (f.seenAfter === undefined || t >= f.seenAfter) && (f.seenBefore === undefined || t < f.seenBefore);
 }
 
+/** Whether a document passes the filters applied in memory: `known` and the last-seen range. */
+export function matchesInMemory(d: ListedDoc, f: ProfileListFilter): boolean {
+  return (f.known === undefined || (d.known ?? false) === f.known) && seenMatches(d.lastSeenAt, f);
+}
+
 /**
- * Takes up to `need` rows from what a span returned: those after `position`, in list order,
- * matching the last-seen range. The new position is the last row taken when the page filled up
- * inside the span with more to take after it, else the span's end.
+ * Takes up to `need` rows from what a span returned (all of its documents): those after
+ * `position`, in list order, matching the filters applied in memory. The new position is the
+ * last row taken when the page filled up inside the span with more to take after it, else the
+ * span's end.
  */
 export function takeFromSpan<D extends ListedDoc>(
   docs: readonly D[],
@@ -249,7 +301,7 @@ export function takeFromSpan<D extends ListedDoc>(
 ): { rows: D[]; position: ListPosition } {
   const rows: D[] = [];
   for (const d of [...docs].sort(byPosition)) {
-    if (d.listShard < span.firstShard || d.listShard >= span.endShard || !isAfter(d, position) || !seenMatches(d.lastSeenAt, filter)) continue;
+    if (d.listShard < span.firstShard || d.listShard >= span.endShard || !isAfter(d, position) || !matchesInMemory(d, filter)) continue;
     if (rows.length === need) return { rows, position: { shard: rows[rows.length - 1]!.listShard, after: rows[rows.length - 1]!._id } };
     rows.push(d);
   }

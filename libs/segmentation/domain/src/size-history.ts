@@ -7,8 +7,7 @@
  * from an index: a range of time is read as one equality per day it touches, so the number of
  * days a query may span is bounded (`MAX_SIZE_HISTORY_DAYS`).
  */
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from './definition';
 
 /** The longest range `GET /v1/segments/{key}/sizes` answers, in days (one indexed read per day). */
 export const MAX_SIZE_HISTORY_DAYS = 92;

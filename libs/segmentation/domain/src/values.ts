@@ -19,6 +19,17 @@ export function isoTime(v: unknown): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
+/** Ends with a zone: `Z` or an offset. */
+const ZONE = /(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Epoch ms of an ISO-8601 date-time that names its zone (`Z` or an offset); undefined for
+ * anything else, a date-time without a zone included (it would be read in the server's time zone).
+ */
+export function isoInstant(v: unknown): number | undefined {
+  return typeof v === 'string' && v.includes('T') && ZONE.test(v) ? isoTime(v) : undefined;
+}
+
 export function isIsoDate(v: unknown): boolean {
   return isoTime(v) !== undefined;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { EventCondition, SequenceCondition } from './definition';
-import { evalSequence, evalWindow } from './evaluate';
+import { evalSequence, evalWindow, windowAggregates } from './evaluate';
 import { DAY, HOUR, MINUTE, T0, def, evalEvents, event, feed } from './test-helpers';
 import {
   DEFAULT_WINDOW_CAP,
@@ -247,6 +247,24 @@ describe('rolling windows at their exact edges (injected clock)', () => {
     expect(evalEvents(d, w, T0)).toEqual({ member: true, nextChangeAt: T0 + DAY });
     const old = feed(d, [event('Product Viewed', T0 - 7 * DAY)]);
     expect(evalEvents(d, old, T0)).toEqual({ member: false });
+  });
+});
+
+describe('windowAggregates (what evalWindow compares and an entry reason quotes)', () => {
+  const occ: Occurrence[] = [
+    { messageId: 'old', at: T0 - 8 * DAY, value: 1000 }, // out of the 7-day window
+    { messageId: 'b', at: T0 - DAY, value: 0.2 },
+    { messageId: 'a', at: T0 - 2 * DAY, value: 0.1 },
+    { messageId: 'none', at: T0 - HOUR }, // no value: counted, not summed
+  ];
+  const of = (fn: 'count' | 'sum' | 'min' | 'max') => windowAggregates({ ...viewed, aggregate: { fn, property: 'v', op: 'gte', value: 1 } }, occ, T0);
+
+  it('aggregates the occurrences still in the window, oldest first, from each on', () => {
+    expect(windowAggregates(viewed, occ, T0)).toEqual({ live: [occ[2], occ[1], occ[3]], values: [3, 2, 1, 0] });
+    expect(of('sum')).toEqual({ live: [occ[2], occ[1]], values: [0.3, 0.2, 0] }); // 0.1 + 0.2 rounded, not 0.30000000000000004
+    expect(of('min').values).toEqual([0.1, 0.2, undefined]);
+    expect(of('max').values).toEqual([0.2, 0.2, undefined]);
+    expect(windowAggregates(viewed, [], T0).values).toEqual([0]);
   });
 });
 

@@ -2,7 +2,15 @@
  * Event-window state, per (profile, windowed condition): small, plain JSON, idempotent by
  * message id and independent of the order occurrences arrive in (late events included).
  */
-import { durationMs, type EventCondition, type EventStep, type SegmentDefinition, type SequenceCondition, windowedConditions } from './definition';
+import {
+  DEFAULT_AGGREGATE,
+  durationMs,
+  type EventCondition,
+  type EventStep,
+  type SegmentDefinition,
+  type SequenceCondition,
+  windowedConditions,
+} from './definition';
 import { compare, readPath, toNumber } from './values';
 
 /** One event that matched a condition: its message id, event time (ms) and aggregated value. */
@@ -62,7 +70,7 @@ export function emptyWindow(condition: EventCondition, cap = windowCap(condition
  * (up to `DEFAULT_WINDOW_CAP`).
  */
 export function windowCap(condition: EventCondition): number {
-  const agg = condition.aggregate ?? { fn: 'count', op: 'gte', value: 1 };
+  const agg = condition.aggregate ?? DEFAULT_AGGREGATE;
   if (agg.fn !== 'count') return DEFAULT_WINDOW_CAP;
   if (agg.op === 'gte') return Math.max(1, Math.min(DEFAULT_WINDOW_CAP, agg.value));
   if (agg.op === 'gt') return Math.max(1, Math.min(DEFAULT_WINDOW_CAP, agg.value + 1));
