@@ -133,7 +133,7 @@ const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
 const MESSAGE_TYPES = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 
 /**
- * Compiles the header row into column rules. Conventions (README "Imports"):
+ * Compiles the header row into column rules. Conventions (docs/collector.md, "Imports"):
  * - `type, userId, anonymousId, messageId, event, name, category, groupId, previousId,
  *   timestamp`: top-level fields of the message (always strings; `timestamp` may also be
  *   epoch seconds or milliseconds);

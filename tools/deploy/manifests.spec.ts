@@ -25,7 +25,7 @@ import { activationEnvSchema } from '../../apps/activation/src/activation.config
 import { ConsumerHost } from '@mosaic/shared-kafka';
 import { createLogger } from '@mosaic/shared-logging';
 import { collectorEnvSchema, trustProxySetting } from '../../apps/collector/src/collector.config';
-import { consoleEnvSchema, upstreamUrls } from '../../apps/console/src/console.config';
+import { consoleEnvSchema, spaSettings, upstreamUrls } from '../../apps/console/src/console.config';
 
 const ROOT = join(__dirname, '..', '..');
 const K8S = join(ROOT, 'k8s');
@@ -557,16 +557,58 @@ describe('k8s: console specifics', () => {
   });
 });
 
+/** KEDA Kafka triggers: each watches the group the service really commits to for its topic, with the brokers it uses. */
+function expectLagTriggers(service: ServiceName, kafka: ScaledObjectSpec['triggers']): void {
+  const config = configOf(service);
+  expect(config.kafka.consumer.groupId).toBe(`${PREFIX}${service}`);
+  for (const t of kafka) {
+    const key = topicKeyOf(t.metadata.topic);
+    expect({ topic: t.metadata.topic, known: key !== undefined }).toEqual({ topic: t.metadata.topic, known: true });
+    // The group the service really commits to for that topic: <prefix><service>.<key>.
+    expect(t.metadata.consumerGroup).toBe(consumerGroupOf(service, key as TopicKey));
+    expect(String(t.metadata.consumerGroup).startsWith(`${PREFIX}${service}`)).toBe(true);
+    // The brokers: the Deployment's own KAFKA_BROKERS, or the same list spelled out.
+    if (t.metadata.bootstrapServersFromEnv !== undefined) {
+      expect(t.metadata.bootstrapServersFromEnv).toBe('KAFKA_BROKERS');
+      expect(config.kafka.brokers).toEqual(cm('KAFKA_BROKERS').split(','));
+    } else expect(t.metadata.bootstrapServers).toBe(config.kafka.brokers.join(','));
+    // KEDA reads trigger metadata as strings; a YAML number is rejected.
+    expect(t.metadata.lagThreshold).toMatch(/^[1-9][0-9]*$/);
+    expect(t.metadata.allowIdleConsumers ?? 'false').toBe('false');
+    // The services start a new group at the earliest offset; so must the lag estimate.
+    expect(t.metadata.offsetResetPolicy).toBe('earliest');
+  }
+}
+
 describe('k8s autoscaling', () => {
-  it('scales the collector on CPU with an autoscaling/v2 HorizontalPodAutoscaler', () => {
-    const hpa = one('HorizontalPodAutoscaler', 'mosaic-collector');
-    expect(hpa.apiVersion).toBe('autoscaling/v2');
-    const spec = specOf<HpaSpec>(hpa);
-    expect(spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'mosaic-collector' });
-    expect(spec.metrics?.map((m) => m.resource?.name)).toContain('cpu');
-    expect(spec.minReplicas).toBeGreaterThanOrEqual(2);
-    expect(spec.maxReplicas).toBeGreaterThan(spec.minReplicas as number);
-    expect(find('ScaledObject', 'mosaic-collector')).toEqual([]);
+  describe('collector', () => {
+    it('scales on CPU and on the lag of its events.ingest group (KEDA): it consumes the topic by default', () => {
+      const m = one('ScaledObject', 'mosaic-collector');
+      expect(m.apiVersion).toBe('keda.sh/v1alpha1');
+      const spec = specOf<ScaledObjectSpec>(m);
+      expect(spec.scaleTargetRef.name).toBe('mosaic-collector');
+      const cpu = spec.triggers.filter((t) => t.type === 'cpu') as (ScaledObjectSpec['triggers'][number] & { metricType?: string })[];
+      expect(cpu.map((t) => [t.metricType, t.metadata.value])).toEqual([['Utilization', '70']]);
+      const { c } = deploymentOf('collector');
+      expect(loadConfig('collector', collectorEnvSchema, effectiveEnv(c, configMaps, 'mosaic-collector-7d9f8-abcde')).own.COLLECTOR_KAFKA_INGEST).toBe(true);
+      const kafka = spec.triggers.filter((t) => t.type === 'kafka');
+      expect(kafka.length + cpu.length).toBe(spec.triggers.length);
+      expect(kafka.map((t) => t.metadata.topic)).toEqual([topicName(PREFIX, 'eventsIngest')]);
+      expectLagTriggers('collector', kafka);
+      expect(spec.minReplicaCount).toBeGreaterThanOrEqual(2);
+      expect(spec.maxReplicaCount).toBeGreaterThan(spec.minReplicaCount as number);
+    });
+
+    it('has no second autoscaler in the default set, and a CPU fallback in optional/', () => {
+      expect(find('HorizontalPodAutoscaler', 'mosaic-collector')).toEqual([]);
+      const hpa = one('HorizontalPodAutoscaler', 'mosaic-collector', optionalManifests);
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      const spec = specOf<HpaSpec>(hpa);
+      expect(spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'mosaic-collector' });
+      expect(spec.metrics?.map((x) => x.resource?.name)).toContain('cpu');
+      expect(spec.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(spec.maxReplicas).toBeGreaterThan(spec.minReplicas as number);
+    });
   });
 
   describe.each(CONSUMER_SERVICES)('%s', (service) => {
@@ -582,25 +624,7 @@ describe('k8s autoscaling', () => {
       const kafka = spec.triggers.filter((t) => t.type === 'kafka');
       expect(kafka.length).toBe(spec.triggers.length);
       expect(kafka.map((t) => t.metadata.topic)).toContain(topicName(PREFIX, MAIN_INPUT[service]));
-      const config = configOf(service);
-      expect(config.kafka.consumer.groupId).toBe(`${PREFIX}${service}`);
-      for (const t of kafka) {
-        const key = topicKeyOf(t.metadata.topic);
-        expect({ topic: t.metadata.topic, known: key !== undefined }).toEqual({ topic: t.metadata.topic, known: true });
-        // The group the service really commits to for that topic: <prefix><service>.<key>.
-        expect(t.metadata.consumerGroup).toBe(consumerGroupOf(service, key as TopicKey));
-        expect(String(t.metadata.consumerGroup).startsWith(`${PREFIX}${service}`)).toBe(true);
-        // The brokers: the Deployment's own KAFKA_BROKERS, or the same list spelled out.
-        if (t.metadata.bootstrapServersFromEnv !== undefined) {
-          expect(t.metadata.bootstrapServersFromEnv).toBe('KAFKA_BROKERS');
-          expect(config.kafka.brokers).toEqual(cm('KAFKA_BROKERS').split(','));
-        } else expect(t.metadata.bootstrapServers).toBe(config.kafka.brokers.join(','));
-        // KEDA reads trigger metadata as strings; a YAML number is rejected.
-        expect(t.metadata.lagThreshold).toMatch(/^[1-9][0-9]*$/);
-        expect(t.metadata.allowIdleConsumers ?? 'false').toBe('false');
-        // The services start a new group at the earliest offset; so must the lag estimate.
-        expect(t.metadata.offsetResetPolicy).toBe('earliest');
-      }
+      expectLagTriggers(service, kafka);
     });
 
     it('never scales past the partition count, nor below 2', () => {
@@ -1164,6 +1188,15 @@ describe('the services find each other', () => {
     const { c } = deploymentOf('collector');
     const own = loadConfig('collector', collectorEnvSchema, effectiveEnv(c, configMaps, 'mosaic-collector-7d9f8-abcde')).own;
     expect(own.COLLECTOR_PUBLIC_URL).toBe(cm('COLLECTOR_PUBLIC_URL'));
+  });
+
+  it('k8s and compose: the console’s tracker snippet points at the collector’s public address', () => {
+    const { c } = deploymentOf('console');
+    const k8s = loadConfig('console', consoleEnvSchema, effectiveEnv(c, configMaps, 'mosaic-console-7d9f8-abcde')).own;
+    expect(spaSettings(k8s).collectorPublicUrl).toBe(cm('COLLECTOR_PUBLIC_URL'));
+    const compose = loadConfig('console', consoleEnvSchema, { ...composeEnv('console'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN }).own;
+    const collector = loadConfig('collector', collectorEnvSchema, { ...composeEnv('collector'), MOSAIC_ADMIN_TOKEN: TEST_TOKEN }).own;
+    expect(spaSettings(compose).collectorPublicUrl).toBe(collector.COLLECTOR_PUBLIC_URL);
   });
 
   it('compose: activation reaches the collector by its service name, links use the public address', () => {

@@ -91,6 +91,8 @@ beforeAll(async () => {
       env: {
         CONSOLE_WEB_DIR: webDir,
         CONSOLE_COLLECTOR_URL: stack.collectorUrl,
+        // The tracker snippet's default: the collector as browsers reach it (here, the same address).
+        COLLECTOR_PUBLIC_URL: stack.collectorUrl,
         CONSOLE_IDENTITY_URL: identity.http.url,
         CONSOLE_ENRICHMENT_URL: enrichment.http.url,
         CONSOLE_SEGMENTATION_URL: segmentation.http.url,
@@ -363,7 +365,10 @@ describe('the console: activation and users', () => {
     await page.getByTestId('source-create').click();
     const writeKey = (await page.getByTestId('source-created-write-key').innerText()).trim();
     expect(writeKey.length).toBeGreaterThan(10);
-    expect(await page.getByTestId('tracker-snippet').inputValue()).toContain(writeKey);
+    const snippet = await page.getByTestId('tracker-snippet').inputValue();
+    expect(snippet).toContain(writeKey);
+    // It loads mosaic.js from the collector's public URL (COLLECTOR_PUBLIC_URL, told with the session).
+    expect(snippet).toContain(`(window,document,'${stack.collectorUrl}',`);
     // The collector knows the key: it accepts an event sent with it.
     const res = await fetch(`${stack.collectorUrl}/v1/track`, {
       method: 'POST',

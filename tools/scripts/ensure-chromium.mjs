@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from './apt.mjs';
 
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -26,16 +27,6 @@ function version(path) {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-function run(cmd, args) {
-  log(`$ ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none', NEEDRESTART_MODE: 'a' },
-  });
-  if (r.error) return `${cmd} could not be run: ${r.error.message}`;
-  return r.status === 0 ? undefined : `${cmd} ${args[0]} exited with ${r.status ?? r.signal}`;
-}
-
 /** Returns the Chromium binary's path, installing Debian's package when needed; throws with the reason otherwise. */
 export function ensureChromium({ binary = process.env.MOSAIC_CHROMIUM || DEFAULT_CHROMIUM } = {}) {
   if (executable(binary)) {
@@ -46,16 +37,7 @@ export function ensureChromium({ binary = process.env.MOSAIC_CHROMIUM || DEFAULT
   if (binary !== DEFAULT_CHROMIUM) throw new Error(`MOSAIC_CHROMIUM=${binary} is not an executable file`);
   if (process.platform !== 'linux')
     throw new Error(`${binary} is missing and this is not Linux (${process.platform}); install Chromium and set MOSAIC_CHROMIUM to its binary`);
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new Error(
-      `${binary} is missing and this user is not root, so it cannot be installed here; run as root: apt-get update && apt-get install -y --no-install-recommends chromium`,
-    );
-  }
-  if (!executable('/usr/bin/apt-get'))
-    throw new Error(`${binary} is missing and there is no apt-get (not Debian/Ubuntu); install Chromium and set MOSAIC_CHROMIUM to its binary`);
-  log(`${binary} is missing: installing Debian's chromium package for the browser tests (a few minutes, once)...`);
-  const failure = run('apt-get', ['update']) ?? run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium']);
-  if (failure) throw new Error(`installing chromium failed: ${failure}`);
+  aptInstall('chromium', `${binary} is missing`);
   const v = executable(binary) ? version(binary) : undefined;
   if (!v) throw new Error(`apt-get installed chromium but ${binary} does not run`);
   log(`installed ${v}`);

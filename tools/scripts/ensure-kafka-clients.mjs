@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall, which } from './apt.mjs';
 
 const require = createRequire(import.meta.url);
 const { cacheDir } = require('../infra/util.js');
@@ -19,28 +20,10 @@ const { KAFKA_VERSION } = require('../infra/kafka.js');
 
 export const CONFLUENT_KAFKA_VERSION = '2.16.1';
 const log = (msg) => console.error(`[mosaic] ${msg}`);
-const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30 * 60_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, ...opts });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30 * 60_000, ...opts });
   return { ok: !r.error && r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
-}
-
-function which(name) {
-  const r = run('sh', ['-c', `command -v ${name}`]);
-  return r.ok ? r.out.split('\n')[0] : undefined;
-}
-
-/** apt's progress goes to stderr: stdout carries the `--json` answer the tests parse. */
-const APT_STDIO = ['ignore', 2, 2];
-
-let aptUpdated = false;
-function aptInstall(pkg, why) {
-  if (!isRoot() || !which('apt-get')) throw new Error(`${why}; install it as root: apt-get update && apt-get install -y --no-install-recommends ${pkg}`);
-  log(`${why}: installing Debian's ${pkg} package...`);
-  if (!aptUpdated && !run('apt-get', ['update'], { stdio: APT_STDIO }).ok) throw new Error('apt-get update failed');
-  aptUpdated = true;
-  if (!run('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: APT_STDIO }).ok) throw new Error(`apt-get install ${pkg} failed`);
 }
 
 export function ensureKcat() {

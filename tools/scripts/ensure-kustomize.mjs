@@ -3,18 +3,25 @@
 // sigs.k8s.io/kustomize/kustomize/v5 at a pinned version, built with `go install` from the Go
 // module proxy into .mosaic/tools/bin/. The machine's kubectl (whose embedded kustomize
 // version varies) is never used. Quiet when the pinned version is already there.
-// Go missing: says what to install and exits non-zero. `--path` prints the binary's path;
-// `--check` only checks (prints the path, or says how to install and exits non-zero).
+// Go missing: installs Debian's golang-go with apt-get when root (tools/scripts/apt.mjs, as kcat,
+// Maven and Chromium are), else says what to install and exits non-zero. The
+// module needs Go 1.22.7: a Go from 1.21 on fetches that toolchain itself from the Go module
+// proxy (GOTOOLCHAIN=auto); an older one (Debian 12's golang-go is 1.19) is refused with the
+// reason. `--path` prints the binary's path; `--check` only checks (prints the path, or says
+// how to install and exits non-zero).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from './apt.mjs';
 import { root } from './paths.mjs';
 
 export const KUSTOMIZE_VERSION = 'v5.7.1';
 export const KUSTOMIZE_MODULE = 'sigs.k8s.io/kustomize/kustomize/v5';
 export const KUSTOMIZE_BIN = join(root, '.mosaic', 'tools', 'bin', 'kustomize');
 const GO_CANDIDATES = ['/usr/local/go/bin/go', 'go'];
+/** The oldest Go that can switch to the toolchain the module asks for (GOTOOLCHAIN, Go 1.21). */
+const MIN_GO = [1, 21];
 
 const log = (msg) => console.error(`[mosaic] ${msg}`);
 
@@ -34,23 +41,43 @@ function findGo() {
   return GO_CANDIDATES.find((go) => run(go, ['version']).ok);
 }
 
+/** `go version` prints e.g. "go version go1.22.2 linux/amd64": [1, 22]. */
+function goVersion(go) {
+  const m = /go(\d+)\.(\d+)/.exec(run(go, ['version']).out);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** A Go that can build the module: found, else Debian's golang-go installed; throws with the reason otherwise. */
+function ensureGo() {
+  let go = findGo();
+  if (!go) {
+    aptInstall('golang-go', `Go is missing (looked for ${GO_CANDIDATES.join(', ')}) to build kustomize`);
+    go = findGo();
+    if (!go) throw new Error('apt-get installed golang-go but `go version` does not run');
+  }
+  const v = goVersion(go);
+  if (!v || v[0] < MIN_GO[0] || (v[0] === MIN_GO[0] && v[1] < MIN_GO[1])) {
+    throw new Error(
+      `${go} is ${v ? `Go ${v.join('.')}` : 'a Go of unknown version'}; ${KUSTOMIZE_MODULE}@${KUSTOMIZE_VERSION} needs Go 1.22.7, which Go ${MIN_GO.join('.')} or later fetches itself. ` +
+        'Install Go 1.22 or later from https://go.dev/dl/ into /usr/local/go (Debian 12 packages only Go 1.19), then run: node tools/scripts/ensure-kustomize.mjs',
+    );
+  }
+  return go;
+}
+
 /** Returns the kustomize binary's path, installing the pinned version when needed; throws with the reason otherwise. */
 export function ensureKustomize() {
   if (installedKustomizeVersion() === KUSTOMIZE_VERSION) return KUSTOMIZE_BIN;
-  const go = findGo();
-  if (!go) {
-    throw new Error(
-      `Go is missing (looked for ${GO_CANDIDATES.join(', ')}); install Go 1.22 or later (https://go.dev/dl/), then run: node tools/scripts/ensure-kustomize.mjs`,
-    );
-  }
+  const go = ensureGo();
   const gobin = join(root, '.mosaic', 'tools', 'bin');
   mkdirSync(gobin, { recursive: true });
   log(`installing kustomize ${KUSTOMIZE_VERSION} with \`${go} install ${KUSTOMIZE_MODULE}@${KUSTOMIZE_VERSION}\` into ${gobin} (once)...`);
   // Outside any module (cwd: the bin dir) and with -mod=mod, so that no go.mod or vendor
-  // directory of the caller's environment interferes.
+  // directory of the caller's environment interferes. GOTOOLCHAIN=auto: a Go older than the
+  // module's `go 1.22.7` line fetches that toolchain (Debian's go.env sets `local`).
   const r = run(go, ['install', `${KUSTOMIZE_MODULE}@${KUSTOMIZE_VERSION}`], {
     cwd: gobin,
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod', GO111MODULE: 'on', CGO_ENABLED: '0' },
+    env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod', GO111MODULE: 'on', CGO_ENABLED: '0', GOTOOLCHAIN: 'auto' },
   });
   if (!r.ok) throw new Error(`go install ${KUSTOMIZE_MODULE}@${KUSTOMIZE_VERSION} failed: ${r.out.slice(-2000)}`);
   const got = installedKustomizeVersion();

@@ -30,10 +30,33 @@ export const consoleEnvSchema = z.object({
   CONSOLE_PROXY_TIMEOUT_MS: intVar(30_000, 100, 600_000),
   /** The built single-page app (default: dist/apps/console-web of the repository). */
   CONSOLE_WEB_DIR: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /**
+   * The collector as browsers reach it (the variable the collector writes email links with): the
+   * default of the tracker snippet the Sources page makes. Unset: the page guesses its own host, port 8080.
+   */
+  COLLECTOR_PUBLIC_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+  ),
 });
 
 export type ConsoleEnv = z.infer<typeof consoleEnvSchema>;
 export type ConsoleConfig = CommonConfig & { own: ConsoleEnv };
+
+/** What the single-page app is told about this deployment, with the session (`GET /api/session`). */
+export interface SpaSettings {
+  /** The collector's public base URL, without a trailing slash; null: unknown (the app guesses). */
+  collectorPublicUrl: string | null;
+}
+
+export function spaSettings(env: ConsoleEnv): SpaSettings {
+  return { collectorPublicUrl: env.COLLECTOR_PUBLIC_URL ?? null };
+}
 
 export function upstreamUrls(env: ConsoleEnv): Record<ProxiedService, string> {
   return {

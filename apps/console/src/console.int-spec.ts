@@ -62,6 +62,8 @@ beforeAll(async () => {
       CONSOLE_IDENTITY_URL: 'http://127.0.0.1:9',
       CONSOLE_ACTIVATION_URL: await startRecorder(),
       CONSOLE_WEB_DIR: webDir,
+      // Told to the app with the session: the tracker snippet's default (a trailing slash dropped).
+      COLLECTOR_PUBLIC_URL: 'https://cdp.example.com/',
     },
   });
   db = await mongoose.createConnection(testInfra().mongoUri).asPromise();
@@ -142,14 +144,15 @@ describe('signing in', () => {
   it('creates the first admin from CONSOLE_INITIAL_ADMIN_PASSWORD and signs in with an HttpOnly, SameSite=Strict session cookie', async () => {
     const b = await signIn('admin', ADMIN_PASSWORD);
     expect(b.answer.status).toBe(200);
-    expect(b.answer.json).toEqual({ user: { username: 'admin', role: 'admin' }, csrfToken: expect.stringMatching(/^[\w-]{22,}$/) });
+    const settings = { collectorPublicUrl: 'https://cdp.example.com' };
+    expect(b.answer.json).toEqual({ user: { username: 'admin', role: 'admin' }, csrfToken: expect.stringMatching(/^[\w-]{22,}$/), settings });
     const setCookie = b.answer.headers.get('set-cookie') ?? '';
     expect(setCookie).toMatch(/^mosaic_console=[\w-]{22,};/); // at least 128 random bits
     expect(setCookie).toMatch(/; HttpOnly/i);
     expect(setCookie).toMatch(/; SameSite=Strict/i);
     expect(setCookie).toMatch(/; Path=\//i);
     expect(setCookie).not.toMatch(/; Secure/i); // CONSOLE_COOKIE_SECURE=false
-    expect((await call(b, 'GET', '/api/session')).json).toEqual({ user: { username: 'admin', role: 'admin' }, csrfToken: b.csrfToken });
+    expect((await call(b, 'GET', '/api/session')).json).toEqual({ user: { username: 'admin', role: 'admin' }, csrfToken: b.csrfToken, settings });
   });
 
   it('answers the same 401 for a wrong password and an unknown user', async () => {

@@ -15,8 +15,8 @@ import {
 } from '@mosaic/console-data-access';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import { AdminGuard, SignedInGuard } from './console-auth.guard';
-import { upstreamUrls, webDir, type ConsoleConfig } from './console.config';
-import { COOKIE_OPTIONS, REPLAYABLE_TOPICS, SIGN_IN_THROTTLE, WEB_DIR } from './console.tokens';
+import { spaSettings, upstreamUrls, webDir, type ConsoleConfig } from './console.config';
+import { COOKIE_OPTIONS, REPLAYABLE_TOPICS, SIGN_IN_THROTTLE, SPA_SETTINGS, WEB_DIR } from './console.tokens';
 import { DeadLettersController } from './dead-letters.controller';
 import { LiveController } from './live.controller';
 import { LiveStreams } from './live-streams';
@@ -53,6 +53,7 @@ export class ConsoleModule {
         { provide: ForwardRequest, useValue: new ForwardRequest(client) },
         { provide: COOKIE_OPTIONS, useValue: { secure: config.own.CONSOLE_COOKIE_SECURE, ttlHours: config.own.CONSOLE_SESSION_TTL_HOURS } },
         { provide: WEB_DIR, useValue: webDir(config.own) },
+        { provide: SPA_SETTINGS, useValue: spaSettings(config.own) },
         { provide: SIGN_IN_THROTTLE, useValue: signInThrottle(config) },
         SignedInGuard,
         AdminGuard,

@@ -5,6 +5,8 @@ export const WEB_DIR = Symbol.for('console.web-dir');
 export const SIGN_IN_THROTTLE = Symbol.for('console.sign-in-throttle');
 /** The topics a dead letter may be replayed to (`ReadonlySet<string>`, with the prefix). */
 export const REPLAYABLE_TOPICS = Symbol.for('console.replayable-topics');
+/** What the single-page app is told about the deployment (`SpaSettings`, console.config.ts). */
+export const SPA_SETTINGS = Symbol.for('console.spa-settings');
 
 export interface CookieOptions {
   secure: boolean;

@@ -7,7 +7,8 @@ import { ConsoleSessionsRepository } from '@mosaic/console-data-access';
 import { ApiError, MOSAIC_LOGGER } from '@mosaic/shared-service';
 import type { Logger } from '@mosaic/shared-logging';
 import { SignedInGuard } from './console-auth.guard';
-import { COOKIE_OPTIONS, SIGN_IN_THROTTLE, type CookieOptions } from './console.tokens';
+import type { SpaSettings } from './console.config';
+import { COOKIE_OPTIONS, SIGN_IN_THROTTLE, SPA_SETTINGS, type CookieOptions } from './console.tokens';
 import { SessionResponse, SignInDto } from './session.dto';
 import { clearSessionCookie, sessionIdOf, setSessionCookie, type ConsoleRequest } from './session-cookie';
 
@@ -32,6 +33,7 @@ export class SessionController {
     @Inject(COOKIE_OPTIONS) private readonly cookie: CookieOptions,
     @Inject(SIGN_IN_THROTTLE) private readonly throttle: SignInThrottle | null,
     @Inject(MOSAIC_LOGGER) private readonly logger: Logger,
+    @Inject(SPA_SETTINGS) private readonly settings: SpaSettings,
   ) {}
 
   @Post()
@@ -58,7 +60,7 @@ export class SessionController {
     this.throttle?.succeeded(key);
     this.logger.info({ username: session.user.username, role: session.user.role }, 'console sign-in');
     setSessionCookie(reply, session.sessionId, { secure: this.cookie.secure, maxAgeSeconds: this.cookie.ttlHours * 3600 });
-    return { user: session.user, csrfToken: session.csrfToken };
+    return { user: session.user, csrfToken: session.csrfToken, settings: this.settings };
   }
 
   /** Counts the attempt; 429 while the username has had too many wrong passwords lately (the password is not even checked). */
@@ -73,13 +75,13 @@ export class SessionController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'The signed-in user and the CSRF token; 401 not_signed_in' })
+  @ApiOperation({ summary: "The signed-in user, the CSRF token and the app's settings; 401 not_signed_in" })
   @ApiOkResponse({ type: SessionResponse })
   async current(@Req() req: ConsoleRequest): Promise<SessionResponse> {
     const sessionId = sessionIdOf(req);
     const session = sessionId ? await this.resolve.execute(sessionId) : null;
     if (!session) throw new ApiError(401, 'not_signed_in', 'not signed in');
-    return session;
+    return { ...session, settings: this.settings };
   }
 
   @Delete()

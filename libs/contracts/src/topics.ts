@@ -11,7 +11,6 @@ export type TopicKey =
   | 'eventsResolved'
   | 'profilesChanges'
   | 'segmentsMembership'
-  | 'activationDeliveries'
   | 'sources'
   | 'dlqCollector'
   | 'dlqIdentity'
@@ -84,14 +83,6 @@ export const TOPIC_SPECS: Readonly<Record<TopicKey, TopicSpec>> = Object.freeze(
     cleanupPolicy: 'compact',
     retentionMs: -1,
     description: 'Public: one message per segment entry or exit.',
-  },
-  activationDeliveries: {
-    key: 'activationDeliveries',
-    suffix: 'activation.deliveries',
-    keyedBy: 'destinationId',
-    cleanupPolicy: 'delete',
-    retentionMs: 7 * DAY,
-    description: 'Delivery attempts and outcomes of the activation service.',
   },
   sources: {
     key: 'sources',

@@ -25,7 +25,7 @@ Options:
   --json                  print the summary as JSON on stdout
   --quiet                 no progress output
 
-CSV conventions (README "Imports"): a header row; columns type, userId, anonymousId,
+CSV conventions (docs/collector.md, "Imports"): a header row; columns type, userId, anonymousId,
 messageId, event, name, category, groupId, previousId, timestamp (ISO-8601 or epoch s/ms),
 email and phone (traits on identify/group, context.traits otherwise),
 properties.<path>, traits.<path>, context.<path>, context.externalIds.<type>; any other

@@ -8,9 +8,16 @@ export interface SessionUser {
   role: Role;
 }
 
+/** What the console's server tells the app about the deployment (docs/console.md "API"). */
+export interface SpaSettings {
+  /** The collector's public base URL (`COLLECTOR_PUBLIC_URL`); null when the console was not told. */
+  collectorPublicUrl: string | null;
+}
+
 export interface SessionResponse {
   user: SessionUser;
   csrfToken: string;
+  settings: SpaSettings;
 }
 
 export interface Identifier {

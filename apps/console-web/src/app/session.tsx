@@ -1,10 +1,12 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, setCsrfToken, setUnauthorizedHandler } from '../api/client';
-import type { Role, SessionResponse, SessionUser } from '../api/types';
+import type { Role, SessionResponse, SessionUser, SpaSettings } from '../api/types';
 
 export interface SessionState {
   /** `undefined` while `GET /api/session` is pending; `null` when signed out. */
   user: SessionUser | null | undefined;
+  /** The deployment's settings, from the same answer as the user; null until signed in. */
+  settings: SpaSettings | null;
   signIn(username: string, password: string): Promise<void>;
   signOut(): Promise<void>;
 }
@@ -13,9 +15,11 @@ const SessionContext = createContext<SessionState | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<SessionUser | null | undefined>(undefined);
+  const [settings, setSettings] = useState<SpaSettings | null>(null);
 
   const accept = useCallback((s: SessionResponse) => {
     setCsrfToken(s.csrfToken);
+    setSettings(s.settings);
     setUser(s.user);
   }, []);
 
@@ -45,7 +49,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const value = useMemo(() => ({ user, signIn, signOut }), [user, signIn, signOut]);
+  const value = useMemo(() => ({ user, settings, signIn, signOut }), [user, settings, signIn, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -7,7 +7,7 @@
  * the hot path reads by `_id $in` and writes whole documents it already validated, where
  * mongoose's casting and hydration would only cost time.
  *
- * MongoDB subset (README "MongoDB compatibility"): unique `_id`s, single-document
+ * MongoDB subset (docs/mongodb.md): unique `_id`s, single-document
  * insertOne/replaceOne/updateOne with filters on version or pointer, `$in` finds, unordered
  * bulkWrite, deleteMany by an indexed date. No transactions, no TTL index.
  *

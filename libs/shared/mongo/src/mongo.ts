@@ -1,6 +1,6 @@
 /**
  * MongoDB connection for every service (mongoose). Mosaic keeps to the subset of MongoDB
- * that both MongoDB and FerretDB serve (see README "MongoDB compatibility"): single-document
+ * that both MongoDB and FerretDB serve (see docs/mongodb.md): single-document
  * atomic updates, unique and TTL indexes, bulkWrite, find/sort/limit. No multi-document
  * transactions, change streams or server-side JavaScript.
  */

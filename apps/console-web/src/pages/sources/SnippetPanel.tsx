@@ -1,11 +1,13 @@
 import { Button, CopyButton, Group, Paper, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useState } from 'react';
+import { useSession } from '../../app/session';
 import { defaultCollectorUrl, trackerSnippet } from './snippet';
 
 /** A copyable tracker snippet for a write key (the one just created, or one pasted in). */
 export function SnippetPanel({ writeKey }: { writeKey: string }) {
   const [key, setKey] = useState(writeKey);
-  const [host, setHost] = useState(defaultCollectorUrl);
+  const { settings } = useSession();
+  const [host, setHost] = useState(() => defaultCollectorUrl(settings?.collectorPublicUrl));
   const snippet = trackerSnippet(host, key.trim() === '' ? 'YOUR_WRITE_KEY' : key.trim());
   return (
     <Paper withBorder p="md" component="section" aria-labelledby="snippet-heading">

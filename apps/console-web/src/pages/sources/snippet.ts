@@ -1,4 +1,4 @@
-/** The tracker snippet of README.md ("The snippet"): loads `<collector>/mosaic.js` with a source's write key. */
+/** The tracker snippet of README.md ("Tracking websites"): loads `<collector>/mosaic.js` with a source's write key. */
 export function trackerSnippet(collectorUrl: string, writeKey: string): string {
   const host = JSON.stringify(collectorUrl.replace(/\/+$/, '')).slice(1, -1).replace(/'/g, "\\'");
   const key = JSON.stringify(writeKey).slice(1, -1).replace(/'/g, "\\'");
@@ -10,7 +10,10 @@ export function trackerSnippet(collectorUrl: string, writeKey: string): string {
   ].join('\n');
 }
 
-/** Where the collector probably is: this host, port 8080 (the default `COLLECTOR_PORT`). */
-export function defaultCollectorUrl(): string {
-  return `${window.location.protocol}//${window.location.hostname}:8080`;
+/**
+ * The snippet's collector: its public URL when the console was told it (`COLLECTOR_PUBLIC_URL`,
+ * in the session's settings), else a guess: this host, port 8080 (the default `COLLECTOR_PORT`).
+ */
+export function defaultCollectorUrl(collectorPublicUrl: string | null | undefined): string {
+  return collectorPublicUrl ?? `${window.location.protocol}//${window.location.hostname}:8080`;
 }
