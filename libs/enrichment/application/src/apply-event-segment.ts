@@ -5,7 +5,7 @@
  * re-applied, up to `maxAttempts` rounds.
  */
 import type { ResolvedEvent } from '@mosaic/contracts';
-import { type ActivityEntry, type ProfileState, activityEntryOf, applyEvent } from '@mosaic/enrichment-domain';
+import { type ActivityEntry, type ProfileState, activityEntryOf, applyEvent, priceObservationOf } from '@mosaic/enrichment-domain';
 import { type EventDocument, type ProfileDocument, documentToState } from '@mosaic/enrichment-data-access';
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
 import { appendedActivity } from './activity-digest';
@@ -26,7 +26,8 @@ interface Working {
 
 const PRICE_EVENTS = new Set(['Product Viewed', 'Product Added']);
 
-export async function applyEventSegment(core: ApplierCore, items: readonly InboundResolved[], stats: BatchStats): Promise<ChangeOut[]> {
+/** `stored` collects the profiles this segment stored events of (and those the events were addressed to), for `followMerges`. */
+export async function applyEventSegment(core: ApplierCore, items: readonly InboundResolved[], stats: BatchStats, stored: Set<string>): Promise<ChangeOut[]> {
   const results = new Map<number, ChangeOut>();
   let pending: Pending[] = items.map((item, index) => ({ item, index }));
   for (let attempt = 1; pending.length > 0; attempt += 1) {
@@ -35,7 +36,7 @@ export async function applyEventSegment(core: ApplierCore, items: readonly Inbou
     if (attempt > 1) await jitter(attempt);
     // identity's hint is trusted once: a profile found after all (a re-delivery) conflicts on insert, and is read from then on
     const working = await applyToTargets(core, pending, stats, attempt === 1 ? createdProfiles(pending) : new Set());
-    pending = await writeWorking(core, items, working, results, stats);
+    pending = await writeWorking(core, items, working, results, stats, stored);
   }
   return items.map((_, i) => results.get(i) as ChangeOut);
 }
@@ -89,6 +90,7 @@ async function writeWorking(
   working: Map<string, Working>,
   results: Map<number, ChangeOut>,
   stats: BatchStats,
+  stored: Set<string>,
 ): Promise<Pending[]> {
   const dirty = [...working.values()].filter((w) => w.dirty);
   const activity = await Promise.all(dirty.map((w) => appendedActivity(core, w.orig, w.added)));
@@ -109,7 +111,10 @@ async function writeWorking(
     }
     for (const i of w.items) {
       results.set(i.index, i.out);
-      if (i.event) events.push(i.event);
+      if (i.event) {
+        events.push(i.event);
+        stored.add(i.event.profileId).add((items[i.index]?.payload as ResolvedEvent).profileId);
+      }
       if (i.out.duplicate) stats.duplicates += 1;
       else {
         stats.applied += 1;
@@ -119,6 +124,27 @@ async function writeWorking(
   }
   await core.store.putEvents(events);
   return next.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Events stored on a profile that a merge turned into a redirect meanwhile go where the redirect
+ * leads. The merge (another partition: merges are keyed by survivor) may have made the profile a
+ * redirect and moved its events after a segment's profile write landed but before its events
+ * were stored: the survivor then holds these events' effects (the fold read the profile as
+ * written here) but not the events, which a later split or timeline read would miss. Either the
+ * merge's move comes after the events were stored and takes them, or this check (run once per
+ * batch, after its last event insert, before the commit) comes after the redirect and sees it.
+ * The ids the events were addressed to are checked too: after a crash between the insert and
+ * this check, the redelivered events follow the redirect, and their stored copies are still on
+ * the redirect. Only redirects come back from the query (an index probe per profile on FerretDB).
+ */
+export async function followMerges(core: ApplierCore, profileIds: Iterable<string>): Promise<void> {
+  const merged = await core.store.mergedAmong([...profileIds]);
+  for (const [loserId, into] of merged) {
+    core.cache.delete(loserId);
+    const { doc, path } = await core.store.resolve(into);
+    await core.store.moveEvents(loserId, doc ? doc._id : (path[path.length - 1] as string));
+  }
 }
 
 /** The live profile each id resolves to (following redirects; a missing one is itself, to be created). */
@@ -188,7 +214,6 @@ function observePrices(core: ApplierCore, item: InboundResolved): void {
   if (!core.opts.observePrice || item.payload.kind !== 'event') return;
   const ev = item.payload.event;
   if (ev.type !== 'track' || !ev.event || !PRICE_EVENTS.has(ev.event)) return;
-  const p = (ev.properties ?? {}) as Record<string, unknown>;
-  const price = typeof p['price'] === 'number' ? p['price'] : typeof p['price'] === 'string' ? Number(p['price']) : NaN;
-  if (typeof p['category'] === 'string' && Number.isFinite(price) && price > 0) core.opts.observePrice(p['category'], price);
+  const seen = priceObservationOf(ev.properties);
+  if (seen) core.opts.observePrice(seen.category, seen.price);
 }

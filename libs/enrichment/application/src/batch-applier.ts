@@ -10,11 +10,12 @@
  * applied to that profile; once it is full, ids not in it are also looked up in the events
  * collection (every applied event is stored there, within the retention).
  *
- * Order of writes per batch segment: profiles (compare-and-set) → events (insert-if-absent) →
- * the caller produces the changes → the consumer commits. A crash anywhere re-delivers the
- * batch; its events are then duplicates, which still store their event document (in case the
- * crash came before) and still produce their change (with `changed: []`, the profile as it
- * is now), because nobody knows whether the first copy was produced: consumers of
+ * Order of writes per batch segment: profiles (compare-and-set) → events (insert-if-absent);
+ * then, once per batch, the events of profiles a concurrent merge made redirects follow the
+ * redirect (`followMerges`) → the caller produces the changes → the consumer commits. A crash
+ * anywhere re-delivers the batch; its events are then duplicates, which still store their event
+ * document (in case the crash came before) and still produce their change (with `changed: []`,
+ * the profile as it is now), because nobody knows whether the first copy was produced: consumers of
  * `profiles.changes` see at-least-once delivery and de-duplicate by trigger message id.
  *
  * Conflicts (another instance wrote the profile meanwhile: a rebalance, or an event of a
@@ -28,7 +29,7 @@
 import { enrichmentConfig, type EnrichmentConfig } from '@mosaic/enrichment-domain';
 import type { ProfileDocument, ProfileRepository } from '@mosaic/enrichment-data-access';
 import { LruMap } from '@mosaic/shared-service';
-import { applyEventSegment } from './apply-event-segment';
+import { applyEventSegment, followMerges } from './apply-event-segment';
 import { applyMergeNotice } from './apply-merge-notice';
 import { applySplitNotice } from './apply-split-notice';
 import { type ApplierCore, type ApplierOptions, type BatchStats, type ChangeOut, type InboundResolved, emptyStats } from './batch-context';
@@ -56,10 +57,11 @@ export class BatchApplier implements ApplierCore {
   ): Promise<{ changes: ChangeOut[]; stats: BatchStats }> {
     const stats = emptyStats();
     const changes: ChangeOut[] = [];
+    const stored = new Set<string>();
     let run: InboundResolved[] = [];
     const flush = async () => {
       if (run.length === 0) return;
-      changes.push(...(await applyEventSegment(this, run, stats)));
+      changes.push(...(await applyEventSegment(this, run, stats, stored)));
       run = [];
       await hooks.afterSegment?.();
     };
@@ -76,6 +78,7 @@ export class BatchApplier implements ApplierCore {
       await hooks.afterSegment?.();
     }
     await flush();
+    await followMerges(this, stored);
     return { changes, stats };
   }
 }

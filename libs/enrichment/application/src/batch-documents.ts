@@ -17,10 +17,16 @@ export function activeDocument(core: ApplierCore, state: ProfileState, activity:
   });
 }
 
+/**
+ * An applied event's document. It expires one retention after the later of its event time and
+ * now: an event imported (or replayed) with a time older than the retention must still outlive
+ * every redelivery, because past a profile's full applied-id ring this document is the guard
+ * that keeps it from being applied twice.
+ */
 export function eventDocument(core: ApplierCore, resolved: ResolvedEvent, item: InboundResolved): EventDocument {
   const ev = resolved.event;
-  const nowIso = core.now().toISOString();
-  const t = eventTime(ev, nowIso);
+  const now = core.now();
+  const t = eventTime(ev, now.toISOString());
   const received = Date.parse(ev.receivedAt ?? '') || t;
   const identifiers = (resolved.identifiers ?? []).map((i) => ({ type: i.type, value: i.value }));
   return {
@@ -33,7 +39,7 @@ export function eventDocument(core: ApplierCore, resolved: ResolvedEvent, item: 
     idKeys: identifiers.map(identifierKey),
     identifiers,
     json: JSON.stringify(ev),
-    expiresAt: new Date(t + core.opts.eventRetentionMs),
+    expiresAt: new Date(Math.max(t, now.getTime()) + core.opts.eventRetentionMs),
   };
 }
 

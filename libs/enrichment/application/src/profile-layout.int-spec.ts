@@ -6,8 +6,6 @@
 import type { Connection } from 'mongoose';
 import type { ResolvedEvent } from '@mosaic/contracts';
 import { type ProfileState, applyEvent } from '@mosaic/enrichment-domain';
-import { connectMongo, detectServerProfile } from '@mosaic/shared-mongo';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
 import {
   ENRICHMENT_COLLECTIONS,
   type ProfileDocument,
@@ -19,28 +17,18 @@ import {
 } from '@mosaic/enrichment-data-access';
 import { BatchApplier } from './batch-applier';
 import { RfmJob } from './rfm.job';
+import { useTestStore } from './testing/test-store';
 
 jest.setTimeout(60_000);
 
 const DAY = 86_400_000;
+const db = useTestStore('layout-test');
 let conn: Connection;
 let store: ProfileRepository;
 let seq = 0;
 
-beforeAll(async () => {
-  conn = await connectMongo({ uri: testInfra().mongoUri });
-  const server = await detectServerProfile(conn);
-  store = new ProfileRepository(conn, { cas: server.cas, pointReads: server.pointReads, ticketLeaseMs: 500, instanceId: 'layout-test' });
-  await store.ensureIndexes(server.ttlIndexes);
-});
-
-afterAll(async () => {
-  await conn?.close();
-  await dropTestDatabase().catch(() => undefined);
-});
-
-beforeEach(async () => {
-  await Promise.all(Object.values(ENRICHMENT_COLLECTIONS).map((name) => conn.db!.collection(name).deleteMany({})));
+beforeAll(() => {
+  ({ conn, store } = db);
 });
 
 function resolved(profileId: string, fields: Partial<ResolvedEvent['event']>, daysAgo = 1): ResolvedEvent {

@@ -21,7 +21,9 @@
  *   messageId; `profileId` (moved to the survivor on a merge, to the new profile on a split);
  *   `at` (event time); the raw event as JSON text (`json`, so keys with `$` or `.` need no
  *   escaping); `idKeys` (the identifiers identity resolved it by, which decide a split);
- *   `expiresAt` (event time + the retention).
+ *   `expiresAt` (the retention after the later of the event time and the time it was stored:
+ *   it is the replay guard past a profile's applied-id ring, so an imported old event too must
+ *   outlive its redeliveries).
  * - `enrichment_state`: small shared documents — the category price index, the RFM
  *   thresholds and job leases.
  * - `enrichment_cas_tickets`: compare-and-set tickets (`VersionedWriter`, FerretDB).

@@ -14,9 +14,10 @@ export class PriceIndexCache {
     return this.index;
   }
 
+  /** In place: an event costs two small updates, whatever the number of categories (both capped, `MAX_PRICE_INDEX_CATEGORIES`). */
   observe(category: string, price: number): void {
-    this.pending = observePrice(this.pending, category, price);
-    this.index = observePrice(this.index, category, price);
+    observePrice(this.pending, category, price);
+    observePrice(this.index, category, price);
   }
 
   /** The observations not yet synced, handed over (and forgotten here until `restorePending`). */

@@ -8,14 +8,14 @@
  * FerretDB, where it takes tickets), batched: one consumer batch's profiles are written in a
  * few round trips.
  *
- * MongoDB subset (README "MongoDB compatibility"): `_id` reads, unordered insertMany and
+ * MongoDB subset (docs/mongodb.md): `_id` reads, unordered insertMany and
  * bulkWrite, updateMany/deleteMany by indexed fields, find/sort/limit. TTL indexes on MongoDB;
  * on FerretDB (no TTL) `sweepExpired` deletes what they would.
  */
 import { randomUUID } from 'node:crypto';
 import { mongo, type Connection } from 'mongoose';
 import type { CasMode, CasResult } from '@mosaic/shared-mongo';
-import { openDb, ensureSchemaIndexes, VersionedWriter, insertAbsent, ExpirySweeper, expiryHourOf } from '@mosaic/shared-mongo';
+import { openDb, ensureSchemaIndexes, VersionedWriter, insertAbsent, ExpirySweeper, expiryHourOf, findIn } from '@mosaic/shared-mongo';
 import { type CategoryPriceIndex, emptyPriceIndex, mergePriceIndex } from '@mosaic/enrichment-domain';
 import {
   type AnyStoredProfileDocument,
@@ -66,6 +66,20 @@ export interface RfmView {
   rfm?: NonNullable<ProfileDocument['computed']['rfm']>;
 }
 
+/** The `rfm` state document's value. */
+export interface RfmRun {
+  thresholds: unknown;
+  population: number;
+  /** When the run started: the `computed.rfm.at` of every profile it scored. */
+  at: string;
+  /**
+   * Every change of runs started up to this time was acknowledged by Kafka. A profile whose
+   * `computed.rfm.at` is later was scored by a run that did not get to publish all its changes
+   * (absent in documents of before: their `at`).
+   */
+  publishedThrough?: string;
+}
+
 /** The shared state documents (`enrichment_state`). */
 export const PRICE_INDEX_DOC = 'price-index';
 export const RFM_DOC = 'rfm';
@@ -76,14 +90,16 @@ export const MAX_REDIRECT_HOPS = 10;
 export class ProfileRepository {
   private readonly writer: VersionedWriter;
   private readonly expiry = new ExpirySweeper();
+  private readonly pointReads: boolean;
 
   constructor(
     private readonly conn: Connection,
     options: ProfileRepositoryOptions = {},
   ) {
+    this.pointReads = options.pointReads ?? false;
     this.writer = new VersionedWriter(conn, {
       mode: options.cas ?? 'ticket',
-      pointReads: options.pointReads ?? false,
+      pointReads: this.pointReads,
       leaseMs: options.ticketLeaseMs ?? 3_000,
       instanceId: options.instanceId ?? 'enrichment',
       ticketCollection: ENRICHMENT_COLLECTIONS.tickets,
@@ -133,6 +149,22 @@ export class ProfileRepository {
   async getProfile(id: string): Promise<ProfileDocument | null> {
     const doc = await this.profiles.findOne({ _id: id });
     return doc ? fromStoredProfile(doc) : null;
+  }
+
+  /**
+   * Which of `ids` are redirects (merged away) now, and where each points. Only redirects come
+   * back: the status is an equality the server filters on (FerretDB too, with `_id`), so a live
+   * profile costs an index probe, not a document read.
+   */
+  async mergedAmong(ids: readonly string[]): Promise<Map<string, string>> {
+    const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, '_id', ids, {
+      pointReads: this.pointReads,
+      where: { status: 'merged' },
+      projection: { _id: 1, mergedInto: 1 },
+    });
+    const out = new Map<string, string>();
+    for (const d of found) if (typeof d['mergedInto'] === 'string') out.set(String(d['_id']), d['mergedInto']);
+    return out;
   }
 
   /** Follows `mergedInto` from `id`: the live document and the ids visited (null when the chain ends at a missing document). */
@@ -283,8 +315,14 @@ export class ProfileRepository {
     return this.takeLease(`${RFM_DOC}-lease`, holder, ttlMs, now);
   }
 
-  /** The thresholds of the last RFM run (for readers of `enrichment_state`). */
-  async saveRfmRun(run: { thresholds: unknown; population: number; at: string }): Promise<void> {
+  /** The last RFM run as stored (`saveRfmRun`), if any. */
+  async readRfmRun(): Promise<RfmRun | undefined> {
+    const value = (await this.getState(RFM_DOC))?.value as Partial<RfmRun> | undefined;
+    return value && typeof value.at === 'string' ? (value as RfmRun) : undefined;
+  }
+
+  /** The thresholds of the last RFM run (for readers of `enrichment_state`) and how far its changes are confirmed published. */
+  async saveRfmRun(run: RfmRun): Promise<void> {
     await this.updateState(RFM_DOC, () => run as unknown as Record<string, unknown>);
   }
 

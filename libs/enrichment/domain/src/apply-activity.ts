@@ -39,7 +39,7 @@ export function addIdentifiers(list: Identifier[], more: unknown, max: number): 
 export function applyIdentity(x: EventStep, resolved: ResolvedEvent, ev: Partial<ResolvedEvent['event']>): void {
   x.s.identifiers = addIdentifiers(x.s.identifiers, resolved.identifiers, x.cfg.maxIdentifiers);
   x.c.sources = withSources(x.c.sources, [str(ev.sourceId, 256)]);
-  applyTraitWrites(x.s, ev, x.t, x.cfg.maxTraits);
+  applyTraitWrites(x.s, ev, x.t, x.cfg);
 }
 
 /** First and last seen: activity of the person, not of systems about them. */

@@ -4,7 +4,7 @@
  */
 import { addAffinity, pushRing, roundMoney, upsertCounted } from './collections';
 import type { EventStep } from './event-step';
-import { isObj, maxDefined, minDefined, ms, iso, num, obj, str } from './util';
+import { NUMBER_LIMITS, boundedNum, isObj, maxDefined, minDefined, ms, iso, obj, str } from './util';
 
 interface Product {
   id?: string;
@@ -19,9 +19,24 @@ function productOf(p: Record<string, unknown>): Product {
     id: str(p['product_id'], 256) ?? str(p['sku'], 256) ?? str(p['id'], 256),
     name: str(p['name'], 256),
     category: str(p['category'], 256),
-    price: num(p['price']),
-    quantity: num(p['quantity']),
+    price: boundedNum(p['price'], NUMBER_LIMITS.amount),
+    quantity: boundedNum(p['quantity'], NUMBER_LIMITS.quantity),
   };
+}
+
+/** The observation a product event gives the category price index: its category (as profiles hold it) and a positive price. */
+export function priceObservationOf(properties: unknown): { category: string; price: number } | undefined {
+  const p = productOf(obj(properties));
+  return p.category !== undefined && p.price !== undefined && p.price > 0 ? { category: p.category, price: p.price } : undefined;
+}
+
+/** An amount of an order event's properties (`total`, else `revenue`, else `value`). */
+function amountOf(props: Record<string, unknown>): number | undefined {
+  for (const k of ['total', 'revenue', 'value']) {
+    const v = boundedNum(props[k], NUMBER_LIMITS.amount);
+    if (v !== undefined) return v;
+  }
+  return undefined;
 }
 
 /** The step of the event's name, if it has one. */
@@ -88,7 +103,7 @@ function addToCart({ c, cfg, t }: EventStep, p: Product & { id: string }, q: num
   const items = c.cart.items;
   const item = items.find((x) => x.productId === p.id);
   if (item) {
-    item.quantity += q ?? 1;
+    item.quantity = Math.min(NUMBER_LIMITS.quantity, item.quantity + (q ?? 1));
     if (t >= item.at) {
       item.at = t;
       if (p.price !== undefined && p.price >= 0) item.price = p.price;
@@ -123,7 +138,7 @@ function applyOrderCompleted(x: EventStep): void {
   if (orderId) I.orderIds = pushRing(I.orderIds, [orderId], cfg.maxOrderIds);
   const products = Array.isArray(props['products']) ? props['products'].filter(isObj).map(productOf) : [];
   const fromProducts = products.reduce((sum, p) => sum + (p.price ?? 0) * (p.quantity ?? 1), 0);
-  const amount = num(props['total']) ?? num(props['revenue']) ?? num(props['value']) ?? fromProducts;
+  const amount = Math.min(NUMBER_LIMITS.amount, amountOf(props) ?? fromProducts);
   x.revenue = Number.isFinite(amount) && amount > 0 ? amount : 0;
   x.orders = 1;
   c.orders.count += 1;
@@ -137,7 +152,7 @@ function applyOrderCompleted(x: EventStep): void {
 }
 
 function applyOrderRefunded(x: EventStep): void {
-  const amount = num(x.props['total']) ?? num(x.props['revenue']) ?? num(x.props['value']);
+  const amount = amountOf(x.props);
   if (amount === undefined || amount <= 0) return;
   x.c.orders.refunds = roundMoney(x.c.orders.refunds + amount);
   x.revenue = -amount;

@@ -1,6 +1,6 @@
 /** Bounded collections shared by apply and merge. */
 import type { CountedItem, DayBucket, ProfileInternal } from './state';
-import { dayOf, fieldKey, maxDefined, own } from './util';
+import { NUMBER_LIMITS, dayOf, fieldKey, maxDefined, own } from './util';
 
 export function sortCounted(items: CountedItem[], max: number): CountedItem[] {
   return [...items].sort((a, b) => (a.lastAt < b.lastAt ? 1 : a.lastAt > b.lastAt ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, max);
@@ -80,12 +80,8 @@ export function pruneDaily(daily: Record<string, DayBucket>, days: number): Reco
   return out;
 }
 
-/**
- * The largest amount kept (about 900 billion): the largest magnitude at which steps of 0.0001
- * are still exact. The collector accepts any finite number as an order total, and sums of such
- * numbers (or the scaling below) can overflow to Infinity, which no store can hold.
- */
-export const MAX_MONEY = Math.floor(Number.MAX_SAFE_INTEGER / 10_000);
+/** The largest amount kept (`NUMBER_LIMITS.amount`, about 900 billion). */
+export const MAX_MONEY = NUMBER_LIMITS.amount;
 
 /** An amount rounded to 4 decimals and capped at ±MAX_MONEY, so every sum of amounts stays finite. */
 export function roundMoney(n: number): number {

@@ -32,6 +32,11 @@ export interface EnrichmentConfig {
   maxEventNamesPerDay: number;
   /** Traits kept (keys beyond are ignored on $set). */
   maxTraits: number;
+  /**
+   * Bytes of traits kept: keys and values as JSON (UTF-8), `$set_once` values held behind a
+   * `$set` included (default 256 KiB). A write that would pass it is ignored (traits.ts).
+   */
+  maxTraitBytes: number;
   /** Entries of the activity digest (the newest events; activity.ts), kept beside the state. */
   maxActivityEntries: number;
 }
@@ -56,6 +61,7 @@ export const DEFAULT_ENRICHMENT_CONFIG: Readonly<EnrichmentConfig> = Object.free
   dailyBucketDays: 90,
   maxEventNamesPerDay: 100,
   maxTraits: 500,
+  maxTraitBytes: 262_144,
   maxActivityEntries: 10_000,
 }) as EnrichmentConfig;
 

@@ -8,6 +8,7 @@ export { classifyTouch, mediumFromUtm, earlierTouch, laterTouch } from './attrib
 export { parseUserAgent, countryOfIp, initGeo } from './device';
 export type { DeviceInfo } from './device';
 export * from './price-index';
+export { priceObservationOf } from './apply-commerce';
 export * from './rfm';
 export { effectiveTrait } from './traits';
 export { pushRing } from './collections';

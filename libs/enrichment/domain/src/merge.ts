@@ -60,7 +60,7 @@ export function foldMerge(survivor: ProfileState, loser: ProfileState, notice: M
   const LI = L.internal;
 
   s.identifiers = addIdentifiers(addIdentifiers(s.identifiers, L.identifiers, cfg.maxIdentifiers), notice.movedIdentifiers, cfg.maxIdentifiers);
-  foldTraits(s, L, cfg.maxTraits);
+  foldTraits(s, L, cfg);
   c.sources = withSources(c.sources, lc.sources ?? []);
 
   c.firstSeen = minIso(c.firstSeen, lc.firstSeen);

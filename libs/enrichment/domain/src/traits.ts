@@ -11,9 +11,64 @@
  * Known corner: if several `$set_once` exist and an `$unset` later in event time than the
  * kept one arrives late, the earlier-discarded `$set_once`s after that `$unset` are not
  * recovered (the trait is absent until the next write); `recomputeFromEvents` is exact.
+ *
+ * Bounds (`TraitLimits`): at most `maxTraits` keys, and at most `maxTraitBytes` of traits
+ * serialized (below). A write that would pass either is ignored, as if it had not been made
+ * (merges too: the survivor keeps what it had); writes that shrink the traits always land.
  */
 import type { ProfileState, TraitMeta } from './state';
-import { type Json, fieldKey, isObj, own } from './util';
+import { type Json, fieldKey, isObj, own, utf8Bytes } from './util';
+
+/** What trait writes are checked against (`EnrichmentConfig` has both). */
+export interface TraitLimits {
+  maxTraits: number;
+  maxTraitBytes: number;
+}
+
+/** Bytes a trait takes: its key and its values as JSON (UTF-8) — the one shown and a `$set_once` value held behind a `$set`. */
+function entryBytes(key: string, value: Json | undefined, ov: Json | undefined): number {
+  if (value === undefined && ov === undefined) return 0;
+  return utf8Bytes(key) + (value === undefined ? 0 : utf8Bytes(JSON.stringify(value))) + (ov === undefined ? 0 : utf8Bytes(JSON.stringify(ov)));
+}
+
+/** Bytes all traits of a profile take (`entryBytes` summed). */
+export function traitBytes(state: ProfileState): number {
+  let n = 0;
+  for (const key of new Set([...Object.keys(state.traitMeta), ...Object.keys(state.traits)])) {
+    n += entryBytes(key, own(state.traits, key), own(state.traitMeta, key)?.ov);
+  }
+  return n;
+}
+
+/**
+ * The room left for a profile's traits during one event or fold: the byte count is measured on
+ * the first write and kept up to date by the writes after it.
+ */
+class TraitRoom {
+  private used: number | undefined;
+
+  constructor(
+    private readonly state: ProfileState,
+    private readonly limits: TraitLimits,
+  ) {}
+
+  /** Whether `key` exists or a new key still fits under `maxTraits`. */
+  hasKey(key: string): boolean {
+    return Object.hasOwn(this.state.traitMeta, key) || Object.keys(this.state.traitMeta).length < this.limits.maxTraits;
+  }
+
+  /** Takes the bytes `key` needs to hold `value` (and `ov`); false, taking nothing, when that passes `maxTraitBytes`. */
+  take(key: string, value: Json | undefined, ov: Json | undefined): boolean {
+    const used = this.used ?? traitBytes(this.state);
+    const delta = entryBytes(key, value, ov) - entryBytes(key, own(this.state.traits, key), own(this.state.traitMeta, key)?.ov);
+    if (delta > 0 && used + delta > this.limits.maxTraitBytes) {
+      this.used = used;
+      return false;
+    }
+    this.used = used + delta;
+    return true;
+  }
+}
 
 export function effectiveTrait(meta: TraitMeta, setValue: Json | undefined): Json | undefined {
   if (meta.s !== undefined && !meta.u) return setValue;
@@ -21,9 +76,11 @@ export function effectiveTrait(meta: TraitMeta, setValue: Json | undefined): Jso
   return undefined;
 }
 
-function settle(state: ProfileState, key: string, meta: TraitMeta, setValue: Json | undefined): void {
-  state.traitMeta[key] = meta;
+/** Stores the trait's new meta and effective value, if the room allows (else nothing changes). */
+function settle(state: ProfileState, room: TraitRoom, key: string, meta: TraitMeta, setValue: Json | undefined): void {
   const v = effectiveTrait(meta, setValue);
+  if (!room.take(key, v, meta.ov)) return;
+  state.traitMeta[key] = meta;
   if (v === undefined) delete state.traits[key];
   else state.traits[key] = v;
 }
@@ -32,31 +89,27 @@ function currentSetValue(state: ProfileState, meta: TraitMeta, key: string): Jso
   return meta.s !== undefined && !meta.u ? own(state.traits, key) : undefined;
 }
 
-function room(state: ProfileState, key: string, maxTraits: number): boolean {
-  return Object.hasOwn(state.traitMeta, key) || Object.keys(state.traitMeta).length < maxTraits;
-}
-
-export function setTrait(state: ProfileState, key: string, value: unknown, t: number, maxTraits: number): void {
-  if (value === undefined || !room(state, key, maxTraits)) return;
+function setTrait(state: ProfileState, room: TraitRoom, key: string, value: unknown, t: number): void {
+  if (value === undefined || !room.hasKey(key)) return;
   const meta = { ...own(state.traitMeta, key) };
   if (meta.s !== undefined && t < meta.s) return;
   meta.s = t;
   delete meta.u;
-  settle(state, key, meta, value as Json);
+  settle(state, room, key, meta, value as Json);
 }
 
-export function setTraitOnce(state: ProfileState, key: string, value: unknown, t: number, maxTraits: number): void {
-  if (value === undefined || !room(state, key, maxTraits)) return;
+function setTraitOnce(state: ProfileState, room: TraitRoom, key: string, value: unknown, t: number): void {
+  if (value === undefined || !room.hasKey(key)) return;
   const meta = { ...own(state.traitMeta, key) };
   if (meta.u && meta.s !== undefined && t <= meta.s) return;
   if (meta.o !== undefined && t >= meta.o) return;
   meta.o = t;
   meta.ov = value as Json;
-  settle(state, key, meta, currentSetValue(state, own(state.traitMeta, key) ?? {}, key));
+  settle(state, room, key, meta, currentSetValue(state, own(state.traitMeta, key) ?? {}, key));
 }
 
-export function unsetTrait(state: ProfileState, key: string, t: number, maxTraits: number): void {
-  if (!room(state, key, maxTraits)) return;
+function unsetTrait(state: ProfileState, room: TraitRoom, key: string, t: number): void {
+  if (!room.hasKey(key)) return;
   const meta = { ...own(state.traitMeta, key) };
   if (meta.s !== undefined && t < meta.s) return;
   meta.s = t;
@@ -65,7 +118,7 @@ export function unsetTrait(state: ProfileState, key: string, t: number, maxTrait
     delete meta.o;
     delete meta.ov;
   }
-  settle(state, key, meta, undefined);
+  settle(state, room, key, meta, undefined);
 }
 
 function unsetNames(v: unknown): string[] {
@@ -85,8 +138,9 @@ export function applyTraitWrites(
   state: ProfileState,
   ev: { type?: unknown; traits?: unknown; properties?: unknown; context?: unknown },
   t: number,
-  maxTraits: number,
+  limits: TraitLimits,
 ): void {
+  const room = new TraitRoom(state, limits);
   const ctxTraits = isObj(ev.context) && isObj(ev.context['traits']) ? ev.context['traits'] : {};
   const traits = isObj(ev.traits) ? ev.traits : {};
   const props = isObj(ev.properties) ? ev.properties : {};
@@ -95,16 +149,16 @@ export function applyTraitWrites(
   // Keys are escaped here too (idempotent): not every producer is the collector, and `$unset`
   // lists names as values, which nothing upstream escapes.
   for (const src of plainSets) {
-    for (const [k, v] of Object.entries(src)) if (!OPS.includes(k)) setTrait(state, fieldKey(k), v, t, maxTraits);
+    for (const [k, v] of Object.entries(src)) if (!OPS.includes(k)) setTrait(state, room, fieldKey(k), v, t);
   }
   for (const src of [ctxTraits, traits, props]) {
-    if (isObj(src['$set_once'])) for (const [k, v] of Object.entries(src['$set_once'])) setTraitOnce(state, fieldKey(k), v, t, maxTraits);
+    if (isObj(src['$set_once'])) for (const [k, v] of Object.entries(src['$set_once'])) setTraitOnce(state, room, fieldKey(k), v, t);
   }
   for (const src of [ctxTraits, traits, props]) {
-    if (isObj(src['$set'])) for (const [k, v] of Object.entries(src['$set'])) setTrait(state, fieldKey(k), v, t, maxTraits);
+    if (isObj(src['$set'])) for (const [k, v] of Object.entries(src['$set'])) setTrait(state, room, fieldKey(k), v, t);
   }
   for (const src of [ctxTraits, traits, props]) {
-    for (const k of unsetNames(src['$unset'])) unsetTrait(state, fieldKey(k), t, maxTraits);
+    for (const k of unsetNames(src['$unset'])) unsetTrait(state, room, fieldKey(k), t);
   }
 }
 
@@ -113,10 +167,11 @@ export function applyTraitWrites(
  * loser's only where the survivor has none); `$set_once` keeps the earliest by event time
  * (then dropped if an `$unset` in force is later).
  */
-export function foldTraits(survivor: ProfileState, loser: ProfileState, maxTraits: number): void {
+export function foldTraits(survivor: ProfileState, loser: ProfileState, limits: TraitLimits): void {
+  const room = new TraitRoom(survivor, limits);
   for (const [key, lm] of Object.entries(loser.traitMeta)) {
     const sm = own(survivor.traitMeta, key);
-    if (!sm && Object.keys(survivor.traitMeta).length >= maxTraits) continue;
+    if (!sm && !room.hasKey(key)) continue;
     const base: TraitMeta = { ...(sm ?? {}) };
     let setValue = sm ? currentSetValue(survivor, sm, key) : undefined;
     if (base.s === undefined && lm.s !== undefined) {
@@ -133,6 +188,6 @@ export function foldTraits(survivor: ProfileState, loser: ProfileState, maxTrait
       delete base.o;
       delete base.ov;
     }
-    settle(survivor, key, base, setValue);
+    settle(survivor, room, key, base, setValue);
   }
 }

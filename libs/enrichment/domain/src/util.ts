@@ -28,6 +28,39 @@ export function num(v: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * The largest magnitudes numbers of events are taken at (docs/enrichment.md "Limits"), clamped
+ * to before any arithmetic so that sums and products of them stay finite (the collector accepts
+ * any finite number; 1e308 added twice is Infinity, which JSON writes as null and FerretDB
+ * refuses):
+ * - `amount`: prices, order totals, refunds (about 900 billion: the largest magnitude at which
+ *   steps of 0.0001 are still exact; `roundMoney` caps every sum of amounts at it too);
+ * - `quantity`: a product's quantity, and a cart item's;
+ * - `seconds`: video positions and lengths (about 115 days).
+ */
+export const NUMBER_LIMITS = Object.freeze({ amount: Math.floor(Number.MAX_SAFE_INTEGER / 10_000), quantity: 1_000_000, seconds: 10_000_000 });
+
+/** `num(v)` clamped to `[-max, max]`. */
+export function boundedNum(v: unknown, max: number): number | undefined {
+  const n = num(v);
+  return n === undefined ? undefined : Math.min(max, Math.max(-max, n));
+}
+
+/** Length of `s` in UTF-8 (a lone surrogate counts as the 3 bytes of its replacement character). */
+export function utf8Bytes(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i += 1) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i += 1;
+    } else n += 3;
+  }
+  return n;
+}
+
 /** Epoch ms of an ISO-8601 string, or undefined. */
 export function ms(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;

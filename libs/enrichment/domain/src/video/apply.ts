@@ -8,7 +8,7 @@
  */
 import type { EnrichmentConfig } from '../config';
 import { pushRing } from '../collections';
-import { iso, num, obj, round, str } from '../util';
+import { NUMBER_LIMITS, boundedNum, iso, obj, round, str } from '../util';
 import { secs, totalSeconds } from './intervals';
 import { type VideoReport, insertReport, reportOf, walkReports } from './reports';
 import { addTallies, addWalk, emptyTally, figuresOf, sessionFigures, sessionSkippedShare, tallySession, videoTallies, withMeta } from './figures';
@@ -36,15 +36,15 @@ export function videoPropsOf(properties: unknown): {
 } {
   const p = obj(properties);
   const key = str(p['content_asset_id'], 256) ?? str(p['asset_id'], 256);
-  const length = num(p['total_length']);
+  const length = boundedNum(p['total_length'], NUMBER_LIMITS.seconds);
   return {
     sessionId: str(p['session_id'], 256) ?? (key !== undefined ? `asset:${key}` : undefined),
     key,
     title: str(p['title'], 256),
     length: length !== undefined && length > 0 ? length : undefined,
     productId: str(p['product_id'], 256),
-    position: num(p['position']),
-    seekPosition: num(p['seek_position']),
+    position: boundedNum(p['position'], NUMBER_LIMITS.seconds),
+    seekPosition: boundedNum(p['seek_position'], NUMBER_LIMITS.seconds),
   };
 }
 

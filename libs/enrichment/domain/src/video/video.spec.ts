@@ -276,3 +276,33 @@ describe('summarizeVideoSession (the timeline entry)', () => {
 function round4(x: number): number {
   return Math.round(x * 10_000) / 10_000;
 }
+
+describe('video numbers', () => {
+  const huge = 1.8e305;
+  const reports = (length: number | undefined) =>
+    [
+      v('Video Playback Started', 0, { position: 0 }),
+      v('Video Playback Seek Started', 1, { position: 0, seek_position: huge }),
+      v('Video Playback Seek Completed', 2, { position: huge }),
+      v('Video Content Playing', 3, { position: huge }),
+      v('Video Playback Seek Started', 4, { position: huge, seek_position: -huge }),
+      v('Video Playback Seek Completed', 5, { position: 0 }),
+      v('Video Content Playing', 10, { position: huge }),
+      v('Video Playback Completed', 20, { position: huge }),
+    ].map((e) => ({ ...e, event: { ...e.event, properties: { ...e.event.properties, total_length: length } } }));
+  const nonFinite = (x: unknown): unknown[] =>
+    typeof x === 'number' ? (Number.isFinite(x) ? [] : [x]) : x && typeof x === 'object' ? Object.values(x).flatMap(nonFinite) : [];
+
+  it.each([
+    ['a huge length', huge],
+    ['no length', undefined],
+  ])('positions near the largest double, %s: clamped to the seconds limit, every figure finite', (_, length) => {
+    const s = applyAll(reports(length));
+    expect(nonFinite(s)).toEqual([]);
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+    const video = videoOf(s).videos[0]!;
+    if (length !== undefined) expect(video.length).toBe(10_000_000);
+    expect(video.watched.every((x) => x.to <= 10_000_000)).toBe(true);
+    expect(video).toMatchObject({ seeksForward: 1, skippedSeconds: 10_000_000, seeksBack: 1, rewoundSeconds: 10_000_000 });
+  });
+});
