@@ -46,13 +46,19 @@ const INPUTS: Record<Stage, TopicKey[]> = {
  * in the same process meanwhile are told apart from the batch work.
  */
 const inBatch = new AsyncLocalStorage<{ host: ConsumerHost; topic: TopicKey }>();
-/** Batches and messages handed to each host's handlers, by input topic. */
-const consumed = new Map<ConsumerHost, { batches: number; messages: Partial<Record<TopicKey, number>> }>();
+/** Batches and messages handed to each host's handlers, by input topic, and each batch's size. */
+interface Consumed {
+  batches: number;
+  messages: Partial<Record<TopicKey, number>>;
+  sizes: number[];
+}
+const consumed = new Map<ConsumerHost, Consumed>();
 const originalRegister = ConsumerHost.prototype.register;
 ConsumerHost.prototype.register = function register(this: ConsumerHost, reg: ConsumerRegistration): ConsumerHost {
   const handler: BatchHandler = (messages, ctx) => {
-    const c = consumed.get(this) ?? { batches: 0, messages: {} };
+    const c = consumed.get(this) ?? { batches: 0, messages: {}, sizes: [] };
     c.batches++;
+    c.sizes.push(messages.length);
     c.messages[reg.topic] = (c.messages[reg.topic] ?? 0) + messages.length;
     consumed.set(this, c);
     return inBatch.run({ host: this, topic: reg.topic }, () => reg.handler(messages, ctx));
@@ -109,6 +115,18 @@ const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 
  */
 const PER_PROFILE = 2;
 const PER_BATCH = 6;
+
+/**
+ * Enrichment's own bound, tighter: its profiles are cached since the warm-up, so nothing at all is
+ * paid per profile. A batch is applied in segments of ENRICHMENT_SEGMENT_EVENTS (default 100)
+ * events, each one events insert and one profile bulk write per MAX_BULK_UPDATES (25) profiles it
+ * changed (at most 50 here: 2); once per batch the redirect check asks the minutes its redirects
+ * can be filed under, the batch's span widened by a minute either way (follow-merges.ts,
+ * REDIRECT_CLOCK_MARGIN_MS): 3, or 4 for a batch that runs into the next minute.
+ */
+const ENRICHMENT_SEGMENT_EVENTS = 100;
+const ENRICHMENT_WRITES_PER_SEGMENT = 1 + Math.ceil(Math.min(PROFILES, ENRICHMENT_SEGMENT_EVENTS) / 25);
+const ENRICHMENT_REDIRECT_MINUTES_PER_BATCH = 4;
 
 beforeAll(async () => {
   const env = (id: string, extra: Record<string, string> = {}) => ({
@@ -215,7 +233,10 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
   await send(events);
   await waitFor(async () => (await endOffsets(collector.platform.topics.eventsRaw)) >= rawBefore + EVENTS, { message: 'the events on events.raw' });
 
-  const results = new Map<Stage, { roundTrips: number; batches: number; messages: Partial<Record<TopicKey, number>> }>();
+  const results = new Map<
+    Stage,
+    { roundTrips: number; batches: number; messages: Partial<Record<TopicKey, number>>; sizes: number[]; byCommand: Map<string, number> }
+  >();
   const report: Record<string, unknown> = { profiles: PROFILES, events: EVENTS, partitions: PARTITIONS, stages: {} };
   for (const stage of STAGES) {
     const s = svc(stage);
@@ -223,13 +244,13 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
     const counter = counters.get(stage) as Counter;
     counter.batch.clear();
     counter.all = 0;
-    consumed.set(host, { batches: 0, messages: {} });
+    consumed.set(host, { batches: 0, messages: {}, sizes: [] });
     host.resume();
     await drain(stage);
     host.pause();
-    const { batches, messages } = consumed.get(host) as { batches: number; messages: Partial<Record<TopicKey, number>> };
+    const { batches, messages, sizes } = consumed.get(host) as Consumed;
     const roundTrips = sum(counter.batch);
-    results.set(stage, { roundTrips, batches, messages });
+    results.set(stage, { roundTrips, batches, messages, sizes, byCommand: new Map(counter.batch) });
     (report['stages'] as Record<string, unknown>)[stage] = {
       roundTrips,
       batches,
@@ -250,4 +271,13 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
     expect({ stage, roundTrips: r.roundTrips <= PER_PROFILE * PROFILES + PER_BATCH * r.batches }).toEqual({ stage, roundTrips: true });
     expect(r.roundTrips).toBeLessThan(EVENTS);
   }
+
+  // Enrichment: per segment its writes, per batch the redirect check's minutes, nothing per profile or event.
+  const enrichment = results.get('enrichment') as NonNullable<ReturnType<typeof results.get>>;
+  const segments = enrichment.sizes.reduce((n, size) => n + Math.ceil(size / ENRICHMENT_SEGMENT_EVENTS), 0);
+  const profileFinds = enrichment.byCommand.get('eventsResolved find:enrichment_profiles') ?? 0;
+  expect({ profileFinds: profileFinds <= ENRICHMENT_REDIRECT_MINUTES_PER_BATCH * enrichment.batches }).toEqual({ profileFinds: true });
+  expect({
+    enrichment: enrichment.roundTrips <= ENRICHMENT_WRITES_PER_SEGMENT * segments + ENRICHMENT_REDIRECT_MINUTES_PER_BATCH * enrichment.batches,
+  }).toEqual({ enrichment: true });
 });

@@ -10,24 +10,37 @@ import { type EventDocument, type ProfileDocument, documentToState } from '@mosa
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
 import { appendedActivity } from './activity-digest';
 import { activeDocument, changeOut, eventDocument } from './batch-documents';
+import type { StoredEventsWatch } from './follow-merges';
 
-type Target = { id: string; doc: ProfileDocument | null };
+/**
+ * The live profile an id resolves to: `doc` (null: none stored, it is created), whether that copy
+ * was read from the store in this round (not taken from the cache), and the redirects passed
+ * (the id itself first, when it is one).
+ */
+type Target = { id: string; doc: ProfileDocument | null; fromStore: boolean; via: string[] };
 type Pending = { item: InboundResolved; index: number };
 
 interface Working {
   id: string;
   orig: ProfileDocument | null;
   state: ProfileState | undefined;
+  /** `orig` was read from the store in this round (or is none: a profile to create). */
+  fromStore: boolean;
   dirty: boolean;
   /** Digest entries of the events applied (not duplicates). */
   added: ActivityEntry[];
-  items: { index: number; out: ChangeOut; event?: EventDocument }[];
+  items: { index: number; out: ChangeOut; event?: EventDocument; via: readonly string[] }[];
 }
 
 const PRICE_EVENTS = new Set(['Product Viewed', 'Product Added']);
 
-/** `stored` collects the profiles this segment stored events of (and those the events were addressed to), for `followMerges`. */
-export async function applyEventSegment(core: ApplierCore, items: readonly InboundResolved[], stats: BatchStats, stored: Set<string>): Promise<ChangeOut[]> {
+/** `watch` learns which profiles this segment stored events on, and the redirects the events were addressed to (`followMerges`). */
+export async function applyEventSegment(
+  core: ApplierCore,
+  items: readonly InboundResolved[],
+  stats: BatchStats,
+  watch: StoredEventsWatch,
+): Promise<ChangeOut[]> {
   const results = new Map<number, ChangeOut>();
   let pending: Pending[] = items.map((item, index) => ({ item, index }));
   for (let attempt = 1; pending.length > 0; attempt += 1) {
@@ -36,7 +49,7 @@ export async function applyEventSegment(core: ApplierCore, items: readonly Inbou
     if (attempt > 1) await jitter(attempt);
     // identity's hint is trusted once: a profile found after all (a re-delivery) conflicts on insert, and is read from then on
     const working = await applyToTargets(core, pending, stats, attempt === 1 ? createdProfiles(pending) : new Set());
-    pending = await writeWorking(core, items, working, results, stats, stored);
+    pending = await writeWorking(core, items, working, results, stats, watch);
   }
   return items.map((_, i) => results.get(i) as ChangeOut);
 }
@@ -64,7 +77,15 @@ async function applyToTargets(core: ApplierCore, pending: readonly Pending[], st
     const target = targets.get(resolved.profileId) as Target;
     let w = working.get(target.id);
     if (!w) {
-      w = { id: target.id, orig: target.doc, state: target.doc ? documentToState(target.doc) : undefined, dirty: false, added: [], items: [] };
+      w = {
+        id: target.id,
+        orig: target.doc,
+        state: target.doc ? documentToState(target.doc) : undefined,
+        fromStore: target.fromStore || !target.doc,
+        dirty: false,
+        added: [],
+        items: [],
+      };
       working.set(target.id, w);
     }
     const input: ResolvedEvent = target.id === resolved.profileId ? resolved : { ...resolved, profileId: target.id };
@@ -78,7 +99,12 @@ async function applyToTargets(core: ApplierCore, pending: readonly Pending[], st
       w.dirty = true;
       w.added.push(activityEntryOf(input, item.messageId, nowIso));
     }
-    w.items.push({ index, out: changeOut(res.state, res.changed, item, res.duplicate, nowIso, 'event', res.profile), event: eventDocument(core, input, item) });
+    w.items.push({
+      index,
+      out: changeOut(res.state, res.changed, item, res.duplicate, nowIso, 'event', res.profile),
+      event: eventDocument(core, input, item),
+      via: target.via,
+    });
   }
   return working;
 }
@@ -90,7 +116,7 @@ async function writeWorking(
   working: Map<string, Working>,
   results: Map<number, ChangeOut>,
   stats: BatchStats,
-  stored: Set<string>,
+  watch: StoredEventsWatch,
 ): Promise<Pending[]> {
   const dirty = [...working.values()].filter((w) => w.dirty);
   const activity = await Promise.all(dirty.map((w) => appendedActivity(core, w.orig, w.added)));
@@ -109,12 +135,12 @@ async function writeWorking(
       stats.profilesWritten += 1;
       core.cache.set(w.id, written.get(w.id) as ProfileDocument);
     }
+    // Written here, or read from the store this round: it was live after the batch started.
+    watch.storedOn(w.id, w.dirty || w.fromStore);
     for (const i of w.items) {
       results.set(i.index, i.out);
-      if (i.event) {
-        events.push(i.event);
-        stored.add(i.event.profileId).add((items[i.index]?.payload as ResolvedEvent).profileId);
-      }
+      if (i.event) events.push(i.event);
+      for (const redirect of i.via) watch.addressedVia(redirect, w.id);
       if (i.out.duplicate) stats.duplicates += 1;
       else {
         stats.applied += 1;
@@ -126,30 +152,9 @@ async function writeWorking(
   return next.sort((a, b) => a.index - b.index);
 }
 
-/**
- * Events stored on a profile that a merge turned into a redirect meanwhile go where the redirect
- * leads. The merge (another partition: merges are keyed by survivor) may have made the profile a
- * redirect and moved its events after a segment's profile write landed but before its events
- * were stored: the survivor then holds these events' effects (the fold read the profile as
- * written here) but not the events, which a later split or timeline read would miss. Either the
- * merge's move comes after the events were stored and takes them, or this check (run once per
- * batch, after its last event insert, before the commit) comes after the redirect and sees it.
- * The ids the events were addressed to are checked too: after a crash between the insert and
- * this check, the redelivered events follow the redirect, and their stored copies are still on
- * the redirect. Only redirects come back from the query (an index probe per profile on FerretDB).
- */
-export async function followMerges(core: ApplierCore, profileIds: Iterable<string>): Promise<void> {
-  const merged = await core.store.mergedAmong([...profileIds]);
-  for (const [loserId, into] of merged) {
-    core.cache.delete(loserId);
-    const { doc, path } = await core.store.resolve(into);
-    await core.store.moveEvents(loserId, doc ? doc._id : (path[path.length - 1] as string));
-  }
-}
-
 /** The live profile each id resolves to (following redirects; a missing one is itself, to be created). */
 async function targetsOf(core: ApplierCore, ids: readonly string[], stats: BatchStats, created: ReadonlySet<string>): Promise<Map<string, Target>> {
-  const docs = await readWithRedirects(core, ids, stats, created);
+  const { docs, read } = await readWithRedirects(core, ids, stats, created);
   const out = new Map<string, Target>();
   for (const id of new Set(ids)) {
     let current = id;
@@ -161,19 +166,23 @@ async function targetsOf(core: ApplierCore, ids: readonly string[], stats: Batch
       current = d.mergedInto;
     }
     const d = docs.get(current) ?? null;
-    out.set(id, { id: current, doc: d && d.status === 'active' ? d : null });
+    out.set(id, { id: current, doc: d && d.status === 'active' ? d : null, fromStore: read.has(current), via: [...seen] });
   }
   return out;
 }
 
-/** The documents of `ids` and of the profiles they redirect to (cache first, up to 10 hops; `created` ones are not read). */
+/**
+ * The documents of `ids` and of the profiles they redirect to (cache first, up to 10 hops; `created`
+ * ones are not read), and the ids looked up in the store (found or not).
+ */
 async function readWithRedirects(
   core: ApplierCore,
   ids: readonly string[],
   stats: BatchStats,
   created: ReadonlySet<string>,
-): Promise<Map<string, ProfileDocument>> {
+): Promise<{ docs: Map<string, ProfileDocument>; read: Set<string> }> {
   const docs = new Map<string, ProfileDocument>();
+  const read = new Set<string>();
   let wanted = [...new Set(ids)];
   for (let hop = 0; hop <= 10 && wanted.length > 0; hop += 1) {
     const toRead: string[] = [];
@@ -186,6 +195,7 @@ async function readWithRedirects(
       else toRead.push(id);
     }
     stats.cacheMisses += toRead.length;
+    for (const id of toRead) read.add(id);
     const found = await core.store.getProfiles(toRead);
     for (const [id, d] of found) {
       docs.set(id, d);
@@ -196,7 +206,7 @@ async function readWithRedirects(
       .filter((d): d is ProfileDocument => d !== undefined && d.status === 'merged' && !!d.mergedInto && !docs.has(d.mergedInto))
       .map((d) => d.mergedInto as string);
   }
-  return docs;
+  return { docs, read };
 }
 
 /** Message ids of `pending` already stored as events, looked up only for profiles whose applied-id ring is full. */

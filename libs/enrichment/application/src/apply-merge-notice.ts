@@ -15,7 +15,7 @@ import {
   mergeActivity,
   toCompactProfile,
 } from '@mosaic/enrichment-domain';
-import { type ProfileDocument, documentToState, stateToDocument } from '@mosaic/enrichment-data-access';
+import { type ProfileDocument, documentToState, redirectMinuteOf, stateToDocument } from '@mosaic/enrichment-data-access';
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
 import { activityFromEvents } from './activity-digest';
 import { activeDocument, changeOut } from './batch-documents';
@@ -45,7 +45,10 @@ export async function applyMergeNotice(core: ApplierCore, item: InboundResolved,
   return out;
 }
 
-/** 1. The loser becomes a redirect (or already is one). */
+/**
+ * 1. The loser becomes a redirect (or already is one), filed under the minute of this write
+ * (`redirectMinute`), where batches of the loser's partition that raced it look for it (`followMerges`).
+ */
 async function turnLoserIntoRedirect({ core, notice, stats, now, nowIso }: MergeStep): Promise<ProfileDocument> {
   const { store } = core;
   for (let attempt = 1; ; attempt += 1) {
@@ -59,6 +62,7 @@ async function turnLoserIntoRedirect({ core, notice, stats, now, nowIso }: Merge
         status: 'merged',
         mergedInto: notice.survivorId,
         mergedAt: notice.at,
+        redirectMinute: redirectMinuteOf(core.now()),
         expiresAt: new Date(now.getTime() + core.opts.redirectTtlMs),
         writeId: store.newWriteId(),
         // kept on the redirect until the fold has read it (a fold redelivered after a crash still finds it)

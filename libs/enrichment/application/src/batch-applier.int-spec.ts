@@ -1,13 +1,23 @@
 // The batch applier's guards against the real server of the Jest run (FerretDB 1.24 or
 // MongoDB), driven at the use-case level so that the order of competing steps is set by the
-// test, not by timing: the replay guard past a full applied-id ring for events older than the
-// retention, and a merge that runs between a segment's profile write and its event insert.
+// test, not by timing (clocks are set by the test where minutes matter): the replay guard past a
+// full applied-id ring for events older than the retention, and a merge that runs between a
+// segment's profile write and its event insert (follow-merges.ts).
+import type { CommandStartedEvent, Document } from 'mongodb';
 import type { Connection } from 'mongoose';
 import type { MergeNotice, ResolvedEvent } from '@mosaic/contracts';
-import { ENRICHMENT_COLLECTIONS, type EventDocument, ProfileRepository, type ProfileRepositoryOptions } from '@mosaic/enrichment-data-access';
-import { plannedFinds, storePlansReadable, wholeCollectionReads } from '@mosaic/shared-testing';
+import {
+  ENRICHMENT_COLLECTIONS,
+  type EventDocument,
+  ProfileRepository,
+  type ProfileRepositoryOptions,
+  REDIRECT_MINUTE_MS,
+  redirectMinuteOf,
+} from '@mosaic/enrichment-data-access';
+import { type PlannedFind, plannedFinds, storePlansReadable, wholeCollectionReads } from '@mosaic/shared-testing';
 import { BatchApplier } from './batch-applier';
 import type { InboundResolved } from './batch-context';
+import { redirectMinutesToAsk } from './follow-merges';
 import { useTestStore } from './testing/test-store';
 
 jest.setTimeout(60_000);
@@ -60,14 +70,31 @@ function merge(survivorId: string, loserId: string): InboundResolved {
   return { messageId: `merge:${payload.triggeringMessageId}:${loserId}`, correlationId: 'c-merge', payload };
 }
 
-const applierOver = (repository: ProfileRepository, maxAppliedIds?: number) =>
+const applierOver = (repository: ProfileRepository, o: { maxAppliedIds?: number; now?: () => Date; segmentEvents?: number } = {}) =>
   new BatchApplier({
     store: repository,
     anonymousTtlMs: 365 * DAY,
     redirectTtlMs: 30 * DAY,
     eventRetentionMs: 400 * DAY,
-    ...(maxAppliedIds ? { config: { maxAppliedIds } } : {}),
+    cacheMaxEntries: 1000,
+    ...(o.maxAppliedIds ? { config: { maxAppliedIds: o.maxAppliedIds } } : {}),
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.segmentEvents ? { segmentEvents: o.segmentEvents } : {}),
   });
+
+/** A clock standing at `ms` (a test moves it). */
+function clockAt(ms: number): { now: () => Date; ms: number } {
+  const clock = { ms, now: () => new Date(clock.ms) };
+  return clock;
+}
+
+/** 30 s into the current minute: a clock 50 s off either way files under the minute before or after. */
+const midMinute = () => redirectMinuteOf(Date.now()) * REDIRECT_MINUTE_MS + 30_000;
+
+/** Finds of profiles by `_id` and `status: "merged"`: the per-profile redirect probe. */
+const probes = (finds: readonly PlannedFind[]) => finds.filter((f) => f.collection === ENRICHMENT_COLLECTIONS.profiles && f.filter['status'] === 'merged');
+/** Finds of profiles by the minute their redirect was written. */
+const minuteFinds = (finds: readonly PlannedFind[]) => finds.filter((f) => f.collection === ENRICHMENT_COLLECTIONS.profiles && 'redirectMinute' in f.filter);
 
 const eventIdsOf = async (profileId: string) => (await store.eventsOf(profileId)).map((e) => e._id).sort();
 
@@ -75,7 +102,7 @@ describe('replay guard past a full applied-id ring', () => {
   it('an event older than the retention, applied, then re-delivered after the ring filled up and a sweep ran, is not applied twice', async () => {
     const ids = [{ type: 'anonymousId', value: 'a-import' }];
     const imported = page('p-import', new Date(Date.now() - 500 * DAY), ids); // older than the 400 days of retention
-    const applier = applierOver(store, 3);
+    const applier = applierOver(store, { maxAppliedIds: 3 });
     expect((await applier.applyBatch([imported])).stats).toMatchObject({ applied: 1, duplicates: 0 });
     // three newer events push it out of the ring of 3
     await applier.applyBatch([1, 2, 3].map((d) => page('p-import', new Date(Date.now() - d * DAY), ids)));
@@ -86,7 +113,7 @@ describe('replay guard past a full applied-id ring', () => {
     await new ProfileRepository(conn, options).sweepExpired();
 
     // the replay, on an instance that holds nothing in memory
-    const again = await applierOver(store, 3).applyBatch([imported]);
+    const again = await applierOver(store, { maxAppliedIds: 3 }).applyBatch([imported]);
     expect(again.stats).toMatchObject({ applied: 0, duplicates: 1 });
     expect(again.changes[0]?.change.changed).toEqual([]);
     expect((await store.getProfile('p-import'))?.computed.pageViews).toBe(4);
@@ -162,12 +189,138 @@ describe('a merge racing the loser’s partition', () => {
   });
 });
 
+describe('the redirect check’s cost and reach', () => {
+  /** p-<prefix>-surv (known) and p-<prefix>-lose (anonymous) exist, applied by an instance on clock `now`. */
+  async function pair(prefix: string, now: () => Date = () => new Date()) {
+    const loserIds = [{ type: 'anonymousId', value: `a-${prefix}` }];
+    await applierOver(store, { now }).applyBatch([
+      page(`p-${prefix}-surv`, new Date(Date.now() - 3_000), [{ type: 'userId', value: `u-${prefix}` }]),
+      page(`p-${prefix}-lose`, new Date(Date.now() - 2_000), loserIds),
+    ]);
+    return { survivor: `p-${prefix}-surv`, loser: `p-${prefix}-lose`, loserIds };
+  }
+
+  it.each([
+    ['ahead of', 50_000, 1],
+    ['behind', -50_000, -1],
+  ])('a merge by an instance whose clock is 50 s %s the loser partition’s is found in its minute', async (_, skew, minuteOffset) => {
+    const t0 = midMinute();
+    const { survivor, loser, loserIds } = await pair(`skew${minuteOffset}`);
+    const loserPartition = new InterleavedRepository(conn, options);
+    const e = page(loser, new Date(Date.now() - 1_000), loserIds);
+    loserPartition.beforePutEvents = () => applierOver(store, { now: () => new Date(t0 + skew) }).applyBatch([merge(survivor, loser)]);
+    expect((await applierOver(loserPartition, { now: () => new Date(t0) }).applyBatch([e])).stats).toMatchObject({ applied: 1, conflicts: 0 });
+
+    expect((await store.getProfile(loser))?.redirectMinute).toBe(redirectMinuteOf(t0) + minuteOffset); // filed by the merging instance's clock
+    expect(await eventIdsOf(loser)).toEqual([]);
+    expect(await eventIdsOf(survivor)).toHaveLength(3);
+  });
+
+  it.each([
+    ['10 minutes after the redirect', false],
+    ['after a redirect stored before redirectMinute existed', true],
+  ])('a redelivery %s moves the stranded copy by what resolving its event showed, without a query per profile', async (_, unfiled) => {
+    const clock = clockAt(Date.now());
+    const { survivor, loser, loserIds } = await pair(unfiled ? 'unfiled' : 'late', clock.now);
+    const loserPartition = new InterleavedRepository(conn, options);
+    const e = page(loser, new Date(Date.now() - 1_000), loserIds);
+    loserPartition.beforePutEvents = () => applierOver(store, { now: clock.now }).applyBatch([merge(survivor, loser)]);
+    loserPartition.afterPutEvents = () => Promise.reject(new Error('SIGKILL'));
+    await expect(applierOver(loserPartition, { now: clock.now }).applyBatch([e])).rejects.toThrow('SIGKILL');
+    expect(await eventIdsOf(loser)).toEqual([e.messageId]);
+    if (unfiled) await store.profiles.updateOne({ _id: loser }, { $unset: { redirectMinute: '' } });
+
+    clock.ms += 10 * 60_000; // the redirect's minute is long out of what a batch asks
+    let again: Awaited<ReturnType<BatchApplier['applyBatch']>> | undefined;
+    const finds = await plannedFinds(conn, async () => {
+      again = await applierOver(store, { now: clock.now }).applyBatch([e]); // a new instance: nothing in memory
+    });
+    expect(again?.stats).toMatchObject({ applied: 0, duplicates: 1 });
+    expect(await eventIdsOf(loser)).toEqual([]);
+    expect(await eventIdsOf(survivor)).toEqual(expect.arrayContaining([e.messageId]));
+    expect(probes(finds)).toEqual([]);
+  });
+
+  it('a retry on the same instance, which holds the profile as it wrote it, asks the store whether it is a redirect now', async () => {
+    const clock = clockAt(Date.now());
+    const { survivor, loser, loserIds } = await pair('retry', clock.now);
+    const loserPartition = new InterleavedRepository(conn, options);
+    const applier = applierOver(loserPartition, { now: clock.now });
+    const e = page(loser, new Date(Date.now() - 1_000), loserIds);
+    loserPartition.beforePutEvents = () => applierOver(store, { now: clock.now }).applyBatch([merge(survivor, loser)]);
+    loserPartition.afterPutEvents = () => Promise.reject(new Error('store unavailable'));
+    await expect(applier.applyBatch([e])).rejects.toThrow('store unavailable');
+    expect(await eventIdsOf(loser)).toEqual([e.messageId]);
+
+    clock.ms += 10 * 60_000; // retried after an outage: the redirect's minute is out of reach
+    let again: Awaited<ReturnType<BatchApplier['applyBatch']>> | undefined;
+    const finds = await plannedFinds(conn, async () => {
+      again = await applier.applyBatch([e]);
+    });
+    // its copy of the loser (cached, stale) holds e's id: a duplicate, nothing written that could conflict
+    expect(again?.stats).toMatchObject({ applied: 0, duplicates: 1, cacheHits: 1, cacheMisses: 0 });
+    expect(probes(finds).map((f) => f.filter['_id'])).toEqual([loser]);
+    expect(await eventIdsOf(loser)).toEqual([]);
+    expect(await eventIdsOf(survivor)).toEqual(expect.arrayContaining([e.messageId]));
+  });
+
+  it('a profile the batch wrote is not asked about, although an earlier segment of the batch knew it only from its cache', async () => {
+    const ids = [{ type: 'anonymousId', value: 'a-mixed' }];
+    const applier = applierOver(store, { segmentEvents: 1 });
+    const first = page('p-mixed', new Date(Date.now() - 2_000), ids);
+    await applier.applyBatch([first]);
+    // the first segment: a duplicate, taken from the cache, nothing written; the second writes the profile
+    let again: Awaited<ReturnType<BatchApplier['applyBatch']>> | undefined;
+    const finds = await plannedFinds(conn, async () => {
+      again = await applier.applyBatch([first, page('p-mixed', new Date(Date.now() - 1_000), ids)]);
+    });
+    expect(again?.stats).toMatchObject({ applied: 1, duplicates: 1, cacheHits: 2, cacheMisses: 0 });
+    expect(probes(finds)).toEqual([]);
+  });
+
+  it('a batch of events of cached profiles asks a few minutes, whatever the number of profiles, each from the index', async () => {
+    const t0 = midMinute();
+    const applier = applierOver(store, { now: () => new Date(t0) });
+    const n = 40;
+    const ids = (k: number) => [{ type: 'anonymousId', value: `a-cost-${k}` }];
+    const batch = () => Array.from({ length: n }, (_, k) => page(`p-cost-${k}`, new Date(Date.now() - 5_000), ids(k)));
+    await applier.applyBatch(batch());
+    // redirects of other profiles, filed in a minute asked and in one just before
+    const others = await pair('cost-a');
+    await applierOver(store, { now: () => new Date(t0) }).applyBatch([merge(others.survivor, others.loser)]);
+    const earlier = await pair('cost-b');
+    await applierOver(store, { now: () => new Date(t0 - 2 * REDIRECT_MINUTE_MS) }).applyBatch([merge(earlier.survivor, earlier.loser)]);
+
+    const finds: Document[] = [];
+    const eventUpdates: Document[] = [];
+    const record = (e: CommandStartedEvent) => {
+      if (e.commandName === 'find' && e.command['find'] === ENRICHMENT_COLLECTIONS.profiles) finds.push(e.command['filter'] as Document);
+      if (e.commandName === 'update' && e.command['update'] === ENRICHMENT_COLLECTIONS.events) eventUpdates.push(e.command);
+    };
+    conn.getClient().on('commandStarted', record);
+    const planned = await plannedFinds(conn, () => applier.applyBatch(batch())).finally(() => conn.getClient().off('commandStarted', record));
+
+    const asked = redirectMinutesToAsk(t0, t0);
+    expect(asked).toEqual([-1, 0, 1].map((d) => redirectMinuteOf(t0) + d));
+    // nothing read per profile (all cached, none a redirect): one equality per minute asked
+    expect(finds).toEqual(asked.map((m) => ({ redirectMinute: m })));
+    expect(eventUpdates).toEqual([]); // the redirect found is none of the batch's profiles: nothing to move
+    const [filed] = await store.profiles.find({ redirectMinute: redirectMinuteOf(t0) }).toArray();
+    expect(filed?._id).toBe(others.loser);
+    expect(minuteFinds(planned)).toHaveLength(asked.length);
+    if (storePlansReadable()) expect(wholeCollectionReads(minuteFinds(planned))).toEqual([]);
+  });
+});
+
 it('a segment reads nothing whole: profiles, the redirect check and the replay guard are served from indexes', async () => {
   const ids = (n: number) => [{ type: 'anonymousId', value: `a-plan-${n}` }];
-  await applierOver(store, 2).applyBatch([0, 1, 2].flatMap((n) => [1, 2, 3].map((d) => page(`p-plan-${n}`, new Date(Date.now() - d * DAY), ids(n)))));
+  await applierOver(store, { maxAppliedIds: 2 }).applyBatch(
+    [0, 1, 2].flatMap((n) => [1, 2, 3].map((d) => page(`p-plan-${n}`, new Date(Date.now() - d * DAY), ids(n)))),
+  );
   await applierOver(store).applyBatch([merge('p-plan-0', 'p-plan-1')]);
-  const finds = await plannedFinds(conn, () => applierOver(store, 2).applyBatch([0, 1, 2].map((n) => page(`p-plan-${n}`, new Date(), ids(n)))));
-  const profileReads = finds.filter((f) => f.collection === ENRICHMENT_COLLECTIONS.profiles);
-  expect(profileReads.some((f) => f.filter['status'] === 'merged')).toBe(true);
+  const finds = await plannedFinds(conn, () =>
+    applierOver(store, { maxAppliedIds: 2 }).applyBatch([0, 1, 2].map((n) => page(`p-plan-${n}`, new Date(), ids(n)))),
+  );
+  expect(minuteFinds(finds).length).toBeGreaterThanOrEqual(3);
   if (storePlansReadable()) expect(wholeCollectionReads(finds)).toEqual([]);
 });

@@ -12,11 +12,12 @@
  *
  * Order of writes per batch segment: profiles (compare-and-set) → events (insert-if-absent);
  * then, once per batch, the events of profiles a concurrent merge made redirects follow the
- * redirect (`followMerges`) → the caller produces the changes → the consumer commits. A crash
- * anywhere re-delivers the batch; its events are then duplicates, which still store their event
- * document (in case the crash came before) and still produce their change (with `changed: []`,
- * the profile as it is now), because nobody knows whether the first copy was produced: consumers of
- * `profiles.changes` see at-least-once delivery and de-duplicate by trigger message id.
+ * redirect (`followMerges` in follow-merges.ts: a few queries per batch, none per profile) → the
+ * caller produces the changes → the consumer commits. A crash anywhere re-delivers the batch; its
+ * events are then duplicates, which still store their event document (in case the crash came
+ * before) and still produce their change (with `changed: []`, the profile as it is now), because
+ * nobody knows whether the first copy was produced: consumers of `profiles.changes` see
+ * at-least-once delivery and de-duplicate by trigger message id.
  *
  * Conflicts (another instance wrote the profile meanwhile: a rebalance, or an event of a
  * merged-away profile following its redirect) re-read and re-apply only that profile's
@@ -29,10 +30,11 @@
 import { enrichmentConfig, type EnrichmentConfig } from '@mosaic/enrichment-domain';
 import type { ProfileDocument, ProfileRepository } from '@mosaic/enrichment-data-access';
 import { LruMap } from '@mosaic/shared-service';
-import { applyEventSegment, followMerges } from './apply-event-segment';
+import { applyEventSegment } from './apply-event-segment';
 import { applyMergeNotice } from './apply-merge-notice';
 import { applySplitNotice } from './apply-split-notice';
 import { type ApplierCore, type ApplierOptions, type BatchStats, type ChangeOut, type InboundResolved, emptyStats } from './batch-context';
+import { StoredEventsWatch, followMerges } from './follow-merges';
 
 export type { ApplierOptions, BatchStats, ChangeOut, InboundResolved } from './batch-context';
 
@@ -57,11 +59,11 @@ export class BatchApplier implements ApplierCore {
   ): Promise<{ changes: ChangeOut[]; stats: BatchStats }> {
     const stats = emptyStats();
     const changes: ChangeOut[] = [];
-    const stored = new Set<string>();
+    const watch = new StoredEventsWatch(this.now().getTime());
     let run: InboundResolved[] = [];
     const flush = async () => {
       if (run.length === 0) return;
-      changes.push(...(await applyEventSegment(this, run, stats, stored)));
+      changes.push(...(await applyEventSegment(this, run, stats, watch)));
       run = [];
       await hooks.afterSegment?.();
     };
@@ -78,7 +80,7 @@ export class BatchApplier implements ApplierCore {
       await hooks.afterSegment?.();
     }
     await flush();
-    await followMerges(this, stored);
+    await followMerges(this, watch);
     return { changes, stats };
   }
 }

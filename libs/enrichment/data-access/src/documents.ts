@@ -4,7 +4,8 @@
  *
  * - `enrichment_profiles`: one document per profile (`StoredProfileDocument`). At top level
  *   only what queries filter, index, project or compare: `_id`, `version` (compare-and-set),
- *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `expiresAt` (anonymous
+ *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `redirectMinute` (redirects: the
+ *   minute the redirect was written, indexed; `redirectMinuteOf`), `expiresAt` (anonymous
  *   profiles: last seen + the anonymous TTL; redirects: merge time + the redirect TTL; known
  *   profiles: none), `known`, `idKeys` (`<type>:<value>` of every identifier, indexed for the
  *   by-identifier API), `writeId`, and `buyer` (the profile has orders: what the RFM job
@@ -47,6 +48,13 @@ export interface ProfileEnvelope {
   status: ProfileStatus;
   mergedInto?: string;
   mergedAt?: string;
+  /**
+   * Redirects: the epoch minute the redirect was written in (`redirectMinuteOf`, the merging
+   * instance's clock), indexed: a batch finds the redirects written while it ran by one equality
+   * per minute (FerretDB serves no range and no `$in` from an index). Absent on live profiles and
+   * on redirects written before the field existed (see `followMerges` in the application).
+   */
+  redirectMinute?: number;
   /** True once the profile has an identifier other than anonymousId. */
   known: boolean;
   idKeys: string[];
@@ -125,26 +133,35 @@ interface StoredProfileDocumentV1 extends ProfileEnvelope {
 /** What the collection may hold: the current layout, or a profile written before it. */
 export type AnyStoredProfileDocument = StoredProfileDocument | StoredProfileDocumentV1 | ProfileDocument;
 
+/** The width of a redirect minute. */
+export const REDIRECT_MINUTE_MS = 60_000;
+
+/** The minute (`redirectMinute`) a redirect written at `at` is filed under. */
+export function redirectMinuteOf(at: Date | number): number {
+  return Math.floor((typeof at === 'number' ? at : at.getTime()) / REDIRECT_MINUTE_MS);
+}
+
 export function identifierKey(i: { type: string; value: string }): string {
   return `${i.type}:${i.value}`;
 }
 
 export function stateToDocument(
   state: ProfileState,
-  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'expiresAt' | 'writeId' | 'activity'>,
+  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'redirectMinute' | 'expiresAt' | 'writeId' | 'activity'>,
 ): ProfileDocument {
   const { profileId, ...rest } = state;
   const known = state.identifiers.some((i) => i.type !== 'anonymousId');
   const doc: ProfileDocument = { _id: profileId, ...rest, status: extra.status, known, idKeys: state.identifiers.map(identifierKey), writeId: extra.writeId };
   if (extra.mergedInto !== undefined) doc.mergedInto = extra.mergedInto;
   if (extra.mergedAt !== undefined) doc.mergedAt = extra.mergedAt;
+  if (extra.redirectMinute !== undefined) doc.redirectMinute = extra.redirectMinute;
   if (extra.expiresAt !== undefined) doc.expiresAt = extra.expiresAt;
   if (extra.activity !== undefined) doc.activity = extra.activity;
   return doc;
 }
 
 export function documentToState(doc: ProfileDocument): ProfileState {
-  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
+  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, redirectMinute: _rm, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
   return { ...(rest as Omit<ProfileState, 'profileId'>), profileId: _id };
 }
 
@@ -153,12 +170,13 @@ export function documentToState(doc: ProfileDocument): ProfileState {
  * arrive escaped by the domain anyway (`fieldKey`), as they had to be when they were fields.
  */
 export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
-  const { _id, version, status, mergedInto, mergedAt, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
+  const { _id, version, status, mergedInto, mergedAt, redirectMinute, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
   const buyer = state.computed.orders.count > 0;
   const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, buyer, body: JSON.stringify(state) };
   if (activity !== undefined) stored.activity = activity;
   if (mergedInto !== undefined) stored.mergedInto = mergedInto;
   if (mergedAt !== undefined) stored.mergedAt = mergedAt;
+  if (redirectMinute !== undefined) stored.redirectMinute = redirectMinute;
   if (expiresAt !== undefined) {
     stored.expiresAt = expiresAt;
     stored.expiryHour = expiryHourOf(expiresAt);
@@ -201,6 +219,7 @@ export const ProfileSchema = new Schema(
     status: { type: String, enum: ['active', 'merged'], required: true },
     mergedInto: String,
     mergedAt: String,
+    redirectMinute: Number,
     known: { type: Boolean, required: true },
     idKeys: { type: [String], default: [] },
     expiresAt: Date,
@@ -214,6 +233,9 @@ export const ProfileSchema = new Schema(
 );
 ProfileSchema.index({ idKeys: 1 });
 ProfileSchema.index({ expiryHour: 1 });
+// Redirects by the minute they were written (followMerges); on FerretDB served by the GIN twin
+// the infra makes of every declared index (tools/infra/postgres-gin-twins.sql).
+ProfileSchema.index({ redirectMinute: 1 });
 
 export const EventSchema = new Schema(
   {

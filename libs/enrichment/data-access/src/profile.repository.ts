@@ -154,12 +154,30 @@ export class ProfileRepository {
   /**
    * Which of `ids` are redirects (merged away) now, and where each points. Only redirects come
    * back: the status is an equality the server filters on (FerretDB too, with `_id`), so a live
-   * profile costs an index probe, not a document read.
+   * profile costs an index probe, not a document read — but one query per id on FerretDB: the
+   * batch check uses it only for profiles it knows from its cache alone (redeliveries), the rest
+   * by minute (`redirectsFiledIn`).
    */
   async mergedAmong(ids: readonly string[]): Promise<Map<string, string>> {
     const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, '_id', ids, {
       pointReads: this.pointReads,
       where: { status: 'merged' },
+      projection: { _id: 1, mergedInto: 1 },
+    });
+    const out = new Map<string, string>();
+    for (const d of found) if (typeof d['mergedInto'] === 'string') out.set(String(d['_id']), d['mergedInto']);
+    return out;
+  }
+
+  /**
+   * The redirects filed under these minutes (`redirectMinute`: written then), and where each
+   * points: one `$in` on MongoDB, one equality per minute on FerretDB (`findIn`), both served by
+   * the field's index; only `_id` and `mergedInto` come back. Redirects written before the field
+   * existed are in no minute.
+   */
+  async redirectsFiledIn(minutes: readonly number[]): Promise<Map<string, string>> {
+    const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, 'redirectMinute', minutes, {
+      pointReads: this.pointReads,
       projection: { _id: 1, mergedInto: 1 },
     });
     const out = new Map<string, string>();

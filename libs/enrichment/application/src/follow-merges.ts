@@ -1,0 +1,107 @@
+/**
+ * Events a racing merge stranded on a redirect follow it: checked once per Kafka batch, after its
+ * last event insert, before the commit.
+ *
+ * The merge runs on the survivor's partition (merges are keyed by survivor), the loser's events on
+ * the loser's. If the merge makes the loser a redirect and moves its events after a segment of the
+ * loser's partition wrote the profile but before it stored the events, the survivor holds these
+ * events' effects (the fold read the profile as written) but not the events, which a later split
+ * or timeline read would miss. Either the merge's move comes after the events were stored and
+ * takes them, or this check comes after the redirect was written and sees it.
+ *
+ * What it asks, at a small constant cost per batch (issue "Throughput": never one query per profile
+ * or event on the common path):
+ *
+ * 1. **Redirects the batch's events were addressed to** (or passed through while resolving): the
+ *    batch read them as redirects, so it knows them without a query, however old they are. After
+ *    a crash between an event insert and this check, the redelivered events follow the redirect
+ *    and their stored copies are still on it: these are moved (one update per such redirect).
+ * 2. **Redirects written while the batch ran**: a redirect is filed under the minute it was written
+ *    (`redirectMinute`, indexed); the minutes from the batch's start to now, widened by
+ *    `REDIRECT_CLOCK_MARGIN_MS` on both sides (the merging instance's clock may be behind or ahead
+ *    of this one's), are asked by one equality each on FerretDB, which serves no range and no `$in`
+ *    from an index (one `$in` on MongoDB): normally three minutes. What comes back is intersected
+ *    with the profiles the batch stored events on. This covers every profile the batch saw live in
+ *    the store (read it, or wrote it with its compare-and-set) after it started: a merge that
+ *    strands its events must make it a redirect after that.
+ * 3. **Profiles the batch knew only from its cache** and stored events on without writing them
+ *    (every event a duplicate: a redelivery after a failed attempt, a replay): the copy may be
+ *    older than a redirect written before the batch started, so these are asked by `_id` and
+ *    `status` (one query each on FerretDB; only on redeliveries and replays).
+ *
+ * Redirects stored before `redirectMinute` existed are in no minute. They were all written before
+ * any batch running now started (the field is written with every redirect since), so 2 never
+ * needs them; 1 and 3 do not depend on the field.
+ */
+import { redirectMinuteOf } from '@mosaic/enrichment-data-access';
+import type { ApplierCore } from './batch-context';
+
+/**
+ * How far apart the clocks of two enrichment instances may be (the merging instance files the
+ * redirect by its clock, the checking one asks by its own); the same bound segmentation's timer
+ * minutes assume.
+ */
+export const REDIRECT_CLOCK_MARGIN_MS = 60_000;
+
+/** The minutes (`redirectMinute`) a redirect written between `startedAt` and `now` can be filed under, by a clock up to `margin` off. */
+export function redirectMinutesToAsk(startedAt: number, now: number, margin = REDIRECT_CLOCK_MARGIN_MS): number[] {
+  const minutes: number[] = [];
+  const last = redirectMinuteOf(Math.max(startedAt, now) + margin);
+  for (let m = redirectMinuteOf(Math.min(startedAt, now) - margin); m <= last; m += 1) minutes.push(m);
+  return minutes;
+}
+
+/** What one batch learns, while applying its events, about the profiles it stored events on. */
+export class StoredEventsWatch {
+  /** Profiles events were stored on that the batch saw live in the store (read or written) after it started. */
+  private readonly seenLive = new Set<string>();
+  /** Profiles events were stored on that the batch knew only from its cache. */
+  private readonly cachedOnly = new Set<string>();
+  /** Redirects the stored events were addressed to or passed through → the profile they were stored on. */
+  private readonly addressedRedirects = new Map<string, string>();
+
+  constructor(readonly startedAt: number) {}
+
+  /** Events were stored on `profileId`; `seenLive`: the batch read it from the store or wrote it. */
+  storedOn(profileId: string, seenLive: boolean): void {
+    (seenLive ? this.seenLive : this.cachedOnly).add(profileId);
+  }
+
+  /** An event stored on `profileId` was addressed to, or resolved through, the redirect `redirectId`. */
+  addressedVia(redirectId: string, profileId: string): void {
+    this.addressedRedirects.set(redirectId, profileId);
+  }
+
+  get empty(): boolean {
+    return this.seenLive.size === 0 && this.cachedOnly.size === 0 && this.addressedRedirects.size === 0;
+  }
+
+  /** Step 1: known redirects and where their events go. */
+  redirects(): ReadonlyMap<string, string> {
+    return this.addressedRedirects;
+  }
+
+  /** Step 2: whether the batch stored events on `profileId`. */
+  storedOnLiveCopy(profileId: string): boolean {
+    return this.seenLive.has(profileId) || this.cachedOnly.has(profileId);
+  }
+
+  /** Step 3: profiles known only from the cache (seen live in another segment of the batch: step 2 covers them), not among `found`. */
+  unverified(found: ReadonlyMap<string, string>): string[] {
+    return [...this.cachedOnly].filter((id) => !this.seenLive.has(id) && !found.has(id));
+  }
+}
+
+/** The three steps above; the events of every redirect found go where it leads (idempotent: a redelivered batch does it again). */
+export async function followMerges(core: ApplierCore, watch: StoredEventsWatch): Promise<void> {
+  if (watch.empty) return;
+  for (const [redirectId, profileId] of watch.redirects()) await core.store.moveEvents(redirectId, profileId);
+  const filed = await core.store.redirectsFiledIn(redirectMinutesToAsk(watch.startedAt, core.now().getTime()));
+  const losers = new Map([...filed].filter(([id]) => watch.storedOnLiveCopy(id)));
+  for (const [id, into] of await core.store.mergedAmong(watch.unverified(losers))) losers.set(id, into);
+  for (const [loserId, into] of losers) {
+    core.cache.delete(loserId);
+    const { doc, path } = await core.store.resolve(into);
+    await core.store.moveEvents(loserId, doc ? doc._id : (path[path.length - 1] as string));
+  }
+}
