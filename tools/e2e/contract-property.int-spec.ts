@@ -83,8 +83,24 @@ const { value } = fc.letrec((tie) => ({
 const object = fc.dictionary(key, value, { maxKeys: 6 });
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
+/** Forms the collector accepts that are not toISOString's (some not ISO-8601 to the contract's validator): it must store them canonical. */
+const ODD_FORMS: ((d: Date) => string)[] = [
+  (d) => d.toISOString().replace('T', 't'),
+  (d) => d.toISOString().replace('Z', 'z'),
+  (d) => d.toISOString().replace('T', ' ').replace('.', ','),
+  (d) => d.toISOString().replace('Z', '123456+00:00'),
+  (d) => new Date(d.getTime() + 2 * HOUR).toISOString().replace('Z', '+02:00'),
+  (d) => new Date(d.getTime() - 5.5 * HOUR).toISOString().replace('Z', '-0530'),
+  (d) => d.toISOString().slice(0, 19),
+  (d) => d.toISOString().slice(0, 16).replace('T', 't'),
+];
+const recent = fc.integer({ min: -60 * DAY, max: DAY }).map((ms) => new Date(Date.now() + ms));
 const timestamp = rare(
-  fc.integer({ min: -60 * DAY, max: DAY }).map((ms) => new Date(Date.now() + ms).toISOString()),
+  fc.oneof(
+    recent.map((d) => d.toISOString()),
+    fc.tuple(recent, fc.constantFrom(...ODD_FORMS)).map(([d, form]) => form(d)),
+  ),
   fc.oneof(
     fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15), noInvalidDate: true }).map((d) => d.toISOString()),
     fc.constantFrom('0000-01-01', '9999-12-31', '1969-12-31T23:59:59Z', '2026-13-45', 'not a date', '', '+275760-09-13T00:00:00.000Z', '2026-01-01'),

@@ -1,4 +1,5 @@
-import { DecisionMemo, RetryPolicy, TokenBuckets } from '@mosaic/activation-domain';
+import { DecisionMemo, RetryPolicy } from '@mosaic/activation-domain';
+import { TokenBuckets } from '@mosaic/shared-rate-limit';
 import {
   ActivationProfilesRepository,
   ConfigCache,

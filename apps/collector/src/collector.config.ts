@@ -1,5 +1,5 @@
 import { ConfigError, boolVar, intVar, trustProxyVar, z, type CommonConfig } from '@mosaic/shared-config';
-import { deriveDevSigningKey, parseSigningKeys, type SigningKey } from '@mosaic/collector-domain';
+import { MAX_BATCH_ITEMS, deriveDevSigningKey, parseSigningKeys, type IngestRateLimitOptions, type SigningKey } from '@mosaic/collector-domain';
 
 /** The collector's own environment variables (the common ones are in @mosaic/shared-config). */
 export const collectorEnvSchema = z.object({
@@ -7,8 +7,16 @@ export const collectorEnvSchema = z.object({
   COLLECTOR_DEDUP_WINDOW_SECONDS: intVar(86_400, 0, 30 * 86_400),
   COLLECTOR_DEDUP_MAX_ENTRIES: intVar(200_000, 0, 50_000_000),
   COLLECTOR_WRITE_KEY_CACHE_SECONDS: intVar(30, 0, 3_600),
-  /** `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs. */
+  /** `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs (the client address of `context.ip` and of the rate limit). */
   COLLECTOR_TRUST_PROXY: trustProxyVar(),
+  /** Events a second per write key (its source), per instance, on the tracking routes; 0 = no limit. */
+  COLLECTOR_RATE_PER_KEY: z.coerce.number().min(0).max(1_000_000).default(20_000),
+  /** Events a write key may send at once (default two seconds' worth); at least a full batch. */
+  COLLECTOR_BURST_PER_KEY: z.coerce.number().int().min(MAX_BATCH_ITEMS).max(100_000_000).optional(),
+  /** Requests a second per client address, per instance, on the tracking routes and /v1/import; 0 = no limit. */
+  COLLECTOR_RATE_PER_IP: z.coerce.number().min(0).max(1_000_000).default(1_000),
+  /** Requests a client address may make at once (default two seconds' worth). */
+  COLLECTOR_BURST_PER_IP: z.coerce.number().int().min(1).max(100_000_000).optional(),
   COLLECTOR_CORS: boolVar(true),
   /** Consume `events.ingest` (Segment JSON from any Kafka producer, see docs/contracts.md). */
   COLLECTOR_KAFKA_INGEST: boolVar(true),
@@ -36,6 +44,15 @@ export const collectorEnvSchema = z.object({
 export type CollectorEnv = z.infer<typeof collectorEnvSchema>;
 
 export { trustProxySetting } from '@mosaic/shared-config';
+
+/** The ingestion rate limits from the configuration: bursts default to two seconds' worth (per key, at least a full batch). */
+export function ingestRateLimits(own: CollectorEnv): IngestRateLimitOptions {
+  const twoSeconds = (rate: number, min: number) => Math.max(min, Math.ceil(2 * rate));
+  return {
+    perKey: { ratePerSecond: own.COLLECTOR_RATE_PER_KEY, burst: own.COLLECTOR_BURST_PER_KEY ?? twoSeconds(own.COLLECTOR_RATE_PER_KEY, MAX_BATCH_ITEMS) },
+    perAddress: { ratePerSecond: own.COLLECTOR_RATE_PER_IP, burst: own.COLLECTOR_BURST_PER_IP ?? twoSeconds(own.COLLECTOR_RATE_PER_IP, 1) },
+  };
+}
 
 /**
  * The email signing keys: `COLLECTOR_EMAIL_SIGNING_KEYS`, or — outside production only — a

@@ -372,6 +372,88 @@ describe('what the collector answers 200 for, every stage and store can process 
   });
 });
 
+describe('bounded output and refusals (a review: context copies, accepted-but-invalid dates, unbounded refusals)', () => {
+  type ErrorJson = { error: { status: number; code: string; message: string; details?: Record<string, unknown> } };
+  const track = (i: number) => ({ type: 'track', anonymousId: 'bounds', event: 'E', messageId: `it-bounds-${i}` });
+  const gzipPost = (body: unknown) => post('/v1/batch', gzipSync(Buffer.from(JSON.stringify(body))), { 'Content-Encoding': 'gzip' });
+
+  it("refuses a batch-level context over 32 KB (the report's 200 KB context over 6,000 tracks: 500 KB, a few KB gzipped)", async () => {
+    const body = {
+      writeKey,
+      context: { k: 'x'.repeat(200 * 1024) },
+      batch: Array.from({ length: 6_000 }, () => ({ type: 'track', anonymousId: 'a', event: 'E' })),
+    };
+    expect(JSON.stringify(body).length).toBeLessThan(500 * 1024);
+    const res = await gzipPost(body);
+    expect(res.status).toBe(413);
+    // the item cap is checked first: nothing of the body was copied
+    expect((res.json as ErrorJson).error).toMatchObject({ code: 'batch_too_large', message: expect.stringMatching(/6000 messages; the limit is 2500/) });
+    const capped = await gzipPost({ context: { k: 'x'.repeat(200 * 1024) }, batch: Array.from({ length: 10 }, (_, i) => track(i)) });
+    expect(capped.status).toBe(413);
+    expect((capped.json as ErrorJson).error).toMatchObject({ code: 'message_too_large', details: { path: 'context' } });
+  });
+
+  it('answers 413 when a batch-level context copied into every item would pass the output bound', async () => {
+    const res = await gzipPost({ context: { k: 'x'.repeat(30 * 1024) }, batch: Array.from({ length: 2_500 }, (_, i) => track(i)) });
+    expect(res.status).toBe(413);
+    expect((res.json as ErrorJson).error).toMatchObject({ code: 'batch_too_large', details: { path: 'batch' } });
+    expect((res.json as ErrorJson).error.message).toMatch(/more than 8388608 bytes/);
+  });
+
+  it('refuses, naming it, an item that the batch context takes over the event limit, and accepts the others', async () => {
+    const res = await post('/v1/batch', {
+      context: { k: 'x'.repeat(31 * 1024) },
+      batch: [track(100), { ...track(101), properties: { pad: 'y'.repeat(4 * 1024) } }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      accepted: 1,
+      rejectedCount: 1,
+      rejected: [{ index: 1, messageId: 'it-bounds-101', errors: [{ code: 'message_too_large' }] }],
+    });
+    await tap.waitFor((m) => m.some((x) => x.headers['messageId'] === 'it-bounds-100'));
+    expect(tap.messages.some((x) => x.headers['messageId'] === 'it-bounds-101')).toBe(false);
+  });
+
+  it('lists the first 100 rejected items with a total count: 500 KB of {} gzipped is a 413, 2,499 of them a short answer', async () => {
+    const bomb = `{"batch":[${Array.from({ length: 170_000 }, () => '{}').join(',')}]}`;
+    expect(bomb.length).toBeLessThanOrEqual(500 * 1024);
+    const many = await post('/v1/batch', gzipSync(Buffer.from(bomb)), { 'Content-Encoding': 'gzip' });
+    expect(many.status).toBe(413);
+    expect((many.json as ErrorJson).error.message).toMatch(/^batch has 170000 messages; the limit is 2500/);
+    const res = await post('/v1/batch', { batch: [...Array.from({ length: 2_499 }, () => ({})), track(200)] });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ accepted: 1, rejectedCount: 2_499 });
+    expect((res.json['rejected'] as unknown[]).length).toBe(100);
+    const all = await post('/v1/batch', { batch: Array.from({ length: 300 }, () => ({})) });
+    expect(all.status).toBe(400);
+    expect((all.json as ErrorJson).error.message).toBe('all 300 messages of the batch were rejected');
+    expect((all.json as ErrorJson).error.details).toMatchObject({ rejectedCount: 300 });
+    expect(((all.json as ErrorJson).error.details?.['rejected'] as unknown[]).length).toBe(100);
+  });
+
+  it('stores the odd date forms it accepts as canonical ISO-8601, which every stage decodes', async () => {
+    const res = await post('/v1/batch', {
+      sentAt: '2026-01-01 10:00:05+02',
+      batch: [
+        { ...track(300), timestamp: '2026-01-01t10:00:00z' },
+        { ...track(301), originalTimestamp: '2026-01-01T09:00:00,25', sentAt: '2026-01-01t09:00:05Z' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    await tap.waitFor((m) => ['it-bounds-300', 'it-bounds-301'].every((id) => m.some((x) => x.headers['messageId'] === id)));
+    const [a, b] = ['it-bounds-300', 'it-bounds-301'].map((id) => tap.messages.find((x) => x.headers['messageId'] === id)!);
+    expect(decodeMessage(Schemas.rawEvent, a!.value).payload).toMatchObject({
+      originalTimestamp: '2026-01-01T10:00:00.000Z',
+      sentAt: '2026-01-01T08:00:05.000Z',
+    });
+    expect(decodeMessage(Schemas.rawEvent, b!.value).payload).toMatchObject({
+      originalTimestamp: '2026-01-01T09:00:00.250Z',
+      sentAt: '2026-01-01T09:00:05.000Z',
+    });
+  });
+});
+
 describe('HTTP surface', () => {
   it('answers CORS preflights from any origin', async () => {
     const res = await fetch(`${url}/v1/batch`, {

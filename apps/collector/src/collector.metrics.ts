@@ -11,6 +11,7 @@ export function collectorMetrics(registry: Registry) {
       'Records of events.ingest by source (sourceId, or "unknown" without a usable write key) and outcome (accepted, refused)',
       ['source', 'outcome'],
     ),
+    rateLimited: counter('mosaic_collector_rate_limited_total', 'Requests answered 429 by route and limit (client_address, write_key)', ['route', 'limit']),
     email: counter('mosaic_collector_email_total', 'Email opens and clicks by outcome (recorded, duplicate, machine, invalid_token, inactive_source, failed)', [
       'kind',
       'outcome',

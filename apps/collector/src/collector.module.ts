@@ -1,10 +1,11 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { DEFAULT_MACHINE_RULES, DedupWindow, EmailActivityMemory, EmailTokenSigner, Ingestor } from '@mosaic/collector-domain';
+import { DEFAULT_MACHINE_RULES, DedupWindow, EmailActivityMemory, EmailTokenSigner, IngestRateLimits, Ingestor } from '@mosaic/collector-domain';
 import {
   IngestMessages,
   IngestRecords,
   ImportEvents,
   PublishSources,
+  RateLimitGate,
   RewriteEmail,
   ServeTrackerScript,
   TrackEmailActivity,
@@ -12,7 +13,7 @@ import {
 import { KafkaBadRecordPublisher, KafkaEventPublisher, SourceChangesFeed, SourcesRepository, WriteKeyCache } from '@mosaic/collector-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Platform } from '@mosaic/shared-service';
-import { emailSigningKeys, type CollectorEnv } from './collector.config';
+import { emailSigningKeys, ingestRateLimits, type CollectorEnv } from './collector.config';
 import { collectorMetrics, type CollectorMetrics } from './collector.metrics';
 import { CollectorConsumer } from './ingest.consumer';
 import { SourcesController } from './sources.controller';
@@ -76,10 +77,12 @@ export class CollectorModule {
 function ingestionProviders({ platform, config, metrics, ingestor, writeKeys }: Shared): Provider[] {
   const ackTimeoutMs = config.own.COLLECTOR_ACK_TIMEOUT_MS;
   const bad = new KafkaBadRecordPublisher(platform.producer, platform.topics.eventsBad);
+  // One set of buckets per instance, shared by the tracking routes and imports.
+  const rateLimits = new RateLimitGate(new IngestRateLimits(ingestRateLimits(config.own)), metrics.rateLimited);
   return [
-    { provide: IngestMessages, useValue: new IngestMessages(ingestor, writeKeys, metrics.events, ackTimeoutMs) },
+    { provide: IngestMessages, useValue: new IngestMessages(ingestor, writeKeys, metrics.events, ackTimeoutMs, rateLimits) },
     { provide: IngestRecords, useValue: new IngestRecords(writeKeys, ingestor, bad, { records: metrics.ingestRecords, events: metrics.events }) },
-    { provide: ImportEvents, useValue: new ImportEvents(ingestor, writeKeys, config.adminToken, ackTimeoutMs, metrics.events) },
+    { provide: ImportEvents, useValue: new ImportEvents(ingestor, writeKeys, config.adminToken, ackTimeoutMs, metrics.events, rateLimits) },
   ];
 }
 

@@ -28,11 +28,26 @@ export class ImportController {
       example: '{"type":"track","userId":"u-1","event":"Order Completed","properties":{"revenue":42},"timestamp":"2024-03-01T10:00:00Z"}\n',
     },
   })
-  @ApiOkResponse({ description: '{success, sourceId, accepted, duplicates, rejected: [{line, messageId?, errors}], rows, lines}' })
+  @ApiOkResponse({
+    description:
+      '{success, sourceId, accepted, duplicates, rejected: [{line, messageId?, errors}], rejectedCount, rows, lines}: rejected lists the first 100 refused rows (fewer when they hold over 1,000 errors), rejectedCount counts them all',
+  })
   @ApiResponse({ status: 413, description: 'body over 500 KB (after decompression)' })
+  @ApiResponse({
+    status: 429,
+    description:
+      'over the requests-a-second limit of the client address (COLLECTOR_RATE_PER_IP): error.details.limit = client_address; retry after Retry-After seconds',
+  })
   @ApiResponse({ status: 503, description: 'Kafka did not acknowledge: nothing of this request is reported stored; retry (safe)' })
   import(@Req() req: FastifyRequest, @Query('source') source: unknown, @Query('lineOffset') lineOffset: unknown): Promise<ImportResponse> {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    return this.importEvents.execute({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body, source, lineOffset });
+    return this.importEvents.execute({
+      authorization: req.headers.authorization,
+      contentType: req.headers['content-type'],
+      body,
+      source,
+      lineOffset,
+      ip: req.ip,
+    });
   }
 }

@@ -110,3 +110,43 @@ it('takes batch bodies item by item, and de-duplicates by messageId', async () =
   await new Promise((r) => setTimeout(r, 1_000));
   expect(rawOf(a)).toHaveLength(2);
 });
+
+describe('a bad event always fits events.bad (never dlq.collector)', () => {
+  let dlq: TopicTap;
+  beforeAll(async () => {
+    dlq = await TopicTap.start(testInfra().kafkaBrokers, svc.platform.topics.dlqCollector);
+  });
+  afterAll(async () => {
+    await dlq?.stop();
+  });
+
+  it('a record with ~200,000 reasons lists the first ones and counts them all', async () => {
+    const a = `many-${randomUUID()}`;
+    // each item: no id, no event, 64 external ids without id and type: 130 reasons; 1,500 items
+    const item = { type: 'track', context: { externalIds: Array.from({ length: 64 }, () => ({})) } };
+    await send([{ key: a, value: JSON.stringify({ batch: Array.from({ length: 1_500 }, () => item) }) }]);
+    await bad.waitFor(() => badOf((p) => p['key'] === a).length === 1, 30_000);
+    const [refused] = badOf((p) => p['key'] === a);
+    expect(refused!['reasons'].length).toBeLessThanOrEqual(1_000);
+    expect(refused).toMatchObject({ accepted: 0, reasonCount: 1_500 * 130, reasons: expect.arrayContaining([expect.objectContaining({ index: 0 })]) });
+    expect(refused).not.toHaveProperty('valueTruncatedFrom');
+  });
+
+  it('a record of 450 KB with reasons of 30 KB paths: reasons cut, value truncated and its size given', async () => {
+    const a = `long-${randomUUID()}`;
+    const longKey = 'k'.repeat(30_000);
+    const item = { type: 'track', anonymousId: a, event: 'E', properties: { [longKey]: [[1]] } };
+    const value = JSON.stringify({ batch: Array.from({ length: 15 }, () => item) });
+    expect(value.length).toBeGreaterThan(384 * 1024);
+    await send([{ key: a, value }]);
+    await bad.waitFor(() => badOf((p) => p['key'] === a).length === 1, 30_000);
+    const [refused] = badOf((p) => p['key'] === a);
+    expect(refused!['reasons']).toHaveLength(15);
+    expect(refused!['reasons'][0]).toMatchObject({ index: 0, code: 'nested_array' });
+    expect(refused!['reasons'][0].path).toHaveLength(1_001);
+    expect(refused).toMatchObject({ valueTruncatedFrom: value.length });
+    expect(Buffer.from(refused!['valueBase64'], 'base64').length).toBe(384 * 1024);
+    expect(bad.messages.find((m) => m.key === a)?.headers['valueTruncatedFrom']).toBe(String(value.length));
+    expect(dlq.messages).toEqual([]);
+  });
+});

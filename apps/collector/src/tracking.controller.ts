@@ -6,10 +6,25 @@ import type { IngestRoute } from '@mosaic/collector-domain';
 
 const SPEC = 'Segment HTTP Tracking API (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/)';
 const ERRORS = [
-  { status: 400, description: 'invalid body or message: {error: {code, message, details.path}} names the field and the reason' },
+  {
+    status: 400,
+    description:
+      'invalid body or message: {error: {code, message, details.path}} names the field and the reason; a batch whose every message is refused: details {rejected (the first 100), rejectedCount}',
+  },
   { status: 401, description: 'missing, unknown or revoked write key' },
-  { status: 413, description: 'message over 32 KB, or request over 500 KB (after decompression)' },
+  {
+    status: 413,
+    description:
+      'message over 32 KB; request over 500 KB (after decompression); batch of more than 2,500 messages; batch-level context or integrations over 32 KB; ' +
+      "a batch's events over 8 MB in all (its context and integrations are copied into every message). error.details.path names the part",
+  },
   { status: 415, description: 'unsupported Content-Type or Content-Encoding' },
+  {
+    status: 429,
+    description:
+      'over a rate limit, named in error.details.limit: client_address (COLLECTOR_RATE_PER_IP requests a second per client address) or write_key (COLLECTOR_RATE_PER_KEY events a second per write key); ' +
+      'nothing was stored; retry after Retry-After seconds',
+  },
   { status: 503, description: 'Kafka did not acknowledge: nothing was stored; retry' },
 ];
 
@@ -29,7 +44,11 @@ function doc(summary: string, example: Record<string, unknown>) {
   return (target: object, key: string | symbol, descriptor: PropertyDescriptor) => {
     ApiOperation({ summary, description: `${SPEC}. Answers 200 only after Kafka acknowledged every accepted event.` })(target, key, descriptor);
     ApiBody({ schema: { type: 'object', additionalProperties: true, example } })(target, key, descriptor);
-    ApiOkResponse({ description: '{success: true, accepted, duplicates, rejected?}' })(target, key, descriptor);
+    ApiOkResponse({
+      description:
+        '{success: true, accepted, duplicates, rejected?, rejectedCount?}: rejected lists the first 100 refused messages of a batch as {index, messageId?, errors} ' +
+        "(fewer when they hold over 1,000 errors), rejectedCount counts them all; a message is also refused (413 message_too_large) when it comes to over 34,816 bytes with the batch's context and integrations, its escaped keys and the collector's fields (32 KB + 2 KB)",
+    })(target, key, descriptor);
     for (const e of ERRORS) ApiResponse(e)(target, key, descriptor);
   };
 }

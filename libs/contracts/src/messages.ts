@@ -49,8 +49,9 @@ export class RawEvent {
   @IsOptional() @IsObject() integrations?: JsonObject;
   /** Event time, corrected for client clock skew (`receivedAt - (sentAt - originalTimestamp)`). */
   @IsISO8601() timestamp!: string;
-  /** The client's own timestamp, as sent. */
+  /** The client's own timestamp (the instant it sent, in the collector's canonical ISO-8601 UTC form). */
   @IsOptional() @IsISO8601() originalTimestamp?: string;
+  /** When the client sent it (its clock), in the same form. */
   @IsOptional() @IsISO8601() sentAt?: string;
   @IsISO8601() receivedAt!: string;
   /** The source (write key) the event arrived with. */
@@ -216,11 +217,16 @@ export class BadEvent {
   @IsInt() @Min(0) partition!: number;
   @IsString() @IsNotEmpty() offset!: string;
   @IsOptional() @IsString() key?: string;
-  /** The original record value, base64-encoded (it may not be valid UTF-8 or JSON). */
+  /** The original record value, base64-encoded (it may not be valid UTF-8 or JSON); only its first 384 KB when it was larger. */
   @IsString() valueBase64!: string;
+  /** Added later (optional): the original value's size in bytes, present when `valueBase64` holds only its first part. */
+  @IsOptional() @IsInt() @Min(1) valueTruncatedFrom?: number;
   /** The source the record's write key belongs to; absent when the key is missing, unknown or revoked. */
   @IsOptional() @IsString() @IsNotEmpty() sourceId?: string;
+  /** The first reasons (those of the first refused items, at most 256 KB of them); `reasonCount` counts them all when some are left out. */
   @IsArray() @ArrayMaxSize(10_000) @ValidateNested({ each: true }) @Type(() => BadEventReason) reasons!: BadEventReason[];
+  /** Added later (optional): how many reasons there were in all, present when `reasons` lists only the first of them. */
+  @IsOptional() @IsInt() @Min(1) reasonCount?: number;
   /** Items of a batch body accepted all the same (the refused ones are those named in `reasons`). */
   @IsInt() @Min(0) accepted!: number;
   @IsISO8601() refusedAt!: string;

@@ -114,7 +114,8 @@ async function sendRows(run, settings, opts) {
       (res) => {
         totals.accepted += res.accepted;
         totals.duplicates += res.duplicates;
-        totals.rejected += res.rejected.length;
+        // The collector lists the first refused rows of a request and counts them all (rejectedCount).
+        totals.rejected += res.rejectedCount ?? res.rejected.length;
         totals.sent += chunk.rows;
         totals.chunks++;
         for (const r of res.rejected) rejected.push(r);
@@ -187,9 +188,11 @@ function printImportSummary(run, settings, source, opts) {
   ];
   if (rejected.length) {
     const shown = rejected.slice(0, Math.max(0, showRejected));
-    lines.push(`Rejected rows${shown.length < rejected.length ? ` (first ${shown.length} of ${n(rejected.length)})` : ''}:`);
+    lines.push(`Rejected rows${shown.length < totals.rejected ? ` (first ${shown.length} of ${n(totals.rejected)})` : ''}:`);
     for (const r of shown) lines.push(`  ${describeRejection(r)}`);
-    if (shown.length < rejected.length) lines.push(`  ... and ${n(rejected.length - shown.length)} more (--show-rejected N lists more)`);
+    if (shown.length < rejected.length) lines.push(`  ... and ${n(totals.rejected - shown.length)} more (--show-rejected N lists more)`);
+    else if (shown.length < totals.rejected)
+      lines.push(`  ... and ${n(totals.rejected - shown.length)} more (the collector lists the first 100 of each request)`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -84,7 +84,5 @@ export type {
 } from './experiences';
 export { SourceDirectory, userHashOf, verifyUserHash, originAllowed, profileVisibleTo } from './decide-access';
 export type { SourceAccess } from './decide-access';
-export { TokenBuckets } from './token-bucket';
-export type { TokenBucketOptions, TakeResult } from './token-bucket';
 export { headerLine, bareAddress, messageIdFor, renderEmail, EmailRenderError } from './email';
 export type { RenderedEmail } from './email';

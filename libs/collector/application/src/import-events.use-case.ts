@@ -14,6 +14,7 @@ import type { SourceView, WriteKeyCache } from '@mosaic/collector-data-access';
 import { ProducerUnavailableError } from '@mosaic/shared-kafka';
 import type { Counter } from '@mosaic/shared-logging';
 import { ApiError } from '@mosaic/shared-service';
+import type { RateLimitGate } from './rate-limit-gate';
 
 export interface ImportResponse {
   success: true;
@@ -22,8 +23,10 @@ export interface ImportResponse {
   accepted: number;
   /** Rows whose messageId was already acknowledged (a re-import), not produced again. */
   duplicates: number;
-  /** Rows refused, with their file line number and reasons. */
+  /** The first rows refused (at most MAX_LISTED_REJECTIONS), with their file line number and reasons. */
   rejected: ImportRejectedRow[];
+  /** Every row refused, listed or not. */
+  rejectedCount: number;
   /** Non-blank lines in this body. */
   rows: number;
   /** Lines in this body, blank ones included (add to lineOffset for the next chunk). */
@@ -42,6 +45,8 @@ export interface ImportRequest {
   source?: unknown;
   /** `?lineOffset=`. */
   lineOffset?: unknown;
+  /** The client address (after trusted-proxy handling), for its rate limit. */
+  ip?: string;
 }
 
 /** `POST /v1/import`: NDJSON bulk import (see libs/collector/domain/src/import.ts for the rules). */
@@ -55,6 +60,8 @@ export class ImportEvents {
     private readonly ackTimeoutMs: number,
     /** The same counter as the other ingestion routes (route="import"). */
     private readonly events: Counter<'route' | 'outcome'>,
+    /** Requests per client address only: rows are not charged to the write key (a backfill must not throttle live events). */
+    private readonly rateLimits: RateLimitGate,
   ) {
     this.adminDigest = digest(adminToken);
   }
@@ -90,6 +97,7 @@ export class ImportEvents {
 
   async execute(req: ImportRequest): Promise<ImportResponse> {
     const receivedAt = new Date();
+    this.rateLimits.admitRequest('import', req.ip);
     const source = await this.authenticate(req.authorization, req.source);
     const ctErr = checkImportContentType(req.contentType);
     if (ctErr) throw new ApiError(ctErr.status, ctErr.code, ctErr.message);
@@ -102,7 +110,7 @@ export class ImportEvents {
       if (err instanceof CollectorInputError) throw new ApiError(err.status, err.code, err.message);
       throw err;
     }
-    if (parsed.rejected.length) this.events.inc({ route: 'import', outcome: 'rejected' }, parsed.rejected.length);
+    if (parsed.rejectedCount) this.events.inc({ route: 'import', outcome: 'rejected' }, parsed.rejectedCount);
     const outcome = parsed.accepted.length ? await this.store(parsed.accepted) : { published: 0, duplicates: 0 };
     this.events.inc({ route: 'import', outcome: 'accepted' }, outcome.published);
     if (outcome.duplicates) this.events.inc({ route: 'import', outcome: 'duplicate' }, outcome.duplicates);
@@ -112,6 +120,7 @@ export class ImportEvents {
       accepted: outcome.published,
       duplicates: outcome.duplicates,
       rejected: parsed.rejected,
+      rejectedCount: parsed.rejectedCount,
       rows: parsed.rows,
       lines: parsed.lines,
     };

@@ -4,6 +4,7 @@ import {
   batchResponseStatus,
   checkContentType,
   extractWriteKey,
+  messageCount,
   parseIngestBody,
   toInputError,
   validateIngestBody,
@@ -17,6 +18,7 @@ import type { WriteKeyCache } from '@mosaic/collector-data-access';
 import { ProducerUnavailableError } from '@mosaic/shared-kafka';
 import type { Counter } from '@mosaic/shared-logging';
 import { ApiError } from '@mosaic/shared-service';
+import type { RateLimitGate } from './rate-limit-gate';
 
 /** What the tracking endpoints take from an HTTP request. */
 export interface IngestRequest {
@@ -33,7 +35,10 @@ export interface IngestResponse {
   success: true;
   accepted: number;
   duplicates: number;
+  /** The first rejected messages (at most MAX_LISTED_REJECTIONS, see the domain's refusals.ts). */
   rejected?: RejectedItem[];
+  /** Every rejected message, listed or not (present with `rejected`). */
+  rejectedCount?: number;
 }
 
 function inputError(e: CollectorInputError): ApiError {
@@ -60,7 +65,8 @@ function parseRequest(req: IngestRequest): unknown {
 function refuseIfNothingAccepted(route: IngestRoute, result: IngestBodyResult): void {
   if (route === 'batch') {
     if (batchResponseStatus(result) === 400) {
-      throw new ApiError(400, 'invalid_batch', `all ${result.rejected.length} messages of the batch were rejected`, { rejected: result.rejected });
+      const { rejected, rejectedCount } = result;
+      throw new ApiError(400, 'invalid_batch', `all ${rejectedCount} messages of the batch were rejected`, { rejected, rejectedCount });
     }
     return;
   }
@@ -81,22 +87,25 @@ export class IngestMessages {
     private readonly writeKeys: WriteKeyCache,
     private readonly events: Counter<'route' | 'outcome'>,
     private readonly ackTimeoutMs: number,
+    private readonly rateLimits: RateLimitGate,
   ) {}
 
   async execute(req: IngestRequest): Promise<IngestResponse> {
     const { route } = req;
     const receivedAt = new Date();
+    this.rateLimits.admitRequest(route, req.ip);
     const body = parseRequest(req);
     const sourceId = await this.authenticate(req.authorization, body);
+    this.rateLimits.admitEvents(route, sourceId, messageCount(body, route));
     const opts = { sourceId, receivedAt, idGenerator: randomUUID, request: { ip: req.ip, userAgent: req.userAgent } };
     const result = withInputErrors(() => validateIngestBody(body, route, opts));
-    if (result.rejected.length) this.events.inc({ route, outcome: 'rejected' }, result.rejected.length);
+    if (result.rejectedCount) this.events.inc({ route, outcome: 'rejected' }, result.rejectedCount);
     refuseIfNothingAccepted(route, result);
     const outcome = await this.store(result);
     this.events.inc({ route, outcome: 'accepted' }, outcome.published);
     if (outcome.duplicates) this.events.inc({ route, outcome: 'duplicate' }, outcome.duplicates);
-    const rejected = result.rejected.length ? result.rejected : undefined;
-    return { success: true, accepted: outcome.published, duplicates: outcome.duplicates, ...(rejected ? { rejected } : {}) };
+    const refused = result.rejectedCount ? { rejected: result.rejected, rejectedCount: result.rejectedCount } : {};
+    return { success: true, accepted: outcome.published, duplicates: outcome.duplicates, ...refused };
   }
 
   /** The source of the write key (HTTP Basic user name or `writeKey` in the body). */

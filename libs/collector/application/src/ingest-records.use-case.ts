@@ -62,9 +62,11 @@ export class IngestRecords {
       ]);
     const source = await this.sources.resolve(writeKey);
     if (!source) return refused(record, [{ path: `header.${WRITE_KEY_HEADER}`, code: 'invalid_value', message: 'unknown or revoked write key' }]);
-    const { events, reasons } = checkRecord(record, source.id, this.now());
+    const { events, reasons, reasonCount } = checkRecord(record, source.id, this.now());
     if (!reasons.length) return { sourceId: source.id, events };
-    return { sourceId: source.id, events, bad: { record, sourceId: source.id, reasons, accepted: events.length } };
+    const bad: BadRecord = { record, sourceId: source.id, reasons, accepted: events.length };
+    if (reasonCount !== undefined) bad.reasonCount = reasonCount;
+    return { sourceId: source.id, events, bad };
   }
 }
 

@@ -1,9 +1,6 @@
 import { Schemas, type BadEvent } from '@mosaic/contracts';
-import type { BadRecord, BadRecordSink } from '@mosaic/collector-domain';
+import { boundBadRecord, type BadRecord, type BadRecordSink } from '@mosaic/collector-domain';
 import { produceMessages, type MessageSender, type ProduceMeta } from '@mosaic/shared-kafka';
-
-/** Largest original value copied into a bad event (base64 grows it by 4/3; the broker takes 1 MB). */
-const MAX_COPIED_BYTES = 512 * 1024;
 
 /** Adapter: writes refused records of `events.ingest` to `events.bad`, keyed like the original. */
 export class KafkaBadRecordPublisher implements BadRecordSink {
@@ -17,23 +14,25 @@ export class KafkaBadRecordPublisher implements BadRecordSink {
   }
 }
 
-function toBadEvent(bad: BadRecord): { payload: BadEvent; meta: ProduceMeta } {
+/** The bad event of a record, bounded to fit one Kafka record and the contract (boundBadRecord). */
+export function toBadEvent(bad: BadRecord): { payload: BadEvent; meta: ProduceMeta } {
   const { record } = bad;
-  const value = record.value ?? Buffer.alloc(0);
-  const truncated = value.length > MAX_COPIED_BYTES;
+  const { reasons, reasonCount, value, valueTruncatedFrom } = boundBadRecord(bad);
   const payload: BadEvent = {
     sourceTopic: record.topic,
     partition: record.partition,
     offset: record.offset,
-    valueBase64: (truncated ? value.subarray(0, MAX_COPIED_BYTES) : value).toString('base64'),
-    reasons: bad.reasons,
+    valueBase64: value.toString('base64'),
+    reasons,
     accepted: bad.accepted,
     refusedAt: new Date().toISOString(),
   };
   if (record.key !== null) payload.key = record.key;
   if (bad.sourceId !== undefined) payload.sourceId = bad.sourceId;
+  if (reasonCount !== undefined) payload.reasonCount = reasonCount;
+  if (valueTruncatedFrom !== undefined) payload.valueTruncatedFrom = valueTruncatedFrom;
   // One id per record: a redelivered record's bad event is recognisably the same one.
   const messageId = `bad:${record.topic}:${record.partition}:${record.offset}`;
-  const headers: Record<string, string> = truncated ? { valueTruncatedFrom: String(value.length) } : {};
+  const headers: Record<string, string> = valueTruncatedFrom === undefined ? {} : { valueTruncatedFrom: String(valueTruncatedFrom) };
   return { payload, meta: { key: record.key, producer: 'collector', messageId, headers } };
 }

@@ -1,6 +1,17 @@
 import { batchResponseStatus, processBatch, type ProcessBatchOptions } from './batch';
 import { CollectorInputError } from './errors';
-import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, checkBodySize, jsonByteLength, utf8ByteLength } from './limits';
+import {
+  MAX_BATCH_BYTES,
+  MAX_BATCH_ITEMS,
+  MAX_BATCH_OUTPUT_BYTES,
+  MAX_EVENT_BYTES,
+  MAX_LISTED_ISSUES,
+  MAX_LISTED_REJECTIONS,
+  MAX_MESSAGE_BYTES,
+  checkBodySize,
+  jsonByteLength,
+  utf8ByteLength,
+} from './limits';
 import { parseJsonBody } from './json';
 
 const RECEIVED_AT = '2024-05-01T12:00:00.000Z';
@@ -182,6 +193,72 @@ describe('processBatch', () => {
       [4, 'invalid_string', 'anonymousId'],
       [5, 'invalid_date', 'timestamp'],
     ]);
+  });
+
+  it('refuses more than MAX_BATCH_ITEMS items with 413 naming the count, before validating any', () => {
+    const item = { type: 'track', anonymousId: 'a', event: 'E' };
+    expect(processBatch({ batch: Array.from({ length: MAX_BATCH_ITEMS }, () => item) }, options()).accepted).toHaveLength(MAX_BATCH_ITEMS);
+    const err = errorOf(() => processBatch({ batch: Array.from({ length: MAX_BATCH_ITEMS + 1 }, () => ({})) }, options()));
+    expect(err.toJSON()).toEqual({
+      code: 'batch_too_large',
+      message: `batch has ${MAX_BATCH_ITEMS + 1} messages; the limit is ${MAX_BATCH_ITEMS} messages per batch`,
+      path: 'batch',
+    });
+    expect(err.status).toBe(413);
+  });
+
+  it.each(['context', 'integrations'])('refuses a batch-level %s over MAX_MESSAGE_BYTES (it is copied into every message)', (field) => {
+    const within = { batch: [{ type: 'track', anonymousId: 'a', event: 'E' }], [field]: { k: 'x'.repeat(MAX_MESSAGE_BYTES - 10) } };
+    expect(processBatch(within, options()).accepted).toHaveLength(1);
+    const err = errorOf(() => processBatch({ ...within, [field]: { k: 'x'.repeat(MAX_MESSAGE_BYTES) } }, options()));
+    expect([err.status, err.code, err.path]).toEqual([413, 'message_too_large', field]);
+    expect(err.message).toMatch(new RegExp(`^the batch's ${field} is \\d+ bytes; the limit is ${MAX_MESSAGE_BYTES} bytes`));
+  });
+
+  it("refuses each item the batch's context takes over MAX_EVENT_BYTES, naming it", () => {
+    const context = { k: 'x'.repeat(MAX_MESSAGE_BYTES - 100) };
+    const small = { type: 'track', anonymousId: 'a', event: 'E' };
+    const big = { ...small, properties: { pad: 'y'.repeat(3_000) } };
+    const result = processBatch({ context, batch: [small, big, small] }, options());
+    expect(result.accepted).toHaveLength(2);
+    expect(result.rejected).toEqual([{ index: 1, errors: [expect.objectContaining({ path: '', code: 'message_too_large' })] }]);
+    expect(result.rejected[0]?.errors[0]?.message).toMatch(
+      new RegExp(`^the event is \\d+ bytes with the batch's context .* the limit is ${MAX_EVENT_BYTES} bytes`),
+    );
+  });
+
+  it("bounds a request's output: a batch-level context copied into many items is a 413, not gigabytes of events", () => {
+    // ~32 KB of context, 2,500 tiny items: ~80 MB of events from a body that gzips to a few KB
+    const body = {
+      context: { k: 'x'.repeat(MAX_MESSAGE_BYTES - 100) },
+      batch: Array.from({ length: MAX_BATCH_ITEMS }, () => ({ type: 'track', anonymousId: 'a', event: 'E' })),
+    };
+    const err = errorOf(() => processBatch(body, options()));
+    expect([err.status, err.code, err.path]).toEqual([413, 'batch_too_large', 'batch']);
+    expect(err.message).toMatch(new RegExp(`more than ${MAX_BATCH_OUTPUT_BYTES} bytes by message \\d+ \\(each carries the batch's context`));
+    // the same items without the context are far within the bound
+    expect(processBatch({ batch: body.batch }, options()).accepted).toHaveLength(MAX_BATCH_ITEMS);
+  });
+
+  it('lists the first MAX_LISTED_REJECTIONS rejected items and counts them all', () => {
+    const result = processBatch(
+      { batch: [...Array.from({ length: MAX_BATCH_ITEMS - 1 }, () => ({})), { type: 'track', anonymousId: 'a', event: 'E' }] },
+      options(),
+    );
+    expect(result.accepted).toHaveLength(1);
+    expect(result.rejected.map((r) => r.index)).toEqual(Array.from({ length: MAX_LISTED_REJECTIONS }, (_, i) => i));
+    expect([result.rejectedCount, result.issueCount]).toEqual([MAX_BATCH_ITEMS - 1, MAX_BATCH_ITEMS - 1]);
+    expect(batchResponseStatus(result)).toBe(200);
+  });
+
+  it('lists no more rejected items once MAX_LISTED_ISSUES issues are listed (the first always whole)', () => {
+    // each item: no id, no event, and 64 external ids without id and type (2 issues each)
+    const item = { type: 'track', context: { externalIds: Array.from({ length: 64 }, () => ({})) } };
+    const result = processBatch({ batch: Array.from({ length: 50 }, () => item) }, options());
+    const perItem = result.rejected[0]?.errors.length ?? 0;
+    expect(perItem).toBe(2 + 128);
+    expect(result.rejected).toHaveLength(Math.floor(MAX_LISTED_ISSUES / perItem));
+    expect([result.rejectedCount, result.issueCount]).toEqual([50, 50 * perItem]);
   });
 
   it('refuses a polluted envelope context', () => {

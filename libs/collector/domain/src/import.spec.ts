@@ -1,11 +1,21 @@
 import { Schemas, validatePayload } from '@mosaic/contracts';
 import { CollectorInputError } from './errors';
 import { canonicalJson, checkImportContentType, importMessageId, parseImportBody, parseLineOffset } from './import';
+import { MAX_LISTED_REJECTIONS } from './limits';
 
 const opts = { sourceId: 'src_1', receivedAt: new Date('2026-01-01T00:00:00.000Z') };
 const lines = (...rows: unknown[]): string => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n');
 
 describe('parseImportBody', () => {
+  it('lists the first refused rows (with file line numbers) and counts them all', () => {
+    // 500 KB of `{}` rows would be ~125,000 refusals in the answer
+    const body = `${'{}\n'.repeat(20_000)}${JSON.stringify({ type: 'track', userId: 'u', event: 'E' })}\n`;
+    const r = parseImportBody(body, { ...opts, lineOffset: 10 });
+    expect(r.accepted).toHaveLength(1);
+    expect(r.rejected.map((x) => x.line)).toEqual(Array.from({ length: MAX_LISTED_REJECTIONS }, (_, i) => 11 + i));
+    expect([r.rejectedCount, r.rows, r.lines]).toEqual([20_000, 20_001, 20_001]);
+  });
+
   it('accepts good rows, keeps historical timestamps and fills no request data', () => {
     const r = parseImportBody(
       lines(

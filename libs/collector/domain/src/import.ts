@@ -7,7 +7,8 @@
  *   line numbers are the file's; `lineOffset` (the number of lines before this body in the
  *   file) is added, so a client sending a big file in chunks gets file line numbers back;
  * - each line is parsed safely (`parseJsonBody` rules) and validated like a `/v1/batch` item
- *   (`validateMessage`: same fields, the 32 KB per-message limit, key escaping);
+ *   (`validateMessage`: same fields, the 32 KB per-message limit, key escaping); the refused
+ *   rows are counted, and the first of them listed (refusals.ts);
  * - historical timestamps are kept: no skew correction unless the row carries its own
  *   `sentAt` (then Segment's rule applies); future times are clamped to the receive time;
  * - `context.ip` / `context.userAgent` are NOT filled from the request: the importing
@@ -25,6 +26,7 @@ import { type CollectorErrorCode, type ValidationIssue } from './errors';
 import { CollectorInputError } from './errors';
 import { findJsonSyntaxError, parseJsonBody } from './json';
 import { MESSAGE_TYPES, isMessageType, validateMessage, type NormalizedEvent } from './message';
+import { Refusals } from './refusals';
 import { isPlainObject } from './sanitize';
 
 export interface ImportOptions {
@@ -43,7 +45,10 @@ export interface ImportRejectedRow {
 
 export interface ImportParseResult {
   accepted: NormalizedEvent[];
+  /** The first refused rows (see refusals.ts). */
   rejected: ImportRejectedRow[];
+  /** Every refused row, listed or not. */
+  rejectedCount: number;
   /** Non-blank lines seen. */
   rows: number;
   /** Lines in the body, blank ones included. */
@@ -126,7 +131,9 @@ function rowIssue(code: CollectorErrorCode, message: string, path = ''): Validat
 export function parseImportBody(text: string, opts: ImportOptions): ImportParseResult {
   const offset = opts.lineOffset ?? 0;
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const result: ImportParseResult = { accepted: [], rejected: [], rows: 0, lines: 0 };
+  const accepted: NormalizedEvent[] = [];
+  const refusals = new Refusals<ImportRejectedRow>();
+  let rows = 0;
   let start = 0;
   let index = 0;
   while (start <= body.length) {
@@ -138,7 +145,7 @@ export function parseImportBody(text: string, opts: ImportOptions): ImportParseR
     if (line.endsWith('\r')) line = line.slice(0, -1);
     start = end + 1;
     if (line.trim() === '') continue;
-    result.rows++;
+    rows++;
     const lineNo = offset + index;
     let row: unknown;
     try {
@@ -150,17 +157,17 @@ export function parseImportBody(text: string, opts: ImportOptions): ImportParseR
         const found = findJsonSyntaxError(line);
         issue = rowIssue('malformed_json', found ? `line is not valid JSON: ${found.reason} at column ${found.position + 1}` : 'line is not valid JSON');
       }
-      result.rejected.push({ line: lineNo, errors: [issue] });
+      refusals.add({ line: lineNo, errors: [issue] });
       continue;
     }
     if (!isPlainObject(row)) {
-      result.rejected.push({ line: lineNo, errors: [rowIssue('invalid_body', 'line must be a JSON object (one Segment message)')] });
+      refusals.add({ line: lineNo, errors: [rowIssue('invalid_body', 'line must be a JSON object (one Segment message)')] });
       continue;
     }
     const type = row['type'];
     if (!isMessageType(type)) {
       const missing = type === undefined || type === null;
-      result.rejected.push({
+      refusals.add({
         line: lineNo,
         ...messageIdOf(row),
         errors: [
@@ -179,12 +186,11 @@ export function parseImportBody(text: string, opts: ImportOptions): ImportParseR
       receivedAt: opts.receivedAt,
       idGenerator: () => importMessageId(opts.sourceId, record),
     });
-    if (validated.ok) result.accepted.push(validated.message);
-    else result.rejected.push({ line: lineNo, ...messageIdOf(row), errors: validated.errors });
+    if (validated.ok) accepted.push(validated.message);
+    else refusals.add({ line: lineNo, ...messageIdOf(row), errors: validated.errors });
   }
-  result.lines = index;
-  if (result.rows === 0) throw new CollectorInputError(400, 'empty_body', 'import body has no rows; send one JSON message per line');
-  return result;
+  if (rows === 0) throw new CollectorInputError(400, 'empty_body', 'import body has no rows; send one JSON message per line');
+  return { accepted, rejected: refusals.listed, rejectedCount: refusals.count, rows, lines: index };
 }
 
 function messageIdOf(row: Record<string, unknown>): { messageId?: string } {

@@ -6,16 +6,14 @@
  */
 import { CollectorInputError } from './errors';
 import { parseJsonBody } from './json';
-import { checkBodySize, type IngestRoute } from './limits';
-import { typeIssue, validateMessage, type MessageType, type NormalizedEvent } from './message';
-import { processBatch, type ProcessBatchOptions, type RejectedItem } from './batch';
+import { MAX_BATCH_ITEMS, checkBodySize, type IngestRoute } from './limits';
+import { typeIssue, validateMessage, type MessageType } from './message';
+import { batchResult, processBatch, rejectedItem, type BatchResult, type ProcessBatchOptions, type RejectedItem } from './batch';
+import { Refusals } from './refusals';
 import { isPlainObject } from './sanitize';
 
-export interface IngestBodyResult {
-  accepted: NormalizedEvent[];
-  /** Refused messages; a single-message body that is refused is item 0. */
-  rejected: RejectedItem[];
-}
+/** The outcome of one body; a single-message body that is refused is item 0. */
+export type IngestBodyResult = BatchResult;
 
 /**
  * Checks the raw size and parses the body.
@@ -34,11 +32,19 @@ export function parseIngestBody(raw: Buffer, route: IngestRoute): unknown {
 export function validateIngestBody(body: unknown, route: IngestRoute, opts: ProcessBatchOptions): IngestBodyResult {
   if (route === 'batch') return processBatch(body, opts);
   const result = validateMessage(body, route, opts);
-  if (result.ok) return { accepted: [result.message], rejected: [] };
-  const rejected: RejectedItem = { index: 0, errors: result.errors };
-  const messageId = isPlainObject(body) ? body['messageId'] : undefined;
-  if (typeof messageId === 'string' && messageId !== '') rejected.messageId = messageId;
-  return { accepted: [], rejected: [rejected] };
+  const refusals = new Refusals<RejectedItem>();
+  if (!result.ok) refusals.add(rejectedItem(0, body, result.errors));
+  return batchResult(result.ok ? [result.message] : [], refusals);
+}
+
+/**
+ * How many messages a parsed body carries: a batch's items, else 1 (what the per-write-key
+ * rate limit charges before the body is validated). At most MAX_BATCH_ITEMS: a batch over the
+ * item cap is refused whole, so it costs no more than the largest one that could be accepted.
+ */
+export function messageCount(body: unknown, route: IngestRoute): number {
+  const items = route === 'batch' && isPlainObject(body) ? body['batch'] : undefined;
+  return Array.isArray(items) ? Math.min(Math.max(items.length, 1), MAX_BATCH_ITEMS) : 1;
 }
 
 /**

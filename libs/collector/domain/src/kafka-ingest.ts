@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { CollectorInputError, type ValidationIssue } from './errors';
 import { parseIngestBody, routeOfBody, validateIngestBody } from './ingest-body';
 import type { IngestOutcome } from './ingestor';
+import { MAX_BAD_REASONS_BYTES, MAX_BAD_VALUE_BYTES, MAX_REASON_TEXT_LENGTH, jsonByteLength } from './limits';
 import type { NormalizedEvent } from './message';
 
 /** The record header that carries the source's write key. */
@@ -38,7 +39,10 @@ export interface RecordIssue extends ValidationIssue {
 export interface BadRecord {
   record: IngestRecord;
   sourceId?: string;
+  /** The first reasons (those of the first refused items, see refusals.ts). */
   reasons: RecordIssue[];
+  /** Every reason, when `reasons` holds only the first. */
+  reasonCount?: number;
   /** Items of the same batch that were accepted. */
   accepted: number;
 }
@@ -71,7 +75,11 @@ export function recordIdGenerator(record: Pick<IngestRecord, 'topic' | 'partitio
 }
 
 /** Validates one record of a known source (pure: the HTTP path's rules, `receivedAt` = now). */
-export function checkRecord(record: IngestRecord, sourceId: string, receivedAt: Date): { events: NormalizedEvent[]; reasons: RecordIssue[] } {
+export function checkRecord(
+  record: IngestRecord,
+  sourceId: string,
+  receivedAt: Date,
+): { events: NormalizedEvent[]; reasons: RecordIssue[]; reasonCount?: number } {
   const opts = { sourceId, receivedAt, idGenerator: recordIdGenerator(record) };
   try {
     const raw = record.value ?? Buffer.alloc(0);
@@ -80,9 +88,47 @@ export function checkRecord(record: IngestRecord, sourceId: string, receivedAt: 
     const result = validateIngestBody(body, route, opts);
     const single = route !== 'batch';
     const reasons = result.rejected.flatMap((r) => r.errors.map((e) => (single ? e : { ...e, index: r.index })));
-    return { events: result.accepted, reasons };
+    return { events: result.accepted, reasons, ...(result.issueCount > reasons.length ? { reasonCount: result.issueCount } : {}) };
   } catch (err) {
     if (err instanceof CollectorInputError) return { events: [], reasons: [err.toIssue()] };
     throw err;
   }
+}
+
+/** What of a bad record goes into its bad event: bounded so that it fits one Kafka record (see MAX_BAD_VALUE_BYTES). */
+export interface BoundedBadRecord {
+  reasons: RecordIssue[];
+  /** Every reason, when `reasons` holds only the first. */
+  reasonCount?: number;
+  /** The record's value, or its first MAX_BAD_VALUE_BYTES. */
+  value: Buffer;
+  /** The value's size, when `value` is only its first MAX_BAD_VALUE_BYTES. */
+  valueTruncatedFrom?: number;
+}
+
+export function boundBadRecord(bad: BadRecord): BoundedBadRecord {
+  const value = bad.record.value ?? Buffer.alloc(0);
+  const reasons: RecordIssue[] = [];
+  let bytes = 0;
+  for (const reason of bad.reasons) {
+    const cut = { ...reason, path: cutText(reason.path), message: cutText(reason.message) };
+    bytes += jsonByteLength(cut) + 1;
+    // The first reason always goes in (cut, it is at most a few KB).
+    if (reasons.length > 0 && bytes > MAX_BAD_REASONS_BYTES) break;
+    reasons.push(cut);
+  }
+  const total = Math.max(bad.reasonCount ?? 0, bad.reasons.length);
+  const out: BoundedBadRecord = { reasons, value: value.length > MAX_BAD_VALUE_BYTES ? value.subarray(0, MAX_BAD_VALUE_BYTES) : value };
+  if (total > reasons.length) out.reasonCount = total;
+  if (value.length > MAX_BAD_VALUE_BYTES) out.valueTruncatedFrom = value.length;
+  return out;
+}
+
+/** `text`, or its first MAX_REASON_TEXT_LENGTH characters and `…` (never half of a surrogate pair). */
+function cutText(text: string): string {
+  if (text.length <= MAX_REASON_TEXT_LENGTH) return text;
+  let end = MAX_REASON_TEXT_LENGTH;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }

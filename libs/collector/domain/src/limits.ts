@@ -13,6 +13,56 @@ export const MAX_MESSAGE_BYTES = 32 * 1024;
 /** Largest request body (raw bytes as received), on every route. */
 export const MAX_BATCH_BYTES = 500 * 1024;
 
+/**
+ * What the collector adds to a message on top of MAX_MESSAGE_BYTES: `receivedAt`, `sourceId`, a
+ * generated `messageId`, the corrected `timestamp` and `originalTimestamp`, empty `properties`/
+ * `traits`, `context.ip` and a `context.userAgent` from the request's header (browsers' are
+ * 100–500 characters). So a message of up to 32 KB as an SDK or the tracker measures it
+ * (without the user agent, which the collector fills in) is never refused for what we add.
+ */
+export const EVENT_OVERHEAD_BYTES = 2 * 1024;
+
+/**
+ * Largest finished event (compact JSON, UTF-8), as produced to `events.raw`: the message with
+ * the batch's `context`/`integrations` merged in, keys escaped, and the collector's own fields.
+ */
+export const MAX_EVENT_BYTES = MAX_MESSAGE_BYTES + EVENT_OVERHEAD_BYTES;
+
+/**
+ * Most messages in one batch body (`/v1/batch`, an `events.ingest` record). Segment caps only
+ * the bytes (500 KB); an item cap bounds the work and the refusals one body can cause
+ * (500 KB of `{}` would be ~170,000 items). SDKs send far fewer (analytics-node: 15,
+ * analytics.js: what fits in 500 KB of real events).
+ */
+export const MAX_BATCH_ITEMS = 2_500;
+
+/**
+ * Most bytes of finished events one request may produce (the sum of their compact JSON). A
+ * batch-level `context` is copied into every item, so a small body could otherwise become
+ * gigabytes of events; a real batch at the item cap with ~1.5 KB of collector fields and user
+ * agent per event stays far below.
+ */
+export const MAX_BATCH_OUTPUT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Refusals listed in one answer (or one `events.bad` record): the first MAX_LISTED_REJECTIONS
+ * refused messages, and no more once MAX_LISTED_ISSUES issues are listed (the first refused
+ * message is always listed whole); the answer gives the total count besides.
+ */
+export const MAX_LISTED_REJECTIONS = 100;
+export const MAX_LISTED_ISSUES = 1_000;
+
+/**
+ * A bad event (`events.bad`) fits in one Kafka record (the broker's default limit is 1 MB):
+ * at most MAX_BAD_VALUE_BYTES of the refused value are copied (base64 makes 4/3 of it) and at
+ * most MAX_BAD_REASONS_BYTES of reasons (compact JSON), each reason's path and message cut at
+ * MAX_REASON_TEXT_LENGTH characters; what is left out is counted (`valueTruncatedFrom`,
+ * `reasonCount`).
+ */
+export const MAX_BAD_VALUE_BYTES = 384 * 1024;
+export const MAX_BAD_REASONS_BYTES = 256 * 1024;
+export const MAX_REASON_TEXT_LENGTH = 1_000;
+
 /** Longest `userId`, `anonymousId`, `messageId`, `groupId`, `previousId`, external id. */
 export const MAX_ID_LENGTH = 256;
 

@@ -87,11 +87,6 @@ export function readObject(value: unknown, path: string, mode: SanitizeMode, iss
   }
 }
 
-export interface ReadDate {
-  raw?: string;
-  ms?: number;
-}
-
 /** Why the (present) `value` of the date `field` is refused, or undefined when it is fine. */
 export function dateIssue(value: unknown, field: string): ValidationIssue | undefined {
   const ms = parseIsoDate(value);
@@ -100,15 +95,20 @@ export function dateIssue(value: unknown, field: string): ValidationIssue | unde
   return undefined;
 }
 
-export function readDate(message: Record<string, unknown>, field: string, issues: Issues): ReadDate {
+/**
+ * The date `field` as epoch milliseconds (undefined when absent, or refused with an issue). Only
+ * the instant is kept: the event carries it in canonical form (see message.ts), never the text
+ * as sent, which may be a form (`2026-01-01t10:00:00Z`, no zone) that later stages read otherwise.
+ */
+export function readDate(message: Record<string, unknown>, field: string, issues: Issues): number | undefined {
   const value = message[field];
-  if (value === undefined || value === null) return {};
+  if (value === undefined || value === null) return undefined;
   const problem = dateIssue(value, field);
   if (problem) {
     issues.push(problem);
-    return {};
+    return undefined;
   }
-  return { raw: value as string, ms: parseIsoDate(value) };
+  return parseIsoDate(value);
 }
 
 /** The skew-corrected time lands before 1970 when sentAt and the client time are decades apart. */

@@ -1,4 +1,5 @@
-import { MAX_ID_LENGTH, MAX_MESSAGE_BYTES, MAX_NAME_LENGTH, MAX_OBJECT_DEPTH, jsonByteLength } from './limits';
+import { Schemas, validatePayload } from '@mosaic/contracts';
+import { MAX_EVENT_BYTES, MAX_ID_LENGTH, MAX_MESSAGE_BYTES, MAX_NAME_LENGTH, MAX_OBJECT_DEPTH, jsonByteLength } from './limits';
 import {
   type MessageType,
   type NormalizedEvent,
@@ -372,13 +373,35 @@ describe('validateMessage: dates and clock skew', () => {
   it('keeps the timestamp as sent (normalised to UTC) without any sentAt', () => {
     const event = ok({ anonymousId: 'a', event: 'E', timestamp: '2024-04-30T08:00:00+02:00' });
     expect(event.timestamp).toBe('2024-04-30T06:00:00.000Z');
-    expect(event.originalTimestamp).toBe('2024-04-30T08:00:00+02:00');
+    expect(event.originalTimestamp).toBe('2024-04-30T06:00:00.000Z');
+  });
+
+  // The contract's @IsISO8601 refuses a lowercase `t`, and Date.parse reads a time without zone as
+  // local time: the client's times are kept as the instant they name, in one canonical form.
+  it.each([
+    ['2024-05-01t09:59:30Z', '2024-05-01T09:59:30.000Z'],
+    ['2024-05-01T09:59:30z', '2024-05-01T09:59:30.000Z'],
+    ['2024-05-01 09:59:30Z', '2024-05-01T09:59:30.000Z'],
+    ['2024-05-01t11:59:30+02:00', '2024-05-01T09:59:30.000Z'],
+    ['2024-05-01T04:59:30-0500', '2024-05-01T09:59:30.000Z'],
+    ['2024-05-01T11:59:30+02', '2024-05-01T09:59:30.000Z'],
+    ['2024-05-01T09:59:30.123456789Z', '2024-05-01T09:59:30.123Z'],
+    ['2024-05-01T09:59:30,5Z', '2024-05-01T09:59:30.500Z'],
+    ['2024-05-01t09:59', '2024-05-01T09:59:00.000Z'],
+    ['2024-05-01', '2024-05-01T00:00:00.000Z'],
+  ])('writes the client times %s in canonical form (%s)', (sent, canonical) => {
+    const own = ok({ anonymousId: 'a', event: 'E', originalTimestamp: sent, timestamp: '2024-05-01T10:00:00Z', sentAt: sent });
+    expect([own.originalTimestamp, own.sentAt]).toEqual([canonical, canonical]);
+    const envelope = ok({ anonymousId: 'a', event: 'E', timestamp: sent }, 'track', options({ envelope: { sentAt: sent } }));
+    expect([envelope.originalTimestamp, envelope.sentAt]).toEqual([canonical, canonical]);
+    expect(() => validatePayload(Schemas.rawEvent, own)).not.toThrow();
+    expect(() => validatePayload(Schemas.rawEvent, envelope)).not.toThrow();
   });
 
   it('clamps future timestamps to receivedAt and keeps the original', () => {
     const event = ok({ anonymousId: 'a', event: 'E', timestamp: '2031-01-01T00:00:00Z' });
     expect(event.timestamp).toBe(RECEIVED_AT);
-    expect(event.originalTimestamp).toBe('2031-01-01T00:00:00Z');
+    expect(event.originalTimestamp).toBe('2031-01-01T00:00:00.000Z');
     const afterSend = ok({ anonymousId: 'a', event: 'E', timestamp: '2024-05-01T10:01:00Z', sentAt: '2024-05-01T10:00:00Z' });
     expect(afterSend.timestamp).toBe(RECEIVED_AT);
   });
@@ -392,13 +415,13 @@ describe('validateMessage: dates and clock skew', () => {
   it('keeps a sent originalTimestamp rather than the timestamp', () => {
     const event = ok({ anonymousId: 'a', event: 'E', timestamp: '2024-05-01T11:00:00Z', originalTimestamp: '2024-05-01T10:00:00Z' });
     expect(event.timestamp).toBe('2024-05-01T11:00:00.000Z');
-    expect(event.originalTimestamp).toBe('2024-05-01T10:00:00Z');
+    expect(event.originalTimestamp).toBe('2024-05-01T10:00:00.000Z');
   });
 
   it('uses receivedAt when only sentAt is present', () => {
     const event = ok({ anonymousId: 'a', event: 'E', sentAt: '2024-05-01T10:00:00Z' });
     expect(event.timestamp).toBe(RECEIVED_AT);
-    expect(event.sentAt).toBe('2024-05-01T10:00:00Z');
+    expect(event.sentAt).toBe('2024-05-01T10:00:00.000Z');
   });
 
   it.each(['timestamp', 'sentAt', 'originalTimestamp'])('rejects an unparseable %s', (field) => {
@@ -459,6 +482,31 @@ describe('validateMessage: size', () => {
     const input = { ...base, properties: { pad: '€'.repeat(chars) } }; // 3 bytes each
     expect(JSON.stringify(input).length).toBeLessThan(MAX_MESSAGE_BYTES);
     expect(bad(input).error.code).toBe('message_too_large');
+  });
+
+  it('accepts a message of MAX_MESSAGE_BYTES with a long browser user agent and its ip filled in', () => {
+    const opts = options({ request: { ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348', userAgent: `Mozilla/5.0 ${'x'.repeat(1_000)}` } });
+    const result = validateMessage(trackOfSize(MAX_MESSAGE_BYTES), 'track', opts);
+    expect(result.ok && result.bytes).toBe(result.ok && jsonByteLength(result.message));
+    expect(result.ok && result.bytes).toBeGreaterThan(MAX_MESSAGE_BYTES);
+  });
+
+  it('measures the finished event: keys escaped to three bytes each can take it over MAX_EVENT_BYTES', () => {
+    const keys = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`${i}`.padStart(4, '0') + '.'.repeat(20), 1]));
+    const input = { anonymousId: 'a', event: 'E', properties: keys };
+    expect(jsonByteLength(input)).toBeLessThan(MAX_MESSAGE_BYTES);
+    const { error } = bad(input);
+    expect(error).toMatchObject({ path: '', code: 'message_too_large' });
+    expect(error.message).toMatch(new RegExp(`^the event is \\d+ bytes with the batch's context .* the limit is ${MAX_EVENT_BYTES} bytes`));
+    expect(toInputError(error).status).toBe(413);
+  });
+
+  it("measures the finished event with the batch's context and integrations merged in", () => {
+    const part = 'x'.repeat(MAX_MESSAGE_BYTES * 0.6); // each under the per-message limit, both over it
+    const opts = options({ envelope: { context: { k: part }, integrations: { i: part } } });
+    expect(bad({ anonymousId: 'a', event: 'E' }, 'track', opts).error.code).toBe('message_too_large');
+    // its own context and integrations replace those keys: then it fits
+    expect(ok({ anonymousId: 'a', event: 'E', context: { k: 1 }, integrations: { i: 1 } }, 'track', opts).context['k']).toBe(1);
   });
 
   it.each([null, 'x', [1], 5])('rejects a non-object message (%j)', (input) => {

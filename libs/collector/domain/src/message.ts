@@ -8,7 +8,9 @@
  * `receivedAt`.
  *
  * Rules (each failure is an issue naming the field):
- * - the message is a JSON object of at most MAX_MESSAGE_BYTES (compact JSON, UTF-8);
+ * - the message is a JSON object of at most MAX_MESSAGE_BYTES (compact JSON, UTF-8), and the
+ *   finished event (with the batch's `context`/`integrations` merged in, keys escaped,
+ *   `context.ip`/`userAgent` filled and the collector's own fields) at most MAX_EVENT_BYTES;
  * - `type` comes from the route (`/v1/track` → `track`); a `type` in the body is ignored;
  * - `userId` or `anonymousId` is required (alias: `userId` and `previousId`); ids are
  *   strings, or numbers which are converted to strings as Segment does; `null`, `""` and
@@ -32,16 +34,19 @@
  *   message wins); `context.ip` / `context.userAgent` filled from the request when absent;
  *   `context.library` kept as sent; same shallow merge for `integrations`;
  * - `timestamp` corrected for clock skew (see time.ts), `originalTimestamp` = the client's
- *   value as sent, `sentAt` = the effective sentAt as sent (the message's own wins over the
- *   envelope's: it is on the same clock as the message's timestamp, e.g. when a relay
- *   re-batches messages of several devices), `receivedAt` = server time;
+ *   time, `sentAt` = the effective sentAt (the message's own wins over the envelope's: it is
+ *   on the same clock as the message's timestamp, e.g. when a relay re-batches messages of
+ *   several devices), `receivedAt` = server time. Every time is written in canonical form,
+ *   ISO-8601 UTC with milliseconds (`toISOString`), whatever form was sent: the accepted
+ *   forms (lowercase `t`/`z`, a space, offsets, no zone = UTC, any fraction) are not all
+ *   ISO-8601 to the contract's validator, and `Date.parse` reads a time without zone as local;
  * - `_metadata`, `writeKey`, `channel`, `version` and any other top-level field are dropped.
  */
 import { isPlaceholderIdentifier } from '@mosaic/contracts';
 import { type ValidationIssue } from './errors';
-import { MAX_MESSAGE_BYTES, jsonByteLength } from './limits';
+import { MAX_EVENT_BYTES, MAX_MESSAGE_BYTES, jsonByteLength } from './limits';
 import { fillFromRequest, validateContext } from './message-context';
-import { type Issues, type ReadDate, correctedTimeIssue, issue, readDate, readEvent, readId, readObject, readText } from './message-fields';
+import { type Issues, correctedTimeIssue, issue, readDate, readEvent, readId, readObject, readText } from './message-fields';
 import { type JsonObject, cloneJson, isPlainObject } from './sanitize';
 import { correctTimestamp, isEventTimeInRange, parseIsoDate } from './time';
 
@@ -92,9 +97,9 @@ export interface NormalizedEvent {
   integrations?: JsonObject;
   /** Corrected event time, ISO-8601 UTC with milliseconds. */
   timestamp: string;
-  /** The client's own timestamp, as sent. */
+  /** The client's own timestamp (its `originalTimestamp`, else its `timestamp`), ISO-8601 UTC with milliseconds. */
   originalTimestamp?: string;
-  /** The client's send time, as sent (message's own, else the batch envelope's). */
+  /** The client's send time (message's own, else the batch envelope's), ISO-8601 UTC with milliseconds. */
   sentAt?: string;
   /** Server receive time, ISO-8601 UTC. */
   receivedAt: string;
@@ -128,7 +133,8 @@ export interface ValidateOptions {
 }
 
 export type ValidationResult =
-  | { ok: true; message: NormalizedEvent }
+  /** `bytes`: the size of the event's compact JSON (at most MAX_EVENT_BYTES). */
+  | { ok: true; message: NormalizedEvent; bytes: number }
   /** `error` is the first of `errors`. */
   | { ok: false; error: ValidationIssue; errors: ValidationIssue[] };
 
@@ -150,9 +156,10 @@ interface ReadMessage {
   traits?: JsonObject;
   context: JsonObject;
   integrations?: JsonObject;
-  timestamp: ReadDate;
-  originalTimestamp: ReadDate;
-  sentAt: ReadDate;
+  /** The client's times, epoch ms. */
+  timestamp?: number;
+  originalTimestamp?: number;
+  sentAt?: number;
 }
 
 /** A message that is not a JSON object, cannot be serialised or is too large. */
@@ -255,16 +262,10 @@ function readMessage(msg: Record<string, unknown>, type: MessageType, opts: Vali
 
 /** The valid message's event: skew-corrected time, generated messageId, only the fields present. */
 function toEvent(read: ReadMessage, type: MessageType, opts: ValidateOptions): ValidationResult {
-  const envelopeSentAtMs = parseIsoDate(opts.envelope?.sentAt);
-  const sentAtRaw = read.sentAt.raw ?? (envelopeSentAtMs === undefined ? undefined : opts.envelope?.sentAt);
+  const sentAt = read.sentAt ?? parseIsoDate(opts.envelope?.sentAt);
   const receivedAtMs = opts.receivedAt.getTime();
-  const corrected = correctTimestamp({
-    timestamp: read.timestamp.ms,
-    originalTimestamp: read.originalTimestamp.ms,
-    sentAt: read.sentAt.ms ?? envelopeSentAtMs,
-    receivedAt: receivedAtMs,
-  });
-  if (!isEventTimeInRange(corrected)) return fail([correctedTimeIssue(read.timestamp.raw === undefined ? 'originalTimestamp' : 'timestamp')]);
+  const corrected = correctTimestamp({ timestamp: read.timestamp, originalTimestamp: read.originalTimestamp, sentAt, receivedAt: receivedAtMs });
+  if (!isEventTimeInRange(corrected)) return fail([correctedTimeIssue(read.timestamp === undefined ? 'originalTimestamp' : 'timestamp')]);
 
   const out: NormalizedEvent = {
     type,
@@ -284,10 +285,20 @@ function toEvent(read: ReadMessage, type: MessageType, opts: ValidateOptions): V
   if (read.groupId !== undefined) out.groupId = read.groupId;
   if (read.previousId !== undefined) out.previousId = read.previousId;
   if (read.integrations !== undefined) out.integrations = read.integrations;
-  const clientTimestamp = read.originalTimestamp.raw ?? read.timestamp.raw;
-  if (clientTimestamp !== undefined) out.originalTimestamp = clientTimestamp;
-  if (sentAtRaw !== undefined) out.sentAt = sentAtRaw;
-  return { ok: true, message: out };
+  const clientTimestamp = read.originalTimestamp ?? read.timestamp;
+  if (clientTimestamp !== undefined) out.originalTimestamp = new Date(clientTimestamp).toISOString();
+  if (sentAt !== undefined) out.sentAt = new Date(sentAt).toISOString();
+  return finished(out);
+}
+
+/** The event, unless it outgrew MAX_EVENT_BYTES once the batch's objects and the collector's fields were added. */
+function finished(event: NormalizedEvent): ValidationResult {
+  const bytes = jsonByteLength(event);
+  if (bytes <= MAX_EVENT_BYTES) return { ok: true, message: event, bytes };
+  const message =
+    `the event is ${bytes} bytes with the batch's context and integrations merged in, keys escaped, context.ip and userAgent filled ` +
+    `and the collector's fields added; the limit is ${MAX_EVENT_BYTES} bytes (${MAX_MESSAGE_BYTES} a message, ${MAX_EVENT_BYTES - MAX_MESSAGE_BYTES} for what the collector adds)`;
+  return fail([issue('', 'message_too_large', message)]);
 }
 
 /**

@@ -47,6 +47,24 @@ describe('TokenBuckets', () => {
     expect(buckets.take('c').ok).toBe(false);
   });
 
+  it('charges a cost (the events of a request) and names the wait for what is missing', () => {
+    const { buckets, advance } = clocked({ ratePerSecond: 10, burst: 100 });
+    expect(buckets.take('k', 60).ok).toBe(true);
+    expect(buckets.take('k', 60)).toEqual({ ok: false, retryAfterSeconds: 2 }); // 40 held, 20 missing at 10/s
+    expect(buckets.take('k', 40).ok).toBe(true); // a refusal took nothing
+    advance(1_000);
+    expect(buckets.take('k', 11).ok).toBe(false);
+    expect(buckets.take('k', 10).ok).toBe(true);
+  });
+
+  it('charges a cost above the burst as a full bucket, so it can be paid', () => {
+    const { buckets, advance } = clocked({ ratePerSecond: 1, burst: 5 });
+    expect(buckets.take('k', 50).ok).toBe(true);
+    expect(buckets.take('k', 50)).toEqual({ ok: false, retryAfterSeconds: 5 });
+    advance(5_000);
+    expect(buckets.take('k', 50).ok).toBe(true);
+  });
+
   it('refuses a nonsensical configuration', () => {
     expect(() => new TokenBuckets({ ratePerSecond: 0, burst: 1 })).toThrow(/ratePerSecond/);
   });
