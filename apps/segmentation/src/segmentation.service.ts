@@ -118,6 +118,7 @@ export class SegmentationService {
         metrics.evaluations.inc({ source: 'backfill' }, page.processed);
         logger.debug({ segment: key, ...page }, 'backfill page');
       },
+      onError: (err) => logger.warn({ err }, 'backfill pass failed; the next round resumes'),
     });
     const runs = new ClusteringRunsRepository(platform.mongo);
     this.clustering = new ClusteringJob({

@@ -5,7 +5,7 @@
 import mongoose, { type Connection } from 'mongoose';
 import { emptyState, planSegments, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import { BackfillsRepository, SegmentProfilesRepository, SegmentSizesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { dropTestDatabase, testInfra, waitFor } from '@mosaic/shared-testing';
 import { BackfillJob } from './backfill.job';
 import { SegmentEvaluator } from './segment-evaluator';
 
@@ -123,4 +123,17 @@ it('a preview scans every profile without a time budget, and stops at the first 
   expect(bounded.complete).toBe(false);
   expect(bounded.scanned).toBeGreaterThanOrEqual(40);
   expect(bounded.scanned).toBeLessThan(PROFILES);
+});
+
+it('a pass started by a request that fails (the store unavailable) goes to onError, not to an unhandled rejection', async () => {
+  const store = new SegmentProfilesRepository(conn, { instanceId: 'failing' });
+  const backfills = new BackfillsRepository(conn);
+  const evaluator = new SegmentEvaluator({ store, publish: async () => undefined, sizes: new SegmentSizesRepository(conn, 'failing'), plan: () => plan });
+  const failure = new Error('store unavailable (injected)');
+  jest.spyOn(backfills, 'findRunnable').mockRejectedValue(failure);
+  const errors: unknown[] = [];
+  const job = new BackfillJob({ backfills, store, evaluator, ensurePlan: async () => undefined, instanceId: 'failing', onError: (err) => errors.push(err) });
+  expect(await job.request('ltv-failing', 1)).toMatchObject({ status: 'running' });
+  await waitFor(() => errors.length === 1 || null);
+  expect(errors).toEqual([failure]);
 });

@@ -26,6 +26,8 @@ export interface BackfillJobOptions {
   /** A job whose holder has not renewed for this long is taken over (default 30 s). */
   leaseMs?: number;
   onPage?: (key: string, page: { processed: number; changed: number; ms: number }) => void;
+  /** A pass started by `request` failed (the store unavailable); the periodic `tick` resumes the job. */
+  onError?: (err: unknown) => void;
 }
 
 export class BackfillJob {
@@ -44,7 +46,8 @@ export class BackfillJob {
   /** Starts (or restarts) the backfill of a segment at a version. */
   async request(key: string, version: number): Promise<BackfillProgress> {
     const progress = await this.opts.backfills.start(key, version, await this.opts.store.count());
-    void this.tick();
+    // Not awaited (the request answers at once); unhandled, a rejection would exit Node.
+    this.tick().catch((err: unknown) => this.opts.onError?.(err));
     return progress;
   }
 
