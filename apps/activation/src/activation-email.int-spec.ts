@@ -13,7 +13,7 @@ import { TEST_ADMIN_TOKEN, adminRequest, dropTestDatabase, startTestService, wai
 // eslint-disable-next-line @nx/enforce-module-boundaries -- this test runs the real collector next to activation (its signed email tracking), like the tools/e2e tests
 import { collectorDefinition } from '../../collector/src/collector.definition';
 import { activationDefinition } from './activation.definition';
-import { profileChange, sendMemberships as sendMembershipsTo, sendProfileChanges } from './activation-test-helpers';
+import { entered, profileChange, sendMemberships as sendMembershipsTo, sendProfileChanges } from './activation-test-helpers';
 
 jest.setTimeout(120_000);
 
@@ -93,19 +93,6 @@ afterAll(async () => {
 
 const api = (method: string, path: string, body?: unknown) => adminRequest(svc.http.url, method, path, body);
 
-function membership(profileId: string, segmentKey: string, profileVersion: number): SegmentMembershipChange {
-  return {
-    profileId,
-    segmentKey,
-    segmentVersion: 1,
-    change: 'entered',
-    at: new Date().toISOString(),
-    reason: { kind: 'message', messageId: `m-${profileId}-${profileVersion}` },
-    identifiers: { userId: `user-${profileId}` },
-    profileVersion,
-  };
-}
-
 const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsTo(svc.platform, changes);
 
 /** Produces the profile and waits until activation has stored it (templates render from it). */
@@ -137,6 +124,17 @@ async function deliveries(destinationId: string): Promise<any[]> {
   return (await api('GET', `/v1/deliveries?destinationId=${destinationId}&limit=100`)).json['deliveries'];
 }
 
+/** The deliveries of a destination once there are `count`, each delivered or dead. */
+function finished(destinationId: string, count: number): Promise<any[]> {
+  return waitFor(
+    async () => {
+      const l = await deliveries(destinationId);
+      return l.length === count && l.every((d) => d.status === 'dead' || d.status === 'delivered') ? l : null;
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
 /** Header value (unfolded) and decoded body of a single-part message. */
 function parseMail(raw: string): { headers: Record<string, string>; body: string } {
   const split = raw.indexOf('\r\n\r\n');
@@ -165,7 +163,7 @@ it('renders the email from the profile, tracks links and opens through the colle
   const dest = await emailDestination('Welcome series');
   await trigger('welcome', dest);
   await sendProfile('e-1', { firstName: '<b>Ada</b>', email: 'ada@example.com' });
-  const change = membership('e-1', 'welcome', 1);
+  const change = entered('e-1', 'welcome', 1);
   await sendMemberships([change]);
   await waitFor(() => to('ada@example.com').length === 1 || null, { timeoutMs: 30_000 });
   const mail = to('ada@example.com')[0] as Mail;
@@ -215,14 +213,8 @@ it('a permanent SMTP rejection (550) is dead after one attempt; a temporary one 
   temporaryFailures.set('later@example.com', 1);
   await sendProfile('e-2', { firstName: 'Grace', email: 'reject@example.com' });
   await sendProfile('e-3', { firstName: 'Linus', email: 'later@example.com' });
-  await sendMemberships([membership('e-2', 'smtp-errors', 1), membership('e-3', 'smtp-errors', 1)]);
-  const list = await waitFor(
-    async () => {
-      const l = await deliveries(dest);
-      return l.length === 2 && l.every((d) => d.status === 'dead' || d.status === 'delivered') ? l : null;
-    },
-    { timeoutMs: 30_000 },
-  );
+  await sendMemberships([entered('e-2', 'smtp-errors', 1), entered('e-3', 'smtp-errors', 1)]);
+  const list = await finished(dest, 2);
   const rejected = list.find((d) => d.profileId === 'e-2');
   expect(rejected).toMatchObject({ status: 'dead', attempts: 1, log: [{ outcome: 'fail', status: '550' }] });
   expect(rejected.log[0].error).toMatch(/no such mailbox/);
@@ -237,7 +229,7 @@ it('a recipient that does not render to an address fails at once', async () => {
   const dest = await emailDestination('No address', { to: '{{ profile.traits.nickname }}' });
   await trigger('no-address', dest);
   await sendProfile('e-4', { firstName: 'Alan', nickname: 'alan' });
-  await sendMemberships([membership('e-4', 'no-address', 1)]);
+  await sendMemberships([entered('e-4', 'no-address', 1)]);
   const [d] = await waitFor(
     async () => {
       const l = await deliveries(dest);
@@ -246,5 +238,21 @@ it('a recipient that does not render to an address fails at once', async () => {
     { timeoutMs: 30_000 },
   );
   expect(d).toMatchObject({ attempts: 1, log: [{ outcome: 'fail', status: 'render' }] });
-  expect(d.log[0].error).toMatch(/to: .*not an email address/);
+  expect(d.log[0].error).toMatch(/to: .*not exactly one email address/);
+});
+
+it('a first name that would add recipients fails at once: nothing is sent to anyone', async () => {
+  const dest = await emailDestination('Named recipient', { to: '{{ profile.traits.firstName }} <{{ profile.traits.email }}>' });
+  await trigger('named-to', dest);
+  await sendProfile('e-5', { firstName: 'x, victim@evil.com, other@evil.org', email: 'ada5@example.com' });
+  await sendProfile('e-6', { firstName: 'Lovelace, Ada', email: 'ada6@example.com' });
+  await sendMemberships([entered('e-5', 'named-to', 1), entered('e-6', 'named-to', 1)]);
+  const list = await finished(dest, 2);
+  const refused = list.find((d) => d.profileId === 'e-5');
+  expect(refused).toMatchObject({ status: 'dead', attempts: 1, log: [{ outcome: 'fail', status: 'render' }] });
+  expect(refused.log[0].error).toMatch(/^to: rendered "x, victim@evil\.com, other@evil\.org <ada5@example\.com>", which is not exactly one email address/);
+  expect(list.find((d) => d.profileId === 'e-6')).toMatchObject({ status: 'delivered' });
+  expect(to('ada6@example.com').map((m) => m.to)).toEqual([['ada6@example.com']]);
+  expect(parseMail((to('ada6@example.com')[0] as Mail).raw).headers['to']).toBe('"Lovelace, Ada" <ada6@example.com>');
+  expect(mails.filter((m) => m.to.some((r) => /evil|ada5/.test(r)))).toEqual([]);
 });

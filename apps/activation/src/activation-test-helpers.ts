@@ -21,6 +21,25 @@ export async function sendMemberships(platform: Platform, changes: readonly Segm
   );
 }
 
+/** A profile entering a segment, as segmentation reports it (profile version 1 and user id `user-<profileId>` unless given). */
+export function entered(
+  profileId: string,
+  segmentKey: string,
+  profileVersion = 1,
+  identifiers: SegmentMembershipChange['identifiers'] = { userId: `user-${profileId}` },
+): SegmentMembershipChange {
+  return {
+    profileId,
+    segmentKey,
+    segmentVersion: 1,
+    change: 'entered',
+    at: new Date().toISOString(),
+    reason: { kind: 'message', messageId: `m-${profileId}-${segmentKey}-${profileVersion}` },
+    identifiers,
+    profileVersion,
+  };
+}
+
 /** A profile change as enrichment produces it (the compact profile with these identifiers, traits and computed attributes). */
 export function profileChange(
   profileId: string,

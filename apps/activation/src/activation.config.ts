@@ -5,8 +5,14 @@ import { trustProxyVar, z } from '@mosaic/shared-config';
 export const activationEnvSchema = z.object({
   /** How often an instance looks for due deliveries of the partitions it owns (ms). */
   ACTIVATION_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(20).max(60_000).default(250),
-  /** Deliveries read per dispatch round. */
+  /** Deliveries read per dispatch round, shared among the enabled destinations (each reads at least its concurrency). */
   ACTIVATION_DISPATCH_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
+  /**
+   * How long an instance's claim on a delivery it is sending holds (s): longer than any send can
+   * take (a webhook's timeoutMs is at most 120 s). Another instance sends a delivery whose owner
+   * crashed mid-send once it ends.
+   */
+  ACTIVATION_DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(130).max(86_400).default(300),
   /** Attempts of a delivery before it is dead (and dead-lettered). */
   ACTIVATION_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   /** First retry back-off ceiling (ms); doubles per attempt, full jitter. */

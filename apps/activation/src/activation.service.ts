@@ -64,12 +64,16 @@ export class ActivationService {
     const logger = platform.runtime.logger;
     this.metrics = activationMetrics(platform.runtime.metrics);
     this.profiles = new ActivationProfilesRepository(platform.mongo, server.pointReads);
-    this.deliveries = new DeliveriesRepository(platform.mongo, own.ACTIVATION_DELIVERY_RETENTION_DAYS * 86_400_000);
+    this.deliveries = new DeliveriesRepository(platform.mongo, own.ACTIVATION_DELIVERY_RETENTION_DAYS * 86_400_000, { cas: server.cas });
     this.destinations = new DestinationsRepository(platform.mongo);
     this.triggers = new TriggersRepository(platform.mongo);
     this.experiences = new ExperiencesRepository(platform.mongo);
     this.config = new ConfigCache({ destinations: this.destinations, triggers: this.triggers, experiences: this.experiences });
-    this.destinationTopics = new DestinationTopics(platform.kafka, { partitions: env.kafka.partitions, replicationFactor: env.kafka.replicationFactor });
+    this.destinationTopics = new DestinationTopics(platform.kafka, {
+      partitions: env.kafka.partitions,
+      replicationFactor: env.kafka.replicationFactor,
+      ownTopics: Object.values(platform.topics),
+    });
     this.outbound = new OutboundGuard(own.ACTIVATION_OUTBOUND_ALLOW);
     this.email = new SendEmail({
       outbound: this.outbound,
@@ -89,7 +93,7 @@ export class ActivationService {
         this.metrics.fired.inc({ outcome: 'inserted' }, stats.inserted);
         this.metrics.fired.inc({ outcome: 'capped' }, stats.capped);
         this.metrics.fired.inc({ outcome: 'duplicate' }, stats.duplicates);
-        if (stats.inserted > 0) void this.dispatchOnce();
+        if (stats.inserted > 0) this.dispatchSoon();
       },
     });
     this.storeProfileChanges = new StoreProfileChanges(this.profiles);
@@ -161,6 +165,15 @@ export class ActivationService {
     return started;
   }
 
+  /**
+   * A dispatch round now, not at the next tick, for callers that do not wait for it (new or
+   * replayed deliveries). Its failure (the store or Kafka unavailable) is logged: unhandled, the
+   * rejection would exit Node. The next periodic round retries.
+   */
+  dispatchSoon(): void {
+    this.dispatchOnce().catch((err: unknown) => this.platform.runtime.logger.warn({ err }, 'early dispatch round failed; the periodic round retries'));
+  }
+
   private createDispatcher(): DispatchDeliveries {
     const { platform, env } = this;
     const own = env.own;
@@ -175,6 +188,9 @@ export class ActivationService {
       profiles: this.profiles,
       config: this.config,
       publishToTopic: async (topic, key, value, headers) => {
+        // destinations stored before Mosaic's own topics were refused at creation
+        const reserved = this.destinationTopics.problem(topic);
+        if (reserved !== undefined) throw new Error(`not produced: ${reserved}`);
         await platform.producer.send(topic, [{ key, value: Buffer.from(value), headers }]);
       },
       sendEmail: this.email.send,
@@ -186,6 +202,8 @@ export class ActivationService {
         maxMs: Math.max(own.ACTIVATION_RETRY_BASE_MS, own.ACTIVATION_RETRY_MAX_MS),
       }),
       batch: own.ACTIVATION_DISPATCH_BATCH,
+      instanceId: env.instanceId,
+      leaseMs: own.ACTIVATION_DELIVERY_LEASE_SECONDS * 1000,
       tracing: platform.runtime.tracing,
       onAttempt: (destination, a) => {
         this.metrics.attempts.inc({ destination, outcome: a.outcome });

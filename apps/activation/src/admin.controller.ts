@@ -133,11 +133,13 @@ export class DestinationsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a destination (409 while triggers use it)' })
+  @ApiOperation({ summary: 'Delete a destination (409 while triggers use it); its pending deliveries become skipped' })
   async remove(@Param('id') id: string): Promise<void> {
     await this.find(id);
     const used = await this.activation.triggers.countByDestination(id);
     if (used > 0) throw new ApiError(409, 'conflict', `destination ${id} is used by ${used} trigger(s); delete them first`);
+    // Before the delete: should this fail, the destination is still there to delete again.
+    await this.activation.deliveries.skipPendingOf(id, `destination ${id} was deleted`);
     await this.activation.destinations.delete(id);
     await this.activation.config.reload();
   }
@@ -148,7 +150,7 @@ export class DestinationsController {
   async replay(@Param('id') id: string): Promise<{ replayed: number }> {
     await this.find(id);
     const replayed = await this.activation.deliveries.replay({ destinationId: id });
-    void this.activation.dispatchOnce();
+    this.activation.dispatchSoon();
     return { replayed };
   }
 }
@@ -242,7 +244,7 @@ export class DeliveriesController {
     if (!d) throw new ApiError(404, 'not_found', `delivery ${id} not found`);
     if (d.status !== 'dead') throw new ApiError(409, 'conflict', `delivery ${id} is ${d.status}, not dead`);
     const replayed = await this.activation.deliveries.replay({ ids: [id] });
-    void this.activation.dispatchOnce();
+    this.activation.dispatchSoon();
     return { replayed };
   }
 }

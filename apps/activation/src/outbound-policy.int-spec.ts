@@ -6,11 +6,10 @@
 // failure recorded on the delivery, and nothing reaches the receiver listening there.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SegmentMembershipChange } from '@mosaic/contracts';
 import type { StartedService } from '@mosaic/shared-service';
 import { adminRequest, dropTestDatabase, startTestService, waitFor } from '@mosaic/shared-testing';
 import { activationDefinition } from './activation.definition';
-import { sendMemberships } from './activation-test-helpers';
+import { entered, sendMemberships } from './activation-test-helpers';
 
 jest.setTimeout(120_000);
 
@@ -40,19 +39,6 @@ afterAll(async () => {
 
 const api = (method: string, path: string, body?: unknown) => adminRequest(svc.http.url, method, path, body);
 const EMAIL = { kind: 'email', name: 'mail', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' };
-
-function membership(profileId: string, segmentKey: string): SegmentMembershipChange {
-  return {
-    profileId,
-    segmentKey,
-    segmentVersion: 1,
-    change: 'entered',
-    at: new Date().toISOString(),
-    reason: { kind: 'message', messageId: `m-${profileId}` },
-    identifiers: { userId: profileId, email: `${profileId}@example.com` },
-    profileVersion: 1,
-  };
-}
 
 it.each([
   ['http://127.0.0.1:8081/hook', /127\.0\.0\.1 \(loopback\)/],
@@ -97,7 +83,7 @@ it('a host name resolving to loopback is refused when sent: the delivery fails a
   for (const destinationId of [hook.json['id'], mail.json['id']]) {
     expect((await api('POST', '/v1/triggers', { segmentKey: 'outbound-seg', on: 'entered', destinationId })).status).toBe(201);
   }
-  await sendMemberships(svc.platform, [membership('p-out-1', 'outbound-seg')]);
+  await sendMemberships(svc.platform, [entered('p-out-1', 'outbound-seg', 1, { userId: 'p-out-1', email: 'p-out-1@example.com' })]);
   for (const destinationId of [hook.json['id'], mail.json['id']]) {
     const delivery = await waitFor(
       async () => {

@@ -10,7 +10,7 @@ export interface DeadLetterDeliveryOptions {
   producer: MessageSender;
   topics: { segmentsMembership: string; dlqActivation: string };
   logger: { warn(obj: object, msg: string): void };
-  /** Called for each delivery dead-lettered (metrics). */
+  /** Called for each delivery dead-lettered, once its letter is produced (metrics). */
   onDead?: (d: DeliveryDocument) => void;
 }
 
@@ -19,7 +19,6 @@ export class DeadLetterDelivery {
 
   /** The dispatcher's `deadLetter`. */
   readonly handle = async (d: DeliveryDocument, error: string): Promise<void> => {
-    this.opts.onDead?.(d);
     const { payload, meta } = deadLetterFor(
       {
         topic: this.opts.topics.segmentsMembership,
@@ -34,6 +33,7 @@ export class DeadLetterDelivery {
       { service: 'activation', error: { name: 'DeliveryFailed', message: error }, attempts: d.attempts, messageId: `dead:${d._id}:${d.attempts}`, key: d._id },
     );
     await produceMessages(this.opts.producer, this.opts.topics.dlqActivation, Schemas.deadLetter, [{ payload, meta }]);
+    this.opts.onDead?.(d); // not before: a letter Kafka refused is produced again later, and would count twice
     this.opts.logger.warn({ deliveryId: d._id, destinationId: d.destinationId, attempts: d.attempts, error }, 'delivery dead-lettered');
   };
 }

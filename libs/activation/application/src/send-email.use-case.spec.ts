@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import {
-  bareAddress,
   EmailRenderError,
   headerLine,
+  MAX_EMAIL_HTML_BYTES,
   membershipPayload,
   messageIdFor,
   OutboundAllowList,
+  RENDER_LIMITS,
   renderEmail,
   templateContext,
   type EmailDestination,
@@ -30,13 +31,9 @@ const change: SegmentMembershipChange = {
 const profile = { traits: { firstName: '<b>Ada</b>', email: 'ada@example.com', plan: 'pro\r\nBcc: x@evil.example' }, computed: { orders: { count: 3 } } };
 const ctx = templateContext(change, profile);
 
-describe('headerLine / bareAddress / messageIdFor', () => {
+describe('headerLine / messageIdFor', () => {
   it('puts a header value on one line', () => {
     expect(headerLine(' Hi\r\n  there\nyou \r')).toBe('Hi there you');
-  });
-  it('extracts the bare address', () => {
-    expect(bareAddress('Ada Lovelace <ada@example.com>')).toBe('ada@example.com');
-    expect(bareAddress(' ada@example.com ')).toBe('ada@example.com');
   });
   it('derives a stable Message-ID from the delivery id and the sender domain', () => {
     expect(messageIdFor('dlv_abc-_1', 'Shop <news@shop.example.com>')).toBe('<dlv_abc-_1@shop.example.com>');
@@ -56,14 +53,40 @@ describe('renderEmail', () => {
     expect(e.html).toBe('<p>Hi &lt;b&gt;Ada&lt;/b&gt;, 3 orders</p>');
     expect(e.subject).toBe('Hello <b>Ada</b> (pro Bcc: x@evil.example)');
     expect(e.subject).not.toMatch(/[\r\n]/);
-    expect(e.to).toBe('Ada <ada@example.com>');
-    expect(e.address).toBe('ada@example.com');
+    expect(e.to).toEqual({ name: 'Ada', address: 'ada@example.com' });
   });
 
   it('refuses a recipient that is empty or not an address, and a template that fails', () => {
     expect(() => renderEmail({ ...dest, to: '{{ profile.traits.missing }}' }, ctx)).toThrow(EmailRenderError);
-    expect(() => renderEmail({ ...dest, to: '{{ profile.traits.firstName }}' }, ctx)).toThrow(/not an email address/);
+    expect(() => renderEmail({ ...dest, to: '{{ profile.traits.firstName }}' }, ctx)).toThrow(/not exactly one email address/);
     expect(() => renderEmail({ ...dest, html: '{{ 1 | nope }}' }, ctx)).toThrow(/^html: /);
+  });
+
+  it('refuses a display name that adds recipients (a visitor sets it through the public write key)', () => {
+    const named = { ...dest, to: '{{ profile.traits.firstName }} <{{ profile.traits.email }}>' };
+    for (const firstName of ['x, victim@evil.com, other@evil.org', 'x <victim@evil.com>', 'x; victim@evil.com;', 'friends: victim@evil.com;']) {
+      const visitor = templateContext(change, { traits: { firstName, email: 'ada@example.com' }, computed: {} });
+      expect(() => renderEmail(named, visitor)).toThrow(/^to: rendered .*, which is not exactly one email address$/);
+    }
+    const quoted = templateContext(change, { traits: { firstName: 'Lovelace, Ada', email: 'ada@example.com' }, computed: {} });
+    expect(renderEmail({ ...dest, to: '"{{ profile.traits.firstName }}" <{{ profile.traits.email }}>' }, quoted).to).toEqual({
+      name: 'Lovelace, Ada',
+      address: 'ada@example.com',
+    });
+  });
+
+  it('renders subject, body and recipient from one budget of render steps', () => {
+    const half = `{% for i in (1..${RENDER_LIMITS.steps / 2}) %}{% endfor %}`;
+    expect(() => renderEmail({ ...dest, subject: `${half}Hi`, html: `${half}<p>Hi</p>` }, ctx)).toThrow(/^html: render steps limit exceeded/);
+    expect(renderEmail({ ...dest, subject: `${half}Hi` }, ctx).subject).toBe('Hi');
+  });
+
+  it("refuses an HTML body larger than the collector's link tracking takes, counted as JSON", () => {
+    // a quote is 2 bytes in JSON, and the string's own quotes are 2 more
+    const quotes = (MAX_EMAIL_HTML_BYTES - 2) / 2;
+    const html = (n: number) => `{% for i in (1..${Math.floor(n / 1000)}) %}${'"'.repeat(1000)}{% endfor %}${'"'.repeat(n % 1000)}`;
+    expect(renderEmail({ ...dest, html: html(quotes) }, ctx).html).toHaveLength(quotes);
+    expect(() => renderEmail({ ...dest, html: html(quotes + 1) }, ctx)).toThrow(/^html: rendered \d+ bytes \(as JSON\); .* at most 491520 bytes/);
   });
 });
 
@@ -146,6 +169,11 @@ describe('SendEmail over SMTP (no link tracking configured)', () => {
       expect(await sender.send(dest(), delivery, payload)).toMatchObject({ outcome: 'retry', status: '451' });
       reply = undefined;
       expect(await sender.send({ ...dest(), to: 'nobody' }, delivery, payload)).toMatchObject({ outcome: 'fail', status: 'render' });
+      // one mailbox whose name, parsed again, would be a different address (ops): sent as {name, address}
+      const named = { ...dest(), to: '"Lovelace, Ada <ops>" <{{ profile.traits.email }}>' };
+      expect(await sender.send(named, delivery, payload)).toEqual({ outcome: 'delivered', status: '250' });
+      expect(mails[1]?.to).toEqual(['ada@example.com']);
+      expect(mails[1]?.raw).toMatch(/^To: "Lovelace, Ada <ops>" <ada@example\.com>\r?$/m);
       expect(await sender.send({ ...dest(), smtp: { host: '127.0.0.1', port: 1 } }, delivery, payload)).toMatchObject({ outcome: 'retry', status: 'network' });
       expect(warn).toHaveBeenCalledTimes(1);
     } finally {

@@ -6,8 +6,9 @@
  *
  * Outcomes: accepted by the server → delivered; SMTP 4xx (and 503), connection errors and
  * timeouts, an unreachable or failing collector → retry; SMTP 5xx, a template that does not
- * render, a recipient that is not an address, a collector that refuses the request, an SMTP
- * host or resolved address the outbound policy refuses (`blocked`) → fail.
+ * render (or renders too large), a recipient that is not exactly one address, a collector that
+ * refuses the request, an SMTP host or resolved address the outbound policy refuses
+ * (`blocked`) → fail.
  */
 import type { SegmentMembershipChange } from '@mosaic/contracts';
 import { messageIdFor, renderEmail, templateContext, type EmailDestination, type MembershipPayload, type RenderedEmail } from '@mosaic/activation-domain';
@@ -72,7 +73,7 @@ export class SendEmail {
     try {
       const mail = {
         from: dest.from,
-        to: email.to,
+        to: email.to, // {name, address}: nodemailer encodes the name, never parses it for addresses
         subject: email.subject,
         html: rewritten.html,
         messageId: messageIdFor(delivery._id, dest.from),
@@ -110,7 +111,7 @@ export class SendEmail {
     return this.tracking.rewrite({
       html: email.html,
       sourceId: this.sourceId,
-      recipient: { ...(userId ? { userId } : {}), email: email.address },
+      recipient: { ...(userId ? { userId } : {}), email: email.to.address },
       campaign: dest.name.trim() !== '' && dest.name.length <= MAX_CAMPAIGN_LENGTH ? dest.name : dest.id,
       emailId: delivery._id,
     });

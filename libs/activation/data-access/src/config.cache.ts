@@ -33,6 +33,11 @@ export class ConfigCache {
     return this.destinationsById.get(id);
   }
 
+  /** Every destination, enabled or not. */
+  destinations(): readonly Destination[] {
+    return [...this.destinationsById.values()];
+  }
+
   /** Enabled experiences, by id. */
   experiences(): readonly Experience[] {
     return this.experiencesList;

@@ -5,34 +5,13 @@
 import mongoose, { type Connection } from 'mongoose';
 import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
 import { DeliveriesRepository } from './deliveries.repository';
+import { pendingDelivery } from './testing/pending-delivery';
 import { ACTIVATION_COLLECTIONS, ensureActivationIndexes, type DeliveryAttempt, type DeliveryDocument } from './documents';
 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
 let conn: Connection;
-
-function pending(id: string): DeliveryDocument {
-  const now = new Date();
-  return {
-    _id: id,
-    partition: 0,
-    offset: '0',
-    destinationId: 'dest-1',
-    triggerId: 'trig-1',
-    profileId: `p-${id}`,
-    segmentKey: 'vip',
-    change: 'entered',
-    membership: '{}',
-    status: 'pending',
-    attempts: 0,
-    dueAt: now,
-    nextAttemptAt: now,
-    log: [],
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 const attempt = (outcome: DeliveryAttempt['outcome']): DeliveryAttempt => ({ at: new Date(), outcome, status: '200', ms: 5 });
 
@@ -43,13 +22,14 @@ async function storedIds(): Promise<string[]> {
 
 /** Deliveries in every state, finished ones expiring an hour after they finished. */
 async function deliveriesInEveryState(repo: DeliveriesRepository, prefix: string): Promise<void> {
-  const ids = ['pending', 'retrying', 'delivered', 'skipped', 'dead', 'replayed'].map((s) => `${prefix}-${s}`);
-  await repo.insertNew(ids.map(pending));
-  await repo.recordAttempt(`${prefix}-retrying`, attempt('retry'), { status: 'pending', nextAttemptAt: new Date(Date.now() + 60_000), attempts: 1 });
-  await repo.recordAttempt(`${prefix}-delivered`, attempt('delivered'), { status: 'delivered', nextAttemptAt: null, attempts: 1, deliveredAt: new Date() });
-  await repo.skip(`${prefix}-skipped`, 'frequency cap');
-  await repo.recordAttempt(`${prefix}-dead`, attempt('fail'), { status: 'dead', nextAttemptAt: null, attempts: 1 });
-  await repo.recordAttempt(`${prefix}-replayed`, attempt('fail'), { status: 'dead', nextAttemptAt: null, attempts: 1 });
+  const docs = new Map(['pending', 'retrying', 'delivered', 'skipped', 'dead', 'replayed'].map((s) => [s, pendingDelivery(`${prefix}-${s}`)]));
+  await repo.insertNew([...docs.values()]);
+  const doc = (state: string) => docs.get(state) as DeliveryDocument;
+  await repo.recordAttempt(doc('retrying'), attempt('retry'), { status: 'pending', nextAttemptAt: new Date(Date.now() + 60_000), attempts: 1 });
+  await repo.recordAttempt(doc('delivered'), attempt('delivered'), { status: 'delivered', nextAttemptAt: null, attempts: 1, deliveredAt: new Date() });
+  await repo.skip(doc('skipped'), 'frequency cap');
+  await repo.recordAttempt(doc('dead'), attempt('fail'), { status: 'dead', nextAttemptAt: null, attempts: 1 });
+  await repo.recordAttempt(doc('replayed'), attempt('fail'), { status: 'dead', nextAttemptAt: null, attempts: 1 });
   expect(await repo.replay({ ids: [`${prefix}-replayed`] })).toBe(1);
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
-import { ensureSchemaIndexes } from '@mosaic/shared-mongo';
+import { casTicketSchema, ensureSchemaIndexes } from '@mosaic/shared-mongo';
 
 export const ACTIVATION_COLLECTIONS = Object.freeze({
   destinations: 'activation_destinations',
@@ -14,6 +14,8 @@ export const ACTIVATION_COLLECTIONS = Object.freeze({
   profiles: 'activation_profiles',
   memberships: 'activation_memberships',
   experiences: 'activation_experiences',
+  /** Compare-and-set tickets of deliveries (`VersionedWriter`, on a FerretDB without the store's guard), and the claims of deliveries stored before versions. */
+  tickets: 'activation_cas_tickets',
 });
 
 export interface ExperienceDocument {
@@ -106,6 +108,20 @@ export interface DeliveryDocument {
   expiresAt?: Date;
   /** The hour the retention sweep deletes it in (`expiryHourOf`), with `expiresAt`. */
   expiryHour?: number;
+  /**
+   * Every change after the insert moves it on by one (a compare-and-set through `VersionedWriter`,
+   * exact on FerretDB too): a write based on an older read changes nothing. Absent in deliveries
+   * stored before versions (their first claim sets it, through a ticket).
+   */
+  version?: number;
+  /** What the store's compare-and-set guard reads (`VersionedWriter`, guarded mode). */
+  writeId?: string;
+  /** The instance sending it now; with `leaseUntil`, while an attempt is under way. */
+  leaseOwner?: string;
+  /** When the attempt's lease ends (`nextAttemptAt` is the same: a crashed owner's delivery is due again then). */
+  leaseUntil?: Date;
+  /** Dead, and its dead letter is still to be produced (Kafka was unavailable): a later flush produces it. */
+  deadLetterDue?: boolean;
 }
 
 /**
@@ -181,6 +197,11 @@ export const DeliverySchema = new Schema(
     deliveredAt: { type: Date },
     expiresAt: { type: Date },
     expiryHour: { type: Number },
+    version: { type: Number },
+    writeId: { type: String },
+    leaseOwner: { type: String },
+    leaseUntil: { type: Date },
+    deadLetterDue: { type: Boolean },
   },
   { collection: ACTIVATION_COLLECTIONS.deliveries, versionKey: false },
 );
@@ -191,6 +212,8 @@ DeliverySchema.index({ status: 1, destinationId: 1 });
 // `expiresAt`: a TTL index on MongoDB (`DeliveriesRepository.ensureTtlIndex`); FerretDB refuses
 // TTL indexes, and the retention sweep deletes by `expiryHour` there (ExpirySweeper).
 DeliverySchema.index({ expiryHour: 1 });
+// The dead letters still to be produced (an equality FerretDB pushes down; nearly always none).
+DeliverySchema.index({ deadLetterDue: 1 });
 
 /** The segments a profile is in, from `segments.membership` (its only writer). */
 export interface ActivationMembershipDocument {
@@ -234,6 +257,7 @@ export const ACTIVATION_SCHEMAS: readonly (readonly [string, Schema])[] = [
   ['ActivationProfile', ActivationProfileSchema],
   ['ActivationMembership', ActivationMembershipSchema],
   ['ActivationExperience', ExperienceSchema],
+  ['ActivationCasTicket', casTicketSchema(ACTIVATION_COLLECTIONS.tickets)],
 ];
 
 /** Creates the indexes of activation's collections (start-up). */

@@ -1,9 +1,11 @@
 // Activation's hot paths against the real MongoDB-wire server, over 10,000 stored profiles and
 // 10,000 deliveries: a decision cache miss (the visitor's profile by identifier key), the
-// dispatcher's read of a round's profiles and its query for due deliveries return the right
-// documents, and on FerretDB with PostgreSQL none of their queries reads a whole collection
-// (each used to: an `$in` or a range is not pushed down, so their cost grew with the data).
+// dispatcher's read of a round's profiles, its query for due deliveries, its claim and record of
+// one, and its look for dead letters left to produce return the right documents, and on FerretDB
+// with PostgreSQL none of their queries reads a whole collection (each used to: an `$in` or a
+// range is not pushed down, so their cost grew with the data).
 import mongoose, { type Connection } from 'mongoose';
+import { detectServerProfile } from '@mosaic/shared-mongo';
 import { dropTestDatabase, plannedFinds, storePlansReadable, testInfra, wholeCollectionReads } from '@mosaic/shared-testing';
 import { ActivationProfilesRepository } from './activation-profiles.repository';
 import { DeliveriesRepository } from './deliveries.repository';
@@ -27,10 +29,12 @@ function profile(i: number): ActivationProfileDocument {
   };
 }
 
-/** Every 500th delivery is pending (half of those due), the rest delivered long ago. */
+/** Every 500th delivery is pending (half of those due), every 2500th from 1 dead with its letter to produce, the rest delivered long ago. */
 function delivery(i: number): DeliveryDocument {
   const pending = i % 500 === 0;
+  const unlettered = i % 2500 === 1;
   return {
+    ...(unlettered ? { deadLetterDue: true } : {}),
     _id: `d-${i}`,
     partition: i % 6,
     offset: String(i),
@@ -40,7 +44,7 @@ function delivery(i: number): DeliveryDocument {
     segmentKey: 'even',
     change: 'entered',
     membership: '{}',
-    status: pending ? 'pending' : 'delivered',
+    status: pending ? 'pending' : unlettered ? 'dead' : 'delivered',
     attempts: pending ? 0 : 1,
     dueAt: NOW,
     nextAttemptAt: pending ? new Date(NOW.getTime() + (i % 1000 === 0 ? -1_000 : 60_000)) : null,
@@ -100,16 +104,35 @@ it('reads a round of profiles by id from an index', async () => {
   expectIndexedOnly(finds, 1);
 });
 
-it('finds the due deliveries of its partitions without reading the delivery log', async () => {
-  const deliveries = new DeliveriesRepository(conn);
+it('finds the due deliveries of its partitions, claims and records one, without reading the delivery log', async () => {
+  const deliveries = new DeliveriesRepository(conn, undefined, { cas: (await detectServerProfile(conn)).cas });
   let due: DeliveryDocument[] = [];
+  let recorded: DeliveryDocument | null = null;
   const finds = await plannedFinds(conn, async () => {
-    due = await deliveries.due([0, 2, 4], NOW, 50, new Set(['d-2000']));
+    due = await deliveries.due([{ destinationId: 'dest-1', limit: 50 }], [0, 2, 4], NOW, new Set(['d-2000']));
+    const claimed = await deliveries.claim(due[0] as DeliveryDocument, 'instance-1', NOW, 60_000);
+    recorded = await deliveries.recordAttempt(
+      claimed as DeliveryDocument,
+      { at: NOW, outcome: 'delivered', status: '200', ms: 1 },
+      { status: 'delivered', nextAttemptAt: null, attempts: 1 },
+    );
   });
   // Pending and due: every 1000th (d-0 … d-9000); all have even partitions (i % 6 of a multiple of 1000).
   const expected = Array.from({ length: 10 }, (_, k) => `d-${k * 1000}`).filter(
     (id) => id !== 'd-2000' && Number(id.slice(2)) % 6 !== 1 && (Number(id.slice(2)) % 6) % 2 === 0,
   );
   expect(due.map((d) => d._id).sort()).toEqual(expected.sort());
+  expect(recorded).toMatchObject({ _id: due[0]?._id, status: 'delivered', version: 2 });
+  expectIndexedOnly(finds, 3);
+});
+
+it('finds the dead letters left to produce of its partitions from an index', async () => {
+  const deliveries = new DeliveriesRepository(conn);
+  let found: DeliveryDocument[] = [];
+  const finds = await plannedFinds(conn, async () => {
+    found = await deliveries.deadLettersDue([1, 3], 10);
+  });
+  // d-1, d-2501, d-5001, d-7501: partitions 1, 5, 3, 1.
+  expect(found.map((d) => d._id).sort()).toEqual(['d-1', 'd-5001', 'd-7501']);
   expectIndexedOnly(finds, 1);
 });

@@ -5,7 +5,7 @@
 import { createTransport } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { GetSocketCallback } from 'nodemailer/lib/mailer';
-import type { EmailDestination, SmtpConfig } from '@mosaic/activation-domain';
+import type { EmailDestination, Mailbox, SmtpConfig } from '@mosaic/activation-domain';
 import type { DeliveryAttempt } from './documents';
 import { isOutboundBlocked, OutboundGuard } from './outbound';
 
@@ -20,7 +20,8 @@ export interface EmailSendResult {
 /** One message as the transport sends it. */
 export interface OutgoingMail {
   from: string;
-  to: string;
+  /** Exactly one recipient, its name never parsed again (a name with commas adds no recipients). */
+  to: Mailbox;
   subject: string;
   html: string;
   messageId: string;

@@ -1,5 +1,5 @@
 import { OutboundAllowList } from './address-policy';
-import { isForbiddenHeader, isKafkaTopic, isMailbox, validateDestination, webhookUrlProblem } from './destinations';
+import { isForbiddenHeader, isKafkaTopic, isMailbox, parseMailbox, reservedTopicProblem, validateDestination, webhookUrlProblem } from './destinations';
 import { generateSecret } from './webhooks';
 
 const SECRET = generateSecret(new Uint8Array(24).fill(1));
@@ -228,5 +228,30 @@ describe('helpers', () => {
     expect(isMailbox('shop@localhost')).toBe(true);
     expect(isMailbox('<>')).toBe(false);
     expect(isMailbox('a@b@c')).toBe(false);
+  });
+
+  it('parseMailbox reads exactly one mailbox, as nodemailer would', () => {
+    expect(parseMailbox('Ada Lovelace <ada@example.com>')).toEqual({ name: 'Ada Lovelace', address: 'ada@example.com' });
+    expect(parseMailbox(' ada@example.com ')).toEqual({ name: '', address: 'ada@example.com' });
+    expect(parseMailbox('"Lovelace, Ada" <ada@example.com>')).toEqual({ name: 'Lovelace, Ada', address: 'ada@example.com' });
+    expect(parseMailbox('Lovelace, Ada <ada@example.com>')).toEqual({ name: 'Lovelace, Ada', address: 'ada@example.com' });
+    for (const several of [
+      'x, victim@evil.com, other@evil.org <ada@example.com>',
+      'a@b.c; d@e.f',
+      'team: a@b.c, d@e.f;',
+      'x <victim@evil.com> <ada@example.com>',
+    ])
+      expect(parseMailbox(several)).toBeUndefined();
+    for (const none of ['', 'Ada Lovelace', '<>', 'Ada <a@b@c>', 'Ada\r\n <ada@example.com>']) expect(parseMailbox(none)).toBeUndefined();
+  });
+
+  it("reservedTopicProblem names the deployment's own topics and Kafka's internal ones", () => {
+    const own = ['acme.segments.membership', 'acme.sources', 'acme.dlq.activation'];
+    expect(reservedTopicProblem('acme.segments.membership', own)).toBe(
+      "acme.segments.membership is one of this deployment's own topics: acme.segments.membership; a destination cannot write to Mosaic's topics",
+    );
+    expect(reservedTopicProblem('acme_sources', own)).toMatch(/^acme_sources is one of this deployment's own topics: acme\.sources \(Kafka treats/);
+    expect(reservedTopicProblem('__consumer_offsets', own)).toMatch(/Kafka's internal topics/);
+    for (const free of ['acme.crm-team', 'mosaic.segments.membership', 'acme.segments.membership2']) expect(reservedTopicProblem(free, own)).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
  * - `email`: SMTP with Liquid templates for subject, HTML body and recipient;
  * - `kafka`: a Kafka topic of the deployment's cluster.
  */
+import addressparser from 'nodemailer/lib/addressparser';
 import { OutboundAllowList, outboundHostProblem } from './address-policy';
 import { checkTemplate, MAX_TEMPLATE_BYTES } from './render';
 import { Checker, isObj, join, type Obj, type ValidationResult } from '@mosaic/shared-validation';
@@ -116,7 +117,6 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_RE = /^[\t\x20-\x7e]*$/;
 const HOST_RE = /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/;
 const ADDRESS_RE = /^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+$/;
-const NAMED_ADDRESS_RE = /^([^<>\r\n]*)<([^<>]+)>$/;
 const TOPIC_RE = /^[A-Za-z0-9._-]+$/;
 const LINE_BREAK_RE = /[\r\n]/;
 
@@ -157,11 +157,46 @@ export function isKafkaTopic(topic: string): boolean {
   return topic.length <= DESTINATION_LIMITS.maxTopicLength && TOPIC_RE.test(topic) && topic !== '.' && topic !== '..';
 }
 
-/** Whether `from` is `addr@domain` or `Display Name <addr@domain>` (no line breaks). */
-export function isMailbox(from: string): boolean {
-  if (LINE_BREAK_RE.test(from)) return false;
-  const named = NAMED_ADDRESS_RE.exec(from.trim());
-  return ADDRESS_RE.test(named ? named[2].trim() : from.trim());
+/**
+ * Why a Kafka destination may not write to `topic`, or undefined: a Kafka-internal topic
+ * (`__consumer_offsets`), or one of the deployment's own topics (`ownTopics`: the topics of
+ * libs/contracts with the configured prefix). Records put there would be read as Mosaic's own:
+ * a forged membership change, a source's keys. Kafka refuses a topic whose name differs from an
+ * existing one only by `.` against `_` (they collide), so such a name is refused here too.
+ */
+export function reservedTopicProblem(topic: string, ownTopics: readonly string[]): string | undefined {
+  if (topic.startsWith('__')) return `${topic} is one of Kafka's internal topics (names starting with "__")`;
+  const folded = (name: string) => name.replace(/\./g, '_');
+  const own = ownTopics.find((t) => folded(t) === folded(topic));
+  if (own === undefined) return undefined;
+  const which = own === topic ? own : `${own} (Kafka treats "." and "_" in topic names alike)`;
+  return `${topic} is one of this deployment's own topics: ${which}; a destination cannot write to Mosaic's topics`;
+}
+
+/** One mailbox: a display name (empty when none) and an address. */
+export interface Mailbox {
+  name: string;
+  address: string;
+}
+
+/**
+ * The one mailbox `text` holds (`addr@domain`, `Name <addr@domain>`, `"Name" <addr@domain>`),
+ * read by nodemailer's own address parser, so what is checked is what nodemailer would send
+ * to; undefined when it holds anything else: no address, several (`x, a@b.c <d@e.f>` is two),
+ * a group, a line break, or a name holding an address (`x <a@b.c> <d@e.f>` goes to a@b.c).
+ */
+export function parseMailbox(text: string): Mailbox | undefined {
+  if (LINE_BREAK_RE.test(text)) return undefined;
+  const parsed = addressparser(text);
+  if (parsed.length !== 1) return undefined;
+  const [entry] = parsed;
+  if (entry?.address === undefined || !ADDRESS_RE.test(entry.address) || entry.name.includes('@')) return undefined;
+  return { name: entry.name, address: entry.address };
+}
+
+/** Whether `text` is exactly one mailbox (see {@link parseMailbox}). */
+export function isMailbox(text: string): boolean {
+  return parseMailbox(text) !== undefined;
 }
 
 function template(v: Checker, value: unknown, path: string, maxLength: number, singleLine: boolean): void {

@@ -1,7 +1,7 @@
 /** Deciding: the first matching rule, else the default; a deterministic holdout bucket; the decisions for the slots of a page. */
 import { createHash } from 'node:crypto';
 import { isObj } from '@mosaic/shared-validation';
-import { renderTemplate, type TemplateContext } from './render';
+import { RenderBudget, renderTemplate, type TemplateContext } from './render';
 import type { Comparison, Experience, ExperienceContent, ExperienceScalar, ExperienceWhen } from './experience-types';
 
 /** Who is asking: identifiers and the profile as the decision service knows it. */
@@ -146,23 +146,27 @@ export function decisionContext(visitor: Visitor): DecisionContext {
 
 // render.ts types its context for membership changes; liquidjs reads any object, and a
 // decision has no `segment` or `change`.
-function render(template: string, context: DecisionContext, escape: boolean): string {
-  return renderTemplate(template, context as unknown as TemplateContext, { escape });
+function render(template: string, context: DecisionContext, escape: boolean, budget: RenderBudget): string {
+  return renderTemplate(template, context as unknown as TemplateContext, { escape, budget });
 }
 
-function renderJson(value: unknown, context: DecisionContext): unknown {
-  if (typeof value === 'string') return render(value, context, false);
-  if (Array.isArray(value)) return value.map((x) => renderJson(x, context));
+function renderJson(value: unknown, context: DecisionContext, budget: RenderBudget): unknown {
+  if (typeof value === 'string') return render(value, context, false, budget);
+  if (Array.isArray(value)) return value.map((x) => renderJson(x, context, budget));
   // fromEntries defines properties: a `__proto__` key stays a plain key.
-  if (isObj(value)) return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, renderJson(x, context)]));
+  if (isObj(value)) return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, renderJson(x, context, budget)]));
   return value;
 }
 
-/** Renders content: `html` escaped, `text` and the strings of `json` not. Throws a TemplateError. */
-export function renderContent(content: ExperienceContent, context: DecisionContext): DecisionContent {
-  if (content.html !== undefined) return { html: render(content.html, context, true) };
-  if (content.text !== undefined) return { text: render(content.text, context, false) };
-  return { json: renderJson(content.json, context) };
+/**
+ * Renders content: `html` escaped, `text` and the strings of `json` not. Every template of the
+ * content spends from one budget (default: a fresh one), so a json content of many strings
+ * gets no more work than one string. Throws a TemplateError.
+ */
+export function renderContent(content: ExperienceContent, context: DecisionContext, budget = new RenderBudget()): DecisionContent {
+  if (content.html !== undefined) return { html: render(content.html, context, true, budget) };
+  if (content.text !== undefined) return { text: render(content.text, context, false, budget) };
+  return { json: renderJson(content.json, context, budget) };
 }
 
 function message(e: unknown): string {
@@ -174,7 +178,9 @@ function message(e: unknown): string {
  * `holdoutBucket(experience.id, id)` is below `holdoutPercent` is held out and gets the default;
  * a visitor without any id is never held out. Otherwise the first rule whose `when` holds, else
  * the default. A template that fails to render does not fail the decision: the default is
- * shown instead (empty content if it fails too) and `error` says why. Does not look at
+ * shown instead (empty content if it fails too) and `error` says why. The rule's content and
+ * the default each have a render budget of their own (a rule that used up its budget still
+ * leaves the default one to show). Does not look at
  * `enabled` (see `decideSlots`).
  */
 export function decide(experience: Experience, visitor: Visitor, options: DecideOptions = {}): Decision {

@@ -10,10 +10,12 @@ import {
   holdoutBucket,
   matchesWhen,
   readAttribute,
+  renderContent,
   stableVisitorId,
   validateExperience,
   type Visitor,
 } from './experiences';
+import { RENDER_LIMITS, RenderBudget } from './render';
 
 /** The example of the README: the three seeds on the home banner. */
 const HOME_BANNER = {
@@ -375,6 +377,20 @@ describe('decide', () => {
     const d = decide(e, visitor({ profileId: 'p1' }));
     expect(d).toMatchObject({ ruleId: null, holdout: false, content: { text: 'default' } });
     expect(d.error).toMatch(/^rule r: .*limit exceeded/);
+  });
+
+  // Each string alone stays under the step limit (99,002 steps); together they are 20 times it.
+  const LOOP = '{% for i in (1..99000) %}{% endfor %}';
+  const LOOPS = { json: { items: Array.from({ length: 20 }, () => LOOP), nested: { more: LOOP } } };
+
+  it('renders all the strings of a json content from one budget: many loop strings are cut off within it', () => {
+    const budget = new RenderBudget();
+    expect(() => renderContent(LOOPS, { profile: { id: 'p1', traits: {}, computed: {} }, segments: [] }, budget)).toThrow(/render steps limit exceeded/);
+    expect(budget.steps).toBeGreaterThan(RENDER_LIMITS.steps);
+    expect(budget.steps).toBeLessThanOrEqual(RENDER_LIMITS.steps + 2);
+    const d = decide(withRule({ content: LOOPS }), visitor({ profileId: 'p1' }));
+    expect(d).toMatchObject({ ruleId: null, content: { text: 'default' } }); // the default has a budget of its own
+    expect(d.error).toMatch(/^rule r: render steps limit exceeded/);
   });
 
   it('gives empty content when the default fails too', () => {

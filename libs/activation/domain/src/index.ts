@@ -33,18 +33,20 @@ export {
   validateDestination,
   webhookUrlProblem,
   isKafkaTopic,
+  reservedTopicProblem,
   isMailbox,
+  parseMailbox,
   isForbiddenHeader,
   DESTINATION_KINDS,
   DESTINATION_DEFAULTS,
   DESTINATION_LIMITS,
   FORBIDDEN_HEADERS,
 } from './destinations';
-export type { DestinationValidationOptions } from './destinations';
+export type { DestinationValidationOptions, Mailbox } from './destinations';
 export { classifyAddress, normaliseHost, outboundHostProblem, outboundAddressProblem, OutboundAllowList, METADATA_HOSTS } from './address-policy';
 export type { AddressVerdict } from './address-policy';
 export type { Destination, DestinationKind, DestinationBase, WebhookDestination, EmailDestination, KafkaDestination, SmtpConfig } from './destinations';
-export { renderTemplate, checkTemplate, templateContext, TemplateError, MAX_TEMPLATE_BYTES, RENDER_LIMITS } from './render';
+export { renderTemplate, checkTemplate, templateContext, TemplateError, RenderBudget, MAX_TEMPLATE_BYTES, RENDER_LIMITS } from './render';
 export type { TemplateContext, RenderOptions } from './render';
 export {
   validateExperience,
@@ -84,5 +86,5 @@ export type {
 } from './experiences';
 export { SourceDirectory, userHashOf, verifyUserHash, originAllowed, profileVisibleTo } from './decide-access';
 export type { SourceAccess } from './decide-access';
-export { headerLine, bareAddress, messageIdFor, renderEmail, EmailRenderError } from './email';
+export { headerLine, messageIdFor, renderEmail, EmailRenderError, MAX_EMAIL_HTML_BYTES } from './email';
 export type { RenderedEmail } from './email';

@@ -1,5 +1,5 @@
 import type { SegmentMembershipChange } from '@mosaic/contracts';
-import { checkTemplate, MAX_TEMPLATE_BYTES, RENDER_LIMITS, renderTemplate, type TemplateContext, templateContext, TemplateError } from './render';
+import { checkTemplate, MAX_TEMPLATE_BYTES, RENDER_LIMITS, RenderBudget, renderTemplate, type TemplateContext, templateContext, TemplateError } from './render';
 
 const CONTEXT: TemplateContext = {
   profile: {
@@ -112,6 +112,37 @@ describe('renderTemplate', () => {
   it('keeps one budget per render: consecutive renders do not add up', () => {
     const template = `{% for i in (1..${RENDER_LIMITS.steps / 2}) %}{% endfor %}ok`;
     for (let i = 0; i < 3; i++) expect(renderTemplate(template, CONTEXT)).toBe('ok');
+  });
+});
+
+describe('RenderBudget', () => {
+  it('is spent by every template rendered with it: steps', () => {
+    const budget = new RenderBudget();
+    const template = `{% for i in (1..${RENDER_LIMITS.steps / 2}) %}{% endfor %}ok`;
+    expect(renderTemplate(template, CONTEXT, { budget })).toBe('ok');
+    expect(() => renderTemplate(template, CONTEXT, { budget })).toThrow(/render steps limit exceeded/);
+    expect(budget.steps).toBeLessThanOrEqual(RENDER_LIMITS.steps + 2);
+  });
+
+  it('is spent by every template rendered with it: output characters', () => {
+    const budget = new RenderBudget();
+    const kilobyte = 'x'.repeat(1000);
+    const template = `{% for i in (1..${RENDER_LIMITS.outputChars / 2000 + 1}) %}${kilobyte}{% endfor %}`;
+    expect(renderTemplate(template, CONTEXT, { budget, escape: false })).toHaveLength(RENDER_LIMITS.outputChars / 2 + 1000);
+    expect(() => renderTemplate(template, CONTEXT, { budget })).toThrow(/output size limit exceeded/);
+  });
+
+  it("is spent by every template rendered with it: liquidjs' memory units", () => {
+    const budget = new RenderBudget();
+    const range = `{% for i in (1..${RENDER_LIMITS.memory / 2 + 1}) limit: 1 %}{% endfor %}ok`; // the range is allocated whole
+    expect(renderTemplate(range, CONTEXT, { budget })).toBe('ok');
+    expect(() => renderTemplate(range, CONTEXT, { budget })).toThrow(/memory alloc limit exceeded/);
+  });
+
+  it('keeps the variables of each template to itself', () => {
+    const budget = new RenderBudget();
+    expect(renderTemplate("{% assign a = 'one' %}{{ a }}", CONTEXT, { budget })).toBe('one');
+    expect(renderTemplate('[{{ a }}]', CONTEXT, { budget })).toBe('[]');
   });
 });
 

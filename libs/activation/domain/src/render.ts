@@ -5,15 +5,17 @@
  * and limits that count work rather than time — template size, render steps (every loop
  * iteration and every tag, output and HTML piece), output size and memory — so a template is
  * refused the same way on a fast and on a slow machine. The wall clock is only a backstop.
+ * The limits are those of a {@link RenderBudget}: one decision or one email shares one budget
+ * across all its templates, so splitting work over many strings does not multiply it.
  */
-import { type Context, type Emitter, type FS, Liquid, type Template, toValue } from 'liquidjs';
+import { Context, type Emitter, type FS, Liquid, type Template, toValue } from 'liquidjs';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
 import type { JsonObject } from './payload';
 
 /** The largest template accepted (UTF-8 bytes). */
 export const MAX_TEMPLATE_BYTES = 64 * 1024;
 
-/** The bounds of one render. */
+/** The bounds of one {@link RenderBudget}: all the templates of one decision or of one email together. */
 export const RENDER_LIMITS = {
   /**
    * Render steps: each loop iteration, each block rendered, and each tag, output and HTML piece
@@ -25,7 +27,7 @@ export const RENDER_LIMITS = {
   outputChars: 1_000_000,
   /** Objects, strings and array items created by filters and tags (liquidjs' memory units). */
   memory: 10_000_000,
-  /** Backstop only, in ms: the counted limits above stop runaway templates long before it. */
+  /** Backstop only, in ms from the budget's first render: the counted limits above stop runaway templates long before it. */
   renderMs: 10_000,
 } as const;
 
@@ -40,6 +42,8 @@ export interface TemplateContext {
 export interface RenderOptions {
   /** HTML-escape every output (default true); false for plain text such as a subject. */
   escape?: boolean;
+  /** The budget this render spends from (default: a fresh one for this template alone). */
+  budget?: RenderBudget;
 }
 
 /** A template that cannot be parsed, is too large, or fails or exceeds a limit while rendering. */
@@ -64,19 +68,47 @@ const NO_FILES: FS = {
   sep: '/',
 };
 
-/** The counted work of one render (one liquidjs Context). */
-class RenderBudget {
-  private steps = 0;
+/** liquidjs' own limiters of a context: memory units and the wall-clock deadline. */
+type LiquidLimiters = Pick<Context, 'memoryLimit' | 'renderLimit'>;
+
+/** The budget of each liquidjs context, by its memory limiter (shared by every context of one budget). */
+const BUDGETS = new WeakMap<LiquidLimiters['memoryLimit'], RenderBudget>();
+
+/**
+ * The counted work of one decision or one email: every template rendered with the same budget
+ * spends from the same steps, output characters, liquidjs memory units and wall-clock backstop.
+ * liquidjs' own `memoryLimit` and `renderLimit` are per `Context`, and each template needs its
+ * own context (an `assign` in one string must not reach the next): the contexts of a budget are
+ * created with the same liquidjs limiters, which liquidjs' Context constructor accepts.
+ */
+export class RenderBudget {
+  private stepsSpent = 0;
   private outputChars = 0;
+  private limiters: LiquidLimiters | undefined;
+
+  /** Render steps spent so far. */
+  get steps(): number {
+    return this.stepsSpent;
+  }
 
   spend(steps: number): void {
-    this.steps += steps;
-    if (this.steps > RENDER_LIMITS.steps) throw new Error(`render steps limit exceeded (more than ${RENDER_LIMITS.steps} loop iterations, tags and outputs)`);
+    this.stepsSpent += steps;
+    if (this.stepsSpent > RENDER_LIMITS.steps)
+      throw new Error(`render steps limit exceeded (more than ${RENDER_LIMITS.steps} loop iterations, tags and outputs in one decision or email)`);
   }
 
   write(chars: number): void {
     this.outputChars += chars;
-    if (this.outputChars > RENDER_LIMITS.outputChars) throw new Error(`output size limit exceeded (more than ${RENDER_LIMITS.outputChars} characters)`);
+    if (this.outputChars > RENDER_LIMITS.outputChars)
+      throw new Error(`output size limit exceeded (more than ${RENDER_LIMITS.outputChars} characters in one decision or email)`);
+  }
+
+  /** A fresh liquidjs context for one template, with this budget's liquidjs limiters. */
+  context(liquid: Liquid, scope: object): Context {
+    const ctx = new Context(scope, liquid.options, { sync: true }, { ...this.limiters, liquid });
+    this.limiters ??= { memoryLimit: ctx.memoryLimit, renderLimit: ctx.renderLimit };
+    BUDGETS.set(ctx.memoryLimit, this);
+    return ctx;
   }
 }
 
@@ -103,18 +135,15 @@ function stringify(value: unknown): string {
 /**
  * Every block liquidjs renders — the template itself, each loop iteration, each branch and
  * capture — goes through `renderer.renderTemplates`, so counting there bounds loops whose
- * bodies are empty too.
+ * bodies are empty too. The budget is found by the context's memory limiter, which the
+ * contexts liquidjs spawns from ours share too.
  */
 function guardRenderer(liquid: Liquid): void {
   const renderer = liquid.renderer;
   const renderTemplates = renderer.renderTemplates.bind(renderer);
-  const budgets = new WeakMap<Context, RenderBudget>();
   renderer.renderTemplates = function* (templates: Template[], ctx: Context, emitter?: Emitter): IterableIterator<unknown> {
-    let budget = budgets.get(ctx);
-    if (!budget) {
-      budget = new RenderBudget();
-      budgets.set(ctx, budget);
-    }
+    const budget = BUDGETS.get(ctx.memoryLimit);
+    if (!budget) throw new Error('a template is rendered only through renderTemplate (with a render budget)');
     budget.spend(1 + templates.length);
     return (yield* renderTemplates(templates, ctx, emitter ?? new BoundedEmitter(budget))) as unknown;
   };
@@ -165,16 +194,18 @@ export function checkTemplate(template: string): string | undefined {
 
 /**
  * Renders a Liquid template synchronously. Missing variables render empty; outputs are
- * HTML-escaped unless `escape: false`. Throws a TemplateError (size, syntax, unknown filter,
- * include, a render limit). Note: `'now' | date` reads the system clock inside liquidjs — pass
- * times through the context (`change.at`) for reproducible output.
+ * HTML-escaped unless `escape: false`. Spends from `options.budget` (default: a fresh one).
+ * Throws a TemplateError (size, syntax, unknown filter, include, a render limit). Note:
+ * `'now' | date` reads the system clock inside liquidjs — pass times through the context
+ * (`change.at`) for reproducible output.
  */
 export function renderTemplate(template: string, context: TemplateContext, options: RenderOptions = {}): string {
   checkSize(template);
   const escape = options.escape !== false;
   const liquid = escape ? ENGINES.html : ENGINES.text;
+  const budget = options.budget ?? new RenderBudget();
   try {
-    return String(liquid.renderSync(parsed(liquid, template, escape), context));
+    return String(liquid.renderSync(parsed(liquid, template, escape), budget.context(liquid, context)));
   } catch (e) {
     throw new TemplateError(message(e));
   }
