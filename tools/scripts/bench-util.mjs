@@ -268,9 +268,8 @@ export function serviceEnv({ brokers, mongoBase, dbName, prefix, token }, extra 
     MOSAIC_HTTP_HOST: '127.0.0.1',
     KAFKA_TOPIC_PARTITIONS: '6',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-    // The load comes from one loopback address and one write key: the collector's rate limits at
-    // their highest (on, so their cost is measured, but never reached), so a benchmark measures the
-    // collector's own rate on any machine (the defaults, 1,000 requests/s per address, would bind).
+    // One loopback address and one write key send the load: the limits stay on (their cost is
+    // measured) but out of reach (the default 1,000 requests/s per address would bind).
     COLLECTOR_RATE_PER_IP: '1000000',
     COLLECTOR_RATE_PER_KEY: '1000000',
     ...extra,
