@@ -9,11 +9,11 @@ import type { SegmentMembershipChange } from '@mosaic/contracts';
 import { ACTIVATION_COLLECTIONS } from '@mosaic/activation-data-access';
 import { verify } from '@mosaic/activation-domain';
 import type { StartedService } from '@mosaic/shared-service';
-import { TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, TopicTap, adminRequest, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { activationDefinition } from './activation.definition';
 import { profileChange, sendMemberships as sendMembershipsTo, sendProfileChanges } from './activation-test-helpers';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 const infra = testInfra();
 /** The slow endpoint answers once this resolves (a test replaces it with a closed gate). */
@@ -133,7 +133,7 @@ it('delivers a signed webhook (Standard Webhooks) with the profile, and logs the
   // The profile change is stored first (it comes on another topic): wait for it, not for a while.
   await waitFor(async () => (await svc.platform.mongo.db!.collection(ACTIVATION_COLLECTIONS.profiles).findOne({ _id: 'p-1' as never })) ?? null);
   await sendMemberships([membership('p-1', 'vip', 'entered')]);
-  await waitFor(() => at('/ok').length === 1 || null, { timeoutMs: 30_000 });
+  await waitFor(() => at('/ok').length === 1 || null, { timeoutMs: PIPELINE_WAIT_MS });
   const req = at('/ok')[0] as Received;
   expect(req.headers['x-team']).toBe('sales');
   const ok = verify(req.headers as any, req.body, [d.secret as string], Date.now());
@@ -164,7 +164,7 @@ it('retries with back-off until the endpoint answers, then stops', async () => {
       const list = await deliveries(d.id);
       return list[0]?.status === 'delivered' ? list : null;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   expect(delivery.log.map((a: any) => `${a.outcome}:${a.status}`)).toEqual(['retry:500', 'retry:500', 'delivered:200']);
   expect(at('/flaky')).toHaveLength(3);
@@ -183,7 +183,7 @@ it('dead-letters after the last attempt (and a permanent 4xx at once); replay th
       const list = await deliveries(dead.id);
       return list[0]?.status === 'dead' ? list : null;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   expect(d1.attempts).toBe(3);
   const [d2] = await waitFor(
@@ -191,16 +191,16 @@ it('dead-letters after the last attempt (and a permanent 4xx at once); replay th
       const list = await deliveries(bad.id);
       return list[0]?.status === 'dead' ? list : null;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   expect(d2).toMatchObject({ attempts: 1, log: [{ outcome: 'fail', status: '400' }] });
-  await dlq.waitFor((m) => m.filter((x) => (x.json as any)?.payload?.headers?.deliveryId).length >= 2, 30_000);
+  await dlq.waitFor((m) => m.filter((x) => (x.json as any)?.payload?.headers?.deliveryId).length >= 2, PIPELINE_WAIT_MS);
   const letter = dlq.payloads<any>((p) => p.headers?.deliveryId === d1.id)[0];
   expect(letter).toMatchObject({ service: 'activation', sourceTopic: svc.platform.topics.segmentsMembership, attempts: 3, error: { name: 'DeliveryFailed' } });
   expect(JSON.parse(Buffer.from(letter.valueBase64, 'base64').toString())).toMatchObject({ profileId: 'p-3', segmentKey: 'dead-seg' });
   deadMode = false; // the endpoint is back
   expect((await api('POST', `/v1/destinations/${dead.id}/replay`)).json).toEqual({ replayed: 1 });
-  await waitFor(async () => ((await deliveries(dead.id))[0]?.status === 'delivered' ? true : null), { timeoutMs: 30_000 });
+  await waitFor(async () => ((await deliveries(dead.id))[0]?.status === 'delivered' ? true : null), { timeoutMs: PIPELINE_WAIT_MS });
   expect((await api('POST', `/v1/deliveries/${d1.id}/replay`)).status).toBe(409); // delivered now
 });
 
@@ -214,15 +214,15 @@ it('a slow endpoint does not slow another destination', async () => {
   await trigger({ segmentKey: 'both', on: 'entered', destinationId: fast.id });
   await sendMemberships(Array.from({ length: 5 }, (_, i) => membership(`iso-${i}`, 'both', 'entered')));
   // all five reach the fast endpoint while the slow one still holds its first (concurrency 1)
-  await waitFor(() => at('/fast').length >= 5 || null, { timeoutMs: 60_000 });
+  await waitFor(() => at('/fast').length >= 5 || null, { timeoutMs: PIPELINE_WAIT_MS });
   expect(at('/slow').length).toBeLessThanOrEqual(1);
   openSlowGate();
-  await waitFor(() => at('/slow').length >= 5 || null, { timeoutMs: 60_000 });
+  await waitFor(() => at('/slow').length >= 5 || null, { timeoutMs: PIPELINE_WAIT_MS });
   // Once all ten are recorded as delivered no dispatch round picks them again: each was sent once.
   await waitFor(
     async () => ((await deliveries(slow.id)).concat(await deliveries(fast.id)).filter((x) => x.status === 'delivered').length === 10 ? true : null),
     {
-      timeoutMs: 60_000,
+      timeoutMs: PIPELINE_WAIT_MS,
     },
   );
   expect(at('/fast')).toHaveLength(5);
@@ -241,11 +241,11 @@ it('replaying membership changes sends nothing twice; frequency caps and delays 
     membership('p-5', 'capped', 'entered'),
   ];
   await sendMemberships(first);
-  await waitFor(() => at('/once').length === 2 || null, { timeoutMs: 30_000 });
+  await waitFor(() => at('/once').length === 2 || null, { timeoutMs: PIPELINE_WAIT_MS });
   const duplicatesBefore = await duplicatesFired();
   await sendMemberships(first); // a replay of the topic
   // The replay is ingested once its three firings are counted as duplicates (no wait for a while).
-  await waitFor(async () => ((await duplicatesFired()) >= duplicatesBefore + 3 ? true : null), { timeoutMs: 30_000 });
+  await waitFor(async () => ((await duplicatesFired()) >= duplicatesBefore + 3 ? true : null), { timeoutMs: PIPELINE_WAIT_MS });
   expect(at('/once')).toHaveLength(2);
   const list = await deliveries(d.id);
   expect(list.map((x) => x.status).sort()).toEqual(['delivered', 'delivered', 'skipped']);
@@ -257,11 +257,11 @@ it('replaying membership changes sends nothing twice; frequency caps and delays 
   await trigger({ segmentKey: 'delayed-seg', on: 'entered', destinationId: delayed.id, delaySeconds: 2 });
   const sentAt = Date.now();
   await sendMemberships([membership('p-6', 'delayed-seg', 'entered'), membership('p-7', 'delayed-seg', 'entered'), membership('p-7', 'delayed-seg', 'exited')]);
-  await waitFor(() => at('/delayed').length === 1 || null, { timeoutMs: 30_000 });
+  await waitFor(() => at('/delayed').length === 1 || null, { timeoutMs: PIPELINE_WAIT_MS });
   expect(JSON.parse((at('/delayed')[0] as Received).body).data.profileId).toBe('p-6');
   // Not before its delay (2 s after the change): a lower bound no machine speed can break.
   expect((at('/delayed')[0] as Received).at).toBeGreaterThanOrEqual(sentAt + 1_900);
-  const skipped = await waitFor(async () => (await deliveries(delayed.id)).find((x) => x.status === 'skipped') ?? null, { timeoutMs: 30_000 });
+  const skipped = await waitFor(async () => (await deliveries(delayed.id)).find((x) => x.status === 'skipped') ?? null, { timeoutMs: PIPELINE_WAIT_MS });
   expect(skipped).toMatchObject({ profileId: 'p-7', skipReason: expect.stringMatching(/changed back/) });
 });
 
@@ -274,7 +274,7 @@ it('delivers to a host name that resolves to an allow-listed address', async () 
       const list = await deliveries(d.id);
       return list[0]?.status === 'delivered' ? list : null;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   expect(delivery).toMatchObject({ attempts: 1, log: [{ outcome: 'delivered', status: '200' }] });
   expect(at('/named')).toHaveLength(1);

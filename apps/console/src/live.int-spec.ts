@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { Schemas, type DeadLetter, type RawEvent, type SegmentMembershipChange } from '@mosaic/contracts';
 import { produceMessage, type EventProducer } from '@mosaic/shared-kafka';
 import type { StartedService } from '@mosaic/shared-service';
-import { dropTestDatabase, startTestService } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, dropTestDatabase, startTestService } from '@mosaic/shared-testing';
 import { consoleDefinition } from './console.definition';
 import { LiveStreams } from './live-streams';
 
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 const ADMIN_PASSWORD = 'initial-admin-password';
 const PARTITIONS = 3; // testServiceEnv's KAFKA_TOPIC_PARTITIONS
@@ -33,7 +33,7 @@ async function snapshot(): Promise<any> {
 }
 
 /** Polls GET /api/live until `predicate` holds (running `eachRound` between polls); the last snapshot in the failure message. */
-async function snapshotWhen(predicate: (s: any) => boolean, timeoutMs = 30_000, eachRound?: () => Promise<void>): Promise<any> {
+async function snapshotWhen(predicate: (s: any) => boolean, timeoutMs = PIPELINE_WAIT_MS, eachRound?: () => Promise<void>): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let last: any;
   while (Date.now() < deadline) {
@@ -151,7 +151,7 @@ describe('GET /api/live', () => {
     // already counted keeps sending until the rate shows it.
     const s = await snapshotWhen(
       (x) => x.eventsPerSecond > 0,
-      30_000,
+      PIPELINE_WAIT_MS,
       () => produceEvents([rawEvent({ anonymousId: marker })]),
     );
     expect(s.activeVisitors).toBe(before + 4);
@@ -189,7 +189,7 @@ describe('GET /api/live', () => {
       failedAt: new Date().toISOString(),
     };
     await produceMessage(producer, topics.dlqIdentity, Schemas.deadLetter, letter, { key: null, producer: 'live-test' });
-    const s = await snapshotWhen((x) => countOf(x) === before + 1, 20_000);
+    const s = await snapshotWhen((x) => countOf(x) === before + 1);
     expect(s.deadLetters.find((d: any) => d.topic === topics.dlqCollector)?.count).toBe(0);
   });
 

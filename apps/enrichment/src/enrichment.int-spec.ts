@@ -7,12 +7,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Schemas, decodeMessage, type DeadLetter, type ProfileChange } from '@mosaic/contracts';
 import { fromStoredProfile } from '@mosaic/enrichment-data-access';
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, TEST_ADMIN_TOKEN, TopicTap, dropTestDatabase, startTestService, testInfra } from '@mosaic/shared-testing';
 import { enrichmentDefinition } from './enrichment.definition';
 import { EnrichmentService } from './enrichment.service';
 import { changesFor, mergeNotice, resolvedEvent, sendResolved, splitNotice, waitForChanges, type EventFields } from './enrichment-test-helpers';
 
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 let svc: StartedService;
 let enrichment: EnrichmentService;
@@ -450,7 +450,7 @@ describe('replay', () => {
     enrichment = svc.http.app.get(EnrichmentService);
     url = svc.http.url;
     // Every event was re-sent as a change (at least once downstream), and nothing changed.
-    await changes.waitFor(() => changes.messages.length > produced && triggers.every((id) => changesFor(changes, id).length >= 2), 60_000);
+    await changes.waitFor(() => changes.messages.length > produced && triggers.every((id) => changesFor(changes, id).length >= 2), PIPELINE_WAIT_MS);
     const again = changes
       .payloads<ProfileChange>()
       .slice(produced)
