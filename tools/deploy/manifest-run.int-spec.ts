@@ -53,7 +53,7 @@ import {
   type Proc,
 } from './manifest-run';
 
-jest.setTimeout(240_000);
+jest.setTimeout(480_000);
 
 /** The five services and the console: each a Deployment and a compose service. */
 type Service = keyof typeof DEFAULT_PORTS;

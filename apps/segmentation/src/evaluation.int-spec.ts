@@ -13,7 +13,7 @@ import { MongoClient } from 'mongodb';
 import { segmentationDefinition } from './segmentation.definition';
 import { SegmentationService } from './segmentation.service';
 
-jest.setTimeout(120_000);
+jest.setTimeout(300_000);
 
 // Every wait on the service is bounded by PIPELINE_WAIT_MS: beside two CPU hogs this file once saw
 // a produce go unacknowledged for more than 5 s, and once a merge that takes 130 ms not show
