@@ -153,8 +153,14 @@ it('seed segments: high lifetime value, premium coffee browsing across a login, 
   expect(byMessage.identifiers).toMatchObject({ userId: 'ada', email: 'ada@example.com' });
 
   // Bob adds to cart and leaves: in the segment when the 2 hours pass, no further event
-  await send(track({ userId: 'bob' }, 'Product Added', { product_id: 'CM-900', price: 899, quantity: 1 }, now - 2 * HOUR + 8_000));
+  const due = Date.now() + 8_000;
+  await send(track({ userId: 'bob' }, 'Product Added', { product_id: 'CM-900', price: 899, quantity: 1 }, due - 2 * HOUR));
   const bob = await profileIdOf('userId', 'bob', (p) => p.computed.cart?.itemCount >= 1);
   await membership.waitFor(() => entered(bob).includes('abandoned-cart'), 60_000);
-  expect(membership.payloads<any>((p) => p.profileId === bob)[0]).toMatchObject({ change: 'entered', reason: { kind: 'timer' } });
+  const [cart] = membership.payloads<any>((p) => p.profileId === bob);
+  expect(cart).toMatchObject({ change: 'entered', segmentKey: 'abandoned-cart' });
+  expect(Date.parse(cart.at)).toBeGreaterThanOrEqual(due);
+  // by its timer; by the event itself only when a busy machine took more than 8 s to bring it to
+  // segmentation (the timer path alone is tested without that race in apps/segmentation's evaluation spec)
+  expect(['timer', 'message']).toContain(cart.reason.kind);
 });
