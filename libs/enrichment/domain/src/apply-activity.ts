@@ -105,5 +105,5 @@ export function applyVideo({ c, I, cfg, t, name, props, messageId }: EventStep):
 /** The event (by name, or `(type)`), its revenue and order in its day's bucket. */
 export function addToDailyBucket({ c, cfg, t, name, type, revenue, orders }: EventStep): void {
   const bucketName = name !== undefined ? fieldKey(name) : `(${type})`;
-  addDaily(c.daily, t, bucketName, revenue, orders, cfg.maxEventNamesPerDay);
+  addDaily(c.daily, t, bucketName, revenue, orders, cfg);
 }

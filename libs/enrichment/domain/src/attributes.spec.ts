@@ -1,5 +1,6 @@
 import { applyEvent, recomputeFromEvents, toCompactProfile } from './apply';
 import { classifyTouch } from './attribution';
+import { mergeDaily } from './collections';
 import { countryOfIp, parseUserAgent } from './device';
 import { emptyPriceIndex, observePrice, pricePosition, tierOfPosition } from './price-index';
 import { rfmInput, rfmScores, scoreProfile, withRfm } from './rfm';
@@ -344,6 +345,36 @@ describe('email, video, exit page, daily buckets', () => {
     expect(Object.keys(s.computed.daily).sort()).toEqual(['2026-01-02', '2026-01-03']);
     const s2 = applyAll([track('a.b', {}, '2026-01-01T01:00:00Z'), page({}, '2026-01-01T03:00:00Z'), track('c', {}, '2026-01-01T04:00:00Z')], ctx);
     expect(s2.computed.daily['2026-01-01']?.events).toEqual({ 'a\uFF0Eb': 1, '(page)': 1, '(other)': 1 });
+  });
+  it('daily names hold at most maxDailyNameChars characters over all days: a new name past it counts under (other), known names still count', () => {
+    const ctx = { ...CTX, config: { maxDailyNameChars: 20 } };
+    const name = (i: number) => `name-${String(i).padStart(3, '0')}`; // 8 characters
+    const s = applyAll(
+      [
+        track(name(1), {}, '2026-01-01T01:00:00Z'),
+        track(name(2), {}, '2026-01-02T01:00:00Z'),
+        track(name(3), {}, '2026-01-03T01:00:00Z'),
+        track(name(1), {}, '2026-01-04T01:00:00Z'),
+      ],
+      ctx,
+    );
+    expect(s.computed.daily['2026-01-02']?.events).toEqual({ [name(2)]: 1 });
+    expect(s.computed.daily['2026-01-03']?.events).toEqual({ '(other)': 1 }); // 8 + 8 + 8 > 20
+    expect(s.computed.daily['2026-01-04']?.events).toEqual({ '(other)': 1 }); // new to its day: 8 + 8 + 7 + 8 > 20
+    // the default keeps the buckets of 90 days of 100 new 256-character names (2.3 MB) far under Kafka's 1 MB
+    const flood = Array.from({ length: 90 * 101 }, (_, i) =>
+      track(`${'x'.repeat(250)}${i}`, {}, new Date(Date.parse('2026-01-01T00:00:00Z') + Math.floor(i / 101) * 86_400_000).toISOString()),
+    );
+    expect(JSON.stringify(applyAll(flood, CTX).computed.daily).length).toBeLessThan(100_000);
+  });
+  it("a merge keeps the survivor under maxDailyNameChars: the loser's new names past it count under (other)", () => {
+    const limits = { maxEventNamesPerDay: 100, maxDailyNameChars: 10 };
+    const survivor = { '2026-01-01': { events: { abcdef: 2 }, revenue: 0, orders: 0 } };
+    const loser = { '2026-01-01': { events: { abcdef: 1, ghijkl: 4 }, revenue: 5, orders: 1 }, '2026-01-02': { events: { xy: 1 }, revenue: 0, orders: 0 } };
+    expect(mergeDaily(survivor, loser, limits)).toEqual({
+      '2026-01-01': { events: { abcdef: 3, '(other)': 4 }, revenue: 5, orders: 1 },
+      '2026-01-02': { events: { '(other)': 1 }, revenue: 0, orders: 0 },
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 /** Bounded collections shared by apply and merge. */
+import type { EnrichmentConfig } from './config';
 import type { CountedItem, DayBucket, ProfileInternal } from './state';
 import { NUMBER_LIMITS, dayOf, fieldKey, maxDefined, own } from './util';
 
@@ -28,10 +29,27 @@ export function mergeCounted(a: CountedItem[], b: CountedItem[], max: number): C
   return sortCounted(out, max);
 }
 
-/** Adds `count` under `name`, or under `(other)` once the bucket holds `maxNames` names. */
-function countEvent(events: Record<string, number>, name: string, count: number, maxNames: number): void {
-  const key = Object.hasOwn(events, name) || Object.keys(events).length < maxNames ? name : '(other)';
+/** How many distinct event names the daily buckets count (config.ts). */
+export type DailyNameLimits = Pick<EnrichmentConfig, 'maxEventNamesPerDay' | 'maxDailyNameChars'>;
+
+/** Characters of the distinct event names the buckets hold, all days together. */
+function dailyNameChars(daily: Record<string, DayBucket>): number {
+  let chars = 0;
+  for (const b of Object.values(daily)) for (const name of Object.keys(b.events)) chars += name.length;
+  return chars;
+}
+
+/**
+ * Adds `count` under `name`, or under `(other)` when `name` is new to the bucket and the bucket
+ * holds `maxEventNamesPerDay` names or it would take the buckets past `maxDailyNameChars` (`chars`: what
+ * they hold now). Returns the characters it added.
+ */
+function countEvent(events: Record<string, number>, name: string, count: number, limits: DailyNameLimits, chars: () => number): number {
+  const fits = Object.hasOwn(events, name) || (Object.keys(events).length < limits.maxEventNamesPerDay && chars() + name.length <= limits.maxDailyNameChars);
+  const key = fits ? name : '(other)';
+  const added = Object.hasOwn(events, key) ? 0 : key.length;
   events[key] = (own(events, key) ?? 0) + count;
+  return added;
 }
 
 /**
@@ -49,20 +67,28 @@ export function escapeDailyNames(daily: Record<string, DayBucket>): Record<strin
   return out;
 }
 
-export function addDaily(daily: Record<string, DayBucket>, t: number, name: string | undefined, revenue: number, orders: number, maxNames: number): void {
+export function addDaily(
+  daily: Record<string, DayBucket>,
+  t: number,
+  name: string | undefined,
+  revenue: number,
+  orders: number,
+  limits: DailyNameLimits,
+): void {
   const day = dayOf(t);
   const b = (daily[day] ??= { events: {}, revenue: 0, orders: 0 });
-  if (name !== undefined) countEvent(b.events, name, 1, maxNames);
+  if (name !== undefined) countEvent(b.events, name, 1, limits, () => dailyNameChars(daily));
   b.revenue = roundMoney(b.revenue + revenue);
   b.orders += orders;
 }
 
-export function mergeDaily(a: Record<string, DayBucket>, b: Record<string, DayBucket>, maxNames: number): Record<string, DayBucket> {
+export function mergeDaily(a: Record<string, DayBucket>, b: Record<string, DayBucket>, limits: DailyNameLimits): Record<string, DayBucket> {
   const out: Record<string, DayBucket> = {};
   for (const [d, v] of Object.entries(a)) out[d] = { events: { ...v.events }, revenue: v.revenue, orders: v.orders };
+  let chars = dailyNameChars(out);
   for (const [d, v] of Object.entries(b)) {
     const o = (out[d] ??= { events: {}, revenue: 0, orders: 0 });
-    for (const [n, c] of Object.entries(v.events)) countEvent(o.events, n, c, maxNames);
+    for (const [n, c] of Object.entries(v.events)) chars += countEvent(o.events, n, c, limits, () => chars);
     o.revenue = roundMoney(o.revenue + v.revenue);
     o.orders += v.orders;
   }

@@ -30,6 +30,12 @@ export interface EnrichmentConfig {
   dailyBucketDays: number;
   /** Distinct event names counted per day; more are counted under `(other)`. */
   maxEventNamesPerDay: number;
+  /**
+   * Characters of the distinct event names of all daily buckets together (default 65,536); a new
+   * name past it is counted under `(other)`. The buckets travel in every `profiles.changes`
+   * message, which Kafka refuses past 1 MB.
+   */
+  maxDailyNameChars: number;
   /** Traits kept (keys beyond are ignored on $set). */
   maxTraits: number;
   /**
@@ -60,6 +66,7 @@ export const DEFAULT_ENRICHMENT_CONFIG: Readonly<EnrichmentConfig> = Object.free
   maxClosedVideoSessions: 100,
   dailyBucketDays: 90,
   maxEventNamesPerDay: 100,
+  maxDailyNameChars: 65_536,
   maxTraits: 500,
   maxTraitBytes: 262_144,
   maxActivityEntries: 10_000,

@@ -121,7 +121,7 @@ export function foldMerge(survivor: ProfileState, loser: ProfileState, notice: M
   if (lastOpen) c.email.lastOpenAt = lastOpen;
   I.video = foldVideo(videoStateOf(I, c.video), videoStateOf(LI, lc.video), cfg);
   c.video = videoView(I.video, cfg);
-  c.daily = mergeDaily(c.daily, lc.daily, cfg.maxEventNamesPerDay);
+  c.daily = mergeDaily(c.daily, lc.daily, cfg);
 
   s.appliedMessageIds = pushRing(s.appliedMessageIds, L.appliedMessageIds, cfg.maxAppliedIds);
   s.mergedFrom = pushRing(s.mergedFrom, [...L.mergedFrom, L.profileId], cfg.maxMergedFrom);
