@@ -10,6 +10,10 @@ const moduleNameMapper = {};
 for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
   moduleNameMapper[`^${alias.replace(/[/\\^$*+?.()|[\]{}-]/g, '\\$&')}$`] = `<rootDir>/${target}`;
 }
+// Every test runs in a time zone that is not UTC (Jest's workers inherit it; Node applies it at
+// once): code that reads a date in the server's local time fails here, not only on a server
+// outside UTC.
+process.env.TZ = 'America/New_York';
 module.exports = {
   rootDir: __dirname,
   // Node's environment, plus removal of each test file's topics, groups and database when it ends.

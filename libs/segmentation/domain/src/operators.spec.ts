@@ -64,6 +64,14 @@ describe('operators', () => {
     expect(is('not a date', { op: 'lt', value: '2026-01-31' })).toBe(false);
   });
 
+  it('a date-time without a zone is read in UTC, as a date alone is, whatever the server time zone', () => {
+    expect(new Date(2026, 0, 31).getTimezoneOffset()).toBe(300); // jest.config.js: tests run in New York time
+    expect(is('2026-01-31T00:00:00', { op: 'equals', value: '2026-01-31T00:00:00Z' })).toBe(true);
+    expect(is('2026-01-31T00:30', { op: 'equals', value: '2026-01-31' })).toBe(false);
+    expect(is('2026-01-31T00:30', { op: 'between', value: ['2026-01-31', '2026-01-31T00:30:00.000Z'] })).toBe(true);
+    expect(is('2026-01-30T23:59:59.999', { op: 'lt', value: '2026-01-31' })).toBe(true);
+  });
+
   it('between is inclusive at both ends', () => {
     const c: Comparison = { op: 'between', value: [100, 200] };
     expect([99.99, 100, 150, 200, 200.01].map((x) => is(x, c))).toEqual([false, true, true, true, false]);

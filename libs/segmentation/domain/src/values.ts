@@ -12,19 +12,23 @@ export interface Outcome {
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** Epoch ms of an ISO-8601 date or date-time string; undefined for anything else. */
-export function isoTime(v: unknown): number | undefined {
-  if (typeof v !== 'string' || !ISO_DATE.test(v)) return undefined;
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? t : undefined;
-}
-
 /** Ends with a zone: `Z` or an offset. */
 const ZONE = /(Z|[+-]\d{2}:?\d{2})$/;
 
 /**
+ * Epoch ms of an ISO-8601 date or date-time string; undefined for anything else. A date-time
+ * without a zone is read in UTC, as a date alone is (`Date.parse` would read it in the server's
+ * time zone, so one profile would be in a segment on one server and not on another).
+ */
+export function isoTime(v: unknown): number | undefined {
+  if (typeof v !== 'string' || !ISO_DATE.test(v)) return undefined;
+  const t = Date.parse(v.includes('T') && !ZONE.test(v) ? `${v}Z` : v);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/**
  * Epoch ms of an ISO-8601 date-time that names its zone (`Z` or an offset); undefined for
- * anything else, a date-time without a zone included (it would be read in the server's time zone).
+ * anything else, a date-time without a zone included (what the caller meant by it is unknown).
  */
 export function isoInstant(v: unknown): number | undefined {
   return typeof v === 'string' && v.includes('T') && ZONE.test(v) ? isoTime(v) : undefined;
