@@ -1,4 +1,5 @@
 // The report of the pipeline benchmark (bench-pipeline.mjs): its table and the lag series.
+import { cpuLine } from './bench-cpu.mjs';
 import { STAGES } from './bench-pipeline-lag.mjs';
 
 const ratio = (a, b) => (a && b ? +(a / b).toFixed(4) : null);
@@ -33,6 +34,12 @@ export function printReport(r, file, logs) {
       '',
       '',
     ]),
+    [
+      `CPU over the throughput phase by process (first send → drained), share of the machine's busy time`,
+      cpuLine(r.throughput.cpu),
+      r.throughput.cpu ? `machine busy ${r.throughput.cpu.machineBusySeconds} of ${r.throughput.cpu.capacitySeconds} core-seconds` : '',
+      '',
+    ],
     lat.skipped
       ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
       : [

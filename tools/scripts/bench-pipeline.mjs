@@ -18,7 +18,8 @@
 //                  accepted or at `--rate`; events/s end to end = events acked ÷ (first send → the
 //                  lag sample where every stage's consumer group, activation's last, has consumed
 //                  everything; ±1 s); per stage messages consumed/s; the lag of every consumer group
-//                  sampled every second (kafkajs admin: committed offsets vs end offsets)
+//                  sampled every second (kafkajs admin: committed offsets vs end offsets); CPU
+//                  seconds of each process over the phase and of the machine (bench-cpu.mjs)
 //   latency        the same mix at 70 % of that rate, every 4th event a `Bench Ping` of a person not
 //                  pinged before: POST → the `bench-latency` entry on segments.membership (a
 //                  consumer of this process), p50/p99
@@ -29,6 +30,7 @@
 // consumer groups and databases on every way out.
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { cpuBetween, cpuSnapshot } from './bench-cpu.mjs';
 import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
@@ -227,12 +229,12 @@ async function throughputPhase(ctx, authorization, base) {
   const scrapeAll = () => Promise.all(STAGE_SERVICES.map((name) => scrapeMetrics(ctx.services.get(name).url)));
   const metricsBefore = await scrapeAll();
   const countsBefore = { ...mix.counts };
+  const cpuBefore = cpuSnapshot(ctx.services);
   const t0 = Date.now();
   lag.start(t0);
-  const url = ctx.services.get('collector').url;
   const build = (n) => Array.from({ length: n }, () => mix.next());
   const load = await sendLoad(ctx.http, {
-    url,
+    url: ctx.services.get('collector').url,
     authorization,
     build,
     batch: BATCH,
@@ -244,6 +246,7 @@ async function throughputPhase(ctx, authorization, base) {
   });
   log(`load sent: ${load.acked} events acked in ${load.seconds.toFixed(1)} s (${perSec(load.acked, load.seconds)}/s); waiting for the pipeline to drain...`);
   const drainedRow = await waitDrained(ctx, load.endedAt);
+  const cpu = cpuBetween(cpuBefore, cpuSnapshot(ctx.services), load.acked);
   const endRow = drainedRow ?? lag.series.at(-1);
   const e2eSeconds = ((drainedRow?.t ?? Date.now()) - t0) / 1000;
   const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix, base });
@@ -264,6 +267,7 @@ async function throughputPhase(ctx, authorization, base) {
     },
     stages,
     work,
+    cpu,
   };
   if (!drainedRow) log(`timeout: not drained after ${TIMEOUT} s; reporting what drained so far`);
   else log(`drained: ${throughput.endToEnd.eventsPerSec} events/s end to end (${load.acked} events in ${e2eSeconds.toFixed(1)} s)`);
