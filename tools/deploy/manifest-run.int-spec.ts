@@ -33,7 +33,7 @@ import { RequestMethod } from '@nestjs/common';
 import { SMTPServer } from 'smtp-server';
 import { topicNames } from '@mosaic/contracts';
 import { DEFAULT_PORTS } from '@mosaic/shared-config';
-import { TEST_ADMIN_TOKEN, TEST_DB_PREFIX, TopicTap, freePort, testInfra, waitFor, withDatabase } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, TEST_ADMIN_TOKEN, TEST_DB_PREFIX, TopicTap, freePort, testInfra, waitFor, withDatabase } from '@mosaic/shared-testing';
 import { ROOT, composeEnv, interpolate, kustomizeBuild, K8S, loadCompose, parsePort, type K8sObject } from './deploy-files';
 import {
   buildImageTree,
@@ -518,14 +518,14 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
         const r = await admin(urlOf('enrichment'), 'GET', `/v1/profiles/by/userId/${encodeURIComponent(userId)}`);
         return r.status === 200 && r.json['profile']?.computed?.orders?.count === 1 ? r.json : null;
       },
-      { timeoutMs: 60_000, intervalMs: 300, message: 'the profile in enrichment' },
+      { timeoutMs: PIPELINE_WAIT_MS, intervalMs: 300, message: 'the profile in enrichment' },
     );
     const profileId = profile['profileId'] as string;
 
     // The membership change on segments.membership.
     await membership.waitFor(
       () => membership.payloads<any>((p) => p.profileId === profileId && p.segmentKey === segmentKey && p.change === 'entered').length > 0,
-      60_000,
+      PIPELINE_WAIT_MS,
     );
 
     // The public decision API with the write key, through the Ingress.
@@ -540,13 +540,13 @@ describe('k8s/ (kustomize build), every workload as a process', () => {
         const json = JSON.parse(r.text) as { segments: string[] };
         return json.segments.includes(segmentKey) ? json : null;
       },
-      { timeoutMs: 60_000, intervalMs: 300, message: 'the decision API answering with the segment' },
+      { timeoutMs: PIPELINE_WAIT_MS, intervalMs: 300, message: 'the decision API answering with the segment' },
     );
     expect(decided.segments).toContain(segmentKey);
 
     // The email activation sent: its tracked link is public (the Ingress's host) and redirects.
     const mail = await waitFor(() => mails.map(mailText).find((m) => m.includes('/v1/e/')) ?? null, {
-      timeoutMs: 60_000,
+      timeoutMs: PIPELINE_WAIT_MS,
       intervalMs: 300,
       message: `an email with tracked links; activation's output:\n${restarted.tail()}`,
     });
@@ -672,7 +672,7 @@ describe('docker/compose.yml, every Mosaic service as a process', () => {
     ]);
     expectStatus(sent, 200, 'POST /v1/batch (compose)');
     await waitFor(async () => (await admin(url('enrichment', ''), 'GET', `/v1/profiles/by/userId/${userId}`)).status === 200 || null, {
-      timeoutMs: 60_000,
+      timeoutMs: PIPELINE_WAIT_MS,
       intervalMs: 300,
       message: 'the profile (compose)',
     });
