@@ -120,13 +120,14 @@ const PER_BATCH = 6;
  * Enrichment's own bound, tighter: its profiles are cached since the warm-up, so nothing at all is
  * paid per profile. A batch is applied in segments of ENRICHMENT_SEGMENT_EVENTS (default 100)
  * events, each one events insert and one profile bulk write per MAX_BULK_UPDATES (25) profiles it
- * changed (at most 50 here: 2); once per batch the redirect check asks the minutes its redirects
- * can be filed under, the batch's span widened by a minute either way (follow-merges.ts,
- * REDIRECT_CLOCK_MARGIN_MS): 3, or 4 for a batch that runs into the next minute.
+ * changed (at most 50 here: 2); once per batch the redirect check asks the 5-second slots its
+ * redirects can be filed under, from two clock bounds before the batch's start to one after its
+ * end (follow-merges.ts, `redirectSlotsToAsk`, ENRICHMENT_MAX_CLOCK_SKEW_MS 5 s): 4, or 5 for a
+ * batch that runs into the next slot.
  */
 const ENRICHMENT_SEGMENT_EVENTS = 100;
 const ENRICHMENT_WRITES_PER_SEGMENT = 1 + Math.ceil(Math.min(PROFILES, ENRICHMENT_SEGMENT_EVENTS) / 25);
-const ENRICHMENT_REDIRECT_MINUTES_PER_BATCH = 4;
+const ENRICHMENT_REDIRECT_SLOTS_PER_BATCH = 5;
 
 beforeAll(async () => {
   const env = (id: string, extra: Record<string, string> = {}) => ({
@@ -272,12 +273,12 @@ it(`${EVENTS} events of ${PROFILES} known profiles cost each stage a bounded num
     expect(r.roundTrips).toBeLessThan(EVENTS);
   }
 
-  // Enrichment: per segment its writes, per batch the redirect check's minutes, nothing per profile or event.
+  // Enrichment: per segment its writes, per batch the redirect check's slots, nothing per profile or event.
   const enrichment = results.get('enrichment') as NonNullable<ReturnType<typeof results.get>>;
   const segments = enrichment.sizes.reduce((n, size) => n + Math.ceil(size / ENRICHMENT_SEGMENT_EVENTS), 0);
   const profileFinds = enrichment.byCommand.get('eventsResolved find:enrichment_profiles') ?? 0;
-  expect({ profileFinds: profileFinds <= ENRICHMENT_REDIRECT_MINUTES_PER_BATCH * enrichment.batches }).toEqual({ profileFinds: true });
+  expect({ profileFinds: profileFinds <= ENRICHMENT_REDIRECT_SLOTS_PER_BATCH * enrichment.batches }).toEqual({ profileFinds: true });
   expect({
-    enrichment: enrichment.roundTrips <= ENRICHMENT_WRITES_PER_SEGMENT * segments + ENRICHMENT_REDIRECT_MINUTES_PER_BATCH * enrichment.batches,
+    enrichment: enrichment.roundTrips <= ENRICHMENT_WRITES_PER_SEGMENT * segments + ENRICHMENT_REDIRECT_SLOTS_PER_BATCH * enrichment.batches,
   }).toEqual({ enrichment: true });
 });

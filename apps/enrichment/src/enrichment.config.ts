@@ -29,6 +29,11 @@ export const enrichmentEnvSchema = z.object({
   ENRICHMENT_ACTIVITY_MAX_ENTRIES: intVar(10_000, 100, 50_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
   ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
+  /**
+   * How far apart the enrichment instances' clocks may be (NTP keeps them within milliseconds). A batch reads the redirects
+   * filed in about 3× this window plus its own duration, to move events a racing merge left on a merged-away profile (docs/enrichment.md).
+   */
+  ENRICHMENT_MAX_CLOCK_SKEW_MS: intVar(5_000, 0, 600_000),
   /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket` (see docs/enrichment.md). */
   ENRICHMENT_STORE_CAS: z.enum(['auto', 'native', 'guarded', 'ticket']).default('auto'),
   /** Ticket mode: a ticket older than this whose write never happened is completed by the next writer. */

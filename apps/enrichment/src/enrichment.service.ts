@@ -58,6 +58,7 @@ export class EnrichmentService {
       maxAttempts: own.ENRICHMENT_MAX_ATTEMPTS,
       cacheMaxEntries: own.ENRICHMENT_CACHE_MAX_ENTRIES,
       segmentEvents: own.ENRICHMENT_SEGMENT_EVENTS,
+      maxClockSkewMs: own.ENRICHMENT_MAX_CLOCK_SKEW_MS,
       priceIndex: () => this.prices.current(),
       observePrice: (category, price) => this.prices.observe(category, price),
     });

@@ -15,7 +15,7 @@ import {
   mergeActivity,
   toCompactProfile,
 } from '@mosaic/enrichment-domain';
-import { type ProfileDocument, documentToState, redirectMinuteOf, stateToDocument } from '@mosaic/enrichment-data-access';
+import { type ProfileDocument, documentToState, redirectSlotOf, stateToDocument } from '@mosaic/enrichment-data-access';
 import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
 import { activityFromEvents } from './activity-digest';
 import { activeDocument, changeOut } from './batch-documents';
@@ -46,23 +46,31 @@ export async function applyMergeNotice(core: ApplierCore, item: InboundResolved,
 }
 
 /**
- * 1. The loser becomes a redirect (or already is one), filed under the minute of this write
- * (`redirectMinute`), where batches of the loser's partition that raced it look for it (`followMerges`).
+ * 1. The loser becomes a redirect (or already is one), filed under the slot of this write
+ * (`redirectSlot`), where batches of the loser's partition that raced it look for it
+ * (`followMerges`). Those batches ask slots back to the clock bound before they started, so a
+ * redirect must not be filed more than that bound before it became readable: a write that took
+ * longer is filed again under the current slot, before the loser's events move. A redirect found
+ * already written (a redelivered notice, a replay) is left as it is: were the process to die
+ * between a slow write and its filing again, the redelivered notice moves the loser's events only
+ * now, after everything a batch stored on the loser before the restart.
  */
-async function turnLoserIntoRedirect({ core, notice, stats, now, nowIso }: MergeStep): Promise<ProfileDocument> {
+async function turnLoserIntoRedirect(step: MergeStep): Promise<ProfileDocument> {
+  const { core, notice, stats, now, nowIso } = step;
   const { store } = core;
   for (let attempt = 1; ; attempt += 1) {
     if (attempt > core.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the loser kept changing`);
     const current = await store.getProfile(notice.loserId);
     if (current && current.status === 'merged') return current;
     const state = current ? documentToState(current) : emptyProfile(notice.loserId, nowIso);
+    const filedAt = core.now().getTime();
     const doc = stateToDocument(
       { ...state, version: state.version + 1, updatedAt: nowIso },
       {
         status: 'merged',
         mergedInto: notice.survivorId,
         mergedAt: notice.at,
-        redirectMinute: redirectMinuteOf(core.now()),
+        redirectSlot: redirectSlotOf(filedAt),
         expiresAt: new Date(now.getTime() + core.opts.redirectTtlMs),
         writeId: store.newWriteId(),
         // kept on the redirect until the fold has read it (a fold redelivered after a crash still finds it)
@@ -70,10 +78,26 @@ async function turnLoserIntoRedirect({ core, notice, stats, now, nowIso }: Merge
       },
     );
     const r = await store.writeProfiles([{ expected: current ? current.version : null, doc }]);
-    if (r.get(notice.loserId) === 'applied') return doc;
+    if (r.get(notice.loserId) === 'applied') return core.now().getTime() - filedAt <= core.maxClockSkewMs ? doc : refileRedirect(step, doc);
     stats.conflicts += 1;
     await jitter(attempt);
   }
+}
+
+/** The redirect filed again under the current slot (compare-and-set; re-read on a conflict). */
+async function refileRedirect({ core, notice, stats }: MergeStep, redirect: ProfileDocument): Promise<ProfileDocument> {
+  const { store } = core;
+  let current: ProfileDocument | null = redirect;
+  for (let attempt = 1; current && current.status === 'merged'; attempt += 1) {
+    if (attempt > core.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the redirect kept changing`);
+    const doc: ProfileDocument = { ...current, version: current.version + 1, redirectSlot: redirectSlotOf(core.now()), writeId: store.newWriteId() };
+    const r = await store.writeProfiles([{ expected: current.version, doc }]);
+    if (r.get(notice.loserId) === 'applied') return doc;
+    stats.conflicts += 1;
+    await jitter(attempt);
+    current = await store.getProfile(notice.loserId);
+  }
+  throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the redirect disappeared while it was filed again`);
 }
 
 /** 2. Its data goes to the survivor, or where the survivor itself went since; 3. its events join the survivor's timeline. */

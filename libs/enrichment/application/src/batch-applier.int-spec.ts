@@ -1,6 +1,6 @@
 // The batch applier's guards against the real server of the Jest run (FerretDB 1.24 or
 // MongoDB), driven at the use-case level so that the order of competing steps is set by the
-// test, not by timing (clocks are set by the test where minutes matter): the replay guard past a
+// test, not by timing (clocks are set by the test where redirect slots matter): the replay guard past a
 // full applied-id ring for events older than the retention, and a merge that runs between a
 // segment's profile write and its event insert (follow-merges.ts).
 import type { CommandStartedEvent, Document } from 'mongodb';
@@ -11,13 +11,13 @@ import {
   type EventDocument,
   ProfileRepository,
   type ProfileRepositoryOptions,
-  REDIRECT_MINUTE_MS,
-  redirectMinuteOf,
+  REDIRECT_SLOT_MS,
+  redirectSlotOf,
 } from '@mosaic/enrichment-data-access';
 import { type PlannedFind, plannedFinds, storePlansReadable, wholeCollectionReads } from '@mosaic/shared-testing';
 import { BatchApplier } from './batch-applier';
 import type { InboundResolved } from './batch-context';
-import { redirectMinutesToAsk } from './follow-merges';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, redirectSlotsToAsk } from './follow-merges';
 import { useTestStore } from './testing/test-store';
 
 jest.setTimeout(60_000);
@@ -88,13 +88,13 @@ function clockAt(ms: number): { now: () => Date; ms: number } {
   return clock;
 }
 
-/** 30 s into the current minute: a clock 50 s off either way files under the minute before or after. */
-const midMinute = () => redirectMinuteOf(Date.now()) * REDIRECT_MINUTE_MS + 30_000;
+/** Half-way into the current redirect slot: a clock 4 s off either way files under the slot before or after. */
+const midSlot = () => redirectSlotOf(Date.now()) * REDIRECT_SLOT_MS + REDIRECT_SLOT_MS / 2;
 
 /** Finds of profiles by `_id` and `status: "merged"`: the per-profile redirect probe. */
 const probes = (finds: readonly PlannedFind[]) => finds.filter((f) => f.collection === ENRICHMENT_COLLECTIONS.profiles && f.filter['status'] === 'merged');
-/** Finds of profiles by the minute their redirect was written. */
-const minuteFinds = (finds: readonly PlannedFind[]) => finds.filter((f) => f.collection === ENRICHMENT_COLLECTIONS.profiles && 'redirectMinute' in f.filter);
+/** Finds of profiles by the slot their redirect was filed in. */
+const slotFinds = (finds: readonly PlannedFind[]) => finds.filter((f) => f.collection === ENRICHMENT_COLLECTIONS.profiles && 'redirectSlot' in f.filter);
 
 const eventIdsOf = async (profileId: string) => (await store.eventsOf(profileId)).map((e) => e._id).sort();
 
@@ -136,6 +136,26 @@ class InterleavedRepository extends ProfileRepository {
     const after = this.afterPutEvents;
     this.afterPutEvents = undefined;
     if (after) await after();
+  }
+}
+
+/** A repository whose first redirect write runs `whileWriting` (a clock moved on: a slow write). */
+class SlowRedirectWriteRepository extends ProfileRepository {
+  constructor(
+    conn: Connection,
+    options: ProfileRepositoryOptions,
+    private whileWriting: (() => void) | undefined,
+  ) {
+    super(conn, options);
+  }
+
+  override async writeProfiles(writes: Parameters<ProfileRepository['writeProfiles']>[0]): ReturnType<ProfileRepository['writeProfiles']> {
+    const result = await super.writeProfiles(writes);
+    if (this.whileWriting && writes.some((w) => w.doc.status === 'merged')) {
+      this.whileWriting();
+      this.whileWriting = undefined;
+    }
+    return result;
   }
 }
 
@@ -201,24 +221,62 @@ describe('the redirect check’s cost and reach', () => {
   }
 
   it.each([
-    ['ahead of', 50_000, 1],
-    ['behind', -50_000, -1],
-  ])('a merge by an instance whose clock is 50 s %s the loser partition’s is found in its minute', async (_, skew, minuteOffset) => {
-    const t0 = midMinute();
-    const { survivor, loser, loserIds } = await pair(`skew${minuteOffset}`);
+    ['ahead of', 4_000, 1],
+    ['behind', -4_000, -1],
+  ])('a merge by an instance whose clock is 4 s %s the loser partition’s is found in its slot', async (_, skew, slotOffset) => {
+    const t0 = midSlot();
+    const { survivor, loser, loserIds } = await pair(`skew${slotOffset}`);
+    const versionBefore = (await store.getProfile(loser))?.version ?? 0;
     const loserPartition = new InterleavedRepository(conn, options);
     const e = page(loser, new Date(Date.now() - 1_000), loserIds);
     loserPartition.beforePutEvents = () => applierOver(store, { now: () => new Date(t0 + skew) }).applyBatch([merge(survivor, loser)]);
     expect((await applierOver(loserPartition, { now: () => new Date(t0) }).applyBatch([e])).stats).toMatchObject({ applied: 1, conflicts: 0 });
 
-    expect((await store.getProfile(loser))?.redirectMinute).toBe(redirectMinuteOf(t0) + minuteOffset); // filed by the merging instance's clock
+    const redirect = await store.getProfile(loser);
+    expect(redirect?.redirectSlot).toBe(redirectSlotOf(t0) + slotOffset); // filed by the merging instance's clock
+    expect(redirect?.version).toBe(versionBefore + 2); // e's write, then the redirect: filed once, its write was quick
     expect(await eventIdsOf(loser)).toEqual([]);
     expect(await eventIdsOf(survivor)).toHaveLength(3);
   });
 
+  it('a redirect whose write took longer than the clock bound is filed again after it, so a batch that started after its first slot still finds it', async () => {
+    const { survivor, loser, loserIds } = await pair('slow-write');
+    const started = midSlot();
+    // the redirect was filed 15 s before the loser's batch started and its write took 23 s: readable 8 s
+    // after the start, filed outside the slots that batch asks — unless filed again
+    const mergeClock = clockAt(started - 15_000);
+    const slowStore = new SlowRedirectWriteRepository(conn, options, () => (mergeClock.ms += 23_000));
+    const loserPartition = new InterleavedRepository(conn, options);
+    const e = page(loser, new Date(Date.now() - 1_000), loserIds);
+    const batchClock = clockAt(started);
+    loserPartition.beforePutEvents = async () => {
+      await applierOver(slowStore, { now: mergeClock.now }).applyBatch([merge(survivor, loser)]);
+      batchClock.ms = started + 9_000; // the check comes after the redirect became readable
+    };
+    expect((await applierOver(loserPartition, { now: batchClock.now }).applyBatch([e])).stats).toMatchObject({ applied: 1, conflicts: 0 });
+
+    expect(redirectSlotsToAsk(started, started + 9_000)).not.toContain(redirectSlotOf(started - 15_000));
+    expect((await store.getProfile(loser))?.redirectSlot).toBe(redirectSlotOf(started + 8_000));
+    expect(await eventIdsOf(loser)).toEqual([]);
+    expect(await eventIdsOf(survivor)).toEqual(expect.arrayContaining([e.messageId]));
+  });
+
+  it('a merge notice delivered again, however late, leaves its redirect as it is (a replay changes nothing)', async () => {
+    const { survivor, loser } = await pair('redelivered');
+    const clock = clockAt(midSlot());
+    const notice = merge(survivor, loser);
+    await applierOver(store, { now: clock.now }).applyBatch([notice]);
+    const first = await store.getProfile(loser);
+    expect(first?.redirectSlot).toBe(redirectSlotOf(clock.ms));
+
+    clock.ms += 60_000;
+    expect((await applierOver(store, { now: clock.now }).applyBatch([notice])).stats).toMatchObject({ duplicates: 1, conflicts: 0 });
+    expect(await store.getProfile(loser)).toEqual(first);
+  });
+
   it.each([
     ['10 minutes after the redirect', false],
-    ['after a redirect stored before redirectMinute existed', true],
+    ['after a redirect stored before redirectSlot existed', true],
   ])('a redelivery %s moves the stranded copy by what resolving its event showed, without a query per profile', async (_, unfiled) => {
     const clock = clockAt(Date.now());
     const { survivor, loser, loserIds } = await pair(unfiled ? 'unfiled' : 'late', clock.now);
@@ -228,9 +286,9 @@ describe('the redirect check’s cost and reach', () => {
     loserPartition.afterPutEvents = () => Promise.reject(new Error('SIGKILL'));
     await expect(applierOver(loserPartition, { now: clock.now }).applyBatch([e])).rejects.toThrow('SIGKILL');
     expect(await eventIdsOf(loser)).toEqual([e.messageId]);
-    if (unfiled) await store.profiles.updateOne({ _id: loser }, { $unset: { redirectMinute: '' } });
+    if (unfiled) await store.profiles.updateOne({ _id: loser }, { $unset: { redirectSlot: '' } });
 
-    clock.ms += 10 * 60_000; // the redirect's minute is long out of what a batch asks
+    clock.ms += 10 * 60_000; // the redirect's slot is long out of what a batch asks
     let again: Awaited<ReturnType<BatchApplier['applyBatch']>> | undefined;
     const finds = await plannedFinds(conn, async () => {
       again = await applierOver(store, { now: clock.now }).applyBatch([e]); // a new instance: nothing in memory
@@ -252,7 +310,7 @@ describe('the redirect check’s cost and reach', () => {
     await expect(applier.applyBatch([e])).rejects.toThrow('store unavailable');
     expect(await eventIdsOf(loser)).toEqual([e.messageId]);
 
-    clock.ms += 10 * 60_000; // retried after an outage: the redirect's minute is out of reach
+    clock.ms += 10 * 60_000; // retried after an outage: the redirect's slot is out of reach
     let again: Awaited<ReturnType<BatchApplier['applyBatch']>> | undefined;
     const finds = await plannedFinds(conn, async () => {
       again = await applier.applyBatch([e]);
@@ -278,18 +336,18 @@ describe('the redirect check’s cost and reach', () => {
     expect(probes(finds)).toEqual([]);
   });
 
-  it('a batch of events of cached profiles asks a few minutes, whatever the number of profiles, each from the index', async () => {
-    const t0 = midMinute();
+  it('a batch of events of cached profiles asks a few slots, whatever the number of profiles, each from the index', async () => {
+    const t0 = midSlot();
     const applier = applierOver(store, { now: () => new Date(t0) });
     const n = 40;
     const ids = (k: number) => [{ type: 'anonymousId', value: `a-cost-${k}` }];
     const batch = () => Array.from({ length: n }, (_, k) => page(`p-cost-${k}`, new Date(Date.now() - 5_000), ids(k)));
     await applier.applyBatch(batch());
-    // redirects of other profiles, filed in a minute asked and in one just before
+    // redirects of other profiles, filed in a slot asked and in one before those asked
     const others = await pair('cost-a');
     await applierOver(store, { now: () => new Date(t0) }).applyBatch([merge(others.survivor, others.loser)]);
     const earlier = await pair('cost-b');
-    await applierOver(store, { now: () => new Date(t0 - 2 * REDIRECT_MINUTE_MS) }).applyBatch([merge(earlier.survivor, earlier.loser)]);
+    await applierOver(store, { now: () => new Date(t0 - 3 * DEFAULT_MAX_CLOCK_SKEW_MS) }).applyBatch([merge(earlier.survivor, earlier.loser)]);
 
     const finds: Document[] = [];
     const eventUpdates: Document[] = [];
@@ -300,15 +358,17 @@ describe('the redirect check’s cost and reach', () => {
     conn.getClient().on('commandStarted', record);
     const planned = await plannedFinds(conn, () => applier.applyBatch(batch())).finally(() => conn.getClient().off('commandStarted', record));
 
-    const asked = redirectMinutesToAsk(t0, t0);
-    expect(asked).toEqual([-1, 0, 1].map((d) => redirectMinuteOf(t0) + d));
-    // nothing read per profile (all cached, none a redirect): one equality per minute asked
-    expect(finds).toEqual(asked.map((m) => ({ redirectMinute: m })));
+    const asked = redirectSlotsToAsk(t0, t0);
+    // two bounds back (a redirect may be filed one bound before it is readable, by a clock one bound behind), one ahead
+    expect(asked).toEqual([-2, -1, 0, 1].map((d) => redirectSlotOf(t0) + d));
+    expect(asked).not.toContain(redirectSlotOf(t0 - 3 * DEFAULT_MAX_CLOCK_SKEW_MS));
+    // nothing read per profile (all cached, none a redirect): one equality per slot asked
+    expect(finds).toEqual(asked.map((slot) => ({ redirectSlot: slot })));
     expect(eventUpdates).toEqual([]); // the redirect found is none of the batch's profiles: nothing to move
-    const [filed] = await store.profiles.find({ redirectMinute: redirectMinuteOf(t0) }).toArray();
+    const [filed] = await store.profiles.find({ redirectSlot: redirectSlotOf(t0) }).toArray();
     expect(filed?._id).toBe(others.loser);
-    expect(minuteFinds(planned)).toHaveLength(asked.length);
-    if (storePlansReadable()) expect(wholeCollectionReads(minuteFinds(planned))).toEqual([]);
+    expect(slotFinds(planned)).toHaveLength(asked.length);
+    if (storePlansReadable()) expect(wholeCollectionReads(slotFinds(planned))).toEqual([]);
   });
 });
 
@@ -321,6 +381,6 @@ it('a segment reads nothing whole: profiles, the redirect check and the replay g
   const finds = await plannedFinds(conn, () =>
     applierOver(store, { maxAppliedIds: 2 }).applyBatch([0, 1, 2].map((n) => page(`p-plan-${n}`, new Date(), ids(n)))),
   );
-  expect(minuteFinds(finds).length).toBeGreaterThanOrEqual(3);
+  expect(slotFinds(finds).length).toBeGreaterThanOrEqual(4);
   if (storePlansReadable()) expect(wholeCollectionReads(finds)).toEqual([]);
 });

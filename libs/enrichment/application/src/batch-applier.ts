@@ -34,7 +34,7 @@ import { applyEventSegment } from './apply-event-segment';
 import { applyMergeNotice } from './apply-merge-notice';
 import { applySplitNotice } from './apply-split-notice';
 import { type ApplierCore, type ApplierOptions, type BatchStats, type ChangeOut, type InboundResolved, emptyStats } from './batch-context';
-import { StoredEventsWatch, followMerges } from './follow-merges';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, StoredEventsWatch, followMerges } from './follow-merges';
 
 export type { ApplierOptions, BatchStats, ChangeOut, InboundResolved } from './batch-context';
 
@@ -43,12 +43,14 @@ export class BatchApplier implements ApplierCore {
   readonly cache: LruMap<string, ProfileDocument>;
   readonly store: ProfileRepository;
   readonly maxAttempts: number;
+  readonly maxClockSkewMs: number;
   readonly now: () => Date;
 
   constructor(readonly opts: ApplierOptions) {
     this.cfg = enrichmentConfig(opts.config);
     this.store = opts.store;
     this.maxAttempts = opts.maxAttempts ?? 10;
+    this.maxClockSkewMs = opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
     this.now = opts.now ?? (() => new Date());
     this.cache = new LruMap(opts.cacheMaxEntries ?? 0);
   }

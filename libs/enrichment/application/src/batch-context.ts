@@ -50,6 +50,11 @@ export interface ApplierOptions {
    * consumer session.
    */
   segmentEvents?: number;
+  /**
+   * How far apart the clocks of the enrichment instances may be (default 5 s): the window of
+   * redirects a batch asks for (follow-merges.ts) and how late a merge may file its redirect.
+   */
+  maxClockSkewMs?: number;
 }
 
 export interface BatchStats {
@@ -73,6 +78,7 @@ export interface ApplierCore {
   readonly cfg: EnrichmentConfig;
   readonly cache: LruMap<string, ProfileDocument>;
   readonly maxAttempts: number;
+  readonly maxClockSkewMs: number;
   readonly now: () => Date;
 }
 

@@ -16,39 +16,46 @@
  *    batch read them as redirects, so it knows them without a query, however old they are. After
  *    a crash between an event insert and this check, the redelivered events follow the redirect
  *    and their stored copies are still on it: these are moved (one update per such redirect).
- * 2. **Redirects written while the batch ran**: a redirect is filed under the minute it was written
- *    (`redirectMinute`, indexed); the minutes from the batch's start to now, widened by
- *    `REDIRECT_CLOCK_MARGIN_MS` on both sides (the merging instance's clock may be behind or ahead
- *    of this one's), are asked by one equality each on FerretDB, which serves no range and no `$in`
- *    from an index (one `$in` on MongoDB): normally three minutes. What comes back is intersected
- *    with the profiles the batch stored events on. This covers every profile the batch saw live in
- *    the store (read it, or wrote it with its compare-and-set) after it started: a merge that
- *    strands its events must make it a redirect after that.
+ * 2. **Redirects written while the batch ran**: a redirect is filed under the 5-second slot of
+ *    its writer's clock (`redirectSlot`, indexed; apply-merge-notice.ts files it again if its
+ *    write took longer than the clock bound, so it is never filed more than that bound before
+ *    it could be read). The slots from the batch's start minus twice the bound to now plus the
+ *    bound (`redirectSlotsToAsk`: the merging instance's clock may be up to `maxClockSkewMs`
+ *    behind or ahead of this one's) are asked by one equality each on FerretDB, which serves no
+ *    range and no `$in` from an index (one `$in` on MongoDB): normally four slots. What comes
+ *    back is intersected with the profiles the batch stored events on. This covers every
+ *    profile the batch saw live in the store (read it, or wrote it with its compare-and-set)
+ *    after it started: a merge that strands its events must make it a redirect after that.
+ *    What a batch reads grows with the merges of the last ~20 seconds, not with the profiles.
  * 3. **Profiles the batch knew only from its cache** and stored events on without writing them
  *    (every event a duplicate: a redelivery after a failed attempt, a replay): the copy may be
  *    older than a redirect written before the batch started, so these are asked by `_id` and
  *    `status` (one query each on FerretDB; only on redeliveries and replays).
  *
- * Redirects stored before `redirectMinute` existed are in no minute. They were all written before
+ * Redirects stored before `redirectSlot` existed are in no slot. They were all written before
  * any batch running now started (the field is written with every redirect since), so 2 never
  * needs them; 1 and 3 do not depend on the field.
  */
-import { redirectMinuteOf } from '@mosaic/enrichment-data-access';
+import { redirectSlotOf } from '@mosaic/enrichment-data-access';
 import type { ApplierCore } from './batch-context';
 
 /**
- * How far apart the clocks of two enrichment instances may be (the merging instance files the
- * redirect by its clock, the checking one asks by its own); the same bound segmentation's timer
- * minutes assume.
+ * How far apart the clocks of two enrichment instances may be, by default (the merging instance
+ * files the redirect by its clock, the checking one asks by its own): NTP keeps servers within
+ * milliseconds; `ENRICHMENT_MAX_CLOCK_SKEW_MS` raises it.
  */
-export const REDIRECT_CLOCK_MARGIN_MS = 60_000;
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 5_000;
 
-/** The minutes (`redirectMinute`) a redirect written between `startedAt` and `now` can be filed under, by a clock up to `margin` off. */
-export function redirectMinutesToAsk(startedAt: number, now: number, margin = REDIRECT_CLOCK_MARGIN_MS): number[] {
-  const minutes: number[] = [];
-  const last = redirectMinuteOf(Math.max(startedAt, now) + margin);
-  for (let m = redirectMinuteOf(Math.min(startedAt, now) - margin); m <= last; m += 1) minutes.push(m);
-  return minutes;
+/**
+ * The slots (`redirectSlot`) a redirect that became readable between `startedAt` and `now` can be
+ * filed under: filed at most `skew` before it was readable (apply-merge-notice.ts), by a clock up
+ * to `skew` behind or ahead of this one.
+ */
+export function redirectSlotsToAsk(startedAt: number, now: number, skew = DEFAULT_MAX_CLOCK_SKEW_MS): number[] {
+  const slots: number[] = [];
+  const last = redirectSlotOf(Math.max(startedAt, now) + skew);
+  for (let s = redirectSlotOf(Math.min(startedAt, now) - 2 * skew); s <= last; s += 1) slots.push(s);
+  return slots;
 }
 
 /** What one batch learns, while applying its events, about the profiles it stored events on. */
@@ -96,7 +103,7 @@ export class StoredEventsWatch {
 export async function followMerges(core: ApplierCore, watch: StoredEventsWatch): Promise<void> {
   if (watch.empty) return;
   for (const [redirectId, profileId] of watch.redirects()) await core.store.moveEvents(redirectId, profileId);
-  const filed = await core.store.redirectsFiledIn(redirectMinutesToAsk(watch.startedAt, core.now().getTime()));
+  const filed = await core.store.redirectsFiledIn(redirectSlotsToAsk(watch.startedAt, core.now().getTime(), core.maxClockSkewMs));
   const losers = new Map([...filed].filter(([id]) => watch.storedOnLiveCopy(id)));
   for (const [id, into] of await core.store.mergedAmong(watch.unverified(losers))) losers.set(id, into);
   for (const [loserId, into] of losers) {

@@ -4,8 +4,8 @@
  *
  * - `enrichment_profiles`: one document per profile (`StoredProfileDocument`). At top level
  *   only what queries filter, index, project or compare: `_id`, `version` (compare-and-set),
- *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `redirectMinute` (redirects: the
- *   minute the redirect was written, indexed; `redirectMinuteOf`), `expiresAt` (anonymous
+ *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `redirectSlot` (redirects: the
+ *   5-second slot the redirect was filed in, indexed; `redirectSlotOf`), `expiresAt` (anonymous
  *   profiles: last seen + the anonymous TTL; redirects: merge time + the redirect TTL; known
  *   profiles: none), `known`, `idKeys` (`<type>:<value>` of every identifier, indexed for the
  *   by-identifier API), `writeId`, and `buyer` (the profile has orders: what the RFM job
@@ -49,12 +49,14 @@ export interface ProfileEnvelope {
   mergedInto?: string;
   mergedAt?: string;
   /**
-   * Redirects: the epoch minute the redirect was written in (`redirectMinuteOf`, the merging
-   * instance's clock), indexed: a batch finds the redirects written while it ran by one equality
-   * per minute (FerretDB serves no range and no `$in` from an index). Absent on live profiles and
-   * on redirects written before the field existed (see `followMerges` in the application).
+   * Redirects: the slot (`REDIRECT_SLOT_MS`, `redirectSlotOf`) the redirect was filed in by the
+   * merging instance's clock, indexed: a batch finds the redirects written while it ran by one
+   * equality per slot (FerretDB serves no range and no `$in` from an index). Absent on live
+   * profiles and on redirects written before the field existed (see `followMerges` in the
+   * application). Redirects written before 2026-12-06 carry `redirectMinute` instead, which
+   * nothing reads any more (`fromStoredProfile` drops it).
    */
-  redirectMinute?: number;
+  redirectSlot?: number;
   /** True once the profile has an identifier other than anonymousId. */
   known: boolean;
   idKeys: string[];
@@ -133,12 +135,16 @@ interface StoredProfileDocumentV1 extends ProfileEnvelope {
 /** What the collection may hold: the current layout, or a profile written before it. */
 export type AnyStoredProfileDocument = StoredProfileDocument | StoredProfileDocumentV1 | ProfileDocument;
 
-/** The width of a redirect minute. */
-export const REDIRECT_MINUTE_MS = 60_000;
+/**
+ * The width of a redirect slot. A batch asks every slot its window touches and reads every
+ * redirect filed in them: the narrower the slots, the fewer redirects of other profiles it reads,
+ * at one more equality query per slot.
+ */
+export const REDIRECT_SLOT_MS = 5_000;
 
-/** The minute (`redirectMinute`) a redirect written at `at` is filed under. */
-export function redirectMinuteOf(at: Date | number): number {
-  return Math.floor((typeof at === 'number' ? at : at.getTime()) / REDIRECT_MINUTE_MS);
+/** The slot (`redirectSlot`) a redirect filed at `at` goes under. */
+export function redirectSlotOf(at: Date | number): number {
+  return Math.floor((typeof at === 'number' ? at : at.getTime()) / REDIRECT_SLOT_MS);
 }
 
 export function identifierKey(i: { type: string; value: string }): string {
@@ -147,21 +153,21 @@ export function identifierKey(i: { type: string; value: string }): string {
 
 export function stateToDocument(
   state: ProfileState,
-  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'redirectMinute' | 'expiresAt' | 'writeId' | 'activity'>,
+  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'redirectSlot' | 'expiresAt' | 'writeId' | 'activity'>,
 ): ProfileDocument {
   const { profileId, ...rest } = state;
   const known = state.identifiers.some((i) => i.type !== 'anonymousId');
   const doc: ProfileDocument = { _id: profileId, ...rest, status: extra.status, known, idKeys: state.identifiers.map(identifierKey), writeId: extra.writeId };
   if (extra.mergedInto !== undefined) doc.mergedInto = extra.mergedInto;
   if (extra.mergedAt !== undefined) doc.mergedAt = extra.mergedAt;
-  if (extra.redirectMinute !== undefined) doc.redirectMinute = extra.redirectMinute;
+  if (extra.redirectSlot !== undefined) doc.redirectSlot = extra.redirectSlot;
   if (extra.expiresAt !== undefined) doc.expiresAt = extra.expiresAt;
   if (extra.activity !== undefined) doc.activity = extra.activity;
   return doc;
 }
 
 export function documentToState(doc: ProfileDocument): ProfileState {
-  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, redirectMinute: _rm, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
+  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, redirectSlot: _rs, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
   return { ...(rest as Omit<ProfileState, 'profileId'>), profileId: _id };
 }
 
@@ -170,13 +176,13 @@ export function documentToState(doc: ProfileDocument): ProfileState {
  * arrive escaped by the domain anyway (`fieldKey`), as they had to be when they were fields.
  */
 export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
-  const { _id, version, status, mergedInto, mergedAt, redirectMinute, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
+  const { _id, version, status, mergedInto, mergedAt, redirectSlot, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
   const buyer = state.computed.orders.count > 0;
   const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, buyer, body: JSON.stringify(state) };
   if (activity !== undefined) stored.activity = activity;
   if (mergedInto !== undefined) stored.mergedInto = mergedInto;
   if (mergedAt !== undefined) stored.mergedAt = mergedAt;
-  if (redirectMinute !== undefined) stored.redirectMinute = redirectMinute;
+  if (redirectSlot !== undefined) stored.redirectSlot = redirectSlot;
   if (expiresAt !== undefined) {
     stored.expiresAt = expiresAt;
     stored.expiryHour = expiryHourOf(expiresAt);
@@ -193,10 +199,11 @@ export function fromStoredProfile(doc: AnyStoredProfileDocument): ProfileDocumen
     buyer: _b,
     expiryHour: _h,
     casFrom: _c,
+    redirectMinute: _legacyMinute,
     orders,
     rfm,
     ...top
-  } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1> & { casFrom?: number };
+  } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1> & { casFrom?: number; redirectMinute?: number };
   const state = JSON.parse(body) as StoredBody;
   // The earlier layout kept orders/rfm at top level; the current one has them in the body.
   const computed = { ...(orders !== undefined ? { orders } : {}), ...(rfm !== undefined ? { rfm } : {}), ...state.computed } as Computed;
@@ -219,7 +226,7 @@ export const ProfileSchema = new Schema(
     status: { type: String, enum: ['active', 'merged'], required: true },
     mergedInto: String,
     mergedAt: String,
-    redirectMinute: Number,
+    redirectSlot: Number,
     known: { type: Boolean, required: true },
     idKeys: { type: [String], default: [] },
     expiresAt: Date,
@@ -233,9 +240,9 @@ export const ProfileSchema = new Schema(
 );
 ProfileSchema.index({ idKeys: 1 });
 ProfileSchema.index({ expiryHour: 1 });
-// Redirects by the minute they were written (followMerges); on FerretDB served by the GIN twin
+// Redirects by the slot they were filed in (followMerges); on FerretDB served by the GIN twin
 // the infra makes of every declared index (tools/infra/postgres-gin-twins.sql).
-ProfileSchema.index({ redirectMinute: 1 });
+ProfileSchema.index({ redirectSlot: 1 });
 
 export const EventSchema = new Schema(
   {

@@ -156,7 +156,7 @@ export class ProfileRepository {
    * back: the status is an equality the server filters on (FerretDB too, with `_id`), so a live
    * profile costs an index probe, not a document read — but one query per id on FerretDB: the
    * batch check uses it only for profiles it knows from its cache alone (redeliveries), the rest
-   * by minute (`redirectsFiledIn`).
+   * by slot (`redirectsFiledIn`).
    */
   async mergedAmong(ids: readonly string[]): Promise<Map<string, string>> {
     const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, '_id', ids, {
@@ -170,13 +170,12 @@ export class ProfileRepository {
   }
 
   /**
-   * The redirects filed under these minutes (`redirectMinute`: written then), and where each
-   * points: one `$in` on MongoDB, one equality per minute on FerretDB (`findIn`), both served by
-   * the field's index; only `_id` and `mergedInto` come back. Redirects written before the field
-   * existed are in no minute.
+   * The redirects filed under these slots (`redirectSlot`), and where each points: one `$in` on
+   * MongoDB, one equality per slot on FerretDB (`findIn`), both served by the field's index; only
+   * `_id` and `mergedInto` come back. Redirects written before the field existed are in no slot.
    */
-  async redirectsFiledIn(minutes: readonly number[]): Promise<Map<string, string>> {
-    const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, 'redirectMinute', minutes, {
+  async redirectsFiledIn(slots: readonly number[]): Promise<Map<string, string>> {
+    const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, 'redirectSlot', slots, {
       pointReads: this.pointReads,
       projection: { _id: 1, mergedInto: 1 },
     });
