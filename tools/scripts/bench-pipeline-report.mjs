@@ -1,5 +1,6 @@
 // The report of the pipeline benchmark (bench-pipeline.mjs): its table and the lag series.
 import { cpuLine } from './bench-cpu.mjs';
+import { hopsLine } from './bench-pipeline-hops.mjs';
 import { STAGES } from './bench-pipeline-lag.mjs';
 
 const ratio = (a, b) => (a && b ? +(a / b).toFixed(4) : null);
@@ -48,6 +49,9 @@ export function printReport(r, file, logs) {
           `collector alone p50 ${collectorAlone.p50ms} ms (batch of ${collectorAlone.batch})`,
           '',
         ],
+    ...(lat.hops
+      ? [['latency by hop, p50/p99 (POST → events.raw → events.resolved → profiles.changes → segments.membership; pings)', hopsLine(lat.hops), '', '']]
+      : []),
     [
       `store alone: ${store.docBytes}-byte profile docs, ${store.documents} docs`,
       `insertMany ${store.insertManyDocsPerSec} docs/s, findOne ${store.pointReadsPerSec}/s, replaceOne ${store.pointWritesPerSec}/s`,

@@ -17,20 +17,19 @@
 //                  through the collector's /v1/batch (keep-alive, a few connections), as fast as
 //                  accepted or at `--rate`; events/s end to end = events acked ÷ (first send → the
 //                  lag sample where every stage's consumer group, activation's last, has consumed
-//                  everything; ±1 s); per stage messages consumed/s; the lag of every consumer group
-//                  sampled every second (kafkajs admin: committed offsets vs end offsets); CPU
-//                  seconds of each process over the phase and of the machine (bench-cpu.mjs)
+//                  everything; ±1 s); per stage messages consumed/s; every consumer group's lag each
+//                  second; CPU seconds of each process over the phase and of the machine (bench-cpu.mjs)
 //   latency        the same mix at 70 % of that rate, every 4th event a `Bench Ping` of a person not
-//                  pinged before: POST → the `bench-latency` entry on segments.membership (a
-//                  consumer of this process), p50/p99
+//                  pinged before: POST → its `bench-latency` entry on segments.membership (a consumer
+//                  of this process), p50/p99; and each stage's hop of it (bench-pipeline-hops.mjs)
 //   memory         each service's resident memory, peak and at the end
-// Profiles are created through the pipeline (no seeding into the store). A run ends after `--timeout` seconds
-// even if the pipeline has not drained: it then reports what drained so far and exits 1.
-// Prints a table, writes JSON to .mosaic/bench/pipeline-<runId>.json; deletes its topics,
-// consumer groups and databases on every way out.
+// Profiles are created through the pipeline (no seeding into the store). A run ends after `--timeout` s even
+// if the pipeline has not drained (it reports what drained so far and exits 1). Prints a table, writes JSON
+// to .mosaic/bench/pipeline-<runId>.json; deletes its topics, groups and databases on every way out.
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cpuBetween, cpuSnapshot } from './bench-cpu.mjs';
+import { hopTimes } from './bench-pipeline-hops.mjs';
 import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
@@ -116,7 +115,7 @@ async function cleanUp(ctx) {
   await lag?.stop();
   for (const sampler of rss.values()) sampler.stop();
   await Promise.all([...services.values()].map((s) => stopChild(s.child)));
-  await consumer.disconnect().catch(() => undefined);
+  await Promise.all([consumer, ctx.hopTap].map((c) => c?.disconnect().catch(() => undefined)));
   http.close();
   await deleteBenchTopics(admin, prefix, log);
   await mongo.close().catch(() => undefined);
@@ -317,6 +316,7 @@ async function latencyPhase(ctx, authorization, sustainedPerSec) {
     p99Ms: pct(latencies, 99),
     maxMs: latencies.length ? Math.max(...latencies) : null,
     membershipEntriesSeen: pings.latencyEntries,
+    hops: await hopTimes(ctx, sentAt, latencies.length),
   };
 }
 
