@@ -286,6 +286,41 @@ describe('BatchResolver', () => {
       expect(asked).toEqual([['late-1']]); // not predicted in the prefetch: read once, before the first write
     });
 
+    it('is read from the store once per partition, then remembered; a re-delivery below it on this instance still replays from its record', async () => {
+      const base = withBatchOperations(new InMemoryIdentityStore());
+      const reads: number[] = [];
+      const store: BatchIdentityStore = { ...base, processedUpTo: (topic, partition) => (reads.push(partition), base.processedUpTo(topic, partition)) };
+      const r = resolver(store);
+      await r.resolveBatch([ev('p1', { anonymousId: 'pk1' })], rules, { source: source([5]) });
+      await r.resolveBatch([ev('p2', { anonymousId: 'pk2' })], rules, { source: source([6]) });
+      await r.resolveBatch([ev('q1', { anonymousId: 'qk1' })], rules, { source: { topic: 'events.raw', partition: 3, offsets: [40] } });
+      await r.resolveBatch([ev('q2', { anonymousId: 'qk2' })], rules, { source: { topic: 'events.raw', partition: 3, offsets: [41] } });
+      expect(reads).toEqual([2, 3]); // each partition's first batch reads it (none yet); this instance's mark is remembered
+      const again = await r.resolveBatch([ev('p1', { anonymousId: 'pk1' })], rules, { source: source([5]) });
+      expect(again.items[0]?.outcome.status).toBe('duplicate');
+      expect(reads).toEqual([2, 3]);
+    });
+
+    it('remembered lower than the store after another instance raised it: messages in between are presumed new and still resolve once', async () => {
+      const inner = new InMemoryIdentityStore();
+      const base = withBatchOperations(inner);
+      const mine = resolver(base, 'm');
+      await mine.resolveBatch([ev('o1', { anonymousId: 'ok1' })], rules, { source: source([20]) });
+      // another instance owned the partition meanwhile and processed offsets 21-22
+      const theirs = resolver(base, 't');
+      const created = await theirs.resolveBatch([ev('o2', { anonymousId: 'ok2' }), ev('o3', { anonymousId: 'ok1', userId: 'ou3' })], rules, {
+        source: source([21, 22]),
+      });
+      expect(await base.processedUpTo('events.raw', 2)).toBe(22);
+      // they died before committing: both come back to this instance, which remembers 20
+      const again = await mine.resolveBatch([ev('o2', { anonymousId: 'ok2' }), ev('o3', { anonymousId: 'ok1', userId: 'ou3' })], rules, {
+        source: source([21, 22]),
+      });
+      expect(again.items.map((i) => i.outcome.profileId)).toEqual(created.items.map((i) => i.outcome.profileId));
+      expect(again.stats.writes.applied).toBe(0);
+      expect(checkGraphInvariants(inner.snapshot(), rules, { quiescent: true })).toEqual([]);
+    });
+
     it('a re-delivery at or below the checkpoint replays from the processed records, even after a later merge', async () => {
       const inner = new InMemoryIdentityStore();
       const store = withBatchOperations(inner);

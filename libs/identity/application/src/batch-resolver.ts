@@ -41,8 +41,9 @@
  * the same race any read has; the merge notice and the redirect take care of it downstream
  * (DESIGN §4).
  *
- * Cost: one profile `$in` per batch even with a warm cache (plus the checkpoint's read and
- * write, and one bulk write of processed/audit records at the end); with a cold cache one
+ * Cost: one profile `$in` per batch even with a warm cache (plus the checkpoint's write, and one
+ * bulk write of processed/audit records at the end; the checkpoint is read once per partition,
+ * see `redelivered`); with a cold cache one
  * identity `$in` more; pointers in flight (claimed) one more read per message using them.
  * Per message otherwise: only the plan's writes.
  *
@@ -107,6 +108,9 @@ export interface ResolveBatchOptions {
 }
 
 export class BatchResolver {
+  /** The highest checkpoint this instance read or wrote, per `topic:partition`. */
+  private readonly checkpoints = new Map<string, number>();
+
   constructor(private readonly opts: BatchResolverOptions) {}
 
   get cache(): IdentifierCache {
@@ -151,10 +155,19 @@ export class BatchResolver {
     return { items, stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted } };
   }
 
-  /** Which events were delivered before: those at or below the partition's `processedUpTo` (all when no source is given). */
+  /**
+   * Which events were delivered before: those at or below the partition's `processedUpTo` (all when
+   * no source is given). The checkpoint is read from the store until this instance has one for the
+   * partition, then taken from memory: checkpoints only rise, so the remembered one is at most the
+   * stored one (lower after another instance owned the partition meanwhile), and a message above it
+   * is presumed new — the same safe path as a partition with no checkpoint yet, only without the
+   * up-front read of its processed record.
+   */
   private async redelivered(source: ResolveBatchOptions['source']): Promise<(index: number) => boolean> {
     if (!source) return () => true;
-    const upTo = await this.opts.store.processedUpTo(source.topic, source.partition);
+    const key = `${source.topic}:${source.partition}`;
+    const upTo = this.checkpoints.get(key) ?? (await this.opts.store.processedUpTo(source.topic, source.partition));
+    if (upTo !== null) this.remember(key, upTo);
     // none yet (a new partition, or one last processed before checkpoints existed): presumed new, which
     // `confirmProcessed` makes safe for every message whose plan writes
     if (upTo === null) return () => false;
@@ -163,6 +176,12 @@ export class BatchResolver {
 
   private async markStored(source: ResolveBatchOptions['source']): Promise<void> {
     if (!source || source.offsets.length === 0) return;
-    await this.opts.store.markProcessedUpTo(source.topic, source.partition, Math.max(...source.offsets));
+    const upTo = Math.max(...source.offsets);
+    await this.opts.store.markProcessedUpTo(source.topic, source.partition, upTo);
+    this.remember(`${source.topic}:${source.partition}`, upTo);
+  }
+
+  private remember(key: string, upTo: number): void {
+    this.checkpoints.set(key, Math.max(upTo, this.checkpoints.get(key) ?? upTo));
   }
 }
