@@ -2,10 +2,9 @@
 // over by another: every profile ends evaluated exactly as one uninterrupted run would leave it
 // (members are the profiles matching, each entry published once, the kept size exact), and every
 // outbox confirmed. And a preview over the same scan stops at its time budget.
-import mongoose, { type Connection } from 'mongoose';
 import { emptyState, planSegments, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import { BackfillsRepository, SegmentProfilesRepository, SegmentSizesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
-import { dropTestDatabase, testInfra, waitFor } from '@mosaic/shared-testing';
+import { useTestConnection, waitFor } from '@mosaic/shared-testing';
 import { BackfillJob } from './backfill.job';
 import { SegmentEvaluator } from './segment-evaluator';
 
@@ -15,16 +14,7 @@ const plan = planSegments([
   { key: 'ltv-900', version: 1, definition: { key: 'ltv-900', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 900 } } },
 ]);
 
-let conn: Connection;
-
-beforeAll(async () => {
-  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
-});
-
-afterAll(async () => {
-  await conn?.close();
-  await dropTestDatabase().catch(() => undefined);
-});
+const db = useTestConnection();
 
 function profileDoc(i: number) {
   const id = `p-${String(i).padStart(4, '0')}`;
@@ -47,9 +37,9 @@ function profileDoc(i: number) {
 }
 
 function instance(name: string, published: OutboxEntry[], onPage?: () => void) {
-  const store = new SegmentProfilesRepository(conn, { instanceId: name });
-  const backfills = new BackfillsRepository(conn);
-  const sizes = new SegmentSizesRepository(conn, name);
+  const store = new SegmentProfilesRepository(db.conn, { instanceId: name });
+  const backfills = new BackfillsRepository(db.conn);
+  const sizes = new SegmentSizesRepository(db.conn, name);
   const evaluator = new SegmentEvaluator({ store, publish: async (entries) => void published.push(...entries), sizes, plan: () => plan });
   const job = new BackfillJob({ backfills, store, evaluator, ensurePlan: async () => undefined, instanceId: name, pageSize: 40, rate: 0, onPage });
   return { store, backfills, sizes, job };
@@ -104,11 +94,11 @@ it('a backfill stopped after two pages and taken over by another instance evalua
 
 it('a preview scans every profile without a time budget, and stops at the first page past its budget with an estimate', async () => {
   let now = Date.parse('2026-12-05T12:00:00Z');
-  const store = new SegmentProfilesRepository(conn, { instanceId: 'preview' });
+  const store = new SegmentProfilesRepository(db.conn, { instanceId: 'preview' });
   const evaluator = new SegmentEvaluator({
     store,
     publish: async () => undefined,
-    sizes: new SegmentSizesRepository(conn, 'preview'),
+    sizes: new SegmentSizesRepository(db.conn, 'preview'),
     plan: () => plan,
     clock: () => (now += 100), // each call 100 ms later
   });
@@ -126,9 +116,9 @@ it('a preview scans every profile without a time budget, and stops at the first 
 });
 
 it('a pass started by a request that fails (the store unavailable) goes to onError, not to an unhandled rejection', async () => {
-  const store = new SegmentProfilesRepository(conn, { instanceId: 'failing' });
-  const backfills = new BackfillsRepository(conn);
-  const evaluator = new SegmentEvaluator({ store, publish: async () => undefined, sizes: new SegmentSizesRepository(conn, 'failing'), plan: () => plan });
+  const store = new SegmentProfilesRepository(db.conn, { instanceId: 'failing' });
+  const backfills = new BackfillsRepository(db.conn);
+  const evaluator = new SegmentEvaluator({ store, publish: async () => undefined, sizes: new SegmentSizesRepository(db.conn, 'failing'), plan: () => plan });
   const failure = new Error('store unavailable (injected)');
   jest.spyOn(backfills, 'findRunnable').mockRejectedValue(failure);
   const errors: unknown[] = [];

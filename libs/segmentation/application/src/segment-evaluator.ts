@@ -1,9 +1,9 @@
 /**
  * Runs the engine against the store: a batch of `profiles.changes` (read, apply in memory,
  * compare-and-set write, publish, confirm), due timers of the partitions this instance owns,
- * and backfill pages. Everything of one instance goes through one lock, so the consumer, the
- * timer loop and a backfill never write the same profile from stale reads of each other; other
- * instances are kept out by the compare-and-set (a conflict re-reads and re-applies).
+ * and backfill pages. Each holds the profiles it touches in `locks`, so the partitions' batches,
+ * the timer loop and a backfill never write one profile from stale reads of each other but go on
+ * together on others; other instances are kept out by the compare-and-set (a conflict re-reads).
  *
  * Publishing is an outbox: membership changes are written with the state, published, then
  * confirmed. A crash in between leaves the outbox in the document with a due `timerAt`, and
@@ -11,6 +11,7 @@
  * Between publishing and confirming, the changes are counted into the segments' sizes (once
  * each, however often they are published).
  */
+import { KeyedLocks } from '@mosaic/shared-service';
 import {
   absorbMerged,
   applyChange,
@@ -101,7 +102,8 @@ function firstChanges(items: readonly ChangeItem[]): Set<string> {
 }
 
 export class SegmentEvaluator {
-  private lock: Promise<unknown> = Promise.resolve();
+  /** The profiles this instance's evaluations hold. */
+  private readonly locks = new KeyedLocks();
   private readonly clock: () => number;
   private readonly maxAttempts: number;
 
@@ -110,16 +112,10 @@ export class SegmentEvaluator {
     this.maxAttempts = opts.maxAttempts ?? 10;
   }
 
-  /** Runs `fn` alone among this instance's evaluations. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
-
   /** Applies a batch of changes (one partition's, in order). Resolves once their membership changes are published. */
   applyChanges(items: readonly ChangeItem[]): Promise<ApplyStats> {
-    return this.exclusive(() => this.applyChangesNow(items));
+    const ids = items.flatMap((it) => (it.change.mergedInto ? [it.change.profileId, it.change.mergedInto] : [it.change.profileId]));
+    return this.locks.run(ids, () => this.applyChangesNow(items));
   }
 
   private async applyChangesNow(items: readonly ChangeItem[]): Promise<ApplyStats> {
@@ -202,13 +198,14 @@ export class SegmentEvaluator {
 
   /** Fires the due timers (and unconfirmed outboxes) of these partitions. */
   async fireDue(partitions: readonly number[], limit = 200): Promise<TimerStats> {
-    // The query runs outside the lock (on a server without usable indexes it scans); what it
+    // The query runs outside the locks (on a server without usable indexes it scans); what it
     // read may be older than this instance's latest writes: the cached copy is used when newer,
     // and a write from a stale copy loses its compare-and-set (the next round sees the new timer).
     const queried = Date.now();
     const found = await this.opts.store.due(partitions, new Date(this.clock()), limit);
     const queryMs = Date.now() - queried;
-    return this.exclusive(async () => {
+    const ids = found.map((d) => d._id);
+    return this.locks.run(ids, async () => {
       const nowDate = new Date(this.clock());
       const docs = this.opts.store.freshest(found);
       const stats: TimerStats = { due: docs.length, fired: 0, published: 0, lateness: [], queryMs };
@@ -250,7 +247,8 @@ export class SegmentEvaluator {
    * meanwhile fail the compare-and-set and are re-read and redone.
    */
   backfillPage(keys: ReadonlySet<string>, docs: readonly SegmentProfileDocument[]): Promise<BackfillPage> {
-    return this.exclusive(async () => {
+    const ids = docs.map((d) => d._id);
+    return this.locks.run(ids, async () => {
       const out: BackfillPage = { processed: docs.length, changed: 0, published: 0, lastId: docs[docs.length - 1]?._id };
       let current = docs.filter((d) => !d.mergedInto);
       for (let attempt = 1; current.length > 0 && attempt <= this.maxAttempts; attempt += 1) {
@@ -290,15 +288,16 @@ export class SegmentEvaluator {
   }
 
   /**
-   * Applies a clustering job's assignments (profile id → cluster index), in pages under the
-   * lock; the cluster segments of changed profiles publish their entries and exits.
+   * Applies a clustering job's assignments (profile id → cluster index), in pages, each holding
+   * its profiles; the cluster segments of changed profiles publish their entries and exits.
    */
   async assignClusters(job: string, assignments: ReadonlyMap<string, number>, pageSize = 200): Promise<{ changed: number; published: number }> {
     const ids = [...assignments.keys()];
     const out = { changed: 0, published: 0 };
     for (let i = 0; i < ids.length; i += pageSize) {
-      await this.exclusive(async () => {
-        let pending = ids.slice(i, i + pageSize);
+      const page = ids.slice(i, i + pageSize);
+      await this.locks.run(page, async () => {
+        let pending = page;
         for (let attempt = 1; pending.length > 0 && attempt <= this.maxAttempts; attempt += 1) {
           const now = this.clock();
           const plan = this.opts.plan();

@@ -11,3 +11,4 @@ export * from './periodic';
 export * from './lru';
 export * from './tracing';
 export * from './reloader';
+export * from './keyed-locks';

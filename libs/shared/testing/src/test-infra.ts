@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
+import mongoose, { type Connection } from 'mongoose';
 import { TEST_DB_PREFIX, TEST_TOPIC_PREFIX } from './cleanup';
 import type { TestFileGlobals } from './test-environment';
 // tools/infra is plain CommonJS outside the Nx projects (it runs before anything is compiled).
@@ -141,4 +142,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions 
 /** A free loopback TCP port (bound, then released). */
 export function freePort(): Promise<number> {
   return infra.freePort();
+}
+
+/**
+ * A mongoose connection to this test file's database for the whole file: opened before its first
+ * test, closed after its last, the database dropped then. `const db = useTestConnection();` at
+ * the top of the file, `db.conn` in the tests.
+ */
+export function useTestConnection(): { readonly conn: Connection } {
+  const holder = {} as { conn: Connection };
+  beforeAll(async () => {
+    holder.conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
+  });
+  afterAll(async () => {
+    await holder.conn?.close();
+    await dropTestDatabase().catch(() => undefined);
+  });
+  return holder;
 }
