@@ -242,7 +242,7 @@ class EventStreamReader {
     }
   }
 
-  async waitFor(predicate: (e: { event: string; data: any }) => boolean, timeoutMs = 30_000): Promise<{ event: string; data: any }> {
+  async waitFor(predicate: (e: { event: string; data: any }) => boolean, timeoutMs = PIPELINE_WAIT_MS): Promise<{ event: string; data: any }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.find(predicate);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { TEST_TOPIC_PREFIX } from './cleanup';
+import { PIPELINE_WAIT_MS } from './wait-bounds';
 
 export interface TappedMessage {
   topic: string;
@@ -51,8 +52,8 @@ export class TopicTap {
     return tap;
   }
 
-  /** Waits until `predicate` holds for the messages seen so far. */
-  async waitFor(predicate: (msgs: TappedMessage[]) => boolean, timeoutMs = 20_000): Promise<TappedMessage[]> {
+  /** Waits until `predicate` holds for the messages seen so far (by default as long as a service's output may sit behind a slow Kafka acknowledgement). */
+  async waitFor(predicate: (msgs: TappedMessage[]) => boolean, timeoutMs = PIPELINE_WAIT_MS): Promise<TappedMessage[]> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.messages)) {
       if (Date.now() > deadline)
