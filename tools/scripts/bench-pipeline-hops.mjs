@@ -4,6 +4,9 @@
 // (identity) → profiles.changes (enrichment) → segments.membership (segmentation).
 import { pct, sleep } from './bench-util.mjs';
 
+/** The segment every ping enters: its entry on segments.membership ends the ping's trip. */
+export const LATENCY_SEGMENT = 'bench-latency';
+
 /** The topics (keys without the run's prefix) a ping passes, in order, and where each carries the ping's message id. */
 export const HOPS = [
   { topic: 'events.raw', stage: 'collector', pingId: (p) => p.messageId },
@@ -12,7 +15,7 @@ export const HOPS = [
   {
     topic: 'segments.membership',
     stage: 'segmentation',
-    pingId: (p) => (p.segmentKey === 'bench-latency' && p.change === 'entered' ? p.reason?.messageId : undefined),
+    pingId: (p) => (p.segmentKey === LATENCY_SEGMENT && p.change === 'entered' ? p.reason?.messageId : undefined),
   },
 ];
 
@@ -31,6 +34,10 @@ export function hopRecorder(runId) {
       const id = hop.pingId(JSON.parse(message.value.toString()).payload);
       const at = seen.get(topicKey);
       if (id && !at.has(id)) at.set(id, Number(message.timestamp));
+    },
+    /** How many pings it has seen on `topicKey`. */
+    seenOn(topicKey) {
+      return seen.get(topicKey).size;
     },
     /** p50/p99 of each hop over the pings sent (`sentAt`: message id → when its POST started), counting pings that made the hop. */
     summary(sentAt) {
@@ -60,7 +67,7 @@ export async function hopTimes(ctx, sentAt, expected, waitMs = 60_000) {
     for (const h of HOPS) await ctx.hopTap.subscribe({ topic: `${prefix}${h.topic}`, fromBeginning: true });
     await ctx.hopTap.run({ eachBatch: async ({ batch }) => batch.messages.forEach((m) => recorder.record(batch.topic.slice(prefix.length), m)) });
     const until = Date.now() + waitMs;
-    while (Date.now() < until && recorder.summary(sentAt).at(-1).pings < expected) await sleep(200);
+    while (Date.now() < until && recorder.seenOn(HOPS.at(-1).topic) < expected) await sleep(200);
     return recorder.summary(sentAt);
   } finally {
     await ctx.hopTap.disconnect().catch(() => undefined);

@@ -29,7 +29,7 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cpuBetween, cpuSnapshot } from './bench-cpu.mjs';
-import { hopTimes } from './bench-pipeline-hops.mjs';
+import { hopTimes, LATENCY_SEGMENT } from './bench-pipeline-hops.mjs';
 import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
@@ -60,7 +60,6 @@ const log = (m) => console.error(`[bench pipeline] ${m}`);
 const SERVICES = ['collector', 'identity', 'enrichment', 'segmentation', 'activation'];
 /** The services behind the collector, whose Kafka batches and store commands the throughput phase counts. */
 const STAGE_SERVICES = SERVICES.slice(1);
-const LATENCY_SEGMENT = 'bench-latency';
 const SEGMENTS = [
   { key: LATENCY_SEGMENT, condition: { event: 'Bench Ping', within: { amount: 1, unit: 'days' } } },
   { key: 'bench-high-ltv', condition: { attribute: 'orders.lifetimeValue', op: 'gt', value: 500 } },
