@@ -198,6 +198,11 @@ describe('the console', () => {
     await page.getByTestId('contacts-filter-segment').selectOption(key);
     await page.getByTestId('contacts-filter-known').selectOption('true');
     await page.getByTestId('contacts-filter-seen').selectOption('7');
+    // All three are in the address bar (chosen in a row, none overwrote another). Each choice loaded
+    // the list again, so the rows of an earlier choice can still be on screen: read the list as the
+    // address bar gives it, one load with the three filters.
+    await page.waitForURL((u) => u.searchParams.get('segment') === key && u.searchParams.get('known') === 'true' && u.searchParams.get('seen') === '7');
+    await page.reload();
     const row = page.locator(`[data-testid="contact-row"][data-profile-id="${profileId}"]`);
     await row.waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('contact-row').count()).toBe(1);
