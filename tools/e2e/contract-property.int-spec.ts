@@ -259,8 +259,10 @@ it('every message the collector accepts is processed by every stage without a de
     batch.forEach((m, j) => rejected.has(j) || accepted.push(m['messageId'] as string));
   }
   process.stderr.write(`[contract property] seed ${SEED}: ${accepted.length}/${MESSAGES} accepted; refusals ${JSON.stringify(Object.fromEntries(refusals))}\n`);
-  // the property is only worth something when a good share of messages gets through
-  expect(accepted.length).toBeGreaterThan(MESSAGES / 3);
+  // The property is only worth something when a good share of messages gets through. Over 1,500
+  // seeds (the collector's own parsing and validation, without the services) 76 to 151 of 240 were
+  // accepted, median 117: a third (80) failed one seed in a few hundred, a quarter is no seed's luck.
+  expect(accepted.length).toBeGreaterThanOrEqual(MESSAGES / 4);
 
   const admin = new Kafka({ brokers: testInfra().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
