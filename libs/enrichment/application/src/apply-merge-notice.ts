@@ -16,7 +16,7 @@ import {
   toCompactProfile,
 } from '@mosaic/enrichment-domain';
 import { type ProfileDocument, documentToState, redirectSlotOf, stateToDocument } from '@mosaic/enrichment-data-access';
-import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
+import { CONFLICT, type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, retryOnConflict } from './batch-context';
 import { activityFromEvents } from './activity-digest';
 import { activeDocument, changeOut } from './batch-documents';
 
@@ -58,8 +58,7 @@ export async function applyMergeNotice(core: ApplierCore, item: InboundResolved,
 async function turnLoserIntoRedirect(step: MergeStep): Promise<ProfileDocument> {
   const { core, notice, stats, now, nowIso } = step;
   const { store } = core;
-  for (let attempt = 1; ; attempt += 1) {
-    if (attempt > core.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the loser kept changing`);
+  return retryOnConflict(core, stats, `merge ${notice.loserId} → ${notice.survivorId}: the loser`, async () => {
     const current = await store.getProfile(notice.loserId);
     if (current && current.status === 'merged') return current;
     const state = current ? documentToState(current) : emptyProfile(notice.loserId, nowIso);
@@ -78,26 +77,22 @@ async function turnLoserIntoRedirect(step: MergeStep): Promise<ProfileDocument> 
       },
     );
     const r = await store.writeProfiles([{ expected: current ? current.version : null, doc }]);
-    if (r.get(notice.loserId) === 'applied') return core.now().getTime() - filedAt <= core.maxClockSkewMs ? doc : refileRedirect(step, doc);
-    stats.conflicts += 1;
-    await jitter(attempt);
-  }
+    if (r.get(notice.loserId) !== 'applied') return CONFLICT;
+    return core.now().getTime() - filedAt <= core.maxClockSkewMs ? doc : refileRedirect(step, doc);
+  });
 }
 
 /** The redirect filed again under the current slot (compare-and-set; re-read on a conflict). */
 async function refileRedirect({ core, notice, stats }: MergeStep, redirect: ProfileDocument): Promise<ProfileDocument> {
   const { store } = core;
-  let current: ProfileDocument | null = redirect;
-  for (let attempt = 1; current && current.status === 'merged'; attempt += 1) {
-    if (attempt > core.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the redirect kept changing`);
+  return retryOnConflict(core, stats, `merge ${notice.loserId} → ${notice.survivorId}: the redirect`, async (attempt) => {
+    const current = attempt === 1 ? redirect : await store.getProfile(notice.loserId);
+    if (!current || current.status !== 'merged')
+      throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the redirect disappeared while it was filed again`);
     const doc: ProfileDocument = { ...current, version: current.version + 1, redirectSlot: redirectSlotOf(core.now()), writeId: store.newWriteId() };
     const r = await store.writeProfiles([{ expected: current.version, doc }]);
-    if (r.get(notice.loserId) === 'applied') return doc;
-    stats.conflicts += 1;
-    await jitter(attempt);
-    current = await store.getProfile(notice.loserId);
-  }
-  throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the redirect disappeared while it was filed again`);
+    return r.get(notice.loserId) === 'applied' ? doc : CONFLICT;
+  });
 }
 
 /** 2. Its data goes to the survivor, or where the survivor itself went since; 3. its events join the survivor's timeline. */
@@ -107,8 +102,7 @@ async function foldIntoSurvivor(
   loserActivity: string | undefined,
 ): Promise<ChangeOut[]> {
   const { store } = core;
-  for (let attempt = 1; ; attempt += 1) {
-    if (attempt > core.maxAttempts) throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the survivor kept changing`);
+  return retryOnConflict(core, stats, `merge ${notice.loserId} → ${notice.survivorId}: the survivor`, async () => {
     const { doc: target, path } = await store.resolve(notice.survivorId);
     const targetId = target ? target._id : (path[path.length - 1] as string);
     core.cache.delete(targetId);
@@ -122,15 +116,12 @@ async function foldIntoSurvivor(
     const folded = foldMerge(base, loserState, notice, { config: core.cfg, priceIndex: core.opts.priceIndex?.() });
     const activity = await mergedActivity(core, targetId, target, loserActivity);
     const r = await store.writeProfiles([{ expected: target ? target.version : null, doc: activeDocument(core, folded, activity) }]);
-    if (r.get(targetId) === 'applied') {
-      stats.merges += 1;
-      stats.profilesWritten += 1;
-      const after = toCompactProfile(folded);
-      return [changeOut(folded, changedPaths(toCompactProfile(base), after), item, false, nowIso, 'merge', after)];
-    }
-    stats.conflicts += 1;
-    await jitter(attempt);
-  }
+    if (r.get(targetId) !== 'applied') return CONFLICT;
+    stats.merges += 1;
+    stats.profilesWritten += 1;
+    const after = toCompactProfile(folded);
+    return [changeOut(folded, changedPaths(toCompactProfile(base), after), item, false, nowIso, 'merge', after)];
+  });
 }
 
 /**

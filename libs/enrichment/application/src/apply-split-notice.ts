@@ -5,7 +5,7 @@
 import type { Identifier, ResolvedEvent, SplitNotice } from '@mosaic/contracts';
 import { type ProfileState, activityToText, buildActivity, changedPaths, pushRing, recomputeFromEvents, toCompactProfile } from '@mosaic/enrichment-domain';
 import { type EventDocument, type ProfileDocument, documentToState, identifierKey } from '@mosaic/enrichment-data-access';
-import { type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, jitter } from './batch-context';
+import { CONFLICT, type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, retryOnConflict } from './batch-context';
 import { entryOfStoredEvent } from './activity-digest';
 import { activeDocument, changeOut, uniqueIdentifiers } from './batch-documents';
 
@@ -20,8 +20,7 @@ export async function applySplitNotice(core: ApplierCore, item: InboundResolved,
   core.cache.delete(notice.fromProfileId);
   core.cache.delete(notice.newProfileId);
   await store.moveEvents(notice.fromProfileId, notice.newProfileId, [...splitKeys]);
-  for (let attempt = 1; ; attempt += 1) {
-    if (attempt > core.maxAttempts) throw new Error(`split ${notice.fromProfileId} → ${notice.newProfileId}: the profiles kept changing`);
+  return retryOnConflict(core, stats, `split ${notice.fromProfileId} → ${notice.newProfileId}: the profiles`, async () => {
     const docs = await store.getProfiles([notice.fromProfileId, notice.newProfileId]);
     const fromDoc = docs.get(notice.fromProfileId) ?? null;
     const newDoc = docs.get(notice.newProfileId) ?? null;
@@ -33,23 +32,20 @@ export async function applySplitNotice(core: ApplierCore, item: InboundResolved,
     }
     const rebuilt = await rebuildBoth(core, notice, splitKeys, fromDoc, newDoc, item.messageId, nowIso);
     const r = await store.writeProfiles(rebuilt.map((x) => ({ expected: x.orig ? x.orig.version : null, doc: activeDocument(core, x.state, x.activity) })));
-    if (rebuilt.every((x) => r.get(x.state.profileId) === 'applied')) {
-      stats.splits += 1;
-      stats.profilesWritten += rebuilt.length;
-      return rebuilt.map((x) =>
-        changeOut(
-          x.state,
-          x.orig ? changedPaths(toCompactProfile(documentToState(x.orig)), toCompactProfile(x.state)) : ['identifiers'],
-          item,
-          false,
-          nowIso,
-          'split',
-        ),
-      );
-    }
-    stats.conflicts += 1;
-    await jitter(attempt);
-  }
+    if (!rebuilt.every((x) => r.get(x.state.profileId) === 'applied')) return CONFLICT;
+    stats.splits += 1;
+    stats.profilesWritten += rebuilt.length;
+    return rebuilt.map((x) =>
+      changeOut(
+        x.state,
+        x.orig ? changedPaths(toCompactProfile(documentToState(x.orig)), toCompactProfile(x.state)) : ['identifiers'],
+        item,
+        false,
+        nowIso,
+        'split',
+      ),
+    );
+  });
 }
 
 /** Both profiles recomputed from their events (the source only while it is live), identifiers divided between them. */

@@ -91,3 +91,21 @@ export function jitter(attempt: number): Promise<void> {
   const ms = Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** What an attempt of `retryOnConflict` returns when its compare-and-set lost to another writer. */
+export const CONFLICT = Symbol('conflict');
+
+/**
+ * Runs `attempt` (numbered from 1) until it returns anything but CONFLICT, waiting a jittered
+ * back-off after each conflict (counted in `stats.conflicts`); after `core.maxAttempts` conflicts
+ * it throws "`what` kept changing".
+ */
+export async function retryOnConflict<T>(core: ApplierCore, stats: BatchStats, what: string, attempt: (n: number) => Promise<T | typeof CONFLICT>): Promise<T> {
+  for (let n = 1; n <= core.maxAttempts; n += 1) {
+    const result = await attempt(n);
+    if (result !== CONFLICT) return result;
+    stats.conflicts += 1;
+    await jitter(n);
+  }
+  throw new Error(`${what} kept changing`);
+}
