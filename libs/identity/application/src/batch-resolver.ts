@@ -65,7 +65,7 @@
  * the records of the messages before it are still written before the error propagates.
  */
 import { resolveEvent, type IdentityEventInput, type IdentityRules, type ResolutionOutcome } from '@mosaic/identity-domain';
-import type { BatchIdentityStore, IdentifierCache } from '@mosaic/identity-data-access';
+import { type BatchIdentityStore, type IdentifierCache, partitionKey } from '@mosaic/identity-data-access';
 import { BatchSession, type BatchCounters } from './batch-session';
 
 export interface BatchResolverOptions {
@@ -108,7 +108,7 @@ export interface ResolveBatchOptions {
 }
 
 export class BatchResolver {
-  /** The highest checkpoint this instance read or wrote, per `topic:partition`. */
+  /** The highest checkpoint this instance read or wrote, by `partitionKey`. */
   private readonly checkpoints = new Map<string, number>();
 
   constructor(private readonly opts: BatchResolverOptions) {}
@@ -165,7 +165,7 @@ export class BatchResolver {
    */
   private async redelivered(source: ResolveBatchOptions['source']): Promise<(index: number) => boolean> {
     if (!source) return () => true;
-    const key = `${source.topic}:${source.partition}`;
+    const key = partitionKey(source.topic, source.partition);
     const upTo = this.checkpoints.get(key) ?? (await this.opts.store.processedUpTo(source.topic, source.partition));
     if (upTo !== null) this.remember(key, upTo);
     // none yet (a new partition, or one last processed before checkpoints existed): presumed new, which
@@ -178,7 +178,7 @@ export class BatchResolver {
     if (!source || source.offsets.length === 0) return;
     const upTo = Math.max(...source.offsets);
     await this.opts.store.markProcessedUpTo(source.topic, source.partition, upTo);
-    this.remember(`${source.topic}:${source.partition}`, upTo);
+    this.remember(partitionKey(source.topic, source.partition), upTo);
   }
 
   private remember(key: string, upTo: number): void {

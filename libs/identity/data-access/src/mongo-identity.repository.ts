@@ -89,9 +89,9 @@ export function withBatchOperations(store: IdentityStore): BatchIdentityStore {
     putProcessedMany: async (records) => {
       for (const record of records) await store.putProcessed(record);
     },
-    processedUpTo: async (topic, partition) => upTo.get(`${topic}:${partition}`) ?? null,
+    processedUpTo: async (topic, partition) => upTo.get(partitionKey(topic, partition)) ?? null,
     markProcessedUpTo: async (topic, partition, offset) => {
-      const key = `${topic}:${partition}`;
+      const key = partitionKey(topic, partition);
       upTo.set(key, Math.max(upTo.get(key) ?? -1, offset));
     },
   };
@@ -356,7 +356,7 @@ export class MongoIdentityRepository implements BatchIdentityStore {
   }
 }
 
-/** The `_id` of a partition's document in `identity_partitions`. */
-function partitionKey(topic: string, partition: number): string {
+/** The `_id` of a partition's document in `identity_partitions`, and the key its checkpoint is remembered by. */
+export function partitionKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
