@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CLOCK_SKEW_MS } from '@mosaic/enrichment-application';
 import { intVar, z } from '@mosaic/shared-config';
 
 /** The enrichment service's own environment variables (the common ones are in @mosaic/shared-config). */
@@ -28,12 +29,12 @@ export const enrichmentEnvSchema = z.object({
   /** Entries of each profile's activity digest (its latest events, compact; what the console's contact page draws first). About 80 bytes each on the profile document. */
   ENRICHMENT_ACTIVITY_MAX_ENTRIES: intVar(10_000, 100, 50_000),
   /** Read/apply/write attempts per batch segment when profiles keep changing (then the batch is retried, then the DLQ). */
-  ENRICHMENT_MAX_ATTEMPTS: intVar(10, 1, 1_000),
+  ENRICHMENT_MAX_ATTEMPTS: intVar(DEFAULT_MAX_ATTEMPTS, 1, 1_000),
   /**
    * How far apart the enrichment instances' clocks may be (NTP keeps them within milliseconds). A batch reads the redirects
    * filed in about 3× this window plus its own duration, to move events a racing merge left on a merged-away profile (docs/enrichment.md).
    */
-  ENRICHMENT_MAX_CLOCK_SKEW_MS: intVar(5_000, 0, 600_000),
+  ENRICHMENT_MAX_CLOCK_SKEW_MS: intVar(DEFAULT_MAX_CLOCK_SKEW_MS, 0, 600_000),
   /** Compare-and-set: `auto` (native on MongoDB; on FerretDB guarded where the store's guard answers, else ticket), `native`, `guarded`, `ticket` (see docs/enrichment.md). */
   ENRICHMENT_STORE_CAS: z.enum(['auto', 'native', 'guarded', 'ticket']).default('auto'),
   /** Ticket mode: a ticket older than this whose write never happened is completed by the next writer. */

@@ -36,6 +36,11 @@ import { applySplitNotice } from './apply-split-notice';
 import { type ApplierCore, type ApplierOptions, type BatchStats, type ChangeOut, type InboundResolved, emptyStats } from './batch-context';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, StoredEventsWatch, followMerges } from './follow-merges';
 
+export { DEFAULT_MAX_CLOCK_SKEW_MS } from './follow-merges';
+
+/** Read/apply/write attempts per batch segment (or notice) when its profiles keep changing. */
+export const DEFAULT_MAX_ATTEMPTS = 10;
+
 export type { ApplierOptions, BatchStats, ChangeOut, InboundResolved } from './batch-context';
 
 export class BatchApplier implements ApplierCore {
@@ -49,7 +54,7 @@ export class BatchApplier implements ApplierCore {
   constructor(readonly opts: ApplierOptions) {
     this.cfg = enrichmentConfig(opts.config);
     this.store = opts.store;
-    this.maxAttempts = opts.maxAttempts ?? 10;
+    this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.maxClockSkewMs = opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
     this.now = opts.now ?? (() => new Date());
     this.cache = new LruMap(opts.cacheMaxEntries ?? 0);
