@@ -9,17 +9,21 @@ export interface AsyncState<T> {
   reload(): void;
 }
 
-/** Runs `load` when `deps` change; `reload()` runs it again. */
+/**
+ * Runs `load` when `deps` change; `reload()` runs it again. `loading` is true from the very render
+ * in which the inputs change (not only once the effect has run), so a page never shows the
+ * previous inputs' rows as if they were the answer to the new ones; `data` keeps the previous
+ * answer meanwhile, for pages that dim it instead of hiding it.
+ */
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): AsyncState<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
-  const [loading, setLoading] = useState(true);
+  const [settled, setSettled] = useState<{ run: unknown; tick: number } | undefined>(undefined);
   const [tick, setTick] = useState(0);
   const run = useCallback(load, deps);
 
   useEffect(() => {
     const ctrl = new AbortController();
-    setLoading(true);
     setError(undefined);
     run(ctrl.signal)
       .then((d) => {
@@ -29,13 +33,14 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
         if (!ctrl.signal.aborted) setError(err);
       })
       .finally(() => {
-        if (!ctrl.signal.aborted) setLoading(false);
+        if (!ctrl.signal.aborted) setSettled({ run, tick });
       });
     return () => ctrl.abort();
   }, [run, tick]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data, error, loading, reload };
+  const loading = settled?.run !== run || settled.tick !== tick;
+  return { data, error: loading ? undefined : error, loading, reload };
 }
 
 export function ErrorAlert({ error, title = 'Something went wrong', testId }: { error: unknown; title?: string; testId?: string }) {
