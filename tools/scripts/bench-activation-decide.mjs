@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { metricValue, scrapeMetrics } from './bench-metrics.mjs';
-import { adminApi, createBenchSource, oneDecimalRate as rate, pct, sleep } from './bench-util.mjs';
+import { startEmptyServer } from './bench-empty-handler.mjs';
+import { adminApi, createBenchSource, oneDecimalRate as rate, pct, sleep, stopChild } from './bench-util.mjs';
 
 const SEGMENTS = ['high-ltv', 'premium-coffee-browsers', 'loyal-customers'];
 
@@ -122,20 +123,18 @@ function startIngest({ producer, prefix, opts }, messages) {
   };
 }
 
-/** `offered` decisions/s for DECIDE_SECONDS, latency counted from each request's scheduled time. */
-async function decideLoad({ log, opts }, decideOnce, offered) {
-  const { DECIDE_SECONDS, INGEST_RATE, PROFILES } = opts;
-  log(`decide: ${offered} requests/s for ${DECIDE_SECONDS} s while ingesting ${INGEST_RATE} changes/s`);
-  const decideLatencies = [];
+/** `send(n)` at `offered` requests/s for `seconds`, open loop: each latency counted from the request's scheduled time. */
+async function openLoop(send, offered, seconds) {
+  const latencies = [];
   let errors = 0;
-  const total = offered * DECIDE_SECONDS;
+  const total = offered * seconds;
   const d0 = performance.now();
   const inflight = new Set();
   for (let n = 0; n < total; n += 1) {
     const due = d0 + (n * 1000) / offered;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    const p = decideOnce((n * 7919) % PROFILES)
+    const p = send(n)
       .then(
         (r) => {
           if (r.status !== 200) errors += 1;
@@ -145,7 +144,7 @@ async function decideLoad({ log, opts }, decideOnce, offered) {
         },
       )
       .finally(() => {
-        decideLatencies.push(performance.now() - due);
+        latencies.push(performance.now() - due);
         inflight.delete(p);
       });
     inflight.add(p);
@@ -154,14 +153,40 @@ async function decideLoad({ log, opts }, decideOnce, offered) {
   const elapsed = (performance.now() - d0) / 1000;
   return {
     rate: offered,
-    seconds: DECIDE_SECONDS,
+    seconds,
     requests: total,
     achievedPerSec: rate(total, elapsed),
-    p50Ms: Math.round(pct(decideLatencies, 50) * 10) / 10,
-    p99Ms: Math.round(pct(decideLatencies, 99) * 10) / 10,
-    maxMs: Math.round(Math.max(...decideLatencies)),
+    p50Ms: Math.round(pct(latencies, 50) * 10) / 10,
+    p99Ms: Math.round(pct(latencies, 99) * 10) / 10,
+    maxMs: Math.round(Math.max(...latencies)),
     errors,
   };
+}
+
+/** `offered` decisions/s for DECIDE_SECONDS. */
+async function decideLoad({ log, opts }, decideOnce, offered) {
+  const { DECIDE_SECONDS, INGEST_RATE, PROFILES } = opts;
+  log(`decide: ${offered} requests/s for ${DECIDE_SECONDS} s while ingesting ${INGEST_RATE} changes/s`);
+  return openLoop((n) => decideOnce((n * 7919) % PROFILES), offered, DECIDE_SECONDS);
+}
+
+/**
+ * The floor under the decide figures: the empty handler (Nest on Fastify, as the service) at
+ * DECIDE_RATE for DECIDE_SECONDS, from the same client on the same open-loop schedule, with a
+ * body of the decide requests' size, before the services start (after one second of warm-up).
+ */
+export async function measureEmptyHandler({ log, root, http, opts }) {
+  const { child, url } = await startEmptyServer(root);
+  try {
+    const body = JSON.stringify({ writeKey: 'wk_0123456789abcdef0123456789abcdef', anonymousId: 'a-bench-0000000', slots: ['home-banner'] });
+    const send = () => http.post(`${url}/v1/track`, body, { 'content-type': 'text/plain' });
+    await openLoop(send, opts.DECIDE_RATE, 1);
+    const floor = await openLoop(send, opts.DECIDE_RATE, opts.DECIDE_SECONDS);
+    log(`raw: the empty handler at ${floor.rate}/s: p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms at ${floor.achievedPerSec}/s (${floor.errors} errors)`);
+    return floor;
+  } finally {
+    await stopChild(child);
+  }
 }
 
 /** The service's event-loop delay since the last scrape (p99 and max, ms): how long requests wait behind other work in its process. */

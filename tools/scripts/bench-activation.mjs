@@ -10,6 +10,9 @@
 //                  one webhook trigger (destination concurrency `concurrency`): deliveries/s =
 //                  N ÷ (last webhook received − first change produced), every signature verified
 //                  by the receiver; plus p50/p99 of change produced → webhook received
+//   raw.empty      the empty handler (Nest on Fastify, bench-empty-server.cjs) at the decide rate from
+//                  the same client on the same open-loop schedule, before the services start: the
+//                  p50/p99 floor the decide figures stand next to
 //   decide         the decision API at a fixed request rate (open loop: latency counted from each
 //                  request's scheduled time, so queueing shows) for visitors of P profiles (cached
 //                  after a first request), while profile and membership changes are ingested at
@@ -19,7 +22,7 @@
 import { createServer } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { measureDecide } from './bench-activation-decide.mjs';
+import { measureDecide, measureEmptyHandler } from './bench-activation-decide.mjs';
 import {
   adminApi,
   benchContext,
@@ -217,7 +220,7 @@ export async function runActivationBench(argv) {
   const cleanUpRun = cleanUpOnce(() => cleanUp(ctx));
   try {
     await startReceiver(ctx);
-    results.raw = { httpRequestsPerSec: await rawHttp(ctx), concurrency: 64 };
+    results.raw = { httpRequestsPerSec: await rawHttp(ctx), concurrency: 64, emptyHandler: await measureEmptyHandler(ctx) };
     await startServices(ctx);
     await createTrigger(ctx);
     await ctx.producer.connect();
@@ -250,7 +253,7 @@ function printReport(r, { CONCURRENCY, INGEST_RATE }) {
   table.push([
     `decide at ${r.decide.rate}/s for ${r.decide.seconds} s, ${INGEST_RATE} changes/s ingested`,
     `p50 ${r.decide.p50Ms} ms, p99 ${r.decide.p99Ms} ms, max ${r.decide.maxMs} ms; ${r.decide.achievedPerSec}/s achieved, ${r.decide.errors} errors`,
-    `HTTP POSTs ${r.raw.httpRequestsPerSec}/s`,
+    `HTTP POSTs ${r.raw.httpRequestsPerSec}/s; the empty handler at ${r.raw.emptyHandler.rate}/s: p50 ${r.raw.emptyHandler.p50Ms} ms, p99 ${r.raw.emptyHandler.p99Ms} ms, max ${r.raw.emptyHandler.maxMs} ms`,
     (r.decide.achievedPerSec / r.raw.httpRequestsPerSec).toFixed(2),
   ]);
   console.log(table.map((row) => `| ${row.join(' | ')} |`).join('\n'));

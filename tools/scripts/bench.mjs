@@ -32,11 +32,11 @@ import {
   rssMb,
   runAutocannon,
   serviceEnv,
-  spawnOwned,
   startService,
   stopChild,
   writeResult,
 } from './bench-util.mjs';
+import { startEmptyServer } from './bench-empty-handler.mjs';
 import { rawKafkaLimits } from './bench-raw-kafka.mjs';
 
 const args = process.argv.slice(2);
@@ -105,28 +105,11 @@ async function rawKafka() {
   return (await rawKafkaLimits({ kafka, topic: `${prefix}raw`, value, seconds: DURATION })).producer;
 }
 
-/** The empty handler (bench-empty-server.cjs): resolves with its URL once it printed it. */
-function startEmptyServer() {
-  return new Promise((resolve, reject) => {
-    const script = join(root, 'tools', 'scripts', 'bench-empty-server.cjs');
-    const child = spawnOwned(process.execPath, [script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d.toString();
-      const m = /LISTENING (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${script} exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
 const cannon = (opts) => runAutocannon(autocannon, { duration: DURATION, connections: CONNECTIONS, ...opts });
 const summary = cannonSummary;
 
 async function rawHttp() {
-  const { child, url } = await startEmptyServer();
+  const { child, url } = await startEmptyServer(root);
   try {
     await cannon({
       url: `${url}/v1/track`,
