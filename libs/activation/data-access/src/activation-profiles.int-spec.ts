@@ -3,28 +3,21 @@
 // about the same moment; FerretDB rewrites a whole document on every update, so when both
 // wrote one document one of the two updates was lost (the decision API then never knew the
 // visitor, or forgot its segments). Each now writes its own document.
-import mongoose, { type Connection } from 'mongoose';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { useTestConnection } from '@mosaic/shared-testing';
 import { ActivationProfilesRepository } from './activation-profiles.repository';
 import { ACTIVATION_COLLECTIONS, ensureActivationIndexes } from './documents';
 
 jest.setTimeout(60_000);
 
-let conn: Connection;
+const db = useTestConnection();
 let repo: ActivationProfilesRepository;
 
 const put = (id: string, version: number, traits: Record<string, unknown> = {}) =>
   repo.putProfiles([{ profileId: id, profile: { identifiers: [{ type: 'anonymousId', value: `anon-${id}` }], traits, computed: {} }, version }]);
 
 beforeAll(async () => {
-  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
-  await ensureActivationIndexes(conn);
-  repo = new ActivationProfilesRepository(conn, true);
-});
-
-afterAll(async () => {
-  await conn?.close();
-  await dropTestDatabase().catch(() => undefined);
+  await ensureActivationIndexes(db.conn);
+  repo = new ActivationProfilesRepository(db.conn, true);
 });
 
 it('keeps both the profile and its segments when the two consumers write one profile at the same moment', async () => {
@@ -49,7 +42,7 @@ it('serves the segments of a profile whose memberships arrived before its first 
 });
 
 it('moves the segments an older version kept on profile documents to membership documents once, then ignores older membership versions', async () => {
-  await conn.db!.collection(ACTIVATION_COLLECTIONS.profiles).insertOne({
+  await db.conn.db!.collection(ACTIVATION_COLLECTIONS.profiles).insertOne({
     _id: 'legacy',
     profile: JSON.stringify({ identifiers: [{ type: 'anonymousId', value: 'anon-legacy' }], traits: {}, computed: {} }),
     profileVersion: 1,

@@ -3,9 +3,8 @@
 // (FerretDB 1.24 lets several "win" a plain conditional update: it reads, then writes), also for
 // a delivery stored before deliveries had versions; the outcome of a claim that was taken since
 // changes nothing.
-import mongoose, { type Connection } from 'mongoose';
 import { detectServerProfile } from '@mosaic/shared-mongo';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { useTestConnection } from '@mosaic/shared-testing';
 import { DeliveriesRepository } from './deliveries.repository';
 import { pendingDelivery } from './testing/pending-delivery';
 import { ACTIVATION_COLLECTIONS, ensureActivationIndexes, type DeliveryDocument } from './documents';
@@ -15,22 +14,16 @@ jest.setTimeout(60_000);
 const NOW = new Date('2026-12-05T12:00:00Z');
 const LEASE_MS = 60_000;
 const CLAIMERS = 10;
-let conn: Connection;
+const db = useTestConnection();
 let repo: DeliveriesRepository;
 
 beforeAll(async () => {
-  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
-  await ensureActivationIndexes(conn);
-  repo = new DeliveriesRepository(conn, undefined, { cas: (await detectServerProfile(conn)).cas });
-});
-
-afterAll(async () => {
-  await conn?.close();
-  await dropTestDatabase().catch(() => undefined);
+  await ensureActivationIndexes(db.conn);
+  repo = new DeliveriesRepository(db.conn, undefined, { cas: (await detectServerProfile(db.conn)).cas });
 });
 
 beforeEach(async () => {
-  await conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).deleteMany({});
+  await db.conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).deleteMany({});
 });
 
 /** Each instance claims the delivery as it read it, all at once; the owners that got it. */
@@ -52,7 +45,7 @@ it('gives a due delivery to exactly one of the instances claiming it at once', a
 });
 
 it('gives a delivery stored before versions to exactly one claimer too', async () => {
-  await conn
+  await db.conn
     .db!.collection<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries)
     .insertMany(Array.from({ length: 10 }, (_, i) => pendingDelivery(`dlv_old_${i}`, NOW)));
   const due = await repo.due([{ destinationId: 'dst_1', limit: 50 }], [0], NOW, new Set());

@@ -2,8 +2,7 @@
 // (delivered, dead, skipped) is deleted once its retention passed, by the first sweep of a
 // process (by range) and by the later ones (by hour); a pending one, one being retried and a
 // replayed one (pending again) are kept whatever their age.
-import mongoose, { type Connection } from 'mongoose';
-import { dropTestDatabase, testInfra } from '@mosaic/shared-testing';
+import { useTestConnection } from '@mosaic/shared-testing';
 import { DeliveriesRepository } from './deliveries.repository';
 import { pendingDelivery } from './testing/pending-delivery';
 import { ACTIVATION_COLLECTIONS, ensureActivationIndexes, type DeliveryAttempt, type DeliveryDocument } from './documents';
@@ -11,12 +10,12 @@ import { ACTIVATION_COLLECTIONS, ensureActivationIndexes, type DeliveryAttempt, 
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
-let conn: Connection;
+const db = useTestConnection();
 
 const attempt = (outcome: DeliveryAttempt['outcome']): DeliveryAttempt => ({ at: new Date(), outcome, status: '200', ms: 5 });
 
 async function storedIds(): Promise<string[]> {
-  const docs = await conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).find({}).project({ _id: 1 }).toArray();
+  const docs = await db.conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).find({}).project({ _id: 1 }).toArray();
   return docs.map((d) => String(d._id)).sort();
 }
 
@@ -34,24 +33,18 @@ async function deliveriesInEveryState(repo: DeliveriesRepository, prefix: string
 }
 
 beforeAll(async () => {
-  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
-  await ensureActivationIndexes(conn);
-});
-
-afterAll(async () => {
-  await conn?.close();
-  await dropTestDatabase().catch(() => undefined);
+  await ensureActivationIndexes(db.conn);
 });
 
 beforeEach(async () => {
-  await conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).deleteMany({});
+  await db.conn.db!.collection(ACTIVATION_COLLECTIONS.deliveries).deleteMany({});
 });
 
 it('files a finished delivery under the hour its retention ends, and a replayed one under none', async () => {
-  const repo = new DeliveriesRepository(conn, HOUR);
+  const repo = new DeliveriesRepository(db.conn, HOUR);
   const before = Date.now();
   await deliveriesInEveryState(repo, 'a');
-  const docs = new Map((await conn.db!.collection<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries).find({}).toArray()).map((d) => [d._id, d]));
+  const docs = new Map((await db.conn.db!.collection<DeliveryDocument>(ACTIVATION_COLLECTIONS.deliveries).find({}).toArray()).map((d) => [d._id, d]));
   for (const finished of ['a-delivered', 'a-skipped', 'a-dead']) {
     const expiresAt = docs.get(finished)?.expiresAt?.getTime() ?? 0;
     expect(expiresAt).toBeGreaterThanOrEqual(before + HOUR);
@@ -65,7 +58,7 @@ it('files a finished delivery under the hour its retention ends, and a replayed 
 });
 
 it('deletes finished deliveries past their retention, by range at a first sweep and by hour after, and keeps the open ones', async () => {
-  const repo = new DeliveriesRepository(conn, HOUR);
+  const repo = new DeliveriesRepository(db.conn, HOUR);
   await deliveriesInEveryState(repo, 'a');
   const open = (prefix: string) => [`${prefix}-pending`, `${prefix}-replayed`, `${prefix}-retrying`];
 
@@ -77,6 +70,6 @@ it('deletes finished deliveries past their retention, by range at a first sweep 
 
   // A new process's first sweep deletes by range.
   await deliveriesInEveryState(repo, 'c');
-  expect(await new DeliveriesRepository(conn, HOUR).sweepExpired(new Date(Date.now() + 3 * HOUR))).toBe(3);
+  expect(await new DeliveriesRepository(db.conn, HOUR).sweepExpired(new Date(Date.now() + 3 * HOUR))).toBe(3);
   expect(await storedIds()).toEqual([...open('a'), ...open('b'), ...open('c')].sort());
 });

@@ -3,8 +3,7 @@
 // on MongoDB and on FerretDB with Mosaic's PostgreSQL guard; native only where the server's
 // conditional writes are atomic), batched writes report per document, and an abandoned ticket
 // is completed by the next writer.
-import mongoose, { type Connection } from 'mongoose';
-import { dropTestDatabase, storePlansReadable, testInfra } from '@mosaic/shared-testing';
+import { storePlansReadable, useTestConnection } from '@mosaic/shared-testing';
 import { VersionedWriter, newTicket } from './cas';
 import { CAS_FROM, CAS_PROBE_COLLECTION, detectServerProfile, type CasMode } from './cas-guard';
 
@@ -16,35 +15,29 @@ interface Doc {
   at?: Date;
 }
 
-let conn: Connection;
+const db = useTestConnection();
 let serverCas: CasMode;
 
 beforeAll(async () => {
-  conn = await mongoose.createConnection(testInfra().mongoUri).asPromise();
-  serverCas = (await detectServerProfile(conn)).cas;
+  serverCas = (await detectServerProfile(db.conn)).cas;
 });
 
-afterAll(async () => {
-  await conn?.close();
-  await dropTestDatabase().catch(() => undefined);
-});
-
-const coll = (name: string) => conn.db!.collection<Doc>(name);
+const coll = (name: string) => db.conn.db!.collection<Doc>(name);
 
 /** Whether `mode` is exact on this run's server (the reason ticket mode exists). */
 const exactOnServer = (mode: CasMode) => mode === 'ticket' || mode === serverCas || (mode === 'guarded' && serverCas === 'native');
 
 it('finds the guard of the PostgreSQL cluster tools/infra runs, and leaves no probe behind', async () => {
-  const server = await detectServerProfile(conn);
+  const server = await detectServerProfile(db.conn);
   expect(server.cas).toBe(storePlansReadable() ? 'guarded' : server.ferretdb ? 'ticket' : 'native');
-  if (server.ferretdb) expect(await conn.db!.collection(CAS_PROBE_COLLECTION).countDocuments({})).toBe(0);
+  if (server.ferretdb) expect(await db.conn.db!.collection(CAS_PROBE_COLLECTION).countDocuments({})).toBe(0);
 });
 
 for (const mode of ['ticket', 'guarded', 'native'] as const) {
   describe(`${mode} mode`, () => {
     /** What a guarded write records besides the document: the version it expected. */
     const casFrom = (expected: number) => (mode === 'guarded' ? { [CAS_FROM]: expected } : {});
-    const writer = () => new VersionedWriter(conn, { mode, ticketCollection: `tickets_${mode}`, leaseMs: 300, pointReads: mode !== 'native' });
+    const writer = () => new VersionedWriter(db.conn, { mode, ticketCollection: `tickets_${mode}`, leaseMs: 300, pointReads: mode !== 'native' });
 
     it('writeMany: inserts and replaces in bulk, per-document results, conflicts for stale expectations', async () => {
       const c = coll(`bulk_${mode}`);
@@ -125,7 +118,7 @@ for (const mode of ['ticket', 'guarded', 'native'] as const) {
 
 it('ticket mode completes a write whose writer died between ticket and write (dates survive the ticket)', async () => {
   const c = coll('abandoned');
-  const w = new VersionedWriter(conn, { mode: 'ticket', ticketCollection: 'tickets_abandoned', leaseMs: 300 });
+  const w = new VersionedWriter(db.conn, { mode: 'ticket', ticketCollection: 'tickets_abandoned', leaseMs: 300 });
   await c.insertOne({ _id: 'd', version: 1, writeId: 'w0', by: 'init' });
   const intended: Doc = { _id: 'd', version: 2, writeId: 'dead', by: 'dead-writer', at: new Date('2026-03-01T00:00:00Z') };
   await w.tickets.insertOne(newTicket('abandoned', intended, 1, 'dead', new Date(Date.now() - 60_000)));
@@ -137,7 +130,7 @@ it('ticket mode completes a write whose writer died between ticket and write (da
 
 it('ticket mode deletes the tickets of finished moves, landed or lost, and a stale writer then still conflicts', async () => {
   const c = coll('retired');
-  const w = new VersionedWriter(conn, { mode: 'ticket', ticketCollection: 'tickets_retired', leaseMs: 300, pointReads: true });
+  const w = new VersionedWriter(db.conn, { mode: 'ticket', ticketCollection: 'tickets_retired', leaseMs: 300, pointReads: true });
   await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ _id: `r${i}`, version: 1, writeId: 'w0', by: 'init' })));
   const bulk = await w.writeMany(
     c,
