@@ -99,7 +99,7 @@ async function produceMembership(change: SegmentMembershipChange, partition?: nu
  * before that are not theirs to see. Probes go to every partition until one of each kind shows up.
  */
 async function waitForFollowers(): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + PIPELINE_WAIT_MS;
   for (let round = 0; Date.now() < deadline; round++) {
     const partition = round % PARTITIONS;
     await produceEvents([rawEvent({ anonymousId: 'probe-visitor' })], partition);
