@@ -1,6 +1,6 @@
 /**
- * From `segments.membership` to deliveries: each change updates the profile's segments and
- * fires the matching triggers; a delivery's id is derived from (trigger, profile, membership
+ * From `segments.membership` to deliveries: a batch's changes update their profiles' segments
+ * (one bulk write) and each fires the matching triggers; a delivery's id is derived from (trigger, profile, membership
  * version), so a replayed or redelivered change inserts nothing new — no second webhook, no
  * second email. Frequency caps are checked here: a capped firing is recorded as `skipped`.
  */
@@ -73,10 +73,9 @@ export class IngestMembershipChanges {
       firedInBatch: new Map(),
       stats: { changes: items.length, fired: 0, inserted: 0, duplicates: 0, capped: 0 },
     };
+    await this.opts.profiles.putMemberships(items.map((i) => i.change));
     for (const item of items) {
-      const { change } = item;
-      await this.opts.profiles.putMembership(change.profileId, change.segmentKey, change.change === 'entered', change.profileVersion);
-      for (const t of matchTriggers(this.opts.triggers(), change)) {
+      for (const t of matchTriggers(this.opts.triggers(), item.change)) {
         draft.stats.fired += 1;
         draft.docs.push(await this.deliveryOf(t, item, draft));
       }

@@ -64,3 +64,67 @@ it('moves the segments an older version kept on profile documents to membership 
   expect(await segments()).toEqual(['kept', 'new']);
   expect((await repo.findByIds(['legacy'])).get('legacy')?.segments).toEqual(['kept', 'new']);
 });
+
+describe('a batch of membership changes', () => {
+  const change = (profileId: string, segmentKey: string, entered: boolean, profileVersion: number) => ({
+    profileId,
+    segmentKey,
+    change: entered ? ('entered' as const) : ('exited' as const),
+    profileVersion,
+  });
+  const held = async (id: string) => {
+    const d = await db.conn.db!.collection(ACTIVATION_COLLECTIONS.memberships).findOne({ _id: id as never });
+    return d && { segments: [...(d['segments'] as string[])].sort(), version: d['membershipVersion'] as number };
+  };
+
+  it('leaves each profile as applying its changes one at a time would, also when its first change is an exit', async () => {
+    await repo.putMembership('b-4', 'a', true, 1);
+    const batch = [
+      change('b-4', 'a', false, 2),
+      change('b-4', 'c', true, 3),
+      change('b-1', 'a', true, 1),
+      change('b-2', 'x', false, 1),
+      change('b-1', 'b', true, 2),
+      change('b-3', 'a', true, 1),
+      change('b-1', 'a', false, 3),
+      change('b-3', 'a', false, 2),
+      change('b-3', 'a', true, 3),
+    ];
+    await repo.putMemberships(batch);
+    const expected = {
+      'b-1': { segments: ['b'], version: 3 },
+      'b-2': { segments: [], version: 1 },
+      'b-3': { segments: ['a'], version: 3 },
+      'b-4': { segments: ['c'], version: 3 },
+    };
+    const all = async () => ({ 'b-1': await held('b-1'), 'b-2': await held('b-2'), 'b-3': await held('b-3'), 'b-4': await held('b-4') });
+    expect(await all()).toEqual(expected);
+    expect((await repo.findByIds(['b-2'])).get('b-2')).toEqual({ profile: null, segments: [] });
+
+    await repo.putMemberships(batch); // redelivered
+    await repo.putMemberships([change('b-1', 'b', false, 2), change('b-1', 'c', true, 3)]); // older than what is held
+    expect(await all()).toEqual(expected);
+  });
+
+  it('applies only the changes newer than what is held when a batch was partly applied before', async () => {
+    await repo.putMembership('part', 'a', true, 1);
+    await repo.putMembership('part', 'b', true, 2);
+    await repo.putMemberships([
+      change('fresh', 'a', true, 1),
+      change('part', 'a', true, 1),
+      change('part', 'b', true, 2),
+      change('part', 'a', false, 3),
+      change('part', 'c', true, 4),
+      change('fresh', 'b', true, 2),
+    ]);
+    expect(await held('part')).toEqual({ segments: ['b', 'c'], version: 4 });
+    expect(await held('fresh')).toEqual({ segments: ['a', 'b'], version: 2 });
+  });
+
+  it('ends the same when two instances apply one batch at the same moment (a rebalance)', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `twice-${i}`);
+    const batch = ids.flatMap((id) => [change(id, 'a', true, 1), change(id, 'b', true, 2), change(id, 'a', false, 3)]);
+    await Promise.all([repo.putMemberships(batch), repo.putMemberships(batch)]);
+    for (const id of ids) expect({ id, held: await held(id) }).toEqual({ id, held: { segments: ['b'], version: 3 } });
+  });
+});

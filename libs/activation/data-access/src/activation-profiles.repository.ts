@@ -5,6 +5,7 @@
  */
 import type { Connection, mongo } from 'mongoose';
 import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, findIn, insertAbsent, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
+import { foldMembershipChanges, type FoldedMembership, type MembershipStep } from '@mosaic/activation-domain';
 import { ACTIVATION_COLLECTIONS, type ActivationMembershipDocument, type ActivationProfileDocument } from './documents';
 
 interface Membership {
@@ -68,6 +69,29 @@ export class ActivationProfilesRepository {
           ),
         );
       }
+    }
+  }
+
+  /**
+   * The membership changes of one Kafka batch, as applying them one at a time with
+   * `putMembership` would leave them, in one ordered bulk write (chunked) instead of a round trip
+   * per change: per profile, the fold of its changes (`foldMembershipChanges`) as two updates
+   * guarded by its oldest version, the exits first and then the entries with the new version, so
+   * that a write cut between the two leaves only exits a replay repeats. An upsert that hits a
+   * duplicate key (the document holds a version inside the batch's range: a replay of a batch
+   * partly applied before; or another instance created it at the same moment) stops the ordered
+   * write, and the batch is then applied one change at a time, which skips what is applied already.
+   */
+  async putMemberships(changes: readonly MembershipStep[]): Promise<void> {
+    const ops = foldMembershipChanges(changes).flatMap((f) => membershipFoldOps(f, new Date()));
+    try {
+      for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) {
+        const chunk = ops.slice(i, i + MAX_BULK_UPDATES);
+        await limitBulkUpdates(() => this.memberships.bulkWrite(chunk, { ordered: true }));
+      }
+    } catch (err) {
+      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
+      for (const c of changes) await this.putMembership(c.profileId, c.segmentKey, c.change === 'entered', c.profileVersion);
     }
   }
 
@@ -215,4 +239,18 @@ function profileSet(c: ProfilePut): Partial<ActivationProfileDocument> {
     updatedAt: new Date(),
     ...(c.mergedInto ? { mergedInto: c.mergedInto } : {}),
   };
+}
+
+/** A profile's fold as the two guarded updates of an ordered bulk write: exits (when any), then entries and the new version. */
+function membershipFoldOps(f: FoldedMembership, now: Date): mongo.AnyBulkWriteOperation<ActivationMembershipDocument>[] {
+  const filter = { _id: f.profileId, membershipVersion: { $lt: f.fromVersion } };
+  const exits: mongo.AnyBulkWriteOperation<ActivationMembershipDocument>[] =
+    // `$pullAll`: FerretDB 1.24 takes `$pull`'s `{ $in: [...] }` for a value to match, and removes nothing.
+    f.exit.length > 0 ? [{ updateOne: { filter, update: { $pullAll: { segments: f.exit } } } }] : [];
+  // `$each` of no entries still creates `segments` on an insert (FerretDB 1.24 drops an empty `$setOnInsert` array).
+  const enter = {
+    $addToSet: { segments: { $each: f.enter } },
+    $set: { membershipVersion: f.toVersion, updatedAt: now },
+  } as mongo.UpdateFilter<ActivationMembershipDocument>;
+  return [...exits, { updateOne: { filter, update: enter, upsert: true } }];
 }

@@ -88,3 +88,5 @@ export { SourceDirectory, userHashOf, verifyUserHash, originAllowed, profileVisi
 export type { SourceAccess } from './decide-access';
 export { headerLine, messageIdFor, renderEmail, EmailRenderError, MAX_EMAIL_HTML_BYTES } from './email';
 export type { RenderedEmail } from './email';
+export { foldMembershipChanges } from './membership-fold';
+export type { FoldedMembership, MembershipStep } from './membership-fold';
