@@ -3,7 +3,7 @@
 // are ingested.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricValue, scrapeMetrics } from './bench-metrics.mjs';
+import { metricValue, scrapeMetrics, workDelta } from './bench-metrics.mjs';
 import { startEmptyServer } from './bench-empty-handler.mjs';
 import { adminApi, createBenchSource, oneDecimalRate as rate, pct, sleep, stopChild } from './bench-util.mjs';
 
@@ -209,6 +209,7 @@ export async function measureDecide(ctx) {
   const stopIngest = startIngest(ctx, messages);
   let ingested;
   try {
+    const before = await scrapeMetrics(ctx.activation.url);
     const offered = await decideLoad(ctx, decideOnce, opts.DECIDE_RATE);
     await scrapeMetrics(ctx.activation.url); // prom-client's event-loop delay restarts at every scrape
     const sustainable = await decideLoad(ctx, decideOnce, Math.max(10, Math.floor(offered.achievedPerSec / 2)));
@@ -217,7 +218,7 @@ export async function measureDecide(ctx) {
     const metricsText = await scrapeMetrics(ctx.activation.url);
     const cache = (result) =>
       Number(new RegExp(`mosaic_activation_decision_cache_lookups_total\\{result="${result}"[^}]*\\} (\\d+)`).exec(metricsText)?.[1] ?? 0);
-    const decide = { ...offered, ingestedChanges: ingested, cacheHits: cache('hit'), cacheMisses: cache('miss') };
+    const decide = { ...offered, ingestedChanges: ingested, cacheHits: cache('hit'), cacheMisses: cache('miss'), work: workDelta(before, metricsText) };
     log(`decide at ${sustainable.rate}/s: p50 ${sustainable.p50Ms} ms, p99 ${sustainable.p99Ms} ms at ${sustainable.achievedPerSec}/s`);
     log(`decide: p50 ${decide.p50Ms} ms, p99 ${decide.p99Ms} ms at ${decide.achievedPerSec}/s (${decide.errors} errors)`);
     return { decide, decideSustainable: sustainable };

@@ -258,5 +258,13 @@ function printReport(r, { CONCURRENCY, INGEST_RATE }) {
   ]);
   console.log(table.map((row) => `| ${row.join(' | ')} |`).join('\n'));
   console.log(`decision cache: ${r.decide.cacheHits} hits, ${r.decide.cacheMisses} misses`);
+  const w = r.decide.work;
+  const top = Object.entries(w.storeCommandsBy)
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  console.log(
+    `the service's work during both decide phases: ${w.consumed} Kafka messages in ${w.batches} batches, ${w.storeCommands} store commands (${w.storeCommandsPerBatch} per batch; ${top})`,
+  );
   console.log(`bad signatures ${r.deliveries.badSignatures}; service RSS peak ${r.rssPeakMb} MB`);
 }
