@@ -1,8 +1,9 @@
 /**
  * From `segments.membership` to deliveries: a batch's changes update their profiles' segments
- * (one bulk write) and each fires the matching triggers; a delivery's id is derived from (trigger, profile, membership
- * version), so a replayed or redelivered change inserts nothing new — no second webhook, no
- * second email. Frequency caps are checked here: a capped firing is recorded as `skipped`.
+ * (one bulk write) and each fires the matching triggers; a delivery's id is derived from
+ * (trigger, profile, membership version), so a replayed or redelivered change inserts nothing
+ * new — no second webhook, no second email. Frequency caps are checked here: a capped firing is
+ * recorded as `skipped`.
  */
 import { Schemas, decodeMessage, type SegmentMembershipChange } from '@mosaic/contracts';
 import { deliveryId, dueAt, matchTriggers, type Trigger } from '@mosaic/activation-domain';

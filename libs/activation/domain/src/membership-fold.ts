@@ -16,7 +16,7 @@ export interface FoldedMembership {
   fromVersion: number;
   /** The newest change's version: the document's version after the fold. */
   toVersion: number;
-  /** Segments whose last change in the batch is `entered`, in order of first mention. */
+  /** Segments whose last change in the batch is `entered`, in the order of their first change. */
   enter: string[];
   /** Segments whose last change in the batch is `exited`. */
   exit: string[];
