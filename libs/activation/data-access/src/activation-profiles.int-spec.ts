@@ -65,6 +65,12 @@ it('moves the segments an older version kept on profile documents to membership 
   expect((await repo.findByIds(['legacy'])).get('legacy')?.segments).toEqual(['kept', 'new']);
 });
 
+it('serves no segments, not a missing list, for a profile whose first membership change was an exit', async () => {
+  await put('exit-first', 1);
+  await repo.putMembership('exit-first', 'vip', false, 1);
+  expect(await repo.findByIdKeys(['anonymousId:anon-exit-first'])).toMatchObject({ profileId: 'exit-first', segments: [] });
+});
+
 describe('a batch of membership changes', () => {
   const change = (profileId: string, segmentKey: string, entered: boolean, profileVersion: number) => ({
     profileId,

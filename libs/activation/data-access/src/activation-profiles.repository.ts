@@ -147,7 +147,8 @@ export class ActivationProfilesRepository {
       if (l?.segments) out.set(id, { segments: l.segments, membershipVersion: l.membershipVersion ?? 0 });
     }
     const own = (await findIn(this.memberships, '_id', ids, { pointReads: this.pointReads })) as ActivationMembershipDocument[];
-    for (const m of own) out.set(m._id, { segments: m.segments, membershipVersion: m.membershipVersion });
+    // `?? []`: a document created by a first change that was an exit (`putMembership`'s `$pull` upsert) has no `segments`.
+    for (const m of own) out.set(m._id, { segments: m.segments ?? [], membershipVersion: m.membershipVersion });
     return out;
   }
 
