@@ -127,10 +127,22 @@ describe('a batch of membership changes', () => {
     expect(await held('fresh')).toEqual({ segments: ['a', 'b'], version: 2 });
   });
 
-  it('ends the same when two instances apply one batch at the same moment (a rebalance)', async () => {
+  // One process sends one bulk write at a time (limitBulkUpdates), so here the second call's
+  // one-at-a-time fallback runs while the first call's chunks are written.
+  it('ends the same when a second instance applies the same batch meanwhile (a rebalance)', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `twice-${i}`);
     const batch = ids.flatMap((id) => [change(id, 'a', true, 1), change(id, 'b', true, 2), change(id, 'a', false, 3)]);
     await Promise.all([repo.putMemberships(batch), repo.putMemberships(batch)]);
     for (const id of ids) expect({ id, held: await held(id) }).toEqual({ id, held: { segments: ['b'], version: 3 } });
+  });
+
+  it("ends the same when the batch is delivered again after a crash between a profile's exits and its entries", async () => {
+    await repo.putMembership('cut', 'a', true, 1);
+    await repo.putMembership('cut', 'b', true, 2);
+    const batch = [change('cut', 'a', false, 3), change('cut', 'c', true, 4)];
+    // what the exits' update leaves before the entries' update runs: `a` gone, the version still 2
+    await db.conn.db!.collection(ACTIVATION_COLLECTIONS.memberships).updateOne({ _id: 'cut' as never }, { $pullAll: { segments: ['a'] } });
+    await repo.putMemberships(batch);
+    expect(await held('cut')).toEqual({ segments: ['b', 'c'], version: 4 });
   });
 });
