@@ -5,7 +5,7 @@
 // visitor, or forgot its segments). Each now writes its own document.
 import { useTestConnection } from '@mosaic/shared-testing';
 import { ActivationProfilesRepository } from './activation-profiles.repository';
-import { ACTIVATION_COLLECTIONS, ensureActivationIndexes } from './documents';
+import { ACTIVATION_COLLECTIONS, type ActivationMembershipDocument, ensureActivationIndexes } from './documents';
 
 jest.setTimeout(60_000);
 
@@ -141,7 +141,8 @@ describe('a batch of membership changes', () => {
     await repo.putMembership('cut', 'b', true, 2);
     const batch = [change('cut', 'a', false, 3), change('cut', 'c', true, 4)];
     // what the exits' update leaves before the entries' update runs: `a` gone, the version still 2
-    await db.conn.db!.collection(ACTIVATION_COLLECTIONS.memberships).updateOne({ _id: 'cut' as never }, { $pullAll: { segments: ['a'] } });
+    const memberships = db.conn.db!.collection<ActivationMembershipDocument>(ACTIVATION_COLLECTIONS.memberships);
+    await memberships.updateOne({ _id: 'cut' }, { $pullAll: { segments: ['a'] } });
     await repo.putMemberships(batch);
     expect(await held('cut')).toEqual({ segments: ['b', 'c'], version: 4 });
   });
