@@ -4,7 +4,16 @@
  * each in its own document with its own version and one writer (see ActivationProfileDocument).
  */
 import type { Connection, mongo } from 'mongoose';
-import { MAX_BULK_UPDATES, duplicateOnlyWriteErrors, findIn, insertAbsent, isDuplicateKeyError, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
+import {
+  MAX_BULK_UPDATES,
+  bulkWriteChunked,
+  duplicateOnlyWriteErrors,
+  findIn,
+  insertAbsent,
+  isDuplicateKeyError,
+  limitBulkUpdates,
+  openDb,
+} from '@mosaic/shared-mongo';
 import { foldMembershipChanges, type FoldedMembership, type MembershipStep } from '@mosaic/activation-domain';
 import { ACTIVATION_COLLECTIONS, type ActivationMembershipDocument, type ActivationProfileDocument } from './documents';
 
@@ -85,10 +94,7 @@ export class ActivationProfilesRepository {
   async putMemberships(changes: readonly MembershipStep[]): Promise<void> {
     const ops = foldMembershipChanges(changes).flatMap((f) => membershipFoldOps(f, new Date()));
     try {
-      for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) {
-        const chunk = ops.slice(i, i + MAX_BULK_UPDATES);
-        await limitBulkUpdates(() => this.memberships.bulkWrite(chunk, { ordered: true }));
-      }
+      await bulkWriteChunked(this.memberships, ops, { ordered: true });
     } catch (err) {
       if (duplicateOnlyWriteErrors(err) === undefined) throw err;
       for (const c of changes) await this.putMembership(c.profileId, c.segmentKey, c.change === 'entered', c.profileVersion);

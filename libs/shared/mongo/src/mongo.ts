@@ -87,11 +87,18 @@ export function limitBulkUpdates<T>(send: () => Promise<T>): Promise<T> {
   return bulkUpdateSlot(send);
 }
 
-/** An unordered bulk write in chunks of `MAX_BULK_UPDATES` operations, one chunk at a time per process. */
-export async function bulkWriteChunked<T extends mongo.Document>(collection: mongo.Collection<T>, ops: mongo.AnyBulkWriteOperation<T>[]): Promise<void> {
+/**
+ * A bulk write in chunks of `MAX_BULK_UPDATES` operations, one chunk at a time per process;
+ * unordered unless `ordered` (then the first failing operation stops it, chunks after it included).
+ */
+export async function bulkWriteChunked<T extends mongo.Document>(
+  collection: mongo.Collection<T>,
+  ops: mongo.AnyBulkWriteOperation<T>[],
+  { ordered = false }: { ordered?: boolean } = {},
+): Promise<void> {
   for (let i = 0; i < ops.length; i += MAX_BULK_UPDATES) {
     const chunk = ops.slice(i, i + MAX_BULK_UPDATES);
-    await limitBulkUpdates(() => collection.bulkWrite(chunk, { ordered: false }));
+    await limitBulkUpdates(() => collection.bulkWrite(chunk, { ordered }));
   }
 }
 
