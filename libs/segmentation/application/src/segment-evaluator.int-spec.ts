@@ -1,6 +1,7 @@
 // The evaluator's locking against the real MongoDB-wire server: batches of different partitions
 // (different profiles) go on together, while one that touches a profile another holds — its own,
-// or a merge survivor — waits for it. The test holds a batch between its write and its publish.
+// or a merge survivor — waits for it; and a change is in its segment's size before it is published.
+// The tests hold a batch between its write and its publish.
 import { planSegments, type ChangeInput } from '@mosaic/segmentation-domain';
 import { SegmentProfilesRepository, SegmentSizesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
 import { useTestConnection } from '@mosaic/shared-testing';
@@ -67,4 +68,16 @@ it('a batch of other profiles finishes while one is held; a batch of the held pr
   expect(published[1]).toBe('p-held');
   const doc = await store.profiles.findOne({ _id: 'p-held' });
   expect(doc?.segments).toEqual(['vip']);
+});
+
+it('counts a change into its segment size before publishing it: a consumer that sees the change reads a size that includes it', async () => {
+  const { evaluator, store, open, waiting } = heldEvaluator('p-counted');
+  await store.ensureIndexes();
+  const sizes = new SegmentSizesRepository(db.conn, 'reader');
+  const before = (await sizes.sizes()).get('vip') ?? 0;
+  const applied = evaluator.applyChanges([{ change: change('p-counted', 1), partition: 0 }]);
+  await waiting; // held in its publish
+  expect((await sizes.sizes()).get('vip')).toBe(before + 1);
+  open();
+  await applied;
 });

@@ -8,8 +8,8 @@
  * Publishing is an outbox: membership changes are written with the state, published, then
  * confirmed. A crash in between leaves the outbox in the document with a due `timerAt`, and
  * whoever owns the partition publishes it again (at least once; `profileVersion` orders them).
- * Between publishing and confirming, the changes are counted into the segments' sizes (once
- * each, however often they are published).
+ * Before publishing, the changes are counted into the segments' sizes (once each, however often
+ * they are published), so a consumer that sees a change reads a size that includes it.
  */
 import { KeyedLocks } from '@mosaic/shared-service';
 import {
@@ -49,7 +49,7 @@ export interface EvaluatorOptions {
   store: SegmentProfilesRepository;
   events?: StoredEventsRepository;
   publish: Publisher;
-  /** Counts published changes into the segments' sizes, before their outbox is confirmed (./segment-sizes.repository.ts). */
+  /** Counts written changes into the segments' sizes, before they are published (./segment-sizes.repository.ts). */
   sizes: Pick<SegmentSizesRepository, 'record'>;
   /** The active segments now. */
   plan: () => SegmentPlan;
@@ -179,8 +179,8 @@ export class SegmentEvaluator {
   private async publishAndConfirm(written: readonly WrittenProfile[], writes: readonly ProfileWrite[]): Promise<number> {
     const partitions = new Map(writes.map((w) => [w.state.profileId, w.partition >= 0 ? w.partition : (w.loaded.doc?.partition ?? 0)]));
     const entries = written.flatMap((w) => w.outbox);
-    if (entries.length > 0) await this.opts.publish(entries, (id) => Math.max(0, partitions.get(id) ?? 0));
     await this.opts.sizes.record(entries);
+    if (entries.length > 0) await this.opts.publish(entries, (id) => Math.max(0, partitions.get(id) ?? 0));
     await this.opts.store.confirm(written);
     return entries.length;
   }
@@ -190,8 +190,8 @@ export class SegmentEvaluator {
     if (withDoc.length === 0) return 0;
     const partitions = new Map(withDoc.map((p) => [p.doc._id, Math.max(0, p.doc.partition)]));
     const entries = withDoc.flatMap((p) => p.outbox);
-    await this.opts.publish(entries, (id) => partitions.get(id) ?? 0);
     await this.opts.sizes.record(entries);
+    await this.opts.publish(entries, (id) => partitions.get(id) ?? 0);
     await this.opts.store.confirm(withDoc.map((p) => ({ id: p.doc._id, writeId: p.doc.writeId, outbox: p.outbox, timerAt: stateTimer(p.state) })));
     return entries.length;
   }
