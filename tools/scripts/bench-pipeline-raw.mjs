@@ -48,7 +48,7 @@ const STORE_WARM_UP_SECONDS = 0.5;
  * state as the JSON text `body`), not the nested state FerretDB converts field by field.
  */
 export async function rawStore({ mongo, rawDb, domain, documents, BSON, opts }) {
-  const { PROFILES, RAW_SECONDS } = opts;
+  const { RAW_DOCUMENTS: PROFILES, RAW_SECONDS } = opts;
   const col = mongo.db(rawDb).collection('raw_profiles');
   await col.createIndex({ idKeys: 1 });
   const template = sampleProfileDocument(domain, documents, 10);

@@ -77,6 +77,15 @@ export function printReport(r, file, logs) {
           `warm-up: ${r.warm.events} first events of ${r.warm.people} people drained in ${r.warm.seconds} s (${r.warm.eventsPerSec} events/s end to end, mostly profile creations)`,
         ]
       : []),
+    ...(r.seed
+      ? [
+          `stored: ${r.seed.people} people's documents (${r.seed.copies} copies of the warm-up's: ${r.seed.documents} documents in ${r.seed.seconds} s, ${r.seed.docsPerSec}/s; ${Object.entries(
+            r.seed.collections,
+          )
+            .map(([name, c]) => `${name} ${c.after}`)
+            .join(', ')})`,
+        ]
+      : []),
     `mix: ${mix.events} events, ${mix.people} people seen, ${mix.otherDeviceLogins} logins on another device, ${mix.merges} merging logins, ${mix.emailClicks} email clicks, ${mix.pings} pings; ${load.rejected} rejected, ${load.duplicates} duplicates, ${load.failedRequests} failed requests`,
     ...rows.map((row) => `| ${row.join(' | ')} |`),
     '',

@@ -1,5 +1,6 @@
 // `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]
-//                              [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]`
+//                              [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]
+//                              [--stored-profiles N]`
 //
 // The whole system on this machine, in one run: Kafka, the store, the five services (children
 // from dist/, one instance each, production settings) and the load generator (this process).
@@ -11,6 +12,11 @@
 //   warm-up        with --warm only: every person's first event (after a login on another device
 //                  for 30 %) through the pipeline, drained, so the measured phases are returning
 //                  visitors rather than new ones; its own rate is reported (mostly creations)
+//   seeding        with --stored-profiles N (implies --warm) only: the warm-up's documents copied
+//                  straight into the store under new ids until it holds N people's
+//                  (bench-pipeline-seed.mjs); the load still names the --profiles people only, so
+//                  this measures what the size of the collections costs; the raw store limits are
+//                  then measured over N documents
 //   throughput     a realistic mix (page views, Product Viewed / Added, Order Completed, identify on
 //                  login, merges of an anonymous visitor into the profile the same user has from
 //                  another device, Email Link Clicked) over P people, interleaved, deterministic,
@@ -23,7 +29,7 @@
 //                  pinged before: POST → its `bench-latency` entry on segments.membership (a consumer
 //                  of this process), p50/p99; and each stage's hop of it (bench-pipeline-hops.mjs)
 //   memory         each service's resident memory, peak and at the end
-// Profiles are created through the pipeline (no seeding into the store). A run ends after `--timeout` s even
+// Profiles are created through the pipeline, copied by --stored-profiles only. A run ends after `--timeout` s even
 // if the pipeline has not drained (it reports what drained so far and exits 1). Prints a table, writes JSON
 // to .mosaic/bench/pipeline-<runId>.json; deletes its topics, groups and databases on every way out.
 import { cpus, totalmem } from 'node:os';
@@ -34,6 +40,7 @@ import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from 
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
 import { printReport } from './bench-pipeline-report.mjs';
+import { seedStoredProfiles } from './bench-pipeline-seed.mjs';
 import { scrapeMetrics, workDelta } from './bench-metrics.mjs';
 import {
   adminApi,
@@ -71,9 +78,14 @@ const PING_EVERY = 4;
 function pipelineOptions(argv) {
   const opt = (name, def) => numberOption(argv, name, def);
   const DURATION = opt('duration', 0);
-  if (argv.includes('--seed-profiles')) log('--seed-profiles is not implemented: the profiles are created through the pipeline');
+  const PROFILES = Math.max(1, opt('profiles', 10_000));
+  const STORED_PROFILES = opt('stored-profiles', 0);
+  if (STORED_PROFILES > 0 && STORED_PROFILES < 2 * PROFILES) throw new Error('--stored-profiles must be at least twice --profiles');
   return {
-    PROFILES: Math.max(1, opt('profiles', 10_000)),
+    PROFILES,
+    STORED_PROFILES,
+    /** The raw store limits are measured over as many documents as the services' collections hold. */
+    RAW_DOCUMENTS: Math.max(PROFILES, STORED_PROFILES),
     DURATION,
     EVENTS: opt('events', DURATION > 0 ? 0 : 3000),
     RATE: opt('rate', 0),
@@ -82,7 +94,7 @@ function pipelineOptions(argv) {
     BATCH: Math.max(1, Math.min(500, opt('batch', 100))),
     RAW_SECONDS: opt('raw-seconds', 5),
     LATENCY_SECONDS: opt('latency-seconds', 20),
-    WARM: argv.includes('--warm'),
+    WARM: argv.includes('--warm') || STORED_PROFILES > 0,
   };
 }
 
@@ -123,8 +135,8 @@ async function cleanUp(ctx) {
 }
 
 async function rawLimits(ctx) {
-  const { PROFILES, RAW_SECONDS, BATCH, CONNECTIONS } = ctx.opts;
-  log(`raw: the store alone (${PROFILES} profile documents: insertMany, then findOne / replaceOne by _id for ${RAW_SECONDS} s each)...`);
+  const { RAW_DOCUMENTS, RAW_SECONDS, BATCH, CONNECTIONS } = ctx.opts;
+  log(`raw: the store alone (${RAW_DOCUMENTS} profile documents: insertMany, then findOne / replaceOne by _id for ${RAW_SECONDS} s each)...`);
   const store = await rawStore(ctx);
   log(`raw: Kafka produce and consume alone (${RAW_SECONDS} s)...`);
   const kafkaRaw = await rawKafka(ctx);
@@ -341,6 +353,11 @@ async function measurePipeline(ctx, result) {
     result.warm = warm.summary;
     base = warm.base;
   }
+  if (ctx.opts.STORED_PROFILES > 0) {
+    const started = Date.now();
+    result.seed = await seedStoredProfiles(ctx, log);
+    ctx.until += Date.now() - started; // the copying does not count against --timeout
+  }
   result.throughput = await throughputPhase(ctx, authorization, base);
   let exitCode = result.throughput.drained ? 0 : 1;
   if (result.throughput.drained && ctx.until - Date.now() > 10_000) {
@@ -353,6 +370,14 @@ async function measurePipeline(ctx, result) {
   result.memory = memory(ctx);
   result.lagSeries = lagSeries(ctx.lag.series);
   return exitCode;
+}
+
+function seedingSummary({ WARM, STORED_PROFILES, PROFILES }) {
+  if (STORED_PROFILES > 0)
+    return `--warm, then --stored-profiles: the store holds ${STORED_PROFILES} people's documents, those of the ${PROFILES} people of the load (created through the pipeline) and copies of them under new ids (inserted straight into the store)`;
+  return WARM
+    ? 'none; --warm: every person first arrives through the pipeline (drained), the measured phases are returning visitors'
+    : 'none: profiles are created through the pipeline during the measured phase';
 }
 
 export async function runPipelineBench(argv) {
@@ -378,9 +403,8 @@ export async function runPipelineBench(argv) {
       partitions: 6,
       instances: 1,
       logLevel: process.env.LOG_LEVEL ?? 'warn',
-      seeding: opts.WARM
-        ? 'none; --warm: every person first arrives through the pipeline (drained), the measured phases are returning visitors'
-        : 'none: profiles are created through the pipeline during the measured phase',
+      storedProfiles: opts.STORED_PROFILES || null,
+      seeding: seedingSummary(opts),
     },
   };
   let exitCode = 0;

@@ -5,7 +5,7 @@
 // `npm run bench -- activation [--deliveries 2000] [--concurrency 16]` (bench-activation.mjs)
 // `npm run bench -- segmentation [--profiles 2000] [--changes 6000] [--rate 20] [--timers 200] [--backfill-profiles 20000]` (bench-segmentation.mjs)
 // `npm run bench -- import [--rows 100000]` (tools/scripts/bench-import.mjs)
-// `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]` (bench-pipeline.mjs)
+// `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600] [--stored-profiles N]` (bench-pipeline.mjs)
 // `npm run bench -- console [--events 10000] [--loads 5]` (bench-console.mjs)
 // `npm run bench -- contacts [--profiles 100000] [--repeat 15]` (bench-contacts.mjs)
 //

@@ -1,0 +1,79 @@
+// `--stored-profiles N` of the pipeline benchmark: the store holds N people's documents while the
+// load is sent by the `--profiles` people who went through the warm-up. Sending a million people
+// through the pipeline first would take hours here, so the other people's documents are copies of
+// the warm-up's, inserted straight into the store under new ids — every collection that holds a
+// document per person or per event, so each one grows by the same factor.
+//
+// A copy keeps every field but `_id`: the values the services query by (identifiers, segments,
+// timer slots) repeat the originals', so reads by them see N / `--profiles` times the matches
+// and nothing is served from an emptier store than N people's. No copy is ever addressed by an
+// event: the load only names the warm-up's people. Nothing the services keep in memory changes
+// (caches, segment sizes), which is the point: the measured phases differ from a run without the
+// copies only in the size of the collections.
+
+/** Documents per insertMany; two are in flight at a time (one per core, the server does the work). */
+const CHUNK = 1_000;
+const IN_FLIGHT = 2;
+
+/** A copy's `_id`: strings get a suffix (the copy number), ObjectIds a fresh id. */
+function copyId(id, copy, BSON) {
+  if (typeof id === 'string') return `${id}~${copy}`;
+  if (id instanceof BSON.ObjectId) return new BSON.ObjectId();
+  throw new Error(`cannot copy a document whose _id is ${typeof id} (${String(id)})`);
+}
+
+/** The collections with at least one document for every second person: per-person and per-event ones. */
+async function perPersonCollections(db, people) {
+  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+  const counted = [];
+  for (const name of names) counted.push({ name, count: await db.collection(name).countDocuments() });
+  return counted.filter((c) => c.count >= people / 2);
+}
+
+/** Inserts `copies` copies of every document of the collection, CHUNK at a time, IN_FLIGHT at once. */
+async function copyCollection(collection, copies, BSON) {
+  const originals = await collection.find({}).toArray();
+  const chunks = [];
+  for (let copy = 1; copy <= copies; copy += 1) for (let i = 0; i < originals.length; i += CHUNK) chunks.push({ copy, from: i });
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const { copy, from } = chunks[next++];
+      const docs = originals.slice(from, from + CHUNK).map((d) => ({ ...d, _id: copyId(d._id, copy, BSON) }));
+      await collection.insertMany(docs, { ordered: false });
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return originals.length * copies;
+}
+
+/**
+ * Grows the services' collections to `storedProfiles` people's worth of documents by copying the
+ * warm-up's; returns what was copied, per collection, and how fast.
+ */
+export async function seedStoredProfiles({ mongo, BSON, opts }, log) {
+  const { PROFILES, STORED_PROFILES } = opts;
+  const copies = Math.ceil(STORED_PROFILES / PROFILES) - 1;
+  const db = mongo.db();
+  const collections = await perPersonCollections(db, PROFILES);
+  log(`seeding: ${copies} copies of the documents of ${collections.map((c) => `${c.name} (${c.count})`).join(', ')}...`);
+  const t0 = Date.now();
+  const byCollection = {};
+  for (const { name, count } of collections) {
+    const started = Date.now();
+    const inserted = await copyCollection(db.collection(name), copies, BSON);
+    const seconds = (Date.now() - started) / 1000;
+    byCollection[name] = { before: count, after: count + inserted, seconds: +seconds.toFixed(1), docsPerSec: Math.round(inserted / seconds) };
+    log(`  ${name}: ${count} → ${count + inserted} documents in ${seconds.toFixed(1)} s`);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const inserted = Object.values(byCollection).reduce((sum, c) => sum + c.after - c.before, 0);
+  return {
+    people: PROFILES * (copies + 1),
+    copies,
+    documents: inserted,
+    seconds: +seconds.toFixed(1),
+    docsPerSec: Math.round(inserted / seconds),
+    collections: byCollection,
+  };
+}
