@@ -101,3 +101,15 @@ export async function rawKafka({ runId, prefix, contracts, kafka, opts }) {
   const r = await rawKafkaLimits({ kafka, topic: `${prefix}raw.kafka`, value, seconds: opts.RAW_SECONDS, consume: true });
   return { producer: r.producer, consumer: r.consumer };
 }
+
+/** The store, Kafka and the collector alone, in that order. */
+export async function rawLimits(ctx, log) {
+  const { RAW_DOCUMENTS, RAW_SECONDS, BATCH, CONNECTIONS } = ctx.opts;
+  log(`raw: the store alone (${RAW_DOCUMENTS} profile documents: insertMany, then findOne / replaceOne by _id for ${RAW_SECONDS} s each)...`);
+  const store = await rawStore(ctx);
+  log(`raw: Kafka produce and consume alone (${RAW_SECONDS} s)...`);
+  const kafkaRaw = await rawKafka(ctx);
+  log(`raw: the collector alone (/v1/batch of ${BATCH}, ${CONNECTIONS} connections, ${RAW_SECONDS} s)...`);
+  const collectorRaw = await rawCollector(ctx);
+  return { store, kafka: kafkaRaw, collectorAlone: collectorRaw };
+}

@@ -77,3 +77,12 @@ export async function seedStoredProfiles({ mongo, BSON, opts }, log) {
     collections: byCollection,
   };
 }
+
+/** The run's seeding, in words (the report's header and the JSON's settings). */
+export function seedingSummary({ WARM, STORED_PROFILES, PROFILES }) {
+  if (STORED_PROFILES > 0)
+    return `--warm, then --stored-profiles: the store holds ${STORED_PROFILES} people's documents, those of the ${PROFILES} people of the load (created through the pipeline) and copies of them under new ids (inserted straight into the store)`;
+  return WARM
+    ? 'none; --warm: every person first arrives through the pipeline (drained), the measured phases are returning visitors'
+    : 'none: profiles are created through the pipeline during the measured phase';
+}

@@ -1,6 +1,5 @@
-// `npm run bench -- pipeline [--profiles 10000] [--events N | --duration S] [--rate R] [--timeout 600]
-//                              [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]
-//                              [--stored-profiles N]`
+// `npm run bench -- pipeline [--profiles 10000] [--stored-profiles N] [--events N | --duration S] [--rate R]
+//                  [--timeout 600] [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]`
 //
 // The whole system on this machine, in one run: Kafka, the store, the five services (children
 // from dist/, one instance each, production settings) and the load generator (this process).
@@ -12,11 +11,8 @@
 //   warm-up        with --warm only: every person's first event (after a login on another device
 //                  for 30 %) through the pipeline, drained, so the measured phases are returning
 //                  visitors rather than new ones; its own rate is reported (mostly creations)
-//   seeding        with --stored-profiles N (implies --warm) only: the warm-up's documents copied
-//                  straight into the store under new ids until it holds N people's
-//                  (bench-pipeline-seed.mjs); the load still names the --profiles people only, so
-//                  this measures what the size of the collections costs; the raw store limits are
-//                  then measured over N documents
+//   seeding        with --stored-profiles N (implies --warm): the warm-up's documents copied into
+//                  the store until it holds N people's (bench-pipeline-seed.mjs)
 //   throughput     a realistic mix (page views, Product Viewed / Added, Order Completed, identify on
 //                  login, merges of an anonymous visitor into the profile the same user has from
 //                  another device, Email Link Clicked) over P people, interleaved, deterministic,
@@ -38,9 +34,9 @@ import { cpuBetween, cpuSnapshot } from './bench-cpu.mjs';
 import { hopTimes, LATENCY_SEGMENT } from './bench-pipeline-hops.mjs';
 import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
-import { rawCollector, rawKafka, rawStore } from './bench-pipeline-raw.mjs';
+import { rawLimits } from './bench-pipeline-raw.mjs';
 import { printReport } from './bench-pipeline-report.mjs';
-import { seedStoredProfiles } from './bench-pipeline-seed.mjs';
+import { seedStoredProfiles, seedingSummary } from './bench-pipeline-seed.mjs';
 import { scrapeMetrics, workDelta } from './bench-metrics.mjs';
 import {
   adminApi,
@@ -132,17 +128,6 @@ async function cleanUp(ctx) {
   await mongo.close().catch(() => undefined);
   await dropBenchDatabases(require('mongodb'), mongoBase, [dbName, rawDb], log);
   if (up.started.kafka || up.started.mongo) await infra.down({}).catch(() => undefined);
-}
-
-async function rawLimits(ctx) {
-  const { RAW_DOCUMENTS, RAW_SECONDS, BATCH, CONNECTIONS } = ctx.opts;
-  log(`raw: the store alone (${RAW_DOCUMENTS} profile documents: insertMany, then findOne / replaceOne by _id for ${RAW_SECONDS} s each)...`);
-  const store = await rawStore(ctx);
-  log(`raw: Kafka produce and consume alone (${RAW_SECONDS} s)...`);
-  const kafkaRaw = await rawKafka(ctx);
-  log(`raw: the collector alone (/v1/batch of ${BATCH}, ${CONNECTIONS} connections, ${RAW_SECONDS} s)...`);
-  const collectorRaw = await rawCollector(ctx);
-  return { store, kafka: kafkaRaw, collectorAlone: collectorRaw };
 }
 
 /** The five services, the bench's segments, a source (its write key's authorization) and the tap on segments.membership. */
@@ -372,14 +357,6 @@ async function measurePipeline(ctx, result) {
   return exitCode;
 }
 
-function seedingSummary({ WARM, STORED_PROFILES, PROFILES }) {
-  if (STORED_PROFILES > 0)
-    return `--warm, then --stored-profiles: the store holds ${STORED_PROFILES} people's documents, those of the ${PROFILES} people of the load (created through the pipeline) and copies of them under new ids (inserted straight into the store)`;
-  return WARM
-    ? 'none; --warm: every person first arrives through the pipeline (drained), the measured phases are returning visitors'
-    : 'none: profiles are created through the pipeline during the measured phase';
-}
-
 export async function runPipelineBench(argv) {
   const ctx = await pipelineContext(argv);
   ctx.lag = lagSampler(ctx.admin, ctx.prefix);
@@ -412,7 +389,7 @@ export async function runPipelineBench(argv) {
     log(`machine: ${cpus().length} cores, ${result.machine.memGiB} GiB; store ${up.mongoServer}; run ${runId}`);
     await ctx.admin.connect();
     await ctx.mongo.connect();
-    result.raw = await rawLimits(ctx);
+    result.raw = await rawLimits(ctx, log);
     exitCode = await measurePipeline(ctx, result);
   } finally {
     await ctx.lag.stop();
