@@ -1,5 +1,6 @@
 // The report of the pipeline benchmark (bench-pipeline.mjs): its table and the lag series.
 import { cpuLine } from './bench-cpu.mjs';
+import { tableCountersLine } from './bench-store-tables.mjs';
 import { hopsLine } from './bench-pipeline-hops.mjs';
 import { STAGES } from './bench-pipeline-lag.mjs';
 
@@ -41,6 +42,7 @@ export function printReport(r, file, logs) {
       r.throughput.cpu ? `machine busy ${r.throughput.cpu.machineBusySeconds} of ${r.throughput.cpu.capacitySeconds} core-seconds` : '',
       '',
     ],
+    ['the store over the throughput phase, as PostgreSQL counted it (per collection)', tableCountersLine(r.throughput.tables), '', ''],
     lat.skipped
       ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
       : [
@@ -83,7 +85,7 @@ export function printReport(r, file, logs) {
             r.seed.collections,
           )
             .map(([name, c]) => `${name} ${c.after}`)
-            .join(', ')})`,
+            .join(', ')}; then compacted in ${r.seed.compactSeconds} s)`,
         ]
       : []),
     `mix: ${mix.events} events, ${mix.people} people seen, ${mix.otherDeviceLogins} logins on another device, ${mix.merges} merging logins, ${mix.emailClicks} email clicks, ${mix.pings} pings; ${load.rejected} rejected, ${load.duplicates} duplicates, ${load.failedRequests} failed requests`,
@@ -107,4 +109,14 @@ function lagTable(series) {
   const picked = series.filter((_, i) => i % step === 0 || i === series.length - 1);
   const head = ['t(s)', ...keys].map((k) => k.padStart(k === 't(s)' ? 7 : k.length + 2)).join('');
   return [head, ...picked.map((row) => [String(row.s).padStart(7), ...keys.map((k) => String(row[k]).padStart(k.length + 2))].join(''))];
+}
+
+/** Each service's resident memory, peak and now (null once it exited), from the run's samplers. */
+export function memoryOf(rss, services) {
+  return Object.fromEntries(
+    services.map((name) => {
+      const sampler = rss.get(name);
+      return [name, { peakMb: sampler?.peakMb ?? 0, endMb: sampler?.now() ?? null }];
+    }),
+  );
 }

@@ -12,7 +12,7 @@
 //                  for 30 %) through the pipeline, drained, so the measured phases are returning
 //                  visitors rather than new ones; its own rate is reported (mostly creations)
 //   seeding        with --stored-profiles N (implies --warm): the warm-up's documents copied into
-//                  the store until it holds N people's (bench-pipeline-seed.mjs)
+//                  the store until it holds N people's, then compacted (bench-pipeline-seed.mjs)
 //   throughput     a realistic mix (page views, Product Viewed / Added, Order Completed, identify on
 //                  login, merges of an anonymous visitor into the profile the same user has from
 //                  another device, Email Link Clicked) over P people, interleaved, deterministic,
@@ -20,7 +20,8 @@
 //                  accepted or at `--rate`; events/s end to end = events acked ÷ (first send → the
 //                  lag sample where every stage's consumer group, activation's last, has consumed
 //                  everything; ±1 s); per stage messages consumed/s; every consumer group's lag each
-//                  second; CPU seconds of each process over the phase and of the machine (bench-cpu.mjs)
+//                  second; CPU seconds of each process over the phase and of the machine (bench-cpu.mjs);
+//                  rows PostgreSQL read by sequential and index scans per collection (bench-store-tables.mjs)
 //   latency        the same mix at 70 % of that rate, every 4th event a `Bench Ping` of a person not
 //                  pinged before: POST → its `bench-latency` entry on segments.membership (a consumer
 //                  of this process), p50/p99; and each stage's hop of it (bench-pipeline-hops.mjs)
@@ -35,8 +36,9 @@ import { hopTimes, LATENCY_SEGMENT } from './bench-pipeline-hops.mjs';
 import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawLimits } from './bench-pipeline-raw.mjs';
-import { printReport } from './bench-pipeline-report.mjs';
+import { memoryOf, printReport } from './bench-pipeline-report.mjs';
 import { seedStoredProfiles, seedingSummary } from './bench-pipeline-seed.mjs';
+import { readTableCounters, tableCountersBetween } from './bench-store-tables.mjs';
 import { scrapeMetrics, workDelta } from './bench-metrics.mjs';
 import {
   adminApi,
@@ -224,6 +226,7 @@ async function throughputPhase(ctx, authorization, base) {
   const scrapeAll = () => Promise.all(STAGE_SERVICES.map((name) => scrapeMetrics(ctx.services.get(name).url)));
   const metricsBefore = await scrapeAll();
   const countsBefore = { ...mix.counts };
+  const tablesBefore = await readTableCounters(ctx.infra, ctx.dbName);
   const cpuBefore = cpuSnapshot(ctx.services);
   const t0 = Date.now();
   lag.start(t0);
@@ -242,6 +245,7 @@ async function throughputPhase(ctx, authorization, base) {
   log(`load sent: ${load.acked} events acked in ${load.seconds.toFixed(1)} s (${perSec(load.acked, load.seconds)}/s); waiting for the pipeline to drain...`);
   const drainedRow = await waitDrained(ctx, load.endedAt);
   const cpu = cpuBetween(cpuBefore, cpuSnapshot(ctx.services), load.acked);
+  const tables = tableCountersBetween(tablesBefore, await readTableCounters(ctx.infra, ctx.dbName)); // PostgreSQL's own counters
   const endRow = drainedRow ?? lag.series.at(-1);
   const e2eSeconds = ((drainedRow?.t ?? Date.now()) - t0) / 1000;
   const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix, base });
@@ -263,6 +267,7 @@ async function throughputPhase(ctx, authorization, base) {
     stages,
     work,
     cpu,
+    tables,
   };
   if (!drainedRow) log(`timeout: not drained after ${TIMEOUT} s; reporting what drained so far`);
   else log(`drained: ${throughput.endToEnd.eventsPerSec} events/s end to end (${load.acked} events in ${e2eSeconds.toFixed(1)} s)`);
@@ -316,17 +321,6 @@ async function latencyPhase(ctx, authorization, sustainedPerSec) {
   };
 }
 
-/** Each service's resident memory, peak and now (null once it exited). */
-function memory({ rss }) {
-  return Object.fromEntries(
-    SERVICES.map((name) => {
-      const sampler = rss.get(name);
-      const endMb = sampler?.now() ?? null;
-      return [name, { peakMb: sampler?.peakMb ?? 0, endMb }];
-    }),
-  );
-}
-
 /** The phases against the running pipeline; the exit code (1: not drained, or pings missing). */
 async function measurePipeline(ctx, result) {
   const authorization = await startPipeline(ctx);
@@ -352,7 +346,7 @@ async function measurePipeline(ctx, result) {
     result.latency = { skipped: result.throughput.drained ? 'too little time left before --timeout' : 'the throughput phase did not drain' };
   }
   await ctx.lag.stop();
-  result.memory = memory(ctx);
+  result.memory = memoryOf(ctx.rss, SERVICES);
   result.lagSeries = lagSeries(ctx.lag.series);
   return exitCode;
 }
