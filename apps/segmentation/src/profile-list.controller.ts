@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { MAX_LIST_LIMIT, parseProfileListQuery, type ProfileListQueryInput } from '@mosaic/segmentation-domain';
-import { ListBudgetTooSmallError, type ProfilePage } from '@mosaic/segmentation-application';
+import { MAX_LIST_LIMIT, parseProfileListQuery, type ProfileListQuery, type ProfileListQueryInput } from '@mosaic/segmentation-domain';
+import { ListBudgetTooSmallError, type ListProfiles, type ProfilePage } from '@mosaic/segmentation-application';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
 import { SegmentationService } from './segmentation.service';
 
@@ -65,9 +65,13 @@ export class ProfileListController {
     if (!parsed.ok) throw new ApiError(400, 'invalid_request', parsed.message);
     const segment = parsed.query.filter.segment;
     if (segment !== undefined && !(await this.segmentation.definitions.get(segment))) throw new ApiError(404, 'not_found', `segment ${segment} not found`);
-    return this.segmentation.listProfiles.execute(parsed.query).catch((err: unknown) => {
-      // an operator's setting, not a fault of the request or the code
-      throw err instanceof ListBudgetTooSmallError ? new ApiError(503, 'list_budget_too_small', err.message) : err;
-    });
+    return listPage(this.segmentation.listProfiles, parsed.query);
   }
+}
+
+/** A page of the walk; a budget too small for one read is a 503 (an operator's setting, not a fault of the request or the code). */
+export function listPage(list: ListProfiles, query: ProfileListQuery): Promise<ProfilePage> {
+  return list.execute(query).catch((err: unknown) => {
+    throw err instanceof ListBudgetTooSmallError ? new ApiError(503, 'list_budget_too_small', err.message) : err;
+  });
 }

@@ -3,7 +3,7 @@
 // written through segmentation's own write path, filters (segment, known, last seen), paging to
 // the end with every profile once, a sparse filter answering partial pages within the scan
 // budget, a forged cursor reading no more than the budget, cursor and parameter errors naming
-// the parameter, profiles written before the list existed filed by the one-time job, and reads
+// the parameter, a segment's member list walked the same way, profiles written before the list existed filed by the one-time job, and reads
 // that are all indexed equalities.
 import mongoose, { type Connection } from 'mongoose';
 import type { CommandSucceededEvent } from 'mongodb';
@@ -198,6 +198,30 @@ it('refuses a bad cursor or parameter with a 400 naming it; an unknown segment i
   expect((await api('/v1/profiles?segment=nope')).status).toBe(404);
   expect((await api('/v1/profiles', false)).status).toBe(401);
   expect(Object.keys((await api('/openapi.json', false)).json['paths'])).toContain('/v1/profiles');
+});
+
+it("a segment's members (GET /v1/segments/{key}/members) are the same walk: every member once, in pages", async () => {
+  const ids: string[] = [];
+  const pages: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const r = await api(`/v1/segments/vip/members?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(r.status).toBe(200);
+    expect(r.json['key']).toBe('vip');
+    pages.push(r.json);
+    ids.push(...r.json['profileIds']);
+    cursor = r.json['next'];
+  } while (cursor && pages.length < 1000);
+  expect(sorted(ids)).toEqual(expected((s) => 'vip' in s.memberships));
+  expect(ids).toHaveLength(new Set(ids).size);
+  expect(pages.length).toBeGreaterThan(2);
+  const members = async (query: string) => api(`/v1/segments/vip/members?${query}`);
+  expect((await members('after=p-00000')).json['error'].message).toMatch(/^after: no longer accepted; page with cursor/);
+  expect((await members('limit=201')).status).toBe(400);
+  expect((await members(`cursor=${(await api('/v1/profiles?known=true&limit=5')).json['next']}`)).json['error'].message).toMatch(
+    /^cursor: it was made for other filters/,
+  );
+  expect((await api('/v1/segments/nope/members')).status).toBe(404);
 });
 
 describe("a cursor's density (client-supplied) never sizes a read: d = 0 reads at most the budget", () => {

@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MAX_SIZE_HISTORY_DAYS, SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, type SegmentDefinition } from '@mosaic/segmentation-domain';
+import { MAX_SIZE_HISTORY_DAYS, SEGMENT_DEFINITION_SCHEMA, SEGMENT_EXAMPLES, parseProfileListQuery, type SegmentDefinition } from '@mosaic/segmentation-domain';
 import type { BackfillProgress, StoredSegment, WriteOutcome } from '@mosaic/segmentation-data-access';
 import { AdminAuthGuard, ApiError, invalidInput } from '@mosaic/shared-service';
 import {
   BackfillView,
+  DEFAULT_MEMBERS_LIMIT,
+  MembersPage,
   MembersQueryDto,
   PreviewQueryDto,
   PreviewResponse,
@@ -19,6 +21,7 @@ import {
   sizesRangeOf,
   type SegmentResponse,
 } from './segments.dto';
+import { listPage } from './profile-list.controller';
 import { SegmentationService } from './segmentation.service';
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -146,14 +149,18 @@ export class SegmentsController {
   @Get(':key/members')
   @ApiOperation({
     summary:
-      'Profile ids in the segment, by id (page with `after`). On FerretDB every page reads and sorts all members: for a large segment page with GET /v1/profiles?segment=',
+      "Profile ids in the segment, a page at a time: follow `next` until it is null. The same walk as GET /v1/profiles?segment= (each page costs the same at any depth; a page can be partial when the request's scan budget ran out, maybe empty, with a `next` to go on); the order is stable but not by id",
   })
-  async members(@Param('key') key: string, @Query() query: MembersQueryDto): Promise<{ key: string; profileIds: string[]; next: string | null }> {
+  @ApiOkResponse({ type: MembersPage })
+  async members(@Param('key') key: string, @Query() query: MembersQueryDto): Promise<MembersPage> {
     const q = queryOf(MembersQueryDto, query);
-    const limit = intOr(q.limit, 100);
+    if (q.after !== undefined)
+      throw new ApiError(400, 'invalid_request', "after: no longer accepted; page with cursor (the previous page's next), starting without one");
     if (!KEY.test(key) || !(await this.repo.get(key))) throw new ApiError(404, 'not_found', `segment ${key} not found`);
-    const profileIds = await this.segmentation.profiles.members(key, limit, q.after);
-    return { key, profileIds, next: profileIds.length === limit ? (profileIds[profileIds.length - 1] ?? null) : null };
+    const parsed = parseProfileListQuery({ segment: key, limit: String(intOr(q.limit, DEFAULT_MEMBERS_LIMIT)), cursor: q.cursor });
+    if (!parsed.ok) throw new ApiError(400, 'invalid_request', parsed.message);
+    const page = await listPage(this.segmentation.listProfiles, parsed.query);
+    return { key, profileIds: page.profiles.map((p) => p.profileId), next: page.next, partial: page.partial };
   }
 
   @Get(':key/sizes')

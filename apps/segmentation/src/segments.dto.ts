@@ -7,6 +7,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { IsOptional, ValidateBy, validateSync } from 'class-validator';
 import { ApiError } from '@mosaic/shared-service';
+import { MAX_LIST_LIMIT } from '@mosaic/segmentation-domain';
+
+/** Member ids per page when `limit` is absent. */
+export const DEFAULT_MEMBERS_LIMIT = 100;
 
 /** An integer parameter from `min` to `max`; absent or empty (when `emptyOk`) takes the default. */
 function IntParam(
@@ -55,14 +59,26 @@ export class PreviewQueryDto {
 }
 
 export class MembersQueryDto {
-  @ApiPropertyOptional({ description: '1–1000, default 100' })
+  @ApiPropertyOptional({ description: `ids per page, 1–${MAX_LIST_LIMIT}, default ${DEFAULT_MEMBERS_LIMIT}` })
   @IsOptional()
-  @IntParam(1, 1000)
+  @IntParam(1, MAX_LIST_LIMIT)
   limit?: string;
 
-  @ApiPropertyOptional({ description: 'the last id of the previous page' })
+  @ApiPropertyOptional({ description: 'the `next` of the previous page' })
+  @IsOptional()
+  cursor?: string;
+
+  @ApiPropertyOptional({ description: 'no longer accepted (400): the pages are walked with `cursor`, not in id order' })
   @IsOptional()
   after?: string;
+}
+
+export class MembersPage {
+  @ApiProperty() key!: string;
+  @ApiProperty({ type: [String] }) profileIds!: string[];
+  @ApiProperty({ nullable: true, type: String, description: 'cursor of the next page; null once every member has been listed' }) next!: string | null;
+  @ApiProperty({ description: "the request's scan budget ran out before the page was full (fewer ids than limit, maybe none; follow next)" })
+  partial!: boolean;
 }
 
 export class UpdateQueryDto {

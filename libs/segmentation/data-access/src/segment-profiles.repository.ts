@@ -286,18 +286,6 @@ export class SegmentProfilesRepository {
     return this.profiles.countDocuments({ segments: key });
   }
 
-  /** Ids of profiles in a segment, by id, after `after`. */
-  async members(key: string, limit: number, after?: string): Promise<string[]> {
-    const filter: mongo.Filter<SegmentProfileDocument> = after ? { segments: key, _id: { $gt: after } } : { segments: key };
-    return (
-      await this.profiles
-        .find(filter, { projection: { _id: 1 } })
-        .sort({ _id: 1 })
-        .limit(limit)
-        .toArray()
-    ).map((d) => d._id);
-  }
-
   /**
    * Every profile, in pages of `pageSize`, through one cursor in the store's own order (a
    * backfill's scan). No sort and no range: FerretDB would read and sort the whole collection
