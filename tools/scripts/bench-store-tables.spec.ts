@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const MODULE = pathToFileURL(path.join(__dirname, 'bench-store-tables.mjs')).href;
+
+/** Runs the module's pure functions in a child (Jest here runs CommonJS; the bench is ES modules). */
+function run(body: string): unknown {
+  const script = `import { tableCountersBetween, tableCountersLine } from ${JSON.stringify(MODULE)};\nconsole.log(JSON.stringify((() => { ${body} })()));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+}
+
+const row = (seqScans: number, seqRows: number, indexScans: number, indexRows: number, autovacuums = 0, autoanalyzes = 0) => ({
+  seqScans,
+  seqRows,
+  indexScans,
+  indexRows,
+  autovacuums,
+  autoanalyzes,
+});
+
+describe('the pipeline report of what PostgreSQL counted per collection (bench-store-tables.mjs)', () => {
+  it('keeps what changed between the readings, per collection, and counts a collection new since the first as from zero', () => {
+    const before = { profiles: row(1, 100, 50, 50), events: row(0, 0, 10, 10) };
+    const after = { profiles: row(3, 2_100, 80, 81, 1, 1), events: row(0, 0, 10, 10), fresh: row(0, 0, 4, 4) };
+    expect(run(`return tableCountersBetween(${JSON.stringify(before)}, ${JSON.stringify(after)});`)).toEqual({
+      profiles: row(2, 2_000, 30, 31, 1, 1),
+      fresh: row(0, 0, 4, 4),
+    });
+    expect(run(`return tableCountersBetween(null, ${JSON.stringify(after)});`)).toBeNull();
+  });
+
+  it('names sequential reads first, largest first, then the vacuums, then the index reads in all', () => {
+    const delta = { a: row(1, 10, 5, 5), b: row(4, 4_000, 0, 0, 0, 1), c: row(0, 0, 7, 9) };
+    expect(run(`return tableCountersLine(${JSON.stringify(delta)});`)).toBe(
+      'rows read by sequential scans: b 4000 (4 scans), a 10 (1 scans); autovacuum / autoanalyze ran on b (0 / 1); 12 index scans fetched 14 rows',
+    );
+    expect(run(`return tableCountersLine({ c: ${JSON.stringify(row(0, 0, 7, 9))} });`)).toBe(
+      'no rows read by sequential scans; no autovacuum or autoanalyze ran; 7 index scans fetched 9 rows',
+    );
+    expect(run('return tableCountersLine(null);')).toMatch(/^not read /);
+  });
+});
