@@ -4,12 +4,17 @@
 // the warm-up's, inserted straight into the store under new ids — every collection that holds a
 // document per person or per event, so each one grows by the same factor.
 //
-// A copy keeps every field but `_id`: the values the services query by (identifiers, segments,
-// timer slots) repeat the originals', so reads by them see N / `--profiles` times the matches
-// and nothing is served from an emptier store than N people's. No copy is ever addressed by an
-// event: the load only names the warm-up's people. Nothing the services keep in memory changes
-// (caches, segment sizes), which is the point: the measured phases differ from a run without the
-// copies only in the size of the collections.
+// Each copy is another person: its `_id` gets the copy's suffix, and so does every top-level value
+// (or element of a top-level array) that names a copied document — a profile id, an identifier
+// key, a message id — so copy k's events belong to copy k's profile, its identifier keys are
+// copy k's pointers, and a query by such a value finds what it would in a store of N people: one
+// person's documents, not N / `--profiles` copies of them. (Until 2026-12-07 copies kept those
+// values: each merge then moved its loser's events and all their copies, 25,308 index scans of
+// `enrichment_events` in a throughput phase against 639 at 10,000 people.) Values that do not name
+// a document (segment keys, timer slots, list shards, states as JSON text) repeat the originals'.
+// No copy is ever addressed by an event: the load only names the warm-up's people. Nothing the
+// services keep in memory changes (caches, segment sizes), which is the point: the measured
+// phases differ from a run without the copies only in the size of the collections.
 //
 // After the copy every copied collection is compacted (FerretDB runs VACUUM ANALYZE on its table):
 // a store that grew to N people in service has long been vacuumed and analysed by autovacuum;
@@ -28,6 +33,26 @@ function copyId(id, copy, BSON) {
   throw new Error(`cannot copy a document whose _id is ${typeof id} (${String(id)})`);
 }
 
+/** Copy `copy` of a value: a string naming a copied document (or a top-level array's such elements) gets the copy's suffix. */
+function renamed(value, copy, ids) {
+  if (typeof value === 'string') return ids.has(value) ? `${value}~${copy}` : value;
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' && ids.has(v) ? `${v}~${copy}` : v));
+  return value;
+}
+
+/** Copy `copy` of a document: another person's (see above). */
+function copyOf(doc, copy, ids, BSON) {
+  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, k === '_id' ? copyId(v, copy, BSON) : renamed(v, copy, ids)]));
+}
+
+/** The string ids of every document of these collections: the values a copy renames. */
+async function documentIds(db, collections) {
+  const ids = new Set();
+  for (const { name } of collections)
+    for await (const d of db.collection(name).find({}, { projection: { _id: 1 } })) if (typeof d._id === 'string') ids.add(d._id);
+  return ids;
+}
+
 /** The collections with at least one document for every second person: per-person and per-event ones. */
 async function perPersonCollections(db, people) {
   const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
@@ -37,7 +62,7 @@ async function perPersonCollections(db, people) {
 }
 
 /** Inserts `copies` copies of every document of the collection, CHUNK at a time, IN_FLIGHT at once. */
-async function copyCollection(collection, copies, BSON) {
+async function copyCollection(collection, copies, ids, BSON) {
   const originals = await collection.find({}).toArray();
   const chunks = [];
   for (let copy = 1; copy <= copies; copy += 1) for (let i = 0; i < originals.length; i += CHUNK) chunks.push({ copy, from: i });
@@ -45,7 +70,7 @@ async function copyCollection(collection, copies, BSON) {
   const worker = async () => {
     while (next < chunks.length) {
       const { copy, from } = chunks[next++];
-      const docs = originals.slice(from, from + CHUNK).map((d) => ({ ...d, _id: copyId(d._id, copy, BSON) }));
+      const docs = originals.slice(from, from + CHUNK).map((d) => copyOf(d, copy, ids, BSON));
       await collection.insertMany(docs, { ordered: false });
     }
   };
@@ -64,10 +89,11 @@ export async function seedStoredProfiles({ mongo, BSON, opts }, log) {
   const collections = await perPersonCollections(db, PROFILES);
   log(`seeding: ${copies} copies of the documents of ${collections.map((c) => `${c.name} (${c.count})`).join(', ')}...`);
   const t0 = Date.now();
+  const ids = await documentIds(db, collections);
   const byCollection = {};
   for (const { name, count } of collections) {
     const started = Date.now();
-    const inserted = await copyCollection(db.collection(name), copies, BSON);
+    const inserted = await copyCollection(db.collection(name), copies, ids, BSON);
     const seconds = (Date.now() - started) / 1000;
     byCollection[name] = { before: count, after: count + inserted, seconds: +seconds.toFixed(1), docsPerSec: Math.round(inserted / seconds) };
     log(`  ${name}: ${count} → ${count + inserted} documents in ${seconds.toFixed(1)} s`);
