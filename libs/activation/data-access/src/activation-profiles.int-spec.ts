@@ -69,6 +69,14 @@ it('serves no segments, not a missing list, for a profile whose first membership
   await put('exit-first', 1);
   await repo.putMembership('exit-first', 'vip', false, 1);
   expect(await repo.findByIdKeys(['anonymousId:anon-exit-first'])).toMatchObject({ profileId: 'exit-first', segments: [] });
+  // stored as an empty list, as a batch's write stores it: no reader has to default it
+  expect(await db.conn.db!.collection(ACTIVATION_COLLECTIONS.memberships).findOne({ _id: 'exit-first' as never })).toMatchObject({
+    segments: [],
+    membershipVersion: 1,
+  });
+  await repo.putMembership('exit-first', 'vip', true, 3);
+  await repo.putMembership('exit-first', 'old', true, 2); // older than what is held: ignored
+  expect((await repo.findByIds(['exit-first'])).get('exit-first')?.segments).toEqual(['vip']);
 });
 
 describe('a batch of membership changes', () => {

@@ -4,16 +4,7 @@
  * each in its own document with its own version and one writer (see ActivationProfileDocument).
  */
 import type { Connection, mongo } from 'mongoose';
-import {
-  MAX_BULK_UPDATES,
-  bulkWriteChunked,
-  duplicateOnlyWriteErrors,
-  findIn,
-  insertAbsent,
-  isDuplicateKeyError,
-  limitBulkUpdates,
-  openDb,
-} from '@mosaic/shared-mongo';
+import { MAX_BULK_UPDATES, bulkWriteChunked, duplicateOnlyWriteErrors, findIn, insertAbsent, limitBulkUpdates, openDb } from '@mosaic/shared-mongo';
 import { foldMembershipChanges, type FoldedMembership, type MembershipStep } from '@mosaic/activation-domain';
 import { ACTIVATION_COLLECTIONS, type ActivationMembershipDocument, type ActivationProfileDocument } from './documents';
 
@@ -102,22 +93,20 @@ export class ActivationProfilesRepository {
   }
 
   /**
-   * Applies a membership change to the profile's segments (older versions are ignored): one
-   * upsert guarded by the version. A duplicate key means the document exists but holds a newer
-   * version, or another instance created it at the same moment (a rebalance): the guarded update
-   * is tried once more.
+   * Applies a membership change to the profile's segments (older versions are ignored): the
+   * batch's write for one change (`membershipFoldOps`), so a first change that is an exit too
+   * creates the document with its (empty) `segments`. A duplicate key means the document exists
+   * but holds a newer version, or another instance created it at the same moment (a rebalance):
+   * the guarded updates are tried once more, without the upsert.
    */
   async putMembership(profileId: string, segmentKey: string, entered: boolean, version: number): Promise<void> {
-    const filter = { _id: profileId, membershipVersion: { $lt: version } };
-    const update = {
-      ...(entered ? { $addToSet: { segments: segmentKey } } : { $pull: { segments: segmentKey } }),
-      $set: { membershipVersion: version, updatedAt: new Date() },
-    } as mongo.UpdateFilter<ActivationMembershipDocument>;
+    const [fold] = foldMembershipChanges([{ profileId, segmentKey, change: entered ? 'entered' : 'exited', profileVersion: version }]);
+    const ops = membershipFoldOps(fold as FoldedMembership, new Date());
     try {
-      await this.memberships.updateOne(filter, update, { upsert: true });
+      await this.memberships.bulkWrite(ops, { ordered: true });
     } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      await this.memberships.updateOne(filter, update);
+      if (duplicateOnlyWriteErrors(err) === undefined) throw err;
+      await this.memberships.bulkWrite(ops.map(withoutUpsert), { ordered: true });
     }
   }
 
@@ -153,7 +142,7 @@ export class ActivationProfilesRepository {
       if (l?.segments) out.set(id, { segments: l.segments, membershipVersion: l.membershipVersion ?? 0 });
     }
     const own = (await findIn(this.memberships, '_id', ids, { pointReads: this.pointReads })) as ActivationMembershipDocument[];
-    // `?? []`: a document created by a first change that was an exit (`putMembership`'s `$pull` upsert) has no `segments`.
+    // `?? []`: documents created before 2026-12-07 by a first change that was an exit (`putMembership`'s `$pull` upsert then) have no `segments`.
     for (const m of own) out.set(m._id, { segments: m.segments ?? [], membershipVersion: m.membershipVersion });
     return out;
   }
@@ -260,4 +249,9 @@ function membershipFoldOps(f: FoldedMembership, now: Date): mongo.AnyBulkWriteOp
     $set: { membershipVersion: f.toVersion, updatedAt: now },
   } as mongo.UpdateFilter<ActivationMembershipDocument>;
   return [...exits, { updateOne: { filter, update: enter, upsert: true } }];
+}
+
+/** The same update, never inserting. */
+function withoutUpsert(op: mongo.AnyBulkWriteOperation<ActivationMembershipDocument>): mongo.AnyBulkWriteOperation<ActivationMembershipDocument> {
+  return 'updateOne' in op ? { updateOne: { ...op.updateOne, upsert: false } } : op;
 }
