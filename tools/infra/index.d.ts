@@ -133,5 +133,7 @@ export function logs(
 ): Promise<void>;
 export function startPrivateKafka(opts?: PrivateKafkaOptions): Promise<PrivateKafka>;
 export function freePort(): Promise<number>;
+/** psql's command line for FerretDB's database on the PostgreSQL cluster this infra started (rows unaligned, tab-separated), or null when the store is anything else. */
+export function storePsqlCommand(opts?: InfraOptions): Promise<{ bin: string; args: string[] } | null>;
 export const KAFKA_VERSION: string;
 export const FERRETDB_VERSION: string;

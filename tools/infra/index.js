@@ -24,6 +24,7 @@ const { status } = require('./status.js');
 const { logs } = require('./logs.js');
 const kafka = require('./kafka.js');
 const { FERRETDB_VERSION } = require('./ferretdb.js');
+const { psqlCommand } = require('./postgres.js');
 
 /**
  * A second, private single-node Kafka broker on other ports (default: free ones) that a
@@ -34,7 +35,19 @@ function startPrivateKafka(opts) {
   return kafka.startPrivateKafka(opts);
 }
 
+/**
+ * psql's command line for FerretDB's database on the PostgreSQL cluster this infra started
+ * (for tests and benchmarks that read what PostgreSQL made of the collections), or null when
+ * the store is anything else.
+ * @param {import('./options.js').InfraOptions} [opts]
+ */
+async function storePsqlCommand(opts) {
+  const pg = (await status(opts)).mongo.postgres;
+  return pg?.running ? psqlCommand(pg.binDir, pg.port) : null;
+}
+
 module.exports = {
+  storePsqlCommand,
   up,
   down,
   release,

@@ -2,7 +2,6 @@
 // the specs that read what FerretDB made of their collections: one statement at a time, or a
 // session kept open (a transaction holding a row lock while the test drives FerretDB).
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '@mosaic/shared-testing';
 
@@ -12,12 +11,9 @@ type Infra = typeof import('./index.js');
 const infra: Infra = require('./index.js');
 
 async function psqlArgs(): Promise<{ bin: string; args: string[] }> {
-  const pg = (await infra.status()).mongo.postgres;
-  if (!pg) throw new Error('infra status() names no PostgreSQL cluster, although the store is FerretDB on PostgreSQL');
-  return {
-    bin: path.join(pg.binDir, 'psql'),
-    args: ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'ferretdb'],
-  };
+  const command = await infra.storePsqlCommand();
+  if (!command) throw new Error('infra status() names no running PostgreSQL cluster, although the store is FerretDB on PostgreSQL');
+  return command;
 }
 
 /** Runs one SQL text in FerretDB's database; its output, trimmed. */

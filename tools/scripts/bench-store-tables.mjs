@@ -3,32 +3,24 @@
 // or autoanalyze ran meanwhile. A read whose cost grows with the number of stored profiles shows
 // as sequential rows in proportion to the store — the check behind "a design whose cost grows
 // with the number of stored profiles is a bug" — and a vacuum running during a measured phase
-// takes the same two cores as the pipeline. Read through psql (the cluster tools/infra started);
+// takes the same two cores as the pipeline. The block reads say whether the tables' hot part fits
+// PostgreSQL's shared buffers (a miss is a copy from the OS cache, or a disk read). Read through psql (the cluster tools/infra started);
 // on any other store the readings are null and the report says so.
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const COUNTERS = ['seqScans', 'seqRows', 'indexScans', 'indexRows', 'autovacuums', 'autoanalyzes'];
-
-/** psql's command line for FerretDB's database, or null when the store is not FerretDB on a cluster of tools/infra. */
-async function psqlCommand(infra) {
-  const pg = (await infra.status()).mongo?.postgres;
-  if (!pg?.running) return null;
-  return {
-    bin: join(pg.binDir, 'psql'),
-    args: ['-X', '-q', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'ferretdb'],
-  };
-}
+const COUNTERS = ['seqScans', 'seqRows', 'indexScans', 'indexRows', 'autovacuums', 'autoanalyzes', 'blocksHit', 'blocksRead'];
 
 /** Every collection of database `db` with its table's counters now, or null (see above). */
 export async function readTableCounters(infra, db) {
-  const psql = await psqlCommand(infra);
+  const psql = await infra.storePsqlCommand();
   if (!psql) return null;
   // Counters are flushed by each backend at most once a second: wait that out before reading.
   await new Promise((resolve) => setTimeout(resolve, 1_100));
-  const sql = `SELECT m._jsonb->>'_id', s.seq_scan, s.seq_tup_read, coalesce(s.idx_scan, 0), coalesce(s.idx_tup_fetch, 0), s.autovacuum_count, s.autoanalyze_count
-    FROM pg_stat_user_tables s JOIN "${db}"._ferretdb_database_metadata m ON m._jsonb->>'table' = s.relname
+  const sql = `SELECT m._jsonb->>'_id', s.seq_scan, s.seq_tup_read, coalesce(s.idx_scan, 0), coalesce(s.idx_tup_fetch, 0), s.autovacuum_count, s.autoanalyze_count,
+      coalesce(io.heap_blks_hit, 0) + coalesce(io.idx_blks_hit, 0) + coalesce(io.toast_blks_hit, 0) + coalesce(io.tidx_blks_hit, 0),
+      coalesce(io.heap_blks_read, 0) + coalesce(io.idx_blks_read, 0) + coalesce(io.toast_blks_read, 0) + coalesce(io.tidx_blks_read, 0)
+    FROM pg_stat_user_tables s JOIN pg_statio_user_tables io USING (relid) JOIN "${db}"._ferretdb_database_metadata m ON m._jsonb->>'table' = s.relname
     WHERE s.schemaname = '${db}'`;
   const { stdout } = await promisify(execFile)(psql.bin, [...psql.args, '-c', sql]);
   const out = {};
@@ -51,7 +43,7 @@ export function tableCountersBetween(before, after) {
   return out;
 }
 
-/** The report's line: sequential reads first (the ones that matter), then vacuums, then index reads in total. */
+/** The report's line: sequential reads first (the ones that matter), then vacuums, then index reads and block reads in total. */
 export function tableCountersLine(delta) {
   if (!delta) return 'not read (the store is not FerretDB on a PostgreSQL cluster of tools/infra)';
   const entries = Object.entries(delta);
@@ -59,6 +51,8 @@ export function tableCountersLine(delta) {
   const vacuumed = entries.filter(([, d]) => d.autovacuums + d.autoanalyzes > 0);
   const indexRows = entries.reduce((sum, [, d]) => sum + d.indexRows, 0);
   const indexScans = entries.reduce((sum, [, d]) => sum + d.indexScans, 0);
+  const hit = entries.reduce((sum, [, d]) => sum + d.blocksHit, 0);
+  const missed = entries.reduce((sum, [, d]) => sum + d.blocksRead, 0);
   return [
     scanned.length === 0
       ? 'no rows read by sequential scans'
@@ -67,5 +61,6 @@ export function tableCountersLine(delta) {
       ? 'no autovacuum or autoanalyze ran'
       : `autovacuum / autoanalyze ran on ${vacuumed.map(([c, d]) => `${c} (${d.autovacuums} / ${d.autoanalyzes})`).join(', ')}`,
     `${indexScans} index scans fetched ${indexRows} rows`,
+    `${missed} of ${hit + missed} block reads missed the shared buffers (${hit + missed > 0 ? ((100 * missed) / (hit + missed)).toFixed(1) : 0} %)`,
   ].join('; ');
 }

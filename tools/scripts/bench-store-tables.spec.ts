@@ -10,33 +10,42 @@ function run(body: string): unknown {
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
 }
 
-const row = (seqScans: number, seqRows: number, indexScans: number, indexRows: number, autovacuums = 0, autoanalyzes = 0) => ({
+const row = (seqScans: number, seqRows: number, indexScans: number, indexRows: number, autovacuums = 0, autoanalyzes = 0, blocksHit = 0, blocksRead = 0) => ({
   seqScans,
   seqRows,
   indexScans,
   indexRows,
   autovacuums,
   autoanalyzes,
+  blocksHit,
+  blocksRead,
 });
 
 describe('the pipeline report of what PostgreSQL counted per collection (bench-store-tables.mjs)', () => {
   it('keeps what changed between the readings, per collection, and counts a collection new since the first as from zero', () => {
-    const before = { profiles: row(1, 100, 50, 50), events: row(0, 0, 10, 10) };
-    const after = { profiles: row(3, 2_100, 80, 81, 1, 1), events: row(0, 0, 10, 10), fresh: row(0, 0, 4, 4) };
+    const before = { profiles: row(1, 100, 50, 50, 0, 0, 500, 20), events: row(0, 0, 10, 10, 0, 0, 30, 0), cold: row(0, 0, 1, 1, 0, 0, 4, 4) };
+    const after = {
+      profiles: row(3, 2_100, 80, 81, 1, 1, 900, 25),
+      events: row(0, 0, 10, 10, 0, 0, 30, 0),
+      fresh: row(0, 0, 4, 4, 0, 0, 12, 3),
+      cold: row(0, 0, 1, 1, 0, 0, 4, 9),
+    };
     expect(run(`return tableCountersBetween(${JSON.stringify(before)}, ${JSON.stringify(after)});`)).toEqual({
-      profiles: row(2, 2_000, 30, 31, 1, 1),
-      fresh: row(0, 0, 4, 4),
+      profiles: row(2, 2_000, 30, 31, 1, 1, 400, 5),
+      fresh: row(0, 0, 4, 4, 0, 0, 12, 3),
+      cold: row(0, 0, 0, 0, 0, 0, 0, 5),
     });
     expect(run(`return tableCountersBetween(null, ${JSON.stringify(after)});`)).toBeNull();
   });
 
-  it('names sequential reads first, largest first, then the vacuums, then the index reads in all', () => {
-    const delta = { a: row(1, 10, 5, 5), b: row(4, 4_000, 0, 0, 0, 1), c: row(0, 0, 7, 9) };
+  it('names sequential reads first, largest first, then the vacuums, then the index reads and the buffer misses in all', () => {
+    const delta = { a: row(1, 10, 5, 5, 0, 0, 90, 10), b: row(4, 4_000, 0, 0, 0, 1, 300, 0), c: row(0, 0, 7, 9, 0, 0, 0, 40) };
     expect(run(`return tableCountersLine(${JSON.stringify(delta)});`)).toBe(
-      'rows read by sequential scans: b 4000 (4 scans), a 10 (1 scans); autovacuum / autoanalyze ran on b (0 / 1); 12 index scans fetched 14 rows',
+      'rows read by sequential scans: b 4000 (4 scans), a 10 (1 scans); autovacuum / autoanalyze ran on b (0 / 1); 12 index scans fetched 14 rows; ' +
+        '50 of 440 block reads missed the shared buffers (11.4 %)',
     );
     expect(run(`return tableCountersLine({ c: ${JSON.stringify(row(0, 0, 7, 9))} });`)).toBe(
-      'no rows read by sequential scans; no autovacuum or autoanalyze ran; 7 index scans fetched 9 rows',
+      'no rows read by sequential scans; no autovacuum or autoanalyze ran; 7 index scans fetched 9 rows; 0 of 0 block reads missed the shared buffers (0 %)',
     );
     expect(run('return tableCountersLine(null);')).toMatch(/^not read /);
   });
