@@ -178,21 +178,23 @@ export class SegmentEvaluator {
 
   private async publishAndConfirm(written: readonly WrittenProfile[], writes: readonly ProfileWrite[]): Promise<number> {
     const partitions = new Map(writes.map((w) => [w.state.profileId, w.partition >= 0 ? w.partition : (w.loaded.doc?.partition ?? 0)]));
-    const entries = written.flatMap((w) => w.outbox);
-    await this.opts.sizes.record(entries);
-    if (entries.length > 0) await this.opts.publish(entries, (id) => Math.max(0, partitions.get(id) ?? 0));
-    await this.opts.store.confirm(written);
-    return entries.length;
+    return this.publishOutboxes(written, (id) => Math.max(0, partitions.get(id) ?? 0));
   }
 
   private async republish(profiles: readonly LoadedProfile[]): Promise<number> {
     const withDoc = profiles.filter((p): p is LoadedProfile & { doc: SegmentProfileDocument } => p.doc !== null && p.outbox.length > 0);
     if (withDoc.length === 0) return 0;
     const partitions = new Map(withDoc.map((p) => [p.doc._id, Math.max(0, p.doc.partition)]));
-    const entries = withDoc.flatMap((p) => p.outbox);
+    const pending = withDoc.map((p) => ({ id: p.doc._id, writeId: p.doc.writeId, outbox: p.outbox, timerAt: stateTimer(p.state) }));
+    return this.publishOutboxes(pending, (id) => partitions.get(id) ?? 0);
+  }
+
+  /** Size deltas first, then the changes, then the outboxes confirmed: a crash in between repeats a step, never skips one. */
+  private async publishOutboxes(written: readonly WrittenProfile[], partitionOf: (profileId: string) => number): Promise<number> {
+    const entries = written.flatMap((w) => w.outbox);
     await this.opts.sizes.record(entries);
-    await this.opts.publish(entries, (id) => partitions.get(id) ?? 0);
-    await this.opts.store.confirm(withDoc.map((p) => ({ id: p.doc._id, writeId: p.doc.writeId, outbox: p.outbox, timerAt: stateTimer(p.state) })));
+    if (entries.length > 0) await this.opts.publish(entries, partitionOf);
+    await this.opts.store.confirm(written);
     return entries.length;
   }
 
