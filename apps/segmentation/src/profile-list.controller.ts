@@ -1,8 +1,9 @@
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { MAX_LIST_LIMIT, parseProfileListQuery, type ProfileListQuery, type ProfileListQueryInput } from '@mosaic/segmentation-domain';
-import { ListBudgetTooSmallError, type ListProfiles, type ProfilePage } from '@mosaic/segmentation-application';
+import { MAX_LIST_LIMIT, parseProfileListQuery, type ProfileListQueryInput } from '@mosaic/segmentation-domain';
+import type { ProfilePage } from '@mosaic/segmentation-application';
 import { AdminAuthGuard, ApiError } from '@mosaic/shared-service';
+import { listPage } from './list-page';
 import { SegmentationService } from './segmentation.service';
 
 const ZONE_RULE = 'with Z or an offset (2026-12-01T00:00:00Z, 2026-11-30T19:00:00-05:00; + is %2B in a URL); without a zone: 400';
@@ -67,11 +68,4 @@ export class ProfileListController {
     if (segment !== undefined && !(await this.segmentation.definitions.get(segment))) throw new ApiError(404, 'not_found', `segment ${segment} not found`);
     return listPage(this.segmentation.listProfiles, parsed.query);
   }
-}
-
-/** A page of the walk; a budget too small for one read is a 503 (an operator's setting, not a fault of the request or the code). */
-export function listPage(list: ListProfiles, query: ProfileListQuery): Promise<ProfilePage> {
-  return list.execute(query).catch((err: unknown) => {
-    throw err instanceof ListBudgetTooSmallError ? new ApiError(503, 'list_budget_too_small', err.message) : err;
-  });
 }

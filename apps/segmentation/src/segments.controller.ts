@@ -21,7 +21,7 @@ import {
   sizesRangeOf,
   type SegmentResponse,
 } from './segments.dto';
-import { listPage } from './profile-list.controller';
+import { listPage } from './list-page';
 import { SegmentationService } from './segmentation.service';
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
