@@ -86,7 +86,12 @@ async function expectAnotherDestinationServed(name: string): Promise<void> {
   await trigger(`${name}-seg`, other);
   await sendMembershipsTo(svc.platform, [entered(`${name}-p`, `${name}-seg`)]);
   await waitFor(() => received.includes(`/${name}`) || null, { timeoutMs: 30_000, message: `${name} served past the backlog` });
-  expect((await deliveries(other))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
+  // The endpoint sees the request before the dispatcher has its answer and records it: wait for the record.
+  const recorded = await waitFor(async () => (await deliveries(other)).find((d) => d.status !== 'pending') ?? null, {
+    timeoutMs: 30_000,
+    message: `${name}'s delivery recorded`,
+  });
+  expect(recorded).toMatchObject({ status: 'delivered', attempts: 1 });
 }
 
 it('a disabled destination with more pending deliveries than the batch does not hold back another, and deleting it skips them', async () => {
