@@ -13,6 +13,7 @@ import {
   emptyProfile,
   foldMerge,
   mergeActivity,
+  profileView,
   toCompactProfile,
 } from '@mosaic/enrichment-domain';
 import { type ProfileDocument, documentToState, redirectSlotOf, stateToDocument } from '@mosaic/enrichment-data-access';
@@ -120,7 +121,7 @@ async function foldIntoSurvivor(
     stats.merges += 1;
     stats.profilesWritten += 1;
     const after = toCompactProfile(folded);
-    return [changeOut(folded, changedPaths(toCompactProfile(base), after), item, false, nowIso, 'merge', after)];
+    return [changeOut(folded, changedPaths(profileView(base), after), item, false, nowIso, 'merge', after)];
   });
 }
 

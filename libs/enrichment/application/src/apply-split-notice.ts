@@ -3,7 +3,7 @@
  * profiles are recomputed from their events (state and activity digest).
  */
 import type { Identifier, ResolvedEvent, SplitNotice } from '@mosaic/contracts';
-import { type ProfileState, activityToText, buildActivity, changedPaths, pushRing, recomputeFromEvents, toCompactProfile } from '@mosaic/enrichment-domain';
+import { type ProfileState, activityToText, buildActivity, changedPaths, profileView, pushRing, recomputeFromEvents } from '@mosaic/enrichment-domain';
 import { type EventDocument, type ProfileDocument, documentToState, identifierKey } from '@mosaic/enrichment-data-access';
 import { CONFLICT, type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, retryOnConflict } from './batch-context';
 import { entryOfStoredEvent } from './activity-digest';
@@ -36,14 +36,7 @@ export async function applySplitNotice(core: ApplierCore, item: InboundResolved,
     stats.splits += 1;
     stats.profilesWritten += rebuilt.length;
     return rebuilt.map((x) =>
-      changeOut(
-        x.state,
-        x.orig ? changedPaths(toCompactProfile(documentToState(x.orig)), toCompactProfile(x.state)) : ['identifiers'],
-        item,
-        false,
-        nowIso,
-        'split',
-      ),
+      changeOut(x.state, x.orig ? changedPaths(profileView(documentToState(x.orig)), profileView(x.state)) : ['identifiers'], item, false, nowIso, 'split'),
     );
   });
 }

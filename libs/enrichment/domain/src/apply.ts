@@ -12,7 +12,7 @@ import { eventStep, eventTime } from './event-step';
 import { type CategoryPriceIndex, pricePosition, tierOfPosition } from './price-index';
 import { type ProfileState, emptyProfile } from './state';
 import { videoStateOf, videoView } from './video/apply';
-import { iso, isObj, ms, own, round, stableJson, str } from './util';
+import { iso, isObj, ms, own, round, sameJson, str } from './util';
 
 export { addIdentifiers } from './apply-activity';
 export { eventTime } from './event-step';
@@ -65,7 +65,7 @@ export function applyEvent(state: ProfileState | undefined, resolved: ResolvedEv
   s.updatedAt = ctx.now;
   finalize(s, cfg, ctx.priceIndex);
   const profile = toCompactProfile(s);
-  return { state: s, changed: changedPaths(state ? toCompactProfile(state) : undefined, profile), duplicate: false, profile };
+  return { state: s, changed: changedPaths(state ? profileView(state) : undefined, profile), duplicate: false, profile };
 }
 
 /** Recomputes every derived attribute from the stored facts (deterministic). */
@@ -124,16 +124,37 @@ export function toCompactProfile(s: ProfileState): CompactProfile {
   };
 }
 
-export function changedPaths(before: CompactProfile | undefined, after: CompactProfile): string[] {
+/** What `changedPaths` compares: a compact profile, or a state read in place (`profileView`). */
+export interface ProfileView {
+  identifiers: readonly { type: string; value: string }[];
+  traits: Readonly<Record<string, unknown>>;
+  computed: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The parts of `s` a compact profile is made of, not copied: for comparing only (`changedPaths`),
+ * where `toCompactProfile`'s deep copies of the state before an event were made to be thrown away.
+ */
+export function profileView(s: ProfileState): ProfileView {
+  return { identifiers: s.identifiers, traits: s.traits, computed: s.computed as unknown as Record<string, unknown> };
+}
+
+/** Paths whose value differs between the two views, compared as JSON with keys in any order (`sameJson`). */
+export function changedPaths(before: ProfileView | undefined, after: ProfileView): string[] {
   const out: string[] = [];
-  if (stableJson(before?.identifiers ?? []) !== stableJson(after.identifiers)) out.push('identifiers');
+  if (!sameIdentifiers(before?.identifiers ?? [], after.identifiers)) out.push('identifiers');
   for (const section of ['traits', 'computed'] as const) {
     const a = before?.[section] ?? {};
     const b = after[section];
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    for (const k of keys) if (stableJson(own(a, k)) !== stableJson(own(b, k))) out.push(`${section}.${k}`);
+    for (const k of keys) if (!sameJson(own(a, k), own(b, k))) out.push(`${section}.${k}`);
   }
   return out;
+}
+
+/** Same types and values in the same order (a state's identifiers carry more than the compact view's two fields). */
+function sameIdentifiers(a: ProfileView['identifiers'], b: ProfileView['identifiers']): boolean {
+  return a.length === b.length && a.every((x, i) => x.type === b[i]?.type && x.value === b[i]?.value);
 }
 
 /**

@@ -1,6 +1,6 @@
 export * from './state';
 export * from './config';
-export { applyEvent, finalize, toCompactProfile, changedPaths, recomputeFromEvents, eventTime, isApplied } from './apply';
+export { applyEvent, finalize, toCompactProfile, changedPaths, profileView, type ProfileView, recomputeFromEvents, eventTime, isApplied } from './apply';
 export type { ApplyContext, ApplyResult } from './apply';
 export { foldMerge, alreadyFolded } from './merge';
 export type { FoldContext } from './merge';

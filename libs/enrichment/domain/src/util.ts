@@ -107,17 +107,23 @@ export function round(n: number, digits = 6): number {
   return Math.round(n * f) / f;
 }
 
-/** JSON with sorted keys: a canonical form for comparisons. */
-export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (isObj(v)) {
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
-      .join(',')}}`;
-  }
-  return v === undefined ? 'null' : JSON.stringify(v);
+/**
+ * Whether `a` and `b` write the same JSON once object keys are sorted: a property holding
+ * `undefined` counts as absent, `undefined` elsewhere as `null`, and any other value compares by
+ * its `JSON.stringify`. Walked structurally rather than by building both strings: `changedPaths`
+ * compares every trait and computed attribute of a profile on every event.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (isObj(a) || isObj(b)) return isObj(a) && isObj(b) && sameObjects(a, b);
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function sameObjects(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keysA = Object.keys(a).filter((k) => a[k] !== undefined);
+  const keysB = Object.keys(b).filter((k) => b[k] !== undefined);
+  return keysA.length === keysB.length && keysA.every((k) => Object.hasOwn(b, k) && b[k] !== undefined && sameJson(a[k], b[k]));
 }
 
 export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
