@@ -15,7 +15,14 @@ import {
   ensureActivationIndexes,
   type VisitorProfile,
 } from '@mosaic/activation-data-access';
-import { DeadLetterDelivery, DispatchDeliveries, IngestMembershipChanges, SendEmail, StoreProfileChanges } from '@mosaic/activation-application';
+import {
+  DeadLetterDelivery,
+  DispatchDeliveries,
+  EndOrphanDeliveries,
+  IngestMembershipChanges,
+  SendEmail,
+  StoreProfileChanges,
+} from '@mosaic/activation-application';
 import type { CommonConfig } from '@mosaic/shared-config';
 import { PeriodicTask, type Platform } from '@mosaic/shared-service';
 import { detectServerProfile, type ServerProfile } from '@mosaic/shared-mongo';
@@ -37,6 +44,8 @@ export class ActivationService {
   readonly triggers: TriggersRepository;
   readonly experiences: ExperiencesRepository;
   readonly config: ConfigCache;
+  /** Ends pending deliveries inserted for destinations deleted meanwhile (see EndOrphanDeliveries). */
+  private readonly orphanDeliveries: EndOrphanDeliveries;
   readonly destinationTopics: DestinationTopics;
   readonly ingestMemberships: IngestMembershipChanges;
   readonly storeProfileChanges: StoreProfileChanges;
@@ -69,6 +78,10 @@ export class ActivationService {
     this.triggers = new TriggersRepository(platform.mongo);
     this.experiences = new ExperiencesRepository(platform.mongo);
     this.config = new ConfigCache({ destinations: this.destinations, triggers: this.triggers, experiences: this.experiences });
+    this.orphanDeliveries = new EndOrphanDeliveries({
+      skipPendingOf: (id, reason) => this.deliveries.skipPendingOf(id, reason),
+      destinationIds: () => this.config.destinations().map((d) => d.id),
+    });
     this.destinationTopics = new DestinationTopics(platform.kafka, {
       partitions: env.kafka.partitions,
       replicationFactor: env.kafka.replicationFactor,
@@ -89,6 +102,10 @@ export class ActivationService {
       profiles: this.profiles,
       deliveries: this.deliveries,
       triggers: () => this.config.triggers(),
+      afterInsert: async (destinationIds) => {
+        const ended = await this.orphanDeliveries.afterInsert(destinationIds);
+        if (ended > 0) logger.info({ ended }, 'deliveries inserted for a destination deleted meanwhile ended (skipped)');
+      },
       onIngested: (stats) => {
         this.metrics.fired.inc({ outcome: 'inserted' }, stats.inserted);
         this.metrics.fired.inc({ outcome: 'capped' }, stats.capped);
@@ -131,6 +148,7 @@ export class ActivationService {
     const moved = await service.profiles.moveLegacyMemberships();
     if (moved > 0) platform.runtime.logger.info({ moved }, 'segments of profiles written by an older version moved to activation_memberships');
     await service.config.reload();
+    await service.orphanDeliveries.afterConfigLoad();
     for (const t of service.tasks) t.start();
     await service.feed.start();
     await service.sources.start();
@@ -219,8 +237,13 @@ export class ActivationService {
       new PeriodicTask({ intervalMs: 5_000, run: async () => this.observeDecisionCache() }),
       new PeriodicTask({
         intervalMs: own.ACTIVATION_CONFIG_REFRESH_MS,
-        run: () => this.config.reload(),
-        onError: (err) => logger.warn({ err }, 'reloading destinations and triggers failed; using the ones held'),
+        run: async () => {
+          await this.config.reload();
+          const ended = await this.orphanDeliveries.afterConfigLoad();
+          if (ended > 0) logger.info({ ended }, 'pending deliveries of deleted destinations ended (skipped)');
+        },
+        onError: (err) =>
+          logger.warn({ err }, 'reloading destinations and triggers, or ending the deliveries of deleted ones, failed; the next round tries again'),
       }),
       new PeriodicTask({
         intervalMs: own.ACTIVATION_SWEEP_INTERVAL_SECONDS * 1000,

@@ -35,6 +35,8 @@ export interface IngestMembershipChangesOptions {
   triggers: () => readonly Trigger[];
   /** After each batch (metrics; a dispatch round when deliveries were inserted). */
   onIngested?: (stats: IngestStats) => void;
+  /** After a batch inserted pending deliveries, with their destinations (EndOrphanDeliveries.afterInsert). */
+  afterInsert?: (destinationIds: ReadonlySet<string>) => Promise<unknown>;
   clock?: () => number;
 }
 
@@ -86,6 +88,8 @@ export class IngestMembershipChanges {
     stats.capped = docs.filter((d) => d.status === 'skipped' && inserted.has(d._id)).length;
     stats.inserted = inserted.size - stats.capped;
     stats.duplicates = docs.length - inserted.size;
+    if (stats.inserted > 0)
+      await this.opts.afterInsert?.(new Set(docs.filter((d) => d.status === 'pending' && inserted.has(d._id)).map((d) => d.destinationId)));
     return stats;
   }
 
