@@ -1,7 +1,7 @@
 // A backfill against the real MongoDB-wire server, stopped mid-way by one instance and taken
 // over by another: every profile ends evaluated exactly as one uninterrupted run would leave it
 // (members are the profiles matching, each entry published once, the kept size exact), and every
-// outbox confirmed. And a preview over the same scan stops at its time budget.
+// outbox confirmed. And a preview over the same scan stops within its time budget.
 import { emptyState, planSegments, type ProfileSegmentState } from '@mosaic/segmentation-domain';
 import { BackfillsRepository, SegmentProfilesRepository, SegmentSizesRepository, type OutboxEntry } from '@mosaic/segmentation-data-access';
 import { useTestConnection, waitFor } from '@mosaic/shared-testing';
@@ -92,7 +92,7 @@ it('a backfill stopped after two pages and taken over by another instance evalua
   expect((await b.sizes.sizes()).get('ltv-900')).toBe(expected.length);
 });
 
-it('a preview scans every profile without a time budget, and stops at the first page past its budget with an estimate', async () => {
+it('a preview scans every profile without a time budget, and with one starts no page that would end past it, with an estimate', async () => {
   let now = Date.parse('2026-12-05T12:00:00Z');
   const store = new SegmentProfilesRepository(db.conn, { instanceId: 'preview' });
   const evaluator = new SegmentEvaluator({
@@ -113,6 +113,12 @@ it('a preview scans every profile without a time budget, and stops at the first 
   expect(bounded.complete).toBe(false);
   expect(bounded.scanned).toBeGreaterThanOrEqual(40);
   expect(bounded.scanned).toBeLessThan(PROFILES);
+  // A page takes two clock readings here (200 ms): with 700 ms, pages end at 300, 500 and 700 ms;
+  // a fourth would end at 900 ms, past the budget, although it would start before it (700 ms).
+  const started = now;
+  const timed = await evaluator.preview(definition, { maxProfiles: 10_000, sample: 3, pageSize: 40, maxMillis: 700 });
+  expect(timed).toMatchObject({ scanned: 120, complete: false });
+  expect(now - started).toBeLessThanOrEqual(700 + 100); // the reading that decided to stop
 });
 
 it('a pass started by a request that fails (the store unavailable) goes to onError, not to an unhandled rejection', async () => {

@@ -42,6 +42,7 @@ import {
   type StoredEventsRepository,
   type WrittenProfile,
 } from '@mosaic/segmentation-data-access';
+import { PageBudget } from './page-budget';
 
 export type Publisher = (entries: readonly OutboxEntry[], partitionOf: (profileId: string) => number) => Promise<void>;
 
@@ -327,15 +328,14 @@ export class SegmentEvaluator {
   }
 
   /**
-   * Evaluates an unsaved definition over stored profiles (read-only): how many match and a
-   * sample of them. Scans at most `maxProfiles` (in the store's order), and no further page once
-   * `maxMillis` have passed; `scanned` says how many it read.
+   * An unsaved definition over stored profiles (read-only): how many match, a sample. Scans at most `maxProfiles` (store
+   * order), no further page that would end past `maxMillis` (`PageBudget`); `scanned` says how many it read.
    */
   async preview(
     definition: SegmentDefinition,
     opts: { maxProfiles: number; sample: number; maxMillis?: number; pageSize?: number },
   ): Promise<{ scanned: number; matched: number; sample: string[]; complete: boolean }> {
-    const deadline = this.clock() + (opts.maxMillis ?? Number.POSITIVE_INFINITY);
+    const budget = new PageBudget(this.clock, opts.maxMillis);
     const seg = { key: definition.key, version: 0, definition };
     const plan = planSegments([seg]);
     const keys = new Set([definition.key]);
@@ -344,7 +344,7 @@ export class SegmentEvaluator {
     let matched = 0;
     const sample: string[] = [];
     for await (const page of this.opts.store.scan(pageSize, opts.maxProfiles)) {
-      if (scanned > 0 && this.clock() >= deadline) return { scanned, matched, sample, complete: false };
+      if (scanned > 0 && !budget.nextPageFits()) return { scanned, matched, sample, complete: false };
       const docs = page.slice(0, opts.maxProfiles - scanned);
       const now = this.clock();
       const live = docs.filter((d) => !d.mergedInto);
