@@ -15,14 +15,20 @@ function canonical(v: unknown): string {
   return v === undefined ? 'null' : JSON.stringify(v);
 }
 
-/** The same JSON written another way: keys in reverse order, `undefined` properties added, `null` ↔ `undefined` in arrays. */
+/**
+ * The same JSON written another way: keys in reverse order, `undefined` properties added, `null` ↔
+ * `undefined` in arrays. Built with `Object.fromEntries` because assigning a `__proto__` key would
+ * set the prototype instead of adding the property that `JSON.parse` makes.
+ */
 function rewritten(v: unknown): unknown {
   if (Array.isArray(v)) return v.map((x) => (x === null ? undefined : x === undefined ? null : rewritten(x)));
-  if (isObj(v)) {
-    const out: Record<string, unknown> = { zzExtra: undefined };
-    for (const k of Object.keys(v).reverse()) out[k] = rewritten(v[k]);
-    return out;
-  }
+  if (isObj(v))
+    return Object.fromEntries([
+      ['zzExtra', undefined],
+      ...Object.keys(v)
+        .reverse()
+        .map((k) => [k, rewritten(v[k])]),
+    ]);
   return v;
 }
 
@@ -51,6 +57,8 @@ describe('sameJson', () => {
     expect(sameJson('1', 1)).toBe(false);
     expect(sameJson(undefined, null)).toBe(true);
     expect(sameJson({ a: [1, { b: 2 }] }, { a: [1, { b: 3 }] })).toBe(false);
+    expect(sameJson(JSON.parse('{"__proto__":{}}'), {})).toBe(false);
+    expect(sameJson(JSON.parse('{"__proto__":{}}'), JSON.parse('{"__proto__":{}}'))).toBe(true);
   });
 });
 
