@@ -89,3 +89,13 @@ export function workDelta(before, after) {
     producedPerProduceBatch: per(d.produced, d.produceBatches),
   };
 }
+
+/** The metrics text of each of `names` (services by name, each with its `url`), in that order. */
+export function scrapeServices(services, names) {
+  return Promise.all(names.map((name) => scrapeMetrics(services.get(name).url)));
+}
+
+/** `workDelta` of each of `names` between two `scrapeServices` of them, by name. */
+export function workByService(names, before, after) {
+  return Object.fromEntries(names.map((name, i) => [name, workDelta(before[i], after[i])]));
+}

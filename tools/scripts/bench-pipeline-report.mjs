@@ -30,12 +30,7 @@ export function printReport(r, file, logs) {
       `Kafka consume ${kafka.consumer.eventsPerSec}/s`,
       ratio(s.messagesPerSec, kafka.consumer.eventsPerSec),
     ]),
-    ...Object.entries(r.throughput.work ?? {}).map(([name, w]) => [
-      `${name}: Kafka batches, messages per batch; store commands per batch / per message (throughput phase, periodic tasks included)`,
-      `${w.batches} batches, ${w.messagesPerBatch} msg/batch; ${w.storeCommands} commands: ${w.storeCommandsPerBatch} / ${w.storeCommandsPerMessage}; produced ${w.produced} in ${w.produceBatches} sends`,
-      '',
-      '',
-    ]),
+    ...workRows(r.throughput.work, 'throughput phase'),
     [
       `CPU over the throughput phase by process (first send → drained), share of the machine's busy time`,
       cpuLine(r.throughput.cpu),
@@ -53,6 +48,17 @@ export function printReport(r, file, logs) {
         ],
     ...(lat.hops
       ? [['latency by hop, p50/p99 (POST → events.raw → events.resolved → profiles.changes → segments.membership; pings)', hopsLine(lat.hops), '', '']]
+      : []),
+    ...workRows(lat.work, 'latency phase, until the last ping arrived'),
+    ...(lat.cpu
+      ? [
+          [
+            "CPU over the latency phase by process (first send → last ping), share of the machine's busy time",
+            cpuLine(lat.cpu),
+            `machine busy ${lat.cpu.machineBusySeconds} of ${lat.cpu.capacitySeconds} core-seconds`,
+            '',
+          ],
+        ]
       : []),
     [
       `store alone: ${store.docBytes}-byte profile docs, ${store.documents} docs`,
@@ -99,6 +105,16 @@ export function printReport(r, file, logs) {
     '',
   ];
   console.log(lines.join('\n'));
+}
+
+/** A row per stage: its Kafka batches and store commands over a phase (periodic tasks included). */
+function workRows(work, phase) {
+  return Object.entries(work ?? {}).map(([name, w]) => [
+    `${name}: Kafka batches, messages per batch; store commands per batch / per message (${phase}, periodic tasks included)`,
+    `${w.batches} batches, ${w.messagesPerBatch} msg/batch; ${w.storeCommands} commands: ${w.storeCommandsPerBatch} / ${w.storeCommandsPerMessage}; produced ${w.produced} in ${w.produceBatches} sends`,
+    '',
+    '',
+  ]);
 }
 
 /** At most ~20 rows of the lag series (evenly spaced, the last always kept). */

@@ -39,7 +39,7 @@ import { rawLimits } from './bench-pipeline-raw.mjs';
 import { memoryOf, printReport } from './bench-pipeline-report.mjs';
 import { seedStoredProfiles, seedingSummary } from './bench-pipeline-seed.mjs';
 import { readTableCounters, tableCountersBetween } from './bench-store-tables.mjs';
-import { scrapeMetrics, workDelta } from './bench-metrics.mjs';
+import { scrapeServices, workByService } from './bench-metrics.mjs';
 import {
   adminApi,
   benchContext,
@@ -223,8 +223,7 @@ async function throughputPhase(ctx, authorization, base) {
   log(
     `throughput: ${EVENTS > 0 ? `${EVENTS} events` : `${DURATION} s`} over ${PROFILES} people, ${RATE > 0 ? `${RATE} events/s offered` : 'as fast as acked'}; timeout ${TIMEOUT} s`,
   );
-  const scrapeAll = () => Promise.all(STAGE_SERVICES.map((name) => scrapeMetrics(ctx.services.get(name).url)));
-  const metricsBefore = await scrapeAll();
+  const metricsBefore = await scrapeServices(ctx.services, STAGE_SERVICES);
   const countsBefore = { ...mix.counts };
   const tablesBefore = await readTableCounters(ctx.infra, ctx.dbName);
   const cpuBefore = cpuSnapshot(ctx.services);
@@ -249,8 +248,7 @@ async function throughputPhase(ctx, authorization, base) {
   const endRow = drainedRow ?? lag.series.at(-1);
   const e2eSeconds = ((drainedRow?.t ?? Date.now()) - t0) / 1000;
   const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix, base });
-  const metricsAfter = await scrapeAll();
-  const work = Object.fromEntries(STAGE_SERVICES.map((name, i) => [name, workDelta(metricsBefore[i], metricsAfter[i])]));
+  const work = workByService(STAGE_SERVICES, metricsBefore, await scrapeServices(ctx.services, STAGE_SERVICES));
   const throughput = {
     drained: Boolean(drainedRow),
     load: {
@@ -291,6 +289,9 @@ async function latencyPhase(ctx, authorization, sustainedPerSec) {
     for (const e of items) if (e.event === 'Bench Ping') sentAt.set(e.messageId, at);
   };
   const url = ctx.services.get('collector').url;
+  // what the stages do at a steady rate (smaller batches than the throughput phase's backlog)
+  const metricsBefore = await scrapeServices(ctx.services, STAGE_SERVICES);
+  const cpuBefore = cpuSnapshot(ctx.services);
   const phase = await sendLoad(ctx.http, {
     url,
     authorization,
@@ -305,6 +306,8 @@ async function latencyPhase(ctx, authorization, sustainedPerSec) {
   });
   const waitUntil = Math.min(until, Date.now() + 120_000);
   while ([...sentAt.keys()].some((id) => !pings.seen.has(id)) && Date.now() < waitUntil) await sleep(100);
+  const cpu = cpuBetween(cpuBefore, cpuSnapshot(ctx.services), phase.acked);
+  const work = workByService(STAGE_SERVICES, metricsBefore, await scrapeServices(ctx.services, STAGE_SERVICES));
   const latencies = [...sentAt].filter(([id]) => pings.seen.has(id)).map(([id, at]) => pings.seen.get(id) - at);
   if (latencies.length < sentAt.size) log(`latency: only ${latencies.length}/${sentAt.size} pings reached segments.membership in time`);
   return {
@@ -318,6 +321,8 @@ async function latencyPhase(ctx, authorization, sustainedPerSec) {
     maxMs: latencies.length ? Math.max(...latencies) : null,
     membershipEntriesSeen: pings.latencyEntries,
     hops: await hopTimes(ctx, sentAt, latencies.length),
+    work,
+    cpu,
   };
 }
 
