@@ -16,7 +16,7 @@ import {
   profileView,
   toCompactProfile,
 } from '@mosaic/enrichment-domain';
-import { type ProfileDocument, documentToState, redirectSlotOf, stateToDocument } from '@mosaic/enrichment-data-access';
+import { type ProfileDocument, documentToState, redirectSlotsOf, stateToDocument } from '@mosaic/enrichment-data-access';
 import { CONFLICT, type ApplierCore, type BatchStats, type ChangeOut, type InboundResolved, retryOnConflict } from './batch-context';
 import { activityFromEvents } from './activity-digest';
 import { activeDocument, changeOut } from './batch-documents';
@@ -48,7 +48,7 @@ export async function applyMergeNotice(core: ApplierCore, item: InboundResolved,
 
 /**
  * 1. The loser becomes a redirect (or already is one), filed under the slot of this write
- * (`redirectSlot`), where batches of the loser's partition that raced it look for it
+ * (`redirectSlots`), where batches of the loser's partition that raced it look for it
  * (`followMerges`). Those batches ask slots back to the clock bound before they started, so a
  * redirect must not be filed more than that bound before it became readable: a write that took
  * longer is filed again under the current slot, before the loser's events move. A redirect found
@@ -70,7 +70,7 @@ async function turnLoserIntoRedirect(step: MergeStep): Promise<ProfileDocument> 
         status: 'merged',
         mergedInto: notice.survivorId,
         mergedAt: notice.at,
-        redirectSlot: redirectSlotOf(filedAt),
+        redirectSlots: redirectSlotsOf(filedAt),
         expiresAt: new Date(now.getTime() + core.opts.redirectTtlMs),
         writeId: store.newWriteId(),
         // kept on the redirect until the fold has read it (a fold redelivered after a crash still finds it)
@@ -90,7 +90,7 @@ async function refileRedirect({ core, notice, stats }: MergeStep, redirect: Prof
     const current = attempt === 1 ? redirect : await store.getProfile(notice.loserId);
     if (!current || current.status !== 'merged')
       throw new Error(`merge ${notice.loserId} → ${notice.survivorId}: the redirect disappeared while it was filed again`);
-    const doc: ProfileDocument = { ...current, version: current.version + 1, redirectSlot: redirectSlotOf(core.now()), writeId: store.newWriteId() };
+    const doc: ProfileDocument = { ...current, version: current.version + 1, redirectSlots: redirectSlotsOf(core.now()), writeId: store.newWriteId() };
     const r = await store.writeProfiles([{ expected: current.version, doc }]);
     return r.get(notice.loserId) === 'applied' ? doc : CONFLICT;
   });

@@ -17,12 +17,13 @@
  *    a crash between an event insert and this check, the redelivered events follow the redirect
  *    and their stored copies are still on it: these are moved (one update per such redirect).
  * 2. **Redirects written while the batch ran**: a redirect is filed under the 5-second slot of
- *    its writer's clock (`redirectSlot`, indexed; apply-merge-notice.ts files it again if its
+ *    its writer's clock (`redirectSlots`, indexed; apply-merge-notice.ts files it again if its
  *    write took longer than the clock bound, so it is never filed more than that bound before
  *    it could be read). The slots from the batch's start minus twice the bound to now plus the
  *    bound (`redirectSlotsToAsk`: the merging instance's clock may be up to `maxClockSkewMs`
- *    behind or ahead of this one's) are asked by one equality each on FerretDB, which serves no
- *    range and no `$in` from an index (one `$in` on MongoDB): normally four slots. What comes
+ *    behind or ahead of this one's), normally four, are asked by one equality on FerretDB, which
+ *    serves no range and no `$in` from an index (one `$in` on MongoDB): a redirect is filed under
+ *    its slot and the three after it, so asking the last slot finds all four. What comes
  *    back is intersected with the profiles the batch stored events on. This covers every
  *    profile the batch saw live in the store (read it, or wrote it with its compare-and-set)
  *    after it started: a merge that strands its events must make it a redirect after that.
@@ -32,9 +33,11 @@
  *    older than a redirect written before the batch started, so these are asked by `_id` and
  *    `status` (one query each on FerretDB; only on redeliveries and replays).
  *
- * Redirects stored before `redirectSlot` existed are in no slot. They were all written before
+ * Redirects stored before `redirectSlots` existed are in no slot. They were all written before
  * any batch running now started (the field is written with every redirect since), so 2 never
- * needs them; 1 and 3 do not depend on the field.
+ * needs them; 1 and 3 do not depend on the field. (While a rolling upgrade runs, a merge on an
+ * instance still on the older version files under `redirectSlot`, which this one does not ask:
+ * for those seconds the race is open, as it was before this check.)
  */
 import { redirectSlotOf } from '@mosaic/enrichment-data-access';
 import type { ApplierCore } from './batch-context';
@@ -47,7 +50,7 @@ import type { ApplierCore } from './batch-context';
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5_000;
 
 /**
- * The slots (`redirectSlot`) a redirect that became readable between `startedAt` and `now` can be
+ * The slots a redirect that became readable between `startedAt` and `now` can be
  * filed under: filed at most `skew` before it was readable (apply-merge-notice.ts), by a clock up
  * to `skew` behind or ahead of this one.
  */

@@ -4,8 +4,8 @@
  *
  * - `enrichment_profiles`: one document per profile (`StoredProfileDocument`). At top level
  *   only what queries filter, index, project or compare: `_id`, `version` (compare-and-set),
- *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `redirectSlot` (redirects: the
- *   5-second slot the redirect was filed in, indexed; `redirectSlotOf`), `expiresAt` (anonymous
+ *   `status` (`active` | `merged`), `mergedInto`, `mergedAt`, `redirectSlots` (redirects: the
+ *   5-second slot the redirect was filed in and the next three, indexed; `redirectSlotsOf`), `expiresAt` (anonymous
  *   profiles: last seen + the anonymous TTL; redirects: merge time + the redirect TTL; known
  *   profiles: none), `known`, `idKeys` (`<type>:<value>` of every identifier, indexed for the
  *   by-identifier API), `writeId`, and `buyer` (the profile has orders: what the RFM job
@@ -50,13 +50,15 @@ export interface ProfileEnvelope {
   mergedAt?: string;
   /**
    * Redirects: the slot (`REDIRECT_SLOT_MS`, `redirectSlotOf`) the redirect was filed in by the
-   * merging instance's clock, indexed: a batch finds the redirects written while it ran by one
-   * equality per slot (FerretDB serves no range and no `$in` from an index). Absent on live
+   * merging instance's clock and the `REDIRECT_SLOT_SPAN - 1` after it (`redirectSlotsOf`),
+   * indexed: asking one slot finds the redirects filed in it and in the slots just before, so a
+   * batch finds those written while it ran by one equality (`slotsToAsk`; FerretDB serves no
+   * range and no `$in` from an index, but the match of one element of an array). Absent on live
    * profiles and on redirects written before the field existed (see `followMerges` in the
-   * application). Redirects written before 2026-12-06 carry `redirectMinute` instead, which
-   * nothing reads any more (`fromStoredProfile` drops it).
+   * application). Redirects written before it (until 2026-12-07) carry `redirectSlot` (their one slot),
+   * before 2026-12-06 `redirectMinute`, which nothing reads any more (`fromStoredProfile` drops them).
    */
-  redirectSlot?: number;
+  redirectSlots?: number[];
   /** True once the profile has an identifier other than anonymousId. */
   known: boolean;
   idKeys: string[];
@@ -136,15 +138,42 @@ interface StoredProfileDocumentV1 extends ProfileEnvelope {
 export type AnyStoredProfileDocument = StoredProfileDocument | StoredProfileDocumentV1 | ProfileDocument;
 
 /**
- * The width of a redirect slot. A batch asks every slot its window touches and reads every
- * redirect filed in them: the narrower the slots, the fewer redirects of other profiles it reads,
- * at one more equality query per slot.
+ * The width of a redirect slot. A batch reads every redirect filed in the slots its window
+ * touches: the narrower the slots, the fewer redirects of other profiles it reads.
  */
 export const REDIRECT_SLOT_MS = 5_000;
 
-/** The slot (`redirectSlot`) a redirect filed at `at` goes under. */
+/** The slot a redirect filed at `at` is filed in. */
 export function redirectSlotOf(at: Date | number): number {
   return Math.floor((typeof at === 'number' ? at : at.getTime()) / REDIRECT_SLOT_MS);
+}
+
+/**
+ * How many slots one value of `redirectSlots` answers for: a batch's window spans four slots
+ * (follow-merges.ts: from twice the clock bound before its start to one bound after its end, 5 s
+ * slots and bound), so one equality covers it, two a batch longer than a slot.
+ */
+export const REDIRECT_SLOT_SPAN = 4;
+
+/** `redirectSlots` of a redirect filed at `at`: its slot and the next `REDIRECT_SLOT_SPAN - 1`. */
+export function redirectSlotsOf(at: Date | number): number[] {
+  const slot = redirectSlotOf(at);
+  return Array.from({ length: REDIRECT_SLOT_SPAN }, (_, i) => slot + i);
+}
+
+/**
+ * The values of `redirectSlots` to ask so that every redirect filed in one of `slots` is found:
+ * asking `v` finds those filed in `v - REDIRECT_SLOT_SPAN + 1` … `v`. Redirects of a few slots
+ * before the earliest may come back too.
+ */
+export function slotsToAsk(slots: readonly number[]): number[] {
+  if (slots.length === 0) return [];
+  const first = Math.min(...slots);
+  const asked: number[] = [];
+  for (let v = Math.max(...slots); ; v -= REDIRECT_SLOT_SPAN) {
+    asked.push(v);
+    if (v - REDIRECT_SLOT_SPAN + 1 <= first) return asked;
+  }
 }
 
 export function identifierKey(i: { type: string; value: string }): string {
@@ -153,21 +182,21 @@ export function identifierKey(i: { type: string; value: string }): string {
 
 export function stateToDocument(
   state: ProfileState,
-  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'redirectSlot' | 'expiresAt' | 'writeId' | 'activity'>,
+  extra: Pick<ProfileDocument, 'status' | 'mergedInto' | 'mergedAt' | 'redirectSlots' | 'expiresAt' | 'writeId' | 'activity'>,
 ): ProfileDocument {
   const { profileId, ...rest } = state;
   const known = state.identifiers.some((i) => i.type !== 'anonymousId');
   const doc: ProfileDocument = { _id: profileId, ...rest, status: extra.status, known, idKeys: state.identifiers.map(identifierKey), writeId: extra.writeId };
   if (extra.mergedInto !== undefined) doc.mergedInto = extra.mergedInto;
   if (extra.mergedAt !== undefined) doc.mergedAt = extra.mergedAt;
-  if (extra.redirectSlot !== undefined) doc.redirectSlot = extra.redirectSlot;
+  if (extra.redirectSlots !== undefined) doc.redirectSlots = extra.redirectSlots;
   if (extra.expiresAt !== undefined) doc.expiresAt = extra.expiresAt;
   if (extra.activity !== undefined) doc.activity = extra.activity;
   return doc;
 }
 
 export function documentToState(doc: ProfileDocument): ProfileState {
-  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, redirectSlot: _rs, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
+  const { _id, status: _s, mergedInto: _m, mergedAt: _ma, redirectSlots: _rs, known: _k, idKeys: _i, expiresAt: _e, writeId: _w, activity: _a, ...rest } = doc;
   return { ...(rest as Omit<ProfileState, 'profileId'>), profileId: _id };
 }
 
@@ -176,13 +205,13 @@ export function documentToState(doc: ProfileDocument): ProfileState {
  * arrive escaped by the domain anyway (`fieldKey`), as they had to be when they were fields.
  */
 export function toStoredProfile(doc: ProfileDocument): StoredProfileDocument {
-  const { _id, version, status, mergedInto, mergedAt, redirectSlot, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
+  const { _id, version, status, mergedInto, mergedAt, redirectSlots, known, idKeys, expiresAt, writeId, activity, ...state } = doc;
   const buyer = state.computed.orders.count > 0;
   const stored: StoredProfileDocument = { _id, version, status, known, idKeys, writeId, buyer, body: JSON.stringify(state) };
   if (activity !== undefined) stored.activity = activity;
   if (mergedInto !== undefined) stored.mergedInto = mergedInto;
   if (mergedAt !== undefined) stored.mergedAt = mergedAt;
-  if (redirectSlot !== undefined) stored.redirectSlot = redirectSlot;
+  if (redirectSlots !== undefined) stored.redirectSlots = redirectSlots;
   if (expiresAt !== undefined) {
     stored.expiresAt = expiresAt;
     stored.expiryHour = expiryHourOf(expiresAt);
@@ -200,10 +229,11 @@ export function fromStoredProfile(doc: AnyStoredProfileDocument): ProfileDocumen
     expiryHour: _h,
     casFrom: _c,
     redirectMinute: _legacyMinute,
+    redirectSlot: _legacySlot,
     orders,
     rfm,
     ...top
-  } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1> & { casFrom?: number; redirectMinute?: number };
+  } = doc as StoredProfileDocument & Partial<StoredProfileDocumentV1> & { casFrom?: number; redirectMinute?: number; redirectSlot?: number };
   const state = JSON.parse(body) as StoredBody;
   // The earlier layout kept orders/rfm at top level; the current one has them in the body.
   const computed = { ...(orders !== undefined ? { orders } : {}), ...(rfm !== undefined ? { rfm } : {}), ...state.computed } as Computed;
@@ -226,7 +256,7 @@ export const ProfileSchema = new Schema(
     status: { type: String, enum: ['active', 'merged'], required: true },
     mergedInto: String,
     mergedAt: String,
-    redirectSlot: Number,
+    redirectSlots: { type: [Number], default: undefined },
     known: { type: Boolean, required: true },
     idKeys: { type: [String], default: [] },
     expiresAt: Date,
@@ -240,9 +270,10 @@ export const ProfileSchema = new Schema(
 );
 ProfileSchema.index({ idKeys: 1 });
 ProfileSchema.index({ expiryHour: 1 });
-// Redirects by the slot they were filed in (followMerges); on FerretDB served by the GIN twin
-// the infra makes of every declared index (tools/infra/postgres-gin-twins.sql).
-ProfileSchema.index({ redirectSlot: 1 });
+// Redirects by the slots they answer for (followMerges); on FerretDB served by the GIN twin the
+// infra makes of every declared index (tools/infra/postgres-gin-twins.sql), which matches one
+// element of the array.
+ProfileSchema.index({ redirectSlots: 1 });
 
 export const EventSchema = new Schema(
   {

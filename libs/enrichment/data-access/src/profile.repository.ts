@@ -26,6 +26,7 @@ import {
   type StateDocument,
   type StoredProfileDocument,
   fromStoredProfile,
+  slotsToAsk,
   toStoredProfile,
 } from './documents';
 
@@ -170,12 +171,14 @@ export class ProfileRepository {
   }
 
   /**
-   * The redirects filed under these slots (`redirectSlot`), and where each points: one `$in` on
-   * MongoDB, one equality per slot on FerretDB (`findIn`), both served by the field's index; only
-   * `_id` and `mergedInto` come back. Redirects written before the field existed are in no slot.
+   * The redirects filed in these slots, and where each points (with those of up to
+   * `REDIRECT_SLOT_SPAN - 1` slots before the earliest): one equality on `redirectSlots` per
+   * `REDIRECT_SLOT_SPAN` slots asked (`slotsToAsk`; one `$in` on MongoDB), served by the field's
+   * index; only `_id` and `mergedInto` come back. Redirects written before the field existed are
+   * in no slot.
    */
   async redirectsFiledIn(slots: readonly number[]): Promise<Map<string, string>> {
-    const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, 'redirectSlot', slots, {
+    const found = await findIn(this.profiles as unknown as mongo.Collection<mongo.Document>, 'redirectSlots', slotsToAsk(slots), {
       pointReads: this.pointReads,
       projection: { _id: 1, mergedInto: 1 },
     });
