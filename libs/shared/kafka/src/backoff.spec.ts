@@ -1,4 +1,4 @@
-import { computeBackoffMs, sleepWithTicks } from './backoff';
+import { computeBackoffMs, retryTransient, sleepWithTicks } from './backoff';
 
 describe('computeBackoffMs', () => {
   const opts = { baseMs: 200, maxMs: 10_000 };
@@ -57,5 +57,56 @@ describe('sleepWithTicks', () => {
     const t1 = Date.now();
     expect(await sleepWithTicks(5_000, { tickEveryMs: 1_000, shouldContinue: () => go })).toBe(false);
     expect(Date.now() - t1).toBeLessThan(5_000); // stopped before the full 5 s sleep
+  });
+});
+
+describe('retryTransient', () => {
+  /** What kafkajs throws when a broker answers "not the leader" (retriable). */
+  const notLeader = () =>
+    Object.assign(new Error('This server is not the leader for that topic-partition'), {
+      name: 'KafkaJSProtocolError',
+      type: 'NOT_LEADER_FOR_PARTITION',
+      retriable: true,
+    });
+  const clock = () => {
+    const c = { ms: 0, slept: [] as number[] };
+    return { c, now: () => c.ms, sleep: async (ms: number) => void (c.slept.push(ms), (c.ms += ms)) };
+  };
+
+  it('retries a transient failure until the attempt succeeds, waiting longer each time', async () => {
+    const { c, now, sleep } = clock();
+    let calls = 0;
+    const retried: unknown[] = [];
+    const result = await retryTransient(
+      async () => {
+        calls += 1;
+        if (calls < 4) throw notLeader();
+        return 'offsets';
+      },
+      { withinMs: 60_000, backoff: { baseMs: 100, maxMs: 1_000, jitter: 0 }, now, sleep, onRetry: (err) => retried.push(err) },
+    );
+    expect(result).toBe('offsets');
+    expect(c.slept).toEqual([100, 200, 400]);
+    expect(retried).toHaveLength(3);
+  });
+
+  it('throws at once what is not transient', async () => {
+    const { c, now, sleep } = clock();
+    const wrong = new TypeError('a bug');
+    await expect(retryTransient(() => Promise.reject(wrong), { withinMs: 60_000, now, sleep })).rejects.toBe(wrong);
+    expect(c.slept).toEqual([]);
+  });
+
+  it('throws the last transient failure once the next wait would pass withinMs', async () => {
+    const { c, now, sleep } = clock();
+    const last = notLeader();
+    let calls = 0;
+    const attempt = () => {
+      calls += 1;
+      return Promise.reject(calls === 4 ? last : notLeader());
+    };
+    await expect(retryTransient(attempt, { withinMs: 1_000, backoff: { baseMs: 100, maxMs: 1_000, jitter: 0 }, now, sleep })).rejects.toBe(last);
+    expect(c.slept).toEqual([100, 200, 400]); // the fourth failure would wait 800 ms more: past 1,000
+    expect(calls).toBe(4);
   });
 });

@@ -1,4 +1,5 @@
-/** Retry back-off: exponential with jitter, pure so it can be unit-tested. */
+/** Retry back-off: exponential with jitter, and retries of transient failures; pure (clock and sleep injectable) so it can be unit-tested. */
+import { classifyFailure } from './failure-kind';
 
 export interface BackoffOptions {
   /** Delay before the first retry, in ms (config `KAFKA_CONSUMER_RETRY_BACKOFF_MS`). */
@@ -42,4 +43,36 @@ export async function sleepWithTicks(ms: number, opts: { tickEveryMs: number; ti
     }
   }
   return !opts.shouldContinue || opts.shouldContinue();
+}
+
+export interface RetryTransientOptions {
+  /** How long failures may be retried from the first attempt, in ms; past it the last failure is thrown. */
+  withinMs: number;
+  /** Back-off between attempts (default 200 ms doubling to 5 s). */
+  backoff?: BackoffOptions;
+  /** Told of each failure that will be retried, with the delay before the next attempt. */
+  onRetry?: (err: unknown, delayMs: number) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs `attempt` until it resolves, retrying what `classifyFailure` calls transient (a broker
+ * still electing a partition's leader, a request that timed out under load) with growing delays
+ * for up to `withinMs`; any other failure, or one past that time, is thrown as it is.
+ */
+export async function retryTransient<T>(attempt: () => Promise<T>, opts: RetryTransientOptions): Promise<T> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = now() + opts.withinMs;
+  for (let retry = 1; ; retry += 1) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const delayMs = computeBackoffMs(retry, opts.backoff ?? { baseMs: 200, maxMs: 5_000 });
+      if (classifyFailure(err) !== 'transient' || now() + delayMs > deadline) throw err;
+      opts.onRetry?.(err, delayMs);
+      await sleep(delayMs);
+    }
+  }
 }

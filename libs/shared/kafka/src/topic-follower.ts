@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@mosaic/shared-logging';
+import { retryTransient } from './backoff';
 import { ConsumerSupervisor, type ConsumerActivity } from './consumer-supervisor';
 
 export interface TopicFollowerOptions {
@@ -33,6 +34,8 @@ export interface TopicFollowerOptions {
 /** What a gathering fetch waits for besides its time: more than any wait gathers at these rates. */
 const GATHER_MIN_BYTES = 1_048_576;
 const IDLE_WAIT_MS = 100;
+/** How long start-up retries a transient failure to read where the topics end. */
+const START_RETRY_MS = 60_000;
 
 export class TopicFollower {
   private supervisor: ConsumerSupervisor | undefined;
@@ -100,10 +103,24 @@ export class TopicFollower {
     }
   }
 
-  private async noteEndOffsets(): Promise<void> {
+  /**
+   * Where each partition ends now. Retried while Kafka fails transiently (for up to
+   * START_RETRY_MS): under load a broker can answer a start-up's offset request with "not the
+   * leader" while it refreshes, which must not stop the service from starting.
+   */
+  private noteEndOffsets(): Promise<void> {
+    return retryTransient(() => this.readEndOffsets(), {
+      withinMs: START_RETRY_MS,
+      onRetry: (err, delayMs) =>
+        this.opts.logger?.warn({ err, topics: this.opts.topics, delayMs }, 'reading where the followed topics end failed for now; retrying'),
+    });
+  }
+
+  private async readEndOffsets(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
+      this.pending.clear();
       for (const topic of this.opts.topics) {
         for (const p of await admin.fetchTopicOffsets(topic)) {
           if (BigInt(p.high) > BigInt(p.low)) this.pending.set(`${topic}|${p.partition}`, BigInt(p.high) - 1n);
