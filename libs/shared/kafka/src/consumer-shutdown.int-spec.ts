@@ -1,10 +1,8 @@
-import { Writable } from 'node:stream';
 import { topicName } from '@mosaic/contracts';
-import { createLogger, type Logger } from '@mosaic/shared-logging';
 import { startPrivateKafka, waitFor, type PrivateKafka } from '@mosaic/shared-testing';
 import { ConsumerHost } from './consumer-host';
 import { TopicFollower } from './topic-follower';
-import { FAST_CONSUMER, provision, testKafka, testKafkaConfig } from './testing/support';
+import { capturingLogger, FAST_CONSUMER, provision, testKafka, testKafkaConfig, type LoggedLine } from './testing/support';
 
 // A consumer that crashed while the broker was gone, and is restarting, when stop() is called:
 // once stop() resolved nothing of it may be left (no restart timer, no connection attempts),
@@ -12,22 +10,10 @@ import { FAST_CONSUMER, provision, testKafka, testKafkaConfig } from './testing/
 // restart that outlived stop() keeps trying to connect, and its attempts show in the log.
 jest.setTimeout(180_000);
 
-/** kafkajs' log lines (debug), as parsed JSON, with the time each arrived. */
-function capturingLogger(): { logger: Logger; lines: { at: number; line: Record<string, unknown> }[] } {
-  const lines: { at: number; line: Record<string, unknown> }[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text.trim()) lines.push({ at: Date.now(), line: JSON.parse(text) as Record<string, unknown> });
-      done();
-    },
-  });
-  return { logger: createLogger({ service: 'consumer-shutdown-test', level: 'debug', destination }), lines };
-}
-
 const isConnectAttempt = (l: Record<string, unknown>) => l['namespace'] === 'Connection' && l['msg'] === 'Connecting';
 
 /** Kills the broker, then waits until the consumer crashed and a restart is trying to connect. */
-async function killAndAwaitRestart(broker: PrivateKafka, lines: { at: number; line: Record<string, unknown> }[], crashed: () => boolean): Promise<void> {
+async function killAndAwaitRestart(broker: PrivateKafka, lines: LoggedLine[], crashed: () => boolean): Promise<void> {
   await broker.stop('SIGKILL');
   await waitFor(crashed, { timeoutMs: 60_000, message: 'the consumer crashed' });
   const after = Date.now();
@@ -38,7 +24,7 @@ async function killAndAwaitRestart(broker: PrivateKafka, lines: { at: number; li
  * Connection attempts in the `quietMs` after stop() resolved (a hang detector, not a timing bound:
  * a restart that outlived stop() tries again within a few seconds, and for ever).
  */
-async function connectAttemptsAfter(stopped: number, lines: { at: number; line: Record<string, unknown> }[], quietMs = 10_000): Promise<number> {
+async function connectAttemptsAfter(stopped: number, lines: LoggedLine[], quietMs = 10_000): Promise<number> {
   await new Promise((r) => setTimeout(r, quietMs));
   return lines.filter((l) => l.at > stopped && isConnectAttempt(l.line)).length;
 }
@@ -63,7 +49,7 @@ describe('stopping a consumer that is restarting after a broker outage (private 
 
   it('TopicFollower.stop() cancels the restart: nothing of the follower is left', async () => {
     await brokerUp();
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('consumer-shutdown-test');
     const cfg = testKafkaConfig({ brokers: broker.brokers, partitions: 1 });
     const kafka = testKafka(cfg, logger);
     await provision(kafka, cfg, ['sources'], logger);
@@ -87,7 +73,7 @@ describe('stopping a consumer that is restarting after a broker outage (private 
 
   it('ConsumerHost.stop() cancels the restart: no live consumer, no pending restart', async () => {
     await brokerUp();
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('consumer-shutdown-test');
     const cfg = testKafkaConfig({ brokers: broker.brokers, partitions: 1 });
     const kafka = testKafka(cfg, logger);
     await provision(kafka, cfg, ['eventsResolved'], logger);

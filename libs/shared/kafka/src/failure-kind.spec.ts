@@ -1,5 +1,6 @@
 import {
   KafkaJSConnectionError,
+  KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
   KafkaJSRequestTimeoutError,
@@ -77,6 +78,14 @@ describe('classifyFailure', () => {
     expect(classifyFailure(new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out'))).toBe('transient');
     expect(classifyFailure(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('refused'), { retryCount: 5, retryTime: 3000 }))).toBe('transient');
     expect(classifyFailure(new TransientError('duplicate key: a concurrent insert won', { cause: serverError(11000) }))).toBe('transient');
+  });
+
+  it("transient: kafkajs' broker that never learned its versions (its ApiVersions request timed out)", () => {
+    expect(classifyFailure(new Error('Broker not connected'))).toBe('transient');
+    const inner = new Error('Broker not connected');
+    // as kafkajs' retrier wraps a failure it does not retry (its typings omit the cause)
+    expect(classifyFailure(Object.assign(new KafkaJSNonRetriableError(inner), { cause: inner }))).toBe('transient');
+    expect(classifyFailure(new Error('Broker not connected: something else'))).toBe('unknown');
   });
 
   it('unknown: plain errors, duplicate keys (a race only where the handler says so), non-retriable broker errors', () => {

@@ -140,8 +140,15 @@ function explicitKind(e: ErrorLike, name: string): FailureKind | undefined {
   return undefined;
 }
 
+/**
+ * kafkajs' plain Error from a broker connection whose ApiVersions request timed out (a broker too
+ * loaded to answer): that client stays unusable, a new one connects (producer.ts replaces its own).
+ */
+const KAFKAJS_UNINITIALISED_BROKER = 'Broker not connected';
+
 function infrastructureKind(e: ErrorLike, name: string): FailureKind | undefined {
   if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return 'transient';
+  if (name === 'Error' && e.message === KAFKAJS_UNINITIALISED_BROKER) return 'transient';
   if (name.startsWith('Mongo')) return mongoKind(e, name);
   if (name.startsWith('KafkaJS')) return kafkaKind(e, name);
   return undefined;

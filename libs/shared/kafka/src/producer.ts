@@ -366,11 +366,22 @@ export class EventProducer implements MessageSender {
     const connect = producer.connect();
     const settled: Promise<void> = connect.then(
       () => undefined,
-      () => undefined,
+      () => this.replaceAfterFailedConnect(producer),
     );
     this.connecting.set(settled, producer);
     void settled.then(() => this.connecting.delete(settled));
     return connect;
+  }
+
+  /**
+   * kafkajs keeps a broker connection whose ApiVersions request timed out (a broker too loaded
+   * to answer) and counts it as connected, without the versions: every later connect of that
+   * producer fails with "Broker not connected", for ever. So a producer whose connect failed is
+   * not asked again; the next attempt starts on a new one, with new connections. An attempt
+   * that only outlived `connectTimeoutMs` keeps its producer: its connect is still under way.
+   */
+  private replaceAfterFailedConnect(producer: Producer): void {
+    if (producer === this.producer && this.stateValue !== 'closing' && this.stateValue !== 'closed') this.replaceProducer();
   }
 
   private scheduleReconnect(): void {

@@ -30,6 +30,7 @@ export class TopicChecker {
         } catch (err) {
           const type = (err as { type?: string }).type;
           if (err instanceof UnknownTopicError || type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new UnknownTopicError(topic);
+          this.dropAdmin();
           throw new ProducerUnavailableError(`cannot read metadata of ${topic}`, { cause: err });
         }
         this.knownTopics.add(topic);
@@ -37,6 +38,16 @@ export class TopicChecker {
       this.topicChecks.set(topic, check);
     }
     return check;
+  }
+
+  /**
+   * After a failed check the next one uses a new admin client: kafkajs can keep a connection
+   * whose first request timed out as connected but unusable ("Broker not connected" for ever).
+   */
+  private dropAdmin(): void {
+    const admin = this.admin;
+    this.admin = undefined;
+    void admin?.disconnect().catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {

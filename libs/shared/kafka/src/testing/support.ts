@@ -4,6 +4,7 @@
  * from the library's index.
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { Admin, Kafka } from 'kafkajs';
 import type { TopicKey } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
@@ -17,6 +18,24 @@ import { TopicProvisioner } from '../provisioner';
 /** Logs go to stderr at `level` (tests pass e.g. `'warn'` while debugging); silent by default. */
 export function testLogger(level = 'silent'): Logger {
   return createLogger({ service: 'shared-kafka-test', level, destination: process.stderr });
+}
+
+/** A log line, parsed, with the time it arrived. */
+export interface LoggedLine {
+  at: number;
+  line: Record<string, unknown>;
+}
+
+/** A logger (kafkajs' lines included, through its client) whose lines the test reads back. */
+export function capturingLogger(service: string, level = 'debug'): { logger: Logger; lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text.trim()) lines.push({ at: Date.now(), line: JSON.parse(text) as Record<string, unknown> });
+      done();
+    },
+  });
+  return { logger: createLogger({ service, level, destination }), lines };
 }
 
 /** A config whose topic prefix and group ids are unique to this call. */
