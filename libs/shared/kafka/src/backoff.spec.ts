@@ -109,4 +109,20 @@ describe('retryTransient', () => {
     expect(c.slept).toEqual([100, 200, 400]); // the fourth failure would wait 800 ms more: past 1,000
     expect(calls).toBe(4);
   });
+
+  it("retries what the caller's isTransient accepts, and throws at once what it refuses", async () => {
+    const { c, now, sleep } = clock();
+    const refused = notLeader();
+    let calls = 0;
+    const attempt = () => {
+      calls += 1;
+      return Promise.reject(calls === 1 ? new Error('slow controller') : refused);
+    };
+    const isTransient = (err: unknown) => (err as Error).message === 'slow controller';
+    await expect(retryTransient(attempt, { withinMs: 60_000, backoff: { baseMs: 100, maxMs: 1_000, jitter: 0 }, isTransient, now, sleep })).rejects.toBe(
+      refused,
+    );
+    expect(c.slept).toEqual([100]);
+    expect(calls).toBe(2);
+  });
 });

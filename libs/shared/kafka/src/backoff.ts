@@ -50,6 +50,8 @@ export interface RetryTransientOptions {
   withinMs: number;
   /** Back-off between attempts (default 200 ms doubling to 5 s). */
   backoff?: BackoffOptions;
+  /** Which failures are retried; default: what `classifyFailure` calls transient. */
+  isTransient?: (err: unknown) => boolean;
   /** Told of each failure that will be retried, with the delay before the next attempt. */
   onRetry?: (err: unknown, delayMs: number) => void;
   now?: () => number;
@@ -57,20 +59,22 @@ export interface RetryTransientOptions {
 }
 
 /**
- * Runs `attempt` until it resolves, retrying what `classifyFailure` calls transient (a broker
- * still electing a partition's leader, a request that timed out under load) with growing delays
- * for up to `withinMs`; any other failure, or one past that time, is thrown as it is.
+ * Runs `attempt` until it resolves, retrying transient failures (by default what
+ * `classifyFailure` calls transient: a broker still electing a partition's leader, a request that
+ * timed out under load) with growing delays for up to `withinMs`; any other failure, or one past
+ * that time, is thrown as it is.
  */
 export async function retryTransient<T>(attempt: () => Promise<T>, opts: RetryTransientOptions): Promise<T> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const isTransient = opts.isTransient ?? ((err: unknown) => classifyFailure(err) === 'transient');
   const deadline = now() + opts.withinMs;
   for (let retry = 1; ; retry += 1) {
     try {
       return await attempt();
     } catch (err) {
       const delayMs = computeBackoffMs(retry, opts.backoff ?? { baseMs: 200, maxMs: 5_000 });
-      if (classifyFailure(err) !== 'transient' || now() + delayMs > deadline) throw err;
+      if (!isTransient(err) || now() + delayMs > deadline) throw err;
       opts.onRetry?.(err, delayMs);
       await sleep(delayMs);
     }

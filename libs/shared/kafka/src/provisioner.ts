@@ -6,6 +6,7 @@ import { ConfigResourceTypes, KafkaJSRequestTimeoutError, type Admin, type ITopi
 import { TOPIC_SPECS, topicName, type TopicKey } from '@mosaic/contracts';
 import type { KafkaConfig } from '@mosaic/shared-config';
 import type { Logger } from '@mosaic/shared-logging';
+import { retryTransient } from './backoff';
 
 export interface ProvisionOptions {
   /** How long to wait for creation and partition leaders; default: the config's `provisionTimeoutMs`. */
@@ -117,16 +118,18 @@ export class TopicProvisioner {
   }
 
   private async createOne(admin: Admin, topic: ITopicConfig, deadline: number): Promise<boolean> {
-    for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
-      try {
-        return await admin.createTopics({ topics: [topic], waitForLeaders: false });
-      } catch (err) {
-        const types = errorTypes(err);
-        if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return false;
-        if (!isTransientCreateFailure(err) || Date.now() + delay > deadline) throw err;
-        this.log.warn({ topic: topic.topic, errors: types }, `creating topic ${topic.topic} failed for now; retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    try {
+      return await retryTransient(() => admin.createTopics({ topics: [topic], waitForLeaders: false }), {
+        withinMs: deadline - Date.now(),
+        backoff: { baseMs: 200, maxMs: 2_000 },
+        isTransient: isTransientCreateFailure,
+        onRetry: (err, delayMs) =>
+          this.log.warn({ topic: topic.topic, errors: errorTypes(err) }, `creating topic ${topic.topic} failed for now; retrying in ${delayMs} ms`),
+      });
+    } catch (err) {
+      const types = errorTypes(err);
+      if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return false;
+      throw err;
     }
   }
 
