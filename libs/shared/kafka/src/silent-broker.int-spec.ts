@@ -117,4 +117,28 @@ describe('Kafka clients behind a broker that accepts connections and does not an
       await follower.stop();
     }
   });
+
+  it('TopicFollower.stop() during the start-up read: it stops retrying, and no consumer starts after it', async () => {
+    const { logger, lines } = capturingLogger('silent-broker-test', 'error');
+    const cfg = testKafkaConfig({ brokers: [proxy.address], partitions: 1 });
+    const kafka = impatientKafka(cfg, logger);
+    await provision(kafka, cfg, ['sources']);
+
+    proxy.silence();
+    const follower = new TopicFollower(kafka, {
+      topics: [topicName(cfg.topicPrefix, 'sources')],
+      groupPrefix: `${cfg.topicPrefix}follower`,
+      fromBeginning: true,
+      onRecord: () => undefined,
+      onError: () => undefined,
+    });
+    const started = follower.start();
+    await waitFor(() => lines.some(isApiVersionsTimeout), { timeoutMs: 30_000, message: 'an ApiVersions request timed out' });
+    const stopped = follower.stop();
+    proxy.speak(); // a retry after stop() would now succeed and start the consumer
+    await stopped;
+    await started;
+    expect(follower.activity()).toEqual({ connected: false, restartPending: false, starting: false });
+    expect(follower.caughtUp).toBe(false);
+  });
 });

@@ -11,6 +11,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@mosaic/shared-logging';
 import { retryTransient } from './backoff';
 import { ConsumerSupervisor, type ConsumerActivity } from './consumer-supervisor';
+import { classifyFailure } from './failure-kind';
 
 export interface TopicFollowerOptions {
   topics: readonly string[];
@@ -39,6 +40,9 @@ const START_RETRY_MS = 60_000;
 
 export class TopicFollower {
   private supervisor: ConsumerSupervisor | undefined;
+  /** Set by `stop()`: a start still reading where the topics end starts no consumer after it. */
+  private stopping = false;
+  private startUpRead: Promise<void> | undefined;
   /** Per topic and partition: the offset the start-up read must reach. */
   private readonly pending = new Map<string, bigint>();
   private loaded = false;
@@ -53,8 +57,9 @@ export class TopicFollower {
     return this.loaded;
   }
 
+  /** Starts following; resolves without a consumer when `stop()` came during the start-up read. */
   async start(): Promise<void> {
-    if (this.opts.fromBeginning) await this.noteEndOffsets();
+    if (!(await this.readStartUpEnds())) return;
     this.loaded = this.pending.size === 0;
     const groupId = `${this.opts.groupPrefix}.${randomUUID()}`;
     this.supervisor = new ConsumerSupervisor({
@@ -66,13 +71,33 @@ export class TopicFollower {
     await this.supervisor.start();
   }
 
+  /** With `fromBeginning`, notes where the topics end; false when `stop()` came first or meanwhile. */
+  private async readStartUpEnds(): Promise<boolean> {
+    if (this.stopping) return false;
+    if (this.opts.fromBeginning) {
+      this.startUpRead = this.noteEndOffsets();
+      try {
+        await this.startUpRead;
+      } catch (err) {
+        if (!this.stopping) throw err;
+      }
+    }
+    return !this.stopping;
+  }
+
   private fetchWait(): { maxWaitTimeInMs: number; minBytes?: number } {
     const gatherMs = this.opts.gatherMs ?? 0;
     return gatherMs > 0 ? { maxWaitTimeInMs: gatherMs, minBytes: GATHER_MIN_BYTES } : { maxWaitTimeInMs: IDLE_WAIT_MS };
   }
 
-  /** Cancels a restart after a crash (or waits for one under way), then disconnects. */
+  /**
+   * Cancels a restart after a crash (or waits for one under way), then disconnects; a start
+   * still reading where the topics end stops retrying and starts no consumer. Final: a stopped
+   * follower does not start again.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    await this.startUpRead?.catch(() => undefined);
     await this.supervisor?.stop();
   }
 
@@ -111,6 +136,7 @@ export class TopicFollower {
   private noteEndOffsets(): Promise<void> {
     return retryTransient(() => this.readEndOffsets(), {
       withinMs: START_RETRY_MS,
+      isTransient: (err) => !this.stopping && classifyFailure(err) === 'transient',
       onRetry: (err, delayMs) =>
         this.opts.logger?.warn({ err, topics: this.opts.topics, delayMs }, 'reading where the followed topics end failed for now; retrying'),
     });
