@@ -31,6 +31,25 @@ const isApiVersionsTimeout = ({ line }: LoggedLine) => /Request ApiVersions.*tim
 
 const message = (text: string) => [{ key: 'k', value: Buffer.from(text), headers: {} }];
 
+/** A follower (reading its topic from the beginning) started while the proxy is silent, once a request of its start-up read timed out. */
+async function followerStartedOnSilence(proxy: SilentProxy): Promise<{ follower: TopicFollower; started: Promise<void> }> {
+  const { logger, lines } = capturingLogger('silent-broker-test', 'error');
+  const cfg = testKafkaConfig({ brokers: [proxy.address], partitions: 1 });
+  const kafka = impatientKafka(cfg, logger);
+  await provision(kafka, cfg, ['sources']);
+  proxy.silence();
+  const follower = new TopicFollower(kafka, {
+    topics: [topicName(cfg.topicPrefix, 'sources')],
+    groupPrefix: `${cfg.topicPrefix}follower`,
+    fromBeginning: true,
+    onRecord: () => undefined,
+    onError: () => undefined,
+  });
+  const started = follower.start();
+  await waitFor(() => lines.some(isApiVersionsTimeout), { timeoutMs: 30_000, message: 'an ApiVersions request timed out' });
+  return { follower, started };
+}
+
 describe('Kafka clients behind a broker that accepts connections and does not answer', () => {
   let proxy: SilentProxy;
   let producer: EventProducer | undefined;
@@ -93,22 +112,8 @@ describe('Kafka clients behind a broker that accepts connections and does not an
   });
 
   it('a TopicFollower starts once the broker answers, though its first read of where its topics end met a silent broker', async () => {
-    const { logger, lines } = capturingLogger('silent-broker-test', 'error');
-    const cfg = testKafkaConfig({ brokers: [proxy.address], partitions: 1 });
-    const kafka = impatientKafka(cfg, logger);
-    await provision(kafka, cfg, ['sources']);
-
-    proxy.silence();
-    const follower = new TopicFollower(kafka, {
-      topics: [topicName(cfg.topicPrefix, 'sources')],
-      groupPrefix: `${cfg.topicPrefix}follower`,
-      fromBeginning: true,
-      onRecord: () => undefined,
-      onError: () => undefined,
-    });
-    const started = follower.start();
+    const { follower, started } = await followerStartedOnSilence(proxy);
     try {
-      await waitFor(() => lines.some(isApiVersionsTimeout), { timeoutMs: 30_000, message: 'an ApiVersions request timed out' });
       proxy.speak();
       await started;
       expect(follower.caughtUp).toBe(true);
@@ -119,21 +124,7 @@ describe('Kafka clients behind a broker that accepts connections and does not an
   });
 
   it('TopicFollower.stop() during the start-up read: it stops retrying, and no consumer starts after it', async () => {
-    const { logger, lines } = capturingLogger('silent-broker-test', 'error');
-    const cfg = testKafkaConfig({ brokers: [proxy.address], partitions: 1 });
-    const kafka = impatientKafka(cfg, logger);
-    await provision(kafka, cfg, ['sources']);
-
-    proxy.silence();
-    const follower = new TopicFollower(kafka, {
-      topics: [topicName(cfg.topicPrefix, 'sources')],
-      groupPrefix: `${cfg.topicPrefix}follower`,
-      fromBeginning: true,
-      onRecord: () => undefined,
-      onError: () => undefined,
-    });
-    const started = follower.start();
-    await waitFor(() => lines.some(isApiVersionsTimeout), { timeoutMs: 30_000, message: 'an ApiVersions request timed out' });
+    const { follower, started } = await followerStartedOnSilence(proxy);
     const stopped = follower.stop();
     proxy.speak(); // a retry after stop() would now succeed and start the consumer
     await stopped;
