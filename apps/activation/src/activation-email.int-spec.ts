@@ -9,7 +9,7 @@ import { SMTPServer } from 'smtp-server';
 import type { SegmentMembershipChange } from '@mosaic/contracts';
 import { ActivationProfilesRepository } from '@mosaic/activation-data-access';
 import type { StartedService } from '@mosaic/shared-service';
-import { TEST_ADMIN_TOKEN, adminRequest, dropTestDatabase, startTestService, waitFor } from '@mosaic/shared-testing';
+import { PIPELINE_WAIT_MS, TEST_ADMIN_TOKEN, adminRequest, dropTestDatabase, startTestService, waitFor } from '@mosaic/shared-testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- this test runs the real collector next to activation (its signed email tracking), like the tools/e2e tests
 import { collectorDefinition } from '../../collector/src/collector.definition';
 import { activationDefinition } from './activation.definition';
@@ -99,7 +99,7 @@ const sendMemberships = (changes: SegmentMembershipChange[]) => sendMembershipsT
 async function sendProfile(profileId: string, traits: Record<string, unknown>): Promise<void> {
   await sendProfileChanges(svc.platform, [profileChange(profileId, 1, [{ type: 'userId', value: `user-${profileId}` }], traits, { orders: { count: 3 } })]);
   const profiles = new ActivationProfilesRepository(svc.platform.mongo);
-  await waitFor(async () => ((await profiles.findById(profileId))?.profile ? true : null), { timeoutMs: 30_000 });
+  await waitFor(async () => ((await profiles.findById(profileId))?.profile ? true : null), { timeoutMs: PIPELINE_WAIT_MS });
 }
 
 async function emailDestination(name: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -131,7 +131,7 @@ function finished(destinationId: string, count: number): Promise<any[]> {
       const l = await deliveries(destinationId);
       return l.length === count && l.every((d) => d.status === 'dead' || d.status === 'delivered') ? l : null;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
 }
 
@@ -165,7 +165,7 @@ it('renders the email from the profile, tracks links and opens through the colle
   await sendProfile('e-1', { firstName: '<b>Ada</b>', email: 'ada@example.com' });
   const change = entered('e-1', 'welcome', 1);
   await sendMemberships([change]);
-  await waitFor(() => to('ada@example.com').length === 1 || null, { timeoutMs: 30_000 });
+  await waitFor(() => to('ada@example.com').length === 1 || null, { timeoutMs: PIPELINE_WAIT_MS });
   const mail = to('ada@example.com')[0] as Mail;
   expect(mail.to).toEqual(['ada@example.com']);
   expect(mail.from).toBe('news@shop.example.com');
@@ -193,10 +193,13 @@ it('renders the email from the profile, tracks links and opens through the colle
   expect(click.headers.get('location')).toBe('https://shop.example.com/sale?x=1&y=2');
   expect((await fetch(pixel as string)).headers.get('content-type')).toBe('image/gif');
 
-  const [delivery] = await waitFor(async () => {
-    const list = await deliveries(dest);
-    return list[0]?.status === 'delivered' ? list : null;
-  });
+  const [delivery] = await waitFor(
+    async () => {
+      const list = await deliveries(dest);
+      return list[0]?.status === 'delivered' ? list : null;
+    },
+    { timeoutMs: PIPELINE_WAIT_MS },
+  );
   expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, profileId: 'e-1', log: [{ outcome: 'delivered', status: '250' }] });
   expect(headers['message-id']).toBe(`<${delivery.id}@shop.example.com>`);
 
@@ -235,7 +238,7 @@ it('a recipient that does not render to an address fails at once', async () => {
       const l = await deliveries(dest);
       return l[0]?.status === 'dead' ? l : null;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: PIPELINE_WAIT_MS },
   );
   expect(d).toMatchObject({ attempts: 1, log: [{ outcome: 'fail', status: 'render' }] });
   expect(d.log[0].error).toMatch(/to: .*not exactly one email address/);
