@@ -17,6 +17,7 @@ import {
   ResolvedEvent,
   SegmentMembershipChange,
   SourceState,
+  ProfileWrites,
   SplitNotice,
   type ResolvedMessage,
 } from './messages';
@@ -78,6 +79,7 @@ export const Schemas = Object.freeze({
   segmentMembership: schema<SegmentMembershipChange>('segments.membership', 1, ['segmentsMembership'], () => SegmentMembershipChange),
   badEvent: schema<BadEvent>('events.bad', 1, ['eventsBad'], () => BadEvent),
   sourceState: schema<SourceState>('sources', 1, ['sources'], () => SourceState),
+  profileWrites: schema<ProfileWrites>('identity.profile-writes', 1, ['identityProfileWrites'], () => ProfileWrites),
   deadLetter: schema<DeadLetter>('dead-letter', 1, ['dlqCollector', 'dlqIdentity', 'dlqEnrichment', 'dlqSegmentation', 'dlqActivation'], () => DeadLetter),
 });
 

@@ -253,3 +253,12 @@ export class SourceState {
   /** When the source last changed: of two states of one source, the later wins. */
   @IsISO8601() updatedAt!: string;
 }
+
+/**
+ * `mosaic.identity.profile-writes` (internal to identity): the identity profiles one batch or split of
+ * an instance changed. Every identity instance drops them from its profile cache (batch-resolver.ts).
+ */
+export class ProfileWrites {
+  @IsString() @IsNotEmpty() @MaxLength(256) instanceId!: string;
+  @IsArray() @ArrayMaxSize(100_000) @IsString({ each: true }) @IsNotEmpty({ each: true }) profileIds!: string[];
+}

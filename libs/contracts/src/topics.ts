@@ -12,6 +12,7 @@ export type TopicKey =
   | 'profilesChanges'
   | 'segmentsMembership'
   | 'sources'
+  | 'identityProfileWrites'
   | 'dlqCollector'
   | 'dlqIdentity'
   | 'dlqEnrichment'
@@ -29,6 +30,8 @@ export interface TopicSpec {
   cleanupPolicy: 'delete' | 'compact';
   /** Retention for `delete` topics, in milliseconds; -1 for infinite. */
   retentionMs: number;
+  /** `segment.ms` for a short-lived `delete` topic: Kafka deletes only whole segments, so `retentionMs` alone keeps up to a segment (1 GB by default). */
+  segmentMs?: number;
   description: string;
 }
 
@@ -92,6 +95,16 @@ export const TOPIC_SPECS: Readonly<Record<TopicKey, TopicSpec>> = Object.freeze(
     retentionMs: -1,
     description:
       'Internal: the current access settings of every collector source (key digests, identity secret, allowed origins, revocation), read from the start by every collector and activation instance. Carries secrets: not for other teams.',
+  },
+  identityProfileWrites: {
+    key: 'identityProfileWrites',
+    suffix: 'identity.profile-writes',
+    keyedBy: 'the writing identity instance',
+    cleanupPolicy: 'delete',
+    retentionMs: 10 * 60 * 1000,
+    segmentMs: 60 * 1000,
+    description:
+      'Internal to identity: the ids of the identity profiles each batch (or split) changed, read from the beginning by every identity instance to drop them from its profile cache.',
   },
   dlqCollector: dlq('dlqCollector', 'collector'),
   dlqIdentity: dlq('dlqIdentity', 'identity'),

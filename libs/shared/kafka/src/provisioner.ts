@@ -33,6 +33,7 @@ export function topicConfigEntries(key: TopicKey, replicationFactor: number): { 
     // With cleanup.policy=compact the log cleaner ignores retention.ms; the spec's -1 documents "forever".
     { name: 'retention.ms', value: String(spec.retentionMs) },
     { name: 'min.insync.replicas', value: String(Math.min(2, replicationFactor)) },
+    ...(spec.segmentMs === undefined ? [] : [{ name: 'segment.ms', value: String(spec.segmentMs) }]),
   ];
 }
 
