@@ -46,6 +46,7 @@ export class TopicFollower {
   /** Per topic and partition: the offset the start-up read must reach. */
   private readonly pending = new Map<string, bigint>();
   private loaded = false;
+  private consumersRun = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -101,12 +102,22 @@ export class TopicFollower {
     await this.supervisor?.stop();
   }
 
+  /**
+   * How many consumers the follower has run (one per start or restart after a crash). A view that
+   * must not miss a record sees a restart here: the new consumer reads again from where its start
+   * says, and what it missed while down comes after that.
+   */
+  get consumerRuns(): number {
+    return this.consumersRun;
+  }
+
   /** What is left of the follower's consumer (all false once `stop()` resolved). */
   activity(): ConsumerActivity {
     return this.supervisor?.activity() ?? { connected: false, restartPending: false, starting: false };
   }
 
   private async run(consumer: Consumer, stillWanted: () => boolean): Promise<void> {
+    this.consumersRun += 1;
     await consumer.connect();
     if (!stillWanted()) return;
     await consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: this.opts.fromBeginning });
