@@ -1,7 +1,8 @@
 // Helpers for the identity service's integration tests (not part of the service).
 import { Schemas, decodeMessage, type Envelope, type RawEvent, type ResolvedMessage } from '@mosaic/contracts';
 import { produceMessages, type MessageSender } from '@mosaic/shared-kafka';
-import type { TappedMessage, TopicTap } from '@mosaic/shared-testing';
+import type { StartedService } from '@mosaic/shared-service';
+import { dropTestDatabase, type TappedMessage, type TopicTap } from '@mosaic/shared-testing';
 
 let seq = 0;
 
@@ -82,4 +83,16 @@ export function resolvedEvent(
     offset: Number(found.msg.offset),
     envelope: found.envelope,
   };
+}
+
+/** The environment of one of several identity instances in a test: its own id, no expiry sweep, a short session (a stopped instance's partitions move on soon). */
+export function instanceEnv(id: string): Record<string, string> {
+  return { MOSAIC_INSTANCE_ID: id, IDENTITY_SWEEP_INTERVAL_SECONDS: '0', KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000' };
+}
+
+/** Stops a test's tap and instances, then drops its database. */
+export async function stopTestInstances(tap: TopicTap | undefined, services: (StartedService | undefined)[]): Promise<void> {
+  await tap?.stop();
+  await Promise.all(services.map((s) => s?.stop()));
+  await dropTestDatabase().catch(() => undefined);
 }

@@ -4,6 +4,10 @@ import { intVar, z } from '@mosaic/shared-config';
 export const identityEnvSchema = z.object({
   /** Identity documents (pointers) kept in the per-instance LRU; 0 disables the cache. */
   IDENTITY_CACHE_MAX_ENTRIES: intVar(200_000, 0, 50_000_000),
+  /** Identity profiles kept in the per-instance LRU (kept honest by identity.profile-writes); 0 disables the cache. */
+  IDENTITY_PROFILE_CACHE_MAX_ENTRIES: intVar(100_000, 0, 10_000_000),
+  /** Longest life of a cached profile: how long a profile change whose announcement was lost (its writer died first) can go unseen. */
+  IDENTITY_PROFILE_CACHE_TTL_SECONDS: intVar(300, 1, 86_400),
   /** How often every instance deletes expired redirects and processed records; 0 disables the sweep. */
   IDENTITY_SWEEP_INTERVAL_SECONDS: intVar(300, 0, 7 * 86_400),
   /** How long a message's processed record is kept (replays of events.raw older than this re-plan). */

@@ -21,6 +21,11 @@ export function identityMetrics(registry: Registry) {
       'identity-document lookups of a batch: hit (cache, confirmed), miss (read from MongoDB), stale (cached but changed)',
       ['result'],
     ),
+    profileCache: counter(
+      'mosaic_identity_profile_cache_lookups_total',
+      'profile lookups of a batch’s prefetch: hit (profile cache), miss (read from MongoDB)',
+      ['result'],
+    ),
     writes: counter('mosaic_identity_store_writes_total', 'conditional graph writes by result: applied, conflict, skipped', ['result']),
     replans: counter('mosaic_identity_replans_total', 're-plans after a conflicting write'),
     swept: counter('mosaic_identity_swept_total', 'documents deleted by the expiry sweep', ['what']),
@@ -28,6 +33,11 @@ export function identityMetrics(registry: Registry) {
       registry,
       'mosaic_identity_cache_entries',
       () => new Gauge({ name: 'mosaic_identity_cache_entries', help: 'identity documents in the per-instance cache', registers: [registry] }),
+    ),
+    profileCacheEntries: getOrCreate(
+      registry,
+      'mosaic_identity_profile_cache_entries',
+      () => new Gauge({ name: 'mosaic_identity_profile_cache_entries', help: 'profiles in the per-instance cache', registers: [registry] }),
     ),
     rulesVersion: getOrCreate(
       registry,

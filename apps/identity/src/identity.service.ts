@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import {
   BatchResolver,
   ExpirySweepJob,
@@ -9,7 +9,7 @@ import {
   SplitProfile,
 } from '@mosaic/identity-application';
 import { createProfileIdGenerator, identifierKey, type SplitPlan } from '@mosaic/identity-domain';
-import { IdentifierCache, MongoIdentityRepository, RulesRepository } from '@mosaic/identity-data-access';
+import { IdentifierCache, MongoIdentityRepository, ProfileCache, ProfileWritesFeed, RulesRepository } from '@mosaic/identity-data-access';
 import type { CommonConfig } from '@mosaic/shared-config';
 import type { Logger } from '@mosaic/shared-logging';
 import { casModeRisk, detectServerProfile, type CasMode, type ServerProfile } from '@mosaic/shared-mongo';
@@ -23,7 +23,7 @@ type Config = CommonConfig & { own: IdentityEnv };
 
 /**
  * The identity service, assembled (wiring only): the MongoDB repository (compare-and-set mode
- * detected), the rules, the per-instance cache and batch resolver, the use cases the consumer
+ * detected), the rules, the per-instance caches (profiles kept honest by `identity.profile-writes`) and batch resolver, the use cases the consumer
  * and the admin API call, and the expiry sweep job. Created once per process (`IdentityModule`).
  */
 export class IdentityService {
@@ -31,6 +31,8 @@ export class IdentityService {
   readonly repository: MongoIdentityRepository;
   readonly rules: RulesCache;
   readonly cache: IdentifierCache;
+  readonly profileCache: ProfileCache;
+  readonly profileWrites: ProfileWritesFeed;
   readonly resolver: BatchResolver;
   readonly resolveEventBatch: ResolveEventBatch;
   readonly splitProfile: SplitProfile;
@@ -57,9 +59,21 @@ export class IdentityService {
     });
     this.rules = new RulesCache(new RulesRepository(this.repository), logger, (loaded) => this.metrics.rulesVersion.set(loaded.version));
     this.cache = new IdentifierCache(own.IDENTITY_CACHE_MAX_ENTRIES);
+    this.profileCache = new ProfileCache({ maxEntries: own.IDENTITY_PROFILE_CACHE_MAX_ENTRIES, ttlMs: own.IDENTITY_PROFILE_CACHE_TTL_SECONDS * 1000 });
+    // Unique per process even when MOSAIC_INSTANCE_ID is shared: a feed skips only its own records.
+    const writerId = `${config.instanceId}.${randomUUID()}`;
+    this.profileWrites = new ProfileWritesFeed({
+      kafka: platform.kafka,
+      topic: platform.topics.identityProfileWrites,
+      groupPrefix: config.kafka.consumer.groupId,
+      instanceId: writerId,
+      cache: this.profileCache,
+      logger,
+    });
     this.resolver = new BatchResolver({
       store: this.repository,
       cache: this.cache,
+      profileCache: this.profileCache,
       newProfileId,
       maxAttempts: own.IDENTITY_MAX_ATTEMPTS,
       processedTtlMs: own.IDENTITY_PROCESSED_TTL_DAYS * 86_400_000,
@@ -70,13 +84,16 @@ export class IdentityService {
       producer: platform.producer,
       topics: platform.topics,
       observer: resolutionObserver(this.metrics, logger),
+      instanceId: writerId,
     });
     this.splitProfile = new SplitProfile({
       repository: this.repository,
       cache: this.cache,
+      profileCache: this.profileCache,
       rules: this.rules,
       producer: platform.producer,
       topics: platform.topics,
+      instanceId: writerId,
       newProfileId,
       maxAttempts: own.IDENTITY_MAX_ATTEMPTS,
       onSplit: (plan, operationId) => this.observeSplit(plan, operationId, logger),
@@ -115,15 +132,19 @@ export class IdentityService {
         rulesVersion: rules.version,
         rulesSource: rules.source,
         cacheMaxEntries: service.cache.maxEntries,
+        profileCacheMaxEntries: service.profileCache.maxEntries,
       },
       'identity store ready',
     );
     service.rules.startPolling(config.own.IDENTITY_RULES_REFRESH_SECONDS * 1000);
     service.sweepJob.start();
+    // Not awaited: until it has caught up the profile cache does not serve, which costs reads, not readiness.
+    service.profileWrites.start().catch((err: unknown) => logger.error({ err }, 'identity.profile-writes follower did not start; profiles are not cached'));
     // Hooks run in reverse order: the consumer host's (added when the Kafka handlers connect, after this) drains first.
     platform.onShutdown(async () => {
       await service.rules.stop();
       await service.sweepJob.stop();
+      await service.profileWrites.stop();
     });
     return service;
   }

@@ -8,23 +8,18 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { MergeNotice, RawEvent, ResolvedEvent } from '@mosaic/contracts';
 import { DEFAULT_IDENTITY_RULES, checkGraphInvariants, type IdentifierRecord, type ProfileRecord } from '@mosaic/identity-domain';
 import type { StartedService } from '@mosaic/shared-service';
-import { TopicTap, dropTestDatabase, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
+import { TopicTap, startTestService, testInfra, waitFor } from '@mosaic/shared-testing';
 import { identityDefinition } from './identity.definition';
 import { IdentityService } from './identity.service';
-import { decodedResolved, rawEvent, sendRaw } from './identity-test-helpers';
+import { decodedResolved, instanceEnv, rawEvent, sendRaw, stopTestInstances } from './identity-test-helpers';
 
 jest.setTimeout(90_000);
 
-const env = (id: string) => ({ MOSAIC_INSTANCE_ID: id, IDENTITY_SWEEP_INTERVAL_SECONDS: '0', KAFKA_CONSUMER_SESSION_TIMEOUT_MS: '6000' });
 let a: StartedService | undefined;
 let b: StartedService | undefined;
 let tap: TopicTap;
 
-afterAll(async () => {
-  await tap?.stop();
-  await Promise.all([a?.stop(), b?.stop()]);
-  await dropTestDatabase().catch(() => undefined);
-});
+afterAll(() => stopTestInstances(tap, [a, b]));
 
 interface Person {
   userId: string;
@@ -74,8 +69,8 @@ function ownerOf(graph: { identifiers: IdentifierRecord[]; profiles: ProfileReco
 }
 
 it('two instances converge to one profile per person (invariants hold, precision and recall 1.0); a replay from the earliest offset changes nothing', async () => {
-  a = await startTestService(identityDefinition, { env: env('identity-a') });
-  b = await startTestService(identityDefinition, { env: env('identity-b') });
+  a = await startTestService(identityDefinition, { env: instanceEnv('identity-a') });
+  b = await startTestService(identityDefinition, { env: instanceEnv('identity-b') });
   const topics = a.platform.topics;
   tap = await TopicTap.start(testInfra().kafkaBrokers, topics.eventsResolved);
   // Both instances own partitions before anything is produced.
@@ -176,7 +171,7 @@ it('two instances converge to one profile per person (invariants hold, precision
   await admin.resetOffsets({ groupId, topic: topics.eventsRaw, earliest: true });
   await admin.disconnect();
   const before = tap.messages.length;
-  a = await startTestService(identityDefinition, { env: env('identity-c') });
+  a = await startTestService(identityDefinition, { env: instanceEnv('identity-c') });
   await tap.waitFor((msgs) => msgs.length >= before * 2, 60_000);
   await new Promise((r) => setTimeout(r, 500));
   const all = decodedResolved(tap);

@@ -56,7 +56,7 @@ function observeOutcome(
   }
 }
 
-function observeBatch(metrics: IdentityMetrics, stats: BatchStats, cacheEntries: number): void {
+function observeBatch(metrics: IdentityMetrics, stats: BatchStats, cacheEntries: { identifiers: number; profiles: number }): void {
   metrics.cache.inc({ result: 'hit' }, stats.cacheHits);
   metrics.cache.inc({ result: 'miss' }, stats.cacheMisses);
   metrics.cache.inc({ result: 'stale' }, stats.cacheStale);
@@ -64,5 +64,8 @@ function observeBatch(metrics: IdentityMetrics, stats: BatchStats, cacheEntries:
   metrics.writes.inc({ result: 'conflict' }, stats.writes.conflict);
   metrics.writes.inc({ result: 'skipped' }, stats.writes.skipped);
   metrics.batchReads.observe(stats.prefetchMs / 1000);
-  metrics.cacheEntries.set(cacheEntries);
+  metrics.cacheEntries.set(cacheEntries.identifiers);
+  metrics.profileCache.inc({ result: 'hit' }, stats.profileCacheHits);
+  metrics.profileCache.inc({ result: 'miss' }, stats.profileCacheMisses);
+  metrics.profileCacheEntries.set(cacheEntries.profiles);
 }

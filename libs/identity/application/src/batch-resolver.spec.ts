@@ -1,4 +1,4 @@
-// The batch resolver and its identifier cache over the domain's in-memory store (pure, no I/O):
+// The batch resolver and its identifier and profile caches over the domain's in-memory store (pure, no I/O):
 // same results as resolving one message at a time; a warm cache reads nothing but the profiles;
 // stale cache entries after another instance moved, merged or split are detected; conflicts
 // re-read; random concurrent interleavings of two instances keep the graph's invariants.
@@ -14,7 +14,7 @@ import {
   type WriteResult,
 } from '@mosaic/identity-domain';
 import { BatchResolver } from './batch-resolver';
-import { IdentifierCache, withBatchOperations, type BatchIdentityStore } from '@mosaic/identity-data-access';
+import { IdentifierCache, ProfileCache, withBatchOperations, type BatchIdentityStore } from '@mosaic/identity-data-access';
 import { runSplitOperation } from './split-operation';
 
 const rules = DEFAULT_IDENTITY_RULES;
@@ -35,8 +35,17 @@ function ev(messageId: string, fields: { anonymousId?: string; userId?: string; 
   };
 }
 
+/** Its profile cache never serves (it follows no invalidations): profiles are read every batch. */
 function resolver(store: BatchIdentityStore, prefix = 'a', cacheSize = 1000): BatchResolver {
-  return new BatchResolver({ store, cache: new IdentifierCache(cacheSize), newProfileId: ids(prefix), now: clock });
+  const profileCache = new ProfileCache({ maxEntries: 0, ttlMs: 0 });
+  return new BatchResolver({ store, cache: new IdentifierCache(cacheSize), profileCache, newProfileId: ids(prefix), now: clock });
+}
+
+/** A resolver whose profile cache serves (as while its instance follows identity.profile-writes); the test delivers the invalidations. */
+function cachingResolver(store: BatchIdentityStore, prefix: string): { r: BatchResolver; profiles: ProfileCache } {
+  const profiles = new ProfileCache({ maxEntries: 1000, ttlMs: 60_000 });
+  profiles.followWhile(() => true);
+  return { r: new BatchResolver({ store, cache: new IdentifierCache(1000), profileCache: profiles, newProfileId: ids(prefix), now: clock }), profiles };
 }
 
 function liveOwner(store: InMemoryIdentityStore, key: string): string | undefined {
@@ -104,6 +113,45 @@ describe('BatchResolver', () => {
     // A cold instance reads the identity documents once per batch.
     const cold = await resolver(withBatchOperations(store)).resolveBatch([ev('w6', { anonymousId: 'k1' }), ev('w7', { anonymousId: 'k2' })], rules);
     expect(cold.stats).toMatchObject({ cacheHits: 0, cacheMisses: 2, reads: 3 });
+  });
+
+  describe('with a profile cache', () => {
+    it('a read-only batch of returning visitors reads only its checkpoint, no profile', async () => {
+      const store = withBatchOperations(new InMemoryIdentityStore());
+      const { r } = cachingResolver(store, 'a');
+      const source = (offsets: number[]) => ({ source: { topic: 'events.raw', partition: 0, offsets } });
+      await r.resolveBatch([ev('p1', { anonymousId: 'k1' }), ev('p2', { anonymousId: 'k2', userId: 'ku2' })], rules, source([0, 1]));
+      const { items, stats } = await r.resolveBatch([ev('p3', { anonymousId: 'k1' }), ev('p4', { anonymousId: 'k2' })], rules, source([2, 3]));
+      expect(items.every((i) => i.outcome.status === 'resolved' && i.outcome.attempts === 1)).toBe(true);
+      expect(stats).toMatchObject({ cacheHits: 2, profileCacheHits: 2, profileCacheMisses: 0, reads: 0, writes: { applied: 0, conflict: 0, skipped: 0 } });
+    });
+
+    it('a profile another instance changed is read fresh once its invalidation arrives: the moved cookie resolves to its new owner', async () => {
+      const store = withBatchOperations(new InMemoryIdentityStore());
+      const a = cachingResolver(store, 'a');
+      const b = cachingResolver(store, 'b');
+      const alice = (await a.r.resolveBatch([ev('i1', { anonymousId: 'laptop', userId: 'alice' })], rules)).items[0]?.outcome.profileId;
+      const moved = await b.r.resolveBatch([ev('i2', { anonymousId: 'laptop', userId: 'bob' })], rules);
+      const bob = moved.items[0]?.outcome.profileId;
+      expect(bob).not.toBe(alice);
+      expect(moved.writtenProfiles).toContain(alice);
+      a.profiles.invalidate(moved.writtenProfiles);
+      const { items } = await a.r.resolveBatch([ev('i3', { anonymousId: 'laptop' })], rules);
+      expect(items[0]?.outcome.profileId).toBe(bob);
+    });
+
+    it('a cached profile that does not list a fresh pointer is read again before planning: no conflicting write', async () => {
+      const store = withBatchOperations(new InMemoryIdentityStore());
+      const a = cachingResolver(store, 'a');
+      const b = cachingResolver(store, 'b');
+      const owner = (await a.r.resolveBatch([ev('f1', { anonymousId: 'k9' })], rules)).items[0]?.outcome.profileId;
+      await b.r.resolveBatch([ev('f2', { anonymousId: 'k9', email: 'k9@x.io', type: 'identify' })], rules);
+      // a's cached profile predates the email (its invalidation has not arrived); the email's pointer is read fresh
+      const { items, stats } = await a.r.resolveBatch([ev('f3', { anonymousId: 'k9', email: 'k9@x.io', type: 'identify' })], rules);
+      expect(items[0]?.outcome.profileId).toBe(owner);
+      expect(items[0]?.outcome.identifiers).toHaveLength(2);
+      expect(stats.writes.conflict).toBe(0);
+    });
   });
 
   it('a cookie that another instance moved (shared laptop) is re-read, not resolved to its old owner', async () => {
@@ -376,7 +424,10 @@ describe('BatchResolver', () => {
     expect(r.cache.get('anonymousId:l5')?.profileId).toBeDefined();
   });
 
-  it('two instances with their own caches, random events and batches, interleaved at every await: the graph stays consistent', async () => {
+  it.each([
+    ['identifier caches', false],
+    ['identifier and profile caches, invalidations delivered after each batch', true],
+  ])('two instances with their own %s, random events and batches, interleaved at every await: the graph stays consistent', async (_name, profileCaches) => {
     const person = fc.record({
       cookie: fc.constantFrom('c1', 'c2', 'c3', 'c4'),
       user: fc.option(fc.constantFrom('u1', 'u2', 'u3'), { nil: undefined }),
@@ -390,21 +441,27 @@ describe('BatchResolver', () => {
         let n = 0;
         const toEvents = (b: { cookie: string; user: string | undefined; email: string | undefined }[]) =>
           b.map((p) => ev(`r${(n += 1)}`, { anonymousId: p.cookie, ...(p.user ? { userId: p.user } : {}), ...(p.email ? { email: p.email } : {}) }));
+        const [a, b] = profileCaches
+          ? [cachingResolver(store, 'a'), cachingResolver(store, 'b')]
+          : [
+              { r: resolver(store, 'a'), profiles: undefined },
+              { r: resolver(store, 'b'), profiles: undefined },
+            ];
+        const other = (r: BatchResolver) => (r === a.r ? b : a);
         // each instance reads its own partition, so messages past its checkpoint are presumed new (and first events of new visitors known new)
         const offsets = new Map<BatchResolver, number>();
         const run = async (r: BatchResolver, batches: ReturnType<typeof toEvents>[]) => {
           for (const events of batches) {
             const from = offsets.get(r) ?? 0;
             offsets.set(r, from + events.length);
-            const source = { topic: 'events.raw', partition: r === a ? 0 : 1, offsets: events.map((_, i) => from + i) };
-            await r.resolveBatch(events, rules, { source });
+            const source = { topic: 'events.raw', partition: r === a.r ? 0 : 1, offsets: events.map((_, i) => from + i) };
+            const { writtenProfiles } = await r.resolveBatch(events, rules, { source });
+            other(r).profiles?.invalidate(writtenProfiles);
           }
         };
-        const a = resolver(store, 'a');
-        const b = resolver(store, 'b');
-        await Promise.all([run(a, batchesA.map(toEvents)), run(b, batchesB.map(toEvents))]);
+        await Promise.all([run(a.r, batchesA.map(toEvents)), run(b.r, batchesB.map(toEvents))]);
         // A second round, with warm (possibly stale) caches on both sides.
-        await Promise.all([run(a, batchesB.map(toEvents)), run(b, batchesA.map(toEvents))]);
+        await Promise.all([run(a.r, batchesB.map(toEvents)), run(b.r, batchesA.map(toEvents))]);
         expect(checkGraphInvariants(inner.snapshot(), rules, { quiescent: true, strictRedirects: false })).toEqual([]);
       }),
       { numRuns: 60 },

@@ -12,8 +12,9 @@
  * (`confirmProcessed`) — so a message sent twice never changes the graph twice;
  * (2) the identity documents of every identifier the batch carries — from the instance's
  * `IdentifierCache`, the misses with one `$in`; (3) the profiles those point at and their
- * redirect chains (one `$in` per hop, usually one) — **always from MongoDB, never cached**;
- * (4) pointers the fresh profiles do not confirm, read again (one `$in`, see below).
+ * redirect chains — from the instance's `ProfileCache`, the misses with one `$in` per hop
+ * (usually one); (4) pointers the profiles do not confirm: their cached profiles read fresh
+ * first, then the pointers read again (one `$in`, see below).
  * Messages are then resolved in order against that snapshot; whatever a plan needs beyond it
  * (pending claims of half-applied plans, merge intents) is read on demand. A write that
  * applied updates the snapshot (and the cache), so message n sees what message n-1 did.
@@ -30,22 +31,28 @@
  * another version, and its new chain is fetched and checked in turn. Without this, a pointer
  * read before another instance moved the identifier, planned together with its old owner's
  * profile read (or written by this batch) after the move, makes the planner "repair" the old
- * owner's listing. A merge by another instance needs no invalidation at all: the cached pointer
- * still leads to the loser, whose fresh document redirects to the survivor.
+ * owner's listing. A merge by another instance needs no invalidation of pointers: the cached
+ * pointer still leads to the loser, whose fresh document redirects to the survivor.
  *
- * Why profiles are never cached: an event whose identifiers all sit on one live profile writes
- * nothing, so nothing would ever conflict; with cached *profiles*, a profile that another
- * instance merged meanwhile would still look live and the event would go to the loser for as
- * long as the entry lives. Here profiles are as fresh as the start of the batch (or this
- * batch's own writes). An event can still resolve to a profile that is merged a moment later —
- * the same race any read has; the merge notice and the redirect take care of it downstream
- * (DESIGN §4).
+ * ## Cached profiles, and how they learn of other instances' writes
+ * An event whose identifiers all sit on one live profile writes nothing, so nothing would ever
+ * conflict: a cached profile that another instance merged meanwhile would still look live and
+ * the event would go to the loser. So the profiles each batch changed (`writtenProfiles`) are
+ * announced on `identity.profile-writes` before the batch's offsets are committed, and every
+ * instance drops what others announce (`ProfileWritesFeed`); the cache serves only while that
+ * feed is caught up and connected, and an entry lives at most its TTL (the bound when a writer
+ * dies before announcing). An event can still resolve to a profile merged elsewhere until the
+ * announcement arrives — the same race a fresh read has with a merge a moment later; the merge
+ * notice and the redirect take care of it downstream (DESIGN §4). A cached profile that is
+ * *older* than a pointer (it does not list it) is read fresh before the pointer is (step 4), so
+ * no plan is made on it. Writes planned on a stale cached profile fail their compare-and-set and
+ * re-plan on fresh documents, like any stale read.
  *
- * Cost: one profile `$in` per batch even with a warm cache (plus the checkpoint's write, and one
+ * Cost with warm caches: no read for a read-only batch (plus the checkpoint's write, and one
  * bulk write of processed/audit records at the end; the checkpoint is read once per partition,
- * see `redelivered`); with a cold cache one
- * identity `$in` more; pointers in flight (claimed) one more read per message using them.
- * Per message otherwise: only the plan's writes.
+ * see `redelivered`); cold caches one identity `$in` and one profile `$in` more; pointers in
+ * flight (claimed) one more read per message using them. Per message otherwise: only the
+ * plan's writes.
  *
  * ## Conflicts
  * A strict write that fails its condition means the snapshot was stale for this message: every
@@ -65,12 +72,13 @@
  * the records of the messages before it are still written before the error propagates.
  */
 import { resolveEvent, type IdentityEventInput, type IdentityRules, type ResolutionOutcome } from '@mosaic/identity-domain';
-import { type BatchIdentityStore, type IdentifierCache, partitionKey } from '@mosaic/identity-data-access';
+import { type BatchIdentityStore, type IdentifierCache, type ProfileCache, partitionKey } from '@mosaic/identity-data-access';
 import { BatchSession, type BatchCounters } from './batch-session';
 
 export interface BatchResolverOptions {
   store: BatchIdentityStore;
   cache: IdentifierCache;
+  profileCache: ProfileCache;
   newProfileId: () => string;
   now?: () => Date;
   /** Plan/apply attempts per message (domain default 10). */
@@ -117,14 +125,24 @@ export class BatchResolver {
     return this.opts.cache;
   }
 
+  get profileCache(): ProfileCache {
+    return this.opts.profileCache;
+  }
+
   /** Resolves `events` in order with `rules`; see the file comment. Throws the first message's error (after storing what completed). */
   async resolveBatch(
     events: readonly IdentityEventInput[],
     rules: IdentityRules,
     options: ResolveBatchOptions = {},
-  ): Promise<{ items: ResolvedItem[]; stats: BatchStats }> {
+  ): Promise<{ items: ResolvedItem[]; stats: BatchStats; writtenProfiles: string[] }> {
     const now = this.opts.now ?? (() => new Date());
-    const session = new BatchSession(this.opts.store, this.opts.cache, this.opts.maxConflictBackoffMs ?? 50, this.opts.random ?? Math.random);
+    const session = new BatchSession(
+      this.opts.store,
+      this.opts.cache,
+      this.opts.profileCache,
+      this.opts.maxConflictBackoffMs ?? 50,
+      this.opts.random ?? Math.random,
+    );
     const started = performance.now();
     await session.prefetch(events, rules, await this.redelivered(options.source));
     const prefetchMs = performance.now() - started;
@@ -152,7 +170,11 @@ export class BatchResolver {
     const flushStarted = performance.now();
     await session.flush();
     await this.markStored(options.source);
-    return { items, stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted } };
+    return {
+      items,
+      stats: { ...session.stats, messages: events.length, prefetchMs, flushMs: performance.now() - flushStarted },
+      writtenProfiles: [...session.writtenProfiles],
+    };
   }
 
   /**

@@ -13,10 +13,11 @@ import {
   type ProfileRecord,
   type WriteResult,
 } from '@mosaic/identity-domain';
-import type { BatchIdentityStore, IdentifierCache } from '@mosaic/identity-data-access';
+import type { BatchIdentityStore, IdentifierCache, ProfileCache } from '@mosaic/identity-data-access';
+import { ProfileSnapshot, type ProfileReadCounters } from './profile-snapshot';
 
 /** The store traffic of one batch (`BatchStats` adds the message count and timings). */
-export interface BatchCounters {
+export interface BatchCounters extends ProfileReadCounters {
   /** Identity documents served from the cache (confirmed by fresh profiles). */
   cacheHits: number;
   /** Identity documents read from MongoDB (not cached, or absent). */
@@ -35,23 +36,39 @@ export interface BatchCounters {
  */
 export class BatchSession implements IdentityStore {
   private readonly identifiers = new Map<string, IdentifierRecord | null>();
-  private readonly profiles = new Map<string, ProfileRecord | null>();
   private readonly processed = new Map<string, ProcessedRecord | null>();
   private readonly processedToWrite = new Map<string, ProcessedRecord>();
   /** Messages past the partition's checkpoint whose processed record was not read (`confirmProcessed` reads it). */
   private readonly presumedNew = new Set<string>();
   private readonly auditToWrite = new Map<string, AuditRecord>();
   private readKeys = new Set<string>();
-  private readProfiles = new Set<string>();
+  private readProfileIds = new Set<string>();
   private conflicts = 0;
-  readonly stats: BatchCounters = { cacheHits: 0, cacheMisses: 0, cacheStale: 0, reads: 0, writes: { applied: 0, conflict: 0, skipped: 0 } };
+  readonly stats: BatchCounters = {
+    cacheHits: 0,
+    cacheMisses: 0,
+    cacheStale: 0,
+    profileCacheHits: 0,
+    profileCacheMisses: 0,
+    reads: 0,
+    writes: { applied: 0, conflict: 0, skipped: 0 },
+  };
+  private readonly profiles: ProfileSnapshot;
 
   constructor(
     private readonly store: BatchIdentityStore,
     private readonly cache: IdentifierCache,
+    profileCache: ProfileCache,
     private readonly maxBackoffMs: number,
     private readonly random: () => number,
-  ) {}
+  ) {
+    this.profiles = new ProfileSnapshot(store, profileCache, this.stats);
+  }
+
+  /** Profiles this batch changed in the store, not counting creations (other instances drop them from their caches). */
+  get writtenProfiles(): ReadonlySet<string> {
+    return this.profiles.written;
+  }
 
   // ---- prefetch ----------------------------------------------------------------------------
 
@@ -140,11 +157,13 @@ export class BatchSession implements IdentityStore {
     const changed = new Set<string>();
     let pending = [...new Set(keys)];
     for (let round = 0; pending.length > 0 && round < 4; round += 1) {
-      await this.fetchChains(pending.map((k) => this.identifiers.get(k)?.profileId).filter((id): id is string => id !== undefined));
-      const unconfirmed = pending.filter((k) => {
-        const record = this.identifiers.get(k);
-        return record !== null && record !== undefined && !this.confirms(record);
-      });
+      await this.profiles.fetchChains(this.pointedAt(pending));
+      let unconfirmed = pending.filter((k) => this.unconfirmed(k));
+      // A cached profile may be what disagrees (another instance's change not received yet): read those fresh first.
+      if (this.profiles.dropCached(unconfirmed.flatMap((k) => this.chainOf(k)))) {
+        await this.profiles.fetchChains(this.pointedAt(unconfirmed));
+        unconfirmed = unconfirmed.filter((k) => this.unconfirmed(k));
+      }
       if (unconfirmed.length === 0) break;
       const before = new Map(unconfirmed.map((k) => [k, this.identifiers.get(k)?.version]));
       for (const key of unconfirmed) this.cache.delete(key);
@@ -155,21 +174,24 @@ export class BatchSession implements IdentityStore {
       // than the move that changed it; read them again with the new chain.
       for (const key of pending) {
         const record = this.identifiers.get(key);
-        if (record) for (const id of this.chainIds(record.profileId)) this.profiles.delete(id);
+        if (record) for (const id of this.profiles.chainIds(record.profileId)) this.profiles.forget(id);
       }
     }
     return changed;
   }
 
-  private chainIds(profileId: string): string[] {
-    const ids: string[] = [];
-    let id: string | undefined = profileId;
-    for (let hops = 0; id !== undefined && hops <= MAX_REDIRECT_HOPS && !ids.includes(id); hops += 1) {
-      ids.push(id);
-      const profile = this.profiles.get(id);
-      id = profile && profile.status === 'merged' ? profile.mergedInto : undefined;
-    }
-    return ids;
+  private unconfirmed(key: string): boolean {
+    const record = this.identifiers.get(key);
+    return record !== null && record !== undefined && !this.confirms(record);
+  }
+
+  private pointedAt(keys: readonly string[]): string[] {
+    return keys.map((k) => this.identifiers.get(k)?.profileId).filter((id): id is string => id !== undefined);
+  }
+
+  private chainOf(key: string): string[] {
+    const record = this.identifiers.get(key);
+    return record ? this.profiles.chainIds(record.profileId) : [];
   }
 
   /** True when the live end of the pointer's chain (in the snapshot) lists the identifier with no claim on it. */
@@ -197,19 +219,6 @@ export class BatchSession implements IdentityStore {
     }
   }
 
-  private async fetchChains(ids: readonly string[]): Promise<void> {
-    let frontier = [...new Set(ids)].filter((id) => !this.profiles.has(id));
-    for (let round = 0; frontier.length > 0 && round <= MAX_REDIRECT_HOPS; round += 1) {
-      const wanted = frontier;
-      const found = await this.read(() => this.store.getProfiles(wanted));
-      for (const id of wanted) this.profiles.set(id, null);
-      for (const profile of found) this.profiles.set(profile._id, profile);
-      frontier = [...new Set(found.filter((p) => p.status === 'merged' && p.mergedInto !== undefined).map((p) => p.mergedInto as string))].filter(
-        (id) => !this.profiles.has(id),
-      );
-    }
-  }
-
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.stats.reads += 1;
     return fn();
@@ -219,7 +228,7 @@ export class BatchSession implements IdentityStore {
 
   beginMessage(): void {
     this.readKeys = new Set();
-    this.readProfiles = new Set();
+    this.readProfileIds = new Set();
     this.conflicts = 0;
   }
 
@@ -243,14 +252,11 @@ export class BatchSession implements IdentityStore {
 
   async getProfiles(ids: readonly string[]): Promise<ProfileRecord[]> {
     const missing = [...new Set(ids.filter((id) => !this.profiles.has(id)))];
-    if (missing.length > 0) {
-      const found = await this.read(() => this.store.getProfiles(missing));
-      for (const id of missing) this.profiles.set(id, null);
-      for (const profile of found) this.profiles.set(profile._id, profile);
-    }
+    // Beyond the prefetch (pending claims, merge intents): always from MongoDB.
+    if (missing.length > 0) await this.profiles.read(missing, { cached: false });
     const out: ProfileRecord[] = [];
     for (const id of ids) {
-      this.readProfiles.add(id);
+      this.readProfileIds.add(id);
       const profile = this.profiles.get(id);
       if (profile) out.push(profile);
     }
@@ -264,7 +270,8 @@ export class BatchSession implements IdentityStore {
       switch (write.op) {
         case 'insertProfile':
         case 'replaceProfile':
-          this.profiles.set(write.profile._id, write.profile);
+        case 'retargetRedirect':
+          this.profiles.applied(write);
           break;
         case 'insertIdentifier':
         case 'replaceIdentifier':
@@ -275,22 +282,19 @@ export class BatchSession implements IdentityStore {
           // The stored version is not known here (the filter is on the pointer): read it again when needed.
           this.forgetIdentifier(write.key);
           break;
-        case 'retargetRedirect':
-          this.profiles.delete(write.profileId);
-          break;
       }
       return result;
     }
     if (result === 'skipped') {
       if (write.op === 'repointIdentifier') this.forgetIdentifier(write.key);
-      else if (write.op === 'retargetRedirect') this.profiles.delete(write.profileId);
+      else if (write.op === 'retargetRedirect') this.profiles.forget(write.profileId);
       return result;
     }
     // Conflict: what this message planned against was stale; the re-plan reads it all fresh.
     for (const key of this.readKeys) this.forgetIdentifier(key);
-    for (const id of this.readProfiles) this.profiles.delete(id);
+    for (const id of this.readProfileIds) this.profiles.forget(id);
     if (write.op === 'insertIdentifier' || write.op === 'replaceIdentifier') this.forgetIdentifier(write.identifier._id);
-    if (write.op === 'insertProfile' || write.op === 'replaceProfile') this.profiles.delete(write.profile._id);
+    if (write.op === 'insertProfile' || write.op === 'replaceProfile') this.profiles.forget(write.profile._id);
     this.conflicts += 1;
     const cap = Math.min(this.maxBackoffMs, 2 ** this.conflicts);
     if (cap > 0) await new Promise((resolve) => setTimeout(resolve, this.random() * cap));

@@ -16,6 +16,6 @@ export interface ResolutionObserver {
   resolved(outcome: ResolutionOutcome, durationMs: number, at: MessagePosition, rulesVersion: number): void;
   /** An event with no usable identifier, about to be dead-lettered with these reasons. */
   deadLettered(at: MessagePosition, reasons: string[]): void;
-  /** A batch is done (`cacheEntries`: the identifier cache's size after it). */
-  batchDone(stats: BatchStats, cacheEntries: number): void;
+  /** A batch is done (`cacheEntries`: the caches' sizes after it). */
+  batchDone(stats: BatchStats, cacheEntries: { identifiers: number; profiles: number }): void;
 }

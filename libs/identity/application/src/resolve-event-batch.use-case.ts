@@ -1,4 +1,4 @@
-import { Schemas, decodeMessage, type DeadLetter, type Envelope, type RawEvent, type ResolvedMessage } from '@mosaic/contracts';
+import { Schemas, decodeMessage, type DeadLetter, type Envelope, type ProfileWrites, type RawEvent, type ResolvedMessage } from '@mosaic/contracts';
 import { resolvedMessages, type IdentityRules, type ResolutionOutcome } from '@mosaic/identity-domain';
 import { deadLetterFor, produceMessages, type BatchContext, type InboundMessage, type MessageSender, type ProduceMeta } from '@mosaic/shared-kafka';
 import type { BatchResolver } from './batch-resolver';
@@ -13,8 +13,10 @@ export interface ResolveEventBatchDeps {
   resolver: BatchResolver;
   rules: RulesSource;
   producer: MessageSender;
-  topics: { eventsResolved: string; dlqIdentity: string };
+  topics: { eventsResolved: string; dlqIdentity: string; identityProfileWrites: string };
   observer: ResolutionObserver;
+  /** This instance, named in its `identity.profile-writes` records. */
+  instanceId: string;
 }
 
 type Outgoing<T> = { payload: T; meta: ProduceMeta };
@@ -28,7 +30,8 @@ export function mergeNoticeMessageId(triggeringMessageId: string, loserId: strin
  * One partition's batch of `events.raw`, in order:
  * decode every message with the contracts codec (a `ContractViolationError` is thrown before
  * anything is resolved: the consumer host re-runs the batch one message at a time and
- * dead-letters that one) → resolve the batch (`BatchResolver`) → produce, per event in order,
+ * dead-letters that one) → resolve the batch (`BatchResolver`) → produce the ids of the profiles it
+ * changed to `identity.profile-writes` (other instances' profile caches drop them) and, per event in order,
  * its merge notices (keyed by the survivor) and then the `ResolvedEvent` (keyed by its
  * profile, envelope `messageId` = the raw event's `messageId`, correlation id carried over) to
  * `events.resolved`; events with no usable identifier go to the dead-letter topic with the
@@ -41,7 +44,7 @@ export class ResolveEventBatch {
     const { deps } = this;
     const envelopes: Envelope<RawEvent>[] = messages.map((m) => decodeMessage(Schemas.rawEvent, m.value));
     const { rules, version: rulesVersion } = deps.rules.current();
-    const { items, stats } = await deps.resolver.resolveBatch(
+    const { items, stats, writtenProfiles } = await deps.resolver.resolveBatch(
       envelopes.map((e) => e.payload),
       rules,
       { afterEach: () => ctx.heartbeat(), source: batchSource(messages) },
@@ -65,8 +68,9 @@ export class ResolveEventBatch {
     await Promise.all([
       resolved.length > 0 ? produceMessages(deps.producer, deps.topics.eventsResolved, Schemas.resolved, resolved) : undefined,
       dead.length > 0 ? produceMessages(deps.producer, deps.topics.dlqIdentity, Schemas.deadLetter, dead) : undefined,
+      writtenProfiles.length > 0 ? publishProfileWrites(deps, writtenProfiles) : undefined,
     ]);
-    deps.observer.batchDone(stats, deps.resolver.cache.size);
+    deps.observer.batchDone(stats, { identifiers: deps.resolver.cache.size, profiles: deps.resolver.profileCache.size });
   }
 
   /** An event with no usable identifier: dead-lettered with the reasons (operators can fix the rules and replay it). */
@@ -82,6 +86,17 @@ export class ResolveEventBatch {
       { service: 'identity', error: { name: 'UnresolvableEventError', message }, attempts: 1 },
     );
   }
+}
+
+/** Tells every identity instance which profiles this instance changed (one record, keyed by the instance). */
+export function publishProfileWrites(
+  deps: { producer: MessageSender; topics: { identityProfileWrites: string }; instanceId: string },
+  profileIds: readonly string[],
+): Promise<unknown> {
+  const payload: ProfileWrites = { instanceId: deps.instanceId, profileIds: [...profileIds] };
+  return produceMessages(deps.producer, deps.topics.identityProfileWrites, Schemas.profileWrites, [
+    { payload, meta: { key: deps.instanceId, producer: 'identity' } },
+  ]);
 }
 
 /** The event's merge notices (keyed by the survivor), then the event itself (keyed by its profile). */

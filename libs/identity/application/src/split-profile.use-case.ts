@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Schemas, type SplitNotice } from '@mosaic/contracts';
 import { identifierKey, type Identifier, type IdentityStore, type RuleError, type SplitPlan } from '@mosaic/identity-domain';
-import type { IdentifierCache } from '@mosaic/identity-data-access';
+import type { IdentifierCache, ProfileCache } from '@mosaic/identity-data-access';
 import { produceMessage, type MessageSender } from '@mosaic/shared-kafka';
-import type { RulesSource } from './resolve-event-batch.use-case';
+import { publishProfileWrites, type RulesSource } from './resolve-event-batch.use-case';
 import { runSplitOperation } from './split-operation';
 
 export interface SplitProfileDeps {
   repository: IdentityStore;
   cache: IdentifierCache;
+  profileCache: ProfileCache;
   rules: RulesSource;
   producer: MessageSender;
-  topics: { eventsResolved: string };
+  topics: { eventsResolved: string; identityProfileWrites: string };
+  /** This instance, named in its `identity.profile-writes` records. */
+  instanceId: string;
   newProfileId: () => string;
   maxAttempts: number;
   /** A split completed (or was already complete: `plan.alreadyApplied`). */
@@ -34,7 +37,9 @@ export type SplitProfileResult = { ok: true; plan: SplitPlan } | { ok: false; re
  * Splits identifiers off a profile into a new profile (see `runSplitOperation`): the
  * SplitNotice is produced keyed by the new profile before any identifier is handed over, and
  * keyed by the source once the split is complete. The operation id (from the idempotency key)
- * makes retries idempotent.
+ * makes retries idempotent. The profiles it may have changed are dropped from this instance's
+ * profile cache and announced on `identity.profile-writes` for the others, whatever the outcome
+ * (a split that failed half-way changed them too).
  */
 export class SplitProfile {
   constructor(private readonly deps: SplitProfileDeps) {}
@@ -53,6 +58,7 @@ export class SplitProfile {
         announce: (plan) => this.produceNotice(plan, operationId, plan.newProfileId, 'new'),
       },
     );
+    await this.forgetProfiles([request.profileId, ...(outcome.ok ? [outcome.plan.newProfileId] : [])]);
     if (!outcome.ok) {
       const notFound = outcome.errors.some((e) => e.path === 'profileId' && e.message === 'profile not found');
       const conflict = outcome.conflict === true || outcome.errors.some((e) => e.path === 'profileId');
@@ -64,6 +70,11 @@ export class SplitProfile {
     await this.produceNotice(plan, operationId, plan.fromProfileId, 'from');
     deps.onSplit(plan, operationId);
     return { ok: true, plan };
+  }
+
+  private async forgetProfiles(ids: string[]): Promise<void> {
+    this.deps.profileCache.invalidate(ids);
+    await publishProfileWrites(this.deps, ids);
   }
 
   private async produceNotice(plan: SplitPlan, operationId: string, key: string, suffix: string): Promise<void> {

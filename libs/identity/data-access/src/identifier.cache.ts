@@ -1,8 +1,9 @@
 /**
  * The per-instance cache of identity documents (pointers `identifier → profileId` with their
- * version): a bounded LRU. Only identity documents are cached, never profiles — see
- * batch-resolver.ts in `@mosaic/identity-application` for why that keeps resolution correct
- * when another instance merges, moves or splits, and what it costs.
+ * version): a bounded LRU. A pointer is used only when the profiles of its chain confirm it —
+ * see batch-resolver.ts in `@mosaic/identity-application` for why that keeps resolution correct
+ * when another instance merges, moves or splits, and what it costs. Profiles have their own
+ * cache (profile.cache.ts).
  */
 import type { IdentifierRecord } from '@mosaic/identity-domain';
 import { LruMap } from '@mosaic/shared-service';
