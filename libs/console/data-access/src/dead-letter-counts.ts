@@ -4,6 +4,7 @@
  * admin client at most once per `maxAgeMs`, and only when someone asks.
  */
 import type { Admin, Kafka } from 'kafkajs';
+import { HeldAdmin } from '@mosaic/shared-kafka';
 
 export interface DeadLetterCount {
   topic: string;
@@ -15,7 +16,7 @@ export interface DeadLetterCount {
 const ADMIN_RETRY = { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 };
 
 export class DeadLetterCounts {
-  private admin: Admin | undefined;
+  private readonly admin: HeldAdmin;
   private counts: DeadLetterCount[] | undefined;
   private readAt = 0;
   private reading: Promise<DeadLetterCount[]> | undefined;
@@ -26,7 +27,9 @@ export class DeadLetterCounts {
     private readonly topics: readonly string[],
     private readonly maxAgeMs = 5_000,
     private readonly firstReadWaitMs = 2_000,
-  ) {}
+  ) {
+    this.admin = new HeldAdmin(kafka, { retry: ADMIN_RETRY });
+  }
 
   /**
    * The counts, refreshed in the background when older than `maxAgeMs`. Before the first read
@@ -44,7 +47,7 @@ export class DeadLetterCounts {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.reading?.catch(() => undefined);
-    await this.dropAdmin();
+    await this.admin.drop();
   }
 
   private refresh(nowMs: number): void {
@@ -56,14 +59,13 @@ export class DeadLetterCounts {
   private async read(): Promise<DeadLetterCount[]> {
     let admin: Admin;
     try {
-      admin = await this.connectedAdmin();
+      admin = await this.admin.connected();
     } catch {
-      await this.dropAdmin();
       return (this.counts = this.topics.map((topic) => ({ topic, count: null })));
     }
     const counts = await Promise.all(this.topics.map((topic) => this.countOf(admin, topic)));
     // A failed read may mean a lost connection: the next read starts a new admin client.
-    if (counts.some((c) => c.count === null)) await this.dropAdmin();
+    if (counts.some((c) => c.count === null)) await this.admin.drop();
     return (this.counts = counts);
   }
 
@@ -75,19 +77,5 @@ export class DeadLetterCounts {
     } catch {
       return { topic, count: null };
     }
-  }
-
-  private async connectedAdmin(): Promise<Admin> {
-    if (this.admin) return this.admin;
-    const admin = this.kafka.admin({ retry: ADMIN_RETRY });
-    this.admin = admin;
-    await admin.connect();
-    return admin;
-  }
-
-  private async dropAdmin(): Promise<void> {
-    const admin = this.admin;
-    this.admin = undefined;
-    await admin?.disconnect().catch(() => undefined);
   }
 }

@@ -12,3 +12,4 @@ export * from './nest-transport';
 export * from './topic-follower';
 export * from './tracing';
 export * from './dead-letter';
+export * from './held-admin';

@@ -1,13 +1,16 @@
 /** The producer's check that a topic exists before it queues messages for it. */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { ProducerUnavailableError, UnknownTopicError } from './errors';
+import { HeldAdmin } from './held-admin';
 
 export class TopicChecker {
-  private admin: Admin | undefined;
+  private readonly admin: HeldAdmin;
   private readonly knownTopics = new Set<string>();
   private readonly topicChecks = new Map<string, Promise<void>>();
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(kafka: Kafka) {
+    this.admin = new HeldAdmin(kafka, { retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
+  }
 
   /** The topic passed a check already. */
   isKnown(topic: string): boolean {
@@ -22,15 +25,14 @@ export class TopicChecker {
     let check = this.topicChecks.get(topic);
     if (!check) {
       check = (async () => {
-        this.admin ??= this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
         try {
-          await this.admin.connect();
-          const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+          const admin = await this.admin.connected();
+          const meta = await admin.fetchTopicMetadata({ topics: [topic] });
           if (!meta.topics.some((t) => t.name === topic && t.partitions.length > 0)) throw new UnknownTopicError(topic);
         } catch (err) {
           const type = (err as { type?: string }).type;
           if (err instanceof UnknownTopicError || type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new UnknownTopicError(topic);
-          this.dropAdmin();
+          void this.admin.drop();
           throw new ProducerUnavailableError(`cannot read metadata of ${topic}`, { cause: err });
         }
         this.knownTopics.add(topic);
@@ -40,19 +42,9 @@ export class TopicChecker {
     return check;
   }
 
-  /**
-   * After a failed check the next one uses a new admin client: kafkajs can keep a connection
-   * whose first request timed out as connected but unusable ("Broker not connected" for ever).
-   */
-  private dropAdmin(): void {
-    const admin = this.admin;
-    this.admin = undefined;
-    void admin?.disconnect().catch(() => undefined);
-  }
-
   async disconnect(): Promise<void> {
     // A check under way would connect the admin again after an earlier disconnect; its retries are short.
     await Promise.allSettled([...this.topicChecks.values()]);
-    if (this.admin) await this.admin.disconnect().catch(() => undefined);
+    await this.admin.drop();
   }
 }
