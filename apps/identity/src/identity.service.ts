@@ -23,8 +23,9 @@ type Config = CommonConfig & { own: IdentityEnv };
 
 /**
  * The identity service, assembled (wiring only): the MongoDB repository (compare-and-set mode
- * detected), the rules, the per-instance caches (profiles kept honest by `identity.profile-writes`) and batch resolver, the use cases the consumer
- * and the admin API call, and the expiry sweep job. Created once per process (`IdentityModule`).
+ * detected), the rules, the per-instance caches (profiles kept honest by
+ * `identity.profile-writes`) and batch resolver, the use cases the consumer and the admin API
+ * call, and the expiry sweep job. Created once per process (`IdentityModule`).
  */
 export class IdentityService {
   readonly metrics: IdentityMetrics;

@@ -41,6 +41,17 @@ function resolver(store: BatchIdentityStore, prefix = 'a', cacheSize = 1000): Ba
   return new BatchResolver({ store, cache: new IdentifierCache(cacheSize), profileCache, newProfileId: ids(prefix), now: clock });
 }
 
+/** The store, except that inserting a pointer for the identifier `value` fails ("store down"). */
+function failingOnIdentifier(base: BatchIdentityStore, value: string): BatchIdentityStore {
+  return {
+    ...base,
+    applyWrite: async (write) => {
+      if (write.op === 'insertIdentifier' && write.identifier.value === value) throw new Error('store down');
+      return base.applyWrite(write);
+    },
+  };
+}
+
 /** A resolver whose profile cache serves (as while its instance follows identity.profile-writes); the test delivers the invalidations. */
 function cachingResolver(store: BatchIdentityStore, prefix: string): { r: BatchResolver; profiles: ProfileCache } {
   const profiles = new ProfileCache({ maxEntries: 1000, ttlMs: 60_000 });
@@ -138,6 +149,24 @@ describe('BatchResolver', () => {
       a.profiles.invalidate(moved.writtenProfiles);
       const { items } = await a.r.resolveBatch([ev('i3', { anonymousId: 'laptop' })], rules);
       expect(items[0]?.outcome.profileId).toBe(bob);
+    });
+
+    it('what batches changed stays to be announced until announced, also of a batch that failed after changing it', async () => {
+      const inner = new InMemoryIdentityStore();
+      const base = withBatchOperations(inner);
+      const failing = failingOnIdentifier(base, 'boom');
+      const { r } = cachingResolver(failing, 'a');
+      const alice = (await r.resolveBatch([ev('n1', { anonymousId: 'laptop', userId: 'alice' })], rules)).items[0]?.outcome.profileId as string;
+      r.announced(r.profilesToAnnounce());
+      // The laptop moves off alice's profile (a change of it), then the batch fails.
+      const moving = r.resolveBatch([ev('n2', { anonymousId: 'laptop', userId: 'bob' }), ev('n3', { anonymousId: 'boom' })], rules);
+      await expect(moving).rejects.toThrow('store down');
+      expect(r.profilesToAnnounce()).toContain(alice);
+      await r.resolveBatch([ev('n4', { anonymousId: 'laptop' })], rules);
+      const toAnnounce = r.profilesToAnnounce();
+      expect(toAnnounce).toContain(alice);
+      r.announced(toAnnounce);
+      expect(r.profilesToAnnounce()).toEqual([]);
     });
 
     it('a cached profile that does not list a fresh pointer is read again before planning: no conflicting write', async () => {
@@ -251,13 +280,7 @@ describe('BatchResolver', () => {
   it('when a message fails, the messages before it are recorded as processed before the error propagates', async () => {
     const inner = new InMemoryIdentityStore();
     const base = withBatchOperations(inner);
-    const failing: BatchIdentityStore = {
-      ...base,
-      applyWrite: async (write) => {
-        if (write.op === 'insertIdentifier' && write.identifier.value === 'boom') throw new Error('store down');
-        return base.applyWrite(write);
-      },
-    };
+    const failing = failingOnIdentifier(base, 'boom');
     await expect(resolver(failing).resolveBatch([ev('f1', { anonymousId: 'fine' }), ev('f2', { anonymousId: 'boom' })], rules)).rejects.toThrow('store down');
     expect(inner.processedRecords().map((r) => r._id)).toEqual(['f1']);
   });

@@ -38,7 +38,9 @@
  * An event whose identifiers all sit on one live profile writes nothing, so nothing would ever
  * conflict: a cached profile that another instance merged meanwhile would still look live and
  * the event would go to the loser. So the profiles each batch changed (`writtenProfiles`) are
- * announced on `identity.profile-writes` before the batch's offsets are committed, and every
+ * announced on `identity.profile-writes` before the batch's offsets are committed — kept
+ * (`profilesToAnnounce`) until Kafka acknowledged them, so a failed announcement, or a batch
+ * that failed after writing, is announced with the next batch — and every
  * instance drops what others announce (`ProfileWritesFeed`); the cache serves only while that
  * feed is caught up and connected, and an entry lives at most its TTL (the bound when a writer
  * dies before announcing). An event can still resolve to a profile merged elsewhere until the
@@ -118,6 +120,8 @@ export interface ResolveBatchOptions {
 export class BatchResolver {
   /** The highest checkpoint this instance read or wrote, by `partitionKey`. */
   private readonly checkpoints = new Map<string, number>();
+  /** Profiles this instance's batches changed (those that failed too) whose announcement Kafka has not acknowledged yet. */
+  private readonly unannounced = new Set<string>();
 
   constructor(private readonly opts: BatchResolverOptions) {}
 
@@ -127,6 +131,16 @@ export class BatchResolver {
 
   get profileCache(): ProfileCache {
     return this.opts.profileCache;
+  }
+
+  /** What to announce on `identity.profile-writes`: every change of this instance's batches not acknowledged yet. */
+  profilesToAnnounce(): string[] {
+    return [...this.unannounced];
+  }
+
+  /** Kafka acknowledged the announcement of `ids`. */
+  announced(ids: readonly string[]): void {
+    for (const id of ids) this.unannounced.delete(id);
   }
 
   /** Resolves `events` in order with `rules`; see the file comment. Throws the first message's error (after storing what completed). */
@@ -166,6 +180,8 @@ export class BatchResolver {
     } catch (err) {
       await session.flush().catch(() => undefined);
       throw err;
+    } finally {
+      for (const id of session.writtenProfiles) this.unannounced.add(id);
     }
     const flushStarted = performance.now();
     await session.flush();

@@ -44,7 +44,7 @@ export class ResolveEventBatch {
     const { deps } = this;
     const envelopes: Envelope<RawEvent>[] = messages.map((m) => decodeMessage(Schemas.rawEvent, m.value));
     const { rules, version: rulesVersion } = deps.rules.current();
-    const { items, stats, writtenProfiles } = await deps.resolver.resolveBatch(
+    const { items, stats } = await deps.resolver.resolveBatch(
       envelopes.map((e) => e.payload),
       rules,
       { afterEach: () => ctx.heartbeat(), source: batchSource(messages) },
@@ -68,9 +68,20 @@ export class ResolveEventBatch {
     await Promise.all([
       resolved.length > 0 ? produceMessages(deps.producer, deps.topics.eventsResolved, Schemas.resolved, resolved) : undefined,
       dead.length > 0 ? produceMessages(deps.producer, deps.topics.dlqIdentity, Schemas.deadLetter, dead) : undefined,
-      writtenProfiles.length > 0 ? publishProfileWrites(deps, writtenProfiles) : undefined,
+      this.announceProfileWrites(),
     ]);
     deps.observer.batchDone(stats, { identifiers: deps.resolver.cache.size, profiles: deps.resolver.profileCache.size });
+  }
+
+  /**
+   * The profiles this instance changed, with those of earlier batches whose announcement failed
+   * (their re-delivery writes nothing, so it would announce nothing).
+   */
+  private async announceProfileWrites(): Promise<void> {
+    const ids = this.deps.resolver.profilesToAnnounce();
+    if (ids.length === 0) return;
+    await publishProfileWrites(this.deps, ids);
+    this.deps.resolver.announced(ids);
   }
 
   /** An event with no usable identifier: dead-lettered with the reasons (operators can fix the rules and replay it). */
