@@ -42,6 +42,12 @@ export interface SplitOperationDeps {
   newProfileId: () => string;
   /** Produce the notice keyed by the new profile; must resolve only when Kafka acknowledged it. */
   announce: (plan: SplitPlan) => Promise<void>;
+  /**
+   * Called before any of a plan's writes are applied, and for a plan found already applied: the
+   * plan's two profiles may be changed from then on, whatever the operation's outcome (a
+   * conflict or a failure half-way leaves the writes before it).
+   */
+  willWrite?: (plan: SplitPlan) => void;
   maxAttempts?: number;
 }
 
@@ -63,6 +69,7 @@ export async function runSplitOperation(store: IdentityGraphStore, request: Spli
     const result = planSplit({ ...request, view, rules: deps.rules, now: deps.now(), newProfileId: deps.newProfileId });
     if (!result.ok) return { ok: false, errors: result.errors, attempts: attempt };
     const plan = result.plan;
+    deps.willWrite?.(plan);
     if (plan.alreadyApplied) {
       await announce(plan);
       return { ok: true, plan, attempts: attempt };

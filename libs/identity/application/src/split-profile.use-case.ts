@@ -4,7 +4,7 @@ import { identifierKey, type Identifier, type IdentityStore, type RuleError, typ
 import type { IdentifierCache, ProfileCache } from '@mosaic/identity-data-access';
 import { produceMessage, type MessageSender } from '@mosaic/shared-kafka';
 import { publishProfileWrites, type RulesSource } from './resolve-event-batch.use-case';
-import { runSplitOperation } from './split-operation';
+import { runSplitOperation, type SplitOperationOutcome } from './split-operation';
 
 export interface SplitProfileDeps {
   repository: IdentityStore;
@@ -37,9 +37,10 @@ export type SplitProfileResult = { ok: true; plan: SplitPlan } | { ok: false; re
  * Splits identifiers off a profile into a new profile (see `runSplitOperation`): the
  * SplitNotice is produced keyed by the new profile before any identifier is handed over, and
  * keyed by the source once the split is complete. The operation id (from the idempotency key)
- * makes retries idempotent. The profiles it may have changed are dropped from this instance's
- * profile cache and announced on `identity.profile-writes` for the others, whatever the outcome
- * (a split that failed half-way changed them too).
+ * makes retries idempotent. The profiles a plan was applied to (or found applied) are dropped
+ * from this instance's profile cache and announced on `identity.profile-writes` for the others,
+ * whatever the outcome, a failure half-way included (it changed them too); a split refused before
+ * writing (no such profile, invalid identifiers) announces nothing.
  */
 export class SplitProfile {
   constructor(private readonly deps: SplitProfileDeps) {}
@@ -47,18 +48,7 @@ export class SplitProfile {
   async execute(request: SplitProfileRequest): Promise<SplitProfileResult> {
     const { deps } = this;
     const operationId = `split:${request.idempotencyKey ?? randomUUID()}`;
-    const outcome = await runSplitOperation(
-      deps.repository,
-      { profileId: request.profileId, identifiers: request.identifiers, reason: request.reason, operationId },
-      {
-        rules: deps.rules.current().rules,
-        now: deps.now ?? (() => new Date()),
-        newProfileId: deps.newProfileId,
-        maxAttempts: deps.maxAttempts,
-        announce: (plan) => this.produceNotice(plan, operationId, plan.newProfileId, 'new'),
-      },
-    );
-    await this.forgetProfiles([request.profileId, ...(outcome.ok ? [outcome.plan.newProfileId] : [])]);
+    const outcome = await this.splitAnnouncingWrites(request, operationId);
     if (!outcome.ok) {
       const notFound = outcome.errors.some((e) => e.path === 'profileId' && e.message === 'profile not found');
       const conflict = outcome.conflict === true || outcome.errors.some((e) => e.path === 'profileId');
@@ -72,7 +62,33 @@ export class SplitProfile {
     return { ok: true, plan };
   }
 
+  /** The split operation; then, whether it succeeded, failed or threw, the profiles its plans wrote are forgotten and announced. */
+  private async splitAnnouncingWrites(request: SplitProfileRequest, operationId: string): Promise<SplitOperationOutcome> {
+    const { deps } = this;
+    const touched = new Set<string>();
+    try {
+      return await runSplitOperation(
+        deps.repository,
+        { profileId: request.profileId, identifiers: request.identifiers, reason: request.reason, operationId },
+        {
+          rules: deps.rules.current().rules,
+          now: deps.now ?? (() => new Date()),
+          newProfileId: deps.newProfileId,
+          maxAttempts: deps.maxAttempts,
+          announce: (plan) => this.produceNotice(plan, operationId, plan.newProfileId, 'new'),
+          willWrite: (plan) => {
+            touched.add(plan.fromProfileId);
+            touched.add(plan.newProfileId);
+          },
+        },
+      );
+    } finally {
+      await this.forgetProfiles([...touched]);
+    }
+  }
+
   private async forgetProfiles(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
     this.deps.profileCache.invalidate(ids);
     await publishProfileWrites(this.deps, ids);
   }
