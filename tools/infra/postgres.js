@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const { execFileSync } = require('node:child_process');
 const { defaultLogger, mkdirp } = require('./common.js');
 const { run, which, spawnDetached, waitUntilAnswers, processCmdline, pidMatches } = require('./processes.js');
 const { tcpAnswers } = require('./probes.js');
@@ -49,9 +50,37 @@ const SETTINGS = [
   'log_timezone=UTC',
 ];
 
-/** @param {string} major */
-function settingsFor(major) {
-  return Number(major) >= 14 ? [...SETTINGS, 'default_toast_compression=lz4'] : SETTINGS;
+/**
+ * @param {string} major
+ * @param {string} binDir
+ */
+function settingsFor(major, binDir) {
+  const settings = Number(major) >= 14 ? [...SETTINGS, 'default_toast_compression=lz4'] : [...SETTINGS];
+  if (hasStatementStats(binDir)) settings.push(`shared_preload_libraries=${STATEMENT_STATS}`);
+  return settings;
+}
+
+/*
+ * pg_stat_statements (PostgreSQL's contrib module, part of the packaged server builds): calls and
+ * execution time per statement since the last reset. The pipeline benchmark reads it to say which
+ * of FerretDB's statements take the store's time (bench-store-tables.mjs); an operator reads the
+ * same view. Its cost is a hash-table update per statement. It is loaded only where its library is
+ * installed: PostgreSQL refuses to start with a preload library it cannot find.
+ */
+const STATEMENT_STATS = 'pg_stat_statements';
+
+/** @param {string} binDir */
+function hasStatementStats(binDir) {
+  return fs.existsSync(path.join(packageLibDir(binDir), `${STATEMENT_STATS}.so`));
+}
+
+/** Where the server's modules are: pg_config's answer, else <binDir>/../lib (Debian's layout). @param {string} binDir */
+function packageLibDir(binDir) {
+  try {
+    return execFileSync(path.join(binDir, 'pg_config'), ['--pkglibdir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return path.join(binDir, '..', 'lib');
+  }
 }
 
 /**
@@ -94,7 +123,6 @@ function findPostgres() {
 
 /** @param {string} binDir */
 function majorOf(binDir) {
-  const { execFileSync } = require('node:child_process');
   const out = execFileSync(path.join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' });
   const m = /(\d+)(?:\.\d+)?/.exec(out);
   return m ? m[1] : 'unknown';
@@ -291,7 +319,7 @@ async function startPostgres(p) {
       throw new Error(`cannot start PostgreSQL: 127.0.0.1:${p.port} is in use (set MOSAIC_POSTGRES_PORT to a free port)`);
     }
     log(`starting PostgreSQL ${major} on 127.0.0.1:${p.port}, data in ${dataDir}`);
-    const args = ['-D', dataDir, '-p', String(p.port), ...settingsFor(major).flatMap((s) => ['-c', s])];
+    const args = ['-D', dataDir, '-p', String(p.port), ...settingsFor(major, binDir).flatMap((s) => ['-c', s])];
     const child = spawnDetached(path.join(binDir, 'postgres'), args, {
       logFile: p.logFile,
       header: `postgres 127.0.0.1:${p.port}`,
@@ -348,6 +376,11 @@ async function prepareDatabase(binDir, port) {
   for (const file of [GIN_TWINS_SQL, CAS_GUARD_SQL]) {
     const installed = await psql(binDir, port, FERRETDB_DATABASE, ['-f', file]);
     if (installed.code !== 0) throw new Error(`installing ${file} failed: ${installed.stderr}`);
+  }
+  if (hasStatementStats(binDir)) {
+    // Its view reads what the preloaded library counted; a cluster started before it was preloaded (reused) counts nothing until restarted.
+    const created = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `CREATE EXTENSION IF NOT EXISTS ${STATEMENT_STATS}`]);
+    if (created.code !== 0) throw new Error(`CREATE EXTENSION ${STATEMENT_STATS} failed: ${created.stderr}`);
   }
 }
 

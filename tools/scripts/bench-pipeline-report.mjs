@@ -1,6 +1,6 @@
 // The report of the pipeline benchmark (bench-pipeline.mjs): its table and the lag series.
 import { cpuLine } from './bench-cpu.mjs';
-import { tableCountersLine } from './bench-store-tables.mjs';
+import { statementTimesLine, tableCountersLine } from './bench-store-tables.mjs';
 import { hopsLine } from './bench-pipeline-hops.mjs';
 import { STAGES } from './bench-pipeline-lag.mjs';
 
@@ -37,7 +37,7 @@ export function printReport(r, file, logs) {
       r.throughput.cpu ? `machine busy ${r.throughput.cpu.machineBusySeconds} of ${r.throughput.cpu.capacitySeconds} core-seconds` : '',
       '',
     ],
-    ['the store over the throughput phase, as PostgreSQL counted it (per collection)', tableCountersLine(r.throughput.tables), '', ''],
+    ...storeCounterRows(r.throughput),
     lat.skipped
       ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
       : [
@@ -105,6 +105,19 @@ export function printReport(r, file, logs) {
     '',
   ];
   console.log(lines.join('\n'));
+}
+
+/** What PostgreSQL counted over the throughput phase: per collection, and per statement kind and collection. */
+function storeCounterRows(throughput) {
+  return [
+    ['the store over the throughput phase, as PostgreSQL counted it (per collection)', tableCountersLine(throughput.tables), '', ''],
+    [
+      "PostgreSQL's execution time over the throughput phase by statement kind and collection (pg_stat_statements)",
+      statementTimesLine(throughput.statements),
+      '',
+      '',
+    ],
+  ];
 }
 
 /** A row per stage: its Kafka batches and store commands over a phase (periodic tasks included). */

@@ -38,7 +38,7 @@ import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawLimits } from './bench-pipeline-raw.mjs';
 import { memoryOf, printReport } from './bench-pipeline-report.mjs';
 import { seedStoredProfiles, seedingSummary } from './bench-pipeline-seed.mjs';
-import { readTableCounters, tableCountersBetween } from './bench-store-tables.mjs';
+import { readStoreCounters, storeCountersBetween } from './bench-store-tables.mjs';
 import { scrapeServices, workByService } from './bench-metrics.mjs';
 import {
   adminApi,
@@ -225,7 +225,7 @@ async function throughputPhase(ctx, authorization, base) {
   );
   const metricsBefore = await scrapeServices(ctx.services, STAGE_SERVICES);
   const countsBefore = { ...mix.counts };
-  const tablesBefore = await readTableCounters(ctx.infra, ctx.dbName);
+  const storeBefore = await readStoreCounters(ctx.infra, ctx.dbName);
   const cpuBefore = cpuSnapshot(ctx.services);
   const t0 = Date.now();
   lag.start(t0);
@@ -244,7 +244,7 @@ async function throughputPhase(ctx, authorization, base) {
   log(`load sent: ${load.acked} events acked in ${load.seconds.toFixed(1)} s (${perSec(load.acked, load.seconds)}/s); waiting for the pipeline to drain...`);
   const drainedRow = await waitDrained(ctx, load.endedAt);
   const cpu = cpuBetween(cpuBefore, cpuSnapshot(ctx.services), load.acked);
-  const tables = tableCountersBetween(tablesBefore, await readTableCounters(ctx.infra, ctx.dbName)); // PostgreSQL's own counters
+  const { tables, statements } = storeCountersBetween(storeBefore, await readStoreCounters(ctx.infra, ctx.dbName)); // PostgreSQL's own counters
   const endRow = drainedRow ?? lag.series.at(-1);
   const e2eSeconds = ((drainedRow?.t ?? Date.now()) - t0) / 1000;
   const stages = stageResults({ series: lag.series, endRow, loadEndedAt: load.endedAt, t0, prefix, base });
@@ -266,6 +266,7 @@ async function throughputPhase(ctx, authorization, base) {
     work,
     cpu,
     tables,
+    statements,
   };
   if (!drainedRow) log(`timeout: not drained after ${TIMEOUT} s; reporting what drained so far`);
   else log(`drained: ${throughput.endToEnd.eventsPerSec} events/s end to end (${load.acked} events in ${e2eSeconds.toFixed(1)} s)`);

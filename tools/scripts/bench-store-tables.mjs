@@ -33,14 +33,74 @@ export async function readTableCounters(infra, db) {
 
 /** Per collection, what changed between two readings (collections with no change left out); null if either is. */
 export function tableCountersBetween(before, after) {
+  return countersBetween(before, after, COUNTERS);
+}
+
+/** Per key, the change of each of `counters` between two readings (keys with no change left out; a key new since the first counts from zero); null if either is. */
+function countersBetween(before, after, counters) {
   if (!before || !after) return null;
   const out = {};
-  for (const [collection, now] of Object.entries(after)) {
-    const was = before[collection] ?? Object.fromEntries(COUNTERS.map((name) => [name, 0]));
-    const delta = Object.fromEntries(COUNTERS.map((name) => [name, now[name] - was[name]]));
-    if (COUNTERS.some((name) => delta[name] !== 0)) out[collection] = delta;
+  for (const [key, now] of Object.entries(after)) {
+    const was = before[key] ?? Object.fromEntries(counters.map((name) => [name, 0]));
+    const delta = Object.fromEntries(counters.map((name) => [name, now[name] - was[name]]));
+    if (counters.some((name) => delta[name] !== 0)) out[key] = delta;
   }
   return out;
+}
+
+const STATEMENT_COUNTERS = ['calls', 'ms'];
+
+/**
+ * What pg_stat_statements counted (tools/infra preloads it where it is installed) for the
+ * statements on database `db`'s tables, per statement kind and collection (`UPDATE
+ * enrichment_profiles`): calls and execution milliseconds, cumulative; null where the store is
+ * not such a cluster or the module is not loaded. Execution time leaves out parsing, planning and
+ * the protocol, so it is a part of PostgreSQL's CPU, not all of it.
+ */
+export async function readStatementTimes(infra, db) {
+  const psql = await infra.storePsqlCommand();
+  if (!psql) return null;
+  const sql = `SELECT upper(split_part(ltrim(s.query), ' ', 1)) || ' ' || (m._jsonb->>'_id'), sum(s.calls), sum(s.total_exec_time)
+    FROM pg_stat_statements s JOIN "${db}"._ferretdb_database_metadata m ON substring(s.query from '"${db}"\\."([^"]+)"') = m._jsonb->>'table'
+    GROUP BY 1`;
+  let stdout;
+  try {
+    ({ stdout } = await promisify(execFile)(psql.bin, [...psql.args, '-c', sql]));
+  } catch {
+    return null; // not loaded (a cluster started before tools/infra preloaded it), or not installed
+  }
+  const out = {};
+  for (const line of stdout.trim().split('\n').filter(Boolean)) {
+    const [statement, calls, ms] = line.split('\t');
+    out[statement] = { calls: Number(calls), ms: Number(ms) };
+  }
+  return out;
+}
+
+/** Both readings of the store's own counters: per collection (`readTableCounters`) and per statement (`readStatementTimes`). */
+export async function readStoreCounters(infra, db) {
+  return { tables: await readTableCounters(infra, db), statements: await readStatementTimes(infra, db) };
+}
+
+/** What changed between two `readStoreCounters`. */
+export function storeCountersBetween(before, after) {
+  return { tables: tableCountersBetween(before.tables, after.tables), statements: statementTimesBetween(before.statements, after.statements) };
+}
+
+/** Per statement kind and collection, the calls and milliseconds between two readings; null if either is. */
+export function statementTimesBetween(before, after) {
+  return countersBetween(before, after, STATEMENT_COUNTERS);
+}
+
+/** The report's line: the `top` statements by execution time, with their calls and time per call, then the total. */
+export function statementTimesLine(delta, top = 6) {
+  if (!delta) return 'not read (pg_stat_statements is not loaded: the store is not FerretDB on a PostgreSQL cluster tools/infra started with it)';
+  const entries = Object.entries(delta).sort(([, a], [, b]) => b.ms - a.ms);
+  const ms = (v) => Math.round(v);
+  const perCall = (d) => (d.calls > 0 ? (d.ms / d.calls).toFixed(3) : '0');
+  const named = entries.slice(0, top).map(([statement, d]) => `${statement} ${ms(d.ms)} ms (${d.calls} calls, ${perCall(d)} ms each)`);
+  const total = entries.reduce((sum, [, d]) => ({ calls: sum.calls + d.calls, ms: sum.ms + d.ms }), { calls: 0, ms: 0 });
+  return `${named.join(', ')}; all ${entries.length} kinds: ${ms(total.ms)} ms in ${total.calls} statements`;
 }
 
 /** The report's line: sequential reads first (the ones that matter), then vacuums, then index reads and block reads in total. */

@@ -6,7 +6,7 @@ const MODULE = pathToFileURL(path.join(__dirname, 'bench-store-tables.mjs')).hre
 
 /** Runs the module's pure functions in a child (Jest here runs CommonJS; the bench is ES modules). */
 function run(body: string): unknown {
-  const script = `import { tableCountersBetween, tableCountersLine } from ${JSON.stringify(MODULE)};\nconsole.log(JSON.stringify((() => { ${body} })()));`;
+  const script = `import { statementTimesBetween, statementTimesLine, tableCountersBetween, tableCountersLine } from ${JSON.stringify(MODULE)};\nconsole.log(JSON.stringify((() => { ${body} })()));`;
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
 }
 
@@ -48,5 +48,25 @@ describe('the pipeline report of what PostgreSQL counted per collection (bench-s
       'no rows read by sequential scans; no autovacuum or autoanalyze ran; 7 index scans fetched 9 rows; 0 of 0 block reads missed the shared buffers (0 %)',
     );
     expect(run('return tableCountersLine(null);')).toMatch(/^not read /);
+  });
+});
+
+describe("the pipeline report of PostgreSQL's execution time per statement kind and collection (bench-store-tables.mjs)", () => {
+  it('keeps the calls and milliseconds each kind took between the readings', () => {
+    const before = { 'UPDATE profiles': { calls: 10, ms: 4 }, 'SELECT profiles': { calls: 10, ms: 1 } };
+    const after = { 'UPDATE profiles': { calls: 110, ms: 34 }, 'SELECT profiles': { calls: 10, ms: 1 }, 'INSERT events': { calls: 2, ms: 0.5 } };
+    expect(run(`return statementTimesBetween(${JSON.stringify(before)}, ${JSON.stringify(after)});`)).toEqual({
+      'UPDATE profiles': { calls: 100, ms: 30 },
+      'INSERT events': { calls: 2, ms: 0.5 },
+    });
+    expect(run(`return statementTimesBetween(${JSON.stringify(before)}, null);`)).toBeNull();
+  });
+
+  it('names the most expensive kinds first with their time per call, then the total', () => {
+    const delta = { 'SELECT a': { calls: 400, ms: 20.4 }, 'UPDATE a': { calls: 100, ms: 32.26 }, 'INSERT b': { calls: 4, ms: 8 } };
+    expect(run(`return statementTimesLine(${JSON.stringify(delta)}, 2);`)).toBe(
+      'UPDATE a 32 ms (100 calls, 0.323 ms each), SELECT a 20 ms (400 calls, 0.051 ms each); all 3 kinds: 61 ms in 504 statements',
+    );
+    expect(run('return statementTimesLine(null);')).toMatch(/^not read /);
   });
 });
