@@ -342,7 +342,7 @@ async function startPostgres(p) {
       pid: proc.pid,
       logFile: p.logFile,
     });
-    await prepareDatabase(binDir, p.port);
+    await prepareDatabase(binDir, p.port, log);
   } catch (err) {
     if (!proc.reused) stopPostgresSoon(proc);
     throw err;
@@ -362,11 +362,13 @@ function stopPostgresSoon(proc) {
 }
 
 /**
- * FerretDB's database, the triggers that give its indexes GIN twins, and the compare-and-set guard.
+ * FerretDB's database, the triggers that give its indexes GIN twins, the compare-and-set guard,
+ * and the statement statistics' view.
  * @param {string} binDir
  * @param {number} port
+ * @param {(line: string) => void} log
  */
-async function prepareDatabase(binDir, port) {
+async function prepareDatabase(binDir, port, log) {
   const exists = await psql(binDir, port, 'postgres', ['-c', `SELECT 1 FROM pg_database WHERE datname = '${FERRETDB_DATABASE}'`]);
   if (exists.code !== 0) throw new Error(`psql failed (exit code ${exists.code}): ${exists.stderr}`);
   if (exists.stdout.trim() !== '1') {
@@ -381,6 +383,11 @@ async function prepareDatabase(binDir, port) {
     // Its view reads what the preloaded library counted; a cluster started before it was preloaded (reused) counts nothing until restarted.
     const created = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `CREATE EXTENSION IF NOT EXISTS ${STATEMENT_STATS}`]);
     if (created.code !== 0) throw new Error(`CREATE EXTENSION ${STATEMENT_STATS} failed: ${created.stderr}`);
+    const counting = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `SELECT count(*) FROM ${STATEMENT_STATS}`]);
+    if (counting.code !== 0)
+      log(
+        `PostgreSQL counts no statements (${STATEMENT_STATS} is not loaded): it was started before tools/infra preloaded it; \`npm run infra -- down\` and up again load it`,
+      );
   }
 }
 
