@@ -50,10 +50,7 @@ const SETTINGS = [
   'log_timezone=UTC',
 ];
 
-/**
- * @param {string} major
- * @param {string} binDir
- */
+/** The settings for a server of version `major` whose binaries are in `binDir`. @param {string} major @param {string} binDir */
 function settingsFor(major, binDir) {
   const settings = Number(major) >= 14 ? [...SETTINGS, 'default_toast_compression=lz4'] : [...SETTINGS];
   if (hasStatementStats(binDir)) settings.push(`shared_preload_libraries=${STATEMENT_STATS}`);
@@ -380,14 +377,11 @@ async function prepareDatabase(binDir, port, log) {
     if (installed.code !== 0) throw new Error(`installing ${file} failed: ${installed.stderr}`);
   }
   if (hasStatementStats(binDir)) {
-    // Its view reads what the preloaded library counted; a cluster started before it was preloaded (reused) counts nothing until restarted.
     const created = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `CREATE EXTENSION IF NOT EXISTS ${STATEMENT_STATS}`]);
     if (created.code !== 0) throw new Error(`CREATE EXTENSION ${STATEMENT_STATS} failed: ${created.stderr}`);
     const counting = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `SELECT count(*) FROM ${STATEMENT_STATS}`]);
     if (counting.code !== 0)
-      log(
-        `PostgreSQL counts no statements (${STATEMENT_STATS} is not loaded): it was started before tools/infra preloaded it; \`npm run infra -- down\` and up again load it`,
-      );
+      log(`PostgreSQL counts no statements: started before tools/infra preloaded ${STATEMENT_STATS}; \`npm run infra -- down\`, then up`);
   }
 }
 
