@@ -3,7 +3,7 @@
 // are ingested.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricValue, scrapeMetrics, workDelta } from './bench-metrics.mjs';
+import { eventLoopLateMs, metricValue, scrapeMetrics, workDelta } from './bench-metrics.mjs';
 import { startEmptyServer } from './bench-empty-handler.mjs';
 import { adminApi, createBenchSource, oneDecimalRate as rate, pct, sleep, stopChild } from './bench-util.mjs';
 
@@ -189,10 +189,13 @@ export async function measureEmptyHandler({ log, root, http, opts }) {
   }
 }
 
-/** The service's event-loop delay since the last scrape (p99 and max, ms): how long requests wait behind other work in its process. */
+/**
+ * The service's event-loop delay since the last scrape (p99 and max, ms, beyond the monitor's own
+ * timer interval): how long requests wait behind other work in its process.
+ */
 async function eventLoopDelayMs(url) {
   const text = await scrapeMetrics(url);
-  const ms = (name) => Math.round(metricValue(text, name) * 10_000) / 10;
+  const ms = (name) => eventLoopLateMs(metricValue(text, name));
   return { p99: ms('mosaic_nodejs_eventloop_lag_p99_seconds'), max: ms('mosaic_nodejs_eventloop_lag_max_seconds') };
 }
 

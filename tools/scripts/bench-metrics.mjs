@@ -17,6 +17,18 @@ export function metricValue(text, name, labels = {}) {
   }
   return sum;
 }
+/**
+ * The interval of the timer prom-client's event-loop monitor runs (`eventLoopMonitoringPrecision`,
+ * 10 ms unless configured; the services keep the default). Node's `monitorEventLoopDelay` records
+ * the whole interval between two of its timer's runs, so an idle loop shows p99 ≈ 10 ms.
+ */
+const EVENT_LOOP_MONITOR_INTERVAL_MS = 10;
+
+/** How long the loop was late beyond the monitor's interval (ms, one decimal), from a `mosaic_nodejs_eventloop_lag_*_seconds` reading. */
+export function eventLoopLateMs(seconds) {
+  return Math.max(0, Math.round((seconds * 1000 - EVENT_LOOP_MONITOR_INTERVAL_MS) * 10) / 10);
+}
+
 /** The buckets (upper bound → count, summed over label sets), sum and count of the histogram `name`. */
 export function histogram(text, name) {
   const buckets = new Map();
