@@ -279,7 +279,7 @@ describe('GET /api/live/stream', () => {
     });
 
     abort.abort();
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + PIPELINE_WAIT_MS;
     while (streams.openCount > 0 && Date.now() < deadline) await sleep(50);
     expect(streams.openCount).toBe(0);
   });
