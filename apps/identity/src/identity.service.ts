@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import {
   BatchResolver,
   ExpirySweepJob,
+  ProfileWritesAnnouncer,
   FindLiveProfile,
   ListProfileAudit,
   LookUpIdentifier,
@@ -71,10 +72,12 @@ export class IdentityService {
       cache: this.profileCache,
       logger,
     });
+    const announcer = new ProfileWritesAnnouncer({ producer: platform.producer, topics: platform.topics, instanceId: writerId });
     this.resolver = new BatchResolver({
       store: this.repository,
       cache: this.cache,
       profileCache: this.profileCache,
+      announcer,
       newProfileId,
       maxAttempts: own.IDENTITY_MAX_ATTEMPTS,
       processedTtlMs: own.IDENTITY_PROCESSED_TTL_DAYS * 86_400_000,
@@ -85,7 +88,7 @@ export class IdentityService {
       producer: platform.producer,
       topics: platform.topics,
       observer: resolutionObserver(this.metrics, logger),
-      instanceId: writerId,
+      announcer,
     });
     this.splitProfile = new SplitProfile({
       repository: this.repository,
@@ -94,7 +97,7 @@ export class IdentityService {
       rules: this.rules,
       producer: platform.producer,
       topics: platform.topics,
-      instanceId: writerId,
+      announcer,
       newProfileId,
       maxAttempts: own.IDENTITY_MAX_ATTEMPTS,
       onSplit: (plan, operationId) => this.observeSplit(plan, operationId, logger),

@@ -14,6 +14,7 @@ import {
   type WriteResult,
 } from '@mosaic/identity-domain';
 import { BatchResolver } from './batch-resolver';
+import { ProfileWritesAnnouncer } from './profile-writes.announcer';
 import { IdentifierCache, ProfileCache, withBatchOperations, type BatchIdentityStore } from '@mosaic/identity-data-access';
 import { runSplitOperation } from './split-operation';
 
@@ -155,18 +156,25 @@ describe('BatchResolver', () => {
       const inner = new InMemoryIdentityStore();
       const base = withBatchOperations(inner);
       const failing = failingOnIdentifier(base, 'boom');
-      const { r } = cachingResolver(failing, 'a');
+      const announcer = new ProfileWritesAnnouncer({
+        producer: { send: async () => undefined },
+        topics: { identityProfileWrites: 'identity.profile-writes' },
+        instanceId: 'a',
+      });
+      const profiles = new ProfileCache({ maxEntries: 1000, ttlMs: 60_000 });
+      profiles.followWhile(() => true);
+      const r = new BatchResolver({ store: failing, cache: new IdentifierCache(1000), profileCache: profiles, announcer, newProfileId: ids('a'), now: clock });
       const alice = (await r.resolveBatch([ev('n1', { anonymousId: 'laptop', userId: 'alice' })], rules)).items[0]?.outcome.profileId as string;
-      r.announced(r.profilesToAnnounce());
+      await announcer.announce();
       // The laptop moves off alice's profile (a change of it), then the batch fails.
       const moving = r.resolveBatch([ev('n2', { anonymousId: 'laptop', userId: 'bob' }), ev('n3', { anonymousId: 'boom' })], rules);
       await expect(moving).rejects.toThrow('store down');
-      expect(r.profilesToAnnounce()).toContain(alice);
+      expect(announcer.toAnnounce()).toContain(alice);
       await r.resolveBatch([ev('n4', { anonymousId: 'laptop' })], rules);
-      const toAnnounce = r.profilesToAnnounce();
+      const toAnnounce = announcer.toAnnounce();
       expect(toAnnounce).toContain(alice);
-      r.announced(toAnnounce);
-      expect(r.profilesToAnnounce()).toEqual([]);
+      await announcer.announce();
+      expect(announcer.toAnnounce()).toEqual([]);
     });
 
     it('a cached profile that does not list a fresh pointer is read again before planning: no conflicting write', async () => {

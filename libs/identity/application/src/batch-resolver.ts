@@ -38,8 +38,8 @@
  * An event whose identifiers all sit on one live profile writes nothing, so nothing would ever
  * conflict: a cached profile that another instance merged meanwhile would still look live and
  * the event would go to the loser. So the profiles each batch changed (`writtenProfiles`) are
- * announced on `identity.profile-writes` before the batch's offsets are committed — kept
- * (`profilesToAnnounce`) until Kafka acknowledged them, so a failed announcement, or a batch
+ * announced on `identity.profile-writes` before the batch's offsets are committed — kept by the
+ * `ProfileWritesAnnouncer` until Kafka acknowledged them, so a failed announcement, or a batch
  * that failed after writing, is announced with the next batch — and every
  * instance drops what others announce (`ProfileWritesFeed`); the cache serves only while that
  * feed is caught up and connected, and an entry lives at most its TTL (the bound when a writer
@@ -76,11 +76,14 @@
 import { resolveEvent, type IdentityEventInput, type IdentityRules, type ResolutionOutcome } from '@mosaic/identity-domain';
 import { type BatchIdentityStore, type IdentifierCache, type ProfileCache, partitionKey } from '@mosaic/identity-data-access';
 import { BatchSession, type BatchCounters } from './batch-session';
+import type { ProfileWritesAnnouncer } from './profile-writes.announcer';
 
 export interface BatchResolverOptions {
   store: BatchIdentityStore;
   cache: IdentifierCache;
   profileCache: ProfileCache;
+  /** Told the profiles each batch changed, also of a batch that failed after writing (the service's `ProfileWritesAnnouncer`). */
+  announcer?: Pick<ProfileWritesAnnouncer, 'note'>;
   newProfileId: () => string;
   now?: () => Date;
   /** Plan/apply attempts per message (domain default 10). */
@@ -120,8 +123,6 @@ export interface ResolveBatchOptions {
 export class BatchResolver {
   /** The highest checkpoint this instance read or wrote, by `partitionKey`. */
   private readonly checkpoints = new Map<string, number>();
-  /** Profiles this instance's batches changed (those that failed too) whose announcement Kafka has not acknowledged yet. */
-  private readonly unannounced = new Set<string>();
 
   constructor(private readonly opts: BatchResolverOptions) {}
 
@@ -131,16 +132,6 @@ export class BatchResolver {
 
   get profileCache(): ProfileCache {
     return this.opts.profileCache;
-  }
-
-  /** What to announce on `identity.profile-writes`: every change of this instance's batches not acknowledged yet. */
-  profilesToAnnounce(): string[] {
-    return [...this.unannounced];
-  }
-
-  /** Kafka acknowledged the announcement of `ids`. */
-  announced(ids: readonly string[]): void {
-    for (const id of ids) this.unannounced.delete(id);
   }
 
   /** Resolves `events` in order with `rules`; see the file comment. Throws the first message's error (after storing what completed). */
@@ -181,7 +172,7 @@ export class BatchResolver {
       await session.flush().catch(() => undefined);
       throw err;
     } finally {
-      for (const id of session.writtenProfiles) this.unannounced.add(id);
+      this.opts.announcer?.note(session.writtenProfiles);
     }
     const flushStarted = performance.now();
     await session.flush();

@@ -5,6 +5,7 @@
  * sweep job.
  */
 export * from './batch-resolver';
+export * from './profile-writes.announcer';
 export * from './resolution-observer';
 export * from './resolve-event-batch.use-case';
 export * from './split-operation';

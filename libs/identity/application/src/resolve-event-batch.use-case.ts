@@ -1,7 +1,8 @@
-import { Schemas, decodeMessage, type DeadLetter, type Envelope, type ProfileWrites, type RawEvent, type ResolvedMessage } from '@mosaic/contracts';
+import { Schemas, decodeMessage, type DeadLetter, type Envelope, type RawEvent, type ResolvedMessage } from '@mosaic/contracts';
 import { resolvedMessages, type IdentityRules, type ResolutionOutcome } from '@mosaic/identity-domain';
 import { deadLetterFor, produceMessages, type BatchContext, type InboundMessage, type MessageSender, type ProduceMeta } from '@mosaic/shared-kafka';
 import type { BatchResolver } from './batch-resolver';
+import type { ProfileWritesAnnouncer } from './profile-writes.announcer';
 import type { MessagePosition, ResolutionObserver } from './resolution-observer';
 
 /** The rules in use (the app's `RulesCache`). */
@@ -13,10 +14,10 @@ export interface ResolveEventBatchDeps {
   resolver: BatchResolver;
   rules: RulesSource;
   producer: MessageSender;
-  topics: { eventsResolved: string; dlqIdentity: string; identityProfileWrites: string };
+  topics: { eventsResolved: string; dlqIdentity: string };
   observer: ResolutionObserver;
-  /** This instance, named in its `identity.profile-writes` records. */
-  instanceId: string;
+  /** The profiles the resolver noted as changed, announced with each batch's output. */
+  announcer: Pick<ProfileWritesAnnouncer, 'announce'>;
 }
 
 type Outgoing<T> = { payload: T; meta: ProduceMeta };
@@ -68,20 +69,9 @@ export class ResolveEventBatch {
     await Promise.all([
       resolved.length > 0 ? produceMessages(deps.producer, deps.topics.eventsResolved, Schemas.resolved, resolved) : undefined,
       dead.length > 0 ? produceMessages(deps.producer, deps.topics.dlqIdentity, Schemas.deadLetter, dead) : undefined,
-      this.announceProfileWrites(),
+      deps.announcer.announce(),
     ]);
     deps.observer.batchDone(stats, { identifiers: deps.resolver.cache.size, profiles: deps.resolver.profileCache.size });
-  }
-
-  /**
-   * The profiles this instance changed, with those of earlier batches whose announcement failed
-   * (their re-delivery writes nothing, so it would announce nothing).
-   */
-  private async announceProfileWrites(): Promise<void> {
-    const ids = this.deps.resolver.profilesToAnnounce();
-    if (ids.length === 0) return;
-    await publishProfileWrites(this.deps, ids);
-    this.deps.resolver.announced(ids);
   }
 
   /** An event with no usable identifier: dead-lettered with the reasons (operators can fix the rules and replay it). */
@@ -97,17 +87,6 @@ export class ResolveEventBatch {
       { service: 'identity', error: { name: 'UnresolvableEventError', message }, attempts: 1 },
     );
   }
-}
-
-/** Tells every identity instance which profiles this instance changed (one record, keyed by the instance). */
-export function publishProfileWrites(
-  deps: { producer: MessageSender; topics: { identityProfileWrites: string }; instanceId: string },
-  profileIds: readonly string[],
-): Promise<unknown> {
-  const payload: ProfileWrites = { instanceId: deps.instanceId, profileIds: [...profileIds] };
-  return produceMessages(deps.producer, deps.topics.identityProfileWrites, Schemas.profileWrites, [
-    { payload, meta: { key: deps.instanceId, producer: 'identity' } },
-  ]);
 }
 
 /** The event's merge notices (keyed by the survivor), then the event itself (keyed by its profile). */

@@ -7,6 +7,7 @@ import { DEFAULT_IDENTITY_RULES, InMemoryIdentityStore, type ProfileRecord } fro
 import { IdentifierCache, ProfileCache, withBatchOperations } from '@mosaic/identity-data-access';
 import type { MessageSender, OutboundMessage } from '@mosaic/shared-kafka';
 import { BatchResolver } from './batch-resolver';
+import { ProfileWritesAnnouncer } from './profile-writes.announcer';
 import { SplitProfile } from './split-profile.use-case';
 
 const TOPICS = { eventsResolved: 'events.resolved', identityProfileWrites: 'identity.profile-writes' };
@@ -31,7 +32,13 @@ class RecordingSender implements MessageSender {
 }
 
 /** A store holding one profile with a laptop's and a tv's anonymous ids and a user id; the profile cached. */
-async function setUp(): Promise<{ split: SplitProfile; sender: RecordingSender; profiles: ProfileCache; profileId: string }> {
+async function setUp(): Promise<{
+  split: SplitProfile;
+  sender: RecordingSender;
+  announcer: ProfileWritesAnnouncer;
+  profiles: ProfileCache;
+  profileId: string;
+}> {
   let seq = 0;
   const next = (prefix: string) => () => `${prefix}${(seq += 1)}`;
   const now = () => new Date(T0 + seq * 1000);
@@ -53,6 +60,7 @@ async function setUp(): Promise<{ split: SplitProfile; sender: RecordingSender; 
   const profileId = items[0]?.outcome.profileId as string;
   profiles.set(inner.view().profiles.get(profileId) as ProfileRecord);
   const sender = new RecordingSender();
+  const announcer = new ProfileWritesAnnouncer({ producer: sender, topics: TOPICS, instanceId: 'identity-test' });
   const split = new SplitProfile({
     repository: inner,
     cache: resolver.cache,
@@ -60,13 +68,13 @@ async function setUp(): Promise<{ split: SplitProfile; sender: RecordingSender; 
     rules: { current: () => ({ rules: DEFAULT_IDENTITY_RULES, version: 1 }) },
     producer: sender,
     topics: TOPICS,
-    instanceId: 'identity-test',
+    announcer,
     newProfileId: next('s'),
     maxAttempts: 3,
     onSplit: () => undefined,
     now,
   });
-  return { split, sender, profiles, profileId };
+  return { split, sender, announcer, profiles, profileId };
 }
 
 const tv = [{ type: 'anonymousId', value: 'tv' }];
@@ -104,5 +112,18 @@ describe('SplitProfile and the profile cache', () => {
     if (!retried.ok) throw new Error(`retry refused: ${JSON.stringify(retried)}`);
     expect(retried.plan.newProfileId).toBe(announced?.[1]);
     expect(sender.announcements()).toEqual([announced, announced]);
+  });
+
+  it('a split whose announcement Kafka refused leaves its profiles to the next announcement', async () => {
+    const { split, sender, announcer, profileId } = await setUp();
+    sender.failOn = TOPICS.identityProfileWrites;
+    await expect(split.execute({ profileId, identifiers: tv, reason: 'family tv' })).rejects.toThrow('broker down');
+    const pending = announcer.toAnnounce();
+    expect(pending[0]).toBe(profileId);
+    expect(pending).toHaveLength(2);
+    sender.failOn = undefined;
+    await announcer.announce();
+    expect(sender.announcements()).toEqual([pending]);
+    expect(announcer.toAnnounce()).toEqual([]);
   });
 });

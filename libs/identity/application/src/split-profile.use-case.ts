@@ -3,7 +3,8 @@ import { Schemas, type SplitNotice } from '@mosaic/contracts';
 import { identifierKey, type Identifier, type IdentityStore, type RuleError, type SplitPlan } from '@mosaic/identity-domain';
 import type { IdentifierCache, ProfileCache } from '@mosaic/identity-data-access';
 import { produceMessage, type MessageSender } from '@mosaic/shared-kafka';
-import { publishProfileWrites, type RulesSource } from './resolve-event-batch.use-case';
+import type { ProfileWritesAnnouncer } from './profile-writes.announcer';
+import type { RulesSource } from './resolve-event-batch.use-case';
 import { runSplitOperation, type SplitOperationOutcome } from './split-operation';
 
 export interface SplitProfileDeps {
@@ -12,9 +13,9 @@ export interface SplitProfileDeps {
   profileCache: ProfileCache;
   rules: RulesSource;
   producer: MessageSender;
-  topics: { eventsResolved: string; identityProfileWrites: string };
-  /** This instance, named in its `identity.profile-writes` records. */
-  instanceId: string;
+  topics: { eventsResolved: string };
+  /** Announces the profiles a split changed (with any the instance's batches could not announce yet). */
+  announcer: Pick<ProfileWritesAnnouncer, 'note' | 'announce'>;
   newProfileId: () => string;
   maxAttempts: number;
   /** A split completed (or was already complete: `plan.alreadyApplied`). */
@@ -90,7 +91,8 @@ export class SplitProfile {
   private async forgetProfiles(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     this.deps.profileCache.invalidate(ids);
-    await publishProfileWrites(this.deps, ids);
+    this.deps.announcer.note(ids);
+    await this.deps.announcer.announce();
   }
 
   private async produceNotice(plan: SplitPlan, operationId: string, key: string, suffix: string): Promise<void> {
