@@ -38,28 +38,7 @@ export function printReport(r, file, logs) {
       '',
     ],
     ...storeCounterRows(r.throughput),
-    lat.skipped
-      ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
-      : [
-          `latency at ${lat.rate} events/s: POST → segments.membership (${lat.received}/${lat.pings} pings)`,
-          `p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, max ${lat.maxMs} ms`,
-          `collector alone p50 ${collectorAlone.p50ms} ms (batch of ${collectorAlone.batch})`,
-          '',
-        ],
-    ...(lat.hops
-      ? [['latency by hop, p50/p99 (POST → events.raw → events.resolved → profiles.changes → segments.membership; pings)', hopsLine(lat.hops), '', '']]
-      : []),
-    ...workRows(lat.work, 'latency phase, until the last ping arrived'),
-    ...(lat.cpu
-      ? [
-          [
-            "CPU over the latency phase by process (first send → last ping), share of the machine's busy time",
-            cpuLine(lat.cpu),
-            `machine busy ${lat.cpu.machineBusySeconds} of ${lat.cpu.capacitySeconds} core-seconds`,
-            '',
-          ],
-        ]
-      : []),
+    ...latencyRows(lat, collectorAlone),
     [
       `store alone: ${store.docBytes}-byte profile docs, ${store.documents} docs`,
       `insertMany ${store.insertManyDocsPerSec} docs/s, findOne ${store.pointReadsPerSec}/s, replaceOne ${store.pointWritesPerSec}/s`,
@@ -107,13 +86,51 @@ export function printReport(r, file, logs) {
   console.log(lines.join('\n'));
 }
 
+/** The latency phase's rows: the pings' latency, by hop, and what the stages, the machine and the store did meanwhile. */
+function latencyRows(lat, collectorAlone) {
+  return [
+    lat.skipped
+      ? ['latency: POST → segments.membership', `skipped: ${lat.skipped}`, '', '']
+      : [
+          `latency at ${lat.rate} events/s: POST → segments.membership (${lat.received}/${lat.pings} pings)`,
+          `p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, max ${lat.maxMs} ms`,
+          `collector alone p50 ${collectorAlone.p50ms} ms (batch of ${collectorAlone.batch})`,
+          '',
+        ],
+    ...(lat.hops
+      ? [['latency by hop, p50/p99 (POST → events.raw → events.resolved → profiles.changes → segments.membership; pings)', hopsLine(lat.hops), '', '']]
+      : []),
+    ...workRows(lat.work, 'latency phase, until the last ping arrived'),
+    ...(lat.cpu
+      ? [
+          [
+            "CPU over the latency phase by process (first send → last ping), share of the machine's busy time",
+            cpuLine(lat.cpu),
+            `machine busy ${lat.cpu.machineBusySeconds} of ${lat.cpu.capacitySeconds} core-seconds`,
+            '',
+          ],
+        ]
+      : []),
+    ...(lat.statements !== undefined
+      ? [
+          [
+            "PostgreSQL's statements over the latency phase by kind and collection, most frequent first (pg_stat_statements)",
+            statementTimesLine(lat.statements, { events: lat.eventsAcked, top: 10, by: 'calls' }),
+            '',
+            '',
+          ],
+        ]
+      : []),
+  ];
+}
+
 /** What PostgreSQL counted over the throughput phase: per collection, and per statement kind and collection. */
 function storeCounterRows(throughput) {
   return [
     ['the store over the throughput phase, as PostgreSQL counted it (per collection)', tableCountersLine(throughput.tables), '', ''],
     [
       "PostgreSQL's execution time over the throughput phase by statement kind and collection (pg_stat_statements)",
-      statementTimesLine(throughput.statements),
+      statementTimesLine(throughput.statements, { events: throughput.load.acked }),
       '',
       '',
     ],

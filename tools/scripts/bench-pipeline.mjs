@@ -32,8 +32,9 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { cpuBetween, cpuSnapshot } from './bench-cpu.mjs';
-import { hopTimes, LATENCY_SEGMENT } from './bench-pipeline-hops.mjs';
+import { LATENCY_SEGMENT } from './bench-pipeline-hops.mjs';
 import { drained, lagSampler, lagSeries, sampleLag, stageResults, STAGES } from './bench-pipeline-lag.mjs';
+import { latencyPhase } from './bench-pipeline-latency.mjs';
 import { loadMix, sendLoad } from './bench-pipeline-load.mjs';
 import { rawLimits } from './bench-pipeline-raw.mjs';
 import { memoryOf, printReport } from './bench-pipeline-report.mjs';
@@ -50,7 +51,6 @@ import {
   dropBenchDatabases,
   httpClient,
   numberOption,
-  pct,
   perSec,
   rssSampler,
   serviceEnv,
@@ -71,7 +71,6 @@ const SEGMENTS = [
   { key: 'bench-browsers', condition: { event: 'Product Viewed', aggregate: { fn: 'count', op: 'gte', value: 3 }, within: { amount: 7, unit: 'days' } } },
   { key: 'bench-email-clickers', condition: { event: 'Email Link Clicked', within: { amount: 30, unit: 'days' } } },
 ];
-const PING_EVERY = 4;
 
 function pipelineOptions(argv) {
   const opt = (name, def) => numberOption(argv, name, def);
@@ -273,61 +272,6 @@ async function throughputPhase(ctx, authorization, base) {
   return throughput;
 }
 
-// ---- phase 2: latency -------------------------------------------------------------------------
-/** The mix at 70 % of the sustained rate, every PING_EVERYth event a ping: POST → its entry on segments.membership. */
-async function latencyPhase(ctx, authorization, sustainedPerSec) {
-  const { opts, mix, pings, until } = ctx;
-  const remaining = () => until - Date.now();
-  const rate = Math.max(0.5, 0.7 * sustainedPerSec);
-  const seconds = Math.min(opts.LATENCY_SECONDS, Math.max(1, (remaining() - 5000) / 2000));
-  // small batches spaced evenly: a ping waits for no batch to fill
-  const batch = Math.max(1, Math.round(rate / 20));
-  log(`latency: the mix at ${rate.toFixed(1)} events/s (70 % of the sustained rate) for ${seconds.toFixed(0)} s, every ${PING_EVERY}th a ping...`);
-  const sentAt = new Map();
-  let n = 0;
-  const build = (size) => Array.from({ length: size }, () => ((n += 1) % PING_EVERY === 0 ? mix.ping(n) : mix.next()));
-  const onSent = (items, at) => {
-    for (const e of items) if (e.event === 'Bench Ping') sentAt.set(e.messageId, at);
-  };
-  const url = ctx.services.get('collector').url;
-  // what the stages do at a steady rate (smaller batches than the throughput phase's backlog)
-  const metricsBefore = await scrapeServices(ctx.services, STAGE_SERVICES);
-  const cpuBefore = cpuSnapshot(ctx.services);
-  const phase = await sendLoad(ctx.http, {
-    url,
-    authorization,
-    build,
-    batch,
-    connections: Math.min(opts.CONNECTIONS, 2),
-    rate,
-    events: 0,
-    seconds,
-    until,
-    onSent,
-  });
-  const waitUntil = Math.min(until, Date.now() + 120_000);
-  while ([...sentAt.keys()].some((id) => !pings.seen.has(id)) && Date.now() < waitUntil) await sleep(100);
-  const cpu = cpuBetween(cpuBefore, cpuSnapshot(ctx.services), phase.acked);
-  const work = workByService(STAGE_SERVICES, metricsBefore, await scrapeServices(ctx.services, STAGE_SERVICES));
-  const latencies = [...sentAt].filter(([id]) => pings.seen.has(id)).map(([id, at]) => pings.seen.get(id) - at);
-  if (latencies.length < sentAt.size) log(`latency: only ${latencies.length}/${sentAt.size} pings reached segments.membership in time`);
-  return {
-    rate: +rate.toFixed(1),
-    seconds: +seconds.toFixed(1),
-    eventsAcked: phase.acked,
-    pings: sentAt.size,
-    received: latencies.length,
-    p50Ms: pct(latencies, 50),
-    p99Ms: pct(latencies, 99),
-    maxMs: latencies.length ? Math.max(...latencies) : null,
-    membershipEntriesSeen: pings.latencyEntries,
-    hops: await hopTimes(ctx, sentAt, latencies.length),
-    work,
-    cpu,
-  };
-}
-
-/** The phases against the running pipeline; the exit code (1: not drained, or pings missing). */
 async function measurePipeline(ctx, result) {
   const authorization = await startPipeline(ctx);
   ctx.mix = loadMix(ctx.runId, ctx.opts.PROFILES, 42);
@@ -346,7 +290,7 @@ async function measurePipeline(ctx, result) {
   result.throughput = await throughputPhase(ctx, authorization, base);
   let exitCode = result.throughput.drained ? 0 : 1;
   if (result.throughput.drained && ctx.until - Date.now() > 10_000) {
-    result.latency = await latencyPhase(ctx, authorization, result.throughput.endToEnd.eventsPerSec);
+    result.latency = await latencyPhase(ctx, authorization, result.throughput.endToEnd.eventsPerSec, STAGE_SERVICES);
     if (result.latency.received < result.latency.pings) exitCode = 1;
   } else {
     result.latency = { skipped: result.throughput.drained ? 'too little time left before --timeout' : 'the throughput phase did not drain' };

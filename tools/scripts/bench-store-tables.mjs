@@ -92,15 +92,20 @@ export function statementTimesBetween(before, after) {
   return countersBetween(before, after, STATEMENT_COUNTERS);
 }
 
-/** The report's line: the `top` statements by execution time, with their calls and time per call, then the total. */
-export function statementTimesLine(delta, top = 6) {
+/**
+ * The report's line: the `top` statements by execution time (or by calls, `by: 'calls'`), with
+ * their calls and time per call, then the total; per event as well when `events` is given.
+ */
+export function statementTimesLine(delta, { events, top = 6, by = 'ms' } = {}) {
   if (!delta) return 'not read (pg_stat_statements is not loaded: the store is not FerretDB on a PostgreSQL cluster tools/infra started with it)';
-  const entries = Object.entries(delta).sort(([, a], [, b]) => b.ms - a.ms);
+  const entries = Object.entries(delta).sort(([, a], [, b]) => b[by] - a[by]);
   const ms = (v) => Math.round(v);
   const perCall = (d) => (d.calls > 0 ? (d.ms / d.calls).toFixed(3) : '0');
-  const named = entries.slice(0, top).map(([statement, d]) => `${statement} ${ms(d.ms)} ms (${d.calls} calls, ${perCall(d)} ms each)`);
+  const perEvent = (calls) => (events > 0 ? `, ${(calls / events).toFixed(2)} per event` : '');
+  const named = entries.slice(0, top).map(([statement, d]) => `${statement} ${ms(d.ms)} ms (${d.calls} calls${perEvent(d.calls)}, ${perCall(d)} ms each)`);
   const total = entries.reduce((sum, [, d]) => ({ calls: sum.calls + d.calls, ms: sum.ms + d.ms }), { calls: 0, ms: 0 });
-  return `${named.join(', ')}; all ${entries.length} kinds: ${ms(total.ms)} ms in ${total.calls} statements`;
+  const totalPerEvent = events > 0 ? ` (${(total.calls / events).toFixed(2)} per event)` : '';
+  return `${named.join(', ')}; all ${entries.length} kinds: ${ms(total.ms)} ms in ${total.calls} statements${totalPerEvent}`;
 }
 
 /** The report's line: sequential reads first (the ones that matter), then vacuums, then index reads and block reads in total. */

@@ -62,10 +62,13 @@ describe("the pipeline report of PostgreSQL's execution time per statement kind 
     expect(run(`return statementTimesBetween(${JSON.stringify(before)}, null);`)).toBeNull();
   });
 
-  it('names the most expensive kinds first with their time per call, then the total', () => {
+  it('names the most expensive (or most frequent) kinds first with their time per call, then the total, per event when told the events', () => {
     const delta = { 'SELECT a': { calls: 400, ms: 20.4 }, 'UPDATE a': { calls: 100, ms: 32.26 }, 'INSERT b': { calls: 4, ms: 8 } };
-    expect(run(`return statementTimesLine(${JSON.stringify(delta)}, 2);`)).toBe(
+    expect(run(`return statementTimesLine(${JSON.stringify(delta)}, { top: 2 });`)).toBe(
       'UPDATE a 32 ms (100 calls, 0.323 ms each), SELECT a 20 ms (400 calls, 0.051 ms each); all 3 kinds: 61 ms in 504 statements',
+    );
+    expect(run(`return statementTimesLine(${JSON.stringify(delta)}, { top: 2, by: 'calls', events: 200 });`)).toBe(
+      'SELECT a 20 ms (400 calls, 2.00 per event, 0.051 ms each), UPDATE a 32 ms (100 calls, 0.50 per event, 0.323 ms each); all 3 kinds: 61 ms in 504 statements (2.52 per event)',
     );
     expect(run('return statementTimesLine(null);')).toMatch(/^not read /);
   });
