@@ -58,7 +58,7 @@ export function printReport(r, file, logs) {
   const mix = load.mix;
   const lines = [
     '',
-    `pipeline benchmark (${r.machine.cores} cores, ${r.machine.mongo}, 1 instance per service, 6 partitions; ${r.settings.profiles} people; seeding: ${r.settings.seeding})`,
+    `pipeline benchmark (${r.machine.cores} cores, ${r.machine.mongo}, 1 instance per service, ${r.settings.partitions} partitions; ${r.settings.profiles} people; seeding: ${r.settings.seeding})`,
     ...(r.warm
       ? [
           `warm-up: ${r.warm.events} first events of ${r.warm.people} people drained in ${r.warm.seconds} s (${r.warm.eventsPerSec} events/s end to end, mostly profile creations)`,

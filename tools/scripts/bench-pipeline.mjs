@@ -1,5 +1,6 @@
 // `npm run bench -- pipeline [--profiles 10000] [--stored-profiles N] [--events N | --duration S] [--rate R]
-//                  [--timeout 600] [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]`
+//                  [--timeout 600] [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]
+//                  [--partitions N]`
 //
 // The whole system on this machine, in one run: Kafka, the store, the five services (children
 // from dist/, one instance each, production settings) and the load generator (this process).
@@ -26,7 +27,8 @@
 //                  pinged before: POST → its `bench-latency` entry on segments.membership (a consumer
 //                  of this process), p50/p99; and each stage's hop of it (bench-pipeline-hops.mjs)
 //   memory         each service's resident memory, peak and at the end
-// Profiles are created through the pipeline, copied by --stored-profiles only. A run ends after `--timeout` s even
+// The topics get the services' default partition count (KAFKA_TOPIC_PARTITIONS) unless --partitions names
+// one; the report says the count the topics have. Profiles are created through the pipeline, copied by --stored-profiles only. A run ends after `--timeout` s even
 // if the pipeline has not drained (it reports what drained so far and exits 1). Prints a table, writes JSON
 // to .mosaic/bench/pipeline-<runId>.json; deletes its topics, groups and databases on every way out.
 import { cpus, totalmem } from 'node:os';
@@ -92,6 +94,8 @@ function pipelineOptions(argv) {
     RAW_SECONDS: opt('raw-seconds', 5),
     LATENCY_SECONDS: opt('latency-seconds', 20),
     WARM: argv.includes('--warm') || STORED_PROFILES > 0,
+    /** 0: the services' own default. */
+    PARTITIONS: opt('partitions', 0),
   };
 }
 
@@ -111,11 +115,23 @@ async function pipelineContext(argv) {
     http: httpClient(opts.CONNECTIONS + 2),
     rawDb: `${dbName}_raw`,
     logFile: (service) => benchLogFile(root, `pipeline-${service}`, runId),
-    serviceEnv: (extra = {}) => serviceEnv(ctx.setup, { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...extra }),
+    serviceEnv: (extra = {}) => withPartitions(serviceEnv(ctx.setup, { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...extra }), opts.PARTITIONS),
     services: new Map(), // name -> { child, url, ... }
     rss: new Map(), // name -> rssSampler
     pings: { seen: new Map(), latencyEntries: 0 }, // ping messageId -> ms its entry was consumed
   };
+}
+
+/** `env` with `--partitions`, or without a partition count, so the services take their own default. */
+function withPartitions(env, partitions) {
+  const { KAFKA_TOPIC_PARTITIONS: _benchDefault, ...rest } = env;
+  return partitions > 0 ? { ...rest, KAFKA_TOPIC_PARTITIONS: String(partitions) } : rest;
+}
+
+/** How many partitions `topic` has. */
+async function partitionsOf(admin, topic) {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+  return topics[0].partitions.length;
 }
 
 async function cleanUp(ctx) {
@@ -274,6 +290,7 @@ async function throughputPhase(ctx, authorization, base) {
 
 async function measurePipeline(ctx, result) {
   const authorization = await startPipeline(ctx);
+  result.settings.partitions = await partitionsOf(ctx.admin, `${ctx.prefix}events.raw`);
   ctx.mix = loadMix(ctx.runId, ctx.opts.PROFILES, 42);
   ctx.until = Date.now() + ctx.opts.TIMEOUT * 1000;
   let base;
@@ -321,7 +338,7 @@ export async function runPipelineBench(argv) {
       batch: opts.BATCH,
       rawSeconds: opts.RAW_SECONDS,
       latencySeconds: opts.LATENCY_SECONDS,
-      partitions: 6,
+      partitions: null, // read from the topics once the services created them
       instances: 1,
       logLevel: process.env.LOG_LEVEL ?? 'warn',
       storedProfiles: opts.STORED_PROFILES || null,

@@ -255,7 +255,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The environment every service a benchmark starts gets, from what `benchSetup` returned: the
- * run's brokers, database, topic prefix and admin token, loopback only, 6 partitions, LOG_LEVEL
+ * run's brokers, database, topic prefix and admin token, loopback only, 6 partitions (not the pipeline's), LOG_LEVEL
  * from this process (else info), the collector's rate limits out of reach; `extra` adds or overrides
  * (`<NAME>_PORT` is startService's).
  */
