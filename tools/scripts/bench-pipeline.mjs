@@ -288,6 +288,7 @@ async function throughputPhase(ctx, authorization, base) {
   return throughput;
 }
 
+/** The phases against the running pipeline; the exit code (1: not drained, or pings missing). */
 async function measurePipeline(ctx, result) {
   const authorization = await startPipeline(ctx);
   result.settings.partitions = await partitionsOf(ctx.admin, `${ctx.prefix}events.raw`);
