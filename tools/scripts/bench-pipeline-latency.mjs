@@ -13,15 +13,17 @@ const log = (m) => console.error(`[bench pipeline] ${m}`);
 /** Every PING_EVERYth event of the latency phase is a ping. */
 const PING_EVERY = 4;
 
-/** The mix at 70 % of the sustained rate, every PING_EVERYth event a ping: POST → its entry on segments.membership. */
+/** The mix at 70 % of the sustained rate (or `--latency-rate`), every PING_EVERYth event a ping: POST → its entry on segments.membership. */
 export async function latencyPhase(ctx, authorization, sustainedPerSec, stageServices) {
   const { opts, mix, pings, until } = ctx;
   const remaining = () => until - Date.now();
-  const rate = Math.max(0.5, 0.7 * sustainedPerSec);
+  const rate = opts.LATENCY_RATE > 0 ? opts.LATENCY_RATE : Math.max(0.5, 0.7 * sustainedPerSec);
   const seconds = Math.min(opts.LATENCY_SECONDS, Math.max(1, (remaining() - 5000) / 2000));
   // small batches spaced evenly: a ping waits for no batch to fill
   const batch = Math.max(1, Math.round(rate / 20));
-  log(`latency: the mix at ${rate.toFixed(1)} events/s (70 % of the sustained rate) for ${seconds.toFixed(0)} s, every ${PING_EVERY}th a ping...`);
+  log(
+    `latency: the mix at ${rate.toFixed(1)} events/s (${opts.LATENCY_RATE > 0 ? '--latency-rate' : '70 % of the sustained rate'}) for ${seconds.toFixed(0)} s, every ${PING_EVERY}th a ping...`,
+  );
   const sentAt = new Map();
   let n = 0;
   const build = (size) => Array.from({ length: size }, () => ((n += 1) % PING_EVERY === 0 ? mix.ping(n) : mix.next()));

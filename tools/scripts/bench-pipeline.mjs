@@ -1,6 +1,6 @@
 // `npm run bench -- pipeline [--profiles 10000] [--stored-profiles N] [--events N | --duration S] [--rate R]
 //                  [--timeout 600] [--connections 4] [--batch 100] [--raw-seconds 5] [--latency-seconds 20] [--warm]
-//                  [--partitions N]`
+//                  [--partitions N] [--latency-rate R]`
 //
 // The whole system on this machine, in one run: Kafka, the store, the five services (children
 // from dist/, one instance each, production settings) and the load generator (this process).
@@ -96,6 +96,8 @@ function pipelineOptions(argv) {
     WARM: argv.includes('--warm') || STORED_PROFILES > 0,
     /** 0: the services' own default. */
     PARTITIONS: opt('partitions', 0),
+    /** 0: 70 % of the throughput phase's rate; else this rate (to compare settings at one load). */
+    LATENCY_RATE: opt('latency-rate', 0),
   };
 }
 
@@ -339,6 +341,7 @@ export async function runPipelineBench(argv) {
       batch: opts.BATCH,
       rawSeconds: opts.RAW_SECONDS,
       latencySeconds: opts.LATENCY_SECONDS,
+      latencyRate: opts.LATENCY_RATE || '70 % of the sustained rate',
       partitions: null, // read from the topics once the services created them
       instances: 1,
       logLevel: process.env.LOG_LEVEL ?? 'warn',
