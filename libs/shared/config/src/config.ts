@@ -62,10 +62,7 @@ export const commonEnvSchema = z.object({
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
       }
     }),
-  // Three: one instance per service (npm start) pays per partition batch, and a consumer fetches
-  // again only when every partition's batch of the last fetch is done, so fewer partitions cut the
-  // latency at a steady rate (docs/benchmarks.md, "Partitions"); scaled deployments set more.
-  KAFKA_TOPIC_PARTITIONS: int(3, 1, 10_000),
+  KAFKA_TOPIC_PARTITIONS: int(6, 1, 10_000),
   KAFKA_REPLICATION_FACTOR: int(1, 1, 10),
   KAFKA_PROVISION_TOPICS: bool(true),
   // How long start-up waits for its topics (creation and partition leaders). Above kafkajs' 30 s
