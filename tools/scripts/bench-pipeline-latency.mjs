@@ -1,5 +1,5 @@
 // The latency phase of the pipeline benchmark (bench-pipeline.mjs): the mix at a steady 70 % of
-// the sustained rate, with pings whose way to segments.membership is timed, and what the stages and
+// the sustained rate (or --latency-rate), with pings whose way to segments.membership is timed, and what the stages and
 // the store did meanwhile (at a steady rate batches are small, so per-batch costs show here).
 import { cpuBetween, cpuSnapshot } from './bench-cpu.mjs';
 import { scrapeServices, workByService } from './bench-metrics.mjs';
