@@ -50,10 +50,10 @@ const SETTINGS = [
   'log_timezone=UTC',
 ];
 
-/** The settings for a server of version `major` whose binaries are in `binDir`. @param {string} major @param {string} binDir */
-function settingsFor(major, binDir) {
+/** The settings for a server of version `major`, with or without the statement statistics. @param {string} major @param {boolean} statementStats */
+function settingsFor(major, statementStats) {
   const settings = Number(major) >= 14 ? [...SETTINGS, 'default_toast_compression=lz4'] : [...SETTINGS];
-  if (hasStatementStats(binDir)) settings.push(`shared_preload_libraries=${STATEMENT_STATS}`);
+  if (statementStats) settings.push(`shared_preload_libraries=${STATEMENT_STATS}`);
   return settings;
 }
 
@@ -280,6 +280,7 @@ function postgresMarkers(dataDir) {
 async function startPostgres(p) {
   const log = p.log || defaultLogger;
   const { binDir, major } = await ensurePostgres({ log });
+  const statementStats = hasStatementStats(binDir); // asks pg_config once: the settings and the database both need it
   const user = serverUser();
   const dataDir = clusterDir(p.dataRoot, major, user);
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
@@ -316,7 +317,7 @@ async function startPostgres(p) {
       throw new Error(`cannot start PostgreSQL: 127.0.0.1:${p.port} is in use (set MOSAIC_POSTGRES_PORT to a free port)`);
     }
     log(`starting PostgreSQL ${major} on 127.0.0.1:${p.port}, data in ${dataDir}`);
-    const args = ['-D', dataDir, '-p', String(p.port), ...settingsFor(major, binDir).flatMap((s) => ['-c', s])];
+    const args = ['-D', dataDir, '-p', String(p.port), ...settingsFor(major, statementStats).flatMap((s) => ['-c', s])];
     const child = spawnDetached(path.join(binDir, 'postgres'), args, {
       logFile: p.logFile,
       header: `postgres 127.0.0.1:${p.port}`,
@@ -339,7 +340,7 @@ async function startPostgres(p) {
       pid: proc.pid,
       logFile: p.logFile,
     });
-    await prepareDatabase(binDir, p.port, log);
+    await prepareDatabase(binDir, p.port, log, statementStats);
   } catch (err) {
     if (!proc.reused) stopPostgresSoon(proc);
     throw err;
@@ -364,8 +365,9 @@ function stopPostgresSoon(proc) {
  * @param {string} binDir
  * @param {number} port
  * @param {(line: string) => void} log
+ * @param {boolean} statementStats
  */
-async function prepareDatabase(binDir, port, log) {
+async function prepareDatabase(binDir, port, log, statementStats) {
   const exists = await psql(binDir, port, 'postgres', ['-c', `SELECT 1 FROM pg_database WHERE datname = '${FERRETDB_DATABASE}'`]);
   if (exists.code !== 0) throw new Error(`psql failed (exit code ${exists.code}): ${exists.stderr}`);
   if (exists.stdout.trim() !== '1') {
@@ -376,7 +378,7 @@ async function prepareDatabase(binDir, port, log) {
     const installed = await psql(binDir, port, FERRETDB_DATABASE, ['-f', file]);
     if (installed.code !== 0) throw new Error(`installing ${file} failed: ${installed.stderr}`);
   }
-  if (hasStatementStats(binDir)) {
+  if (statementStats) {
     const created = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `CREATE EXTENSION IF NOT EXISTS ${STATEMENT_STATS}`]);
     if (created.code !== 0) throw new Error(`CREATE EXTENSION ${STATEMENT_STATS} failed: ${created.stderr}`);
     const counting = await psql(binDir, port, FERRETDB_DATABASE, ['-c', `SELECT count(*) FROM ${STATEMENT_STATS}`]);
