@@ -117,17 +117,16 @@ async function pipelineContext(argv) {
     http: httpClient(opts.CONNECTIONS + 2),
     rawDb: `${dbName}_raw`,
     logFile: (service) => benchLogFile(root, `pipeline-${service}`, runId),
-    serviceEnv: (extra = {}) => withPartitions(serviceEnv(ctx.setup, { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...extra }), opts.PARTITIONS),
+    serviceEnv: (extra = {}) =>
+      serviceEnv(ctx.setup, {
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        ...(opts.PARTITIONS > 0 ? { KAFKA_TOPIC_PARTITIONS: String(opts.PARTITIONS) } : {}),
+        ...extra,
+      }),
     services: new Map(), // name -> { child, url, ... }
     rss: new Map(), // name -> rssSampler
     pings: { seen: new Map(), latencyEntries: 0 }, // ping messageId -> ms its entry was consumed
   };
-}
-
-/** `env` with `--partitions`, or without a partition count, so the services take their own default. */
-function withPartitions(env, partitions) {
-  const { KAFKA_TOPIC_PARTITIONS: _benchDefault, ...rest } = env;
-  return partitions > 0 ? { ...rest, KAFKA_TOPIC_PARTITIONS: String(partitions) } : rest;
 }
 
 /** How many partitions `topic` has. */

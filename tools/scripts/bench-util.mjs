@@ -255,7 +255,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The environment every service a benchmark starts gets, from what `benchSetup` returned: the
- * run's brokers, database, topic prefix and admin token, loopback only, 6 partitions (not the pipeline's), LOG_LEVEL
+ * run's brokers, database, topic prefix and admin token, loopback only, the services' default partitions, LOG_LEVEL
  * from this process (else info), the collector's rate limits out of reach; `extra` adds or overrides
  * (`<NAME>_PORT` is startService's).
  */
@@ -266,7 +266,6 @@ export function serviceEnv({ brokers, mongoBase, dbName, prefix, token }, extra 
     MOSAIC_TOPIC_PREFIX: prefix,
     MOSAIC_ADMIN_TOKEN: token,
     MOSAIC_HTTP_HOST: '127.0.0.1',
-    KAFKA_TOPIC_PARTITIONS: '6',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     // One loopback address and one write key send the load: the limits stay on (their cost is
     // measured) but out of reach (the default 1,000 requests/s per address would bind).
